@@ -1,0 +1,26 @@
+//! Errors raised while reading datasets, decoding images or parsing specs.
+
+use std::path::PathBuf;
+
+/// What went wrong with a dataset, an image or a preprocessing spec.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("dataset {path} is malformed at line {line}: {reason}\n  hint: a manifest is CSV with `path,label[,...]`, paths relative to the CSV, labels as integer class indices")]
+    Manifest {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error("dataset {path} has no images\n  hint: point --dataset at a labels CSV or at a folder with one sub-folder of JPEG/PNG/BMP images per class")]
+    Empty { path: PathBuf },
+    #[error("cannot decode image {id}: {reason}")]
+    Decode { id: String, reason: String },
+    #[error("invalid preprocessing spec: {reason}\n  hint: {hint}")]
+    Spec { reason: String, hint: String },
+}

@@ -1,0 +1,288 @@
+//! `aite inspect`: what a model file contains, without running it.
+
+use crate::format::{load_error, sha256_file, ModelFormat};
+use aite_target::{DType, Dim, TargetError, TensorSpec};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+use tract_onnx::prelude::tract_data::internal::DimLike;
+
+/// How (and whether) a model is quantized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Quantization {
+    /// Float model: no quantization operators or integer weights.
+    None,
+    /// QuantizeLinear/DequantizeLinear pairs around float operators (runs on tract and ORT).
+    Qdq,
+    /// Integer operators such as QLinearConv/QGemm (ORT only; tract lacks them).
+    QOperator,
+    /// Both styles in one graph.
+    Mixed,
+    /// Integer tensors in a TFLite file.
+    TfliteInteger,
+}
+
+/// Facts about a model file, as printed by `aite inspect`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelReport {
+    pub path: String,
+    pub format: ModelFormat,
+    pub size_bytes: u64,
+    pub sha256: String,
+    /// ONNX: producer name and version; TFLite: empty.
+    pub producer: String,
+    /// `(domain, version)` of each imported operator set; `""` is the default ONNX domain.
+    pub opsets: Vec<(String, i64)>,
+    pub inputs: Vec<TensorSpec>,
+    pub outputs: Vec<TensorSpec>,
+    /// Operator type -> node count.
+    pub operators: BTreeMap<String, usize>,
+    /// Number of weight elements (initializers / constants).
+    pub parameters: u64,
+    pub quantization: Quantization,
+    /// Operators outside the default ONNX domain (custom ops need a vendor runtime).
+    pub custom_domains: Vec<String>,
+    /// Model metadata (ONNX `metadata_props`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+const QOPERATOR_OPS: &[&str] = &[
+    "QLinearConv",
+    "QLinearMatMul",
+    "QLinearAdd",
+    "QLinearMul",
+    "QLinearAveragePool",
+    "QLinearGlobalAveragePool",
+    "QLinearConcat",
+    "QLinearSigmoid",
+    "QLinearLeakyRelu",
+    "QLinearSoftmax",
+    "QGemm",
+    "ConvInteger",
+    "MatMulInteger",
+    "DynamicQuantizeLinear",
+];
+
+/// Describe a model file.
+pub fn inspect(path: &Path) -> Result<ModelReport, TargetError> {
+    let format = ModelFormat::detect(path)?;
+    let size_bytes = std::fs::metadata(path)
+        .map_err(|e| load_error(path, &e.to_string()))?
+        .len();
+    let sha256 = sha256_file(path).map_err(|e| load_error(path, &e.to_string()))?;
+    let mut report = match format {
+        ModelFormat::Onnx => {
+            let proto = tract_onnx::onnx()
+                .proto_model_for_path(path)
+                .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
+            onnx_report(&proto)
+        }
+        ModelFormat::Tflite => tflite_report(path)?,
+    };
+    report.path = path.display().to_string();
+    report.size_bytes = size_bytes;
+    report.sha256 = sha256;
+    Ok(report)
+}
+
+fn onnx_report(proto: &pb::ModelProto) -> ModelReport {
+    let (inputs, outputs) = onnx_specs(proto);
+    let mut operators = BTreeMap::new();
+    let mut custom = std::collections::BTreeSet::new();
+    let mut parameters = 0u64;
+    let mut integer_weights = false;
+    if let Some(graph) = &proto.graph {
+        for node in &graph.node {
+            *operators.entry(node.op_type.clone()).or_insert(0) += 1;
+            if !node.domain.is_empty() && node.domain != "ai.onnx" {
+                custom.insert(node.domain.clone());
+            }
+        }
+        for init in &graph.initializer {
+            parameters += init.dims.iter().map(|&d| d.max(0) as u64).product::<u64>();
+            if matches!(init.data_type, 2 | 3) && init.dims.len() > 1 {
+                integer_weights = true;
+            }
+        }
+    }
+    let qdq = operators.contains_key("QuantizeLinear") || operators.contains_key("DequantizeLinear");
+    let qop = operators.keys().any(|k| QOPERATOR_OPS.contains(&k.as_str()));
+    let quantization = match (qdq, qop) {
+        (true, true) => Quantization::Mixed,
+        (true, false) => Quantization::Qdq,
+        (false, true) => Quantization::QOperator,
+        (false, false) if integer_weights => Quantization::Qdq,
+        _ => Quantization::None,
+    };
+    ModelReport {
+        path: String::new(),
+        format: ModelFormat::Onnx,
+        size_bytes: 0,
+        sha256: String::new(),
+        producer: format!("{} {}", proto.producer_name, proto.producer_version)
+            .trim()
+            .to_string(),
+        opsets: proto
+            .opset_import
+            .iter()
+            .map(|o| (o.domain.clone(), o.version))
+            .collect(),
+        inputs,
+        outputs,
+        operators,
+        parameters,
+        quantization,
+        custom_domains: custom.into_iter().collect(),
+        metadata: proto
+            .metadata_props
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect(),
+    }
+}
+
+fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
+    let model = tract_tflite::tflite()
+        .model_for_path(path)
+        .map_err(|e| load_error(path, &format!("tract-tflite cannot read this file ({e:#})")))?;
+    let mut operators = BTreeMap::new();
+    let mut parameters = 0u64;
+    let mut integer = false;
+    for node in model.nodes() {
+        let op = node.op().name().to_string();
+        if op == "Const" {
+            if let Some(fact) = node.outputs.first().map(|o| &o.fact) {
+                if let Some(k) = &fact.konst {
+                    parameters += k.len() as u64;
+                    integer |= k.datum_type().is_quantized() || k.datum_type() == DatumType::I8;
+                }
+            }
+            continue;
+        }
+        if op == "Source" {
+            continue;
+        }
+        *operators.entry(op).or_insert(0) += 1;
+    }
+    let spec = |outlets: &[OutletId]| -> Vec<TensorSpec> {
+        outlets
+            .iter()
+            .map(|o| {
+                let fact = model.outlet_fact(*o).ok();
+                TensorSpec {
+                    name: model.node(o.node).name.clone(),
+                    dtype: fact
+                        .map(|f| match f.datum_type.unquantized() {
+                            DatumType::F32 => DType::F32,
+                            DatumType::U8 => DType::U8,
+                            DatumType::I8 => DType::I8,
+                            DatumType::I32 => DType::I32,
+                            DatumType::I64 => DType::I64,
+                            _ => DType::Other,
+                        })
+                        .unwrap_or(DType::Other),
+                    shape: fact
+                        .map(|f| {
+                            f.shape
+                                .iter()
+                                .map(|d| match d.to_usize() {
+                                    Ok(n) => Dim::Fixed(n),
+                                    Err(_) => Dim::Symbolic(d.to_string()),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                }
+            })
+            .collect()
+    };
+    let inputs = spec(&model.inputs);
+    let outputs = spec(&model.outputs);
+    integer |= inputs.iter().any(|s| matches!(s.dtype, DType::U8 | DType::I8));
+    Ok(ModelReport {
+        path: String::new(),
+        format: ModelFormat::Tflite,
+        size_bytes: 0,
+        sha256: String::new(),
+        producer: String::new(),
+        opsets: vec![],
+        inputs,
+        outputs,
+        operators,
+        parameters,
+        quantization: if integer {
+            Quantization::TfliteInteger
+        } else {
+            Quantization::None
+        },
+        custom_domains: vec![],
+        metadata: BTreeMap::new(),
+    })
+}
+
+/// ONNX element type code -> aite dtype.
+pub(crate) fn onnx_dtype(code: i32) -> DType {
+    match code {
+        1 => DType::F32,
+        2 => DType::U8,
+        3 => DType::I8,
+        6 => DType::I32,
+        7 => DType::I64,
+        _ => DType::Other,
+    }
+}
+
+/// Declared graph inputs (minus initializers) and outputs of an ONNX model.
+pub(crate) fn onnx_specs(proto: &pb::ModelProto) -> (Vec<TensorSpec>, Vec<TensorSpec>) {
+    let Some(graph) = &proto.graph else {
+        return (vec![], vec![]);
+    };
+    let initializers: std::collections::HashSet<&str> =
+        graph.initializer.iter().map(|i| i.name.as_str()).collect();
+    let spec = |vi: &pb::ValueInfoProto| -> TensorSpec {
+        let (dtype, shape) = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(pb::type_proto::Value::TensorType(t)) => (
+                onnx_dtype(t.elem_type),
+                t.shape
+                    .as_ref()
+                    .map(|s| {
+                        s.dim
+                            .iter()
+                            .enumerate()
+                            .map(|(i, d)| match &d.value {
+                                Some(pb::tensor_shape_proto::dimension::Value::DimValue(v))
+                                    if *v > 0 =>
+                                {
+                                    Dim::Fixed(*v as usize)
+                                }
+                                Some(pb::tensor_shape_proto::dimension::Value::DimParam(p))
+                                    if !p.is_empty() =>
+                                {
+                                    Dim::Symbolic(p.clone())
+                                }
+                                _ => Dim::Symbolic(format!("d{i}")),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            _ => (DType::Other, vec![]),
+        };
+        TensorSpec {
+            name: vi.name.clone(),
+            dtype,
+            shape,
+        }
+    };
+    let inputs = graph
+        .input
+        .iter()
+        .filter(|i| !initializers.contains(i.name.as_str()))
+        .map(spec)
+        .collect();
+    let outputs = graph.output.iter().map(spec).collect();
+    (inputs, outputs)
+}

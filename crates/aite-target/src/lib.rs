@@ -1,0 +1,52 @@
+//! The `Target` seam between suites and whatever runs a model.
+//!
+//! A *target* is anything that turns input tensors into output tensors: a local
+//! ONNX/TFLite model on an engine (see `aite-engine`), a device's Open Inference
+//! Protocol endpoint, or a vendor command. Suites (latency, accuracy, robustness)
+//! only ever talk to [`Target`], so the same measurement runs unchanged against a
+//! laptop engine and a camera on the bench.
+//!
+//! The crate owns three small things:
+//! - [`Tensor`]: a dense, row-major tensor with an owned buffer ([`TensorData`]).
+//! - [`TargetInfo`]: what a target says about itself (engine, version, threads,
+//!   input/output [`TensorSpec`]s), recorded verbatim in the evidence.
+//! - [`NullTarget`]: a target that does no work, used to measure harness overhead.
+//!
+//! ```
+//! use aite_target::{NullTarget, Target, Tensor};
+//! let mut t = NullTarget::new(vec![1, 10]);
+//! let out = t.infer(&[Tensor::f32(vec![1, 4], vec![0.0; 4]).unwrap()]).unwrap();
+//! assert_eq!(out[0].shape(), &[1, 10]);
+//! ```
+
+mod error;
+mod null;
+mod spec;
+mod tensor;
+
+pub use error::TargetError;
+pub use null::NullTarget;
+pub use spec::{DType, Dim, TargetInfo, TensorSpec};
+pub use tensor::{Tensor, TensorData};
+
+/// Something that runs inference: input tensors in, output tensors out.
+///
+/// Implementations must be deterministic in what they *report* (the
+/// [`TargetInfo`]) and must never panic on bad input: a shape or dtype the
+/// target cannot accept is a [`TargetError`].
+pub trait Target: Send {
+    /// Static facts about this target, recorded in the evidence.
+    fn info(&self) -> &TargetInfo;
+
+    /// Run one inference. `inputs` are in the order of [`TargetInfo::inputs`].
+    fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError>;
+}
+
+impl<T: Target + ?Sized> Target for Box<T> {
+    fn info(&self) -> &TargetInfo {
+        (**self).info()
+    }
+    fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+        (**self).infer(inputs)
+    }
+}
