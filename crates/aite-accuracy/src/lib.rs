@@ -1,14 +1,21 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! The accuracy suite: how often a classification target names the right class.
+//!
+//! [`evaluate`] runs every sample of a [`Dataset`](aite_data::Dataset) through a
+//! [`Target`](aite_target::Target) with a [`PreprocessSpec`](aite_data::PreprocessSpec)
+//! and returns an [`AccuracyReport`]: top-1 and top-k with Wilson confidence
+//! intervals, every prediction, and every sample that could not be decoded
+//! (counted and named, never silently dropped).
+//!
+//! ```no_run
+//! # use aite_accuracy::{evaluate, AccuracyConfig};
+//! # fn run(target: &mut dyn aite_target::Target, ds: &aite_data::Dataset, spec: &aite_data::PreprocessSpec) {
+//! let report = evaluate(target, ds, spec, &AccuracyConfig::default(), &mut |_| {}).unwrap();
+//! println!("top-1 {:.1}%", 100.0 * report.top1.value);
+//! # }
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod evaluate;
+mod interval;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use evaluate::{evaluate, AccuracyConfig, AccuracyError, AccuracyReport, Prediction, SkippedSample};
+pub use interval::{wilson, Proportion};

@@ -19,12 +19,16 @@
 //! assert_eq!(out[0].shape(), &[1, 10]);
 //! ```
 
+mod cancel;
 mod error;
 mod null;
+mod scores;
 mod spec;
 mod tensor;
 
+pub use cancel::Cancel;
 pub use error::TargetError;
+pub use scores::top_k;
 pub use null::NullTarget;
 pub use spec::{DType, Dim, TargetInfo, TensorSpec};
 pub use tensor::{Tensor, TensorData};

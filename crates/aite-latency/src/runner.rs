@@ -1,0 +1,391 @@
+//! The query loop: schedules queries per scenario, times them with a monotonic
+//! clock, and turns the records into a [`LatencyReport`].
+
+use crate::drift::{drift, Drift};
+use crate::early_stopping::{self, EarlyStoppingEstimate};
+use crate::resources::{cpu_frequency, peak_rss_bytes, process_cpu_time, ResourceUsage};
+use crate::stats::{percentile, LatencySummary};
+use crate::workload::{LatencyMode, Workload};
+use crate::{LatencyScenario, LatencySettings};
+use aite_target::{Cancel, Target, TargetError};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use rand_distr::{Distribution, Exp};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+/// One measured query. Times are ns since the measured run started.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QueryRecord {
+    pub index: u64,
+    /// Index of the (first) sample the query used.
+    pub sample: usize,
+    pub scheduled_ns: u64,
+    pub issued_ns: u64,
+    pub completed_ns: u64,
+    pub decode_ns: u64,
+    pub preprocess_ns: u64,
+    pub inference_ns: u64,
+    pub postprocess_ns: u64,
+    /// First frame after an idle gap (periodic scenario).
+    pub after_idle: bool,
+}
+
+impl QueryRecord {
+    /// LoadGen latency: completion minus *scheduled* time.
+    pub fn latency_ns(&self) -> u64 {
+        self.completed_ns.saturating_sub(self.scheduled_ns)
+    }
+}
+
+/// Mean and p50 of each stage, in ms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageBreakdown {
+    pub decode: Option<LatencySummary>,
+    pub preprocess: Option<LatencySummary>,
+    pub inference: LatencySummary,
+    pub postprocess: Option<LatencySummary>,
+    /// Time between scheduled and issued (queueing), server and periodic only.
+    pub queueing: Option<LatencySummary>,
+}
+
+/// VALID/INVALID in LoadGen's sense, with every reason for INVALID.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validity {
+    pub valid: bool,
+    pub reasons: Vec<String>,
+}
+
+/// Everything a latency run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyReport {
+    pub scenario: LatencyScenario,
+    pub settings: LatencySettings,
+    pub mode: LatencyMode,
+    pub samples_loaded: usize,
+    pub queries: u64,
+    pub duration_ms: f64,
+    /// Completed samples per second over the measured run.
+    pub throughput_sps: f64,
+    /// Latency per query (scheduled to completed).
+    pub latency: LatencySummary,
+    pub stages: StageBreakdown,
+    pub early_stopping: EarlyStoppingEstimate,
+    /// Periodic scenario: first frame after each idle gap, and the rest.
+    pub after_idle: Option<LatencySummary>,
+    pub steady: Option<LatencySummary>,
+    /// Periodic: frames whose latency exceeded the frame period.
+    pub deadline_misses: Option<u64>,
+    pub validity: Validity,
+    pub resources: ResourceUsage,
+    pub drift: Option<Drift>,
+    pub interrupted: bool,
+    /// Set when a query failed after others succeeded; the report covers those before it.
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub records: Vec<QueryRecord>,
+}
+
+/// Why a latency run produced nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum LatencyError {
+    #[error("no samples to run\n  hint: give a dataset with at least one decodable image")]
+    NoSamples,
+    #[error("invalid scenario: {0}")]
+    Scenario(String),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+}
+
+/// Progress of a run, for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct RunProgress {
+    pub queries: u64,
+    pub elapsed: Duration,
+    /// Fraction of the minimum requirements met so far (0..=1).
+    pub fraction: f64,
+}
+
+fn wait_until(deadline: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        let left = deadline - now;
+        if left > Duration::from_micros(1500) {
+            std::thread::sleep(left - Duration::from_millis(1));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+fn validate(scenario: &LatencyScenario, settings: &LatencySettings) -> Result<(), LatencyError> {
+    let bad = |m: &str| Err(LatencyError::Scenario(m.to_string()));
+    if !(settings.percentile > 0.0 && settings.percentile < 1.0) {
+        return bad("percentile must be in (0, 1), e.g. 0.90");
+    }
+    match scenario {
+        LatencyScenario::MultiStream { samples_per_query } if *samples_per_query == 0 => {
+            bad("multi-stream needs at least 1 sample per query")
+        }
+        LatencyScenario::Server { target_qps, latency_bound_ms } if !(*target_qps > 0.0 && target_qps.is_finite()) || *latency_bound_ms <= 0.0 => {
+            bad("server needs a positive --qps and --latency-bound-ms")
+        }
+        LatencyScenario::Periodic { fps, burst_frames, idle_ms } if !(*fps > 0.0 && fps.is_finite()) || *burst_frames == 0 || *idle_ms < 0.0 => {
+            bad("periodic needs a positive --fps, --burst >= 1 and --idle-ms >= 0")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Run a scenario against `target`.
+pub fn run(
+    target: &mut dyn Target,
+    workload: &Workload,
+    scenario: &LatencyScenario,
+    settings: &LatencySettings,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(RunProgress),
+) -> Result<LatencyReport, LatencyError> {
+    validate(scenario, settings)?;
+    if workload.is_empty() {
+        return Err(LatencyError::NoSamples);
+    }
+    let mut rng = StdRng::seed_from_u64(settings.seed);
+    for _ in 0..settings.warmup_queries {
+        let ix = rng.gen_range(0..workload.len());
+        workload.run(target, ix)?;
+    }
+
+    let min_duration = Duration::from_millis(settings.min_duration_ms);
+    let max_duration = (settings.max_duration_ms > 0).then(|| Duration::from_millis(settings.max_duration_ms));
+    let per_query = match scenario {
+        LatencyScenario::MultiStream { samples_per_query } => *samples_per_query,
+        _ => 1,
+    };
+    let arrivals = match scenario {
+        LatencyScenario::Server { target_qps, .. } => Some(Exp::new(*target_qps).map_err(|e| LatencyError::Scenario(e.to_string()))?),
+        _ => None,
+    };
+    let mut records: Vec<QueryRecord> = Vec::with_capacity(settings.min_queries.clamp(16, 1 << 20) as usize);
+    let mut error = None;
+    let mut interrupted = false;
+    let mut next_arrival = 0f64; // seconds, server
+    let cpu_before = process_cpu_time();
+    let freq_before = cpu_frequency();
+    let start = Instant::now();
+    let mut q: u64 = 0;
+    loop {
+        let elapsed = start.elapsed();
+        let scheduled_offset = match scenario {
+            LatencyScenario::Server { .. } => Duration::from_secs_f64(next_arrival),
+            LatencyScenario::Periodic { fps, burst_frames, idle_ms } => {
+                let period = 1.0 / fps;
+                let (b, j) = (q / *burst_frames as u64, q % *burst_frames as u64);
+                let t = idle_ms / 1e3 * (b + 1) as f64 + (b * *burst_frames as u64 + j) as f64 * period;
+                Duration::from_secs_f64(t)
+            }
+            LatencyScenario::Offline => Duration::ZERO,
+            _ => elapsed,
+        };
+        // Stop conditions: scheduled-time based for open-loop scenarios.
+        let clock = match scenario {
+            LatencyScenario::Server { .. } | LatencyScenario::Periodic { .. } => scheduled_offset,
+            _ => elapsed,
+        };
+        let met = q >= settings.min_queries && clock >= min_duration;
+        let capped = (settings.max_queries > 0 && q >= settings.max_queries) || max_duration.is_some_and(|m| elapsed >= m);
+        if met || capped {
+            break;
+        }
+        if cancel.is_cancelled() {
+            interrupted = true;
+            break;
+        }
+        let scheduled = start + scheduled_offset;
+        wait_until(scheduled);
+        let issued = Instant::now();
+        let mut stages = [0u64; 4];
+        let first_sample = rng.gen_range(0..workload.len());
+        let mut failed = None;
+        for k in 0..per_query {
+            let ix = if k == 0 { first_sample } else { rng.gen_range(0..workload.len()) };
+            match workload.run(target, ix) {
+                Ok(s) => {
+                    for (a, b) in stages.iter_mut().zip(s) {
+                        *a += b;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let completed = Instant::now();
+        if let Some(e) = failed {
+            if records.is_empty() {
+                return Err(e.into());
+            }
+            error = Some(e.to_string());
+            break;
+        }
+        let ns = |t: Instant| (t - start).as_nanos() as u64;
+        records.push(QueryRecord {
+            index: q,
+            sample: first_sample,
+            scheduled_ns: ns(scheduled),
+            issued_ns: ns(issued),
+            completed_ns: ns(completed),
+            decode_ns: stages[0],
+            preprocess_ns: stages[1],
+            inference_ns: stages[2],
+            postprocess_ns: stages[3],
+            after_idle: matches!(scenario, LatencyScenario::Periodic { burst_frames, .. } if q % *burst_frames as u64 == 0),
+        });
+        if let Some(exp) = &arrivals {
+            next_arrival += exp.sample(&mut rng);
+        }
+        q += 1;
+        if q % 16 == 0 || q < 16 {
+            let frac_q = if settings.min_queries == 0 { 1.0 } else { q as f64 / settings.min_queries as f64 };
+            let frac_t = if min_duration.is_zero() { 1.0 } else { clock.as_secs_f64() / min_duration.as_secs_f64() };
+            progress(RunProgress { queries: q, elapsed: start.elapsed(), fraction: frac_q.min(frac_t).min(1.0) });
+        }
+    }
+    let wall = start.elapsed();
+    let cpu_after = process_cpu_time();
+    if records.is_empty() {
+        return Err(LatencyError::Scenario(if interrupted {
+            "interrupted before the first query completed".into()
+        } else {
+            "no query was issued: raise --max-queries/--max-duration".into()
+        }));
+    }
+    Ok(build_report(
+        scenario,
+        settings,
+        workload,
+        records,
+        wall,
+        per_query,
+        ResourceUsage {
+            peak_rss_bytes: peak_rss_bytes(),
+            cpu_cores_busy: match (cpu_before, cpu_after) {
+                (Some(a), Some(b)) if !wall.is_zero() => Some((b - a).as_secs_f64() / wall.as_secs_f64()),
+                _ => None,
+            },
+            logical_cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            frequency_before: freq_before,
+            frequency_after: cpu_frequency(),
+        },
+        interrupted,
+        error,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_report(
+    scenario: &LatencyScenario,
+    settings: &LatencySettings,
+    workload: &Workload,
+    records: Vec<QueryRecord>,
+    wall: Duration,
+    per_query: usize,
+    resources: ResourceUsage,
+    interrupted: bool,
+    error: Option<String>,
+) -> LatencyReport {
+    let lat: Vec<u64> = records.iter().map(QueryRecord::latency_ns).collect();
+    let mut sorted = lat.clone();
+    sorted.sort_unstable();
+    let latency = LatencySummary::from_ns(&lat).expect("records are non-empty");
+    let stage = |f: fn(&QueryRecord) -> u64| {
+        let v: Vec<u64> = records.iter().map(f).collect();
+        if v.iter().all(|&x| x == 0) {
+            None
+        } else {
+            LatencySummary::from_ns(&v)
+        }
+    };
+    let open_loop = matches!(scenario, LatencyScenario::Server { .. } | LatencyScenario::Periodic { .. });
+    let stages = StageBreakdown {
+        decode: stage(|r| r.decode_ns),
+        preprocess: stage(|r| r.preprocess_ns),
+        inference: stage(|r| r.inference_ns).unwrap_or_else(|| LatencySummary::from_ns(&[0]).expect("one value")),
+        postprocess: stage(|r| r.postprocess_ns),
+        queueing: if open_loop { LatencySummary::from_ns(&records.iter().map(|r| r.issued_ns.saturating_sub(r.scheduled_ns)).collect::<Vec<_>>()) } else { None },
+    };
+    let p = settings.percentile;
+    let early = early_stopping::single_stream_estimate(&sorted, p);
+    let n = records.len() as u64;
+    let duration = Duration::from_nanos(records.last().map(|r| r.completed_ns).unwrap_or(0)).max(Duration::from_nanos(1));
+    let mut reasons = Vec::new();
+    if interrupted {
+        reasons.push("interrupted before the minimum run length".to_string());
+    }
+    if let Some(e) = &error {
+        reasons.push(format!("a query failed: {e}"));
+    }
+    if wall < Duration::from_millis(settings.min_duration_ms) && !open_loop {
+        reasons.push(format!("min duration not met ({:.0} ms < {} ms)", wall.as_secs_f64() * 1e3, settings.min_duration_ms));
+    }
+    if n < settings.min_queries {
+        reasons.push(format!("min queries not met ({n} < {})", settings.min_queries));
+    }
+    match scenario {
+        LatencyScenario::Server { latency_bound_ms, .. } => {
+            let bound_ns = (latency_bound_ms * 1e6) as u64;
+            let over = sorted.iter().filter(|&&x| x > bound_ns).count() as u64;
+            let observed = percentile(&sorted, p) as f64 / 1e6;
+            if observed > *latency_bound_ms {
+                reasons.push(format!("p{} latency {observed:.3} ms exceeds the {latency_bound_ms} ms bound", p * 100.0));
+            }
+            if !early_stopping::server_passes(n, over, p) {
+                reasons.push(format!(
+                    "early stopping: {over} of {n} queries over the bound are too many to confirm p{} <= {latency_bound_ms} ms at 99% confidence",
+                    p * 100.0
+                ));
+            }
+        }
+        LatencyScenario::Offline => {}
+        _ => {
+            if early.estimate_ms.is_none() {
+                reasons.push(format!("early stopping: {n} queries are too few for a p{} estimate (need {})", p * 100.0, early.min_queries));
+            }
+        }
+    }
+    let (after_idle, steady, deadline_misses) = match scenario {
+        LatencyScenario::Periodic { fps, .. } => {
+            let a: Vec<u64> = records.iter().filter(|r| r.after_idle).map(QueryRecord::latency_ns).collect();
+            let s: Vec<u64> = records.iter().filter(|r| !r.after_idle).map(QueryRecord::latency_ns).collect();
+            let period_ns = (1e9 / fps) as u64;
+            let misses = lat.iter().filter(|&&l| l > period_ns).count() as u64;
+            (LatencySummary::from_ns(&a), LatencySummary::from_ns(&s), Some(misses))
+        }
+        _ => (None, None, None),
+    };
+    let points: Vec<(u64, u64)> = records.iter().map(|r| (r.completed_ns, r.latency_ns())).collect();
+    LatencyReport {
+        scenario: scenario.clone(),
+        settings: settings.clone(),
+        mode: workload.mode(),
+        samples_loaded: workload.len(),
+        queries: n,
+        duration_ms: duration.as_secs_f64() * 1e3,
+        throughput_sps: (n as f64 * per_query as f64) / duration.as_secs_f64(),
+        latency,
+        stages,
+        early_stopping: early,
+        after_idle,
+        steady,
+        deadline_misses,
+        validity: Validity { valid: reasons.is_empty(), reasons },
+        resources,
+        drift: drift(&points),
+        interrupted,
+        error,
+        records,
+    }
+}
