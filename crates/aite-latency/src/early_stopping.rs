@@ -60,16 +60,22 @@ pub struct EarlyStoppingEstimate {
 /// of the ascending `sorted` latencies (ns).
 pub fn single_stream_estimate(sorted: &[u64], percentile: f64) -> EarlyStoppingEstimate {
     let n = sorted.len() as u64;
-    let mut best = None;
-    let mut t = 1u64;
-    while t <= n {
-        let h = queries_needed_below(t, percentile, CONFIDENCE, TOLERANCE);
-        if h.saturating_add(t) > n {
-            break;
+    // `h(t) + t` grows with `t`, so the largest admissible `t` is found by bisection.
+    let fits = |t: u64| queries_needed_below(t, percentile, CONFIDENCE, TOLERANCE).saturating_add(t) <= n;
+    let best = if n == 0 || !fits(1) {
+        None
+    } else {
+        let (mut lo, mut hi) = (1u64, n + 1); // fits(lo), !fits(hi)
+        while lo + 1 < hi {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
         }
-        best = Some(t);
-        t += 1;
-    }
+        Some(lo)
+    };
     EarlyStoppingEstimate {
         percentile,
         queries: n,
