@@ -1,14 +1,30 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! Evidence: what a run leaves behind for an auditor.
+//!
+//! Every aite command that measures something writes a [`RunFolder`]:
+//!
+//! | file | content |
+//! |---|---|
+//! | `results.json` | [`Results`]: schema version, tool, target, inputs with SHA-256, suite results |
+//! | `environment.json` | [`Environment`]: OS, kernel, CPU, cores, tool version and commit |
+//! | `config.json` | the exact configuration the run used |
+//! | `*.csv` | raw data (every latency sample, every prediction) |
+//! | `manifest.json` | SHA-256 of every file above, written last |
+//!
+//! Every file is written atomically (temporary file, fsync, rename), so a crash
+//! or Ctrl-C never leaves a half-written results file.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let run = aite_evidence::RunFolder::create(dir.path(), "demo").unwrap();
+//! run.write_json("config.json", &serde_json::json!({"threads": 1})).unwrap();
+//! let manifest = run.finish().unwrap();
+//! assert!(manifest.files.contains_key("config.json"));
+//! ```
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+mod environment;
+mod folder;
+mod results;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use environment::{Environment, ToolInfo};
+pub use folder::{EvidenceError, Manifest, RunFolder};
+pub use results::{InputArtifact, Results, RunStatus, RESULTS_SCHEMA};

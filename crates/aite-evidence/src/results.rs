@@ -1,0 +1,89 @@
+//! `results.json`: the versioned, machine-readable record of one run.
+
+use crate::ToolInfo;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Schema identifier written into every `results.json`. Bump the suffix on any
+/// incompatible change; `docs/results-schema.md` documents each version.
+pub const RESULTS_SCHEMA: &str = "aite.results/v1";
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// All suites ran to completion.
+    Complete,
+    /// Stopped by the user (Ctrl-C); results cover what ran.
+    Interrupted,
+    /// A suite failed part-way; results cover what ran and `error` says why.
+    Failed,
+}
+
+/// A file the run read, identified by content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputArtifact {
+    /// `model`, `dataset`, `preprocess`...
+    pub role: String,
+    pub name: String,
+    pub sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
+}
+
+/// The top-level document of `results.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
+    pub schema: String,
+    pub tool: ToolInfo,
+    /// The aite sub-command (`latency`, `accuracy`, `demo`...).
+    pub command: String,
+    /// UTC, RFC 3339.
+    pub started_at: String,
+    pub finished_at: String,
+    pub status: RunStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What the target said about itself (engine, version, threads, tensors).
+    pub target: serde_json::Value,
+    pub inputs: Vec<InputArtifact>,
+    /// One entry per suite that ran: `accuracy`, `latency`, `cold_start`, `caching_audit`...
+    pub suites: BTreeMap<String, serde_json::Value>,
+}
+
+impl Results {
+    pub fn new(command: &str, target: serde_json::Value) -> Self {
+        let now = now_rfc3339();
+        Results {
+            schema: RESULTS_SCHEMA.into(),
+            tool: ToolInfo::current(),
+            command: command.into(),
+            started_at: now.clone(),
+            finished_at: now,
+            status: RunStatus::Complete,
+            error: None,
+            target,
+            inputs: vec![],
+            suites: BTreeMap::new(),
+        }
+    }
+
+    /// Record a suite's result under `name`.
+    pub fn add_suite<T: Serialize>(&mut self, name: &str, value: &T) {
+        let v = serde_json::to_value(value).unwrap_or_else(|e| serde_json::json!({ "serialisation_error": e.to_string() }));
+        self.suites.insert(name.into(), v);
+    }
+
+    /// Stamp the finish time.
+    pub fn finish(&mut self, status: RunStatus) {
+        self.finished_at = now_rfc3339();
+        self.status = status;
+    }
+}
+
+/// Current UTC time in RFC 3339.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

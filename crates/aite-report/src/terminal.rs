@@ -1,0 +1,196 @@
+//! Terminal tables.
+
+use crate::Renderer;
+use aite_accuracy::AccuracyReport;
+use aite_engine::ModelReport;
+use aite_evidence::{Results, RunStatus};
+use aite_latency::{CachingAudit, ColdStart, LatencyReport, LatencySummary};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use std::fmt::Write;
+
+/// Human-readable tables of every suite in a results document.
+pub struct TerminalRenderer;
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(header.iter().map(|h| Cell::new(h)).collect::<Vec<_>>());
+    t
+}
+
+fn right(t: &mut Table, from: usize) {
+    for i in from..t.column_count() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
+fn summary_row(label: &str, s: &LatencySummary) -> Vec<String> {
+    vec![
+        label.to_string(),
+        s.count.to_string(),
+        format!("{:.3}", s.mean_ms),
+        format!("{:.3}", s.p50_ms),
+        format!("{:.3}", s.p90_ms),
+        format!("{:.3}", s.p99_ms),
+        format!("{:.3}", s.p999_ms),
+        format!("{:.3}", s.max_ms),
+    ]
+}
+
+impl Renderer for TerminalRenderer {
+    fn render(&self, results: &Results) -> String {
+        let mut out = String::new();
+        let target = &results.target;
+        let _ = writeln!(
+            out,
+            "aite {} — {} on {} {} ({} thread(s))",
+            results.command,
+            target["name"].as_str().unwrap_or("?"),
+            target["engine"].as_str().unwrap_or("?"),
+            target["engine_version"].as_str().unwrap_or(""),
+            target["threads"].as_u64().unwrap_or(1)
+        );
+        if let Some(v) = results.suites.get("accuracy") {
+            if let Ok(a) = serde_json::from_value::<AccuracyReport>(v.clone()) {
+                let mut t = table(&["accuracy", "value", "95% CI", "correct / evaluated"]);
+                t.add_row(vec![
+                    "top-1".into(),
+                    pct(a.top1.value),
+                    format!("{} – {}", pct(a.top1.ci95_low), pct(a.top1.ci95_high)),
+                    format!("{} / {}", a.top1.successes, a.top1.trials),
+                ]);
+                t.add_row(vec![
+                    format!("top-{}", a.k),
+                    pct(a.top_k.value),
+                    format!("{} – {}", pct(a.top_k.ci95_low), pct(a.top_k.ci95_high)),
+                    format!("{} / {}", a.top_k.successes, a.top_k.trials),
+                ]);
+                right(&mut t, 1);
+                let _ = writeln!(out, "{t}");
+                if !a.skipped.is_empty() {
+                    let _ = writeln!(out, "{} sample(s) skipped (undecodable), first: {}", a.skipped.len(), a.skipped[0].reason);
+                }
+            }
+        }
+        if let Some(v) = results.suites.get("latency") {
+            if let Ok(l) = serde_json::from_value::<LatencyReport>(v.clone()) {
+                let mut t = table(&["latency (ms)", "n", "mean", "p50", "p90", "p99", "p99.9", "max"]);
+                t.add_row(summary_row(&format!("{} ({:?})", l.scenario.name(), l.mode).to_lowercase(), &l.latency));
+                for (name, s) in [
+                    ("  decode", &l.stages.decode),
+                    ("  preprocess", &l.stages.preprocess),
+                    ("  inference", &Some(l.stages.inference.clone())),
+                    ("  postprocess", &l.stages.postprocess),
+                    ("  queueing", &l.stages.queueing),
+                    ("first after idle", &l.after_idle),
+                    ("steady", &l.steady),
+                ] {
+                    if let Some(s) = s {
+                        t.add_row(summary_row(name, s));
+                    }
+                }
+                right(&mut t, 1);
+                let _ = writeln!(out, "{t}");
+                let es = &l.early_stopping;
+                let _ = writeln!(
+                    out,
+                    "{} queries in {:.1} s, {:.1} samples/s; early-stopping p{} estimate: {}",
+                    l.queries,
+                    l.duration_ms / 1e3,
+                    l.throughput_sps,
+                    es.percentile * 100.0,
+                    es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
+                );
+                if let Some(d) = &l.drift {
+                    let _ = writeln!(out, "drift: {:+.3} ms/min, last/first window p50 {:.3}", d.slope_ms_per_minute, d.last_to_first_ratio);
+                }
+                let r = &l.resources;
+                let _ = writeln!(
+                    out,
+                    "resources: peak RSS {}, CPU {} cores busy of {}{}",
+                    r.peak_rss_bytes.map(|b| format!("{:.1} MiB", b as f64 / 1048576.0)).unwrap_or_else(|| "n/a".into()),
+                    r.cpu_cores_busy.map(|c| format!("{c:.2}")).unwrap_or_else(|| "n/a".into()),
+                    r.logical_cpus,
+                    r.frequency_before.governor.as_ref().map(|g| format!(", governor {g}")).unwrap_or_default()
+                );
+                if let Some(m) = l.deadline_misses {
+                    let _ = writeln!(out, "deadline misses (latency > frame period): {m}");
+                }
+                let _ = writeln!(out, "result: {}", if l.validity.valid { "VALID".to_string() } else { format!("INVALID — {}", l.validity.reasons.join("; ")) });
+            }
+        }
+        if let Some(v) = results.suites.get("cold_start") {
+            if let Ok(c) = serde_json::from_value::<ColdStart>(v.clone()) {
+                let _ = writeln!(
+                    out,
+                    "cold start{}: load {:.1} ms, first inference {:.3} ms, second {:.3} ms",
+                    if c.fresh_process { " (fresh process)" } else { "" },
+                    c.load_ms,
+                    c.first_inference_ms,
+                    c.second_inference_ms
+                );
+            }
+        }
+        if let Some(v) = results.suites.get("caching_audit") {
+            if let Ok(c) = serde_json::from_value::<CachingAudit>(v.clone()) {
+                let _ = writeln!(
+                    out,
+                    "caching audit (TEST04): distinct {:.3} ms, repeated {:.3} ms, speed-up {:.1}% (limit {:.0}%): {}",
+                    c.distinct_mean_ms,
+                    c.repeated_mean_ms,
+                    c.speedup_fraction * 100.0,
+                    c.threshold * 100.0,
+                    if c.passed { "PASS" } else { "FAIL" }
+                );
+            }
+        }
+        match results.status {
+            RunStatus::Complete => {}
+            RunStatus::Interrupted => out.push_str("run interrupted: results cover the part that ran\n"),
+            RunStatus::Failed => {
+                let _ = writeln!(out, "run failed: {}", results.error.as_deref().unwrap_or("unknown error"));
+            }
+        }
+        out
+    }
+}
+
+/// `aite inspect` output.
+pub fn render_model_report(r: &ModelReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", r.path);
+    let _ = writeln!(out, "  format       {:?}{}", r.format, if r.producer.is_empty() { String::new() } else { format!(" (producer: {})", r.producer) });
+    if !r.opsets.is_empty() {
+        let sets: Vec<String> = r.opsets.iter().map(|(d, v)| format!("{}{}", if d.is_empty() { "ai.onnx:" } else { "" }, if d.is_empty() { v.to_string() } else { format!("{d}:{v}") })).collect();
+        let _ = writeln!(out, "  opsets       {}", sets.join(", "));
+    }
+    let _ = writeln!(out, "  size         {} bytes", r.size_bytes);
+    let _ = writeln!(out, "  sha256       {}", r.sha256);
+    let _ = writeln!(out, "  parameters   {}", r.parameters);
+    let _ = writeln!(out, "  quantization {:?}", r.quantization);
+    if !r.custom_domains.is_empty() {
+        let _ = writeln!(out, "  custom ops   {}", r.custom_domains.join(", "));
+    }
+    let mut t = table(&["tensor", "name", "dtype", "shape"]);
+    for (kind, specs) in [("input", &r.inputs), ("output", &r.outputs)] {
+        for s in specs {
+            t.add_row(vec![kind.to_string(), s.name.clone(), s.dtype.to_string(), s.shape_string()]);
+        }
+    }
+    let _ = writeln!(out, "{t}");
+    let mut ops: Vec<(&String, &usize)> = r.operators.iter().collect();
+    ops.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut t = table(&["operator", "count"]);
+    for (op, n) in ops {
+        t.add_row(vec![op.clone(), n.to_string()]);
+    }
+    right(&mut t, 1);
+    let _ = writeln!(out, "{t}");
+    out
+}
