@@ -22,7 +22,7 @@ mod inspect;
 mod onnxruntime;
 mod tract;
 
-pub use format::{sha256_file, ModelFormat};
+pub use format::{sha256_bytes, sha256_file, ModelFormat};
 pub use inspect::{inspect, ModelReport, Quantization};
 pub use tract::TractTarget;
 

@@ -29,7 +29,7 @@ impl TractTarget {
             .unwrap_or_else(|| path.display().to_string());
         match ModelFormat::detect(path)? {
             ModelFormat::Onnx => {
-                let onnx = tract_onnx::onnx();
+                let onnx = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
                 let proto = onnx
                     .proto_model_for_path(path)
                     .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
@@ -57,7 +57,7 @@ impl TractTarget {
         options: &EngineOptions,
     ) -> Result<Self, TargetError> {
         let path = Path::new(name);
-        let onnx = tract_onnx::onnx();
+        let onnx = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
         let proto = onnx
             .proto_model_for_read(&mut &bytes[..])
             .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;

@@ -49,14 +49,15 @@ impl Workload {
     pub(crate) fn run(&self, target: &mut dyn Target, ix: usize) -> Result<[u64; 4], TargetError> {
         match self {
             Workload::Tensors(sets) => {
+                let set = sets.get(ix).ok_or_else(|| no_sample(target, ix))?;
                 let t0 = Instant::now();
-                let out = target.infer(&sets[ix])?;
+                let out = target.infer(set)?;
                 let t1 = Instant::now();
                 std::hint::black_box(&out);
                 Ok([0, 0, (t1 - t0).as_nanos() as u64, 0])
             }
             Workload::Frames { frames, spec } => {
-                let (id, bytes) = &frames[ix];
+                let (id, bytes) = frames.get(ix).ok_or_else(|| no_sample(target, ix))?;
                 let t0 = Instant::now();
                 let image = decode(id, bytes, spec.color).map_err(|e| TargetError::InputMismatch {
                     target: target.info().name.clone(),
@@ -77,6 +78,10 @@ impl Workload {
             }
         }
     }
+}
+
+fn no_sample(target: &dyn Target, ix: usize) -> TargetError {
+    TargetError::InputMismatch { target: target.info().name.clone(), reason: format!("the workload has no sample {ix}") }
 }
 
 /// Classification postprocess: top-5 of the first output; for non-classifier

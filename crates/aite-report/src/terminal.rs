@@ -56,9 +56,9 @@ impl Renderer for TerminalRenderer {
             target["engine_version"].as_str().unwrap_or(""),
             target["threads"].as_u64().unwrap_or(1)
         );
-        if let Some(v) = results.suites.get("accuracy") {
+        for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("accuracy")) {
             if let Ok(a) = serde_json::from_value::<AccuracyReport>(v.clone()) {
-                let mut t = table(&["accuracy", "value", "95% CI", "correct / evaluated"]);
+                let mut t = table(&[key.as_str(), "value", "95% CI", "correct / evaluated"]);
                 t.add_row(vec![
                     "top-1".into(),
                     pct(a.top1.value),
@@ -78,10 +78,14 @@ impl Renderer for TerminalRenderer {
                 }
             }
         }
-        if let Some(v) = results.suites.get("latency") {
+        for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("latency")) {
             if let Ok(l) = serde_json::from_value::<LatencyReport>(v.clone()) {
-                let mut t = table(&["latency (ms)", "n", "mean", "p50", "p90", "p99", "p99.9", "max"]);
-                t.add_row(summary_row(&format!("{} ({:?})", l.scenario.name(), l.mode).to_lowercase(), &l.latency));
+                let mut t = table(&[&format!("{key} (ms)"), "n", "mean", "p50", "p90", "p99", "p99.9", "max"]);
+                let mode = match l.mode {
+                    aite_latency::LatencyMode::Inference => "inference",
+                    aite_latency::LatencyMode::EndToEnd => "end-to-end",
+                };
+                t.add_row(summary_row(&format!("{} ({mode})", l.scenario.name()), &l.latency));
                 for (name, s) in [
                     ("  decode", &l.stages.decode),
                     ("  preprocess", &l.stages.preprocess),

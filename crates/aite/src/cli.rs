@@ -1,0 +1,238 @@
+//! Command-line definitions. Help texts teach the domain, not just the flags.
+
+use crate::exit::EXIT_CODES_HELP;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "aite",
+    version,
+    about = "AI Terminal Evaluation: evidence-grade conformity testing of AI cameras, edge AI servers and vision terminals",
+    long_about = "aite measures the mandatory assessment items for AI terminals (local inference latency, \
+model robustness, basic security) and writes signed-ready evidence: a run folder with results.json, raw \
+samples, configuration, environment fingerprint and a SHA-256 manifest.\n\n\
+Start with `aite demo`: it evaluates the reference terminal built into this binary and needs no files.",
+    after_help = EXIT_CODES_HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Evaluate the bundled reference terminal (no files needed) and write a run folder.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Demo(DemoArgs),
+    /// Describe a model file: format, opsets, tensors, operators, parameters, quantization, SHA-256.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Inspect(InspectArgs),
+    /// Top-1/top-k accuracy of a classifier on a labeled dataset.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Accuracy(AccuracyArgs),
+    /// Local inference response latency, as MLPerf LoadGen defines it, plus a periodic camera scenario.
+    #[command(long_about = LATENCY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Latency(LatencyArgs),
+    /// List the built-in preprocessing presets.
+    Presets,
+    /// Internal: measure cold start in this fresh process and print JSON (used by `latency --cold-start-process`).
+    #[command(name = "__cold-start", hide = true)]
+    ColdStart(ModelArgs),
+}
+
+const LATENCY_LONG_ABOUT: &str = "\
+Measure local inference response latency as MLPerf LoadGen defines it.
+
+Scenarios:
+  single-stream  one sample per query; the next query starts when the previous completes
+  multi-stream   --samples-per-query samples per query; latency until all complete
+  server         Poisson arrivals at --qps; latency counted from the *scheduled* time, so
+                 queueing behind slow queries is measured (no coordinated omission)
+  offline        everything at once; figure of merit is throughput
+  periodic       a camera: frames at --fps in bursts of --burst, separated by --idle-ms;
+                 the first frame after each idle gap is reported on its own
+
+Percentiles are LoadGen's: sorted x[floor(n*p)]. The early-stopping estimate (confidence 0.99)
+needs at least 64 queries for p90 and 662 for p99. A run is VALID when the minimum duration and
+query count are met and early stopping gives an estimate (server: the bound is met).
+
+With --dataset and --end-to-end, each query is a frame in to result out: decode, preprocess,
+inference, postprocess, each timed. Without --dataset, seeded random tensors of the model's input
+shape are used (bare inference).
+
+Examples:
+  aite latency --model resnet8.onnx
+  aite latency --model mobilenet_v2.onnx --dataset imagenet-sample/labels.csv \\
+      --preprocess imagenet-tf224 --end-to-end --scenario server --qps 50 --latency-bound-ms 30
+  aite latency --model vww96.onnx --scenario periodic --fps 15 --burst 10 --idle-ms 2000";
+
+/// How to turn a model file into a target.
+#[derive(Args, Clone, Debug)]
+pub struct ModelArgs {
+    /// Model file (.onnx, or float .tflite on tract).
+    #[arg(long, short)]
+    pub model: PathBuf,
+    /// Inference engine.
+    #[arg(long, value_enum, default_value_t = EngineArg::Tract)]
+    pub engine: EngineArg,
+    /// Engine intra-op threads (recorded in the evidence).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Value for symbolic dimensions such as the batch axis.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Full shape of the first input for models with dynamic height/width, e.g. 1,3,480,640.
+    #[arg(long, value_delimiter = ',')]
+    pub input_shape: Option<Vec<usize>>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EngineArg {
+    /// tract, pure Rust (default; cross-compiles to ARM devices).
+    Tract,
+    /// ONNX Runtime, loaded from ORT_DYLIB_PATH or the PyPI `onnxruntime` wheel (build with --features ort).
+    Ort,
+}
+
+/// Where the evidence goes and how the summary is printed.
+#[derive(Args, Clone, Debug)]
+pub struct OutputArgs {
+    /// Folder that receives one run folder per run.
+    #[arg(long, default_value = "aite-runs")]
+    pub out: PathBuf,
+    /// Print results.json to stdout instead of tables (progress stays on stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Dataset and preprocessing.
+#[derive(Args, Clone, Debug)]
+pub struct DataArgs {
+    /// Labeled images: a CSV manifest (path,label[,...], paths relative to it) or an ImageFolder tree.
+    #[arg(long, short)]
+    pub dataset: Option<PathBuf>,
+    /// Preprocessing: a preset name (see `aite presets`), a TOML file, or key=value pairs,
+    /// e.g. `crop_fraction=0.875,resize=224x224,mean=128,std=128,label_offset=1`.
+    /// Default: resize to the model's input size, RGB 0..255 (printed and recorded).
+    #[arg(long, short)]
+    pub preprocess: Option<String>,
+    /// Use only the first N samples of the dataset.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Fail on the first undecodable image instead of counting and skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Model file (.onnx or .tflite).
+    pub model: PathBuf,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct AccuracyArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// The k of top-k.
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScenarioArg {
+    SingleStream,
+    MultiStream,
+    Server,
+    Offline,
+    Periodic,
+}
+
+#[derive(Args)]
+pub struct LatencyArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[arg(long, value_enum, default_value_t = ScenarioArg::SingleStream)]
+    pub scenario: ScenarioArg,
+    /// Multi-stream: samples per query (MLPerf uses 8).
+    #[arg(long, default_value_t = 8)]
+    pub samples_per_query: usize,
+    /// Server: offered queries per second (Poisson).
+    #[arg(long)]
+    pub qps: Option<f64>,
+    /// Server: latency bound the percentile must meet (ms).
+    #[arg(long)]
+    pub latency_bound_ms: Option<f64>,
+    /// Periodic: camera frame rate.
+    #[arg(long, default_value_t = 30.0)]
+    pub fps: f64,
+    /// Periodic: frames per burst.
+    #[arg(long, default_value_t = 10)]
+    pub burst: usize,
+    /// Periodic: idle gap before each burst (ms).
+    #[arg(long, default_value_t = 1000.0)]
+    pub idle_ms: f64,
+    /// Minimum measured duration (ms); LoadGen's default is 10 s, MLPerf submissions use 600 s.
+    #[arg(long)]
+    pub min_duration_ms: Option<u64>,
+    /// Minimum query count (LoadGen default 100).
+    #[arg(long)]
+    pub min_queries: Option<u64>,
+    /// Stop after this many queries (0 = no cap).
+    #[arg(long)]
+    pub max_queries: Option<u64>,
+    /// Stop after this wall time in ms (0 = no cap).
+    #[arg(long)]
+    pub max_duration_ms: Option<u64>,
+    /// Percentile of the metric (default: 0.90 single-stream/periodic, 0.99 multi-stream/server).
+    #[arg(long)]
+    pub percentile: Option<f64>,
+    /// Unrecorded warm-up queries.
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Seed for sample order, the Poisson schedule and synthetic inputs.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Settings file (TOML: min_duration_ms, min_queries, max_queries, max_duration_ms, percentile, warmup_queries, seed).
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
+    /// Samples kept in memory for the run (LoadGen's performance sample count).
+    #[arg(long, default_value_t = 64)]
+    pub samples: usize,
+    /// Time frame in to result out (decode, preprocess, inference, postprocess); needs --dataset.
+    #[arg(long)]
+    pub end_to_end: bool,
+    /// Measure model load and first-inference latency in this process.
+    #[arg(long)]
+    pub cold_start: bool,
+    /// Measure cold start in a fresh child process (implies --cold-start).
+    #[arg(long)]
+    pub cold_start_process: bool,
+    /// Run the caching audit (LoadGen TEST04): repeated vs distinct samples.
+    #[arg(long)]
+    pub audit: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Inference engine for the reference terminal.
+    #[arg(long, value_enum, default_value_t = EngineArg::Tract)]
+    pub engine: EngineArg,
+    /// Short run (about a second of latency measurement) for smoke tests.
+    #[arg(long)]
+    pub quick: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}

@@ -1,0 +1,177 @@
+//! `aite latency`: LoadGen scenarios, cold start and the caching audit.
+
+use crate::cli::{LatencyArgs, ModelArgs, ScenarioArg};
+use crate::common::*;
+use crate::exit::Exit;
+use aite_evidence::{Results, RunStatus};
+use aite_latency::{caching_audit, cold_start, run as run_scenario, ColdStart, LatencyScenario, LatencySettings, Workload};
+use aite_target::Cancel;
+use anyhow::{Context, Result};
+
+fn scenario(a: &LatencyArgs) -> Result<LatencyScenario> {
+    Ok(match a.scenario {
+        ScenarioArg::SingleStream => LatencyScenario::SingleStream,
+        ScenarioArg::MultiStream => LatencyScenario::MultiStream { samples_per_query: a.samples_per_query },
+        ScenarioArg::Offline => LatencyScenario::Offline,
+        ScenarioArg::Periodic => LatencyScenario::Periodic { fps: a.fps, burst_frames: a.burst, idle_ms: a.idle_ms },
+        ScenarioArg::Server => {
+            let (Some(qps), Some(bound)) = (a.qps, a.latency_bound_ms) else {
+                anyhow::bail!(aite_latency::LatencyError::Scenario(
+                    "server needs --qps (offered load) and --latency-bound-ms (the bound the percentile must meet)".into()
+                ));
+            };
+            LatencyScenario::Server { target_qps: qps, latency_bound_ms: bound }
+        }
+    })
+}
+
+/// Defaults, then the settings file, then command-line flags.
+fn settings(a: &LatencyArgs, scenario: &LatencyScenario) -> Result<LatencySettings> {
+    let mut s = LatencySettings { percentile: scenario.default_percentile(), ..Default::default() };
+    if let Some(path) = &a.settings {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings file {}", path.display()))?;
+        let from_file: LatencySettings = toml::from_str(&text).with_context(|| {
+            format!("settings file {} is invalid (known keys: min_duration_ms, min_queries, max_queries, max_duration_ms, percentile, warmup_queries, seed)", path.display())
+        })?;
+        let percentile_given = text.lines().any(|l| l.trim_start().starts_with("percentile"));
+        s = LatencySettings { percentile: if percentile_given { from_file.percentile } else { s.percentile }, ..from_file };
+    }
+    if let Some(v) = a.min_duration_ms { s.min_duration_ms = v; }
+    if let Some(v) = a.min_queries { s.min_queries = v; }
+    if let Some(v) = a.max_queries { s.max_queries = v; }
+    if let Some(v) = a.max_duration_ms { s.max_duration_ms = v; }
+    if let Some(v) = a.percentile { s.percentile = v; }
+    if let Some(v) = a.warmup { s.warmup_queries = v; }
+    if let Some(v) = a.seed { s.seed = v; }
+    Ok(s)
+}
+
+pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
+    let scenario = scenario(&a)?;
+    let settings = settings(&a, &scenario)?;
+    let ds = open_dataset(&a.data)?;
+    if a.end_to_end && ds.is_none() {
+        anyhow::bail!(aite_data::DataError::Spec {
+            reason: "--end-to-end times real frames through decode and preprocessing".into(),
+            hint: "pass --dataset with images, or drop --end-to-end for bare inference latency".into(),
+        });
+    }
+    let options = engine_options(&a.model);
+    let mut target = load_model(&a.model)?;
+    let (spec, inferred) = preprocess_spec(a.data.preprocess.as_deref(), target.info())?;
+    let mut skipped = Vec::new();
+    let workload = match &ds {
+        Some(ds) => {
+            let (frames, sk) = load_frames(ds, &spec, a.samples, a.data.strict)?;
+            skipped = sk;
+            if a.end_to_end {
+                Workload::Frames { frames, spec: spec.clone() }
+            } else {
+                let mut sets = Vec::new();
+                for (id, bytes) in &frames {
+                    let img = aite_data::decode(id, bytes, spec.color)?;
+                    sets.push(vec![spec.to_tensor(&img)?]);
+                }
+                Workload::Tensors(sets)
+            }
+        }
+        None => Workload::Tensors(synthetic_inputs(&target.info().inputs, &options, a.samples.min(16), settings.seed)?),
+    };
+    if inferred && ds.is_some() {
+        eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
+    }
+    for s in skipped.iter().take(3) {
+        eprintln!("warning: skipped {s}");
+    }
+
+    let mut results = Results::new("latency", serde_json::to_value(target.info())?);
+    results.inputs.push(model_artifact(&a.model.model)?);
+    if let Some(ds) = &ds {
+        results.inputs.push(dataset_artifact(ds));
+    }
+    if a.cold_start || a.cold_start_process {
+        let cs = if a.cold_start_process {
+            cold_start_in_child(&a.model)?
+        } else {
+            cold_start(|| load_model(&a.model).map_err(to_target_error), &workload, false)?
+        };
+        results.add_suite("cold_start", &cs);
+    }
+
+    let pb = bar(1000, scenario.name(), a.output.json);
+    let report = run_scenario(target.as_mut(), &workload, &scenario, &settings, cancel, &mut |p| {
+        pb.set_position((p.fraction * 1000.0) as u64);
+        pb.set_message(format!("{} q", p.queries));
+    })?;
+    pb.finish_and_clear();
+    let mut code = if report.validity.valid { Exit::Ok } else { Exit::Invalid };
+    if a.audit && !cancel.is_cancelled() {
+        let audit = caching_audit(target.as_mut(), &workload, 64)?;
+        if !audit.passed {
+            code = Exit::Invalid;
+        }
+        results.add_suite("caching_audit", &audit);
+    }
+    results.add_suite("latency", &report);
+    let status = if report.interrupted {
+        code = Exit::Interrupted;
+        RunStatus::Interrupted
+    } else if let Some(e) = &report.error {
+        results.error = Some(e.clone());
+        RunStatus::Failed
+    } else {
+        RunStatus::Complete
+    };
+    results.finish(status);
+    let cfg = serde_json::json!({
+        "command": "latency",
+        "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(), "engine_options": options,
+        "dataset": ds.as_ref().map(|d| d.name.clone()), "limit": a.data.limit, "samples": a.samples,
+        "mode": report.mode, "scenario": scenario, "settings": settings,
+        "preprocess": spec, "preprocess_inferred": inferred,
+        "cold_start": a.cold_start, "cold_start_process": a.cold_start_process, "audit": a.audit,
+    });
+    write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_csv(&report.records))])?;
+    if report.error.is_some() {
+        // The measured part is saved; the run still failed on the target.
+        return Ok(Exit::Target as u8);
+    }
+    Ok(code as u8)
+}
+
+fn to_target_error(e: anyhow::Error) -> aite_target::TargetError {
+    match e.downcast::<aite_target::TargetError>() {
+        Ok(t) => t,
+        Err(e) => aite_target::TargetError::Inference { target: "cold start".into(), reason: e.to_string() },
+    }
+}
+
+/// Spawn `aite __cold-start` so the model is loaded by a process that never saw it.
+fn cold_start_in_child(m: &ModelArgs) -> Result<ColdStart> {
+    let exe = std::env::current_exe().context("cannot locate the aite executable for --cold-start-process")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("__cold-start").arg("--model").arg(&m.model).arg("--threads").arg(m.threads.to_string()).arg("--batch").arg(m.batch.to_string());
+    cmd.arg("--engine").arg(match m.engine {
+        crate::cli::EngineArg::Tract => "tract",
+        crate::cli::EngineArg::Ort => "ort",
+    });
+    if let Some(s) = &m.input_shape {
+        cmd.arg("--input-shape").arg(s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(","));
+    }
+    let out = cmd.output().context("cannot start the cold-start child process")?;
+    if !out.status.success() {
+        anyhow::bail!("cold-start child process failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    serde_json::from_slice(&out.stdout).context("cold-start child process printed no result")
+}
+
+/// `aite __cold-start`: runs in the fresh child. Input shapes come from the
+/// model file's declarations, so nothing is loaded before the timed load.
+pub fn cold_start_child(m: ModelArgs) -> Result<u8> {
+    let options = engine_options(&m);
+    let declared = aite_engine::inspect(&m.model)?;
+    let workload = Workload::Tensors(synthetic_inputs(&declared.inputs, &options, 1, 0)?);
+    let cs = cold_start(|| load_model(&m).map_err(to_target_error), &workload, true)?;
+    println!("{}", serde_json::to_string(&cs)?);
+    Ok(0)
+}

@@ -1,0 +1,26 @@
+//! One module per sub-command.
+
+mod accuracy;
+mod demo;
+mod inspect;
+mod latency;
+
+use crate::cli::{Cli, Command};
+use aite_target::Cancel;
+
+/// Run the chosen sub-command; returns the exit code on success.
+pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Demo(a) => demo::run(a, cancel),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Accuracy(a) => accuracy::run(a, cancel),
+        Command::Latency(a) => latency::run(a, cancel),
+        Command::Presets => {
+            for (name, about, _) in aite_data::PRESETS {
+                println!("{name:18} {about}");
+            }
+            Ok(0)
+        }
+        Command::ColdStart(m) => latency::cold_start_child(m),
+    }
+}

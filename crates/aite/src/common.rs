@@ -1,0 +1,204 @@
+//! Shared plumbing of the sub-commands: targets, specs, datasets, progress, evidence.
+
+use crate::cli::{DataArgs, EngineArg, ModelArgs, OutputArgs};
+use aite_data::{decode, Dataset, PreprocessSpec};
+use aite_engine::{load_target, EngineKind, EngineOptions};
+use aite_evidence::{Environment, InputArtifact, Results, RunFolder};
+use aite_report::{JsonRenderer, Renderer, TerminalRenderer};
+use aite_target::{DType, Dim, Target, TargetInfo, Tensor, TensorData};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use std::path::Path;
+use std::sync::Arc;
+
+pub fn engine_kind(e: EngineArg) -> EngineKind {
+    match e {
+        EngineArg::Tract => EngineKind::Tract,
+        EngineArg::Ort => EngineKind::OnnxRuntime,
+    }
+}
+
+pub fn engine_options(m: &ModelArgs) -> EngineOptions {
+    EngineOptions { threads: m.threads.max(1), batch: m.batch.max(1), input_shape: m.input_shape.clone() }
+}
+
+pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
+    if !m.model.exists() {
+        anyhow::bail!(aite_target::TargetError::Load {
+            path: m.model.clone(),
+            reason: "no such file".into(),
+            hint: "check the --model path".into(),
+        });
+    }
+    Ok(load_target(&m.model, engine_kind(m.engine), &engine_options(m))?)
+}
+
+/// The spec from `--preprocess`, or one inferred from the model's first input.
+pub fn preprocess_spec(arg: Option<&str>, info: &TargetInfo) -> Result<(PreprocessSpec, bool)> {
+    match arg {
+        Some(text) => {
+            let path = Path::new(text);
+            let spec = if text.ends_with(".toml") || (path.is_file() && !text.contains('=')) {
+                let body = std::fs::read_to_string(path).with_context(|| format!("cannot read preprocessing spec {}", path.display()))?;
+                PreprocessSpec::from_toml(&body).with_context(|| format!("in {}", path.display()))?
+            } else {
+                PreprocessSpec::parse_cli(text)?
+            };
+            Ok((spec, false))
+        }
+        None => Ok((infer_spec(info), true)),
+    }
+}
+
+/// Resize to the model's spatial size; NCHW when dim 1 is 1 or 3, NHWC when the last is.
+fn infer_spec(info: &TargetInfo) -> PreprocessSpec {
+    let mut spec = PreprocessSpec::default();
+    let Some(input) = info.inputs.first() else { return spec };
+    let dims: Vec<Option<usize>> = input.shape.iter().map(|d| if let Dim::Fixed(n) = d { Some(*n) } else { None }).collect();
+    if dims.len() == 4 {
+        let (c, h, w, layout) = match (dims[1], dims[3]) {
+            (Some(c @ (1 | 3)), _) => (c, dims[2], dims[3], aite_data::Layout::Nchw),
+            (_, Some(c @ (1 | 3))) => (c, dims[1], dims[2], aite_data::Layout::Nhwc),
+            _ => (3, None, None, aite_data::Layout::Nchw),
+        };
+        spec.layout = layout;
+        if c == 1 {
+            spec.color = aite_data::ColorOrder::Gray;
+        }
+        if let (Some(h), Some(w)) = (h, w) {
+            spec.resize = Some(aite_data::Size::Exact { width: w, height: h });
+        }
+    }
+    if matches!(input.dtype, DType::U8 | DType::I8) {
+        spec.dtype = input.dtype;
+        if input.dtype == DType::I8 {
+            spec.mean = vec![128.0];
+        }
+    }
+    spec
+}
+
+pub fn open_dataset(d: &DataArgs) -> Result<Option<Dataset>> {
+    let Some(path) = &d.dataset else { return Ok(None) };
+    let mut ds = Dataset::open(path)?;
+    if let Some(n) = d.limit {
+        ds.truncate(n);
+    }
+    Ok(Some(ds))
+}
+
+/// Seeded uniform random inputs matching every model input (bare-inference latency).
+pub fn synthetic_inputs(inputs: &[aite_target::TensorSpec], options: &EngineOptions, count: usize, seed: u64) -> Result<Vec<Vec<Tensor>>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut sets = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let mut set = Vec::new();
+        for (ix, spec) in inputs.iter().enumerate() {
+            let shape: Vec<usize> = match (&options.input_shape, ix) {
+                (Some(s), 0) => s.clone(),
+                _ => spec.shape.iter().map(|d| match d { Dim::Fixed(n) => *n, Dim::Symbolic(_) => options.batch }).collect(),
+            };
+            let n: usize = shape.iter().product();
+            let data = match spec.dtype {
+                DType::F32 | DType::Other => TensorData::F32((0..n).map(|_| rng.gen_range(0.0..1.0)).collect()),
+                DType::U8 => TensorData::U8((0..n).map(|_| rng.gen()).collect()),
+                DType::I8 => TensorData::I8((0..n).map(|_| rng.gen()).collect()),
+                DType::I32 => TensorData::I32((0..n).map(|_| rng.gen_range(0..2)).collect()),
+                DType::I64 => TensorData::I64((0..n).map(|_| rng.gen_range(0..2)).collect()),
+            };
+            set.push(Tensor::new(shape, data)?);
+        }
+        sets.push(set);
+    }
+    Ok(sets)
+}
+
+/// Encoded frames of the first `count` decodable samples; undecodable ones are reported.
+pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bool) -> Result<(Vec<(String, Arc<[u8]>)>, Vec<String>)> {
+    let mut frames = Vec::new();
+    let mut skipped = Vec::new();
+    for s in &ds.samples {
+        if frames.len() >= count {
+            break;
+        }
+        match s.bytes().and_then(|b| decode(&s.id, &b, spec.color).map(|_| b)) {
+            Ok(b) => frames.push((s.id.clone(), b)),
+            Err(e) if !strict => skipped.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if frames.is_empty() {
+        anyhow::bail!(aite_data::DataError::Empty { path: ds.name.clone().into() });
+    }
+    Ok((frames, skipped))
+}
+
+pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg:12} [{bar:32}] {pos}/{len} ({elapsed}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn model_artifact(path: &Path) -> Result<InputArtifact> {
+    Ok(InputArtifact {
+        role: "model".into(),
+        name: path.display().to_string(),
+        sha256: aite_engine::sha256_file(path).with_context(|| format!("cannot hash {}", path.display()))?,
+        count: None,
+    })
+}
+
+pub fn dataset_artifact(ds: &Dataset) -> InputArtifact {
+    InputArtifact { role: "dataset".into(), name: ds.name.clone(), sha256: ds.sha256(), count: Some(ds.samples.len()) }
+}
+
+/// Extra files for the run folder: name and bytes.
+pub type RawFiles = Vec<(String, Vec<u8>)>;
+
+/// Write the run folder (config, environment, raw files, results, manifest) and print the summary.
+pub fn write_evidence(output: &OutputArgs, command: &str, results: &Results, config: &serde_json::Value, raw: RawFiles) -> Result<std::path::PathBuf> {
+    let run = RunFolder::create(&output.out, command)?;
+    run.write_json("config.json", config)?;
+    run.write_json("environment.json", &Environment::capture())?;
+    for (name, bytes) in &raw {
+        run.write_bytes(name, bytes)?;
+    }
+    run.write_json("results.json", results)?;
+    run.finish()?;
+    if output.json {
+        println!("{}", JsonRenderer.render(results));
+    } else {
+        print!("{}", TerminalRenderer.render(results));
+        println!("evidence: {}", run.path().display());
+    }
+    Ok(run.path().to_path_buf())
+}
+
+pub fn latency_csv(records: &[aite_latency::QueryRecord]) -> Vec<u8> {
+    let mut s = String::from("index,sample,scheduled_ns,issued_ns,completed_ns,latency_ns,decode_ns,preprocess_ns,inference_ns,postprocess_ns,after_idle\n");
+    for r in records {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.index, r.sample, r.scheduled_ns, r.issued_ns, r.completed_ns, r.latency_ns(), r.decode_ns, r.preprocess_ns, r.inference_ns, r.postprocess_ns, r.after_idle
+        ));
+    }
+    s.into_bytes()
+}
+
+pub fn predictions_csv(p: &[aite_accuracy::Prediction]) -> Vec<u8> {
+    let mut s = String::from("id,label,top1,score,in_top_k\n");
+    for x in p {
+        let id = if x.id.contains([',', '"']) { format!("\"{}\"", x.id.replace('"', "\"\"")) } else { x.id.clone() };
+        s.push_str(&format!("{id},{},{},{},{}\n", x.label, x.top1, x.score, x.in_top_k));
+    }
+    s.into_bytes()
+}

@@ -1,0 +1,76 @@
+//! Exit codes, documented in `aite --help`.
+
+use aite_accuracy::AccuracyError;
+use aite_data::DataError;
+use aite_evidence::EvidenceError;
+use aite_latency::LatencyError;
+use aite_target::TargetError;
+
+/// The process exit codes aite uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Ran to completion and every result is VALID.
+    Ok = 0,
+    /// Ran to completion but a result is INVALID (e.g. too few queries, latency bound missed).
+    Invalid = 1,
+    /// Command-line usage error (clap's own code).
+    #[allow(dead_code)]
+    Usage = 2,
+    /// A model, dataset, image, spec or config file is missing or malformed.
+    Input = 3,
+    /// The engine or device failed or is unavailable.
+    Target = 4,
+    /// Evidence could not be written.
+    Evidence = 5,
+    /// Interrupted by Ctrl-C; partial results were written.
+    Interrupted = 130,
+}
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    ran to completion and every result is VALID
+  1    ran to completion but a result is INVALID (reasons are printed and in results.json)
+  2    command-line usage error
+  3    bad input: a model, dataset, image, preprocessing spec or settings file is missing or malformed
+  4    the engine or device failed or is not available
+  5    evidence could not be written to --out
+  130  interrupted by Ctrl-C; the part that ran was written as evidence";
+
+fn target_code(e: &TargetError) -> Exit {
+    match e {
+        TargetError::Load { .. } | TargetError::InputMismatch { .. } => Exit::Input,
+        TargetError::EngineUnavailable { .. } | TargetError::Inference { .. } => Exit::Target,
+    }
+}
+
+/// Map an error chain to its exit code.
+pub fn classify(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<TargetError>() {
+            return target_code(e) as u8;
+        }
+        if cause.downcast_ref::<DataError>().is_some() {
+            return Exit::Input as u8;
+        }
+        if let Some(e) = cause.downcast_ref::<AccuracyError>() {
+            return match e {
+                AccuracyError::Target(t) => target_code(t),
+                _ => Exit::Input,
+            } as u8;
+        }
+        if let Some(e) = cause.downcast_ref::<LatencyError>() {
+            return match e {
+                LatencyError::Target(t) => target_code(t),
+                _ => Exit::Input,
+            } as u8;
+        }
+        if cause.downcast_ref::<EvidenceError>().is_some() {
+            return Exit::Evidence as u8;
+        }
+        if cause.downcast_ref::<toml::de::Error>().is_some() || cause.downcast_ref::<std::io::Error>().is_some() {
+            return Exit::Input as u8;
+        }
+    }
+    Exit::Input as u8
+}
