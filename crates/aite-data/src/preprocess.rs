@@ -214,14 +214,20 @@ impl PreprocessSpec {
     }
 
     /// Parse the command-line form: a preset name, or `key=value` pairs separated by
-    /// commas, with per-channel lists separated by `/` (e.g. `mean=123.7/116.3/103.5`).
+    /// commas, with per-channel lists separated by `/` (e.g. `mean=123.7/116.3/103.5`),
+    /// optionally starting with a preset to override (`vww96,layout=nhwc`).
     pub fn parse_cli(text: &str) -> Result<Self, DataError> {
         let text = text.trim();
         if !text.contains('=') {
             return Self::preset(text);
         }
         let mut table = toml::Table::new();
-        for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+        for (i, pair) in text.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
+            if i == 0 && !pair.contains('=') {
+                // `PRESET,key=value,...`: a preset with overrides.
+                table.insert("preset".into(), toml::Value::String(pair.trim().to_string()));
+                continue;
+            }
             let (key, value) = pair.split_once('=').ok_or_else(|| DataError::Spec {
                 reason: format!("`{pair}` is not key=value"),
                 hint: "write e.g. resize=224x224,mean=128,std=128".into(),
@@ -383,6 +389,9 @@ mod tests {
         let a = PreprocessSpec::parse_cli("preset=imagenet-tf224,dtype=f32").unwrap();
         let b = PreprocessSpec::from_toml("crop_fraction = 0.875\nresize = \"224x224\"\nmean = [128.0]\nstd = [128.0]\nlabel_offset = 1").unwrap();
         assert_eq!(a, b);
+        let d = PreprocessSpec::parse_cli("imagenet-tf224,layout=nhwc").unwrap();
+        assert_eq!(d.layout, Layout::Nhwc);
+        assert_eq!(d.label_offset, 1);
         let c = PreprocessSpec::parse_cli("mean=1/2/3,std=4/5/6,resize=256,crop=224").unwrap();
         assert_eq!(c.mean, vec![1.0, 2.0, 3.0]);
         assert_eq!(c.resize, Some(Size::Side(256)));

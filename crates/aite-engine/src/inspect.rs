@@ -80,7 +80,8 @@ pub fn inspect(path: &Path) -> Result<ModelReport, TargetError> {
                 .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
             onnx_report(&proto)
         }
-        ModelFormat::Tflite => tflite_report(path)?,
+        ModelFormat::Tflite => crate::guard::contain(|| tflite_report(path))
+            .map_err(|panic| load_error(path, &format!("tract-tflite crashed on this file ({panic})")))??,
     };
     report.path = path.display().to_string();
     report.size_bytes = size_bytes;

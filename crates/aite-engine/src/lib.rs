@@ -17,6 +17,7 @@
 //! ```
 
 mod format;
+mod guard;
 mod inspect;
 #[cfg(feature = "ort")]
 mod onnxruntime;

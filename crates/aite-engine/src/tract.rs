@@ -23,6 +23,11 @@ pub const TRACT_VERSION: &str = "0.23";
 impl TractTarget {
     /// Load an ONNX or TFLite file.
     pub fn load(path: &Path, options: &EngineOptions) -> Result<Self, TargetError> {
+        crate::guard::contain(|| Self::load_unguarded(path, options))
+            .map_err(|panic| load_error(path, &format!("the tract front-end crashed on this file ({panic})")))?
+    }
+
+    fn load_unguarded(path: &Path, options: &EngineOptions) -> Result<Self, TargetError> {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -56,6 +61,11 @@ impl TractTarget {
         bytes: &[u8],
         options: &EngineOptions,
     ) -> Result<Self, TargetError> {
+        crate::guard::contain(|| Self::from_onnx_bytes_unguarded(name, bytes, options))
+            .map_err(|panic| load_error(Path::new(name), &format!("the tract front-end crashed on this model ({panic})")))?
+    }
+
+    fn from_onnx_bytes_unguarded(name: &str, bytes: &[u8], options: &EngineOptions) -> Result<Self, TargetError> {
         let path = Path::new(name);
         let onnx = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
         let proto = onnx

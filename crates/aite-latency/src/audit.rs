@@ -20,28 +20,25 @@ pub struct CachingAudit {
     pub passed: bool,
 }
 
-/// Alternate blocks of distinct and repeated queries so both see the same machine state.
+/// Every sample is timed twice: once after a *different* sample (distinct) and
+/// once immediately after *itself* (repeated). Both sets cover the same samples,
+/// so per-sample cost differences cancel and only reuse of the previous answer
+/// (result caching) makes the repeated set faster.
 pub fn caching_audit(target: &mut dyn Target, workload: &Workload, queries_each: usize) -> Result<CachingAudit, TargetError> {
     let n = queries_each.max(2);
+    let len = workload.len();
     let (mut distinct, mut repeated) = (0u128, 0u128);
-    let block = 8usize;
-    let mut done = 0;
-    let mut next_distinct = 0usize;
-    while done < n {
-        let m = block.min(n - done);
-        for _ in 0..m {
-            let ix = next_distinct % workload.len();
-            next_distinct += 1;
-            let t = Instant::now();
-            workload.run(target, ix)?;
-            distinct += t.elapsed().as_nanos();
-        }
-        for _ in 0..m {
-            let t = Instant::now();
-            workload.run(target, 0)?;
-            repeated += t.elapsed().as_nanos();
-        }
-        done += m;
+    for i in 0..n {
+        let ix = i % len;
+        // Distinct: precede with another sample (when the workload has one).
+        workload.run(target, (ix + 1) % len)?;
+        let t = Instant::now();
+        workload.run(target, ix)?;
+        distinct += t.elapsed().as_nanos();
+        // Repeated: the same sample again, back to back.
+        let t = Instant::now();
+        workload.run(target, ix)?;
+        repeated += t.elapsed().as_nanos();
     }
     let d = distinct as f64 / n as f64 / 1e6;
     let r = repeated as f64 / n as f64 / 1e6;
