@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
-use tract_onnx::prelude::tract_data::internal::DimLike;
 
 /// How (and whether) a model is quantized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,40 +167,8 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
         }
         *operators.entry(op).or_insert(0) += 1;
     }
-    let spec = |outlets: &[OutletId]| -> Vec<TensorSpec> {
-        outlets
-            .iter()
-            .map(|o| {
-                let fact = model.outlet_fact(*o).ok();
-                TensorSpec {
-                    name: model.node(o.node).name.clone(),
-                    dtype: fact
-                        .map(|f| match f.datum_type.unquantized() {
-                            DatumType::F32 => DType::F32,
-                            DatumType::U8 => DType::U8,
-                            DatumType::I8 => DType::I8,
-                            DatumType::I32 => DType::I32,
-                            DatumType::I64 => DType::I64,
-                            _ => DType::Other,
-                        })
-                        .unwrap_or(DType::Other),
-                    shape: fact
-                        .map(|f| {
-                            f.shape
-                                .iter()
-                                .map(|d| match d.to_usize() {
-                                    Ok(n) => Dim::Fixed(n),
-                                    Err(_) => Dim::Symbolic(d.to_string()),
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                }
-            })
-            .collect()
-    };
-    let inputs = spec(&model.inputs);
-    let outputs = spec(&model.outputs);
+    let inputs = crate::tract::typed_specs(&model, &model.inputs);
+    let outputs = crate::tract::typed_specs(&model, &model.outputs);
     integer |= inputs.iter().any(|s| matches!(s.dtype, DType::U8 | DType::I8));
     Ok(ModelReport {
         path: String::new(),

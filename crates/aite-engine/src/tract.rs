@@ -197,7 +197,7 @@ fn datum_type(dtype: DType) -> Option<DatumType> {
     })
 }
 
-fn dtype_of(dt: DatumType) -> DType {
+pub(crate) fn dtype_of(dt: DatumType) -> DType {
     match dt.unquantized() {
         DatumType::F32 => DType::F32,
         DatumType::U8 => DType::U8,
@@ -208,7 +208,8 @@ fn dtype_of(dt: DatumType) -> DType {
     }
 }
 
-fn typed_specs(model: &TypedModel, outlets: &[OutletId]) -> Vec<TensorSpec> {
+/// Name, dtype and shape of the given outlets of a typed model.
+pub(crate) fn typed_specs(model: &TypedModel, outlets: &[OutletId]) -> Vec<TensorSpec> {
     outlets
         .iter()
         .map(|o| {

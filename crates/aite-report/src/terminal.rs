@@ -154,6 +154,7 @@ impl Renderer for TerminalRenderer {
                 );
             }
         }
+        render_consistency(results, &mut out);
         match results.status {
             RunStatus::Complete => {}
             RunStatus::Interrupted => out.push_str("run interrupted: results cover the part that ran\n"),
@@ -162,6 +163,67 @@ impl Renderer for TerminalRenderer {
             }
         }
         out
+    }
+}
+
+fn render_consistency(results: &Results, out: &mut String) {
+    use aite_robustness::{Agreement, BatchInvariance, DegenerateFrame, FrameOutcome, MetamorphicResult, Repeatability};
+    let get = |k: &str| results.suites.get(k).cloned();
+    if let Some(r) = get("repeatability").and_then(|v| serde_json::from_value::<Repeatability>(v).ok()) {
+        let _ = writeln!(
+            out,
+            "repeatability: {} samples x {} runs, {}, max |diff| {:.3e}, top-1 flips {}",
+            r.samples,
+            r.repeats,
+            if r.identical { "bit-identical" } else { "NOT identical" },
+            r.max_abs_diff,
+            r.top1_flips
+        );
+    }
+    if let Some(b) = get("batch_invariance").and_then(|v| serde_json::from_value::<BatchInvariance>(v).ok()) {
+        let _ = writeln!(out, "batch invariance: batch {} vs 1 on {} samples, max |diff| {:.3e}, top-1 flips {}", b.batch, b.samples, b.max_abs_diff, b.top1_flips);
+    }
+    if let Some(a) = get("agreement").and_then(|v| serde_json::from_value::<Agreement>(v).ok()) {
+        let _ = writeln!(
+            out,
+            "agreement {} vs {}: top-1 {} ({} of {}), max |diff| {:.4}, mean |diff| {:.2e}, SQNR {}",
+            a.deployed,
+            a.reference,
+            pct(a.top1_agreement.value),
+            a.top1_agreement.successes,
+            a.top1_agreement.trials,
+            a.max_abs_diff,
+            a.mean_abs_diff,
+            a.sqnr_db.map(|d| format!("{d:.1} dB")).unwrap_or_else(|| "inf (identical)".into())
+        );
+    }
+    if let Some(frames) = get("degenerate_frames").and_then(|v| serde_json::from_value::<Vec<DegenerateFrame>>(v).ok()) {
+        let mut t = table(&["degenerate frame", "outcome", "ms", "graceful"]);
+        for f in frames {
+            let outcome = match &f.outcome {
+                FrameOutcome::Answered { top1, confidence, output_has_nan } => {
+                    format!("class {top1} ({:.0}%){}", confidence * 100.0, if *output_has_nan { ", NaN in output" } else { "" })
+                }
+                FrameOutcome::Rejected { error } => format!("rejected: {}", error.lines().next().unwrap_or("").chars().take(60).collect::<String>()),
+                FrameOutcome::Crashed { message } => format!("CRASHED: {message}"),
+                FrameOutcome::NotApplicable => "n/a for this input type".into(),
+            };
+            t.add_row(vec![format!("{:?}", f.kind), outcome, format!("{:.2}", f.elapsed_ms), if f.graceful { "yes" } else { "NO" }.into()]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    if let Some(m) = get("metamorphic").and_then(|v| serde_json::from_value::<Vec<MetamorphicResult>>(v).ok()) {
+        let mut t = table(&["metamorphic relation", "flip rate", "95% CI", "flips"]);
+        for r in m {
+            t.add_row(vec![
+                serde_json::to_string(&r.relation).unwrap_or_default(),
+                pct(r.flips.value),
+                format!("{} – {}", pct(r.flips.ci95_low), pct(r.flips.ci95_high)),
+                format!("{} / {}", r.flips.successes, r.flips.trials),
+            ]);
+        }
+        right(&mut t, 1);
+        let _ = writeln!(out, "{t}");
     }
 }
 

@@ -34,6 +34,10 @@ pub enum Command {
     /// Local inference response latency, as MLPerf LoadGen defines it, plus a periodic camera scenario.
     #[command(long_about = LATENCY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Latency(LatencyArgs),
+    /// Model robustness, failure-mode consistency part: repeatability, batch invariance,
+    /// reference-vs-deployed agreement, degenerate frames, benign metamorphic flips.
+    #[command(long_about = ROBUSTNESS_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Robustness(RobustnessArgs),
     /// List the built-in preprocessing presets.
     Presets,
     /// Internal: measure cold start in this fresh process and print JSON (used by `latency --cold-start-process`).
@@ -66,6 +70,25 @@ Examples:
   aite latency --model mobilenet_v2.onnx --dataset imagenet-sample/labels.csv \\
       --preprocess imagenet-tf224 --end-to-end --scenario server --qps 50 --latency-bound-ms 30
   aite latency --model vww96.onnx --scenario periodic --fps 15 --burst 10 --idle-ms 2000";
+
+const ROBUSTNESS_LONG_ABOUT: &str = "\
+Failure-mode consistency of a classifier, on real frames:
+
+  repeatability       the same input N times must give bit-identical outputs
+  batch invariance    batch 1 against batch N (when the model has a symbolic batch axis)
+  agreement           reference vs deployed model (--reference: e.g. fp32 vs int8 QDQ, or
+                      --reference-engine: tract vs ONNX Runtime): top-1 agreement, max/mean
+                      score difference, SQNR and every disagreeing sample
+  degenerate frames   black, white, noise, saturated, NaN/Inf and wrong-size inputs: the
+                      terminal must answer without NaN or refuse cleanly, never crash
+  metamorphic         +-5% brightness and 1-pixel shifts should not change the class;
+                      the flip rate is reported (ImageNet-P style)
+
+Corruption sweeps (ImageNet-C) and black-box attacks are the next parts of this command.
+
+Example:
+  aite robustness -m mobilenet_v2_int8_qdq.onnx --reference mobilenet_v2_fp32.onnx \\
+      -d imagenet-sample/labels.csv -p imagenet-tf224 --samples 200";
 
 /// How to turn a model file into a target.
 #[derive(Args, Clone, Debug)]
@@ -233,6 +256,35 @@ pub struct DemoArgs {
     /// Short run (about a second of latency measurement) for smoke tests.
     #[arg(long)]
     pub quick: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct RobustnessArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Reference model the deployed one (--model) is compared with (same preprocessing).
+    #[arg(long)]
+    pub reference: Option<std::path::PathBuf>,
+    /// Engine for the reference (default: the same as --engine). With no --reference,
+    /// a different engine compares the same model across engines.
+    #[arg(long, value_enum)]
+    pub reference_engine: Option<EngineArg>,
+    /// Samples used by each check.
+    #[arg(long, default_value_t = 100)]
+    pub samples: usize,
+    /// Repeats per sample for repeatability.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Batch size for batch invariance (needs a symbolic batch axis).
+    #[arg(long, default_value_t = 4)]
+    pub check_batch: usize,
+    /// Seed for noise frames.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -55,6 +55,14 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
     let per = if cancel.is_cancelled() { None } else { Some(run_scenario(fp32.as_mut(), &workload, &periodic, &periodic_settings, cancel, &mut |_| {})?) };
     let audit = if cancel.is_cancelled() { None } else { Some(caching_audit(fp32.as_mut(), &workload, 64)?) };
 
+    // Failure-mode consistency: the int8 model is the deployed one, fp32 the reference.
+    let consistent = if cancel.is_cancelled() {
+        true
+    } else {
+        let frames = super::robustness::decoded_frames(&ds, &spec, 100, false)?;
+        let mut batched = load_target_from_bytes("digits_cnn_int8_qdq.onnx", aite_reference::MODEL_INT8_QDQ, engine, &EngineOptions { batch: 4, ..options.clone() })?;
+        super::robustness::consistency_suites(&mut results, int8.as_mut(), Some(fp32.as_mut()), Some((batched.as_mut(), 4)), &spec, &frames, 3, 0)?
+    };
     results.add_suite("latency", &lat);
     if let Some(p) = &per {
         results.add_suite("latency_periodic", p);
@@ -79,7 +87,7 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
     write_evidence(&a.output, "demo", &results, &cfg, raw)?;
     Ok(if interrupted {
         Exit::Interrupted as u8
-    } else if lat.validity.valid && audit.is_some_and(|a| a.passed) {
+    } else if lat.validity.valid && audit.is_some_and(|a| a.passed) && consistent {
         Exit::Ok as u8
     } else {
         Exit::Invalid as u8

@@ -4,6 +4,7 @@ mod accuracy;
 mod demo;
 mod inspect;
 mod latency;
+mod robustness;
 
 use crate::cli::{Cli, Command};
 use aite_target::Cancel;
@@ -15,6 +16,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Inspect(a) => inspect::run(a),
         Command::Accuracy(a) => accuracy::run(a, cancel),
         Command::Latency(a) => latency::run(a, cancel),
+        Command::Robustness(a) => robustness::run(a),
         Command::Presets => {
             for (name, about, _) in aite_data::PRESETS {
                 println!("{name:18} {about}");

@@ -1,0 +1,25 @@
+//! The robustness suite: does the terminal keep its answers when its input or
+//! its deployment changes?
+//!
+//! This first part owns **failure-mode consistency** ([`consistency`]):
+//! - repeatability: the same input N times gives identical outputs;
+//! - batch invariance: batch 1 against batch N of the same samples;
+//! - agreement between a reference and a deployed target (fp32 vs int8, tract vs
+//!   ONNX Runtime, local model vs device endpoint): top-1 agreement, score
+//!   differences, SQNR and the list of disagreeing samples;
+//! - degenerate frames (black, white, noise, saturated, NaN/Inf): the target must
+//!   answer without crashing or returning NaN, and what it answered is recorded;
+//! - benign metamorphic relations (small brightness or translation changes) and
+//!   their flip rate.
+//!
+//! Every check works on the [`Target`](aite_target::Target) trait, so it runs the
+//! same against a local engine and a device.
+
+pub mod consistency;
+mod error;
+
+pub use consistency::{
+    agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Agreement, BatchInvariance,
+    DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, MetamorphicRelation, MetamorphicResult, Repeatability,
+};
+pub use error::RobustnessError;
