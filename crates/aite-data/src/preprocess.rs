@@ -326,8 +326,10 @@ impl PreprocessSpec {
     /// Normalise an already-sized image into a `[1, ...]` tensor.
     pub fn normalise(&self, img: &Image) -> Tensor {
         let (h, w, c) = (img.height, img.width, img.channels);
-        let pick = |v: &Vec<f32>, ch: usize| if v.len() == 1 { v[0] } else { v[ch] };
-        let value = |idx: usize, ch: usize| (img.data[idx] * self.scale - pick(&self.mean, ch)) / pick(&self.std, ch);
+        // Per-channel constants resolved once, not per pixel.
+        let per_channel = |v: &Vec<f32>| -> Vec<f32> { (0..c).map(|ch| if v.len() == 1 { v[0] } else { v[ch] }).collect() };
+        let (mean, std) = (per_channel(&self.mean), per_channel(&self.std));
+        let value = |idx: usize, ch: usize| (img.data[idx] * self.scale - mean[ch]) / std[ch];
         let mut out = vec![0f32; h * w * c];
         match self.layout {
             Layout::Nhwc => {

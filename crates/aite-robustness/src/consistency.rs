@@ -21,7 +21,8 @@ fn scores(target: &mut dyn Target, input: &Tensor) -> Result<(Vec<f32>, usize), 
         reason: "the target returned no output".into(),
     })?;
     let v = first.to_f32_vec();
-    Ok((v.clone(), argmax(&v)))
+    let top = argmax(&v);
+    Ok((v, top))
 }
 
 fn argmax(v: &[f32]) -> usize {

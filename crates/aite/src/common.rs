@@ -114,16 +114,24 @@ pub fn synthetic_inputs(inputs: &[aite_target::TensorSpec], options: &EngineOpti
     Ok(sets)
 }
 
-/// Encoded frames of the first `count` decodable samples; undecodable ones are reported.
-pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bool) -> Result<(Vec<(String, Arc<[u8]>)>, Vec<String>)> {
+/// One decodable sample: its id, encoded bytes and decoded image.
+pub struct LoadedFrame {
+    pub id: String,
+    pub bytes: Arc<[u8]>,
+    pub image: aite_data::Image,
+}
+
+/// The first `count` decodable samples, each decoded once; undecodable ones are
+/// reported (or fail the run when `strict`).
+pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bool) -> Result<(Vec<LoadedFrame>, Vec<String>)> {
     let mut frames = Vec::new();
     let mut skipped = Vec::new();
     for s in &ds.samples {
         if frames.len() >= count {
             break;
         }
-        match s.bytes().and_then(|b| decode(&s.id, &b, spec.color).map(|_| b)) {
-            Ok(b) => frames.push((s.id.clone(), b)),
+        match s.bytes().and_then(|b| decode(&s.id, &b, spec.color).map(|image| (b, image))) {
+            Ok((bytes, image)) => frames.push(LoadedFrame { id: s.id.clone(), bytes, image }),
             Err(e) if !strict => skipped.push(e.to_string()),
             Err(e) => return Err(e.into()),
         }

@@ -65,14 +65,9 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
             let (frames, sk) = load_frames(ds, &spec, a.samples, a.data.strict)?;
             skipped = sk;
             if a.end_to_end {
-                Workload::Frames { frames, spec: spec.clone() }
+                Workload::Frames { frames: frames.into_iter().map(|f| (f.id, f.bytes)).collect(), spec: spec.clone() }
             } else {
-                let mut sets = Vec::new();
-                for (id, bytes) in &frames {
-                    let img = aite_data::decode(id, bytes, spec.color)?;
-                    sets.push(vec![spec.to_tensor(&img)?]);
-                }
-                Workload::Tensors(sets)
+                Workload::Tensors(frames.iter().map(|f| spec.to_tensor(&f.image).map(|t| vec![t])).collect::<Result<_, _>>()?)
             }
         }
         None => Workload::Tensors(synthetic_inputs(&target.info().inputs, &options, a.samples.min(16), settings.seed)?),

@@ -3,26 +3,15 @@
 use crate::cli::{ModelArgs, RobustnessArgs};
 use crate::common::*;
 use crate::exit::Exit;
-use aite_data::{decode, Dataset, PreprocessSpec};
+use aite_data::{Dataset, PreprocessSpec};
 use aite_evidence::{Results, RunStatus};
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, MetamorphicRelation};
 use aite_target::{Dim, Target};
 use anyhow::Result;
 
-/// Decode up to `n` samples; undecodable ones are skipped unless strict.
+/// Decoded images of up to `n` samples (see [`load_frames`]).
 pub fn decoded_frames(ds: &Dataset, spec: &PreprocessSpec, n: usize, strict: bool) -> Result<Vec<(String, aite_data::Image)>> {
-    let mut frames = Vec::new();
-    for s in &ds.samples {
-        if frames.len() >= n {
-            break;
-        }
-        match s.bytes().and_then(|b| decode(&s.id, &b, spec.color)) {
-            Ok(img) => frames.push((s.id.clone(), img)),
-            Err(e) if strict => return Err(e.into()),
-            Err(_) => {}
-        }
-    }
-    Ok(frames)
+    Ok(load_frames(ds, spec, n, strict)?.0.into_iter().map(|f| (f.id, f.image)).collect())
 }
 
 /// Run every consistency check that applies and add it to `results`.
@@ -70,9 +59,6 @@ pub fn run(a: RobustnessArgs) -> Result<u8> {
         eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
     }
     let frames = decoded_frames(&ds, &spec, a.samples, a.data.strict)?;
-    if frames.is_empty() {
-        anyhow::bail!(aite_data::DataError::Empty { path: ds.name.clone().into() });
-    }
     let mut reference = match (&a.reference, a.reference_engine) {
         (None, None) => None,
         (path, engine) => Some(load_model(&ModelArgs {
