@@ -16,10 +16,12 @@
 //! same against a local engine and a device.
 
 pub mod consistency;
+pub mod corruption;
 mod error;
 
 pub use consistency::{
     agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Agreement, BatchInvariance,
     DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, MetamorphicRelation, MetamorphicResult, Repeatability,
 };
+pub use corruption::{corrupt, CorruptionKind, ParameterTable};
 pub use error::RobustnessError;
