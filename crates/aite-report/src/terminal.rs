@@ -154,7 +154,7 @@ impl Renderer for TerminalRenderer {
                 );
             }
         }
-        render_consistency(results, &mut out);
+        render_robustness(results, &mut out);
         match results.status {
             RunStatus::Complete => {}
             RunStatus::Interrupted => out.push_str("run interrupted: results cover the part that ran\n"),
@@ -164,6 +164,11 @@ impl Renderer for TerminalRenderer {
         }
         out
     }
+}
+
+fn render_robustness(results: &Results, out: &mut String) {
+    render_consistency(results, out);
+    render_corruptions(results, out);
 }
 
 fn render_consistency(results: &Results, out: &mut String) {
@@ -224,6 +229,43 @@ fn render_consistency(results: &Results, out: &mut String) {
         }
         right(&mut t, 1);
         let _ = writeln!(out, "{t}");
+    }
+}
+
+fn render_corruptions(results: &Results, out: &mut String) {
+    use aite_robustness::corruption::CorruptionReport;
+    let Some(r) = results.suites.get("corruptions").and_then(|v| serde_json::from_value::<CorruptionReport>(v.clone()).ok()) else {
+        return;
+    };
+    let sev = &r.options.severities;
+    let mut header: Vec<String> = vec!["corruption".into()];
+    header.extend(sev.iter().map(|s| format!("s{s}")));
+    header.extend(["mean".into(), "95% CI".into(), "CE".into(), "rel. CE".into()]);
+    let mut t = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for s in &r.summaries {
+        let mut row = vec![format!("{}{}", s.corruption, if s.group == "imagenet-c" { "" } else if s.group == "held-out" { " (held-out)" } else { " (camera)" })];
+        for v in sev {
+            row.push(r.cells.iter().find(|c| c.corruption == s.corruption && c.severity == *v).map(|c| pct(c.accuracy.value)).unwrap_or_else(|| "-".into()));
+        }
+        row.push(pct(s.accuracy.value));
+        row.push(format!("{} – {}", pct(s.accuracy.ci95_low), pct(s.accuracy.ci95_high)));
+        row.push(s.ce.map(|c| format!("{:.1}", c.value * 100.0)).unwrap_or_else(|| "-".into()));
+        row.push(s.relative_ce.map(|c| format!("{:.1}", c.value * 100.0)).unwrap_or_else(|| "-".into()));
+        t.add_row(row);
+    }
+    right(&mut t, 1);
+    let _ = writeln!(out, "corruptions: accuracy per severity on {} samples ({} table)", r.samples, r.cells.first().map(|c| c.tables.iter().map(|t| t.name()).collect::<Vec<_>>().join("+")).unwrap_or_default());
+    let _ = writeln!(out, "{t}");
+    let _ = write!(out, "clean {} ({} – {})", pct(r.clean.value), pct(r.clean.ci95_low), pct(r.clean.ci95_high));
+    if let Some(m) = r.mean_corruption_accuracy {
+        let _ = write!(out, ", mean corruption accuracy {} ({} – {}), degradation {:.2} pp", pct(m.value), pct(m.ci95_low), pct(m.ci95_high), (r.clean.value - m.value) * 100.0);
+    }
+    if let (Some(m), Some(rm)) = (r.mce, r.relative_mce) {
+        let _ = write!(out, ", mCE {:.1} ({:.1} – {:.1}), relative mCE {:.1}", m.value * 100.0, m.ci95_low * 100.0, m.ci95_high * 100.0, rm.value * 100.0);
+    }
+    out.push('\n');
+    if r.missing_cells > 0 {
+        let _ = writeln!(out, "{} cells not in this run (other shards, or interrupted): merge shards with `aite merge`", r.missing_cells);
     }
 }
 

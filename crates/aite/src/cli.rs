@@ -38,6 +38,10 @@ pub enum Command {
     /// reference-vs-deployed agreement, degenerate frames, benign metamorphic flips.
     #[command(long_about = ROBUSTNESS_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Robustness(RobustnessArgs),
+    /// Write corrupted copies of images (every corruption x severity) and a contact sheet.
+    Corrupt(CorruptArgs),
+    /// Merge the results of the shards of one robustness sweep (`--shard I/N`) into one run.
+    Merge(MergeArgs),
     /// List the built-in preprocessing presets.
     Presets,
     /// Internal: measure cold start in this fresh process and print JSON (used by `latency --cold-start-process`).
@@ -84,11 +88,22 @@ Failure-mode consistency of a classifier, on real frames:
   metamorphic         +-5% brightness and 1-pixel shifts should not change the class;
                       the flip rate is reported (ImageNet-P style)
 
-Corruption sweeps (ImageNet-C) and black-box attacks are the next parts of this command.
+Input distribution shift (--corruptions): the 15 ImageNet-C corruptions, the 4 held-out
+ones and 9 camera shifts, 5 severities each, with the published ImageNet-C / CIFAR-10-C
+parameters (chosen by image size, or --table). Corruptions are applied to the decoded 8-bit
+frame, before the model's preprocessing. Reported: accuracy per corruption x severity with
+Wilson 95% intervals, mean corruption accuracy, degradation from clean, and on ImageNet
+labels (1000/1001 outputs) CE, mCE and relative mCE normalised by AlexNet.
 
-Example:
+Long sweeps checkpoint every finished cell under <out>/.checkpoints/; after Ctrl-C, run the
+same command again to resume (--fresh starts over). --shard I/N runs a deterministic part;
+`aite merge` combines the parts into the result of one run.
+
+Examples:
   aite robustness -m mobilenet_v2_int8_qdq.onnx --reference mobilenet_v2_fp32.onnx \\
-      -d imagenet-sample/labels.csv -p imagenet-tf224 --samples 200";
+      -d imagenet-sample/labels.csv -p imagenet-tf224 --samples 200
+  aite robustness -m resnet8_fp32.onnx -d ic01/labels.csv -p cifar10-resnet8 \\
+      --corruptions imagenet-c --no-consistency --shard 0/2";
 
 /// How to turn a model file into a target.
 #[derive(Args, Clone, Debug)]
@@ -282,9 +297,58 @@ pub struct RobustnessArgs {
     /// Batch size for batch invariance (needs a symbolic batch axis).
     #[arg(long, default_value_t = 4)]
     pub check_batch: usize,
-    /// Seed for noise frames.
+    /// Seed for noise frames, corruptions and attacks (recorded in the evidence).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Corruptions to sweep: names, or the groups imagenet-c, held-out, camera, all; `none` skips.
+    #[arg(long, default_value = "all")]
+    pub corruptions: String,
+    /// Severities to sweep (1..=5).
+    #[arg(long, default_value = "1,2,3,4,5", value_delimiter = ',')]
+    pub severities: Vec<u8>,
+    /// Severity table: auto (CIFAR-10-C up to 64 px on the shorter side, ImageNet-C above),
+    /// imagenet-c or cifar-c.
+    #[arg(long, default_value = "auto")]
+    pub table: String,
+    /// Run only the cells of shard INDEX/COUNT (e.g. 0/4); combine shards with `aite merge`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Start the sweep over instead of resuming from its checkpoint.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Skip the failure-mode consistency checks.
+    #[arg(long)]
+    pub no_consistency: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct CorruptArgs {
+    /// Images to corrupt (JPEG, PNG or BMP).
+    #[arg(required = true)]
+    pub images: Vec<std::path::PathBuf>,
+    /// Folder that receives the corrupted images and contact-sheet.png.
+    #[arg(long, default_value = "aite-corrupted")]
+    pub out: std::path::PathBuf,
+    /// Corruptions: names, or the groups imagenet-c, held-out, camera, all.
+    #[arg(long, default_value = "all")]
+    pub corruptions: String,
+    /// Severities (1..=5).
+    #[arg(long, default_value = "1,2,3,4,5", value_delimiter = ',')]
+    pub severities: Vec<u8>,
+    /// Severity table: auto, imagenet-c or cifar-c.
+    #[arg(long, default_value = "auto")]
+    pub table: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Args)]
+pub struct MergeArgs {
+    /// results.json files (or run folders) of the shards of one sweep.
+    #[arg(required = true)]
+    pub runs: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

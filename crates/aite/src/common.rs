@@ -117,6 +117,7 @@ pub fn synthetic_inputs(inputs: &[aite_target::TensorSpec], options: &EngineOpti
 /// One decodable sample: its id, encoded bytes and decoded image.
 pub struct LoadedFrame {
     pub id: String,
+    pub label: Option<usize>,
     pub bytes: Arc<[u8]>,
     pub image: aite_data::Image,
 }
@@ -131,7 +132,7 @@ pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bo
             break;
         }
         match s.bytes().and_then(|b| decode(&s.id, &b, spec.color).map(|image| (b, image))) {
-            Ok((bytes, image)) => frames.push(LoadedFrame { id: s.id.clone(), bytes, image }),
+            Ok((bytes, image)) => frames.push(LoadedFrame { id: s.id.clone(), label: s.label, bytes, image }),
             Err(e) if !strict => skipped.push(e.to_string()),
             Err(e) => return Err(e.into()),
         }

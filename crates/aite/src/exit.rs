@@ -44,6 +44,11 @@ fn target_code(e: &TargetError) -> Exit {
     }
 }
 
+/// A command-line value that makes no sense (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// Map an error chain to its exit code.
 pub fn classify(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
@@ -64,6 +69,18 @@ pub fn classify(err: &anyhow::Error) -> u8 {
                 LatencyError::Target(t) => target_code(t),
                 _ => Exit::Input,
             } as u8;
+        }
+        if cause.downcast_ref::<UsageError>().is_some() {
+            return Exit::Usage as u8;
+        }
+        if let Some(e) = cause.downcast_ref::<aite_robustness::RobustnessError>() {
+            return match e {
+                aite_robustness::RobustnessError::Target(t) => target_code(t),
+                _ => Exit::Input,
+            } as u8;
+        }
+        if cause.downcast_ref::<aite_robustness::CheckpointError>().is_some() {
+            return Exit::Evidence as u8;
         }
         if cause.downcast_ref::<EvidenceError>().is_some() {
             return Exit::Evidence as u8;

@@ -4,6 +4,7 @@ mod accuracy;
 mod demo;
 mod inspect;
 mod latency;
+mod corrupt;
 mod robustness;
 
 use crate::cli::{Cli, Command};
@@ -16,7 +17,9 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Inspect(a) => inspect::run(a),
         Command::Accuracy(a) => accuracy::run(a, cancel),
         Command::Latency(a) => latency::run(a, cancel),
-        Command::Robustness(a) => robustness::run(a),
+        Command::Robustness(a) => robustness::run(a, cancel),
+        Command::Corrupt(a) => corrupt::run(a),
+        Command::Merge(a) => robustness::merge(a),
         Command::Presets => {
             for (name, about, _) in aite_data::PRESETS {
                 println!("{name:18} {about}");

@@ -1,13 +1,14 @@
 //! `aite robustness`: failure-mode consistency checks on real frames.
 
-use crate::cli::{ModelArgs, RobustnessArgs};
+use crate::cli::{MergeArgs, ModelArgs, RobustnessArgs};
 use crate::common::*;
 use crate::exit::Exit;
 use aite_data::{Dataset, PreprocessSpec};
 use aite_evidence::{Results, RunStatus};
-use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, MetamorphicRelation};
-use aite_target::{Dim, Target};
-use anyhow::Result;
+use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
+use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, MetamorphicRelation, ParameterTable};
+use aite_target::{Cancel, Dim, Target};
+use anyhow::{Context, Result};
 
 /// Decoded images of up to `n` samples (see [`load_frames`]).
 pub fn decoded_frames(ds: &Dataset, spec: &PreprocessSpec, n: usize, strict: bool) -> Result<Vec<(String, aite_data::Image)>> {
@@ -49,7 +50,112 @@ fn has_symbolic_batch(t: &dyn Target) -> bool {
     t.info().inputs.first().and_then(|i| i.shape.first()).is_some_and(|d| matches!(d, Dim::Symbolic(_)))
 }
 
-pub fn run(a: RobustnessArgs) -> Result<u8> {
+/// The corruption sweep's options from the command line.
+pub fn sweep_options(corruptions: &str, severities: &[u8], table: &str, seed: u64, shard: Option<&str>, alexnet: bool) -> Result<SweepOptions> {
+    let kinds = CorruptionKind::parse_list(corruptions).map_err(|e| usage(format!("--corruptions: {e}")))?;
+    let table = match table {
+        "auto" => None,
+        t => Some(t.parse::<ParameterTable>().map_err(|e| usage(format!("--table: {e}")))?),
+    };
+    let shard = match shard {
+        None => (0, 1),
+        Some(text) => {
+            let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+            parsed.ok_or_else(|| usage(format!("--shard `{text}` is not INDEX/COUNT (e.g. 0/4)")))?
+        }
+    };
+    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0 };
+    options.validate()?;
+    Ok(options)
+}
+
+fn usage(message: String) -> anyhow::Error {
+    anyhow::Error::new(crate::exit::UsageError(message))
+}
+
+/// Whether the first output looks like an ImageNet classifier (1000 or 1001 classes).
+fn imagenet_outputs(t: &dyn Target) -> bool {
+    t.info().outputs.first().and_then(|o| o.shape.last()).is_some_and(|d| matches!(d, Dim::Fixed(1000) | Dim::Fixed(1001)))
+}
+
+/// Frames with labels, as the corruption sweep needs them.
+pub fn labeled_frames(frames: &[LoadedFrame], color: aite_data::ColorOrder) -> Result<Vec<LabeledFrame>> {
+    frames
+        .iter()
+        .map(|f| match f.label {
+            Some(label) => Ok(LabeledFrame::from_image(f.id.clone(), label, &f.image, color)),
+            None => Err(anyhow::Error::new(aite_data::DataError::Spec {
+                reason: format!("sample {} has no label; corruption accuracy needs labels", f.id),
+                hint: "use a labelled dataset (CSV manifest with a label column, or an ImageFolder tree), or --corruptions none".into(),
+            })),
+        })
+        .collect()
+}
+
+/// Run the sweep with a checkpoint named after everything that determines its result.
+pub fn run_sweep(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    frames: &[LabeledFrame],
+    options: &SweepOptions,
+    identity: &serde_json::Value,
+    out: &std::path::Path,
+    fresh: bool,
+    cancel: &Cancel,
+    quiet: bool,
+) -> Result<(CorruptionReport, std::path::PathBuf)> {
+    let mut whole = options.clone();
+    whole.shard = (0, 1);
+    let key = serde_json::json!({ "identity": identity, "options": whole, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
+    let fingerprint = aite_engine::sha256_bytes(key.to_string().as_bytes());
+    let path = out.join(".checkpoints").join(format!("robustness-{}.jsonl", &fingerprint[..16]));
+    if fresh && path.exists() {
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove checkpoint {}", path.display()))?;
+    }
+    let (mut checkpoint, done) = Checkpoint::open::<CorruptionCell>(&path, &fingerprint)?;
+    let mine = options.shard_cells();
+    let done: Vec<CorruptionCell> = done.into_iter().filter(|c| mine.contains(&(c.corruption, c.severity))).collect();
+    if !done.is_empty() && !quiet {
+        eprintln!("resuming: {} of {} cells already done ({})", done.len(), mine.len(), path.display());
+    }
+    let pb = bar(mine.len() as u64, "corruptions", quiet);
+    pb.set_position(done.len() as u64);
+    let mut write_error = None;
+    let report = corruption_sweep(target, spec, frames, options, done, cancel, &mut |cell| {
+        pb.inc(1);
+        pb.set_message(format!("{} s{}", cell.corruption, cell.severity));
+        if let Err(e) = checkpoint.append(cell) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    Ok((report, path))
+}
+
+pub fn corruptions_csv(r: &CorruptionReport) -> Vec<u8> {
+    let mut s = String::from("corruption,group,severity,table,correct,total,accuracy,ci95_low,ci95_high\n");
+    for c in &r.cells {
+        let tables: Vec<&str> = c.tables.iter().map(|t| t.name()).collect();
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{:.6},{:.6},{:.6}\n",
+            c.corruption,
+            c.corruption.group(),
+            c.severity,
+            tables.join("+"),
+            c.accuracy.successes,
+            c.accuracy.trials,
+            c.accuracy.value,
+            c.accuracy.ci95_low,
+            c.accuracy.ci95_high
+        ));
+    }
+    s.into_bytes()
+}
+
+pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let Some(ds) = open_dataset(&a.data)? else {
         anyhow::bail!(aite_data::DataError::Spec { reason: "robustness checks run on real frames".into(), hint: "pass --dataset".into() });
     };
@@ -58,20 +164,12 @@ pub fn run(a: RobustnessArgs) -> Result<u8> {
     if inferred {
         eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
     }
-    let frames = decoded_frames(&ds, &spec, a.samples, a.data.strict)?;
-    let mut reference = match (&a.reference, a.reference_engine) {
-        (None, None) => None,
-        (path, engine) => Some(load_model(&ModelArgs {
-            model: path.clone().unwrap_or_else(|| a.model.model.clone()),
-            engine: engine.unwrap_or(a.model.engine),
-            ..a.model.clone()
-        })?),
-    };
-    let mut batched = if has_symbolic_batch(deployed.as_ref()) && a.check_batch >= 2 {
-        Some(load_model(&ModelArgs { batch: a.check_batch, ..a.model.clone() })?)
-    } else {
+    let sweep = if a.corruptions == "none" {
         None
+    } else {
+        Some(sweep_options(&a.corruptions, &a.severities, &a.table, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?)
     };
+    let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
     results.inputs.push(model_artifact(&a.model.model)?);
     if let Some(r) = &a.reference {
@@ -80,23 +178,93 @@ pub fn run(a: RobustnessArgs) -> Result<u8> {
         results.inputs.push(art);
     }
     results.inputs.push(dataset_artifact(&ds));
-    let ok = consistency_suites(
-        &mut results,
-        deployed.as_mut(),
-        reference.as_mut().map(|r| r.as_mut() as &mut dyn Target),
-        batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch)),
-        &spec,
-        &frames,
-        a.repeats,
-        a.seed,
-    )?;
-    results.finish(RunStatus::Complete);
+    let mut ok = true;
+    if !a.no_consistency {
+        let frames: Vec<(String, aite_data::Image)> = loaded.iter().map(|f| (f.id.clone(), f.image.clone())).collect();
+        let mut reference = match (&a.reference, a.reference_engine) {
+            (None, None) => None,
+            (path, engine) => Some(load_model(&ModelArgs {
+                model: path.clone().unwrap_or_else(|| a.model.model.clone()),
+                engine: engine.unwrap_or(a.model.engine),
+                ..a.model.clone()
+            })?),
+        };
+        let mut batched = if has_symbolic_batch(deployed.as_ref()) && a.check_batch >= 2 {
+            Some(load_model(&ModelArgs { batch: a.check_batch, ..a.model.clone() })?)
+        } else {
+            None
+        };
+        ok &= consistency_suites(
+            &mut results,
+            deployed.as_mut(),
+            reference.as_mut().map(|r| r.as_mut() as &mut dyn Target),
+            batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch)),
+            &spec,
+            &frames,
+            a.repeats,
+            a.seed,
+        )?;
+    }
+    let mut checkpoint = None;
+    let mut interrupted = cancel.is_cancelled();
+    let mut raw: RawFiles = vec![];
+    if let (Some(options), false) = (&sweep, interrupted) {
+        let frames = labeled_frames(&loaded, spec.color)?;
+        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "target": deployed.info() });
+        let (report, path) = run_sweep(deployed.as_mut(), &spec, &frames, options, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
+        interrupted |= report.interrupted;
+        raw.push(("corruptions.csv".into(), corruptions_csv(&report)));
+        results.add_suite("corruptions", &report);
+        checkpoint = Some(path);
+    }
+    results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
     let cfg = serde_json::json!({
         "command": "robustness", "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(),
         "reference": a.reference, "reference_engine": a.reference_engine.map(|e| format!("{e:?}").to_lowercase()),
-        "dataset": ds.name, "samples": frames.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
-        "preprocess": spec, "preprocess_inferred": inferred,
+        "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
+        "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep,
     });
-    write_evidence(&a.output, "robustness", &results, &cfg, vec![])?;
+    write_evidence(&a.output, "robustness", &results, &cfg, raw)?;
+    if interrupted {
+        if let Some(p) = &checkpoint {
+            eprintln!("interrupted: finished cells are kept in {}; run the same command again to resume", p.display());
+        }
+        return Ok(Exit::Interrupted as u8);
+    }
+    if let Some(p) = checkpoint {
+        // The evidence now holds every cell; a later identical run measures afresh.
+        let _ = std::fs::remove_file(p);
+    }
     Ok(if ok { Exit::Ok as u8 } else { Exit::Invalid as u8 })
+}
+
+/// `aite merge`: combine shard results into the result of one sweep.
+pub fn merge(a: MergeArgs) -> Result<u8> {
+    let mut reports = Vec::new();
+    let mut first: Option<Results> = None;
+    for p in &a.runs {
+        let path = if p.is_dir() { p.join("results.json") } else { p.clone() };
+        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let results: Results = serde_json::from_str(&text).with_context(|| format!("{} is not an aite results.json", path.display()))?;
+        let suite = results.suites.get("corruptions").cloned().ok_or_else(|| {
+            anyhow::Error::new(crate::exit::UsageError(format!("{} has no corruption sweep to merge (run `aite robustness --shard I/N` first)", path.display())))
+        })?;
+        reports.push(serde_json::from_value::<CorruptionReport>(suite).with_context(|| format!("corruption sweep in {}", path.display()))?);
+        if let Some(f) = &first {
+            if f.inputs.iter().map(|i| &i.sha256).ne(results.inputs.iter().map(|i| &i.sha256)) {
+                anyhow::bail!(crate::exit::UsageError(format!("{} was run on a different model or dataset than {}", path.display(), a.runs[0].display())));
+            }
+        } else {
+            first = Some(results);
+        }
+    }
+    let merged = merge_reports(&reports)?;
+    let mut results = first.expect("at least one run (clap requires it)");
+    results.suites.clear();
+    let raw: RawFiles = vec![("corruptions.csv".into(), corruptions_csv(&merged))];
+    results.add_suite("corruptions", &merged);
+    results.finish(if merged.missing_cells == 0 { RunStatus::Complete } else { RunStatus::Interrupted });
+    let cfg = serde_json::json!({ "command": "merge", "runs": a.runs });
+    write_evidence(&a.output, "merge", &results, &cfg, raw)?;
+    Ok(if merged.missing_cells == 0 { Exit::Ok as u8 } else { Exit::Interrupted as u8 })
 }
