@@ -15,6 +15,7 @@
 //! Every check works on the [`Target`](aite_target::Target) trait, so it runs the
 //! same against a local engine and a device.
 
+pub mod attack;
 pub mod checkpoint;
 pub mod consistency;
 pub mod corruption;
@@ -25,5 +26,6 @@ pub use consistency::{
     DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, MetamorphicRelation, MetamorphicResult, Repeatability,
 };
 pub use corruption::{corrupt, CorruptionKind, ParameterTable};
+pub use attack::{run_attack, AttackKind, AttackReport, AttackSettings, Channel};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use error::RobustnessError;

@@ -1,0 +1,169 @@
+use super::*;
+use aite_target::{DType, Dim, TargetError, TargetInfo, Tensor, TensorSpec};
+use image::RgbImage;
+
+/// Two classes by mean brightness: score(1) = 10 * (mean/255 - 0.5), score(0) = -score(1).
+/// Records whether every input value it saw was an integer.
+struct MeanClassifier {
+    info: TargetInfo,
+    all_integer: bool,
+    calls: usize,
+}
+
+impl MeanClassifier {
+    fn new() -> Self {
+        let spec = |name: &str, shape: Vec<Dim>| TensorSpec { name: name.into(), shape, dtype: DType::F32 };
+        MeanClassifier {
+            info: TargetInfo {
+                name: "mean".into(),
+                engine: "test".into(),
+                engine_version: "0".into(),
+                threads: 1,
+                inputs: vec![spec("x", vec![Dim::Fixed(1), Dim::Fixed(8), Dim::Fixed(8), Dim::Fixed(3)])],
+                outputs: vec![spec("y", vec![Dim::Fixed(1), Dim::Fixed(2)])],
+            },
+            all_integer: true,
+            calls: 0,
+        }
+    }
+}
+
+impl Target for MeanClassifier {
+    fn info(&self) -> &TargetInfo {
+        &self.info
+    }
+    fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+        self.calls += 1;
+        let v = inputs[0].to_f32_vec();
+        self.all_integer &= v.iter().all(|x| x.fract() == 0.0);
+        let m = v.iter().sum::<f32>() / v.len() as f32 / 255.0;
+        let s = 10.0 * (m - 0.5);
+        Ok(vec![Tensor::f32(vec![1, 2], vec![-s, s])?])
+    }
+}
+
+fn frame(id: &str, level: u8, label: usize) -> LabeledFrame {
+    LabeledFrame { id: id.into(), label, image: RgbImage::from_fn(8, 8, |x, y| image::Rgb([level.saturating_add(((x + y) % 3) as u8), level, level])) }
+}
+
+fn spec() -> PreprocessSpec {
+    PreprocessSpec::parse_cli("layout=nhwc").unwrap()
+}
+
+fn settings(kind: AttackKind, budget: usize) -> AttackSettings {
+    AttackSettings { budget, seed: 3, ..AttackSettings::autoattack(kind, 8) }
+}
+
+fn run(kind: AttackKind, budget: usize, frames: &[LabeledFrame]) -> AttackReport {
+    let mut t = MeanClassifier::new();
+    run_attack(&mut t, &spec(), frames, &settings(kind, budget), vec![], &Cancel::new(), &mut |_| {}).unwrap()
+}
+
+#[test]
+fn square_linf_breaks_near_boundary_frames_within_epsilon_and_spares_far_ones() {
+    // 131/255 = 0.514: one L-inf step of 8/255 down flips it; 230/255 cannot be flipped.
+    let frames = vec![frame("near", 131, 1), frame("far", 230, 1)];
+    let r = run(AttackKind::SquareLinf, 300, &frames);
+    let (near, far) = (&r.records[0], &r.records[1]);
+    assert!(near.success, "{near:?}");
+    assert!(near.linf <= 8.0 / 255.0 + 1e-6, "L-inf {} exceeds 8/255", near.linf);
+    assert!(!far.success);
+    assert_eq!(far.queries, 300, "an unbreakable sample spends exactly the budget");
+    assert!(near.queries >= 1 && near.queries < 300);
+    assert_eq!(r.robust_accuracy.successes, 1);
+    assert_eq!(r.attack_success_rate.successes, 1);
+    assert_eq!(r.attack_success_rate.trials, 2);
+    assert_eq!(r.queries_median, Some(near.queries as f64));
+}
+
+#[test]
+fn square_l2_stays_inside_the_l2_ball() {
+    let frames = vec![frame("near", 129, 1)];
+    let r = run(AttackKind::SquareL2, 200, &frames);
+    let rec = &r.records[0];
+    assert!(rec.l2 <= 0.5 + 1e-3, "L2 {} exceeds 0.5", rec.l2);
+    assert!(rec.success, "0.5 in L2 over 192 values moves the mean by up to 0.036: {rec:?}");
+}
+
+#[test]
+fn clean_errors_count_against_robust_accuracy_but_not_success_rate() {
+    // Labelled 0 but bright: wrong before any attack.
+    let frames = vec![frame("wrong", 200, 0), frame("far", 230, 1)];
+    let r = run(AttackKind::SquareLinf, 20, &frames);
+    assert_eq!(r.clean_accuracy.successes, 1);
+    assert_eq!(r.robust_accuracy.successes, 1);
+    assert_eq!(r.robust_accuracy.trials, 2, "AutoAttack: over all samples");
+    assert_eq!(r.attack_success_rate.trials, 1, "over clean-correct samples only");
+    assert_eq!(r.records[0].queries, 0, "nothing to attack on a clean error");
+}
+
+#[test]
+fn noise_baseline_is_weaker_than_square() {
+    let frames: Vec<LabeledFrame> = (0..6).map(|i| frame(&format!("f{i}"), 129 + (i / 2) as u8, 1)).collect();
+    let square = run(AttackKind::SquareLinf, 100, &frames);
+    let noise = run(AttackKind::NoiseLinf, 100, &frames);
+    assert!(noise.attack_success_rate.successes <= square.attack_success_rate.successes, "noise {:?} vs square {:?}", noise.attack_success_rate, square.attack_success_rate);
+    assert!(square.attack_success_rate.successes >= 4, "{:#?}", square.records.iter().map(|r| (r.success, r.queries, r.final_margin)).collect::<Vec<_>>());
+}
+
+#[test]
+fn hop_skip_jump_uses_labels_only_and_reports_distance() {
+    let frames = vec![frame("near", 130, 1), frame("far", 250, 1)];
+    let r = run(AttackKind::HopSkipJump, 2000, &frames);
+    let near = &r.records[0];
+    assert!(near.success, "{near:?}");
+    assert!(near.l2 <= 0.5 + 1e-4);
+    assert!(!r.records[1].success, "250/255 needs an L2 step far above 0.5");
+    assert!(r.records.iter().all(|x| x.queries <= 2000));
+}
+
+#[test]
+fn uint8_channel_delivers_integer_pixels_and_float_does_not() {
+    let frames = vec![frame("near", 131, 1)];
+    for (channel, integer) in [(Channel::Uint8, true), (Channel::Float, false)] {
+        let mut t = MeanClassifier::new();
+        let s = AttackSettings { channel, ..settings(AttackKind::SquareLinf, 30) };
+        run_attack(&mut t, &spec(), &frames, &s, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        // The after-attack channel check quantises too, so only the float case can see fractions.
+        assert_eq!(t.all_integer, integer, "{channel:?}");
+    }
+}
+
+#[test]
+fn budgets_count_every_model_call() {
+    let frames = vec![frame("far", 230, 1), frame("far2", 240, 1)];
+    let mut t = MeanClassifier::new();
+    let r = run_attack(&mut t, &spec(), &frames, &settings(AttackKind::SquareL2, 77), vec![], &Cancel::new(), &mut |_| {}).unwrap();
+    // One clean check per sample plus exactly the budget.
+    assert_eq!(t.calls, 2 * (1 + 77));
+    assert_eq!(r.queries_total, 154);
+}
+
+#[test]
+fn resume_gives_the_same_records() {
+    let frames: Vec<LabeledFrame> = (0..4).map(|i| frame(&format!("f{i}"), 129 + 2 * i as u8, 1)).collect();
+    let whole = run(AttackKind::SquareLinf, 100, &frames);
+    let mut t = MeanClassifier::new();
+    let resumed = run_attack(&mut t, &spec(), &frames, &settings(AttackKind::SquareLinf, 100), whole.records[..2].to_vec(), &Cancel::new(), &mut |_| {}).unwrap();
+    assert_eq!(resumed.records, whole.records);
+}
+
+#[test]
+fn out_of_range_epsilon_and_channels_are_explained() {
+    let mut t = MeanClassifier::new();
+    let s = AttackSettings { epsilon: 8.0, ..settings(AttackKind::SquareLinf, 10) };
+    let e = run_attack(&mut t, &spec(), &[frame("a", 100, 0)], &s, vec![], &Cancel::new(), &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("epsilon 8 is out of range"), "{e}");
+    assert!("jpeg:0".parse::<Channel>().is_err());
+    assert_eq!("jpeg:75".parse::<Channel>().unwrap(), Channel::Jpeg { quality: 75 });
+    assert!(AttackKind::parse_list("square,fgsm").unwrap_err().contains("unknown attack `fgsm`"));
+}
+
+#[test]
+fn worst_case_needs_every_attack_to_fail() {
+    let frames: Vec<LabeledFrame> = (0..4).map(|i| frame(&format!("f{i}"), 129 + 30 * i as u8, 1)).collect();
+    let a = run(AttackKind::SquareLinf, 100, &frames);
+    let b = run(AttackKind::NoiseLinf, 100, &frames);
+    let w = worst_case(&[&a, &b]).unwrap();
+    assert!(w.successes <= a.robust_accuracy.successes.min(b.robust_accuracy.successes));
+}
