@@ -169,6 +169,51 @@ impl Renderer for TerminalRenderer {
 fn render_robustness(results: &Results, out: &mut String) {
     render_consistency(results, out);
     render_corruptions(results, out);
+    render_attacks(results, out);
+}
+
+fn render_attacks(results: &Results, out: &mut String) {
+    use aite_robustness::attack::{AttackReport, Channel};
+    let reports: Vec<AttackReport> = results.suites.iter().filter(|(k, _)| k.starts_with("attack_") && *k != "attack_worst_case").filter_map(|(_, v)| serde_json::from_value(v.clone()).ok()).collect();
+    if reports.is_empty() {
+        return;
+    }
+    let mut t = table(&["attack", "eps", "channel", "budget", "clean", "robust acc.", "95% CI", "success", "queries mean/median", "after uint8", "after JPEG"]);
+    for r in &reports {
+        let s = &r.settings;
+        let eps = if s.kind.norm() == "linf" { format!("{:.2}/255", s.epsilon * 255.0) } else { format!("L2 {:.2}", s.epsilon) };
+        let channel = match s.channel {
+            Channel::Float => "float".to_string(),
+            Channel::Uint8 => "uint8".into(),
+            Channel::Jpeg { quality } => format!("jpeg q{quality}"),
+        };
+        t.add_row(vec![
+            s.kind.name().to_string(),
+            eps,
+            channel,
+            s.budget.to_string(),
+            pct(r.clean_accuracy.value),
+            pct(r.robust_accuracy.value),
+            format!("{} – {}", pct(r.robust_accuracy.ci95_low), pct(r.robust_accuracy.ci95_high)),
+            format!("{} ({}/{})", pct(r.attack_success_rate.value), r.attack_success_rate.successes, r.attack_success_rate.trials),
+            match (r.queries_mean, r.queries_median) {
+                (Some(m), Some(med)) => format!("{m:.0} / {med:.0}"),
+                _ => "-".into(),
+            },
+            pct(r.robust_accuracy_uint8.value),
+            pct(r.robust_accuracy_jpeg.value),
+        ]);
+    }
+    right(&mut t, 3);
+    let _ = writeln!(out, "adversarial robustness on {} samples (robust accuracy = correct after attack / all samples; success over clean-correct)", reports[0].samples);
+    let _ = writeln!(out, "{t}");
+    if let Some(w) = results.suites.get("attack_worst_case").and_then(|v| v.as_object()) {
+        for (norm, v) in w {
+            if let Some(p) = v.get("robust_accuracy").and_then(|p| serde_json::from_value::<aite_accuracy::Proportion>(p.clone()).ok()) {
+                let _ = writeln!(out, "worst case over {norm} attacks (per sample): robust accuracy {} ({} – {})", pct(p.value), pct(p.ci95_low), pct(p.ci95_high));
+            }
+        }
+    }
 }
 
 fn render_consistency(results: &Results, out: &mut String) {

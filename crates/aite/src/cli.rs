@@ -95,7 +95,15 @@ frame, before the model's preprocessing. Reported: accuracy per corruption x sev
 Wilson 95% intervals, mean corruption accuracy, degradation from clean, and on ImageNet
 labels (1000/1001 outputs) CE, mCE and relative mCE normalised by AlexNet.
 
-Long sweeps checkpoint every finished cell under <out>/.checkpoints/; after Ctrl-C, run the
+Adversarial perturbations (--attacks): the Square attack (score-based, L-inf and L2, AutoAttack
+settings: p_init 0.8, margin loss, --queries 5000, 1 restart; eps 8/255 up to 64 px, 4/255 above,
+L2 0.5), HopSkipJump (label-only) and a random-noise baseline at the same eps. Every model call
+is counted against a hard per-sample budget. Robust accuracy is AutoAttack's (correct after
+attack / all samples); the attack success rate is over clean-correct samples. The frames found
+are re-checked after 8-bit quantisation and JPEG (quality 90), as a camera would deliver them;
+--channel uint8 runs the whole attack through that channel.
+
+Long sweeps checkpoint every finished cell (and attacked sample) under <out>/.checkpoints/; after Ctrl-C, run the
 same command again to resume (--fresh starts over). --shard I/N runs a deterministic part;
 `aite merge` combines the parts into the result of one run.
 
@@ -319,6 +327,30 @@ pub struct RobustnessArgs {
     /// Skip the failure-mode consistency checks.
     #[arg(long)]
     pub no_consistency: bool,
+    /// Black-box attacks: square-linf, square-l2, noise-linf, noise-l2, hopskipjump
+    /// (groups: square, noise, all); `none` skips.
+    #[arg(long, default_value = "square-linf,noise-linf")]
+    pub attacks: String,
+    /// Samples attacked (the first N of --samples).
+    #[arg(long, default_value_t = 50)]
+    pub attack_samples: usize,
+    /// Hard per-sample query budget of the Square attack and HopSkipJump (AutoAttack: 5000).
+    #[arg(long, default_value_t = 5000)]
+    pub queries: usize,
+    /// Query budget of the random-noise baseline.
+    #[arg(long, default_value_t = 100)]
+    pub noise_queries: usize,
+    /// L-inf radius in 0..1 pixel units, as a number or a fraction such as 8/255
+    /// (default: 8/255 for inputs up to 64 px, 4/255 above, as RobustBench).
+    #[arg(long)]
+    pub eps_linf: Option<String>,
+    /// L2 radius over the 0..1 image (default 0.5).
+    #[arg(long)]
+    pub eps_l2: Option<f32>,
+    /// How perturbed frames reach the target during the attack: float, uint8 or jpeg:QUALITY.
+    /// Whatever the choice, the frames the attack found are also checked after uint8 and JPEG.
+    #[arg(long, default_value = "float")]
+    pub channel: String,
     #[command(flatten)]
     pub output: OutputArgs,
 }

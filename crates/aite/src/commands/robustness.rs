@@ -6,6 +6,8 @@ use crate::exit::Exit;
 use aite_data::{Dataset, PreprocessSpec};
 use aite_evidence::{Results, RunStatus};
 use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
+use aite_robustness::attack::{AttackRecord, AttackReport};
+use aite_robustness::{run_attack, AttackKind, AttackSettings, Channel};
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, MetamorphicRelation, ParameterTable};
 use aite_target::{Cancel, Dim, Target};
 use anyhow::{Context, Result};
@@ -135,6 +137,91 @@ pub fn run_sweep(
     Ok((report, path))
 }
 
+/// An epsilon given as a number or a fraction such as `8/255`.
+fn parse_eps(text: &str) -> Result<f32> {
+    let value = match text.split_once('/') {
+        Some((a, b)) => a.trim().parse::<f32>().ok().zip(b.trim().parse::<f32>().ok()).map(|(a, b)| a / b),
+        None => text.trim().parse::<f32>().ok(),
+    };
+    value.filter(|v| v.is_finite()).ok_or_else(|| usage(format!("epsilon `{text}` is not a number or a fraction like 8/255")))
+}
+
+/// Attack settings for each requested attack, validated before any work starts.
+pub fn attack_settings(a: &RobustnessArgs, side: usize) -> Result<Vec<AttackSettings>> {
+    if a.attacks == "none" {
+        return Ok(vec![]);
+    }
+    let kinds = AttackKind::parse_list(&a.attacks).map_err(|e| usage(format!("--attacks: {e}")))?;
+    let channel: Channel = a.channel.parse().map_err(|e: String| usage(format!("--channel: {e}")))?;
+    let eps_linf = a.eps_linf.as_deref().map(parse_eps).transpose()?;
+    kinds
+        .into_iter()
+        .map(|kind| {
+            let mut s = AttackSettings::autoattack(kind, side);
+            s.seed = a.seed;
+            s.channel = channel;
+            s.budget = if matches!(kind, AttackKind::NoiseLinf | AttackKind::NoiseL2) { a.noise_queries } else { a.queries };
+            match kind.norm() {
+                "linf" => s.epsilon = eps_linf.unwrap_or(s.epsilon),
+                _ => s.epsilon = a.eps_l2.unwrap_or(s.epsilon),
+            }
+            s.validate()?;
+            Ok(s)
+        })
+        .collect()
+}
+
+/// One attack with a per-sample checkpoint.
+pub fn run_attack_checkpointed(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    frames: &[LabeledFrame],
+    settings: &AttackSettings,
+    identity: &serde_json::Value,
+    out: &std::path::Path,
+    fresh: bool,
+    cancel: &Cancel,
+    quiet: bool,
+) -> Result<(AttackReport, std::path::PathBuf)> {
+    let key = serde_json::json!({ "identity": identity, "attack": settings, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
+    let fingerprint = aite_engine::sha256_bytes(key.to_string().as_bytes());
+    let path = out.join(".checkpoints").join(format!("attack-{}-{}.jsonl", settings.kind.name(), &fingerprint[..16]));
+    if fresh && path.exists() {
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove checkpoint {}", path.display()))?;
+    }
+    let (mut checkpoint, done) = Checkpoint::open::<AttackRecord>(&path, &fingerprint)?;
+    if !done.is_empty() && !quiet {
+        eprintln!("resuming {}: {} of {} samples already done ({})", settings.kind.name(), done.len(), frames.len(), path.display());
+    }
+    let pb = bar(frames.len() as u64, settings.kind.name(), quiet);
+    pb.set_position(done.len() as u64);
+    let mut write_error = None;
+    let report = run_attack(target, spec, frames, settings, done, cancel, &mut |r| {
+        pb.inc(1);
+        if let Err(e) = checkpoint.append(r) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    Ok((report, path))
+}
+
+pub fn attack_csv(r: &AttackReport) -> Vec<u8> {
+    let mut s = String::from("index,id,label,clean_correct,success,queries,final_margin,top1_after,linf,l2,fools_after_uint8,fools_after_jpeg\n");
+    let opt = |v: Option<bool>| v.map(|b| b.to_string()).unwrap_or_default();
+    for x in &r.records {
+        let id = if x.id.contains([',', '"']) { format!("\"{}\"", x.id.replace('"', "\"\"")) } else { x.id.clone() };
+        s.push_str(&format!(
+            "{},{id},{},{},{},{},{},{},{},{},{},{}\n",
+            x.index, x.label, x.clean_correct, x.success, x.queries, x.final_margin, x.top1_after, x.linf, x.l2, opt(x.fools_after_uint8), opt(x.fools_after_jpeg)
+        ));
+    }
+    s.into_bytes()
+}
+
 pub fn corruptions_csv(r: &CorruptionReport) -> Vec<u8> {
     let mut s = String::from("corruption,group,severity,table,correct,total,accuracy,ci95_low,ci95_high\n");
     for c in &r.cells {
@@ -170,6 +257,8 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         Some(sweep_options(&a.corruptions, &a.severities, &a.table, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?)
     };
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
+    let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
+    let attacks = attack_settings(&a, side)?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
     results.inputs.push(model_artifact(&a.model.model)?);
     if let Some(r) = &a.reference {
@@ -205,8 +294,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
             a.seed,
         )?;
     }
-    let mut checkpoint = None;
+    let mut checkpoints = Vec::new();
     let mut interrupted = cancel.is_cancelled();
+
     let mut raw: RawFiles = vec![];
     if let (Some(options), false) = (&sweep, interrupted) {
         let frames = labeled_frames(&loaded, spec.color)?;
@@ -215,24 +305,52 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         interrupted |= report.interrupted;
         raw.push(("corruptions.csv".into(), corruptions_csv(&report)));
         results.add_suite("corruptions", &report);
-        checkpoint = Some(path);
+        checkpoints.push(path);
+    }
+    if !attacks.is_empty() && !interrupted {
+        let frames = labeled_frames(&loaded[..loaded.len().min(a.attack_samples)], spec.color)?;
+        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "target": deployed.info() });
+        let mut reports = Vec::new();
+        for settings in &attacks {
+            let (report, path) = run_attack_checkpointed(deployed.as_mut(), &spec, &frames, settings, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
+            interrupted |= report.interrupted;
+            raw.push((format!("attack-{}.csv", settings.kind.name()), attack_csv(&report)));
+            results.add_suite(&format!("attack_{}", settings.kind.name().replace('-', "_")), &report);
+            checkpoints.push(path);
+            reports.push(report);
+            if interrupted {
+                break;
+            }
+        }
+        // Per-sample worst case over the attacks of each norm (never an average).
+        let mut worst = serde_json::Map::new();
+        for norm in ["linf", "l2"] {
+            let same: Vec<&AttackReport> = reports.iter().filter(|r| r.settings.kind.norm() == norm).collect();
+            if let Some(p) = aite_robustness::attack::worst_case(&same) {
+                let names: Vec<&str> = same.iter().map(|r| r.settings.kind.name()).collect();
+                worst.insert(norm.into(), serde_json::json!({ "attacks": names, "epsilon": same[0].settings.epsilon, "robust_accuracy": p }));
+            }
+        }
+        if !worst.is_empty() {
+            results.add_suite("attack_worst_case", &worst);
+        }
     }
     results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
     let cfg = serde_json::json!({
         "command": "robustness", "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(),
         "reference": a.reference, "reference_engine": a.reference_engine.map(|e| format!("{e:?}").to_lowercase()),
         "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
-        "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep,
+        "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": a.attack_samples,
     });
     write_evidence(&a.output, "robustness", &results, &cfg, raw)?;
     if interrupted {
-        if let Some(p) = &checkpoint {
-            eprintln!("interrupted: finished cells are kept in {}; run the same command again to resume", p.display());
+        if let Some(p) = checkpoints.last() {
+            eprintln!("interrupted: finished work is kept in {}; run the same command again to resume", p.display());
         }
         return Ok(Exit::Interrupted as u8);
     }
-    if let Some(p) = checkpoint {
-        // The evidence now holds every cell; a later identical run measures afresh.
+    for p in checkpoints {
+        // The evidence now holds everything; a later identical run measures afresh.
         let _ = std::fs::remove_file(p);
     }
     Ok(if ok { Exit::Ok as u8 } else { Exit::Invalid as u8 })
