@@ -7,7 +7,7 @@ use super::filters::{self, Border, Planes};
 use super::{table, to_planes, to_rgb8_unit, CorruptionKind};
 use image::RgbImage;
 use rand::{rngs::StdRng, Rng};
-use rand_distr::{Distribution, Normal, Poisson};
+use rand_distr::{Distribution, Normal};
 
 /// Encode as baseline JPEG at `quality` and decode again.
 pub fn jpeg_round_trip(img: &RgbImage, quality: u8) -> RgbImage {
@@ -74,8 +74,10 @@ pub fn apply_affine(m: &Affine, x: f32, y: f32) -> (f32, f32) {
 }
 
 /// Procedural frost (0..=255, RGB): ice needles with side branches over a
-/// faint fractal haze, slightly blue. ImageNet-C blends one of six frost
-/// photographs instead; they are not redistributed with aite, so frost
+/// fractal haze, slightly blue. ImageNet-C blends crops of frost photographs
+/// instead; they are not redistributed with aite. The texture is calibrated
+/// to their statistics (mean about (146, 167, 179) in RGB, standard deviation
+/// about 35 grey levels), so frost damages images about as much, but frost
 /// numbers are comparable in kind, not to the digit.
 pub fn frost_texture(w: usize, h: usize, rng: &mut StdRng) -> Planes {
     let side = w.max(h).next_power_of_two();
@@ -110,10 +112,11 @@ pub fn frost_texture(w: usize, h: usize, rng: &mut StdRng) -> Planes {
         }
     }
     let ice = filters::gaussian(&ice, 0.6, Border::Nearest, 4.0);
-    let tint = [0.86f32, 0.93, 1.0];
+    let haze_mean = (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).map(|(x, y)| haze[y * side + x]).sum::<f64>() / (w * h) as f64;
+    let tint = [0.82f32, 0.93, 1.0];
     Planes::from_fn(w, h, 3, |x, y, c| {
-        let v = 0.35 * haze[y * side + x] as f32 + 0.9 * ice.data[y * w + x];
-        (v.min(1.0) * 255.0 * tint[c]).min(255.0)
+        let v = 0.62 + 0.6 * (haze[y * side + x] - haze_mean) as f32 + 0.35 * ice.data[y * w + x];
+        (v.clamp(0.0, 1.0) * 255.0 * tint[c]).min(255.0)
     })
 }
 
@@ -135,12 +138,18 @@ pub fn apply(img: &RgbImage, kind: CorruptionKind, s: u8, rng: &mut StdRng) -> R
             let (stops, full_well, read) = table::low_light(s);
             let electrons_per_unit = full_well * 2f64.powf(-stops);
             let read_noise = Normal::new(0.0, read).expect("positive read noise");
-            to_rgb8_unit(&x.map(|v| {
-                let lambda = srgb_to_linear(v) as f64 * electrons_per_unit;
-                let e = if lambda > 0.0 { Poisson::new(lambda).map(|p| p.sample(rng)).unwrap_or(0.0) } else { 0.0 };
-                let signal = (e + read_noise.sample(rng)) / electrons_per_unit;
-                linear_to_srgb(signal.clamp(0.0, 1.0) as f32)
-            }))
+            // 8-bit input: one Poisson distribution per grey level.
+            let rates: Vec<super::PoissonTable> = (0..256).map(|v| super::PoissonTable::new(srgb_to_linear(v as f32 / 255.0) as f64 * electrons_per_unit)).collect();
+            let data = img
+                .as_raw()
+                .iter()
+                .map(|&v| {
+                    let e = rates[v as usize].sample(rng);
+                    let signal = (e + read_noise.sample(rng)) / electrons_per_unit;
+                    linear_to_srgb(signal.clamp(0.0, 1.0) as f32)
+                })
+                .collect();
+            to_rgb8_unit(&Planes { width: x.width, height: x.height, channels: 3, data })
         }
         CorruptionKind::JpegRecompression => {
             let (quality, generations) = table::recompression(s);

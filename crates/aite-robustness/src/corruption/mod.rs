@@ -211,12 +211,12 @@ pub fn corrupt(img: &RgbImage, kind: CorruptionKind, severity: u8, table: Parame
             to_rgb8_unit(&to_planes(img).map(|v| v + n.sample(&mut rng) as f32))
         }
         ShotNoise => {
+            // np.random.poisson(x * c) / c. Inputs are 8-bit, so there are at
+            // most 256 distinct rates: build each distribution once.
             let c = table::shot_noise(t, s);
-            to_rgb8_unit(&to_planes(img).map(|v| {
-                let lambda = v as f64 * c;
-                let k = if lambda > 0.0 { Poisson::new(lambda).map(|p| p.sample(&mut rng)).unwrap_or(0.0) } else { 0.0 };
-                (k / c) as f32
-            }))
+            let rates: Vec<PoissonTable> = (0..256).map(|v| PoissonTable::new(v as f64 / 255.0 * c)).collect();
+            let raw: Vec<f32> = img.as_raw().iter().map(|&v| rates[v as usize].sample(&mut rng)).map(|k| (k / c) as f32).collect();
+            to_rgb8_unit(&Planes { width: img.width() as usize, height: img.height() as usize, channels: 3, data: raw })
         }
         ImpulseNoise => {
             // skimage random_noise(mode='s&p', amount=c): each value flips with
@@ -308,6 +308,47 @@ pub fn corrupt(img: &RgbImage, kind: CorruptionKind, severity: u8, table: Parame
         ElasticTransform => elastic(img, t, s, &mut rng),
         Spatter => spatter(img, t, s, &mut rng),
         Underexposure | Overexposure | LowLightNoise | JpegRecompression | Rotation | Scale | Translation | LensDistortion | Occlusion => camera::apply(img, kind, s, &mut rng),
+    }
+}
+
+/// An exact Poisson sampler by inverse CDF for one rate, for drawing many
+/// samples at few distinct rates (8-bit images have at most 256). The table
+/// runs past the mode until a term drops below 1e-17 (the tail beyond it is
+/// smaller still); a uniform draw beyond the table falls back to `rand_distr`.
+pub(crate) struct PoissonTable {
+    cdf: Vec<f64>,
+    fallback: Option<Poisson<f64>>,
+}
+
+impl PoissonTable {
+    pub(crate) fn new(lambda: f64) -> Self {
+        if !(lambda > 0.0) {
+            return PoissonTable { cdf: vec![1.0], fallback: None };
+        }
+        let mut cdf = Vec::new();
+        // Work in logs so that large rates do not underflow exp(-lambda).
+        let mut log_p = -lambda;
+        let mut acc = 0.0f64;
+        let mut k = 0u64;
+        loop {
+            let term = log_p.exp();
+            acc += term;
+            cdf.push(acc);
+            k += 1;
+            if (k as f64 > lambda && term < 1e-17) || k >= 100_000 {
+                break;
+            }
+            log_p += lambda.ln() - (k as f64).ln();
+        }
+        PoissonTable { cdf, fallback: Poisson::new(lambda).ok() }
+    }
+
+    pub(crate) fn sample(&self, rng: &mut StdRng) -> f64 {
+        let u: f64 = rng.gen();
+        match self.cdf.partition_point(|&c| c < u) {
+            k if k < self.cdf.len() => k as f64,
+            _ => self.fallback.as_ref().map(|p| p.sample(rng)).unwrap_or(0.0),
+        }
     }
 }
 
@@ -599,6 +640,21 @@ mod tests {
         assert_eq!(CorruptionKind::parse_list("all").unwrap().len(), 28);
         let err = CorruptionKind::parse_list("fogg").unwrap_err();
         assert!(err.contains("unknown corruption `fogg`") && err.contains("gaussian_noise"), "{err}");
+    }
+
+    #[test]
+    fn poisson_table_has_the_right_mean_and_variance() {
+        let mut rng = StdRng::seed_from_u64(11);
+        for lambda in [0.3, 4.0, 60.0, 500.0] {
+            let t = PoissonTable::new(lambda);
+            let n = 40_000;
+            let xs: Vec<f64> = (0..n).map(|_| t.sample(&mut rng)).collect();
+            let mean = xs.iter().sum::<f64>() / n as f64;
+            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+            assert!((mean - lambda).abs() < 4.0 * (lambda / n as f64).sqrt() + 1e-9, "lambda {lambda}: mean {mean}");
+            assert!((var / lambda - 1.0).abs() < 0.05, "lambda {lambda}: variance {var}");
+        }
+        assert_eq!(PoissonTable::new(0.0).sample(&mut rng), 0.0);
     }
 
     #[test]
