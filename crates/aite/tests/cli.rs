@@ -221,7 +221,7 @@ fn robustness_consistency_compares_int8_with_fp32_reference() {
     let csv = reference_dataset(dir.path(), 24);
     let out = dir.path().join("runs");
     let r = run(aite()
-        .args(["robustness", "--samples", "24", "--repeats", "3", "-p", "digits8", "-m"])
+        .args(["robustness", "--samples", "24", "--repeats", "3", "-p", "digits8", "--corruptions", "none", "--attacks", "none", "-m"])
         .arg(&int8)
         .arg("--reference")
         .arg(&fp32)
@@ -242,4 +242,179 @@ fn robustness_consistency_compares_int8_with_fp32_reference() {
     assert!(frames.iter().all(|f| f["graceful"] == true), "{frames:?}");
     assert_eq!(s["metamorphic"].as_array().unwrap().len(), 4);
     assert!(res["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "reference-model"));
+}
+
+fn robustness_cmd(model: &std::path::Path, csv: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> std::process::Command {
+    let mut c = aite();
+    c.args(["robustness", "-p", "digits8", "--no-consistency", "-m"]).arg(model).arg("-d").arg(csv).arg("--out").arg(out).args(extra);
+    c
+}
+
+#[test]
+fn robustness_corruptions_and_attacks_on_the_reference_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 40);
+    let out = dir.path().join("runs");
+    let r = run(&mut robustness_cmd(
+        &model,
+        &csv,
+        &out,
+        &["--samples", "40", "--corruptions", "gaussian_noise,contrast,rotation", "--severities", "1,5", "--attacks", "square-linf,square-l2,noise-linf,hopskipjump", "--attack-samples", "12", "--queries", "300", "--noise-queries", "20"],
+    ));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("corruptions: accuracy per severity") && r.stdout.contains("square-linf"), "{}", r.stdout);
+    let folder = run_folder(&out);
+    let res = results(&folder);
+    let c = &res["suites"]["corruptions"];
+    assert_eq!(c["cells"].as_array().unwrap().len(), 6);
+    assert_eq!(c["clean"]["trials"], 40);
+    assert!(c["cells"].as_array().unwrap().iter().all(|cell| cell["tables"] == serde_json::json!(["cifar-c"])));
+    assert!(c["mce"].is_null(), "no AlexNet normalisation for a 10-class model");
+    for name in ["attack_square_linf", "attack_square_l2", "attack_noise_linf", "attack_hopskipjump"] {
+        let a = &res["suites"][name];
+        let recs = a["records"].as_array().unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(recs.len(), 12, "{name}");
+        let budget = a["settings"]["budget"].as_u64().unwrap();
+        assert!(recs.iter().all(|r| r["queries"].as_u64().unwrap() <= budget), "{name}: budget exceeded");
+        let eps = a["settings"]["epsilon"].as_f64().unwrap();
+        let norm = if name.contains("linf") { "linf" } else { "l2" };
+        assert!(recs.iter().all(|r| r[norm].as_f64().unwrap() <= eps + 1e-4), "{name}: outside the {norm} ball");
+        let ra = &a["robust_accuracy"];
+        assert_eq!(ra["trials"], 12, "robust accuracy is over all samples");
+    }
+    assert!(res["suites"]["attack_worst_case"]["linf"]["robust_accuracy"]["trials"] == 12);
+    assert!(folder.join("corruptions.csv").exists() && folder.join("attack-square-linf.csv").exists());
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["seed"], 0, "seeds are recorded");
+    // The checkpoint is removed once the evidence holds everything.
+    assert!(std::fs::read_dir(out.join(".checkpoints")).map(|d| d.count() == 0).unwrap_or(true));
+}
+
+#[test]
+fn robustness_shards_merge_into_the_single_run_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 30);
+    let common_args = ["--samples", "30", "--corruptions", "imagenet-c", "--severities", "2,4", "--attacks", "none"];
+    let whole_out = dir.path().join("whole");
+    assert_eq!(run(&mut robustness_cmd(&model, &csv, &whole_out, &common_args)).code, 0);
+    let whole = results(&run_folder(&whole_out));
+    let mut parts = vec![];
+    for i in 0..3 {
+        let out = dir.path().join(format!("part{i}"));
+        let mut args = common_args.to_vec();
+        let shard = format!("{i}/3");
+        args.extend(["--shard", &shard]);
+        let r = run(&mut robustness_cmd(&model, &csv, &out, &args));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        parts.push(run_folder(&out));
+    }
+    let part0 = results(&parts[0]);
+    assert_eq!(part0["suites"]["corruptions"]["cells"].as_array().unwrap().len(), 10);
+    assert_eq!(part0["suites"]["corruptions"]["missing_cells"], 20);
+    let merged_out = dir.path().join("merged");
+    let r = run(aite().arg("merge").args(&parts).arg("--out").arg(&merged_out));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let merged = results(&run_folder(&merged_out));
+    assert_eq!(merged["suites"]["corruptions"]["cells"], whole["suites"]["corruptions"]["cells"]);
+    assert_eq!(merged["suites"]["corruptions"]["summaries"], whole["suites"]["corruptions"]["summaries"]);
+    assert_eq!(merged["suites"]["corruptions"]["missing_cells"], 0);
+    // Shards of different sweeps are refused.
+    let other = dir.path().join("other");
+    run(&mut robustness_cmd(&model, &csv, &other, &["--samples", "30", "--corruptions", "fog", "--attacks", "none", "--seed", "5"]));
+    let r = run(aite().arg("merge").arg(&parts[0]).arg(run_folder(&other)).arg("--out").arg(dir.path().join("bad")));
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("same samples, seed"), "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_sweep_resumes_to_the_same_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 300);
+    let args = ["--samples", "300", "--corruptions", "all", "--attacks", "none"];
+    let out = dir.path().join("runs");
+    let mut child = robustness_cmd(&model, &csv, &out, &args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Interrupt once the first cells are checkpointed.
+    let cp_dir = out.join(".checkpoints");
+    let started = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_dir(&cp_dir).ok().and_then(|mut d| d.next()).and_then(|e| e.ok()).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default().lines().count()).unwrap_or(0);
+        if lines >= 4 || started.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait_with_output().unwrap();
+    if status.status.code() == Some(0) {
+        eprintln!("the sweep finished before the interrupt arrived; resume not exercised");
+        return;
+    }
+    assert_eq!(status.status.code(), Some(130), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(String::from_utf8_lossy(&status.stderr).contains("run the same command again to resume"));
+    let partial = results(&run_folder(&out));
+    assert_eq!(partial["status"], "interrupted");
+    // Resume.
+    let r = run(&mut robustness_cmd(&model, &csv, &out, &args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("resuming:"), "{}", r.stderr);
+    let mut folders: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("results.json").exists()).collect();
+    folders.sort();
+    let resumed = results(folders.last().unwrap());
+    // A fresh run gives the same cells.
+    let fresh_out = dir.path().join("fresh");
+    assert_eq!(run(&mut robustness_cmd(&model, &csv, &fresh_out, &args)).code, 0);
+    let fresh = results(&run_folder(&fresh_out));
+    assert_eq!(resumed["suites"]["corruptions"]["cells"], fresh["suites"]["corruptions"]["cells"]);
+}
+
+#[test]
+fn robustness_rejects_bad_attack_and_sweep_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 8);
+    let out = dir.path().join("runs");
+    for (args, code, needle) in [
+        (vec!["--eps-linf", "2"], 3, "epsilon 2 is out of range"),
+        (vec!["--eps-linf", "eight"], 2, "not a number or a fraction"),
+        (vec!["--attacks", "fgsm"], 2, "unknown attack `fgsm`"),
+        (vec!["--corruptions", "fogg"], 2, "unknown corruption `fogg`"),
+        (vec!["--severities", "0"], 3, "severity 0 is outside 1..=5"),
+        (vec!["--shard", "3/2"], 3, "shard 3/2 does not exist"),
+        (vec!["--shard", "half"], 2, "is not INDEX/COUNT"),
+        (vec!["--channel", "png"], 2, "unknown channel `png`"),
+    ] {
+        let r = run(&mut robustness_cmd(&model, &csv, &out, &args));
+        assert_eq!(r.code, code, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("panicked"));
+    }
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().all(|e| !e.unwrap().path().join("results.json").exists()), "no evidence for rejected runs");
+}
+
+#[test]
+fn corrupt_writes_every_cell_and_a_contact_sheet() {
+    let dir = tempfile::tempdir().unwrap();
+    let img = dir.path().join("frame.png");
+    image::RgbImage::from_fn(40, 30, |x, y| image::Rgb([(x * 6) as u8, (y * 8) as u8, 90])).save(&img).unwrap();
+    let out = dir.path().join("corrupted");
+    let r = run(aite().arg("corrupt").arg(&img).args(["--corruptions", "fog,occlusion", "--severities", "1,3"]).arg("--out").arg(&out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for name in ["fog-s1.png", "fog-s3.png", "occlusion-s1.png", "occlusion-s3.png"] {
+        let p = out.join("000-frame").join(name);
+        let i = image::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert_eq!((i.width(), i.height()), (40, 30));
+    }
+    let sheet = image::open(out.join("contact-sheet.png")).unwrap();
+    assert!(sheet.height() >= 2 * 96, "two rows of thumbnails");
+    assert_eq!(std::fs::read_to_string(out.join("index.csv")).unwrap().lines().count(), 5);
+    // A truncated image is named in the error.
+    let bad = dir.path().join("broken.png");
+    std::fs::write(&bad, &std::fs::read(&img).unwrap()[..50]).unwrap();
+    let r = run(aite().arg("corrupt").arg(&bad).arg("--out").arg(&out));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("broken.png"), "{}", r.stderr);
 }

@@ -1,0 +1,96 @@
+//! Reference peers: aite's corruptions against the PyPI package
+//! imagecorruptions, and aite's Square attack against ART's, on the real
+//! images and models in ../shared.
+//!
+//! The peers need an older scientific Python stack than the rest of the
+//! tests (imagecorruptions 1.1.2 breaks on NumPy 2), so they run in their own
+//! virtual environment whose interpreter is named by `AITE_PEER_PYTHON`
+//! (`.ci/run` creates it). Without it, or without ../shared, each test skips
+//! with a message.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn peer_python() -> Option<PathBuf> {
+    match std::env::var_os("AITE_PEER_PYTHON") {
+        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!("skipping: AITE_PEER_PYTHON is not set to a Python with imagecorruptions and ART (bash .ci/run sets it up)");
+            None
+        }
+    }
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers").join(name)
+}
+
+fn python_json(python: &Path, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = Command::new(python).args(args).output().expect("peer python runs");
+    assert!(out.status.success(), "peer failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("peer printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn corruptions_match_imagecorruptions() {
+    let (Some(a), Some(py)) = (shared_assets(), peer_python()) else { return };
+    let work = tempfile::tempdir().unwrap();
+    let images = a.join("data/imagenet-sample/images");
+    let v = python_json(
+        &py,
+        &[script("imagecorruptions_peer.py").as_os_str(), Path::new(env!("CARGO_BIN_EXE_aite")).as_os_str(), images.as_os_str(), work.path().as_os_str(), "2".as_ref()],
+    );
+    eprintln!("{}", serde_json::to_string_pretty(&v).unwrap());
+    let corruptions = v["corruptions"].as_object().unwrap();
+    assert_eq!(corruptions.len(), 19, "all 19 ImageNet-C corruptions compared");
+    for (name, c) in corruptions {
+        if c["kind"] != "known difference" {
+            assert_eq!(c["pass"], true, "{name}: {c}");
+        }
+    }
+}
+
+#[test]
+fn square_attack_success_rate_agrees_with_art() {
+    let (Some(a), Some(py)) = (shared_assets(), peer_python()) else { return };
+    let model = a.join("models/cifar10-resnet8/resnet8_fp32.onnx");
+    let labels = a.join("data/ic01/labels.csv");
+    let n = 40;
+    let engine = if cfg!(feature = "ort") { "ort" } else { "tract" };
+    let out = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = run(aite()
+        .args(["robustness", "--json", "--no-consistency", "--corruptions", "none", "--attacks", "square-linf", "--queries", "5000", "--eps-linf", "8/255"])
+        .args(["-p", "cifar10-resnet8", "--engine", engine, "--samples", &n.to_string(), "--attack-samples", &n.to_string(), "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&labels)
+        .arg("--out")
+        .arg(out.path()));
+    let ours_seconds = started.elapsed().as_secs_f64();
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let ours = &v["suites"]["attack_square_linf"];
+    let art = python_json(
+        &py,
+        &[script("art_square_peer.py").as_os_str(), model.as_os_str(), labels.as_os_str(), n.to_string().as_ref(), "0.0313725490196".as_ref(), "5000".as_ref()],
+    );
+    let (s1, n1) = (ours["attack_success_rate"]["successes"].as_f64().unwrap(), ours["attack_success_rate"]["trials"].as_f64().unwrap());
+    let (s2, n2) = (art["successes"].as_f64().unwrap(), art["clean_correct"].as_f64().unwrap());
+    eprintln!(
+        "square L-inf 8/255, 5000 queries, {n} samples: aite ({engine}) {s1}/{n1} in {ours_seconds:.1} s (whole command), ART {s2}/{n2} in {:.1} s (attack only); time ratio aite/ART {:.2}",
+        art["seconds"].as_f64().unwrap(),
+        ours_seconds / art["seconds"].as_f64().unwrap()
+    );
+    assert_eq!(n1, n2, "both see the same clean-correct samples on the same model");
+    // Two-proportion agreement within sampling error (about 2 standard errors, plus one sample).
+    let (p1, p2) = (s1 / n1, s2 / n2);
+    let p = (s1 + s2) / (n1 + n2);
+    let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    assert!((p1 - p2).abs() <= 2.0 * se + 1.0 / n1, "success rates disagree: aite {p1:.3}, ART {p2:.3}");
+    // Our perturbations respect the threat model.
+    let max_linf = ours["records"].as_array().unwrap().iter().map(|r| r["linf"].as_f64().unwrap()).fold(0.0, f64::max);
+    assert!(max_linf <= 8.0 / 255.0 + 1e-6, "L-inf {max_linf}");
+}
