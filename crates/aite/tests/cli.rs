@@ -336,7 +336,7 @@ fn an_interrupted_sweep_resumes_to_the_same_result() {
     let csv = reference_dataset(dir.path(), 300);
     let args = ["--samples", "300", "--corruptions", "all", "--attacks", "none"];
     let out = dir.path().join("runs");
-    let mut child = robustness_cmd(&model, &csv, &out, &args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let child = robustness_cmd(&model, &csv, &out, &args).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     // Interrupt once the first cells are checkpointed.
     let cp_dir = out.join(".checkpoints");
     let started = std::time::Instant::now();

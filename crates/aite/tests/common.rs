@@ -26,7 +26,11 @@ pub fn run(cmd: &mut Command) -> Run {
 
 /// The single run folder created under `out`.
 pub fn run_folder(out: &Path) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out).expect("out exists").map(|e| e.unwrap().path()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .expect("out exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
     assert_eq!(dirs.len(), 1, "one run folder expected: {dirs:?}");
     dirs.pop().unwrap()
 }

@@ -352,7 +352,7 @@ pub fn merge_reports(reports: &[CorruptionReport]) -> Result<CorruptionReport, R
     };
     let mut cells: Vec<CorruptionCell> = Vec::new();
     for r in reports {
-        let same = r.samples == first.samples && r.clean == first.clean && r.options.seed == first.options.seed && r.options.kinds == first.options.kinds && r.options.severities == first.options.severities && r.options.table == first.options.table;
+        let same = r.samples == first.samples && (r.clean.successes, r.clean.trials) == (first.clean.successes, first.clean.trials) && r.options.seed == first.options.seed && r.options.kinds == first.options.kinds && r.options.severities == first.options.severities && r.options.table == first.options.table;
         if !same {
             return Err(RobustnessError::Unsupported {
                 check: "merge",
@@ -368,7 +368,9 @@ pub fn merge_reports(reports: &[CorruptionReport]) -> Result<CorruptionReport, R
     }
     let mut options = first.options.clone();
     options.shard = (0, 1);
-    Ok(summarise(&options, first.samples, first.clean, cells, reports.iter().any(|r| r.interrupted)))
+    // Recompute from counts: figures read back from JSON need not be bit-exact.
+    let clean = wilson(first.clean.successes, first.clean.trials);
+    Ok(summarise(&options, first.samples, clean, cells, reports.iter().any(|r| r.interrupted)))
 }
 
 #[cfg(test)]

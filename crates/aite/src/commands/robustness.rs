@@ -349,9 +349,12 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         }
         return Ok(Exit::Interrupted as u8);
     }
-    for p in checkpoints {
+    for p in &checkpoints {
         // The evidence now holds everything; a later identical run measures afresh.
         let _ = std::fs::remove_file(p);
+    }
+    if let Some(dir) = checkpoints.first().and_then(|p| p.parent()) {
+        let _ = std::fs::remove_dir(dir); // only when empty
     }
     Ok(if ok { Exit::Ok as u8 } else { Exit::Invalid as u8 })
 }
