@@ -34,8 +34,8 @@ pub enum Command {
     /// Local inference response latency, as MLPerf LoadGen defines it, plus a periodic camera scenario.
     #[command(long_about = LATENCY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Latency(LatencyArgs),
-    /// Model robustness, failure-mode consistency part: repeatability, batch invariance,
-    /// reference-vs-deployed agreement, degenerate frames, benign metamorphic flips.
+    /// Model robustness: failure-mode consistency, common corruptions (ImageNet-C and camera
+    /// shifts) and black-box adversarial attacks (Square, HopSkipJump), with checkpoints and shards.
     #[command(long_about = ROBUSTNESS_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Robustness(RobustnessArgs),
     /// Write corrupted copies of images (every corruption x severity) and a contact sheet.

@@ -24,6 +24,10 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     let int8 = res["suites"]["accuracy_int8"]["top1"]["successes"].as_u64().unwrap() as usize;
     assert!(int8 + 2 >= facts.correct_int8_qdq);
     assert!(res["suites"]["latency_periodic"]["after_idle"]["count"].as_u64().unwrap() > 0);
+    // The short robustness pass: every corruption at three severities, Square vs noise.
+    assert_eq!(res["suites"]["corruptions"]["cells"].as_array().unwrap().len(), 28 * 3);
+    assert!(res["suites"]["attack_square_linf"]["robust_accuracy"]["trials"].as_u64().unwrap() > 0);
+    assert!(res["suites"]["attack_noise_linf"]["records"].as_array().is_some());
     let env: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("environment.json")).unwrap()).unwrap();
     assert!(env["logical_cpus"].as_u64().unwrap() >= 1);
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();

@@ -7,6 +7,8 @@ use aite_accuracy::{evaluate, AccuracyConfig};
 use aite_engine::{load_target_from_bytes, EngineOptions};
 use aite_evidence::{InputArtifact, Results, RunStatus};
 use aite_latency::{caching_audit, cold_start, run as run_scenario, LatencyScenario, LatencySettings, Workload};
+use aite_robustness::corruption::corruption_sweep;
+use aite_robustness::{run_attack, AttackKind, AttackSettings};
 use aite_target::Cancel;
 use anyhow::Result;
 use aite_engine::sha256_bytes as sha256_hex;
@@ -63,6 +65,34 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
         let mut batched = load_target_from_bytes("digits_cnn_int8_qdq.onnx", aite_reference::MODEL_INT8_QDQ, engine, &EngineOptions { batch: 4, ..options.clone() })?;
         super::robustness::consistency_suites(&mut results, int8.as_mut(), Some(fp32.as_mut()), Some((batched.as_mut(), 4)), &spec, &frames, 3, 0)?
     };
+    // A short robustness pass on the deployed (int8) model: every corruption
+    // at a few severities, and the Square attack against a noise baseline.
+    if !cancel.is_cancelled() {
+        let (loaded, _) = load_frames(&ds, &spec, if a.quick { 50 } else { 100 }, false)?;
+        let frames = super::robustness::labeled_frames(&loaded, spec.color)?;
+        let severities: Vec<u8> = if a.quick { vec![1, 3, 5] } else { vec![1, 2, 3, 4, 5] };
+        let options = super::robustness::sweep_options("all", &severities, "auto", 0, None, false)?;
+        let pb = bar(options.all_cells().len() as u64, "corruptions", quiet);
+        let sweep = corruption_sweep(int8.as_mut(), &spec, &frames, &options, vec![], cancel, &mut |_| pb.inc(1))?;
+        pb.finish_and_clear();
+        results.add_suite("corruptions", &sweep);
+        let attacked = &frames[..frames.len().min(if a.quick { 20 } else { 40 })];
+        let mut reports = Vec::new();
+        for (kind, budget) in [(AttackKind::SquareLinf, if a.quick { 300 } else { 1000 }), (AttackKind::NoiseLinf, 100)] {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let settings = AttackSettings { budget, ..AttackSettings::autoattack(kind, 8) };
+            let pb = bar(attacked.len() as u64, kind.name(), quiet);
+            let report = run_attack(int8.as_mut(), &spec, attacked, &settings, vec![], cancel, &mut |_| pb.inc(1))?;
+            pb.finish_and_clear();
+            results.add_suite(&format!("attack_{}", kind.name().replace('-', "_")), &report);
+            reports.push(report);
+        }
+        if let Some(w) = aite_robustness::attack::worst_case(&reports.iter().collect::<Vec<_>>()) {
+            results.add_suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": ["square-linf", "noise-linf"], "epsilon": 8.0 / 255.0, "robust_accuracy": w } }));
+        }
+    }
     results.add_suite("latency", &lat);
     if let Some(p) = &per {
         results.add_suite("latency_periodic", p);
