@@ -109,3 +109,24 @@ fn ort_engine_without_feature_says_how_to_get_it() {
     let r = run(aite().args(["latency", "--engine", "ort", "-m"]).arg(&model));
     assert_clean_failure(&r, 4, "--features ort");
 }
+
+#[test]
+fn corruption_accuracy_without_labels_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 6);
+    // Keep the paths, drop the labels.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let unlabelled: String = text.lines().skip(1).map(|l| format!("{},\n", l.split(',').next().unwrap())).collect();
+    let bare = csv.with_file_name("unlabelled.csv");
+    std::fs::write(&bare, unlabelled).unwrap();
+    let r = run(aite()
+        .args(["robustness", "-p", "digits8", "--no-consistency", "--corruptions", "fog", "--attacks", "none", "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&bare)
+        .arg("--out")
+        .arg(dir.path().join("runs")));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("has no label") && r.stderr.contains("--corruptions none"), "{}", r.stderr);
+}

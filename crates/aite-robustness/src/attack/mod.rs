@@ -219,11 +219,19 @@ impl<'a> Oracle<'a> {
     fn ask(&mut self, x: &[f32], channel: Channel) -> Result<Probe, RobustnessError> {
         let img = self.deliver(x, channel);
         let out = self.target.infer(&[self.spec.normalise(&img)])?;
-        let scores = out.get(self.output_index).map(|t| t.to_f32_vec()).ok_or_else(|| RobustnessError::Unsupported {
+        let tensor = out.get(self.output_index).ok_or_else(|| RobustnessError::Unsupported {
             check: "attack",
             reason: format!("the target returned {} outputs; output {} was asked for", out.len(), self.output_index),
             hint: "pick the classification output".into(),
         })?;
+        if tensor.shape().iter().filter(|&&d| d != 1).count() > 1 {
+            return Err(RobustnessError::Unsupported {
+                check: "attack",
+                reason: format!("output shape {:?} is not one row of class scores ([1, K])", tensor.shape()),
+                hint: "attacks and corruption accuracy need a classifier; detectors are not supported yet".into(),
+            });
+        }
+        let scores = tensor.to_f32_vec();
         if self.label >= scores.len() {
             return Err(RobustnessError::Unsupported {
                 check: "attack",

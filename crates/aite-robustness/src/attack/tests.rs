@@ -167,3 +167,26 @@ fn worst_case_needs_every_attack_to_fail() {
     let w = worst_case(&[&a, &b]).unwrap();
     assert!(w.successes <= a.robust_accuracy.successes.min(b.robust_accuracy.successes));
 }
+
+/// A detector-like target: scores for 4 boxes x 2 classes.
+struct BoxScores(TargetInfo);
+
+impl Target for BoxScores {
+    fn info(&self) -> &TargetInfo {
+        &self.0
+    }
+    fn infer(&mut self, _: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+        Ok(vec![Tensor::f32(vec![1, 4, 2], vec![0.5; 8])?])
+    }
+}
+
+#[test]
+fn non_classifier_outputs_are_refused_with_a_reason() {
+    let mut t = BoxScores(MeanClassifier::new().info);
+    let e = run_attack(&mut t, &spec(), &[frame("a", 100, 0)], &settings(AttackKind::SquareLinf, 10), vec![], &Cancel::new(), &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("not one row of class scores"), "{e}");
+    let mut t = BoxScores(MeanClassifier::new().info);
+    let opts = crate::corruption::SweepOptions { kinds: vec![crate::CorruptionKind::Fog], severities: vec![1], table: None, seed: 0, shard: (0, 1), alexnet: false, output_index: 0 };
+    let e = crate::corruption::corruption_sweep(&mut t, &spec(), &[frame("a", 100, 0)], &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap_err();
+    assert!(e.to_string().contains("one row of class scores"), "{e}");
+}
