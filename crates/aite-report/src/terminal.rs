@@ -174,7 +174,15 @@ fn render_robustness(results: &Results, out: &mut String) {
 
 fn render_attacks(results: &Results, out: &mut String) {
     use aite_robustness::attack::{AttackReport, Channel};
-    let reports: Vec<AttackReport> = results.suites.iter().filter(|(k, _)| k.starts_with("attack_") && *k != "attack_worst_case").filter_map(|(_, v)| serde_json::from_value(v.clone()).ok()).collect();
+    let mut reports: Vec<AttackReport> = Vec::new();
+    for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("attack_") && *k != "attack_worst_case") {
+        match serde_json::from_value(v.clone()) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                let _ = writeln!(out, "{key}: cannot be shown ({e}); see results.json");
+            }
+        }
+    }
     if reports.is_empty() {
         return;
     }

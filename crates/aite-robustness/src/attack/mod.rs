@@ -268,7 +268,10 @@ pub struct AttackRecord {
     pub success: bool,
     /// Attack queries spent (0 for clean-wrong samples).
     pub queries: usize,
-    pub final_margin: f32,
+    /// Margin of the final answer (true-class score minus the best other; for
+    /// HopSkipJump, L2 distance minus eps); `None` when not finite (no
+    /// adversarial found at all, or NaN scores).
+    pub final_margin: Option<f32>,
     pub top1_after: usize,
     pub linf: f32,
     pub l2: f32,
@@ -380,7 +383,7 @@ pub fn run_attack(
             clean_correct: !clean.fooled,
             success: false,
             queries: 0,
-            final_margin: clean.margin,
+            final_margin: Some(clean.margin).filter(|m| m.is_finite()),
             top1_after: clean.top1,
             linf: 0.0,
             l2: 0.0,
@@ -398,7 +401,7 @@ pub fn run_attack(
                 AttackKind::HopSkipJump => hsj::hop_skip_jump(&x, settings.epsilon, &mut oracle, &mut rng)?,
             };
             record.queries = oracle.used();
-            record.final_margin = best.margin;
+            record.final_margin = Some(best.margin).filter(|m| m.is_finite());
             record.top1_after = if best.fooled { best.top1 } else { clean.top1 };
             record.success = best.fooled;
             record.linf = best.image.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);

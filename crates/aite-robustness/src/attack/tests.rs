@@ -190,3 +190,26 @@ fn non_classifier_outputs_are_refused_with_a_reason() {
     let e = crate::corruption::corruption_sweep(&mut t, &spec(), &[frame("a", 100, 0)], &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("one row of class scores"), "{e}");
 }
+
+/// Always answers class 1 with certainty: nothing can fool it.
+struct Stubborn(TargetInfo);
+
+impl Target for Stubborn {
+    fn info(&self) -> &TargetInfo {
+        &self.0
+    }
+    fn infer(&mut self, _: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+        Ok(vec![Tensor::f32(vec![1, 2], vec![0.0, 1.0])?])
+    }
+}
+
+#[test]
+fn unbreakable_samples_round_trip_through_json() {
+    let mut t = Stubborn(MeanClassifier::new().info);
+    let r = run_attack(&mut t, &spec(), &[frame("a", 100, 1)], &settings(AttackKind::HopSkipJump, 150), vec![], &Cancel::new(), &mut |_| {}).unwrap();
+    assert!(!r.records[0].success);
+    assert_eq!(r.records[0].queries, 100, "HopSkipJump gives up after 100 random starting frames");
+    assert_eq!(r.records[0].final_margin, None, "no adversarial at all: no finite margin");
+    let back: AttackReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r);
+}

@@ -216,7 +216,7 @@ pub fn attack_csv(r: &AttackReport) -> Vec<u8> {
         let id = if x.id.contains([',', '"']) { format!("\"{}\"", x.id.replace('"', "\"\"")) } else { x.id.clone() };
         s.push_str(&format!(
             "{},{id},{},{},{},{},{},{},{},{},{},{}\n",
-            x.index, x.label, x.clean_correct, x.success, x.queries, x.final_margin, x.top1_after, x.linf, x.l2, opt(x.fools_after_uint8), opt(x.fools_after_jpeg)
+            x.index, x.label, x.clean_correct, x.success, x.queries, x.final_margin.map(|m| m.to_string()).unwrap_or_default(), x.top1_after, x.linf, x.l2, opt(x.fools_after_uint8), opt(x.fools_after_jpeg)
         ));
     }
     s.into_bytes()
