@@ -47,15 +47,19 @@ impl Renderer for TerminalRenderer {
     fn render(&self, results: &Results) -> String {
         let mut out = String::new();
         let target = &results.target;
-        let _ = writeln!(
-            out,
-            "aite {} — {} on {} {} ({} thread(s))",
-            results.command,
-            target["name"].as_str().unwrap_or("?"),
-            target["engine"].as_str().unwrap_or("?"),
-            target["engine_version"].as_str().unwrap_or(""),
-            target["threads"].as_u64().unwrap_or(1)
-        );
+        if let Some(input) = target.get("input").and_then(|i| i.as_str()) {
+            let _ = writeln!(out, "aite {} — {input}", results.command);
+        } else {
+            let _ = writeln!(
+                out,
+                "aite {} — {} on {} {} ({} thread(s))",
+                results.command,
+                target["name"].as_str().unwrap_or("?"),
+                target["engine"].as_str().unwrap_or("?"),
+                target["engine_version"].as_str().unwrap_or(""),
+                target["threads"].as_u64().unwrap_or(1)
+            );
+        }
         for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("accuracy")) {
             if let Ok(a) = serde_json::from_value::<AccuracyReport>(v.clone()) {
                 let mut t = table(&[key.as_str(), "value", "95% CI", "correct / evaluated"]);
@@ -166,7 +170,55 @@ impl Renderer for TerminalRenderer {
     }
 }
 
+fn render_security(results: &Results, out: &mut String) {
+    use aite_security::{SecurityReport, Severity};
+    let Some(r) = results.suites.get("security").and_then(|v| serde_json::from_value::<SecurityReport>(v.clone()).ok()) else {
+        return;
+    };
+    let c = &r.coverage;
+    let _ = writeln!(
+        out,
+        "coverage: {} of {} input bytes in extracted containers, {} not understood, {} unclaimed; {} files ({} bytes), {} symlinks, {} device nodes; {} entries skipped",
+        c.extracted_input_bytes, c.input_bytes, c.not_understood_bytes, c.unclaimed_bytes, c.files, c.file_bytes, c.symlinks, c.devices, c.skipped.len()
+    );
+    for k in c.containers.iter().filter(|k| k.status != "extracted") {
+        let _ = writeln!(out, "  not examined: {} at offset {} ({})", k.format, k.offset, k.status);
+    }
+    let n = r.elf.len();
+    if n > 0 {
+        let share = |f: &dyn Fn(&aite_security::elf::ElfHardening) -> bool| r.elf.iter().filter(|h| f(h)).count();
+        let _ = writeln!(
+            out,
+            "ELF files: {n} (libc for FORTIFY: {}); NX {}, canary {}, PIE {}, full RELRO {}, FORTIFY {}, stripped {}",
+            r.libc.as_deref().unwrap_or("none found"),
+            share(&|h| h.nx),
+            share(&|h| h.canary),
+            share(&|h| h.pie == aite_security::elf::Pie::Yes),
+            share(&|h| h.relro == aite_security::elf::Relro::Full),
+            share(&|h| h.fortify),
+            share(&|h| !h.symbols)
+        );
+    }
+    let mut t = table(&["severity", "rule", "count", "example", "clauses"]);
+    let mut rules: Vec<(&str, Severity, usize, String, String)> = Vec::new();
+    for f in r.findings.iter().filter(|f| f.failed()) {
+        match rules.iter_mut().find(|x| x.0 == f.rule) {
+            Some(x) => x.2 += 1,
+            None => rules.push((&f.rule, f.severity, 1, f.message.clone(), f.clauses.join(", "))),
+        }
+    }
+    rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    for (rule, sev, count, example, clauses) in &rules {
+        let example: String = example.chars().take(70).collect();
+        t.add_row(vec![format!("{sev:?}").to_lowercase(), rule.to_string(), count.to_string(), example, clauses.clone()]);
+    }
+    let passed: Vec<&str> = r.findings.iter().filter(|f| !f.failed()).map(|f| f.rule.as_str()).collect();
+    let _ = writeln!(out, "{t}");
+    let _ = writeln!(out, "passed: {}", if passed.is_empty() { "none".to_string() } else { passed.join(", ") });
+}
+
 fn render_robustness(results: &Results, out: &mut String) {
+    render_security(results, out);
     render_consistency(results, out);
     render_corruptions(results, out);
     render_attacks(results, out);

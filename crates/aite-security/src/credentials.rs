@@ -33,12 +33,69 @@ pub fn scheme(hash: &str) -> &'static str {
 /// A default password that matches `hash`, if any; `Err` when the scheme cannot be verified.
 pub fn crack(user: &str, hash: &str) -> Result<Option<String>, &'static str> {
     let s = scheme(hash);
-    if matches!(s, "yescrypt" | "gost-yescrypt" | "apr1" | "unknown") {
+    if matches!(s, "yescrypt" | "gost-yescrypt" | "unknown") {
         return Err(s);
     }
     let mut candidates: Vec<&str> = vec![user];
     candidates.extend(DEFAULT_PASSWORDS);
-    Ok(candidates.into_iter().find(|p| pwhash::unix::verify(p, hash)).map(str::to_string))
+    let verify = |p: &str| if s == "apr1" { apr1_verify(p, hash) } else { pwhash::unix::verify(p, hash) };
+    Ok(candidates.into_iter().find(|p| verify(p)).map(str::to_string))
+}
+
+/// MD5-crypt with a given magic (`$1$` for crypt(3), `$apr1$` for Apache's
+/// htpasswd, which pwhash does not cover): Poul-Henning Kamp's algorithm.
+pub fn md5_crypt_with_magic(password: &[u8], salt: &[u8], magic: &str) -> String {
+    use md5::{Digest, Md5};
+    let salt = &salt[..salt.len().min(8)];
+    let alt = Md5::new().chain_update(password).chain_update(salt).chain_update(password).finalize();
+    let mut ctx = Md5::new().chain_update(password).chain_update(magic.as_bytes()).chain_update(salt);
+    let mut left = password.len();
+    while left > 0 {
+        ctx.update(&alt[..left.min(16)]);
+        left = left.saturating_sub(16);
+    }
+    let mut i = password.len();
+    while i > 0 {
+        if i & 1 == 1 {
+            ctx.update([0u8]);
+        } else {
+            ctx.update(&password[..1]);
+        }
+        i >>= 1;
+    }
+    let mut digest = ctx.finalize();
+    for round in 0..1000 {
+        let mut c = Md5::new();
+        if round & 1 == 1 { c.update(password) } else { c.update(digest) }
+        if round % 3 != 0 {
+            c.update(salt);
+        }
+        if round % 7 != 0 {
+            c.update(password);
+        }
+        if round & 1 == 1 { c.update(digest) } else { c.update(password) }
+        digest = c.finalize();
+    }
+    const ALPHABET: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = format!("{magic}{}$", String::from_utf8_lossy(salt));
+    let mut push = |v: u32, n: usize| {
+        let mut v = v;
+        for _ in 0..n {
+            out.push(ALPHABET[(v & 0x3f) as usize] as char);
+            v >>= 6;
+        }
+    };
+    for (a, b, c) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] {
+        push(((digest[a] as u32) << 16) | ((digest[b] as u32) << 8) | digest[c] as u32, 4);
+    }
+    push(digest[11] as u32, 2);
+    out
+}
+
+fn apr1_verify(password: &str, hash: &str) -> bool {
+    let Some(rest) = hash.strip_prefix("$apr1$") else { return false };
+    let salt = rest.split('$').next().unwrap_or("");
+    md5_crypt_with_magic(password.as_bytes(), salt.as_bytes(), "$apr1$") == hash
 }
 
 fn locked(hash: &str) -> bool {
@@ -143,6 +200,14 @@ mod tests {
         let sha = pwhash::sha512_crypt::hash_with("$6$saltsalt$", "a long unique passphrase").unwrap();
         assert_eq!(crack("root", &sha), Ok(None));
         assert_eq!(crack("root", "$y$j9T$abc$def"), Err("yescrypt"));
+    }
+
+    #[test]
+    fn apr1_matches_openssl() {
+        // `openssl passwd -apr1 -salt abcdefgh admin` and `-1` for the crypt(3) magic.
+        assert_eq!(md5_crypt_with_magic(b"admin", b"abcdefgh", "$apr1$"), "$apr1$abcdefgh$mMZnMi5KMcUTRCidnJ3Px0");
+        assert_eq!(md5_crypt_with_magic(b"admin", b"abcdefgh", "$1$"), "$1$abcdefgh$l/LAqC8oJERu7Cmx6trtY/");
+        assert_eq!(crack("admin", "$apr1$abcdefgh$mMZnMi5KMcUTRCidnJ3Px0"), Ok(Some("admin".into())));
     }
 
     #[test]

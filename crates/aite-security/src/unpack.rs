@@ -94,8 +94,14 @@ impl<'a> Sink<'a> {
         if path.is_empty() {
             return;
         }
-        match kind {
-            EntryKind::Symlink { .. } => self.coverage.symlinks += 1,
+        match &kind {
+            EntryKind::Symlink { target } => {
+                self.coverage.symlinks += 1;
+                let base = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                if !target.starts_with('/') && normalise(&format!("{base}/{target}")).is_none() {
+                    self.skip(&path, format!("symlink to `{target}` points outside the image root; recorded, never followed"));
+                }
+            }
             EntryKind::Device => self.coverage.devices += 1,
             _ => {}
         }
@@ -447,4 +453,152 @@ fn walk_dir(root: &Path) -> Result<(Tree, Coverage), UnpackError> {
     cov.extracted_input_bytes = cov.file_bytes;
     cov.containers.push(Container { format: "directory".into(), offset: 0, length: Some(cov.file_bytes), status: "extracted".into() });
     Ok((tree, cov))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A tar entry with a raw, unchecked name (the tar crate refuses to write `..`).
+    fn raw_entry(out: &mut Vec<u8>, name: &str, kind: ::tar::EntryType, link: &str, data: &[u8], mode: u32) {
+        let mut h = ::tar::Header::new_gnu();
+        h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name.as_bytes());
+        h.as_gnu_mut().unwrap().linkname[..link.len()].copy_from_slice(link.as_bytes());
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+
+    fn finish(mut tar: Vec<u8>) -> Vec<u8> {
+        tar.extend_from_slice(&[0u8; 1024]);
+        tar
+    }
+
+    /// Extract `bytes` into a fresh work folder inside a sandbox folder and
+    /// return the tree, the coverage and the sandbox (to check nothing escaped).
+    fn extract(bytes: &[u8], limits: Limits) -> (Tree, Coverage, tempfile::TempDir) {
+        let sandbox = tempfile::tempdir().unwrap();
+        let input = sandbox.path().join("input.bin");
+        std::fs::write(&input, bytes).unwrap();
+        let work = sandbox.path().join("work");
+        let (tree, cov) = open(&input, &work, limits).unwrap();
+        (tree, cov, sandbox)
+    }
+
+    /// Every path under `dir`, relative.
+    fn all_paths(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+                if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+                    stack.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn traversal_and_absolute_paths_stay_inside() {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "../../escaped.txt", ::tar::EntryType::Regular, "", b"pwned", 0o644);
+        raw_entry(&mut t, "/etc/absolute.txt", ::tar::EntryType::Regular, "", b"inside", 0o644);
+        raw_entry(&mut t, "a/../../../up.txt", ::tar::EntryType::Regular, "", b"pwned", 0o644);
+        let (tree, cov, sandbox) = extract(&finish(t), Limits::default());
+        assert!(tree.get("etc/absolute.txt").is_some(), "absolute paths are taken relative to the image root");
+        assert_eq!(cov.skipped.iter().filter(|s| s.reason.contains("leaves the image root")).count(), 2, "{:?}", cov.skipped);
+        let paths = all_paths(sandbox.path());
+        assert!(paths.iter().all(|p| p == "input.bin" || p.starts_with("work")), "{paths:?}");
+        assert!(!sandbox.path().parent().unwrap().join("escaped.txt").exists());
+    }
+
+    #[test]
+    fn symlinks_are_recorded_never_created_or_written_through() {
+        let target = tempfile::tempdir().unwrap();
+        let outside = target.path().display().to_string();
+        let mut t = Vec::new();
+        raw_entry(&mut t, "link", ::tar::EntryType::Symlink, &outside, b"", 0o777);
+        raw_entry(&mut t, "link/planted.txt", ::tar::EntryType::Regular, "", b"pwned", 0o644);
+        raw_entry(&mut t, "up", ::tar::EntryType::Symlink, "../../..", b"", 0o777);
+        let (tree, cov, sandbox) = extract(&finish(t), Limits::default());
+        assert!(!target.path().join("planted.txt").exists(), "nothing is written through a symlink");
+        assert!(matches!(tree.get("link").unwrap().kind, EntryKind::Symlink { .. }));
+        assert!(tree.get("link/planted.txt").is_some(), "the entry is indexed as a file of the image");
+        assert!(cov.skipped.iter().any(|s| s.path == "up" && s.reason.contains("outside the image root")));
+        for p in all_paths(sandbox.path()) {
+            assert!(!std::fs::symlink_metadata(sandbox.path().join(&p)).unwrap().file_type().is_symlink(), "{p} is a symlink on disk");
+        }
+    }
+
+    #[test]
+    fn device_nodes_and_setuid_bits_are_metadata_only() {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "dev/mem", ::tar::EntryType::Char, "", b"", 0o666);
+        raw_entry(&mut t, "bin/su", ::tar::EntryType::Regular, "", b"#!/bin/sh\n", 0o4755);
+        let (tree, cov, sandbox) = extract(&finish(t), Limits::default());
+        assert_eq!(tree.get("dev/mem").unwrap().kind, EntryKind::Device);
+        assert_eq!(cov.devices, 1);
+        assert!(tree.get("bin/su").unwrap().setuid());
+        use std::os::unix::fs::PermissionsExt;
+        for p in all_paths(&sandbox.path().join("work")) {
+            let m = std::fs::symlink_metadata(sandbox.path().join("work").join(&p)).unwrap();
+            assert!(m.is_file(), "only regular files on disk: {p}");
+            assert_eq!(m.permissions().mode() & 0o6000, 0, "no setuid/setgid on disk: {p}");
+        }
+    }
+
+    #[test]
+    fn bombs_are_bounded() {
+        // 64 MiB of zeros in a 64 KiB gzip stream, against a 1 MiB limit.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..64 {
+            gz.write_all(&zeros).unwrap();
+        }
+        let bomb = gz.finish().unwrap();
+        let limits = Limits { max_total_bytes: 1 << 20, max_files: 10, max_file_bytes: 1 << 20 };
+        let (_, cov, sandbox) = extract(&bomb, limits);
+        assert!(cov.containers.iter().any(|c| c.format == "gzip" && c.status.contains("limit")), "{:?}", cov.containers);
+        let written: u64 = all_paths(&sandbox.path().join("work")).iter().map(|p| std::fs::metadata(sandbox.path().join("work").join(p)).unwrap().len()).sum();
+        assert!(written <= 1 << 20);
+        // Entry-count bomb.
+        let mut t = Vec::new();
+        for i in 0..50 {
+            raw_entry(&mut t, &format!("f{i}"), ::tar::EntryType::Regular, "", b"x", 0o644);
+        }
+        let (tree, cov, _s) = extract(&finish(t), limits);
+        assert_eq!(tree.entries.len(), 10);
+        assert_eq!(cov.skipped.len(), 40);
+        // Size bomb inside an archive.
+        let mut t = Vec::new();
+        raw_entry(&mut t, "big", ::tar::EntryType::Regular, "", &vec![7u8; 2 << 20], 0o644);
+        let (tree, cov, _s) = extract(&finish(t), limits);
+        assert!(tree.get("big").is_none());
+        assert!(cov.skipped[0].reason.contains("larger than the extraction limit"));
+    }
+
+    #[test]
+    fn truncated_and_garbage_inputs_fail_softly() {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "etc/passwd", ::tar::EntryType::Regular, "", &[b'x'; 2000], 0o644);
+        let truncated = &t[..900];
+        let (_, cov, _s) = extract(truncated, Limits::default());
+        assert!(cov.containers.iter().all(|c| c.status != "extracted" || c.format == "tar"), "{:?}", cov.containers);
+        let (tree, cov, _s) = extract(b"\x00\x01garbage that is no format at all", Limits::default());
+        assert!(tree.entries.is_empty());
+        assert!(cov.containers[0].status.contains("not understood"));
+        // A squashfs magic with a broken superblock.
+        let mut fake = b"hsqs".to_vec();
+        fake.extend_from_slice(&[0xff; 200]);
+        let (_, cov, _s) = extract(&fake, Limits::default());
+        assert!(cov.containers.iter().any(|c| c.status.starts_with("failed") || c.status.contains("not understood")), "{:?}", cov.containers);
+    }
 }

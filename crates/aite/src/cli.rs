@@ -38,6 +38,10 @@ pub enum Command {
     /// shifts) and black-box adversarial attacks (Square, HopSkipJump), with checkpoints and shards.
     #[command(long_about = ROBUSTNESS_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Robustness(RobustnessArgs),
+    /// Basic security layer, static part: unpack a firmware image or root filesystem and check
+    /// ELF hardening, credentials and file modes; findings as tables, results.json and SARIF.
+    #[command(long_about = SECURITY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Security(SecurityArgs),
     /// Write corrupted copies of images (every corruption x severity) and a contact sheet.
     Corrupt(CorruptArgs),
     /// Merge the results of the shards of one robustness sweep (`--shard I/N`) into one run.
@@ -112,6 +116,30 @@ Examples:
       -d imagenet-sample/labels.csv -p imagenet-tf224 --samples 200
   aite robustness -m resnet8_fp32.onnx -d ic01/labels.csv -p cifar10-resnet8 \\
       --corruptions imagenet-c --no-consistency --shard 0/2";
+
+const SECURITY_LONG_ABOUT: &str = "\
+Examine what a device ships: a root filesystem folder, a tar/cpio archive (plain or gzip), a
+squashfs image, a uImage, or a raw flash dump containing those (found by signature).
+
+Extraction is hostile-input safe: paths that would leave the image are skipped, symlinks,
+device nodes and setuid bits are recorded but never created on disk, sizes and entry counts
+are bounded (--max-bytes, --max-files). A coverage report says which parts of the input were
+extracted, found but not understood, or never claimed by any known format: findings cover
+only what was examined.
+
+Checks: ELF hardening of every binary and library (RELRO, stack canary, NX, PIE, RPATH and
+RUNPATH, symbols, FORTIFY counted against the image's own libc) with Debian checksec's
+rules; accounts in passwd/shadow and web password files (empty passwords, UID 0, hashes
+verified against well-known default passwords with real DES/MD5/SHA-crypt/bcrypt); setuid
+and world-writable files. Each finding carries its severity, evidence and the clauses it
+evidences (ETSI EN 303 645, EN 18031-1). Rules that found nothing are recorded as passes.
+
+The run folder gets results.json, findings.sarif (SARIF 2.1.0, passes as kind=pass),
+elf-hardening.csv and coverage.json. Exit code 1 when a critical or high finding fails.
+
+Examples:
+  aite security armcam-full.squashfs
+  aite security rootfs/ --json > security.json";
 
 /// How to turn a model file into a target.
 #[derive(Args, Clone, Debug)]
@@ -381,6 +409,20 @@ pub struct MergeArgs {
     /// results.json files (or run folders) of the shards of one sweep.
     #[arg(required = true)]
     pub runs: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Args)]
+pub struct SecurityArgs {
+    /// Firmware image, archive or root filesystem folder.
+    pub input: std::path::PathBuf,
+    /// Largest total size extracted (bytes), against decompression bombs.
+    #[arg(long, default_value_t = 4 << 30)]
+    pub max_bytes: u64,
+    /// Most entries extracted.
+    #[arg(long, default_value_t = 500_000)]
+    pub max_files: usize,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -79,6 +79,12 @@ pub fn classify(err: &anyhow::Error) -> u8 {
                 _ => Exit::Input,
             } as u8;
         }
+        if let Some(e) = cause.downcast_ref::<aite_security::UnpackError>() {
+            return match e {
+                aite_security::UnpackError::Io { .. } => Exit::Input,
+                aite_security::UnpackError::Work { .. } => Exit::Evidence,
+            } as u8;
+        }
         if cause.downcast_ref::<aite_robustness::CheckpointError>().is_some() {
             return Exit::Evidence as u8;
         }

@@ -6,6 +6,7 @@ mod inspect;
 mod latency;
 mod corrupt;
 mod robustness;
+mod security;
 
 use crate::cli::{Cli, Command};
 use aite_target::Cancel;
@@ -18,6 +19,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Accuracy(a) => accuracy::run(a, cancel),
         Command::Latency(a) => latency::run(a, cancel),
         Command::Robustness(a) => robustness::run(a, cancel),
+        Command::Security(a) => security::run(a),
         Command::Corrupt(a) => corrupt::run(a),
         Command::Merge(a) => robustness::merge(a),
         Command::Presets => {

@@ -1,0 +1,68 @@
+//! `aite security INPUT`: the static security scan and its evidence.
+
+use crate::cli::SecurityArgs;
+use crate::common::*;
+use crate::exit::Exit;
+use aite_evidence::{InputArtifact, Results, RunStatus};
+use aite_security::{scan, Limits, Severity};
+use anyhow::{Context, Result};
+
+/// The serde name of an enum value (`full`, `dso`...), as results.json writes it.
+fn name<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+pub fn elf_csv(r: &aite_security::SecurityReport) -> Vec<u8> {
+    let mut s = String::from("path,machine,bits,relro,canary,nx,pie,rpath,runpath,symbols,fortify,fortified,fortifiable,static\n");
+    let q = |v: &str| if v.contains([',', '"']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() };
+    for h in &r.elf {
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            q(&h.path),
+            h.machine,
+            h.bits,
+            name(h.relro),
+            h.canary,
+            h.nx,
+            name(h.pie),
+            q(&h.rpath.join(":")),
+            q(&h.runpath.join(":")),
+            h.symbols,
+            h.fortify,
+            h.fortified,
+            h.fortifiable.map(|n| n.to_string()).unwrap_or_default(),
+            h.static_binary
+        ));
+    }
+    s.into_bytes()
+}
+
+pub fn run(a: SecurityArgs) -> Result<u8> {
+    if !a.input.exists() {
+        anyhow::bail!(aite_security::UnpackError::Io { path: a.input.clone(), source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder") });
+    }
+    std::fs::create_dir_all(&a.output.out).with_context(|| format!("cannot create {}", a.output.out.display()))?;
+    // Extraction happens inside the output folder and is removed afterwards.
+    let work = tempfile::Builder::new().prefix(".security-work-").tempdir_in(&a.output.out).with_context(|| format!("cannot create a work folder in {}", a.output.out.display()))?;
+    let limits = Limits { max_total_bytes: a.max_bytes, max_files: a.max_files, ..Limits::default() };
+    let started = std::time::Instant::now();
+    let report = scan(&a.input, work.path(), limits)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut results = Results::new("security", serde_json::json!({ "input": a.input }));
+    if a.input.is_file() {
+        results.inputs.push(InputArtifact { role: "firmware".into(), name: a.input.display().to_string(), sha256: aite_engine::sha256_file(&a.input)?, count: None });
+    }
+    results.add_suite("security", &report);
+    results.finish(RunStatus::Complete);
+    let sarif = aite_security::sarif::sarif(&report.findings, env!("CARGO_PKG_VERSION"), serde_json::json!({ "input": a.input, "coverage": report.coverage }));
+    let cfg = serde_json::json!({ "command": "security", "input": a.input, "limits": limits, "seconds": seconds });
+    let raw: RawFiles = vec![
+        ("findings.sarif".into(), serde_json::to_vec_pretty(&sarif)?),
+        ("elf-hardening.csv".into(), elf_csv(&report)),
+        ("coverage.json".into(), serde_json::to_vec_pretty(&report.coverage)?),
+    ];
+    drop(work);
+    write_evidence(&a.output, "security", &results, &cfg, raw)?;
+    let serious = report.findings.iter().any(|f| f.failed() && f.severity >= Severity::High);
+    Ok(if serious { Exit::Invalid as u8 } else { Exit::Ok as u8 })
+}
