@@ -1,0 +1,102 @@
+//! Reference peer: Debian's `checksec` (2.6.0) on the same ELF files.
+//! Verdicts must agree column by column on the FACT_core ground-truth set and
+//! on every ELF file of the armcam firmware in ../shared. Skips with a message
+//! when `checksec` or ../shared is absent (`.ci/run` installs checksec).
+
+use aite_security::elf::{analyse, image_libc_chk, Pie, Relro};
+use aite_security::unpack::{open, Limits};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn shared() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets/security");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipping: ../shared/assets/security is absent");
+        None
+    }
+}
+
+fn checksec_available() -> bool {
+    let ok = Command::new("checksec").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        eprintln!("skipping: `checksec` is not installed (apt-get install checksec; bash .ci/run does)");
+    }
+    ok
+}
+
+/// checksec's JSON verdict for one file.
+fn checksec(file: &Path) -> serde_json::Value {
+    let out = Command::new("checksec").arg(format!("--file={}", file.display())).arg("--output=json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("checksec JSON for {}: {e}: {}", file.display(), String::from_utf8_lossy(&out.stdout)));
+    v.as_object().unwrap().values().next().unwrap().clone()
+}
+
+fn ours(path: &str, bytes: &[u8]) -> Option<serde_json::Value> {
+    let h = analyse(path, bytes, None)?;
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    Some(serde_json::json!({
+        "relro": match h.relro { Relro::Full => "full", Relro::Partial => "partial", Relro::None => "no" },
+        "canary": yn(h.canary),
+        "nx": yn(h.nx),
+        "pie": match h.pie { Pie::Yes => "yes", Pie::No => "no", Pie::Dso => "dso", Pie::Rel => "rel" },
+        "rpath": yn(!h.rpath.is_empty()),
+        "runpath": yn(!h.runpath.is_empty()),
+        "symbols": yn(h.symbols),
+        "fortify_source": yn(h.fortify),
+    }))
+}
+
+#[test]
+fn elf_verdicts_agree_with_checksec() {
+    let (Some(sec), true) = (shared(), checksec_available()) else { return };
+    let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(sec.join("elf/fact_core")).unwrap().flatten().map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())).collect();
+    let work = tempfile::tempdir().unwrap();
+    let (tree, _) = open(&sec.join("firmware/armcam/armcam-full.squashfs"), work.path(), Limits::default()).unwrap();
+    assert!(image_libc_chk(&tree).is_some(), "armcam has glibc");
+    for e in tree.files() {
+        if let Some(c) = &e.content {
+            if std::fs::read(c).map(|b| b.starts_with(b"\x7fELF")).unwrap_or(false) {
+                files.push((e.path.clone(), c.clone()));
+            }
+        }
+    }
+    let columns = ["relro", "canary", "nx", "pie", "rpath", "runpath", "symbols", "fortify_source"];
+    let (mut agree, mut total, mut elf_files) = (0usize, 0usize, 0usize);
+    let mut disagreements = Vec::new();
+    let started = std::time::Instant::now();
+    let mut reference = Vec::new();
+    for (name, path) in &files {
+        reference.push(checksec(path));
+        let _ = name;
+    }
+    let checksec_seconds = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let mut mine = Vec::new();
+    for (name, path) in &files {
+        mine.push(ours(name, &std::fs::read(path).unwrap()));
+    }
+    let aite_seconds = started.elapsed().as_secs_f64();
+    for (((name, _), theirs), ours) in files.iter().zip(&reference).zip(&mine) {
+        let Some(ours) = ours else { continue };
+        elf_files += 1;
+        for c in columns {
+            total += 1;
+            if theirs[c] == ours[c] {
+                agree += 1;
+            } else {
+                disagreements.push(format!("{name}: {c} checksec={} aite={}", theirs[c], ours[c]));
+            }
+        }
+    }
+    eprintln!(
+        "checksec agreement: {agree}/{total} verdicts on {elf_files} ELF files ({:.1}%); time checksec {checksec_seconds:.2} s (one process per file), aite {aite_seconds:.3} s",
+        100.0 * agree as f64 / total as f64
+    );
+    for d in &disagreements {
+        eprintln!("  {d}");
+    }
+    assert!(elf_files >= 60, "FACT_core and armcam hold more than 60 ELF files, got {elf_files}");
+    assert!(disagreements.is_empty(), "{} disagreements with checksec", disagreements.len());
+}
