@@ -17,6 +17,7 @@
 pub mod credentials;
 pub mod elf;
 pub mod finding;
+pub mod reference;
 pub mod sarif;
 pub mod tree;
 pub mod unpack;

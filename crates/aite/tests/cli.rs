@@ -28,10 +28,16 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(res["suites"]["corruptions"]["cells"].as_array().unwrap().len(), 28 * 3);
     assert!(res["suites"]["attack_square_linf"]["robust_accuracy"]["trials"].as_u64().unwrap() > 0);
     assert!(res["suites"]["attack_noise_linf"]["records"].as_array().is_some());
+    // The security pass on the reference rootfs finds its planted weaknesses.
+    let failed: Vec<&str> = res["suites"]["security"]["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").map(|f| f["rule"].as_str().unwrap()).collect();
+    for rule in aite_security::reference::EXPECTED_FAILURES {
+        assert!(failed.contains(rule), "{rule} missing from {failed:?}");
+    }
+    assert!(folder.join("findings.sarif").is_file());
     let env: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("environment.json")).unwrap()).unwrap();
     assert!(env["logical_cpus"].as_u64().unwrap() >= 1);
     let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["files"].as_object().unwrap().len(), 7);
+    assert_eq!(manifest["files"].as_object().unwrap().len(), 8);
     let samples = std::fs::read_to_string(folder.join("latency-samples.csv")).unwrap();
     let n = res["suites"]["latency"]["queries"].as_u64().unwrap() as usize;
     assert_eq!(samples.lines().count(), n + 1, "one CSV row per query plus header");
@@ -421,4 +427,31 @@ fn corrupt_writes_every_cell_and_a_contact_sheet() {
     let r = run(aite().arg("corrupt").arg(&bad).arg("--out").arg(&out));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("broken.png"), "{}", r.stderr);
+}
+
+#[test]
+fn security_on_the_reference_rootfs_writes_sarif_and_fails_on_default_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("rootfs.tar.gz");
+    std::fs::write(&image, aite_security::reference::build(None).unwrap()).unwrap();
+    let out = dir.path().join("runs");
+    let r = run(aite().arg("security").arg(&image).arg("--out").arg(&out));
+    assert_eq!(r.code, 1, "a critical finding makes the run INVALID: {}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("AITE-CRED-DEFAULT") && r.stdout.contains("coverage:"), "{}", r.stdout);
+    let folder = run_folder(&out);
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("findings.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let sarif_results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(sarif_results.iter().any(|x| x["kind"] == "pass"), "passes are recorded");
+    assert!(sarif_results.iter().any(|x| x["kind"] == "fail" && x["ruleId"] == "AITE-CRED-DEFAULT"));
+    let res = results(&folder);
+    assert_eq!(res["suites"]["security"]["coverage"]["files"], 4);
+    assert_eq!(res["inputs"][0]["role"], "firmware");
+    // Only the run folder is left in --out: the extraction work folder is removed.
+    let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    // A missing input is named.
+    let r = run(aite().arg("security").arg(dir.path().join("nope.bin")).arg("--out").arg(&out));
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("nope.bin"), "{}", r.stderr);
 }

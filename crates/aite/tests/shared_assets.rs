@@ -125,3 +125,30 @@ fn end_to_end_latency_on_mobilenet_frames() {
     let ds = v["inputs"].as_array().unwrap().iter().find(|i| i["role"] == "dataset").unwrap();
     assert_eq!(ds["sha256"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn security_finds_the_planted_weaknesses_of_the_armcam_firmware() {
+    let Some(a) = shared_assets() else { return };
+    for image in ["armcam-full.squashfs", "armcam-mini.uimage", "armcam-mini-initramfs.cpio.gz"] {
+        let out = tempfile::tempdir().unwrap();
+        let r = run(aite().args(["security", "--json"]).arg(a.join("security/firmware/armcam").join(image)).arg("--out").arg(out.path()));
+        assert_eq!(r.code, 1, "{image}: {}", r.stderr);
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        let s = &v["suites"]["security"];
+        let defaults: Vec<String> = s["findings"].as_array().unwrap().iter().filter(|f| f["rule"] == "AITE-CRED-DEFAULT" && f["status"] == "fail").map(|f| f["message"].as_str().unwrap().to_string()).collect();
+        assert!(defaults.iter().any(|m| m.contains("`root`") && m.contains("xc3511")), "{image}: {defaults:?}");
+        assert!(defaults.iter().any(|m| m.contains("`admin`") && m.contains("des-crypt")), "{image}: {defaults:?}");
+        assert!(defaults.iter().any(|m| m.contains("apr1")), "lighttpd's HTTP Basic admin:admin ({image}): {defaults:?}");
+        assert!(s["elf"].as_array().unwrap().len() >= 50, "{image}");
+        assert_eq!(s["libc"], "lib/aarch64-linux-gnu/libc.so.6");
+        // busybox-static: no canary, no PIE (checksec agrees).
+        let bb = s["elf"].as_array().unwrap().iter().find(|h| h["path"] == "bin/busybox").unwrap();
+        assert_eq!((bb["canary"].as_bool(), bb["pie"].as_str()), (Some(false), Some("no")));
+    }
+    // Formats without an extractor are reported as not examined, not silently passed.
+    let out = tempfile::tempdir().unwrap();
+    let r = run(aite().args(["security", "--json"]).arg(a.join("security/firmware/armcam/armcam-mini.jffs2")).arg("--out").arg(out.path()));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["suites"]["security"]["findings"].as_array().unwrap().iter().any(|f| f["rule"] == "AITE-UNPACK-INCOMPLETE" && f["status"] == "fail"));
+    assert_eq!(v["suites"]["security"]["coverage"]["not_understood_bytes"], v["suites"]["security"]["coverage"]["input_bytes"]);
+}

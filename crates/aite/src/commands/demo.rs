@@ -10,7 +10,7 @@ use aite_latency::{caching_audit, cold_start, run as run_scenario, LatencyScenar
 use aite_robustness::corruption::corruption_sweep;
 use aite_robustness::{run_attack, AttackKind, AttackSettings};
 use aite_target::Cancel;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use aite_engine::sha256_bytes as sha256_hex;
 
 pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
@@ -93,6 +93,22 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
             results.add_suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": ["square-linf", "noise-linf"], "epsilon": 8.0 / 255.0, "robust_accuracy": w } }));
         }
     }
+    // Basic security layer on the reference rootfs aite builds itself (planted
+    // weaknesses; the running aite binary stands in for the camera app). Its
+    // findings are expected, so they do not change the demo's exit code.
+    let security_sarif = if cancel.is_cancelled() {
+        None
+    } else {
+        std::fs::create_dir_all(&a.output.out).with_context(|| format!("cannot create {}", a.output.out.display()))?;
+        let work = tempfile::Builder::new().prefix(".security-work-").tempdir_in(&a.output.out)?;
+        let exe = std::env::current_exe().ok().and_then(|p| std::fs::read(p).ok()).filter(|b| b.len() < 256 << 20);
+        let image = work.path().join("reference-rootfs.tar.gz");
+        std::fs::write(&image, aite_security::reference::build(exe.as_deref())?)?;
+        let report = aite_security::scan(&image, &work.path().join("x"), aite_security::Limits::default())?;
+        let sarif = aite_security::sarif::sarif(&report.findings, env!("CARGO_PKG_VERSION"), serde_json::json!({ "input": "reference rootfs", "coverage": report.coverage }));
+        results.add_suite("security", &report);
+        Some(serde_json::to_vec_pretty(&sarif)?)
+    };
     results.add_suite("latency", &lat);
     if let Some(p) = &per {
         results.add_suite("latency_periodic", p);
@@ -113,6 +129,9 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
     ];
     if let Some(p) = &per {
         raw.push(("latency-periodic-samples.csv".into(), latency_csv(&p.records)));
+    }
+    if let Some(s) = security_sarif {
+        raw.push(("findings.sarif".into(), s));
     }
     write_evidence(&a.output, "demo", &results, &cfg, raw)?;
     Ok(if interrupted {
