@@ -8,6 +8,8 @@
 //!   counted against the image's own libc;
 //! - [`credentials`]: empty and default passwords (real crypt verification),
 //!   UID 0 accounts, hashes in the wrong place or in weak schemes;
+//! - [`surface`]: telnet, debuggers, adb, console shells and listening shells
+//!   started at boot; sshd root password login;
 //! - file modes: setuid/setgid and world-writable files.
 //!
 //! Every check produces [`finding::Finding`]s with severity, evidence and
@@ -19,6 +21,7 @@ pub mod elf;
 pub mod finding;
 pub mod reference;
 pub mod sarif;
+pub mod surface;
 pub mod tree;
 pub mod unpack;
 
@@ -65,6 +68,7 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     let mut findings = elf_findings(&hardening);
     findings.extend(credentials::check(&tree));
     findings.extend(mode_findings(&tree));
+    findings.extend(surface::check(&tree));
     if coverage.containers.iter().any(|c| c.status != "extracted") || !coverage.skipped.is_empty() {
         let parts: Vec<String> = coverage.containers.iter().filter(|c| c.status != "extracted").map(|c| format!("{} at offset {}: {}", c.format, c.offset, c.status)).collect();
         findings.push(Finding::fail(
