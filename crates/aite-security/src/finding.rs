@@ -28,6 +28,7 @@ pub struct Rule {
 
 const PW: &[&str] = &["ETSI EN 303 645 5.1-1", "ETSI EN 303 645 5.1-2", "EN 18031-1 AUM-5"];
 const SURFACE: &[&str] = &["ETSI EN 303 645 5.6"];
+const MODEL: &[&str] = &["EU AI Act Art. 15(5)", "ETSI EN 303 645 5.7"];
 
 /// Every rule, in report order.
 pub const RULES: &[Rule] = &[
@@ -49,6 +50,13 @@ pub const RULES: &[Rule] = &[
     Rule { id: "AITE-SURFACE-UART-SHELL", title: "shell without login on a console", severity: Severity::High, clauses: &["ETSI EN 303 645 5.6-4"], help: "require a login on serial consoles or disable them in production" },
     Rule { id: "AITE-SURFACE-UART-LOGIN", title: "login prompt on a serial console", severity: Severity::Low, clauses: &["ETSI EN 303 645 5.6-4"], help: "disable the serial getty in production images if the port is physically accessible" },
     Rule { id: "AITE-SURFACE-SSH-ROOT-PASSWORD", title: "sshd allows root (or empty) password login", severity: Severity::High, clauses: &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-5"], help: "PermitRootLogin prohibit-password, PasswordAuthentication no" },
+    Rule { id: "AITE-MODEL-PICKLE-CODE", title: "model file executes code-capable globals when loaded", severity: Severity::Critical, clauses: MODEL, help: "ship weights as safetensors, ONNX or TFLite; never load pickles from untrusted sources" },
+    Rule { id: "AITE-MODEL-PICKLE-UNKNOWN", title: "model file imports globals outside the safe list", severity: Severity::High, clauses: MODEL, help: "review the imports; published scanner bypasses use obscure standard-library modules" },
+    Rule { id: "AITE-MODEL-KERAS-LAMBDA", title: "Keras model with Lambda layers (bytecode runs at load)", severity: Severity::High, clauses: MODEL, help: "replace Lambda layers with registered custom layers or export to ONNX/TFLite" },
+    Rule { id: "AITE-MODEL-ONNX-EXTERNAL-PATH", title: "ONNX external data outside the model folder", severity: Severity::Critical, clauses: MODEL, help: "keep external data files beside the model with relative paths (CVE-2025-51480)" },
+    Rule { id: "AITE-MODEL-CUSTOM-OP", title: "model needs custom operators (code outside the standard runtime)", severity: Severity::Medium, clauses: MODEL, help: "list the custom-op libraries in the technical documentation and check their provenance" },
+    Rule { id: "AITE-MODEL-HUGE-TENSOR", title: "model declares huge tensors", severity: Severity::Medium, clauses: MODEL, help: "a declared size far beyond the file size can exhaust memory at load" },
+    Rule { id: "AITE-MODEL-UNSCANNABLE", title: "model file (or part) could not be examined", severity: Severity::Low, clauses: MODEL, help: "encrypted, unsupported or corrupt: examine it by other means" },
     Rule { id: "AITE-FS-SETUID", title: "setuid/setgid executable", severity: Severity::Medium, clauses: SURFACE, help: "remove the setuid/setgid bit unless the program needs it" },
     Rule { id: "AITE-FS-WORLD-WRITABLE", title: "world-writable file", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.7", "EN 18031-1 SUM-2"], help: "remove write permission for others" },
     Rule { id: "AITE-UNPACK-INCOMPLETE", title: "part of the image was not examined", severity: Severity::Info, clauses: &[], help: "see the coverage report: listed containers and entries were not checked" },

@@ -10,6 +10,8 @@
 //!   UID 0 accounts, hashes in the wrong place or in weak schemes;
 //! - [`surface`]: telnet, debuggers, adb, console shells and listening shells
 //!   started at boot; sshd root password login;
+//! - [`models`]: pickles (opcode walk, allowlist), Keras Lambda layers, ONNX
+//!   external data and custom domains, TFLite custom ops, with SHA-256;
 //! - file modes: setuid/setgid and world-writable files.
 //!
 //! Every check produces [`finding::Finding`]s with severity, evidence and
@@ -19,6 +21,7 @@
 pub mod credentials;
 pub mod elf;
 pub mod finding;
+pub mod models;
 pub mod reference;
 pub mod sarif;
 pub mod surface;
@@ -38,6 +41,8 @@ pub struct SecurityReport {
     /// The image's C library used for FORTIFY counts.
     pub libc: Option<String>,
     pub elf: Vec<elf::ElfHardening>,
+    /// Model artifacts with their SHA-256 and what loading them could run.
+    pub models: Vec<models::ModelArtifact>,
     pub findings: Vec<Finding>,
     /// Failed findings per severity.
     pub failures: std::collections::BTreeMap<String, usize>,
@@ -69,6 +74,17 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     findings.extend(credentials::check(&tree));
     findings.extend(mode_findings(&tree));
     findings.extend(surface::check(&tree));
+    let mut model_artifacts = Vec::new();
+    for e in tree.files() {
+        let Some(path) = &e.content else { continue };
+        let mut head = [0u8; 32];
+        let n = std::fs::File::open(path).and_then(|mut f| { use std::io::Read; f.read(&mut head) }).unwrap_or(0);
+        let Some(format) = models::detect(&e.path, &head[..n]) else { continue };
+        let Ok(bytes) = std::fs::read(path) else { continue };
+        let a = models::examine(&e.path, format, &bytes);
+        findings.extend(models::findings(&a));
+        model_artifacts.push(a);
+    }
     if coverage.containers.iter().any(|c| c.status != "extracted") || !coverage.skipped.is_empty() {
         let parts: Vec<String> = coverage.containers.iter().filter(|c| c.status != "extracted").map(|c| format!("{} at offset {}: {}", c.format, c.offset, c.status)).collect();
         findings.push(Finding::fail(
@@ -87,7 +103,7 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     for f in findings.iter().filter(|f| f.failed()) {
         *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
     }
-    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, findings, failures })
+    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, findings, failures })
 }
 
 fn elf_findings(all: &[elf::ElfHardening]) -> Vec<Finding> {

@@ -1,0 +1,381 @@
+//! Model artifacts a device ships: what loading them could execute, and their
+//! hashes. No anchor covers ONNX or TFLite; for pickles aite reads opcodes
+//! (never deserialises) and judges every import against an allowlist, so
+//! published blocklist bypasses are still caught.
+//!
+//! - pickles (`.pkl .pickle .pt .pth .bin .ckpt .joblib`), zip-wrapped PyTorch
+//!   files, NumPy `.npy/.npz` object arrays;
+//! - Keras `.h5` / `.keras` Lambda layers (marshalled Python bytecode);
+//! - ONNX: external-data paths leaving the model folder, custom operator
+//!   domains, huge declared tensors;
+//! - TFLite: custom operators.
+
+pub mod pickle;
+
+use crate::finding::Finding;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// One model artifact and what was found in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelArtifact {
+    pub path: String,
+    pub format: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Imports of every pickle inside, with their verdicts.
+    pub imports: Vec<(String, pickle::Verdict)>,
+    /// Custom operators (ONNX domains, TFLite custom codes) and Keras Lambda layers.
+    pub custom_code: Vec<String>,
+    /// Parts that could not be examined (encrypted, unsupported, corrupt).
+    pub unscanned: Vec<String>,
+}
+
+/// The artifact's format by name and first bytes, or `None` if it is not a model file.
+pub fn detect(path: &str, head: &[u8]) -> Option<&'static str> {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let is_pickle_head = head.len() >= 2 && head[0] == 0x80 && (1..=5).contains(&head[1]);
+    let is_zip = head.starts_with(b"PK\x03\x04");
+    match ext.as_str() {
+        "onnx" => Some("onnx"),
+        "tflite" | "lite" => Some("tflite"),
+        "h5" | "hdf5" => Some("keras-h5"),
+        "keras" => Some("keras"),
+        "npy" => Some("npy"),
+        "npz" => Some("npz"),
+        "7z" => Some("7z"),
+        "pkl" | "pickle" | "pt" | "pth" | "ckpt" | "joblib" | "bin" | "dat" | "data" | "zip" if is_zip => Some("zip"),
+        "pkl" | "pickle" | "pt" | "pth" | "ckpt" | "joblib" | "dat" | "data" => Some("pickle"),
+        "bin" if is_pickle_head => Some("pickle"),
+        "zip" => Some("zip"),
+        _ if is_pickle_head && head.get(2..).is_some_and(|r| r.iter().take(16).any(|&b| b == 0x95 || b == b'c' || b == 0x8c || b == b'}' || b == b']')) => Some("pickle"),
+        _ => None,
+    }
+}
+
+fn npy_payload(b: &[u8]) -> Option<(&str, &[u8])> {
+    if !b.starts_with(b"\x93NUMPY") || b.len() < 10 {
+        return None;
+    }
+    let (len, start) = if b[6] == 1 { (u16::from_le_bytes([b[8], b[9]]) as usize, 10) } else { (u32::from_le_bytes(b.get(8..12)?.try_into().ok()?) as usize, 12) };
+    let header = std::str::from_utf8(b.get(start..start + len)?).ok()?;
+    Some((header, &b[start + len..]))
+}
+
+/// Examine one artifact's bytes.
+pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
+    let mut a = ModelArtifact {
+        path: path.into(),
+        format: format.into(),
+        sha256: hex::encode(Sha256::digest(bytes)),
+        size: bytes.len() as u64,
+        imports: vec![],
+        custom_code: vec![],
+        unscanned: vec![],
+    };
+    let pickle_into = |a: &mut ModelArtifact, what: &str, b: &[u8]| {
+        let s = pickle::scan(b);
+        for i in &s.imports {
+            let full = format!("{}.{}", i.module, i.name);
+            if !a.imports.iter().any(|(x, _)| *x == full) {
+                a.imports.push((full, pickle::verdict(i)));
+            }
+        }
+        if s.dynamic_imports > 0 {
+            a.imports.push((format!("<{} import(s) computed at load time>", s.dynamic_imports), pickle::Verdict::Unknown));
+        }
+        if let Some((off, why)) = s.error.filter(|_| s.imports.is_empty() && s.pickles <= 1) {
+            a.unscanned.push(format!("{what}: not a readable pickle ({why} at byte {off})"));
+        }
+    };
+    match format {
+        "pickle" => pickle_into(&mut a, path, bytes),
+        "npy" => match npy_payload(bytes) {
+            Some((h, rest)) if h.contains("'|O'") || h.contains("\"|O\"") => pickle_into(&mut a, path, rest),
+            Some(_) => {}
+            None => a.unscanned.push("not a NumPy file".into()),
+        },
+        "zip" | "npz" | "keras" => match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+            Ok(mut z) => {
+                for i in 0..z.len().min(10_000) {
+                    let mut f = match z.by_index(i) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            a.unscanned.push(format!("entry {i}: {e}"));
+                            continue;
+                        }
+                    };
+                    let name = f.name().to_string();
+                    if f.encrypted() {
+                        a.unscanned.push(format!("{name}: encrypted"));
+                        continue;
+                    }
+                    let mut data = Vec::new();
+                    if let Err(e) = (&mut f).take(1 << 30).read_to_end(&mut data) {
+                        a.unscanned.push(format!("{name}: {e}"));
+                        continue;
+                    }
+                    if name.ends_with(".pkl") || name.ends_with(".pickle") || (data.len() > 2 && data[0] == 0x80 && (2..=5).contains(&data[1])) {
+                        pickle_into(&mut a, &name, &data);
+                    } else if name.ends_with(".npy") {
+                        if let Some((h, rest)) = npy_payload(&data) {
+                            if h.contains("'|O'") {
+                                pickle_into(&mut a, &name, rest);
+                            }
+                        }
+                    } else if name == "config.json" {
+                        keras_lambdas(&mut a, &String::from_utf8_lossy(&data));
+                    }
+                }
+            }
+            Err(e) => a.unscanned.push(format!("zip: {e}")),
+        },
+        "keras-h5" => keras_lambdas(&mut a, &String::from_utf8_lossy(bytes)),
+        "onnx" => onnx(&mut a, bytes),
+        "tflite" => tflite(&mut a, bytes),
+        "7z" => a.unscanned.push("7z archives are not opened by aite".into()),
+        _ => {}
+    }
+    a
+}
+
+/// Keras model configs: any layer with `"class_name": "Lambda"`.
+fn keras_lambdas(a: &mut ModelArtifact, text: &str) {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let n = compact.matches("\"class_name\":\"Lambda\"").count();
+    if n > 0 {
+        a.custom_code.push(format!("{n} Keras Lambda layer(s) (Python bytecode runs at load time)"));
+    }
+}
+
+/// Protocol-buffer fields of one message: (number, wire type, varint value or bytes).
+fn proto_fields(mut b: &[u8]) -> Vec<(u64, u8, u64, &[u8])> {
+    fn varint(b: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let x = *b.first()?;
+            *b = &b[1..];
+            v |= ((x & 0x7f) as u64) << (7 * i);
+            if x & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let Some(key) = varint(&mut b) else { break };
+        let (num, wire) = (key >> 3, (key & 7) as u8);
+        match wire {
+            0 => match varint(&mut b) {
+                Some(v) => out.push((num, 0, v, &[][..])),
+                None => break,
+            },
+            1 => {
+                if b.len() < 8 {
+                    break;
+                }
+                b = &b[8..];
+            }
+            2 => {
+                let Some(len) = varint(&mut b) else { break };
+                if (len as usize) > b.len() {
+                    break;
+                }
+                out.push((num, 2, len, &b[..len as usize]));
+                b = &b[len as usize..];
+            }
+            5 => {
+                if b.len() < 4 {
+                    break;
+                }
+                b = &b[4..];
+            }
+            _ => break,
+        }
+    }
+    out
+}
+
+const STANDARD_ONNX_DOMAINS: &[&str] = &["", "ai.onnx", "ai.onnx.ml", "ai.onnx.preview.training", "com.microsoft"];
+
+fn onnx(a: &mut ModelArtifact, bytes: &[u8]) {
+    let model = proto_fields(bytes);
+    let Some(graph) = model.iter().find(|f| f.0 == 7 && f.1 == 2).map(|f| f.3) else {
+        a.unscanned.push("no ONNX graph found (not an ONNX model, or corrupt)".into());
+        return;
+    };
+    let mut declared: u128 = 0;
+    for (num, wire, _, body) in proto_fields(graph) {
+        if wire != 2 {
+            continue;
+        }
+        if num == 1 {
+            let node = proto_fields(body);
+            let domain = node.iter().find(|f| f.0 == 7).map(|f| String::from_utf8_lossy(f.3).into_owned()).unwrap_or_default();
+            let op = node.iter().find(|f| f.0 == 4).map(|f| String::from_utf8_lossy(f.3).into_owned()).unwrap_or_default();
+            if !STANDARD_ONNX_DOMAINS.contains(&domain.as_str()) {
+                let d = format!("ONNX custom operator {domain}::{op} (needs a custom-op library)");
+                if !a.custom_code.contains(&d) {
+                    a.custom_code.push(d);
+                }
+            }
+        } else if num == 5 {
+            let t = proto_fields(body);
+            let mut dims: Vec<u64> = Vec::new();
+            for f in t.iter().filter(|f| f.0 == 1) {
+                if f.1 == 0 {
+                    dims.push(f.2);
+                } else {
+                    let mut packed = f.3;
+                    while !packed.is_empty() {
+                        let mut v = 0u64;
+                        let mut i = 0;
+                        while let Some((&x, rest)) = packed.split_first() {
+                            packed = rest;
+                            v |= ((x & 0x7f) as u64) << (7 * i);
+                            i += 1;
+                            if x & 0x80 == 0 || i >= 10 {
+                                break;
+                            }
+                        }
+                        dims.push(v);
+                    }
+                }
+            }
+            let dtype = t.iter().find(|f| f.0 == 2 && f.1 == 0).map(|f| f.2).unwrap_or(1);
+            let elem: u128 = match dtype {
+                2 | 3 | 9 => 1,
+                4 | 5 | 10 | 16 => 2,
+                7 | 11 | 13 => 8,
+                _ => 4,
+            };
+            declared = declared.saturating_add(dims.iter().fold(1u128, |p, &d| p.saturating_mul(d as u128)).saturating_mul(elem));
+            let name = t.iter().find(|f| f.0 == 8).map(|f| String::from_utf8_lossy(f.3).into_owned()).unwrap_or_default();
+            for entry in t.iter().filter(|f| f.0 == 13) {
+                let kv = proto_fields(entry.3);
+                let key = kv.iter().find(|f| f.0 == 1).map(|f| String::from_utf8_lossy(f.3).into_owned());
+                let value = kv.iter().find(|f| f.0 == 2).map(|f| String::from_utf8_lossy(f.3).into_owned()).unwrap_or_default();
+                if key.as_deref() == Some("location") {
+                    let escapes = value.starts_with('/') || value.starts_with('\\') || value.contains(':') || crate::tree::normalise(&value).is_none();
+                    if escapes {
+                        a.custom_code.push(format!("ONNX external data of `{name}` at `{value}` leaves the model folder"));
+                    }
+                }
+            }
+        }
+    }
+    if declared > (16u128 << 30) || declared > (bytes.len() as u128).saturating_mul(1000).max(2u128 << 30) {
+        a.custom_code.push(format!("ONNX initializers declare {declared} bytes (huge; loading may exhaust memory)"));
+    }
+}
+
+/// TFLite (flatbuffer) custom operators.
+fn tflite(a: &mut ModelArtifact, b: &[u8]) {
+    let u32_at = |p: usize| b.get(p..p + 4).map(|s| u32::from_le_bytes(s.try_into().unwrap()));
+    let i32_at = |p: usize| u32_at(p).map(|v| v as i32);
+    let u16_at = |p: usize| b.get(p..p + 2).map(|s| u16::from_le_bytes(s.try_into().unwrap()));
+    // Position of field `i` of the table at `t`, if present.
+    let field = |t: usize, i: usize| -> Option<usize> {
+        let vt = (t as i64 - i32_at(t)? as i64) as usize;
+        let vt_len = u16_at(vt)? as usize;
+        let off_pos = 4 + 2 * i;
+        if off_pos + 2 > vt_len {
+            return None;
+        }
+        let off = u16_at(vt + off_pos)? as usize;
+        (off != 0).then_some(t + off)
+    };
+    let deref = |p: usize| u32_at(p).map(|o| p + o as usize);
+    let parse = || -> Option<Vec<String>> {
+        if b.get(4..8) != Some(b"TFL3") {
+            return None;
+        }
+        let model = deref(0)?;
+        let codes = deref(field(model, 1)?)?;
+        let n = u32_at(codes)? as usize;
+        let mut custom = Vec::new();
+        for k in 0..n.min(10_000) {
+            let code = deref(codes + 4 + 4 * k)?;
+            let deprecated = field(code, 0).and_then(|p| b.get(p)).map(|&x| x as i8 as i32).unwrap_or(0);
+            let builtin = field(code, 3).and_then(i32_at).unwrap_or(deprecated);
+            if builtin == 32 || deprecated == 32 {
+                let name = field(code, 1).and_then(deref).and_then(|s| {
+                    let len = u32_at(s)? as usize;
+                    b.get(s + 4..s + 4 + len).map(|x| String::from_utf8_lossy(x).into_owned())
+                });
+                custom.push(name.unwrap_or_else(|| "?".into()));
+            }
+        }
+        Some(custom)
+    };
+    match parse() {
+        Some(custom) => a.custom_code.extend(custom.into_iter().map(|c| format!("TFLite custom operator `{c}` (needs a vendor delegate or op library)"))),
+        None => a.unscanned.push("not a readable TFLite flatbuffer".into()),
+    }
+}
+
+/// Findings for one examined artifact.
+pub fn findings(a: &ModelArtifact) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let dangerous: Vec<&str> = a.imports.iter().filter(|(_, v)| *v == pickle::Verdict::Dangerous).map(|(n, _)| n.as_str()).collect();
+    let unknown: Vec<&str> = a.imports.iter().filter(|(_, v)| *v == pickle::Verdict::Unknown).map(|(n, _)| n.as_str()).collect();
+    if !dangerous.is_empty() {
+        out.push(Finding::fail("AITE-MODEL-PICKLE-CODE", &a.path, format!("{} imports {} when loaded", a.path, dangerous.join(", "))).with_excerpt(None, dangerous.join(", ")));
+    } else if !unknown.is_empty() {
+        out.push(Finding::fail("AITE-MODEL-PICKLE-UNKNOWN", &a.path, format!("{} imports globals outside the safe list: {}", a.path, unknown.join(", "))).with_excerpt(None, unknown.join(", ")));
+    }
+    for c in &a.custom_code {
+        let rule = if c.contains("leaves the model folder") {
+            "AITE-MODEL-ONNX-EXTERNAL-PATH"
+        } else if c.contains("Lambda") {
+            "AITE-MODEL-KERAS-LAMBDA"
+        } else if c.contains("huge") {
+            "AITE-MODEL-HUGE-TENSOR"
+        } else {
+            "AITE-MODEL-CUSTOM-OP"
+        };
+        out.push(Finding::fail(rule, &a.path, format!("{}: {c}", a.path)));
+    }
+    for u in &a.unscanned {
+        out.push(Finding::fail("AITE-MODEL-UNSCANNABLE", &a.path, format!("{}: {u}", a.path)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detection_by_name_and_content() {
+        assert_eq!(detect("m/model.onnx", b""), Some("onnx"));
+        assert_eq!(detect("w.pt", b"PK\x03\x04"), Some("zip"));
+        assert_eq!(detect("w.pt", b"\x80\x02"), Some("pickle"));
+        assert_eq!(detect("pytorch_model.bin", b"\x80\x02\x8a"), Some("pickle"));
+        assert_eq!(detect("firmware.bin", b"\x7fELF"), None);
+        assert_eq!(detect("readme.txt", b"hello"), None);
+    }
+
+    #[test]
+    fn onnx_external_data_outside_the_folder_is_found() {
+        // ModelProto { graph (7) { initializer (5) { dims 4, data_type 1, name "w", external_data { location: ../../etc/passwd } } } }
+        fn msg(num: u64, body: &[u8]) -> Vec<u8> {
+            let mut v = vec![((num << 3) | 2) as u8, body.len() as u8];
+            v.extend_from_slice(body);
+            v
+        }
+        let mut kv = msg(1, b"location");
+        kv.extend(msg(2, b"../../etc/passwd"));
+        let mut tensor = vec![(1 << 3) as u8, 4, (2 << 3) as u8, 1];
+        tensor.extend(msg(8, b"w"));
+        tensor.extend(msg(13, &kv));
+        let graph = msg(5, &tensor);
+        let model = msg(7, &graph);
+        let a = examine("m.onnx", "onnx", &model);
+        assert!(a.custom_code.iter().any(|c| c.contains("leaves the model folder")), "{a:?}");
+        let f = findings(&a);
+        assert_eq!(f[0].rule, "AITE-MODEL-ONNX-EXTERNAL-PATH");
+    }
+}
