@@ -298,10 +298,16 @@ impl Target for TractTarget {
             reason: format!("{e:#}"),
         };
         let values: TVec<TValue> = inputs.iter().map(to_tract).collect::<TractResult<_>>().map_err(fail)?;
-        let outputs = self.state.run(values).map_err(|e| TargetError::Inference {
-            target: self.info.name.clone(),
-            reason: format!("{e:#}"),
-        })?;
+        // tract's kernels can panic on unusual inputs (e.g. integer overflow in
+        // quantized ops under debug assertions): contain it, as a device crash
+        // would be reported, instead of ending the whole run.
+        let state = &mut self.state;
+        let outputs = crate::guard::contain(move || state.run(values))
+            .map_err(|msg| TargetError::Crashed { target: self.info.name.clone(), reason: format!("panic: {msg}") })?
+            .map_err(|e| TargetError::Inference {
+                target: self.info.name.clone(),
+                reason: format!("{e:#}"),
+            })?;
         outputs
             .iter()
             .map(from_tract)

@@ -308,6 +308,7 @@ pub fn degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, like: &
         let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
         let outcome = match answer {
             Ok(Ok((v, top1))) => FrameOutcome::Answered { top1, confidence: softmax_max(&v), output_has_nan: v.iter().any(|x| !x.is_finite()) },
+            Ok(Err(TargetError::Crashed { reason, .. })) => FrameOutcome::Crashed { message: reason },
             Ok(Err(e)) => FrameOutcome::Rejected { error: e.to_string() },
             Err(p) => FrameOutcome::Crashed {
                 message: p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default(),

@@ -14,4 +14,7 @@ pub enum RobustnessError {
     NoSamples { check: &'static str },
     #[error("{check}: {reason}\n  hint: {hint}")]
     Unsupported { check: &'static str, reason: String, hint: String },
+    /// Stopped by the user (Ctrl-C) in the middle of a unit of work.
+    #[error("interrupted")]
+    Interrupted,
 }

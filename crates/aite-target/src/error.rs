@@ -25,4 +25,8 @@ pub enum TargetError {
     /// The engine failed while running an inference.
     #[error("inference failed on {target}: {reason}")]
     Inference { target: String, reason: String },
+    /// The engine crashed (panicked) while running an inference; the target may
+    /// still answer later calls, and the crash is evidence in itself.
+    #[error("the engine crashed on {target}: {reason}\n  hint: this is an engine defect on this input; report it with the input that caused it")]
+    Crashed { target: String, reason: String },
 }

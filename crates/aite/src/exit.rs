@@ -40,7 +40,7 @@ Exit codes:
 fn target_code(e: &TargetError) -> Exit {
     match e {
         TargetError::Load { .. } | TargetError::InputMismatch { .. } => Exit::Input,
-        TargetError::EngineUnavailable { .. } | TargetError::Inference { .. } => Exit::Target,
+        TargetError::EngineUnavailable { .. } | TargetError::Inference { .. } | TargetError::Crashed { .. } => Exit::Target,
     }
 }
 

@@ -94,3 +94,57 @@ fn square_attack_success_rate_agrees_with_art() {
     let max_linf = ours["records"].as_array().unwrap().iter().map(|r| r["linf"].as_f64().unwrap()).fold(0.0, f64::max);
     assert!(max_linf <= 8.0 / 255.0 + 1e-6, "L-inf {max_linf}");
 }
+
+/// aite's verdict per model file: "flagged" (a failing model finding other than
+/// unscannable), "unscannable", or "clean".
+fn aite_model_verdicts(folder: &Path) -> std::collections::BTreeMap<String, String> {
+    let out = tempfile::tempdir().unwrap();
+    let r = run(aite().args(["security", "--json"]).arg(folder).arg("--out").arg(out.path()));
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut verdicts = std::collections::BTreeMap::new();
+    for m in v["suites"]["security"]["models"].as_array().unwrap() {
+        verdicts.insert(m["path"].as_str().unwrap().to_string(), "clean".to_string());
+    }
+    for f in v["suites"]["security"]["findings"].as_array().unwrap() {
+        let rule = f["rule"].as_str().unwrap();
+        if f["status"] != "fail" || !rule.starts_with("AITE-MODEL-") {
+            continue;
+        }
+        let e = verdicts.entry(f["path"].as_str().unwrap().to_string()).or_insert_with(|| "clean".into());
+        if rule == "AITE-MODEL-UNSCANNABLE" {
+            if e == "clean" {
+                *e = "unscannable".into();
+            }
+        } else {
+            *e = "flagged".into();
+        }
+    }
+    verdicts
+}
+
+#[test]
+fn model_scanning_covers_what_picklescan_and_modelscan_flag() {
+    let (Some(a), Some(py)) = (shared_assets(), peer_python()) else { return };
+    let folder = a.join("security/models/picklescan");
+    let peers = python_json(&py, &[script("model_scanners_peer.py").as_os_str(), folder.as_os_str()]);
+    let ours = aite_model_verdicts(&folder);
+    let (mut both, mut peer_only, mut aite_only) = (0, vec![], vec![]);
+    for (file, v) in peers.as_object().unwrap() {
+        let peer_flagged = v["picklescan"] == "flagged" || v["modelscan"] == "flagged";
+        let mine = ours.get(file).map(String::as_str).unwrap_or("not a model file");
+        match (peer_flagged, mine == "flagged") {
+            (true, true) => both += 1,
+            (true, false) => peer_only.push(format!("{file} (aite: {mine})")),
+            (false, true) => aite_only.push(format!("{file} (picklescan {}, modelscan {})", v["picklescan"], v["modelscan"])),
+            _ => {}
+        }
+    }
+    eprintln!("model scanners on {} files: flagged by a peer and aite {both}; by a peer only {}: {peer_only:?}; by aite only {}: {aite_only:?}", peers.as_object().unwrap().len(), peer_only.len(), aite_only.len());
+    assert!(peer_only.is_empty(), "aite misses what a peer flags: {peer_only:?}");
+    // Nothing benign is flagged: the benign pickles and plain numeric arrays.
+    for benign in ["benign0_v0.pkl", "benign0_v3.pkl", "benign0_v4.pkl", "data2/int_array.npy", "data2/int_arrays.npz", "data2/int_arrays_compressed.npz"] {
+        let key = ours.keys().find(|k| k.ends_with(benign)).unwrap_or_else(|| panic!("{benign} not scanned"));
+        assert_eq!(ours[key], "clean", "{benign}");
+    }
+}

@@ -182,11 +182,18 @@ pub struct Oracle<'a> {
     budget: usize,
     used: usize,
     output_index: usize,
+    cancel: Option<Cancel>,
 }
 
 impl<'a> Oracle<'a> {
     pub fn new(target: &'a mut dyn Target, spec: &'a PreprocessSpec, geometry: &Image, label: usize, channel: Channel, budget: usize, output_index: usize) -> Self {
-        Oracle { target, spec, width: geometry.width, height: geometry.height, channels: geometry.channels, label, channel, budget, used: 0, output_index }
+        Oracle { target, spec, width: geometry.width, height: geometry.height, channels: geometry.channels, label, channel, budget, used: 0, output_index, cancel: None }
+    }
+
+    /// Stop with [`RobustnessError::Interrupted`] at the next query once `cancel` is set.
+    pub fn with_cancel(mut self, cancel: &Cancel) -> Self {
+        self.cancel = Some(cancel.clone());
+        self
     }
 
     pub fn remaining(&self) -> usize {
@@ -250,6 +257,9 @@ impl<'a> Oracle<'a> {
     pub fn probe(&mut self, x: &[f32]) -> Result<Probe, RobustnessError> {
         if self.used >= self.budget {
             return Err(RobustnessError::Unsupported { check: "attack", reason: "query budget exceeded".into(), hint: "this is a bug in the attack loop".into() });
+        }
+        if self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+            return Err(RobustnessError::Interrupted);
         }
         self.used += 1;
         let channel = self.channel;
@@ -392,13 +402,21 @@ pub fn run_attack(
         };
         if record.clean_correct {
             let mut rng = StdRng::seed_from_u64(seed_for(settings.seed, settings.kind, index));
-            let mut oracle = Oracle::new(target, spec, &geometry, label, settings.channel, settings.budget, settings.output_index);
+            let mut oracle = Oracle::new(target, spec, &geometry, label, settings.channel, settings.budget, settings.output_index).with_cancel(cancel);
             let (w, h, c) = (geometry.width, geometry.height, geometry.channels);
-            let best = match settings.kind {
-                AttackKind::SquareLinf => square::square_linf(&x, w, h, c, settings.epsilon, settings.p_init, &mut oracle, &mut rng)?,
-                AttackKind::SquareL2 => square::square_l2(&x, w, h, c, settings.epsilon, settings.p_init, &mut oracle, &mut rng)?,
-                AttackKind::NoiseLinf | AttackKind::NoiseL2 => noise(&x, settings.epsilon, settings.kind.norm(), &mut oracle, &mut rng)?,
-                AttackKind::HopSkipJump => hsj::hop_skip_jump(&x, settings.epsilon, &mut oracle, &mut rng)?,
+            let attempt = match settings.kind {
+                AttackKind::SquareLinf => square::square_linf(&x, w, h, c, settings.epsilon, settings.p_init, &mut oracle, &mut rng),
+                AttackKind::SquareL2 => square::square_l2(&x, w, h, c, settings.epsilon, settings.p_init, &mut oracle, &mut rng),
+                AttackKind::NoiseLinf | AttackKind::NoiseL2 => noise(&x, settings.epsilon, settings.kind.norm(), &mut oracle, &mut rng),
+                AttackKind::HopSkipJump => hsj::hop_skip_jump(&x, settings.epsilon, &mut oracle, &mut rng),
+            };
+            let best = match attempt {
+                Err(RobustnessError::Interrupted) => {
+                    // The sample in progress is dropped, not recorded half-attacked.
+                    interrupted = true;
+                    break;
+                }
+                other => other?,
             };
             record.queries = oracle.used();
             record.final_margin = Some(best.margin).filter(|m| m.is_finite());

@@ -213,3 +213,27 @@ fn unbreakable_samples_round_trip_through_json() {
     let back: AttackReport = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
     assert_eq!(back, r);
 }
+
+#[test]
+fn cancelling_stops_mid_sample_and_drops_it() {
+    /// Cancels after a few calls, as Ctrl-C during a long attack would.
+    struct CancelAfter(MeanClassifier, Cancel, usize);
+    impl Target for CancelAfter {
+        fn info(&self) -> &TargetInfo {
+            self.0.info()
+        }
+        fn infer(&mut self, x: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            self.2 += 1;
+            if self.2 == 5 {
+                self.1.cancel();
+            }
+            self.0.infer(x)
+        }
+    }
+    let cancel = Cancel::new();
+    let mut t = CancelAfter(MeanClassifier::new(), cancel.clone(), 0);
+    let r = run_attack(&mut t, &spec(), &[frame("far", 230, 1), frame("far2", 240, 1)], &settings(AttackKind::SquareLinf, 5000), vec![], &cancel, &mut |_| {}).unwrap();
+    assert!(r.interrupted);
+    assert!(r.records.is_empty(), "the half-attacked sample is not recorded");
+    assert!(t.2 < 10, "stopped within a query of the cancel, not after 5000: {}", t.2);
+}
