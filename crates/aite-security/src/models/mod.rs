@@ -99,23 +99,17 @@ pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
         "zip" | "npz" | "keras" => match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
             Ok(mut z) => {
                 for i in 0..z.len().min(10_000) {
-                    let mut f = match z.by_index(i) {
-                        Ok(f) => f,
+                    // Entries are read raw and inflated here, without the zip
+                    // reader's checks: a spurious "encrypted" flag or a wrong
+                    // CRC (published scanner bypasses) must not hide a pickle
+                    // that PyTorch would still load.
+                    let (name, data) = match raw_entry(&mut z, i) {
+                        Ok(x) => x,
                         Err(e) => {
                             a.unscanned.push(format!("entry {i}: {e}"));
                             continue;
                         }
                     };
-                    let name = f.name().to_string();
-                    if f.encrypted() {
-                        a.unscanned.push(format!("{name}: encrypted"));
-                        continue;
-                    }
-                    let mut data = Vec::new();
-                    if let Err(e) = (&mut f).take(1 << 30).read_to_end(&mut data) {
-                        a.unscanned.push(format!("{name}: {e}"));
-                        continue;
-                    }
                     if name.ends_with(".pkl") || name.ends_with(".pickle") || (data.len() > 2 && data[0] == 0x80 && (2..=5).contains(&data[1])) {
                         pickle_into(&mut a, &name, &data);
                     } else if name.ends_with(".npy") {
@@ -138,6 +132,31 @@ pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
         _ => {}
     }
     a
+}
+
+/// One zip entry's name and contents, inflated from the raw stream (stored or
+/// deflated; really encrypted entries cannot be read and are reported).
+fn raw_entry(z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, i: usize) -> Result<(String, Vec<u8>), String> {
+    let mut f = z.by_index_raw(i).map_err(|e| e.to_string())?;
+    let name = f.name().to_string();
+    let claims_encryption = f.encrypted();
+    let method = f.compression();
+    let mut raw = Vec::new();
+    (&mut f).take(1 << 30).read_to_end(&mut raw).map_err(|e| format!("{name}: {e}"))?;
+    let mut data = Vec::new();
+    match method {
+        zip::CompressionMethod::Stored => data = raw,
+        zip::CompressionMethod::Deflated => {
+            flate2::read::DeflateDecoder::new(&raw[..]).take(1 << 30).read_to_end(&mut data).map_err(|e| format!("{name}: cannot inflate ({e}); the entry may really be encrypted"))?;
+        }
+        other => return Err(format!("{name}: compression {other:?} is not read by aite")),
+    }
+    // A spurious encryption flag over a readable pickle is a bypass; real
+    // encryption leaves bytes that are not one.
+    if claims_encryption && !(data.len() > 2 && data[0] == 0x80 && (1..=5).contains(&data[1])) {
+        return Err(format!("{name}: encrypted"));
+    }
+    Ok((name, data))
 }
 
 /// Keras model configs: any layer with `"class_name": "Lambda"`.
