@@ -43,6 +43,19 @@ fn le(b: &[u8], p: usize, n: usize) -> Option<u64> {
     Some(s.iter().rev().fold(0u64, |a, &x| (a << 8) | x as u64))
 }
 
+/// The memo index operand of GET/PUT opcodes (1-byte, 4-byte or text forms)
+/// and the position after it.
+fn memo_index(op: u8, b: &[u8], p: usize) -> Option<(u64, usize)> {
+    match op {
+        b'h' | b'q' => Some((le(b, p, 1)?, p + 1)),
+        b'j' | b'r' => Some((le(b, p, 4)?, p + 4)),
+        _ => {
+            let (s, q) = line(b, p)?;
+            Some((String::from_utf8_lossy(s).trim().parse().unwrap_or(u64::MAX), q))
+        }
+    }
+}
+
 /// Walk the pickle(s) in `b`.
 pub fn scan(b: &[u8]) -> PickleScan {
     let mut out = PickleScan::default();
@@ -184,39 +197,13 @@ pub fn scan(b: &[u8]) -> PickleScan {
             b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f => stack.push(V::Other),
             b'(' => stack.push(V::Mark),
             b'h' | b'j' | b'g' => {
-                let idx = match op {
-                    b'h' => {
-                        p += 1;
-                        need!(le(b, p - 1, 1))
-                    }
-                    b'j' => {
-                        p += 4;
-                        need!(le(b, p - 4, 4))
-                    }
-                    _ => {
-                        let (s, q) = need!(line(b, p));
-                        p = q;
-                        String::from_utf8_lossy(s).trim().parse().unwrap_or(u64::MAX)
-                    }
-                };
+                let (idx, q) = need!(memo_index(op, b, p));
+                p = q;
                 stack.push(memo.get(&idx).cloned().unwrap_or(V::Other));
             }
             b'q' | b'r' | b'p' => {
-                let idx = match op {
-                    b'q' => {
-                        p += 1;
-                        need!(le(b, p - 1, 1))
-                    }
-                    b'r' => {
-                        p += 4;
-                        need!(le(b, p - 4, 4))
-                    }
-                    _ => {
-                        let (s, q) = need!(line(b, p));
-                        p = q;
-                        String::from_utf8_lossy(s).trim().parse().unwrap_or(u64::MAX)
-                    }
-                };
+                let (idx, q) = need!(memo_index(op, b, p));
+                p = q;
                 if let Some(top) = stack.last().cloned() {
                     memo.insert(idx, top);
                 }

@@ -94,6 +94,19 @@ pub fn labeled_frames(frames: &[LoadedFrame], color: aite_data::ColorOrder) -> R
         .collect()
 }
 
+/// The checkpoint `<out>/.checkpoints/<prefix>-<fingerprint>.jsonl` of the work
+/// described by `key` (everything that determines its result), with the units
+/// already done; `fresh` starts it over.
+fn open_checkpoint<T: serde::de::DeserializeOwned>(out: &std::path::Path, prefix: &str, key: &serde_json::Value, fresh: bool) -> Result<(Checkpoint, Vec<T>, std::path::PathBuf)> {
+    let fingerprint = aite_engine::sha256_bytes(key.to_string().as_bytes());
+    let path = out.join(".checkpoints").join(format!("{prefix}-{}.jsonl", &fingerprint[..16]));
+    if fresh && path.exists() {
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove checkpoint {}", path.display()))?;
+    }
+    let (checkpoint, done) = Checkpoint::open::<T>(&path, &fingerprint)?;
+    Ok((checkpoint, done, path))
+}
+
 /// Run the sweep with a checkpoint named after everything that determines its result.
 pub fn run_sweep(
     target: &mut dyn Target,
@@ -109,12 +122,7 @@ pub fn run_sweep(
     let mut whole = options.clone();
     whole.shard = (0, 1);
     let key = serde_json::json!({ "identity": identity, "options": whole, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
-    let fingerprint = aite_engine::sha256_bytes(key.to_string().as_bytes());
-    let path = out.join(".checkpoints").join(format!("robustness-{}.jsonl", &fingerprint[..16]));
-    if fresh && path.exists() {
-        std::fs::remove_file(&path).with_context(|| format!("cannot remove checkpoint {}", path.display()))?;
-    }
-    let (mut checkpoint, done) = Checkpoint::open::<CorruptionCell>(&path, &fingerprint)?;
+    let (mut checkpoint, done, path) = open_checkpoint::<CorruptionCell>(out, "robustness", &key, fresh)?;
     let mine = options.shard_cells();
     let done: Vec<CorruptionCell> = done.into_iter().filter(|c| mine.contains(&(c.corruption, c.severity))).collect();
     if !done.is_empty() && !quiet {
@@ -184,12 +192,7 @@ pub fn run_attack_checkpointed(
     quiet: bool,
 ) -> Result<(AttackReport, std::path::PathBuf)> {
     let key = serde_json::json!({ "identity": identity, "attack": settings, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
-    let fingerprint = aite_engine::sha256_bytes(key.to_string().as_bytes());
-    let path = out.join(".checkpoints").join(format!("attack-{}-{}.jsonl", settings.kind.name(), &fingerprint[..16]));
-    if fresh && path.exists() {
-        std::fs::remove_file(&path).with_context(|| format!("cannot remove checkpoint {}", path.display()))?;
-    }
-    let (mut checkpoint, done) = Checkpoint::open::<AttackRecord>(&path, &fingerprint)?;
+    let (mut checkpoint, done, path) = open_checkpoint::<AttackRecord>(out, &format!("attack-{}", settings.kind.name()), &key, fresh)?;
     if !done.is_empty() && !quiet {
         eprintln!("resuming {}: {} of {} samples already done ({})", settings.kind.name(), done.len(), frames.len(), path.display());
     }
