@@ -16,7 +16,7 @@ BIN = os.path.dirname(sys.executable)
 def run(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, timeout=120).returncode
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, FileNotFoundError):
         return 2
 
 
