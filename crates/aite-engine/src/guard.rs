@@ -12,9 +12,16 @@ use std::panic::{self, AssertUnwindSafe};
 pub(crate) fn contain<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(|_| {}));
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    let result = catch(f);
     panic::set_hook(previous);
-    result.map_err(|payload| {
+    result
+}
+
+/// Run `f`, converting a panic into `Err(message)`, without touching the
+/// process-wide panic hook (so it costs nothing on the inference hot path; the
+/// default hook still prints the panic once, as evidence of the crash).
+pub(crate) fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())

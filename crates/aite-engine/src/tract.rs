@@ -302,7 +302,7 @@ impl Target for TractTarget {
         // quantized ops under debug assertions): contain it, as a device crash
         // would be reported, instead of ending the whole run.
         let state = &mut self.state;
-        let outputs = crate::guard::contain(move || state.run(values))
+        let outputs = crate::guard::catch(move || state.run(values))
             .map_err(|msg| TargetError::Crashed { target: self.info.name.clone(), reason: format!("panic: {msg}") })?
             .map_err(|e| TargetError::Inference {
                 target: self.info.name.clone(),

@@ -246,7 +246,7 @@ impl<'a> Oracle<'a> {
                 hint: "check label_offset in the preprocessing spec, and that the model is a classifier ([1, K] output)".into(),
             });
         }
-        let top1 = aite_target::top_k(&aite_target::Tensor::f32(vec![scores.len()], scores.clone()).expect("length matches"), 1)?.first().map(|&(i, _)| i).unwrap_or(0);
+        let top1 = aite_target::top_k(tensor, 1)?.first().map(|&(i, _)| i).unwrap_or(0);
         let other = scores.iter().enumerate().filter(|&(i, _)| i != self.label).map(|(_, &v)| v).fold(f32::NEG_INFINITY, f32::max);
         let margin = scores[self.label] - other;
         Ok(Probe { margin, top1, fooled: top1 != self.label, image: Vec::new() })
