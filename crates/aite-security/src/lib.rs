@@ -1,6 +1,7 @@
 //! The basic security layer, static part: what a device ships.
 //!
 //! [`scan`] opens the input ([`unpack`]: a root filesystem folder, tar, cpio,
+//! gzip/xz/zstd streams,
 //! squashfs, uImage or a raw dump with those inside, extracted safely with a
 //! [`unpack::Coverage`] report), then runs the checks over the resulting
 //! [`tree::Tree`]:

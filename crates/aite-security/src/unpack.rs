@@ -171,6 +171,10 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
         Some("squashfs-be")
     } else if head.starts_with(&[0x1f, 0x8b]) {
         Some("gzip")
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some("xz")
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some("zstd")
     } else if head.starts_with(b"070701") || head.starts_with(b"070702") {
         Some("cpio")
     } else if head.len() > 262 && &head[257..262] == b"ustar" {
@@ -227,25 +231,31 @@ fn extract_blob(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) ->
             };
             record(sink, "squashfs", Some(len), status);
         }
-        Some("gzip") => {
+        Some(f @ ("gzip" | "xz" | "zstd")) => {
             let mut out = Vec::new();
             let cap = sink.limits.max_file_bytes;
-            let mut dec = flate2::read::MultiGzDecoder::new(bytes);
-            match (&mut dec).take(cap + 1).read_to_end(&mut out) {
-                Ok(_) if out.len() as u64 > cap => record(sink, "gzip", Some(bytes.len() as u64), format!("failed: decompresses to more than {cap} bytes (limit)")),
+            let inflated = match f {
+                "gzip" => (&mut flate2::read::MultiGzDecoder::new(bytes)).take(cap + 1).read_to_end(&mut out).map_err(|e| e.to_string()),
+                "xz" => (&mut lzma_rust2::XzReader::new(bytes, true)).take(cap + 1).read_to_end(&mut out).map_err(|e| e.to_string()),
+                _ => ruzstd::decoding::StreamingDecoder::new(bytes)
+                    .map_err(|e| e.to_string())
+                    .and_then(|mut d| (&mut d).take(cap + 1).read_to_end(&mut out).map_err(|e| e.to_string())),
+            };
+            match inflated {
+                Ok(_) if out.len() as u64 > cap => record(sink, f, Some(bytes.len() as u64), format!("failed: decompresses to more than {cap} bytes (limit)")),
                 Ok(_) => {
-                    record(sink, "gzip", Some(bytes.len() as u64), "extracted".into());
+                    record(sink, f, Some(bytes.len() as u64), "extracted".into());
                     // The decompressed stream is not input bytes: don't count it twice.
                     let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
                     let n = sink.coverage.containers.len();
                     extract_blob(sink, &out, offset, depth + 1)?;
                     (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
                     for c in &mut sink.coverage.containers[n..] {
-                        c.format = format!("gzip/{}", c.format);
+                        c.format = format!("{f}/{}", c.format);
                         c.length = None;
                     }
                 }
-                Err(e) => record(sink, "gzip", Some(bytes.len() as u64), format!("failed: {e}")),
+                Err(e) => record(sink, f, Some(bytes.len() as u64), format!("failed: {e}")),
             }
         }
         Some("cpio") => {
@@ -287,6 +297,7 @@ fn carve(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result
             Some("squashfs") => squashfs_len(rest).filter(|&l| l as usize <= rest.len() && l > 96).map(|l| l as usize),
             Some("uimage") => Some(rest.len()),
             Some("gzip") if rest.len() > 10 && rest[2] == 8 => Some(rest.len()),
+            Some("xz" | "zstd") => Some(rest.len()),
             _ => None,
         };
         if let Some(len) = hit {
@@ -583,6 +594,27 @@ mod tests {
         let (tree, cov, _s) = extract(&finish(t), limits);
         assert!(tree.get("big").is_none());
         assert!(cov.skipped[0].reason.contains("larger than the extraction limit"));
+    }
+
+    #[test]
+    fn xz_and_zstd_compressed_archives_are_extracted() {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "etc/passwd", ::tar::EntryType::Regular, "", b"root::0:0:root:/root:/bin/sh\n", 0o644);
+        let tar = finish(t);
+        let mut xz = lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).unwrap();
+        xz.write_all(&tar).unwrap();
+        let xz = xz.finish().unwrap();
+        let zst = ruzstd::encoding::compress_to_vec(&tar[..], ruzstd::encoding::CompressionLevel::Fastest);
+        for (name, bytes) in [("xz", xz), ("zstd", zst)] {
+            let (tree, cov, _s) = extract(&bytes, Limits::default());
+            assert!(tree.get("etc/passwd").is_some(), "{name}: {:?}", cov.containers);
+            assert_eq!(cov.containers[0].format, name);
+            assert_eq!(cov.containers[1].format, format!("{name}/tar"));
+            assert_eq!(cov.extracted_input_bytes, bytes.len() as u64, "{name}");
+            // A truncated stream is a failed container, not an error or a panic.
+            let (_, cov, _s) = extract(&bytes[..bytes.len() / 2], Limits::default());
+            assert!(cov.containers.iter().any(|c| c.format == name && c.status.starts_with("failed")), "{name}: {:?}", cov.containers);
+        }
     }
 
     #[test]
