@@ -199,6 +199,20 @@ fn render_security(results: &Results, out: &mut String) {
             share(&|h| !h.symbols)
         );
     }
+    if !r.keys.is_empty() {
+        use aite_security::keys::KeyObjectKind as K;
+        let count = |k: K| r.keys.iter().filter(|o| o.kind == k).count();
+        let weakest = r.keys.iter().filter(|o| !o.certificate.as_ref().is_some_and(|c| c.trust_store)).filter_map(|o| Some((o.security_bits?, o))).min_by_key(|(s, _)| *s);
+        let _ = writeln!(
+            out,
+            "keys: {} private ({} encrypted), {} public, {} certificates; weakest outside trust stores: {}",
+            count(K::PrivateKey),
+            r.keys.iter().filter(|o| o.encrypted).count(),
+            count(K::PublicKey),
+            count(K::Certificate),
+            weakest.map(|(s, o)| format!("{} {} bits ({s}-bit security) in {}", o.algorithm, o.bits.unwrap_or(0), o.path)).unwrap_or_else(|| "none".into())
+        );
+    }
     let mut t = table(&["severity", "rule", "count", "example", "clauses"]);
     let mut rules: Vec<(&str, Severity, usize, String, String)> = Vec::new();
     for f in r.findings.iter().filter(|f| f.failed()) {

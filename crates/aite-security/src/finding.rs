@@ -28,6 +28,7 @@ pub struct Rule {
 
 const PW: &[&str] = &["ETSI EN 303 645 5.1-1", "ETSI EN 303 645 5.1-2", "EN 18031-1 AUM-5"];
 const SURFACE: &[&str] = &["ETSI EN 303 645 5.6"];
+const KEY: &[&str] = &["ETSI EN 303 645 5.4-1", "ETSI EN 303 645 5.4-3", "EN 18031-1 SSM-1", "EN 18031-1 CCK-3"];
 const MODEL: &[&str] = &["EU AI Act Art. 15(5)", "ETSI EN 303 645 5.7"];
 
 /// Every rule, in report order.
@@ -57,6 +58,12 @@ pub const RULES: &[Rule] = &[
     Rule { id: "AITE-MODEL-CUSTOM-OP", title: "model needs custom operators (code outside the standard runtime)", severity: Severity::Medium, clauses: MODEL, help: "list the custom-op libraries in the technical documentation and check their provenance" },
     Rule { id: "AITE-MODEL-HUGE-TENSOR", title: "model declares huge tensors", severity: Severity::Medium, clauses: MODEL, help: "a declared size far beyond the file size can exhaust memory at load" },
     Rule { id: "AITE-MODEL-UNSCANNABLE", title: "model file (or part) could not be examined", severity: Severity::Low, clauses: MODEL, help: "encrypted, unsupported or corrupt: examine it by other means" },
+    Rule { id: "AITE-KEY-PRIVATE", title: "unencrypted private key in the image", severity: Severity::High, clauses: KEY, help: "generate keys on the device at first boot (or provision them per device in a secure element); never ship them in the image" },
+    Rule { id: "AITE-KEY-PRIVATE-ENCRYPTED", title: "passphrase-protected private key in the image", severity: Severity::Medium, clauses: KEY, help: "the passphrase has to be on the device too: provision keys per device instead" },
+    Rule { id: "AITE-KEY-WEAK", title: "key below 112-bit security strength", severity: Severity::High, clauses: &["EN 18031-1 CCK-1", "EN 18031-1 CRY-1", "ETSI EN 303 645 5.5-1"], help: "use RSA >= 2048 bits, ECDSA P-256 or Ed25519 (SP 800-57: at least 112-bit security)" },
+    Rule { id: "AITE-KEY-AUTHORIZED", title: "SSH authorized_keys shipped in the image", severity: Severity::High, clauses: &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-1-1", "EN 18031-1 CCK-3"], help: "a vendor key in authorized_keys opens every device: provision keys per device or per owner" },
+    Rule { id: "AITE-CERT-EXPIRED", title: "certificate expired or not yet valid", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1"], help: "renew the certificate and plan how devices receive renewed certificates in the field" },
+    Rule { id: "AITE-CERT-SELF-SIGNED", title: "self-signed end-entity certificate", severity: Severity::Low, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1"], help: "clients cannot authenticate a self-signed certificate; issue it from a CA the clients trust" },
     Rule { id: "AITE-FS-SETUID", title: "setuid/setgid executable", severity: Severity::Medium, clauses: SURFACE, help: "remove the setuid/setgid bit unless the program needs it" },
     Rule { id: "AITE-FS-WORLD-WRITABLE", title: "world-writable file", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.7", "EN 18031-1 SUM-2"], help: "remove write permission for others" },
     Rule { id: "AITE-UNPACK-INCOMPLETE", title: "part of the image was not examined", severity: Severity::Info, clauses: &[], help: "see the coverage report: listed containers and entries were not checked" },

@@ -9,6 +9,9 @@
 //!   counted against the image's own libc;
 //! - [`credentials`]: empty and default passwords (real crypt verification),
 //!   UID 0 accounts, hashes in the wrong place or in weak schemes;
+//! - [`keys`]: private keys, public keys and certificates (also inside
+//!   binaries), their strength against the 112-bit floor, expiry and
+//!   self-signatures; authorized_keys shipped in the image;
 //! - [`surface`]: telnet, debuggers, adb, console shells and listening shells
 //!   started at boot; sshd root password login;
 //! - [`models`]: pickles (opcode walk, allowlist), Keras Lambda layers, ONNX
@@ -22,9 +25,11 @@
 pub mod credentials;
 pub mod elf;
 pub mod finding;
+pub mod keys;
 pub mod models;
 pub mod reference;
 pub mod sarif;
+pub mod signing;
 pub mod surface;
 pub mod tree;
 pub mod unpack;
@@ -44,6 +49,8 @@ pub struct SecurityReport {
     pub elf: Vec<elf::ElfHardening>,
     /// Model artifacts with their SHA-256 and what loading them could run.
     pub models: Vec<models::ModelArtifact>,
+    /// Private keys, public keys and certificates found, with their strength.
+    pub keys: Vec<keys::KeyObject>,
     pub findings: Vec<Finding>,
     /// Failed findings per severity.
     pub failures: std::collections::BTreeMap<String, usize>,
@@ -75,6 +82,9 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     findings.extend(credentials::check(&tree));
     findings.extend(mode_findings(&tree));
     findings.extend(surface::check(&tree));
+    let key_objects = keys::inventory(&tree);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    findings.extend(keys::findings(&key_objects, &tree, now));
     let mut model_artifacts = Vec::new();
     for e in tree.files() {
         let Some(path) = &e.content else { continue };
@@ -104,7 +114,7 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     for f in findings.iter().filter(|f| f.failed()) {
         *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
     }
-    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, findings, failures })
+    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, findings, failures })
 }
 
 fn elf_findings(all: &[elf::ElfHardening]) -> Vec<Finding> {

@@ -4,13 +4,30 @@
 //!
 //! Planted: `admin` with the default password `admin` (DES-crypt), `service`
 //! with UID 0, a setuid helper, a world-writable script, an escaping symlink,
-//! and (when given) a real ELF executable. `root` has a SHA-512-crypt hash of
-//! a password not on any default list.
+//! a 1024-bit RSA web-UI key with an expired self-signed certificate, a
+//! vendor key in root's authorized_keys, and (when given) a real ELF
+//! executable. `root` has a SHA-512-crypt hash of a password not on any
+//! default list.
 
 use std::io::Write;
 
 /// What the reference rootfs is expected to produce, rule by rule.
-pub const EXPECTED_FAILURES: &[&str] = &["AITE-CRED-DEFAULT", "AITE-CRED-UID0", "AITE-CRED-WEAK-HASH", "AITE-FS-SETUID", "AITE-FS-WORLD-WRITABLE"];
+pub const EXPECTED_FAILURES: &[&str] = &[
+    "AITE-CRED-DEFAULT",
+    "AITE-CRED-UID0",
+    "AITE-CRED-WEAK-HASH",
+    "AITE-FS-SETUID",
+    "AITE-FS-WORLD-WRITABLE",
+    "AITE-KEY-PRIVATE",
+    "AITE-KEY-WEAK",
+    "AITE-KEY-AUTHORIZED",
+    "AITE-CERT-EXPIRED",
+    "AITE-CERT-SELF-SIGNED",
+];
+
+/// Key material planted in the reference rootfs (fixtures made by tests/fixtures/keys/make.sh).
+const WEBUI_KEY: &[u8] = include_bytes!("../tests/fixtures/keys/rsa1024-pkcs1.key");
+const WEBUI_CERT: &[u8] = include_bytes!("../tests/fixtures/keys/expired-self-signed.crt");
 
 fn entry(tar: &mut tar::Builder<Vec<u8>>, path: &str, mode: u32, uid: u64, data: &[u8]) -> std::io::Result<()> {
     let mut h = tar::Header::new_gnu();
@@ -40,6 +57,9 @@ pub fn build(executable: Option<&[u8]>) -> std::io::Result<Vec<u8>> {
     entry(&mut tar, "etc/shadow", 0o640, 0, format!("root:{root}:19000:0:99999:7:::\nadmin:{des_admin}:19000:0:99999:7:::\nservice:!:19000::::::\n").as_bytes())?;
     entry(&mut tar, "usr/sbin/update-helper", 0o4755, 0, b"#!/bin/sh\nexec /usr/bin/camera-app --update \"$@\"\n")?;
     entry(&mut tar, "etc/init.d/S99camera", 0o777, 0, b"#!/bin/sh\n/usr/bin/camera-app &\n")?;
+    entry(&mut tar, "etc/ssl/private/webui.key", 0o600, 0, WEBUI_KEY)?;
+    entry(&mut tar, "etc/lighttpd/webui.crt", 0o644, 0, WEBUI_CERT)?;
+    entry(&mut tar, "root/.ssh/authorized_keys", 0o600, 0, b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGFpdGUtcmVmZXJlbmNlLXZlbmRvci1rZXk vendor-support@factory\n")?;
     if let Some(exe) = executable {
         entry(&mut tar, "usr/bin/camera-app", 0o755, 0, exe)?;
     }

@@ -37,6 +37,36 @@ pub fn elf_csv(r: &aite_security::SecurityReport) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// One row per key object: what it is, where, how strong, certificate dates.
+pub fn keys_csv(r: &aite_security::SecurityReport) -> Vec<u8> {
+    let mut s = String::from("path,offset,kind,format,algorithm,bits,security_bits,encrypted,subject,issuer,not_before,not_after,self_signed,is_ca,trust_store,error\n");
+    let q = |v: &str| if v.contains([',', '"', '\n']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v.to_string() };
+    let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_default();
+    for o in &r.keys {
+        let c = o.certificate.as_ref();
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            q(&o.path),
+            o.offset,
+            name(o.kind),
+            q(&o.format),
+            q(&o.algorithm),
+            opt(o.bits),
+            opt(o.security_bits),
+            o.encrypted,
+            q(c.map(|c| c.subject.as_str()).unwrap_or("")),
+            q(c.map(|c| c.issuer.as_str()).unwrap_or("")),
+            c.map(|c| c.not_before.to_string()).unwrap_or_default(),
+            c.map(|c| c.not_after.to_string()).unwrap_or_default(),
+            c.map(|c| c.self_signed.to_string()).unwrap_or_default(),
+            c.map(|c| c.is_ca.to_string()).unwrap_or_default(),
+            c.map(|c| c.trust_store.to_string()).unwrap_or_default(),
+            q(o.error.as_deref().unwrap_or(""))
+        ));
+    }
+    s.into_bytes()
+}
+
 pub fn run(a: SecurityArgs) -> Result<u8> {
     if !a.input.exists() {
         anyhow::bail!(aite_security::UnpackError::Io { path: a.input.clone(), source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder") });
@@ -59,6 +89,7 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
     let raw: RawFiles = vec![
         ("findings.sarif".into(), serde_json::to_vec_pretty(&sarif)?),
         ("elf-hardening.csv".into(), elf_csv(&report)),
+        ("keys.csv".into(), keys_csv(&report)),
         ("coverage.json".into(), serde_json::to_vec_pretty(&report.coverage)?),
     ];
     drop(work);
