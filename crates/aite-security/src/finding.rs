@@ -29,6 +29,7 @@ pub struct Rule {
 const PW: &[&str] = &["ETSI EN 303 645 5.1-1", "ETSI EN 303 645 5.1-2", "EN 18031-1 AUM-5"];
 const SURFACE: &[&str] = &["ETSI EN 303 645 5.6"];
 const KEY: &[&str] = &["ETSI EN 303 645 5.4-1", "ETSI EN 303 645 5.4-3", "EN 18031-1 SSM-1", "EN 18031-1 CCK-3"];
+const SIGNED: &[&str] = &["EU AI Act Art. 15(5)", "ETSI EN 303 645 5.7-1", "EN 18031-1 SUM-2"];
 const MODEL: &[&str] = &["EU AI Act Art. 15(5)", "ETSI EN 303 645 5.7"];
 
 /// Every rule, in report order.
@@ -57,6 +58,9 @@ pub const RULES: &[Rule] = &[
     Rule { id: "AITE-MODEL-ONNX-EXTERNAL-PATH", title: "ONNX external data outside the model folder", severity: Severity::Critical, clauses: MODEL, help: "keep external data files beside the model with relative paths (CVE-2025-51480)" },
     Rule { id: "AITE-MODEL-CUSTOM-OP", title: "model needs custom operators (code outside the standard runtime)", severity: Severity::Medium, clauses: MODEL, help: "list the custom-op libraries in the technical documentation and check their provenance" },
     Rule { id: "AITE-MODEL-HUGE-TENSOR", title: "model declares huge tensors", severity: Severity::Medium, clauses: MODEL, help: "a declared size far beyond the file size can exhaust memory at load" },
+    Rule { id: "AITE-MODEL-UNSIGNED", title: "model without an OpenSSF Model Signing signature", severity: Severity::Medium, clauses: SIGNED, help: "sign every model release (`aite sign` or `model_signing sign`) and verify the signature on the device before loading" },
+    Rule { id: "AITE-MODEL-SIGNATURE-INVALID", title: "model signature does not verify or files changed since signing", severity: Severity::Critical, clauses: SIGNED, help: "the model was modified after signing, or signed by another key: rebuild it from the release pipeline" },
+    Rule { id: "AITE-MODEL-SIGNATURE-UNVERIFIED", title: "model signed, but no key given to check it", severity: Severity::Low, clauses: SIGNED, help: "pass the release public key with --model-key" },
     Rule { id: "AITE-MODEL-UNSCANNABLE", title: "model file (or part) could not be examined", severity: Severity::Low, clauses: MODEL, help: "encrypted, unsupported or corrupt: examine it by other means" },
     Rule { id: "AITE-KEY-PRIVATE", title: "unencrypted private key in the image", severity: Severity::High, clauses: KEY, help: "generate keys on the device at first boot (or provision them per device in a secure element); never ship them in the image" },
     Rule { id: "AITE-KEY-PRIVATE-ENCRYPTED", title: "passphrase-protected private key in the image", severity: Severity::Medium, clauses: KEY, help: "the passphrase has to be on the device too: provision keys per device instead" },

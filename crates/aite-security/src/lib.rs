@@ -56,9 +56,24 @@ pub struct SecurityReport {
     pub failures: std::collections::BTreeMap<String, usize>,
 }
 
+/// What a scan needs besides its input.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub limits: Limits,
+    /// Public keys model signatures are checked against (any one may match).
+    pub model_keys: Vec<signing::VerifyingKey>,
+    /// The time certificates are judged at (Unix seconds); now when `None`.
+    pub now: Option<i64>,
+}
+
 /// Scan `input`, extracting into `work` when it is not a folder.
 pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport, UnpackError> {
-    let (tree, coverage) = unpack::open(input, work, limits)?;
+    scan_with(input, work, &ScanOptions { limits, ..Default::default() })
+}
+
+/// [`scan`] with model-signing keys and a fixed clock.
+pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<SecurityReport, UnpackError> {
+    let (tree, coverage) = unpack::open(input, work, options.limits)?;
     let libc = elf::image_libc_chk(&tree);
     let chk = libc.as_ref().map(|(_, c)| c);
     // ELF files: read and analyse each regular file that starts with the ELF magic.
@@ -83,7 +98,7 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     findings.extend(mode_findings(&tree));
     findings.extend(surface::check(&tree));
     let key_objects = keys::inventory(&tree);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = options.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0));
     findings.extend(keys::findings(&key_objects, &tree, now));
     let mut model_artifacts = Vec::new();
     for e in tree.files() {
@@ -92,8 +107,12 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
         let n = std::fs::File::open(path).and_then(|mut f| { use std::io::Read; f.read(&mut head) }).unwrap_or(0);
         let Some(format) = models::detect(&e.path, &head[..n]) else { continue };
         let Ok(bytes) = std::fs::read(path) else { continue };
-        let a = models::examine(&e.path, format, &bytes);
+        let mut a = models::examine(&e.path, format, &bytes);
         findings.extend(models::findings(&a));
+        if models::is_model(&e.path, format) {
+            a.signature = model_signature(&tree, &e.path, &options.model_keys);
+            findings.extend(signature_findings(&a));
+        }
         model_artifacts.push(a);
     }
     if coverage.containers.iter().any(|c| c.status != "extracted") || !coverage.skipped.is_empty() {
@@ -115,6 +134,66 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
         *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
     }
     Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, findings, failures })
+}
+
+/// Find and check the signature of the model at `path`: `<path>.sig` (the file
+/// alone) or `model.sig` in its folder (the folder).
+fn model_signature(tree: &tree::Tree, path: &str, keys: &[signing::VerifyingKey]) -> Option<models::SignatureCheck> {
+    let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let folder_sig = if dir.is_empty() { signing::DEFAULT_SIGNATURE_NAME.to_string() } else { format!("{dir}/{}", signing::DEFAULT_SIGNATURE_NAME) };
+    let file_sig = format!("{path}.sig");
+    // (bundle, subject name, files with their names relative to the signed root)
+    let (bundle, name, files): (String, &str, Vec<(String, std::path::PathBuf)>) = if tree.get(&file_sig).is_some_and(|e| e.is_file()) {
+        (file_sig, file, tree.get(path).and_then(|e| e.content.clone()).map(|c| vec![(".".to_string(), c)]).unwrap_or_default())
+    } else if tree.get(&folder_sig).is_some_and(|e| e.is_file()) {
+        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let files = tree.files().filter(|e| e.path.starts_with(&prefix) && e.path != folder_sig).filter_map(|e| Some((e.path[prefix.len()..].to_string(), e.content.clone()?))).collect();
+        (folder_sig, dir.rsplit('/').next().unwrap_or(dir), files)
+    } else {
+        return None;
+    };
+    let bytes = tree.read(&bundle)?;
+    let check = |key: Option<&signing::VerifyingKey>| {
+        signing::verify_bundle(std::path::Path::new(&bundle), &bytes, key, &[], |ignore| signing::manifest_of_files(name, &files, ignore)).unwrap_or_else(|e| signing::Verification {
+            status: signing::SignatureStatus::Malformed,
+            key_source: String::new(),
+            algorithm: None,
+            signed_files: 0,
+            changed: vec![],
+            missing: vec![],
+            unsigned: vec![],
+            message: e.to_string(),
+        })
+    };
+    let verification = if keys.is_empty() {
+        check(None)
+    } else {
+        // The first key whose signature verifies decides; otherwise the last failure.
+        let mut last = None;
+        for k in keys {
+            let v = check(Some(k));
+            let decided = v.status != signing::SignatureStatus::BadSignature;
+            last = Some(v);
+            if decided {
+                break;
+            }
+        }
+        last?
+    };
+    Some(models::SignatureCheck { bundle, verification })
+}
+
+fn signature_findings(a: &models::ModelArtifact) -> Vec<Finding> {
+    use signing::SignatureStatus as S;
+    match &a.signature {
+        None => vec![Finding::fail("AITE-MODEL-UNSIGNED", &a.path, format!("{} has no OpenSSF Model Signing signature (no {}.sig or {} beside it)", a.path, a.path.rsplit('/').next().unwrap_or(&a.path), signing::DEFAULT_SIGNATURE_NAME))],
+        Some(s) => match s.verification.status {
+            S::Verified => vec![],
+            S::NoKey => vec![Finding::fail("AITE-MODEL-SIGNATURE-UNVERIFIED", &a.path, format!("{} is signed ({}) but no public key was given to check it (--model-key)", a.path, s.bundle))],
+            _ => vec![Finding::fail("AITE-MODEL-SIGNATURE-INVALID", &a.path, format!("{}: signature {} does not hold: {}", a.path, s.bundle, s.verification.message))
+                .with_excerpt(None, format!("changed {:?}, missing {:?}, not signed {:?}", s.verification.changed, s.verification.missing, s.verification.unsigned))],
+        },
+    }
 }
 
 fn elf_findings(all: &[elf::ElfHardening]) -> Vec<Finding> {
@@ -159,4 +238,53 @@ fn mode_findings(tree: &tree::Tree) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Signed, tampered and unsigned models inside one root filesystem.
+    #[test]
+    fn model_signatures_in_an_image_are_checked() {
+        let root = tempfile::tempdir().unwrap();
+        let put = |rel: &str, bytes: &[u8]| {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        };
+        put("opt/models/det/model.onnx", b"detector weights");
+        put("opt/models/det/labels.txt", b"person\ncar\n");
+        put("opt/models/cls.tflite", b"TFL3 classifier");
+        put("opt/models/old.onnx", b"unsigned");
+        let key = signing::SigningKey::generate_ed25519();
+        let folder = signing::sign(&root.path().join("opt/models/det"), &key, &[]).unwrap();
+        put("opt/models/det/model.sig", &serde_json::to_vec(&folder).unwrap());
+        let single = signing::sign(&root.path().join("opt/models/cls.tflite"), &key, &[]).unwrap();
+        put("opt/models/cls.tflite.sig", &serde_json::to_vec(&single).unwrap());
+        put("opt/models/cls.tflite", b"TFL3 classifier, patched");
+        let work = root.path().join("work");
+        let fails = |opts: &ScanOptions| -> Vec<(String, String)> {
+            let r = scan_with(&root.path().join("opt"), &work, opts).unwrap();
+            let mut v: Vec<(String, String)> = r.findings.iter().filter(|f| f.failed() && f.rule.contains("SIGN")).map(|f| (f.rule.clone(), f.path.clone())).collect();
+            v.sort();
+            v
+        };
+        let with_key = ScanOptions { model_keys: vec![signing::SigningKey::generate_ed25519().verifying_key(), key.verifying_key()], ..Default::default() };
+        assert_eq!(
+            fails(&with_key),
+            [
+                ("AITE-MODEL-SIGNATURE-INVALID".to_string(), "models/cls.tflite".to_string()),
+                ("AITE-MODEL-UNSIGNED".to_string(), "models/old.onnx".to_string()),
+            ]
+        );
+        let r = scan_with(&root.path().join("opt"), &work, &with_key).unwrap();
+        let det = r.models.iter().find(|m| m.path == "models/det/model.onnx").unwrap();
+        assert_eq!(det.signature.as_ref().unwrap().verification.signed_files, 2);
+        let cls = r.findings.iter().find(|f| f.rule == "AITE-MODEL-SIGNATURE-INVALID").unwrap();
+        assert!(cls.excerpt.as_deref().unwrap().contains("changed [\".\"]"), "{cls:?}");
+        // Without keys, the intact signature is reported as not checked.
+        let no_key = fails(&ScanOptions::default());
+        assert!(no_key.contains(&("AITE-MODEL-SIGNATURE-UNVERIFIED".to_string(), "models/det/model.onnx".to_string())), "{no_key:?}");
+    }
 }

@@ -334,10 +334,15 @@ fn pem_der(block: &str) -> Option<Vec<u8>> {
 
 /// Sign `model` (file or folder) and return the bundle JSON.
 pub fn sign(model: &Path, key: &SigningKey, ignore: &[String]) -> Result<serde_json::Value, SigningError> {
+    sign_with_manifest(model, key, ignore).map(|(b, _)| b)
+}
+
+/// [`sign`], also returning the manifest that was signed.
+pub fn sign_with_manifest(model: &Path, key: &SigningKey, ignore: &[String]) -> Result<(serde_json::Value, Manifest), SigningError> {
     let m = manifest(model, ignore)?;
     let payload = serde_json::to_vec_pretty(&statement(&m)).unwrap_or_default();
     let sig = key.sign(&pae(PAYLOAD_TYPE, &payload));
-    Ok(serde_json::json!({
+    let bundle = serde_json::json!({
         "mediaType": BUNDLE_MEDIA_TYPE,
         "verificationMaterial": { "publicKey": { "hint": key.verifying_key().hint() }, "tlogEntries": [] },
         "dsseEnvelope": {
@@ -345,7 +350,8 @@ pub fn sign(model: &Path, key: &SigningKey, ignore: &[String]) -> Result<serde_j
             "payloadType": PAYLOAD_TYPE,
             "signatures": [{ "sig": B64.encode(sig), "keyid": "" }]
         }
-    }))
+    });
+    Ok((bundle, m))
 }
 
 /// How a signature check ended.

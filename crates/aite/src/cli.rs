@@ -42,6 +42,13 @@ pub enum Command {
     /// ELF hardening, credentials and file modes; findings as tables, results.json and SARIF.
     #[command(long_about = SECURITY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Security(SecurityArgs),
+    /// Sign a model file or folder (OpenSSF Model Signing: in-toto statement in a DSSE
+    /// envelope, Ed25519 or ECDSA P-256/P-384 key, offline).
+    #[command(long_about = SIGN_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Sign(SignArgs),
+    /// Verify a model file or folder against its OpenSSF Model Signing signature.
+    #[command(name = "verify-model", long_about = VERIFY_MODEL_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    VerifyModel(VerifyModelArgs),
     /// Write corrupted copies of images (every corruption x severity) and a contact sheet.
     Corrupt(CorruptArgs),
     /// Merge the results of the shards of one robustness sweep (`--shard I/N`) into one run.
@@ -118,8 +125,8 @@ Examples:
       --corruptions imagenet-c --no-consistency --shard 0/2";
 
 const SECURITY_LONG_ABOUT: &str = "\
-Examine what a device ships: a root filesystem folder, a tar/cpio archive (plain or gzip), a
-squashfs image, a uImage, or a raw flash dump containing those (found by signature).
+Examine what a device ships: a root filesystem folder, a tar/cpio archive (plain, gzip, xz or
+zstd), a squashfs image, a uImage, or a raw flash dump containing those (found by signature).
 
 Extraction is hostile-input safe: paths that would leave the image are skipped, symlinks,
 device nodes and setuid bits are recorded but never created on disk, sizes and entry counts
@@ -131,15 +138,89 @@ Checks: ELF hardening of every binary and library (RELRO, stack canary, NX, PIE,
 RUNPATH, symbols, FORTIFY counted against the image's own libc) with Debian checksec's
 rules; accounts in passwd/shadow and web password files (empty passwords, UID 0, hashes
 verified against well-known default passwords with real DES/MD5/SHA-crypt/bcrypt); setuid
-and world-writable files. Each finding carries its severity, evidence and the clauses it
+and world-writable files; services started at boot (telnet, debuggers, console shells,
+sshd root login); private keys and certificates (also inside binaries: strength against
+the 112-bit floor, expiry, self-signed) and authorized_keys; model artifacts (pickle
+imports, Keras Lambda, ONNX external data and custom ops, TFLite custom ops) and their
+OpenSSF Model Signing signatures (<file>.sig or model.sig beside them, --model-key). Each finding carries its severity, evidence and the clauses it
 evidences (ETSI EN 303 645, EN 18031-1). Rules that found nothing are recorded as passes.
 
 The run folder gets results.json, findings.sarif (SARIF 2.1.0, passes as kind=pass),
-elf-hardening.csv and coverage.json. Exit code 1 when a critical or high finding fails.
+elf-hardening.csv, keys.csv and coverage.json. Exit code 1 when a critical or high finding
+fails.
 
 Examples:
   aite security armcam-full.squashfs
   aite security rootfs/ --json > security.json";
+
+const SIGN_LONG_ABOUT: &str = "\
+Sign a model release in the OpenSSF Model Signing format (v1.0 predicate), the one the
+`model_signing` package writes and verifies: every file of the model is hashed (SHA-256),
+the list goes into an in-toto statement, and the statement is signed in a DSSE envelope
+inside a Sigstore bundle. Key-based and offline; no transparency log.
+
+The signature goes to <folder>/model.sig for a folder, <file>.sig for a single file, or
+--signature. Keys: PEM Ed25519, ECDSA P-256 or P-384 (PKCS#8 or SEC1), e.g.
+  openssl genpkey -algorithm ed25519 -out release.key
+or let aite make one with --generate-key (the public half is written beside it).
+
+Examples:
+  aite sign models/detector/ --key release.key
+  aite sign mobilenet_v2_int8_qdq.onnx --generate-key release.key
+  aite verify-model models/detector/ --public-key release.pub.pem";
+
+const VERIFY_MODEL_LONG_ABOUT: &str = "\
+Verify a model file or folder against its OpenSSF Model Signing signature (bundles written
+by `model_signing` 0.3 to 1.1 or by `aite sign`). The signature must verify with the public
+key, and the files must be exactly the signed ones: changed, missing and unsigned files are
+listed. Bundles that carry a certificate (x509 chain or Sigstore) are checked against the
+certificate's key when no --public-key is given; the chain, signer identity and
+transparency log need trust roots and are not checked offline.
+
+Exit code 0 when verified, 1 when not (bad signature, changed files, malformed bundle),
+3 when a file cannot be read.
+
+Examples:
+  aite verify-model models/detector/ --public-key release.pub.pem
+  aite verify-model model.onnx --signature model.onnx.sig --public-key release.pub.pem --json";
+
+/// Arguments of `aite sign`.
+#[derive(Args, Clone, Debug)]
+pub struct SignArgs {
+    /// Model file or folder to sign.
+    pub model: PathBuf,
+    /// Private key (PEM: Ed25519, ECDSA P-256 or P-384).
+    #[arg(long, required_unless_present = "generate_key", conflicts_with = "generate_key")]
+    pub key: Option<PathBuf>,
+    /// Make a new Ed25519 key, write it here (and its public key to <name>.pub.pem), and sign with it.
+    #[arg(long)]
+    pub generate_key: Option<PathBuf>,
+    /// Where to write the signature (default: <folder>/model.sig or <file>.sig).
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
+    /// Paths inside the model folder to leave out (repeatable); .git* are always left out.
+    #[arg(long = "ignore")]
+    pub ignore: Vec<String>,
+}
+
+/// Arguments of `aite verify-model`.
+#[derive(Args, Clone, Debug)]
+pub struct VerifyModelArgs {
+    /// Model file or folder.
+    pub model: PathBuf,
+    /// Signature bundle (default: <folder>/model.sig or <file>.sig).
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
+    /// Public key (PEM SubjectPublicKeyInfo) or certificate of the signer.
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+    /// Paths inside the model folder to leave out, besides those the signature lists (repeatable).
+    #[arg(long = "ignore")]
+    pub ignore: Vec<String>,
+    /// Print the verification as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 /// How to turn a model file into a target.
 #[derive(Args, Clone, Debug)]
@@ -423,6 +504,10 @@ pub struct SecurityArgs {
     /// Most entries extracted.
     #[arg(long, default_value_t = 500_000)]
     pub max_files: usize,
+    /// Public key (PEM) model signatures in the image are checked against (repeatable).
+    /// Without one, signed models are reported as signed but not verified.
+    #[arg(long = "model-key")]
+    pub model_keys: Vec<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -85,6 +85,9 @@ pub fn classify(err: &anyhow::Error) -> u8 {
                 aite_security::UnpackError::Work { .. } => Exit::Evidence,
             } as u8;
         }
+        if cause.downcast_ref::<aite_security::signing::SigningError>().is_some() {
+            return Exit::Input as u8;
+        }
         if cause.downcast_ref::<aite_robustness::CheckpointError>().is_some() {
             return Exit::Evidence as u8;
         }

@@ -445,7 +445,11 @@ fn security_on_the_reference_rootfs_writes_sarif_and_fails_on_default_passwords(
     assert!(sarif_results.iter().any(|x| x["kind"] == "pass"), "passes are recorded");
     assert!(sarif_results.iter().any(|x| x["kind"] == "fail" && x["ruleId"] == "AITE-CRED-DEFAULT"));
     let res = results(&folder);
-    assert_eq!(res["suites"]["security"]["coverage"]["files"], 4);
+    assert_eq!(res["suites"]["security"]["coverage"]["files"], 7);
+    // Keys: the planted web-UI key is inventoried in keys.csv and named in the table.
+    let keys = std::fs::read_to_string(folder.join("keys.csv")).unwrap();
+    assert!(keys.lines().any(|l| l.starts_with("etc/ssl/private/webui.key,0,private-key,pem:rsa-private-key,rsa,1024,80,false")), "{keys}");
+    assert!(r.stdout.contains("AITE-KEY-WEAK") && r.stdout.contains("weakest outside trust stores: rsa 1024 bits"), "{}", r.stdout);
     assert_eq!(res["inputs"][0]["role"], "firmware");
     // Only the run folder is left in --out: the extraction work folder is removed.
     let left: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
@@ -454,4 +458,45 @@ fn security_on_the_reference_rootfs_writes_sarif_and_fails_on_default_passwords(
     let r = run(aite().arg("security").arg(dir.path().join("nope.bin")).arg("--out").arg(&out));
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("nope.bin"), "{}", r.stderr);
+}
+
+#[test]
+fn sign_then_verify_a_model_folder_and_check_it_inside_an_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    let model = rootfs.join("opt/models/detector");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(model.join("model.onnx"), aite_reference::MODEL_FP32).unwrap();
+    std::fs::write(model.join("labels.txt"), "0\n1\n2\n").unwrap();
+    let key = dir.path().join("release.key");
+    let r = run(aite().arg("sign").arg(&model).arg("--generate-key").arg(&key));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("2 file(s), ed25519"), "{}", r.stdout);
+    let public = dir.path().join("release.key.pub.pem");
+    assert!(model.join("model.sig").is_file() && public.is_file());
+    let r = run(aite().arg("verify-model").arg(&model).arg("--public-key").arg(&public).arg("--json"));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["verification"]["status"], "verified");
+    // The image scan verifies it with --model-key, and names a tampered file.
+    let out = dir.path().join("runs");
+    let r = run(aite().arg("security").arg(&rootfs).arg("--model-key").arg(&public).arg("--out").arg(&out));
+    let res = results(&run_folder(&out));
+    let sig = &res["suites"]["security"]["models"][0]["signature"];
+    assert_eq!(sig["verification"]["status"], "verified", "{}\n{}", r.stdout, r.stderr);
+    std::fs::write(model.join("labels.txt"), "0\n1\n7\n").unwrap();
+    let r = run(aite().arg("verify-model").arg(&model).arg("--public-key").arg(&public));
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("changed: labels.txt"), "{}", r.stdout);
+    let out2 = dir.path().join("runs2");
+    let r = run(aite().arg("security").arg(&rootfs).arg("--model-key").arg(&public).arg("--out").arg(&out2));
+    assert_eq!(r.code, 1, "an invalid model signature is critical: {}", r.stdout);
+    assert!(r.stdout.contains("AITE-MODEL-SIGNATURE-INVALID"), "{}", r.stdout);
+    // Bad keys and a second --generate-key onto an existing file are refused with the path named.
+    let r = run(aite().arg("sign").arg(&model).arg("--generate-key").arg(&key));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("release.key exists"), "{}", r.stderr);
+    let r = run(aite().arg("verify-model").arg(&model).arg("--public-key").arg(model.join("labels.txt")));
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("labels.txt") && r.stderr.contains("Ed25519, ECDSA P-256 or P-384"), "{}", r.stderr);
 }

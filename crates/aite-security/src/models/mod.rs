@@ -30,6 +30,28 @@ pub struct ModelArtifact {
     pub custom_code: Vec<String>,
     /// Parts that could not be examined (encrypted, unsupported, corrupt).
     pub unscanned: Vec<String>,
+    /// Its OpenSSF Model Signing signature, when one was found beside it.
+    #[serde(default)]
+    pub signature: Option<SignatureCheck>,
+}
+
+/// A model signature found in the image and what checking it gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignatureCheck {
+    /// The bundle's path inside the image.
+    pub bundle: String,
+    pub verification: crate::signing::Verification,
+}
+
+/// Whether an artifact is a model that should carry a signature (weights and
+/// graphs; not generic archives or data arrays).
+pub fn is_model(path: &str, format: &str) -> bool {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match format {
+        "onnx" | "tflite" | "keras" | "keras-h5" => true,
+        "pickle" | "zip" => matches!(ext.as_str(), "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "joblib" | "bin"),
+        _ => false,
+    }
 }
 
 /// The artifact's format by name and first bytes, or `None` if it is not a model file.
@@ -73,6 +95,7 @@ pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
         imports: vec![],
         custom_code: vec![],
         unscanned: vec![],
+        signature: None,
     };
     let pickle_into = |a: &mut ModelArtifact, what: &str, b: &[u8]| {
         let s = pickle::scan(b);

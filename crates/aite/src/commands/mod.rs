@@ -7,6 +7,7 @@ mod latency;
 mod corrupt;
 mod robustness;
 mod security;
+mod signing;
 
 use crate::cli::{Cli, Command};
 use aite_target::Cancel;
@@ -20,6 +21,8 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Latency(a) => latency::run(a, cancel),
         Command::Robustness(a) => robustness::run(a, cancel),
         Command::Security(a) => security::run(a),
+        Command::Sign(a) => signing::sign(a),
+        Command::VerifyModel(a) => signing::verify(a),
         Command::Corrupt(a) => corrupt::run(a),
         Command::Merge(a) => robustness::merge(a),
         Command::Presets => {

@@ -4,7 +4,7 @@ use crate::cli::SecurityArgs;
 use crate::common::*;
 use crate::exit::Exit;
 use aite_evidence::{InputArtifact, Results, RunStatus};
-use aite_security::{scan, Limits, Severity};
+use aite_security::{scan_with, Limits, ScanOptions, Severity};
 use anyhow::{Context, Result};
 
 /// The serde name of an enum value (`full`, `dso`...), as results.json writes it.
@@ -75,8 +75,9 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
     // Extraction happens inside the output folder and is removed afterwards.
     let work = tempfile::Builder::new().prefix(".security-work-").tempdir_in(&a.output.out).with_context(|| format!("cannot create a work folder in {}", a.output.out.display()))?;
     let limits = Limits { max_total_bytes: a.max_bytes, max_files: a.max_files, ..Limits::default() };
+    let model_keys = a.model_keys.iter().map(|k| aite_security::signing::VerifyingKey::from_pem_file(k)).collect::<Result<Vec<_>, _>>()?;
     let started = std::time::Instant::now();
-    let report = scan(&a.input, work.path(), limits)?;
+    let report = scan_with(&a.input, work.path(), &ScanOptions { limits, model_keys, now: None })?;
     let seconds = started.elapsed().as_secs_f64();
     let mut results = Results::new("security", serde_json::json!({ "input": a.input }));
     if a.input.is_file() {
@@ -85,7 +86,7 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
     results.add_suite("security", &report);
     results.finish(RunStatus::Complete);
     let sarif = aite_security::sarif::sarif(&report.findings, env!("CARGO_PKG_VERSION"), serde_json::json!({ "input": a.input, "coverage": report.coverage }));
-    let cfg = serde_json::json!({ "command": "security", "input": a.input, "limits": limits, "seconds": seconds });
+    let cfg = serde_json::json!({ "command": "security", "input": a.input, "limits": limits, "model_keys": a.model_keys, "seconds": seconds });
     let raw: RawFiles = vec![
         ("findings.sarif".into(), serde_json::to_vec_pretty(&sarif)?),
         ("elf-hardening.csv".into(), elf_csv(&report)),
