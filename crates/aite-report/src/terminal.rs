@@ -213,6 +213,18 @@ fn render_security(results: &Results, out: &mut String) {
             weakest.map(|(s, o)| format!("{} {} bits ({s}-bit security) in {}", o.algorithm, o.bits.unwrap_or(0), o.path)).unwrap_or_else(|| "none".into())
         );
     }
+    if !r.components.is_empty() {
+        let mut by: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for c in &r.components {
+            *by.entry(c.ecosystem.as_str()).or_insert(0) += 1;
+        }
+        let parts: Vec<String> = by.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let vulns = match r.osv_records {
+            Some(n) => format!("{} known vulnerabilities from {n} OSV records", r.vulnerabilities.len()),
+            None => "no OSV feed given".into(),
+        };
+        let _ = writeln!(out, "components: {} ({}); {vulns}", r.components.len(), parts.join(", "));
+    }
     let mut t = table(&["severity", "rule", "count", "example", "clauses"]);
     let mut rules: Vec<(&str, Severity, usize, String, String)> = Vec::new();
     for f in r.findings.iter().filter(|f| f.failed()) {
@@ -226,9 +238,12 @@ fn render_security(results: &Results, out: &mut String) {
         let example: String = example.chars().take(70).collect();
         t.add_row(vec![format!("{sev:?}").to_lowercase(), rule.to_string(), count.to_string(), example, clauses.clone()]);
     }
-    let passed: Vec<&str> = r.findings.iter().filter(|f| !f.failed()).map(|f| f.rule.as_str()).collect();
+    let passed: Vec<&str> = r.findings.iter().filter(|f| f.status == "pass").map(|f| f.rule.as_str()).collect();
     let _ = writeln!(out, "{t}");
     let _ = writeln!(out, "passed: {}", if passed.is_empty() { "none".to_string() } else { passed.join(", ") });
+    for f in r.findings.iter().filter(|f| f.status == "notApplicable") {
+        let _ = writeln!(out, "not checked: {} ({})", f.rule, f.message);
+    }
 }
 
 fn render_robustness(results: &Results, out: &mut String) {

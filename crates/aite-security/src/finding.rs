@@ -68,6 +68,7 @@ pub const RULES: &[Rule] = &[
     Rule { id: "AITE-KEY-AUTHORIZED", title: "SSH authorized_keys shipped in the image", severity: Severity::High, clauses: &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-1-1", "EN 18031-1 CCK-3"], help: "a vendor key in authorized_keys opens every device: provision keys per device or per owner" },
     Rule { id: "AITE-CERT-EXPIRED", title: "certificate expired or not yet valid", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1"], help: "renew the certificate and plan how devices receive renewed certificates in the field" },
     Rule { id: "AITE-CERT-SELF-SIGNED", title: "self-signed end-entity certificate", severity: Severity::Low, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1"], help: "clients cannot authenticate a self-signed certificate; issue it from a CA the clients trust" },
+    Rule { id: "AITE-VULN-KNOWN", title: "component with a known vulnerability (OSV feed)", severity: Severity::High, clauses: &["EN 18031-1 GEC-1", "ETSI EN 303 645 5.3-2", "ETSI EN 303 645 5.3-8"], help: "update the component to a fixed version, or document why the vulnerability is not exploitable (CycloneDX VEX)" },
     Rule { id: "AITE-FS-SETUID", title: "setuid/setgid executable", severity: Severity::Medium, clauses: SURFACE, help: "remove the setuid/setgid bit unless the program needs it" },
     Rule { id: "AITE-FS-WORLD-WRITABLE", title: "world-writable file", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.7", "EN 18031-1 SUM-2"], help: "remove write permission for others" },
     Rule { id: "AITE-UNPACK-INCOMPLETE", title: "part of the image was not examined", severity: Severity::Info, clauses: &[], help: "see the coverage report: listed containers and entries were not checked" },
@@ -100,6 +101,11 @@ impl Finding {
 
     pub fn pass(rule_id: &str, message: impl Into<String>) -> Self {
         Finding { status: "pass".into(), severity: Severity::Info, ..Finding::fail(rule_id, "", message) }
+    }
+
+    /// A rule that could not run (e.g. no vulnerability feed given): SARIF `notApplicable`.
+    pub fn not_checked(rule_id: &str, message: impl Into<String>) -> Self {
+        Finding { status: "notApplicable".into(), severity: Severity::Info, ..Finding::fail(rule_id, "", message) }
     }
 
     pub fn with_excerpt(mut self, offset: Option<u64>, excerpt: impl Into<String>) -> Self {

@@ -14,6 +14,8 @@
 //!   self-signatures; authorized_keys shipped in the image;
 //! - [`surface`]: telnet, debuggers, adb, console shells and listening shells
 //!   started at boot; sshd root password login;
+//! - [`components`]: packages (dpkg, opkg, apk) and well-known binaries by
+//!   version string, as a CycloneDX SBOM, matched offline against an OSV feed;
 //! - [`models`]: pickles (opcode walk, allowlist), Keras Lambda layers, ONNX
 //!   external data and custom domains, TFLite custom ops, with SHA-256;
 //! - file modes: setuid/setgid and world-writable files.
@@ -22,6 +24,7 @@
 //! clauses; rules that found nothing are recorded as passes. [`sarif`]
 //! writes them as SARIF 2.1.0.
 
+pub mod components;
 pub mod credentials;
 pub mod elf;
 pub mod finding;
@@ -51,6 +54,15 @@ pub struct SecurityReport {
     pub models: Vec<models::ModelArtifact>,
     /// Private keys, public keys and certificates found, with their strength.
     pub keys: Vec<keys::KeyObject>,
+    /// Packages and well-known binaries with their versions (the SBOM).
+    #[serde(default)]
+    pub components: Vec<components::Component>,
+    /// Known vulnerabilities of those components, from the OSV feed given.
+    #[serde(default)]
+    pub vulnerabilities: Vec<components::Vulnerability>,
+    /// OSV records the components were matched against (`None`: no feed given).
+    #[serde(default)]
+    pub osv_records: Option<usize>,
     pub findings: Vec<Finding>,
     /// Failed findings per severity.
     pub failures: std::collections::BTreeMap<String, usize>,
@@ -64,6 +76,8 @@ pub struct ScanOptions {
     pub model_keys: Vec<signing::VerifyingKey>,
     /// The time certificates are judged at (Unix seconds); now when `None`.
     pub now: Option<i64>,
+    /// OSV records to match components against; `None`: vulnerabilities not checked.
+    pub osv: Option<Vec<serde_json::Value>>,
 }
 
 /// Scan `input`, extracting into `work` when it is not a folder.
@@ -100,6 +114,18 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
     let key_objects = keys::inventory(&tree);
     let now = options.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0));
     findings.extend(keys::findings(&key_objects, &tree, now));
+    let component_list = components::inventory(&tree);
+    let vulnerabilities = match &options.osv {
+        Some(records) => {
+            let v = components::match_osv(&component_list, records);
+            findings.extend(components::findings(&component_list, &v));
+            v
+        }
+        None => {
+            findings.push(Finding::not_checked("AITE-VULN-KNOWN", format!("{} components inventoried; no OSV feed given (--osv), vulnerabilities not checked", component_list.len())));
+            vec![]
+        }
+    };
     let mut model_artifacts = Vec::new();
     for e in tree.files() {
         let Some(path) = &e.content else { continue };
@@ -133,7 +159,7 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
     for f in findings.iter().filter(|f| f.failed()) {
         *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
     }
-    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, findings, failures })
+    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, components: component_list, vulnerabilities, osv_records: options.osv.as_ref().map(Vec::len), findings, failures })
 }
 
 /// Find and check the signature of the model at `path`: `<path>.sig` (the file

@@ -145,13 +145,18 @@ imports, Keras Lambda, ONNX external data and custom ops, TFLite custom ops) and
 OpenSSF Model Signing signatures (<file>.sig or model.sig beside them, --model-key). Each finding carries its severity, evidence and the clauses it
 evidences (ETSI EN 303 645, EN 18031-1). Rules that found nothing are recorded as passes.
 
+Components: packages from the dpkg, opkg and apk databases and well-known binaries by
+version string (BusyBox, OpenSSL, Dropbear, lighttpd, the kernel) go into a CycloneDX 1.5
+SBOM (sbom.cdx.json) and are matched against the OSV feed given with --osv, offline.
+
 The run folder gets results.json, findings.sarif (SARIF 2.1.0, passes as kind=pass),
-elf-hardening.csv, keys.csv and coverage.json. Exit code 1 when a critical or high finding
+sbom.cdx.json, elf-hardening.csv, keys.csv and coverage.json. Exit code 1 when a critical or high finding
 fails.
 
 Examples:
   aite security armcam-full.squashfs
-  aite security rootfs/ --json > security.json";
+  aite security rootfs/ --json > security.json
+  aite security firmware.bin --osv osv/Debian.zip --model-key release.pub.pem";
 
 const SIGN_LONG_ABOUT: &str = "\
 Sign a model release in the OpenSSF Model Signing format (v1.0 predicate), the one the
@@ -508,6 +513,11 @@ pub struct SecurityArgs {
     /// Without one, signed models are reported as signed but not verified.
     #[arg(long = "model-key")]
     pub model_keys: Vec<PathBuf>,
+    /// Offline vulnerability feed in OSV format: a record or array (.json), a folder of
+    /// them, or an osv.dev zip export (e.g. Debian.zip). Components are matched by name and
+    /// version range; without a feed, vulnerabilities are reported as not checked.
+    #[arg(long)]
+    pub osv: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -85,7 +85,7 @@ pub fn classify(err: &anyhow::Error) -> u8 {
                 aite_security::UnpackError::Work { .. } => Exit::Evidence,
             } as u8;
         }
-        if cause.downcast_ref::<aite_security::signing::SigningError>().is_some() {
+        if cause.downcast_ref::<aite_security::signing::SigningError>().is_some() || cause.downcast_ref::<aite_security::components::FeedError>().is_some() {
             return Exit::Input as u8;
         }
         if cause.downcast_ref::<aite_robustness::CheckpointError>().is_some() {

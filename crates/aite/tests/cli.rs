@@ -500,3 +500,34 @@ fn sign_then_verify_a_model_folder_and_check_it_inside_an_image() {
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("labels.txt") && r.stderr.contains("Ed25519, ECDSA P-256 or P-384"), "{}", r.stderr);
 }
+
+#[test]
+fn security_writes_a_cyclonedx_sbom_and_matches_an_offline_osv_feed() {
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("var/lib/dpkg")).unwrap();
+    std::fs::write(rootfs.join("var/lib/dpkg/status"), "Package: libssl3\nStatus: install ok installed\nSource: openssl\nVersion: 3.0.11-1~deb12u2\nArchitecture: armhf\n").unwrap();
+    let feed = dir.path().join("osv.json");
+    std::fs::write(&feed, r#"{"id": "TEST-1", "aliases": ["CVE-0000-0002"], "summary": "synthetic", "affected": [{"package": {"ecosystem": "Debian:12", "name": "openssl"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.13-1~deb12u1"}]}]}]}"#).unwrap();
+    let out = dir.path().join("runs");
+    let r = run(aite().arg("security").arg(&rootfs).arg("--osv").arg(&feed).arg("--out").arg(&out));
+    assert_eq!(r.code, 1, "a known vulnerability is high: {}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("components: 1 (1 Debian); 1 known vulnerabilities from 1 OSV records"), "{}", r.stdout);
+    assert!(r.stdout.contains("AITE-VULN-KNOWN"));
+    let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(run_folder(&out).join("sbom.cdx.json")).unwrap()).unwrap();
+    assert_eq!((bom["bomFormat"].as_str(), bom["specVersion"].as_str()), (Some("CycloneDX"), Some("1.5")));
+    assert_eq!(bom["components"][0]["purl"], "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=armhf");
+    assert_eq!(bom["vulnerabilities"][0]["id"], "TEST-1");
+    // Without a feed the rule is "not checked", never a pass.
+    let out2 = dir.path().join("runs2");
+    let r = run(aite().arg("security").arg(&rootfs).arg("--out").arg(&out2));
+    assert!(r.stdout.contains("not checked: AITE-VULN-KNOWN"), "{}", r.stdout);
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(run_folder(&out2).join("findings.sarif")).unwrap()).unwrap();
+    let vuln = sarif["runs"][0]["results"].as_array().unwrap().iter().find(|x| x["ruleId"] == "AITE-VULN-KNOWN").unwrap().clone();
+    assert_eq!(vuln["kind"], "notApplicable");
+    // A broken feed is named, exit 3.
+    std::fs::write(&feed, "[1, 2").unwrap();
+    let r = run(aite().arg("security").arg(&rootfs).arg("--osv").arg(&feed).arg("--out").arg(&out2));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("osv.json"), "{}", r.stderr);
+}

@@ -76,21 +76,29 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
     let work = tempfile::Builder::new().prefix(".security-work-").tempdir_in(&a.output.out).with_context(|| format!("cannot create a work folder in {}", a.output.out.display()))?;
     let limits = Limits { max_total_bytes: a.max_bytes, max_files: a.max_files, ..Limits::default() };
     let model_keys = a.model_keys.iter().map(|k| aite_security::signing::VerifyingKey::from_pem_file(k)).collect::<Result<Vec<_>, _>>()?;
+    let osv = a.osv.as_deref().map(aite_security::components::load_osv).transpose()?;
     let started = std::time::Instant::now();
-    let report = scan_with(&a.input, work.path(), &ScanOptions { limits, model_keys, now: None })?;
+    let report = scan_with(&a.input, work.path(), &ScanOptions { limits, model_keys, now: None, osv })?;
     let seconds = started.elapsed().as_secs_f64();
     let mut results = Results::new("security", serde_json::json!({ "input": a.input }));
-    if a.input.is_file() {
-        results.inputs.push(InputArtifact { role: "firmware".into(), name: a.input.display().to_string(), sha256: aite_engine::sha256_file(&a.input)?, count: None });
+    let input_sha256 = if a.input.is_file() { Some(aite_engine::sha256_file(&a.input)?) } else { None };
+    if let Some(sha) = &input_sha256 {
+        results.inputs.push(InputArtifact { role: "firmware".into(), name: a.input.display().to_string(), sha256: sha.clone(), count: None });
     }
+    if let Some(feed) = &a.osv {
+        let sha = if feed.is_file() { aite_engine::sha256_file(feed)? } else { String::new() };
+        results.inputs.push(InputArtifact { role: "osv-feed".into(), name: feed.display().to_string(), sha256: sha, count: report.osv_records });
+    }
+    let sbom = aite_security::components::cyclonedx(&a.input.display().to_string(), input_sha256.as_deref(), &report.components, &report.models, &report.vulnerabilities, env!("CARGO_PKG_VERSION"));
     results.add_suite("security", &report);
     results.finish(RunStatus::Complete);
     let sarif = aite_security::sarif::sarif(&report.findings, env!("CARGO_PKG_VERSION"), serde_json::json!({ "input": a.input, "coverage": report.coverage }));
-    let cfg = serde_json::json!({ "command": "security", "input": a.input, "limits": limits, "model_keys": a.model_keys, "seconds": seconds });
+    let cfg = serde_json::json!({ "command": "security", "input": a.input, "limits": limits, "model_keys": a.model_keys, "osv": a.osv, "seconds": seconds });
     let raw: RawFiles = vec![
         ("findings.sarif".into(), serde_json::to_vec_pretty(&sarif)?),
         ("elf-hardening.csv".into(), elf_csv(&report)),
         ("keys.csv".into(), keys_csv(&report)),
+        ("sbom.cdx.json".into(), serde_json::to_vec_pretty(&sbom)?),
         ("coverage.json".into(), serde_json::to_vec_pretty(&report.coverage)?),
     ];
     drop(work);
