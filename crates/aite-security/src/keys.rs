@@ -82,6 +82,18 @@ pub fn inventory(tree: &Tree) -> Vec<KeyObject> {
         let Ok(bytes) = std::fs::read(content) else { continue };
         let before = out.len();
         search(&e.path, &bytes, &mut out);
+        // Programs carry PEM armour as format strings (key converters, TLS
+        // libraries): inside an executable only a block that parses is a key.
+        if bytes.starts_with(b"\x7fELF") {
+            let mut i = before;
+            while i < out.len() {
+                if out[i].error.is_some() {
+                    out.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
         if out.len() == before && der_by_name && bytes.first() == Some(&0x30) {
             if let Some(o) = certificate(&e.path, 0, "der", &bytes) {
                 out.push(o);
@@ -189,6 +201,8 @@ fn pem_object(path: &str, offset: u64, label: &str, body: &[u8]) -> Option<KeyOb
     let format = format!("pem:{}", label.to_ascii_lowercase().replace(' ', "-"));
     let base = |kind| KeyObject { path: path.into(), offset, kind, format: format.clone(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
     let der = match der {
+        // Armour with nothing inside is a template, not a key.
+        Ok(d) if d.is_empty() => return None,
         Ok(d) => d,
         Err(e) if label.contains("PRIVATE KEY") => return Some(KeyObject { error: Some(format!("base64: {e}")), ..base(KeyObjectKind::PrivateKey) }),
         Err(_) => return None,
@@ -543,6 +557,8 @@ mod tests {
         put("usr/bin/camd", &bin);
         put("root/.ssh/authorized_keys", b"# vendor support\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGZpeHR1cmUta2V5LW5vdC1yZWFs vendor@factory\n");
         put("etc/motd", b"-----BEGIN nothing here, just text");
+        // A key converter's format strings: armour without a key.
+        put("usr/bin/keyconvert", b"\x7fELF\x02\x01-----BEGIN RSA PRIVATE KEY-----\n%s\n-----END RSA PRIVATE KEY-----\x00-----BEGIN OPENSSH PRIVATE KEY-----\n-----END OPENSSH PRIVATE KEY-----\n");
         let (tree, _) = crate::unpack::open(dir.path(), &dir.path().join("work"), crate::Limits::default()).unwrap();
         (dir, tree)
     }
