@@ -33,13 +33,31 @@ pub fn scheme(hash: &str) -> &'static str {
 /// A default password that matches `hash`, if any; `Err` when the scheme cannot be verified.
 pub fn crack(user: &str, hash: &str) -> Result<Option<String>, &'static str> {
     let s = scheme(hash);
-    if matches!(s, "yescrypt" | "gost-yescrypt" | "unknown") {
+    if matches!(s, "gost-yescrypt" | "unknown") {
+        return Err(s);
+    }
+    // A yescrypt hash the crate cannot parse (unusual parameters) is not verifiable.
+    if s == "yescrypt" && yescrypt_verify("", hash).is_err() {
         return Err(s);
     }
     let mut candidates: Vec<&str> = vec![user];
     candidates.extend(DEFAULT_PASSWORDS);
-    let verify = |p: &str| if s == "apr1" { apr1_verify(p, hash) } else { pwhash::unix::verify(p, hash) };
+    let verify = |p: &str| match s {
+        "apr1" => apr1_verify(p, hash),
+        "yescrypt" => yescrypt_verify(p, hash) == Ok(true),
+        _ => pwhash::unix::verify(p, hash),
+    };
     Ok(candidates.into_iter().find(|p| verify(p)).map(str::to_string))
+}
+
+/// yescrypt (`$y$`, Debian 12's default): `Ok(matches)`, `Err` when the hash cannot be read.
+fn yescrypt_verify(password: &str, hash: &str) -> Result<bool, ()> {
+    use yescrypt::{password_hash::Error, PasswordVerifier};
+    match yescrypt::Yescrypt::default().verify_password(password.as_bytes(), hash) {
+        Ok(()) => Ok(true),
+        Err(Error::PasswordInvalid) => Ok(false),
+        Err(_) => Err(()),
+    }
 }
 
 /// MD5-crypt with a given magic (`$1$` for crypt(3), `$apr1$` for Apache's
@@ -200,6 +218,10 @@ mod tests {
         let sha = pwhash::sha512_crypt::hash_with("$6$saltsalt$", "a long unique passphrase").unwrap();
         assert_eq!(crack("root", &sha), Ok(None));
         assert_eq!(crack("root", "$y$j9T$abc$def"), Err("yescrypt"));
+        // yescrypt as Debian 12 writes it (Python's crypt over libxcrypt, cost j9T).
+        assert_eq!(crack("root", "$y$j9T$aiteaiteaiteaiteaite$kl9cROMmOgGhA0dyLp7JlvGbzK8PDoXMTUpybnEUNx0"), Ok(Some("admin".into())));
+        let other = "$y$j9T$aiteaiteaiteaiteaite$kl9cROMmOgGhA0dyLp7JlvGbzK8PDoXMTUpybnEUNx1";
+        assert_eq!(crack("root", other), Ok(None));
     }
 
     #[test]

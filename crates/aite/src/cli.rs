@@ -137,7 +137,7 @@ only what was examined.
 Checks: ELF hardening of every binary and library (RELRO, stack canary, NX, PIE, RPATH and
 RUNPATH, symbols, FORTIFY counted against the image's own libc) with Debian checksec's
 rules; accounts in passwd/shadow and web password files (empty passwords, UID 0, hashes
-verified against well-known default passwords with real DES/MD5/SHA-crypt/bcrypt); setuid
+verified against well-known default passwords with real DES/MD5/SHA-crypt/bcrypt/yescrypt); setuid
 and world-writable files; services started at boot (telnet, debuggers, console shells,
 sshd root login); private keys and certificates (also inside binaries: strength against
 the 112-bit floor, expiry, self-signed) and authorized_keys; model artifacts (pickle

@@ -531,3 +531,24 @@ fn security_writes_a_cyclonedx_sbom_and_matches_an_offline_osv_feed() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("osv.json"), "{}", r.stderr);
 }
+
+/// `aite security` on a root filesystem of real Debian armhf packages (built by
+/// `.ci/debian-rootfs.sh`; skips without AITE_DEBIAN_ROOTFS).
+#[test]
+fn security_on_a_debian_armhf_rootfs_prints_findings_and_writes_sarif_and_sbom() {
+    let Some(dest) = std::env::var_os("AITE_DEBIAN_ROOTFS") else {
+        eprintln!("skipping: AITE_DEBIAN_ROOTFS is not set (bash .ci/debian-rootfs.sh DEST; .ci/run does)");
+        return;
+    };
+    let input = std::path::Path::new(&dest).join("rootfs-armhf.tar.gz");
+    let out = tempfile::tempdir().unwrap();
+    let r = run(aite().arg("security").arg(&input).arg("--out").arg(out.path()));
+    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("ELF files: 423") && r.stdout.contains("AITE-ELF-RELRO") && r.stdout.contains("components: 26"), "{}", r.stdout);
+    let folder = run_folder(out.path());
+    let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("findings.sarif")).unwrap()).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().any(|x| x["ruleId"] == "AITE-ELF-RELRO" && x["kind"] == "fail"));
+    let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("sbom.cdx.json")).unwrap()).unwrap();
+    assert!(bom["components"].as_array().unwrap().iter().any(|c| c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:deb/debian/busybox@") && p.ends_with("?arch=armhf"))));
+}
