@@ -56,10 +56,8 @@ pub enum FeedError {
 /// Every component the tree reveals, sorted and de-duplicated.
 pub fn inventory(tree: &Tree) -> Vec<Component> {
     let mut out = Vec::new();
-    for db in ["var/lib/dpkg/status"] {
-        if let Some(text) = tree.read(db) {
-            out.extend(control_paragraphs(&String::from_utf8_lossy(&text), db, "Debian"));
-        }
+    if let Some(text) = tree.read("var/lib/dpkg/status") {
+        out.extend(control_paragraphs(&String::from_utf8_lossy(&text), "var/lib/dpkg/status", "Debian"));
     }
     for e in tree.files().filter(|e| e.path.starts_with("var/lib/dpkg/status.d/")) {
         if let Some(text) = tree.read(&e.path) {
@@ -138,7 +136,7 @@ fn apk_installed(text: &str) -> Vec<Component> {
 
 /// Version strings of programs commonly built into firmware outside packages.
 fn binaries(tree: &Tree) -> Vec<Component> {
-    // (component, file-name test, marker before the version, version terminator set)
+    // (component, file-name test, marker right before the version)
     type Probe = (&'static str, fn(&str) -> bool, &'static [u8]);
     const PROBES: &[Probe] = &[
         ("busybox", |f| f == "busybox", b"BusyBox v"),

@@ -486,10 +486,7 @@ fn certificate(path: &str, offset: u64, format: &str, der: &[u8]) -> Option<KeyO
     let mut o = KeyObject { path: path.into(), offset, kind: KeyObjectKind::Certificate, format: format.into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
     let cert = match x509_parser::parse_x509_certificate(der) {
         Ok((_, c)) => c,
-        Err(e) if format == "der" => {
-            let _ = e;
-            return None; // a .der/.crt that is not a certificate: not ours to judge
-        }
+        Err(_) if format == "der" => return None, // a .der/.crt that is not a certificate: not ours to judge
         Err(e) => {
             o.error = Some(e.to_string());
             return Some(o);
