@@ -10,6 +10,7 @@ set -euo pipefail
 DEST="$(realpath -m "${1:?usage: debian-rootfs.sh DEST}")"
 PACKAGES="libc6 libgcc-s1 libssl3 openssl busybox zlib1g libcrypt1 dropbear-bin lighttpd libpcre2-8-0 libzstd1 liblzma5 libbz2-1.0 libcap2 libselinux1 libmd0 libbsd0 libtommath1 libxxhash0 libattr1 libacl1 coreutils"
 mkdir -p "$DEST"
+command -v xz >/dev/null 2>&1 || apt-get install -y -qq xz-utils
 for arch in arm64 armhf; do
   if [ -f "$DEST/$arch/done" ]; then continue; fi
   dpkg --print-foreign-architectures | grep -qx "$arch" || dpkg --add-architecture "$arch"
