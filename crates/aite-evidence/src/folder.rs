@@ -78,11 +78,7 @@ impl RunFolder {
     /// Write bytes atomically: temp file in the same folder, fsync, rename.
     pub fn write_bytes(&self, name: &str, bytes: &[u8]) -> Result<PathBuf, EvidenceError> {
         let dest = self.target(name)?;
-        let io = |source| EvidenceError::Io { path: dest.clone(), source };
-        let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&self.path).map_err(io)?;
-        tmp.write_all(bytes).map_err(io)?;
-        tmp.as_file().sync_all().map_err(io)?;
-        tmp.persist(&dest).map_err(|e| io(e.error))?;
+        write_atomic(&dest, bytes)?;
         Ok(dest)
     }
 
@@ -145,4 +141,16 @@ mod tests {
         assert_eq!(m.files.len(), 1, "no temp files left behind: {:?}", m.files);
         assert_eq!(m.files["results.json"], hex::encode(Sha256::digest(b"{\"v\":2}")));
     }
+}
+
+/// Write `bytes` to `dest` atomically: a temporary file in the same folder,
+/// fsync, rename; a crash never leaves a half-written file.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    let io = |source| EvidenceError::Io { path: dest.to_path_buf(), source };
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(dest).map_err(|e| io(e.error))?;
+    Ok(())
 }

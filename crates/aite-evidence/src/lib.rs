@@ -26,5 +26,5 @@ mod folder;
 mod results;
 
 pub use environment::{Environment, ToolInfo};
-pub use folder::{EvidenceError, Manifest, RunFolder};
+pub use folder::{write_atomic, EvidenceError, Manifest, RunFolder};
 pub use results::{InputArtifact, Results, RunStatus, RESULTS_SCHEMA};

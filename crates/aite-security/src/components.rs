@@ -307,20 +307,26 @@ fn affected_by(version: &str, ecosystem: &str, affected: &serde_json::Value) -> 
                 Some((k.as_str(), v.as_str()?.to_string()))
             })
             .collect();
-        let cmp = |a: &str, b: &str| if a == "0" { Ordering::Less } else { compare_versions(ecosystem, a, b) };
-        events.sort_by(|a, b| if a.1 == "0" && b.1 != "0" { Ordering::Less } else if b.1 == "0" && a.1 != "0" { Ordering::Greater } else { compare_versions(ecosystem, &a.1, &b.1) });
+        // OSV's "0" is before every version.
+        let cmp = |a: &str, b: &str| match (a == "0", b == "0") {
+            (true, true) => Ordering::Equal,
+            (true, false) => Ordering::Less,
+            (false, true) => Ordering::Greater,
+            _ => compare_versions(ecosystem, a, b),
+        };
+        events.sort_by(|a, b| cmp(&a.1, &b.1));
         let mut inside = false;
         let mut fixed = None;
         for (kind, at) in &events {
             match *kind {
                 "introduced" if cmp(at, version) != Ordering::Greater => inside = true,
-                "fixed" if compare_versions(ecosystem, at, version) != Ordering::Greater => inside = false,
+                "fixed" if cmp(at, version) != Ordering::Greater => inside = false,
                 "fixed" => {
                     if inside && fixed.is_none() {
                         fixed = Some(at.clone());
                     }
                 }
-                "last_affected" if compare_versions(ecosystem, version, at) == Ordering::Greater => inside = false,
+                "last_affected" if cmp(version, at) == Ordering::Greater => inside = false,
                 _ => {}
             }
         }

@@ -72,35 +72,32 @@ pub struct CertificateFacts {
 /// Inventory every key object in the tree.
 pub fn inventory(tree: &Tree) -> Vec<KeyObject> {
     let mut out = Vec::new();
-    for e in tree.files() {
-        let Some(content) = &e.content else { continue };
-        if e.size == 0 || e.size > MAX_SEARCH_BYTES {
-            continue;
-        }
-        let lower = e.path.to_ascii_lowercase();
-        let der_by_name = [".der", ".cer", ".crt"].iter().any(|x| lower.ends_with(x));
-        let Ok(bytes) = std::fs::read(content) else { continue };
-        let before = out.len();
-        search(&e.path, &bytes, &mut out);
-        // Programs carry PEM armour as format strings (key converters, TLS
-        // libraries): inside an executable only a block that parses is a key.
-        if bytes.starts_with(b"\x7fELF") {
-            let mut i = before;
-            while i < out.len() {
-                if out[i].error.is_some() {
-                    out.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-        }
-        if out.len() == before && der_by_name && bytes.first() == Some(&0x30) {
-            if let Some(o) = certificate(&e.path, 0, "der", &bytes) {
-                out.push(o);
-            }
+    for e in tree.files().filter(|e| e.size > 0 && e.size <= MAX_SEARCH_BYTES) {
+        if let Some(bytes) = e.content.as_ref().and_then(|c| std::fs::read(c).ok()) {
+            inventory_file(&e.path, &bytes, &mut out);
         }
     }
     out
+}
+
+/// The key objects of one file (`path` inside the image, `bytes` its content).
+pub fn inventory_file(path: &str, bytes: &[u8], out: &mut Vec<KeyObject>) {
+    if bytes.is_empty() || bytes.len() as u64 > MAX_SEARCH_BYTES {
+        return;
+    }
+    let mut found = Vec::new();
+    search(path, bytes, &mut found);
+    // Programs carry PEM armour as format strings (key converters, TLS
+    // libraries): inside an executable only a block that parses is a key.
+    if bytes.starts_with(b"\x7fELF") {
+        found.retain(|o| o.error.is_none());
+    }
+    let lower = path.to_ascii_lowercase();
+    let der_by_name = [".der", ".cer", ".crt"].iter().any(|x| lower.ends_with(x));
+    if found.is_empty() && der_by_name && bytes.first() == Some(&0x30) {
+        found.extend(certificate(path, 0, "der", bytes));
+    }
+    out.extend(found);
 }
 
 /// Findings from the inventory, with `now` (Unix seconds) deciding expiry.

@@ -90,29 +90,34 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
     let (tree, coverage) = unpack::open(input, work, options.limits)?;
     let libc = elf::image_libc_chk(&tree);
     let chk = libc.as_ref().map(|(_, c)| c);
-    // ELF files: read and analyse each regular file that starts with the ELF magic.
-    let mut hardening: Vec<elf::ElfHardening> = tree
-        .files()
-        .filter(|e| e.size >= 52)
-        .filter_map(|e| {
-            let path = e.content.as_ref()?;
-            let mut head = [0u8; 4];
-            use std::io::Read;
-            std::fs::File::open(path).ok()?.read_exact(&mut head).ok()?;
-            if &head != b"\x7fELF" {
-                return None;
+    let now = options.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0));
+    // One read per file: ELF hardening, embedded keys, model artifacts.
+    let mut hardening = Vec::new();
+    let mut key_objects = Vec::new();
+    let mut model_artifacts = Vec::new();
+    let mut model_findings = Vec::new();
+    let mut signatures = std::collections::HashMap::new();
+    for e in tree.files() {
+        let Some(bytes) = e.content.as_ref().and_then(|c| std::fs::read(c).ok()) else { continue };
+        if e.size >= 52 && bytes.starts_with(b"\x7fELF") {
+            hardening.extend(elf::analyse(&e.path, &bytes, chk));
+        }
+        keys::inventory_file(&e.path, &bytes, &mut key_objects);
+        if let Some(format) = models::detect(&e.path, &bytes[..bytes.len().min(32)]) {
+            let mut a = models::examine(&e.path, format, &bytes);
+            model_findings.extend(models::findings(&a));
+            if models::is_model(&e.path, format) {
+                a.signature = model_signature(&tree, &e.path, &options.model_keys, &mut signatures);
+                model_findings.extend(signature_findings(&a));
             }
-            let bytes = std::fs::read(path).ok()?;
-            elf::analyse(&e.path, &bytes, chk)
-        })
-        .collect();
+            model_artifacts.push(a);
+        }
+    }
     hardening.sort_by(|a, b| a.path.cmp(&b.path));
     let mut findings = elf_findings(&hardening);
     findings.extend(credentials::check(&tree));
     findings.extend(mode_findings(&tree));
     findings.extend(surface::check(&tree));
-    let key_objects = keys::inventory(&tree);
-    let now = options.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0));
     findings.extend(keys::findings(&key_objects, &tree, now));
     let component_list = components::inventory(&tree);
     let vulnerabilities = match &options.osv {
@@ -126,21 +131,7 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
             vec![]
         }
     };
-    let mut model_artifacts = Vec::new();
-    for e in tree.files() {
-        let Some(path) = &e.content else { continue };
-        let mut head = [0u8; 32];
-        let n = std::fs::File::open(path).and_then(|mut f| { use std::io::Read; f.read(&mut head) }).unwrap_or(0);
-        let Some(format) = models::detect(&e.path, &head[..n]) else { continue };
-        let Ok(bytes) = std::fs::read(path) else { continue };
-        let mut a = models::examine(&e.path, format, &bytes);
-        findings.extend(models::findings(&a));
-        if models::is_model(&e.path, format) {
-            a.signature = model_signature(&tree, &e.path, &options.model_keys);
-            findings.extend(signature_findings(&a));
-        }
-        model_artifacts.push(a);
-    }
+    findings.extend(model_findings);
     if coverage.containers.iter().any(|c| c.status != "extracted") || !coverage.skipped.is_empty() {
         let parts: Vec<String> = coverage.containers.iter().filter(|c| c.status != "extracted").map(|c| format!("{} at offset {}: {}", c.format, c.offset, c.status)).collect();
         findings.push(Finding::fail(
@@ -164,7 +155,9 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
 
 /// Find and check the signature of the model at `path`: `<path>.sig` (the file
 /// alone) or `model.sig` in its folder (the folder).
-fn model_signature(tree: &tree::Tree, path: &str, keys: &[signing::VerifyingKey]) -> Option<models::SignatureCheck> {
+/// `checked` remembers bundles already verified: a folder signature covers every
+/// model in the folder and is checked once.
+fn model_signature(tree: &tree::Tree, path: &str, keys: &[signing::VerifyingKey], checked: &mut std::collections::HashMap<String, signing::Verification>) -> Option<models::SignatureCheck> {
     let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
     let folder_sig = if dir.is_empty() { signing::DEFAULT_SIGNATURE_NAME.to_string() } else { format!("{dir}/{}", signing::DEFAULT_SIGNATURE_NAME) };
     let file_sig = format!("{path}.sig");
@@ -178,6 +171,9 @@ fn model_signature(tree: &tree::Tree, path: &str, keys: &[signing::VerifyingKey]
     } else {
         return None;
     };
+    if let Some(v) = checked.get(&bundle) {
+        return Some(models::SignatureCheck { bundle, verification: v.clone() });
+    }
     let bytes = tree.read(&bundle)?;
     let check = |key: Option<&signing::VerifyingKey>| {
         signing::verify_bundle(std::path::Path::new(&bundle), &bytes, key, &[], |ignore| signing::manifest_of_files(name, &files, ignore)).unwrap_or_else(|e| signing::Verification {
@@ -206,6 +202,7 @@ fn model_signature(tree: &tree::Tree, path: &str, keys: &[signing::VerifyingKey]
         }
         last?
     };
+    checked.insert(bundle.clone(), verification.clone());
     Some(models::SignatureCheck { bundle, verification })
 }
 

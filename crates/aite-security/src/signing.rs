@@ -420,6 +420,15 @@ fn read_bundle(path: &Path, text: &[u8]) -> Result<Envelope, SigningError> {
     Ok(Envelope { payload, payload_type, sigs, certificate })
 }
 
+/// Where `file` (which need not exist yet) lies inside the folder `model`, as a
+/// relative path: a signature kept inside the model folder is not part of it.
+pub fn path_inside(model: &Path, file: &Path) -> Option<String> {
+    let model = model.canonicalize().ok()?;
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let full = parent.canonicalize().ok()?.join(file.file_name()?);
+    full.strip_prefix(&model).ok().map(|r| r.to_string_lossy().into_owned())
+}
+
 /// Verify `model` against the bundle at `signature`. With `key` `None`, a
 /// bundle carrying a certificate is checked against the certificate's key;
 /// otherwise the result is [`SignatureStatus::NoKey`]. `ignore` adds paths to
@@ -428,11 +437,7 @@ pub fn verify(model: &Path, signature: &Path, key: Option<&VerifyingKey>, ignore
     let text = std::fs::read(signature).map_err(|source| SigningError::Io { path: signature.into(), source })?;
     let mut ignore = ignore.to_vec();
     // The signature file itself is never part of the model.
-    if let (Ok(s), Ok(m)) = (signature.canonicalize(), model.canonicalize()) {
-        if let Ok(rel) = s.strip_prefix(&m) {
-            ignore.push(rel.to_string_lossy().into_owned());
-        }
-    }
+    ignore.extend(path_inside(model, signature));
     verify_bundle(signature, &text, key, &ignore, |ignores| manifest(model, ignores))
 }
 

@@ -3,7 +3,8 @@
 use crate::cli::{SignArgs, VerifyModelArgs};
 use crate::exit::{Exit, UsageError};
 use aite_security::signing::{self, SigningKey, VerifyingKey};
-use anyhow::{Context, Result};
+use aite_evidence::write_atomic;
+use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// `<folder>/model.sig` for a folder, `<file>.sig` for a file.
@@ -15,15 +16,6 @@ fn default_signature(model: &Path) -> PathBuf {
         s.push(".sig");
         PathBuf::from(s)
     }
-}
-
-/// Write `bytes` to `path` through a temporary file in the same folder.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 pub fn sign(a: SignArgs) -> Result<u8> {
@@ -53,14 +45,7 @@ pub fn sign(a: SignArgs) -> Result<u8> {
     let sig_path = a.signature.clone().unwrap_or_else(|| default_signature(&a.model));
     let mut ignore = a.ignore.clone();
     // A signature written inside the model folder is not part of the model.
-    if let (Ok(m), Some(parent)) = (a.model.canonicalize(), sig_path.parent()) {
-        let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-        if let Ok(p) = parent.canonicalize() {
-            if let Ok(rel) = p.join(sig_path.file_name().unwrap_or_default()).strip_prefix(&m) {
-                ignore.push(rel.to_string_lossy().into_owned());
-            }
-        }
-    }
+    ignore.extend(signing::path_inside(&a.model, &sig_path));
     let (bundle, manifest) = signing::sign_with_manifest(&a.model, &key, &ignore)?;
     write_atomic(&sig_path, &serde_json::to_vec_pretty(&bundle)?)?;
     println!("signed {} ({} file(s), {}) -> {}", a.model.display(), manifest.resources.len(), key.verifying_key().algorithm(), sig_path.display());
