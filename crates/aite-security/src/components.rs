@@ -386,7 +386,7 @@ pub fn findings(components: &[Component], vulns: &[Vulnerability]) -> Vec<Findin
             let (name, version, at) = c.map(|c| (c.name.as_str(), c.version.as_str(), c.evidence.as_str())).unwrap_or(("?", "?", ""));
             let fix = v.fixed.as_deref().map(|f| format!("; fixed in {f}")).unwrap_or_default();
             let aliases = if v.aliases.is_empty() { String::new() } else { format!(" ({})", v.aliases.join(", ")) };
-            Finding::fail("AITE-VULN-KNOWN", at, format!("{name} {version} is affected by {}{aliases}{fix}", v.id)).with_excerpt(None, format!("{} {}", v.summary, v.severity.join(" ")).trim().to_string())
+            Finding::fail("AITE-VULN-KNOWN", at, format!("{name} {version} is affected by {}{aliases}{fix}", v.id)).with_excerpt(format!("{} {}", v.summary, v.severity.join(" ")).trim().to_string())
         })
         .collect()
 }

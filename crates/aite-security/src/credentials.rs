@@ -3,6 +3,7 @@
 //! default passwords with real crypt implementations (DES, MD5-crypt,
 //! SHA-256/512-crypt, bcrypt); nothing is brute-forced.
 
+use crate::examined::Ledger;
 use crate::finding::Finding;
 use crate::tree::Tree;
 
@@ -120,56 +121,98 @@ fn locked(hash: &str) -> bool {
     hash.starts_with('!') || hash.starts_with('*') || hash == "x"
 }
 
+/// The rules that judge a password field.
+const PASSWORD_RULES: &[&str] = &["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-WEAK-HASH"];
+/// Every account rule.
+const ACCOUNT_RULES: &[&str] = &["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-WEAK-HASH", "AITE-CRED-UID0", "AITE-CRED-HASH-IN-PASSWD"];
+
 /// Check one account's password field.
-fn check_hash(findings: &mut Vec<Finding>, file: &str, line_no: usize, user: &str, hash: &str) {
+fn check_hash(findings: &mut Vec<Finding>, ledger: &mut Ledger, file: &str, line_no: usize, user: &str, hash: &str) {
+    let subject = format!("{file}:{user}");
     let excerpt = format!("{user}:{}…", hash.chars().take(12).collect::<String>());
+    ledger.examined(&["AITE-CRED-EMPTY"], &subject);
     if hash.is_empty() {
-        findings.push(Finding::fail("AITE-CRED-EMPTY", file, format!("account `{user}` has an empty password field: anyone can log in")).with_excerpt(Some(line_no as u64), format!("{user}::")));
+        ledger.examined(&["AITE-CRED-DEFAULT", "AITE-CRED-WEAK-HASH"], &subject);
+        findings.push(Finding::fail("AITE-CRED-EMPTY", file, format!("account `{user}` has an empty password field: anyone can log in")).at_line(line_no, format!("{user}::")));
         return;
     }
     if locked(hash) {
+        // No password can log in: examined, nothing to find.
+        ledger.examined(&["AITE-CRED-DEFAULT", "AITE-CRED-WEAK-HASH"], &subject);
         return;
     }
     let s = scheme(hash);
+    ledger.examined(&["AITE-CRED-WEAK-HASH"], &subject);
     match crack(user, hash) {
-        Ok(Some(pw)) => findings.push(Finding::fail("AITE-CRED-DEFAULT", file, format!("account `{user}` uses the well-known password `{pw}` ({s})")).with_excerpt(Some(line_no as u64), excerpt.clone())),
-        Ok(None) => {}
-        Err(s) => findings.push(Finding::fail("AITE-CRED-UNCHECKED", file, format!("account `{user}`: {s} hashes are not verified by aite")).with_excerpt(Some(line_no as u64), excerpt.clone())),
+        Ok(found) => {
+            ledger.examined(&["AITE-CRED-DEFAULT"], &subject);
+            if let Some(pw) = found {
+                findings.push(Finding::fail("AITE-CRED-DEFAULT", file, format!("account `{user}` uses the well-known password `{pw}` ({s})")).at_line(line_no, excerpt.clone()));
+            }
+        }
+        Err(s) => ledger.not_examined(&["AITE-CRED-DEFAULT"], &subject, format!("{s} hashes are not verified by aite")),
     }
     if matches!(s, "des-crypt" | "md5-crypt") {
-        findings.push(Finding::fail("AITE-CRED-WEAK-HASH", file, format!("account `{user}` is hashed with {s}")).with_excerpt(Some(line_no as u64), excerpt));
+        findings.push(Finding::fail("AITE-CRED-WEAK-HASH", file, format!("account `{user}` is hashed with {s}")).at_line(line_no, excerpt));
     }
 }
 
+/// The account database at `path`: its text, or why it cannot be read
+/// (cameras often link /etc/passwd and /etc/shadow into /var or /tmp, which
+/// are filled at run time and are not in the image).
+fn account_file(tree: &Tree, path: &str) -> Option<Result<String, String>> {
+    let entry = tree.get(path)?;
+    Some(match tree.read(path) {
+        Some(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        None => Err(match &entry.kind {
+            crate::tree::EntryKind::Symlink { target } => format!("/{path} is a symlink to {target}, which is not in the image (created at run time?): the account database is outside the image"),
+            _ => format!("/{path} could not be read"),
+        }),
+    })
+}
+
 /// Every credential check over the tree.
-pub fn check(tree: &Tree) -> Vec<Finding> {
+pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
     let mut findings = Vec::new();
-    if let Some(text) = tree.read("etc/passwd").map(|b| String::from_utf8_lossy(&b).into_owned()) {
-        for (i, line) in text.lines().enumerate() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 4 || line.starts_with('#') {
-                continue;
-            }
-            let (user, pw, uid) = (f[0], f[1], f[2]);
-            if uid == "0" && user != "root" {
-                findings.push(Finding::fail("AITE-CRED-UID0", "etc/passwd", format!("account `{user}` has UID 0 (root privileges)")).with_excerpt(Some(i as u64 + 1), line.to_string()));
-            }
-            if !pw.is_empty() && !locked(pw) {
-                findings.push(Finding::fail("AITE-CRED-HASH-IN-PASSWD", "etc/passwd", format!("account `{user}` keeps its hash in /etc/passwd")).with_excerpt(Some(i as u64 + 1), format!("{user}:{}…", pw.chars().take(12).collect::<String>())));
-                check_hash(&mut findings, "etc/passwd", i + 1, user, pw);
-            } else if pw.is_empty() && tree.get("etc/shadow").is_none() {
-                check_hash(&mut findings, "etc/passwd", i + 1, user, pw);
+    let shadow = account_file(tree, "etc/shadow");
+    match account_file(tree, "etc/passwd") {
+        Some(Ok(text)) => {
+            for (i, line) in text.lines().enumerate() {
+                let f: Vec<&str> = line.split(':').collect();
+                if f.len() < 4 || line.starts_with('#') {
+                    continue;
+                }
+                let (user, pw, uid) = (f[0], f[1], f[2]);
+                let subject = format!("etc/passwd:{user}");
+                ledger.examined(&["AITE-CRED-UID0", "AITE-CRED-HASH-IN-PASSWD"], &subject);
+                if uid == "0" && user != "root" {
+                    findings.push(Finding::fail("AITE-CRED-UID0", "etc/passwd", format!("account `{user}` has UID 0 (root privileges)")).at_line(i + 1, line.to_string()));
+                }
+                if !pw.is_empty() && !locked(pw) {
+                    findings.push(Finding::fail("AITE-CRED-HASH-IN-PASSWD", "etc/passwd", format!("account `{user}` keeps its hash in /etc/passwd")).at_line(i + 1, format!("{user}:{}…", pw.chars().take(12).collect::<String>())));
+                    check_hash(&mut findings, ledger, "etc/passwd", i + 1, user, pw);
+                } else if pw.is_empty() && shadow.is_none() {
+                    check_hash(&mut findings, ledger, "etc/passwd", i + 1, user, pw);
+                } else if pw == "x" && shadow.is_none() {
+                    ledger.not_examined(PASSWORD_RULES, &subject, "its password is in /etc/shadow, which is not in the image");
+                }
             }
         }
+        Some(Err(why)) => ledger.not_examined(ACCOUNT_RULES, "etc/passwd", why),
+        None => {}
     }
-    if let Some(text) = tree.read("etc/shadow").map(|b| String::from_utf8_lossy(&b).into_owned()) {
-        for (i, line) in text.lines().enumerate() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.len() < 2 || line.starts_with('#') {
-                continue;
+    match shadow {
+        Some(Ok(text)) => {
+            for (i, line) in text.lines().enumerate() {
+                let f: Vec<&str> = line.split(':').collect();
+                if f.len() < 2 || line.starts_with('#') {
+                    continue;
+                }
+                check_hash(&mut findings, ledger, "etc/shadow", i + 1, f[0], f[1]);
             }
-            check_hash(&mut findings, "etc/shadow", i + 1, f[0], f[1]);
         }
+        Some(Err(why)) => ledger.not_examined(PASSWORD_RULES, "etc/shadow", why),
+        None => {}
     }
     // htpasswd-style files (web UIs): user:hash or user:plaintext.
     let web: Vec<String> = tree
@@ -181,7 +224,10 @@ pub fn check(tree: &Tree) -> Vec<Finding> {
         })
         .collect();
     for path in web {
-        let Some(text) = tree.read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()) else { continue };
+        let Some(text) = tree.read(&path).map(|b| String::from_utf8_lossy(&b).into_owned()) else {
+            ledger.not_examined(&["AITE-CRED-DEFAULT"], &path, "could not be read");
+            continue;
+        };
         for (i, line) in text.lines().enumerate().take(1000) {
             let Some((user, secret)) = line.split_once(':') else { continue };
             if user.is_empty() || line.starts_with('#') {
@@ -190,15 +236,20 @@ pub fn check(tree: &Tree) -> Vec<Finding> {
             let secret = secret.split(':').next().unwrap_or(secret);
             if scheme(secret) == "unknown" {
                 // Plain text (lighttpd's htdigest/plain backends, many vendor UIs).
+                let subject = format!("{path}:{user}");
+                ledger.examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &subject);
                 let known = DEFAULT_PASSWORDS.contains(&secret) || secret == user;
                 let msg = if known { format!("web account `{user}` has the well-known password `{secret}`, stored in plain text") } else { format!("web account `{user}` has its password stored in plain text") };
                 let rule = if known { "AITE-CRED-DEFAULT" } else { "AITE-CRED-HASH-IN-PASSWD" };
-                findings.push(Finding::fail(rule, &path, msg).with_excerpt(Some(i as u64 + 1), format!("{user}:…")));
+                findings.push(Finding::fail(rule, &path, msg).at_line(i + 1, format!("{user}:…")));
             } else {
-                check_hash(&mut findings, &path, i + 1, user, secret);
+                check_hash(&mut findings, ledger, &path, i + 1, user, secret);
             }
         }
     }
+    ledger.not_applicable_because("AITE-CRED-EMPTY", "no account database (/etc/passwd, /etc/shadow) or web password file in the image");
+    ledger.not_applicable_because("AITE-CRED-DEFAULT", "no account database (/etc/passwd, /etc/shadow) or web password file in the image");
+    ledger.not_applicable_because("AITE-CRED-UID0", "no /etc/passwd in the image");
     findings
 }
 

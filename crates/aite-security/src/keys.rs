@@ -11,6 +11,7 @@
 //! it, so any unencrypted one is a finding; an encrypted one is a lesser one
 //! (its passphrase has to be somewhere on the device too).
 
+use crate::examined::Ledger;
 use crate::finding::Finding;
 use crate::tree::Tree;
 use base64::Engine as _;
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 pub const MIN_SECURITY_BITS: u32 = 112;
 
 /// Files larger than this are not searched for embedded keys.
-const MAX_SEARCH_BYTES: u64 = 64 << 20;
+pub const MAX_SEARCH_BYTES: u64 = 64 << 20;
 
 /// What kind of key material an object is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,10 +102,24 @@ pub fn inventory_file(path: &str, bytes: &[u8], out: &mut Vec<KeyObject>) {
 }
 
 /// Findings from the inventory, with `now` (Unix seconds) deciding expiry.
-pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64) -> Vec<Finding> {
+pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64, ledger: &mut Ledger) -> Vec<Finding> {
     let mut out = Vec::new();
     for o in objects {
-        let at = |f: Finding| f.with_excerpt(Some(o.offset), describe(o));
+        let subject = format!("{}@{}", o.path, o.offset);
+        let trusted = o.certificate.as_ref().is_some_and(|c| c.trust_store);
+        match (o.security_bits, trusted) {
+            (_, true) => {}
+            (Some(_), false) => ledger.examined(&["AITE-KEY-WEAK"], &subject),
+            (None, false) => ledger.not_examined(&["AITE-KEY-WEAK"], &subject, o.error.clone().unwrap_or_else(|| format!("strength of {} {} keys unknown", o.format, o.algorithm))),
+        }
+        if o.kind == KeyObjectKind::Certificate && !trusted {
+            if o.certificate.is_some() {
+                ledger.examined(&["AITE-CERT-EXPIRED", "AITE-CERT-SELF-SIGNED"], &subject);
+            } else {
+                ledger.not_examined(&["AITE-CERT-EXPIRED", "AITE-CERT-SELF-SIGNED"], &subject, o.error.clone().unwrap_or_else(|| "certificate could not be parsed".into()));
+            }
+        }
+        let at = |f: Finding| f.at_offset(o.offset, describe(o));
         match o.kind {
             KeyObjectKind::PrivateKey if o.encrypted => {
                 out.push(at(Finding::fail("AITE-KEY-PRIVATE-ENCRYPTED", &o.path, format!("{} holds a passphrase-protected private key ({})", o.path, o.format))));
@@ -141,12 +156,13 @@ pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64) -> Vec<Finding> {
     }
     // authorized_keys shipped in the image: somebody's key opens every device.
     for e in tree.files() {
+        ledger.examined(&["AITE-KEY-AUTHORIZED"], &e.path);
         if e.path.ends_with(".ssh/authorized_keys") || e.path.ends_with(".ssh/authorized_keys2") {
             let text = tree.read(&e.path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
             let keys: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
             if let Some(first) = keys.first() {
                 let comment = first.split_whitespace().last().unwrap_or("");
-                out.push(Finding::fail("AITE-KEY-AUTHORIZED", &e.path, format!("{} authorises {} key(s) for SSH login", e.path, keys.len())).with_excerpt(Some(0), format!("{} … {comment}", first.split_whitespace().next().unwrap_or(""))));
+                out.push(Finding::fail("AITE-KEY-AUTHORIZED", &e.path, format!("{} authorises {} key(s) for SSH login", e.path, keys.len())).at_line(1, format!("{} … {comment}", first.split_whitespace().next().unwrap_or(""))));
             }
         }
     }
@@ -604,7 +620,7 @@ mod tests {
     fn findings_name_private_weak_expired_self_signed_and_authorized_keys() {
         let (_d, tree) = image();
         let objs = inventory(&tree);
-        let found = findings(&objs, &tree, NOW);
+        let found = findings(&objs, &tree, NOW, &mut Ledger::default());
         let of = |rule: &str| -> Vec<&str> {
             let mut v: Vec<&str> = found.iter().filter(|f| f.rule == rule).map(|f| f.path.as_str()).collect();
             v.sort();
@@ -623,7 +639,7 @@ mod tests {
         let auth = found.iter().find(|f| f.rule == "AITE-KEY-AUTHORIZED").unwrap();
         assert!(auth.excerpt.as_deref().unwrap().contains("vendor@factory"));
         // The same image in 2019: that certificate was still valid, the 2024 ones not yet.
-        let in_2019 = findings(&objs, &tree, 1_560_000_000);
+        let in_2019 = findings(&objs, &tree, 1_560_000_000, &mut Ledger::default());
         let dated: Vec<(&str, &str)> = in_2019.iter().filter(|f| f.rule == "AITE-CERT-EXPIRED").map(|f| (f.path.as_str(), f.message.as_str())).collect();
         assert_eq!(dated.len(), 2, "{dated:?}");
         assert!(dated.iter().all(|(p, m)| *p != "etc/keys/expired-self-signed.crt" && m.contains("not valid before 2024-01-01")), "{dated:?}");
@@ -648,6 +664,6 @@ mod tests {
         assert!(out.iter().all(|o| o.error.is_some()), "{out:#?}");
         // Private keys stay private keys even when broken: still a finding.
         let tree = Tree::default();
-        assert_eq!(findings(&out, &tree, NOW).iter().filter(|f| f.rule == "AITE-KEY-PRIVATE").count(), 3);
+        assert_eq!(findings(&out, &tree, NOW, &mut Ledger::default()).iter().filter(|f| f.rule == "AITE-KEY-PRIVATE").count(), 3);
     }
 }

@@ -21,12 +21,16 @@
 //! - file modes: setuid/setgid and world-writable files.
 //!
 //! Every check produces [`finding::Finding`]s with severity, evidence and
-//! clauses; rules that found nothing are recorded as passes. [`sarif`]
+//! clauses, and records what it examined in an [`examined::Ledger`]; each rule
+//! is then decided from both: pass only when subjects were examined on a
+//! complete scan, otherwise fail, not applicable (nothing to examine) or not
+//! checked (present but not opened, or the scan is incomplete). [`sarif`]
 //! writes them as SARIF 2.1.0.
 
 pub mod components;
 pub mod credentials;
 pub mod elf;
+pub mod examined;
 pub mod finding;
 pub mod keys;
 pub mod models;
@@ -37,7 +41,8 @@ pub mod surface;
 pub mod tree;
 pub mod unpack;
 
-pub use finding::{Finding, Severity, RULES};
+pub use examined::{Ledger, RuleOutcome};
+pub use finding::{Finding, RuleStatus, Severity, RULES};
 pub use unpack::{Coverage, Limits, UnpackError};
 
 use serde::{Deserialize, Serialize};
@@ -47,6 +52,10 @@ use std::path::Path;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecurityReport {
     pub coverage: Coverage,
+    /// Why the scan did not cover the whole input: every container, entry and
+    /// byte region not examined, with its cause. Empty: the scan is complete.
+    #[serde(default)]
+    pub gaps: Vec<String>,
     /// The image's C library used for FORTIFY counts.
     pub libc: Option<String>,
     pub elf: Vec<elf::ElfHardening>,
@@ -63,9 +72,25 @@ pub struct SecurityReport {
     /// OSV records the components were matched against (`None`: no feed given).
     #[serde(default)]
     pub osv_records: Option<usize>,
+    /// Every rule's conclusion and the subjects it stands on.
+    #[serde(default)]
+    pub rules: Vec<RuleOutcome>,
+    /// Failing findings, then one record per rule that did not fail (its conclusion).
     pub findings: Vec<Finding>,
     /// Failed findings per severity.
     pub failures: std::collections::BTreeMap<String, usize>,
+}
+
+impl SecurityReport {
+    /// Whether every byte, container and entry of the input was examined.
+    pub fn complete(&self) -> bool {
+        self.gaps.is_empty()
+    }
+
+    /// The conclusion of `rule`, if the scan decided it.
+    pub fn status(&self, rule: &str) -> Option<RuleStatus> {
+        self.rules.iter().find(|r| r.rule == rule).map(|r| r.status)
+    }
 }
 
 /// What a scan needs besides its input.
@@ -85,72 +110,157 @@ pub fn scan(input: &Path, work: &Path, limits: Limits) -> Result<SecurityReport,
     scan_with(input, work, &ScanOptions { limits, ..Default::default() })
 }
 
+const ELF_RULES: &[&str] = &["AITE-ELF-NX", "AITE-ELF-CANARY", "AITE-ELF-PIE", "AITE-ELF-RELRO", "AITE-ELF-FORTIFY", "AITE-ELF-RPATH"];
+const KEY_FILE_RULES: &[&str] = &["AITE-KEY-PRIVATE", "AITE-KEY-PRIVATE-ENCRYPTED"];
+const FILE_RULES: &[&str] = &["AITE-KEY-PRIVATE", "AITE-KEY-PRIVATE-ENCRYPTED", "AITE-PARSER-CRASH"];
+
+/// Every container, skipped entry and unclaimed region of `c`, with its cause.
+/// An entry noted but still recorded in `tree` (a symlink pointing outside the
+/// image) was examined as what it is and is no gap.
+pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
+    let mut gaps = Vec::new();
+    for k in c.containers.iter().filter(|k| k.status != "extracted") {
+        let cause = k.status.trim().trim_end_matches(':').trim();
+        let cause = if cause.is_empty() || cause == "failed" { "failed, and the parser gave no cause" } else { cause };
+        gaps.push(format!("{} at offset {}{}: {cause}", k.format, k.offset, k.length.map(|l| format!(" ({l} bytes)")).unwrap_or_default()));
+    }
+    for s in c.skipped.iter().filter(|s| tree.get(&s.path).is_none()) {
+        gaps.push(format!("entry {}: {}", s.path, s.reason));
+    }
+    for r in &c.unclaimed {
+        gaps.push(format!("{} bytes at offset {} in no known format", r.length, r.offset));
+    }
+    if c.unclaimed.is_empty() && c.unclaimed_bytes > 0 {
+        gaps.push(format!("{} bytes in no known format", c.unclaimed_bytes));
+    }
+    gaps
+}
+
+/// Run `f`; a panic inside it becomes `Err(message)`.
+fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    unpack::guard::contained(f)
+}
+
 /// [`scan`] with model-signing keys and a fixed clock.
 pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<SecurityReport, UnpackError> {
     let (tree, coverage) = unpack::open(input, work, options.limits)?;
+    let gaps = coverage_gaps(&coverage, &tree);
     let libc = elf::image_libc_chk(&tree);
     let chk = libc.as_ref().map(|(_, c)| c);
     let now = options.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0));
+    let mut ledger = Ledger::default();
+    let mut findings = Vec::new();
     // One read per file: ELF hardening, embedded keys, model artifacts.
     let mut hardening = Vec::new();
     let mut key_objects = Vec::new();
     let mut model_artifacts = Vec::new();
     let mut model_findings = Vec::new();
     let mut signatures = std::collections::HashMap::new();
+    let crash = |findings: &mut Vec<Finding>, ledger: &mut Ledger, path: &str, parser: &str, rules: &[&str], why: &str| {
+        findings.push(Finding::fail("AITE-PARSER-CRASH", path, format!("the {parser} crashed on {path}: {why}")));
+        ledger.not_examined(rules, path, format!("the {parser} crashed: {why}"));
+    };
     for e in tree.files() {
-        let Some(bytes) = e.content.as_ref().and_then(|c| std::fs::read(c).ok()) else { continue };
-        if e.size >= 52 && bytes.starts_with(b"\x7fELF") {
-            hardening.extend(elf::analyse(&e.path, &bytes, chk));
-        }
-        keys::inventory_file(&e.path, &bytes, &mut key_objects);
-        if let Some(format) = models::detect(&e.path, &bytes[..bytes.len().min(32)]) {
-            let mut a = models::examine(&e.path, format, &bytes);
-            model_findings.extend(models::findings(&a));
-            if models::is_model(&e.path, format) {
-                a.signature = model_signature(&tree, &e.path, &options.model_keys, &mut signatures);
-                model_findings.extend(signature_findings(&a));
+        let read = e.content.as_ref().ok_or_else(|| "contents were not extracted".to_string()).and_then(|c| std::fs::read(c).map_err(|err| format!("cannot read its extracted copy: {err}")));
+        let bytes = match read {
+            Ok(b) => b,
+            Err(why) => {
+                ledger.not_examined(FILE_RULES, &e.path, why.clone());
+                if e.path.ends_with(".onnx") || e.path.ends_with(".tflite") || e.path.ends_with(".pt") || e.path.ends_with(".pkl") {
+                    ledger.not_examined(&["AITE-MODEL-UNSCANNABLE"], &e.path, why);
+                }
+                continue;
             }
-            model_artifacts.push(a);
+        };
+        ledger.examined(&["AITE-PARSER-CRASH"], &e.path);
+        if bytes.starts_with(b"\x7fELF") {
+            match contained(|| elf::analyse(&e.path, &bytes, chk)) {
+                Ok(Some(h)) => hardening.push(h),
+                Ok(None) => ledger.not_examined(ELF_RULES, &e.path, "starts with the ELF magic but its headers do not parse"),
+                Err(why) => crash(&mut findings, &mut ledger, &e.path, "ELF parser", ELF_RULES, &why),
+            }
+        }
+        if bytes.len() as u64 > keys::MAX_SEARCH_BYTES {
+            ledger.not_examined(KEY_FILE_RULES, &e.path, format!("{} bytes, above the key-search limit of {} bytes: not searched for keys", bytes.len(), keys::MAX_SEARCH_BYTES));
+        } else {
+            let mut found = Vec::new();
+            match contained(std::panic::AssertUnwindSafe(|| keys::inventory_file(&e.path, &bytes, &mut found))) {
+                Ok(()) => {
+                    ledger.examined(KEY_FILE_RULES, &e.path);
+                    key_objects.extend(found);
+                }
+                Err(why) => crash(&mut findings, &mut ledger, &e.path, "key and certificate parser", KEY_FILE_RULES, &why),
+            }
+        }
+        if let Some(format) = models::detect(&e.path, &bytes[..bytes.len().min(32)]) {
+            let content = models::content_rules(format);
+            match contained(|| models::examine(&e.path, format, &bytes)) {
+                Ok(mut a) => {
+                    ledger.examined(&["AITE-MODEL-UNSCANNABLE"], &e.path);
+                    if a.unscanned.is_empty() {
+                        ledger.examined(content, &e.path);
+                    } else {
+                        ledger.not_examined(content, &e.path, a.unscanned.join("; "));
+                    }
+                    model_findings.extend(models::findings(&a));
+                    if models::is_model(&e.path, format) {
+                        ledger.examined(&["AITE-MODEL-UNSIGNED"], &e.path);
+                        a.signature = model_signature(&tree, &e.path, &options.model_keys, &mut signatures);
+                        if a.signature.is_some() {
+                            ledger.examined(&["AITE-MODEL-SIGNATURE-INVALID", "AITE-MODEL-SIGNATURE-UNVERIFIED"], &e.path);
+                        }
+                        model_findings.extend(signature_findings(&a));
+                    }
+                    model_artifacts.push(a);
+                }
+                Err(why) => {
+                    let mut rules = content.to_vec();
+                    rules.push("AITE-MODEL-UNSCANNABLE");
+                    crash(&mut findings, &mut ledger, &e.path, "model parser", &rules, &why);
+                }
+            }
         }
     }
     hardening.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut findings = elf_findings(&hardening);
-    findings.extend(credentials::check(&tree));
-    findings.extend(mode_findings(&tree));
-    findings.extend(surface::check(&tree));
-    findings.extend(keys::findings(&key_objects, &tree, now));
+    findings.extend(elf_findings(&hardening, &mut ledger, libc.is_some()));
+    findings.extend(credentials::check(&tree, &mut ledger));
+    findings.extend(mode_findings(&tree, &mut ledger));
+    findings.extend(surface::check(&tree, &mut ledger));
+    findings.extend(keys::findings(&key_objects, &tree, now, &mut ledger));
     let component_list = components::inventory(&tree);
+    for c in &component_list {
+        ledger.examined(&["AITE-VULN-KNOWN"], &c.purl);
+    }
     let vulnerabilities = match &options.osv {
         Some(records) => {
             let v = components::match_osv(&component_list, records);
             findings.extend(components::findings(&component_list, &v));
+            ledger.not_applicable_because("AITE-VULN-KNOWN", "no package database or known version string in the image: no component to match against the OSV feed");
             v
         }
         None => {
-            findings.push(Finding::not_checked("AITE-VULN-KNOWN", format!("{} components inventoried; no OSV feed given (--osv), vulnerabilities not checked", component_list.len())));
+            ledger.not_checked("AITE-VULN-KNOWN", format!("{} components inventoried; no OSV feed given (--osv), vulnerabilities not checked", component_list.len()));
             vec![]
         }
     };
     findings.extend(model_findings);
-    if coverage.containers.iter().any(|c| c.status != "extracted") || !coverage.skipped.is_empty() {
-        let parts: Vec<String> = coverage.containers.iter().filter(|c| c.status != "extracted").map(|c| format!("{} at offset {}: {}", c.format, c.offset, c.status)).collect();
-        findings.push(Finding::fail(
-            "AITE-UNPACK-INCOMPLETE",
-            "",
-            format!("{} container(s) not examined{}; {} entries skipped", parts.len(), if parts.is_empty() { String::new() } else { format!(" ({})", parts.join("; ")) }, coverage.skipped.len()),
-        ));
+    for k in &coverage.containers {
+        ledger.examined(&["AITE-UNPACK-INCOMPLETE"], &format!("{}@{}", k.format, k.offset));
     }
-    // Passes: every rule that ran and found nothing.
-    for r in RULES {
-        if !findings.iter().any(|f| f.rule == r.id) {
-            findings.push(Finding::pass(r.id, format!("checked: no {}", r.title)));
-        }
+    if !gaps.is_empty() {
+        findings.push(Finding::fail("AITE-UNPACK-INCOMPLETE", "", format!("{} part(s) of the input not examined: {}", gaps.len(), gaps.join("; "))));
+    }
+    let incomplete = (!gaps.is_empty()).then(|| format!("{} part(s) of the input not examined", gaps.len()));
+    let rules = ledger.outcomes(&findings, incomplete.as_deref());
+    // One record per rule that did not fail, so SARIF and results.json say what was concluded.
+    for r in rules.iter().filter(|r| r.status != RuleStatus::Fail) {
+        findings.push(Finding::outcome(&r.rule, r.status, r.reason.clone()));
     }
     let mut failures = std::collections::BTreeMap::new();
     for f in findings.iter().filter(|f| f.failed()) {
         *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
     }
-    Ok(SecurityReport { coverage, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, components: component_list, vulnerabilities, osv_records: options.osv.as_ref().map(Vec::len), findings, failures })
+    Ok(SecurityReport { coverage, gaps, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, components: component_list, vulnerabilities, osv_records: options.osv.as_ref().map(Vec::len), rules, findings, failures })
 }
 
 /// Find and check the signature of the model at `path`: `<path>.sig` (the file
@@ -213,13 +323,14 @@ fn signature_findings(a: &models::ModelArtifact) -> Vec<Finding> {
         Some(s) => match s.verification.status {
             S::Verified => vec![],
             S::NoKey => vec![Finding::fail("AITE-MODEL-SIGNATURE-UNVERIFIED", &a.path, format!("{} is signed ({}) but no public key was given to check it (--model-key)", a.path, s.bundle))],
+            S::SignerUnverified => vec![Finding::fail("AITE-MODEL-SIGNATURE-UNVERIFIED", &a.path, format!("{}: signature present ({}), signer not verified: it holds only for the certificate inside the bundle; give the trusted key or certificate (--model-key)", a.path, s.bundle))],
             _ => vec![Finding::fail("AITE-MODEL-SIGNATURE-INVALID", &a.path, format!("{}: signature {} does not hold: {}", a.path, s.bundle, s.verification.message))
-                .with_excerpt(None, format!("changed {:?}, missing {:?}, not signed {:?}", s.verification.changed, s.verification.missing, s.verification.unsigned))],
+                .with_excerpt(format!("changed {:?}, missing {:?}, not signed {:?}", s.verification.changed, s.verification.missing, s.verification.unsigned))],
         },
     }
 }
 
-fn elf_findings(all: &[elf::ElfHardening]) -> Vec<Finding> {
+fn elf_findings(all: &[elf::ElfHardening], ledger: &mut Ledger, libc_found: bool) -> Vec<Finding> {
     use elf::{Pie, Relro};
     let mut out = Vec::new();
     for h in all {
@@ -227,6 +338,18 @@ fn elf_findings(all: &[elf::ElfHardening]) -> Vec<Finding> {
             continue; // object files and kernel modules: checksec's columns do not apply
         }
         let executable = matches!(h.pie, Pie::Yes | Pie::No);
+        ledger.examined(&["AITE-ELF-NX", "AITE-ELF-RPATH"], &h.path);
+        if executable {
+            ledger.examined(&["AITE-ELF-CANARY", "AITE-ELF-PIE"], &h.path);
+        }
+        if !h.static_binary {
+            ledger.examined(&["AITE-ELF-RELRO"], &h.path);
+        }
+        if h.fortifiable.is_some() {
+            ledger.examined(&["AITE-ELF-FORTIFY"], &h.path);
+        } else if !libc_found {
+            ledger.not_examined(&["AITE-ELF-FORTIFY"], &h.path, "no C library with checked (_chk) functions found in the image to count fortifiable calls against");
+        }
         if !h.nx {
             out.push(Finding::fail("AITE-ELF-NX", &h.path, format!("{} ({}) has an executable stack", h.path, h.machine)));
         }
@@ -249,9 +372,10 @@ fn elf_findings(all: &[elf::ElfHardening]) -> Vec<Finding> {
     out
 }
 
-fn mode_findings(tree: &tree::Tree) -> Vec<Finding> {
+fn mode_findings(tree: &tree::Tree, ledger: &mut Ledger) -> Vec<Finding> {
     let mut out = Vec::new();
     for e in tree.files() {
+        ledger.examined(&["AITE-FS-SETUID", "AITE-FS-WORLD-WRITABLE"], &e.path);
         if e.setuid() || e.setgid() {
             let what = if e.setuid() { "setuid" } else { "setgid" };
             out.push(Finding::fail("AITE-FS-SETUID", &e.path, format!("{} is {what} (owner uid {}, mode {:o})", e.path, e.uid, e.mode)));
@@ -266,6 +390,118 @@ fn mode_findings(tree: &tree::Tree) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A root filesystem folder with `files` ((path, contents); a contents of
+    /// `->target` makes a symlink).
+    fn rootfs(files: &[(&str, &[u8])]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        for (rel, bytes) in files {
+            let p = root.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            match bytes.strip_prefix(b"->") {
+                Some(target) => std::os::unix::fs::symlink(std::str::from_utf8(target).unwrap(), &p).unwrap(),
+                None => std::fs::write(&p, bytes).unwrap(),
+            }
+        }
+        root
+    }
+
+    fn scan_bytes(bytes: &[u8]) -> SecurityReport {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("image.bin");
+        std::fs::write(&input, bytes).unwrap();
+        scan(&input, &d.path().join("work"), Limits::default()).unwrap()
+    }
+
+    fn passes(r: &SecurityReport) -> Vec<&str> {
+        r.rules.iter().filter(|o| o.status == RuleStatus::Pass).map(|o| o.rule.as_str()).collect()
+    }
+
+    #[test]
+    fn inputs_aite_cannot_open_pass_no_rule() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let random: Vec<u8> = (0..64 << 10).map(|_| rng.gen()).collect();
+        // JFFS2 (0x1985 node magic, little-endian) and UBI ("UBI#") images are not read yet.
+        let mut jffs2 = vec![0x85, 0x19, 0x01, 0xe0];
+        jffs2.extend(&random[..4096]);
+        let mut ubi = b"UBI#".to_vec();
+        ubi.extend(&random[..4096]);
+        // A squashfs 4 superblock whose tables point nowhere: decompression fails.
+        let mut squash = b"hsqs".to_vec();
+        squash.resize(96, 0);
+        squash[28..30].copy_from_slice(&4u16.to_le_bytes()); // major version
+        squash[40..48].copy_from_slice(&4096u64.to_le_bytes()); // bytes_used
+        squash.extend(&random[..4000]);
+        for (name, bytes) in [("random", &random), ("jffs2", &jffs2), ("ubi", &ubi), ("squashfs", &squash)] {
+            let r = scan_bytes(bytes);
+            assert!(!r.complete(), "{name}: {:?}", r.coverage);
+            assert!(passes(&r).is_empty(), "{name}: passes {:?}", passes(&r));
+            assert_eq!(r.status("AITE-UNPACK-INCOMPLETE"), Some(RuleStatus::Fail), "{name}");
+            let f = r.findings.iter().find(|f| f.rule == "AITE-UNPACK-INCOMPLETE" && f.failed()).unwrap();
+            assert!(f.severity >= Severity::High, "{name}");
+            assert!(!r.gaps.is_empty());
+            for g in &r.gaps {
+                assert!(!g.trim_end().ends_with(':') && !g.contains(": ;") && !g.contains("failed: )"), "{name}: gap without a cause: {g}");
+            }
+            assert_eq!(r.rules.len(), RULES.len());
+        }
+    }
+
+    #[test]
+    fn nothing_to_examine_is_not_applicable_and_subjects_are_counted() {
+        let d = rootfs(&[("opt/app/readme.txt", b"hello")]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        assert!(r.complete(), "{:?}", r.gaps);
+        let o = |id: &str| r.rules.iter().find(|o| o.rule == id).unwrap().clone();
+        assert_eq!(o("AITE-CRED-EMPTY").status, RuleStatus::NotApplicable);
+        assert!(o("AITE-CRED-EMPTY").reason.contains("/etc/passwd"), "{:?}", o("AITE-CRED-EMPTY"));
+        assert_eq!(o("AITE-ELF-NX").status, RuleStatus::NotApplicable);
+        assert_eq!(o("AITE-SURFACE-SSH-ROOT-PASSWORD").status, RuleStatus::NotApplicable);
+        assert_eq!(o("AITE-VULN-KNOWN").status, RuleStatus::NotChecked, "no feed given");
+        // One file examined for modes and keys: those rules pass, on that subject.
+        assert_eq!((o("AITE-FS-SETUID").status, o("AITE-FS-SETUID").examined), (RuleStatus::Pass, 1));
+        assert_eq!(o("AITE-FS-SETUID").subjects, ["opt/app/readme.txt"]);
+        assert_eq!(o("AITE-KEY-PRIVATE").status, RuleStatus::Pass);
+    }
+
+    #[test]
+    fn account_databases_outside_the_image_are_not_checked() {
+        let d = rootfs(&[("etc/passwd", b"->/var/passwd"), ("etc/shadow", b"->/tmp/shadow"), ("etc/inittab", b"::sysinit:/etc/init.d/rcS\n")]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        for id in ["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-UID0"] {
+            let o = r.rules.iter().find(|o| o.rule == id).unwrap();
+            assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+            assert!(o.reason.contains("outside the image"), "{o:?}");
+        }
+    }
+
+    #[test]
+    fn unverifiable_hashes_leave_the_default_password_rule_not_checked() {
+        let d = rootfs(&[
+            ("etc/passwd", b"root:x:0:0::/root:/bin/sh\nops:x:1000:1000::/home/ops:/bin/sh\n"),
+            // root: SHA-512-crypt of a non-default password (`openssl passwd -6 -salt aiteref 'a unique per-device secret 4f1c'`); ops: gost-yescrypt.
+            ("etc/shadow", b"root:$6$aiteref$a/8HutaNaO5zNUDtsehvNTDLdllHCgdfvVadT.zPsd0A3v/gY0vjti7FuvDc.8WQSkHVKmbSh1xuWqgpzaXfw/:19000:0:99999:7:::\nops:$gy$j9T$salt$hash:19000:0:99999:7:::\n"),
+        ]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == "AITE-CRED-DEFAULT").unwrap();
+        assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+        assert_eq!(o.not_examined[0].subject, "etc/shadow:ops");
+        assert!(o.subjects.contains(&"etc/shadow:root".to_string()), "{o:?}");
+        // Empty-password and weak-hash rules did examine both accounts.
+        assert_eq!(r.status("AITE-CRED-EMPTY"), Some(RuleStatus::Pass));
+    }
+
+    #[test]
+    fn files_above_the_key_search_limit_are_reported() {
+        let d = rootfs(&[("opt/model.bin", b"x")]);
+        let big = d.path().join("opt/model.bin");
+        std::fs::File::create(&big).unwrap().set_len(keys::MAX_SEARCH_BYTES + 1).unwrap();
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == "AITE-KEY-PRIVATE").unwrap();
+        assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+        assert!(o.not_examined[0].cause.contains("key-search limit"), "{o:?}");
+    }
 
     /// Signed, tampered and unsigned models inside one root filesystem.
     #[test]

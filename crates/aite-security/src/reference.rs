@@ -91,6 +91,6 @@ mod tests {
         assert!(!report.findings.iter().any(|f| f.failed() && f.message.contains("account `root` uses")), "root's password is not a default");
         assert_eq!(report.elf.len(), 1, "the test executable is the one ELF file");
         assert!(report.coverage.skipped.iter().any(|s| s.path == "var/escape"));
-        assert!(report.findings.iter().any(|f| f.rule == "AITE-CRED-EMPTY" && f.status == "pass"));
+        assert_eq!(report.status("AITE-CRED-EMPTY"), Some(crate::RuleStatus::Pass), "{:?}", report.gaps);
     }
 }

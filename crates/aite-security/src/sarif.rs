@@ -1,8 +1,12 @@
 //! SARIF 2.1.0 output: one run, aite's rule catalogue as the driver's rules,
-//! every finding as a result (`kind: fail`), and every rule checked without
-//! a failure as a `kind: pass` result, so the log records what was checked.
+//! every failing finding as a result (`kind: fail`), and every other rule's
+//! conclusion as one result: `pass` (examined, nothing found), `notApplicable`
+//! (nothing to examine) or `open` (not checked), so the log records what was
+//! and was not examined.
 
 use crate::finding::{Finding, Severity, RULES};
+#[cfg(test)]
+use crate::finding::RuleStatus;
 use serde_json::{json, Value};
 
 fn level(s: Severity) -> &'static str {
@@ -34,7 +38,7 @@ pub fn sarif(findings: &[Finding], tool_version: &str, properties: Value) -> Val
             let index = RULES.iter().position(|r| r.id == f.rule);
             let mut result = json!({
                 "ruleId": f.rule,
-                "kind": f.status,
+                "kind": f.status.sarif_kind(),
                 "level": if f.failed() { level(f.severity) } else { "none" },
                 "message": { "text": f.message },
                 "properties": { "severity": f.severity, "clauses": f.clauses },
@@ -44,8 +48,11 @@ pub fn sarif(findings: &[Finding], tool_version: &str, properties: Value) -> Val
             }
             if !f.path.is_empty() {
                 let mut loc = json!({ "physicalLocation": { "artifactLocation": { "uri": f.path } } });
-                if let Some(line) = f.offset.filter(|_| f.excerpt.is_some()) {
-                    loc["physicalLocation"]["region"] = json!({ "startLine": line, "snippet": { "text": f.excerpt } });
+                // SARIF 3.30: startLine counts lines from 1; a byte offset is byteOffset.
+                match (f.line, f.offset) {
+                    (Some(line), _) => loc["physicalLocation"]["region"] = json!({ "startLine": line.max(1), "snippet": { "text": f.excerpt } }),
+                    (None, Some(offset)) => loc["physicalLocation"]["region"] = json!({ "byteOffset": offset, "snippet": { "text": f.excerpt } }),
+                    (None, None) => {}
                 }
                 result["locations"] = json!([loc]);
             }
@@ -68,19 +75,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fails_and_passes_are_both_results() {
+    fn every_conclusion_is_a_result() {
         let f = vec![
-            Finding::fail("AITE-CRED-DEFAULT", "etc/shadow", "root uses xc3511").with_excerpt(Some(1), "root:$1$…"),
-            Finding::pass("AITE-ELF-NX", "every ELF file has a non-executable stack"),
+            Finding::fail("AITE-CRED-DEFAULT", "etc/shadow", "root uses xc3511").at_line(1, "root:$1$…"),
+            Finding::outcome("AITE-ELF-NX", RuleStatus::Pass, "12 ELF files examined"),
+            Finding::outcome("AITE-VULN-KNOWN", RuleStatus::NotChecked, "no OSV feed given"),
+            Finding::outcome("AITE-CRED-UID0", RuleStatus::NotApplicable, "no /etc/passwd in the image"),
+            Finding::fail("AITE-KEY-PRIVATE", "usr/bin/camd", "key inside a binary").at_offset(0, "PEM RSA"),
         ];
         let log = sarif(&f, "0.1.0", json!({}));
         assert_eq!(log["version"], "2.1.0");
         let results = log["runs"][0]["results"].as_array().unwrap();
-        assert_eq!(results[0]["kind"], "fail");
+        let kinds: Vec<&str> = results.iter().map(|r| r["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["fail", "pass", "open", "notApplicable", "fail"]);
         assert_eq!(results[0]["level"], "error");
         assert_eq!(results[0]["locations"][0]["physicalLocation"]["region"]["startLine"], 1);
-        assert_eq!(results[1]["kind"], "pass");
         assert_eq!(results[1]["level"], "none");
+        // A byte offset (here 0, the start of the file) is never a line number.
+        let region = &results[4]["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["byteOffset"], 0);
+        assert!(region.get("startLine").is_none(), "{region}");
         let idx = results[0]["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][idx]["id"], "AITE-CRED-DEFAULT");
     }

@@ -368,6 +368,11 @@ pub enum SignatureStatus {
     Malformed,
     /// A signature exists but no key was given to check it with.
     NoKey,
+    /// The signature holds for the certificate the bundle carries and every
+    /// file matches, but nothing vouches for that certificate: a bundle's own
+    /// certificate is no trust root (anyone can re-sign a changed model with
+    /// a certificate of their own). Give the trusted key or certificate.
+    SignerUnverified,
 }
 
 /// The outcome of verifying one model against one signature.
@@ -430,8 +435,9 @@ pub fn path_inside(model: &Path, file: &Path) -> Option<String> {
 }
 
 /// Verify `model` against the bundle at `signature`. With `key` `None`, a
-/// bundle carrying a certificate is checked against the certificate's key;
-/// otherwise the result is [`SignatureStatus::NoKey`]. `ignore` adds paths to
+/// bundle carrying a certificate is checked against the certificate's key, and
+/// at best ends [`SignatureStatus::SignerUnverified`] (never verified);
+/// without a certificate the result is [`SignatureStatus::NoKey`]. `ignore` adds paths to
 /// those the signature itself lists as ignored.
 pub fn verify(model: &Path, signature: &Path, key: Option<&VerifyingKey>, ignore: &[String]) -> Result<Verification, SigningError> {
     let text = std::fs::read(signature).map_err(|source| SigningError::Io { path: signature.into(), source })?;
@@ -456,9 +462,11 @@ pub fn verify_bundle(
         Err(e) => return Ok(outcome(SignatureStatus::Malformed, "", None, e.to_string())),
     };
     let cert_key = env.certificate.as_deref().and_then(VerifyingKey::from_certificate_der);
+    // Only a key the user gives is trusted; the bundle's certificate only says who claims to have signed.
+    let trusted = key.is_some();
     let (key, source) = match (key, &cert_key) {
         (Some(k), _) => (k, "key"),
-        (None, Some(k)) => (k, "certificate (chain, identity and transparency log not validated offline)"),
+        (None, Some(k)) => (k, "the bundle's own certificate (not a trust root; chain, identity and transparency log not validated offline)"),
         (None, None) => return Ok(outcome(SignatureStatus::NoKey, "", None, "signature present; give the public key to verify it".into())),
     };
     // Pre-1.0 model_signing (predicate Digests/v0.1) signed a different encoding: say so
@@ -507,6 +515,10 @@ pub fn verify_bundle(
     v.unsigned = now.resources.iter().filter(|n| !signed.iter().any(|r| r.name == n.name)).map(|n| n.name.clone()).collect();
     if v.changed.is_empty() && v.missing.is_empty() && v.unsigned.is_empty() {
         v.message = format!("{} file(s) verified with {} ({})", v.signed_files, key.algorithm(), source);
+        if !trusted {
+            v.status = SignatureStatus::SignerUnverified;
+            v.message = format!("{} file(s) match a signature made with the bundle's own certificate, but the signer is not verified: give the trusted public key or certificate (--model-key)", v.signed_files);
+        }
     } else {
         v.status = SignatureStatus::FilesMismatch;
         v.message = format!("signature valid, but {} changed, {} missing, {} not signed", v.changed.len(), v.missing.len(), v.unsigned.len());
@@ -587,6 +599,22 @@ mod tests {
         // Extra paths to ignore are the verifier's choice.
         let v = verify(d.path(), &sig, Some(&vk), &["backdoor.py".into()]).unwrap();
         assert!(v.unsigned.is_empty());
+    }
+
+    #[test]
+    fn a_tampered_model_re_signed_by_someone_else_fails() {
+        let release = SigningKey::generate_ed25519();
+        let d = model();
+        write_sig(d.path(), &sign(d.path(), &release, &[DEFAULT_SIGNATURE_NAME.into()]).unwrap());
+        std::fs::write(d.path().join("model.onnx"), b"backdoored weights").unwrap();
+        // The attacker re-signs the changed folder with a key of their own.
+        let attacker = SigningKey::generate_ed25519();
+        let sig = write_sig(d.path(), &sign(d.path(), &attacker, &[DEFAULT_SIGNATURE_NAME.into()]).unwrap());
+        let v = verify(d.path(), &sig, Some(&release.verifying_key()), &[]).unwrap();
+        assert_eq!(v.status, SignatureStatus::BadSignature, "{v:?}");
+        assert!(!v.ok());
+        // Without the release key nothing is verified either.
+        assert!(!verify(d.path(), &sig, None, &[]).unwrap().ok());
     }
 
     #[test]

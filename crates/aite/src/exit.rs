@@ -23,6 +23,9 @@ pub enum Exit {
     Target = 4,
     /// Evidence could not be written.
     Evidence = 5,
+    /// The security scan could not examine the whole input (regions, containers
+    /// or entries listed in the evidence): no rule passed.
+    Incomplete = 6,
     /// Interrupted by Ctrl-C; partial results were written.
     Interrupted = 130,
 }
@@ -35,6 +38,8 @@ Exit codes:
   3    bad input: a model, dataset, image, preprocessing spec or settings file is missing or malformed
   4    the engine or device failed or is not available
   5    evidence could not be written to --out
+  6    the security scan is incomplete: part of the input (listed in the output and in
+       results.json security.gaps) was not examined, so no rule passed
   130  interrupted by Ctrl-C; the part that ran was written as evidence";
 
 fn target_code(e: &TargetError) -> Exit {

@@ -104,5 +104,11 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
     drop(work);
     write_evidence(&a.output, "security", &results, &cfg, raw)?;
     let serious = report.findings.iter().any(|f| f.failed() && f.severity >= Severity::High);
-    Ok(if serious { Exit::Invalid as u8 } else { Exit::Ok as u8 })
+    Ok(if !report.complete() {
+        Exit::Incomplete as u8
+    } else if serious {
+        Exit::Invalid as u8
+    } else {
+        Exit::Ok as u8
+    })
 }

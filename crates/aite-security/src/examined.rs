@@ -1,0 +1,174 @@
+//! What each rule examined, and the verdict that follows from it.
+//!
+//! Checks record every subject they looked at (an account, an ELF file, a boot
+//! script) and every subject they found but could not open, in a [`Ledger`].
+//! [`Ledger::outcomes`] then decides each rule: a failure fails it; an
+//! incomplete scan, an unopened subject or a rule that could not run makes it
+//! "not checked"; nothing to examine makes it "not applicable" with the reason;
+//! only examined subjects without a failure, on a complete scan, pass.
+
+use crate::finding::{Finding, RuleStatus, RULES};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Subjects listed per rule in the evidence; counts are always complete.
+pub const SUBJECT_LIST_MAX: usize = 200;
+
+/// A subject a rule found but did not examine, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotExamined {
+    pub subject: String,
+    pub cause: String,
+}
+
+/// One rule's conclusion with what it stands on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleOutcome {
+    pub rule: String,
+    pub status: RuleStatus,
+    /// What the rule examines ("accounts", "ELF files").
+    pub subject: String,
+    /// How many subjects were examined.
+    pub examined: usize,
+    /// The examined subjects (the first [`SUBJECT_LIST_MAX`]).
+    pub subjects: Vec<String>,
+    /// How many subjects were present but not examined.
+    pub not_examined_count: usize,
+    /// Those subjects with their causes (the first [`SUBJECT_LIST_MAX`]).
+    pub not_examined: Vec<NotExamined>,
+    /// Failing findings of this rule.
+    pub failures: usize,
+    /// Why the status is what it is, in one sentence.
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Record {
+    examined: usize,
+    subjects: Vec<String>,
+    not_examined_count: usize,
+    not_examined: Vec<NotExamined>,
+    /// The rule could not run at all (e.g. no vulnerability feed).
+    not_checked: Option<String>,
+    /// What "nothing to examine" means for this rule here.
+    not_applicable: Option<String>,
+}
+
+/// The subjects each rule examined or could not examine during one scan.
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    records: BTreeMap<&'static str, Record>,
+}
+
+impl Ledger {
+    fn record(&mut self, rule: &str) -> &mut Record {
+        let id = crate::finding::rule(rule).id;
+        self.records.entry(id).or_default()
+    }
+
+    /// `subject` was examined by each of `rules`.
+    pub fn examined(&mut self, rules: &[&str], subject: &str) {
+        for r in rules {
+            let rec = self.record(r);
+            rec.examined += 1;
+            if rec.subjects.len() < SUBJECT_LIST_MAX {
+                rec.subjects.push(subject.to_string());
+            }
+        }
+    }
+
+    /// `subject` is present but was not examined by `rules`.
+    pub fn not_examined(&mut self, rules: &[&str], subject: &str, cause: impl Into<String>) {
+        let cause = cause.into();
+        for r in rules {
+            let rec = self.record(r);
+            rec.not_examined_count += 1;
+            if rec.not_examined.len() < SUBJECT_LIST_MAX {
+                rec.not_examined.push(NotExamined { subject: subject.to_string(), cause: cause.clone() });
+            }
+        }
+    }
+
+    /// `rule` could not run at all.
+    pub fn not_checked(&mut self, rule: &str, why: impl Into<String>) {
+        self.record(rule).not_checked = Some(why.into());
+    }
+
+    /// What to say when `rule` finds nothing to examine.
+    pub fn not_applicable_because(&mut self, rule: &str, why: impl Into<String>) {
+        self.record(rule).not_applicable = Some(why.into());
+    }
+
+    /// How many subjects `rule` examined so far.
+    pub fn count(&self, rule: &str) -> usize {
+        self.records.get(rule).map_or(0, |r| r.examined)
+    }
+
+    /// Decide every rule of the catalogue. `incomplete` is the reason the scan
+    /// did not cover the whole input, if it did not: then no rule passes.
+    pub fn outcomes(&self, findings: &[Finding], incomplete: Option<&str>) -> Vec<RuleOutcome> {
+        RULES
+            .iter()
+            .map(|r| {
+                let rec = self.records.get(r.id).cloned().unwrap_or_default();
+                let failures = findings.iter().filter(|f| f.rule == r.id && f.failed()).count();
+                let examined = format!("{} {} examined", rec.examined, r.subject);
+                let (status, reason) = if failures > 0 {
+                    (RuleStatus::Fail, format!("{failures} failing finding(s); {examined}"))
+                } else if let Some(why) = &rec.not_checked {
+                    (RuleStatus::NotChecked, why.clone())
+                } else if let Some(why) = incomplete.filter(|_| r.id != "AITE-UNPACK-INCOMPLETE") {
+                    (RuleStatus::NotChecked, format!("the scan is incomplete ({why}): {examined} without a failure, the rest of the image was not examined"))
+                } else if rec.not_examined_count > 0 {
+                    let first = &rec.not_examined[0];
+                    (RuleStatus::NotChecked, format!("{} {} present but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
+                } else if rec.examined == 0 {
+                    (RuleStatus::NotApplicable, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} in the image", r.subject)))
+                } else {
+                    (RuleStatus::Pass, format!("{examined}, none with {}", r.title))
+                };
+                RuleOutcome {
+                    rule: r.id.to_string(),
+                    status,
+                    subject: r.subject.to_string(),
+                    examined: rec.examined,
+                    subjects: rec.subjects,
+                    not_examined_count: rec.not_examined_count,
+                    not_examined: rec.not_examined,
+                    failures,
+                    reason,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(outcomes: &[RuleOutcome], rule: &str) -> RuleStatus {
+        outcomes.iter().find(|o| o.rule == rule).unwrap().status
+    }
+
+    #[test]
+    fn passing_needs_an_examined_subject_on_a_complete_scan() {
+        let mut l = Ledger::default();
+        l.examined(&["AITE-ELF-NX"], "bin/busybox");
+        l.examined(&["AITE-ELF-PIE"], "bin/busybox");
+        l.not_examined(&["AITE-ELF-PIE"], "bin/broken", "not a parsable ELF file");
+        l.not_checked("AITE-VULN-KNOWN", "no OSV feed given");
+        let fails = vec![Finding::fail("AITE-ELF-RPATH", "bin/app", "RPATH set")];
+        let o = l.outcomes(&fails, None);
+        assert_eq!(status(&o, "AITE-ELF-NX"), RuleStatus::Pass);
+        assert_eq!(status(&o, "AITE-ELF-PIE"), RuleStatus::NotChecked);
+        assert_eq!(status(&o, "AITE-ELF-RPATH"), RuleStatus::Fail);
+        assert_eq!(status(&o, "AITE-VULN-KNOWN"), RuleStatus::NotChecked);
+        assert_eq!(status(&o, "AITE-CRED-EMPTY"), RuleStatus::NotApplicable);
+        assert_eq!(o.iter().find(|x| x.rule == "AITE-CRED-EMPTY").unwrap().reason, "no accounts in the image");
+        // The same ledger on an incomplete scan: nothing passes.
+        let o = l.outcomes(&fails, Some("1 container not examined"));
+        assert!(o.iter().all(|x| x.status != RuleStatus::Pass), "{o:?}");
+        assert_eq!(status(&o, "AITE-ELF-RPATH"), RuleStatus::Fail);
+    }
+}
