@@ -10,6 +10,8 @@
 //! | `*.csv` | raw data (every latency sample, every prediction) |
 //! | `manifest.json` | SHA-256 of every file above, written last |
 //!
+//! Numbers that can be NaN or infinite are written by name ([`non_finite`]).
+//!
 //! Every file is written atomically (temporary file, fsync, rename), so a crash
 //! or Ctrl-C never leaves a half-written results file.
 //!
@@ -23,6 +25,7 @@
 
 mod environment;
 mod folder;
+pub mod non_finite;
 mod results;
 
 pub use environment::{Environment, ToolInfo};

@@ -25,6 +25,7 @@
 mod audit;
 mod cold_start;
 mod drift;
+mod offline;
 pub mod early_stopping;
 mod resources;
 mod runner;
@@ -32,9 +33,10 @@ mod scenario;
 mod stats;
 mod workload;
 
-pub use audit::{caching_audit, CachingAudit};
+pub use audit::{caching_audit, CachingAudit, CachingVerdict, SpeedupInterval, AUDIT_CONFIDENCE, BOOTSTRAP_RESAMPLES};
 pub use cold_start::{cold_start, ColdStart};
 pub use drift::Drift;
+pub use offline::{offline_samples, OfflineResult, OFFLINE_SLACK};
 pub use resources::{cpu_frequency, CpuFrequency, ResourceUsage};
 pub use runner::{run, LatencyError, LatencyReport, QueryRecord, RunProgress, StageBreakdown, Validity};
 pub use scenario::{LatencyScenario, LatencySettings};

@@ -3,6 +3,7 @@
 
 use crate::drift::{drift, Drift};
 use crate::early_stopping::{self, EarlyStoppingEstimate};
+use crate::offline::{run_offline, OfflineResult};
 use crate::resources::{cpu_frequency, peak_rss_bytes, process_cpu_time, ResourceUsage};
 use crate::stats::{percentile, LatencySummary};
 use crate::workload::{LatencyMode, Workload};
@@ -78,6 +79,9 @@ pub struct LatencyReport {
     pub validity: Validity,
     pub resources: ResourceUsage,
     pub drift: Option<Drift>,
+    /// Offline scenario: the one query, its batching and concurrency, and the throughput.
+    #[serde(default)]
+    pub offline: Option<OfflineResult>,
     pub interrupted: bool,
     /// Set when a query failed after others succeeded; the report covers those before it.
     pub error: Option<String>,
@@ -157,6 +161,19 @@ pub fn run(
         let ix = rng.gen_range(0..workload.len());
         workload.run(target, ix)?;
     }
+    if *scenario == LatencyScenario::Offline {
+        let (cpu_before, freq_before) = (process_cpu_time(), cpu_frequency());
+        let off = run_offline(target, workload, settings, &mut rng, cancel, progress)?;
+        if off.records.is_empty() {
+            return Err(LatencyError::Scenario(if off.interrupted {
+                "interrupted before the first inference completed".into()
+            } else {
+                "no sample was issued: raise --max-duration".into()
+            }));
+        }
+        let resources = resource_usage(cpu_before, freq_before, off.wall);
+        return Ok(build_report(scenario, settings, workload, off.records, 1, resources, off.interrupted, off.error, Some(off.result)));
+    }
 
     let min_duration = Duration::from_millis(settings.min_duration_ms);
     let max_duration = (settings.max_duration_ms > 0).then(|| Duration::from_millis(settings.max_duration_ms));
@@ -186,7 +203,6 @@ pub fn run(
                 let t = idle_ms / 1e3 * (b + 1) as f64 + (b * *burst_frames as u64 + j) as f64 * period;
                 Duration::from_secs_f64(t)
             }
-            LatencyScenario::Offline => Duration::ZERO,
             _ => elapsed,
         };
         // Stop conditions: scheduled-time based for open-loop scenarios.
@@ -255,7 +271,6 @@ pub fn run(
         }
     }
     let wall = start.elapsed();
-    let cpu_after = process_cpu_time();
     if records.is_empty() {
         return Err(LatencyError::Scenario(if interrupted {
             "interrupted before the first query completed".into()
@@ -263,58 +278,49 @@ pub fn run(
             "no query was issued: raise --max-queries/--max-duration".into()
         }));
     }
-    Ok(build_report(
-        scenario,
-        settings,
-        workload,
-        records,
-        wall,
-        per_query,
-        ResourceUsage {
-            peak_rss_bytes: peak_rss_bytes(),
-            cpu_cores_busy: match (cpu_before, cpu_after) {
-                (Some(a), Some(b)) if !wall.is_zero() => Some((b - a).as_secs_f64() / wall.as_secs_f64()),
-                _ => None,
-            },
-            logical_cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-            frequency_before: freq_before,
-            frequency_after: cpu_frequency(),
+    Ok(build_report(scenario, settings, workload, records, per_query, resource_usage(cpu_before, freq_before, wall), interrupted, error, None))
+}
+
+fn resource_usage(cpu_before: Option<Duration>, freq_before: crate::CpuFrequency, wall: Duration) -> ResourceUsage {
+    ResourceUsage {
+        peak_rss_bytes: peak_rss_bytes(),
+        cpu_cores_busy: match (cpu_before, process_cpu_time()) {
+            (Some(a), Some(b)) if !wall.is_zero() => Some((b - a).as_secs_f64() / wall.as_secs_f64()),
+            _ => None,
         },
-        interrupted,
-        error,
-    ))
+        logical_cpus: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        frequency_before: freq_before,
+        frequency_after: cpu_frequency(),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn build_report(
+pub(crate) fn build_report(
     scenario: &LatencyScenario,
     settings: &LatencySettings,
     workload: &Workload,
     records: Vec<QueryRecord>,
-    wall: Duration,
     per_query: usize,
     resources: ResourceUsage,
     interrupted: bool,
     error: Option<String>,
+    offline: Option<OfflineResult>,
 ) -> LatencyReport {
     let lat: Vec<u64> = records.iter().map(QueryRecord::latency_ns).collect();
     let mut sorted = lat.clone();
     sorted.sort_unstable();
     let latency = LatencySummary::from_ns(&lat).expect("records are non-empty");
-    let stage = |f: fn(&QueryRecord) -> u64| {
-        let v: Vec<u64> = records.iter().map(f).collect();
-        if v.iter().all(|&x| x == 0) {
-            None
-        } else {
-            LatencySummary::from_ns(&v)
-        }
-    };
-    let open_loop = matches!(scenario, LatencyScenario::Server { .. } | LatencyScenario::Periodic { .. });
+    // Every measured stage is summarised over every record, zeros included (a stage
+    // faster than the clock is still a measured stage); `None` means not measured.
+    let stage = |f: fn(&QueryRecord) -> u64| LatencySummary::from_ns(&records.iter().map(f).collect::<Vec<_>>()).expect("records are non-empty");
+    let end_to_end = workload.mode() == LatencyMode::EndToEnd;
+    // Offline too: a sample waits for its wave of inferences.
+    let open_loop = matches!(scenario, LatencyScenario::Server { .. } | LatencyScenario::Periodic { .. } | LatencyScenario::Offline);
     let stages = StageBreakdown {
-        decode: stage(|r| r.decode_ns),
-        preprocess: stage(|r| r.preprocess_ns),
-        inference: stage(|r| r.inference_ns).unwrap_or_else(|| LatencySummary::from_ns(&[0]).expect("one value")),
-        postprocess: stage(|r| r.postprocess_ns),
+        decode: end_to_end.then(|| stage(|r| r.decode_ns)),
+        preprocess: end_to_end.then(|| stage(|r| r.preprocess_ns)),
+        inference: stage(|r| r.inference_ns),
+        postprocess: end_to_end.then(|| stage(|r| r.postprocess_ns)),
         queueing: if open_loop { LatencySummary::from_ns(&records.iter().map(|r| r.issued_ns.saturating_sub(r.scheduled_ns)).collect::<Vec<_>>()) } else { None },
     };
     let p = settings.percentile;
@@ -328,10 +334,12 @@ fn build_report(
     if let Some(e) = &error {
         reasons.push(format!("a query failed: {e}"));
     }
-    if wall < Duration::from_millis(settings.min_duration_ms) && !open_loop {
-        reasons.push(format!("min duration not met ({:.0} ms < {} ms)", wall.as_secs_f64() * 1e3, settings.min_duration_ms));
+    // LoadGen's duration: start of the measured run to the last completion, in every
+    // scenario (open-loop runs cut short by --max-queries/--max-duration included).
+    if duration < Duration::from_millis(settings.min_duration_ms) {
+        reasons.push(format!("min duration not met ({:.0} ms < {} ms)", duration.as_secs_f64() * 1e3, settings.min_duration_ms));
     }
-    if n < settings.min_queries {
+    if n < settings.min_queries && offline.is_none() {
         reasons.push(format!("min queries not met ({n} < {})", settings.min_queries));
     }
     match scenario {
@@ -349,7 +357,23 @@ fn build_report(
                 ));
             }
         }
-        LatencyScenario::Offline => {}
+        LatencyScenario::Offline => {
+            if let Some(o) = &offline {
+                if o.samples_completed < o.samples_issued {
+                    reasons.push(format!("only {} of the query's {} samples completed", o.samples_completed, o.samples_issued));
+                }
+                if o.samples_issued < settings.min_queries {
+                    reasons.push(format!("min sample count not met ({} < {}): --max-queries caps the offline query", o.samples_issued, settings.min_queries));
+                }
+                if duration < Duration::from_millis(settings.min_duration_ms) {
+                    let needed = (o.throughput_sps * settings.min_duration_ms as f64 / 1e3 * crate::offline::OFFLINE_SLACK).ceil();
+                    reasons.push(format!(
+                        "offline: at the measured {:.1} samples/s the query needs about {needed} samples (it had {}) to last the min duration; give the expected rate (--qps {:.0}, or offline_expected_qps in the settings file)",
+                        o.throughput_sps, o.samples_issued, o.throughput_sps
+                    ));
+                }
+            }
+        }
         _ => {
             if early.estimate_ms.is_none() {
                 reasons.push(format!("early stopping: {n} queries are too few for a p{} estimate (need {})", p * 100.0, early.min_queries));
@@ -372,9 +396,10 @@ fn build_report(
         settings: settings.clone(),
         mode: workload.mode(),
         samples_loaded: workload.len(),
-        queries: n,
+        // Offline is one query carrying every sample.
+        queries: if offline.is_some() { 1 } else { n },
         duration_ms: duration.as_secs_f64() * 1e3,
-        throughput_sps: (n as f64 * per_query as f64) / duration.as_secs_f64(),
+        throughput_sps: offline.as_ref().map_or((n as f64 * per_query as f64) / duration.as_secs_f64(), |o| o.throughput_sps),
         latency,
         stages,
         early_stopping: early,
@@ -384,6 +409,7 @@ fn build_report(
         validity: Validity { valid: reasons.is_empty(), reasons },
         resources,
         drift: drift(&points),
+        offline,
         interrupted,
         error,
         records,

@@ -13,7 +13,9 @@ pub enum LatencyScenario {
     /// Poisson arrivals at `target_qps`; latency counted from the *scheduled* time, so
     /// queueing behind a slow query is measured (no coordinated omission).
     Server { target_qps: f64, latency_bound_ms: f64 },
-    /// Everything at once; the figure of merit is throughput.
+    /// LoadGen offline: one query carrying every sample, issued at once (in batches on a
+    /// target with a batch axis, in waves of its declared concurrency otherwise); the
+    /// figure of merit is throughput, samples / (last completion − issue).
     Offline,
     /// A camera: frames at `fps` in bursts of `burst_frames`, separated by `idle_ms` of
     /// silence. The first frame after each gap is reported on its own.
@@ -57,6 +59,10 @@ pub struct LatencySettings {
     pub warmup_queries: u64,
     /// Seed of the Poisson schedule and of sample order.
     pub seed: u64,
+    /// Offline: the throughput the target is expected to reach (LoadGen's
+    /// `offline_expected_qps`); the query carries `1.1 × this × min duration` samples, at
+    /// least `min_queries`. 0 = unknown: `min_queries` samples.
+    pub offline_expected_qps: f64,
 }
 
 impl Default for LatencySettings {
@@ -69,6 +75,7 @@ impl Default for LatencySettings {
             percentile: 0.90,
             warmup_queries: 5,
             seed: 0x5EED,
+            offline_expected_qps: 0.0,
         }
     }
 }

@@ -4,7 +4,7 @@ use crate::Renderer;
 use aite_accuracy::AccuracyReport;
 use aite_engine::ModelReport;
 use aite_evidence::{Results, RunStatus};
-use aite_latency::{CachingAudit, ColdStart, LatencyReport, LatencySummary};
+use aite_latency::{CachingAudit, CachingVerdict, ColdStart, LatencyReport, LatencySummary};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 use std::fmt::Write;
 
@@ -115,6 +115,13 @@ impl Renderer for TerminalRenderer {
                     es.percentile * 100.0,
                     es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
                 );
+                if let Some(o) = &l.offline {
+                    let _ = writeln!(
+                        out,
+                        "offline: one query of {} samples ({} completed), batch {}, concurrency {}, {} inferences; throughput {:.1} samples/s",
+                        o.samples_issued, o.samples_completed, o.batch, o.concurrency, o.inferences, o.throughput_sps
+                    );
+                }
                 if let Some(d) = &l.drift {
                     let _ = writeln!(out, "drift: {:+.3} ms/min, last/first window p50 {:.3}", d.slope_ms_per_minute, d.last_to_first_ratio);
                 }
@@ -147,15 +154,28 @@ impl Renderer for TerminalRenderer {
         }
         if let Some(v) = results.suites.get("caching_audit") {
             if let Ok(c) = serde_json::from_value::<CachingAudit>(v.clone()) {
-                let _ = writeln!(
-                    out,
-                    "caching audit (TEST04): distinct {:.3} ms, repeated {:.3} ms, speed-up {:.1}% (limit {:.0}%): {}",
-                    c.distinct_mean_ms,
-                    c.repeated_mean_ms,
-                    c.speedup_fraction * 100.0,
-                    c.threshold * 100.0,
-                    if c.passed { "PASS" } else { "FAIL" }
-                );
+                let verdict = match &c.verdict {
+                    CachingVerdict::Pass => "PASS".to_string(),
+                    CachingVerdict::Fail => "FAIL".to_string(),
+                    CachingVerdict::Inconclusive { why } => format!("INCONCLUSIVE — {why}"),
+                    CachingVerdict::NotApplicable { why } => format!("not applicable — {why}"),
+                };
+                match (c.distinct_median_ms, c.repeated_median_ms, c.speedup_fraction, &c.speedup_interval) {
+                    (Some(d), Some(r), Some(s), Some(ci)) => {
+                        let _ = writeln!(
+                            out,
+                            "caching audit (TEST04): median distinct {d:.3} ms, repeated {r:.3} ms, speed-up {:.1}% ({:.0}% CI {:.1}% – {:.1}%, limit {:.0}%): {verdict}",
+                            s * 100.0,
+                            ci.confidence * 100.0,
+                            ci.low * 100.0,
+                            ci.high * 100.0,
+                            c.threshold * 100.0,
+                        );
+                    }
+                    _ => {
+                        let _ = writeln!(out, "caching audit (TEST04): {verdict}");
+                    }
+                }
             }
         }
         render_robustness(results, &mut out);

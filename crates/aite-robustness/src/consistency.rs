@@ -3,6 +3,7 @@
 
 use crate::RobustnessError;
 use aite_accuracy::{wilson, Proportion};
+use aite_evidence::non_finite;
 use aite_data::{Image, PreprocessSpec};
 use aite_target::{Target, TargetError, Tensor, TensorData};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -35,23 +36,44 @@ fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// Largest element-wise difference; NaN when any difference is NaN (a NaN, or
+/// infinities of the same sign, in either answer), infinite for different lengths.
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     if a.len() != b.len() {
         return f32::INFINITY;
     }
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, nan_max)
 }
+
+/// `max` that keeps NaN (`f32::max` drops it, which would make a NaN answer look identical).
+fn nan_max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+fn all_finite(v: &[f32]) -> bool {
+    v.iter().all(|x| x.is_finite())
+}
+
 
 /// Same input, N times: are the outputs identical?
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Repeatability {
     pub samples: usize,
     pub repeats: usize,
-    /// Largest element-wise difference from the first answer, over all samples and repeats.
+    /// Largest element-wise difference from the first answer, over all samples and repeats
+    /// (NaN when an answer holds NaN).
+    #[serde(with = "non_finite::f32")]
     pub max_abs_diff: f32,
     /// Samples whose top-1 changed in at least one repeat.
     pub top1_flips: usize,
-    /// Bit-identical outputs everywhere.
+    /// Answers (of `samples x repeats`) holding NaN or an infinity.
+    #[serde(default)]
+    pub non_finite_answers: usize,
+    /// Bit-identical, finite outputs everywhere (a NaN answer repeated is not identical).
     pub identical: bool,
 }
 
@@ -60,20 +82,23 @@ pub fn repeatability(target: &mut dyn Target, spec: &PreprocessSpec, frames: &[F
         return Err(RobustnessError::NoSamples { check: "repeatability" });
     }
     let repeats = repeats.max(2);
-    let (mut worst, mut flips, mut identical) = (0f32, 0usize, true);
+    let (mut worst, mut flips, mut identical, mut non_finite_answers) = (0f32, 0usize, true, 0usize);
     for (_, img) in frames {
         let x = spec.to_tensor(img)?;
         let (first, top) = scores(target, &x)?;
+        non_finite_answers += !all_finite(&first) as usize;
         let mut flipped = false;
         for _ in 1..repeats {
             let (again, t) = scores(target, &x)?;
+            non_finite_answers += !all_finite(&again) as usize;
             identical &= again.iter().map(|f| f.to_bits()).eq(first.iter().map(|f| f.to_bits()));
-            worst = worst.max(max_abs_diff(&first, &again));
+            worst = nan_max(worst, max_abs_diff(&first, &again));
             flipped |= t != top;
         }
         flips += flipped as usize;
     }
-    Ok(Repeatability { samples: frames.len(), repeats, max_abs_diff: worst, top1_flips: flips, identical })
+    identical &= non_finite_answers == 0;
+    Ok(Repeatability { samples: frames.len(), repeats, max_abs_diff: worst, top1_flips: flips, non_finite_answers, identical })
 }
 
 /// Batch 1 against batch N on the same samples.
@@ -81,10 +106,13 @@ pub fn repeatability(target: &mut dyn Target, spec: &PreprocessSpec, frames: &[F
 pub struct BatchInvariance {
     pub batch: usize,
     pub samples: usize,
+    /// NaN when an answer holds NaN.
+    #[serde(with = "non_finite::f32")]
     pub max_abs_diff: f32,
     pub top1_flips: usize,
-    /// `max_abs_diff <= tolerance` and no flips.
+    /// `max_abs_diff <= tolerance` and no flips (false when `max_abs_diff` is NaN).
     pub within_tolerance: bool,
+    #[serde(with = "non_finite::f32")]
     pub tolerance: f32,
 }
 
@@ -124,11 +152,18 @@ pub fn batch_invariance(
         let xs: Vec<Tensor> = chunk.iter().map(|(_, img)| spec.to_tensor(img)).collect::<Result<_, _>>()?;
         let out = batched.infer(&[stack(&xs)?])?;
         let rows = out.first().map(|t| t.to_f32_vec()).unwrap_or_default();
+        if rows.is_empty() || rows.len() % batch != 0 {
+            return Err(RobustnessError::Unsupported {
+                check: "batch invariance",
+                reason: format!("the batched target returned {} scores for a batch of {batch}", rows.len()),
+                hint: "the first output must have one row per batch item".into(),
+            });
+        }
         let width = rows.len() / batch;
         for (i, x) in xs.iter().enumerate() {
             let (alone, top) = scores(single, x)?;
             let row = &rows[i * width..(i + 1) * width];
-            worst = worst.max(max_abs_diff(&alone, row));
+            worst = nan_max(worst, max_abs_diff(&alone, row));
             flips += (argmax(row) != top) as usize;
             samples += 1;
         }
@@ -142,6 +177,9 @@ pub struct Disagreement {
     pub id: String,
     pub reference_top1: usize,
     pub deployed_top1: usize,
+    /// Either answer holds NaN or an infinity: not an agreement whatever the top-1 says.
+    #[serde(default)]
+    pub non_finite: bool,
 }
 
 /// How closely a deployed target follows the reference.
@@ -149,11 +187,16 @@ pub struct Disagreement {
 pub struct Agreement {
     pub reference: String,
     pub deployed: String,
+    /// Samples with the same top-1 and finite answers on both targets.
     pub top1_agreement: Proportion,
+    /// NaN when an answer holds NaN.
+    #[serde(with = "non_finite::f32")]
     pub max_abs_diff: f32,
+    #[serde(with = "non_finite::f64")]
     pub mean_abs_diff: f64,
-    /// Signal-to-quantization-noise ratio over all scores, `20 log10(|x| / |x - y|)`;
-    /// `None` when the outputs are identical (infinite SQNR).
+    /// Signal-to-quantization-noise ratio over all scores, `10 log10(Σx² / Σ(x - y)²)`;
+    /// `None` when the outputs are identical (infinite SQNR), NaN when an answer holds NaN.
+    #[serde(with = "non_finite::option_f64")]
     pub sqnr_db: Option<f64>,
     pub disagreements: Vec<Disagreement>,
 }
@@ -183,11 +226,12 @@ pub fn agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &P
             abs_sum += e.abs();
         }
         count += r.len();
-        worst = worst.max(max_abs_diff(&r, &d));
-        if rt == dt {
+        worst = nan_max(worst, max_abs_diff(&r, &d));
+        let non_finite = !all_finite(&r) || !all_finite(&d);
+        if rt == dt && !non_finite {
             same += 1;
         } else {
-            disagreements.push(Disagreement { id: id.clone(), reference_top1: rt, deployed_top1: dt });
+            disagreements.push(Disagreement { id: id.clone(), reference_top1: rt, deployed_top1: dt, non_finite });
         }
     }
     Ok(Agreement {
@@ -196,7 +240,8 @@ pub fn agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &P
         top1_agreement: wilson(same, frames.len()),
         max_abs_diff: worst,
         mean_abs_diff: abs_sum / count.max(1) as f64,
-        sqnr_db: (noise > 0.0).then(|| 10.0 * (signal / noise).log10()),
+        // `noise != 0` keeps NaN: a NaN answer has no SQNR, it is not "identical".
+        sqnr_db: (noise != 0.0).then(|| 10.0 * (signal / noise).log10()),
         disagreements,
     })
 }
@@ -210,24 +255,50 @@ pub enum DegenerateKind {
     UniformNoise,
     /// Fully saturated colour blocks (pure red, green, blue, 0 and 255 mixed).
     Saturated,
-    /// Every input element NaN (float inputs only).
+    /// Every input element NaN (float inputs only; not applicable to integer inputs).
     Nan,
     PositiveInfinity,
     NegativeInfinity,
-    /// Twice the expected height and width.
+    /// Twice the expected height and width (zeros, in the input's own type).
     WrongSize,
+}
+
+impl DegenerateKind {
+    /// NaN, infinities and a wrong size are invalid inputs: refusing them is graceful.
+    pub fn is_invalid_input(self) -> bool {
+        matches!(self, DegenerateKind::Nan | DegenerateKind::PositiveInfinity | DegenerateKind::NegativeInfinity | DegenerateKind::WrongSize)
+    }
 }
 
 /// How the target reacted to a degenerate frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum FrameOutcome {
-    Answered { top1: usize, confidence: f32, output_has_nan: bool },
+    Answered {
+        top1: usize,
+        /// Softmax of the top score; NaN when the scores are not finite.
+        #[serde(with = "non_finite::f32")]
+        confidence: f32,
+        /// Some score is NaN or an infinity (the name is older than the infinities).
+        output_has_nan: bool,
+    },
     /// The target refused the input with an error (graceful for NaN/Inf/wrong size).
     Rejected { error: String },
     /// The target panicked.
     Crashed { message: String },
-    /// Not applicable to this input type (e.g. NaN in an integer input).
+    /// The frame cannot be built for this input (e.g. NaN in an integer input): nothing ran.
+    NotApplicable { reason: String },
+}
+
+/// Whether a degenerate frame was handled gracefully.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameVerdict {
+    /// Answered with finite scores, or refused an invalid input (NaN/Inf/wrong size) with an error.
+    Graceful,
+    /// Answered with NaN or infinite scores, refused a valid frame, or crashed.
+    NotGraceful,
+    /// The frame was not run ([`FrameOutcome::NotApplicable`]): neither graceful nor not.
     NotApplicable,
 }
 
@@ -236,9 +307,29 @@ pub enum FrameOutcome {
 pub struct DegenerateFrame {
     pub kind: DegenerateKind,
     pub outcome: FrameOutcome,
-    pub elapsed_ms: f64,
-    /// Graceful: answered without NaN, or (for NaN/Inf/wrong size) refused with an error.
+    /// `None` when the frame was not run.
+    pub elapsed_ms: Option<f64>,
+    pub verdict: FrameVerdict,
+    /// `verdict` is graceful (kept for older readers; false when not applicable).
     pub graceful: bool,
+}
+
+impl DegenerateFrame {
+    pub fn new(kind: DegenerateKind, outcome: FrameOutcome, elapsed_ms: Option<f64>) -> Self {
+        let verdict = Self::judge(kind, &outcome);
+        DegenerateFrame { kind, outcome, elapsed_ms, verdict, graceful: verdict == FrameVerdict::Graceful }
+    }
+
+    /// The verdict that follows from `kind` and `outcome`.
+    pub fn judge(kind: DegenerateKind, outcome: &FrameOutcome) -> FrameVerdict {
+        match outcome {
+            FrameOutcome::Answered { output_has_nan: false, .. } => FrameVerdict::Graceful,
+            FrameOutcome::Answered { output_has_nan: true, .. } => FrameVerdict::NotGraceful,
+            FrameOutcome::Rejected { .. } if kind.is_invalid_input() => FrameVerdict::Graceful,
+            FrameOutcome::Rejected { .. } | FrameOutcome::Crashed { .. } => FrameVerdict::NotGraceful,
+            FrameOutcome::NotApplicable { .. } => FrameVerdict::NotApplicable,
+        }
+    }
 }
 
 fn softmax_max(v: &[f32]) -> f32 {
@@ -269,59 +360,68 @@ pub fn degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, like: &
         .collect(),
     };
     let black = spec.to_tensor(&filled(0.0))?;
-    let with_value = |v: f32| -> Option<Tensor> {
+    let dtype = match black.data() {
+        TensorData::F32(_) => "f32",
+        TensorData::U8(_) => "u8",
+        TensorData::I8(_) => "i8",
+        _ => "non-image",
+    };
+    let with_value = |v: f32| -> Result<Tensor, String> {
         match black.data() {
-            TensorData::F32(d) => Tensor::f32(black.shape().to_vec(), vec![v; d.len()]).ok(),
-            _ => None,
+            TensorData::F32(d) => Tensor::f32(black.shape().to_vec(), vec![v; d.len()]).map_err(|e| e.to_string()),
+            _ => Err(format!("the model input is {dtype}, which cannot hold {v}")),
         }
     };
-    let wrong = {
+    let wrong = || -> Result<Tensor, String> {
         let mut shape = black.shape().to_vec();
         let n = shape.len();
-        if n >= 3 {
-            // Double the two spatial axes of NCHW or NHWC.
-            let (a, b) = if matches!(spec.layout, aite_data::Layout::Nchw) { (n - 2, n - 1) } else { (n - 3, n - 2) };
-            shape[a] *= 2;
-            shape[b] *= 2;
+        if n < 3 {
+            return Err(format!("the input tensor has {n} axes, no spatial axes to enlarge"));
         }
+        // Double the two spatial axes of NCHW or NHWC.
+        let (a, b) = if matches!(spec.layout, aite_data::Layout::Nchw) { (n - 2, n - 1) } else { (n - 3, n - 2) };
+        shape[a] *= 2;
+        shape[b] *= 2;
         let len = shape.iter().product();
-        Tensor::f32(shape, vec![0.0; len]).ok().filter(|_| matches!(black.data(), TensorData::F32(_)))
+        let data = match black.data() {
+            TensorData::F32(_) => TensorData::F32(vec![0.0; len]),
+            TensorData::U8(_) => TensorData::U8(vec![0; len]),
+            TensorData::I8(_) => TensorData::I8(vec![0; len]),
+            _ => return Err(format!("aite builds wrong-size frames for f32, u8 and i8 inputs, not {dtype}")),
+        };
+        Tensor::new(shape, data).map_err(|e| e.to_string())
     };
-    let cases: Vec<(DegenerateKind, Option<Tensor>)> = vec![
-        (DegenerateKind::AllBlack, Some(black.clone())),
-        (DegenerateKind::AllWhite, Some(spec.to_tensor(&filled(255.0))?)),
-        (DegenerateKind::UniformNoise, Some(spec.to_tensor(&noise)?)),
-        (DegenerateKind::Saturated, Some(spec.to_tensor(&saturated)?)),
+    let cases: Vec<(DegenerateKind, Result<Tensor, String>)> = vec![
+        (DegenerateKind::AllBlack, Ok(black.clone())),
+        (DegenerateKind::AllWhite, Ok(spec.to_tensor(&filled(255.0))?)),
+        (DegenerateKind::UniformNoise, Ok(spec.to_tensor(&noise)?)),
+        (DegenerateKind::Saturated, Ok(spec.to_tensor(&saturated)?)),
         (DegenerateKind::Nan, with_value(f32::NAN)),
         (DegenerateKind::PositiveInfinity, with_value(f32::INFINITY)),
         (DegenerateKind::NegativeInfinity, with_value(f32::NEG_INFINITY)),
-        (DegenerateKind::WrongSize, wrong),
+        (DegenerateKind::WrongSize, wrong()),
     ];
     let mut results = Vec::new();
     for (kind, input) in cases {
-        let Some(input) = input else {
-            results.push(DegenerateFrame { kind, outcome: FrameOutcome::NotApplicable, elapsed_ms: 0.0, graceful: true });
-            continue;
+        let input = match input {
+            Ok(input) => input,
+            Err(reason) => {
+                results.push(DegenerateFrame::new(kind, FrameOutcome::NotApplicable { reason }, None));
+                continue;
+            }
         };
         let t = Instant::now();
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| scores(target, &input)));
         let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
         let outcome = match answer {
-            Ok(Ok((v, top1))) => FrameOutcome::Answered { top1, confidence: softmax_max(&v), output_has_nan: v.iter().any(|x| !x.is_finite()) },
+            Ok(Ok((v, top1))) => FrameOutcome::Answered { top1, confidence: softmax_max(&v), output_has_nan: !all_finite(&v) },
             Ok(Err(TargetError::Crashed { reason, .. })) => FrameOutcome::Crashed { message: reason },
             Ok(Err(e)) => FrameOutcome::Rejected { error: e.to_string() },
             Err(p) => FrameOutcome::Crashed {
                 message: p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default(),
             },
         };
-        let invalid_input = matches!(kind, DegenerateKind::Nan | DegenerateKind::PositiveInfinity | DegenerateKind::NegativeInfinity | DegenerateKind::WrongSize);
-        let graceful = match &outcome {
-            FrameOutcome::Answered { output_has_nan, .. } => !output_has_nan || invalid_input && kind != DegenerateKind::WrongSize,
-            FrameOutcome::Rejected { .. } => invalid_input,
-            FrameOutcome::Crashed { .. } => false,
-            FrameOutcome::NotApplicable => true,
-        };
-        results.push(DegenerateFrame { kind, outcome, elapsed_ms, graceful });
+        results.push(DegenerateFrame::new(kind, outcome, Some(elapsed_ms)));
     }
     Ok(results)
 }
@@ -491,11 +591,83 @@ mod tests {
         let r = degenerate_frames(&mut MeanModel::new(0.0), &spec(), like, 1).unwrap();
         let get = |k: DegenerateKind| r.iter().find(|f| f.kind == k).unwrap();
         assert!(matches!(get(DegenerateKind::AllBlack).outcome, FrameOutcome::Answered { top1: 1, .. }));
-        assert!(get(DegenerateKind::AllWhite).graceful);
-        // NaN input propagates to NaN scores: recorded, counted as graceful only because the input was invalid.
-        assert!(matches!(get(DegenerateKind::Nan).outcome, FrameOutcome::Answered { output_has_nan: true, .. }));
+        assert_eq!(get(DegenerateKind::AllWhite).verdict, FrameVerdict::Graceful);
         assert!(matches!(get(DegenerateKind::WrongSize).outcome, FrameOutcome::Rejected { .. }));
-        assert!(get(DegenerateKind::WrongSize).graceful);
+        assert_eq!(get(DegenerateKind::WrongSize).verdict, FrameVerdict::Graceful);
+    }
+
+    /// Issue 9: an answer holding NaN to a NaN input is not graceful.
+    #[test]
+    fn nan_answer_to_nan_input_is_not_graceful() {
+        let r = degenerate_frames(&mut MeanModel::new(0.0), &spec(), &frames()[0].1, 1).unwrap();
+        for kind in [DegenerateKind::Nan, DegenerateKind::PositiveInfinity, DegenerateKind::NegativeInfinity] {
+            let f = r.iter().find(|f| f.kind == kind).unwrap();
+            assert!(matches!(f.outcome, FrameOutcome::Answered { output_has_nan: true, .. }), "{f:?}");
+            assert_eq!(f.verdict, FrameVerdict::NotGraceful, "{f:?}");
+        }
+    }
+
+    /// Issue 9: NaN/Inf frames for an integer input are not run, and say so; the wrong-size
+    /// frame is built in the input's own type and run.
+    #[test]
+    fn integer_inputs_get_not_applicable_nan_and_a_real_wrong_size_frame() {
+        let u8_spec = PreprocessSpec::parse_cli("color=gray,dtype=u8").unwrap();
+        let mut model = MeanModel::new(0.0);
+        let r = degenerate_frames(&mut model, &u8_spec, &frames()[0].1, 1).unwrap();
+        for kind in [DegenerateKind::Nan, DegenerateKind::PositiveInfinity, DegenerateKind::NegativeInfinity] {
+            let f = r.iter().find(|f| f.kind == kind).unwrap();
+            assert_eq!(f.verdict, FrameVerdict::NotApplicable, "{f:?}");
+            assert!(matches!(&f.outcome, FrameOutcome::NotApplicable { reason } if reason.contains("u8")), "{f:?}");
+            assert_eq!(f.elapsed_ms, None);
+            assert!(!f.graceful, "not run is not graceful: {f:?}");
+        }
+        let wrong = r.iter().find(|f| f.kind == DegenerateKind::WrongSize).unwrap();
+        assert!(matches!(&wrong.outcome, FrameOutcome::Rejected { error } if error.contains("expects 2x2")), "{wrong:?}");
+        assert_eq!(wrong.verdict, FrameVerdict::Graceful);
+        // Only the four image frames were answered: the NaN/Inf frames never reached the model.
+        assert_eq!(model.calls, 4);
+    }
+
+    /// Answers NaN to everything.
+    struct NanModel(MeanModel);
+
+    impl Target for NanModel {
+        fn info(&self) -> &TargetInfo {
+            &self.0.info
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            let n = inputs[0].shape()[0];
+            Ok(vec![Tensor::f32(vec![n, 2], vec![f32::NAN; 2 * n])?])
+        }
+    }
+
+    /// Issue 9: a target that answers NaN is neither identical, nor agreeing, nor batch-invariant.
+    #[test]
+    fn nan_answers_are_not_identical_agreeing_or_invariant() {
+        let nan = || NanModel(MeanModel::new(0.0));
+        let r = repeatability(&mut nan(), &spec(), &frames(), 3).unwrap();
+        assert!(!r.identical && r.max_abs_diff.is_nan() && r.non_finite_answers == 12, "{r:?}");
+        let a = agreement(&mut nan(), &mut nan(), &spec(), &frames()).unwrap();
+        assert_eq!(a.top1_agreement.successes, 0, "{a:?}");
+        assert!(a.disagreements.iter().all(|d| d.non_finite));
+        assert!(a.max_abs_diff.is_nan() && a.mean_abs_diff.is_nan());
+        assert!(a.sqnr_db.is_some_and(f64::is_nan), "NaN is not infinite SQNR: {:?}", a.sqnr_db);
+        let a = agreement(&mut MeanModel::new(0.0), &mut nan(), &spec(), &frames()).unwrap();
+        assert_eq!(a.top1_agreement.successes, 0, "{a:?}");
+        let b = batch_invariance(&mut nan(), &mut nan(), 2, &spec(), &frames(), 1e-6).unwrap();
+        assert!(!b.within_tolerance && b.max_abs_diff.is_nan(), "{b:?}");
+    }
+
+    #[test]
+    fn nan_survives_the_json_round_trip() {
+        let r = repeatability(&mut NanModel(MeanModel::new(0.0)), &spec(), &frames(), 2).unwrap();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(text.contains(r#""max_abs_diff":"NaN""#), "{text}");
+        let back: Repeatability = serde_json::from_value(serde_json::from_str(&text).unwrap()).unwrap();
+        assert!(back.max_abs_diff.is_nan());
+        let frames = degenerate_frames(&mut MeanModel::new(0.0), &spec(), &frames()[0].1, 1).unwrap();
+        let back: Vec<DegenerateFrame> = serde_json::from_str(&serde_json::to_string(&frames).unwrap()).unwrap();
+        assert!(back.iter().zip(&frames).all(|(a, b)| a.kind == b.kind && a.verdict == b.verdict));
     }
 
     #[test]

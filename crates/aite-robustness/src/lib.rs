@@ -23,7 +23,7 @@ mod error;
 
 pub use consistency::{
     agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Agreement, BatchInvariance,
-    DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, MetamorphicRelation, MetamorphicResult, Repeatability,
+    DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, FrameVerdict, MetamorphicRelation, MetamorphicResult, Repeatability,
 };
 pub use corruption::{corrupt, CorruptionKind, ParameterTable};
 pub use attack::{run_attack, AttackKind, AttackReport, AttackSettings, Channel};

@@ -44,6 +44,22 @@ pub trait Target: Send {
 
     /// Run one inference. `inputs` are in the order of [`TargetInfo::inputs`].
     fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError>;
+
+    /// Independent inferences the target keeps in flight at once through
+    /// [`infer_concurrent`](Target::infer_concurrent); suites issue at most this many
+    /// together. The conservative default, and what every local engine declares, is 1:
+    /// one after another. Suites record the value they used in their evidence.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
+    /// Run independent inferences together, at most [`concurrency`](Target::concurrency) of them;
+    /// one result per query, in order. The default runs them one after another, which is
+    /// right for `concurrency == 1`; a target declaring more overrides it to keep them in
+    /// flight at once (a device endpoint with several request slots).
+    fn infer_concurrent(&mut self, queries: &[&[Tensor]]) -> Vec<Result<Vec<Tensor>, TargetError>> {
+        queries.iter().map(|q| self.infer(q)).collect()
+    }
 }
 
 impl<T: Target + ?Sized> Target for Box<T> {
@@ -52,5 +68,11 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
         (**self).infer(inputs)
+    }
+    fn concurrency(&self) -> usize {
+        (**self).concurrency()
+    }
+    fn infer_concurrent(&mut self, queries: &[&[Tensor]]) -> Vec<Result<Vec<Tensor>, TargetError>> {
+        (**self).infer_concurrent(queries)
     }
 }

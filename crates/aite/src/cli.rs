@@ -68,7 +68,8 @@ Scenarios:
   multi-stream   --samples-per-query samples per query; latency until all complete
   server         Poisson arrivals at --qps; latency counted from the *scheduled* time, so
                  queueing behind slow queries is measured (no coordinated omission)
-  offline        everything at once; figure of merit is throughput
+  offline        one query with every sample, issued at once (batched on a batch axis, else
+                 up to the target's concurrency); figure of merit is throughput
   periodic       a camera: frames at --fps in bursts of --burst, separated by --idle-ms;
                  the first frame after each idle gap is reported on its own
 
@@ -327,7 +328,8 @@ pub struct LatencyArgs {
     /// Multi-stream: samples per query (MLPerf uses 8).
     #[arg(long, default_value_t = 8)]
     pub samples_per_query: usize,
-    /// Server: offered queries per second (Poisson).
+    /// Server: offered queries per second (Poisson). Offline: the expected throughput,
+    /// which sizes the one query (1.1 x qps x min duration samples, at least --min-queries).
     #[arg(long)]
     pub qps: Option<f64>,
     /// Server: latency bound the percentile must meet (ms).
