@@ -46,6 +46,17 @@ pub struct Dataset {
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "bmp"];
 
+/// Largest CSV manifest read (bytes), so a hostile or mistaken file is refused
+/// before it is loaded into memory.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
+/// Most rows in a CSV manifest.
+pub const MAX_MANIFEST_ROWS: usize = 2_000_000;
+/// Longest line of a CSV manifest (bytes).
+pub const MAX_MANIFEST_LINE_BYTES: usize = 64 << 10;
+/// Class indices named in a class column must be below this (the class-name
+/// table is allocated up to the largest one).
+pub const MAX_CLASS_INDEX: usize = 1_000_000;
+
 impl Dataset {
     /// Open a CSV manifest (file) or an ImageFolder tree (directory).
     pub fn open(path: &Path) -> Result<Self, DataError> {
@@ -69,12 +80,11 @@ impl Dataset {
     }
 
     /// `path,label[,class,...]` with an optional header; paths relative to the CSV.
+    /// Bounded: [`MAX_MANIFEST_BYTES`], [`MAX_MANIFEST_ROWS`],
+    /// [`MAX_MANIFEST_LINE_BYTES`], [`MAX_CLASS_INDEX`].
     pub fn from_manifest(csv_path: &Path) -> Result<Self, DataError> {
         let root = csv_path.parent().unwrap_or(Path::new("."));
-        let text = std::fs::read_to_string(csv_path).map_err(|source| DataError::Io {
-            path: csv_path.to_path_buf(),
-            source,
-        })?;
+        let text = read_manifest(csv_path)?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -84,6 +94,12 @@ impl Dataset {
         let mut class_names: Vec<Option<String>> = Vec::new();
         for (i, record) in reader.records().enumerate() {
             let line = i + 1;
+            if i >= MAX_MANIFEST_ROWS {
+                return Err(DataError::ManifestTooLarge {
+                    path: csv_path.to_path_buf(),
+                    reason: format!("more than {MAX_MANIFEST_ROWS} rows (the row limit)"),
+                });
+            }
             let record = record.map_err(|e| DataError::Manifest {
                 path: csv_path.to_path_buf(),
                 line,
@@ -107,6 +123,13 @@ impl Dataset {
                 }
             };
             if let (Some(l), Some(name)) = (label, record.get(2)) {
+                if l >= MAX_CLASS_INDEX {
+                    return Err(DataError::Manifest {
+                        path: csv_path.to_path_buf(),
+                        line,
+                        reason: format!("class index {l} with a class name is not below the limit of {MAX_CLASS_INDEX}"),
+                    });
+                }
                 if class_names.len() <= l {
                     class_names.resize(l + 1, None);
                 }
@@ -200,6 +223,36 @@ impl Dataset {
     }
 }
 
+/// Read a CSV manifest whole, refusing one larger than [`MAX_MANIFEST_BYTES`]
+/// (checked before reading, and again while reading, for files whose size is
+/// not known in advance) or with a line longer than [`MAX_MANIFEST_LINE_BYTES`].
+fn read_manifest(csv_path: &Path) -> Result<String, DataError> {
+    use std::io::Read;
+    let io = |source| DataError::Io { path: csv_path.to_path_buf(), source };
+    let too_large = |size: &str| DataError::ManifestTooLarge {
+        path: csv_path.to_path_buf(),
+        reason: format!("{size} bytes, more than the {MAX_MANIFEST_BYTES}-byte limit"),
+    };
+    let file = std::fs::File::open(csv_path).map_err(io)?;
+    let declared = file.metadata().map_err(io)?.len();
+    if declared > MAX_MANIFEST_BYTES {
+        return Err(too_large(&declared.to_string()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(too_large(&format!("at least {}", bytes.len())));
+    }
+    if let Some((i, l)) = bytes.split(|&b| b == b'\n').enumerate().find(|(_, l)| l.len() > MAX_MANIFEST_LINE_BYTES) {
+        return Err(DataError::Manifest {
+            path: csv_path.to_path_buf(),
+            line: i + 1,
+            reason: format!("the line is {} bytes long, more than the {MAX_MANIFEST_LINE_BYTES}-byte limit", l.len()),
+        });
+    }
+    String::from_utf8(bytes).map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +275,34 @@ mod tests {
         std::fs::write(&csv, "a.png,1\nb.png,seven\n").unwrap();
         let err = Dataset::open(&csv).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("seven"), "{err}");
+    }
+
+    #[test]
+    fn oversized_manifests_are_refused_naming_the_file_and_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        // A 2 GiB line (a sparse file: nothing is written, and nothing may be read).
+        let huge = dir.path().join("huge.csv");
+        std::fs::File::create(&huge).unwrap().set_len(2 << 30).unwrap();
+        let err = Dataset::open(&huge).unwrap_err().to_string();
+        assert!(err.contains("huge.csv") && err.contains("2147483648 bytes") && err.contains("268435456-byte limit"), "{err}");
+        // A 100 KiB line in a small file.
+        let long = dir.path().join("long.csv");
+        std::fs::write(&long, format!("a.png,0\n{},1\n", "x".repeat(100 << 10))).unwrap();
+        let err = Dataset::open(&long).unwrap_err().to_string();
+        assert!(err.contains("long.csv") && err.contains("line 2") && err.contains("65536-byte limit"), "{err}");
+        // One row more than the row limit (8 bytes a row, 16 MB).
+        let rows = dir.path().join("rows.csv");
+        std::fs::write(&rows, "a.png,0\n".repeat(MAX_MANIFEST_ROWS + 1)).unwrap();
+        let err = Dataset::open(&rows).unwrap_err().to_string();
+        assert!(err.contains("rows.csv") && err.contains("more than 2000000 rows"), "{err}");
+        // Exactly at the row limit is read.
+        std::fs::write(&rows, "a.png,0\n".repeat(MAX_MANIFEST_ROWS)).unwrap();
+        assert_eq!(Dataset::open(&rows).unwrap().samples.len(), MAX_MANIFEST_ROWS);
+        // A class index that would size the class-name table (or overflow `l + 1`).
+        let class = dir.path().join("class.csv");
+        std::fs::write(&class, "a.png,0,cat\nb.png,18446744073709551615,dog\n").unwrap();
+        let err = Dataset::open(&class).unwrap_err().to_string();
+        assert!(err.contains("class.csv") && err.contains("line 2") && err.contains("1000000"), "{err}");
     }
 
     #[test]

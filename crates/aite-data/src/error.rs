@@ -17,6 +17,8 @@ pub enum DataError {
         line: usize,
         reason: String,
     },
+    #[error("dataset {path} is refused: {reason}\n  hint: aite reads manifests of at most 256 MiB and 2 000 000 rows; split the dataset into several manifests")]
+    ManifestTooLarge { path: PathBuf, reason: String },
     #[error("dataset {path} has no images\n  hint: point --dataset at a labels CSV or at a folder with one sub-folder of JPEG/PNG/BMP images per class")]
     Empty { path: PathBuf },
     #[error("cannot decode image {id}: {reason}")]
