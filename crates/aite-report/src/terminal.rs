@@ -6,6 +6,7 @@ use aite_engine::ModelReport;
 use aite_evidence::{Results, RunStatus};
 use aite_latency::{CachingAudit, CachingVerdict, ColdStart, LatencyReport, LatencySummary};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Human-readable tables of every suite in a results document.
@@ -22,6 +23,22 @@ fn right(t: &mut Table, from: usize) {
     for i in from..t.column_count() {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+/// The suite `key` read as `T`; when it is present but unreadable, a line saying so
+/// (a section is never dropped silently).
+fn section<T: serde::de::DeserializeOwned>(results: &Results, key: &str, out: &mut String) -> Option<T> {
+    read_section(key, results.suites.get(key)?, out)
+}
+
+fn read_section<T: serde::de::DeserializeOwned>(key: &str, value: &serde_json::Value, out: &mut String) -> Option<T> {
+    match serde_json::from_value(value.clone()) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let _ = writeln!(out, "section {key} could not be read: {e}; see results.json");
+            None
         }
     }
 }
@@ -61,7 +78,7 @@ impl Renderer for TerminalRenderer {
             );
         }
         for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("accuracy")) {
-            if let Ok(a) = serde_json::from_value::<AccuracyReport>(v.clone()) {
+            if let Some(a) = read_section::<AccuracyReport>(key, v, &mut out) {
                 let mut t = table(&[key.as_str(), "value", "95% CI", "correct / evaluated"]);
                 t.add_row(vec![
                     "top-1".into(),
@@ -140,17 +157,15 @@ impl Renderer for TerminalRenderer {
                 let _ = writeln!(out, "result: {}", if l.validity.valid { "VALID".to_string() } else { format!("INVALID — {}", l.validity.reasons.join("; ")) });
             }
         }
-        if let Some(v) = results.suites.get("cold_start") {
-            if let Ok(c) = serde_json::from_value::<ColdStart>(v.clone()) {
-                let _ = writeln!(
-                    out,
-                    "cold start{}: load {:.1} ms, first inference {:.3} ms, second {:.3} ms",
-                    if c.fresh_process { " (fresh process)" } else { "" },
-                    c.load_ms,
-                    c.first_inference_ms,
-                    c.second_inference_ms
-                );
-            }
+        if let Some(c) = section::<ColdStart>(results, "cold_start", &mut out) {
+            let _ = writeln!(
+                out,
+                "cold start{}: load {:.1} ms, first inference {:.3} ms, second {:.3} ms",
+                if c.fresh_process { " (fresh process)" } else { "" },
+                c.load_ms,
+                c.first_inference_ms,
+                c.second_inference_ms
+            );
         }
         if let Some(v) = results.suites.get("caching_audit") {
             if let Ok(c) = serde_json::from_value::<CachingAudit>(v.clone()) {
@@ -192,7 +207,7 @@ impl Renderer for TerminalRenderer {
 
 fn render_security(results: &Results, out: &mut String) {
     use aite_security::{SecurityReport, Severity};
-    let Some(r) = results.suites.get("security").and_then(|v| serde_json::from_value::<SecurityReport>(v.clone()).ok()) else {
+    let Some(r) = section::<SecurityReport>(results, "security", out) else {
         return;
     };
     let c = &r.coverage;
@@ -277,11 +292,8 @@ fn render_attacks(results: &Results, out: &mut String) {
     use aite_robustness::attack::{AttackReport, Channel};
     let mut reports: Vec<AttackReport> = Vec::new();
     for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("attack_") && *k != "attack_worst_case") {
-        match serde_json::from_value(v.clone()) {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                let _ = writeln!(out, "{key}: cannot be shown ({e}); see results.json");
-            }
+        if let Some(r) = read_section(key, v, out) {
+            reports.push(r);
         }
     }
     if reports.is_empty() {
@@ -316,9 +328,10 @@ fn render_attacks(results: &Results, out: &mut String) {
     right(&mut t, 3);
     let _ = writeln!(out, "adversarial robustness on {} samples (robust accuracy = correct after attack / all samples; success over clean-correct)", reports[0].samples);
     let _ = writeln!(out, "{t}");
-    if let Some(w) = results.suites.get("attack_worst_case").and_then(|v| v.as_object()) {
+    if let Some(w) = section::<BTreeMap<String, serde_json::Value>>(results, "attack_worst_case", out) {
         for (norm, v) in w {
-            if let Some(p) = v.get("robust_accuracy").and_then(|p| serde_json::from_value::<aite_accuracy::Proportion>(p.clone()).ok()) {
+            let key = format!("attack_worst_case.{norm}.robust_accuracy");
+            if let Some(p) = read_section::<aite_accuracy::Proportion>(&key, v.get("robust_accuracy").unwrap_or(&serde_json::Value::Null), out) {
                 let _ = writeln!(out, "worst case over {norm} attacks (per sample): robust accuracy {} ({} – {})", pct(p.value), pct(p.ci95_low), pct(p.ci95_high));
             }
         }
@@ -326,26 +339,36 @@ fn render_attacks(results: &Results, out: &mut String) {
 }
 
 fn render_consistency(results: &Results, out: &mut String) {
-    use aite_robustness::{Agreement, BatchInvariance, DegenerateFrame, FrameOutcome, MetamorphicResult, Repeatability};
-    let get = |k: &str| results.suites.get(k).cloned();
-    if let Some(r) = get("repeatability").and_then(|v| serde_json::from_value::<Repeatability>(v).ok()) {
+    use aite_robustness::{Agreement, BatchInvariance, DegenerateFrame, FrameOutcome, FrameVerdict, MetamorphicResult, Repeatability};
+    if let Some(r) = section::<Repeatability>(results, "repeatability", out) {
         let _ = writeln!(
             out,
-            "repeatability: {} samples x {} runs, {}, max |diff| {:.3e}, top-1 flips {}",
+            "repeatability: {} samples x {} runs, {}, max |diff| {:.3e}, top-1 flips {}{}",
             r.samples,
             r.repeats,
             if r.identical { "bit-identical" } else { "NOT identical" },
             r.max_abs_diff,
-            r.top1_flips
+            r.top1_flips,
+            if r.non_finite_answers > 0 { format!(", {} answer(s) with NaN/Inf", r.non_finite_answers) } else { String::new() }
         );
     }
-    if let Some(b) = get("batch_invariance").and_then(|v| serde_json::from_value::<BatchInvariance>(v).ok()) {
-        let _ = writeln!(out, "batch invariance: batch {} vs 1 on {} samples, max |diff| {:.3e}, top-1 flips {}", b.batch, b.samples, b.max_abs_diff, b.top1_flips);
-    }
-    if let Some(a) = get("agreement").and_then(|v| serde_json::from_value::<Agreement>(v).ok()) {
+    if let Some(b) = section::<BatchInvariance>(results, "batch_invariance", out) {
         let _ = writeln!(
             out,
-            "agreement {} vs {}: top-1 {} ({} of {}), max |diff| {:.4}, mean |diff| {:.2e}, SQNR {}",
+            "batch invariance: batch {} vs 1 on {} samples, max |diff| {:.3e}, top-1 flips {}: {} (tolerance {:.0e})",
+            b.batch,
+            b.samples,
+            b.max_abs_diff,
+            b.top1_flips,
+            if b.within_tolerance { "invariant" } else { "NOT invariant" },
+            b.tolerance
+        );
+    }
+    if let Some(a) = section::<Agreement>(results, "agreement", out) {
+        let non_finite = a.disagreements.iter().filter(|d| d.non_finite).count();
+        let _ = writeln!(
+            out,
+            "agreement {} vs {}: top-1 {} ({} of {}), max |diff| {:.4}, mean |diff| {:.2e}, SQNR {}{}",
             a.deployed,
             a.reference,
             pct(a.top1_agreement.value),
@@ -353,25 +376,35 @@ fn render_consistency(results: &Results, out: &mut String) {
             a.top1_agreement.trials,
             a.max_abs_diff,
             a.mean_abs_diff,
-            a.sqnr_db.map(|d| format!("{d:.1} dB")).unwrap_or_else(|| "inf (identical)".into())
+            match a.sqnr_db {
+                None => "inf (identical)".into(),
+                Some(d) if d.is_nan() => "undefined (NaN in an answer)".into(),
+                Some(d) => format!("{d:.1} dB"),
+            },
+            if non_finite > 0 { format!(", {non_finite} sample(s) with NaN/Inf answers") } else { String::new() }
         );
     }
-    if let Some(frames) = get("degenerate_frames").and_then(|v| serde_json::from_value::<Vec<DegenerateFrame>>(v).ok()) {
+    if let Some(frames) = section::<Vec<DegenerateFrame>>(results, "degenerate_frames", out) {
         let mut t = table(&["degenerate frame", "outcome", "ms", "graceful"]);
         for f in frames {
             let outcome = match &f.outcome {
                 FrameOutcome::Answered { top1, confidence, output_has_nan } => {
-                    format!("class {top1} ({:.0}%){}", confidence * 100.0, if *output_has_nan { ", NaN in output" } else { "" })
+                    format!("class {top1} ({:.0}%){}", confidence * 100.0, if *output_has_nan { ", NaN/Inf in output" } else { "" })
                 }
                 FrameOutcome::Rejected { error } => format!("rejected: {}", error.lines().next().unwrap_or("").chars().take(60).collect::<String>()),
                 FrameOutcome::Crashed { message } => format!("CRASHED: {message}"),
-                FrameOutcome::NotApplicable => "n/a for this input type".into(),
+                FrameOutcome::NotApplicable { reason } => format!("not run: {reason}"),
             };
-            t.add_row(vec![format!("{:?}", f.kind), outcome, format!("{:.2}", f.elapsed_ms), if f.graceful { "yes" } else { "NO" }.into()]);
+            let verdict = match f.verdict {
+                FrameVerdict::Graceful => "yes",
+                FrameVerdict::NotGraceful => "NO",
+                FrameVerdict::NotApplicable => "n/a",
+            };
+            t.add_row(vec![format!("{:?}", f.kind), outcome, f.elapsed_ms.map(|ms| format!("{ms:.2}")).unwrap_or_else(|| "-".into()), verdict.into()]);
         }
         let _ = writeln!(out, "{t}");
     }
-    if let Some(m) = get("metamorphic").and_then(|v| serde_json::from_value::<Vec<MetamorphicResult>>(v).ok()) {
+    if let Some(m) = section::<Vec<MetamorphicResult>>(results, "metamorphic", out) {
         let mut t = table(&["metamorphic relation", "flip rate", "95% CI", "flips"]);
         for r in m {
             t.add_row(vec![
@@ -388,7 +421,7 @@ fn render_consistency(results: &Results, out: &mut String) {
 
 fn render_corruptions(results: &Results, out: &mut String) {
     use aite_robustness::corruption::CorruptionReport;
-    let Some(r) = results.suites.get("corruptions").and_then(|v| serde_json::from_value::<CorruptionReport>(v.clone()).ok()) else {
+    let Some(r) = section::<CorruptionReport>(results, "corruptions", out) else {
         return;
     };
     let sev = &r.options.severities;
