@@ -4,7 +4,7 @@ use crate::format::{load_error, sha256_file, ModelFormat};
 use aite_target::{DType, Dim, TargetError, TensorSpec};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tract_onnx::pb;
 use tract_onnx::prelude::*;
 
@@ -88,6 +88,71 @@ pub fn inspect(path: &Path) -> Result<ModelReport, TargetError> {
     Ok(report)
 }
 
+/// The files an ONNX model keeps its tensors in (the `location` of each tensor's
+/// `external_data`, as a PyTorch dynamo export writes `model.onnx.data`), resolved
+/// beside the model, each once in order of first mention. Empty for TFLite and for
+/// ONNX models that hold their weights inline. They are part of the model: evidence
+/// hashes them with it.
+pub fn external_data_files(path: &Path) -> Result<Vec<PathBuf>, TargetError> {
+    if ModelFormat::detect(path)? != ModelFormat::Onnx {
+        return Ok(vec![]);
+    }
+    let proto = tract_onnx::onnx()
+        .proto_model_for_path(path)
+        .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
+    let mut locations = Vec::new();
+    if let Some(graph) = &proto.graph {
+        graph_locations(graph, &mut locations);
+    }
+    for f in &proto.functions {
+        f.node.iter().for_each(|n| node_locations(n, &mut locations));
+    }
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut files = Vec::new();
+    for location in locations {
+        let relative = Path::new(&location);
+        if relative.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir)) {
+            return Err(load_error(path, &format!("external data location `{location}` is not a relative path inside the model's folder")));
+        }
+        let file = dir.join(relative);
+        if !file.is_file() {
+            return Err(load_error(path, &format!("the model keeps tensors in `{location}`, which is not a file beside it ({})", file.display())));
+        }
+        if !files.contains(&file) {
+            files.push(file);
+        }
+    }
+    Ok(files)
+}
+
+fn tensor_location(t: &pb::TensorProto, out: &mut Vec<String>) {
+    if let Some(entry) = t.external_data.iter().find(|e| e.key == "location") {
+        if !out.contains(&entry.value) {
+            out.push(entry.value.clone());
+        }
+    }
+}
+
+fn sparse_locations(t: &pb::SparseTensorProto, out: &mut Vec<String>) {
+    t.values.iter().chain(&t.indices).for_each(|t| tensor_location(t, out));
+}
+
+fn graph_locations(g: &pb::GraphProto, out: &mut Vec<String>) {
+    g.initializer.iter().for_each(|t| tensor_location(t, out));
+    g.sparse_initializer.iter().for_each(|t| sparse_locations(t, out));
+    g.node.iter().for_each(|n| node_locations(n, out));
+}
+
+fn node_locations(n: &pb::NodeProto, out: &mut Vec<String>) {
+    for a in &n.attribute {
+        a.t.iter().chain(&a.tensors).for_each(|t| tensor_location(t, out));
+        a.sparse_tensor.iter().chain(&a.sparse_tensors).for_each(|t| sparse_locations(t, out));
+        a.g.iter().chain(&a.graphs).for_each(|g| graph_locations(g, out));
+    }
+}
+
+/// Facts of an ONNX model. Dimensions come from the file: their products are
+/// checked, and a declared size beyond `u64` is a malformed model, not a panic.
 fn onnx_report(proto: &pb::ModelProto) -> ModelReport {
     let (inputs, outputs) = onnx_specs(proto);
     let mut operators = BTreeMap::new();

@@ -7,7 +7,8 @@
 //!   from `ORT_DYLIB_PATH` or an installed PyPI `onnxruntime` wheel.
 //!
 //! [`inspect`] describes a model file without running it (format, opsets, operator
-//! histogram, parameter count, quantization style, SHA-256).
+//! histogram, parameter count, quantization style, SHA-256); [`external_data_files`]
+//! names the files an ONNX model keeps its weights in.
 //!
 //! ```no_run
 //! use aite_engine::{load_target, EngineKind, EngineOptions};
@@ -24,7 +25,7 @@ mod onnxruntime;
 mod tract;
 
 pub use format::{sha256_bytes, sha256_file, ModelFormat};
-pub use inspect::{inspect, ModelReport, Quantization};
+pub use inspect::{external_data_files, inspect, ModelReport, Quantization};
 pub use tract::TractTarget;
 
 use aite_target::{Target, TargetError};

@@ -157,13 +157,27 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     pb
 }
 
-pub fn model_artifact(path: &Path) -> Result<InputArtifact> {
-    Ok(InputArtifact {
-        role: "model".into(),
-        name: path.display().to_string(),
-        sha256: aite_engine::sha256_file(path).with_context(|| format!("cannot hash {}", path.display()))?,
-        count: None,
-    })
+/// The model file and the files that are part of it, each hashed: `role` for the model,
+/// `<role>-external-data` for each ONNX external-data file, `<role>-signature` for a
+/// signature beside it (`<model>.sig`, or `model.sig` in its folder).
+pub fn model_artifacts(path: &Path, role: &str) -> Result<Vec<InputArtifact>> {
+    let artifact = |role: String, path: &Path| -> Result<InputArtifact> {
+        let sha256 = aite_engine::sha256_file(path).with_context(|| format!("cannot hash {}", path.display()))?;
+        Ok(InputArtifact { role, name: path.display().to_string(), sha256, count: None })
+    };
+    let mut out = vec![artifact(role.to_string(), path)?];
+    for file in aite_engine::external_data_files(path)? {
+        out.push(artifact(format!("{role}-external-data"), &file)?);
+    }
+    let mut own = path.as_os_str().to_owned();
+    own.push(".sig");
+    let beside = path.parent().unwrap_or(Path::new("")).join("model.sig");
+    for sig in [std::path::PathBuf::from(own), beside] {
+        if sig.is_file() {
+            out.push(artifact(format!("{role}-signature"), &sig)?);
+        }
+    }
+    Ok(out)
 }
 
 pub fn dataset_artifact(ds: &Dataset) -> InputArtifact {

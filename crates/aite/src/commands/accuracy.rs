@@ -25,7 +25,7 @@ pub fn run(a: AccuracyArgs, cancel: &Cancel) -> Result<u8> {
     let report = evaluate(target.as_mut(), &ds, &spec, &config, &mut |i| pb.set_position(i as u64))?;
     pb.finish_and_clear();
     let mut results = Results::new("accuracy", serde_json::to_value(target.info())?);
-    results.inputs.push(model_artifact(&a.model.model)?);
+    results.inputs.extend(model_artifacts(&a.model.model, "model")?);
     results.inputs.push(dataset_artifact(&ds));
     results.add_suite("accuracy", &report);
     let status = if report.interrupted { RunStatus::Interrupted } else { RunStatus::Complete };

@@ -82,7 +82,7 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
     }
 
     let mut results = Results::new("latency", serde_json::to_value(target.info())?);
-    results.inputs.push(model_artifact(&a.model.model)?);
+    results.inputs.extend(model_artifacts(&a.model.model, "model")?);
     if let Some(ds) = &ds {
         results.inputs.push(dataset_artifact(ds));
     }

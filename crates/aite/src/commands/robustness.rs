@@ -264,11 +264,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
     let attacks = attack_settings(&a, side)?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
-    results.inputs.push(model_artifact(&a.model.model)?);
+    results.inputs.extend(model_artifacts(&a.model.model, "model")?);
     if let Some(r) = &a.reference {
-        let mut art = model_artifact(r)?;
-        art.role = "reference-model".into();
-        results.inputs.push(art);
+        results.inputs.extend(model_artifacts(r, "reference-model")?);
     }
     results.inputs.push(dataset_artifact(&ds));
     let mut ok = true;
@@ -302,9 +300,11 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let mut interrupted = cancel.is_cancelled();
 
     let mut raw: RawFiles = vec![];
+    // A resumed sweep or attack must run on the same weights, not only the same graph file.
+    let model_data: Vec<String> = results.inputs.iter().filter(|i| i.role == "model-external-data").map(|i| i.sha256.clone()).collect();
     if let (Some(options), false) = (&sweep, interrupted) {
         let frames = labeled_frames(&loaded, spec.color)?;
-        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "target": deployed.info() });
+        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info() });
         let (report, path) = run_sweep(deployed.as_mut(), &spec, &frames, options, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
         interrupted |= report.interrupted;
         raw.push(("corruptions.csv".into(), corruptions_csv(&report)));
@@ -313,7 +313,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     }
     if !attacks.is_empty() && !interrupted {
         let frames = labeled_frames(&loaded[..loaded.len().min(a.attack_samples)], spec.color)?;
-        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "target": deployed.info() });
+        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info() });
         let mut reports = Vec::new();
         for settings in &attacks {
             let (report, path) = run_attack_checkpointed(deployed.as_mut(), &spec, &frames, settings, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
