@@ -1,5 +1,6 @@
 //! Issue 9 ("Every pass stands on evidence"), on ONNX models written here byte by byte:
-//! external-data weights are part of the evidence.
+//! external-data weights are part of the evidence, and batch invariance is tested against
+//! a model that is *not* batch-invariant.
 
 mod common;
 
@@ -191,4 +192,64 @@ fn missing_external_data_is_an_error_naming_the_file() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("model.onnx"), "{}", r.stderr);
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// Issue 9, Tests that can fail: batch invariance against a model whose answer depends on
+/// the other samples of the batch (`y = x - mean over the batch`). Alone, every answer is 0;
+/// in a batch of 2 it is half the difference of the two frames.
+#[test]
+fn batch_invariance_detects_a_batch_variant_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = reference_dataset(dir.path(), 8);
+    let model = dir.path().join("batch_mean.onnx");
+    let nodes = [
+        onnx::node("ReduceMean", &["x"], &["m"], &[onnx::Attr::Ints("axes", vec![0]), onnx::Attr::Int("keepdims", 1)]),
+        onnx::node("Sub", &["x", "m"], &["d"], &[]),
+        onnx::node("Flatten", &["d"], &["y"], &[onnx::Attr::Int("axis", 1)]),
+    ];
+    std::fs::write(&model, onnx::model(&nodes, &[], &DIGITS, &[None, Some(64)])).unwrap();
+    let out = dir.path().join("runs");
+    let r = run(aite()
+        .args(["robustness", "-p", "digits8", "--samples", "8", "--repeats", "2", "--check-batch", "2", "--corruptions", "none", "--attacks", "none", "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(r.code, 1, "a batch-variant model is not a passing run\n{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("NOT invariant"), "{}", r.stdout);
+    let b = &results(&run_folder(&out))["suites"]["batch_invariance"];
+    assert_eq!(b["within_tolerance"], false, "{b}");
+    assert_eq!(b["samples"], 8);
+
+    // Hand-computed: for consecutive pairs (a, b), max |a - (a + b) / 2| = max |a - b| / 2.
+    let ds = aite_data::Dataset::open(&csv).unwrap();
+    let spec = aite_data::PreprocessSpec::parse_cli("digits8").unwrap();
+    let x: Vec<Vec<f32>> = ds.samples[..8]
+        .iter()
+        .map(|s| spec.to_tensor(&aite_data::decode(&s.id, &s.bytes().unwrap(), spec.color).unwrap()).unwrap().to_f32_vec())
+        .collect();
+    let expected = x.chunks(2).flat_map(|p| p[0].iter().zip(&p[1]).map(|(a, b)| (a - b).abs() / 2.0)).fold(0f32, f32::max);
+    assert!(expected > 0.1, "the frames differ: {expected}");
+    let got = b["max_abs_diff"].as_f64().unwrap() as f32;
+    assert!((got - expected).abs() <= 1e-5 * expected.max(1.0), "max |diff| {got}, hand-computed {expected}");
+}
+
+/// The control: the bundled reference CNN is batch-invariant, and the same check says so.
+#[test]
+fn batch_invariance_accepts_the_batch_invariant_reference_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = reference_dataset(dir.path(), 8);
+    let model = reference_model(dir.path());
+    let out = dir.path().join("runs");
+    let r = run(aite()
+        .args(["robustness", "-p", "digits8", "--samples", "8", "--repeats", "2", "--check-batch", "2", "--corruptions", "none", "--attacks", "none", "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&out));
+    assert!(r.stdout.contains("batch invariance") && r.stdout.contains(": invariant"), "{}\n{}", r.stdout, r.stderr);
+    let b = &results(&run_folder(&out))["suites"]["batch_invariance"];
+    assert_eq!(b["within_tolerance"], true, "{b}");
 }

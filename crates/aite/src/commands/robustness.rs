@@ -35,7 +35,7 @@ pub fn consistency_suites(
     results.add_suite("repeatability", &rep);
     if let Some((batched, n)) = batched {
         let b = batch_invariance(deployed, batched, n, spec, frames, 1e-4)?;
-        ok &= b.top1_flips == 0;
+        ok &= b.within_tolerance;
         results.add_suite("batch_invariance", &b);
     }
     if let Some(reference) = reference {
