@@ -408,7 +408,8 @@ pub(crate) fn build_report(
         deadline_misses,
         validity: Validity { valid: reasons.is_empty(), reasons },
         resources,
-        drift: drift(&points),
+        // Offline latencies count from the one issue time and grow by construction: no drift.
+        drift: if offline.is_some() { None } else { drift(&points) },
         offline,
         interrupted,
         error,

@@ -325,6 +325,7 @@ fn offline_issues_one_query_in_batches_and_reports_throughput() {
     assert_eq!(o.duration_ns, last);
     assert_eq!(o.throughput_sps, 100.0 / (last as f64 / 1e9));
     assert_eq!(r.throughput_sps, o.throughput_sps);
+    assert!(r.drift.is_none(), "latency from the one issue time grows by construction");
     // Valid with 100 samples and no minimum duration: offline has no early-stopping rule.
     assert!(r.validity.valid, "{:?}", r.validity);
 }

@@ -123,20 +123,27 @@ impl Renderer for TerminalRenderer {
                 right(&mut t, 1);
                 let _ = writeln!(out, "{t}");
                 let es = &l.early_stopping;
-                let _ = writeln!(
-                    out,
-                    "{} queries in {:.1} s, {:.1} samples/s; early-stopping p{} estimate: {}",
-                    l.queries,
-                    l.duration_ms / 1e3,
-                    l.throughput_sps,
-                    es.percentile * 100.0,
-                    es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
-                );
                 if let Some(o) = &l.offline {
                     let _ = writeln!(
                         out,
-                        "offline: one query of {} samples ({} completed), batch {}, concurrency {}, {} inferences; throughput {:.1} samples/s",
-                        o.samples_issued, o.samples_completed, o.batch, o.concurrency, o.inferences, o.throughput_sps
+                        "offline: one query of {} samples ({} completed) in {:.1} s, batch {}, concurrency {}, {} inferences; throughput {:.1} samples/s",
+                        o.samples_issued,
+                        o.samples_completed,
+                        o.duration_ns as f64 / 1e9,
+                        o.batch,
+                        o.concurrency,
+                        o.inferences,
+                        o.throughput_sps
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "{} queries in {:.1} s, {:.1} samples/s; early-stopping p{} estimate: {}",
+                        l.queries,
+                        l.duration_ms / 1e3,
+                        l.throughput_sps,
+                        es.percentile * 100.0,
+                        es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
                     );
                 }
                 if let Some(d) = &l.drift {

@@ -2,28 +2,22 @@
 //! Verdicts must agree column by column on the FACT_core ground-truth set and
 //! on every ELF file of the armcam firmware in ../shared, and on the arm64 and
 //! armhf root filesystems `.ci/debian-rootfs.sh` assembles from real Debian
-//! packages (AITE_DEBIAN_ROOTFS). Skips with a message when `checksec`,
-//! ../shared or the rootfs is absent (`.ci/run` provides all three).
+//! packages (AITE_DEBIAN_ROOTFS). A file checksec reads and aite cannot parse
+//! is a disagreement. Skips with a message when `checksec`, ../shared or the
+//! rootfs is absent, or fails under `AITE_REQUIRE_PEERS=1` (`.ci/run` provides
+//! all three and sets it).
 
 use aite_security::elf::{analyse, image_libc_chk, Pie, Relro};
 use aite_security::unpack::{open, Limits};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn shared() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets/security");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("skipping: ../shared/assets/security is absent");
-        None
-    }
-}
+mod common;
 
 fn checksec_available() -> bool {
     let ok = Command::new("checksec").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
-        eprintln!("skipping: `checksec` is not installed (apt-get install checksec; bash .ci/run does)");
+        common::skip_or_fail("`checksec` is not installed (apt-get install checksec; bash .ci/run does)");
     }
     ok
 }
@@ -52,7 +46,7 @@ fn ours(path: &str, bytes: &[u8]) -> Option<serde_json::Value> {
 
 #[test]
 fn elf_verdicts_agree_with_checksec() {
-    let (Some(sec), true) = (shared(), checksec_available()) else { return };
+    let (Some(sec), true) = (common::shared(""), checksec_available()) else { return };
     let mut files: Vec<(String, PathBuf)> = std::fs::read_dir(sec.join("elf/fact_core")).unwrap().flatten().map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())).collect();
     let work = tempfile::tempdir().unwrap();
     let (tree, _) = open(&sec.join("firmware/armcam/armcam-full.squashfs"), work.path(), Limits::default()).unwrap();
@@ -90,8 +84,13 @@ fn compare(files: &[(String, PathBuf)]) -> (usize, Vec<String>) {
     }
     let aite_seconds = started.elapsed().as_secs_f64();
     for (((name, _), theirs), ours) in files.iter().zip(&reference).zip(&mine) {
-        let Some(ours) = ours else { continue };
         elf_files += 1;
+        let Some(ours) = ours else {
+            // checksec judged it; aite's silence is not agreement.
+            total += columns.len();
+            disagreements.push(format!("{name}: aite could not parse it; checksec says {theirs}"));
+            continue;
+        };
         for c in columns {
             total += 1;
             if theirs[c] == ours[c] {
@@ -127,10 +126,7 @@ fn elf_files_in(root: &Path) -> Vec<(String, PathBuf)> {
 
 #[test]
 fn elf_verdicts_agree_with_checksec_on_debian_arm_rootfs() {
-    let Some(dest) = std::env::var_os("AITE_DEBIAN_ROOTFS").map(PathBuf::from) else {
-        eprintln!("skipping: AITE_DEBIAN_ROOTFS is not set (bash .ci/debian-rootfs.sh DEST builds it; .ci/run does)");
-        return;
-    };
+    let Some(dest) = common::debian_rootfs() else { return };
     if !checksec_available() {
         return;
     }

@@ -1,19 +1,11 @@
 //! The whole static scan on root filesystems assembled from real Debian
 //! packages for arm64 (tar.xz) and armhf (tar.gz) by `.ci/debian-rootfs.sh`,
-//! found through AITE_DEBIAN_ROOTFS. Skips with a message without it.
+//! found through AITE_DEBIAN_ROOTFS. Skips with a message without it (fails
+//! under `AITE_REQUIRE_PEERS=1`).
 
 use aite_security::{components, scan_with, ScanOptions};
-use std::path::PathBuf;
 
-fn rootfs() -> Option<PathBuf> {
-    match std::env::var_os("AITE_DEBIAN_ROOTFS") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!("skipping: AITE_DEBIAN_ROOTFS is not set (bash .ci/debian-rootfs.sh DEST builds it; .ci/run does)");
-            None
-        }
-    }
-}
+mod common;
 
 /// The upstream part of a Debian version: no epoch, no revision, no repack suffix.
 fn upstream(v: &str) -> &str {
@@ -24,7 +16,7 @@ fn upstream(v: &str) -> &str {
 
 #[test]
 fn debian_arm_images_are_scanned_end_to_end() {
-    let Some(dest) = rootfs() else { return };
+    let Some(dest) = common::debian_rootfs() else { return };
     for (archive, container, machine) in [("rootfs-arm64.tar.xz", "xz", "AARCH64"), ("rootfs-armhf.tar.gz", "gzip", "ARM")] {
         let input = dest.join(archive);
         let work = tempfile::tempdir().unwrap();
