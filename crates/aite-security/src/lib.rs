@@ -127,6 +127,12 @@ pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
     for s in c.skipped.iter().filter(|s| tree.get(&s.path).is_none()) {
         gaps.push(format!("entry {}: {}", s.path, s.reason));
     }
+    if c.skipped_unlisted > 0 {
+        gaps.push(format!("{} more skipped entries (not listed)", c.skipped_unlisted));
+    }
+    for l in &c.limits_hit {
+        gaps.push(format!("limit {:?} ({}) reached {} time(s), first at {}", l.limit, l.value, l.times, l.first));
+    }
     for r in &c.unclaimed {
         gaps.push(format!("{} bytes at offset {} in no known format", r.length, r.offset));
     }
@@ -136,6 +142,37 @@ pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
     gaps
 }
 
+/// Remove the unclaimed ranges of `input` that are erased flash or alignment
+/// padding (all 0x00 or all 0xFF bytes, as mksquashfs's 4 KiB padding and
+/// unwritten NOR/NAND pages are) and return how many bytes they held.
+fn drop_padding(input: &Path, unclaimed: &mut Vec<unpack::ByteRange>) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(input) else { return 0 };
+    let mut padding = 0;
+    unclaimed.retain(|r| {
+        let mut buf = vec![0u8; 1 << 16];
+        let (mut left, mut zero, mut ones) = (r.length, true, true);
+        if f.seek(SeekFrom::Start(r.offset)).is_err() {
+            return true;
+        }
+        while left > 0 && (zero || ones) {
+            let n = left.min(buf.len() as u64) as usize;
+            if f.read_exact(&mut buf[..n]).is_err() {
+                return true;
+            }
+            zero &= buf[..n].iter().all(|&b| b == 0);
+            ones &= buf[..n].iter().all(|&b| b == 0xff);
+            left -= n as u64;
+        }
+        let pad = zero || ones;
+        if pad {
+            padding += r.length;
+        }
+        !pad
+    });
+    padding
+}
+
 /// Run `f`; a panic inside it becomes `Err(message)`.
 fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     unpack::guard::contained(f)
@@ -143,7 +180,9 @@ fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 
 /// [`scan`] with model-signing keys and a fixed clock.
 pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<SecurityReport, UnpackError> {
-    let (tree, coverage) = unpack::open(input, work, options.limits)?;
+    let (tree, mut coverage) = unpack::open(input, work, options.limits)?;
+    coverage.padding_bytes = drop_padding(input, &mut coverage.unclaimed);
+    coverage.unclaimed_bytes = coverage.unclaimed.iter().map(|r| r.length).sum();
     let gaps = coverage_gaps(&coverage, &tree);
     let libc = elf::image_libc_chk(&tree);
     let chk = libc.as_ref().map(|(_, c)| c);
@@ -446,6 +485,20 @@ mod tests {
             }
             assert_eq!(r.rules.len(), RULES.len());
         }
+    }
+
+    #[test]
+    fn zero_and_erased_flash_padding_is_no_gap() {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("dump.bin");
+        let mut bytes = vec![0u8; 5000];
+        bytes.extend(vec![0xffu8; 70_000]);
+        bytes.extend(b"vendor config blob");
+        std::fs::write(&input, &bytes).unwrap();
+        let r = |offset: u64, length: u64| unpack::ByteRange { offset, length };
+        let mut unclaimed = vec![r(0, 5000), r(5000, 70_000), r(4990, 20), r(75_000, 18)];
+        assert_eq!(drop_padding(&input, &mut unclaimed), 75_000);
+        assert_eq!(unclaimed, [r(4990, 20), r(75_000, 18)], "mixed and non-padding ranges stay gaps");
     }
 
     #[test]
