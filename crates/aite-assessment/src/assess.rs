@@ -1,0 +1,517 @@
+//! [`assess`]: a profile applied to a results.json value. Each requirement gets
+//! a verdict with its value, interval, threshold, decision rule, clauses and
+//! the JSON pointers it read; then a gap analysis per mandatory item and an
+//! overall verdict with its exit code ([`OverallVerdict::exit_code`]).
+
+use crate::catalogue::{self, IntervalSource, MetricKind};
+use crate::profile::{Comparator, DecisionRule, Item, Override, Profile, Provenance, Requirement, Threshold};
+use crate::verdict::{guarded, trials_to_decide, wilson, Interval, MoreSamples, Verdict, Z95};
+use serde::Serialize;
+use serde_json::Value;
+
+/// The verdict on one requirement and what it stands on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequirementResult {
+    pub id: String,
+    pub title: String,
+    pub item: Item,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+    pub value: Option<f64>,
+    pub interval: Option<Interval>,
+    /// The threshold as resolved (frame period and declared values as numbers).
+    pub threshold: Option<f64>,
+    /// The threshold as the profile states it.
+    pub threshold_rule: Option<Threshold>,
+    pub comparator: Option<Comparator>,
+    pub unit: String,
+    pub decision: DecisionRule,
+    pub clauses: Vec<String>,
+    /// JSON pointers (RFC 6901) into results.json of every value read.
+    pub evidence: Vec<String>,
+    pub remediation: String,
+    pub provenance: Provenance,
+    pub more_samples: Option<MoreSamples>,
+    /// How the verdict was reached, in one sentence.
+    pub note: String,
+}
+
+/// Counts per verdict for one mandatory item.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ItemSummary {
+    pub item: Option<Item>,
+    pub pass: usize,
+    pub fail: usize,
+    pub inconclusive: usize,
+    pub not_applicable: usize,
+    pub not_tested: usize,
+    pub error: usize,
+}
+
+/// The profile's overall conclusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OverallVerdict {
+    /// Every applicable requirement passed, and at least one did.
+    Pass,
+    /// A requirement failed.
+    Fail,
+    /// None failed, but a measurement could not be read.
+    Error,
+    /// None failed or errored, but an interval straddles a threshold.
+    Inconclusive,
+    /// Nothing failed or was inconclusive, but a requirement was not tested (or none applied).
+    NotTested,
+}
+
+impl OverallVerdict {
+    /// The process exit code for this verdict: 0 PASS, 1 FAIL (as a failing
+    /// result elsewhere in aite), 7 INCONCLUSIVE, 8 NOT_TESTED, 9 ERROR.
+    /// Codes 2-6 and 130 keep their meaning in `aite --help`.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            OverallVerdict::Pass => 0,
+            OverallVerdict::Fail => 1,
+            OverallVerdict::Inconclusive => 7,
+            OverallVerdict::NotTested => 8,
+            OverallVerdict::Error => 9,
+        }
+    }
+}
+
+/// A profile's verdicts on one results.json.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assessment {
+    pub schema: &'static str,
+    pub profile: String,
+    pub profile_version: String,
+    pub profile_source: String,
+    /// Some threshold is provisional: every report must say so.
+    pub provisional_thresholds: bool,
+    pub overrides: Vec<Override>,
+    pub requirements: Vec<RequirementResult>,
+    /// One summary per mandatory item, in [`Item::ALL`] order.
+    pub gap_analysis: Vec<ItemSummary>,
+    pub overall: OverallVerdict,
+}
+
+/// Apply `profile` to `results` (a parsed results.json).
+pub fn assess(profile: &Profile, results: &Value) -> Assessment {
+    let requirements: Vec<RequirementResult> = profile.requirements.iter().map(|r| assess_one(r, results)).collect();
+    let gap_analysis = Item::ALL
+        .iter()
+        .map(|&item| {
+            let mut s = ItemSummary { item: Some(item), ..Default::default() };
+            for r in requirements.iter().filter(|r| r.item == item) {
+                match r.verdict {
+                    Verdict::Pass => s.pass += 1,
+                    Verdict::Fail => s.fail += 1,
+                    Verdict::Inconclusive => s.inconclusive += 1,
+                    Verdict::NotApplicable { .. } => s.not_applicable += 1,
+                    Verdict::NotTested { .. } => s.not_tested += 1,
+                    Verdict::Error { .. } => s.error += 1,
+                }
+            }
+            s
+        })
+        .collect::<Vec<_>>();
+    let total = |f: fn(&ItemSummary) -> usize| gap_analysis.iter().map(f).sum::<usize>();
+    let overall = if total(|s| s.fail) > 0 {
+        OverallVerdict::Fail
+    } else if total(|s| s.error) > 0 {
+        OverallVerdict::Error
+    } else if total(|s| s.inconclusive) > 0 {
+        OverallVerdict::Inconclusive
+    } else if total(|s| s.not_tested) > 0 || total(|s| s.pass) == 0 {
+        OverallVerdict::NotTested
+    } else {
+        OverallVerdict::Pass
+    };
+    Assessment {
+        schema: "aite.assessment/v1",
+        profile: profile.id.clone(),
+        profile_version: profile.version.clone(),
+        profile_source: profile.source.clone(),
+        provisional_thresholds: profile.provisional(),
+        overrides: profile.overrides.clone(),
+        requirements,
+        gap_analysis,
+        overall,
+    }
+}
+
+/// RFC 6901 pointer of a dotted path.
+fn pointer(path: &str) -> String {
+    path.split('.').map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect()
+}
+
+/// A number as results.json writes it (non-finite numbers as strings, `null` read as NaN).
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) if s == "NaN" => Some(f64::NAN),
+        Value::String(s) if s == "Infinity" => Some(f64::INFINITY),
+        Value::String(s) if s == "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+struct Outcome {
+    verdict: Verdict,
+    value: Option<f64>,
+    interval: Option<Interval>,
+    threshold: Option<f64>,
+    more: Option<MoreSamples>,
+    evidence: Vec<String>,
+    note: String,
+}
+
+impl Outcome {
+    fn new(verdict: Verdict, note: impl Into<String>) -> Self {
+        Outcome { verdict, value: None, interval: None, threshold: None, more: None, evidence: Vec::new(), note: note.into() }
+    }
+}
+
+fn assess_one(r: &Requirement, results: &Value) -> RequirementResult {
+    let o = decide(r, results);
+    RequirementResult {
+        id: r.id.clone(),
+        title: r.title.clone(),
+        item: r.item,
+        verdict: o.verdict,
+        value: o.value,
+        interval: o.interval,
+        threshold: o.threshold,
+        threshold_rule: r.threshold.clone(),
+        comparator: r.comparator,
+        unit: r.unit.clone(),
+        decision: r.decision,
+        clauses: r.clauses.clone(),
+        evidence: o.evidence,
+        remediation: r.remediation.clone(),
+        provenance: r.provenance.clone(),
+        more_samples: o.more,
+        note: o.note,
+    }
+}
+
+/// Why a suite's measurement is incomplete, if it is (`metric` itself is exempt when it is the validity flag).
+fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
+    if suite.get("interrupted").and_then(Value::as_bool) == Some(true) {
+        return Some(format!("suite `{suite_name}` was interrupted"));
+    }
+    if let Some(e) = suite.get("error").and_then(Value::as_str) {
+        return Some(format!("suite `{suite_name}` stopped with an error: {e}"));
+    }
+    for key in ["missing_cells", "missing_samples"] {
+        if let Some(n) = suite.get(key).and_then(Value::as_u64).filter(|&n| n > 0) {
+            return Some(format!("suite `{suite_name}` is incomplete: {key} = {n}"));
+        }
+    }
+    if let Some(gaps) = suite.get("gaps").and_then(Value::as_array).filter(|g| !g.is_empty()) {
+        return Some(format!("the security scan is incomplete ({} region(s) not examined, first: {})", gaps.len(), gaps[0].as_str().unwrap_or("?")));
+    }
+    if !metric.ends_with(".validity.valid") {
+        if let Some(v) = suite.get("validity").filter(|v| v.get("valid").and_then(Value::as_bool) == Some(false)) {
+            let reasons: Vec<&str> = v.get("reasons").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+            return Some(format!("the `{suite_name}` run is INVALID ({})", reasons.join("; ")));
+        }
+    }
+    None
+}
+
+fn decide(r: &Requirement, results: &Value) -> Outcome {
+    if let Some(why) = &r.reserved {
+        return Outcome::new(Verdict::NotTested { why: why.clone() }, "reserved: aite does not measure this yet");
+    }
+    for c in &r.applies_when {
+        let at = results.pointer(&pointer(&c.path));
+        let holds = match (&c.equals, at) {
+            (_, None) => false,
+            (None, Some(v)) => !v.is_null(),
+            (Some(want), Some(v)) => v == want || number(v).zip(number(want)).is_some_and(|(a, b)| a == b),
+        };
+        if !holds {
+            let mut o = Outcome::new(Verdict::NotApplicable { why: c.otherwise.clone() }, format!("condition on `{}` does not hold", c.path));
+            o.evidence.push(pointer(&c.path));
+            return o;
+        }
+    }
+    let Some(spec) = catalogue::lookup(&r.metric) else {
+        return Outcome::new(Verdict::Error { cause: format!("metric `{}` is not in the catalogue", r.metric) }, "profile not checked");
+    };
+    let suite_name = r.metric.split('.').nth(1).unwrap_or_default();
+    let Some(suite) = results.get("suites").and_then(|s| s.get(suite_name)).filter(|s| !s.is_null()) else {
+        let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{suite_name}` is not in results.json (not run)") }, "no measurement");
+        o.evidence.push(pointer(&format!("suites.{suite_name}")));
+        return o;
+    };
+    let mut o = measure(r, spec.kind, spec.interval, suite, results);
+    if let Some(why) = incomplete(suite_name, suite, &r.metric) {
+        // Incomplete evidence never passes; a security failure found is still a failure.
+        let keep_fail = spec.kind == MetricKind::SecurityRule && o.verdict == Verdict::Fail;
+        if !keep_fail && !matches!(o.verdict, Verdict::NotApplicable { .. } | Verdict::Error { .. }) {
+            o.note = format!("{} (would be {} on complete evidence)", o.note, o.verdict.label());
+            o.verdict = Verdict::NotTested { why };
+        }
+    }
+    o
+}
+
+fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value, results: &Value) -> Outcome {
+    let path = r.metric.as_str();
+    let missing = |what: &str| Outcome::new(Verdict::Error { cause: format!("{what} missing or unreadable in results.json") }, "malformed results");
+    match kind {
+        MetricKind::SecurityRule => {
+            let rule = path.rsplit('.').next().unwrap_or_default();
+            let rules = suite.get("rules").and_then(Value::as_array);
+            let Some(rules) = rules else { return missing("suites.security.rules") };
+            let Some((i, outcome)) = rules.iter().enumerate().find(|(_, x)| x.get("rule").and_then(Value::as_str) == Some(rule)) else {
+                let mut o = Outcome::new(Verdict::NotTested { why: format!("rule {rule} is not among the scan's rule outcomes (an older or different scanner)") }, "no outcome");
+                o.evidence.push("/suites/security/rules".into());
+                return o;
+            };
+            let reason = outcome.get("reason").and_then(Value::as_str).unwrap_or("").to_string();
+            let verdict = match outcome.get("status").and_then(Value::as_str) {
+                Some("pass") => Verdict::Pass,
+                Some("fail") => Verdict::Fail,
+                Some("notApplicable") => Verdict::NotApplicable { why: reason.clone() },
+                Some("notChecked") => Verdict::NotTested { why: reason.clone() },
+                other => Verdict::Error { cause: format!("rule {rule} has status {other:?}, not pass/fail/notApplicable/notChecked") },
+            };
+            let mut o = Outcome::new(verdict, reason);
+            o.evidence.push(format!("/suites/security/rules/{i}"));
+            o
+        }
+        MetricKind::SuiteVerdict => {
+            let Some(v) = results.pointer(&pointer(path)) else { return missing(path) };
+            let why = v.get("why").and_then(Value::as_str).unwrap_or("").to_string();
+            let verdict = match v.get("status").and_then(Value::as_str) {
+                Some("pass") => Verdict::Pass,
+                Some("fail") => Verdict::Fail,
+                Some("inconclusive") => Verdict::Inconclusive,
+                Some("not-applicable") => Verdict::NotApplicable { why: why.clone() },
+                other => Verdict::Error { cause: format!("{path} has status {other:?}") },
+            };
+            let mut o = Outcome::new(verdict, format!("the suite's own verdict{}", if why.is_empty() { String::new() } else { format!(": {why}") }));
+            o.evidence.push(pointer(path));
+            o
+        }
+        MetricKind::Flag => {
+            let Some(v) = results.pointer(&pointer(path)).and_then(Value::as_bool) else { return missing(path) };
+            let Some(Threshold::Flag(want)) = r.threshold else { return missing("boolean threshold") };
+            let verdict = if v == want { Verdict::Pass } else { Verdict::Fail };
+            let mut o = Outcome::new(verdict, format!("{path} is {v}, required {want}"));
+            o.value = Some(f64::from(u8::from(v)));
+            o.threshold = Some(f64::from(u8::from(want)));
+            o.evidence.push(pointer(path));
+            o
+        }
+        MetricKind::DegenerateFrames => {
+            let Some(frames) = suite.as_array() else { return missing(path) };
+            let run: Vec<&Value> = frames.iter().filter(|f| f.get("verdict").and_then(Value::as_str) != Some("not-applicable")).collect();
+            if run.is_empty() {
+                let mut o = Outcome::new(Verdict::NotApplicable { why: "no degenerate frame could be built for this input type".into() }, "nothing run");
+                o.evidence.push(pointer(path));
+                return o;
+            }
+            let bad: Vec<&str> = run.iter().filter(|f| f.get("verdict").and_then(Value::as_str) != Some("graceful")).filter_map(|f| f.get("kind").and_then(Value::as_str)).collect();
+            let note = format!("{} of {} frames run answered without grace{}", bad.len(), run.len(), if bad.is_empty() { String::new() } else { format!(": {}", bad.join(", ")) });
+            compare_simple(r, bad.len() as f64, vec![pointer(path)], note, results)
+        }
+        MetricKind::Corruptions => {
+            let group = match r.statistic.as_str() {
+                "imagenet_c_drop_s3" => "imagenet-c",
+                "camera_drop_s3" => "camera",
+                _ => return missing("statistic"),
+            };
+            let Some(clean) = suite.pointer("/clean/value").and_then(number) else { return missing("suites.corruptions.clean.value") };
+            let groups: std::collections::BTreeMap<&str, &str> = suite
+                .get("summaries")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|s| Some((s.get("corruption")?.as_str()?, s.get("group")?.as_str()?))).collect())
+                .unwrap_or_default();
+            let cells: Vec<f64> = suite
+                .get("cells")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter(|c| c.get("severity").and_then(Value::as_u64) == Some(3))
+                        .filter(|c| c.get("corruption").and_then(Value::as_str).and_then(|k| groups.get(k)) == Some(&group))
+                        .filter_map(|c| c.pointer("/accuracy/value").and_then(number))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if cells.is_empty() {
+                let mut o = Outcome::new(Verdict::NotTested { why: format!("no {group} corruption was run at severity 3") }, "no cells");
+                o.evidence.push("/suites/corruptions/cells".into());
+                return o;
+            }
+            let mean = cells.iter().sum::<f64>() / cells.len() as f64;
+            let drop = clean - mean;
+            let note = format!("clean {clean:.4} - mean of {} {group} cells at severity 3 {mean:.4}", cells.len());
+            compare_simple(r, drop, vec!["/suites/corruptions/clean/value".into(), "/suites/corruptions/cells".into(), "/suites/corruptions/summaries".into()], note, results)
+        }
+        MetricKind::Number | MetricKind::Count => {
+            let Some(v) = results.pointer(&pointer(path)).and_then(number) else { return missing(path) };
+            compare_simple(r, v, vec![pointer(path)], format!("{path} = {v}"), results)
+        }
+        MetricKind::Proportion => {
+            let Some(obj) = results.pointer(&pointer(path)) else { return missing(path) };
+            let (Some(s), Some(n)) = (obj.get("successes").and_then(Value::as_u64), obj.get("trials").and_then(Value::as_u64)) else { return missing(&format!("{path}.successes/trials")) };
+            if n == 0 {
+                let mut o = Outcome::new(Verdict::NotTested { why: format!("{path} has 0 trials") }, "nothing measured");
+                o.evidence.push(pointer(path));
+                return o;
+            }
+            let p = s as f64 / n as f64;
+            let ev = vec![pointer(path)];
+            if r.decision == DecisionRule::Simple {
+                return compare_simple(r, p, ev, format!("{s}/{n}"), results);
+            }
+            let (lo, hi) = match (obj.get("ci95_low").and_then(number), obj.get("ci95_high").and_then(number)) {
+                (Some(l), Some(h)) => (l, h),
+                _ => wilson(s as f64, n as f64, Z95),
+            };
+            let interval = Some(Interval { low: Some(lo), high: Some(hi), method: "Wilson score 95%".into() });
+            with_threshold(r, results, ev, |c, t, mut o| {
+                o.verdict = guarded(c, Some(lo), Some(hi), t);
+                o.value = Some(p);
+                o.interval = interval;
+                if o.verdict == Verdict::Inconclusive {
+                    o.more = trials_to_decide(c, p, t, n);
+                    o.note = match &o.more {
+                        Some(m) => format!("{s}/{n}: the 95% interval {lo:.4}..{hi:.4} straddles {t}; at the observed rate {} trials ({} more) would make it {}", m.trials, m.additional, m.would_be),
+                        None => format!("{s}/{n}: the 95% interval {lo:.4}..{hi:.4} straddles {t}; the observed rate sits on the threshold, no sample size decides"),
+                    };
+                } else {
+                    o.note = format!("{s}/{n}: the 95% interval {lo:.4}..{hi:.4} is wholly on the {} side of {t}", if o.verdict == Verdict::Pass { "passing" } else { "failing" });
+                }
+                o
+            })
+        }
+        MetricKind::LatencySummary => {
+            let field = match r.statistic.as_str() {
+                "max" => "max_ms".to_string(),
+                "mean" => "mean_ms".to_string(),
+                q => format!("{q}_ms"),
+            };
+            let fpath = format!("{path}.{field}");
+            let Some(v) = results.pointer(&pointer(&fpath)).and_then(number) else { return missing(&fpath) };
+            let mut ev = vec![pointer(&fpath)];
+            if r.decision == DecisionRule::Simple || iv != IntervalSource::EarlyStopping {
+                return compare_simple(r, v, ev, format!("{fpath} = {v} ms"), results);
+            }
+            latency_guarded(r, path, v, suite, &mut ev, results)
+        }
+    }
+}
+
+/// Guarded latency percentile: upper bound = LoadGen's early-stopping estimate;
+/// lower bound = the largest reported percentile whose nearest rank is at most
+/// the binomial 95% lower rank `floor(nq - z sqrt(nq(1-q)))`.
+fn latency_guarded(r: &Requirement, path: &str, point: f64, suite: &Value, ev: &mut Vec<String>, results: &Value) -> Outcome {
+    let q = catalogue::quantile(&r.statistic);
+    let es = suite.get("early_stopping");
+    let es_q = es.and_then(|e| e.get("percentile")).and_then(number);
+    let suite_name = path.split('.').nth(1).unwrap_or_default();
+    let (Some(q), Some(es_q)) = (q, es_q) else {
+        let mut o = Outcome::new(Verdict::NotTested { why: format!("no early-stopping estimate for {} in suite `{suite_name}`", r.statistic) }, "guarded needs LoadGen's estimate");
+        o.evidence = ev.clone();
+        return o;
+    };
+    if (q - es_q).abs() > 1e-9 {
+        let mut o = Outcome::new(
+            Verdict::NotTested { why: format!("the run's early-stopping estimate is for the {es_q} percentile, the requirement reads {}: rerun with that percentile or decide `simple`", r.statistic) },
+            "percentile mismatch",
+        );
+        o.evidence = ev.clone();
+        o.evidence.push(format!("/suites/{suite_name}/early_stopping"));
+        return o;
+    }
+    let Some(upper) = es.and_then(|e| e.get("estimate_ms")).and_then(number) else {
+        return Outcome::new(Verdict::Error { cause: format!("suites.{suite_name}.early_stopping.estimate_ms missing") }, "malformed results");
+    };
+    ev.push(format!("/suites/{suite_name}/early_stopping/estimate_ms"));
+    let summary = results.pointer(&pointer(path));
+    let n = summary.and_then(|s| s.get("count")).and_then(Value::as_u64).unwrap_or(0) as f64;
+    let lower_rank = (n * q - Z95 * (n * q * (1.0 - q)).sqrt()).floor();
+    let mut lower = None;
+    let mut lower_name = String::new();
+    for (name, qq) in [("min", 0.0), ("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p97", 0.97), ("p99", 0.99), ("p999", 0.999)] {
+        let rank = if qq == 0.0 { 1.0 } else { (qq * n).ceil() };
+        if qq < q && rank <= lower_rank {
+            if let Some(v) = summary.and_then(|s| s.get(format!("{name}_ms"))).and_then(number) {
+                lower = Some(v);
+                lower_name = name.to_string();
+            }
+        }
+    }
+    let ev2 = ev.clone();
+    with_threshold(r, results, ev2, |c, t, mut o| {
+        o.verdict = guarded(c, lower, Some(upper), t);
+        o.value = Some(point);
+        o.interval = Some(Interval { low: lower, high: Some(upper), method: format!("upper: LoadGen early-stopping estimate; lower: {} (order statistic at 95%)", if lower.is_some() { lower_name.as_str() } else { "none at this sample size" }) });
+        o.note = match o.verdict {
+            Verdict::Inconclusive => format!("{} = {point} ms; early-stopping estimate {upper} ms and lower bound {} straddle {t} ms: more queries would narrow the interval", r.statistic, lower.map_or("none".into(), |l| format!("{l} ms"))),
+            _ => format!("{} = {point} ms; interval {}..{upper} ms against {t} ms", r.statistic, lower.map_or("-".into(), |l| l.to_string())),
+        };
+        o
+    })
+}
+
+fn compare_simple(r: &Requirement, v: f64, ev: Vec<String>, note: String, results: &Value) -> Outcome {
+    with_threshold(r, results, ev, |c, t, mut o| {
+        if v.is_nan() {
+            o.verdict = Verdict::Error { cause: format!("{} is NaN", r.metric) };
+        } else {
+            o.verdict = if c.passes(v, t) { Verdict::Pass } else { Verdict::Fail };
+        }
+        o.value = Some(v);
+        o.note = format!("{note} {} {t}: point estimate (simple rule)", c.symbol());
+        o
+    })
+}
+
+/// Resolve the threshold and comparator, then let `f` decide.
+fn with_threshold(r: &Requirement, results: &Value, ev: Vec<String>, f: impl FnOnce(Comparator, f64, Outcome) -> Outcome) -> Outcome {
+    let Some(c) = r.comparator else {
+        return Outcome::new(Verdict::Error { cause: "no comparator".into() }, "profile not checked");
+    };
+    let mut extra = Vec::new();
+    let t = match &r.threshold {
+        Some(Threshold::Number(t)) => *t,
+        Some(Threshold::FramePeriod) => {
+            let suite = r.metric.split('.').nth(1).unwrap_or_default();
+            let fp = format!("/suites/{suite}/scenario/fps");
+            match results.pointer(&fp).and_then(number).filter(|f| *f > 0.0) {
+                Some(fps) => {
+                    extra.push(fp);
+                    1000.0 / fps
+                }
+                None => return Outcome::new(Verdict::Error { cause: format!("frame-period threshold: no positive fps at {fp}") }, "no frame period"),
+            }
+        }
+        Some(Threshold::Declared(k)) => {
+            let dp = format!("/declared/{k}");
+            match results.pointer(&dp).and_then(number) {
+                Some(v) => {
+                    extra.push(dp);
+                    v
+                }
+                None => {
+                    let mut o = Outcome::new(Verdict::NotTested { why: format!("the manufacturer's declared value `declared.{k}` is not in results.json") }, "nothing declared to compare with");
+                    o.evidence = ev;
+                    o.evidence.push(dp);
+                    return o;
+                }
+            }
+        }
+        Some(Threshold::Flag(_)) | None => return Outcome::new(Verdict::Error { cause: "no numeric threshold".into() }, "profile not checked"),
+    };
+    let mut o = Outcome::new(Verdict::Inconclusive, "");
+    o.threshold = Some(t);
+    o.evidence = ev;
+    o.evidence.extend(extra);
+    f(c, t, o)
+}

@@ -1,0 +1,135 @@
+//! The metric catalogue: every results.json path a profile may read, with its
+//! unit, its kind (how a value and its interval are read) and the statistics
+//! it offers. A profile naming a path outside this table is rejected.
+
+use serde::Serialize;
+
+/// How a metric is read from results.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricKind {
+    /// `{successes, trials, value, ci95_low, ci95_high}`: a proportion with its Wilson 95% interval.
+    Proportion,
+    /// A latency summary (`p50_ms` .. `p999_ms`, `count`); with `early_stopping` beside it when `guarded`.
+    LatencySummary,
+    /// A plain number.
+    Number,
+    /// A non-negative integer count.
+    Count,
+    /// A boolean.
+    Flag,
+    /// One rule's outcome in `suites.security.rules` (pass / fail / notApplicable / notChecked).
+    SecurityRule,
+    /// A verdict object `{status, why}` written by the suite itself.
+    SuiteVerdict,
+    /// `suites.degenerate_frames`: frames answered without grace, of those run.
+    DegenerateFrames,
+    /// `suites.corruptions`: accuracy drops from clean, per corruption group and severity.
+    Corruptions,
+}
+
+/// Where a guarded decision takes its interval from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntervalSource {
+    /// No interval: only `simple` applies.
+    None,
+    /// The Wilson 95% interval recorded with the proportion.
+    Wilson,
+    /// LoadGen's early-stopping estimate (upper) and an order-statistic lower bound.
+    EarlyStopping,
+}
+
+/// One catalogue entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricSpec {
+    /// Dotted path into results.json; a trailing `*` stands for one rule id.
+    pub path: &'static str,
+    pub kind: MetricKind,
+    pub unit: &'static str,
+    pub statistics: &'static [&'static str],
+    pub interval: IntervalSource,
+    pub doc: &'static str,
+}
+
+const PERCENTILES: &[&str] = &["p50", "p90", "p95", "p97", "p99", "p999", "max", "mean"];
+const VALUE: &[&str] = &["value"];
+
+macro_rules! m {
+    ($path:expr, $kind:ident, $unit:expr, $stats:expr, $iv:ident, $doc:expr) => {
+        MetricSpec { path: $path, kind: MetricKind::$kind, unit: $unit, statistics: $stats, interval: IntervalSource::$iv, doc: $doc }
+    };
+}
+
+/// Every metric a profile may name.
+pub const CATALOGUE: &[MetricSpec] = &[
+    m!("suites.accuracy.top1", Proportion, "fraction", VALUE, Wilson, "top-1 accuracy of the deployed model"),
+    m!("suites.accuracy_int8.top1", Proportion, "fraction", VALUE, Wilson, "top-1 accuracy of the int8 model (demo)"),
+    m!("suites.latency.latency", LatencySummary, "ms", PERCENTILES, EarlyStopping, "latency of the main latency run"),
+    m!("suites.latency_periodic.latency", LatencySummary, "ms", PERCENTILES, EarlyStopping, "end-to-end latency in the periodic camera scenario"),
+    m!("suites.latency_periodic.after_idle", LatencySummary, "ms", PERCENTILES, None, "latency of the first frame after each idle gap"),
+    m!("suites.latency_periodic.steady", LatencySummary, "ms", PERCENTILES, None, "latency of the frames inside a burst"),
+    m!("suites.latency_periodic.deadline_misses", Count, "count", VALUE, None, "frames whose result came after the next frame was due"),
+    m!("suites.latency.validity.valid", Flag, "bool", VALUE, None, "the latency run is VALID per LoadGen's rules"),
+    m!("suites.latency_periodic.validity.valid", Flag, "bool", VALUE, None, "the periodic run is VALID"),
+    m!("suites.latency.drift.last_to_first_ratio", Number, "ratio", VALUE, None, "p50 of the last window over the first"),
+    m!("suites.latency_periodic.drift.last_to_first_ratio", Number, "ratio", VALUE, None, "p50 of the last window over the first (periodic)"),
+    m!("suites.cold_start.load_ms", Number, "ms", VALUE, None, "model load time"),
+    m!("suites.cold_start.first_inference_ms", Number, "ms", VALUE, None, "first inference after load"),
+    m!("suites.caching_audit.verdict", SuiteVerdict, "verdict", &["status"], None, "the caching audit's own verdict"),
+    m!("suites.corruptions", Corruptions, "fraction", &["imagenet_c_drop_s3", "camera_drop_s3"], None, "clean accuracy minus the mean accuracy of a group's cells at severity 3"),
+    m!("suites.corruptions.mean_corruption_accuracy", Proportion, "fraction", VALUE, Wilson, "accuracy over every corruption cell"),
+    m!("suites.attack_square_linf.robust_accuracy", Proportion, "fraction", VALUE, Wilson, "accuracy under the Square L-inf attack (float channel)"),
+    m!("suites.attack_square_linf.robust_accuracy_uint8", Proportion, "fraction", VALUE, Wilson, "Square robust accuracy after uint8 rounding of the adversarial frame"),
+    m!("suites.attack_square_linf.robust_accuracy_jpeg", Proportion, "fraction", VALUE, Wilson, "Square robust accuracy after JPEG re-encoding"),
+    m!("suites.attack_worst_case.linf.robust_accuracy", Proportion, "fraction", VALUE, Wilson, "worst case over the L-inf attacks run"),
+    m!("suites.repeatability.identical", Flag, "bool", VALUE, None, "repeated answers bit-identical and finite"),
+    m!("suites.batch_invariance.within_tolerance", Flag, "bool", VALUE, None, "batched answers within tolerance, no top-1 flips"),
+    m!("suites.agreement.top1_agreement", Proportion, "fraction", VALUE, Wilson, "deployed model's top-1 agreement with its reference"),
+    m!("suites.degenerate_frames", DegenerateFrames, "count", &["not_graceful"], None, "degenerate frames run and answered without grace"),
+    m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),
+];
+
+/// The catalogue entry for `path`, if any.
+pub fn lookup(path: &str) -> Option<&'static MetricSpec> {
+    CATALOGUE.iter().find(|m| match m.path.strip_suffix('*') {
+        Some(prefix) => path.strip_prefix(prefix).is_some_and(is_rule_id),
+        None => m.path == path,
+    })
+}
+
+/// `AITE-` followed by upper-case letters, digits and dashes.
+fn is_rule_id(s: &str) -> bool {
+    s.strip_prefix("AITE-").is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'))
+}
+
+/// The suite names (second path component) the catalogue knows.
+pub fn known_suite(name: &str) -> bool {
+    CATALOGUE.iter().any(|m| m.path.split('.').nth(1) == Some(name))
+}
+
+/// The quantile a latency statistic names (`p99` → 0.99), if it is one.
+pub fn quantile(statistic: &str) -> Option<f64> {
+    match statistic {
+        "p50" => Some(0.5),
+        "p90" => Some(0.9),
+        "p95" => Some(0.95),
+        "p97" => Some(0.97),
+        "p99" => Some(0.99),
+        "p999" => Some(0.999),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_paths_need_a_rule_id() {
+        assert!(lookup("suites.security.rules.AITE-CRED-DEFAULT").is_some());
+        assert!(lookup("suites.security.rules.").is_none());
+        assert!(lookup("suites.security.rules.cred").is_none());
+        assert!(lookup("suites.latency.latency.p99_ms").is_none());
+    }
+}
