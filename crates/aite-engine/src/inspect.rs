@@ -77,7 +77,7 @@ pub fn inspect(path: &Path) -> Result<ModelReport, TargetError> {
             let proto = tract_onnx::onnx()
                 .proto_model_for_path(path)
                 .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
-            onnx_report(&proto)
+            onnx_report(path, &proto)?
         }
         ModelFormat::Tflite => crate::guard::contain(|| tflite_report(path))
             .map_err(|panic| load_error(path, &format!("tract-tflite crashed on this file ({panic})")))??,
@@ -153,7 +153,7 @@ fn node_locations(n: &pb::NodeProto, out: &mut Vec<String>) {
 
 /// Facts of an ONNX model. Dimensions come from the file: their products are
 /// checked, and a declared size beyond `u64` is a malformed model, not a panic.
-fn onnx_report(proto: &pb::ModelProto) -> ModelReport {
+fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, TargetError> {
     let (inputs, outputs) = onnx_specs(proto);
     let mut operators = BTreeMap::new();
     let mut custom = std::collections::BTreeSet::new();
@@ -167,7 +167,20 @@ fn onnx_report(proto: &pb::ModelProto) -> ModelReport {
             }
         }
         for init in &graph.initializer {
-            parameters += init.dims.iter().map(|&d| d.max(0) as u64).product::<u64>();
+            let elements = init
+                .dims
+                .iter()
+                .try_fold(1u64, |n, &d| n.checked_mul(d.max(0) as u64))
+                .and_then(|n| parameters.checked_add(n));
+            parameters = elements.ok_or_else(|| {
+                load_error(
+                    path,
+                    &format!(
+                        "initializer `{}` declares dimensions {:?}: more elements than fit in 64 bits (malformed or hostile model)",
+                        init.name, init.dims
+                    ),
+                )
+            })?;
             if matches!(init.data_type, 2 | 3) && init.dims.len() > 1 {
                 integer_weights = true;
             }
@@ -182,7 +195,7 @@ fn onnx_report(proto: &pb::ModelProto) -> ModelReport {
         (false, false) if integer_weights => Quantization::Qdq,
         _ => Quantization::None,
     };
-    ModelReport {
+    Ok(ModelReport {
         path: String::new(),
         format: ModelFormat::Onnx,
         size_bytes: 0,
@@ -206,7 +219,7 @@ fn onnx_report(proto: &pb::ModelProto) -> ModelReport {
             .iter()
             .map(|p| (p.key.clone(), p.value.clone()))
             .collect(),
-    }
+    })
 }
 
 fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
@@ -221,7 +234,7 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
         if op == "Const" {
             if let Some(fact) = node.outputs.first().map(|o| &o.fact) {
                 if let Some(k) = &fact.konst {
-                    parameters += k.len() as u64;
+                    parameters = parameters.saturating_add(k.len() as u64);
                     integer |= k.datum_type().is_quantized() || k.datum_type() == DatumType::I8;
                 }
             }
@@ -318,4 +331,62 @@ pub(crate) fn onnx_specs(proto: &pb::ModelProto) -> (Vec<TensorSpec>, Vec<Tensor
         .collect();
     let outputs = graph.output.iter().map(spec).collect();
     (inputs, outputs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One protobuf field: key, then a varint or length-delimited bytes.
+    fn varint(mut v: u64, out: &mut Vec<u8>) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    fn field_varint(num: u64, v: u64, out: &mut Vec<u8>) {
+        varint(num << 3, out);
+        varint(v, out);
+    }
+    fn field_bytes(num: u64, body: &[u8], out: &mut Vec<u8>) {
+        varint((num << 3) | 2, out);
+        varint(body.len() as u64, out);
+        out.extend_from_slice(body);
+    }
+
+    /// ModelProto { ir_version 8, opset_import { version 13 }, graph { initializer
+    /// { dims, data_type FLOAT, name "w" } } } with the given dims.
+    fn onnx_with_initializer_dims(dims: &[u64]) -> Vec<u8> {
+        let mut tensor = Vec::new();
+        for &d in dims {
+            field_varint(1, d, &mut tensor);
+        }
+        field_varint(2, 1, &mut tensor);
+        field_bytes(8, b"w", &mut tensor);
+        let mut graph = Vec::new();
+        field_bytes(5, &tensor, &mut graph);
+        field_bytes(2, b"g", &mut graph);
+        let mut opset = Vec::new();
+        field_varint(2, 13, &mut opset);
+        let mut model = Vec::new();
+        field_varint(1, 8, &mut model);
+        field_bytes(7, &graph, &mut model);
+        field_bytes(8, &opset, &mut model);
+        model
+    }
+
+    #[test]
+    fn initializer_dims_are_multiplied_with_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = dir.path().join("ok.onnx");
+        std::fs::write(&ok, onnx_with_initializer_dims(&[3, 5, 7])).unwrap();
+        assert_eq!(inspect(&ok).unwrap().parameters, 105, "3 x 5 x 7, by hand");
+        // 2^40 x 2^40 overflowed `product::<u64>()` (a panic in debug builds, a
+        // wrong count in release).
+        let hostile = dir.path().join("hostile.onnx");
+        std::fs::write(&hostile, onnx_with_initializer_dims(&[1 << 40, 1 << 40])).unwrap();
+        let err = inspect(&hostile).unwrap_err().to_string();
+        assert!(err.contains("hostile.onnx") && err.contains("64 bits"), "{err}");
+    }
 }
