@@ -315,21 +315,36 @@ fn onnx(a: &mut ModelArtifact, bytes: &[u8]) {
 
 /// TFLite (flatbuffer) custom operators.
 fn tflite(a: &mut ModelArtifact, b: &[u8]) {
-    let u32_at = |p: usize| b.get(p..p + 4).map(|s| u32::from_le_bytes(s.try_into().unwrap()));
-    let i32_at = |p: usize| u32_at(p).map(|v| v as i32);
-    let u16_at = |p: usize| b.get(p..p + 2).map(|s| u16::from_le_bytes(s.try_into().unwrap()));
+    // Every offset and length below comes from the file: all arithmetic on
+    // them is checked and every read is a `get`, so no input can make the
+    // walker index out of bounds or overflow.
+    let slice = |p: usize, n: usize| b.get(p..p.checked_add(n)?);
+    let u32_at = |p: usize| slice(p, 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+    let u16_at = |p: usize| slice(p, 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    // The vtable of the table at `t` and its length, if the vtable and the
+    // table's inline fields (the size the vtable declares) are inside the file;
+    // a table starts with a signed offset back to its vtable.
+    let vtable = |t: usize| -> Option<(usize, usize)> {
+        let back = i64::from(u32_at(t)? as i32);
+        let vt = usize::try_from(i64::try_from(t).ok()?.checked_sub(back)?).ok()?;
+        let inline = usize::from(u16_at(vt.checked_add(2)?)?);
+        slice(t, inline)?;
+        Some((vt, usize::from(u16_at(vt)?)))
+    };
     // Position of field `i` of the table at `t`, if present.
     let field = |t: usize, i: usize| -> Option<usize> {
-        let vt = (t as i64 - i32_at(t)? as i64) as usize;
-        let vt_len = u16_at(vt)? as usize;
-        let off_pos = 4 + 2 * i;
-        if off_pos + 2 > vt_len {
+        let (vt, vt_len) = vtable(t)?;
+        let off_pos = i.checked_mul(2)?.checked_add(4)?;
+        if off_pos.checked_add(2)? > vt_len {
             return None;
         }
-        let off = u16_at(vt + off_pos)? as usize;
-        (off != 0).then_some(t + off)
+        let off = usize::from(u16_at(vt.checked_add(off_pos)?)?);
+        if off == 0 {
+            return None;
+        }
+        t.checked_add(off)
     };
-    let deref = |p: usize| u32_at(p).map(|o| p + o as usize);
+    let deref = |p: usize| p.checked_add(u32_at(p)? as usize);
     let parse = || -> Option<Vec<String>> {
         if b.get(4..8) != Some(b"TFL3") {
             return None;
@@ -339,16 +354,21 @@ fn tflite(a: &mut ModelArtifact, b: &[u8]) {
         let n = u32_at(codes)? as usize;
         let mut custom = Vec::new();
         for k in 0..n.min(10_000) {
-            let code = deref(codes + 4 + 4 * k)?;
-            let deprecated = field(code, 0).and_then(|p| b.get(p)).map(|&x| x as i8 as i32).unwrap_or(0);
-            let builtin = field(code, 3).and_then(i32_at).unwrap_or(deprecated);
+            let code = deref(codes.checked_add(4)?.checked_add(k.checked_mul(4)?)?)?;
+            // A code table outside the file is a truncated model, not a builtin operator.
+            vtable(code)?;
+            let deprecated = field(code, 0).and_then(|p| b.get(p)).map(|&x| i32::from(x as i8)).unwrap_or(0);
+            let builtin = field(code, 3).and_then(u32_at).map(|v| v as i32).unwrap_or(deprecated);
             if builtin == 32 || deprecated == 32 {
                 let name = field(code, 1).and_then(deref).and_then(|s| {
                     let len = u32_at(s)? as usize;
-                    b.get(s + 4..s + 4 + len).map(|x| String::from_utf8_lossy(x).into_owned())
+                    slice(s.checked_add(4)?, len).map(|x| String::from_utf8_lossy(x).into_owned())
                 });
                 custom.push(name.unwrap_or_else(|| "?".into()));
             }
+        }
+        if n > 10_000 {
+            custom.push(format!("? ({} operator codes beyond the first 10 000 were not read)", n - 10_000));
         }
         Some(custom)
     };
@@ -389,6 +409,79 @@ pub fn findings(a: &ModelArtifact) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A TFLite flatbuffer by hand: Model { operator_codes (field 1): [OperatorCode {
+    /// deprecated_builtin_code (field 0): 32 = CUSTOM, custom_code (field 1): "EdgeTpu" }] }.
+    fn tflite_with_custom_op() -> Vec<u8> {
+        let mut b = Vec::new();
+        let u16s = |b: &mut Vec<u8>, v: &[u16]| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()));
+        let u32s = |b: &mut Vec<u8>, v: &[u32]| v.iter().for_each(|x| b.extend_from_slice(&x.to_le_bytes()));
+        u32s(&mut b, &[16]); // 0: root table offset -> 16
+        b.extend_from_slice(b"TFL3"); // 4
+        u16s(&mut b, &[8, 8, 0, 4]); // 8: model vtable: field 1 at +4
+        u32s(&mut b, &[8, 4]); // 16: model table (vtable 8 back), 20: -> codes at 24
+        u32s(&mut b, &[1, 12]); // 24: one code, 28: -> code table at 40
+        u16s(&mut b, &[8, 12, 4, 8]); // 32: code vtable: field 0 at +4, field 1 at +8
+        u32s(&mut b, &[8]); // 40: code table (vtable 8 back)
+        b.extend_from_slice(&[32, 0, 0, 0]); // 44: deprecated_builtin_code = CUSTOM
+        u32s(&mut b, &[4, 7]); // 48: -> string at 52; 52: length 7
+        b.extend_from_slice(b"EdgeTpu\0");
+        b
+    }
+
+    #[test]
+    fn tflite_walker_reads_a_hand_built_flatbuffer() {
+        let a = examine("m.tflite", "tflite", &tflite_with_custom_op());
+        assert!(a.unscanned.is_empty(), "{a:?}");
+        assert_eq!(a.custom_code.len(), 1, "{a:?}");
+        assert!(format!("{:?}", a.custom_code[0]).contains("`EdgeTpu`"), "{a:?}");
+    }
+
+    #[test]
+    fn tflite_walker_reads_real_models_with_checked_offsets() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets/security/models/coral");
+        let (plain, edgetpu) = (dir.join("mobilenet_v1_0.25_128_quant.tflite"), dir.join("mobilenet_v1_0.25_128_quant_edgetpu.tflite"));
+        let (Ok(plain), Ok(edgetpu)) = (std::fs::read(&plain), std::fs::read(&edgetpu)) else {
+            println!("skipping: the Coral TFLite models are not in ../shared ({})", dir.display());
+            return;
+        };
+        let a = examine("plain.tflite", "tflite", &plain);
+        assert!(a.unscanned.is_empty() && a.custom_code.is_empty(), "{a:?}");
+        let a = examine("edgetpu.tflite", "tflite", &edgetpu);
+        assert!(a.unscanned.is_empty(), "{a:?}");
+        assert!(format!("{:?}", a.custom_code).contains("`edgetpu-custom-op`"), "{a:?}");
+    }
+
+    #[test]
+    fn tflite_walker_survives_hostile_offsets_and_truncation() {
+        // A table whose vtable offset points before the start of the file
+        // (t - soffset < 0); on the old walker `(8 - 9) as usize + 2` overflowed.
+        let mut b = vec![8, 0, 0, 0];
+        b.extend_from_slice(b"TFL3");
+        b.extend_from_slice(&9i32.to_le_bytes());
+        let a = examine("neg.tflite", "tflite", &b);
+        assert_eq!(a.unscanned, vec!["not a readable TFLite flatbuffer".to_string()], "{a:?}");
+        let good = tflite_with_custom_op();
+        // Every truncation is unreadable or, once the string is complete, read.
+        for n in 0..good.len() {
+            let a = examine("t.tflite", "tflite", &good[..n]);
+            assert!(a.unscanned.len() + a.custom_code.len() == 1, "prefix {n}: {a:?}");
+        }
+        // Every 32-bit word (and each 16-bit half) set to extreme values.
+        for pos in (0..good.len() - 3).step_by(2) {
+            for v in [u32::MAX, 0x8000_0000, 0x7fff_ffff, 0xffff, 1] {
+                let mut b = good.clone();
+                b[pos..pos + 4].copy_from_slice(&v.to_le_bytes());
+                // Reaching here without a panic is the test; the outcome varies.
+                let a = examine("x.tflite", "tflite", &b);
+                assert!(a.unscanned.len() <= 1, "word at {pos} = {v:#x}: {a:?}");
+            }
+        }
+        // A string whose declared length runs past the end.
+        let mut b = good.clone();
+        b[52..56].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(format!("{:?}", examine("s.tflite", "tflite", &b).custom_code).contains("`?`"));
+    }
 
     #[test]
     fn detection_by_name_and_content() {
