@@ -5,19 +5,42 @@
 //! Hostile-input rules: entry paths are normalised and any that would leave
 //! the root are skipped; symlinks, device nodes and setuid bits are recorded
 //! in the index, never created on disk, so no later entry can write through a
-//! link; sizes and entry counts are bounded (decompression bombs); every
-//! skipped entry is listed with its reason in the [`Coverage`].
+//! link; input size, extracted bytes and entry counts of every container kind
+//! are bounded ([`Limits`], decompression bombs) and every limit reached is
+//! listed in [`Coverage::limits_hit`]; every skipped entry is listed with its
+//! reason. Every third-party parser (backhand, tar, cpio, flate2, lzma-rust2,
+//! ruzstd) runs contained: a panic fails that container with the cause
+//! `parser panicked: …` and the scan goes on.
+//!
+//! Carving: the whole input is scanned for signatures; after a container (a
+//! uImage header and its declared payload, the end of a compressed stream, a
+//! squashfs's `bytes_used`, a cpio trailer) scanning resumes at its end, so a
+//! flash dump of bootloader, kernel and root filesystem reaches the root
+//! filesystem.
+
+pub(crate) mod guard;
 
 use crate::tree::{normalise, Entry, EntryKind, Tree};
+use guard::contained;
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// Bounds on what extraction may write.
+/// Containers nest at most this deep (a tar in a gzip in a uImage payload is 3).
+pub const MAX_DEPTH: usize = 4;
+/// Skipped entries listed one by one; beyond this they are counted in
+/// [`Coverage::skipped_unlisted`].
+pub const MAX_LISTED: usize = 10_000;
+
+/// Bounds on what extraction may read and write.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Limits {
+    /// Bytes of the input read (the rest is reported, not examined) and bytes
+    /// extracted to the work folder in total.
     pub max_total_bytes: u64,
+    /// Entries (files, folders, links, devices) indexed from all containers.
     pub max_files: usize,
+    /// Bytes of one extracted file, and of one decompressed stream.
     pub max_file_bytes: u64,
 }
 
@@ -40,10 +63,13 @@ pub enum UnpackError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Container {
     pub format: String,
+    /// Where it starts in the input; for a container inside a decompressed
+    /// stream (format `gzip/tar`), where that stream starts.
     pub offset: u64,
     /// Bytes of the input this container spans, when known.
     pub length: Option<u64>,
-    /// `extracted`, `failed: <reason>` or `not supported`.
+    /// `extracted`, `failed: <cause>`, `not supported: …`, `not understood: …`
+    /// or `not examined: …`; every status but `extracted` carries a non-empty cause.
     pub status: String,
 }
 
@@ -54,6 +80,32 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// Which bound of [`Limits`] (or of the unpacker itself) was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitKind {
+    /// `max_total_bytes`: the input is longer, or extraction wrote that much.
+    MaxTotalBytes,
+    /// `max_files`: more entries than that.
+    MaxFiles,
+    /// `max_file_bytes`: a file or a decompressed stream is larger.
+    MaxFileBytes,
+    /// [`MAX_DEPTH`]: containers nested deeper.
+    MaxDepth,
+}
+
+/// A limit that was reached: what it stopped is in `skipped` or `containers`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitHit {
+    pub limit: LimitKind,
+    /// The limit's value (bytes, entries or levels).
+    pub value: u64,
+    /// How many entries or containers it stopped.
+    pub times: usize,
+    /// The first one it stopped.
+    pub first: String,
+}
+
 /// What part of the input was examined (no anchor reports this).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Coverage {
@@ -62,7 +114,8 @@ pub struct Coverage {
     pub containers: Vec<Container>,
     /// Input bytes inside containers that were extracted.
     pub extracted_input_bytes: u64,
-    /// Input bytes inside containers found but not understood.
+    /// Input bytes inside containers found but not understood, and input
+    /// bytes beyond `max_total_bytes` (never read).
     pub not_understood_bytes: u64,
     /// Input bytes outside any container (padding, unknown formats).
     pub unclaimed_bytes: u64,
@@ -70,7 +123,49 @@ pub struct Coverage {
     pub file_bytes: u64,
     pub symlinks: usize,
     pub devices: usize,
+    /// The first [`MAX_LISTED`] skipped entries.
     pub skipped: Vec<Skipped>,
+    /// Skipped entries beyond those listed.
+    #[serde(default)]
+    pub skipped_unlisted: usize,
+    /// Every limit reached (the scan is then incomplete).
+    #[serde(default)]
+    pub limits_hit: Vec<LimitHit>,
+    /// The input's byte ranges outside every container, in order (they sum to
+    /// `unclaimed_bytes`).
+    #[serde(default)]
+    pub unclaimed: Vec<ByteRange>,
+    /// Bytes outside every container that are padding (all 0x00 or 0xFF):
+    /// understood, not unclaimed (set by the scan, which reads those ranges).
+    #[serde(default)]
+    pub padding_bytes: u64,
+}
+
+/// A range of input bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByteRange {
+    pub offset: u64,
+    pub length: u64,
+}
+
+/// The ranges of `0..total` that no `(offset, length)` span covers.
+fn uncovered(mut spans: Vec<(u64, u64)>, total: u64) -> Vec<ByteRange> {
+    spans.sort_unstable();
+    let mut out = Vec::new();
+    let mut at = 0u64;
+    for (offset, length) in spans {
+        if offset > at {
+            out.push(ByteRange { offset: at, length: offset.min(total) - at });
+        }
+        at = at.max(offset.saturating_add(length));
+        if at >= total {
+            return out;
+        }
+    }
+    if at < total {
+        out.push(ByteRange { offset: at, length: total - at });
+    }
+    out
 }
 
 /// Writes extracted entries under the work folder, enforcing the rules above.
@@ -85,13 +180,35 @@ struct Sink<'a> {
 
 impl<'a> Sink<'a> {
     fn skip(&mut self, path: &str, reason: impl Into<String>) {
-        self.coverage.skipped.push(Skipped { path: path.to_string(), reason: reason.into() });
+        if self.coverage.skipped.len() < MAX_LISTED {
+            self.coverage.skipped.push(Skipped { path: path.to_string(), reason: reason.into() });
+        } else {
+            self.coverage.skipped_unlisted += 1;
+        }
+    }
+
+    fn limit(&mut self, limit: LimitKind, value: u64, what: &str) {
+        match self.coverage.limits_hit.iter_mut().find(|h| h.limit == limit) {
+            Some(hit) => hit.times += 1,
+            None => self.coverage.limits_hit.push(LimitHit { limit, value, times: 1, first: what.to_string() }),
+        }
+    }
+
+    /// Whether one more entry fits under `max_files`; if not, it is skipped and the limit recorded.
+    fn room_for(&mut self, path: &str) -> bool {
+        let max = self.limits.max_files;
+        if self.tree.entries.len() < max || self.tree.entries.contains_key(path) {
+            return true;
+        }
+        self.skip(path, format!("more than {max} entries (max_files limit)"));
+        self.limit(LimitKind::MaxFiles, max as u64, path);
+        false
     }
 
     /// Record a non-file entry.
     fn meta(&mut self, raw: &str, kind: EntryKind, mode: u32, uid: u32, gid: u32) {
         let Some(path) = normalise(raw) else { return self.skip(raw, "path leaves the image root") };
-        if path.is_empty() {
+        if path.is_empty() || !self.room_for(&path) {
             return;
         }
         match &kind {
@@ -108,46 +225,56 @@ impl<'a> Sink<'a> {
         self.tree.insert(Entry { path, kind, mode, uid, gid, size: 0, content: None });
     }
 
-    /// Copy a regular file's contents (bounded) and record it.
-    fn file(&mut self, raw: &str, mode: u32, uid: u32, gid: u32, reader: &mut dyn Read) -> Result<(), UnpackError> {
+    /// Copy a regular file's contents (bounded) and record it; returns the
+    /// bytes stored, or `None` when the entry was skipped.
+    fn file(&mut self, raw: &str, mode: u32, uid: u32, gid: u32, reader: &mut dyn Read) -> Result<Option<u64>, UnpackError> {
         let Some(path) = normalise(raw) else {
             self.skip(raw, "path leaves the image root");
-            return Ok(());
+            return Ok(None);
         };
-        if path.is_empty() {
-            return Ok(());
-        }
-        if self.tree.entries.len() >= self.limits.max_files {
-            self.skip(&path, format!("more than {} entries (limit)", self.limits.max_files));
-            return Ok(());
+        if path.is_empty() || !self.room_for(&path) {
+            return Ok(None);
         }
         let remaining = self.limits.max_total_bytes.saturating_sub(self.written);
-        let cap = self.limits.max_file_bytes.min(remaining);
+        let (cap, bound) = if remaining < self.limits.max_file_bytes { (remaining, LimitKind::MaxTotalBytes) } else { (self.limits.max_file_bytes, LimitKind::MaxFileBytes) };
         // Contents go to a flat, numbered store: no directory structure from
         // the image is ever created on disk, so nothing can be redirected.
         self.counter += 1;
         let dest = self.work.join(format!("{:08}", self.counter));
         let work_err = |source| UnpackError::Work { path: dest.clone(), source };
         let mut out = std::fs::File::create(&dest).map_err(work_err)?;
-        let copied = std::io::copy(&mut reader.take(cap + 1), &mut out);
+        let copied = std::io::copy(&mut reader.take(cap.saturating_add(1)), &mut out);
         let n = match copied {
             Ok(n) => n,
             Err(e) => {
                 let _ = std::fs::remove_file(&dest);
                 self.skip(&path, format!("unreadable: {e}"));
-                return Ok(());
+                return Ok(None);
             }
         };
         if n > cap {
             let _ = std::fs::remove_file(&dest);
-            self.skip(&path, format!("larger than the extraction limit ({cap} bytes left)"));
-            return Ok(());
+            let name = if bound == LimitKind::MaxFileBytes { "max_file_bytes" } else { "max_total_bytes" };
+            self.skip(&path, format!("larger than the extraction limit ({cap} bytes left, {name})"));
+            let value = if bound == LimitKind::MaxFileBytes { self.limits.max_file_bytes } else { self.limits.max_total_bytes };
+            self.limit(bound, value, &path);
+            return Ok(None);
         }
         self.written += n;
         self.coverage.files += 1;
         self.coverage.file_bytes += n;
         self.tree.insert(Entry { path, kind: EntryKind::File, mode, uid, gid, size: n, content: Some(dest) });
-        Ok(())
+        Ok(Some(n))
+    }
+
+    /// Record what became of a container, counting its input bytes.
+    fn record(&mut self, format: &str, offset: u64, length: Option<u64>, status: String) {
+        if status == "extracted" {
+            self.coverage.extracted_input_bytes += length.unwrap_or(0);
+        } else {
+            self.coverage.not_understood_bytes += length.unwrap_or(0);
+        }
+        self.coverage.containers.push(Container { format: format.into(), offset, length, status });
     }
 }
 
@@ -179,7 +306,7 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
         Some("cpio")
     } else if head.len() > 262 && &head[257..262] == b"ustar" {
         Some("tar")
-    } else if head.starts_with(&[0x27, 0x05, 0x19, 0x56]) {
+    } else if head.starts_with(&UIMAGE_MAGIC) {
         Some("uimage")
     } else if head.starts_with(b"UBI#") {
         Some("ubi")
@@ -190,128 +317,277 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+const UIMAGE_MAGIC: [u8; 4] = [0x27, 0x05, 0x19, 0x56];
+
+/// Whether a signature found inside a blob (not at its start) is worth
+/// extracting: the header checks out, so random bytes rarely pass.
+fn carvable(format: &str, b: &[u8]) -> bool {
+    let u16_at = |p: usize| b.get(p..p + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let u32_at = |p: usize| b.get(p..p + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+    match format {
+        // squashfs 4.0 with a consistent block size and a plausible length.
+        "squashfs" => {
+            let (block, log) = (u32_at(12), u16_at(22));
+            u16_at(28) == Some(4) && u16_at(30) == Some(0) && block.zip(log).is_some_and(|(s, l)| l < 32 && s == 1 << l) && squashfs_len(b).is_some_and(|l| l > 96)
+        }
+        "uimage" => uimage_header(b).is_some(),
+        // deflate, no reserved flag bits.
+        "gzip" => b.len() > 10 && b[2] == 8 && b[3] & 0xe0 == 0,
+        "xz" | "zstd" => true,
+        // newc header: 13 fields of 8 hex digits.
+        "cpio" => b.get(6..110).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
+        _ => false,
+    }
+}
+
 /// Open `input` (folder, archive, image or raw dump) into a tree, extracting
 /// into `work` when needed.
 pub fn open(input: &Path, work: &Path, limits: Limits) -> Result<(Tree, Coverage), UnpackError> {
     let io = |source| UnpackError::Io { path: input.to_path_buf(), source };
     let meta = std::fs::symlink_metadata(input).map_err(io)?;
     if meta.is_dir() {
-        return walk_dir(input);
+        return walk_dir(input, limits);
     }
     std::fs::create_dir_all(work).map_err(|source| UnpackError::Work { path: work.to_path_buf(), source })?;
-    let bytes = std::fs::read(input).map_err(io)?;
-    let mut sink = Sink { work, limits, tree: Tree::default(), coverage: Coverage { input: input.display().to_string(), input_bytes: bytes.len() as u64, ..Default::default() }, written: 0, counter: 0 };
-    extract_blob(&mut sink, &bytes, 0, 0)?;
-    let claimed: u64 = sink.coverage.containers.iter().filter_map(|c| c.length).sum::<u64>().min(bytes.len() as u64);
-    sink.coverage.unclaimed_bytes = bytes.len() as u64 - claimed;
+    // The input is read up to `max_total_bytes`; the rest is reported, never read.
+    let mut file = std::fs::File::open(input).map_err(io)?;
+    let mut bytes = Vec::new();
+    (&mut file).take(limits.max_total_bytes).read_to_end(&mut bytes).map_err(io)?;
+    let read = bytes.len() as u64;
+    let beyond = file.read(&mut [0u8; 1]).map_err(io)? > 0;
+    let total = if beyond { file.metadata().map(|m| m.len()).unwrap_or(0).max(read + 1) } else { read };
+    let coverage = Coverage { input: input.display().to_string(), input_bytes: total, ..Default::default() };
+    let mut sink = Sink { work, limits, tree: Tree::default(), coverage, written: 0, counter: 0 };
+    if beyond {
+        sink.limit(LimitKind::MaxTotalBytes, limits.max_total_bytes, "input");
+        let status = format!("not examined: the input is larger than the {} byte limit (max_total_bytes)", limits.max_total_bytes);
+        sink.record("input beyond the limit", read, Some(total - read), status);
+    }
+    scan(&mut sink, &bytes, 0, 0)?;
+    // Only containers at input offsets have a length (those inside decompressed streams have none).
+    let spans = sink.coverage.containers.iter().filter_map(|c| Some((c.offset, c.length?))).collect();
+    sink.coverage.unclaimed = uncovered(spans, total);
+    sink.coverage.unclaimed_bytes = sink.coverage.unclaimed.iter().map(|r| r.length).sum();
     Ok((sink.tree, sink.coverage))
 }
 
-/// Extract a blob found at `offset` of the input; `depth` bounds nesting.
-fn extract_blob(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
-    if depth > 4 {
-        sink.coverage.containers.push(Container { format: "nested".into(), offset, length: Some(bytes.len() as u64), status: "failed: nested more than 4 levels".into() });
+/// Account for `bytes`, found at `offset` of the input: the container at its
+/// start if any, then every container carved after it, each scan resuming
+/// where the previous container ends. `depth` bounds nesting.
+fn scan(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
+    if depth > MAX_DEPTH {
+        sink.limit(LimitKind::MaxDepth, MAX_DEPTH as u64, &format!("offset {offset}"));
+        sink.coverage.containers.push(Container { format: "nested".into(), offset, length: Some(bytes.len() as u64), status: format!("failed: nested more than {MAX_DEPTH} levels (limit)") });
         return Ok(());
     }
-    let format = sniff(bytes);
-    let record = |sink: &mut Sink<'_>, format: &str, length: Option<u64>, status: String| {
-        if status == "extracted" {
-            sink.coverage.extracted_input_bytes += length.unwrap_or(0);
-        } else {
-            sink.coverage.not_understood_bytes += length.unwrap_or(0);
-        }
-        sink.coverage.containers.push(Container { format: format.into(), offset, length, status });
-    };
-    match format {
-        Some("squashfs") => {
-            let len = squashfs_len(bytes).unwrap_or(bytes.len() as u64).min(bytes.len() as u64);
-            let status = match squashfs(sink, &bytes[..len as usize]) {
-                Ok(()) => "extracted".into(),
-                Err(e) => format!("failed: {e}"),
-            };
-            record(sink, "squashfs", Some(len), status);
-        }
-        Some(f @ ("gzip" | "xz" | "zstd")) => {
-            let mut out = Vec::new();
-            let cap = sink.limits.max_file_bytes;
-            let inflated = match f {
-                "gzip" => (&mut flate2::read::MultiGzDecoder::new(bytes)).take(cap + 1).read_to_end(&mut out).map_err(|e| e.to_string()),
-                "xz" => (&mut lzma_rust2::XzReader::new(bytes, true)).take(cap + 1).read_to_end(&mut out).map_err(|e| e.to_string()),
-                _ => ruzstd::decoding::StreamingDecoder::new(bytes)
-                    .map_err(|e| e.to_string())
-                    .and_then(|mut d| (&mut d).take(cap + 1).read_to_end(&mut out).map_err(|e| e.to_string())),
-            };
-            match inflated {
-                Ok(_) if out.len() as u64 > cap => record(sink, f, Some(bytes.len() as u64), format!("failed: decompresses to more than {cap} bytes (limit)")),
-                Ok(_) => {
-                    record(sink, f, Some(bytes.len() as u64), "extracted".into());
-                    // The decompressed stream is not input bytes: don't count it twice.
-                    let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
-                    let n = sink.coverage.containers.len();
-                    extract_blob(sink, &out, offset, depth + 1)?;
-                    (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
-                    for c in &mut sink.coverage.containers[n..] {
-                        c.format = format!("{f}/{}", c.format);
-                        c.length = None;
-                    }
-                }
-                Err(e) => record(sink, f, Some(bytes.len() as u64), format!("failed: {e}")),
-            }
-        }
-        Some("cpio") => {
-            let status = match cpio(sink, bytes) {
-                Ok(()) => "extracted".into(),
-                Err(e) => format!("failed: {e}"),
-            };
-            record(sink, "cpio", Some(bytes.len() as u64), status);
-        }
-        Some("tar") => {
-            let status = match tar(sink, bytes) {
-                Ok(()) => "extracted".into(),
-                Err(e) => format!("failed: {e}"),
-            };
-            record(sink, "tar", Some(bytes.len() as u64), status);
-        }
-        Some("uimage") if bytes.len() >= 64 => {
-            // 64-byte header: data size at 12..16 (big endian), then the payload.
-            let size = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
-            let end = (64 + size).min(bytes.len());
-            record(sink, "uimage-header", Some(64), "extracted".into());
-            extract_blob(sink, &bytes[64..end], offset + 64, depth + 1)?;
-        }
-        Some(f @ ("ubi" | "jffs2" | "squashfs-be")) => {
-            record(sink, f, Some(bytes.len() as u64), "not supported: listed as not examined".into());
-        }
-        _ => carve(sink, bytes, offset, depth)?,
-    }
-    Ok(())
-}
-
-/// Look for known signatures inside an unrecognised blob (raw flash dumps).
-fn carve(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
     let mut i = 0usize;
     let mut found = false;
-    while i + 4 <= bytes.len() {
+    while i < bytes.len() {
         let rest = &bytes[i..];
-        let hit = match sniff(rest) {
-            Some("squashfs") => squashfs_len(rest).filter(|&l| l as usize <= rest.len() && l > 96).map(|l| l as usize),
-            Some("uimage") => Some(rest.len()),
-            Some("gzip") if rest.len() > 10 && rest[2] == 8 => Some(rest.len()),
-            Some("xz" | "zstd") => Some(rest.len()),
+        let consumed = match sniff(rest) {
+            Some(format) if i == 0 || carvable(format, rest) => {
+                found = true;
+                extract(sink, format, rest, offset + i as u64, depth)?
+            }
             _ => None,
         };
-        if let Some(len) = hit {
-            found = true;
-            extract_blob(sink, &rest[..len], offset + i as u64, depth + 1)?;
-            i += len.max(1);
-        } else {
-            i += 1;
-        }
+        i += consumed.unwrap_or(1).max(1);
     }
     if !found {
         sink.coverage.containers.push(Container { format: "unknown".into(), offset, length: None, status: "not understood: no known signature".into() });
     }
     Ok(())
+}
+
+/// A failure cause that is never empty.
+fn cause(parser: &str, e: String) -> String {
+    if e.trim().is_empty() {
+        format!("the {parser} parser gave no reason")
+    } else {
+        e
+    }
+}
+
+/// Extract the container of `format` at the start of `bytes`; returns the input
+/// bytes it spans (where carving resumes), or `None` when its extent is unknown.
+fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64, depth: usize) -> Result<Option<usize>, UnpackError> {
+    match format {
+        "squashfs" => {
+            let declared = squashfs_len(bytes).filter(|&l| l > 96);
+            let len = declared.map_or(bytes.len(), |l| l.min(bytes.len() as u64) as usize);
+            let status = match contained(|| squashfs(sink, &bytes[..len])).and_then(|r| r) {
+                Ok(()) => "extracted".to_string(),
+                Err(e) => match declared {
+                    Some(d) if d > bytes.len() as u64 => format!("failed: truncated: the superblock declares {d} bytes, {} present ({})", bytes.len(), cause("squashfs", e)),
+                    _ => format!("failed: {}", cause("squashfs", e)),
+                },
+            };
+            sink.record("squashfs", offset, Some(len as u64), status);
+            Ok(Some(len))
+        }
+        "gzip" | "xz" | "zstd" => {
+            let cap = sink.limits.max_file_bytes;
+            let (out, consumed) = contained(|| inflate(format, bytes, cap)).unwrap_or_else(|panic| (Err(panic), 0));
+            let length = (consumed > 0).then_some(consumed as u64);
+            match out {
+                Ok(out) if out.len() as u64 > cap => {
+                    sink.limit(LimitKind::MaxFileBytes, cap, &format!("{format} stream at offset {offset}"));
+                    sink.record(format, offset, length, format!("failed: decompresses to more than {cap} bytes (max_file_bytes limit)"));
+                }
+                Ok(out) => {
+                    sink.record(format, offset, length, "extracted".into());
+                    // The decompressed stream is not input bytes: don't count it twice.
+                    let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
+                    let n = sink.coverage.containers.len();
+                    scan(sink, &out, offset, depth + 1)?;
+                    (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
+                    for c in &mut sink.coverage.containers[n..] {
+                        c.format = format!("{format}/{}", c.format);
+                        c.offset = offset;
+                        c.length = None;
+                    }
+                }
+                Err(e) => sink.record(format, offset, length, format!("failed: {}", cause(format, e))),
+            }
+            Ok(length.map(|l| l as usize))
+        }
+        "cpio" => match contained(|| cpio(sink, bytes)).and_then(|r| r) {
+            Ok(len) => {
+                sink.record("cpio", offset, Some(len as u64), "extracted".into());
+                Ok(Some(len))
+            }
+            Err(e) => {
+                sink.record("cpio", offset, None, format!("failed: {}", cause("cpio", e)));
+                Ok(None)
+            }
+        },
+        "tar" => {
+            let status = match contained(|| tar(sink, bytes)).and_then(|r| r) {
+                Ok(()) => "extracted".into(),
+                Err(e) => format!("failed: {}", cause("tar", e)),
+            };
+            sink.record("tar", offset, Some(bytes.len() as u64), status);
+            Ok(Some(bytes.len()))
+        }
+        "uimage" => {
+            let Some(header) = uimage_header(bytes) else {
+                let why = if bytes.len() < 64 { "shorter than its 64-byte header" } else { "header checksum mismatch" };
+                sink.record("uimage", offset, None, format!("failed: {why}"));
+                return Ok(None);
+            };
+            sink.record("uimage-header", offset, Some(64), "extracted".into());
+            let end = 64usize.saturating_add(header.size).min(bytes.len());
+            let payload = &bytes[64..end];
+            if end - 64 < header.size {
+                sink.record("uimage-payload", offset + 64, None, format!("failed: truncated: the header declares {} bytes, {} present", header.size, payload.len()));
+            }
+            if header.compression == 3 {
+                // Raw LZMA ("lzma alone") has no magic of its own: the header says so.
+                extract_lzma_payload(sink, payload, offset + 64, depth + 1)?;
+            } else {
+                scan(sink, payload, offset + 64, depth + 1)?;
+            }
+            Ok(Some(end))
+        }
+        other => {
+            sink.record(other, offset, Some(bytes.len() as u64), "not supported: listed as not examined".into());
+            Ok(Some(bytes.len()))
+        }
+    }
+}
+
+/// The fields of a uImage header (legacy U-Boot image) aite uses, when its
+/// header checksum is right.
+struct UimageHeader {
+    size: usize,
+    compression: u8,
+}
+
+fn uimage_header(b: &[u8]) -> Option<UimageHeader> {
+    let h = b.get(..64)?;
+    if h[..4] != UIMAGE_MAGIC {
+        return None;
+    }
+    let be = |p: usize| u32::from_be_bytes([h[p], h[p + 1], h[p + 2], h[p + 3]]);
+    let mut zeroed = [0u8; 64];
+    zeroed.copy_from_slice(h);
+    zeroed[4..8].fill(0);
+    let mut crc = flate2::Crc::new();
+    crc.update(&zeroed);
+    (crc.sum() == be(4)).then(|| UimageHeader { size: be(12) as usize, compression: h[31] })
+}
+
+/// A uImage payload compressed with raw LZMA: decompressed (bounded) and scanned.
+fn extract_lzma_payload(sink: &mut Sink<'_>, payload: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
+    let cap = sink.limits.max_file_bytes;
+    let inflated = contained(|| -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let r = lzma_rust2::LzmaReader::new_mem_limit(payload, u32::MAX, None).map_err(|e| e.to_string())?;
+        r.take(cap.saturating_add(1)).read_to_end(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    })
+    .and_then(|r| r);
+    let length = Some(payload.len() as u64);
+    match inflated {
+        Ok(out) if out.len() as u64 > cap => {
+            sink.limit(LimitKind::MaxFileBytes, cap, &format!("lzma payload at offset {offset}"));
+            sink.record("lzma", offset, length, format!("failed: decompresses to more than {cap} bytes (max_file_bytes limit)"));
+        }
+        Ok(out) => {
+            sink.record("lzma", offset, length, "extracted".into());
+            let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
+            let n = sink.coverage.containers.len();
+            scan(sink, &out, offset, depth + 1)?;
+            (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
+            for c in &mut sink.coverage.containers[n..] {
+                c.format = format!("lzma/{}", c.format);
+                c.offset = offset;
+                c.length = None;
+            }
+        }
+        Err(e) => sink.record("lzma", offset, length, format!("failed: {}", cause("lzma", e))),
+    }
+    Ok(())
+}
+
+/// Decompress the stream at the start of `bytes` (with any gzip members, xz
+/// streams or zstd frames that directly follow it) into at most `cap + 1`
+/// bytes. Returns the output or the decoder's error, and the input bytes
+/// the decoder consumed: where the next container may start.
+fn inflate(format: &str, bytes: &[u8], cap: u64) -> (Result<Vec<u8>, String>, usize) {
+    let mut out = Vec::new();
+    let mut input: &[u8] = bytes;
+    let mut run = || -> Result<(), String> {
+        loop {
+            let room = cap.saturating_add(1).saturating_sub(out.len() as u64);
+            // Each decoder reads from `&mut input`, which advances by what it consumed.
+            match format {
+                "gzip" => {
+                    let mut d = flate2::bufread::GzDecoder::new(&mut input);
+                    (&mut d).take(room).read_to_end(&mut out).map_err(|e| e.to_string())?;
+                }
+                "xz" => {
+                    let mut d = lzma_rust2::XzReader::new(&mut input, false);
+                    (&mut d).take(room).read_to_end(&mut out).map_err(|e| e.to_string())?;
+                }
+                _ => {
+                    let mut d = ruzstd::decoding::StreamingDecoder::new(&mut input).map_err(|e| e.to_string())?;
+                    (&mut d).take(room).read_to_end(&mut out).map_err(|e| e.to_string())?;
+                }
+            }
+            let next = match format {
+                "gzip" => input.starts_with(&[0x1f, 0x8b, 8]),
+                "xz" => input.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]),
+                _ => input.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]),
+            };
+            if out.len() as u64 > cap || !next {
+                return Ok(());
+            }
+        }
+    };
+    let result = run();
+    let consumed = bytes.len() - input.len();
+    (result.map(|()| out), consumed)
 }
 
 /// `bytes_used` from a squashfs 4 superblock.
@@ -329,7 +605,11 @@ fn tar(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), String> {
         let (mode, uid, gid) = (h.mode().unwrap_or(0), h.uid().unwrap_or(0) as u32, h.gid().unwrap_or(0) as u32);
         use ::tar::EntryType as T;
         match h.entry_type() {
-            T::Regular | T::Continuous => sink.file(&path, mode, uid, gid, &mut entry).map_err(|e| e.to_string())?,
+            T::Regular | T::Continuous => {
+                let declared = entry.size();
+                let stored = sink.file(&path, mode, uid, gid, &mut entry).map_err(|e| e.to_string())?;
+                truncated(&path, declared, stored)?;
+            }
             T::Directory => sink.meta(&path, EntryKind::Dir, mode, uid, gid),
             T::Symlink | T::Link => {
                 let target = entry.link_name_bytes().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
@@ -344,19 +624,34 @@ fn tar(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn cpio(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), String> {
+/// An archive entry shorter than its header declares means the archive is
+/// truncated: the part present is kept, the container fails.
+fn truncated(path: &str, declared: u64, stored: Option<u64>) -> Result<(), String> {
+    match stored {
+        Some(n) if n < declared => Err(format!("truncated: entry `{path}` declares {declared} bytes, {n} present")),
+        _ => Ok(()),
+    }
+}
+
+/// A newc cpio archive up to its trailer; returns the bytes it spans.
+fn cpio(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<usize, String> {
     let mut reader: &[u8] = bytes;
     loop {
         let mut entry = ::cpio::NewcReader::new(reader).map_err(|e| e.to_string())?;
         if entry.entry().is_trailer() {
-            return Ok(());
+            let rest = entry.finish().map_err(|e| e.to_string())?;
+            return Ok(bytes.len() - rest.len());
         }
         let (name, mode, uid, gid) = (entry.entry().name().to_string(), entry.entry().mode(), entry.entry().uid(), entry.entry().gid());
         match kind_from_mode(mode) {
-            Some(EntryKind::File) => sink.file(&name, mode & 0o7777, uid, gid, &mut entry).map_err(|e| e.to_string())?,
+            Some(EntryKind::File) => {
+                let declared = u64::from(entry.entry().file_size());
+                let stored = sink.file(&name, mode & 0o7777, uid, gid, &mut entry).map_err(|e| e.to_string())?;
+                truncated(&name, declared, stored)?;
+            }
             Some(EntryKind::Symlink { .. }) => {
                 let mut target = String::new();
-                entry.read_to_string(&mut target).map_err(|e| e.to_string())?;
+                (&mut entry).take(4096).read_to_string(&mut target).map_err(|e| e.to_string())?;
                 sink.meta(&name, EntryKind::Symlink { target }, mode & 0o7777, uid, gid);
             }
             Some(kind) => sink.meta(&name, kind, mode & 0o7777, uid, gid),
@@ -381,7 +676,7 @@ fn squashfs(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), String> {
         match &node.inner {
             N::File(f) => {
                 let mut r = fs.file(f).reader();
-                sink.file(&path, mode, h.uid, h.gid, &mut r).map_err(|e| e.to_string())?
+                sink.file(&path, mode, h.uid, h.gid, &mut r).map_err(|e| e.to_string())?;
             }
             N::Dir(_) => sink.meta(&path, EntryKind::Dir, mode, h.uid, h.gid),
             N::Symlink(s) => sink.meta(&path, EntryKind::Symlink { target: s.link.to_string_lossy().into_owned() }, mode, h.uid, h.gid),
@@ -403,6 +698,10 @@ impl backhand::compression::CompressionAction for PureRustDecompressor {
 
     fn decompress(&self, bytes: &[u8], out: &mut Vec<u8>, compressor: Self::Compressor) -> Result<(), Self::Error> {
         use backhand::compression::Compressor as C;
+        #[cfg(test)]
+        if tests::PANIC_IN_DECOMPRESSOR.with(std::cell::Cell::get) {
+            panic!("synthetic panic inside backhand's read path");
+        }
         let bad = |e: std::io::Error| backhand::BackhandError::StdIo(e);
         match compressor {
             C::Xz => {
@@ -424,12 +723,13 @@ impl backhand::compression::CompressionAction for PureRustDecompressor {
 }
 
 /// Index a root filesystem folder in place (no copies), never following symlinks.
-fn walk_dir(root: &Path) -> Result<(Tree, Coverage), UnpackError> {
+fn walk_dir(root: &Path, limits: Limits) -> Result<(Tree, Coverage), UnpackError> {
     use std::os::unix::fs::MetadataExt;
     let mut tree = Tree::default();
     let mut cov = Coverage { input: root.display().to_string(), ..Default::default() };
     let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
+    let mut stopped = false;
+    'walk: while let Some(dir) = stack.pop() {
         let rd = match std::fs::read_dir(&dir) {
             Ok(rd) => rd,
             Err(e) => {
@@ -441,6 +741,13 @@ fn walk_dir(root: &Path) -> Result<(Tree, Coverage), UnpackError> {
             let p = item.path();
             let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
             let rel = p.strip_prefix(root).map(|r| r.to_string_lossy().into_owned()).unwrap_or_default();
+            if tree.entries.len() >= limits.max_files {
+                let reason = format!("more than {} entries (max_files limit); the rest of the folder is not indexed", limits.max_files);
+                cov.skipped.push(Skipped { path: rel.clone(), reason });
+                cov.limits_hit.push(LimitHit { limit: LimitKind::MaxFiles, value: limits.max_files as u64, times: 1, first: rel });
+                stopped = true;
+                break 'walk;
+            }
             let ft = m.file_type();
             let kind = if ft.is_dir() {
                 stack.push(p.clone());
@@ -462,7 +769,8 @@ fn walk_dir(root: &Path) -> Result<(Tree, Coverage), UnpackError> {
     }
     cov.input_bytes = cov.file_bytes;
     cov.extracted_input_bytes = cov.file_bytes;
-    cov.containers.push(Container { format: "directory".into(), offset: 0, length: Some(cov.file_bytes), status: "extracted".into() });
+    let status = if stopped { format!("not examined: indexing stopped at the max_files limit ({} entries)", limits.max_files) } else { "extracted".into() };
+    cov.containers.push(Container { format: "directory".into(), offset: 0, length: Some(cov.file_bytes), status });
     Ok((tree, cov))
 }
 
@@ -470,6 +778,12 @@ fn walk_dir(root: &Path) -> Result<(Tree, Coverage), UnpackError> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    thread_local! {
+        /// Makes the squashfs decompressor panic (called from inside backhand),
+        /// since no input found so far makes backhand itself panic.
+        pub(super) static PANIC_IN_DECOMPRESSOR: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
 
     /// A tar entry with a raw, unchecked name (the tar crate refuses to write `..`).
     fn raw_entry(out: &mut Vec<u8>, name: &str, kind: ::tar::EntryType, link: &str, data: &[u8], mode: u32) {
@@ -516,6 +830,7 @@ mod tests {
         }
         out
     }
+
 
     #[test]
     fn traversal_and_absolute_paths_stay_inside() {
@@ -588,10 +903,10 @@ mod tests {
         let (tree, cov, _s) = extract(&finish(t), limits);
         assert_eq!(tree.entries.len(), 10);
         assert_eq!(cov.skipped.len(), 40);
-        // Size bomb inside an archive.
+        // Size bomb inside an archive (the input itself within max_total_bytes).
         let mut t = Vec::new();
         raw_entry(&mut t, "big", ::tar::EntryType::Regular, "", &vec![7u8; 2 << 20], 0o644);
-        let (tree, cov, _s) = extract(&finish(t), limits);
+        let (tree, cov, _s) = extract(&finish(t), Limits { max_total_bytes: 8 << 20, ..limits });
         assert!(tree.get("big").is_none());
         assert!(cov.skipped[0].reason.contains("larger than the extraction limit"));
     }
@@ -623,7 +938,7 @@ mod tests {
         raw_entry(&mut t, "etc/passwd", ::tar::EntryType::Regular, "", &[b'x'; 2000], 0o644);
         let truncated = &t[..900];
         let (_, cov, _s) = extract(truncated, Limits::default());
-        assert!(cov.containers.iter().all(|c| c.status != "extracted" || c.format == "tar"), "{:?}", cov.containers);
+        assert_eq!(cov.containers[0].status, "failed: truncated: entry `etc/passwd` declares 2000 bytes, 388 present", "{:?}", cov.containers);
         let (tree, cov, _s) = extract(b"\x00\x01garbage that is no format at all", Limits::default());
         assert!(tree.entries.is_empty());
         assert!(cov.containers[0].status.contains("not understood"));
@@ -632,5 +947,264 @@ mod tests {
         fake.extend_from_slice(&[0xff; 200]);
         let (_, cov, _s) = extract(&fake, Limits::default());
         assert!(cov.containers.iter().any(|c| c.status.starts_with("failed") || c.status.contains("not understood")), "{:?}", cov.containers);
+    }
+
+    /// A squashfs 4 image written by backhand (gzip): regular files, with their folders.
+    fn squashfs_image(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+        let mut w = backhand::FilesystemWriter::default();
+        w.set_compressor(backhand::FilesystemCompressor::new(backhand::compression::Compressor::Gzip, None).unwrap());
+        for (path, data) in files {
+            if let Some((dir, _)) = path.rsplit_once('/') {
+                w.push_dir_all(dir, backhand::NodeHeader::new(0o755, 0, 0, 0)).unwrap();
+            }
+            w.push_file(std::io::Cursor::new(data.clone()), path, backhand::NodeHeader::new(0o644, 0, 0, 0)).unwrap();
+        }
+        let mut out = std::io::Cursor::new(Vec::new());
+        w.write(&mut out).unwrap();
+        out.into_inner()
+    }
+
+    /// A legacy U-Boot image header (64 bytes, big endian, both CRCs) for `payload`.
+    fn uimage(payload: &[u8], compression: u8) -> Vec<u8> {
+        let crc = |b: &[u8]| {
+            let mut c = flate2::Crc::new();
+            c.update(b);
+            c.sum()
+        };
+        let mut h = Vec::with_capacity(64);
+        h.extend_from_slice(&UIMAGE_MAGIC);
+        h.extend_from_slice(&[0; 4]); // header CRC, below
+        h.extend_from_slice(&1_700_000_000u32.to_be_bytes()); // time
+        h.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        h.extend_from_slice(&0x8000_8000u32.to_be_bytes()); // load address
+        h.extend_from_slice(&0x8000_8000u32.to_be_bytes()); // entry point
+        h.extend_from_slice(&crc(payload).to_be_bytes());
+        h.extend_from_slice(&[5, 2, 2, compression]); // Linux, ARM, kernel, compression
+        let mut name = *b"Linux-5.10-aite\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0";
+        name[31] = 0;
+        h.extend_from_slice(&name);
+        let hcrc = crc(&h);
+        h[4..8].copy_from_slice(&hcrc.to_be_bytes());
+        h.extend_from_slice(payload);
+        h
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    const SHADOW: &[u8] = b"root:$1$aiteCarv$33fozzGLDVi9yj31v3K2s/:19000:0:99999:7:::\n"; // `openssl passwd -1 -salt aiteCarv admin`
+
+    #[test]
+    fn carving_reaches_the_rootfs_after_a_uimage_kernel() {
+        // Flash layout: 32 KiB bootloader (random bytes), a uImage with a gzip'd
+        // kernel, 0xff padding to 64 KiB, the squashfs root filesystem, padding to 256 KiB.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut flash: Vec<u8> = (0..32 << 10).map(|_| rng.gen()).collect();
+        let kernel = gzip(&b"Linux version 5.10.0 (fake kernel for the carving test)\n".repeat(40));
+        flash.extend(uimage(&kernel, 1));
+        let kernel_end = flash.len();
+        flash.resize(64 << 10, 0xff);
+        let rootfs = squashfs_image(&[("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n".to_vec()), ("etc/shadow", SHADOW.to_vec()), ("bin/busybox", b"\x7fELF".to_vec())]);
+        let used = squashfs_len(&rootfs).unwrap();
+        flash.extend_from_slice(&rootfs);
+        flash.resize(256 << 10, 0xff);
+
+        let (tree, cov, _s) = extract(&flash, Limits::default());
+        assert_eq!(tree.read("etc/shadow").as_deref(), Some(SHADOW), "{:#?}", cov.containers);
+        assert!(tree.get("etc/passwd").is_some() && tree.get("bin/busybox").is_some());
+        let seen: Vec<(&str, u64, Option<u64>, &str)> = cov.containers.iter().map(|c| (c.format.as_str(), c.offset, c.length, c.status.as_str())).collect();
+        assert_eq!(
+            seen,
+            vec![
+                ("uimage-header", 32 << 10, Some(64), "extracted"),
+                ("gzip", (32 << 10) + 64, Some(kernel.len() as u64), "extracted"),
+                ("gzip/unknown", (32 << 10) + 64, None, "not understood: no known signature"),
+                ("squashfs", 64 << 10, Some(used), "extracted"),
+            ]
+        );
+        // Unclaimed: the bootloader, the padding after the kernel and after the rootfs.
+        let r = |offset: u64, end: u64| ByteRange { offset, length: end - offset };
+        assert_eq!(cov.unclaimed, vec![r(0, 32 << 10), r(kernel_end as u64, 64 << 10), r((64 << 10) + used, 256 << 10)]);
+        assert_eq!(cov.unclaimed_bytes, (256 << 10) - 64 - kernel.len() as u64 - used);
+        assert_eq!(cov.extracted_input_bytes, 64 + kernel.len() as u64 + used);
+    }
+
+    #[test]
+    fn scanning_resumes_after_the_end_of_each_compressed_stream() {
+        // gzip(tar a) + 100 zero bytes + xz(tar b) + zstd(tar c): each stream's end is found.
+        let tar_with = |name: &str| {
+            let mut t = Vec::new();
+            raw_entry(&mut t, name, ::tar::EntryType::Regular, "", name.as_bytes(), 0o644);
+            finish(t)
+        };
+        let gz = gzip(&tar_with("etc/a"));
+        let mut xz = lzma_rust2::XzWriter::new(Vec::new(), lzma_rust2::XzOptions::with_preset(6)).unwrap();
+        xz.write_all(&tar_with("etc/b")).unwrap();
+        let xz = xz.finish().unwrap();
+        let zst = ruzstd::encoding::compress_to_vec(&tar_with("etc/c")[..], ruzstd::encoding::CompressionLevel::Fastest);
+        let mut input = gz.clone();
+        input.extend_from_slice(&[0; 100]);
+        input.extend_from_slice(&xz);
+        input.extend_from_slice(&zst);
+        let (tree, cov, _s) = extract(&input, Limits::default());
+        for f in ["etc/a", "etc/b", "etc/c"] {
+            assert_eq!(tree.read(f).as_deref(), Some(f.as_bytes()), "{f}: {:#?}", cov.containers);
+        }
+        let top: Vec<(&str, u64, Option<u64>)> = cov.containers.iter().filter(|c| c.length.is_some()).map(|c| (c.format.as_str(), c.offset, c.length)).collect();
+        let (g, x, z) = (gz.len() as u64, xz.len() as u64, zst.len() as u64);
+        assert_eq!(top, vec![("gzip", 0, Some(g)), ("xz", g + 100, Some(x)), ("zstd", g + 100 + x, Some(z))]);
+        assert_eq!(cov.unclaimed, vec![ByteRange { offset: g, length: 100 }]);
+        assert!(cov.containers.iter().all(|c| c.status == "extracted"), "{:#?}", cov.containers);
+    }
+
+    #[test]
+    fn a_failed_squashfs_always_has_a_cause() {
+        let image = squashfs_image(&[("etc/passwd", b"root::0:0::/:/bin/sh\n".to_vec())]);
+        let used = squashfs_len(&image).unwrap() as usize;
+        // Truncated, and with its tables overwritten.
+        let mut broken = image[..used].to_vec();
+        let half = broken.len() / 2;
+        broken[half..].fill(0xa5);
+        for bytes in [&image[..used / 2], &broken[..]] {
+            let (_, cov, _s) = extract(bytes, Limits::default());
+            let c = cov.containers.iter().find(|c| c.format == "squashfs").unwrap();
+            let cause = c.status.strip_prefix("failed: ").unwrap_or_else(|| panic!("{c:?}"));
+            assert!(cause.trim().len() > 3, "{c:?}");
+        }
+        let (_, cov, _s) = extract(&image[..used / 2], Limits::default());
+        assert!(cov.containers[0].status.starts_with(&format!("failed: truncated: the superblock declares {used} bytes")), "{:?}", cov.containers);
+    }
+
+    #[test]
+    fn squashfs_bombs_are_bounded() {
+        // 64 MiB of one byte in a squashfs of a few KiB, against a 1 MiB limit.
+        let limits = Limits { max_total_bytes: 4 << 20, max_files: 100, max_file_bytes: 1 << 20 };
+        let image = squashfs_image(&[("bomb", vec![b'A'; 64 << 20]), ("etc/passwd", b"root::0:0::/:/bin/sh\n".to_vec())]);
+        assert!(image.len() < 256 << 10, "{} bytes", image.len());
+        let (tree, cov, sandbox) = extract(&image, limits);
+        assert!(tree.get("bomb").is_none() && tree.get("etc/passwd").is_some());
+        assert!(cov.skipped.iter().any(|s| s.path == "bomb" && s.reason.contains("max_file_bytes")), "{:?}", cov.skipped);
+        assert_eq!(cov.limits_hit.iter().map(|h| (h.limit, h.value, h.first.as_str())).collect::<Vec<_>>(), vec![(LimitKind::MaxFileBytes, 1 << 20, "bomb")]);
+        let written: u64 = all_paths(&sandbox.path().join("work")).iter().map(|p| std::fs::metadata(sandbox.path().join("work").join(p)).unwrap().len()).sum();
+        assert!(written <= 1 << 20, "{written}");
+        // The same bomb made by mksquashfs (zeros, so sparse blocks too), when installed.
+        let Ok(_) = std::process::Command::new("mksquashfs").arg("-version").output() else {
+            println!("skipping the mksquashfs bomb: mksquashfs is not installed (apt-get install squashfs-tools)");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("root")).unwrap();
+        std::fs::File::create(dir.path().join("root/zeros")).unwrap().set_len(256 << 20).unwrap();
+        let img = dir.path().join("bomb.sqfs");
+        let ok = std::process::Command::new("mksquashfs").arg(dir.path().join("root")).arg(&img).args(["-noappend", "-no-progress", "-quiet", "-comp", "gzip"]).stdout(std::process::Stdio::null()).status().unwrap();
+        assert!(ok.success());
+        let bytes = std::fs::read(&img).unwrap();
+        let (tree, cov, _s) = extract(&bytes, limits);
+        assert!(tree.get("zeros").is_none(), "{:?}", cov);
+        assert!(cov.limits_hit.iter().any(|h| h.limit == LimitKind::MaxFileBytes), "{:?}", cov.limits_hit);
+        assert_eq!(cov.containers[0].status, "extracted");
+    }
+
+    #[test]
+    fn the_entry_limit_applies_to_every_container_kind() {
+        let limits = Limits { max_total_bytes: 1 << 20, max_files: 10, max_file_bytes: 1 << 20 };
+        let check = |what: &str, tree: &Tree, cov: &Coverage| {
+            assert_eq!(tree.entries.len(), 10, "{what}");
+            assert!(cov.limits_hit.iter().any(|h| h.limit == LimitKind::MaxFiles && h.value == 10), "{what}: {:?}", cov.limits_hit);
+            assert!(cov.skipped.iter().any(|s| s.reason.contains("max_files")), "{what}");
+        };
+        // tar: symlinks, folders and devices count, not only files.
+        let mut t = Vec::new();
+        for i in 0..30 {
+            raw_entry(&mut t, &format!("l{i}"), ::tar::EntryType::Symlink, "x", b"", 0o777);
+            raw_entry(&mut t, &format!("d{i}/"), ::tar::EntryType::Directory, "", b"", 0o755);
+            raw_entry(&mut t, &format!("c{i}"), ::tar::EntryType::Char, "", b"", 0o666);
+        }
+        let (tree, cov, _s) = extract(&finish(t), limits);
+        check("tar", &tree, &cov);
+        assert_eq!(cov.skipped.len(), 80);
+        // cpio newc.
+        let mut c = Vec::new();
+        for i in 0..30 {
+            let w = ::cpio::NewcBuilder::new(&format!("dir{i}")).mode(0o040755).write(&mut c, 0);
+            w.finish().unwrap();
+        }
+        ::cpio::newc::trailer(&mut c).unwrap();
+        let (tree, cov, _s) = extract(&c, limits);
+        check("cpio", &tree, &cov);
+        // squashfs (backhand adds the folders too).
+        let files: Vec<(String, Vec<u8>)> = (0..30).map(|i| (format!("f{i}"), vec![b'x'])).collect();
+        let image = squashfs_image(&files.iter().map(|(p, d)| (p.as_str(), d.clone())).collect::<Vec<_>>());
+        let (tree, cov, _s) = extract(&image, limits);
+        check("squashfs", &tree, &cov);
+        // A folder, indexed in place.
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..30 {
+            std::fs::write(dir.path().join(format!("f{i}")), b"x").unwrap();
+        }
+        let (tree, cov) = open(dir.path(), &dir.path().join("unused"), limits).unwrap();
+        check("folder", &tree, &cov);
+        assert!(cov.containers[0].status.starts_with("not examined: indexing stopped at the max_files limit"), "{:?}", cov.containers);
+    }
+
+    #[test]
+    fn input_beyond_the_byte_limit_is_reported_not_read() {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "etc/passwd", ::tar::EntryType::Regular, "", b"root::0:0::/:/bin/sh\n", 0o644);
+        let mut input = finish(t);
+        let tar_len = input.len() as u64;
+        input.resize(3 << 20, 0);
+        let limits = Limits { max_total_bytes: 1 << 20, max_files: 10, max_file_bytes: 1 << 20 };
+        let (tree, cov, _s) = extract(&input, limits);
+        assert!(tree.get("etc/passwd").is_some());
+        assert_eq!(cov.input_bytes, 3 << 20);
+        let beyond = cov.containers.iter().find(|c| c.status.starts_with("not examined")).expect("a container for the unread bytes");
+        assert_eq!((beyond.offset, beyond.length), (1 << 20, Some(2 << 20)), "{beyond:?}");
+        assert!(beyond.status.contains("max_total_bytes"));
+        assert_eq!(cov.limits_hit[0].limit, LimitKind::MaxTotalBytes);
+        assert_eq!(cov.not_understood_bytes, 2 << 20);
+        assert!(tar_len < 1 << 20);
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_reported() {
+        let mut t = Vec::new();
+        raw_entry(&mut t, "etc/passwd", ::tar::EntryType::Regular, "", b"root::0:0::/:/bin/sh\n", 0o644);
+        let mut bytes = finish(t);
+        for _ in 0..=MAX_DEPTH {
+            bytes = gzip(&bytes);
+        }
+        let (tree, cov, _s) = extract(&bytes, Limits::default());
+        assert!(tree.get("etc/passwd").is_none());
+        assert!(cov.containers.iter().any(|c| c.format.ends_with("/nested") && c.status.contains("nested more than")), "{:?}", cov.containers);
+        assert_eq!(cov.limits_hit.iter().map(|h| h.limit).collect::<Vec<_>>(), vec![LimitKind::MaxDepth]);
+    }
+
+    #[test]
+    fn a_parser_panic_fails_its_container_and_the_scan_goes_on() {
+        // squashfs (its parser panics) + a gzip'd tar carved after it.
+        let mut image = squashfs_image(&[("etc/shadow", SHADOW.to_vec())]);
+        image.truncate(squashfs_len(&image).unwrap() as usize);
+        let mut t = Vec::new();
+        raw_entry(&mut t, "etc/after", ::tar::EntryType::Regular, "", b"still scanned", 0o644);
+        let gz = gzip(&finish(t));
+        let mut input = image.clone();
+        input.extend_from_slice(&gz);
+        PANIC_IN_DECOMPRESSOR.with(|p| p.set(true));
+        let (tree, cov, _s) = extract(&input, Limits::default());
+        PANIC_IN_DECOMPRESSOR.with(|p| p.set(false));
+        let sq = &cov.containers[0];
+        assert_eq!((sq.format.as_str(), sq.length), ("squashfs", Some(image.len() as u64)));
+        assert!(sq.status.starts_with("failed: parser panicked: synthetic panic inside backhand's read path (at "), "{sq:?}");
+        assert_eq!(tree.read("etc/after").as_deref(), Some(&b"still scanned"[..]), "{:?}", cov.containers);
+        assert_eq!(cov.containers[1].format, "gzip");
+        assert_eq!(cov.containers[1].status, "extracted");
+        // The same input without the panic: both containers extracted.
+        let (tree, _, _s) = extract(&input, Limits::default());
+        assert_eq!(tree.read("etc/shadow").as_deref(), Some(SHADOW));
     }
 }
