@@ -10,6 +10,8 @@
 # only to the first corpus folder, fuzz/corpus/<target>). A crash is written to
 # fuzz/artifacts/<target>/, stops that target, and makes the script exit 1.
 #
+# A target with a dictionary (fuzz/dicts/<target>.dict) gets it.
+#
 # Environment: FUZZ_SECONDS (60), FUZZ_RSS_MB (2048), FUZZ_NICE (19),
 # FUZZ_SANITIZER (none: every parser here is Rust, so AddressSanitizer costs
 # speed and finds little; `address` works too), AITE_SHARED (../shared).
@@ -54,6 +56,58 @@ seed_cap_bytes() {
     esac
 }
 
+# Small archives of a tiny root filesystem, in every container format the
+# unpacker reads that the system's tools can write; prints how many.
+synthetic_archives() {
+    local out="$1" tree n=0
+    tree="$(mktemp -d)"
+    mkdir -p "$tree/etc/init.d" "$tree/bin"
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$tree/etc/passwd"
+    printf 'root:$1$abc$def:19000:0:99999:7:::\n' >"$tree/etc/shadow"
+    printf '#!/bin/sh\ntelnetd -l /bin/sh\n' >"$tree/etc/init.d/rcS"
+    ln -s ../etc/passwd "$tree/bin/link"
+    tar -C "$tree" -cf "$out/a.tar" . && n=$((n + 1))
+    if command -v python3 >/dev/null; then
+        # newc cpio and a uImage (legacy header, CRC32s) wrapping the gzip'd tar.
+        python3 - "$tree" "$out" <<'PY' && n=$((n + 2))
+import os, struct, sys, time, zlib, gzip
+tree, out = sys.argv[1], sys.argv[2]
+def newc(name, mode, data=b""):
+    name = name.encode() + b"\0"
+    h = b"070701" + b"".join(b"%08X" % v for v in (0, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(name), 0))
+    pad = lambda b: b + b"\0" * (-len(b) % 4)
+    return pad(h + name) + pad(data)
+blob = b""
+for root, dirs, files in os.walk(tree):
+    for f in sorted(dirs + files):
+        p = os.path.join(root, f)
+        rel = os.path.relpath(p, tree)
+        if os.path.islink(p):
+            blob += newc(rel, 0o120777, os.readlink(p).encode())
+        elif os.path.isdir(p):
+            blob += newc(rel, 0o40755)
+        else:
+            blob += newc(rel, 0o100644, open(p, "rb").read())
+blob += newc("TRAILER!!!", 0)
+open(os.path.join(out, "a.cpio"), "wb").write(blob)
+payload = gzip.compress(open(os.path.join(out, "a.tar"), "rb").read())
+hdr = struct.pack(">7I4B32s", 0x27051956, 0, int(time.time()), len(payload), 0x8000, 0x8000, zlib.crc32(payload), 5, 2, 2, 1, b"fuzz seed")
+hdr = hdr[:4] + struct.pack(">I", zlib.crc32(hdr)) + hdr[8:]
+open(os.path.join(out, "a.uimage"), "wb").write(hdr + payload)
+PY
+    fi
+    for z in gzip xz zstd; do
+        command -v "$z" >/dev/null && "$z" -c "$out/a.tar" >"$out/a.tar.$z" && n=$((n + 1))
+    done
+    if command -v mksquashfs >/dev/null; then
+        mksquashfs "$tree" "$out/a.squashfs" -comp gzip -noappend -quiet >/dev/null 2>&1 && n=$((n + 1))
+        # A flash dump: padding, a gzip stream, then the root filesystem.
+        { head -c 512 /dev/zero; gzip -c "$out/a.tar"; head -c 300 /dev/zero; cat "$out/a.squashfs"; } >"$out/dump.bin" && n=$((n + 1))
+    fi
+    rm -rf "$tree"
+    echo "$n"
+}
+
 cd "$here"
 echo "building fuzz targets (nightly, sanitizer: $sanitizer)"
 nice -n "$niceness" cargo +nightly fuzz build -s "$sanitizer" >/dev/null
@@ -78,13 +132,16 @@ for t in "${targets[@]}"; do
             n=$((n + 1))
         done < <(find "$p" -type f -size -"$(seed_cap_bytes "$t")"c | grep -E "$(seed_pattern "$t")" || true)
     done
+    [ "$t" = unpack ] && n=$((n + $(synthetic_archives "$seeds")))
     echo "== $t: ${seconds} s, $n seed file(s), corpus $corpus"
     # One fuzzing process (-jobs=1 -workers=1); libFuzzer writes its log to
     # fuzz-0.log in the current folder, here the target's artifacts folder.
     rm -f "$artifacts/fuzz-0.log"
+    dict=""
+    [ -f "$here/dicts/$t.dict" ] && dict="-dict=$here/dicts/$t.dict"
     (cd "$artifacts" && nice -n "$niceness" "$bin_dir/$t" "$corpus" "$seeds" \
         -max_total_time="$seconds" -rss_limit_mb="$rss" -jobs=1 -workers=1 \
-        -artifact_prefix="$artifacts/" -print_final_stats=1 >/dev/null 2>&1) || true
+        -artifact_prefix="$artifacts/" -print_final_stats=1 $dict >/dev/null 2>&1) || true
     log="$artifacts/fuzz-0.log"
     grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^#[0-9]+.*DONE' "$log" || true
     if grep -qE 'Test unit written to' "$log"; then
