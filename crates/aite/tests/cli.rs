@@ -7,15 +7,16 @@ use common::*;
 fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     let out = tempfile::tempdir().unwrap();
     let r = run(aite().args(["demo", "--quick", "--out"]).arg(out.path()));
-    // 1 = a timing-based verdict (caching audit, early stopping) came out INVALID on a
-    // loaded machine; the evidence must be complete either way.
-    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("top-1") && r.stdout.contains("VALID"), "{}", r.stdout);
+    assert!(r.stdout.contains("top-1"), "{}", r.stdout);
     let folder = run_folder(out.path());
+    // Each latency result is printed as exactly `result: VALID` or `result: INVALID — why`,
+    // as results.json says; the exit code follows the verdicts (timing verdicts can be
+    // INVALID on a loaded machine, so they are read, not assumed).
+    let res = results(&folder);
+    assert_verdicts_printed_and_exit_code(&r, &res);
     for f in ["results.json", "environment.json", "config.json", "manifest.json", "latency-samples.csv", "predictions-fp32.csv"] {
         assert!(folder.join(f).is_file(), "{f} missing");
     }
-    let res = results(&folder);
     assert_eq!(res["schema"], "aite.results/v1");
     assert_eq!(res["status"], "complete");
     let facts = aite_reference::facts();
@@ -28,11 +29,12 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(res["suites"]["corruptions"]["cells"].as_array().unwrap().len(), 28 * 3);
     assert!(res["suites"]["attack_square_linf"]["robust_accuracy"]["trials"].as_u64().unwrap() > 0);
     assert!(res["suites"]["attack_noise_linf"]["records"].as_array().is_some());
-    // The security pass on the reference rootfs finds its planted weaknesses.
-    let failed: Vec<&str> = res["suites"]["security"]["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").map(|f| f["rule"].as_str().unwrap()).collect();
-    for rule in aite_security::reference::EXPECTED_FAILURES {
-        assert!(failed.contains(rule), "{rule} missing from {failed:?}");
-    }
+    // The security pass on the reference rootfs finds its planted weaknesses and nothing
+    // else; the ELF rules judge the aite binary planted as usr/bin/camera-app.
+    let failed = failing(&res["suites"]["security"]);
+    let outside_elf: Vec<(String, String)> = failed.iter().filter(|(rule, _)| !rule.starts_with("AITE-ELF-")).cloned().collect();
+    assert_eq!(outside_elf, reference_rootfs_failures(), "failing (rule, path) of the reference rootfs");
+    assert!(failed.iter().filter(|(rule, _)| rule.starts_with("AITE-ELF-")).all(|(_, path)| path == "usr/bin/camera-app"), "{failed:?}");
     assert!(folder.join("findings.sarif").is_file());
     let env: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("environment.json")).unwrap()).unwrap();
     assert!(env["logical_cpus"].as_u64().unwrap() >= 1);
@@ -43,13 +45,63 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(samples.lines().count(), n + 1, "one CSV row per query plus header");
 }
 
+/// The failing findings of a security suite as sorted (rule, path) pairs.
+fn failing(security: &serde_json::Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = security["findings"].as_array().unwrap().iter().filter(|f| f["status"] == "fail").map(|f| (f["rule"].as_str().unwrap().to_string(), f["path"].as_str().unwrap().to_string())).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// What `aite_security::reference::build` plants, rule by rule (its module doc), as sorted (rule, path).
+fn reference_rootfs_failures() -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = [
+        ("AITE-CERT-EXPIRED", "etc/lighttpd/webui.crt"),
+        ("AITE-CERT-SELF-SIGNED", "etc/lighttpd/webui.crt"),
+        ("AITE-CRED-DEFAULT", "etc/shadow"),
+        ("AITE-CRED-UID0", "etc/passwd"),
+        ("AITE-CRED-WEAK-HASH", "etc/shadow"),
+        ("AITE-FS-SETUID", "usr/sbin/update-helper"),
+        ("AITE-FS-WORLD-WRITABLE", "etc/init.d/S99camera"),
+        ("AITE-KEY-AUTHORIZED", "root/.ssh/authorized_keys"),
+        ("AITE-KEY-PRIVATE", "etc/ssl/private/webui.key"),
+        ("AITE-KEY-WEAK", "etc/ssl/private/webui.key"),
+    ]
+    .iter()
+    .map(|(r, p)| (r.to_string(), p.to_string()))
+    .collect();
+    v.sort();
+    v
+}
+
+/// The printed latency verdicts are exact and match results.json, and the exit
+/// code is 0 exactly when every verdict of the demo passed.
+fn assert_verdicts_printed_and_exit_code(r: &Run, res: &serde_json::Value) {
+    let suites = res["suites"].as_object().unwrap();
+    let latency: Vec<bool> = suites.iter().filter(|(k, v)| k.starts_with("latency") && v["validity"].is_object()).map(|(_, v)| v["validity"]["valid"].as_bool().unwrap()).collect();
+    assert_eq!(latency.len(), 2, "single-stream and periodic");
+    if !r.stdout.trim_start().starts_with('{') {
+        let lines = lines_starting(&r.stdout, "result: ");
+        let valid = lines.iter().filter(|l| **l == "result: VALID").count();
+        let invalid = lines.iter().filter(|l| l.starts_with("result: INVALID — ")).count();
+        assert_eq!((valid, invalid, lines.len()), (latency.iter().filter(|v| **v).count(), latency.iter().filter(|v| !**v).count(), latency.len()), "{}", r.stdout);
+    }
+    let audit = res["suites"]["caching_audit"]["passed"].as_bool().unwrap();
+    let repeatable = res["suites"]["repeatability"]["top1_flips"] == 0;
+    let batch = &res["suites"]["batch_invariance"];
+    let batch_ok = batch["within_tolerance"].as_bool().unwrap_or(batch["top1_flips"] == 0);
+    let frames_ok = res["suites"]["degenerate_frames"].as_array().unwrap().iter().all(|f| f["graceful"] == true || f["verdict"].as_str().is_some_and(|v| v.contains("pplicable")));
+    let all_pass = latency.iter().all(|v| *v) && audit && repeatable && batch_ok && frames_ok;
+    assert_eq!(r.code, if all_pass { 0 } else { 1 }, "latency {latency:?}, audit {audit}, repeatable {repeatable}, batch {batch_ok}, frames {frames_ok}\n{}", r.stderr);
+}
+
 #[test]
 fn demo_json_prints_results_document() {
     let out = tempfile::tempdir().unwrap();
     let r = run(aite().args(["demo", "--quick", "--json", "--out"]).arg(out.path()));
-    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).expect("stdout is JSON only");
     assert_eq!(v["command"], "demo");
+    assert_verdicts_printed_and_exit_code(&r, &v);
 }
 
 #[test]
@@ -125,10 +177,14 @@ fn latency_single_stream_synthetic_is_valid_and_keeps_raw_samples() {
         .arg(&model)
         .arg("--out")
         .arg(&out));
-    // The caching audit is a timing verdict: exit 1 is possible on a loaded machine.
-    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
     let folder = run_folder(&out);
     let res = results(&folder);
+    // The caching audit is a timing verdict (and needs two distinct samples): the exit
+    // code is 0 exactly when it and the latency result passed, and the printed line says which.
+    let valid = res["suites"]["latency"]["validity"]["valid"].as_bool().unwrap();
+    let audit = res["suites"]["caching_audit"]["passed"].as_bool().unwrap();
+    assert_eq!(r.code, if valid && audit { 0 } else { 1 }, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(lines_starting(&r.stdout, "result: ") == ["result: VALID"], valid, "{}", r.stdout);
     let lat = &res["suites"]["latency"];
     assert_eq!(lat["queries"], 64);
     assert_eq!(lat["validity"]["valid"], true);
@@ -148,7 +204,8 @@ fn latency_too_few_queries_is_invalid_exit_1() {
     let model = reference_model(dir.path());
     let r = run(aite().args(["latency", "--min-duration-ms", "0", "--min-queries", "10", "--scenario", "multi-stream", "-m"]).arg(&model).arg("--out").arg(dir.path().join("o")));
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stdout.contains("INVALID") && r.stdout.contains("need 662"), "{}", r.stdout);
+    let result = lines_starting(&r.stdout, "result: ");
+    assert!(result.len() == 1 && result[0].starts_with("result: INVALID — ") && result[0].contains("need 662"), "{}", r.stdout);
 }
 
 #[test]
@@ -446,6 +503,8 @@ fn security_on_the_reference_rootfs_writes_sarif_and_fails_on_default_passwords(
     assert!(sarif_results.iter().any(|x| x["kind"] == "fail" && x["ruleId"] == "AITE-CRED-DEFAULT"));
     let res = results(&folder);
     assert_eq!(res["suites"]["security"]["coverage"]["files"], 7);
+    // Exactly the planted weaknesses fail: a new false positive fails this test.
+    assert_eq!(failing(&res["suites"]["security"]), reference_rootfs_failures());
     // Keys: the planted web-UI key is inventoried in keys.csv and named in the table.
     let keys = std::fs::read_to_string(folder.join("keys.csv")).unwrap();
     assert!(keys.lines().any(|l| l.starts_with("etc/ssl/private/webui.key,0,private-key,pem:rsa-private-key,rsa,1024,80,false")), "{keys}");
@@ -537,7 +596,7 @@ fn security_writes_a_cyclonedx_sbom_and_matches_an_offline_osv_feed() {
 #[test]
 fn security_on_a_debian_armhf_rootfs_prints_findings_and_writes_sarif_and_sbom() {
     let Some(dest) = std::env::var_os("AITE_DEBIAN_ROOTFS") else {
-        eprintln!("skipping: AITE_DEBIAN_ROOTFS is not set (bash .ci/debian-rootfs.sh DEST; .ci/run does)");
+        skip_or_fail("AITE_DEBIAN_ROOTFS is not set (bash .ci/debian-rootfs.sh DEST; .ci/run does)");
         return;
     };
     let input = std::path::Path::new(&dest).join("rootfs-armhf.tar.gz");

@@ -61,13 +61,39 @@ pub fn reference_dataset(dir: &Path, n: usize) -> PathBuf {
     p
 }
 
+/// A test that cannot run because `reason` (a peer tool or fixture is missing):
+/// under `AITE_REQUIRE_PEERS=1` (`.ci/run` sets it) the test fails, otherwise
+/// it prints why it is skipped.
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var_os("AITE_REQUIRE_PEERS").is_some_and(|v| v == "1") {
+        panic!("AITE_REQUIRE_PEERS=1 and {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
 /// `../shared/assets` beside the repository, if present.
 pub fn shared_assets() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets");
     if p.join("models").is_dir() {
         Some(p.canonicalize().unwrap())
     } else {
-        eprintln!("skipping: ../shared/assets is absent (real models and images live there)");
+        skip_or_fail("../shared/assets is absent (real models and images live there)");
         None
     }
+}
+
+/// The peer virtualenv's interpreter named by `AITE_PEER_PYTHON` (`.ci/run` builds it).
+pub fn peer_python() -> Option<PathBuf> {
+    match std::env::var_os("AITE_PEER_PYTHON") {
+        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
+        _ => {
+            skip_or_fail("AITE_PEER_PYTHON is not set to a Python with imagecorruptions, ART, picklescan and modelscan (bash .ci/run builds target/peers-venv)");
+            None
+        }
+    }
+}
+
+/// The lines of `stdout` that start with `prefix`.
+pub fn lines_starting<'a>(stdout: &'a str, prefix: &str) -> Vec<&'a str> {
+    stdout.lines().filter(|l| l.starts_with(prefix)).collect()
 }
