@@ -26,13 +26,60 @@ pub struct ModelArtifact {
     pub size: u64,
     /// Imports of every pickle inside, with their verdicts.
     pub imports: Vec<(String, pickle::Verdict)>,
-    /// Custom operators (ONNX domains, TFLite custom codes) and Keras Lambda layers.
-    pub custom_code: Vec<String>,
+    /// Code or hazards a loader meets besides plain weights: custom operators
+    /// (ONNX domains, TFLite custom codes), Keras Lambda layers, external-data
+    /// paths, huge tensors.
+    pub custom_code: Vec<CodeFinding>,
     /// Parts that could not be examined (encrypted, unsupported, corrupt).
     pub unscanned: Vec<String>,
     /// Its OpenSSF Model Signing signature, when one was found beside it.
     #[serde(default)]
     pub signature: Option<SignatureCheck>,
+}
+
+/// What kind of hazard a [`CodeFinding`] is; each kind has its own rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CodeKind {
+    CustomOp,
+    KerasLambda,
+    ExternalDataPath,
+    HugeTensor,
+}
+
+impl CodeKind {
+    pub fn rule(self) -> &'static str {
+        match self {
+            CodeKind::CustomOp => "AITE-MODEL-CUSTOM-OP",
+            CodeKind::KerasLambda => "AITE-MODEL-KERAS-LAMBDA",
+            CodeKind::ExternalDataPath => "AITE-MODEL-ONNX-EXTERNAL-PATH",
+            CodeKind::HugeTensor => "AITE-MODEL-HUGE-TENSOR",
+        }
+    }
+}
+
+/// Code or a hazard found in a model, with what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeFinding {
+    pub kind: CodeKind,
+    pub detail: String,
+}
+
+impl CodeFinding {
+    pub fn new(kind: CodeKind, detail: String) -> Self {
+        CodeFinding { kind, detail }
+    }
+}
+
+/// The rules that judge an artifact of `format` by its contents.
+pub fn content_rules(format: &str) -> &'static [&'static str] {
+    match format {
+        "pickle" | "zip" | "npy" | "npz" => &["AITE-MODEL-PICKLE-CODE", "AITE-MODEL-PICKLE-UNKNOWN"],
+        "keras" | "keras-h5" => &["AITE-MODEL-KERAS-LAMBDA"],
+        "onnx" => &["AITE-MODEL-ONNX-EXTERNAL-PATH", "AITE-MODEL-CUSTOM-OP", "AITE-MODEL-HUGE-TENSOR"],
+        "tflite" => &["AITE-MODEL-CUSTOM-OP"],
+        _ => &[],
+    }
 }
 
 /// A model signature found in the image and what checking it gave.
@@ -187,7 +234,7 @@ fn keras_lambdas(a: &mut ModelArtifact, text: &str) {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let n = compact.matches("\"class_name\":\"Lambda\"").count();
     if n > 0 {
-        a.custom_code.push(format!("{n} Keras Lambda layer(s) (Python bytecode runs at load time)"));
+        a.custom_code.push(CodeFinding::new(CodeKind::KerasLambda, format!("{n} Keras Lambda layer(s) (Python bytecode runs at load time)")));
     }
 }
 
@@ -258,7 +305,7 @@ fn onnx(a: &mut ModelArtifact, bytes: &[u8]) {
             let domain = node.iter().find(|f| f.0 == 7).map(|f| String::from_utf8_lossy(f.3).into_owned()).unwrap_or_default();
             let op = node.iter().find(|f| f.0 == 4).map(|f| String::from_utf8_lossy(f.3).into_owned()).unwrap_or_default();
             if !STANDARD_ONNX_DOMAINS.contains(&domain.as_str()) {
-                let d = format!("ONNX custom operator {domain}::{op} (needs a custom-op library)");
+                let d = CodeFinding::new(CodeKind::CustomOp, format!("ONNX custom operator {domain}::{op} (needs a custom-op library)"));
                 if !a.custom_code.contains(&d) {
                     a.custom_code.push(d);
                 }
@@ -302,14 +349,14 @@ fn onnx(a: &mut ModelArtifact, bytes: &[u8]) {
                 if key.as_deref() == Some("location") {
                     let escapes = value.starts_with('/') || value.starts_with('\\') || value.contains(':') || crate::tree::normalise(&value).is_none();
                     if escapes {
-                        a.custom_code.push(format!("ONNX external data of `{name}` at `{value}` leaves the model folder"));
+                        a.custom_code.push(CodeFinding::new(CodeKind::ExternalDataPath, format!("ONNX external data of `{name}` at `{value}` leaves the model folder")));
                     }
                 }
             }
         }
     }
     if declared > (16u128 << 30) || declared > (bytes.len() as u128).saturating_mul(1000).max(2u128 << 30) {
-        a.custom_code.push(format!("ONNX initializers declare {declared} bytes (huge; loading may exhaust memory)"));
+        a.custom_code.push(CodeFinding::new(CodeKind::HugeTensor, format!("ONNX initializers declare {declared} bytes (huge; loading may exhaust memory)")));
     }
 }
 
@@ -373,7 +420,7 @@ fn tflite(a: &mut ModelArtifact, b: &[u8]) {
         Some(custom)
     };
     match parse() {
-        Some(custom) => a.custom_code.extend(custom.into_iter().map(|c| format!("TFLite custom operator `{c}` (needs a vendor delegate or op library)"))),
+        Some(custom) => a.custom_code.extend(custom.into_iter().map(|c| CodeFinding::new(CodeKind::CustomOp, format!("TFLite custom operator `{c}` (needs a vendor delegate or op library)")))),
         None => a.unscanned.push("not a readable TFLite flatbuffer".into()),
     }
 }
@@ -384,21 +431,12 @@ pub fn findings(a: &ModelArtifact) -> Vec<Finding> {
     let dangerous: Vec<&str> = a.imports.iter().filter(|(_, v)| *v == pickle::Verdict::Dangerous).map(|(n, _)| n.as_str()).collect();
     let unknown: Vec<&str> = a.imports.iter().filter(|(_, v)| *v == pickle::Verdict::Unknown).map(|(n, _)| n.as_str()).collect();
     if !dangerous.is_empty() {
-        out.push(Finding::fail("AITE-MODEL-PICKLE-CODE", &a.path, format!("{} imports {} when loaded", a.path, dangerous.join(", "))).with_excerpt(None, dangerous.join(", ")));
+        out.push(Finding::fail("AITE-MODEL-PICKLE-CODE", &a.path, format!("{} imports {} when loaded", a.path, dangerous.join(", "))).with_excerpt(dangerous.join(", ")));
     } else if !unknown.is_empty() {
-        out.push(Finding::fail("AITE-MODEL-PICKLE-UNKNOWN", &a.path, format!("{} imports globals outside the safe list: {}", a.path, unknown.join(", "))).with_excerpt(None, unknown.join(", ")));
+        out.push(Finding::fail("AITE-MODEL-PICKLE-UNKNOWN", &a.path, format!("{} imports globals outside the safe list: {}", a.path, unknown.join(", "))).with_excerpt(unknown.join(", ")));
     }
     for c in &a.custom_code {
-        let rule = if c.contains("leaves the model folder") {
-            "AITE-MODEL-ONNX-EXTERNAL-PATH"
-        } else if c.contains("Lambda") {
-            "AITE-MODEL-KERAS-LAMBDA"
-        } else if c.contains("huge") {
-            "AITE-MODEL-HUGE-TENSOR"
-        } else {
-            "AITE-MODEL-CUSTOM-OP"
-        };
-        out.push(Finding::fail(rule, &a.path, format!("{}: {c}", a.path)));
+        out.push(Finding::fail(c.kind.rule(), &a.path, format!("{}: {}", a.path, c.detail)));
     }
     for u in &a.unscanned {
         out.push(Finding::fail("AITE-MODEL-UNSCANNABLE", &a.path, format!("{}: {u}", a.path)));
@@ -509,7 +547,7 @@ mod tests {
         let graph = msg(5, &tensor);
         let model = msg(7, &graph);
         let a = examine("m.onnx", "onnx", &model);
-        assert!(a.custom_code.iter().any(|c| c.contains("leaves the model folder")), "{a:?}");
+        assert!(a.custom_code.iter().any(|c| c.kind == CodeKind::ExternalDataPath), "{a:?}");
         let f = findings(&a);
         assert_eq!(f[0].rule, "AITE-MODEL-ONNX-EXTERNAL-PATH");
     }
