@@ -468,7 +468,7 @@ fn compare_simple(r: &Requirement, v: f64, ev: Vec<String>, note: String, result
             o.verdict = if c.passes(v, t) { Verdict::Pass } else { Verdict::Fail };
         }
         o.value = Some(v);
-        o.note = format!("{note} {} {t}: point estimate (simple rule)", c.symbol());
+        o.note = format!("{note}; required {} {t} (simple rule: point estimate)", c.symbol());
         o
     })
 }
