@@ -143,28 +143,26 @@ pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
 }
 
 /// Remove the unclaimed ranges of `input` that are erased flash or alignment
-/// padding (all 0x00 or all 0xFF bytes, as mksquashfs's 4 KiB padding and
-/// unwritten NOR/NAND pages are) and return how many bytes they held.
+/// padding (nothing but 0x00 and 0xFF bytes, as mksquashfs's 4 KiB alignment
+/// followed by unwritten NOR/NAND pages is) and return how many bytes they held.
 fn drop_padding(input: &Path, unclaimed: &mut Vec<unpack::ByteRange>) -> u64 {
     use std::io::{Read, Seek, SeekFrom};
     let Ok(mut f) = std::fs::File::open(input) else { return 0 };
     let mut padding = 0;
     unclaimed.retain(|r| {
         let mut buf = vec![0u8; 1 << 16];
-        let (mut left, mut zero, mut ones) = (r.length, true, true);
+        let (mut left, mut pad) = (r.length, true);
         if f.seek(SeekFrom::Start(r.offset)).is_err() {
             return true;
         }
-        while left > 0 && (zero || ones) {
+        while left > 0 && pad {
             let n = left.min(buf.len() as u64) as usize;
             if f.read_exact(&mut buf[..n]).is_err() {
                 return true;
             }
-            zero &= buf[..n].iter().all(|&b| b == 0);
-            ones &= buf[..n].iter().all(|&b| b == 0xff);
+            pad &= buf[..n].iter().all(|&b| b == 0 || b == 0xff);
             left -= n as u64;
         }
-        let pad = zero || ones;
         if pad {
             padding += r.length;
         }
@@ -496,9 +494,9 @@ mod tests {
         bytes.extend(b"vendor config blob");
         std::fs::write(&input, &bytes).unwrap();
         let r = |offset: u64, length: u64| unpack::ByteRange { offset, length };
-        let mut unclaimed = vec![r(0, 5000), r(5000, 70_000), r(4990, 20), r(75_000, 18)];
-        assert_eq!(drop_padding(&input, &mut unclaimed), 75_000);
-        assert_eq!(unclaimed, [r(4990, 20), r(75_000, 18)], "mixed and non-padding ranges stay gaps");
+        let mut unclaimed = vec![r(0, 5000), r(5000, 70_000), r(4990, 20), r(74_990, 20), r(75_000, 18)];
+        assert_eq!(drop_padding(&input, &mut unclaimed), 75_020);
+        assert_eq!(unclaimed, [r(74_990, 20), r(75_000, 18)], "ranges holding data stay gaps");
     }
 
     #[test]

@@ -1031,6 +1031,15 @@ mod tests {
         assert_eq!(cov.unclaimed, vec![r(0, 32 << 10), r(kernel_end as u64, 64 << 10), r((64 << 10) + used, 256 << 10)]);
         assert_eq!(cov.unclaimed_bytes, (256 << 10) - 64 - kernel.len() as u64 - used);
         assert_eq!(cov.extracted_input_bytes, 64 + kernel.len() as u64 + used);
+        // The whole scan reaches the rootfs's findings; the 0xff padding is no gap, the
+        // bootloader and the kernel's contents are, so the scan is incomplete.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("flash.bin"), &flash).unwrap();
+        let report = crate::scan(&d.path().join("flash.bin"), &d.path().join("work"), Limits::default()).unwrap();
+        assert!(report.findings.iter().any(|f| f.failed() && f.rule == "AITE-CRED-DEFAULT" && f.path == "etc/shadow"), "{:#?}", report.findings);
+        assert_eq!(report.coverage.unclaimed, vec![r(0, 32 << 10)], "padding dropped, the bootloader stays");
+        assert_eq!(report.coverage.padding_bytes, (64 << 10) - kernel_end as u64 + (256 << 10) - (64 << 10) - used);
+        assert_eq!(report.gaps.len(), 2, "{:?}", report.gaps);
     }
 
     #[test]
