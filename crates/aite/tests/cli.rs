@@ -583,7 +583,7 @@ fn security_writes_a_cyclonedx_sbom_and_matches_an_offline_osv_feed() {
     assert!(r.stdout.contains("not checked: AITE-VULN-KNOWN"), "{}", r.stdout);
     let sarif: serde_json::Value = serde_json::from_slice(&std::fs::read(run_folder(&out2).join("findings.sarif")).unwrap()).unwrap();
     let vuln = sarif["runs"][0]["results"].as_array().unwrap().iter().find(|x| x["ruleId"] == "AITE-VULN-KNOWN").unwrap().clone();
-    assert_eq!(vuln["kind"], "notApplicable");
+    assert_eq!(vuln["kind"], "open", "SARIF `open`: the rule could not be decided");
     // A broken feed is named, exit 3.
     std::fs::write(&feed, "[1, 2").unwrap();
     let r = run(aite().arg("security").arg(&rootfs).arg("--osv").arg(&feed).arg("--out").arg(&out2));
@@ -602,7 +602,8 @@ fn security_on_a_debian_armhf_rootfs_prints_findings_and_writes_sarif_and_sbom()
     let input = std::path::Path::new(&dest).join("rootfs-armhf.tar.gz");
     let out = tempfile::tempdir().unwrap();
     let r = run(aite().arg("security").arg(&input).arg("--out").arg(out.path()));
-    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
+    // Fully extracted, nothing high or critical (no accounts, keys or boot scripts are installed).
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     // Package versions move with the mirror; the package list (22 packages + 4 version strings) does not.
     let elf: usize = r.stdout.split("ELF files: ").nth(1).and_then(|t| t.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(0);
     assert!(elf >= 400 && r.stdout.contains("AITE-ELF-RELRO") && r.stdout.contains("components: 26"), "{}", r.stdout);
