@@ -217,11 +217,20 @@ fn render_security(results: &Results, out: &mut String) {
     let Some(r) = section::<SecurityReport>(results, "security", out) else {
         return;
     };
+    if !r.complete() {
+        let _ = writeln!(out, "INCOMPLETE: {} part(s) of the input were not examined, so no rule passes (exit code 6):", r.gaps.len());
+        for g in r.gaps.iter().take(20) {
+            let _ = writeln!(out, "  not examined: {g}");
+        }
+        if r.gaps.len() > 20 {
+            let _ = writeln!(out, "  … {} more in results.json (security.gaps)", r.gaps.len() - 20);
+        }
+    }
     let c = &r.coverage;
     let _ = writeln!(
         out,
-        "coverage: {} of {} input bytes in extracted containers, {} not understood, {} unclaimed; {} files ({} bytes), {} symlinks, {} device nodes; {} entries skipped",
-        c.extracted_input_bytes, c.input_bytes, c.not_understood_bytes, c.unclaimed_bytes, c.files, c.file_bytes, c.symlinks, c.devices, c.skipped.len()
+        "coverage: {} of {} input bytes in extracted containers, {} not understood, {} unclaimed, {} padding; {} files ({} bytes), {} symlinks, {} device nodes; {} entries skipped",
+        c.extracted_input_bytes, c.input_bytes, c.not_understood_bytes, c.unclaimed_bytes, c.padding_bytes, c.files, c.file_bytes, c.symlinks, c.devices, c.skipped.len()
     );
     for k in c.containers.iter().filter(|k| k.status != "extracted") {
         let _ = writeln!(out, "  not examined: {} at offset {} ({})", k.format, k.offset, k.status);
@@ -280,11 +289,33 @@ fn render_security(results: &Results, out: &mut String) {
         let example: String = example.chars().take(70).collect();
         t.add_row(vec![format!("{sev:?}").to_lowercase(), rule.to_string(), count.to_string(), example, clauses.clone()]);
     }
-    let passed: Vec<&str> = r.findings.iter().filter(|f| f.status == "pass").map(|f| f.rule.as_str()).collect();
     let _ = writeln!(out, "{t}");
-    let _ = writeln!(out, "passed: {}", if passed.is_empty() { "none".to_string() } else { passed.join(", ") });
-    for f in r.findings.iter().filter(|f| f.status == "notApplicable") {
-        let _ = writeln!(out, "not checked: {} ({})", f.rule, f.message);
+    use aite_security::RuleStatus as S;
+    let count = |s: S| r.rules.iter().filter(|o| o.status == s).count();
+    let _ = writeln!(out, "rules: {} fail, {} pass, {} not applicable, {} not checked", count(S::Fail), count(S::Pass), count(S::NotApplicable), count(S::NotChecked));
+    let passed: Vec<String> = r.rules.iter().filter(|o| o.status == S::Pass).map(|o| format!("{} ({} {})", o.rule, o.examined, o.subject)).collect();
+    if !passed.is_empty() {
+        let _ = writeln!(out, "pass: {}", passed.join(", "));
+    }
+    // On an incomplete scan every undecided rule has the same reason: one line.
+    let undecided = |o: &&aite_security::RuleOutcome| o.status == S::NotChecked && !r.complete() && o.reason.starts_with("the scan is incomplete");
+    let held: Vec<&str> = r.rules.iter().filter(undecided).map(|o| o.rule.as_str()).collect();
+    if !held.is_empty() {
+        let _ = writeln!(out, "not checked, the scan is incomplete: {}", held.join(", "));
+    }
+    for o in r.rules.iter().filter(|o| o.status == S::NotChecked && !undecided(o)) {
+        let _ = writeln!(out, "not checked: {} ({})", o.rule, o.reason);
+    }
+    // Not applicable, one line per reason.
+    let mut by_reason: Vec<(&str, Vec<&str>)> = Vec::new();
+    for o in r.rules.iter().filter(|o| o.status == S::NotApplicable) {
+        match by_reason.iter_mut().find(|(why, _)| *why == o.reason) {
+            Some((_, ids)) => ids.push(&o.rule),
+            None => by_reason.push((&o.reason, vec![&o.rule])),
+        }
+    }
+    for (why, ids) in by_reason {
+        let _ = writeln!(out, "not applicable ({why}): {}", ids.join(", "));
     }
 }
 
