@@ -98,6 +98,13 @@ pub fn inventory_file(path: &str, bytes: &[u8], out: &mut Vec<KeyObject>) {
     if found.is_empty() && der_by_name && bytes.first() == Some(&0x30) {
         found.extend(certificate(path, 0, "der", bytes));
     }
+    // A whole file that is one DER private key (PKCS#1, PKCS#8, SEC1), whatever its name.
+    if found.is_empty() && bytes.first() == Some(&0x30) && !bytes.starts_with(b"\x7fELF") {
+        found.extend(der_private_key(path, bytes));
+    }
+    if found.is_empty() {
+        found.extend(dropbear_key(path, bytes));
+    }
     out.extend(found);
 }
 
@@ -155,10 +162,16 @@ pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64, ledger: &mut Ledge
         }
     }
     // authorized_keys shipped in the image: somebody's key opens every device.
+    // Every file is examined by its name; an authorized_keys file also by its contents.
     for e in tree.files() {
-        ledger.examined(&["AITE-KEY-AUTHORIZED"], &e.path);
-        if e.path.ends_with(".ssh/authorized_keys") || e.path.ends_with(".ssh/authorized_keys2") {
-            let text = tree.read(&e.path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+        if !(e.path.ends_with(".ssh/authorized_keys") || e.path.ends_with(".ssh/authorized_keys2")) {
+            ledger.examined(&["AITE-KEY-AUTHORIZED"], &e.path);
+        } else {
+            let Some(text) = tree.read(&e.path).map(|b| String::from_utf8_lossy(&b).into_owned()) else {
+                ledger.not_examined(&["AITE-KEY-AUTHORIZED"], &e.path, "an authorized_keys file that could not be read");
+                continue;
+            };
+            ledger.examined(&["AITE-KEY-AUTHORIZED"], &e.path);
             let keys: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
             if let Some(first) = keys.first() {
                 let comment = first.split_whitespace().last().unwrap_or("");
@@ -267,6 +280,70 @@ fn pem_object(path: &str, offset: u64, label: &str, body: &[u8]) -> Option<KeyOb
         _ if label.ends_with("PRIVATE KEY") => Some(KeyObject { error: Some(format!("unrecognised private key type `{label}`")), ..base(KeyObjectKind::PrivateKey) }),
         _ => None,
     }
+}
+
+/// A file that is exactly one DER private key structure: PKCS#1 RSA, PKCS#8
+/// (unencrypted) or SEC1 EC. The decoders refuse trailing bytes, so a file
+/// that merely starts with a SEQUENCE is no key.
+fn der_private_key(path: &str, der: &[u8]) -> Option<KeyObject> {
+    let base = |format: &str| KeyObject { path: path.into(), offset: 0, kind: KeyObjectKind::PrivateKey, format: format.into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
+    if let Ok(k) = pkcs1::RsaPrivateKey::try_from(der) {
+        let mut o = base("der:rsa-private-key");
+        set_rsa(&mut o, k.modulus.as_bytes());
+        return Some(o);
+    }
+    if pkcs8::PrivateKeyInfo::try_from(der).is_ok() {
+        return Some(pkcs8_key(base("der:private-key"), der));
+    }
+    if let Ok(k) = sec1::EcPrivateKey::try_from(der) {
+        let mut o = base("der:ec-private-key");
+        set_curve(&mut o, k.parameters.and_then(|p| p.named_curve()).map(|c| c.to_string()).as_deref());
+        return Some(o);
+    }
+    None
+}
+
+/// dropbear's own private key files (`dropbearkey`, e.g. etc/dropbear/
+/// dropbear_rsa_host_key): SSH wire strings, the key type first, then the
+/// private fields (RSA: e, n, d, p, q; DSS: p, q, g, y, x; ECDSA: curve, Q, d;
+/// Ed25519: one 64-byte string). The whole file must be consumed.
+fn dropbear_key(path: &str, bytes: &[u8]) -> Option<KeyObject> {
+    let mut fields = Vec::new();
+    let mut at = 0usize;
+    while at < bytes.len() {
+        let len = u32::from_be_bytes(bytes.get(at..at.checked_add(4)?)?.try_into().ok()?) as usize;
+        let start = at.checked_add(4)?;
+        let end = start.checked_add(len)?;
+        fields.push(bytes.get(start..end)?);
+        at = end;
+        if fields.len() > 8 {
+            return None;
+        }
+    }
+    let mut o = KeyObject { path: path.into(), offset: 0, kind: KeyObjectKind::PrivateKey, format: "dropbear".into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
+    match (fields.first().copied()?, fields.len()) {
+        (b"ssh-rsa", 6) => set_rsa(&mut o, fields[2]),
+        (b"ssh-dss", 6) => {
+            o.algorithm = "dsa".into();
+            let bits = int_bits(fields[1]);
+            set_bits(&mut o, bits, finite_field_strength(bits));
+        }
+        (b"ssh-ed25519", 2) if fields[1].len() == 64 => {
+            o.algorithm = "ed25519".into();
+            set_bits(&mut o, 256, 128);
+        }
+        (t, 4) if t.starts_with(b"ecdsa-sha2-") => {
+            let oid = match fields[1] {
+                b"nistp256" => "1.2.840.10045.3.1.7",
+                b"nistp384" => "1.3.132.0.34",
+                b"nistp521" => "1.3.132.0.35",
+                _ => return None,
+            };
+            set_curve(&mut o, Some(oid));
+        }
+        _ => return None,
+    }
+    Some(o)
 }
 
 fn set_bits(o: &mut KeyObject, bits: u32, security: u32) {
@@ -665,5 +742,35 @@ mod tests {
         // Private keys stay private keys even when broken: still a finding.
         let tree = Tree::default();
         assert_eq!(findings(&out, &tree, NOW, &mut Ledger::default()).iter().filter(|f| f.rule == "AITE-KEY-PRIVATE").count(), 3);
+    }
+
+    /// SSH wire strings, as dropbearkey writes them.
+    fn wire(fields: &[&[u8]]) -> Vec<u8> {
+        fields.iter().flat_map(|f| (f.len() as u32).to_be_bytes().into_iter().chain(f.iter().copied())).collect()
+    }
+
+    #[test]
+    fn dropbear_host_keys_are_read_by_structure() {
+        let mut n = vec![0u8; 257];
+        n[1] = 0xc5; // a 2048-bit modulus with its mpint sign byte
+        let rsa = wire(&[b"ssh-rsa", &[1, 0, 1], &n, &[7; 256], &[3; 128], &[5; 128]]);
+        let mut out = Vec::new();
+        inventory_file("etc/dropbear/dropbear_rsa_host_key", &rsa, &mut out);
+        assert_eq!((out[0].format.as_str(), out[0].algorithm.as_str(), out[0].bits, out[0].security_bits), ("dropbear", "rsa", Some(2048), Some(112)));
+        let ec = wire(&[b"ecdsa-sha2-nistp256", b"nistp256", &[4; 65], &[9; 32]]);
+        let ed = wire(&[b"ssh-ed25519", &[1; 64]]);
+        for (bytes, alg) in [(ec, "ec:p256"), (ed, "ed25519")] {
+            let mut out = Vec::new();
+            inventory_file("etc/dropbear/key", &bytes, &mut out);
+            assert_eq!((out[0].kind, out[0].algorithm.as_str()), (KeyObjectKind::PrivateKey, alg));
+        }
+        // A public key blob (no private fields), trailing bytes, a short string: not keys.
+        let mut trailing = rsa.clone();
+        trailing.push(0);
+        for not_key in [wire(&[b"ssh-rsa", &[1, 0, 1], &n]), trailing, rsa[..rsa.len() - 1].to_vec(), wire(&[b"ssh-ed25519", &[1; 32]])] {
+            let mut out = Vec::new();
+            inventory_file("etc/dropbear/x", &not_key, &mut out);
+            assert!(out.is_empty(), "{out:?}");
+        }
     }
 }

@@ -117,9 +117,8 @@ fn fact_core_key_material_is_found() {
 }
 
 /// FACT_core's `pkcs` is an unencrypted RSA-1024 private key in DER (PKCS#1;
-/// `openssl pkey -inform DER -in pkcs` reads it). aite does not find it today.
+/// `openssl pkey -inform DER -in pkcs` reads it).
 #[test]
-#[ignore = "known false negative (issue 9): DER private keys outside PEM armour are not inventoried"]
 fn fact_core_der_private_key_is_found() {
     let Some(dir) = common::shared("secrets/fact_core-crypto_material") else { return };
     let failed = failing(&scan_of(&dir));
@@ -127,10 +126,8 @@ fn fact_core_der_private_key_is_found() {
 }
 
 /// armcam bakes dropbear host keys (dropbearkey's own format, RSA-2048 and
-/// ECDSA) into etc/dropbear: every camera shares them. aite does not read that
-/// format today.
+/// ECDSA) into etc/dropbear: every camera shares them.
 #[test]
-#[ignore = "known false negative (issue 9): dropbear's host key format is not read"]
 fn armcam_dropbear_host_keys_are_found() {
     let Some(image) = common::shared("firmware/armcam/armcam-mini.squashfs") else { return };
     let failed = failing(&scan_of(&image));

@@ -144,9 +144,9 @@ fn security_finds_the_planted_weaknesses_of_the_armcam_firmware() {
         // busybox-static: no canary, no PIE (checksec agrees).
         let bb = s["elf"].as_array().unwrap().iter().find(|h| h["path"] == "bin/busybox").unwrap();
         assert_eq!((bb["canary"].as_bool(), bb["pie"].as_str()), (Some(false), Some("no")));
-        // The planted pickle (picklescan's malicious1_v4.pkl: builtins.eval) and, in the full
-        // image only, lighttpd's RSA-1024 TLS key (the baked-in dropbear host keys are a known
-        // false negative: aite-security's test `armcam_dropbear_host_keys_are_found`, ignored).
+        // The planted pickle (picklescan's malicious1_v4.pkl: builtins.eval), the dropbear
+        // host keys baked into every image (dropbearkey's format) and, in the full image
+        // only, lighttpd's RSA-1024 TLS key.
         let failed: std::collections::BTreeSet<(String, String)> = s["findings"]
             .as_array()
             .unwrap()
@@ -158,8 +158,12 @@ fn security_finds_the_planted_weaknesses_of_the_armcam_firmware() {
         assert!(has("AITE-MODEL-PICKLE-CODE", "opt/ai/models/attr_classifier.pkl"), "{image}: {failed:?}");
         let tls = ["AITE-KEY-PRIVATE", "AITE-KEY-WEAK"].map(|rule| has(rule, "etc/ssl/private/camera.pem"));
         assert_eq!(tls, [image == "armcam-full.squashfs"; 2], "{image}: RSA-1024 key in camera.pem: {failed:?}");
+        let host_keys = ["etc/dropbear/dropbear_rsa_host_key", "etc/dropbear/dropbear_ecdsa_host_key"];
+        for k in host_keys {
+            assert!(has("AITE-KEY-PRIVATE", k), "{image}: {k}: {failed:?}");
+        }
         let keys: Vec<&(String, String)> = failed.iter().filter(|(rule, _)| rule.starts_with("AITE-KEY-")).collect();
-        assert!(keys.iter().all(|(_, path)| path == "etc/ssl/private/camera.pem"), "{image}: no other key finding: {keys:?}");
+        assert!(keys.iter().all(|(_, path)| path == "etc/ssl/private/camera.pem" || host_keys.contains(&path.as_str())), "{image}: no other key finding: {keys:?}");
     }
     // Formats without an extractor are reported as not examined, not silently passed.
     let out = tempfile::tempdir().unwrap();
