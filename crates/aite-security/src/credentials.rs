@@ -228,13 +228,20 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
             ledger.not_examined(&["AITE-CRED-DEFAULT"], &path, "could not be read");
             continue;
         };
-        for (i, line) in text.lines().enumerate().take(1000) {
+        const WEB_LINES_MAX: usize = 1000;
+        if text.lines().count() > WEB_LINES_MAX {
+            ledger.not_examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &path, format!("lines after the first {WEB_LINES_MAX} were not read"));
+        }
+        for (i, line) in text.lines().enumerate().take(WEB_LINES_MAX) {
             let Some((user, secret)) = line.split_once(':') else { continue };
             if user.is_empty() || line.starts_with('#') {
                 continue;
             }
             let secret = secret.split(':').next().unwrap_or(secret);
-            if scheme(secret) == "unknown" {
+            if secret.is_empty() {
+                ledger.examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &format!("{path}:{user}"));
+                findings.push(Finding::fail("AITE-CRED-EMPTY", &path, format!("web account `{user}` has an empty password")).at_line(i + 1, format!("{user}:")));
+            } else if scheme(secret) == "unknown" {
                 // Plain text (lighttpd's htdigest/plain backends, many vendor UIs).
                 let subject = format!("{path}:{user}");
                 ledger.examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &subject);

@@ -115,8 +115,8 @@ const KEY_FILE_RULES: &[&str] = &["AITE-KEY-PRIVATE", "AITE-KEY-PRIVATE-ENCRYPTE
 const FILE_RULES: &[&str] = &["AITE-KEY-PRIVATE", "AITE-KEY-PRIVATE-ENCRYPTED", "AITE-PARSER-CRASH"];
 
 /// Every container, skipped entry and unclaimed region of `c`, with its cause.
-/// An entry noted but still recorded in `tree` (a symlink pointing outside the
-/// image) was examined as what it is and is no gap.
+/// A symlink noted for pointing outside the image but recorded in `tree` was
+/// examined as what it is and is no gap.
 pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
     let mut gaps = Vec::new();
     for k in c.containers.iter().filter(|k| k.status != "extracted") {
@@ -124,7 +124,7 @@ pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
         let cause = if cause.is_empty() || cause == "failed" { "failed, and the parser gave no cause" } else { cause };
         gaps.push(format!("{} at offset {}{}: {cause}", k.format, k.offset, k.length.map(|l| format!(" ({l} bytes)")).unwrap_or_default()));
     }
-    for s in c.skipped.iter().filter(|s| tree.get(&s.path).is_none()) {
+    for s in c.skipped.iter().filter(|s| !tree.get(&s.path).is_some_and(|e| matches!(e.kind, tree::EntryKind::Symlink { .. }))) {
         gaps.push(format!("entry {}: {}", s.path, s.reason));
     }
     if c.skipped_unlisted > 0 {
@@ -244,7 +244,13 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
                         ledger.examined(&["AITE-MODEL-UNSIGNED"], &e.path);
                         a.signature = model_signature(&tree, &e.path, &options.model_keys, &mut signatures);
                         if a.signature.is_some() {
-                            ledger.examined(&["AITE-MODEL-SIGNATURE-INVALID", "AITE-MODEL-SIGNATURE-UNVERIFIED"], &e.path);
+                            ledger.examined(&["AITE-MODEL-SIGNATURE-UNVERIFIED"], &e.path);
+                            // Whether the files still match the release is only known against a key the user trusts.
+                            if options.model_keys.is_empty() {
+                                ledger.not_examined(&["AITE-MODEL-SIGNATURE-INVALID"], &e.path, "no trusted key given (--model-key): the signature was not checked against the release key");
+                            } else {
+                                ledger.examined(&["AITE-MODEL-SIGNATURE-INVALID"], &e.path);
+                            }
                         }
                         model_findings.extend(signature_findings(&a));
                     }
@@ -270,6 +276,9 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
     }
     let vulnerabilities = match &options.osv {
         Some(records) => {
+            if records.is_empty() {
+                ledger.not_checked("AITE-VULN-KNOWN", "the OSV feed given holds no records: vulnerabilities not checked");
+            }
             let v = components::match_osv(&component_list, records);
             findings.extend(components::findings(&component_list, &v));
             ledger.not_applicable_because("AITE-VULN-KNOWN", "no package database or known version string in the image: no component to match against the OSV feed");

@@ -168,7 +168,11 @@ pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
         },
         "zip" | "npz" | "keras" => match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
             Ok(mut z) => {
-                for i in 0..z.len().min(10_000) {
+                const ZIP_ENTRIES_MAX: usize = 10_000;
+                if z.len() > ZIP_ENTRIES_MAX {
+                    a.unscanned.push(format!("{} zip entries after the first {ZIP_ENTRIES_MAX} were not read", z.len() - ZIP_ENTRIES_MAX));
+                }
+                for i in 0..z.len().min(ZIP_ENTRIES_MAX) {
                     // Entries are read raw and inflated here, without the zip
                     // reader's checks: a spurious "encrypted" flag or a wrong
                     // CRC (published scanner bypasses) must not hide a pickle
@@ -211,15 +215,20 @@ fn raw_entry(z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, i: usize) -> Resul
     let name = f.name().to_string();
     let claims_encryption = f.encrypted();
     let method = f.compression();
+    const ENTRY_BYTES_MAX: u64 = 1 << 30;
     let mut raw = Vec::new();
-    (&mut f).take(1 << 30).read_to_end(&mut raw).map_err(|e| format!("{name}: {e}"))?;
+    (&mut f).take(ENTRY_BYTES_MAX + 1).read_to_end(&mut raw).map_err(|e| format!("{name}: {e}"))?;
     let mut data = Vec::new();
     match method {
         zip::CompressionMethod::Stored => data = raw,
         zip::CompressionMethod::Deflated => {
-            flate2::read::DeflateDecoder::new(&raw[..]).take(1 << 30).read_to_end(&mut data).map_err(|e| format!("{name}: cannot inflate ({e}); the entry may really be encrypted"))?;
+            flate2::read::DeflateDecoder::new(&raw[..]).take(ENTRY_BYTES_MAX + 1).read_to_end(&mut data).map_err(|e| format!("{name}: cannot inflate ({e}); the entry may really be encrypted"))?;
         }
         other => return Err(format!("{name}: compression {other:?} is not read by aite")),
+    }
+    // Cut short would be read as clean: an entry above the bound is not examined.
+    if data.len() as u64 > ENTRY_BYTES_MAX || raw.len() as u64 > ENTRY_BYTES_MAX {
+        return Err(format!("{name}: larger than {ENTRY_BYTES_MAX} bytes (limit), not read"));
     }
     // A spurious encryption flag over a readable pickle is a bypass; real
     // encryption leaves bytes that are not one.
@@ -480,6 +489,7 @@ mod tests {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets/security/models/coral");
         let (plain, edgetpu) = (dir.join("mobilenet_v1_0.25_128_quant.tflite"), dir.join("mobilenet_v1_0.25_128_quant_edgetpu.tflite"));
         let (Ok(plain), Ok(edgetpu)) = (std::fs::read(&plain), std::fs::read(&edgetpu)) else {
+            assert!(std::env::var_os("AITE_REQUIRE_PEERS").is_none_or(|v| v != "1"), "AITE_REQUIRE_PEERS=1: the Coral TFLite models are not in ../shared ({})", dir.display());
             println!("skipping: the Coral TFLite models are not in ../shared ({})", dir.display());
             return;
         };

@@ -85,6 +85,10 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
     if let Some(sha) = &input_sha256 {
         results.inputs.push(InputArtifact { role: "firmware".into(), name: a.input.display().to_string(), sha256: sha.clone(), count: None });
     }
+    // The keys model signatures were judged against are part of what the verdict stands on.
+    for k in &a.model_keys {
+        results.inputs.push(InputArtifact { role: "model-key".into(), name: k.display().to_string(), sha256: aite_engine::sha256_file(k)?, count: None });
+    }
     if let Some(feed) = &a.osv {
         let sha = if feed.is_file() { aite_engine::sha256_file(feed)? } else { String::new() };
         results.inputs.push(InputArtifact { role: "osv-feed".into(), name: feed.display().to_string(), sha256: sha, count: report.osv_records });
