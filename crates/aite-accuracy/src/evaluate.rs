@@ -31,6 +31,8 @@ pub struct Prediction {
     /// Expected model output index (dataset label + label offset).
     pub label: usize,
     pub top1: usize,
+    /// The top-1 score; NaN and infinities are written as strings (results schema).
+    #[serde(with = "aite_evidence::non_finite::f32")]
     pub score: f32,
     pub in_top_k: bool,
 }

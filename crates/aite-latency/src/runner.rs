@@ -124,6 +124,9 @@ fn wait_until(deadline: Instant) {
     }
 }
 
+/// The most samples one offline query may carry (its schedule is held in memory).
+pub const OFFLINE_SAMPLES_MAX: u64 = 50_000_000;
+
 fn validate(scenario: &LatencyScenario, settings: &LatencySettings) -> Result<(), LatencyError> {
     let bad = |m: &str| Err(LatencyError::Scenario(m.to_string()));
     if !(settings.percentile > 0.0 && settings.percentile < 1.0) {
@@ -139,6 +142,11 @@ fn validate(scenario: &LatencyScenario, settings: &LatencySettings) -> Result<()
         LatencyScenario::Periodic { fps, burst_frames, idle_ms } if !(*fps > 0.0 && fps.is_finite()) || *burst_frames == 0 || *idle_ms < 0.0 => {
             bad("periodic needs a positive --fps, --burst >= 1 and --idle-ms >= 0")
         }
+        // The offline query's schedule is allocated up front: bound it before anything runs.
+        LatencyScenario::Offline if crate::offline::offline_samples(settings) > OFFLINE_SAMPLES_MAX => Err(LatencyError::Scenario(format!(
+            "an offline query of {} samples is above aite's bound of {OFFLINE_SAMPLES_MAX}; lower --qps or --min-duration-ms, or cap it with --max-queries",
+            crate::offline::offline_samples(settings)
+        ))),
         _ => Ok(()),
     }
 }

@@ -144,6 +144,9 @@ fn rejects_bad_scenarios() {
         run(&mut t, &Workload::Tensors(vec![]), &LatencyScenario::Offline, &quick(1), &Cancel::new(), &mut |_| {}),
         Err(LatencyError::NoSamples)
     ));
+    // An offline query too large to schedule is refused before anything is allocated.
+    let huge = LatencySettings { offline_expected_qps: 1e9, min_duration_ms: 600_000, ..quick(1) };
+    assert!(matches!(run(&mut t, &work(), &LatencyScenario::Offline, &huge, &Cancel::new(), &mut |_| {}), Err(LatencyError::Scenario(m)) if m.contains("--max-queries")));
 }
 
 #[test]

@@ -100,7 +100,7 @@ impl Renderer for TerminalRenderer {
             }
         }
         for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("latency")) {
-            if let Ok(l) = serde_json::from_value::<LatencyReport>(v.clone()) {
+            if let Some(l) = read_section::<LatencyReport>(key, v, &mut out) {
                 let mut t = table(&[&format!("{key} (ms)"), "n", "mean", "p50", "p90", "p99", "p99.9", "max"]);
                 let mode = match l.mode {
                     aite_latency::LatencyMode::Inference => "inference",
@@ -175,7 +175,7 @@ impl Renderer for TerminalRenderer {
             );
         }
         if let Some(v) = results.suites.get("caching_audit") {
-            if let Ok(c) = serde_json::from_value::<CachingAudit>(v.clone()) {
+            if let Some(c) = read_section::<CachingAudit>("caching_audit", v, &mut out) {
                 let verdict = match &c.verdict {
                     CachingVerdict::Pass => "PASS".to_string(),
                     CachingVerdict::Fail => "FAIL".to_string(),

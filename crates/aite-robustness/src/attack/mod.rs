@@ -283,7 +283,10 @@ pub struct AttackRecord {
     /// adversarial found at all, or NaN scores).
     pub final_margin: Option<f32>,
     pub top1_after: usize,
+    /// Perturbation norms; non-finite values are written as strings (results schema).
+    #[serde(with = "aite_evidence::non_finite::f32")]
     pub linf: f32,
+    #[serde(with = "aite_evidence::non_finite::f32")]
     pub l2: f32,
     /// For successes: does the adversarial frame still fool after 8-bit quantisation / JPEG?
     pub fools_after_uint8: Option<bool>,

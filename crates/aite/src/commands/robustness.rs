@@ -31,7 +31,8 @@ pub fn consistency_suites(
 ) -> Result<bool> {
     let mut ok = true;
     let rep = repeatability(deployed, spec, frames, repeats)?;
-    ok &= rep.top1_flips == 0;
+    // A NaN or infinite answer, even repeated identically, is no pass.
+    ok &= rep.top1_flips == 0 && rep.non_finite_answers == 0;
     results.add_suite("repeatability", &rep);
     if let Some((batched, n)) = batched {
         let b = batch_invariance(deployed, batched, n, spec, frames, 1e-4)?;
