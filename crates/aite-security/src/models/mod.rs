@@ -218,6 +218,7 @@ fn raw_entry(z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, i: usize) -> Resul
     const ENTRY_BYTES_MAX: u64 = 1 << 30;
     let mut raw = Vec::new();
     (&mut f).take(ENTRY_BYTES_MAX + 1).read_to_end(&mut raw).map_err(|e| format!("{name}: {e}"))?;
+    let raw_len = raw.len() as u64;
     let mut data = Vec::new();
     match method {
         zip::CompressionMethod::Stored => data = raw,
@@ -227,7 +228,7 @@ fn raw_entry(z: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>, i: usize) -> Resul
         other => return Err(format!("{name}: compression {other:?} is not read by aite")),
     }
     // Cut short would be read as clean: an entry above the bound is not examined.
-    if data.len() as u64 > ENTRY_BYTES_MAX || raw.len() as u64 > ENTRY_BYTES_MAX {
+    if data.len() as u64 > ENTRY_BYTES_MAX || raw_len > ENTRY_BYTES_MAX {
         return Err(format!("{name}: larger than {ENTRY_BYTES_MAX} bytes (limit), not read"));
     }
     // A spurious encryption flag over a readable pickle is a bypass; real
