@@ -55,9 +55,30 @@ pub enum Command {
     Merge(MergeArgs),
     /// List the built-in preprocessing presets.
     Presets,
+    /// Assessment profiles (requirements, thresholds with their provenance, decision
+    /// rules, clauses): show a shipped profile or a lab's file, or check a file.
+    #[command(subcommand, after_help = EXIT_CODES_HELP)]
+    Profile(ProfileCommand),
     /// Internal: measure cold start in this fresh process and print JSON (used by `latency --cold-start-process`).
     #[command(name = "__cold-start", hide = true)]
     ColdStart(ModelArgs),
+}
+
+/// `aite profile ...`
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    /// Print a profile's requirements: item, metric, comparator and threshold, decision
+    /// rule and the threshold's provenance (provisional values are aite's, not the guideline's).
+    Show {
+        /// A shipped profile (ai-camera, edge-server, industrial-vision, reference-terminal) or a profile file.
+        profile: String,
+    },
+    /// Validate a profile file (and what it extends); every problem is printed as
+    /// FILE:LINE: message, exit 3.
+    Check {
+        /// The profile file (TOML).
+        file: PathBuf,
+    },
 }
 
 const LATENCY_LONG_ABOUT: &str = "\

@@ -5,6 +5,7 @@ mod demo;
 mod inspect;
 mod latency;
 mod corrupt;
+mod profile;
 mod robustness;
 mod security;
 mod signing;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
             }
             Ok(0)
         }
+        Command::Profile(c) => profile::run(c),
         Command::ColdStart(m) => latency::cold_start_child(m),
     }
 }
