@@ -171,11 +171,6 @@ fn drop_padding(input: &Path, unclaimed: &mut Vec<unpack::ByteRange>) -> u64 {
     padding
 }
 
-/// Run `f`; a panic inside it becomes `Err(message)`.
-fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    unpack::guard::contained(f)
-}
-
 /// [`scan`] with model-signing keys and a fixed clock.
 pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<SecurityReport, UnpackError> {
     let (tree, mut coverage) = unpack::open(input, work, options.limits)?;
@@ -203,7 +198,9 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
             Ok(b) => b,
             Err(why) => {
                 ledger.not_examined(FILE_RULES, &e.path, why.clone());
-                if e.path.ends_with(".onnx") || e.path.ends_with(".tflite") || e.path.ends_with(".pt") || e.path.ends_with(".pkl") {
+                // A model by its name alone (the contents are what could not be read).
+                if let Some(format) = models::detect(&e.path, &[]) {
+                    ledger.not_examined(models::content_rules(format), &e.path, why.clone());
                     ledger.not_examined(&["AITE-MODEL-UNSCANNABLE"], &e.path, why);
                 }
                 continue;
@@ -211,7 +208,7 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
         };
         ledger.examined(&["AITE-PARSER-CRASH"], &e.path);
         if bytes.starts_with(b"\x7fELF") {
-            match contained(|| elf::analyse(&e.path, &bytes, chk)) {
+            match unpack::guard::contained(|| elf::analyse(&e.path, &bytes, chk)) {
                 Ok(Some(h)) => hardening.push(h),
                 Ok(None) => ledger.not_examined(ELF_RULES, &e.path, "starts with the ELF magic but its headers do not parse"),
                 Err(why) => crash(&mut findings, &mut ledger, &e.path, "ELF parser", ELF_RULES, &why),
@@ -221,7 +218,7 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
             ledger.not_examined(KEY_FILE_RULES, &e.path, format!("{} bytes, above the key-search limit of {} bytes: not searched for keys", bytes.len(), keys::MAX_SEARCH_BYTES));
         } else {
             let mut found = Vec::new();
-            match contained(std::panic::AssertUnwindSafe(|| keys::inventory_file(&e.path, &bytes, &mut found))) {
+            match unpack::guard::contained(std::panic::AssertUnwindSafe(|| keys::inventory_file(&e.path, &bytes, &mut found))) {
                 Ok(()) => {
                     ledger.examined(KEY_FILE_RULES, &e.path);
                     key_objects.extend(found);
@@ -231,7 +228,7 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
         }
         if let Some(format) = models::detect(&e.path, &bytes[..bytes.len().min(32)]) {
             let content = models::content_rules(format);
-            match contained(|| models::examine(&e.path, format, &bytes)) {
+            match unpack::guard::contained(|| models::examine(&e.path, format, &bytes)) {
                 Ok(mut a) => {
                     ledger.examined(&["AITE-MODEL-UNSCANNABLE"], &e.path);
                     if a.unscanned.is_empty() {

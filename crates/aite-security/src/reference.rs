@@ -11,6 +11,21 @@
 
 use std::io::Write;
 
+/// Every failing (rule, path) the reference rootfs is expected to produce, and nothing else
+/// (without the executable: `build(Some(exe))` adds that ELF file's own findings).
+pub const PLANTED: &[(&str, &str)] = &[
+    ("AITE-CERT-EXPIRED", "etc/lighttpd/webui.crt"),
+    ("AITE-CERT-SELF-SIGNED", "etc/lighttpd/webui.crt"),
+    ("AITE-CRED-DEFAULT", "etc/shadow"),
+    ("AITE-CRED-UID0", "etc/passwd"),
+    ("AITE-CRED-WEAK-HASH", "etc/shadow"),
+    ("AITE-FS-SETUID", "usr/sbin/update-helper"),
+    ("AITE-FS-WORLD-WRITABLE", "etc/init.d/S99camera"),
+    ("AITE-KEY-AUTHORIZED", "root/.ssh/authorized_keys"),
+    ("AITE-KEY-PRIVATE", "etc/ssl/private/webui.key"),
+    ("AITE-KEY-WEAK", "etc/ssl/private/webui.key"),
+];
+
 /// What the reference rootfs is expected to produce, rule by rule.
 pub const EXPECTED_FAILURES: &[&str] = &[
     "AITE-CRED-DEFAULT",

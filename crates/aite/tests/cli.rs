@@ -53,23 +53,9 @@ fn failing(security: &serde_json::Value) -> Vec<(String, String)> {
     v
 }
 
-/// What `aite_security::reference::build` plants, rule by rule (its module doc), as sorted (rule, path).
+/// What `aite_security::reference::build` plants (`reference::PLANTED`), as sorted (rule, path).
 fn reference_rootfs_failures() -> Vec<(String, String)> {
-    let mut v: Vec<(String, String)> = [
-        ("AITE-CERT-EXPIRED", "etc/lighttpd/webui.crt"),
-        ("AITE-CERT-SELF-SIGNED", "etc/lighttpd/webui.crt"),
-        ("AITE-CRED-DEFAULT", "etc/shadow"),
-        ("AITE-CRED-UID0", "etc/passwd"),
-        ("AITE-CRED-WEAK-HASH", "etc/shadow"),
-        ("AITE-FS-SETUID", "usr/sbin/update-helper"),
-        ("AITE-FS-WORLD-WRITABLE", "etc/init.d/S99camera"),
-        ("AITE-KEY-AUTHORIZED", "root/.ssh/authorized_keys"),
-        ("AITE-KEY-PRIVATE", "etc/ssl/private/webui.key"),
-        ("AITE-KEY-WEAK", "etc/ssl/private/webui.key"),
-    ]
-    .iter()
-    .map(|(r, p)| (r.to_string(), p.to_string()))
-    .collect();
+    let mut v: Vec<(String, String)> = aite_security::reference::PLANTED.iter().map(|(r, p)| (r.to_string(), p.to_string())).collect();
     v.sort();
     v
 }
