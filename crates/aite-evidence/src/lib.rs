@@ -12,6 +12,11 @@
 //!
 //! Numbers that can be NaN or infinite are written by name ([`non_finite`]).
 //!
+//! [`attest`] signs a finished package: an in-toto Statement v1 listing every
+//! file with its SHA-256, signer ("Name, Role") and time, in a DSSE envelope
+//! (`evidence.intoto.dsse.json`, Ed25519), and verifies it offline, naming each
+//! changed, missing or extra file.
+//!
 //! Every file is written atomically (temporary file, fsync, rename), so a crash
 //! or Ctrl-C never leaves a half-written results file.
 //!
@@ -23,11 +28,13 @@
 //! assert!(manifest.files.contains_key("config.json"));
 //! ```
 
+pub mod attest;
 mod environment;
 mod folder;
 pub mod non_finite;
 mod results;
 
+pub use attest::{sign_package, verify_package, AttestError, Outcome, PackageVerification, ENVELOPE_NAME};
 pub use environment::{Environment, ToolInfo};
 pub use folder::{write_atomic, EvidenceError, Manifest, RunFolder};
 pub use results::{InputArtifact, Results, RunStatus, RESULTS_SCHEMA};
