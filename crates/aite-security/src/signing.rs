@@ -141,12 +141,9 @@ pub fn manifest_of_files(model_name: &str, files: &[(String, PathBuf)], ignore: 
     Ok(Manifest { model_name: model_name.into(), resources, ignore_paths: ignore.to_vec() })
 }
 
-/// DSSE pre-authentication encoding: what the signature covers.
-pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEv1 {} {} {} ", payload_type.len(), payload_type, payload.len()).into_bytes();
-    out.extend_from_slice(payload);
-    out
-}
+/// DSSE pre-authentication encoding: the workspace's one implementation, shared
+/// with signed evidence packages.
+pub use aite_evidence::attest::pae;
 
 /// The in-toto statement for a manifest, as `model_signing` writes it.
 pub fn statement(m: &Manifest) -> serde_json::Value {
