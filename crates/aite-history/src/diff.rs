@@ -1,0 +1,403 @@
+//! The release diff of two recorded runs: verdict changes per requirement, input
+//! changes, accuracy deltas with a pooled two-proportion z-test, latency percentile
+//! deltas with a bootstrap interval from the raw samples, and new and fixed findings.
+
+use crate::model::{Finding, Input, MetricValue, RunId, RunSummary, Verdict};
+use crate::stats::{bootstrap_percentile_difference, two_proportion_z, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
+use crate::{History, HistoryError};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// What changed from run `before` to run `after`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunDiff {
+    pub before: RunSummary,
+    pub after: RunSummary,
+    /// What a reader must know to interpret the changes (other terminal, profile or aite version, missing assessment).
+    pub notes: Vec<String>,
+    pub inputs: Vec<InputChange>,
+    pub verdict_changes: Vec<VerdictChange>,
+    pub verdicts_unchanged: usize,
+    pub accuracy: Vec<ProportionDelta>,
+    pub latency: Vec<LatencyDelta>,
+    pub findings: FindingsDiff,
+}
+
+/// An input (model, dataset, firmware...) whose digest differs, or that is in one run only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputChange {
+    pub role: String,
+    pub name: String,
+    pub before_sha256: Option<String>,
+    pub after_sha256: Option<String>,
+}
+
+/// A requirement whose verdict differs (`None`: not assessed in that run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerdictChange {
+    pub id: String,
+    pub title: Option<String>,
+    pub before: Option<Verdict>,
+    pub after: Option<Verdict>,
+}
+
+/// Successes of trials.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub successes: u64,
+    pub trials: u64,
+}
+
+impl Rate {
+    pub fn value(&self) -> Option<f64> {
+        (self.trials > 0).then(|| self.successes as f64 / self.trials as f64)
+    }
+}
+
+/// An accuracy (or other proportion) in both runs and the test of its change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProportionDelta {
+    pub metric: String,
+    pub before: Option<Rate>,
+    pub after: Option<Rate>,
+    /// after − before, as a fraction.
+    pub delta: Option<f64>,
+    pub test: ProportionTest,
+}
+
+/// The significance of a proportion's change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum ProportionTest {
+    /// Pooled two-proportion z-test, two-sided.
+    TwoProportionZ { z: f64, p_value: f64, significant_at_5pct: bool },
+    /// No test was possible, and why.
+    NotTested { why: String },
+}
+
+impl ProportionTest {
+    /// One sentence for a report.
+    pub fn statement(&self) -> String {
+        match self {
+            ProportionTest::TwoProportionZ { z, p_value, significant_at_5pct } => format!(
+                "{} at 5% (two-proportion z = {z:.3}, p = {})",
+                if *significant_at_5pct { "significant" } else { "not significant" },
+                p_text(*p_value)
+            ),
+            ProportionTest::NotTested { why } => format!("not tested: {why}"),
+        }
+    }
+}
+
+fn p_text(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// A latency percentile in both runs and the interval of its change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyDelta {
+    pub metric: String,
+    pub suite: String,
+    pub percentile: f64,
+    pub before_ms: Option<f64>,
+    pub after_ms: Option<f64>,
+    pub delta_ms: Option<f64>,
+    pub interval: LatencyInterval,
+    /// A run whose latency run is INVALID (LoadGen) is named here.
+    pub validity: Vec<String>,
+}
+
+/// The uncertainty of a latency percentile's change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum LatencyInterval {
+    /// Equal-tailed 95% percentile-bootstrap interval of after − before, from the raw samples.
+    Bootstrap { low_ms: f64, high_ms: f64, resamples: usize, seed: u64, samples_before: usize, samples_after: usize, significant_at_5pct: bool },
+    /// The raw samples of a run cannot be used, and why; no interval is given.
+    RawSamplesUnavailable { why: String },
+    /// Measured in one run only.
+    NotComparable { why: String },
+}
+
+impl LatencyInterval {
+    /// One sentence for a report.
+    pub fn statement(&self) -> String {
+        match self {
+            LatencyInterval::Bootstrap { low_ms, high_ms, resamples, significant_at_5pct, .. } => format!(
+                "{} at 5% (bootstrap 95% interval of the difference {low_ms:+.4} .. {high_ms:+.4} ms, {resamples} resamples)",
+                if *significant_at_5pct { "significant" } else { "not significant" }
+            ),
+            LatencyInterval::RawSamplesUnavailable { why } => format!("raw samples unavailable: {why}"),
+            LatencyInterval::NotComparable { why } => format!("not compared: {why}"),
+        }
+    }
+}
+
+/// Security findings that appeared or went away. A finding is its rule, subject and message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FindingsDiff {
+    /// Failing in `after`, not in `before`; with the rule's status in `before`.
+    pub new: Vec<FindingChange>,
+    /// Failing in `before`, gone in `after` where the rule was examined (pass or fail).
+    pub fixed: Vec<FindingChange>,
+    /// Failing in `before`, not reported in `after`, but the rule was not examined there: not a fix.
+    pub not_reexamined: Vec<FindingChange>,
+    pub unchanged: usize,
+}
+
+/// A finding and its rule's status in the other run (`None`: no such rule there).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingChange {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub rule_status_other_run: Option<String>,
+}
+
+impl History {
+    /// Compare run `a` (before) with run `b` (after).
+    pub fn diff(&self, a: &RunId, b: &RunId) -> Result<RunDiff, HistoryError> {
+        let (before, after) = (self.run(a)?, self.run(b)?);
+        let mut notes = vec![];
+        if before.terminal != after.terminal {
+            notes.push(format!("different terminals: {} before, {} after", before.terminal.label(), after.terminal.label()));
+        }
+        let profile = |r: &RunSummary| (r.profile_id.clone(), r.profile_version.clone(), r.profile_sha256.clone());
+        if profile(&before) != profile(&after) {
+            let show = |r: &RunSummary| {
+                format!("{} {}{}", r.profile_id.as_deref().unwrap_or("none"), r.profile_version.as_deref().unwrap_or(""), r.profile_sha256.as_deref().map(|s| format!(" (sha256 {})", &s[..12.min(s.len())])).unwrap_or_default())
+            };
+            notes.push(format!("different profiles: {} before, {} after; a verdict change may come from the profile", show(&before), show(&after)));
+        }
+        if (&before.tool_version, &before.tool_commit) != (&after.tool_version, &after.tool_commit) {
+            let show = |r: &RunSummary| format!("{} ({})", r.tool_version.as_deref().unwrap_or("?"), r.tool_commit.as_deref().unwrap_or("?"));
+            notes.push(format!("different aite builds: {} before, {} after", show(&before), show(&after)));
+        }
+        for (r, when) in [(&before, "before"), (&after, "after")] {
+            if r.overall_verdict.is_none() {
+                notes.push(format!("run {} ({when}) has no assessment.json: its verdicts are not known", r.id));
+            }
+        }
+
+        let (va, vb) = (self.verdicts(a)?, self.verdicts(b)?);
+        let mut verdicts: BTreeMap<String, (Option<String>, Option<Verdict>, Option<Verdict>)> = BTreeMap::new();
+        for v in &va {
+            verdicts.entry(v.id.clone()).or_default().1 = Some(v.verdict);
+            verdicts.get_mut(&v.id).expect("inserted").0 = v.title.clone();
+        }
+        for v in &vb {
+            let e = verdicts.entry(v.id.clone()).or_default();
+            e.2 = Some(v.verdict);
+            e.0 = e.0.take().or_else(|| v.title.clone());
+        }
+        let verdict_changes: Vec<VerdictChange> = verdicts
+            .iter()
+            .filter(|(_, (_, x, y))| x != y)
+            .map(|(id, (title, x, y))| VerdictChange { id: id.clone(), title: title.clone(), before: *x, after: *y })
+            .collect();
+        let verdicts_unchanged = verdicts.len() - verdict_changes.len();
+
+        let inputs = input_changes(&self.inputs(a)?, &self.inputs(b)?);
+        let (ma, mb) = (self.metrics(a)?, self.metrics(b)?);
+        let by_name = |m: &[crate::Metric]| m.iter().map(|m| (m.name.clone(), m.value.clone())).collect::<BTreeMap<_, _>>();
+        let (ma, mb) = (by_name(&ma), by_name(&mb));
+        let names: BTreeSet<&String> = ma.keys().chain(mb.keys()).collect();
+
+        let mut accuracy = vec![];
+        let mut latency = vec![];
+        let mut samples = SampleCache::default();
+        let (files_a, files_b) = (self.files(a)?, self.files(b)?);
+        for name in names {
+            let (x, y) = (ma.get(name), mb.get(name));
+            match (x, y) {
+                (Some(MetricValue::Proportion { .. }) | None, Some(MetricValue::Proportion { .. }) | None) => {
+                    accuracy.push(proportion_delta(name, x, y));
+                }
+                (Some(MetricValue::LatencyMs { .. }) | None, Some(MetricValue::LatencyMs { .. }) | None) => {
+                    let suite = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or_default();
+                    let valid = |m: &BTreeMap<String, MetricValue>| match m.get(&format!("{suite}.valid")) {
+                        Some(MetricValue::Flag(v)) => Some(*v),
+                        _ => None,
+                    };
+                    let mut validity = vec![];
+                    for (r, m) in [(&before, &ma), (&after, &mb)] {
+                        if valid(m) == Some(false) {
+                            validity.push(format!("run {}'s {suite} run is INVALID (LoadGen): its percentiles are not a valid result", r.id));
+                        }
+                    }
+                    let mut d = latency_delta(name, &suite, x, y, [(&before, &files_a), (&after, &files_b)], &mut samples);
+                    d.validity = validity;
+                    latency.push(d);
+                }
+                _ => {}
+            }
+        }
+
+        let findings = findings_diff(&self.findings(a)?, &self.findings(b)?, &self.security_rules(a)?, &self.security_rules(b)?);
+        Ok(RunDiff { before, after, notes, inputs, verdict_changes, verdicts_unchanged, accuracy, latency, findings })
+    }
+}
+
+fn input_changes(a: &[Input], b: &[Input]) -> Vec<InputChange> {
+    let key = |i: &Input| (i.role.clone(), i.name.clone());
+    let (ma, mb): (BTreeMap<_, _>, BTreeMap<_, _>) = (a.iter().map(|i| (key(i), i.sha256.clone())).collect(), b.iter().map(|i| (key(i), i.sha256.clone())).collect());
+    let keys: BTreeSet<_> = ma.keys().chain(mb.keys()).cloned().collect();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (ma.get(&k).cloned(), mb.get(&k).cloned());
+            (x != y).then(|| InputChange { role: k.0, name: k.1, before_sha256: x, after_sha256: y })
+        })
+        .collect()
+}
+
+fn proportion_delta(name: &str, x: Option<&MetricValue>, y: Option<&MetricValue>) -> ProportionDelta {
+    let rate = |m: Option<&MetricValue>| match m {
+        Some(MetricValue::Proportion { successes, trials, .. }) => Some(Rate { successes: *successes, trials: *trials }),
+        _ => None,
+    };
+    let (before, after) = (rate(x), rate(y));
+    let delta = match (before.and_then(|r| r.value()), after.and_then(|r| r.value())) {
+        (Some(p), Some(q)) => Some(q - p),
+        _ => None,
+    };
+    let test = match (before, after) {
+        (Some(p), Some(q)) => match two_proportion_z(p.successes, p.trials, q.successes, q.trials) {
+            Some(t) => ProportionTest::TwoProportionZ { z: t.z, p_value: t.p_value, significant_at_5pct: t.p_value < 0.05 },
+            None if p.trials == 0 || q.trials == 0 => ProportionTest::NotTested { why: "a run has no trials".into() },
+            None => ProportionTest::NotTested {
+                why: format!("both runs at {:.2}%: no variance, nothing to test", 100.0 * p.value().unwrap_or(0.0)),
+            },
+        },
+        _ => ProportionTest::NotTested { why: format!("measured in the {} run only", if before.is_some() { "earlier" } else { "later" }) },
+    };
+    ProportionDelta { metric: name.to_string(), before, after, delta, test }
+}
+
+/// Raw samples per (package folder, file), read once per diff.
+#[derive(Default)]
+struct SampleCache(HashMap<(String, String), Result<Vec<u64>, String>>);
+
+impl SampleCache {
+    fn sorted(&mut self, run: &RunSummary, files: &BTreeMap<String, String>, file: &str) -> Result<Vec<u64>, String> {
+        let key = (run.package_path.clone(), file.to_string());
+        self.0.entry(key).or_insert_with(|| read_samples(Path::new(&run.package_path), file, files.get(file).map(String::as_str))).clone()
+    }
+}
+
+/// `latency_ns` of every row of `dir/file`, sorted; the file must still have the digest recorded.
+fn read_samples(dir: &Path, file: &str, recorded_sha256: Option<&str>) -> Result<Vec<u64>, String> {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).map_err(|e| format!("{} cannot be read ({e}): the package folder is gone or moved", path.display()))?;
+    let sha = crate::package::sha256_hex(&bytes);
+    if recorded_sha256 != Some(sha.as_str()) {
+        return Err(format!("{} changed since it was recorded (SHA-256 {sha}, manifest {})", path.display(), recorded_sha256.unwrap_or("none")));
+    }
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let column = reader
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .position(|h| h == "latency_ns")
+        .ok_or_else(|| format!("{} has no latency_ns column", path.display()))?;
+    let mut out = vec![];
+    for (i, row) in reader.records().enumerate() {
+        let row = row.map_err(|e| format!("{}: {e}", path.display()))?;
+        let v = row.get(column).and_then(|v| v.parse::<u64>().ok()).ok_or_else(|| format!("{} row {}: latency_ns is not a whole number of ns", path.display(), i + 2))?;
+        out.push(v);
+    }
+    if out.is_empty() {
+        return Err(format!("{} holds no samples", path.display()));
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn latency_delta(
+    name: &str,
+    suite: &str,
+    x: Option<&MetricValue>,
+    y: Option<&MetricValue>,
+    runs: [(&RunSummary, &BTreeMap<String, String>); 2],
+    cache: &mut SampleCache,
+) -> LatencyDelta {
+    let parts = |m: Option<&MetricValue>| match m {
+        Some(MetricValue::LatencyMs { value, percentile, samples_file }) => Some((*value, *percentile, samples_file.clone())),
+        _ => None,
+    };
+    let (px, py) = (parts(x), parts(y));
+    let percentile = px.as_ref().or(py.as_ref()).map(|p| p.1).unwrap_or(0.0);
+    let mut d = LatencyDelta {
+        metric: name.to_string(),
+        suite: suite.to_string(),
+        percentile,
+        before_ms: px.as_ref().map(|p| p.0),
+        after_ms: py.as_ref().map(|p| p.0),
+        delta_ms: None,
+        interval: LatencyInterval::NotComparable { why: String::new() },
+        validity: vec![],
+    };
+    let (Some(px), Some(py)) = (px, py) else {
+        d.interval = LatencyInterval::NotComparable { why: format!("measured in the {} run only", if d.before_ms.is_some() { "earlier" } else { "later" }) };
+        return d;
+    };
+    d.delta_ms = Some(py.0 - px.0);
+    let mut sets = vec![];
+    for ((run, files), (recorded, p, file)) in runs.into_iter().zip([px, py]) {
+        let Some(file) = file else {
+            d.interval = LatencyInterval::RawSamplesUnavailable { why: format!("run {}'s package lists no per-query CSV for {suite}", run.id) };
+            return d;
+        };
+        let sorted = match cache.sorted(run, files, &file) {
+            Ok(s) => s,
+            Err(why) => {
+                d.interval = LatencyInterval::RawSamplesUnavailable { why: format!("run {}: {why}", run.id) };
+                return d;
+            }
+        };
+        let recomputed = aite_latency::percentile(&sorted, p) as f64 / 1e6;
+        if (recomputed - recorded).abs() > 1e-9 {
+            d.interval = LatencyInterval::RawSamplesUnavailable {
+                why: format!("run {}: the samples in {file} give {recomputed} ms, results.json records {recorded} ms: they are not the samples of this result", run.id),
+            };
+            return d;
+        }
+        sets.push(sorted);
+    }
+    let (lo, hi) = bootstrap_percentile_difference(&sets[0], &sets[1], percentile, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    let (low_ms, high_ms) = (lo / 1e6, hi / 1e6);
+    d.interval = LatencyInterval::Bootstrap {
+        low_ms,
+        high_ms,
+        resamples: BOOTSTRAP_RESAMPLES,
+        seed: BOOTSTRAP_SEED,
+        samples_before: sets[0].len(),
+        samples_after: sets[1].len(),
+        significant_at_5pct: low_ms > 0.0 || high_ms < 0.0,
+    };
+    d
+}
+
+fn findings_diff(a: &[Finding], b: &[Finding], rules_a: &BTreeMap<String, String>, rules_b: &BTreeMap<String, String>) -> FindingsDiff {
+    let key = |f: &Finding| (f.rule.clone(), f.subject.clone(), f.message.clone());
+    let (ka, kb): (BTreeSet<_>, BTreeSet<_>) = (a.iter().map(key).collect(), b.iter().map(key).collect());
+    let mut out = FindingsDiff { unchanged: ka.intersection(&kb).count(), ..Default::default() };
+    let mut seen = BTreeSet::new();
+    for f in b.iter().filter(|f| !ka.contains(&key(f)) && seen.insert(key(f))) {
+        out.new.push(FindingChange { finding: f.clone(), rule_status_other_run: rules_a.get(&f.rule).cloned() });
+    }
+    for f in a.iter().filter(|f| !kb.contains(&key(f)) && seen.insert(key(f))) {
+        let status = rules_b.get(&f.rule).cloned();
+        let examined = matches!(status.as_deref(), Some("pass" | "fail"));
+        let change = FindingChange { finding: f.clone(), rule_status_other_run: status };
+        if examined {
+            out.fixed.push(change);
+        } else {
+            out.not_reexamined.push(change);
+        }
+    }
+    out
+}

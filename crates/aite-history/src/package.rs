@@ -1,0 +1,259 @@
+//! Reading an evidence package (a finished run folder) into what the history keeps.
+//! Only the package is read: `manifest.json`, `results.json`, `assessment.json` when
+//! present; both JSON files must match the digests in the manifest.
+
+use crate::model::{Finding, Input, Metric, MetricValue, RequirementVerdict, Terminal, Verdict, LATENCY_PERCENTILES};
+use crate::HistoryError;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Everything recorded about one package.
+#[derive(Debug, Clone)]
+pub(crate) struct PackageRecord {
+    pub dir: PathBuf,
+    pub manifest_sha256: String,
+    pub files: BTreeMap<String, String>,
+    pub command: Option<String>,
+    pub status: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub tool_version: Option<String>,
+    pub tool_commit: Option<String>,
+    pub terminal: Terminal,
+    pub firmware: Option<Input>,
+    pub engine: Option<String>,
+    pub engine_version: Option<String>,
+    pub inputs: Vec<Input>,
+    pub assessment: Option<AssessmentRecord>,
+    pub metrics: Vec<Metric>,
+    pub findings: Vec<Finding>,
+    /// `suites.security.rules`: (rule, status).
+    pub rules: Vec<(String, String)>,
+}
+
+/// What assessment.json contributes.
+#[derive(Debug, Clone)]
+pub(crate) struct AssessmentRecord {
+    pub profile_id: Option<String>,
+    pub profile_version: Option<String>,
+    pub profile_sha256: Option<String>,
+    pub overall: Option<Verdict>,
+    pub verdicts: Vec<RequirementVerdict>,
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The SHA-256 of `dir/manifest.json`, the package's identity.
+pub(crate) fn manifest_digest(dir: &Path) -> Result<String, HistoryError> {
+    let path = dir.join("manifest.json");
+    let bytes = std::fs::read(&path).map_err(|e| HistoryError::package(&path, format!("cannot read: {e} (is {} a finished evidence package?)", dir.display())))?;
+    Ok(sha256_hex(&bytes))
+}
+
+/// Read the package in `dir`.
+pub(crate) fn read(dir: &Path) -> Result<PackageRecord, HistoryError> {
+    if !dir.is_dir() {
+        return Err(HistoryError::package(dir, "not a folder"));
+    }
+    let dir = std::fs::canonicalize(dir).map_err(|e| HistoryError::package(dir, e.to_string()))?;
+    let manifest_path = dir.join("manifest.json");
+    let manifest_sha256 = manifest_digest(&dir)?;
+    let manifest: Value = read_json(&manifest_path)?;
+    let files: BTreeMap<String, String> = manifest
+        .get("files")
+        .and_then(Value::as_object)
+        .ok_or_else(|| HistoryError::package(&manifest_path, "no `files` object"))?
+        .iter()
+        .map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())).ok_or_else(|| HistoryError::package(&manifest_path, format!("digest of `{k}` is not a string"))))
+        .collect::<Result<_, _>>()?;
+
+    let results_path = dir.join("results.json");
+    check_digest(&files, &results_path, "results.json")?;
+    let results = read_json(&results_path)?;
+    let assessment_path = dir.join("assessment.json");
+    let assessment = if assessment_path.exists() {
+        check_digest(&files, &assessment_path, "assessment.json")?;
+        Some(assessment(&read_json(&assessment_path)?, &assessment_path)?)
+    } else {
+        None
+    };
+
+    let s = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let inputs = inputs(&results);
+    let firmware = inputs.iter().find(|i| i.role == "firmware").cloned();
+    let tool = results.get("tool").cloned().unwrap_or(Value::Null);
+    let target = results.get("target").cloned().unwrap_or(Value::Null);
+    let suites = results.get("suites").cloned().unwrap_or(Value::Null);
+    Ok(PackageRecord {
+        command: s(&results, "command"),
+        status: s(&results, "status"),
+        started_at: s(&results, "started_at"),
+        finished_at: s(&results, "finished_at"),
+        tool_version: s(&tool, "version"),
+        tool_commit: s(&tool, "commit"),
+        terminal: terminal(&results),
+        firmware,
+        engine: s(&target, "engine"),
+        engine_version: s(&target, "engine_version"),
+        inputs,
+        assessment,
+        metrics: metrics(&results, &files),
+        findings: findings(&suites),
+        rules: rules(&suites),
+        dir,
+        manifest_sha256,
+        files,
+    })
+}
+
+fn read_json(path: &Path) -> Result<Value, HistoryError> {
+    let text = std::fs::read_to_string(path).map_err(|e| HistoryError::package(path, format!("cannot read: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| HistoryError::package(path, format!("not valid JSON: {e}")))
+}
+
+/// `path` must be listed in the manifest with its current digest.
+fn check_digest(files: &BTreeMap<String, String>, path: &Path, name: &str) -> Result<(), HistoryError> {
+    let listed = files.get(name).ok_or_else(|| HistoryError::package(path, "not listed in manifest.json"))?;
+    let bytes = std::fs::read(path).map_err(|e| HistoryError::package(path, format!("cannot read: {e}")))?;
+    let actual = sha256_hex(&bytes);
+    if &actual != listed {
+        return Err(HistoryError::package(path, format!("SHA-256 {actual} differs from manifest.json's {listed}: the package changed after it was written")));
+    }
+    Ok(())
+}
+
+/// `declared.terminal` (manufacturer, model, hardware_revision, serial, firmware_version); absent fields stay `None`.
+fn terminal(results: &Value) -> Terminal {
+    let t = results.pointer("/declared/terminal").cloned().unwrap_or(Value::Null);
+    let f = |k: &str| match t.get(k) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    Terminal { manufacturer: f("manufacturer"), model: f("model"), hardware_revision: f("hardware_revision"), serial: f("serial"), firmware_version: f("firmware_version") }
+}
+
+fn inputs(results: &Value) -> Vec<Input> {
+    let Some(list) = results.get("inputs").and_then(Value::as_array) else { return vec![] };
+    list.iter()
+        .map(|i| Input {
+            role: i.get("role").and_then(Value::as_str).unwrap_or("").to_string(),
+            name: i.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+            sha256: i.get("sha256").and_then(Value::as_str).unwrap_or("").to_string(),
+            count: i.get("count").and_then(Value::as_u64),
+        })
+        .collect()
+}
+
+fn assessment(a: &Value, path: &Path) -> Result<AssessmentRecord, HistoryError> {
+    let s = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    let label = |v: Option<&str>, what: &str| -> Result<Option<Verdict>, HistoryError> {
+        v.map(|l| Verdict::from_label(l).ok_or_else(|| HistoryError::package(path, format!("{what}: unknown verdict `{l}`")))).transpose()
+    };
+    let mut verdicts = vec![];
+    for r in a.get("requirements").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default() {
+        let id = s(r, "id").ok_or_else(|| HistoryError::package(path, "a requirement without `id`"))?;
+        let verdict = label(r.get("verdict").and_then(Value::as_str), &format!("requirement `{id}`"))?
+            .ok_or_else(|| HistoryError::package(path, format!("requirement `{id}` has no verdict")))?;
+        let interval = r.get("interval").cloned().unwrap_or(Value::Null);
+        verdicts.push(RequirementVerdict {
+            title: s(r, "title"),
+            item: s(r, "item"),
+            verdict,
+            reason: s(r, "why").or_else(|| s(r, "cause")),
+            value: number(r.get("value")),
+            interval_low: number(interval.get("low")),
+            interval_high: number(interval.get("high")),
+            interval_method: s(&interval, "method"),
+            threshold: number(r.get("threshold")),
+            comparator: s(r, "comparator"),
+            unit: s(r, "unit"),
+            decision: s(r, "decision"),
+            note: s(r, "note"),
+            id,
+        });
+    }
+    Ok(AssessmentRecord {
+        profile_id: s(a, "profile"),
+        profile_version: s(a, "profile_version"),
+        profile_sha256: s(a, "profile_sha256"),
+        overall: label(a.get("overall").and_then(Value::as_str), "overall")?,
+        verdicts,
+    })
+}
+
+/// A finite JSON number; `null` and the strings results.json uses for NaN/Infinity are `None`.
+fn number(v: Option<&Value>) -> Option<f64> {
+    v.and_then(Value::as_f64).filter(|x| x.is_finite())
+}
+
+fn proportion(v: &Value) -> Option<MetricValue> {
+    let successes = v.get("successes")?.as_u64()?;
+    let trials = v.get("trials")?.as_u64()?;
+    Some(MetricValue::Proportion { value: number(v.get("value")), successes, trials, ci95_low: number(v.get("ci95_low")), ci95_high: number(v.get("ci95_high")) })
+}
+
+/// Key metrics: each suite's top-1 and robust accuracy (proportions), the worst case
+/// over attacks per norm, and p50/p90/p99 with validity of every latency suite.
+fn metrics(results: &Value, files: &BTreeMap<String, String>) -> Vec<Metric> {
+    let mut out = vec![];
+    let Some(suites) = results.get("suites").and_then(Value::as_object) else { return out };
+    for (name, suite) in suites {
+        for key in ["top1", "robust_accuracy"] {
+            if let Some(p) = suite.get(key).and_then(proportion) {
+                out.push(Metric { name: format!("{name}.{key}"), value: p });
+            }
+        }
+        if name == "attack_worst_case" {
+            for (norm, w) in suite.as_object().into_iter().flatten() {
+                if let Some(p) = w.get("robust_accuracy").and_then(proportion) {
+                    out.push(Metric { name: format!("{name}.{norm}.robust_accuracy"), value: p });
+                }
+            }
+        }
+        let Some(summary) = suite.get("latency").filter(|l| l.get("p50_ms").is_some()) else { continue };
+        let samples_file = samples_file(results, name, files);
+        for (label, percentile) in LATENCY_PERCENTILES {
+            if let Some(ms) = number(summary.get(format!("{label}_ms"))) {
+                out.push(Metric { name: format!("{name}.{label}_ms"), value: MetricValue::LatencyMs { value: ms, percentile, samples_file: samples_file.clone() } });
+            }
+        }
+        if let Some(valid) = suite.pointer("/validity/valid").and_then(Value::as_bool) {
+            out.push(Metric { name: format!("{name}.valid"), value: MetricValue::Flag(valid) });
+        }
+    }
+    out
+}
+
+/// The raw per-query CSV of latency suite `suite`: the `-samples.csv` that results.json
+/// `files.<suite>` lists, else the writer's convention (`latency_periodic` →
+/// `latency-periodic-samples.csv`); only a file the manifest lists counts.
+fn samples_file(results: &Value, suite: &str, files: &BTreeMap<String, String>) -> Option<String> {
+    let listed = results.pointer(&format!("/files/{suite}")).and_then(Value::as_array).and_then(|names| {
+        names.iter().filter_map(Value::as_str).find(|n| n.ends_with("-samples.csv")).map(str::to_string)
+    });
+    listed.or_else(|| Some(format!("{}-samples.csv", suite.replace('_', "-")))).filter(|n| files.contains_key(n))
+}
+
+fn findings(suites: &Value) -> Vec<Finding> {
+    let Some(list) = suites.pointer("/security/findings").and_then(Value::as_array) else { return vec![] };
+    list.iter()
+        .filter(|f| f.get("status").and_then(Value::as_str) == Some("fail"))
+        .map(|f| {
+            let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let path = s("path");
+            Finding { rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message") }
+        })
+        .collect()
+}
+
+fn rules(suites: &Value) -> Vec<(String, String)> {
+    let Some(list) = suites.pointer("/security/rules").and_then(Value::as_array) else { return vec![] };
+    list.iter()
+        .filter_map(|r| Some((r.get("rule")?.as_str()?.to_string(), r.get("status")?.as_str()?.to_string())))
+        .collect()
+}

@@ -1,0 +1,79 @@
+//! Schema migrations: numbered SQL files embedded with `include_str!`, applied in
+//! order, each in its own transaction. The applied versions are rows of
+//! `schema_migrations` (portable) and the last one is also `PRAGMA user_version`
+//! (SQLite's own marker, so `sqlite3 history.sqlite3 'pragma user_version'` answers).
+
+use crate::HistoryError;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// One numbered schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    /// Portable SQL: the PostgreSQL back end applies the same text.
+    pub sql: &'static str,
+}
+
+/// Every migration, in the order they are applied.
+pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "runs", sql: include_str!("../migrations/0001_runs.sql") }];
+
+/// The schema version this build creates and reads.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
+const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)";
+
+/// Bring the database at `path` to [`SCHEMA_VERSION`]; returns the versions applied now.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<i64>, HistoryError> {
+    let db = |source| HistoryError::Database { path: path.to_path_buf(), source };
+    conn.execute_batch(BOOKKEEPING).map_err(db)?;
+    let recorded: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(db)?;
+    let pragma: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
+    let current = recorded.max(pragma);
+    if current > SCHEMA_VERSION {
+        return Err(HistoryError::NewerSchema { path: path.to_path_buf(), found: current, known: SCHEMA_VERSION });
+    }
+    let mut applied = vec![];
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let tx = conn.transaction().map_err(db)?;
+        tx.execute_batch(m.sql).map_err(db)?;
+        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", rusqlite::params![m.version, m.name, crate::now()])
+            .map_err(db)?;
+        tx.pragma_update(None, "user_version", m.version).map_err(db)?;
+        tx.commit().map_err(db)?;
+        applied.push(m.version);
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_numbered_in_order_from_one() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        }
+    }
+
+    /// Words outside the SQLite/PostgreSQL common subset (or, like SERIAL, on the other side of it).
+    #[test]
+    fn sql_stays_in_the_portable_subset() {
+        for m in MIGRATIONS {
+            let code: String = m.sql.lines().map(|l| l.split("--").next().unwrap_or("")).collect::<Vec<_>>().join("\n").to_uppercase();
+            let words: Vec<&str> = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+            for bad in ["AUTOINCREMENT", "SERIAL", "BIGSERIAL", "DATETIME", "BLOB", "PRAGMA", "REPLACE", "STRICT"] {
+                assert!(!words.contains(&bad), "migration {} uses {bad}: not portable to PostgreSQL", m.version);
+            }
+            for pair in words.windows(2) {
+                assert!(pair != ["WITHOUT", "ROWID"] && pair != ["INSERT", "OR"], "migration {} uses {pair:?}: not portable", m.version);
+            }
+        }
+    }
+}

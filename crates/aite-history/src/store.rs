@@ -1,0 +1,334 @@
+//! The history database: opening (with migrations), recording a package, listing
+//! runs, resolving what the user typed to a run, and reading a run back.
+
+use crate::model::{Finding, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict};
+use crate::package::{self, PackageRecord};
+use crate::{schema, HistoryError};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the history lives when `--db` is not given: `$AITE_HISTORY_DB`, else
+/// `$XDG_DATA_HOME/aite/history.sqlite3`, else `~/.local/share/aite/history.sqlite3`.
+pub fn default_path() -> Result<PathBuf, HistoryError> {
+    let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(p) = var("AITE_HISTORY_DB") {
+        return Ok(p);
+    }
+    if let Some(p) = var("XDG_DATA_HOME") {
+        return Ok(p.join("aite").join("history.sqlite3"));
+    }
+    var("HOME").map(|h| h.join(".local/share/aite/history.sqlite3")).ok_or(HistoryError::NoDefaultPath)
+}
+
+/// An open, migrated history database.
+#[derive(Debug)]
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const RUN_COLUMNS: &str = "id, recorded_at, started_at, command, status, tool_version, tool_commit, terminal_manufacturer, terminal_model, \
+    terminal_hardware_revision, terminal_serial, terminal_firmware_version, firmware_name, firmware_sha256, profile_id, profile_version, \
+    profile_sha256, overall_verdict, package_path, manifest_sha256";
+
+impl History {
+    /// Open (or create) the database at `path`, creating its parent folders, and
+    /// apply the migrations it lacks. Errors name the file.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| HistoryError::CreateDir { path: path.to_path_buf(), source })?;
+        }
+        let db = |source| HistoryError::Database { path: path.to_path_buf(), source };
+        let mut conn = Connection::open(path).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+        schema::migrate(&mut conn, path)?;
+        Ok(History { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64, HistoryError> {
+        self.conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+
+    fn err(&self, source: rusqlite::Error) -> HistoryError {
+        HistoryError::Database { path: self.path.clone(), source }
+    }
+
+    /// Record the evidence package in `dir` (reading only the package). Recording
+    /// the same package again returns the same id and adds nothing; if it moved,
+    /// its recorded folder is updated.
+    pub fn record_package(&mut self, dir: &Path) -> Result<RunId, HistoryError> {
+        let rec = package::read(dir)?;
+        let id = RunId::from_manifest_digest(&rec.manifest_sha256);
+        let path = self.path.clone();
+        let db = |source| HistoryError::Database { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let existing: Option<(String, String)> =
+            tx.query_row("SELECT manifest_sha256, package_path FROM runs WHERE id = ?1", [&id.0], |r| Ok((r.get(0)?, r.get(1)?))).optional().map_err(db)?;
+        let dir_text = rec.dir.display().to_string();
+        match existing {
+            Some((manifest, _)) if manifest != rec.manifest_sha256 => {
+                return Err(HistoryError::UnknownRun(format!("run id {id} is already taken by another package (manifest {manifest}) in {}", self.path.display())));
+            }
+            Some((_, recorded_dir)) => {
+                if recorded_dir != dir_text {
+                    tx.execute("UPDATE runs SET package_path = ?1 WHERE id = ?2", params![dir_text, id.0]).map_err(db)?;
+                }
+            }
+            None => insert(&tx, &id, &rec).map_err(db)?,
+        }
+        tx.commit().map_err(db)?;
+        Ok(id)
+    }
+
+    /// Every run, oldest first; with `terminal`, only runs whose declared terminal
+    /// contains it (case-insensitive, any field).
+    pub fn runs(&self, terminal: Option<&str>) -> Result<Vec<RunSummary>, HistoryError> {
+        let mut st = self.conn.prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY started_at, recorded_at, id")).map_err(|e| self.err(e))?;
+        let rows = st.query_map([], summary).map_err(|e| self.err(e))?.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().filter(|r| terminal.is_none_or(|t| r.terminal.matches(t))).collect())
+    }
+
+    /// One run by id.
+    pub fn run(&self, id: &RunId) -> Result<RunSummary, HistoryError> {
+        self.conn
+            .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [&id.0], summary)
+            .optional()
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| HistoryError::UnknownRun(format!("no run {id} in history database {}", self.path.display())))
+    }
+
+    /// What the user typed as a run: an id, a unique prefix of one (4 digits or
+    /// more), or an evidence package folder (recorded now if it is not yet).
+    pub fn resolve(&mut self, key: &str) -> Result<RunId, HistoryError> {
+        let as_dir = Path::new(key);
+        if as_dir.is_dir() {
+            let id = RunId::from_manifest_digest(&package::manifest_digest(as_dir)?);
+            return match self.exists(&id)? {
+                true => Ok(id),
+                false => self.record_package(as_dir),
+            };
+        }
+        let hex = !key.is_empty() && key.chars().all(|c| c.is_ascii_hexdigit());
+        if hex && key.len() >= 4 {
+            let key = key.to_ascii_lowercase();
+            let mut st = self.conn.prepare("SELECT id FROM runs WHERE id LIKE ?1 ORDER BY id").map_err(|e| self.err(e))?;
+            let ids = st.query_map([format!("{key}%")], |r| r.get::<_, String>(0)).map_err(|e| self.err(e))?.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))?;
+            match ids.as_slice() {
+                [one] => return Ok(RunId(one.clone())),
+                [] => {}
+                many => return Err(HistoryError::UnknownRun(format!("run `{key}` is ambiguous in {}: {}", self.path.display(), many.join(", ")))),
+            }
+        }
+        Err(HistoryError::UnknownRun(format!(
+            "no run `{key}` in history database {} (`aite history` lists the ids; a package folder works too)",
+            self.path.display()
+        )))
+    }
+
+    fn exists(&self, id: &RunId) -> Result<bool, HistoryError> {
+        self.conn.query_row("SELECT COUNT(*) FROM runs WHERE id = ?1", [&id.0], |r| r.get::<_, i64>(0)).map(|n| n > 0).map_err(|e| self.err(e))
+    }
+
+    /// The run's models, datasets, firmware and other inputs, in results.json order.
+    pub fn inputs(&self, id: &RunId) -> Result<Vec<Input>, HistoryError> {
+        self.rows("SELECT role, name, sha256, item_count FROM run_inputs WHERE run_id = ?1 ORDER BY position", id, |r| {
+            Ok(Input { role: r.get(0)?, name: r.get(1)?, sha256: r.get(2)?, count: r.get::<_, Option<i64>>(3)?.map(|c| c as u64) })
+        })
+    }
+
+    /// The manifest's files and digests as recorded.
+    pub fn files(&self, id: &RunId) -> Result<BTreeMap<String, String>, HistoryError> {
+        Ok(self.rows("SELECT name, sha256 FROM run_files WHERE run_id = ?1", id, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
+    }
+
+    /// The run's requirement verdicts (empty without assessment.json).
+    pub fn verdicts(&self, id: &RunId) -> Result<Vec<RequirementVerdict>, HistoryError> {
+        self.rows(
+            "SELECT requirement_id, title, item, verdict, reason, value, interval_low, interval_high, interval_method, threshold, comparator, unit, decision, note \
+             FROM verdicts WHERE run_id = ?1 ORDER BY requirement_id",
+            id,
+            |r| {
+                let label: String = r.get(3)?;
+                Ok(RequirementVerdict {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    item: r.get(2)?,
+                    verdict: Verdict::from_label(&label).ok_or_else(|| bad_text(3, &label))?,
+                    reason: r.get(4)?,
+                    value: r.get(5)?,
+                    interval_low: r.get(6)?,
+                    interval_high: r.get(7)?,
+                    interval_method: r.get(8)?,
+                    threshold: r.get(9)?,
+                    comparator: r.get(10)?,
+                    unit: r.get(11)?,
+                    decision: r.get(12)?,
+                    note: r.get(13)?,
+                })
+            },
+        )
+    }
+
+    /// The run's key metrics, by name.
+    pub fn metrics(&self, id: &RunId) -> Result<Vec<Metric>, HistoryError> {
+        self.rows(
+            "SELECT name, kind, value, successes, trials, ci95_low, ci95_high, flag, samples_file FROM metrics WHERE run_id = ?1 ORDER BY name",
+            id,
+            |r| {
+                let name: String = r.get(0)?;
+                let kind: String = r.get(1)?;
+                let value = match kind.as_str() {
+                    "proportion" => MetricValue::Proportion {
+                        value: r.get(2)?,
+                        successes: r.get::<_, i64>(3)? as u64,
+                        trials: r.get::<_, i64>(4)? as u64,
+                        ci95_low: r.get(5)?,
+                        ci95_high: r.get(6)?,
+                    },
+                    "latency-ms" => {
+                        let percentile = crate::model::LATENCY_PERCENTILES
+                            .iter()
+                            .find(|(l, _)| name.ends_with(&format!(".{l}_ms")))
+                            .map(|&(_, p)| p)
+                            .ok_or_else(|| bad_text(0, &name))?;
+                        MetricValue::LatencyMs { value: r.get(2)?, percentile, samples_file: r.get(8)? }
+                    }
+                    "flag" => MetricValue::Flag(r.get::<_, i64>(7)? != 0),
+                    _ => return Err(bad_text(1, &kind)),
+                };
+                Ok(Metric { name, value })
+            },
+        )
+    }
+
+    /// The run's failing security findings.
+    pub fn findings(&self, id: &RunId) -> Result<Vec<Finding>, HistoryError> {
+        self.rows("SELECT rule, subject, severity, message FROM findings WHERE run_id = ?1 ORDER BY position", id, |r| {
+            Ok(Finding { rule: r.get(0)?, subject: r.get(1)?, severity: r.get::<_, Option<String>>(2)?.unwrap_or_default(), message: r.get(3)? })
+        })
+    }
+
+    /// `suites.security.rules` of the run: rule id → status.
+    pub fn security_rules(&self, id: &RunId) -> Result<BTreeMap<String, String>, HistoryError> {
+        Ok(self.rows("SELECT rule, status FROM security_rules WHERE run_id = ?1", id, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
+    }
+
+    fn rows<T>(&self, sql: &str, id: &RunId, f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>) -> Result<Vec<T>, HistoryError> {
+        let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = st.query_map([&id.0], f).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+}
+
+fn bad_text(column: usize, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, format!("unexpected value `{text}`").into())
+}
+
+fn summary(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
+    let firmware_name: Option<String> = r.get(12)?;
+    let firmware_sha: Option<String> = r.get(13)?;
+    let overall: Option<String> = r.get(17)?;
+    Ok(RunSummary {
+        id: RunId(r.get(0)?),
+        recorded_at: r.get(1)?,
+        started_at: r.get(2)?,
+        command: r.get(3)?,
+        status: r.get(4)?,
+        tool_version: r.get(5)?,
+        tool_commit: r.get(6)?,
+        terminal: Terminal { manufacturer: r.get(7)?, model: r.get(8)?, hardware_revision: r.get(9)?, serial: r.get(10)?, firmware_version: r.get(11)? },
+        firmware: firmware_name.map(|name| Input { role: "firmware".into(), name, sha256: firmware_sha.unwrap_or_default(), count: None }),
+        profile_id: r.get(14)?,
+        profile_version: r.get(15)?,
+        profile_sha256: r.get(16)?,
+        overall_verdict: overall.map(|l| Verdict::from_label(&l).ok_or_else(|| bad_text(17, &l))).transpose()?,
+        package_path: r.get(18)?,
+        manifest_sha256: r.get(19)?,
+    })
+}
+
+fn insert(tx: &rusqlite::Transaction<'_>, id: &RunId, rec: &PackageRecord) -> rusqlite::Result<()> {
+    let a = rec.assessment.as_ref();
+    let t = &rec.terminal;
+    tx.execute(
+        "INSERT INTO runs (id, manifest_sha256, package_path, recorded_at, command, status, started_at, finished_at, tool_version, tool_commit, \
+         terminal_manufacturer, terminal_model, terminal_hardware_revision, terminal_serial, terminal_firmware_version, firmware_name, firmware_sha256, \
+         engine, engine_version, has_assessment, profile_id, profile_version, profile_sha256, overall_verdict) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        params![
+            id.0,
+            rec.manifest_sha256,
+            rec.dir.display().to_string(),
+            crate::now(),
+            rec.command,
+            rec.status,
+            rec.started_at,
+            rec.finished_at,
+            rec.tool_version,
+            rec.tool_commit,
+            t.manufacturer,
+            t.model,
+            t.hardware_revision,
+            t.serial,
+            t.firmware_version,
+            rec.firmware.as_ref().map(|f| &f.name),
+            rec.firmware.as_ref().map(|f| &f.sha256),
+            rec.engine,
+            rec.engine_version,
+            a.is_some() as i64,
+            a.and_then(|a| a.profile_id.as_ref()),
+            a.and_then(|a| a.profile_version.as_ref()),
+            a.and_then(|a| a.profile_sha256.as_ref()),
+            a.and_then(|a| a.overall).map(Verdict::label),
+        ],
+    )?;
+    for (i, input) in rec.inputs.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO run_inputs (run_id, position, role, name, sha256, item_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id.0, i as i64, input.role, input.name, input.sha256, input.count.map(|c| c as i64)],
+        )?;
+    }
+    for (name, sha) in &rec.files {
+        tx.execute("INSERT INTO run_files (run_id, name, sha256) VALUES (?1, ?2, ?3)", params![id.0, name, sha])?;
+    }
+    for v in a.map(|a| a.verdicts.as_slice()).unwrap_or_default() {
+        tx.execute(
+            "INSERT INTO verdicts (run_id, requirement_id, title, item, verdict, reason, value, interval_low, interval_high, interval_method, threshold, comparator, unit, decision, note) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) ON CONFLICT (run_id, requirement_id) DO NOTHING",
+            params![
+                id.0, v.id, v.title, v.item, v.verdict.label(), v.reason, v.value, v.interval_low, v.interval_high, v.interval_method, v.threshold, v.comparator, v.unit,
+                v.decision, v.note
+            ],
+        )?;
+    }
+    for m in &rec.metrics {
+        let (value, successes, trials, low, high, flag, file) = match &m.value {
+            MetricValue::Proportion { value, successes, trials, ci95_low, ci95_high } => {
+                (*value, Some(*successes as i64), Some(*trials as i64), *ci95_low, *ci95_high, None, None)
+            }
+            MetricValue::LatencyMs { value, samples_file, .. } => (Some(*value), None, None, None, None, None, samples_file.clone()),
+            MetricValue::Flag(b) => (None, None, None, None, None, Some(*b as i64), None),
+        };
+        tx.execute(
+            "INSERT INTO metrics (run_id, name, kind, value, successes, trials, ci95_low, ci95_high, flag, samples_file) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![id.0, m.name, m.value.kind(), value, successes, trials, low, high, flag, file],
+        )?;
+    }
+    for (i, f) in rec.findings.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO findings (run_id, position, rule, subject, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id.0, i as i64, f.rule, f.subject, f.severity, f.message],
+        )?;
+    }
+    for (rule, status) in &rec.rules {
+        tx.execute("INSERT INTO security_rules (run_id, rule, status) VALUES (?1, ?2, ?3) ON CONFLICT (run_id, rule) DO NOTHING", params![id.0, rule, status])?;
+    }
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! History and release diff on hand-built evidence packages with known numbers.
+
+use aite_history::{History, HistoryError, LatencyInterval, ProportionTest, Verdict};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// What a fixture package holds.
+struct Spec {
+    serial: &'static str,
+    model_sha: &'static str,
+    top1: (u64, u64),
+    latency_ns: Vec<u64>,
+    periodic_ns: Vec<u64>,
+    verdicts: Vec<(&'static str, &'static str)>,
+    findings: Vec<(&'static str, &'static str, &'static str)>,
+    rules: Vec<(&'static str, &'static str)>,
+}
+
+/// LoadGen's percentile, x[floor(n p)] of the sorted samples, in ms.
+fn loadgen_ms(samples: &[u64], p: f64) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    s[((s.len() as f64 * p).floor() as usize).min(s.len() - 1)] as f64 / 1e6
+}
+
+fn summary(samples: &[u64]) -> Value {
+    json!({ "count": samples.len(), "p50_ms": loadgen_ms(samples, 0.5), "p90_ms": loadgen_ms(samples, 0.9), "p99_ms": loadgen_ms(samples, 0.99) })
+}
+
+fn csv(samples: &[u64]) -> String {
+    let mut s = String::from("index,sample,scheduled_ns,issued_ns,completed_ns,latency_ns,decode_ns,preprocess_ns,inference_ns,postprocess_ns,after_idle\n");
+    for (i, v) in samples.iter().enumerate() {
+        s.push_str(&format!("{i},0,0,0,{v},{v},0,0,{v},0,false\n"));
+    }
+    s
+}
+
+/// Write a finished package (every file listed in manifest.json with its SHA-256).
+fn package(root: &Path, name: &str, spec: &Spec) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let results = json!({
+        "schema": "aite.results/v1",
+        "tool": { "name": "aite", "version": "0.1.0", "commit": "abc" },
+        "command": "run",
+        "started_at": format!("2026-0{}-01T10:00:00Z", if name.ends_with('a') { 1 } else { 2 }),
+        "finished_at": "2026-01-01T10:05:00Z",
+        "status": "complete",
+        "target": { "engine": "tract", "engine_version": "0.23" },
+        "inputs": [
+            { "role": "model", "name": "detector.onnx", "sha256": spec.model_sha },
+            { "role": "firmware", "name": "fw.squashfs", "sha256": "f".repeat(64) },
+        ],
+        "declared": { "terminal": { "manufacturer": "Acme", "model": "Cam-1", "serial": spec.serial } },
+        "suites": {
+            "accuracy": { "top1": { "successes": spec.top1.0, "trials": spec.top1.1, "value": spec.top1.0 as f64 / spec.top1.1 as f64 } },
+            "latency": { "latency": summary(&spec.latency_ns), "validity": { "valid": true, "reasons": [] } },
+            "latency_periodic": { "latency": summary(&spec.periodic_ns), "validity": { "valid": true, "reasons": [] } },
+            "security": {
+                "findings": spec.findings.iter().map(|(rule, path, message)| json!({ "rule": rule, "path": path, "message": message, "severity": "high", "status": "fail" })).collect::<Vec<_>>(),
+                "rules": spec.rules.iter().map(|(rule, status)| json!({ "rule": rule, "status": status })).collect::<Vec<_>>(),
+            },
+        },
+    });
+    let assessment = json!({
+        "schema": "aite.assessment/v1",
+        "profile": "ai-camera",
+        "profile_version": "1",
+        "profile_sha256": "a".repeat(64),
+        "requirements": spec.verdicts.iter().map(|(id, v)| json!({ "id": id, "title": format!("title of {id}"), "item": "robustness", "verdict": v, "value": 0.9, "threshold": 0.9 })).collect::<Vec<_>>(),
+        "overall": if spec.verdicts.iter().any(|(_, v)| *v == "FAIL") { "FAIL" } else { "PASS" },
+    });
+    let files = [
+        ("results.json", serde_json::to_string_pretty(&results).unwrap()),
+        ("assessment.json", serde_json::to_string_pretty(&assessment).unwrap()),
+        ("latency-samples.csv", csv(&spec.latency_ns)),
+        ("latency-periodic-samples.csv", csv(&spec.periodic_ns)),
+    ];
+    let mut manifest = serde_json::Map::new();
+    for (name, text) in &files {
+        std::fs::write(dir.join(name), text).unwrap();
+        manifest.insert(name.to_string(), json!(hex::encode(Sha256::digest(text.as_bytes()))));
+    }
+    std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&json!({ "files": manifest })).unwrap()).unwrap();
+    dir
+}
+
+/// 400 latencies around 1 ms, spread deterministically over ±0.2 ms.
+fn base_samples(offset_ns: u64) -> Vec<u64> {
+    (0..400u64).map(|i| 800_000 + (i * 7919) % 400_000 + offset_ns).collect()
+}
+
+fn spec_a() -> Spec {
+    Spec {
+        serial: "SN-1",
+        model_sha: "1111111111111111111111111111111111111111111111111111111111111111",
+        top1: (280, 300),
+        latency_ns: base_samples(0),
+        periodic_ns: base_samples(0),
+        verdicts: vec![("ROB-ACC", "PASS"), ("LAT-P99", "PASS"), ("SEC-CRED", "FAIL")],
+        findings: vec![
+            ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin`"),
+            ("AITE-KEY-WEAK", "etc/ssl/private/web.key", "rsa 1024 bits"),
+            ("AITE-VULN-KNOWN", "usr/lib/libssl.so.1.1", "CVE-2023-0001"),
+        ],
+        rules: vec![("AITE-CRED-DEFAULT", "fail"), ("AITE-KEY-WEAK", "fail"), ("AITE-VULN-KNOWN", "fail"), ("AITE-FS-SETUID", "pass")],
+    }
+}
+
+/// The next release: accuracy down, single-stream latency 0.5 ms slower, periodic
+/// unchanged, the weak key fixed, a setuid helper new, the vulnerability rule not checked.
+fn spec_b() -> Spec {
+    Spec {
+        serial: "SN-1",
+        model_sha: "2222222222222222222222222222222222222222222222222222222222222222",
+        top1: (260, 300),
+        latency_ns: base_samples(500_000),
+        periodic_ns: base_samples(0),
+        verdicts: vec![("ROB-ACC", "FAIL"), ("LAT-P99", "PASS"), ("SEC-CRED", "FAIL")],
+        findings: vec![
+            ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin`"),
+            ("AITE-FS-SETUID", "usr/sbin/update-helper", "setuid"),
+        ],
+        rules: vec![("AITE-CRED-DEFAULT", "fail"), ("AITE-KEY-WEAK", "pass"), ("AITE-VULN-KNOWN", "notChecked"), ("AITE-FS-SETUID", "fail")],
+    }
+}
+
+fn count(db: &Path, table: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn migrations_apply_on_an_empty_database_and_are_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("nested/folder/history.sqlite3");
+    let h = History::open(&db).unwrap();
+    assert_eq!(h.schema_version().unwrap(), aite_history::schema::SCHEMA_VERSION);
+    drop(h);
+    let h = History::open(&db).unwrap();
+    assert_eq!(h.schema_version().unwrap(), aite_history::schema::SCHEMA_VERSION);
+    drop(h);
+    assert_eq!(count(&db, "schema_migrations"), aite_history::schema::MIGRATIONS.len() as i64);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let user_version: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(user_version, aite_history::schema::SCHEMA_VERSION);
+    for table in ["runs", "run_inputs", "run_files", "verdicts", "metrics", "findings", "security_rules"] {
+        assert_eq!(count(&db, table), 0, "{table}");
+    }
+}
+
+#[test]
+fn a_newer_schema_is_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.sqlite3");
+    drop(History::open(&db).unwrap());
+    rusqlite::Connection::open(&db).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let err = History::open(&db).unwrap_err();
+    assert!(matches!(err, HistoryError::NewerSchema { found: 99, .. }), "{err}");
+    assert!(err.to_string().contains(&db.display().to_string()), "{err}");
+}
+
+#[test]
+fn a_corrupt_database_file_is_a_clear_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("history.sqlite3");
+    std::fs::write(&db, "this is not an SQLite database, just text. ".repeat(200)).unwrap();
+    let err = History::open(&db).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&db.display().to_string()) && text.contains("not a database"), "{text}");
+}
+
+#[test]
+fn recording_the_same_package_twice_is_idempotent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.sqlite3");
+    let a = package(tmp.path(), "run-a", &spec_a());
+    let mut h = History::open(&db).unwrap();
+    let id = h.record_package(&a).unwrap();
+    let tables = ["runs", "run_inputs", "run_files", "verdicts", "metrics", "findings", "security_rules"];
+    let before: Vec<i64> = tables.iter().map(|t| count(&db, t)).collect();
+    assert_eq!(before, vec![1, 2, 4, 3, 9, 3, 4], "rows per table {tables:?}");
+    assert_eq!(h.record_package(&a).unwrap(), id);
+    assert_eq!(tables.iter().map(|t| count(&db, t)).collect::<Vec<_>>(), before);
+    // The id is the manifest digest's first 12 hex digits.
+    let digest = hex::encode(Sha256::digest(std::fs::read(a.join("manifest.json")).unwrap()));
+    assert_eq!(id.0, digest[..12]);
+
+    let run = h.run(&id).unwrap();
+    assert_eq!(run.terminal.serial.as_deref(), Some("SN-1"));
+    assert_eq!(run.firmware.as_ref().map(|f| f.name.as_str()), Some("fw.squashfs"));
+    assert_eq!(run.profile_sha256.as_deref(), Some("a".repeat(64).as_str()));
+    assert_eq!(run.overall_verdict, Some(Verdict::Fail));
+    assert_eq!(run.manifest_sha256, digest);
+}
+
+#[test]
+fn diff_of_two_releases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    let b = h.record_package(&package(tmp.path(), "run-b", &spec_b())).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+
+    // Verdicts: ROB-ACC went PASS -> FAIL; two unchanged.
+    assert_eq!(d.verdict_changes.len(), 1);
+    let c = &d.verdict_changes[0];
+    assert_eq!((c.id.as_str(), c.before, c.after), ("ROB-ACC", Some(Verdict::Pass), Some(Verdict::Fail)));
+    assert_eq!(d.verdicts_unchanged, 2);
+
+    // Inputs: the model's digest changed, the firmware's did not.
+    assert_eq!(d.inputs.len(), 1);
+    assert_eq!(d.inputs[0].name, "detector.onnx");
+
+    // Accuracy 280/300 -> 260/300: z = -2.721655, p = 0.0064956 by hand (see stats.rs).
+    let acc = d.accuracy.iter().find(|p| p.metric == "accuracy.top1").unwrap();
+    assert!((acc.delta.unwrap() - (-20.0 / 300.0)).abs() < 1e-12);
+    match acc.test {
+        ProportionTest::TwoProportionZ { z, p_value, significant_at_5pct } => {
+            assert!((z - (-2.721655269759086)).abs() < 1e-9, "z = {z}");
+            assert!((p_value - 0.006495586257179047).abs() < 1e-9, "p = {p_value}");
+            assert!(significant_at_5pct);
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert!(acc.test.statement().starts_with("significant at 5%"), "{}", acc.test.statement());
+
+    // Latency: single-stream shifted by exactly 0.5 ms at every percentile, interval excludes 0.
+    let p99 = d.latency.iter().find(|l| l.metric == "latency.p99_ms").unwrap();
+    assert!((p99.delta_ms.unwrap() - 0.5).abs() < 1e-9, "{p99:?}");
+    match p99.interval {
+        LatencyInterval::Bootstrap { low_ms, high_ms, significant_at_5pct, samples_before: 400, samples_after: 400, resamples: 2000, .. } => {
+            assert!(low_ms > 0.0 && high_ms >= 0.5 && significant_at_5pct, "{:?}", p99.interval);
+        }
+        ref other => panic!("{other:?}"),
+    }
+    // Periodic: the same samples, so every interval includes 0.
+    for l in d.latency.iter().filter(|l| l.suite == "latency_periodic") {
+        match l.interval {
+            LatencyInterval::Bootstrap { low_ms, high_ms, significant_at_5pct, .. } => {
+                assert!(low_ms <= 0.0 && high_ms >= 0.0 && !significant_at_5pct, "{}: {:?}", l.metric, l.interval)
+            }
+            ref other => panic!("{}: {other:?}", l.metric),
+        }
+    }
+    assert_eq!(d.latency.len(), 6);
+
+    // Findings: the weak key fixed (rule examined, passes), the setuid helper new, the
+    // vulnerability not re-examined (notChecked), the default password unchanged.
+    let rules = |v: &[aite_history::FindingChange]| v.iter().map(|c| c.finding.rule.clone()).collect::<Vec<_>>();
+    assert_eq!(rules(&d.findings.fixed), ["AITE-KEY-WEAK"]);
+    assert_eq!(rules(&d.findings.new), ["AITE-FS-SETUID"]);
+    assert_eq!(d.findings.new[0].rule_status_other_run.as_deref(), Some("pass"));
+    assert_eq!(rules(&d.findings.not_reexamined), ["AITE-VULN-KNOWN"]);
+    assert_eq!(d.findings.not_reexamined[0].rule_status_other_run.as_deref(), Some("notChecked"));
+    assert_eq!(d.findings.unchanged, 1);
+    assert!(d.notes.is_empty(), "{:?}", d.notes);
+
+    // The reverse diff swaps new and fixed and flips the sign of z.
+    let r = h.diff(&b, &a).unwrap();
+    assert_eq!(rules(&r.findings.new), ["AITE-KEY-WEAK", "AITE-VULN-KNOWN"]);
+    assert_eq!(rules(&r.findings.fixed), ["AITE-FS-SETUID"]);
+}
+
+#[test]
+fn raw_samples_gone_or_changed_give_no_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let dir_a = package(tmp.path(), "run-a", &spec_a());
+    let dir_b = package(tmp.path(), "run-b", &spec_b());
+    let a = h.record_package(&dir_a).unwrap();
+    let b = h.record_package(&dir_b).unwrap();
+    std::fs::remove_dir_all(&dir_b).unwrap();
+    // A changed CSV in A is not the evidence any more.
+    let mut text = std::fs::read_to_string(dir_a.join("latency-periodic-samples.csv")).unwrap();
+    text.push_str("400,0,0,0,1,1,0,0,1,0,false\n");
+    std::fs::write(dir_a.join("latency-periodic-samples.csv"), text).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    for l in &d.latency {
+        let LatencyInterval::RawSamplesUnavailable { why } = &l.interval else { panic!("{}: {:?}", l.metric, l.interval) };
+        let expect = if l.suite == "latency" { "gone" } else { "changed since it was recorded" };
+        assert!(why.contains(expect), "{}: {why}", l.metric);
+        assert!(l.interval.statement().starts_with("raw samples unavailable"));
+    }
+    // The point deltas stay: they come from results.json, recorded in the database.
+    let p99 = d.latency.iter().find(|l| l.metric == "latency.p99_ms").unwrap();
+    assert!((p99.delta_ms.unwrap() - 0.5).abs() < 1e-9);
+}
+
+#[test]
+fn samples_that_do_not_reproduce_the_result_give_no_interval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let mut spec = spec_b();
+    let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    // results.json says one thing, the CSV (consistent with the manifest) another.
+    spec.latency_ns = base_samples(500_000);
+    let dir = package(tmp.path(), "run-b", &spec);
+    let other = csv(&base_samples(900_000));
+    std::fs::write(dir.join("latency-samples.csv"), &other).unwrap();
+    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["files"]["latency-samples.csv"] = json!(hex::encode(Sha256::digest(other.as_bytes())));
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let b = h.record_package(&dir).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    let p50 = d.latency.iter().find(|l| l.metric == "latency.p50_ms").unwrap();
+    let LatencyInterval::RawSamplesUnavailable { why } = &p50.interval else { panic!("{:?}", p50.interval) };
+    assert!(why.contains("not the samples of this result"), "{why}");
+}
+
+#[test]
+fn runs_are_filtered_by_terminal_and_resolved_by_prefix_or_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let dir_a = package(tmp.path(), "run-a", &spec_a());
+    let a = h.record_package(&dir_a).unwrap();
+    let mut other = spec_b();
+    other.serial = "SN-77";
+    let b = h.record_package(&package(tmp.path(), "run-b", &other)).unwrap();
+    assert_eq!(h.runs(None).unwrap().iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [a.clone(), b.clone()]);
+    assert_eq!(h.runs(Some("sn-77")).unwrap().iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [b.clone()]);
+    assert_eq!(h.runs(Some("acme cam-1")).unwrap().len(), 2);
+    assert!(h.runs(Some("Globex")).unwrap().is_empty());
+    assert_eq!(h.resolve(&a.0[..6]).unwrap(), a);
+    assert_eq!(h.resolve(dir_a.to_str().unwrap()).unwrap(), a);
+    let err = h.resolve("ffffffffffff").unwrap_err().to_string();
+    assert!(err.contains("no run `ffffffffffff`"), "{err}");
+    // A folder not yet recorded is recorded when named.
+    let dir_c = package(tmp.path(), "run-c", &Spec { serial: "SN-9", ..spec_a() });
+    let c = h.resolve(dir_c.to_str().unwrap()).unwrap();
+    assert_eq!(h.run(&c).unwrap().terminal.serial.as_deref(), Some("SN-9"));
+    let d = h.diff(&a, &b).unwrap();
+    assert!(d.notes.iter().any(|n| n.contains("different terminals")), "{:?}", d.notes);
+}
+
+#[test]
+fn a_package_that_changed_after_it_was_written_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let dir = package(tmp.path(), "run-a", &spec_a());
+    let results = dir.join("results.json");
+    let text = std::fs::read_to_string(&results).unwrap().replace("\"SN-1\"", "\"SN-2\"");
+    std::fs::write(&results, text).unwrap();
+    let err = h.record_package(&dir).unwrap_err().to_string();
+    assert!(err.contains(&results.display().to_string()) && err.contains("differs from manifest.json"), "{err}");
+
+    std::fs::remove_file(dir.join("manifest.json")).unwrap();
+    let err = h.record_package(&dir).unwrap_err().to_string();
+    assert!(err.contains("manifest.json") && err.contains("finished evidence package"), "{err}");
+    let err = h.record_package(&tmp.path().join("missing")).unwrap_err().to_string();
+    assert!(err.contains("missing") && err.contains("not a folder"), "{err}");
+    assert_eq!(count(&tmp.path().join("h.sqlite3"), "runs"), 0);
+}
+
+/// assessment.json as aite-assessment serialises it (verdict tag flattened, `why`, `interval`).
+#[test]
+fn reads_the_assessment_crates_own_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = package(tmp.path(), "run-a", &spec_a());
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let profile = aite_assessment::shipped("ai-camera").unwrap();
+    let assessment = aite_assessment::assess(&profile, &results);
+    let text = serde_json::to_string_pretty(&assessment).unwrap();
+    std::fs::write(dir.join("assessment.json"), &text).unwrap();
+    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["files"]["assessment.json"] = json!(hex::encode(Sha256::digest(text.as_bytes())));
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let id = h.record_package(&dir).unwrap();
+    let verdicts = h.verdicts(&id).unwrap();
+    assert_eq!(verdicts.len(), assessment.requirements.len());
+    for r in &assessment.requirements {
+        let v = verdicts.iter().find(|v| v.id == r.id).unwrap();
+        assert_eq!(v.verdict.label(), r.verdict.label(), "{}", r.id);
+        assert_eq!(v.value, r.value.filter(|x| x.is_finite()), "{}", r.id);
+        assert_eq!(v.interval_low, r.interval.as_ref().and_then(|i| i.low).filter(|x| x.is_finite()), "{}", r.id);
+    }
+    assert!(verdicts.iter().any(|v| v.reason.is_some()), "a NOT_TESTED or NOT_APPLICABLE keeps its why");
+    let run = h.run(&id).unwrap();
+    assert_eq!(run.profile_id.as_deref(), Some("ai-camera"));
+    assert_eq!(run.overall_verdict.map(|v| v.label()), serde_json::to_value(assessment.overall).unwrap().as_str());
+}
