@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         // The scan contains parser panics (the container is reported as failed);
         // the fuzzer still wants to see them, so a contained panic is a crash here.
         for c in &coverage.containers {
-            assert!(!c.status.contains("parser panicked"), "contained panic in {} at {}: {}", c.format, c.offset, c.status);
+            assert!(!c.status.to_string().contains("parser panicked"), "contained panic in {} at {}: {}", c.format, c.offset, c.status);
         }
         for s in &coverage.skipped {
             assert!(!s.reason.contains("parser panicked"), "contained panic on {}: {}", s.path, s.reason);

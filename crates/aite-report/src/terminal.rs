@@ -232,7 +232,7 @@ fn render_security(results: &Results, out: &mut String) {
         "coverage: {} of {} input bytes in extracted containers, {} not understood, {} unclaimed, {} padding; {} files ({} bytes), {} symlinks, {} device nodes; {} entries skipped",
         c.extracted_input_bytes, c.input_bytes, c.not_understood_bytes, c.unclaimed_bytes, c.padding_bytes, c.files, c.file_bytes, c.symlinks, c.devices, c.skipped.len()
     );
-    for k in c.containers.iter().filter(|k| k.status != "extracted") {
+    for k in c.containers.iter().filter(|k| !k.status.is_extracted()) {
         let _ = writeln!(out, "  not examined: {} at offset {} ({})", k.format, k.offset, k.status);
     }
     let n = r.elf.len();
@@ -298,7 +298,7 @@ fn render_security(results: &Results, out: &mut String) {
         let _ = writeln!(out, "pass: {}", passed.join(", "));
     }
     // On an incomplete scan every undecided rule has the same reason: one line.
-    let undecided = |o: &&aite_security::RuleOutcome| o.status == S::NotChecked && !r.complete() && o.reason.starts_with("the scan is incomplete");
+    let undecided = |o: &&aite_security::RuleOutcome| o.not_checked == Some(aite_security::NotCheckedCause::IncompleteScan);
     let held: Vec<&str> = r.rules.iter().filter(undecided).map(|o| o.rule.as_str()).collect();
     if !held.is_empty() {
         let _ = writeln!(out, "not checked, the scan is incomplete: {}", held.join(", "));

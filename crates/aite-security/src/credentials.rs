@@ -16,13 +16,26 @@ pub const DEFAULT_PASSWORDS: &[&str] = &[
     "meinsm", "admin1234", "changeme", "letmein", "toor", "raspberry", "camera", "ipcam", "hikvision", "12345admin", "admin123",
 ];
 
-/// Which scheme a crypt(3) hash uses.
+/// Whether `hash` is `$<id>$[rounds=N$]salt$digest` with crypt(3)'s alphabet
+/// and a digest of `digest_len` characters (22 for MD5, 43 for SHA-256, 86 for
+/// SHA-512). mosquitto's `$6$<base64>$<base64>` and truncated hashes share the
+/// prefix but are not crypt(3): they are not verified as if they were.
+fn crypt_shaped(hash: &str, id: &str, digest_len: usize) -> bool {
+    let Some(rest) = hash.strip_prefix(id) else { return false };
+    let rest = rest.strip_prefix("rounds=").map_or(Some(rest), |r| r.split_once('$').filter(|(n, _)| n.parse::<u32>().is_ok()).map(|(_, r)| r));
+    let Some((salt, digest)) = rest.and_then(|r| r.split_once('$')) else { return false };
+    let alphabet = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+    salt.len() <= 16 && alphabet(salt) && digest.len() == digest_len && alphabet(digest)
+}
+
+/// Which scheme a crypt(3) hash uses; `unknown` when it only looks like one.
 pub fn scheme(hash: &str) -> &'static str {
     match hash {
-        h if h.starts_with("$1$") => "md5-crypt",
-        h if h.starts_with("$apr1$") => "apr1",
-        h if h.starts_with("$5$") => "sha256-crypt",
-        h if h.starts_with("$6$") => "sha512-crypt",
+        h if h.starts_with("$1$") => if crypt_shaped(h, "$1$", 22) { "md5-crypt" } else { "unknown" },
+        h if h.starts_with("$apr1$") => if crypt_shaped(h, "$apr1$", 22) { "apr1" } else { "unknown" },
+        h if h.starts_with("$5$") => if crypt_shaped(h, "$5$", 43) { "sha256-crypt" } else { "unknown" },
+        h if h.starts_with("$6$") => if crypt_shaped(h, "$6$", 86) { "sha512-crypt" } else { "unknown" },
+        h if h.starts_with("{SHA}") => "htpasswd-sha1",
         h if h.starts_with("$2") => "bcrypt",
         h if h.starts_with("$y$") => "yescrypt",
         h if h.starts_with("$gy$") => "gost-yescrypt",
@@ -34,7 +47,7 @@ pub fn scheme(hash: &str) -> &'static str {
 /// A default password that matches `hash`, if any; `Err` when the scheme cannot be verified.
 pub fn crack(user: &str, hash: &str) -> Result<Option<String>, &'static str> {
     let s = scheme(hash);
-    if matches!(s, "gost-yescrypt" | "unknown") {
+    if matches!(s, "gost-yescrypt" | "htpasswd-sha1" | "unknown") {
         return Err(s);
     }
     // A yescrypt hash the crate cannot parse (unusual parameters) is not verifiable.
@@ -178,8 +191,14 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
     match account_file(tree, "etc/passwd") {
         Some(Ok(text)) => {
             for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() || line.starts_with('#') {
+                    continue;
+                }
                 let f: Vec<&str> = line.split(':').collect();
-                if f.len() < 4 || line.starts_with('#') {
+                // name:password:UID:GID[:GECOS:home:shell]; anything else may be an account aite cannot read.
+                if f.len() < 4 || f[0].is_empty() || f[2].parse::<u32>().is_err() {
+                    let subject = format!("etc/passwd:line {}", i + 1);
+                    ledger.not_examined(ACCOUNT_RULES, &subject, format!("cannot parse /etc/passwd line {}: expected name:password:UID:GID:…, found {} field(s){}", i + 1, f.len(), if f.len() >= 3 { format!(" with UID `{}`", f[2].chars().take(12).collect::<String>()) } else { String::new() }));
                     continue;
                 }
                 let (user, pw, uid) = (f[0], f[1], f[2]);
@@ -197,6 +216,9 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
                     ledger.not_examined(PASSWORD_RULES, &subject, "its password is in /etc/shadow, which is not in the image");
                 }
             }
+            if text.lines().all(|l| l.trim().is_empty() || l.starts_with('#')) {
+                ledger.not_examined(ACCOUNT_RULES, "etc/passwd", "cannot parse /etc/passwd: it holds no account line (an image's passwd lists at least root)");
+            }
         }
         Some(Err(why)) => ledger.not_examined(ACCOUNT_RULES, "etc/passwd", why),
         None => {}
@@ -204,11 +226,18 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
     match shadow {
         Some(Ok(text)) => {
             for (i, line) in text.lines().enumerate() {
+                if line.trim().is_empty() || line.starts_with('#') {
+                    continue;
+                }
                 let f: Vec<&str> = line.split(':').collect();
-                if f.len() < 2 || line.starts_with('#') {
+                if f.len() < 2 || f[0].is_empty() {
+                    ledger.not_examined(PASSWORD_RULES, &format!("etc/shadow:line {}", i + 1), format!("cannot parse /etc/shadow line {}: expected name:password:…, found no `name:` field", i + 1));
                     continue;
                 }
                 check_hash(&mut findings, ledger, "etc/shadow", i + 1, f[0], f[1]);
+            }
+            if text.lines().all(|l| l.trim().is_empty() || l.starts_with('#')) {
+                ledger.not_examined(PASSWORD_RULES, "etc/shadow", "cannot parse /etc/shadow: it holds no account line");
             }
         }
         Some(Err(why)) => ledger.not_examined(PASSWORD_RULES, "etc/shadow", why),
@@ -241,7 +270,7 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
             if secret.is_empty() {
                 ledger.examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &format!("{path}:{user}"));
                 findings.push(Finding::fail("AITE-CRED-EMPTY", &path, format!("web account `{user}` has an empty password")).at_line(i + 1, format!("{user}:")));
-            } else if scheme(secret) == "unknown" {
+            } else if scheme(secret) == "unknown" && !secret.starts_with('$') {
                 // Plain text (lighttpd's htdigest/plain backends, many vendor UIs).
                 let subject = format!("{path}:{user}");
                 ledger.examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &subject);

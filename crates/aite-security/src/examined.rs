@@ -21,6 +21,18 @@ pub struct NotExamined {
     pub cause: String,
 }
 
+/// Why a rule is "not checked".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotCheckedCause {
+    /// The rule could not run at all (no vulnerability feed, an empty one).
+    RuleNotRun,
+    /// The scan did not cover the whole input, so no rule passes.
+    IncompleteScan,
+    /// Some of its subjects were present but not examined (listed in `not_examined`).
+    SubjectsNotExamined,
+}
+
 /// One rule's conclusion with what it stands on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleOutcome {
@@ -40,6 +52,9 @@ pub struct RuleOutcome {
     pub failures: usize,
     /// Why the status is what it is, in one sentence.
     pub reason: String,
+    /// Set exactly when the status is not checked: which of the causes it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_checked: Option<NotCheckedCause>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -113,19 +128,20 @@ impl Ledger {
                 let rec = self.records.get(r.id).cloned().unwrap_or_default();
                 let failures = findings.iter().filter(|f| f.rule == r.id && f.failed()).count();
                 let examined = format!("{} {} examined", rec.examined, r.subject);
-                let (status, reason) = if failures > 0 {
-                    (RuleStatus::Fail, format!("{failures} failing finding(s); {examined}"))
+                use NotCheckedCause as C;
+                let (status, not_checked, reason) = if failures > 0 {
+                    (RuleStatus::Fail, None, format!("{failures} failing finding(s); {examined}"))
                 } else if let Some(why) = &rec.not_checked {
-                    (RuleStatus::NotChecked, why.clone())
+                    (RuleStatus::NotChecked, Some(C::RuleNotRun), why.clone())
                 } else if let Some(why) = incomplete.filter(|_| r.id != "AITE-UNPACK-INCOMPLETE") {
-                    (RuleStatus::NotChecked, format!("the scan is incomplete ({why}): {examined} without a failure, the rest of the image was not examined"))
+                    (RuleStatus::NotChecked, Some(C::IncompleteScan), format!("the scan is incomplete ({why}): {examined} without a failure, the rest of the image was not examined"))
                 } else if rec.not_examined_count > 0 {
                     let first = &rec.not_examined[0];
-                    (RuleStatus::NotChecked, format!("{} {} present but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
+                    (RuleStatus::NotChecked, Some(C::SubjectsNotExamined), format!("{} {} present but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
                 } else if rec.examined == 0 {
-                    (RuleStatus::NotApplicable, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} in the image", r.subject)))
+                    (RuleStatus::NotApplicable, None, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} in the image", r.subject)))
                 } else {
-                    (RuleStatus::Pass, format!("{examined}, none with {}", r.title))
+                    (RuleStatus::Pass, None, format!("{examined}, none with {}", r.title))
                 };
                 RuleOutcome {
                     rule: r.id.to_string(),
@@ -137,6 +153,7 @@ impl Ledger {
                     not_examined: rec.not_examined,
                     failures,
                     reason,
+                    not_checked,
                 }
             })
             .collect()
@@ -166,9 +183,16 @@ mod tests {
         assert_eq!(status(&o, "AITE-VULN-KNOWN"), RuleStatus::NotChecked);
         assert_eq!(status(&o, "AITE-CRED-EMPTY"), RuleStatus::NotApplicable);
         assert_eq!(o.iter().find(|x| x.rule == "AITE-CRED-EMPTY").unwrap().reason, "no accounts in the image");
+        let cause = |o: &[RuleOutcome], rule: &str| o.iter().find(|x| x.rule == rule).unwrap().not_checked;
+        assert_eq!(cause(&o, "AITE-ELF-PIE"), Some(NotCheckedCause::SubjectsNotExamined));
+        assert_eq!(cause(&o, "AITE-VULN-KNOWN"), Some(NotCheckedCause::RuleNotRun));
+        assert_eq!((cause(&o, "AITE-ELF-NX"), cause(&o, "AITE-ELF-RPATH"), cause(&o, "AITE-CRED-EMPTY")), (None, None, None));
         // The same ledger on an incomplete scan: nothing passes.
         let o = l.outcomes(&fails, Some("1 container not examined"));
         assert!(o.iter().all(|x| x.status != RuleStatus::Pass), "{o:?}");
         assert_eq!(status(&o, "AITE-ELF-RPATH"), RuleStatus::Fail);
+        assert_eq!((cause(&o, "AITE-ELF-NX"), cause(&o, "AITE-ELF-PIE"), cause(&o, "AITE-VULN-KNOWN")), (Some(NotCheckedCause::IncompleteScan), Some(NotCheckedCause::IncompleteScan), Some(NotCheckedCause::RuleNotRun)));
+        // Every not-checked rule says which cause, and no other rule carries one.
+        assert!(o.iter().all(|x| (x.status == RuleStatus::NotChecked) == x.not_checked.is_some()), "{o:?}");
     }
 }

@@ -41,7 +41,7 @@ pub mod surface;
 pub mod tree;
 pub mod unpack;
 
-pub use examined::{Ledger, RuleOutcome};
+pub use examined::{Ledger, NotCheckedCause, RuleOutcome};
 pub use finding::{Finding, RuleStatus, Severity, RULES};
 pub use unpack::{Coverage, Limits, UnpackError};
 
@@ -119,10 +119,8 @@ const FILE_RULES: &[&str] = &["AITE-KEY-PRIVATE", "AITE-KEY-PRIVATE-ENCRYPTED", 
 /// examined as what it is and is no gap.
 pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
     let mut gaps = Vec::new();
-    for k in c.containers.iter().filter(|k| k.status != "extracted") {
-        let cause = k.status.trim().trim_end_matches(':').trim();
-        let cause = if cause.is_empty() || cause == "failed" { "failed, and the parser gave no cause" } else { cause };
-        gaps.push(format!("{} at offset {}{}: {cause}", k.format, k.offset, k.length.map(|l| format!(" ({l} bytes)")).unwrap_or_default()));
+    for k in c.containers.iter().filter(|k| !k.status.is_extracted()) {
+        gaps.push(format!("{} at offset {}{}: {}", k.format, k.offset, k.length.map(|l| format!(" ({l} bytes)")).unwrap_or_default(), k.status));
     }
     for s in c.skipped.iter().filter(|s| !tree.get(&s.path).is_some_and(|e| matches!(e.kind, tree::EntryKind::Symlink { .. }))) {
         gaps.push(format!("entry {}: {}", s.path, s.reason));
@@ -135,6 +133,9 @@ pub fn coverage_gaps(c: &Coverage, tree: &tree::Tree) -> Vec<String> {
     }
     for r in &c.unclaimed {
         gaps.push(format!("{} bytes at offset {} in no known format", r.length, r.offset));
+    }
+    for r in &c.stream_unclaimed {
+        gaps.push(format!("{} bytes at offset {} of the decompressed {} stream at input offset {} in no known format", r.length, r.offset, r.stream, r.stream_offset));
     }
     if c.unclaimed.is_empty() && c.unclaimed_bytes > 0 {
         gaps.push(format!("{} bytes in no known format", c.unclaimed_bytes));
@@ -531,6 +532,36 @@ mod tests {
             assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
             assert!(o.reason.contains("outside the image"), "{o:?}");
         }
+    }
+
+    /// Leftover of issue 9: an /etc/passwd present but unreadable as accounts said
+    /// "no /etc/passwd in the image" (not applicable).
+    #[test]
+    fn an_unparsable_account_database_is_not_checked_never_not_applicable() {
+        let garbage: &[u8] = b"\xfa\xaf\xbcjohndoe:$6$HcGU0JUp$Lb\xcc\xbb\xaamax:$apr1$nMebU24m$ofpV\xcf";
+        for (name, passwd) in [("binary", garbage), ("empty", b"".as_slice()), ("comments only", b"# accounts come from LDAP\n\n")] {
+            let d = rootfs(&[("etc/passwd", passwd), ("etc/inittab", b"::sysinit:/etc/init.d/rcS\n")]);
+            let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+            for id in ["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-WEAK-HASH", "AITE-CRED-UID0", "AITE-CRED-HASH-IN-PASSWD"] {
+                let o = r.rules.iter().find(|o| o.rule == id).unwrap();
+                assert_eq!(o.status, RuleStatus::NotChecked, "{name}: {o:?}");
+                assert!(o.reason.contains("cannot parse /etc/passwd"), "{name}: {o:?}");
+            }
+        }
+        // One good line and one that is not an account: the good one is examined, the rule is still not checked.
+        let d = rootfs(&[("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nthis is not an account\n"), ("etc/shadow", b"root:!:19000::::::\n")]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == "AITE-CRED-UID0").unwrap();
+        assert_eq!((o.status, o.examined, o.not_examined_count), (RuleStatus::NotChecked, 1, 1), "{o:?}");
+        assert_eq!(o.not_examined[0].subject, "etc/passwd:line 2");
+        assert!(o.not_examined[0].cause.starts_with("cannot parse /etc/passwd line 2: expected name:password:UID:GID:…, found 1 field(s)"), "{o:?}");
+        // A shadow line without a `name:` field is an account aite did not read either.
+        let d = rootfs(&[("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"), ("etc/shadow", b"root:!:19000::::::\n\x00\x01garbage\n")]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == "AITE-CRED-EMPTY").unwrap();
+        assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+        assert!(o.reason.contains("cannot parse /etc/shadow line 2"), "{o:?}");
+        assert_eq!(r.status("AITE-CRED-UID0"), Some(RuleStatus::Pass), "passwd itself was read whole");
     }
 
     #[test]

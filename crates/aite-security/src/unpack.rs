@@ -61,6 +61,7 @@ pub enum UnpackError {
 
 /// One container found in the input and what became of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "ContainerRecord", try_from = "ContainerRecord")]
 pub struct Container {
     pub format: String,
     /// Where it starts in the input; for a container inside a decompressed
@@ -68,9 +69,109 @@ pub struct Container {
     pub offset: u64,
     /// Bytes of the input this container spans, when known.
     pub length: Option<u64>,
-    /// `extracted`, `failed: <cause>`, `not supported: …`, `not understood: …`
-    /// or `not examined: …`; every status but `extracted` carries a non-empty cause.
-    pub status: String,
+    pub status: ContainerStatus,
+}
+
+/// What became of a container. Every state but `Extracted` carries its cause,
+/// never empty (the constructors put a placeholder naming the parser in).
+///
+/// Serialized as `status` (`extracted`, `failed`, `not-supported`,
+/// `not-understood`, `not-examined`: fixed names) with `cause` beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContainerStatus {
+    /// Opened and read to its end (entries it skipped are in [`Coverage::skipped`]).
+    Extracted,
+    /// Recognised, but its parser failed, it is truncated, or a limit stopped it.
+    Failed(String),
+    /// A format aite recognises and has no reader for (UBI, JFFS2, big-endian squashfs).
+    NotSupported(String),
+    /// Bytes with no known signature.
+    NotUnderstood(String),
+    /// Present but never read (beyond `max_total_bytes`, or a folder past `max_files`).
+    NotExamined(String),
+}
+
+impl ContainerStatus {
+    /// `Failed`, with `cause` or, when it is blank, a placeholder naming `parser`.
+    pub fn failed(parser: &str, cause: impl Into<String>) -> Self {
+        let cause = cause.into();
+        ContainerStatus::Failed(if cause.trim().is_empty() { format!("the {parser} parser gave no reason") } else { cause })
+    }
+
+    pub fn is_extracted(&self) -> bool {
+        *self == ContainerStatus::Extracted
+    }
+
+    /// The serialized name of the state.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ContainerStatus::Extracted => "extracted",
+            ContainerStatus::Failed(_) => "failed",
+            ContainerStatus::NotSupported(_) => "not-supported",
+            ContainerStatus::NotUnderstood(_) => "not-understood",
+            ContainerStatus::NotExamined(_) => "not-examined",
+        }
+    }
+
+    /// Why the container was not extracted; `None` when it was.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ContainerStatus::Extracted => None,
+            ContainerStatus::Failed(c) | ContainerStatus::NotSupported(c) | ContainerStatus::NotUnderstood(c) | ContainerStatus::NotExamined(c) => Some(c),
+        }
+    }
+
+    fn from_parts(name: &str, cause: String) -> Option<Self> {
+        let cause = if cause.trim().is_empty() { "no cause recorded".to_string() } else { cause };
+        Some(match name {
+            "extracted" => ContainerStatus::Extracted,
+            "failed" => ContainerStatus::Failed(cause),
+            "not-supported" | "not supported" => ContainerStatus::NotSupported(cause),
+            "not-understood" | "not understood" => ContainerStatus::NotUnderstood(cause),
+            "not-examined" | "not examined" => ContainerStatus::NotExamined(cause),
+            _ => return None,
+        })
+    }
+}
+
+impl std::fmt::Display for ContainerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.cause() {
+            None => f.write_str(self.name()),
+            Some(c) => write!(f, "{}: {c}", self.name()),
+        }
+    }
+}
+
+/// A [`Container`] as results.json and coverage.json hold it.
+#[derive(Serialize, Deserialize)]
+struct ContainerRecord {
+    format: String,
+    offset: u64,
+    length: Option<u64>,
+    status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cause: Option<String>,
+}
+
+impl From<Container> for ContainerRecord {
+    fn from(c: Container) -> Self {
+        ContainerRecord { format: c.format, offset: c.offset, length: c.length, status: c.status.name().into(), cause: c.status.cause().map(str::to_string) }
+    }
+}
+
+impl TryFrom<ContainerRecord> for Container {
+    type Error = String;
+
+    /// Also reads the single string older run folders wrote (`failed: <cause>`).
+    fn try_from(r: ContainerRecord) -> Result<Self, String> {
+        let (name, cause) = match r.cause {
+            Some(c) => (r.status.as_str(), c),
+            None => r.status.split_once(": ").map_or((r.status.as_str(), String::new()), |(n, c)| (n, c.to_string())),
+        };
+        let status = ContainerStatus::from_parts(name, cause).ok_or_else(|| format!("unknown container status `{}` (expected extracted, failed, not-supported, not-understood or not-examined)", r.status))?;
+        Ok(Container { format: r.format, offset: r.offset, length: r.length, status })
+    }
 }
 
 /// An entry that was not extracted, and why.
@@ -139,6 +240,27 @@ pub struct Coverage {
     /// understood, not unclaimed (set by the scan, which reads those ranges).
     #[serde(default)]
     pub padding_bytes: u64,
+    /// Bytes of decompressed streams (a gzip'd kernel, an LZMA uImage payload)
+    /// around the containers carved from them, in order: not input bytes, so
+    /// apart from `unclaimed`, and each one is a gap like an unclaimed range.
+    /// A stream in which nothing was found is one `<format>/unknown` container instead.
+    #[serde(default)]
+    pub stream_unclaimed: Vec<StreamRange>,
+    /// Bytes of those streams around carved containers that are padding (all 0x00 or 0xFF).
+    #[serde(default)]
+    pub stream_padding_bytes: u64,
+}
+
+/// A range of bytes inside a decompressed stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamRange {
+    /// The stream's format as in `containers` (`gzip`; `lzma/gzip` for a gzip stream inside an LZMA payload).
+    pub stream: String,
+    /// Where the outermost stream starts in the input.
+    pub stream_offset: u64,
+    /// Offset and length in the decompressed bytes of the innermost stream.
+    pub offset: u64,
+    pub length: u64,
 }
 
 /// A range of input bytes.
@@ -268,8 +390,8 @@ impl<'a> Sink<'a> {
     }
 
     /// Record what became of a container, counting its input bytes.
-    fn record(&mut self, format: &str, offset: u64, length: Option<u64>, status: String) {
-        if status == "extracted" {
+    fn record(&mut self, format: &str, offset: u64, length: Option<u64>, status: ContainerStatus) {
+        if status.is_extracted() {
             self.coverage.extracted_input_bytes += length.unwrap_or(0);
         } else {
             self.coverage.not_understood_bytes += length.unwrap_or(0);
@@ -360,7 +482,7 @@ pub fn open(input: &Path, work: &Path, limits: Limits) -> Result<(Tree, Coverage
     let mut sink = Sink { work, limits, tree: Tree::default(), coverage, written: 0, counter: 0 };
     if beyond {
         sink.limit(LimitKind::MaxTotalBytes, limits.max_total_bytes, "input");
-        let status = format!("not examined: the input is larger than the {} byte limit (max_total_bytes)", limits.max_total_bytes);
+        let status = ContainerStatus::NotExamined(format!("the input is larger than the {} byte limit (max_total_bytes)", limits.max_total_bytes));
         sink.record("input beyond the limit", read, Some(total - read), status);
     }
     scan(&mut sink, &bytes, 0, 0)?;
@@ -373,15 +495,18 @@ pub fn open(input: &Path, work: &Path, limits: Limits) -> Result<(Tree, Coverage
 
 /// Account for `bytes`, found at `offset` of the input: the container at its
 /// start if any, then every container carved after it, each scan resuming
-/// where the previous container ends. `depth` bounds nesting.
-fn scan(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
+/// where the previous container ends. `depth` bounds nesting. Returns the
+/// `(start, length)` in `bytes` of each container whose extent is known, or
+/// `None` when nothing was found (then `bytes` is one `unknown` container).
+fn scan(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result<Option<Vec<(u64, u64)>>, UnpackError> {
     if depth > MAX_DEPTH {
         sink.limit(LimitKind::MaxDepth, MAX_DEPTH as u64, &format!("offset {offset}"));
-        sink.coverage.containers.push(Container { format: "nested".into(), offset, length: Some(bytes.len() as u64), status: format!("failed: nested more than {MAX_DEPTH} levels (limit)") });
-        return Ok(());
+        sink.coverage.containers.push(Container { format: "nested".into(), offset, length: Some(bytes.len() as u64), status: ContainerStatus::Failed(format!("nested more than {MAX_DEPTH} levels (limit)")) });
+        return Ok(None);
     }
     let mut i = 0usize;
     let mut found = false;
+    let mut spans = Vec::new();
     while i < bytes.len() {
         let rest = &bytes[i..];
         let consumed = match sniff(rest) {
@@ -391,10 +516,43 @@ fn scan(sink: &mut Sink<'_>, bytes: &[u8], offset: u64, depth: usize) -> Result<
             }
             _ => None,
         };
+        if let Some(n) = consumed.filter(|&n| n > 0) {
+            spans.push((i as u64, n as u64));
+        }
         i += consumed.unwrap_or(1).max(1);
     }
     if !found {
-        sink.coverage.containers.push(Container { format: "unknown".into(), offset, length: None, status: "not understood: no known signature".into() });
+        sink.coverage.containers.push(Container { format: "unknown".into(), offset, length: None, status: ContainerStatus::NotUnderstood("no known signature".into()) });
+        return Ok(None);
+    }
+    Ok(Some(spans))
+}
+
+/// Scan the decompressed bytes `out` of the `format` stream at input `offset`:
+/// what is carved from them is named `<format>/…` at the stream's offset, and the
+/// bytes around it that are not padding are recorded in [`Coverage::stream_unclaimed`].
+fn scan_stream(sink: &mut Sink<'_>, format: &str, out: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
+    // The decompressed stream is not input bytes: don't count it twice.
+    let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
+    let (n, ranges) = (sink.coverage.containers.len(), sink.coverage.stream_unclaimed.len());
+    let spans = scan(sink, out, offset, depth)?;
+    (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
+    for c in &mut sink.coverage.containers[n..] {
+        c.format = format!("{format}/{}", c.format);
+        c.offset = offset;
+        c.length = None;
+    }
+    for r in &mut sink.coverage.stream_unclaimed[ranges..] {
+        r.stream = format!("{format}/{}", r.stream);
+        r.stream_offset = offset;
+    }
+    for gap in spans.map(|s| uncovered(s, out.len() as u64)).unwrap_or_default() {
+        let bytes = &out[gap.offset as usize..(gap.offset + gap.length) as usize];
+        if bytes.iter().all(|&b| b == 0 || b == 0xff) {
+            sink.coverage.stream_padding_bytes += gap.length;
+        } else {
+            sink.coverage.stream_unclaimed.push(StreamRange { stream: format.to_string(), stream_offset: offset, offset: gap.offset, length: gap.length });
+        }
     }
     Ok(())
 }
@@ -416,10 +574,10 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
             let declared = squashfs_len(bytes).filter(|&l| l > 96);
             let len = declared.map_or(bytes.len(), |l| l.min(bytes.len() as u64) as usize);
             let status = match contained(|| squashfs(sink, &bytes[..len])).and_then(|r| r) {
-                Ok(()) => "extracted".to_string(),
+                Ok(()) => ContainerStatus::Extracted,
                 Err(e) => match declared {
-                    Some(d) if d > bytes.len() as u64 => format!("failed: truncated: the superblock declares {d} bytes, {} present ({})", bytes.len(), cause("squashfs", e)),
-                    _ => format!("failed: {}", cause("squashfs", e)),
+                    Some(d) if d > bytes.len() as u64 => ContainerStatus::Failed(format!("truncated: the superblock declares {d} bytes, {} present ({})", bytes.len(), cause("squashfs", e))),
+                    _ => ContainerStatus::failed("squashfs", e),
                 },
             };
             sink.record("squashfs", offset, Some(len as u64), status);
@@ -432,39 +590,30 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
             match out {
                 Ok(out) if out.len() as u64 > cap => {
                     sink.limit(LimitKind::MaxFileBytes, cap, &format!("{format} stream at offset {offset}"));
-                    sink.record(format, offset, length, format!("failed: decompresses to more than {cap} bytes (max_file_bytes limit)"));
+                    sink.record(format, offset, length, ContainerStatus::Failed(format!("decompresses to more than {cap} bytes (max_file_bytes limit)")));
                 }
                 Ok(out) => {
-                    sink.record(format, offset, length, "extracted".into());
-                    // The decompressed stream is not input bytes: don't count it twice.
-                    let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
-                    let n = sink.coverage.containers.len();
-                    scan(sink, &out, offset, depth + 1)?;
-                    (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
-                    for c in &mut sink.coverage.containers[n..] {
-                        c.format = format!("{format}/{}", c.format);
-                        c.offset = offset;
-                        c.length = None;
-                    }
+                    sink.record(format, offset, length, ContainerStatus::Extracted);
+                    scan_stream(sink, format, &out, offset, depth + 1)?;
                 }
-                Err(e) => sink.record(format, offset, length, format!("failed: {}", cause(format, e))),
+                Err(e) => sink.record(format, offset, length, ContainerStatus::failed(format, e)),
             }
             Ok(length.map(|l| l as usize))
         }
         "cpio" => match contained(|| cpio(sink, bytes)).and_then(|r| r) {
             Ok(len) => {
-                sink.record("cpio", offset, Some(len as u64), "extracted".into());
+                sink.record("cpio", offset, Some(len as u64), ContainerStatus::Extracted);
                 Ok(Some(len))
             }
             Err(e) => {
-                sink.record("cpio", offset, None, format!("failed: {}", cause("cpio", e)));
+                sink.record("cpio", offset, None, ContainerStatus::failed("cpio", e));
                 Ok(None)
             }
         },
         "tar" => {
             let status = match contained(|| tar(sink, bytes)).and_then(|r| r) {
-                Ok(()) => "extracted".into(),
-                Err(e) => format!("failed: {}", cause("tar", e)),
+                Ok(()) => ContainerStatus::Extracted,
+                Err(e) => ContainerStatus::failed("tar", e),
             };
             sink.record("tar", offset, Some(bytes.len() as u64), status);
             Ok(Some(bytes.len()))
@@ -472,14 +621,14 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
         "uimage" => {
             let Some(header) = uimage_header(bytes) else {
                 let why = if bytes.len() < 64 { "shorter than its 64-byte header" } else { "header checksum mismatch" };
-                sink.record("uimage", offset, None, format!("failed: {why}"));
+                sink.record("uimage", offset, None, ContainerStatus::Failed(why.into()));
                 return Ok(None);
             };
-            sink.record("uimage-header", offset, Some(64), "extracted".into());
+            sink.record("uimage-header", offset, Some(64), ContainerStatus::Extracted);
             let end = 64usize.saturating_add(header.size).min(bytes.len());
             let payload = &bytes[64..end];
             if end - 64 < header.size {
-                sink.record("uimage-payload", offset + 64, None, format!("failed: truncated: the header declares {} bytes, {} present", header.size, payload.len()));
+                sink.record("uimage-payload", offset + 64, None, ContainerStatus::Failed(format!("truncated: the header declares {} bytes, {} present", header.size, payload.len())));
             }
             if header.compression == 3 {
                 // Raw LZMA ("lzma alone") has no magic of its own: the header says so.
@@ -490,7 +639,7 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
             Ok(Some(end))
         }
         other => {
-            sink.record(other, offset, Some(bytes.len() as u64), "not supported: listed as not examined".into());
+            sink.record(other, offset, Some(bytes.len() as u64), ContainerStatus::NotSupported("aite has no reader for this format: listed as not examined".into()));
             Ok(Some(bytes.len()))
         }
     }
@@ -531,21 +680,13 @@ fn extract_lzma_payload(sink: &mut Sink<'_>, payload: &[u8], offset: u64, depth:
     match inflated {
         Ok(out) if out.len() as u64 > cap => {
             sink.limit(LimitKind::MaxFileBytes, cap, &format!("lzma payload at offset {offset}"));
-            sink.record("lzma", offset, length, format!("failed: decompresses to more than {cap} bytes (max_file_bytes limit)"));
+            sink.record("lzma", offset, length, ContainerStatus::Failed(format!("decompresses to more than {cap} bytes (max_file_bytes limit)")));
         }
         Ok(out) => {
-            sink.record("lzma", offset, length, "extracted".into());
-            let before = (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes);
-            let n = sink.coverage.containers.len();
-            scan(sink, &out, offset, depth + 1)?;
-            (sink.coverage.extracted_input_bytes, sink.coverage.not_understood_bytes) = before;
-            for c in &mut sink.coverage.containers[n..] {
-                c.format = format!("lzma/{}", c.format);
-                c.offset = offset;
-                c.length = None;
-            }
+            sink.record("lzma", offset, length, ContainerStatus::Extracted);
+            scan_stream(sink, "lzma", &out, offset, depth + 1)?;
         }
-        Err(e) => sink.record("lzma", offset, length, format!("failed: {}", cause("lzma", e))),
+        Err(e) => sink.record("lzma", offset, length, ContainerStatus::failed("lzma", e)),
     }
     Ok(())
 }
@@ -782,7 +923,7 @@ fn walk_dir(root: &Path, limits: Limits) -> Result<(Tree, Coverage), UnpackError
     }
     cov.input_bytes = cov.file_bytes;
     cov.extracted_input_bytes = cov.file_bytes;
-    let status = if stopped { format!("not examined: indexing stopped at the max_files limit ({} entries)", limits.max_files) } else { "extracted".into() };
+    let status = if stopped { ContainerStatus::NotExamined(format!("indexing stopped at the max_files limit ({} entries)", limits.max_files)) } else { ContainerStatus::Extracted };
     cov.containers.push(Container { format: "directory".into(), offset: 0, length: Some(cov.file_bytes), status });
     Ok((tree, cov))
 }
@@ -905,7 +1046,7 @@ mod tests {
         let bomb = gz.finish().unwrap();
         let limits = Limits { max_total_bytes: 1 << 20, max_files: 10, max_file_bytes: 1 << 20 };
         let (_, cov, sandbox) = extract(&bomb, limits);
-        assert!(cov.containers.iter().any(|c| c.format == "gzip" && c.status.contains("limit")), "{:?}", cov.containers);
+        assert!(cov.containers.iter().any(|c| c.format == "gzip" && c.status.to_string().contains("limit")), "{:?}", cov.containers);
         let written: u64 = all_paths(&sandbox.path().join("work")).iter().map(|p| std::fs::metadata(sandbox.path().join("work").join(p)).unwrap().len()).sum();
         assert!(written <= 1 << 20);
         // Entry-count bomb.
@@ -941,7 +1082,7 @@ mod tests {
             assert_eq!(cov.extracted_input_bytes, bytes.len() as u64, "{name}");
             // A truncated stream is a failed container, not an error or a panic.
             let (_, cov, _s) = extract(&bytes[..bytes.len() / 2], Limits::default());
-            assert!(cov.containers.iter().any(|c| c.format == name && c.status.starts_with("failed")), "{name}: {:?}", cov.containers);
+            assert!(cov.containers.iter().any(|c| c.format == name && matches!(c.status, ContainerStatus::Failed(_))), "{name}: {:?}", cov.containers);
         }
     }
 
@@ -951,15 +1092,15 @@ mod tests {
         raw_entry(&mut t, "etc/passwd", ::tar::EntryType::Regular, "", &[b'x'; 2000], 0o644);
         let truncated = &t[..900];
         let (_, cov, _s) = extract(truncated, Limits::default());
-        assert_eq!(cov.containers[0].status, "failed: truncated: entry `etc/passwd` declares 2000 bytes, 388 present", "{:?}", cov.containers);
+        assert_eq!(cov.containers[0].status, ContainerStatus::Failed("truncated: entry `etc/passwd` declares 2000 bytes, 388 present".into()), "{:?}", cov.containers);
         let (tree, cov, _s) = extract(b"\x00\x01garbage that is no format at all", Limits::default());
         assert!(tree.entries.is_empty());
-        assert!(cov.containers[0].status.contains("not understood"));
+        assert!(matches!(cov.containers[0].status, ContainerStatus::NotUnderstood(_)));
         // A squashfs magic with a broken superblock.
         let mut fake = b"hsqs".to_vec();
         fake.extend_from_slice(&[0xff; 200]);
         let (_, cov, _s) = extract(&fake, Limits::default());
-        assert!(cov.containers.iter().any(|c| c.status.starts_with("failed") || c.status.contains("not understood")), "{:?}", cov.containers);
+        assert!(cov.containers.iter().any(|c| matches!(c.status, ContainerStatus::Failed(_) | ContainerStatus::NotUnderstood(_))), "{:?}", cov.containers);
     }
 
     /// A squashfs 4 image written by backhand (gzip): regular files, with their folders.
@@ -1029,14 +1170,14 @@ mod tests {
         let (tree, cov, _s) = extract(&flash, Limits::default());
         assert_eq!(tree.read("etc/shadow").as_deref(), Some(SHADOW), "{:#?}", cov.containers);
         assert!(tree.get("etc/passwd").is_some() && tree.get("bin/busybox").is_some());
-        let seen: Vec<(&str, u64, Option<u64>, &str)> = cov.containers.iter().map(|c| (c.format.as_str(), c.offset, c.length, c.status.as_str())).collect();
+        let seen: Vec<(&str, u64, Option<u64>, String)> = cov.containers.iter().map(|c| (c.format.as_str(), c.offset, c.length, c.status.to_string())).collect();
         assert_eq!(
             seen,
             vec![
-                ("uimage-header", 32 << 10, Some(64), "extracted"),
-                ("gzip", (32 << 10) + 64, Some(kernel.len() as u64), "extracted"),
-                ("gzip/unknown", (32 << 10) + 64, None, "not understood: no known signature"),
-                ("squashfs", 64 << 10, Some(used), "extracted"),
+                ("uimage-header", 32 << 10, Some(64), "extracted".to_string()),
+                ("gzip", (32 << 10) + 64, Some(kernel.len() as u64), "extracted".to_string()),
+                ("gzip/unknown", (32 << 10) + 64, None, "not-understood: no known signature".to_string()),
+                ("squashfs", 64 << 10, Some(used), "extracted".to_string()),
             ]
         );
         // Unclaimed: the bootloader, the padding after the kernel and after the rootfs.
@@ -1080,7 +1221,56 @@ mod tests {
         let (g, x, z) = (gz.len() as u64, xz.len() as u64, zst.len() as u64);
         assert_eq!(top, vec![("gzip", 0, Some(g)), ("xz", g + 100, Some(x)), ("zstd", g + 100 + x, Some(z))]);
         assert_eq!(cov.unclaimed, vec![ByteRange { offset: g, length: 100 }]);
-        assert!(cov.containers.iter().all(|c| c.status == "extracted"), "{:#?}", cov.containers);
+        assert!(cov.containers.iter().all(|c| c.status.is_extracted()), "{:#?}", cov.containers);
+    }
+
+    /// Leftover of issue 9: bytes of a decompressed stream around what was carved
+    /// from it (a gzip'd kernel with an initramfs inside) were not counted anywhere.
+    #[test]
+    fn bytes_around_containers_inside_a_decompressed_stream_are_gaps() {
+        let mut initramfs = Vec::new();
+        let w = ::cpio::NewcBuilder::new("etc/shadow").mode(0o100600).write(&mut initramfs, SHADOW.len() as u32);
+        let mut w = w;
+        w.write_all(SHADOW).unwrap();
+        w.finish().unwrap();
+        ::cpio::newc::trailer(&mut initramfs).unwrap();
+        let code = b"kernel code ".repeat(341); // 4092 bytes, no known signature inside
+        let tail = b"more kernel code".repeat(50); // 800 bytes
+        let mut kernel = code.clone();
+        kernel.extend_from_slice(&initramfs);
+        kernel.extend_from_slice(&[0u8; 512]);
+        kernel.extend_from_slice(&tail);
+        let mut input = vec![0u8; 0];
+        input.extend(gzip(&kernel));
+        let (tree, cov, _s) = extract(&input, Limits::default());
+        assert_eq!(tree.read("etc/shadow").as_deref(), Some(SHADOW), "{:#?}", cov.containers);
+        let at = |offset: usize, length: usize| StreamRange { stream: "gzip".into(), stream_offset: 0, offset: offset as u64, length: length as u64 };
+        // A range holding data is a gap whole, zeros included (as for input ranges).
+        let after = code.len() + initramfs.len();
+        assert_eq!(cov.stream_unclaimed, [at(0, code.len()), at(after, 512 + tail.len())], "{:#?}", cov.containers);
+        assert_eq!(cov.stream_padding_bytes, 0);
+        assert_eq!(cov.unclaimed, [], "every input byte is inside the gzip stream");
+        // The scan names both ranges as gaps and is incomplete.
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("kernel.gz"), &input).unwrap();
+        let report = crate::scan(&d.path().join("kernel.gz"), &d.path().join("work"), Limits::default()).unwrap();
+        assert_eq!(
+            report.gaps,
+            [
+                format!("{} bytes at offset 0 of the decompressed gzip stream at input offset 0 in no known format", code.len()),
+                format!("{} bytes at offset {after} of the decompressed gzip stream at input offset 0 in no known format", 512 + tail.len()),
+            ]
+        );
+        // The same initramfs followed by nothing but padding is complete, and so is a stream inside a stream.
+        let mut padded = initramfs.clone();
+        padded.extend_from_slice(&[0u8; 700]);
+        let (_, cov, _s) = extract(&gzip(&padded), Limits::default());
+        assert_eq!((cov.stream_unclaimed.as_slice(), cov.stream_padding_bytes), ([].as_slice(), 700), "{:#?}", cov.containers);
+        let mut inner = b"lzma-free prefix".repeat(4);
+        inner.extend(gzip(&kernel));
+        let (_, cov, _s) = extract(&gzip(&inner), Limits::default());
+        let nested: Vec<(&str, u64, u64)> = cov.stream_unclaimed.iter().map(|r| (r.stream.as_str(), r.offset, r.length)).collect();
+        assert_eq!(nested, [("gzip/gzip", 0, code.len() as u64), ("gzip/gzip", after as u64, 512 + tail.len() as u64), ("gzip", 0, 64)]);
     }
 
     #[test]
@@ -1094,11 +1284,11 @@ mod tests {
         for bytes in [&image[..used / 2], &broken[..]] {
             let (_, cov, _s) = extract(bytes, Limits::default());
             let c = cov.containers.iter().find(|c| c.format == "squashfs").unwrap();
-            let cause = c.status.strip_prefix("failed: ").unwrap_or_else(|| panic!("{c:?}"));
+            let ContainerStatus::Failed(cause) = &c.status else { panic!("{c:?}") };
             assert!(cause.trim().len() > 3, "{c:?}");
         }
         let (_, cov, _s) = extract(&image[..used / 2], Limits::default());
-        assert!(cov.containers[0].status.starts_with(&format!("failed: truncated: the superblock declares {used} bytes")), "{:?}", cov.containers);
+        assert!(cov.containers[0].status.to_string().starts_with(&format!("failed: truncated: the superblock declares {used} bytes")), "{:?}", cov.containers);
     }
 
     #[test]
@@ -1130,7 +1320,7 @@ mod tests {
         let (tree, cov, _s) = extract(&bytes, limits);
         assert!(tree.get("zeros").is_none(), "{:?}", cov);
         assert!(cov.limits_hit.iter().any(|h| h.limit == LimitKind::MaxFileBytes), "{:?}", cov.limits_hit);
-        assert_eq!(cov.containers[0].status, "extracted");
+        assert_eq!(cov.containers[0].status, ContainerStatus::Extracted);
     }
 
     #[test]
@@ -1172,7 +1362,7 @@ mod tests {
         }
         let (tree, cov) = open(dir.path(), &dir.path().join("unused"), limits).unwrap();
         check("folder", &tree, &cov);
-        assert!(cov.containers[0].status.starts_with("not examined: indexing stopped at the max_files limit"), "{:?}", cov.containers);
+        assert!(cov.containers[0].status.to_string().starts_with("not-examined: indexing stopped at the max_files limit"), "{:?}", cov.containers);
     }
 
     #[test]
@@ -1186,9 +1376,9 @@ mod tests {
         let (tree, cov, _s) = extract(&input, limits);
         assert!(tree.get("etc/passwd").is_some());
         assert_eq!(cov.input_bytes, 3 << 20);
-        let beyond = cov.containers.iter().find(|c| c.status.starts_with("not examined")).expect("a container for the unread bytes");
+        let beyond = cov.containers.iter().find(|c| matches!(c.status, ContainerStatus::NotExamined(_))).expect("a container for the unread bytes");
         assert_eq!((beyond.offset, beyond.length), (1 << 20, Some(2 << 20)), "{beyond:?}");
-        assert!(beyond.status.contains("max_total_bytes"));
+        assert!(beyond.status.to_string().contains("max_total_bytes"));
         assert_eq!(cov.limits_hit[0].limit, LimitKind::MaxTotalBytes);
         assert_eq!(cov.not_understood_bytes, 2 << 20);
         assert!(tar_len < 1 << 20);
@@ -1204,7 +1394,7 @@ mod tests {
         }
         let (tree, cov, _s) = extract(&bytes, Limits::default());
         assert!(tree.get("etc/passwd").is_none());
-        assert!(cov.containers.iter().any(|c| c.format.ends_with("/nested") && c.status.contains("nested more than")), "{:?}", cov.containers);
+        assert!(cov.containers.iter().any(|c| c.format.ends_with("/nested") && c.status.to_string().contains("nested more than")), "{:?}", cov.containers);
         assert_eq!(cov.limits_hit.iter().map(|h| h.limit).collect::<Vec<_>>(), vec![LimitKind::MaxDepth]);
     }
 
@@ -1223,10 +1413,10 @@ mod tests {
         PANIC_IN_DECOMPRESSOR.with(|p| p.set(false));
         let sq = &cov.containers[0];
         assert_eq!((sq.format.as_str(), sq.length), ("squashfs", Some(image.len() as u64)));
-        assert!(sq.status.starts_with("failed: parser panicked: synthetic panic inside backhand's read path (at "), "{sq:?}");
+        assert!(sq.status.to_string().starts_with("failed: parser panicked: synthetic panic inside backhand's read path (at "), "{sq:?}");
         assert_eq!(tree.read("etc/after").as_deref(), Some(&b"still scanned"[..]), "{:?}", cov.containers);
         assert_eq!(cov.containers[1].format, "gzip");
-        assert_eq!(cov.containers[1].status, "extracted");
+        assert_eq!(cov.containers[1].status, ContainerStatus::Extracted);
         // The same input without the panic: both containers extracted.
         let (tree, _, _s) = extract(&input, Limits::default());
         assert_eq!(tree.read("etc/shadow").as_deref(), Some(SHADOW));

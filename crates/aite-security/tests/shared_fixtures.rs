@@ -85,7 +85,7 @@ fn binwalk_traversal_tar_stays_inside_the_work_folder_and_reports_the_escaping_l
 fn binwalk_format_samples_are_extracted_or_reported_not_examined() {
     let Some(dir) = common::shared("firmware/format-samples") else { return };
     let r = scan_of(&dir.join("binwalk3-squashfs.bin"));
-    assert!(r.coverage.containers.iter().any(|c| c.format == "squashfs" && c.status == "extracted"), "{:?}", r.coverage.containers);
+    assert!(r.coverage.containers.iter().any(|c| c.format == "squashfs" && c.status.is_extracted()), "{:?}", r.coverage.containers);
     assert!(r.coverage.files > 0);
     // Formats aite has no extractor for are not silently passed.
     for sample in ["binwalk3-cramfs.bin", "binwalk3-romfs.bin", "binwalk3-yaffs2.bin", "binwalk3-arcadyan.bin"] {
@@ -133,5 +133,55 @@ fn armcam_dropbear_host_keys_are_found() {
     let failed = failing(&scan_of(&image));
     for key in ["etc/dropbear/dropbear_rsa_host_key", "etc/dropbear/dropbear_ecdsa_host_key"] {
         assert!(paths_of(&failed, "AITE-KEY-PRIVATE").contains(&key), "{key}: {failed:?}");
+    }
+}
+
+/// A root filesystem in a temporary folder with `etc/<name>` copied from `fixture`.
+fn rootfs_with(files: &[(&str, &Path)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc")).unwrap();
+    for (name, fixture) in files {
+        std::fs::copy(fixture, root.path().join("etc").join(name)).unwrap();
+    }
+    root
+}
+
+/// FACT_core's users_and_passwords samples. `passwd_test` as /etc/shadow: which accounts
+/// use a password of aite's default list was decided independently with Python's crypt
+/// (libxcrypt) and `openssl passwd -apr1` over the same list: johndoe `123456`
+/// (SHA-512-crypt), root `root` (DES), user `1234` (bcrypt), nosalt `root` (MD5-crypt, empty
+/// salt); max is apr1 of `dragon` and user2 MD5-crypt of `secret`, neither in the list.
+/// mosquitto's `$6$<base64>` (test) and htpasswd `{SHA}` (admin) are not verifiable.
+#[test]
+fn fact_core_password_samples_are_cracked_or_not_checked() {
+    let Some(dir) = common::shared("secrets/fact_core-users_and_passwords") else { return };
+    let root = rootfs_with(&[("shadow", &dir.join("passwd_test"))]);
+    let r = scan_of(root.path());
+    let defaults: BTreeSet<String> = r.findings.iter().filter(|f| f.failed() && f.rule == "AITE-CRED-DEFAULT").map(|f| f.message.clone()).collect();
+    let expected: BTreeSet<String> = [("johndoe", "123456", "sha512-crypt"), ("root", "root", "des-crypt"), ("user", "1234", "bcrypt"), ("nosalt", "root", "md5-crypt")]
+        .iter()
+        .map(|(u, p, s)| format!("account `{u}` uses the well-known password `{p}` ({s})"))
+        .collect();
+    assert_eq!(defaults, expected);
+    let o = r.rules.iter().find(|o| o.rule == "AITE-CRED-DEFAULT").unwrap();
+    let unchecked: Vec<&str> = o.not_examined.iter().map(|n| n.subject.as_str()).collect();
+    assert_eq!(unchecked, ["etc/shadow:test", "etc/shadow:admin"], "{o:?}");
+    let weak: BTreeSet<String> = r.findings.iter().filter(|f| f.failed() && f.rule == "AITE-CRED-WEAK-HASH").map(|f| f.message.clone()).collect();
+    assert_eq!(weak, ["account `root` is hashed with des-crypt", "account `user2` is hashed with md5-crypt", "account `nosalt` is hashed with md5-crypt"].iter().map(|s| s.to_string()).collect());
+    // Twelve accounts, none with an empty field: examined, and the rule passes.
+    let empty = r.rules.iter().find(|o| o.rule == "AITE-CRED-EMPTY").unwrap();
+    assert_eq!((empty.status, empty.examined), (aite_security::RuleStatus::Pass, 12), "{empty:?}");
+
+    // `passwd.bin` (binary, no line breaks) and `passwd_FP_test` (JavaScript, `user:$...`
+    // with two fields) as /etc/passwd: present, not account databases aite can read.
+    for (fixture, lines) in [("passwd.bin", 1), ("passwd_FP_test", 6)] {
+        let root = rootfs_with(&[("passwd", &dir.join(fixture))]);
+        let r = scan_of(root.path());
+        for id in ["AITE-CRED-UID0", "AITE-CRED-HASH-IN-PASSWD", "AITE-CRED-EMPTY"] {
+            let o = r.rules.iter().find(|o| o.rule == id).unwrap();
+            assert_eq!((o.status, o.not_examined_count), (aite_security::RuleStatus::NotChecked, lines), "{fixture}: {o:?}");
+            assert!(o.reason.contains("cannot parse /etc/passwd line 1"), "{fixture}: {o:?}");
+        }
+        assert!(failing(&r).iter().all(|(rule, _)| !rule.starts_with("AITE-CRED-")), "{fixture}: {:?}", failing(&r));
     }
 }
