@@ -46,6 +46,18 @@ pub struct ModelReport {
     pub custom_domains: Vec<String>,
     /// Model metadata (ONNX `metadata_props`).
     pub metadata: BTreeMap<String, String>,
+    /// The files an ONNX model keeps its tensors in ([`external_data_files`]),
+    /// each with its size and SHA-256: part of the model, as evidence records them.
+    #[serde(default)]
+    pub external_data: Vec<ExternalData>,
+}
+
+/// One external-data file of a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalData {
+    pub path: String,
+    pub size_bytes: u64,
+    pub sha256: String,
 }
 
 const QOPERATOR_OPS: &[&str] = &[
@@ -77,7 +89,13 @@ pub fn inspect(path: &Path) -> Result<ModelReport, TargetError> {
             let proto = tract_onnx::onnx()
                 .proto_model_for_path(path)
                 .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
-            onnx_report(path, &proto)?
+            let mut report = onnx_report(path, &proto)?;
+            for file in external_files(path, &proto)? {
+                let size_bytes = std::fs::metadata(&file).map_err(|e| load_error(&file, &e.to_string()))?.len();
+                let sha256 = sha256_file(&file).map_err(|e| load_error(&file, &e.to_string()))?;
+                report.external_data.push(ExternalData { path: file.display().to_string(), size_bytes, sha256 });
+            }
+            report
         }
         ModelFormat::Tflite => crate::guard::contain(|| tflite_report(path))
             .map_err(|panic| load_error(path, &format!("tract-tflite crashed on this file ({panic})")))??,
@@ -100,6 +118,11 @@ pub fn external_data_files(path: &Path) -> Result<Vec<PathBuf>, TargetError> {
     let proto = tract_onnx::onnx()
         .proto_model_for_path(path)
         .map_err(|e| load_error(path, &format!("not a readable ONNX model ({e:#})")))?;
+    external_files(path, &proto)
+}
+
+/// [`external_data_files`] of the model at `path`, already parsed.
+fn external_files(path: &Path, proto: &pb::ModelProto) -> Result<Vec<PathBuf>, TargetError> {
     let mut locations = Vec::new();
     if let Some(graph) = &proto.graph {
         graph_locations(graph, &mut locations);
@@ -219,6 +242,7 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
             .iter()
             .map(|p| (p.key.clone(), p.value.clone()))
             .collect(),
+        external_data: vec![],
     })
 }
 
@@ -266,6 +290,7 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
         },
         custom_domains: vec![],
         metadata: BTreeMap::new(),
+        external_data: vec![],
     })
 }
 
@@ -374,6 +399,46 @@ mod tests {
         field_bytes(7, &graph, &mut model);
         field_bytes(8, &opset, &mut model);
         model
+    }
+
+    /// Issue 9: `aite inspect` lists the external-data files with their SHA-256.
+    #[test]
+    fn external_data_files_are_listed_with_their_sha256() {
+        let mut tensor = Vec::new();
+        field_varint(1, 3, &mut tensor); // dims [3]
+        field_varint(2, 2, &mut tensor); // UINT8
+        field_bytes(8, b"w", &mut tensor);
+        for (k, v) in [("location", "model.onnx.data"), ("offset", "0"), ("length", "3")] {
+            let mut entry = Vec::new();
+            field_bytes(1, k.as_bytes(), &mut entry);
+            field_bytes(2, v.as_bytes(), &mut entry);
+            field_bytes(13, &entry, &mut tensor);
+        }
+        field_varint(14, 1, &mut tensor); // data_location = EXTERNAL
+        let mut graph = Vec::new();
+        field_bytes(5, &tensor, &mut graph);
+        field_bytes(2, b"g", &mut graph);
+        let mut model = Vec::new();
+        field_varint(1, 8, &mut model);
+        field_bytes(7, &graph, &mut model);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.onnx");
+        std::fs::write(&path, &model).unwrap();
+        std::fs::write(dir.path().join("model.onnx.data"), b"abc").unwrap();
+        let r = inspect(&path).unwrap();
+        // SHA-256("abc"): the FIPS 180-2 example.
+        let expected = ExternalData {
+            path: dir.path().join("model.onnx.data").display().to_string(),
+            size_bytes: 3,
+            sha256: "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad".into(),
+        };
+        assert_eq!(r.external_data, [expected]);
+        // The same list evidence records.
+        assert_eq!(external_data_files(&path).unwrap(), [dir.path().join("model.onnx.data")]);
+        // A model whose weights file is gone is an error naming it.
+        std::fs::remove_file(dir.path().join("model.onnx.data")).unwrap();
+        let err = inspect(&path).unwrap_err().to_string();
+        assert!(err.contains("model.onnx.data"), "{err}");
     }
 
     #[test]

@@ -505,6 +505,9 @@ pub fn render_model_report(r: &ModelReport) -> String {
     }
     let _ = writeln!(out, "  size         {} bytes", r.size_bytes);
     let _ = writeln!(out, "  sha256       {}", r.sha256);
+    for d in &r.external_data {
+        let _ = writeln!(out, "  weights in   {} ({} bytes, sha256 {})", d.path, d.size_bytes, d.sha256);
+    }
     let _ = writeln!(out, "  parameters   {}", r.parameters);
     let _ = writeln!(out, "  quantization {:?}", r.quantization);
     if !r.custom_domains.is_empty() {
