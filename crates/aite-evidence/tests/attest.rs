@@ -295,6 +295,12 @@ fn openssl_verifies_aite_signatures_and_reads_aite_keys() {
     flip_bit(&work.path().join("pae.bin"), 100);
     let o = run_openssl(&["pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "pae.bin", "-sigfile", "sig.bin"], work.path());
     assert!(!o.status.success(), "openssl accepted a changed PAE: {o:?}");
+    // The key id is the SHA-256 of the SPKI DER as OpenSSL writes it.
+    let o = run_openssl(&["pkey", "-pubin", "-in", "pub.pem", "-outform", "DER", "-out", "pub.der"], work.path());
+    assert!(o.status.success(), "{o:?}");
+    let der = std::fs::read(work.path().join("pub.der")).unwrap();
+    let id = attest::key_id(&attest::load_verifying_key(&work.path().join("pub.pem")).unwrap());
+    assert_eq!(id, hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&der)));
     // OpenSSL derives the same public key from aite's PKCS#8 file.
     let o = run_openssl(&["pkey", "-in", "key.pem", "-pubout"], work.path());
     assert!(o.status.success(), "{o:?}");

@@ -49,6 +49,18 @@ pub enum Command {
     /// Verify a model file or folder against its OpenSSF Model Signing signature.
     #[command(name = "verify-model", long_about = VERIFY_MODEL_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     VerifyModel(VerifyModelArgs),
+    /// Make an Ed25519 key pair for signing evidence packages: KEY.pem (PKCS#8, mode 0600)
+    /// and KEY.pub.pem (to give to whoever verifies).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Keygen(KeygenArgs),
+    /// Sign an evidence package (run folder): an in-toto statement listing every file's SHA-256,
+    /// the signer and the time, in a DSSE envelope (Ed25519), written as evidence.intoto.dsse.json.
+    #[command(name = "sign-evidence", long_about = SIGN_EVIDENCE_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    SignEvidence(SignPackageArgs),
+    /// Verify a signed evidence package offline: the signature, then every file; names each
+    /// changed, missing or extra file.
+    #[command(long_about = VERIFY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Verify(VerifyArgs),
     /// Write corrupted copies of images (every corruption x severity) and a contact sheet.
     Corrupt(CorruptArgs),
     /// Merge the results of the shards of one robustness sweep (`--shard I/N`) into one run.
@@ -244,6 +256,71 @@ pub struct VerifyModelArgs {
     /// Paths inside the model folder to leave out, besides those the signature lists (repeatable).
     #[arg(long = "ignore")]
     pub ignore: Vec<String>,
+    /// Print the verification as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+const SIGN_EVIDENCE_LONG_ABOUT: &str = "\
+Sign an evidence package (a run folder) so that anyone holding the public key can check,
+offline, that no file changed since, and who signed it when (EU AI Act Annex IV 2(g): test
+reports dated and signed by the responsible persons).
+
+Every regular file of the folder (recursively; dot-entries such as .state/ are not evidence)
+is listed with its SHA-256 in an in-toto Statement v1 whose predicate
+(https://aite.dev/evidence/v1) names the signer, the signing time (UTC), the aite version,
+the key id and the run's id, status and overall verdict. The statement is signed in a DSSE
+envelope (PAE, Ed25519) written as <DIR>/evidence.intoto.dsse.json. Symbolic links and a
+manifest.json that no longer matches the files are refused. Format: docs/evidence.md.
+
+Examples:
+  aite keygen --out lab.pem
+  aite sign-evidence aite-runs/20261201-093000-run --key lab.pem --signer \"Jane Doe, Test Engineer\"
+  aite verify aite-runs/20261201-093000-run --public-key lab.pub.pem";
+
+const VERIFY_LONG_ABOUT: &str = "\
+Verify a signed evidence package offline: the DSSE signature over the in-toto statement with
+the given Ed25519 public key, then the SHA-256 of every file the statement lists. Each changed,
+missing and extra file (a file not in the statement; dot-entries are not evidence) is named,
+with the signer and signing time.
+
+Exit code 0 when VERIFIED; 10 when the package does not verify (TAMPERED, BAD_SIGNATURE,
+MALFORMED envelope, or UNSIGNED: no evidence.intoto.dsse.json); 3 when the key or a file
+cannot be read.
+
+Examples:
+  aite verify aite-runs/20261201-093000-run --public-key lab.pub.pem
+  aite verify package/ --public-key lab.pub.pem --json";
+
+/// Arguments of `aite keygen`.
+#[derive(Args, Clone, Debug)]
+pub struct KeygenArgs {
+    /// Private key file to write (its public key goes to the same name with .pub.pem); never overwritten.
+    #[arg(long, value_name = "KEY.pem")]
+    pub out: PathBuf,
+}
+
+/// Arguments of `aite sign-evidence`.
+#[derive(Args, Clone, Debug)]
+pub struct SignPackageArgs {
+    /// The evidence package (run folder).
+    pub dir: PathBuf,
+    /// Ed25519 private key (PKCS#8 PEM, from `aite keygen` or `openssl genpkey -algorithm ed25519`).
+    #[arg(long, value_name = "KEY")]
+    pub key: PathBuf,
+    /// Who signs, as "Name, Role".
+    #[arg(long)]
+    pub signer: String,
+}
+
+/// Arguments of `aite verify`.
+#[derive(Args, Clone, Debug)]
+pub struct VerifyArgs {
+    /// The evidence package (run folder).
+    pub dir: PathBuf,
+    /// The signer's Ed25519 public key (PEM SubjectPublicKeyInfo, KEY.pub.pem).
+    #[arg(long, value_name = "KEY.pub.pem")]
+    pub public_key: PathBuf,
     /// Print the verification as JSON.
     #[arg(long)]
     pub json: bool,

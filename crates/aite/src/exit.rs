@@ -26,6 +26,9 @@ pub enum Exit {
     /// The security scan could not examine the whole input (regions, containers
     /// or entries listed in the evidence): no rule passed.
     Incomplete = 6,
+    /// The evidence package does not verify: changed, missing or extra files, a
+    /// signature that does not verify with the key, or a missing or malformed envelope.
+    NotVerified = 10,
     /// Interrupted by Ctrl-C; partial results were written.
     Interrupted = 130,
 }
@@ -40,6 +43,8 @@ Exit codes:
   5    evidence could not be written to --out
   6    the security scan is incomplete: part of the input (listed in the output and in
        results.json security.gaps) was not examined, so no rule passed
+  10   `aite verify`: the evidence package does not verify (a file changed, is missing or was
+       added, the signature does not verify with the key, or the envelope is missing or malformed)
   130  interrupted by Ctrl-C; the part that ran was written as evidence";
 
 fn target_code(e: &TargetError) -> Exit {
@@ -95,6 +100,14 @@ pub fn classify(err: &anyhow::Error) -> u8 {
         }
         if cause.downcast_ref::<aite_robustness::CheckpointError>().is_some() {
             return Exit::Evidence as u8;
+        }
+        if let Some(e) = cause.downcast_ref::<aite_evidence::AttestError>() {
+            use aite_evidence::AttestError as A;
+            return match e {
+                A::Write { .. } => Exit::Evidence,
+                A::Signer(_) => Exit::Usage,
+                _ => Exit::Input,
+            } as u8;
         }
         if cause.downcast_ref::<EvidenceError>().is_some() {
             return Exit::Evidence as u8;

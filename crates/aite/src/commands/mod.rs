@@ -2,6 +2,7 @@
 
 mod accuracy;
 mod demo;
+mod evidence;
 mod inspect;
 mod latency;
 mod corrupt;
@@ -24,6 +25,9 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Security(a) => security::run(a),
         Command::Sign(a) => signing::sign(a),
         Command::VerifyModel(a) => signing::verify(a),
+        Command::Keygen(a) => evidence::keygen(a),
+        Command::SignEvidence(a) => evidence::sign(a),
+        Command::Verify(a) => evidence::verify(a),
         Command::Corrupt(a) => corrupt::run(a),
         Command::Merge(a) => robustness::merge(a),
         Command::Presets => {
