@@ -71,9 +71,26 @@ pub enum Command {
     /// rules, clauses): show a shipped profile or a lab's file, or check a file.
     #[command(subcommand, after_help = EXIT_CODES_HELP)]
     Profile(ProfileCommand),
+    /// Re-render the reports of an evidence package from its files: report.html, junit.xml,
+    /// oscal-ar.json + oscal-ap.json, bom.cdx.json (and report.pdf with --pdf); then re-write manifest.json.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(ReportArgs),
     /// Internal: measure cold start in this fresh process and print JSON (used by `latency --cold-start-process`).
     #[command(name = "__cold-start", hide = true)]
     ColdStart(ModelArgs),
+}
+
+/// `aite report DIR`
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The run folder (evidence package) with results.json and assessment.json.
+    pub dir: PathBuf,
+    /// Also print report.pdf with headless Chromium (chromium-headless-shell or chromium on PATH).
+    #[arg(long)]
+    pub pdf: bool,
+    /// A lab's minijinja template for report.html instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
 }
 
 /// `aite profile ...`

@@ -7,6 +7,7 @@ mod inspect;
 mod latency;
 mod corrupt;
 mod profile;
+mod report;
 mod robustness;
 mod security;
 mod signing;
@@ -37,6 +38,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Profile(c) => profile::run(c),
+        Command::Report(a) => report::run(a),
         Command::ColdStart(m) => latency::cold_start_child(m),
     }
 }
