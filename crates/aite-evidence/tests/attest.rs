@@ -269,10 +269,21 @@ fn run_openssl(args: &[&str], dir: &Path) -> std::process::Output {
     Command::new("openssl").args(args).current_dir(dir).output().unwrap()
 }
 
-/// PAE and raw signature of the package's envelope, as files for openssl.
+/// PAE and raw signature of the package's envelope, as files for openssl. The
+/// PAE is spelled out from the DSSE spec here, not taken from `attest::pae`, so
+/// a wrong encoding on aite's side cannot agree with itself.
 fn pae_and_sig(dir: &Path, work: &Path) {
     let env = envelope(dir);
-    std::fs::write(work.join("pae.bin"), pae(&env.payload_type, &B64.decode(&env.payload).unwrap())).unwrap();
+    let body = B64.decode(&env.payload).unwrap();
+    let mut by_hand = b"DSSEv1 ".to_vec();
+    by_hand.extend_from_slice(env.payload_type.len().to_string().as_bytes());
+    by_hand.push(b' ');
+    by_hand.extend_from_slice(env.payload_type.as_bytes());
+    by_hand.push(b' ');
+    by_hand.extend_from_slice(body.len().to_string().as_bytes());
+    by_hand.push(b' ');
+    by_hand.extend_from_slice(&body);
+    std::fs::write(work.join("pae.bin"), by_hand).unwrap();
     std::fs::write(work.join("sig.bin"), B64.decode(&env.signatures[0].sig).unwrap()).unwrap();
 }
 
