@@ -127,9 +127,15 @@ pub enum LatencyInterval {
 impl LatencyInterval {
     /// One sentence for a report.
     pub fn statement(&self) -> String {
+        self.statement_with(4)
+    }
+
+    /// [`statement`](Self::statement) with `decimals` digits after the point of the ms values.
+    pub fn statement_with(&self, decimals: usize) -> String {
+        let n = decimals;
         match self {
             LatencyInterval::Bootstrap { low_ms, high_ms, resamples, significant_at_5pct, .. } => format!(
-                "{} at 5% (bootstrap 95% interval of the difference {low_ms:+.4} .. {high_ms:+.4} ms, {resamples} resamples)",
+                "{} at 5% (bootstrap 95% interval of the difference {low_ms:+.n$} .. {high_ms:+.n$} ms, {resamples} resamples)",
                 if *significant_at_5pct { "significant" } else { "not significant" }
             ),
             LatencyInterval::RawSamplesUnavailable { why } => format!("raw samples unavailable: {why}"),
@@ -169,7 +175,9 @@ impl History {
         let profile = |r: &RunSummary| (r.profile_id.clone(), r.profile_version.clone(), r.profile_sha256.clone());
         if profile(&before) != profile(&after) {
             let show = |r: &RunSummary| {
-                format!("{} {}{}", r.profile_id.as_deref().unwrap_or("none"), r.profile_version.as_deref().unwrap_or(""), r.profile_sha256.as_deref().map(|s| format!(" (sha256 {})", &s[..12.min(s.len())])).unwrap_or_default())
+                let version = r.profile_version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
+                let sha = r.profile_sha256.as_deref().map(|s| format!(" (sha256 {})", &s[..12.min(s.len())])).unwrap_or_default();
+                format!("{}{version}{sha}", r.profile_id.as_deref().unwrap_or("none"))
             };
             notes.push(format!("different profiles: {} before, {} after; a verdict change may come from the profile", show(&before), show(&after)));
         }

@@ -75,6 +75,14 @@ pub enum Command {
     /// oscal-ar.json + oscal-ap.json, bom.cdx.json (and report.pdf with --pdf); then re-write manifest.json.
     #[command(after_help = EXIT_CODES_HELP)]
     Report(ReportArgs),
+    /// Runs recorded in the history database (terminal, firmware, profile, overall verdict,
+    /// package); `aite history record DIR` adds an existing evidence package.
+    #[command(long_about = HISTORY_LONG_ABOUT)]
+    History(HistoryArgs),
+    /// Compare two recorded runs: verdict changes, changed inputs, accuracy and latency deltas
+    /// with their significance, new and fixed security findings.
+    #[command(long_about = DIFF_LONG_ABOUT)]
+    Diff(DiffArgs),
     /// Internal: measure cold start in this fresh process and print JSON (used by `latency --cold-start-process`).
     #[command(name = "__cold-start", hide = true)]
     ColdStart(ModelArgs),
@@ -637,4 +645,78 @@ pub struct SecurityArgs {
     pub osv: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+const HISTORY_LONG_ABOUT: &str = "\
+Every evidence package recorded in the history database (SQLite, one file): terminal identity,
+firmware, models and their hashes, profile and its hash, every verdict, key metrics, security
+findings, the package folder and its manifest digest. `aite run` records each run; `aite history
+record DIR` adds an existing package (recording it again changes nothing). A run's id is the
+first 12 hex digits of its manifest.json's SHA-256.
+
+Database: --db PATH, else $AITE_HISTORY_DB, else $XDG_DATA_HOME/aite/history.sqlite3, else
+~/.local/share/aite/history.sqlite3. Schema and statistics: docs/history.md. Needs the `history`
+feature (cargo install --path crates/aite --features history).
+
+Examples:
+  aite history
+  aite history --terminal SN-0042
+  aite history record aite-runs/20261201-093000-run";
+
+const DIFF_LONG_ABOUT: &str = "\
+Compare run RUN_A (before) with RUN_B (after). Each is a run id, a unique prefix of one, or an
+evidence package folder (recorded first if it is not yet).
+
+Verdict changes per requirement; inputs whose SHA-256 changed; accuracies with a pooled
+two-proportion z-test (two-sided p, significant at 5% or not); latency p50/p90/p99 per latency
+suite with a 95% bootstrap interval of the difference from the raw per-query CSVs of both packages
+(2000 resamples, fixed seed; when a package folder is gone or a CSV changed: raw samples
+unavailable, no interval); security findings new, fixed (rule examined in RUN_B and the finding
+gone) or not re-examined (rule not checked in RUN_B: not a fix). docs/history.md.
+
+Examples:
+  aite diff 3f2a9c 81b0d4
+  aite diff aite-runs/20260101-run aite-runs/20260301-run --json";
+
+/// `aite history [record DIR]`
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub action: Option<HistoryAction>,
+    /// Only runs whose declared terminal (manufacturer, model, hardware revision, serial,
+    /// firmware version) contains this text, ignoring case.
+    #[arg(long, value_name = "TEXT")]
+    pub terminal: Option<String>,
+    /// The history database (default: $AITE_HISTORY_DB, else $XDG_DATA_HOME/aite/history.sqlite3,
+    /// else ~/.local/share/aite/history.sqlite3).
+    #[arg(long, value_name = "PATH", global = true)]
+    pub db: Option<PathBuf>,
+    /// Print the runs as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `aite history record DIR`
+#[derive(Subcommand, Debug)]
+pub enum HistoryAction {
+    /// Record an existing evidence package (a finished run folder with manifest.json).
+    Record {
+        /// The evidence package folder.
+        dir: PathBuf,
+    },
+}
+
+/// `aite diff RUN_A RUN_B`
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier run: id, unique id prefix, or package folder.
+    pub run_a: String,
+    /// The later run: id, unique id prefix, or package folder.
+    pub run_b: String,
+    /// The history database (default as for `aite history`).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Print the diff as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -2,6 +2,7 @@
 
 mod accuracy;
 mod demo;
+mod history;
 mod evidence;
 mod inspect;
 mod latency;
@@ -39,6 +40,8 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         }
         Command::Profile(c) => profile::run(c),
         Command::Report(a) => report::run(a),
+        Command::History(a) => history::history(a),
+        Command::Diff(a) => history::diff(a),
         Command::ColdStart(m) => latency::cold_start_child(m),
     }
 }
