@@ -9,7 +9,26 @@
 //! changed, went missing or were added ([`Outcome`]).
 //!
 //! This module owns the workspace's single [`pae`]; `aite-security`'s model
-//! signing uses it too.
+//! signing uses it too. The format is documented in `docs/evidence.md`.
+//!
+//! ```
+//! use aite_evidence::attest::{self, Outcome};
+//! let dir = tempfile::tempdir().unwrap();
+//! let run = aite_evidence::RunFolder::create(dir.path(), "run").unwrap();
+//! run.write_json("results.json", &serde_json::json!({"status": "complete"})).unwrap();
+//! run.finish().unwrap();
+//! let (private, public) = attest::generate_key();
+//! std::fs::write(dir.path().join("lab.pem"), private).unwrap();
+//! std::fs::write(dir.path().join("lab.pub.pem"), public).unwrap();
+//!
+//! attest::sign_package(run.path(), &dir.path().join("lab.pem"), "Jane Doe, Test Engineer").unwrap();
+//! let v = attest::verify_package(run.path(), &dir.path().join("lab.pub.pem")).unwrap();
+//! assert_eq!(v.outcome, Outcome::Verified);
+//!
+//! std::fs::write(run.path().join("results.json"), "{}").unwrap();
+//! let v = attest::verify_package(run.path(), &dir.path().join("lab.pub.pem")).unwrap();
+//! assert!(matches!(v.outcome, Outcome::Tampered { changed, .. } if changed == ["results.json"]));
+//! ```
 
 use crate::environment::ToolInfo;
 use base64::Engine as _;
@@ -229,13 +248,17 @@ enum Entry {
 }
 
 /// Every non-dot entry below `dir` by `/`-separated name, leaving out the envelope.
-fn walk(dir: &Path) -> Result<BTreeMap<String, Entry>, AttestError> {
-    fn go(root: &Path, dir: &Path, prefix: &str, out: &mut BTreeMap<String, Entry>) -> Result<(), AttestError> {
+/// A name that is not UTF-8 is an error when `strict` (signing), else it is
+/// kept under its lossy spelling (verifying: it can only be an extra file).
+fn walk(dir: &Path, strict: bool) -> Result<BTreeMap<String, Entry>, AttestError> {
+    fn go(dir: &Path, prefix: &str, strict: bool, out: &mut BTreeMap<String, Entry>) -> Result<(), AttestError> {
         for entry in std::fs::read_dir(dir).map_err(read_err(dir))? {
             let entry = entry.map_err(read_err(dir))?;
             let path = entry.path();
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                return Err(AttestError::NotUtf8 { path });
+            let name = match entry.file_name().to_str() {
+                Some(n) => n.to_owned(),
+                None if strict => return Err(AttestError::NotUtf8 { path }),
+                None => entry.file_name().to_string_lossy().into_owned(),
             };
             if name.starts_with('.') || (prefix.is_empty() && name == ENVELOPE_NAME) {
                 continue;
@@ -243,7 +266,7 @@ fn walk(dir: &Path) -> Result<BTreeMap<String, Entry>, AttestError> {
             let rel = format!("{prefix}{name}");
             let kind = entry.file_type().map_err(read_err(&path))?;
             if kind.is_dir() {
-                go(root, &path, &format!("{rel}/"), out)?;
+                go(&path, &format!("{rel}/"), strict, out)?;
             } else if kind.is_file() {
                 out.insert(rel, Entry::File(path));
             } else {
@@ -257,7 +280,7 @@ fn walk(dir: &Path) -> Result<BTreeMap<String, Entry>, AttestError> {
         return Err(AttestError::NotAFolder { path: dir.into() });
     }
     let mut out = BTreeMap::new();
-    go(dir, dir, "", &mut out)?;
+    go(dir, "", strict, &mut out)?;
     Ok(out)
 }
 
@@ -295,7 +318,7 @@ pub fn sign_package_with(dir: &Path, key: &ed25519_dalek::SigningKey, signer: &s
     use ed25519_dalek::Signer as _;
     let signer = SignerIdentity::parse(signer)?;
     let mut subject = Vec::new();
-    for (name, entry) in walk(dir)? {
+    for (name, entry) in walk(dir, true)? {
         match entry {
             Entry::File(path) => subject.push(Subject { name, digest: BTreeMap::from([("sha256".to_string(), sha256_file(&path)?)]) }),
             Entry::Other(path, true) => return Err(AttestError::Symlink { path }),
@@ -445,7 +468,7 @@ pub fn verify_package_with(dir: &Path, key: &ed25519_dalek::VerifyingKey) -> Res
     let kid = key_id(key);
     let done = |outcome, subjects, predicate| Ok(PackageVerification { envelope: envelope.clone(), key_id: kid.clone(), outcome, subjects, predicate });
     let malformed = |reason: String| done(Outcome::Malformed { reason: format!("{}: {reason}", envelope.display()) }, None, None);
-    let files = walk(dir)?;
+    let files = walk(dir, false)?;
     let meta = match std::fs::symlink_metadata(&envelope) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return done(Outcome::Unsigned, None, None),

@@ -128,6 +128,16 @@ fn deleted_added_and_replaced_files_are_named() {
     std::os::unix::fs::symlink(&copy, dir.join("config.json")).unwrap();
     std::os::unix::fs::symlink(&copy, dir.join("link.json")).unwrap();
     assert_eq!(verify(&dir), tampered(&["config.json"], &[], &["link.json"]));
+
+    // A name that is not UTF-8 cannot be signed, and after signing it is extra.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.csv");
+    let (_t, dir) = package();
+    sign(&dir);
+    std::fs::write(dir.join(odd), "x").unwrap();
+    assert_eq!(verify(&dir), tampered(&[], &[], &["caf\u{fffd}.csv"]));
+    let e = attest::sign_package_with(&dir, &key(1), SIGNER, signed_at()).unwrap_err().to_string();
+    assert!(e.contains("caf") && e.contains("not UTF-8"), "{e}");
 }
 
 #[test]
