@@ -6,11 +6,11 @@
 use crate::catalogue::{self, IntervalSource, MetricKind};
 use crate::profile::{Comparator, DecisionRule, Item, Override, Profile, Provenance, Requirement, Threshold};
 use crate::verdict::{guarded, trials_to_decide, wilson, Interval, MoreSamples, Verdict, Z95};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The verdict on one requirement and what it stands on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequirementResult {
     pub id: String,
     pub title: String,
@@ -29,6 +29,8 @@ pub struct RequirementResult {
     pub clauses: Vec<String>,
     /// JSON pointers (RFC 6901) into results.json of every value read.
     pub evidence: Vec<String>,
+    /// Raw files of the package the measured suite wrote (CSV samples, SARIF), from results.json `files`.
+    pub files: Vec<String>,
     pub remediation: String,
     pub provenance: Provenance,
     pub more_samples: Option<MoreSamples>,
@@ -37,7 +39,7 @@ pub struct RequirementResult {
 }
 
 /// Counts per verdict for one mandatory item.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ItemSummary {
     pub item: Option<Item>,
     pub pass: usize,
@@ -49,7 +51,7 @@ pub struct ItemSummary {
 }
 
 /// The profile's overall conclusion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OverallVerdict {
     /// Every applicable requirement passed, and at least one did.
@@ -79,13 +81,18 @@ impl OverallVerdict {
     }
 }
 
+/// The schema name `assessment.json` carries.
+pub const ASSESSMENT_SCHEMA: &str = "aite.assessment/v1";
+
 /// A profile's verdicts on one results.json.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assessment {
-    pub schema: &'static str,
+    pub schema: String,
     pub profile: String,
     pub profile_version: String,
     pub profile_source: String,
+    /// SHA-256 over the profile's text and every profile it extends.
+    pub profile_sha256: String,
     /// Some threshold is provisional: every report must say so.
     pub provisional_thresholds: bool,
     pub overrides: Vec<Override>,
@@ -128,10 +135,11 @@ pub fn assess(profile: &Profile, results: &Value) -> Assessment {
         OverallVerdict::Pass
     };
     Assessment {
-        schema: "aite.assessment/v1",
+        schema: ASSESSMENT_SCHEMA.into(),
         profile: profile.id.clone(),
         profile_version: profile.version.clone(),
         profile_source: profile.source.clone(),
+        profile_sha256: profile.sha256.clone(),
         provisional_thresholds: profile.provisional(),
         overrides: profile.overrides.clone(),
         requirements,
@@ -174,7 +182,15 @@ impl Outcome {
 
 fn assess_one(r: &Requirement, results: &Value) -> RequirementResult {
     let o = decide(r, results);
+    let suite = r.metric.split('.').nth(1).unwrap_or_default();
+    let files = results
+        .get("files")
+        .and_then(|f| f.get(suite))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default();
     RequirementResult {
+        files,
         id: r.id.clone(),
         title: r.title.clone(),
         item: r.item,
@@ -246,6 +262,22 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
         o.evidence.push(pointer(&format!("suites.{suite_name}")));
         return o;
     };
+    // A suite that could not run says so itself: its requirements are ERROR or NOT_TESTED.
+    match suite.get("status").and_then(Value::as_str) {
+        Some("error") => {
+            let cause = suite.get("error").and_then(Value::as_str).unwrap_or("no cause recorded");
+            let mut o = Outcome::new(Verdict::Error { cause: format!("suite `{suite_name}` failed: {cause}") }, "the suite did not run to the end");
+            o.evidence.push(pointer(&format!("suites.{suite_name}")));
+            return o;
+        }
+        Some("not-run") => {
+            let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
+            let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{suite_name}` was not run: {why}") }, "no measurement");
+            o.evidence.push(pointer(&format!("suites.{suite_name}")));
+            return o;
+        }
+        _ => {}
+    }
     let mut o = measure(r, spec.kind, spec.interval, suite, results);
     if let Some(why) = incomplete(suite_name, suite, &r.metric) {
         // Incomplete evidence never passes; a security failure found is still a failure.

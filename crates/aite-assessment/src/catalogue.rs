@@ -64,6 +64,7 @@ macro_rules! m {
 /// Every metric a profile may name.
 pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.accuracy.top1", Proportion, "fraction", VALUE, Wilson, "top-1 accuracy of the deployed model"),
+    m!("suites.accuracy_reference.top1", Proportion, "fraction", VALUE, Wilson, "top-1 accuracy of the reference (e.g. fp32) model"),
     m!("suites.accuracy_int8.top1", Proportion, "fraction", VALUE, Wilson, "top-1 accuracy of the int8 model (demo)"),
     m!("suites.latency.latency", LatencySummary, "ms", PERCENTILES, EarlyStopping, "latency of the main latency run"),
     m!("suites.latency_periodic.latency", LatencySummary, "ms", PERCENTILES, EarlyStopping, "end-to-end latency in the periodic camera scenario"),

@@ -97,7 +97,7 @@ pub struct Provenance {
 }
 
 /// A threshold: a number, a boolean, the frame period of the periodic run, or a value the manufacturer declares.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Threshold {
     Number(f64),
@@ -153,7 +153,7 @@ pub struct Requirement {
 }
 
 /// An overridden value: which requirement and field, old and new, from which file and line.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Override {
     pub requirement: String,
     pub field: String,
@@ -175,6 +175,8 @@ pub struct Profile {
     pub overrides: Vec<Override>,
     /// Where it was read from (`shipped:NAME` or a file path).
     pub source: String,
+    /// SHA-256 (hex) of this profile's text followed by the digest of the profile it extends.
+    pub sha256: String,
 }
 
 impl Profile {
@@ -329,7 +331,17 @@ fn check_chain(file: &str, text: &str, dir: Option<&Path>, chain: &mut Vec<Strin
     if !problems.is_empty() {
         return Err(invalid(problems));
     }
+    let sha256 = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(text.as_bytes());
+        if let Some(b) = &base {
+            h.update(b.sha256.as_bytes());
+        }
+        hex::encode(h.finalize())
+    };
     Ok(Profile {
+        sha256,
         id: raw.id,
         version: raw.version,
         title: raw.title,

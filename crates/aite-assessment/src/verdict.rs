@@ -4,10 +4,10 @@
 //! INCONCLUSIVE with the sample size that would decide at the observed rate.
 
 use crate::profile::Comparator;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The conclusion on one requirement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Verdict {
     Pass,
@@ -35,7 +35,7 @@ impl Verdict {
 }
 
 /// A 95% interval; a bound is `None` when the results do not give one.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     pub low: Option<f64>,
     pub high: Option<f64>,
@@ -43,7 +43,7 @@ pub struct Interval {
 }
 
 /// How many trials would decide an INCONCLUSIVE proportion if the observed rate held.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MoreSamples {
     /// Trials in total at which the Wilson interval clears the threshold.
     pub trials: u64,
@@ -51,7 +51,7 @@ pub struct MoreSamples {
     pub additional: u64,
     pub observed_rate: f64,
     /// The verdict the interval would then give.
-    pub would_be: &'static str,
+    pub would_be: String,
 }
 
 /// z for a two-sided 95% interval.
@@ -117,7 +117,7 @@ pub fn trials_to_decide(comparator: Comparator, p: f64, threshold: f64, run: u64
             lo = mid;
         }
     }
-    Some(MoreSamples { trials: hi, additional: hi.saturating_sub(run), observed_rate: p, would_be: target.label() })
+    Some(MoreSamples { trials: hi, additional: hi.saturating_sub(run), observed_rate: p, would_be: target.label().to_string() })
 }
 
 #[cfg(test)]

@@ -37,4 +37,4 @@ mod results;
 pub use attest::{sign_package, verify_package, AttestError, Outcome, PackageVerification, ENVELOPE_NAME};
 pub use environment::{Environment, ToolInfo};
 pub use folder::{write_atomic, EvidenceError, Manifest, RunFolder};
-pub use results::{InputArtifact, Results, RunStatus, RESULTS_SCHEMA};
+pub use results::{now_rfc3339, InputArtifact, Results, RunStatus, RESULTS_SCHEMA};

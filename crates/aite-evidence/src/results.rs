@@ -48,7 +48,16 @@ pub struct Results {
     pub target: serde_json::Value,
     pub inputs: Vec<InputArtifact>,
     /// One entry per suite that ran: `accuracy`, `latency`, `cold_start`, `caching_audit`...
+    /// A suite that could not run is `{"status": "error", "error": ...}` or
+    /// `{"status": "not-run", "why": ...}` (see [`Results::suite_error`]).
     pub suites: BTreeMap<String, serde_json::Value>,
+    /// What the manufacturer declares about the terminal (`aite run`'s `[declared]`
+    /// and `[terminal]`): the assessment compares measured values with these.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub declared: serde_json::Map<String, serde_json::Value>,
+    /// Raw files of the package per suite (`latency` → `latency-samples.csv`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, Vec<String>>,
 }
 
 impl Results {
@@ -65,6 +74,8 @@ impl Results {
             target,
             inputs: vec![],
             suites: BTreeMap::new(),
+            declared: serde_json::Map::new(),
+            files: BTreeMap::new(),
         }
     }
 
@@ -72,6 +83,16 @@ impl Results {
     pub fn add_suite<T: Serialize>(&mut self, name: &str, value: &T) {
         let v = serde_json::to_value(value).unwrap_or_else(|e| serde_json::json!({ "serialisation_error": e.to_string() }));
         self.suites.insert(name.into(), v);
+    }
+
+    /// Record that suite `name` could not run: its requirements are ERROR, not passed.
+    pub fn suite_error(&mut self, name: &str, error: &str) {
+        self.suites.insert(name.into(), serde_json::json!({ "status": "error", "error": error }));
+    }
+
+    /// Record that suite `name` was not run and why: its requirements are NOT_TESTED.
+    pub fn suite_not_run(&mut self, name: &str, why: &str) {
+        self.suites.insert(name.into(), serde_json::json!({ "status": "not-run", "why": why }));
     }
 
     /// Stamp the finish time.

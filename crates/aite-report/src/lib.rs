@@ -23,6 +23,7 @@
 mod charts;
 mod cyclonedx;
 mod diagrams;
+pub mod gap;
 mod html;
 mod junit;
 mod oscal;

@@ -22,9 +22,21 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Evaluate the bundled reference terminal (no files needed) and write a run folder.
+    /// Evaluate the bundled reference terminal (no files needed): `aite run` on the embedded
+    /// terminal with its profile; prints the gap analysis and writes a signed evidence package.
     #[command(after_help = EXIT_CODES_HELP)]
     Demo(DemoArgs),
+    /// Run every suite a profile needs on one terminal (from `aite.toml`), assess it, and write
+    /// one evidence package (assessment.json beside results.json). Ctrl-C, then the same
+    /// command again, resumes; the exit code is the overall verdict's.
+    #[command(long_about = RUN_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Write a commented `aite.toml` for a device class, to edit and give to `aite run`.
+    Init(InitArgs),
+    /// Assess an existing evidence package (its results.json) against a profile and
+    /// write assessment.json into it; the exit code is the overall verdict's.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Assess(AssessArgs),
     /// Describe a model file: format, opsets, tensors, operators, parameters, quantization, SHA-256.
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect(InspectArgs),
@@ -510,6 +522,84 @@ pub struct LatencyArgs {
     pub output: OutputArgs,
 }
 
+const RUN_LONG_ABOUT: &str = "Run every suite the profile in aite.toml needs (latency, robustness, \
+security), assess the results against it and write one evidence package: results.json, \
+assessment.json (every requirement's verdict, value, interval, threshold, decision rule, clauses \
+and evidence pointers), raw CSVs, SARIF, configuration, environment and a SHA-256 manifest; \
+optionally signed (--sign) and recorded in the history database.\n\n\
+The terminal output starts with the gap analysis: per mandatory item the count of each \
+verdict, then the failing and inconclusive requirements with value, threshold and remediation.\n\n\
+Resuming: a finished suite is kept in the package's .state/ folder; after Ctrl-C (or a crash) \
+the same command continues the same package and runs only what is left (--fresh starts anew). \
+A suite that fails is ERROR for its requirements and the others still run.";
+
+/// `aite run`
+#[derive(Args)]
+pub struct RunArgs {
+    /// The run configuration (write one with `aite init --class ai-camera`).
+    #[arg(long, short, default_value = "aite.toml")]
+    pub config: PathBuf,
+    /// Folder receiving the evidence package (default: `out` in aite.toml, else aite-runs).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print assessment.json to stdout instead of the gap analysis (progress stays on stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// Start a new package even when an unfinished one for this configuration exists.
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub sign: SignEvidenceArgs,
+    #[command(flatten)]
+    pub history: HistoryDbArgs,
+}
+
+/// Signing the package as it is written.
+#[derive(Args, Clone, Debug)]
+pub struct SignEvidenceArgs {
+    /// Sign the package with this Ed25519 private key (PKCS#8 PEM, from `aite keygen`).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// Who signs, as "Name, Role" (required with --sign; Annex IV 2(g): reports signed by the responsible persons).
+    #[arg(long, requires = "sign")]
+    pub signer: Option<String>,
+}
+
+/// Where runs are recorded.
+#[derive(Args, Clone, Debug)]
+pub struct HistoryDbArgs {
+    /// History database (default: $AITE_HISTORY_DB, else the user's data folder; see docs/history.md).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Do not record this run in the history database.
+    #[arg(long)]
+    pub no_history: bool,
+}
+
+/// `aite init`
+#[derive(Args)]
+pub struct InitArgs {
+    /// Device class: the shipped profile the configuration starts from.
+    #[arg(long, value_parser = ["ai-camera", "edge-server", "industrial-vision"], default_value = "ai-camera")]
+    pub class: String,
+    /// Where to write it (refuses to overwrite).
+    #[arg(long, short, default_value = "aite.toml")]
+    pub output: PathBuf,
+}
+
+/// `aite assess`
+#[derive(Args)]
+pub struct AssessArgs {
+    /// The evidence package (a run folder with results.json).
+    pub package: PathBuf,
+    /// A shipped profile (ai-camera, edge-server, industrial-vision, reference-terminal) or a profile file.
+    #[arg(long, short)]
+    pub profile: String,
+    /// Print assessment.json instead of the gap analysis.
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Args)]
 pub struct DemoArgs {
     /// Inference engine for the reference terminal.
@@ -520,6 +610,14 @@ pub struct DemoArgs {
     pub quick: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Sign the package with this key instead of a fresh demo key (written beside the package).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// Who signs, as "Name, Role".
+    #[arg(long, default_value = "aite demo, automated run")]
+    pub signer: String,
+    #[command(flatten)]
+    pub history: HistoryDbArgs,
 }
 
 #[derive(Args)]

@@ -43,6 +43,9 @@ Exit codes:
   5    evidence could not be written to --out
   6    the security scan is incomplete: part of the input (listed in the output and in
        results.json security.gaps) was not examined, so no rule passed
+  `aite run` and `aite assess` exit with the overall verdict of the assessment:
+       0 PASS, 1 FAIL, 7 INCONCLUSIVE, 8 NOT_TESTED (something was not measured),
+       9 ERROR (a suite failed or its results could not be read)
   10   `aite verify`: the evidence package does not verify (a file changed, is missing or was
        added, the signature does not verify with the key, or the envelope is missing or malformed)
   130  interrupted by Ctrl-C; the part that ran was written as evidence";
@@ -79,6 +82,9 @@ pub fn classify(err: &anyhow::Error) -> u8 {
                 LatencyError::Target(t) => target_code(t),
                 _ => Exit::Input,
             } as u8;
+        }
+        if cause.downcast_ref::<crate::config::ConfigError>().is_some() || cause.downcast_ref::<aite_assessment::ProfileError>().is_some() {
+            return Exit::Input as u8;
         }
         if cause.downcast_ref::<UsageError>().is_some() {
             return Exit::Usage as u8;

@@ -8,6 +8,7 @@
 mod cli;
 mod commands;
 mod common;
+mod config;
 mod exit;
 
 use clap::Parser;

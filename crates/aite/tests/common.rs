@@ -5,8 +5,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The binary, with its history database in the test's target folder (never the
+/// user's data folder); a test that cares passes `--db`.
 pub fn aite() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_aite"))
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let db = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("history-{}-{n}.sqlite3", std::process::id()));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_aite"));
+    cmd.env("AITE_HISTORY_DB", db);
+    cmd
 }
 
 pub struct Run {
@@ -29,7 +36,7 @@ pub fn run_folder(out: &Path) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(out)
         .expect("out exists")
         .map(|e| e.unwrap().path())
-        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .filter(|p| p.is_dir() && !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     assert_eq!(dirs.len(), 1, "one run folder expected: {dirs:?}");
     dirs.pop().unwrap()

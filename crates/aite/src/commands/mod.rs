@@ -8,6 +8,8 @@ mod inspect;
 mod latency;
 mod corrupt;
 mod profile;
+pub mod run;
+mod init;
 mod report;
 mod robustness;
 mod security;
@@ -20,6 +22,9 @@ use aite_target::Cancel;
 pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
     match cli.command {
         Command::Demo(a) => demo::run(a, cancel),
+        Command::Run(a) => run::command(a, cancel),
+        Command::Init(a) => init::run(a),
+        Command::Assess(a) => run::assess_command(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Accuracy(a) => accuracy::run(a, cancel),
         Command::Latency(a) => latency::run(a, cancel),

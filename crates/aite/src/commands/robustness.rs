@@ -13,9 +13,6 @@ use aite_target::{Cancel, Dim, Target};
 use anyhow::{Context, Result};
 
 /// Decoded images of up to `n` samples (see [`load_frames`]).
-pub fn decoded_frames(ds: &Dataset, spec: &PreprocessSpec, n: usize, strict: bool) -> Result<Vec<(String, aite_data::Image)>> {
-    Ok(load_frames(ds, spec, n, strict)?.0.into_iter().map(|f| (f.id, f.image)).collect())
-}
 
 /// Run every consistency check that applies and add it to `results`.
 /// Returns whether every check passed.

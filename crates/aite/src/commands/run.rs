@@ -1,0 +1,792 @@
+//! `aite run -c aite.toml` (and `aite demo`, the same run on the embedded
+//! reference terminal): every suite the profile needs, each as one resumable
+//! step, then the assessment and one evidence package.
+//!
+//! A step that finishes is kept in the package's `.state/` folder, so the same
+//! command after Ctrl-C resumes the package and runs only what is left. A step
+//! that fails records `{"status": "error"}` for its suites (their requirements
+//! are ERROR) and the others still run; a suite that cannot run for want of
+//! configuration records `{"status": "not-run", "why"}` (NOT_TESTED).
+
+use crate::common::*;
+use crate::config::{LatencySuite, PeriodicSuite, RobustnessSuite, SecuritySuite};
+use crate::exit::Exit;
+use aite_accuracy::{evaluate, AccuracyConfig};
+use aite_assessment::{Assessment, Profile};
+use aite_data::{Dataset, PreprocessSpec};
+use aite_engine::{load_target, load_target_from_bytes, EngineKind, EngineOptions};
+use aite_evidence::{Environment, InputArtifact, Results, RunFolder, RunStatus};
+use aite_latency::{caching_audit, cold_start, run as run_scenario, LatencyScenario, LatencySettings, Workload};
+use aite_robustness::corruption::corruption_sweep;
+use aite_robustness::{run_attack, AttackKind, AttackSettings};
+use aite_target::{Cancel, Target};
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Where a model comes from.
+pub enum ModelSource {
+    File(PathBuf),
+    /// Bytes inside this binary (the reference terminal), with a display name.
+    Embedded { name: &'static str, bytes: &'static [u8] },
+}
+
+impl ModelSource {
+    fn load(&self, engine: EngineKind, options: &EngineOptions) -> Result<Box<dyn Target>> {
+        match self {
+            ModelSource::File(p) => {
+                if !p.is_file() {
+                    anyhow::bail!(aite_target::TargetError::Load { path: p.clone(), reason: "no such file".into(), hint: "check [target].model in aite.toml".into() });
+                }
+                Ok(load_target(p, engine, options)?)
+            }
+            ModelSource::Embedded { name, bytes } => Ok(load_target_from_bytes(name, bytes, engine, options)?),
+        }
+    }
+
+    fn artifacts(&self, role: &str) -> Result<Vec<InputArtifact>> {
+        match self {
+            ModelSource::File(p) => model_artifacts(p, role),
+            ModelSource::Embedded { name, bytes } => {
+                Ok(vec![InputArtifact { role: role.into(), name: format!("reference:{name}"), sha256: aite_engine::sha256_bytes(bytes), count: None }])
+            }
+        }
+    }
+}
+
+/// The image the security scan reads.
+pub enum ImageSource {
+    File(PathBuf),
+    /// The reference rootfs aite builds itself, with planted weaknesses.
+    ReferenceRootfs,
+}
+
+/// Everything one run evaluates, resolved from `aite.toml` or built in (`aite demo`).
+pub struct Plan {
+    /// `run` or `demo`: the package folder's suffix and results.json `command`.
+    pub command: &'static str,
+    /// Written as config.json; with the inputs' hashes it identifies the run for resuming.
+    pub config: Value,
+    pub declared: serde_json::Map<String, Value>,
+    pub profile: Profile,
+    pub engine: EngineKind,
+    pub threads: usize,
+    pub batch: usize,
+    pub model: ModelSource,
+    pub reference: Option<ModelSource>,
+    pub dataset: Option<Dataset>,
+    /// Preprocessing as `--preprocess` takes it; `None` infers it from the model.
+    pub preprocess: Option<String>,
+    /// A fixed spec (the reference terminal's), used instead of `preprocess`.
+    pub spec: Option<PreprocessSpec>,
+    pub latency: LatencySuite,
+    pub periodic: PeriodicSuite,
+    pub robustness: RobustnessSuite,
+    pub security: SecuritySuite,
+    pub image: Option<ImageSource>,
+}
+
+/// How the package is written.
+pub struct RunOptions {
+    pub out: PathBuf,
+    /// Print results.json to stdout instead of tables.
+    pub json: bool,
+    /// Start a new package even if an unfinished one for the same configuration exists.
+    pub fresh: bool,
+    /// Sign the package: private key file and "Name, Role".
+    pub sign: Option<(PathBuf, String)>,
+    /// Record the run in the history database (`None`: the default location).
+    pub db: Option<PathBuf>,
+    pub record_history: bool,
+}
+
+/// One resumable unit of work and the suites it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    Accuracy,
+    ColdStart,
+    Latency,
+    Periodic,
+    CachingAudit,
+    Consistency,
+    Corruptions,
+    Attacks,
+    Security,
+}
+
+const STEPS: [Step; 9] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security];
+
+impl Step {
+    fn name(self) -> &'static str {
+        match self {
+            Step::Accuracy => "accuracy",
+            Step::ColdStart => "cold-start",
+            Step::Latency => "latency",
+            Step::Periodic => "periodic",
+            Step::CachingAudit => "caching-audit",
+            Step::Consistency => "consistency",
+            Step::Corruptions => "corruptions",
+            Step::Attacks => "attacks",
+            Step::Security => "security",
+        }
+    }
+
+    /// The results.json suites this step writes.
+    fn suites(self) -> &'static [&'static str] {
+        match self {
+            Step::Accuracy => &["accuracy", "accuracy_reference"],
+            Step::ColdStart => &["cold_start"],
+            Step::Latency => &["latency"],
+            Step::Periodic => &["latency_periodic"],
+            Step::CachingAudit => &["caching_audit"],
+            Step::Consistency => &["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic"],
+            Step::Corruptions => &["corruptions"],
+            Step::Attacks => &["attack_square_linf", "attack_noise_linf", "attack_worst_case"],
+            Step::Security => &["security"],
+        }
+    }
+}
+
+/// What a finished step produced, kept in `.state/` for resuming.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StepOutput {
+    suites: BTreeMap<String, Value>,
+    files: BTreeMap<String, Vec<String>>,
+    inputs: Vec<InputArtifact>,
+    seconds: f64,
+}
+
+/// `.state/plan.json`: which configuration this unfinished package belongs to.
+#[derive(Debug, Serialize, Deserialize)]
+struct StateHeader {
+    digest: String,
+    started_at: String,
+}
+
+const STATE: &str = ".state";
+
+/// Suites the profile reads (reserved requirements read none).
+fn needed_suites(profile: &Profile) -> BTreeSet<String> {
+    profile.requirements.iter().filter(|r| r.reserved.is_none()).filter_map(|r| r.metric.split('.').nth(1)).map(str::to_string).collect()
+}
+
+/// The quantile of a guarded latency requirement on `suite`, so LoadGen's
+/// early-stopping estimate is computed for the percentile the profile judges.
+fn guarded_percentile(profile: &Profile, suite: &str) -> Option<f64> {
+    profile
+        .requirements
+        .iter()
+        .filter(|r| r.decision == aite_assessment::DecisionRule::Guarded && r.metric == format!("suites.{suite}.latency"))
+        .find_map(|r| aite_assessment::catalogue::quantile(&r.statistic))
+}
+
+struct StepContext<'a> {
+    plan: &'a Plan,
+    folder: &'a RunFolder,
+    cancel: &'a Cancel,
+    quiet: bool,
+    options: EngineOptions,
+    deployed: Option<Box<dyn Target>>,
+    reference: Option<Box<dyn Target>>,
+    spec: Option<PreprocessSpec>,
+    frames: Option<Vec<LoadedFrame>>,
+    skipped_frames: Vec<String>,
+}
+
+impl StepContext<'_> {
+    fn deployed(&mut self) -> Result<&mut dyn Target> {
+        if self.deployed.is_none() {
+            self.deployed = Some(self.plan.model.load(self.plan.engine, &self.options).context("cannot load the deployed model")?);
+        }
+        Ok(self.deployed.as_deref_mut().expect("just loaded"))
+    }
+
+    fn spec(&mut self) -> Result<PreprocessSpec> {
+        if let Some(s) = &self.spec {
+            return Ok(s.clone());
+        }
+        let spec = match &self.plan.spec {
+            Some(s) => s.clone(),
+            None => {
+                let pre = self.plan.preprocess.clone();
+                let (spec, inferred) = preprocess_spec(pre.as_deref(), self.deployed()?.info())?;
+                if inferred && !self.quiet {
+                    eprintln!("note: no [dataset].preprocess; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
+                }
+                spec
+            }
+        };
+        self.spec = Some(spec.clone());
+        Ok(spec)
+    }
+
+    fn dataset(&self) -> Result<&Dataset, NotRun> {
+        self.plan.dataset.as_ref().ok_or_else(|| NotRun("no [dataset] in the configuration: this suite runs on labeled frames".into()))
+    }
+
+    /// The first frames of the dataset, decoded once for every step.
+    fn frames(&mut self, n: usize) -> Result<Vec<&LoadedFrame>> {
+        if self.frames.is_none() {
+            let spec = self.spec()?;
+            let ds = self.dataset().map_err(|e| anyhow::anyhow!(e.0))?;
+            let r = &self.plan.robustness;
+            let want = [self.plan.latency.frames, r.consistency_frames, r.corruption_frames, r.attack_frames].into_iter().max().unwrap_or(1).max(1);
+            let (frames, skipped) = load_frames(ds, &spec, want, false)?;
+            self.skipped_frames = skipped;
+            self.frames = Some(frames);
+        }
+        Ok(self.frames.as_ref().expect("just loaded").iter().take(n.max(1)).collect())
+    }
+
+    /// Frames through decode and preprocessing when there is a dataset, else seeded tensors (bare inference).
+    fn workload(&mut self) -> Result<Workload> {
+        if self.plan.dataset.is_some() {
+            let spec = self.spec()?;
+            let frames = self.frames(self.plan.latency.frames)?.into_iter().map(|f| (f.id.clone(), f.bytes.clone())).collect();
+            Ok(Workload::Frames { frames, spec })
+        } else {
+            let options = self.options.clone();
+            let inputs = self.deployed()?.info().inputs.clone();
+            Ok(Workload::Tensors(synthetic_inputs(&inputs, &options, 16, 0x5EED)?))
+        }
+    }
+}
+
+/// A suite that was not run, and why (NOT_TESTED, not ERROR).
+#[derive(Debug)]
+struct NotRun(String);
+
+impl std::fmt::Display for NotRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotRun {}
+
+fn not_run(why: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(NotRun(why.into()))
+}
+
+impl StepOutput {
+    fn suite<T: Serialize>(&mut self, name: &str, value: &T) -> Result<()> {
+        self.suites.insert(name.into(), serde_json::to_value(value)?);
+        Ok(())
+    }
+
+    fn file(&mut self, folder: &RunFolder, suite: &str, name: &str, bytes: &[u8]) -> Result<()> {
+        folder.write_bytes(name, bytes)?;
+        self.files.entry(suite.into()).or_default().push(name.into());
+        Ok(())
+    }
+
+    /// Whether any suite of this step stopped because of Ctrl-C.
+    fn interrupted(&self) -> bool {
+        self.suites.values().any(|v| v.get("interrupted").and_then(Value::as_bool) == Some(true))
+    }
+}
+
+fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
+    let mut out = StepOutput::default();
+    let plan = cx.plan;
+    let folder = cx.folder;
+    let cancel = cx.cancel.clone();
+    let quiet = cx.quiet;
+    let enabled = match step {
+        Step::Latency | Step::ColdStart | Step::CachingAudit => plan.latency.enabled,
+        Step::Periodic => plan.periodic.enabled,
+        Step::Consistency | Step::Corruptions | Step::Attacks => plan.robustness.enabled,
+        Step::Security => plan.security.enabled,
+        Step::Accuracy => true,
+    };
+    if !enabled {
+        return Err(not_run("disabled in the configuration (enabled = false)"));
+    }
+    match step {
+        Step::Accuracy => {
+            let ds = cx.dataset()?;
+            let n = ds.samples.len();
+            let spec = cx.spec()?;
+            let cfg = AccuracyConfig { cancel: cancel.clone(), ..Default::default() };
+            let pb = bar(n as u64 * if plan.reference.is_some() { 2 } else { 1 }, "accuracy", quiet);
+            let ds = cx.plan.dataset.as_ref().expect("checked");
+            let acc = evaluate(cx.deployed()?, ds, &spec, &cfg, &mut |i| pb.set_position(i as u64))?;
+            out.suite("accuracy", &acc)?;
+            out.file(folder, "accuracy", "predictions.csv", &predictions_csv(&acc.predictions))?;
+            if let Some(r) = &plan.reference {
+                let mut reference = r.load(plan.engine, &cx.options).context("cannot load the reference model")?;
+                let acc = evaluate(reference.as_mut(), ds, &spec, &cfg, &mut |i| pb.set_position((n + i) as u64))?;
+                out.suite("accuracy_reference", &acc)?;
+                out.file(folder, "accuracy_reference", "predictions-reference.csv", &predictions_csv(&acc.predictions))?;
+                cx.reference = Some(reference);
+            }
+            pb.finish_and_clear();
+        }
+        Step::ColdStart => {
+            let workload = cx.workload()?;
+            let options = cx.options.clone();
+            let cs = cold_start(|| plan.model.load(plan.engine, &options).map_err(|e| aite_target::TargetError::Inference { target: "cold start".into(), reason: e.to_string() }), &workload, false)?;
+            out.suite("cold_start", &cs)?;
+        }
+        Step::Latency => {
+            let workload = cx.workload()?;
+            let l = &plan.latency;
+            let settings = LatencySettings {
+                min_duration_ms: l.duration_ms,
+                min_queries: l.min_queries,
+                percentile: guarded_percentile(&plan.profile, "latency").unwrap_or(l.percentile),
+                ..Default::default()
+            };
+            let pb = bar(1000, "latency", quiet);
+            let r = run_scenario(cx.deployed()?, &workload, &LatencyScenario::SingleStream, &settings, &cancel, &mut |p| pb.set_position((p.fraction * 1000.0) as u64))?;
+            pb.finish_and_clear();
+            if let Some(e) = &r.error {
+                anyhow::bail!("the target failed during the single-stream run: {e}");
+            }
+            out.suite("latency", &r)?;
+            out.file(folder, "latency", "latency-samples.csv", &latency_csv(&r.records))?;
+        }
+        Step::Periodic => {
+            let p = &plan.periodic;
+            let Some(fps) = p.fps else {
+                return Err(not_run("no frame rate: set [declared].fps (or [suites.periodic].fps) in aite.toml"));
+            };
+            let workload = cx.workload()?;
+            let scenario = LatencyScenario::Periodic { fps, burst_frames: p.burst_frames, idle_ms: p.idle_ms };
+            let settings = LatencySettings {
+                min_duration_ms: 0,
+                min_queries: p.min_queries,
+                percentile: guarded_percentile(&plan.profile, "latency_periodic").unwrap_or(plan.latency.percentile),
+                ..Default::default()
+            };
+            let pb = bar(1000, "periodic", quiet);
+            let r = run_scenario(cx.deployed()?, &workload, &scenario, &settings, &cancel, &mut |p| pb.set_position((p.fraction * 1000.0) as u64))?;
+            pb.finish_and_clear();
+            if let Some(e) = &r.error {
+                anyhow::bail!("the target failed during the periodic run: {e}");
+            }
+            out.suite("latency_periodic", &r)?;
+            out.file(folder, "latency_periodic", "latency-periodic-samples.csv", &latency_csv(&r.records))?;
+        }
+        Step::CachingAudit => {
+            let workload = cx.workload()?;
+            let a = caching_audit(cx.deployed()?, &workload, 64)?;
+            out.suite("caching_audit", &a)?;
+        }
+        Step::Consistency => {
+            cx.dataset()?;
+            let r = plan.robustness.clone();
+            let spec = cx.spec()?;
+            let frames: Vec<(String, aite_data::Image)> = cx.frames(r.consistency_frames)?.into_iter().map(|f| (f.id.clone(), f.image.clone())).collect();
+            if cx.reference.is_none() {
+                if let Some(src) = &plan.reference {
+                    cx.reference = Some(src.load(plan.engine, &cx.options).context("cannot load the reference model")?);
+                }
+            }
+            let symbolic_batch = cx.deployed()?.info().inputs.first().and_then(|i| i.shape.first()).is_some_and(|d| matches!(d, aite_target::Dim::Symbolic(_)));
+            let mut batched = if symbolic_batch && plan.batch >= 2 {
+                Some(plan.model.load(plan.engine, &EngineOptions { batch: plan.batch, ..cx.options.clone() }).context("cannot load the deployed model for batch invariance")?)
+            } else {
+                None
+            };
+            let mut results = Results::new("run", Value::Null);
+            let deployed = cx.deployed.as_deref_mut().expect("loaded above");
+            super::robustness::consistency_suites(
+                &mut results,
+                deployed,
+                cx.reference.as_mut().map(|r| r.as_mut() as &mut dyn Target),
+                batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, plan.batch)),
+                &spec,
+                &frames,
+                r.repeats,
+                0,
+            )?;
+            if !symbolic_batch {
+                results.suite_not_run("batch_invariance", "the deployed model has a fixed batch dimension: batch invariance cannot be checked");
+            } else if plan.batch < 2 {
+                results.suite_not_run("batch_invariance", "[target].batch is below 2");
+            }
+            if plan.reference.is_none() {
+                results.suite_not_run("agreement", "no [target].reference_model to agree with");
+            }
+            out.suites.extend(results.suites);
+        }
+        Step::Corruptions => {
+            cx.dataset()?;
+            let r = plan.robustness.clone();
+            let spec = cx.spec()?;
+            let loaded: Vec<LoadedFrame> = cx.frames(r.corruption_frames)?.into_iter().map(clone_frame).collect();
+            let frames = super::robustness::labeled_frames(&loaded, spec.color)?;
+            let options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", 0, None, false)?;
+            let pb = bar(options.all_cells().len() as u64, "corruptions", quiet);
+            let sweep = corruption_sweep(cx.deployed()?, &spec, &frames, &options, vec![], &cancel, &mut |_| pb.inc(1))?;
+            pb.finish_and_clear();
+            out.suite("corruptions", &sweep)?;
+            out.file(folder, "corruptions", "corruptions.csv", &super::robustness::corruptions_csv(&sweep))?;
+        }
+        Step::Attacks => {
+            cx.dataset()?;
+            let r = plan.robustness.clone();
+            let spec = cx.spec()?;
+            let loaded: Vec<LoadedFrame> = cx.frames(r.attack_frames)?.into_iter().map(clone_frame).collect();
+            let frames = super::robustness::labeled_frames(&loaded, spec.color)?;
+            let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
+            let mut reports = Vec::new();
+            for (kind, budget) in [(AttackKind::SquareLinf, r.attack_budget), (AttackKind::NoiseLinf, r.attack_budget.min(100))] {
+                if cancel.is_cancelled() {
+                    break;
+                }
+                let settings = AttackSettings { budget, epsilon: r.epsilon_255 / 255.0, ..AttackSettings::autoattack(kind, side) };
+                settings.validate()?;
+                let pb = bar(frames.len() as u64, kind.name(), quiet);
+                let report = run_attack(cx.deployed()?, &spec, &frames, &settings, vec![], &cancel, &mut |_| pb.inc(1))?;
+                pb.finish_and_clear();
+                let suite = format!("attack_{}", kind.name().replace('-', "_"));
+                out.suite(&suite, &report)?;
+                out.file(folder, &suite, &format!("attack-{}.csv", kind.name()), &super::robustness::attack_csv(&report))?;
+                reports.push(report);
+            }
+            if let Some(w) = aite_robustness::attack::worst_case(&reports.iter().collect::<Vec<_>>()) {
+                out.suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": ["square-linf", "noise-linf"], "epsilon": r.epsilon_255 / 255.0, "robust_accuracy": w } }))?;
+            }
+        }
+        Step::Security => {
+            let s = &plan.security;
+            let Some(image) = &plan.image else {
+                return Err(not_run("no firmware image: set [suites.security].image in aite.toml"));
+            };
+            let parent = folder.path().parent().unwrap_or(folder.path());
+            let work = tempfile::Builder::new().prefix(".security-work-").tempdir_in(parent).with_context(|| format!("cannot create a work folder in {}", parent.display()))?;
+            let (input, label) = match image {
+                ImageSource::File(p) => {
+                    if !p.exists() {
+                        anyhow::bail!("firmware image {} does not exist (check [suites.security].image)", p.display());
+                    }
+                    out.inputs.push(InputArtifact { role: "firmware".into(), name: p.display().to_string(), sha256: if p.is_file() { aite_engine::sha256_file(p)? } else { String::new() }, count: None });
+                    (p.clone(), p.display().to_string())
+                }
+                ImageSource::ReferenceRootfs => {
+                    // The running aite binary stands in for the camera application.
+                    let exe = std::env::current_exe().ok().and_then(|p| std::fs::read(p).ok()).filter(|b| b.len() < 256 << 20);
+                    let path = work.path().join("reference-rootfs.tar.gz");
+                    let bytes = aite_security::reference::build(exe.as_deref())?;
+                    out.inputs.push(InputArtifact { role: "firmware".into(), name: "reference:rootfs.tar.gz".into(), sha256: aite_engine::sha256_bytes(&bytes), count: None });
+                    std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+                    (path, "reference rootfs".to_string())
+                }
+            };
+            let model_keys = s.model_keys.iter().map(|k| aite_security::signing::VerifyingKey::from_pem_file(k)).collect::<Result<Vec<_>, _>>()?;
+            for k in &s.model_keys {
+                out.inputs.push(InputArtifact { role: "model-key".into(), name: k.display().to_string(), sha256: aite_engine::sha256_file(k)?, count: None });
+            }
+            let osv = s.osv.as_deref().map(aite_security::components::load_osv).transpose()?;
+            if let Some(feed) = &s.osv {
+                out.inputs.push(InputArtifact { role: "osv-feed".into(), name: feed.display().to_string(), sha256: if feed.is_file() { aite_engine::sha256_file(feed)? } else { String::new() }, count: None });
+            }
+            if !quiet {
+                eprintln!("  scanning {label}");
+            }
+            let report = aite_security::scan_with(&input, &work.path().join("x"), &aite_security::ScanOptions { limits: aite_security::Limits::default(), model_keys, now: None, osv })?;
+            let sarif = aite_security::sarif::sarif(&report.findings, env!("CARGO_PKG_VERSION"), serde_json::json!({ "input": label, "coverage": report.coverage }));
+            let sbom = aite_security::components::cyclonedx(&label, None, &report.components, &report.models, &report.vulnerabilities, env!("CARGO_PKG_VERSION"));
+            out.suite("security", &report)?;
+            out.file(folder, "security", "findings.sarif", &serde_json::to_vec_pretty(&sarif)?)?;
+            out.file(folder, "security", "elf-hardening.csv", &super::security::elf_csv(&report))?;
+            out.file(folder, "security", "keys.csv", &super::security::keys_csv(&report))?;
+            out.file(folder, "security", "sbom.cdx.json", &serde_json::to_vec_pretty(&sbom)?)?;
+        }
+    }
+    Ok(out)
+}
+
+fn clone_frame(f: &LoadedFrame) -> LoadedFrame {
+    LoadedFrame { id: f.id.clone(), label: f.label, bytes: f.bytes.clone(), image: f.image.clone() }
+}
+
+/// An unfinished package in `out` for this configuration digest, newest first.
+fn find_unfinished(out: &Path, digest: &str) -> Option<(PathBuf, StateHeader)> {
+    let mut found: Vec<(PathBuf, StateHeader)> = std::fs::read_dir(out)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let text = std::fs::read(e.path().join(STATE).join("plan.json")).ok()?;
+            let h: StateHeader = serde_json::from_slice(&text).ok()?;
+            (h.digest == digest).then(|| (e.path(), h))
+        })
+        .collect();
+    found.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at));
+    found.into_iter().next()
+}
+
+fn digest_of(plan: &Plan, inputs: &[InputArtifact]) -> String {
+    let mut text = format!("{}\n{}\n{}\n", env!("CARGO_PKG_VERSION"), plan.config, plan.profile.sha256);
+    for i in inputs {
+        text.push_str(&format!("{} {}\n", i.role, i.sha256));
+    }
+    aite_engine::sha256_bytes(text.as_bytes())
+}
+
+/// Run `plan`, assess it and write the package. Returns the exit code: the
+/// overall verdict's (see `aite --help`), or 130 when interrupted.
+pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, PathBuf, Assessment)> {
+    let quiet = opts.json;
+    let mut inputs = plan.model.artifacts("model")?;
+    if let Some(r) = &plan.reference {
+        inputs.extend(r.artifacts("reference-model")?);
+    }
+    if let Some(ds) = &plan.dataset {
+        inputs.push(dataset_artifact(ds));
+    }
+    inputs.push(InputArtifact { role: "profile".into(), name: plan.profile.source.clone(), sha256: plan.profile.sha256.clone(), count: None });
+    let digest = digest_of(&plan, &inputs);
+    std::fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let resumed = if opts.fresh { None } else { find_unfinished(&opts.out, &digest) };
+    let (folder, header) = match resumed {
+        Some((path, header)) => (RunFolder::open(&path)?, header),
+        None => {
+            let folder = RunFolder::create(&opts.out, plan.command)?;
+            let header = StateHeader { digest: digest.clone(), started_at: aite_evidence::now_rfc3339() };
+            let state = folder.path().join(STATE);
+            std::fs::create_dir_all(state.join("steps")).with_context(|| format!("cannot create {}", state.display()))?;
+            aite_evidence::write_atomic(&state.join("plan.json"), &serde_json::to_vec_pretty(&header)?)?;
+            (folder, header)
+        }
+    };
+    let state = folder.path().join(STATE).join("steps");
+    let needed = needed_suites(&plan.profile);
+    let steps: Vec<Step> = STEPS.iter().copied().filter(|s| s.suites().iter().any(|x| needed.contains(*x))).collect();
+    let mut done: BTreeMap<Step, StepOutput> = BTreeMap::new();
+    for s in &steps {
+        if let Ok(text) = std::fs::read(state.join(format!("{}.json", s.name()))) {
+            if let Ok(o) = serde_json::from_slice::<StepOutput>(&text) {
+                done.insert(*s, o);
+            }
+        }
+    }
+    if !quiet {
+        if done.is_empty() {
+            eprintln!("aite {}: {} suites for profile {} {} -> {}", plan.command, steps.len(), plan.profile.id, plan.profile.version, folder.path().display());
+        } else {
+            let names: Vec<&str> = done.keys().map(|s| s.name()).collect();
+            eprintln!("resuming {}: {} already done ({})", folder.path().display(), names.len(), names.join(", "));
+        }
+    }
+    let options = EngineOptions { threads: plan.threads.max(1), batch: 1, input_shape: None };
+    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![] };
+    let mut failed: BTreeMap<Step, (bool, String)> = BTreeMap::new();
+    for (i, step) in steps.iter().enumerate() {
+        if done.contains_key(step) {
+            continue;
+        }
+        if cancel.is_cancelled() {
+            break;
+        }
+        if !quiet {
+            eprintln!("[{}/{}] {}", i + 1, steps.len(), step.name());
+        }
+        let started = Instant::now();
+        match run_step(*step, &mut cx) {
+            Ok(mut o) => {
+                o.seconds = started.elapsed().as_secs_f64();
+                if o.interrupted() || cancel.is_cancelled() {
+                    break;
+                }
+                aite_evidence::write_atomic(&state.join(format!("{}.json", step.name())), &serde_json::to_vec(&o)?)?;
+                if !quiet {
+                    eprintln!("      done in {:.1} s", o.seconds);
+                }
+                done.insert(*step, o);
+            }
+            Err(e) => {
+                let not_run = e.downcast_ref::<NotRun>().is_some();
+                let msg = crate::render_chain(&e).replace('\n', " ");
+                if !quiet {
+                    eprintln!("      {}: {msg}", if not_run { "not run" } else { "ERROR" });
+                }
+                failed.insert(*step, (not_run, msg));
+            }
+        }
+    }
+    for s in cx.skipped_frames.iter().take(3) {
+        eprintln!("warning: skipped {s}");
+    }
+    let interrupted = cancel.is_cancelled() || steps.iter().any(|s| !done.contains_key(s) && !failed.contains_key(s));
+
+    // Assemble results.json from every step, finished now or before.
+    let target_info = match cx.deployed.as_ref() {
+        Some(t) => serde_json::to_value(t.info())?,
+        None => serde_json::json!({ "model": inputs.first().map(|i| i.name.clone()) }),
+    };
+    let mut results = Results::new(plan.command, target_info);
+    results.started_at = header.started_at.clone();
+    results.inputs = inputs;
+    results.declared = plan.declared.clone();
+    for (step, o) in &done {
+        results.suites.extend(o.suites.clone());
+        results.files.extend(o.files.clone());
+        for i in &o.inputs {
+            if !results.inputs.contains(i) {
+                results.inputs.push(i.clone());
+            }
+        }
+        let _ = step;
+    }
+    for (step, (not_run, msg)) in &failed {
+        for suite in step.suites().iter().filter(|s| needed.contains(**s)) {
+            if *not_run {
+                results.suite_not_run(suite, msg);
+            } else {
+                results.suite_error(suite, msg);
+            }
+        }
+    }
+    results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
+    let steps_json: BTreeMap<&str, Value> = steps
+        .iter()
+        .map(|s| {
+            let v = match (done.get(s), failed.get(s)) {
+                (Some(o), _) => serde_json::json!({ "status": "done", "seconds": o.seconds }),
+                (None, Some((true, m))) => serde_json::json!({ "status": "not-run", "why": m }),
+                (None, Some((false, m))) => serde_json::json!({ "status": "error", "error": m }),
+                _ => serde_json::json!({ "status": "interrupted" }),
+            };
+            (s.name(), v)
+        })
+        .collect();
+    let mut config = plan.config.clone();
+    if let Some(m) = config.as_object_mut() {
+        m.insert("steps".into(), serde_json::to_value(&steps_json)?);
+        m.insert("profile".into(), serde_json::json!({ "id": plan.profile.id, "version": plan.profile.version, "source": plan.profile.source, "sha256": plan.profile.sha256 }));
+        if let Some(s) = &cx.spec {
+            m.insert("preprocess".into(), serde_json::to_value(s)?);
+        }
+    }
+    folder.write_json("config.json", &config)?;
+    folder.write_json("environment.json", &Environment::capture())?;
+    folder.write_json("results.json", &results)?;
+    let results_value = serde_json::to_value(&results)?;
+    let assessment = aite_assessment::assess(&plan.profile, &results_value);
+    folder.write_json("assessment.json", &assessment)?;
+    folder.finish()?;
+    if interrupted {
+        eprintln!("interrupted: {} written with what ran; run the same command again to resume ({} step(s) left)", folder.path().display(), steps.iter().filter(|s| !done.contains_key(s)).count());
+        return Ok((Exit::Interrupted as u8, folder.path().to_path_buf(), assessment));
+    }
+    // The package is complete: it is no longer resumable.
+    let _ = std::fs::remove_dir_all(folder.path().join(STATE));
+    if let Some((key, signer)) = &opts.sign {
+        let envelope = aite_evidence::attest::sign_package(folder.path(), key, signer).with_context(|| format!("cannot sign {}", folder.path().display()))?;
+        if !quiet {
+            eprintln!("signed: {}", envelope.display());
+        }
+    }
+    if opts.record_history {
+        match super::history::record(folder.path(), opts.db.as_deref()) {
+            Ok(Some(id)) if !quiet => eprintln!("history: recorded as run {id}"),
+            Ok(_) => {}
+            Err(e) => eprintln!("warning: the run was not recorded in the history database: {}", crate::render_chain(&e)),
+        }
+    }
+    Ok((assessment.overall.exit_code(), folder.path().to_path_buf(), assessment))
+}
+
+/// Print the gap analysis first, then the measurement tables and the package
+/// location; with `--json`, assessment.json only.
+pub fn print_summary(assessment: &Assessment, dir: &Path, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(assessment)?);
+        return Ok(());
+    }
+    print!("{}", aite_report::gap::render(assessment));
+    let path = dir.join("results.json");
+    let results: Results = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?)
+        .with_context(|| format!("{} is not a results document", path.display()))?;
+    println!("\nMEASUREMENTS");
+    print!("{}", aite_report::Renderer::render(&aite_report::TerminalRenderer, &results));
+    println!("evidence: {}", dir.display());
+    Ok(())
+}
+
+/// Open a shipped profile by name, else a profile file.
+pub fn open_profile(name: &str) -> Result<Profile> {
+    if aite_assessment::profile::shipped_text(name).is_some() {
+        return Ok(aite_assessment::shipped(name)?);
+    }
+    let path = Path::new(name);
+    if !path.exists() {
+        anyhow::bail!("profile `{name}` is neither a shipped profile ({}) nor a file", aite_assessment::profile::shipped_names().join(", "));
+    }
+    Ok(aite_assessment::load(path)?)
+}
+
+/// `aite run -c aite.toml`
+pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
+    let c = crate::config::RunConfig::load(&a.config)?;
+    let profile = open_profile(&c.profile).with_context(|| format!("profile of {}", a.config.display()))?;
+    let dataset = match &c.dataset {
+        Some(d) => {
+            let mut ds = Dataset::open(&d.path)?;
+            if let Some(n) = d.limit {
+                ds.truncate(n);
+            }
+            Some(ds)
+        }
+        None => None,
+    };
+    let mut periodic = c.suites.periodic.clone();
+    periodic.fps = c.fps();
+    let plan = Plan {
+        command: "run",
+        config: serde_json::json!({ "command": "run", "config_file": a.config, "config": c }),
+        declared: c.declared_json(),
+        profile,
+        engine: match c.target.engine {
+            crate::config::Engine::Tract => EngineKind::Tract,
+            crate::config::Engine::Ort => EngineKind::OnnxRuntime,
+        },
+        threads: c.target.threads,
+        batch: c.target.batch,
+        model: ModelSource::File(c.target.model.clone()),
+        reference: c.target.reference_model.clone().map(ModelSource::File),
+        dataset,
+        preprocess: c.dataset.as_ref().and_then(|d| d.preprocess.clone()),
+        spec: None,
+        latency: c.suites.latency.clone(),
+        periodic,
+        robustness: c.suites.robustness.clone(),
+        security: c.suites.security.clone(),
+        image: c.suites.security.image.clone().map(ImageSource::File),
+    };
+    let opts = RunOptions {
+        out: a.out.unwrap_or(c.out.clone()),
+        json: a.json,
+        fresh: a.fresh,
+        sign: match (a.sign.sign, a.sign.signer) {
+            (Some(k), Some(s)) => Some((k, s)),
+            (Some(_), None) => anyhow::bail!("--sign needs --signer \"Name, Role\": the signer's identity is part of the signed statement"),
+            _ => None,
+        },
+        db: a.history.db,
+        record_history: !a.history.no_history,
+    };
+    let (code, dir, assessment) = execute(plan, opts, cancel)?;
+    print_summary(&assessment, &dir, a.json)?;
+    Ok(code)
+}
+
+/// `aite assess DIR --profile P`: re-assess a package's results.json.
+pub fn assess_command(a: crate::cli::AssessArgs) -> Result<u8> {
+    let profile = open_profile(&a.profile)?;
+    let path = a.package.join("results.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {} (is {} an evidence package?)", path.display(), a.package.display()))?;
+    let results: Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let assessment = aite_assessment::assess(&profile, &results);
+    let folder = RunFolder::open(&a.package)?;
+    folder.write_json("assessment.json", &assessment)?;
+    folder.finish()?;
+    print_summary(&assessment, &a.package, a.json)?;
+    Ok(assessment.overall.exit_code())
+}

@@ -1,0 +1,377 @@
+//! `aite.toml`: what `aite run` evaluates (the terminal, its target and models,
+//! the dataset, what the manufacturer declares, the suites and their sizes,
+//! the profile, the firmware image) and the one reader of that file.
+//! Unknown keys are errors naming the line; paths are relative to the file.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The configuration schema this reader accepts.
+pub const CONFIG_SCHEMA: &str = "aite.config/v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}\n  hint: write one with `aite init --class ai-camera`", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}: {message}", path.display())]
+    Invalid { path: PathBuf, line: usize, message: String },
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    pub schema: String,
+    #[serde(default)]
+    pub terminal: Terminal,
+    /// A shipped profile name or a profile file (relative to this file).
+    pub profile: String,
+    pub target: TargetConfig,
+    #[serde(default)]
+    pub dataset: Option<DatasetConfig>,
+    /// What the manufacturer declares (`top1_accuracy`, `fps`, ...); thresholds read them as `declared:KEY`.
+    #[serde(default)]
+    pub declared: toml::Table,
+    #[serde(default)]
+    pub suites: Suites,
+    /// Where the evidence packages go (relative to this file).
+    #[serde(default = "default_out")]
+    pub out: PathBuf,
+}
+
+fn default_out() -> PathBuf {
+    PathBuf::from("aite-runs")
+}
+
+/// The terminal under test, as its nameplate says.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Terminal {
+    #[serde(default)]
+    pub manufacturer: String,
+    #[serde(default)]
+    pub model: String,
+    #[serde(default)]
+    pub hardware_revision: String,
+    #[serde(default)]
+    pub serial: String,
+    #[serde(default)]
+    pub firmware_version: String,
+}
+
+/// Engine kinds `aite run` can drive locally.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    #[default]
+    Tract,
+    Ort,
+}
+
+/// The deployed model and, optionally, the reference it is compared with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    #[serde(default)]
+    pub engine: Engine,
+    /// The deployed model file.
+    pub model: PathBuf,
+    /// The reference model (e.g. fp32 before quantisation) for agreement and its own accuracy.
+    #[serde(default)]
+    pub reference_model: Option<PathBuf>,
+    #[serde(default = "one")]
+    pub threads: usize,
+    /// Batch size of the batch-invariance check (needs a model with a free batch dimension).
+    #[serde(default = "four")]
+    pub batch: usize,
+}
+
+/// The labeled images and how a frame becomes the model's input.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// A CSV manifest or an ImageFolder tree.
+    pub path: PathBuf,
+    /// A preset name, a TOML file, or key=value pairs (as `--preprocess`).
+    #[serde(default)]
+    pub preprocess: Option<String>,
+    /// Use only the first N samples.
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Suite sizes. A suite the profile needs runs unless `enabled = false`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suites {
+    #[serde(default)]
+    pub latency: LatencySuite,
+    #[serde(default)]
+    pub periodic: PeriodicSuite,
+    #[serde(default)]
+    pub robustness: RobustnessSuite,
+    #[serde(default)]
+    pub security: SecuritySuite,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySuite {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Minimum duration of the single-stream run.
+    #[serde(default = "ten_seconds")]
+    pub duration_ms: u64,
+    #[serde(default = "min_queries")]
+    pub min_queries: u64,
+    /// The percentile LoadGen's early stopping estimates (the profile's guarded statistic).
+    #[serde(default = "p99")]
+    pub percentile: f64,
+    /// Frames of the dataset cycled through (end-to-end: decode, preprocess, infer).
+    #[serde(default = "sixty_four")]
+    pub frames: usize,
+}
+
+impl Default for LatencySuite {
+    fn default() -> Self {
+        LatencySuite { enabled: true, duration_ms: ten_seconds(), min_queries: min_queries(), percentile: p99(), frames: sixty_four() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodicSuite {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Frames per second; default `declared.fps`.
+    #[serde(default)]
+    pub fps: Option<f64>,
+    #[serde(default = "ten")]
+    pub burst_frames: usize,
+    #[serde(default = "two_seconds_f")]
+    pub idle_ms: f64,
+    #[serde(default = "periodic_queries")]
+    pub min_queries: u64,
+}
+
+impl Default for PeriodicSuite {
+    fn default() -> Self {
+        PeriodicSuite { enabled: true, fps: None, burst_frames: ten(), idle_ms: two_seconds_f(), min_queries: periodic_queries() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RobustnessSuite {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Frames for the consistency checks.
+    #[serde(default = "hundred")]
+    pub consistency_frames: usize,
+    #[serde(default = "three")]
+    pub repeats: usize,
+    /// `all`, `imagenet-c`, `camera`, or a comma list.
+    #[serde(default = "all")]
+    pub corruptions: String,
+    #[serde(default = "all_severities")]
+    pub severities: Vec<u8>,
+    #[serde(default = "hundred")]
+    pub corruption_frames: usize,
+    /// Frames attacked by Square (L-inf) and the noise baseline.
+    #[serde(default = "forty")]
+    pub attack_frames: usize,
+    /// Queries per frame.
+    #[serde(default = "thousand")]
+    pub attack_budget: usize,
+    /// L-inf radius in 1/255 units.
+    #[serde(default = "eight")]
+    pub epsilon_255: f32,
+}
+
+impl Default for RobustnessSuite {
+    fn default() -> Self {
+        RobustnessSuite {
+            enabled: true,
+            consistency_frames: hundred(),
+            repeats: three(),
+            corruptions: all(),
+            severities: all_severities(),
+            corruption_frames: hundred(),
+            attack_frames: forty(),
+            attack_budget: thousand(),
+            epsilon_255: eight(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecuritySuite {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The firmware image, root filesystem archive or folder to scan.
+    #[serde(default)]
+    pub image: Option<PathBuf>,
+    /// An OSV feed (JSON or zip) to match the components against.
+    #[serde(default)]
+    pub osv: Option<PathBuf>,
+    /// Public keys trusted to sign model artifacts.
+    #[serde(default)]
+    pub model_keys: Vec<PathBuf>,
+}
+
+impl Default for SecuritySuite {
+    fn default() -> Self {
+        SecuritySuite { enabled: true, image: None, osv: None, model_keys: vec![] }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> usize {
+    1
+}
+fn three() -> usize {
+    3
+}
+fn four() -> usize {
+    4
+}
+fn ten() -> usize {
+    10
+}
+fn forty() -> usize {
+    40
+}
+fn sixty_four() -> usize {
+    64
+}
+fn hundred() -> usize {
+    100
+}
+fn thousand() -> usize {
+    1000
+}
+fn eight() -> f32 {
+    8.0
+}
+fn ten_seconds() -> u64 {
+    10_000
+}
+fn two_seconds_f() -> f64 {
+    2000.0
+}
+fn min_queries() -> u64 {
+    1024
+}
+fn periodic_queries() -> u64 {
+    200
+}
+fn p99() -> f64 {
+    0.99
+}
+fn all() -> String {
+    "all".into()
+}
+fn all_severities() -> Vec<u8> {
+    vec![1, 2, 3, 4, 5]
+}
+
+impl RunConfig {
+    /// Read and check `path`; relative paths inside become relative to its folder.
+    pub fn load(path: &Path) -> Result<RunConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let mut c = Self::parse(path, &text)?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let rel = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        rel(&mut c.target.model);
+        if let Some(r) = c.target.reference_model.as_mut() {
+            rel(r);
+        }
+        if let Some(d) = c.dataset.as_mut() {
+            rel(&mut d.path);
+            if let Some(p) = d.preprocess.as_mut().filter(|p| p.ends_with(".toml")) {
+                let mut pb = PathBuf::from(&*p);
+                rel(&mut pb);
+                *p = pb.display().to_string();
+            }
+        }
+        if let Some(i) = c.suites.security.image.as_mut() {
+            rel(i);
+        }
+        if let Some(o) = c.suites.security.osv.as_mut() {
+            rel(o);
+        }
+        c.suites.security.model_keys.iter_mut().for_each(rel);
+        rel(&mut c.out);
+        if !aite_assessment::profile::shipped_names().contains(&c.profile.as_str()) {
+            let mut p = PathBuf::from(&c.profile);
+            rel(&mut p);
+            c.profile = p.display().to_string();
+        }
+        Ok(c)
+    }
+
+    /// Parse the text of a file named `path` (for messages), without resolving paths.
+    pub fn parse(path: &Path, text: &str) -> Result<RunConfig, ConfigError> {
+        let invalid = |line: usize, message: String| ConfigError::Invalid { path: path.to_path_buf(), line, message };
+        let c: RunConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1);
+            invalid(line, e.message().trim().to_string())
+        })?;
+        if c.schema != CONFIG_SCHEMA {
+            return Err(invalid(1, format!("schema `{}` is not `{CONFIG_SCHEMA}`", c.schema)));
+        }
+        for (k, v) in &c.declared {
+            if !matches!(v, toml::Value::Float(_) | toml::Value::Integer(_) | toml::Value::String(_) | toml::Value::Boolean(_)) {
+                return Err(invalid(line_of_key(text, k), format!("declared.{k} must be a number, string or boolean")));
+            }
+        }
+        if let Some(fps) = c.declared.get("fps") {
+            let ok = match fps {
+                toml::Value::Float(f) => *f > 0.0,
+                toml::Value::Integer(i) => *i > 0,
+                _ => false,
+            };
+            if !ok {
+                return Err(invalid(line_of_key(text, "fps"), "declared.fps must be a positive number of frames per second".into()));
+            }
+        }
+        if let Some(a) = c.declared.get("top1_accuracy") {
+            let ok = match a {
+                toml::Value::Float(f) => (0.0..=1.0).contains(f),
+                _ => false,
+            };
+            if !ok {
+                return Err(invalid(line_of_key(text, "top1_accuracy"), "declared.top1_accuracy must be a fraction between 0.0 and 1.0 (e.g. 0.85)".into()));
+            }
+        }
+        Ok(c)
+    }
+
+    /// The declared block as results.json records it: `[declared]` plus `terminal`.
+    pub fn declared_json(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut m: serde_json::Map<String, serde_json::Value> =
+            self.declared.iter().map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null))).collect();
+        m.insert("terminal".into(), serde_json::to_value(&self.terminal).unwrap_or_default());
+        m
+    }
+
+    /// Frames per second of the periodic scenario: `[suites.periodic].fps`, else `declared.fps`.
+    pub fn fps(&self) -> Option<f64> {
+        self.suites.periodic.fps.or_else(|| match self.declared.get("fps") {
+            Some(toml::Value::Float(f)) => Some(*f),
+            Some(toml::Value::Integer(i)) => Some(*i as f64),
+            _ => None,
+        })
+    }
+}
+
+fn line_of_key(text: &str, key: &str) -> usize {
+    text.lines().position(|l| l.trim_start().starts_with(key) && l.contains('=')).map_or(1, |i| i + 1)
+}
