@@ -38,6 +38,9 @@ pub struct Results {
     pub tool: ToolInfo,
     /// The aite sub-command (`latency`, `accuracy`, `demo`...).
     pub command: String,
+    /// The package folder's name (`20261201-120553-demo`): the run's id in reports and signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
     /// UTC, RFC 3339.
     pub started_at: String,
     pub finished_at: String,
@@ -67,6 +70,7 @@ impl Results {
             schema: RESULTS_SCHEMA.into(),
             tool: ToolInfo::current(),
             command: command.into(),
+            run_id: None,
             started_at: now.clone(),
             finished_at: now,
             status: RunStatus::Complete,

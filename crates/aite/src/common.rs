@@ -195,12 +195,14 @@ pub fn write_evidence(output: &OutputArgs, command: &str, results: &Results, con
     for (name, bytes) in &raw {
         run.write_bytes(name, bytes)?;
     }
-    run.write_json("results.json", results)?;
+    let mut results = results.clone();
+    results.run_id = run.path().file_name().map(|n| n.to_string_lossy().into_owned());
+    run.write_json("results.json", &results)?;
     run.finish()?;
     if output.json {
-        println!("{}", JsonRenderer.render(results));
+        println!("{}", JsonRenderer.render(&results));
     } else {
-        print!("{}", TerminalRenderer.render(results));
+        print!("{}", TerminalRenderer.render(&results));
         println!("evidence: {}", run.path().display());
     }
     Ok(run.path().to_path_buf())

@@ -57,6 +57,16 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(verdict("SEC-CRED-DEFAULT"), "FAIL");
     assert_eq!(verdict("SEC-NET-EXPOSED-SERVICES"), "NOT_TESTED");
     assert_eq!(assessment["overall"], "FAIL");
+    assert_eq!(res["run_id"].as_str(), folder.file_name().and_then(|n| n.to_str()));
+    // The reports and architecture facts are part of the package, and the package
+    // verifies with the demo's public key (signature and every digest).
+    for f in ["report.html", "junit.xml", "oscal-ar.json", "oscal-ap.json", "bom.cdx.json", "model-digits_cnn_int8_qdq.json", "model-digits_cnn_fp32.json"] {
+        assert!(folder.join(f).is_file(), "{f} missing");
+    }
+    let v = run(aite().arg("verify").arg(&folder).arg("--public-key").arg(out.path().join("demo-signing-key.pub.pem")));
+    assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
+    assert!(v.stdout.contains("VERIFIED"), "{}", v.stdout);
+    assert!(r.stdout.contains("verify: aite verify"), "the demo says how to verify: {}", r.stdout);
 }
 
 /// The failing findings of a security suite as sorted (rule, path) pairs.

@@ -3,7 +3,7 @@
 use crate::cli::{MergeArgs, ModelArgs, RobustnessArgs};
 use crate::common::*;
 use crate::exit::Exit;
-use aite_data::{Dataset, PreprocessSpec};
+use aite_data::PreprocessSpec;
 use aite_evidence::{Results, RunStatus};
 use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
 use aite_robustness::attack::{AttackRecord, AttackReport};

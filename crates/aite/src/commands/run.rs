@@ -502,6 +502,30 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
     Ok(out)
 }
 
+/// `model-<stem>.json`: what `aite inspect` says of a model the run loaded, named as
+/// results.json `inputs[]` names it (the reports draw the architecture from it).
+fn write_model_facts(folder: &RunFolder, source: &ModelSource) -> Result<()> {
+    let (report, name, stem) = match source {
+        ModelSource::File(p) => {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
+            (aite_engine::inspect(p)?, p.display().to_string(), stem)
+        }
+        ModelSource::Embedded { name, bytes } => {
+            let dir = tempfile::tempdir().context("cannot create a temporary folder to inspect the embedded model")?;
+            let file = dir.path().join(name);
+            std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+            let mut report = aite_engine::inspect(&file)?;
+            report.path = name.to_string();
+            (report, format!("reference:{name}"), name.trim_end_matches(".onnx").trim_end_matches(".tflite").to_string())
+        }
+    };
+    let mut v = serde_json::to_value(&report)?;
+    v["name"] = Value::String(name);
+    let safe: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '_' }).collect();
+    folder.write_json(&format!("model-{safe}.json"), &v)?;
+    Ok(())
+}
+
 fn clone_frame(f: &LoadedFrame) -> LoadedFrame {
     LoadedFrame { id: f.id.clone(), label: f.label, bytes: f.bytes.clone(), image: f.image.clone() }
 }
@@ -622,6 +646,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     };
     let mut results = Results::new(plan.command, target_info);
     results.started_at = header.started_at.clone();
+    results.run_id = folder.path().file_name().map(|n| n.to_string_lossy().into_owned());
     results.inputs = inputs;
     results.declared = plan.declared.clone();
     for (step, o) in &done {
@@ -670,6 +695,25 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     let results_value = serde_json::to_value(&results)?;
     let assessment = aite_assessment::assess(&plan.profile, &results_value);
     folder.write_json("assessment.json", &assessment)?;
+    // Architecture facts and the reports are pure functions of the package: a
+    // failure here leaves the evidence intact and says so.
+    for (role, source) in std::iter::once(("model", &plan.model)).chain(plan.reference.as_ref().map(|r| ("reference-model", r))) {
+        if let Err(e) = write_model_facts(&folder, source) {
+            eprintln!("warning: no architecture facts for the {role}: {}", crate::render_chain(&e));
+        }
+    }
+    let render = aite_report::RenderOptions { pdf: !interrupted, template: None };
+    match aite_report::render_package(folder.path(), &render) {
+        Ok(files) => {
+            for f in files {
+                folder.write_bytes(&f.name, &f.bytes)?;
+            }
+        }
+        Err(e) => eprintln!("warning: reports not rendered ({e}); `aite report {}` retries", folder.path().display()),
+    }
+    if aite_report::find_browser().is_none() && !quiet && !interrupted {
+        eprintln!("note: no Chromium on PATH, so no report.pdf (install chromium-headless-shell, then `aite report {} --pdf`)", folder.path().display());
+    }
     folder.finish()?;
     if interrupted {
         eprintln!("interrupted: {} written with what ran; run the same command again to resume ({} step(s) left)", folder.path().display(), steps.iter().filter(|s| !done.contains_key(s)).count());
