@@ -192,20 +192,27 @@ impl History {
         }
 
         let (va, vb) = (self.verdicts(a)?, self.verdicts(b)?);
-        let mut verdicts: BTreeMap<String, (Option<String>, Option<Verdict>, Option<Verdict>)> = BTreeMap::new();
+        #[derive(Default)]
+        struct Pair {
+            title: Option<String>,
+            before: Option<Verdict>,
+            after: Option<Verdict>,
+        }
+        let mut verdicts: BTreeMap<String, Pair> = BTreeMap::new();
         for v in &va {
-            verdicts.entry(v.id.clone()).or_default().1 = Some(v.verdict);
-            verdicts.get_mut(&v.id).expect("inserted").0 = v.title.clone();
+            let e = verdicts.entry(v.id.clone()).or_default();
+            e.before = Some(v.verdict);
+            e.title = v.title.clone();
         }
         for v in &vb {
             let e = verdicts.entry(v.id.clone()).or_default();
-            e.2 = Some(v.verdict);
-            e.0 = e.0.take().or_else(|| v.title.clone());
+            e.after = Some(v.verdict);
+            e.title = e.title.take().or_else(|| v.title.clone());
         }
         let verdict_changes: Vec<VerdictChange> = verdicts
             .iter()
-            .filter(|(_, (_, x, y))| x != y)
-            .map(|(id, (title, x, y))| VerdictChange { id: id.clone(), title: title.clone(), before: *x, after: *y })
+            .filter(|(_, p)| p.before != p.after)
+            .map(|(id, p)| VerdictChange { id: id.clone(), title: p.title.clone(), before: p.before, after: p.after })
             .collect();
         let verdicts_unchanged = verdicts.len() - verdict_changes.len();
 
@@ -257,7 +264,7 @@ fn input_changes(a: &[Input], b: &[Input]) -> Vec<InputChange> {
     keys.into_iter()
         .filter_map(|k| {
             let (x, y) = (ma.get(&k).cloned(), mb.get(&k).cloned());
-            (x != y).then(|| InputChange { role: k.0, name: k.1, before_sha256: x, after_sha256: y })
+            (x != y).then_some(InputChange { role: k.0, name: k.1, before_sha256: x, after_sha256: y })
         })
         .collect()
 }

@@ -319,7 +319,7 @@ fn runs_are_filtered_by_terminal_and_resolved_by_prefix_or_folder() {
     other.serial = "SN-77";
     let b = h.record_package(&package(tmp.path(), "run-b", &other)).unwrap();
     assert_eq!(h.runs(None).unwrap().iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [a.clone(), b.clone()]);
-    assert_eq!(h.runs(Some("sn-77")).unwrap().iter().map(|r| r.id.clone()).collect::<Vec<_>>(), [b.clone()]);
+    assert_eq!(h.runs(Some("sn-77")).unwrap().iter().map(|r| r.id.clone()).collect::<Vec<_>>(), std::slice::from_ref(&b));
     assert_eq!(h.runs(Some("acme cam-1")).unwrap().len(), 2);
     assert!(h.runs(Some("Globex")).unwrap().is_empty());
     assert_eq!(h.resolve(&a.0[..6]).unwrap(), a);
