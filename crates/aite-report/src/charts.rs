@@ -15,25 +15,26 @@ const BAR: RGBColor = RGBColor(0x3b, 0x6e, 0xa8);
 const LIMIT: RGBColor = RGBColor(0xc0, 0x39, 0x2b);
 const MARK: RGBColor = RGBColor(0xe6, 0x7e, 0x22);
 
-/// Latency histogram (ms): 40 bins from the minimum to the 99.9th percentile, the tail
-/// counted in the last bin; the threshold as a vertical line when given.
+/// Latency histogram (ms) on a log axis: 40 log-spaced bins from the minimum to
+/// the maximum (latency is long-tailed: linear bins put nearly every query in
+/// one); the threshold as a vertical line when given.
 pub fn histogram(samples_ms: &[f64], threshold_ms: Option<f64>, title: &str) -> Result<String, ReportError> {
-    let mut sorted: Vec<f64> = samples_ms.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut sorted: Vec<f64> = samples_ms.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect();
     if sorted.is_empty() {
         return Ok(String::new());
     }
     sorted.sort_by(f64::total_cmp);
-    let lo = sorted[0];
-    let hi = sorted[((sorted.len() - 1) as f64 * 0.999) as usize].max(lo + 1e-6);
+    let lo = sorted[0].log10();
+    let hi = sorted[sorted.len() - 1].log10().max(lo + 1e-3);
     let n = 40usize;
     let width = (hi - lo) / n as f64;
     let mut bins: BTreeMap<usize, u64> = BTreeMap::new();
     for &x in &sorted {
-        let i = (((x - lo) / width) as usize).min(n - 1);
+        let i = (((x.log10() - lo) / width) as usize).min(n - 1);
         *bins.entry(i).or_insert(0) += 1;
     }
     let ymax = bins.values().copied().max().unwrap_or(1) as f64 * 1.1;
-    let xmax = threshold_ms.map(|t| t.max(hi) * 1.05).unwrap_or(hi);
+    let (xlo, xhi) = log_range(lo, hi, threshold_ms);
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, (640, 280)).into_drawing_area();
@@ -43,35 +44,55 @@ pub fn histogram(samples_ms: &[f64], threshold_ms: Option<f64>, title: &str) -> 
             .margin(8)
             .x_label_area_size(32)
             .y_label_area_size(52)
-            .build_cartesian_2d(lo..xmax, 0.0..ymax)
+            .build_cartesian_2d(xlo..xhi, 0.0..ymax)
             .map_err(err)?;
-        ch.configure_mesh().x_desc("latency (ms)").y_desc("queries").disable_mesh().draw().map_err(err)?;
+        ch.configure_mesh().x_desc("latency (ms, log scale)").y_desc("queries").x_labels(8).x_label_formatter(&log_label).disable_mesh().draw().map_err(err)?;
         ch.draw_series(bins.iter().map(|(&i, &c)| {
             let x0 = lo + i as f64 * width;
             Rectangle::new([(x0, 0.0), (x0 + width * 0.92, c as f64)], BAR.filled())
         }))
         .map_err(err)?;
-        if let Some(t) = threshold_ms {
-            ch.draw_series(LineSeries::new(vec![(t, 0.0), (t, ymax)], LIMIT.stroke_width(2))).map_err(err)?.label(format!("threshold {t} ms"));
+        if let Some(t) = threshold_ms.filter(|t| *t > 0.0) {
+            ch.draw_series(LineSeries::new(vec![(t.log10(), 0.0), (t.log10(), ymax)], LIMIT.stroke_width(2))).map_err(err)?;
         }
         root.present().map_err(err)?;
     }
     Ok(s)
 }
 
-/// Empirical CDF of latency (ms), downsampled to at most 400 points by rank.
+/// The x range (log10 ms) covering the data and the threshold, with a little margin.
+fn log_range(lo: f64, hi: f64, threshold_ms: Option<f64>) -> (f64, f64) {
+    let t = threshold_ms.filter(|t| *t > 0.0).map(f64::log10);
+    let lo = t.map_or(lo, |t| lo.min(t));
+    let hi = t.map_or(hi, |t| hi.max(t));
+    let pad = (hi - lo) * 0.03;
+    (lo - pad, hi + pad)
+}
+
+/// A log10(ms) axis value as milliseconds.
+fn log_label(x: &f64) -> String {
+    let v = 10f64.powf(*x);
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 1.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Empirical CDF of latency (ms) on a log axis, downsampled to at most 400 points by rank.
 pub fn cdf(samples_ms: &[f64], threshold_ms: Option<f64>, title: &str) -> Result<String, ReportError> {
-    let mut sorted: Vec<f64> = samples_ms.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut sorted: Vec<f64> = samples_ms.iter().copied().filter(|x| x.is_finite() && *x > 0.0).collect();
     if sorted.is_empty() {
         return Ok(String::new());
     }
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
     let step = n.div_ceil(400).max(1);
-    let mut pts: Vec<(f64, f64)> = (0..n).step_by(step).map(|i| (sorted[i], (i + 1) as f64 / n as f64)).collect();
-    pts.push((sorted[n - 1], 1.0));
-    let lo = sorted[0];
-    let hi = threshold_ms.map(|t| t.max(sorted[n - 1])).unwrap_or(sorted[n - 1]).max(lo + 1e-6);
+    let mut pts: Vec<(f64, f64)> = (0..n).step_by(step).map(|i| (sorted[i].log10(), (i + 1) as f64 / n as f64)).collect();
+    pts.push((sorted[n - 1].log10(), 1.0));
+    let (xlo, xhi) = log_range(sorted[0].log10(), sorted[n - 1].log10().max(sorted[0].log10() + 1e-3), threshold_ms);
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, (640, 280)).into_drawing_area();
@@ -81,12 +102,12 @@ pub fn cdf(samples_ms: &[f64], threshold_ms: Option<f64>, title: &str) -> Result
             .margin(8)
             .x_label_area_size(32)
             .y_label_area_size(52)
-            .build_cartesian_2d((lo..hi * 1.02).log_scale(), 0.0..1.0)
+            .build_cartesian_2d(xlo..xhi, 0.0..1.0)
             .map_err(err)?;
-        ch.configure_mesh().x_desc("latency (ms, log scale)").y_desc("fraction of queries").draw().map_err(err)?;
+        ch.configure_mesh().x_desc("latency (ms, log scale)").y_desc("fraction of queries").x_labels(8).x_label_formatter(&log_label).draw().map_err(err)?;
         ch.draw_series(LineSeries::new(pts, BAR.stroke_width(2))).map_err(err)?;
-        if let Some(t) = threshold_ms {
-            ch.draw_series(LineSeries::new(vec![(t, 0.0), (t, 1.0)], LIMIT.stroke_width(2))).map_err(err)?;
+        if let Some(t) = threshold_ms.filter(|t| *t > 0.0) {
+            ch.draw_series(LineSeries::new(vec![(t.log10(), 0.0), (t.log10(), 1.0)], LIMIT.stroke_width(2))).map_err(err)?;
         }
         root.present().map_err(err)?;
     }
@@ -165,12 +186,13 @@ pub fn esc(s: &str) -> String {
 pub fn heatmap(cells: &BTreeMap<(String, u64), f64>, rows: &[String], clean: Option<f64>) -> String {
     let severities: Vec<u64> = cells.keys().map(|k| k.1).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let (cw, ch, left, top) = (56.0, 18.0, 170.0, 40.0);
-    let w = left + cw * severities.len() as f64 + 20.0;
+    let w = (left + cw * severities.len() as f64 + 20.0).max(460.0);
     let h = top + ch * rows.len() as f64 + 30.0;
     let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="11">"#);
-    s += &format!(r#"<text x="{left}" y="16" font-size="13">accuracy by corruption and severity{}</text>"#, clean.map(|c| format!(" (clean {:.1}%)", c * 100.0)).unwrap_or_default());
+    s += &format!(r#"<text x="10" y="16" font-size="13">accuracy by corruption and severity{}</text>"#, clean.map(|c| format!(" (clean {:.1}%)", c * 100.0)).unwrap_or_default());
+    s += &format!(r#"<text x="{}" y="{}" text-anchor="end">severity</text>"#, left - 6.0, top - 6.0);
     for (j, sev) in severities.iter().enumerate() {
-        s += &format!(r#"<text x="{}" y="{}" text-anchor="middle">severity {sev}</text>"#, left + cw * j as f64 + cw / 2.0, top - 6.0);
+        s += &format!(r#"<text x="{}" y="{}" text-anchor="middle">{sev}</text>"#, left + cw * j as f64 + cw / 2.0, top - 6.0);
     }
     for (i, row) in rows.iter().enumerate() {
         let y = top + ch * i as f64;
@@ -199,13 +221,13 @@ pub fn stage_bar(stages: &[(String, f64)], title: &str) -> String {
     }
     let colors = ["#3b6ea8", "#27ae60", "#e67e22", "#8e44ad", "#7f8c8d"];
     let (w, left) = (600.0, 20.0);
-    let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="640" height="110" viewBox="0 0 640 110" font-family="sans-serif" font-size="11"><text x="{left}" y="16" font-size="13">{}</text>"#, esc(title));
+    let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="640" height="{}" viewBox="0 0 640 {}" font-family="sans-serif" font-size="11"><text x="{left}" y="16" font-size="13">{}</text>"#, 80 + 16 * stages.len().div_ceil(2), 80 + 16 * stages.len().div_ceil(2), esc(title));
     let mut x = left;
     for (i, (name, ms)) in stages.iter().enumerate() {
         let bw = w * ms / total;
         let c = colors[i % colors.len()];
         s += &format!(r#"<rect x="{x:.2}" y="28" width="{bw:.2}" height="26" fill="{c}"/>"#);
-        s += &format!(r#"<rect x="{}" y="{}" width="10" height="10" fill="{c}"/><text x="{}" y="{}">{} {:.4} ms ({:.1}%)</text>"#, left + 150.0 * (i % 4) as f64, 66 + 16 * (i / 4), left + 150.0 * (i % 4) as f64 + 14.0, 75 + 16 * (i / 4), esc(name), ms, 100.0 * ms / total);
+        s += &format!(r#"<rect x="{}" y="{}" width="10" height="10" fill="{c}"/><text x="{}" y="{}">{} {:.4} ms ({:.1}%)</text>"#, left + 300.0 * (i % 2) as f64, 66 + 16 * (i / 2), left + 300.0 * (i % 2) as f64 + 14.0, 75 + 16 * (i / 2), esc(name), ms, 100.0 * ms / total);
         x += bw;
     }
     s += "</svg>";

@@ -7,6 +7,7 @@
 //! (`declarations`). 1.5 has no declarations: the same BOM without them.
 
 use crate::package::{Package, Verdict};
+use crate::ReportError;
 use serde_json::{json, Value};
 
 /// The CycloneDX specification version to write.
@@ -91,10 +92,13 @@ fn tensors(v: &[Value]) -> Vec<Value> {
 }
 
 /// The BOM as JSON.
-pub fn cyclonedx(p: &Package, spec: SpecVersion) -> Value {
+/// A component or vulnerability list of the security suite that cannot be read is an error, never an empty list.
+pub fn cyclonedx(p: &Package, spec: SpecVersion) -> Result<Value, ReportError> {
     let sec = p.suite("security");
-    let components: Vec<aite_security::components::Component> = sec.and_then(|s| s.get("components")).and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
-    let vulns: Vec<aite_security::components::Vulnerability> = sec.and_then(|s| s.get("vulnerabilities")).and_then(|c| serde_json::from_value(c.clone()).ok()).unwrap_or_default();
+    let list = |key: &str| sec.and_then(|s| s.get(key)).filter(|v| !v.is_null()).cloned().unwrap_or(json!([]));
+    let bad = |key: &str, e: serde_json::Error| ReportError::Parse { file: p.dir.join("results.json"), reason: format!("suites.security.{key}: {e}") };
+    let components: Vec<aite_security::components::Component> = serde_json::from_value(list("components")).map_err(|e| bad("components", e))?;
+    let vulns: Vec<aite_security::components::Vulnerability> = serde_json::from_value(list("vulnerabilities")).map_err(|e| bad("vulnerabilities", e))?;
     let input = sec.and_then(|s| s.pointer("/coverage/input")).and_then(Value::as_str).map(|i| i.rsplit('/').next().unwrap_or(i).to_string());
     let firmware = p.results.get("inputs").and_then(Value::as_array).and_then(|i| i.iter().find(|i| i.get("role").and_then(Value::as_str) == Some("firmware")));
     let input = firmware.and_then(|f| f.get("name")).and_then(Value::as_str).map(str::to_string).or(input);
@@ -110,7 +114,9 @@ pub fn cyclonedx(p: &Package, spec: SpecVersion) -> Value {
         { "name": "aite:overall-verdict", "value": p.assessment.overall },
     ]);
     let target = p.text("/target/name");
-    let comps = bom["components"].as_array_mut().expect("aite-security writes a components array");
+    let Some(comps) = bom["components"].as_array_mut() else {
+        return Err(ReportError::Render { format: "CycloneDX", reason: "aite-security's SBOM has no components array".into() });
+    };
     // Models found inside the firmware image.
     if let Some(models) = sec.and_then(|s| s.get("models")).and_then(Value::as_array) {
         for m in models {
@@ -183,7 +189,7 @@ pub fn cyclonedx(p: &Package, spec: SpecVersion) -> Value {
     if spec == SpecVersion::V1_6 {
         declarations(p, &mut bom);
     }
-    bom
+    Ok(bom)
 }
 
 /// `definitions.standards` (the profile and its requirements) and `declarations` (one attestation mapping each requirement to its verdict).

@@ -79,7 +79,9 @@ fn tensor_label(t: &serde_json::Value) -> String {
 /// Without `graph` in the facts, one box with the whole model's operators and a note saying why.
 pub fn model_graph(m: &ModelFacts) -> String {
     let title = format!("{} — {} parameters, quantization {}", m.name.as_deref().unwrap_or(&m.path), m.parameters, m.quantization);
-    let (boxes, note): (Vec<(String, Vec<String>, bool)>, Option<&str>) = match &m.graph {
+    // (stage name, lines, quantized) per box, and a note when the stages are unknown.
+    type Boxes = Vec<(String, Vec<String>, bool)>;
+    let (boxes, note): (Boxes, Option<&str>) = match &m.graph {
         Some(g) => (
             stages(g)
                 .into_iter()

@@ -75,12 +75,13 @@ fn requirement_row(r: &RequirementResult) -> Value {
         (Some(c), Some(t)) => format!("{} {}", symbol(c), num(Some(t), &r.unit)),
         _ => "—".into(),
     };
-    let interval = r.interval.as_ref().map(|i| format!("{} – {} ({})", num(i.low, ""), num(i.high, ""), i.method)).unwrap_or_else(|| "—".into());
+    let interval = r.interval.as_ref().map(|i| format!("{} – {}", num(i.low, ""), num(i.high, ""))).unwrap_or_else(|| "—".into());
     json!({
         "id": r.id, "title": r.title, "item": r.item, "clauses": r.clauses,
         "verdict": r.verdict.label(),
         "value": num(r.value, &r.unit),
         "interval": interval,
+        "interval_method": r.interval.as_ref().map(|i| i.method.clone()),
         "threshold": threshold,
         "provenance": format!("{}: {}", r.provenance.status, r.provenance.source),
         "decision": r.decision,
@@ -382,7 +383,17 @@ fn context(p: &Package) -> Result<Value, ReportError> {
     ctx.insert("profile".into(), json!({ "id": a.profile, "version": a.profile_version, "source": a.profile_source, "overrides": a.overrides }));
     let decisions: BTreeSet<&str> = a.requirements.iter().map(|r| r.decision.as_str()).collect();
     ctx.insert("decisions".into(), json!(decisions));
-    let parties = p.config.as_ref().and_then(|c| c.get("lab")).filter(|l| !l.is_null()).map(|l| l.to_string()).unwrap_or_else(|| "not recorded in the package (the package is not signed by a named person)".into());
+    // config.json `lab` (e.g. {"name", "address", "location", "operator", "signer"}), as the run configuration recorded it.
+    let parties = p
+        .config
+        .as_ref()
+        .and_then(|c| c.get("lab"))
+        .filter(|l| !l.is_null())
+        .map(|l| match l.as_object() {
+            Some(o) => o.iter().map(|(k, v)| format!("{k}: {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join("; "),
+            None => l.as_str().map(str::to_string).unwrap_or_else(|| l.to_string()),
+        })
+        .unwrap_or_else(|| "not recorded in the package (config.json has no `lab`); a signature, if any, is in evidence.intoto.dsse.json".into());
     ctx.insert("parties".into(), json!(parties));
     ctx.insert("started_at".into(), json!(p.text("/started_at")));
     ctx.insert("finished_at".into(), json!(p.finished_at()));

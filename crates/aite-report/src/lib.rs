@@ -111,7 +111,7 @@ pub fn render_package(dir: &Path, opts: &RenderOptions) -> Result<Vec<RenderedFi
         RenderedFile { name: "junit.xml".into(), bytes: junit(&package)? },
         RenderedFile { name: "oscal-ar.json".into(), bytes: pretty(&oscal_ar(&package))? },
         RenderedFile { name: "oscal-ap.json".into(), bytes: pretty(&oscal_ap(&package))? },
-        RenderedFile { name: "bom.cdx.json".into(), bytes: pretty(&cyclonedx(&package, SpecVersion::V1_6))? },
+        RenderedFile { name: "bom.cdx.json".into(), bytes: pretty(&cyclonedx(&package, SpecVersion::V1_6)?)? },
     ];
     if opts.pdf {
         if let Some(browser) = find_browser() {
