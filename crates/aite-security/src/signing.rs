@@ -218,11 +218,11 @@ impl SigningKey {
         SigningKey::Ed25519(ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng))
     }
 
-    /// The private key as PKCS#8 PEM.
+    /// The private key as PKCS#8 PEM (Ed25519 as PKCS#8 v1, the form OpenSSL reads).
     pub fn to_pem(&self) -> String {
         use p256::pkcs8::{EncodePrivateKey, LineEnding};
         let r = match self {
-            SigningKey::Ed25519(k) => k.to_pkcs8_pem(LineEnding::LF),
+            SigningKey::Ed25519(k) => return aite_evidence::attest::key_to_pem(k).0,
             SigningKey::P256(k) => k.to_pkcs8_pem(LineEnding::LF),
             SigningKey::P384(k) => k.to_pkcs8_pem(LineEnding::LF),
         };

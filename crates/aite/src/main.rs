@@ -14,6 +14,12 @@ mod exit;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // `aite verify DIR | head -1`: a closed pipe ends the process quietly, as for
+    // any Unix filter, instead of a panic inside println!.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = cli::Cli::parse();
     let cancel = aite_target::Cancel::new();
     {
