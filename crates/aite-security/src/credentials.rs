@@ -311,6 +311,21 @@ mod tests {
         assert_eq!(crack("root", other), Ok(None));
     }
 
+    /// Fields that only look like crypt(3) are not verified as if they were (FACT_core's
+    /// passwd_test: mosquitto's `$6$<base64>$<base64>`, htpasswd `{SHA}`).
+    #[test]
+    fn look_alike_hashes_are_not_verifiable() {
+        assert_eq!(scheme("$6$AQIDBAUG$LJOy7+x1cwKlJ74yCwBak1Vn83DyaKE5NvpC7zMcxwNux1pl+BEs5RH/YIjJKm/hOE+9D3CpvHrEGqYQM4SqjA=="), "unknown");
+        assert_eq!(scheme("{SHA}0DPiKuNIrrVmD8IUCuw1hQxNqZc="), "htpasswd-sha1");
+        assert_eq!(crack("admin", "{SHA}0DPiKuNIrrVmD8IUCuw1hQxNqZc="), Err("htpasswd-sha1"));
+        assert_eq!(scheme("$1$12345678$hj0u"), "unknown", "truncated");
+        // `openssl passwd -1 -salt '' root`, `-6 -salt HcGU0JUp 123456`, and with rounds (`mkpasswd -R 5000`-style setting).
+        assert_eq!(scheme("$1$$oCLuEVgI1iAqOA8pwkzAg1"), "md5-crypt");
+        assert_eq!(scheme("$6$HcGU0JUp$LbTjc1Ai4TcTwZRi5sRyObUUHsRHtEj6YXTgduYpESFRYMZrfzZCspg2flG78QGwaqe8GSf8NLfE7tTVOUpSc1"), "sha512-crypt");
+        let rounds = pwhash::sha512_crypt::hash_with("$6$rounds=5000$saltsalt$", "x").unwrap();
+        assert_eq!(scheme(&rounds), "sha512-crypt", "{rounds}");
+    }
+
     #[test]
     fn apr1_matches_openssl() {
         // `openssl passwd -apr1 -salt abcdefgh admin` and `-1` for the crypt(3) magic.

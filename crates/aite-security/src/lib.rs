@@ -564,6 +564,18 @@ mod tests {
         assert_eq!(r.status("AITE-CRED-UID0"), Some(RuleStatus::Pass), "passwd itself was read whole");
     }
 
+    /// A `{SHA}` line in a web password file is a hash aite does not verify, not a
+    /// password stored in plain text.
+    #[test]
+    fn htpasswd_sha1_is_not_checked_not_plain_text() {
+        let d = rootfs(&[("www/.htpasswd", b"admin:{SHA}0DPiKuNIrrVmD8IUCuw1hQxNqZc=\n")]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        assert!(r.findings.iter().all(|f| !(f.failed() && f.rule.starts_with("AITE-CRED-"))), "{:?}", r.findings);
+        let o = r.rules.iter().find(|o| o.rule == "AITE-CRED-DEFAULT").unwrap();
+        assert_eq!((o.status, o.not_examined[0].subject.as_str()), (RuleStatus::NotChecked, "www/.htpasswd:admin"), "{o:?}");
+        assert!(o.not_examined[0].cause.contains("htpasswd-sha1"), "{o:?}");
+    }
+
     #[test]
     fn unverifiable_hashes_leave_the_default_password_rule_not_checked() {
         let d = rootfs(&[
