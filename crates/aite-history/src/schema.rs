@@ -22,7 +22,8 @@ pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "runs", sql
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
-const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+/// The bookkeeping table, created before any migration (portable too).
+pub const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
     applied_at TEXT NOT NULL
