@@ -358,3 +358,69 @@ fn pdf_has_pages_the_report_id_and_every_verdict() {
     }
     assert!(text.contains(&format!("page 1 of {pages}")), "footer `page 1 of {pages}` missing");
 }
+
+/// Every verdict, including ERROR (the demo has none), gives valid JUnit and OSCAL with the agreed mapping.
+#[test]
+fn every_verdict_maps_to_valid_junit_and_oscal() {
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(package()).unwrap() {
+        let e = entry.unwrap();
+        if e.file_type().unwrap().is_file() {
+            std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+        }
+    }
+    let mut a = assessment();
+    let reqs = a["requirements"].as_array_mut().unwrap();
+    assert!(reqs.len() >= 6);
+    let set = |r: &mut Value, verdict: &str, key: Option<(&str, &str)>| {
+        let o = r.as_object_mut().unwrap();
+        o.remove("why");
+        o.remove("cause");
+        o.insert("verdict".into(), json!(verdict));
+        if let Some((k, v)) = key {
+            o.insert(k.into(), json!(v));
+        }
+    };
+    set(&mut reqs[0], "PASS", None);
+    set(&mut reqs[1], "FAIL", None);
+    set(&mut reqs[2], "INCONCLUSIVE", None);
+    set(&mut reqs[3], "NOT_APPLICABLE", Some(("why", "no periodic scenario on this terminal")));
+    set(&mut reqs[4], "NOT_TESTED", Some(("why", "suite did not run")));
+    set(&mut reqs[5], "ERROR", Some(("cause", "results.json value unreadable")));
+    std::fs::write(tmp.path().join("assessment.json"), serde_json::to_vec_pretty(&a).unwrap()).unwrap();
+    let files = aite_report::render_package(tmp.path(), &aite_report::RenderOptions::default()).unwrap();
+    let get = |n: &str| files.iter().find(|f| f.name == n).unwrap().bytes.clone();
+    let ar: Value = serde_json::from_slice(&get("oscal-ar.json")).unwrap();
+    let findings = ar["assessment-results"]["results"][0]["findings"].as_array().unwrap();
+    let states: Vec<(String, String)> = findings[..6].iter().map(|f| (f["target"]["status"]["state"].as_str().unwrap().into(), f["target"]["status"]["reason"].as_str().unwrap().into())).collect();
+    let expected = [("satisfied", "pass"), ("not-satisfied", "fail"), ("not-satisfied", "inconclusive"), ("not-satisfied", "not-applicable"), ("not-satisfied", "not-tested"), ("not-satisfied", "error")];
+    assert_eq!(states, expected.map(|(a, b)| (a.to_string(), b.to_string())));
+    let xml = String::from_utf8(get("junit.xml")).unwrap();
+    assert!(xml.contains(r#"type="ERROR""#) && xml.contains(r#"type="INCONCLUSIVE""#) && xml.contains("NOT_APPLICABLE: no periodic scenario"));
+    let Some(schemas) = schemas() else { return skip("../shared/reference/schemas is missing: validation not run") };
+    let errors = schema_errors(&schemas.join("oscal/oscal_assessment-results_schema-1.1.3.json"), &ar);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let Some(xmllint) = on_path("xmllint") else { return skip("xmllint (libxml2-utils) missing: JUnit XSD validation not run") };
+    let f = tmp.path().join("junit.xml");
+    std::fs::write(&f, &xml).unwrap();
+    for xsd in ["JUnit.xsd", "junit-10.xsd"] {
+        let out = Command::new(&xmllint).args(["--noout", "--schema"]).arg(schemas.join("junit").join(xsd)).arg(&f).output().unwrap();
+        assert!(out.status.success(), "{xsd}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn a_lab_template_replaces_the_embedded_one_and_its_errors_name_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("lab.html");
+    std::fs::write(&good, "<p>Lab X report {{ report_id }}: {{ overall }} {% for r in requirements %}{{ r.id }}={{ r.verdict }} {% endfor %}</p>\n").unwrap();
+    let files = aite_report::render_package(package(), &aite_report::RenderOptions { pdf: false, template: Some(good.clone()) }).unwrap();
+    let html = String::from_utf8(files.iter().find(|f| f.name == "report.html").unwrap().bytes.clone()).unwrap();
+    let id = aite_report::Package::read(package()).unwrap().report_id();
+    assert!(html.starts_with(&format!("<p>Lab X report {id}: {}", assessment()["overall"].as_str().unwrap())), "{html}");
+    let bad = tmp.path().join("broken.html");
+    std::fs::write(&bad, "<p>\n{% for r in requirements %}\n{{ r.id }</p>\n").unwrap();
+    let r = run(aite().arg("report").arg(package()).arg("--template").arg(&bad));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("broken.html") && r.stderr.contains(":3"), "{}", r.stderr);
+}
