@@ -50,6 +50,19 @@ pub struct ModelReport {
     /// each with its size and SHA-256: part of the model, as evidence records them.
     #[serde(default)]
     pub external_data: Vec<ExternalData>,
+    /// The nodes in file order (ONNX keeps them topologically sorted; TFLite in
+    /// tract's order), each with the weight elements it reads: what the report's
+    /// architecture diagram summarises by stage.
+    #[serde(default)]
+    pub graph: Vec<GraphNode>,
+}
+
+/// One node of a model graph.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphNode {
+    pub op: String,
+    /// Weight elements of the initializers (constants) this node reads.
+    pub parameters: u64,
 }
 
 /// One external-data file of a model.
@@ -209,6 +222,17 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
             }
         }
     }
+    let graph = match &proto.graph {
+        Some(g) => {
+            let sizes: std::collections::HashMap<&str, u64> =
+                g.initializer.iter().map(|t| (t.name.as_str(), t.dims.iter().fold(1u64, |n, &d| n.saturating_mul(d.max(0) as u64)))).collect();
+            g.node
+                .iter()
+                .map(|n| GraphNode { op: n.op_type.clone(), parameters: n.input.iter().filter_map(|i| sizes.get(i.as_str())).fold(0u64, |a, &b| a.saturating_add(b)) })
+                .collect()
+        }
+        None => vec![],
+    };
     let qdq = operators.contains_key("QuantizeLinear") || operators.contains_key("DequantizeLinear");
     let qop = operators.keys().any(|k| QOPERATOR_OPS.contains(&k.as_str()));
     let quantization = match (qdq, qop) {
@@ -243,6 +267,7 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
             .map(|p| (p.key.clone(), p.value.clone()))
             .collect(),
         external_data: vec![],
+        graph,
     })
 }
 
@@ -253,6 +278,8 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
     let mut operators = BTreeMap::new();
     let mut parameters = 0u64;
     let mut integer = false;
+    let mut graph = Vec::new();
+    let konst_len = |id: usize| model.nodes()[id].outputs.first().and_then(|o| o.fact.konst.as_ref()).map_or(0, |k| k.len() as u64);
     for node in model.nodes() {
         let op = node.op().name().to_string();
         if op == "Const" {
@@ -267,6 +294,8 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
         if op == "Source" {
             continue;
         }
+        let weights = node.inputs.iter().filter(|i| model.nodes()[i.node].op().name() == "Const").map(|i| konst_len(i.node)).sum();
+        graph.push(GraphNode { op: op.clone(), parameters: weights });
         *operators.entry(op).or_insert(0) += 1;
     }
     let inputs = crate::tract::typed_specs(&model, &model.inputs);
@@ -291,6 +320,7 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
         custom_domains: vec![],
         metadata: BTreeMap::new(),
         external_data: vec![],
+        graph,
     })
 }
 

@@ -25,7 +25,7 @@ mod onnxruntime;
 mod tract;
 
 pub use format::{sha256_bytes, sha256_file, ModelFormat};
-pub use inspect::{external_data_files, inspect, ExternalData, ModelReport, Quantization};
+pub use inspect::{external_data_files, inspect, ExternalData, GraphNode, ModelReport, Quantization};
 pub use tract::TractTarget;
 
 use aite_target::{Target, TargetError};

@@ -145,6 +145,12 @@ fn inspect_reports_tensors_operators_and_hash() {
     assert_eq!(v["quantization"], "none");
     assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
     assert_eq!(v["parameters"], 8 * 9 + 8 + 16 * 72 + 16 + 2560 + 10);
+    // The graph in file order: the first conv reads its 8x1x3x3 weights and 8 biases,
+    // and every weight is read by some node.
+    let graph = v["graph"].as_array().unwrap();
+    assert_eq!(graph[0]["op"], "Conv");
+    assert_eq!(graph[0]["parameters"], 8 * 9 + 8);
+    assert_eq!(graph.iter().map(|n| n["parameters"].as_u64().unwrap()).sum::<u64>(), 8 * 9 + 8 + 16 * 72 + 16 + 2560 + 10);
     std::fs::write(dir.path().join("q.onnx"), aite_reference::MODEL_INT8_QDQ).unwrap();
     let r = run(aite().arg("inspect").arg(dir.path().join("q.onnx")));
     assert!(r.stdout.contains("Qdq") && r.stdout.contains("DequantizeLinear"), "{}", r.stdout);
