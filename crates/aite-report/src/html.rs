@@ -185,6 +185,7 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
     ctx.insert("heatmap".into(), Value::Null);
     ctx.insert("degradation".into(), Value::Null);
     ctx.insert("corruption_summary".into(), json!(""));
+    ctx.insert("per_corruption".into(), json!([]));
     if let Some(c) = p.suite("corruptions") {
         let mut cells = BTreeMap::new();
         let mut rows: Vec<String> = Vec::new();
@@ -216,6 +217,16 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
                 series.push(("clean".into(), vec![(lo, cl), (hi, cl)]));
             }
         }
+        let per_corruption: Vec<(String, String, String, String, String)> = c
+            .get("summaries")
+            .and_then(Value::as_array)
+            .map(|ss| {
+                ss.iter()
+                    .map(|x| (s(x, "/corruption").to_string(), s(x, "/group").to_string(), x.get("accuracy").map(pct).unwrap_or_default(), num(x.get("degradation").and_then(Value::as_f64), ""), num(x.get("ce").and_then(Value::as_f64), "")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ctx.insert("per_corruption".into(), json!(per_corruption));
         ctx.insert("degradation".into(), json!(charts::lines(&series, "degradation: accuracy by severity, corruptions pooled per group", "severity", "accuracy")?));
         ctx.insert(
             "corruption_summary".into(),

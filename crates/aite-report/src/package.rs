@@ -194,7 +194,7 @@ impl Package {
         let results = read_json(dir, "results.json")?.ok_or_else(|| ReportError::Missing { file: dir.join("results.json"), hint: "not an aite run folder" })?;
         let assessment_value = read_json(dir, "assessment.json")?.ok_or_else(|| ReportError::Missing {
             file: dir.join("assessment.json"),
-            hint: "the run was not assessed against a profile (`aite run` writes it)",
+            hint: "the run was not assessed against a profile\n  hint: `aite assess DIR --profile NAME` writes it (`aite run` and `aite demo` do so themselves)",
         })?;
         let assessment: Assessment = serde_json::from_value(assessment_value)
             .map_err(|e| ReportError::Parse { file: dir.join("assessment.json"), reason: e.to_string() })?;

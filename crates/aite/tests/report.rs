@@ -424,3 +424,29 @@ fn a_lab_template_replaces_the_embedded_one_and_its_errors_name_the_file() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("broken.html") && r.stderr.contains(":3"), "{}", r.stderr);
 }
+
+/// The schemas are the published files (SHA256SUMS), and the validator set-up accepts the
+/// upstream valid fixtures and rejects the invalid ones.
+#[test]
+fn schemas_match_their_hashes_and_judge_the_upstream_fixtures() {
+    let Some(schemas) = schemas() else { return skip("../shared/reference/schemas is missing") };
+    let sums = std::fs::read_to_string(schemas.join("SHA256SUMS")).unwrap();
+    let mut checked = 0;
+    for line in sums.lines() {
+        let Some((hash, file)) = line.split_once("  ") else { continue };
+        if ["junit/", "sarif/", "oscal/", "cyclonedx/"].iter().any(|d| file.trim_start_matches("./").starts_with(d)) {
+            assert_eq!(aite_engine::sha256_file(&schemas.join(file)).unwrap(), hash, "{file} differs from SHA256SUMS");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "{checked} schema files checked");
+    let cdx = |v: &str| schemas.join(format!("cyclonedx/bom-{v}.schema.json"));
+    let fixture = |f: &str| read_json(&schemas.join(f));
+    assert!(schema_errors(&cdx("1.6"), &fixture("cyclonedx/fixtures/valid-machine-learning-1.6.json")).is_empty());
+    assert!(schema_errors(&cdx("1.5"), &fixture("cyclonedx/fixtures/valid-machine-learning-1.5.json")).is_empty());
+    for bad in ["invalid-bomformat-1.5.json", "invalid-component-type-1.5.json", "invalid-hash-sha256-1.5.json"] {
+        assert!(!schema_errors(&cdx("1.5"), &fixture(&format!("cyclonedx/fixtures/{bad}"))).is_empty(), "{bad} accepted");
+    }
+    let oscal = schemas.join("oscal/oscal_assessment-results_schema-1.1.3.json");
+    assert!(schema_errors(&oscal, &fixture("oscal/fixtures/ifa_assessment-results-example.json")).is_empty());
+}
