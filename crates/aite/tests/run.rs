@@ -216,6 +216,11 @@ fn a_bad_configuration_names_the_file_and_line() {
     let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--no-history"));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains(":4:") && r.stderr.contains("fraction"), "{}", r.stderr);
+    // A signing key that cannot sign stops the run before anything is measured.
+    let cfg = config(dir.path(), "");
+    let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--no-history").args(["--sign", "no-such-key.pem", "--signer", "Jane Doe, Test Engineer"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-key.pem") && !r.stderr.contains("[1/"), "{}", r.stderr);
     let r = run(aite().arg("run").arg("-c").arg(dir.path().join("absent.toml")).arg("--no-history"));
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("absent.toml") && r.stderr.contains("aite init"), "{}", r.stderr);

@@ -557,6 +557,11 @@ fn digest_of(plan: &Plan, inputs: &[InputArtifact]) -> String {
 /// overall verdict's (see `aite --help`), or 130 when interrupted.
 pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, PathBuf, Assessment)> {
     let quiet = opts.json;
+    // A key or signer that cannot sign is found now, not after an hour of measuring.
+    if let Some((key, signer)) = &opts.sign {
+        aite_evidence::attest::load_signing_key(key)?;
+        aite_evidence::attest::SignerIdentity::parse(signer)?;
+    }
     let mut inputs = plan.model.artifacts("model")?;
     if let Some(r) = &plan.reference {
         inputs.extend(r.artifacts("reference-model")?);
