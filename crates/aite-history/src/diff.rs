@@ -235,7 +235,7 @@ impl History {
                 (Some(MetricValue::LatencyMs { .. }) | None, Some(MetricValue::LatencyMs { .. }) | None) => {
                     let suite = name.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or_default();
                     let valid = |m: &BTreeMap<String, MetricValue>| match m.get(&format!("{suite}.valid")) {
-                        Some(MetricValue::Flag(v)) => Some(*v),
+                        Some(MetricValue::Flag { value }) => Some(*value),
                         _ => None,
                     };
                     let mut validity = vec![];

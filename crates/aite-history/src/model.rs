@@ -149,7 +149,7 @@ pub enum MetricValue {
     /// A latency percentile in ms; `samples_file` is the raw per-query CSV in the package.
     LatencyMs { value: f64, percentile: f64, samples_file: Option<String> },
     /// A yes/no fact, e.g. a latency run's LoadGen validity.
-    Flag(bool),
+    Flag { value: bool },
 }
 
 impl MetricValue {
@@ -157,7 +157,7 @@ impl MetricValue {
         match self {
             MetricValue::Proportion { .. } => "proportion",
             MetricValue::LatencyMs { .. } => "latency-ms",
-            MetricValue::Flag(_) => "flag",
+            MetricValue::Flag { .. } => "flag",
         }
     }
 }

@@ -223,7 +223,7 @@ fn metrics(results: &Value, files: &BTreeMap<String, String>) -> Vec<Metric> {
             }
         }
         if let Some(valid) = suite.pointer("/validity/valid").and_then(Value::as_bool) {
-            out.push(Metric { name: format!("{name}.valid"), value: MetricValue::Flag(valid) });
+            out.push(Metric { name: format!("{name}.valid"), value: MetricValue::Flag { value: valid } });
         }
     }
     out

@@ -200,7 +200,7 @@ impl History {
                             .ok_or_else(|| bad_text(0, &name))?;
                         MetricValue::LatencyMs { value: r.get(2)?, percentile, samples_file: r.get(8)? }
                     }
-                    "flag" => MetricValue::Flag(r.get::<_, i64>(7)? != 0),
+                    "flag" => MetricValue::Flag { value: r.get::<_, i64>(7)? != 0 },
                     _ => return Err(bad_text(1, &kind)),
                 };
                 Ok(Metric { name, value })
@@ -314,7 +314,7 @@ fn insert(tx: &rusqlite::Transaction<'_>, id: &RunId, rec: &PackageRecord) -> ru
                 (*value, Some(*successes as i64), Some(*trials as i64), *ci95_low, *ci95_high, None, None)
             }
             MetricValue::LatencyMs { value, samples_file, .. } => (Some(*value), None, None, None, None, None, samples_file.clone()),
-            MetricValue::Flag(b) => (None, None, None, None, None, Some(*b as i64), None),
+            MetricValue::Flag { value } => (None, None, None, None, None, Some(*value as i64), None),
         };
         tx.execute(
             "INSERT INTO metrics (run_id, name, kind, value, successes, trials, ci95_low, ci95_high, flag, samples_file) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",

@@ -15,6 +15,8 @@ struct Spec {
     verdicts: Vec<(&'static str, &'static str)>,
     findings: Vec<(&'static str, &'static str, &'static str)>,
     rules: Vec<(&'static str, &'static str)>,
+    /// LoadGen validity of the single-stream latency run.
+    latency_valid: bool,
 }
 
 /// LoadGen's percentile, x[floor(n p)] of the sorted samples, in ms.
@@ -55,7 +57,7 @@ fn package(root: &Path, name: &str, spec: &Spec) -> PathBuf {
         "declared": { "terminal": { "manufacturer": "Acme", "model": "Cam-1", "serial": spec.serial } },
         "suites": {
             "accuracy": { "top1": { "successes": spec.top1.0, "trials": spec.top1.1, "value": spec.top1.0 as f64 / spec.top1.1 as f64 } },
-            "latency": { "latency": summary(&spec.latency_ns), "validity": { "valid": true, "reasons": [] } },
+            "latency": { "latency": summary(&spec.latency_ns), "validity": { "valid": spec.latency_valid, "reasons": [] } },
             "latency_periodic": { "latency": summary(&spec.periodic_ns), "validity": { "valid": true, "reasons": [] } },
             "security": {
                 "findings": spec.findings.iter().map(|(rule, path, message)| json!({ "rule": rule, "path": path, "message": message, "severity": "high", "status": "fail" })).collect::<Vec<_>>(),
@@ -105,6 +107,7 @@ fn spec_a() -> Spec {
             ("AITE-VULN-KNOWN", "usr/lib/libssl.so.1.1", "CVE-2023-0001"),
         ],
         rules: vec![("AITE-CRED-DEFAULT", "fail"), ("AITE-KEY-WEAK", "fail"), ("AITE-VULN-KNOWN", "fail"), ("AITE-FS-SETUID", "pass")],
+        latency_valid: true,
     }
 }
 
@@ -123,6 +126,7 @@ fn spec_b() -> Spec {
             ("AITE-FS-SETUID", "usr/sbin/update-helper", "setuid"),
         ],
         rules: vec![("AITE-CRED-DEFAULT", "fail"), ("AITE-KEY-WEAK", "pass"), ("AITE-VULN-KNOWN", "notChecked"), ("AITE-FS-SETUID", "fail")],
+        latency_valid: true,
     }
 }
 
@@ -381,4 +385,37 @@ fn reads_the_assessment_crates_own_output() {
     let run = h.run(&id).unwrap();
     assert_eq!(run.profile_id.as_deref(), Some("ai-camera"));
     assert_eq!(run.overall_verdict.map(|v| v.label()), serde_json::to_value(assessment.overall).unwrap().as_str());
+}
+
+/// Every metric kind serialises (serde's internally tagged enums refuse bare newtype values).
+#[test]
+fn metrics_serialise_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let id = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    let metrics = h.metrics(&id).unwrap();
+    let v = serde_json::to_value(&metrics).unwrap();
+    let valid = v.as_array().unwrap().iter().find(|m| m["name"] == "latency.valid").unwrap();
+    assert_eq!(valid["value"], json!({ "kind": "flag", "value": true }));
+    let top1 = v.as_array().unwrap().iter().find(|m| m["name"] == "accuracy.top1").unwrap();
+    assert_eq!((top1["value"]["kind"].as_str(), top1["value"]["successes"].as_u64()), (Some("proportion"), Some(280)));
+    assert!(serde_json::to_string(&h.runs(None).unwrap()).is_ok());
+}
+
+/// A latency run that LoadGen calls INVALID is named beside its deltas.
+#[test]
+fn an_invalid_latency_run_is_named_in_the_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    let b = h.record_package(&package(tmp.path(), "run-b", &Spec { latency_valid: false, ..spec_b() })).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    for l in &d.latency {
+        if l.suite == "latency" {
+            assert_eq!(l.validity.len(), 1, "{}", l.metric);
+            assert!(l.validity[0].contains(&format!("run {b}'s latency run is INVALID")), "{:?}", l.validity);
+        } else {
+            assert!(l.validity.is_empty(), "{}: {:?}", l.metric, l.validity);
+        }
+    }
 }
