@@ -19,6 +19,16 @@
 //! let text = JsonRenderer.render(&results);
 //! assert!(text.contains("aite.results/v1"));
 //! ```
+//!
+//! Rendering a package (the caller writes the files into it and re-writes its manifest):
+//!
+//! ```no_run
+//! let files = aite_report::render_package(std::path::Path::new("aite-runs/20261201-113723-demo"), &Default::default())?;
+//! for f in &files {
+//!     println!("{} ({} bytes)", f.name, f.bytes.len());
+//! }
+//! # Ok::<(), aite_report::ReportError>(())
+//! ```
 
 mod charts;
 mod cyclonedx;
