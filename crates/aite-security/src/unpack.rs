@@ -1224,6 +1224,28 @@ mod tests {
         assert!(cov.containers.iter().all(|c| c.status.is_extracted()), "{:#?}", cov.containers);
     }
 
+    #[test]
+    fn container_states_have_fixed_names_and_older_run_folders_still_read() {
+        let c = |status| Container { format: "squashfs".into(), offset: 0, length: Some(5), status };
+        let failed = c(ContainerStatus::Failed("truncated".into()));
+        let json = serde_json::to_value(&failed).unwrap();
+        assert_eq!(json, serde_json::json!({"format": "squashfs", "offset": 0, "length": 5, "status": "failed", "cause": "truncated"}));
+        assert_eq!(serde_json::from_value::<Container>(json).unwrap(), failed);
+        let extracted = serde_json::to_value(c(ContainerStatus::Extracted)).unwrap();
+        assert_eq!(extracted, serde_json::json!({"format": "squashfs", "offset": 0, "length": 5, "status": "extracted"}));
+        for (status, name) in [(ContainerStatus::NotSupported("x".into()), "not-supported"), (ContainerStatus::NotUnderstood("x".into()), "not-understood"), (ContainerStatus::NotExamined("x".into()), "not-examined")] {
+            assert_eq!(serde_json::to_value(c(status)).unwrap()["status"], name);
+        }
+        // The one-string form written before the cause had its own field.
+        let old = |s: &str| serde_json::from_value::<Container>(serde_json::json!({"format": "jffs2", "offset": 0, "length": null, "status": s}));
+        assert_eq!(old("failed: truncated: entry `a` declares 2 bytes, 1 present").unwrap().status, ContainerStatus::Failed("truncated: entry `a` declares 2 bytes, 1 present".into()));
+        assert_eq!(old("not supported: listed as not examined").unwrap().status, ContainerStatus::NotSupported("listed as not examined".into()));
+        assert_eq!(old("extracted").unwrap().status, ContainerStatus::Extracted);
+        assert_eq!(old("failed: ").unwrap().status, ContainerStatus::Failed("no cause recorded".into()), "an empty cause stays visible");
+        assert!(old("passed").unwrap_err().to_string().contains("unknown container status `passed`"));
+        assert_eq!(ContainerStatus::failed("cpio", " ").to_string(), "failed: the cpio parser gave no reason");
+    }
+
     /// Leftover of issue 9: bytes of a decompressed stream around what was carved
     /// from it (a gzip'd kernel with an initramfs inside) were not counted anywhere.
     #[test]
