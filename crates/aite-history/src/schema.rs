@@ -4,7 +4,7 @@
 //! (SQLite's own marker, so `sqlite3 history.sqlite3 'pragma user_version'` answers).
 
 use crate::HistoryError;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
 
 /// One numbered schema change.
@@ -30,18 +30,26 @@ pub const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
 )";
 
 /// Bring the database at `path` to [`SCHEMA_VERSION`]; returns the versions applied now.
+/// Each migration runs in an IMMEDIATE transaction that re-reads the version first, so
+/// two processes opening a new database at once apply each migration once.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<i64>, HistoryError> {
     let db = |source| HistoryError::Database { path: path.to_path_buf(), source };
     conn.execute_batch(BOOKKEEPING).map_err(db)?;
-    let recorded: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0)).map_err(db)?;
-    let pragma: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db)?;
-    let current = recorded.max(pragma);
+    let newer = |found: i64| HistoryError::NewerSchema { path: path.to_path_buf(), found, known: SCHEMA_VERSION };
+    let current = version(conn).map_err(db)?;
     if current > SCHEMA_VERSION {
-        return Err(HistoryError::NewerSchema { path: path.to_path_buf(), found: current, known: SCHEMA_VERSION });
+        return Err(newer(current));
     }
     let mut applied = vec![];
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        let tx = conn.transaction().map_err(db)?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+        let now = version(&tx).map_err(db)?;
+        if now > SCHEMA_VERSION {
+            return Err(newer(now));
+        }
+        if m.version <= now {
+            continue; // another process applied it meanwhile
+        }
         tx.execute_batch(m.sql).map_err(db)?;
         tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", rusqlite::params![m.version, m.name, crate::now()])
             .map_err(db)?;
@@ -50,6 +58,13 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<i64>, Hi
         applied.push(m.version);
     }
     Ok(applied)
+}
+
+/// The higher of `schema_migrations`' last version and `PRAGMA user_version`.
+fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    let recorded: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+    let pragma: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(recorded.max(pragma))
 }
 
 #[cfg(test)]

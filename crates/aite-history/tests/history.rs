@@ -419,3 +419,28 @@ fn an_invalid_latency_run_is_named_in_the_diff() {
         }
     }
 }
+
+/// Two processes opening a new database at once (two `aite run`s): both migrate it
+/// without one failing on the other's tables.
+#[test]
+fn concurrent_first_opens_both_succeed() {
+    for round in 0..20 {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("h.sqlite3");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let (db, barrier) = (db.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    History::open(&db).map(|h| h.schema_version().unwrap())
+                })
+            })
+            .collect();
+        for h in handles {
+            let v = h.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert_eq!(v, aite_history::schema::SCHEMA_VERSION);
+        }
+        assert_eq!(count(&db, "schema_migrations"), 1);
+    }
+}
