@@ -756,6 +756,9 @@ Database: --db PATH, else $AITE_HISTORY_DB, else $XDG_DATA_HOME/aite/history.sql
 ~/.local/share/aite/history.sqlite3. Schema and statistics: docs/history.md. Needs the `history`
 feature (cargo install --path crates/aite --features history).
 
+Exit codes: 0 done; 2 built without the `history` feature; 3 the database or
+a package cannot be read, or no such run.
+
 Examples:
   aite history
   aite history --terminal SN-0042
@@ -771,6 +774,9 @@ suite with a 95% bootstrap interval of the difference from the raw per-query CSV
 (2000 resamples, fixed seed; when a package folder is gone or a CSV changed: raw samples
 unavailable, no interval); security findings new, fixed (rule examined in RUN_B and the finding
 gone) or not re-examined (rule not checked in RUN_B: not a fix). docs/history.md.
+
+Exit codes: 0 done (whatever changed); 2 built without the `history` feature; 3 the database or
+a package cannot be read, or no such run.
 
 Examples:
   aite diff 3f2a9c 81b0d4
