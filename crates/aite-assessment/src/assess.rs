@@ -100,6 +100,26 @@ pub struct Assessment {
     /// One summary per mandatory item, in [`Item::ALL`] order.
     pub gap_analysis: Vec<ItemSummary>,
     pub overall: OverallVerdict,
+    /// Requirements left out because their suite was not part of this run
+    /// ([`assess_scoped`]: a single-suite command judged on what it measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_scope: Vec<String>,
+}
+
+/// Apply only the requirements whose suite is in `results` (and that are not
+/// reserved): what `aite security --profile P` or `aite latency --profile P`
+/// measured, judged by the same profile and rules as a full `aite run`; the rest
+/// are listed in `out_of_scope`, neither passed nor counted.
+pub fn assess_scoped(profile: &Profile, results: &Value) -> Assessment {
+    let present = |r: &Requirement| {
+        r.reserved.is_none() && r.metric.split('.').nth(1).is_some_and(|s| results.get("suites").and_then(|x| x.get(s)).is_some_and(|v| !v.is_null()))
+    };
+    let mut scoped = profile.clone();
+    let (kept, dropped): (Vec<Requirement>, Vec<Requirement>) = profile.requirements.iter().cloned().partition(present);
+    scoped.requirements = kept;
+    let mut a = assess(&scoped, results);
+    a.out_of_scope = dropped.into_iter().map(|r| r.id).collect();
+    a
 }
 
 /// Apply `profile` to `results` (a parsed results.json).
@@ -145,6 +165,7 @@ pub fn assess(profile: &Profile, results: &Value) -> Assessment {
         requirements,
         gap_analysis,
         overall,
+        out_of_scope: Vec::new(),
     }
 }
 

@@ -22,6 +22,6 @@ pub mod catalogue;
 pub mod profile;
 pub mod verdict;
 
-pub use assess::{assess, Assessment, ItemSummary, OverallVerdict, RequirementResult};
+pub use assess::{assess, assess_scoped, Assessment, ItemSummary, OverallVerdict, RequirementResult};
 pub use profile::{check, load, shipped, Comparator, DecisionRule, Item, Override, Profile, ProfileError, Requirement, Threshold, ThresholdStatus};
 pub use verdict::{Interval, MoreSamples, Verdict};

@@ -55,6 +55,9 @@ pub fn render(a: &Assessment) -> String {
     if a.provisional_thresholds {
         let _ = writeln!(out, "  thresholds are PROVISIONAL: aite's defaults while the guideline publishes none; a lab profile overrides them");
     }
+    if !a.out_of_scope.is_empty() {
+        let _ = writeln!(out, "  {} requirement(s) out of scope: their suites were not part of this run (`aite run` measures them all)", a.out_of_scope.len());
+    }
     for o in &a.overrides {
         let _ = writeln!(out, "  override {} {}: {} -> {} ({}:{})", o.requirement, o.field, o.old, o.new, o.file, o.line);
     }

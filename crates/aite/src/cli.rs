@@ -441,6 +441,8 @@ pub struct AccuracyArgs {
     pub top_k: usize,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub assess: AssessWith,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -520,6 +522,8 @@ pub struct LatencyArgs {
     pub audit: bool,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub assess: AssessWith,
 }
 
 const RUN_LONG_ABOUT: &str = "Run every suite the profile in aite.toml needs (latency, robustness, \
@@ -585,6 +589,17 @@ pub struct InitArgs {
     /// Where to write it (refuses to overwrite).
     #[arg(long, short, default_value = "aite.toml")]
     pub output: PathBuf,
+}
+
+/// Judging a single-suite run against a profile.
+#[derive(Args, Clone, Debug)]
+pub struct AssessWith {
+    /// Judge what this command measured against a profile (shipped name or file): writes
+    /// assessment.json into the run folder, prints the gap analysis, and the exit code becomes
+    /// the verdict's (0 PASS, 1 FAIL, 7 INCONCLUSIVE, 8 NOT_TESTED, 9 ERROR). Requirements
+    /// of suites this command does not run are listed as out of scope, not counted.
+    #[arg(long, value_name = "PROFILE")]
+    pub profile: Option<String>,
 }
 
 /// `aite assess`
@@ -690,6 +705,8 @@ pub struct RobustnessArgs {
     pub channel: String,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub assess: AssessWith,
 }
 
 #[derive(Args)]
@@ -743,6 +760,8 @@ pub struct SecurityArgs {
     pub osv: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub assess: AssessWith,
 }
 
 const HISTORY_LONG_ABOUT: &str = "\

@@ -53,7 +53,7 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(samples.lines().count(), n + 1, "one CSV row per query plus header");
     // Every requirement of the reference profile got a verdict; the planted weaknesses fail.
     let verdict = |id: &str| assessment["requirements"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("{id} missing"))["verdict"].as_str().unwrap().to_string();
-    assert_eq!(assessment["requirements"].as_array().unwrap().len(), 58);
+    assert_eq!(assessment["requirements"].as_array().unwrap().len(), aite_assessment::shipped("reference-terminal").unwrap().requirements.len());
     assert_eq!(verdict("SEC-CRED-DEFAULT"), "FAIL");
     assert_eq!(verdict("SEC-NET-EXPOSED-SERVICES"), "NOT_TESTED");
     assert_eq!(assessment["overall"], "FAIL");

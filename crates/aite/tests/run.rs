@@ -225,3 +225,31 @@ fn a_bad_configuration_names_the_file_and_line() {
     assert_eq!(r.code, 3);
     assert!(r.stderr.contains("absent.toml") && r.stderr.contains("aite init"), "{}", r.stderr);
 }
+
+/// A single-suite command with `--profile` is judged by the same profile and rules
+/// as `aite run`: only the requirements of what it measured count, the others are
+/// listed out of scope, and the exit code is the verdict's.
+#[test]
+fn a_single_suite_command_with_a_profile_is_judged_on_what_it_measured() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let out = dir.path().join("runs");
+    let r = run(aite()
+        .args(["latency", "--min-duration-ms", "0", "--min-queries", "64", "--audit", "--profile", "reference-terminal", "-m"])
+        .arg(&model)
+        .arg("--out")
+        .arg(&out));
+    let folder = run_folder(&out);
+    let a = json(&folder.join("assessment.json"));
+    let res = json(&folder.join("results.json"));
+    let ids: Vec<&str> = a["requirements"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["LAT-VALID", "LAT-CACHING-AUDIT"], "the requirements on suites latency and caching_audit");
+    let all = aite_assessment::shipped("reference-terminal").unwrap().requirements.len();
+    assert_eq!(a["out_of_scope"].as_array().unwrap().len(), all - 2);
+    let valid = res["suites"]["latency"]["validity"]["valid"].as_bool().unwrap();
+    assert_eq!(verdict(&a, "LAT-VALID")["verdict"], if valid { "PASS" } else { "FAIL" });
+    assert_eq!(r.code, exit_code_of(a["overall"].as_str().unwrap()), "{}", r.stderr);
+    assert!(r.stdout.contains("GAP ANALYSIS") && r.stdout.contains(&format!("{} requirement(s) out of scope", all - 2)), "{}", r.stdout);
+    let manifest = json(&folder.join("manifest.json"));
+    assert!(manifest["files"]["assessment.json"].is_string());
+}

@@ -36,6 +36,9 @@ pub fn run(a: AccuracyArgs, cancel: &Cancel) -> Result<u8> {
         "dataset": ds.name, "limit": a.data.limit, "strict": a.data.strict, "top_k": a.top_k,
         "preprocess": spec, "preprocess_inferred": inferred,
     });
-    write_evidence(&a.output, "accuracy", &results, &cfg, vec![("predictions.csv".into(), predictions_csv(&report.predictions))])?;
+    let dir = write_evidence(&a.output, "accuracy", &results, &cfg, vec![("predictions.csv".into(), predictions_csv(&report.predictions))])?;
+    if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
+        return Ok(code);
+    }
     Ok(if report.interrupted { Exit::Interrupted as u8 } else { Exit::Ok as u8 })
 }

@@ -128,7 +128,10 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         "preprocess": spec, "preprocess_inferred": inferred,
         "cold_start": a.cold_start, "cold_start_process": a.cold_start_process, "audit": a.audit,
     });
-    write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_csv(&report.records))])?;
+    let dir = write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_csv(&report.records))])?;
+    if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
+        return Ok(code);
+    }
     if report.error.is_some() {
         // The measured part is saved; the run still failed on the target.
         return Ok(Exit::Target as u8);

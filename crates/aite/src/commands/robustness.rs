@@ -344,7 +344,10 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
         "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": a.attack_samples,
     });
-    write_evidence(&a.output, "robustness", &results, &cfg, raw)?;
+    let dir = write_evidence(&a.output, "robustness", &results, &cfg, raw)?;
+    if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
+        return Ok(code);
+    }
     if interrupted {
         if let Some(p) = checkpoints.last() {
             eprintln!("interrupted: finished work is kept in {}; run the same command again to resume", p.display());

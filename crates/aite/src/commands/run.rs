@@ -826,6 +826,24 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
     Ok(code)
 }
 
+/// `--profile P` on a single-suite command: judge what the run in `dir`
+/// measured (requirements of other suites out of scope), write assessment.json,
+/// print the gap analysis; `Some(exit code)` when a profile was given.
+pub fn judge(with: &crate::cli::AssessWith, dir: &Path, json: bool) -> Result<Option<u8>> {
+    let Some(name) = &with.profile else { return Ok(None) };
+    let profile = open_profile(name)?;
+    let path = dir.join("results.json");
+    let results: Value = serde_json::from_slice(&std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?)?;
+    let assessment = aite_assessment::assess_scoped(&profile, &results);
+    let folder = RunFolder::open(dir)?;
+    folder.write_json("assessment.json", &assessment)?;
+    folder.finish()?;
+    if !json {
+        print!("\n{}", aite_report::gap::render(&assessment));
+    }
+    Ok(Some(assessment.overall.exit_code()))
+}
+
 /// `aite assess DIR --profile P`: re-assess a package's results.json.
 pub fn assess_command(a: crate::cli::AssessArgs) -> Result<u8> {
     let profile = open_profile(&a.profile)?;

@@ -106,7 +106,10 @@ pub fn run(a: SecurityArgs) -> Result<u8> {
         ("coverage.json".into(), serde_json::to_vec_pretty(&report.coverage)?),
     ];
     drop(work);
-    write_evidence(&a.output, "security", &results, &cfg, raw)?;
+    let dir = write_evidence(&a.output, "security", &results, &cfg, raw)?;
+    if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
+        return Ok(code);
+    }
     let serious = report.findings.iter().any(|f| f.failed() && f.severity >= Severity::High);
     Ok(if !report.complete() {
         Exit::Incomplete as u8
