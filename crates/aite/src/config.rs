@@ -24,6 +24,9 @@ pub struct RunConfig {
     pub schema: String,
     #[serde(default)]
     pub terminal: Terminal,
+    /// The laboratory (or manufacturer's test team) running the assessment: on the report's cover.
+    #[serde(default)]
+    pub lab: Lab,
     /// A shipped profile name or a profile file (relative to this file).
     pub profile: String,
     pub target: TargetConfig,
@@ -57,6 +60,20 @@ pub struct Terminal {
     pub serial: String,
     #[serde(default)]
     pub firmware_version: String,
+}
+
+/// Who tests, where: ISO/IEC 17025 7.8.2 asks a report to name the laboratory.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lab {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub location: String,
+    #[serde(default)]
+    pub operator: String,
 }
 
 /// Engine kinds `aite run` can drive locally.

@@ -16,6 +16,10 @@ fn config(dir: &Path, extra: &str) -> PathBuf {
 profile = "reference-terminal"
 out = "runs"
 
+[lab]
+name = "Test Lab"
+operator = "J. Doe"
+
 [terminal]
 manufacturer = "Test Co"
 model = "T-1"
@@ -104,6 +108,9 @@ fn a_failing_suite_is_error_for_its_requirements_and_the_others_still_run() {
     assert_eq!(res["declared"]["fps"], 200);
     assert_eq!(res["suites"]["latency_periodic"]["scenario"]["fps"], 200.0);
     assert_eq!(a["profile_sha256"].as_str().unwrap().len(), 64);
+    let config = json(&folder.join("config.json"));
+    assert_eq!(config["lab"]["name"], "Test Lab");
+    assert!(std::fs::read_to_string(folder.join("report.html")).unwrap().contains("Test Lab"), "the lab is on the report's cover");
     // The package's manifest covers assessment.json, and no resume state is left.
     let manifest = json(&folder.join("manifest.json"));
     assert!(manifest["files"]["assessment.json"].is_string());

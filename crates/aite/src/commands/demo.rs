@@ -64,7 +64,10 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
     let profile = aite_assessment::shipped("reference-terminal")?;
     let plan = Plan {
         command: "demo",
-        config: serde_json::json!({ "command": "demo", "engine": engine.name(), "quick": quick, "latency": latency, "periodic": periodic, "robustness": robustness }),
+        config: serde_json::json!({
+            "command": "demo", "engine": engine.name(), "quick": quick, "latency": latency, "periodic": periodic, "robustness": robustness,
+            "lab": { "name": "aite demo (no laboratory: an automated demonstration)", "operator": "aite demo", "signer": a.signer },
+        }),
         declared: declared.as_object().cloned().unwrap_or_default(),
         profile,
         engine,

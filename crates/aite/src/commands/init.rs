@@ -25,6 +25,13 @@ hardware_revision = ""
 serial = ""
 firmware_version = ""
 
+# Who runs the assessment (ISO/IEC 17025 7.8.2): on the report's cover; the signer is --signer.
+[lab]
+name = ""
+address = ""
+location = ""
+operator = ""
+
 # What the manufacturer declares (EU AI Act Art. 15(3): declared accuracy levels).
 # The profile compares measured values with these (`declared:KEY` thresholds).
 [declared]

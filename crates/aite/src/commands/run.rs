@@ -789,7 +789,11 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
     periodic.fps = c.fps();
     let plan = Plan {
         command: "run",
-        config: serde_json::json!({ "command": "run", "config_file": a.config, "config": c }),
+        config: {
+            let mut lab = serde_json::to_value(&c.lab)?;
+            lab["signer"] = serde_json::json!(a.sign.signer);
+            serde_json::json!({ "command": "run", "config_file": a.config, "config": c, "lab": lab })
+        },
         declared: c.declared_json(),
         profile,
         engine: match c.target.engine {
