@@ -8,7 +8,10 @@
 //! CycloneDX 1.5 SBOM; [`match_osv`] matches them, offline, against an OSV
 //! feed the user supplies (OSV JSON records, arrays, folders or osv.dev zip
 //! exports), comparing versions the way each ecosystem does (dpkg rules for
-//! Debian, a segment-wise comparison elsewhere).
+//! Debian, a segment-wise comparison elsewhere). Each matched vulnerability's
+//! CVSS base score is computed from its vectors ([`base_score`]: v2.0, v3.0,
+//! v3.1 and v4.0's CVSS-B, with the RustSec `cvss` crate); one that has no
+//! vector that scores is recorded unscored with why, never as 0.
 
 use crate::finding::Finding;
 use crate::tree::Tree;
@@ -43,6 +46,143 @@ pub struct Vulnerability {
     pub fixed: Option<String>,
     /// CVSS vectors or severity words from the record.
     pub severity: Vec<String>,
+    /// The CVSS base score of the record's highest-scoring vector (CVSS-B for
+    /// v4.0); `None` when no vector scores (`cvss_unscored` says why).
+    #[serde(default)]
+    pub cvss_base: Option<f64>,
+    /// The version of the vector `cvss_base` comes from.
+    #[serde(default)]
+    pub cvss_version: Option<CvssVersion>,
+    /// The vector `cvss_base` comes from.
+    #[serde(default)]
+    pub cvss_vector: Option<String>,
+    /// Why no base score was computed (only severity words, a vector that does not parse).
+    #[serde(default)]
+    pub cvss_unscored: Option<String>,
+}
+
+/// The CVSS version of a scored vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CvssVersion {
+    #[serde(rename = "2.0")]
+    V2_0,
+    #[serde(rename = "3.0")]
+    V3_0,
+    #[serde(rename = "3.1")]
+    V3_1,
+    #[serde(rename = "4.0")]
+    V4_0,
+}
+
+impl CvssVersion {
+    /// CycloneDX's rating method for this version.
+    pub fn cyclonedx_method(self) -> &'static str {
+        match self {
+            CvssVersion::V2_0 => "CVSSv2",
+            CvssVersion::V3_0 => "CVSSv3",
+            CvssVersion::V3_1 => "CVSSv31",
+            CvssVersion::V4_0 => "CVSSv4",
+        }
+    }
+}
+
+impl std::fmt::Display for CvssVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CvssVersion::V2_0 => "2.0",
+            CvssVersion::V3_0 => "3.0",
+            CvssVersion::V3_1 => "3.1",
+            CvssVersion::V4_0 => "4.0",
+        })
+    }
+}
+
+/// What the vulnerability match concluded, for a bound on CVSS base scores
+/// (`suites.security.vulnerability_summary` in results.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VulnerabilitySummary {
+    /// An OSV feed was given; without one nothing was matched.
+    pub feed_given: bool,
+    /// Records in the feed (`None`: no feed).
+    pub feed_records: Option<usize>,
+    /// Components inventoried, each matched against the feed.
+    pub components: usize,
+    /// Vulnerabilities matched (one per advisory and component).
+    pub matched: usize,
+    /// The highest CVSS base score among them; `None` when none was scored.
+    pub max_cvss_base: Option<f64>,
+    /// Matched vulnerabilities without a computable base score.
+    pub unscored: usize,
+}
+
+/// The summary of matching `components` components against `feed_records` records (`None`: no feed).
+pub fn summary(components: usize, feed_records: Option<usize>, vulns: &[Vulnerability]) -> VulnerabilitySummary {
+    VulnerabilitySummary {
+        feed_given: feed_records.is_some(),
+        feed_records,
+        components,
+        matched: vulns.len(),
+        max_cvss_base: vulns.iter().filter_map(|v| v.cvss_base).reduce(f64::max),
+        unscored: vulns.iter().filter(|v| v.cvss_base.is_none()).count(),
+    }
+}
+
+/// v4.0's base metrics: the CVSS-B score reads these alone.
+const V4_BASE: &[&str] = &["AV", "AC", "AT", "PR", "UI", "VC", "VI", "VA", "SC", "SI", "SA"];
+
+/// The CVSS base score of one vector (`CVSS:3.1/...`, `CVSS:4.0/...`, or a
+/// v2.0 vector without prefix, as OSV's `CVSS_V2` gives it). Temporal,
+/// threat, environmental and supplemental metrics do not enter a base score;
+/// for v4.0 they are dropped before scoring, so the score is CVSS-B.
+pub fn base_score(vector: &str) -> Result<(CvssVersion, f64), String> {
+    let vector = vector.trim();
+    let bad = |e: cvss::Error| format!("`{vector}` is not a CVSS vector that scores: {e}");
+    if let Some(rest) = vector.strip_prefix("CVSS:4.0/") {
+        let base: Vec<&str> = rest.split('/').filter(|m| m.split(':').next().is_some_and(|k| V4_BASE.contains(&k.to_ascii_uppercase().as_str()))).collect();
+        let v: cvss::v4::Vector = format!("CVSS:4.0/{}", base.join("/")).parse().map_err(bad)?;
+        return Ok((CvssVersion::V4_0, v.score().value()));
+    }
+    // The v3 parser leaves an absent base metric at 0 (a lower score): require them all.
+    let keys: Vec<&str> = vector.split('/').filter_map(|m| m.split(':').next()).collect();
+    let required: &[&str] = if vector.starts_with("CVSS:3.") { &["AV", "AC", "PR", "UI", "S", "C", "I", "A"] } else { &["AV", "AC", "Au", "C", "I", "A"] };
+    if let Some(k) = required.iter().find(|k| !keys.contains(k)) {
+        return Err(format!("`{vector}` lacks the base metric {k}: no base score"));
+    }
+    match vector.parse::<cvss::Cvss>().map_err(bad)? {
+        cvss::Cvss::CvssV20(v) => Ok((CvssVersion::V2_0, v.score().value())),
+        cvss::Cvss::CvssV30(v) => Ok((CvssVersion::V3_0, v.base_score().value())),
+        cvss::Cvss::CvssV31(v) => Ok((CvssVersion::V3_1, v.base_score().value())),
+        other => Err(format!("`{vector}`: CVSS version not scored ({other:?})")),
+    }
+}
+
+/// Score a record's severity entries: the highest base score over its vectors
+/// (the newest version on a tie), or why none scores.
+fn score(severity: &[String]) -> Result<(CvssVersion, f64, String), String> {
+    let is_vector = |s: &str| s.starts_with("CVSS:") || s.starts_with("AV:");
+    let mut best: Option<(CvssVersion, f64, String)> = None;
+    let mut why = Vec::new();
+    for s in severity.iter().filter(|s| is_vector(s)) {
+        match base_score(s) {
+            Ok((ver, b)) => {
+                if best.as_ref().is_none_or(|(bv, bb, _)| (b, ver) > (*bb, *bv)) {
+                    best = Some((ver, b, s.clone()));
+                }
+            }
+            Err(e) => why.push(e),
+        }
+    }
+    if let Some(b) = best {
+        return Ok(b);
+    }
+    let words: Vec<&str> = severity.iter().filter(|s| !is_vector(s)).map(String::as_str).collect();
+    if !words.is_empty() {
+        why.push(format!("only severity words ({}), no CVSS vector", words.join(", ")));
+    }
+    if why.is_empty() {
+        why.push("the record gives no severity".into());
+    }
+    Err(format!("CVSS base score not computed: {}", why.join("; ")))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -362,7 +502,15 @@ pub fn match_osv(components: &[Component], records: &[serde_json::Value]) -> Vec
                     if let Some(s) = rec["database_specific"]["severity"].as_str() {
                         severity.push(s.to_string());
                     }
+                    let (cvss_version, cvss_base, cvss_vector, cvss_unscored) = match score(&severity) {
+                        Ok((ver, b, vec)) => (Some(ver), Some(b), Some(vec), None),
+                        Err(why) => (None, None, None, Some(why)),
+                    };
                     out.push(Vulnerability {
+                        cvss_base,
+                        cvss_version,
+                        cvss_vector,
+                        cvss_unscored,
                         id: id.clone(),
                         aliases: rec["aliases"].as_array().into_iter().flatten().filter_map(|a| a.as_str().map(str::to_string)).collect(),
                         summary: rec["summary"].as_str().or_else(|| rec["details"].as_str()).unwrap_or("").chars().take(200).collect(),
@@ -386,7 +534,11 @@ pub fn findings(components: &[Component], vulns: &[Vulnerability]) -> Vec<Findin
             let (name, version, at) = c.map(|c| (c.name.as_str(), c.version.as_str(), c.evidence.as_str())).unwrap_or(("?", "?", ""));
             let fix = v.fixed.as_deref().map(|f| format!("; fixed in {f}")).unwrap_or_default();
             let aliases = if v.aliases.is_empty() { String::new() } else { format!(" ({})", v.aliases.join(", ")) };
-            Finding::fail("AITE-VULN-KNOWN", at, format!("{name} {version} is affected by {}{aliases}{fix}", v.id)).with_excerpt(format!("{} {}", v.summary, v.severity.join(" ")).trim().to_string())
+            let cvss = match (v.cvss_base, v.cvss_version) {
+                (Some(b), Some(ver)) => format!("; CVSS {ver} base {b:.1}"),
+                _ => "; CVSS base score not computed".into(),
+            };
+            Finding::fail("AITE-VULN-KNOWN", at, format!("{name} {version} is affected by {}{aliases}{fix}{cvss}", v.id)).with_excerpt(format!("{} {}", v.summary, v.severity.join(" ")).trim().to_string())
         })
         .collect()
 }
@@ -431,7 +583,11 @@ pub fn cyclonedx(input: &str, input_sha256: Option<&str>, components: &[Componen
                 "bom-ref": format!("{}@{}", v.id, v.component), "id": v.id, "source": { "name": "OSV" },
                 "description": v.summary,
                 "references": v.aliases.iter().map(|a| serde_json::json!({ "id": a, "source": { "name": if a.starts_with("CVE-") { "NVD" } else { "OSV" } } })).collect::<Vec<_>>(),
-                "ratings": v.severity.iter().map(|s| if s.starts_with("CVSS:") { serde_json::json!({ "method": if s.starts_with("CVSS:4") { "CVSSv4" } else if s.starts_with("CVSS:3.1") { "CVSSv31" } else { "CVSSv3" }, "vector": s }) } else { serde_json::json!({ "severity": s.to_lowercase(), "method": "other" }) }).collect::<Vec<_>>(),
+                "ratings": v.severity.iter().map(|s| match base_score(s) {
+                    Ok((ver, b)) => serde_json::json!({ "method": ver.cyclonedx_method(), "vector": s, "score": b }),
+                    Err(_) if s.starts_with("CVSS:") => serde_json::json!({ "method": if s.starts_with("CVSS:4") { "CVSSv4" } else if s.starts_with("CVSS:3.1") { "CVSSv31" } else { "CVSSv3" }, "vector": s }),
+                    Err(_) => serde_json::json!({ "severity": s.to_lowercase(), "method": "other" }),
+                }).collect::<Vec<_>>(),
                 "recommendation": v.fixed.as_ref().map(|f| format!("upgrade to {f} or later")).unwrap_or_default(),
                 "affects": [{ "ref": v.component }],
             })
@@ -584,6 +740,76 @@ Package: telnetd\nStatus: deinstall ok config-files\nVersion: 0.17-44\n",
         assert_eq!(bom["vulnerabilities"].as_array().unwrap().len(), 4);
         assert_eq!(bom["vulnerabilities"][0]["affects"][0]["ref"], bom["components"].as_array().unwrap().iter().find(|x| x["purl"] == v[0].component).unwrap()["bom-ref"]);
         assert_eq!(bom["serialNumber"], cyclonedx("fw.bin", Some("ab"), &c, &[], &v, "0.1.0")["serialNumber"], "deterministic");
+    }
+
+    /// Base scores against published and hand-computed values; each also agrees with
+    /// Red Hat's Python `cvss` 3.6 (CVSS2/CVSS3/CVSS4 `.base_score`), except the last v4.0
+    /// vector, where that peer reports CVSS-BT 8.1 and a base score is CVSS-B.
+    #[test]
+    fn cvss_base_scores_match_published_values() {
+        for (vector, version, want, source) in [
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", CvssVersion::V3_1, 9.8, "NVD CVE-2022-22965 (Spring4Shell), 9.8 CRITICAL"),
+            ("CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N", CvssVersion::V3_1, 5.5, "by hand: 6.42 x 0.56 + 8.22 x 0.55 x 0.77 x 0.62 x 0.85 = 5.43, rounded up 5.5 (NVD 5.5 MEDIUM)"),
+            ("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:N/A:N", CvssVersion::V3_1, 5.9, "by hand: 3.595 + 8.22 x 0.85 x 0.44 x 0.85 x 0.85 = 5.82, rounded up 5.9"),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", CvssVersion::V3_1, 7.5, "NVD CVE-2014-0160 (Heartbleed), 7.5 HIGH"),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H", CvssVersion::V3_1, 10.0, "NVD CVE-2021-44228 (Log4Shell), 10.0 CRITICAL"),
+            ("CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H", CvssVersion::V3_0, 9.8, "v3.0 rounds as v3.1 here: 9.8"),
+            ("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:U/RL:O/RC:R", CvssVersion::V3_1, 9.8, "temporal metrics do not enter the base score"),
+            ("AV:N/AC:L/Au:N/C:P/I:P/A:P", CvssVersion::V2_0, 7.5, "NVD v2 7.5 HIGH, the classic network C:P/I:P/A:P"),
+            ("AV:N/AC:L/Au:N/C:N/I:N/A:C", CvssVersion::V2_0, 7.8, "CVSS v2.0 guide 3.3.1 example, CVE-2002-0392: base 7.8"),
+            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N", CvssVersion::V4_0, 9.3, "FIRST v4.0 examples, CVSS-B 9.3 Critical"),
+            ("CVSS:4.0/AV:L/AC:L/AT:N/PR:L/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N", CvssVersion::V4_0, 6.8, "CVSS-B 6.8 Medium"),
+            ("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N/E:U", CvssVersion::V4_0, 9.3, "threat metric dropped: CVSS-B, not CVSS-BT"),
+        ] {
+            let (v, b) = base_score(vector).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!((v, b), (version, want), "{vector} ({source})");
+        }
+        for bad in ["CVSS:3.1/AV:N/AC:L", "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H", "AV:N/AC:L/Au:N", "CVSS:9.9/AV:N", "HIGH", "CVSS:4.0/AV:N/AC:L"] {
+            assert!(base_score(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn matched_vulnerabilities_carry_their_score_or_why_not_and_the_summary_counts_them() {
+        let (_d, tree) = image();
+        let c = inventory(&tree);
+        let mut records = feed();
+        // busybox: a v4.0 vector and a v3.1 one: the higher base score counts.
+        records[2]["severity"] = serde_json::json!([
+            {"type": "CVSS_V4", "score": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"},
+            {"type": "CVSS_V3", "score": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N"}
+        ]);
+        // openssl listed versions: a vector that does not parse.
+        records[4]["severity"] = serde_json::json!([{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:Q"}]);
+        let v = match_osv(&c, &records);
+        let by = |id: &str| v.iter().find(|v| v.id == id).unwrap();
+        let deb = by("TEST-DEB-1");
+        assert_eq!((deb.cvss_base, deb.cvss_version, deb.cvss_unscored.as_deref()), (Some(9.8), Some(CvssVersion::V3_1), None));
+        let bb = by("TEST-UP-1");
+        assert_eq!((bb.cvss_base, bb.cvss_version), (Some(9.3), Some(CvssVersion::V4_0)), "v4 9.3 over v3.1 5.5");
+        let alp = by("TEST-ALP-1");
+        assert_eq!((alp.cvss_base, alp.cvss_version), (None, None), "no severity is no score, never 0");
+        assert!(alp.cvss_unscored.as_deref().unwrap().contains("gives no severity"));
+        let ossl = by("TEST-UP-3");
+        assert!(ossl.cvss_base.is_none() && ossl.cvss_unscored.as_deref().unwrap().contains("CVSS:3.1/AV:N/AC:Q"), "{:?}", ossl.cvss_unscored);
+        let json = serde_json::to_value(deb).unwrap();
+        assert_eq!((json["cvss_base"].as_f64(), json["cvss_version"].as_str()), (Some(9.8), Some("3.1")));
+        assert!(serde_json::to_value(alp).unwrap()["cvss_base"].is_null());
+
+        let s = summary(c.len(), Some(records.len()), &v);
+        assert_eq!(s, VulnerabilitySummary { feed_given: true, feed_records: Some(8), components: 9, matched: 4, max_cvss_base: Some(9.8), unscored: 2 });
+        let none = summary(c.len(), None, &[]);
+        assert_eq!((none.feed_given, none.matched, none.max_cvss_base), (false, 0, None));
+        // Only a severity word: unscored, with the word named.
+        let mut words = records.clone();
+        words[2]["severity"] = serde_json::json!([]);
+        let w = match_osv(&c, &words);
+        assert!(w.iter().find(|v| v.id == "TEST-UP-1").unwrap().cvss_unscored.as_deref().unwrap().contains("only severity words (HIGH)"));
+        let f = findings(&c, &v);
+        assert!(f.iter().any(|f| f.message.contains("TEST-DEB-1") && f.message.ends_with("CVSS 3.1 base 9.8")), "{f:?}");
+        let bom = cyclonedx("fw.bin", None, &c, &[], &v, "0.1.0");
+        let ratings: Vec<&serde_json::Value> = bom["vulnerabilities"].as_array().unwrap().iter().flat_map(|x| x["ratings"].as_array().unwrap()).collect();
+        assert!(ratings.iter().any(|r| r["method"] == "CVSSv4" && r["score"] == 9.3), "{ratings:?}");
     }
 
     #[test]

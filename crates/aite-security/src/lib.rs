@@ -72,6 +72,9 @@ pub struct SecurityReport {
     /// OSV records the components were matched against (`None`: no feed given).
     #[serde(default)]
     pub osv_records: Option<usize>,
+    /// Feed given, vulnerabilities matched, their highest CVSS base score and how many are unscored (`None`: an older scan).
+    #[serde(default)]
+    pub vulnerability_summary: Option<components::VulnerabilitySummary>,
     /// Every rule's conclusion and the subjects it stands on.
     #[serde(default)]
     pub rules: Vec<RuleOutcome>,
@@ -304,7 +307,8 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
     for f in findings.iter().filter(|f| f.failed()) {
         *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
     }
-    Ok(SecurityReport { coverage, gaps, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, components: component_list, vulnerabilities, osv_records: options.osv.as_ref().map(Vec::len), rules, findings, failures })
+    let vulnerability_summary = Some(components::summary(component_list.len(), options.osv.as_ref().map(Vec::len), &vulnerabilities));
+    Ok(SecurityReport { coverage, gaps, libc: libc.map(|(p, _)| p), elf: hardening, models: model_artifacts, keys: key_objects, components: component_list, vulnerabilities, osv_records: options.osv.as_ref().map(Vec::len), vulnerability_summary, rules, findings, failures })
 }
 
 /// Find and check the signature of the model at `path`: `<path>.sig` (the file
