@@ -176,7 +176,7 @@ impl History {
         if profile(&before) != profile(&after) {
             let show = |r: &RunSummary| {
                 let version = r.profile_version.as_deref().map(|v| format!(" {v}")).unwrap_or_default();
-                let sha = r.profile_sha256.as_deref().map(|s| format!(" (sha256 {})", &s[..12.min(s.len())])).unwrap_or_default();
+                let sha = r.profile_sha256.as_deref().map(|s| format!(" (sha256 {})", s.chars().take(12).collect::<String>())).unwrap_or_default();
                 format!("{}{version}{sha}", r.profile_id.as_deref().unwrap_or("none"))
             };
             notes.push(format!("different profiles: {} before, {} after; a verdict change may come from the profile", show(&before), show(&after)));
@@ -382,7 +382,10 @@ fn latency_delta(
         }
         sets.push(sorted);
     }
-    let (lo, hi) = bootstrap_percentile_difference(&sets[0], &sets[1], percentile, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+    let Some((lo, hi)) = bootstrap_percentile_difference(&sets[0], &sets[1], percentile, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED) else {
+        d.interval = LatencyInterval::RawSamplesUnavailable { why: "no samples to resample".into() };
+        return d;
+    };
     let (low_ms, high_ms) = (lo / 1e6, hi / 1e6);
     d.interval = LatencyInterval::Bootstrap {
         low_ms,

@@ -65,14 +65,18 @@ impl<'a> Replicate<'a> {
 
 /// Equal-tailed 95% percentile-bootstrap interval of `percentile(b) - percentile(a)`
 /// (the unit of the samples), each run resampled independently, `resamples` times
-/// from `seed`. Both slices must be sorted ascending and non-empty.
-pub fn bootstrap_percentile_difference(a: &[u64], b: &[u64], p: f64, resamples: usize, seed: u64) -> (f64, f64) {
+/// from `seed`. Both slices must be sorted ascending; `None` when one is empty or `p`
+/// is outside [0, 1].
+pub fn bootstrap_percentile_difference(a: &[u64], b: &[u64], p: f64, resamples: usize, seed: u64) -> Option<(f64, f64)> {
+    if a.is_empty() || b.is_empty() || !(0.0..=1.0).contains(&p) {
+        return None;
+    }
     let mut rng = StdRng::seed_from_u64(seed);
     let (ra, rb) = (Replicate::new(a, p), Replicate::new(b, p));
     let mut diffs: Vec<f64> = (0..resamples.max(1)).map(|_| rb.draw(&mut rng) as f64 - ra.draw(&mut rng) as f64).collect();
     diffs.sort_by(f64::total_cmp);
     let at = |q: f64| diffs[loadgen_index(diffs.len(), q)];
-    (at(0.025), at(0.975))
+    Some((at(0.025), at(0.975)))
 }
 
 #[cfg(test)]
@@ -147,11 +151,12 @@ mod tests {
         let mut a_sorted = a.clone();
         a_sorted.sort_unstable();
         let b_sorted: Vec<u64> = a_sorted.iter().map(|x| x + 20_000).collect();
-        let (lo, hi) = bootstrap_percentile_difference(&a_sorted, &b_sorted, 0.99, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+        let (lo, hi) = bootstrap_percentile_difference(&a_sorted, &b_sorted, 0.99, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).unwrap();
         assert!(lo > 0.0 && hi > lo, "[{lo}, {hi}]");
-        let (lo, hi) = bootstrap_percentile_difference(&a_sorted, &a_sorted, 0.5, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED);
+        let (lo, hi) = bootstrap_percentile_difference(&a_sorted, &a_sorted, 0.5, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED).unwrap();
         assert!(lo <= 0.0 && hi >= 0.0, "[{lo}, {hi}]");
         // Fixed seed: the same inputs give the same interval.
         assert_eq!(bootstrap_percentile_difference(&a_sorted, &b_sorted, 0.9, 500, 1), bootstrap_percentile_difference(&a_sorted, &b_sorted, 0.9, 500, 1));
+        assert_eq!(bootstrap_percentile_difference(&[], &b_sorted, 0.9, 500, 1), None);
     }
 }

@@ -444,3 +444,25 @@ fn concurrent_first_opens_both_succeed() {
         assert_eq!(count(&db, "schema_migrations"), 1);
     }
 }
+
+/// Replace `name` in the package and its digest in manifest.json.
+fn rewrite(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["files"][name] = json!(hex::encode(Sha256::digest(text.as_bytes())));
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+}
+
+/// Strings from the package are shortened by characters, never sliced mid-character.
+#[test]
+fn odd_digests_in_a_package_do_not_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    let dir = package(tmp.path(), "run-b", &spec_b());
+    let text = std::fs::read_to_string(dir.join("assessment.json")).unwrap().replace(&"a".repeat(64), "aééééééééé");
+    rewrite(&dir, "assessment.json", &text);
+    let b = h.record_package(&dir).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    assert!(d.notes.iter().any(|n| n.contains("different profiles") && n.contains("(sha256 aééééééééé)")), "{:?}", d.notes);
+}

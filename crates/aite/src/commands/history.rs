@@ -102,7 +102,7 @@ mod enabled {
     }
 
     fn short(sha: &str) -> String {
-        format!("{}…", &sha[..12.min(sha.len())])
+        format!("{}…", sha.chars().take(12).collect::<String>())
     }
 
     fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
