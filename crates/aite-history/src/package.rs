@@ -74,6 +74,10 @@ pub(crate) fn read(dir: &Path) -> Result<PackageRecord, HistoryError> {
     let results_path = dir.join("results.json");
     check_digest(&files, &results_path, "results.json")?;
     let results = read_json(&results_path)?;
+    match results.get("schema").and_then(Value::as_str) {
+        Some(s) if s.starts_with("aite.results/") => {}
+        other => return Err(HistoryError::package(&results_path, format!("not an aite results.json (schema {})", other.map(|s| format!("`{s}`")).unwrap_or_else(|| "missing".into())))),
+    }
     let assessment_path = dir.join("assessment.json");
     let assessment = if assessment_path.exists() {
         check_digest(&files, &assessment_path, "assessment.json")?;

@@ -466,3 +466,22 @@ fn odd_digests_in_a_package_do_not_panic() {
     let d = h.diff(&a, &b).unwrap();
     assert!(d.notes.iter().any(|n| n.contains("different profiles") && n.contains("(sha256 aééééééééé)")), "{:?}", d.notes);
 }
+
+/// A results.json that is not aite's is refused, naming it; odd shapes inside aite's are tolerated.
+#[test]
+fn foreign_or_odd_results_are_handled_without_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let dir = package(tmp.path(), "run-a", &spec_a());
+    rewrite(&dir, "results.json", "[1, 2, 3]");
+    let err = h.record_package(&dir).unwrap_err().to_string();
+    assert!(err.contains("results.json") && err.contains("not an aite results.json (schema missing)"), "{err}");
+    rewrite(&dir, "results.json", r#"{"schema": "aite.results/v1", "suites": 5, "inputs": {"x": 1}, "declared": {"terminal": [1]}}"#);
+    rewrite(&dir, "assessment.json", r#"{"requirements": {"not": "a list"}}"#);
+    let id = h.record_package(&dir).unwrap();
+    assert!(h.metrics(&id).unwrap().is_empty() && h.verdicts(&id).unwrap().is_empty());
+    assert_eq!(h.run(&id).unwrap().terminal.label(), "undeclared");
+    rewrite(&dir, "assessment.json", r#"{"requirements": [{"id": "X", "verdict": "MAYBE"}]}"#);
+    let err = h.record_package(&dir).unwrap_err().to_string();
+    assert!(err.contains("assessment.json") && err.contains("unknown verdict `MAYBE`"), "{err}");
+}
