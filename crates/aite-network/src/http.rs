@@ -1,0 +1,178 @@
+//! Plain HTTP/1.0 and RTSP/1.0 requests (one per connection), HTTP Basic
+//! default credentials, and the Open Inference Protocol's `GET /v2`.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+/// The most bytes read from one response.
+const MAX_RESPONSE: usize = 64 * 1024;
+
+/// Well-known default credentials tried on HTTP Basic, in order (user, password).
+/// Sources: the vendor defaults most cited for IP cameras (Mirai's list, cameradar's
+/// credentials.json); kept short on purpose, one connection per try.
+pub const DEFAULT_CREDENTIALS: &[(&str, &str)] = &[("admin", "admin"), ("admin", "12345"), ("admin", "password"), ("admin", ""), ("root", "root"), ("root", "pass")];
+
+/// A parsed response head and the body bytes read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// `HTTP/1.1` or `RTSP/1.0`.
+    pub protocol: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Send `request` on a new connection and read the response until EOF, the size limit or `timeout`.
+pub fn request(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Response, String> {
+    let until = Instant::now() + timeout;
+    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect failed: {e}"))?;
+    let _ = s.set_write_timeout(Some(timeout));
+    s.write_all(request).map_err(|e| format!("sending the request failed: {e}"))?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { break };
+        let _ = s.set_read_timeout(Some(left));
+        match s.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() >= MAX_RESPONSE || complete(&buf) {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    parse(&buf).ok_or_else(|| if buf.is_empty() { "no answer".to_string() } else { format!("not an HTTP/RTSP response (first bytes {:02x?})", &buf[..buf.len().min(8)]) })
+}
+
+/// A head plus as much body as Content-Length says (RTSP keeps connections open).
+fn complete(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+    let Some(r) = parse(buf) else { return false };
+    match r.header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
+        Some(n) => buf.len() >= end + 4 + n,
+        None => r.protocol.starts_with("RTSP"),
+    }
+}
+
+pub fn parse(buf: &[u8]) -> Option<Response> {
+    let end = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|e| (e, e + 4)).or_else(|| buf.windows(2).position(|w| w == b"\n\n").map(|e| (e, e + 2)))?;
+    let head = std::str::from_utf8(&buf[..end.0]).ok()?;
+    let mut lines = head.lines();
+    let first = lines.next()?;
+    let mut parts = first.splitn(3, ' ');
+    let protocol = parts.next()?.to_string();
+    if !(protocol.starts_with("HTTP/") || protocol.starts_with("RTSP/")) {
+        return None;
+    }
+    let status = parts.next()?.parse().ok()?;
+    let headers = lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
+    Some(Response { protocol, status, headers, body: buf[end.1..].to_vec() })
+}
+
+pub fn get(addr: SocketAddr, path: &str, authorization: Option<&str>, timeout: Duration) -> Result<Response, String> {
+    let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    request(addr, format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: aite-probe\r\n{auth}Connection: close\r\n\r\n").as_bytes(), timeout)
+}
+
+pub fn rtsp_options(addr: SocketAddr, timeout: Duration) -> Result<Response, String> {
+    request(addr, format!("OPTIONS rtsp://{addr}/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: aite-probe\r\n\r\n").as_bytes(), timeout)
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}
+
+/// How one credential attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "outcome")]
+pub enum AttemptOutcome {
+    /// The server answered 2xx to the request carrying the credential.
+    Accepted { status: u16 },
+    /// The server answered 401 or 403.
+    Rejected { status: u16 },
+    /// No conclusion (timeout, reset, another status): never a success.
+    Unknown { why: String },
+}
+
+/// One credential tried, as recorded in the evidence. The password is recorded
+/// only when the user asked (`reveal`); otherwise its place in the default list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// `127.0.0.1:8080/tcp http-basic GET /`.
+    pub service: String,
+    pub user: String,
+    /// 1-based index into [`DEFAULT_CREDENTIALS`].
+    pub list_entry: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(flatten)]
+    pub outcome: AttemptOutcome,
+}
+
+/// Try the default list on a path that answered 401 with a Basic challenge,
+/// waiting `pause` between tries; stops at the first accepted credential.
+pub fn try_basic(addr: SocketAddr, path: &str, timeout: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<Attempt> {
+    let mut out = Vec::new();
+    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(pause);
+        }
+        let outcome = match budget.step(timeout) {
+            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
+            Some(t) => match get(addr, path, Some(&basic(user, password)), t) {
+                Ok(r) if (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
+                Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
+                Ok(r) => AttemptOutcome::Unknown { why: format!("status {}", r.status) },
+                Err(why) => AttemptOutcome::Unknown { why },
+            },
+        };
+        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
+        out.push(Attempt { service: format!("{addr}/tcp http-basic GET {path}"), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
+        if accepted {
+            break;
+        }
+    }
+    out
+}
+
+/// Whether a `GET /v2` response is an Open Inference Protocol server-metadata answer:
+/// 200 with a JSON object holding `name`, `version` and `extensions` (KServe v2 REST).
+pub fn is_oip_metadata(r: &Response) -> bool {
+    r.status == 200
+        && serde_json::from_slice::<serde_json::Value>(&r.body).ok().is_some_and(|v| v.get("name").is_some_and(|n| n.is_string()) && v.get("version").is_some() && v.get("extensions").is_some_and(|e| e.is_array()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_matches_rfc7617_example() {
+        // RFC 7617 section 2: Aladdin / open sesame.
+        assert_eq!(basic("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+    }
+
+    #[test]
+    fn responses_and_oip_metadata() {
+        let r = parse(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 49\r\n\r\n{\"name\":\"mlserver\",\"version\":\"1.7.1\",\"extensions\":[]}").unwrap();
+        assert!(is_oip_metadata(&r));
+        let r = parse(b"HTTP/1.0 200 OK\r\n\r\n<html>camera</html>").unwrap();
+        assert!(!is_oip_metadata(&r));
+        let r = parse(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n").unwrap();
+        assert_eq!((r.protocol.as_str(), r.header("public")), ("RTSP/1.0", Some("OPTIONS, DESCRIBE")));
+        assert!(parse(b"SSH-2.0-x\r\n\r\n").is_none());
+    }
+}

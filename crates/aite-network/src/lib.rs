@@ -1,0 +1,375 @@
+//! The basic security layer, network part: what a running terminal exposes.
+//!
+//! [`probe`] admits the target through the safety [`scope`] (loopback only
+//! unless a network is explicitly allowed), runs a TCP [`scan`], identifies
+//! each open port's [`service`] (banner, TLS ClientHello, HTTP GET, RTSP
+//! OPTIONS), then examines each service: [`tls`] versions, suites and
+//! certificate; [`ssh`] identification and KEXINIT algorithms; telnet; [`http`]
+//! Basic authentication with a short default list and the Open Inference
+//! Protocol's `GET /v2`. Findings and per-rule outcomes use the static scan's
+//! types ([`aite_security::Finding`], [`aite_security::RuleOutcome`]) and are
+//! decided from a [`rules::Ledger`]: a rule passes only on subjects it
+//! examined, a step that timed out leaves it "not checked".
+//!
+//! Every step has a timeout and the whole probe a total budget; credential
+//! tries are few, paced and recorded one by one. Nothing is exploited, loaded
+//! or unloaded.
+//!
+//! ```no_run
+//! use aite_network::{probe, ProbeOptions, scope::PortList};
+//! let opts = ProbeOptions { ports: PortList::parse("22,80,443").unwrap(), declared: Some(vec![443]), ..ProbeOptions::default() };
+//! let report = probe("127.0.0.1", &opts).unwrap();
+//! for f in report.findings.iter().filter(|f| f.failed()) {
+//!     println!("{} {}: {}", f.rule, f.path, f.message);
+//! }
+//! ```
+
+pub mod http;
+pub mod reference;
+pub mod rules;
+pub mod scan;
+pub mod scope;
+pub mod service;
+pub mod ssh;
+pub mod tls;
+
+pub use rules::RULES;
+pub use scan::{Budget, PortState};
+pub use scope::{Cidr, PortList, Scope};
+pub use service::Service;
+
+use aite_security::keys::KeyObject;
+use aite_security::{Finding, RuleOutcome, RuleStatus};
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+/// Why a probe could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("refusing to probe {target} ({address}): it is outside loopback (127.0.0.0/8, ::1){}; pass --allow-network CIDR to allow a network you are authorised to test", if allowed.is_empty() { String::new() } else { format!(" and the allowed networks {}", allowed.join(", ")) })]
+    OutOfScope { target: String, address: IpAddr, allowed: Vec<String> },
+    #[error("bad target {target:?}: {why}")]
+    BadTarget { target: String, why: String },
+    #[error("bad port list {value:?}: {why}")]
+    BadPorts { value: String, why: String },
+    #[error("bad network {value:?} for --allow-network: {why}")]
+    BadCidr { value: String, why: String },
+}
+
+/// What to probe and how hard.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    pub ports: PortList,
+    /// Ports the manufacturer declares; `None`: the undeclared-port rule is not checked.
+    pub declared: Option<Vec<u16>>,
+    pub scope: Scope,
+    /// Connect attempts in flight.
+    pub concurrency: usize,
+    pub connect_timeout: Duration,
+    /// How long to wait for a greeting on a fresh connection.
+    pub banner_wait: Duration,
+    /// Each request/handshake after connecting.
+    pub step_timeout: Duration,
+    /// The whole probe.
+    pub budget: Duration,
+    /// Pause between two credential tries on one service.
+    pub credential_pause: Duration,
+    /// Record the passwords tried in the evidence.
+    pub reveal_passwords: bool,
+    /// Unix seconds certificates are judged at; now when `None`.
+    pub now: Option<i64>,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            ports: PortList((1..=65535).collect()),
+            declared: None,
+            scope: Scope::loopback(),
+            concurrency: 256,
+            connect_timeout: Duration::from_millis(500),
+            banner_wait: Duration::from_millis(1500),
+            step_timeout: Duration::from_secs(3),
+            budget: Duration::from_secs(120),
+            credential_pause: Duration::from_millis(250),
+            reveal_passwords: false,
+            now: None,
+        }
+    }
+}
+
+/// One open port and what was found on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    pub port: u16,
+    pub service: Service,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<tls::TlsReport>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<ssh::SshReport>,
+    /// Why the SSH algorithms could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_error: Option<String>,
+    /// The `GET /v2` answer's status (HTTP services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oip_status: Option<u16>,
+    /// The certificate's facts, read by the static scan's certificate reader.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<KeyObject>,
+}
+
+/// Everything one probe found: results.json `suites.network`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NetworkReport {
+    pub target: String,
+    pub address: IpAddr,
+    /// Networks allowed besides loopback.
+    pub allowed_networks: Vec<String>,
+    pub ports_scanned: usize,
+    pub declared: Option<Vec<u16>>,
+    pub open: Vec<u16>,
+    pub closed: usize,
+    /// Ports without a conclusion, with why (the first 1000; `unknown_count` is complete).
+    pub unknown: Vec<scan::PortScan>,
+    pub unknown_count: usize,
+    pub services: Vec<ServiceRecord>,
+    /// Every credential tried: service, user, list entry, outcome.
+    pub attempts: Vec<http::Attempt>,
+    /// Why the probe did not cover everything it was asked to; empty: complete.
+    pub gaps: Vec<String>,
+    pub seconds: f64,
+    pub rules: Vec<RuleOutcome>,
+    /// Failing findings, then one record per rule that did not fail.
+    pub findings: Vec<Finding>,
+    pub failures: std::collections::BTreeMap<String, usize>,
+}
+
+impl NetworkReport {
+    pub fn complete(&self) -> bool {
+        self.gaps.is_empty()
+    }
+
+    pub fn status(&self, rule: &str) -> Option<RuleStatus> {
+        self.rules.iter().find(|r| r.rule == rule).map(|r| r.status)
+    }
+}
+
+const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"];
+const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
+
+/// Probe `target` (an address admitted by `options.scope`).
+pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, ProbeError> {
+    let ip = scope::parse_target(target, &options.scope)?;
+    let started = Instant::now();
+    let budget = Budget::new(options.budget);
+    let now = options.now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0));
+    let mut ledger = rules::Ledger::default();
+    let mut findings = Vec::new();
+    let mut gaps = Vec::new();
+    let scanned = scan::connect_scan(ip, &options.ports.0, options.concurrency, options.connect_timeout, &budget);
+    let subject = |port: u16| format!("{}/tcp", SocketAddr::new(ip, port));
+    let open: Vec<u16> = scanned.iter().filter(|p| p.state == PortState::Offered).map(|p| p.port).collect();
+    let unknown: Vec<scan::PortScan> = scanned.iter().filter(|p| matches!(p.state, PortState::Unknown { .. })).cloned().collect();
+    let closed = scanned.iter().filter(|p| p.state == PortState::Closed).count();
+    if !unknown.is_empty() {
+        gaps.push(format!("{} port(s) without a conclusion (first: {})", unknown.len(), unknown.first().map(|p| format!("{}: {:?}", p.port, p.state)).unwrap_or_default()));
+    }
+    match &options.declared {
+        None => ledger.not_checked("AITE-NET-UNDECLARED-PORT", "no declared ports given (--declared): open ports cannot be compared with the manufacturer's list"),
+        Some(declared) => {
+            for p in &scanned {
+                match &p.state {
+                    PortState::Unknown { why } => ledger.not_examined(&["AITE-NET-UNDECLARED-PORT"], &subject(p.port), why.clone()),
+                    PortState::Closed => ledger.examined(&["AITE-NET-UNDECLARED-PORT"], &subject(p.port)),
+                    PortState::Offered => {
+                        ledger.examined(&["AITE-NET-UNDECLARED-PORT"], &subject(p.port));
+                        if !declared.contains(&p.port) {
+                            findings.push(rules::fail("AITE-NET-UNDECLARED-PORT", &subject(p.port), format!("port {} accepts connections but is not among the declared ports {:?}", p.port, declared)));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let timing = service::Timing { banner_wait: options.banner_wait, step: options.step_timeout };
+    let mut services = Vec::new();
+    let mut attempts = Vec::new();
+    for &port in &open {
+        let addr = SocketAddr::new(ip, port);
+        let s = subject(port);
+        let id = service::identify(addr, timing, &budget);
+        let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, oip_status: None, certificate: None };
+        match &id.service {
+            Service::Unknown { why } => {
+                ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
+                gaps.push(format!("{s}: service not identified ({why})"));
+            }
+            Service::Telnet { evidence } => {
+                ledger.examined(&["AITE-NET-TELNET"], &s);
+                findings.push(rules::fail("AITE-NET-TELNET", &s, format!("telnet on port {port}: {evidence}")).with_excerpt(evidence.clone()));
+            }
+            Service::Ssh => {
+                ledger.examined(&["AITE-NET-TELNET"], &s);
+                match id.ssh {
+                    Some(Ok(r)) => {
+                        ledger.examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s);
+                        if !r.weak.is_empty() {
+                            findings.push(rules::fail("AITE-NET-SSH-WEAK-ALGORITHM", &s, format!("{} offers {}", r.banner, r.weak.join(", "))).with_excerpt(r.banner.clone()));
+                        }
+                        rec.ssh = Some(r);
+                    }
+                    other => {
+                        let why = match other {
+                            Some(Err(why)) => why,
+                            _ => "no KEXINIT read".to_string(),
+                        };
+                        ledger.not_examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s, why.clone());
+                        rec.ssh_error = Some(why);
+                    }
+                }
+            }
+            Service::Tls => {
+                ledger.examined(&["AITE-NET-TELNET"], &s);
+                let report = tls::probe(addr, options.step_timeout, &budget);
+                tls_findings(&s, &report, now, &mut ledger, &mut findings, &mut rec);
+                // What runs inside TLS (HTTPS, RTSPS) is not looked into in this slice.
+                ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"], &s, "the protocol inside TLS is not examined yet (HTTPS authentication and inference endpoints)");
+                rec.tls = Some(report);
+            }
+            Service::Http { status, www_authenticate, .. } => {
+                ledger.examined(&["AITE-NET-TELNET"], &s);
+                http_checks(addr, &s, *status, www_authenticate.as_deref(), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
+            }
+            Service::Rtsp { .. } | Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
+        }
+        services.push(rec);
+    }
+    if budget.spent() {
+        gaps.push(format!("the total budget of {} s was spent", options.budget.as_secs()));
+    }
+    let incomplete = budget.spent().then(|| format!("the total budget of {} s was spent", options.budget.as_secs()));
+    let rules_out = ledger.outcomes(&findings, incomplete.as_deref());
+    for r in rules_out.iter().filter(|r| r.status != RuleStatus::Fail) {
+        let mut f = rules::fail(&r.rule, "", r.reason.clone());
+        f.status = r.status;
+        f.severity = aite_security::Severity::Info;
+        findings.push(f);
+    }
+    let mut failures = std::collections::BTreeMap::new();
+    for f in findings.iter().filter(|f| f.failed()) {
+        *failures.entry(serde_json::to_value(f.severity).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()).or_insert(0) += 1;
+    }
+    Ok(NetworkReport {
+        target: target.to_string(),
+        address: ip,
+        allowed_networks: options.scope.allowed.iter().map(Cidr::to_string).collect(),
+        ports_scanned: scanned.len(),
+        declared: options.declared.clone(),
+        open,
+        closed,
+        unknown_count: unknown.len(),
+        unknown: unknown.into_iter().take(1000).collect(),
+        services,
+        attempts,
+        gaps,
+        seconds: started.elapsed().as_secs_f64(),
+        rules: rules_out,
+        findings,
+        failures,
+    })
+}
+
+fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, rec: &mut ServiceRecord) {
+    use tls::Offer;
+    let legacy: Vec<&str> = r.versions.iter().filter(|p| p.version.legacy() && matches!(p.offer, Offer::Offered { .. })).map(|p| p.version.name()).collect();
+    let unknown: Vec<String> = r.versions.iter().filter_map(|p| if let Offer::Unknown { why } = &p.offer { Some(format!("{}: {why}", p.version.name())) } else { None }).collect();
+    if !legacy.is_empty() {
+        ledger.examined(&["AITE-NET-TLS-LEGACY-VERSION"], s);
+        findings.push(rules::fail("AITE-NET-TLS-LEGACY-VERSION", s, format!("offers {}", legacy.join(", "))));
+    } else if unknown.iter().any(|u| !u.starts_with("TLSv1.2") && !u.starts_with("TLSv1.3")) {
+        ledger.not_examined(&["AITE-NET-TLS-LEGACY-VERSION"], s, unknown.join("; "));
+    } else {
+        ledger.examined(&["AITE-NET-TLS-LEGACY-VERSION"], s);
+    }
+    // Suites: every offered version enumerated to the end, or not checked.
+    let offered: Vec<&tls::VersionProbe> = r.versions.iter().filter(|p| matches!(p.offer, Offer::Offered { .. })).collect();
+    let weak: Vec<String> = offered.iter().flat_map(|p| p.suite_ids.iter().filter_map(move |&id| tls::weakness(id).map(|w| format!("{} {} ({w})", p.version.name(), tls::suite_name(id))))).collect();
+    let cbc: Vec<String> = offered.iter().flat_map(|p| p.suite_ids.iter().filter(|&&id| tls::cbc_sha1(id)).map(move |&id| format!("{} {}", p.version.name(), tls::suite_name(id)))).collect();
+    let incomplete: Vec<String> = offered.iter().filter_map(|p| p.suites_incomplete.as_ref().map(|w| format!("{}: {w}", p.version.name()))).chain(unknown.iter().cloned()).collect();
+    for (rule, found) in [("AITE-NET-TLS-WEAK-CIPHER", &weak), ("AITE-NET-TLS-CBC-SHA1", &cbc)] {
+        if !found.is_empty() {
+            ledger.examined(&[rule], s);
+            findings.push(rules::fail(rule, s, format!("accepts {}", found.join(", "))));
+        } else if !incomplete.is_empty() {
+            ledger.not_examined(&[rule], s, format!("suite list incomplete: {}", incomplete.join("; ")));
+        } else if !offered.is_empty() {
+            ledger.examined(&[rule], s);
+        }
+    }
+    let der = r.certificate_der_hex.as_deref().and_then(tls::unhex);
+    let Some(der) = der else {
+        ledger.not_examined(CERT_RULES, s, r.certificate_missing.clone().unwrap_or_else(|| "no certificate read".into()));
+        return;
+    };
+    let mut objects = Vec::new();
+    aite_security::keys::inventory_file(&format!("{s}/certificate.der"), &der, &mut objects);
+    let Some(cert) = objects.into_iter().find(|o| o.certificate.is_some() && o.error.is_none()) else {
+        ledger.not_examined(CERT_RULES, s, "the certificate the server sent does not parse");
+        return;
+    };
+    let facts = cert.certificate.clone().expect("checked above");
+    match cert.security_bits {
+        Some(bits) => {
+            ledger.examined(&["AITE-NET-TLS-KEY-WEAK"], s);
+            if bits < aite_security::keys::MIN_SECURITY_BITS {
+                findings.push(rules::fail("AITE-NET-TLS-KEY-WEAK", s, format!("certificate key {} {} bits ({bits}-bit security, below {})", cert.algorithm, cert.bits.unwrap_or(0), aite_security::keys::MIN_SECURITY_BITS)).with_excerpt(facts.subject.clone()));
+            }
+        }
+        None => ledger.not_examined(&["AITE-NET-TLS-KEY-WEAK"], s, format!("key strength of {} not known", cert.algorithm)),
+    }
+    ledger.examined(&["AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"], s);
+    if now > facts.not_after || now < facts.not_before {
+        findings.push(rules::fail("AITE-NET-TLS-CERT-EXPIRED", s, format!("certificate {} valid {} to {} (Unix time), judged at {now}", facts.subject, facts.not_before, facts.not_after)));
+    }
+    if facts.self_signed && !facts.is_ca {
+        findings.push(rules::fail("AITE-NET-TLS-CERT-SELF-SIGNED", s, format!("certificate {} is issued by itself", facts.subject)));
+    } else if facts.self_signed {
+        findings.push(rules::fail("AITE-NET-TLS-CERT-SELF-SIGNED", s, format!("the server presents a self-signed CA certificate {} as its own", facts.subject)));
+    }
+    rec.certificate = Some(cert);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn http_checks(addr: SocketAddr, s: &str, status: u16, challenge: Option<&str>, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+    let scheme = challenge.map(|c| c.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
+    match (status, scheme.as_deref()) {
+        (401, Some("basic")) => {
+            let tried = http::try_basic(addr, "/", options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+            let accepted: Vec<&http::Attempt> = tried.iter().filter(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })).collect();
+            let unknown = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. }));
+            if let Some(a) = accepted.first() {
+                ledger.examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s);
+                findings.push(rules::fail("AITE-NET-HTTP-DEFAULT-CREDENTIAL", s, format!("user {:?} logs in with default-list entry {} (HTTP Basic, GET /)", a.user, a.list_entry)));
+            } else if let Some(u) = unknown {
+                ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
+            } else {
+                ledger.examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s);
+            }
+            attempts.extend(tried);
+        }
+        (401, Some(other)) => ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, format!("authentication scheme {other:?} is not tried yet (Basic only)")),
+        (401, None) => ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, "401 without a WWW-Authenticate challenge"),
+        _ => {}
+    }
+    match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(addr, "/v2", None, t)) {
+        Ok(r) => {
+            ledger.examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s);
+            rec.oip_status = Some(r.status);
+            if http::is_oip_metadata(&r) {
+                findings.push(rules::fail("AITE-NET-OIP-UNAUTHENTICATED", s, "GET /v2 returns the inference server's metadata without authentication").with_excerpt(String::from_utf8_lossy(&r.body[..r.body.len().min(200)]).into_owned()));
+            }
+        }
+        Err(why) => ledger.not_examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s, format!("GET /v2: {why}")),
+    }
+}

@@ -1,0 +1,213 @@
+//! A loopback reference device: in-process servers on 127.0.0.1 ephemeral
+//! ports that plant known weaknesses ([`DeviceKind::Vulnerable`]) or avoid
+//! them ([`DeviceKind::Hardened`]), for `aite demo` and the tests. Each server
+//! answers a few bytes per connection and stops when the device is dropped.
+//!
+//! Vulnerable: telnet (IAC + `login:`), HTTP Basic admin:admin, an Open
+//! Inference Protocol `GET /v2` without authentication, an SSH greeting whose
+//! KEXINIT offers `diffie-hellman-group1-sha1` and `3des-cbc`, and TLS 1.2/1.3
+//! (rustls) with an expired self-signed certificate; only HTTP is declared.
+//! Hardened: HTTP Basic with a random password and `/v2` behind it, SSH with
+//! curve25519/AES-GCM only, TLS 1.3 only with a certificate from a CA, every port declared.
+
+use crate::http;
+use crate::ssh;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Vulnerable,
+    Hardened,
+}
+
+/// Which service listens where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Telnet,
+    HttpBasic,
+    Oip,
+    Ssh,
+    Tls,
+}
+
+/// A running reference device; dropping it stops every server.
+pub struct ReferenceDevice {
+    pub kind: DeviceKind,
+    /// Each server's role and port on 127.0.0.1.
+    pub services: Vec<(Role, u16)>,
+    /// What the manufacturer declares.
+    pub declared: Vec<u16>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ReferenceDevice {
+    pub fn port(&self, role: Role) -> Option<u16> {
+        self.services.iter().find(|(r, _)| *r == role).map(|(_, p)| *p)
+    }
+
+    pub fn ports(&self) -> Vec<u16> {
+        self.services.iter().map(|(_, p)| *p).collect()
+    }
+
+    /// Start the device's servers on 127.0.0.1.
+    pub fn start(kind: DeviceKind) -> std::io::Result<ReferenceDevice> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut dev = ReferenceDevice { kind, services: vec![], declared: vec![], stop, threads: vec![] };
+        let vulnerable = kind == DeviceKind::Vulnerable;
+        let password: String = if vulnerable { "admin".into() } else { (0..24).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect() };
+        let expected = http::basic("admin", &password);
+        let oip_body = r#"{"name":"mlserver","version":"1.7.1","extensions":[]}"#;
+        // HTTP: Basic on `/`; the OIP metadata at /v2 (behind the same auth on the hardened twin).
+        let auth = expected.clone();
+        let protect_v2 = !vulnerable;
+        dev.serve(Role::HttpBasic, move |mut s| {
+            let req = read_head(&mut s);
+            let authorised = req.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.split_once(':').map(|(_, v)| v.trim()) == Some(auth.as_str()));
+            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let reply = if path.starts_with("/v2") && !protect_v2 {
+                ok_json(oip_body)
+            } else if authorised {
+                "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<html>camera</html>".to_string()
+            } else {
+                "HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"camera\"\r\nContent-Length: 0\r\n\r\n".to_string()
+            };
+            let _ = s.write_all(reply.as_bytes());
+        })?;
+        if vulnerable {
+            dev.serve(Role::Telnet, |mut s| {
+                // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD, IAC DO NAWS, then the prompt.
+                let _ = s.write_all(&[0xff, 0xfb, 0x01, 0xff, 0xfb, 0x03, 0xff, 0xfd, 0x1f]);
+                let _ = s.write_all(b"\r\ncamera login: ");
+                std::thread::sleep(Duration::from_millis(200));
+            })?;
+            dev.serve(Role::Oip, move |mut s| {
+                let req = read_head(&mut s);
+                let reply = if req.split_whitespace().nth(1).is_some_and(|p| p.starts_with("/v2")) { ok_json(oip_body) } else { "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string() };
+                let _ = s.write_all(reply.as_bytes());
+            })?;
+        }
+        let kexinit = if vulnerable {
+            ssh::kexinit_packet("curve25519-sha256,diffie-hellman-group1-sha1", "ssh-rsa", "aes128-ctr,3des-cbc", "hmac-sha2-256")
+        } else {
+            ssh::kexinit_packet("curve25519-sha256,sntrup761x25519-sha512@openssh.com", "ssh-ed25519", "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com", "hmac-sha2-256-etm@openssh.com")
+        };
+        dev.serve(Role::Ssh, move |mut s| {
+            let _ = s.write_all(b"SSH-2.0-aite_reference_1.0\r\n");
+            let mut b = [0u8; 256];
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let _ = s.read(&mut b);
+            let _ = s.write_all(&kexinit);
+        })?;
+        let tls = tls_config(vulnerable).map_err(std::io::Error::other)?;
+        dev.serve(Role::Tls, move |mut s| {
+            let Ok(mut conn) = rustls::ServerConnection::new(tls.clone()) else { return };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+            while conn.is_handshaking() {
+                if conn.complete_io(&mut s).is_err() {
+                    // Send the alert rustls queued (protocol_version, handshake_failure).
+                    let _ = conn.write_tls(&mut s);
+                    return;
+                }
+            }
+            let mut st = rustls::Stream::new(&mut conn, &mut s);
+            let _ = st.write_all(b"HTTP/1.0 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+            conn.send_close_notify();
+            let _ = conn.write_tls(&mut s);
+        })?;
+        dev.declared = if vulnerable { vec![dev.port(Role::HttpBasic).unwrap_or(0)] } else { dev.ports() };
+        Ok(dev)
+    }
+
+    fn serve(&mut self, role: Role, handle: impl Fn(TcpStream) + Send + Sync + 'static) -> std::io::Result<()> {
+        let l = TcpListener::bind("127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        self.services.push((role, l.local_addr()?.port()));
+        let stop = self.stop.clone();
+        let handle = Arc::new(handle);
+        self.threads.push(std::thread::spawn(move || {
+            let mut workers: Vec<std::thread::JoinHandle<()>> = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match l.accept() {
+                    Ok((s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let h = handle.clone();
+                        workers.push(std::thread::spawn(move || h(s)));
+                        workers.retain(|w| !w.is_finished());
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            for w in workers {
+                let _ = w.join();
+            }
+        }));
+        Ok(())
+    }
+
+    /// Every service's address.
+    pub fn addr(&self, role: Role) -> Option<SocketAddr> {
+        self.port(role).map(|p| SocketAddr::from(([127, 0, 0, 1], p)))
+    }
+}
+
+impl Drop for ReferenceDevice {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn read_head(s: &mut TcpStream) -> String {
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut buf = Vec::new();
+    let mut b = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16384 {
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&b[..n]),
+        }
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+fn ok_json(body: &str) -> String {
+    format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+}
+
+/// Vulnerable: TLS 1.2 + 1.3, self-signed P-256 certificate expired on 2021-01-01.
+/// Hardened: TLS 1.3 only, a leaf issued by a reference CA, valid 2024–2099.
+fn tls_config(vulnerable: bool) -> Result<Arc<rustls::ServerConfig>, String> {
+    let e = |x: rcgen::Error| x.to_string();
+    let key = rcgen::KeyPair::generate().map_err(e)?;
+    let mut params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).map_err(e)?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, "aite reference camera");
+    let cert = if vulnerable {
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        params.self_signed(&key).map_err(e)?
+    } else {
+        params.not_before = rcgen::date_time_ymd(2024, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2099, 1, 1);
+        let ca_key = rcgen::KeyPair::generate().map_err(e)?;
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(e)?;
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "aite reference CA");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).map_err(e)?;
+        params.signed_by(&key, &ca_cert, &ca_key).map_err(e)?
+    };
+    let versions: &[&rustls::SupportedProtocolVersion] = if vulnerable { &[&rustls::version::TLS12, &rustls::version::TLS13] } else { &[&rustls::version::TLS13] };
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_protocol_versions(versions)
+        .map_err(|x| x.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
+        .map_err(|x| x.to_string())?;
+    Ok(Arc::new(config))
+}

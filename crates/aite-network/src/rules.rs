@@ -1,0 +1,181 @@
+//! The network rule catalogue and the ledger its verdicts are decided from.
+//!
+//! Rules use the static scan's [`Rule`] and [`Finding`] types so both suites
+//! read alike in results.json and SARIF. A rule passes only on subjects it
+//! examined (a port scanned, a TLS service whose versions were all answered);
+//! a subject it reached but could not examine (timeout, reset, budget spent)
+//! makes it "not checked", and nothing to examine makes it "not applicable".
+
+use aite_security::examined::{NotCheckedCause, NotExamined, RuleOutcome, SUBJECT_LIST_MAX};
+use aite_security::finding::Rule;
+use aite_security::{Finding, RuleStatus, Severity};
+use std::collections::BTreeMap;
+
+const SURFACE: &[&str] = &["ETSI EN 303 645 5.6-1", "EN 18031-1 GEC-2"];
+const COMMS: &[&str] = &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1", "EN 18031-1 CRY-1"];
+const PW: &[&str] = &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-5"];
+
+/// Every network rule, in report order.
+pub const RULES: &[Rule] = &[
+    Rule { id: "AITE-NET-UNDECLARED-PORT", title: "open TCP port not declared by the manufacturer", severity: Severity::Medium, clauses: SURFACE, help: "close the port or declare the service it carries in the technical documentation", subject: "TCP ports scanned" },
+    Rule { id: "AITE-NET-TELNET", title: "telnet service reachable", severity: Severity::High, clauses: &["ETSI EN 303 645 5.6-1", "ETSI EN 303 645 5.5-1", "EN 18031-1 GEC-2"], help: "remove telnetd; use SSH with keys if remote administration is needed", subject: "open ports identified" },
+    Rule { id: "AITE-NET-TLS-LEGACY-VERSION", title: "TLS service offers SSLv3, TLS 1.0 or TLS 1.1", severity: Severity::High, clauses: COMMS, help: "offer TLS 1.2 and 1.3 only (RFC 8996 deprecates TLS 1.0 and 1.1; RFC 7568 SSLv3)", subject: "TLS services" },
+    Rule { id: "AITE-NET-TLS-WEAK-CIPHER", title: "TLS service accepts a NULL, anonymous, EXPORT, RC4, DES or 3DES cipher suite", severity: Severity::High, clauses: COMMS, help: "accept only AEAD suites with ECDHE (and TLS 1.3's)", subject: "TLS services" },
+    Rule { id: "AITE-NET-TLS-CBC-SHA1", title: "TLS service accepts CBC cipher suites with HMAC-SHA1", severity: Severity::Low, clauses: COMMS, help: "prefer AEAD suites (AES-GCM, ChaCha20-Poly1305); CBC-SHA1 suites are legacy", subject: "TLS services" },
+    Rule { id: "AITE-NET-TLS-KEY-WEAK", title: "TLS certificate key below 112-bit security strength", severity: Severity::High, clauses: &["EN 18031-1 CCK-1", "EN 18031-1 CRY-1", "ETSI EN 303 645 5.5-1"], help: "use RSA >= 2048 bits, ECDSA P-256 or Ed25519 (SP 800-57)", subject: "TLS certificates" },
+    Rule { id: "AITE-NET-TLS-CERT-EXPIRED", title: "TLS certificate expired or not yet valid", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1"], help: "renew the certificate and plan how devices receive renewed certificates in the field", subject: "TLS certificates" },
+    Rule { id: "AITE-NET-TLS-CERT-SELF-SIGNED", title: "TLS certificate is self-signed", severity: Severity::Low, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1"], help: "clients cannot authenticate a self-signed certificate; issue it from a CA the clients trust", subject: "TLS certificates" },
+    Rule { id: "AITE-NET-SSH-WEAK-ALGORITHM", title: "SSH server offers a deprecated key exchange, cipher, MAC or host key algorithm", severity: Severity::Medium, clauses: COMMS, help: "drop the algorithms RFC 9142 and RFC 8758 deprecate (diffie-hellman-group1/14-sha1, arcfour, 3des-cbc, hmac-md5, ssh-dss)", subject: "SSH services" },
+    Rule { id: "AITE-NET-HTTP-DEFAULT-CREDENTIAL", title: "HTTP Basic authentication accepts a well-known default credential", severity: Severity::Critical, clauses: PW, help: "ship unique per-device passwords or force the user to set one (EN 303 645 5.1-1)", subject: "HTTP services asking for Basic authentication" },
+    Rule { id: "AITE-NET-OIP-UNAUTHENTICATED", title: "inference API (Open Inference Protocol) answers without authentication", severity: Severity::High, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 ACM-1", "EU AI Act Art. 15(5)"], help: "require authentication on the inference server, or bind it to loopback behind an authenticating proxy", subject: "HTTP services asked GET /v2" },
+];
+
+pub fn rule(id: &str) -> &'static Rule {
+    RULES.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("unknown network rule {id}"))
+}
+
+/// A failing finding of network rule `rule_id` on `subject` (`127.0.0.1:443/tcp`).
+pub fn fail(rule_id: &str, subject: &str, message: impl Into<String>) -> Finding {
+    let r = rule(rule_id);
+    Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: subject.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect() }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Record {
+    examined: usize,
+    subjects: Vec<String>,
+    not_examined: Vec<NotExamined>,
+    not_examined_count: usize,
+    not_checked: Option<String>,
+    not_applicable: Option<String>,
+}
+
+/// What each network rule examined during one probe.
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    records: BTreeMap<&'static str, Record>,
+}
+
+impl Ledger {
+    fn record(&mut self, id: &str) -> &mut Record {
+        self.records.entry(rule(id).id).or_default()
+    }
+
+    pub fn examined(&mut self, rules: &[&str], subject: &str) {
+        for r in rules {
+            let rec = self.record(r);
+            rec.examined += 1;
+            if rec.subjects.len() < SUBJECT_LIST_MAX {
+                rec.subjects.push(subject.to_string());
+            }
+        }
+    }
+
+    pub fn not_examined(&mut self, rules: &[&str], subject: &str, cause: impl Into<String>) {
+        let cause = cause.into();
+        for r in rules {
+            let rec = self.record(r);
+            rec.not_examined_count += 1;
+            if rec.not_examined.len() < SUBJECT_LIST_MAX {
+                rec.not_examined.push(NotExamined { subject: subject.to_string(), cause: cause.clone() });
+            }
+        }
+    }
+
+    /// `rule` could not run at all (e.g. no declared ports given).
+    pub fn not_checked(&mut self, rule: &str, why: impl Into<String>) {
+        self.record(rule).not_checked = Some(why.into());
+    }
+
+    pub fn not_applicable_because(&mut self, rule: &str, why: impl Into<String>) {
+        self.record(rule).not_applicable = Some(why.into());
+    }
+
+    /// Decide every rule. `incomplete`: why the probe did not cover all it was
+    /// asked to (total budget spent); then no rule passes.
+    pub fn outcomes(&self, findings: &[Finding], incomplete: Option<&str>) -> Vec<RuleOutcome> {
+        RULES
+            .iter()
+            .map(|r| {
+                let rec = self.records.get(r.id).cloned().unwrap_or_default();
+                let failures = findings.iter().filter(|f| f.rule == r.id && f.failed()).count();
+                let examined = format!("{} {} examined", rec.examined, r.subject);
+                use NotCheckedCause as C;
+                let (status, not_checked, reason) = if failures > 0 {
+                    (RuleStatus::Fail, None, format!("{failures} failing finding(s); {examined}"))
+                } else if let Some(why) = &rec.not_checked {
+                    (RuleStatus::NotChecked, Some(C::RuleNotRun), why.clone())
+                } else if let Some(why) = incomplete {
+                    (RuleStatus::NotChecked, Some(C::IncompleteScan), format!("the probe is incomplete ({why}): {examined} without a failure"))
+                } else if rec.not_examined_count > 0 {
+                    let first = &rec.not_examined[0];
+                    (RuleStatus::NotChecked, Some(C::SubjectsNotExamined), format!("{} {} reached but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
+                } else if rec.examined == 0 {
+                    (RuleStatus::NotApplicable, None, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} on the target", r.subject)))
+                } else {
+                    (RuleStatus::Pass, None, format!("{examined}, none with {}", r.title))
+                };
+                RuleOutcome { rule: r.id.to_string(), status, subject: r.subject.to_string(), examined: rec.examined, subjects: rec.subjects, not_examined_count: rec.not_examined_count, not_examined: rec.not_examined, failures, reason, not_checked }
+            })
+            .collect()
+    }
+}
+
+/// SARIF 2.1.0 for network findings: the static scan's writer, with this catalogue as the driver's rules.
+pub fn sarif(findings: &[Finding], tool_version: &str, properties: serde_json::Value) -> serde_json::Value {
+    let mut log = aite_security::sarif::sarif(findings, tool_version, properties);
+    let run = &mut log["runs"][0];
+    run["tool"]["driver"]["rules"] = serde_json::Value::Array(
+        RULES
+            .iter()
+            .map(|r| {
+                let level = match r.severity {
+                    Severity::Critical | Severity::High => "error",
+                    Severity::Medium => "warning",
+                    Severity::Low | Severity::Info => "note",
+                };
+                serde_json::json!({ "id": r.id, "name": r.title, "shortDescription": { "text": r.title }, "help": { "text": r.help }, "defaultConfiguration": { "level": level }, "properties": { "severity": r.severity, "clauses": r.clauses } })
+            })
+            .collect(),
+    );
+    if let Some(results) = run["results"].as_array_mut() {
+        for res in results {
+            match RULES.iter().position(|r| Some(r.id) == res["ruleId"].as_str()) {
+                Some(i) => res["ruleIndex"] = serde_json::json!(i),
+                None => {
+                    if let Some(o) = res.as_object_mut() {
+                        o.remove("ruleIndex");
+                    }
+                }
+            }
+        }
+    }
+    log
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pass_needs_an_examined_subject() {
+        let mut l = Ledger::default();
+        l.examined(&["AITE-NET-TELNET"], "127.0.0.1:22/tcp");
+        l.examined(&["AITE-NET-TLS-LEGACY-VERSION"], "127.0.0.1:443/tcp");
+        l.not_examined(&["AITE-NET-TLS-LEGACY-VERSION"], "127.0.0.1:8443/tcp", "no answer to the TLS 1.0 ClientHello within 2 s");
+        l.not_checked("AITE-NET-UNDECLARED-PORT", "no declared ports given (--declared)");
+        let f = vec![fail("AITE-NET-SSH-WEAK-ALGORITHM", "127.0.0.1:22/tcp", "kex diffie-hellman-group1-sha1")];
+        let o = l.outcomes(&f, None);
+        let s = |id: &str| o.iter().find(|x| x.rule == id).unwrap().status;
+        assert_eq!(s("AITE-NET-TELNET"), RuleStatus::Pass);
+        assert_eq!(s("AITE-NET-TLS-LEGACY-VERSION"), RuleStatus::NotChecked);
+        assert_eq!(s("AITE-NET-UNDECLARED-PORT"), RuleStatus::NotChecked);
+        assert_eq!(s("AITE-NET-SSH-WEAK-ALGORITHM"), RuleStatus::Fail);
+        assert_eq!(s("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), RuleStatus::NotApplicable);
+        let o = l.outcomes(&f, Some("total budget of 1 s spent"));
+        assert!(o.iter().all(|x| x.status != RuleStatus::Pass));
+        let log = sarif(&f, "0", serde_json::json!({}));
+        let i = log["runs"][0]["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][i]["id"], "AITE-NET-SSH-WEAK-ALGORITHM");
+    }
+}

@@ -1,0 +1,122 @@
+//! The probe against in-process loopback devices: the vulnerable reference
+//! device's planted weaknesses each fail their rule; its hardened twin fails none.
+
+use aite_network::reference::{DeviceKind, ReferenceDevice, Role};
+use aite_network::tls::{Offer, TlsVersion};
+use aite_network::{probe, PortList, ProbeOptions, Service};
+use aite_security::RuleStatus;
+use std::time::Duration;
+
+fn options(dev: &ReferenceDevice, extra: &[u16]) -> ProbeOptions {
+    let mut ports = dev.ports();
+    ports.extend_from_slice(extra);
+    ProbeOptions {
+        ports: PortList::parse(&ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")).unwrap(),
+        declared: Some(dev.declared.clone()),
+        banner_wait: Duration::from_millis(700),
+        credential_pause: Duration::from_millis(10),
+        // 2025-06-01: a fixed clock, so the certificates are judged the same on every run.
+        now: Some(1_748_736_000),
+        ..ProbeOptions::default()
+    }
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn vulnerable_device_fails_each_planted_rule() {
+    let dev = ReferenceDevice::start(DeviceKind::Vulnerable).unwrap();
+    let closed = closed_port();
+    let r = probe("127.0.0.1", &options(&dev, &[closed])).unwrap();
+    let fails = |rule: &str| r.findings.iter().filter(|f| f.failed() && f.rule == rule).map(|f| f.path.clone()).collect::<Vec<_>>();
+    let at = |role: Role| format!("127.0.0.1:{}/tcp", dev.port(role).unwrap());
+    assert_eq!(r.closed, 1, "{r:#?}");
+    assert_eq!(r.open.len(), 5);
+    assert_eq!(fails("AITE-NET-TELNET"), [at(Role::Telnet)]);
+    assert_eq!(fails("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), [at(Role::HttpBasic)]);
+    assert_eq!(fails("AITE-NET-SSH-WEAK-ALGORITHM"), [at(Role::Ssh)]);
+    let ssh = r.services.iter().find(|s| s.port == dev.port(Role::Ssh).unwrap()).unwrap().ssh.as_ref().unwrap();
+    assert_eq!(ssh.weak.len(), 2, "{ssh:?}");
+    let mut oip = fails("AITE-NET-OIP-UNAUTHENTICATED");
+    oip.sort();
+    let mut want = vec![at(Role::HttpBasic), at(Role::Oip)];
+    want.sort();
+    assert_eq!(oip, want);
+    // Four undeclared open ports (only HTTP is declared); the closed one is examined, not failed.
+    assert_eq!(fails("AITE-NET-UNDECLARED-PORT").len(), 4);
+    // TLS: rustls offers 1.2 and 1.3 only; the certificate is expired and self-signed, P-256.
+    let tls = r.services.iter().find(|s| s.service == Service::Tls).unwrap().tls.as_ref().unwrap();
+    for p in &tls.versions {
+        let offered = matches!(p.offer, Offer::Offered { .. });
+        assert_eq!(offered, p.version >= TlsVersion::Tls12, "{p:?}");
+        assert!(!matches!(p.offer, Offer::Unknown { .. }), "{p:?}");
+    }
+    let v12 = tls.versions.iter().find(|p| p.version == TlsVersion::Tls12).unwrap();
+    assert!(v12.suites.iter().all(|s| s.starts_with("TLS_ECDHE_ECDSA_WITH_")), "{:?}", v12.suites);
+    assert_eq!(v12.suites.len(), 3, "rustls 0.23 + ring: ECDHE-ECDSA AES-128/256-GCM and ChaCha20: {:?}", v12.suites);
+    let v13 = tls.versions.iter().find(|p| p.version == TlsVersion::Tls13).unwrap();
+    assert_eq!(v13.suites.len(), 3, "{:?}", v13.suites);
+    assert_eq!(fails("AITE-NET-TLS-CERT-EXPIRED"), [at(Role::Tls)]);
+    assert_eq!(fails("AITE-NET-TLS-CERT-SELF-SIGNED"), [at(Role::Tls)]);
+    for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK"] {
+        assert_eq!(r.status(rule), Some(RuleStatus::Pass), "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
+    }
+    // Every credential try is recorded; the password is not, unless asked.
+    let a = &r.attempts;
+    assert_eq!((a.len(), a[0].user.as_str(), a[0].list_entry), (1, "admin", 1), "{a:?}");
+    assert!(a.iter().all(|x| x.password.is_none()));
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains("\"password\""), "no password field in the evidence");
+    assert!(r.complete(), "{:?}", r.gaps);
+}
+
+#[test]
+fn hardened_twin_fails_nothing() {
+    let dev = ReferenceDevice::start(DeviceKind::Hardened).unwrap();
+    let r = probe("127.0.0.1", &options(&dev, &[])).unwrap();
+    let failed: Vec<_> = r.findings.iter().filter(|f| f.failed()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    // Six default credentials tried, each rejected (401), paced, recorded.
+    assert_eq!(r.attempts.len(), aite_network::http::DEFAULT_CREDENTIALS.len());
+    assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { status: 401 })), "{:?}", r.attempts);
+    let s = |rule: &str| r.status(rule).unwrap();
+    for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"] {
+        assert_eq!(s(rule), RuleStatus::Pass, "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
+    }
+    // The certificate came through a real TLS 1.3 handshake (1.3 encrypts it).
+    let tls = r.services.iter().find(|s| s.service == Service::Tls).unwrap().tls.as_ref().unwrap();
+    assert!(tls.certificate_source.as_deref().unwrap().contains("TLS 1.3 handshake"), "{tls:?}");
+    assert_eq!(tls.certificate_der_hex.is_some(), true);
+    // HTTPS contents are not examined yet: the HTTP rules say so instead of passing.
+    assert_eq!(s("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), RuleStatus::NotChecked);
+    assert_eq!(s("AITE-NET-OIP-UNAUTHENTICATED"), RuleStatus::NotChecked);
+}
+
+#[test]
+fn a_spent_budget_passes_nothing() {
+    let dev = ReferenceDevice::start(DeviceKind::Hardened).unwrap();
+    let opts = ProbeOptions { budget: Duration::ZERO, ..options(&dev, &[]) };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert!(!r.complete());
+    assert!(r.rules.iter().all(|o| o.status != RuleStatus::Pass), "{:#?}", r.rules);
+    assert_eq!(r.unknown_count, dev.ports().len());
+}
+
+#[test]
+fn no_declared_list_leaves_the_port_rule_not_checked() {
+    let dev = ReferenceDevice::start(DeviceKind::Hardened).unwrap();
+    let opts = ProbeOptions { declared: None, ports: PortList::parse(&dev.port(Role::Ssh).unwrap().to_string()).unwrap(), ..options(&dev, &[]) };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert_eq!(r.status("AITE-NET-UNDECLARED-PORT"), Some(RuleStatus::NotChecked));
+    assert_eq!(r.status("AITE-NET-SSH-WEAK-ALGORITHM"), Some(RuleStatus::Pass));
+}
+
+#[test]
+fn targets_outside_loopback_are_refused_before_any_packet() {
+    for t in ["10.1.2.3", "192.168.0.10", "203.0.113.5", "::ffff:192.168.0.1"] {
+        let e = probe(t, &ProbeOptions { ports: PortList::parse("80").unwrap(), ..ProbeOptions::default() }).unwrap_err();
+        assert!(matches!(e, aite_network::ProbeError::OutOfScope { .. }), "{t}: {e}");
+    }
+}
