@@ -302,7 +302,7 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
     let mut o = measure(r, spec.kind, spec.interval, suite, results);
     if let Some(why) = incomplete(suite_name, suite, &r.metric) {
         // Incomplete evidence never passes; a security failure found is still a failure.
-        let keep_fail = spec.kind == MetricKind::SecurityRule && o.verdict == Verdict::Fail;
+        let keep_fail = matches!(spec.kind, MetricKind::SecurityRule | MetricKind::CvssBound) && o.verdict == Verdict::Fail;
         if !keep_fail && !matches!(o.verdict, Verdict::NotApplicable { .. } | Verdict::Error { .. }) {
             o.note = format!("{} (would be {} on complete evidence)", o.note, o.verdict.label());
             o.verdict = Verdict::NotTested { why };
@@ -405,6 +405,7 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
             let note = format!("clean {clean:.4} - mean of {} {group} cells at severity 3 {mean:.4}", cells.len());
             compare_simple(r, drop, vec!["/suites/corruptions/clean/value".into(), "/suites/corruptions/cells".into(), "/suites/corruptions/summaries".into()], note, results)
         }
+        MetricKind::CvssBound => cvss_bound(r, suite, results),
         MetricKind::Number | MetricKind::Count => {
             let Some(v) = results.pointer(&pointer(path)).and_then(number) else { return missing(path) };
             compare_simple(r, v, vec![pointer(path)], format!("{path} = {v}"), results)
@@ -458,6 +459,99 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
             latency_guarded(r, path, v, suite, &mut ev, results)
         }
     }
+}
+
+/// The highest CVSS base score of the vulnerabilities matched against an OSV feed,
+/// against an upper bound. PASS needs a feed with records, at least one component
+/// inventoried, and every matched vulnerability scored within the bound. A score
+/// above the bound FAILs; a matched vulnerability whose score could not be computed
+/// (a v2/v3/v4 vector missing, only severity words) makes the bound unprovable:
+/// NOT_TESTED naming it, never PASS.
+fn cvss_bound(r: &Requirement, suite: &Value, results: &Value) -> Outcome {
+    const SUMMARY: &str = "/suites/security/vulnerability_summary";
+    let not_tested = |why: String, note: &str| {
+        let mut o = Outcome::new(Verdict::NotTested { why }, note);
+        o.evidence.push(SUMMARY.into());
+        o
+    };
+    let Some(sum) = suite.get("vulnerability_summary").filter(|s| !s.is_null()) else {
+        return not_tested("results.json has no suites.security.vulnerability_summary (a scanner older than the CVSS bound)".into(), "no summary");
+    };
+    let malformed = |what: &str| Outcome::new(Verdict::Error { cause: format!("suites.security.vulnerability_summary.{what} missing or unreadable in results.json") }, "malformed results");
+    let Some(feed_given) = sum.get("feed_given").and_then(Value::as_bool) else { return malformed("feed_given") };
+    if !feed_given {
+        return not_tested("no OSV feed given: known vulnerabilities not checked (give one with --osv, or `osv` in aite.toml)".into(), "no feed");
+    }
+    if sum.get("feed_records").and_then(Value::as_u64) == Some(0) {
+        return not_tested("the OSV feed given holds no records: known vulnerabilities not checked".into(), "empty feed");
+    }
+    let (Some(components), Some(matched), Some(unscored)) = (sum.get("components").and_then(Value::as_u64), sum.get("matched").and_then(Value::as_u64), sum.get("unscored").and_then(Value::as_u64)) else {
+        return malformed("components/matched/unscored");
+    };
+    if components == 0 {
+        return not_tested("no component inventoried (no package database or known version string in the image): nothing was matched against the feed".into(), "nothing examined");
+    }
+    let max = match sum.get("max_cvss_base") {
+        None | Some(Value::Null) => None,
+        Some(v) => match number(v) {
+            Some(x) if x.is_finite() => Some(x),
+            _ => return malformed("max_cvss_base"),
+        },
+    };
+    if matched > unscored && max.is_none() {
+        return Outcome::new(Verdict::Error { cause: format!("the vulnerability summary counts {} scored vulnerabilities but no max_cvss_base", matched - unscored) }, "malformed results");
+    }
+    // Ids for the note, from the per-vulnerability records.
+    let vulns: Vec<&Value> = suite.get("vulnerabilities").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let ids = |keep: &dyn Fn(Option<f64>) -> bool| -> String {
+        let mut v: Vec<String> = vulns
+            .iter()
+            .filter(|x| keep(x.get("cvss_base").and_then(number)))
+            .map(|x| {
+                let id = x.get("id").and_then(Value::as_str).unwrap_or("?");
+                match x.get("cvss_base").and_then(number) {
+                    Some(b) => format!("{id} ({b})"),
+                    None => id.to_string(),
+                }
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        let more = v.len().saturating_sub(5);
+        v.truncate(5);
+        if more > 0 {
+            v.push(format!("{more} more"));
+        }
+        v.join(", ")
+    };
+    let mut ev = vec![SUMMARY.to_string()];
+    if matched > 0 {
+        ev.push("/suites/security/vulnerabilities".into());
+    }
+    ev.push("/suites/security/components".into());
+    with_threshold(r, results, ev, |c, t, mut o| {
+        o.value = max;
+        let records = sum.get("feed_records").and_then(Value::as_u64).map_or(String::new(), |n| format!(" of {n} OSV records"));
+        match max {
+            Some(m) if !c.passes(m, t) => {
+                o.verdict = Verdict::Fail;
+                o.note = format!("highest CVSS base score {m} of {matched} matched vulnerabilities, required {} {t}; above the bound: {}", c.symbol(), ids(&|b| b.is_some_and(|b| !c.passes(b, t))));
+            }
+            _ if unscored > 0 => {
+                o.verdict = Verdict::NotTested { why: format!("{unscored} of {matched} matched vulnerabilities have no computable CVSS base score ({}): the bound cannot be shown to hold", ids(&|b| b.is_none())) };
+                o.note = format!("a vulnerability without a score never passes a CVSS bound; scored ones peak at {}", max.map_or("none".into(), |m| m.to_string()));
+            }
+            Some(m) => {
+                o.verdict = Verdict::Pass;
+                o.note = format!("{matched} vulnerabilities matched in {components} components{records}, highest CVSS base score {m}; required {} {t}", c.symbol());
+            }
+            None => {
+                o.verdict = Verdict::Pass;
+                o.note = format!("no known vulnerability among {components} components matched against the feed{records}; required {} {t}", c.symbol());
+            }
+        }
+        o
+    })
 }
 
 /// Guarded latency percentile: upper bound = LoadGen's early-stopping estimate;

@@ -26,6 +26,10 @@ pub enum MetricKind {
     DegenerateFrames,
     /// `suites.corruptions`: accuracy drops from clean, per corruption group and severity.
     Corruptions,
+    /// `suites.security.vulnerability_summary`: the highest CVSS base score of the
+    /// known vulnerabilities matched against an OSV feed. No feed, an empty feed, no
+    /// component inventoried or a matched vulnerability without a score never pass.
+    CvssBound,
 }
 
 /// Where a guarded decision takes its interval from.
@@ -89,6 +93,7 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.agreement.top1_agreement", Proportion, "fraction", VALUE, Wilson, "deployed model's top-1 agreement with its reference"),
     m!("suites.degenerate_frames", DegenerateFrames, "count", &["not_graceful"], None, "degenerate frames run and answered without grace"),
     m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),
+    m!("suites.security.vulnerability_summary.max_cvss_base", CvssBound, "cvss", VALUE, None, "highest CVSS base score of the known vulnerabilities matched against the OSV feed"),
 ];
 
 /// The catalogue entry for `path`, if any.

@@ -418,6 +418,16 @@ fn validate(r: &Requirement, line: usize) -> Result<(), Vec<Problem>> {
             if spec.interval == IntervalSource::EarlyStopping && r.decision == DecisionRule::Guarded && !matches!(c, Comparator::Le | Comparator::Lt) {
                 err("a guarded latency requirement is an upper bound: comparator le or lt".into());
             }
+            if spec.kind == MetricKind::CvssBound {
+                if !matches!(c, Comparator::Le | Comparator::Lt) {
+                    err("a CVSS bound is an upper bound: comparator le or lt".into());
+                }
+                if let Threshold::Number(t) = t {
+                    if !(0.0..=10.0).contains(t) {
+                        err(format!("CVSS base scores lie in 0.0..10.0: threshold {t} is outside"));
+                    }
+                }
+            }
         }
     }
     for c in &r.applies_when {

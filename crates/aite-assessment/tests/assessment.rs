@@ -333,3 +333,111 @@ fn assessment_json_round_trips() {
     assert_eq!(a.overall, aite_assessment::OverallVerdict::Fail);
     assert_eq!(a.profile_sha256.len(), 64);
 }
+
+fn cvss_profile(threshold: f64) -> aite_assessment::Profile {
+    profile(&req("CVSS", "security", "suites.security.vulnerability_summary.max_cvss_base", &format!("comparator = \"le\"\nthreshold = {threshold:?}\nunit = \"cvss\"")))
+}
+
+/// A security suite with `vulns` as (id, cvss_base) matched in `components` components.
+fn scanned(feed: Option<u64>, components: u64, vulns: &[(&str, Option<f64>)]) -> Value {
+    let max = vulns.iter().filter_map(|v| v.1).reduce(f64::max);
+    json!({ "suites": { "security": {
+        "gaps": [],
+        "components": (0..components).map(|i| json!({ "purl": format!("pkg:generic/c{i}@1") })).collect::<Vec<_>>(),
+        "vulnerabilities": vulns.iter().map(|(id, b)| json!({ "id": id, "cvss_base": b, "cvss_version": b.map(|_| "3.1") })).collect::<Vec<_>>(),
+        "vulnerability_summary": { "feed_given": feed.is_some(), "feed_records": feed, "components": components,
+            "matched": vulns.len(), "max_cvss_base": max, "unscored": vulns.iter().filter(|v| v.1.is_none()).count() }
+    } } })
+}
+
+#[test]
+fn cvss_bound_needs_a_feed_a_component_and_every_score() {
+    let p = cvss_profile(7.0);
+    let one = |results: &Value| assess(&p, results).requirements[0].clone();
+
+    let r = one(&scanned(None, 12, &[]));
+    assert!(matches!(r.verdict, Verdict::NotTested { ref why } if why.contains("no OSV feed given")), "{:?}", r.verdict);
+    assert!(matches!(one(&scanned(Some(0), 12, &[])).verdict, Verdict::NotTested { ref why } if why.contains("no records")));
+    assert!(matches!(one(&scanned(Some(40), 0, &[])).verdict, Verdict::NotTested { ref why } if why.contains("no component")), "matched 0 of 0 components is no pass");
+
+    // Feed given, components examined, nothing matched: PASS, with no score invented.
+    let clean = one(&scanned(Some(40), 12, &[]));
+    assert_eq!((clean.verdict.clone(), clean.value, clean.threshold), (Verdict::Pass, None, Some(7.0)), "{}", clean.note);
+    assert!(clean.note.contains("12 components") && clean.note.contains("40 OSV records"), "{}", clean.note);
+
+    // 9.8 (CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H) above the bound 7.0: FAIL naming it.
+    let fail = one(&scanned(Some(40), 12, &[("CVE-A", Some(5.5)), ("CVE-B", Some(9.8))]));
+    assert_eq!((fail.verdict.clone(), fail.value), (Verdict::Fail, Some(9.8)), "{}", fail.note);
+    assert!(fail.note.contains("CVE-B (9.8)") && !fail.note.contains("CVE-A"), "{}", fail.note);
+    assert_eq!(fail.evidence, vec!["/suites/security/vulnerability_summary", "/suites/security/vulnerabilities", "/suites/security/components"]);
+    let within = one(&scanned(Some(40), 12, &[("CVE-A", Some(5.5))]));
+    assert_eq!((within.verdict.clone(), within.value), (Verdict::Pass, Some(5.5)));
+    assert_eq!(one(&scanned(Some(40), 12, &[("CVE-A", Some(7.0))])).verdict, Verdict::Pass, "le: 7.0 is within 7.0");
+
+    // An unscored vulnerability: the bound cannot be shown, never PASS; a scored one above it still FAILs.
+    let unscored = one(&scanned(Some(40), 12, &[("CVE-A", Some(5.5)), ("GHSA-X", None)]));
+    assert!(matches!(unscored.verdict, Verdict::NotTested { ref why } if why.contains("GHSA-X") && why.contains("1 of 2")), "{:?}", unscored.verdict);
+    assert_eq!(unscored.value, Some(5.5));
+    assert_eq!(one(&scanned(Some(40), 12, &[("CVE-B", Some(9.8)), ("GHSA-X", None)])).verdict, Verdict::Fail);
+
+    // An incomplete scan passes nothing, but a score above the bound is still a failure.
+    let mut gappy = scanned(Some(40), 12, &[]);
+    gappy["suites"]["security"]["gaps"] = json!(["squashfs@0: not understood"]);
+    assert!(matches!(one(&gappy).verdict, Verdict::NotTested { ref why } if why.contains("incomplete")));
+    let mut gappy_fail = scanned(Some(40), 12, &[("CVE-B", Some(9.8))]);
+    gappy_fail["suites"]["security"]["gaps"] = json!(["squashfs@0: not understood"]);
+    assert_eq!(one(&gappy_fail).verdict, Verdict::Fail);
+
+    // A scan without the summary (an older scanner) is not tested; a malformed one is an error.
+    assert!(matches!(one(&json!({ "suites": { "security": { "gaps": [], "rules": [] } } })).verdict, Verdict::NotTested { ref why } if why.contains("vulnerability_summary")));
+    let mut bad = scanned(Some(40), 12, &[("CVE-B", Some(9.8))]);
+    bad["suites"]["security"]["vulnerability_summary"]["max_cvss_base"] = json!("high");
+    assert!(matches!(one(&bad).verdict, Verdict::Error { .. }));
+}
+
+#[test]
+fn cvss_bound_is_an_upper_bound_on_the_cvss_scale() {
+    let m = "suites.security.vulnerability_summary.max_cvss_base";
+    assert!(problems(&format!("{HEAD}{}", req("C", "security", m, "comparator = \"ge\"\nthreshold = 7.0\nunit = \"cvss\""))).contains("upper bound"));
+    assert!(problems(&format!("{HEAD}{}", req("C", "security", m, "comparator = \"le\"\nthreshold = 69.0\nunit = \"cvss\""))).contains("0.0..10.0"));
+    assert!(problems(&format!("{HEAD}{}", req("C", "security", m, "comparator = \"le\"\nthreshold = 7.0\nunit = \"cvss\"\ndecision = \"guarded\""))).contains("needs an interval"));
+}
+
+/// Every shipped profile bounds CVSS scores with the agreed clauses and fails a 9.8.
+#[test]
+fn shipped_profiles_bound_cvss() {
+    for name in aite_assessment::profile::shipped_names() {
+        let p = shipped(name).unwrap();
+        let r = p.requirements.iter().find(|r| r.id == "SEC-VULN-CVSS").unwrap_or_else(|| panic!("{name} has no SEC-VULN-CVSS"));
+        assert_eq!(r.metric, "suites.security.vulnerability_summary.max_cvss_base");
+        assert!(r.clauses.iter().any(|c| c == "ETSI EN 303 645 5.3-2") && r.clauses.iter().any(|c| c == "EN 18031-1 GEC-1") && r.clauses.iter().any(|c| c == "EU AI Act Art. 15(5)"), "{name}");
+        let a = assess(&p, &scanned(Some(1), 3, &[("CVE-B", Some(9.8))]));
+        assert_eq!(verdict_of(&a, "SEC-VULN-CVSS"), Verdict::Fail, "{name}: 9.8 is above every shipped bound");
+    }
+}
+
+/// The contract with the scanner: what aite-security writes for a matched
+/// vulnerability (its summary, scored from the vector) is what the bound reads.
+#[test]
+fn the_scanners_summary_is_what_the_bound_reads() {
+    use aite_security::components::{match_osv, summary, Component};
+    let openssl = Component { name: "openssl".into(), version: "1.1.1w".into(), ecosystem: "generic".into(), source: None, arch: None, purl: "pkg:generic/openssl@1.1.1w".into(), evidence: "usr/lib/libcrypto.so.1.1".into() };
+    let record = |id: &str, severity: Value| json!({ "id": id, "affected": [{ "package": { "ecosystem": "OSS-Fuzz", "name": "openssl" }, "versions": ["1.1.1w"] }], "severity": severity });
+    let security = |records: &[Value]| {
+        let vulns = match_osv(std::slice::from_ref(&openssl), records);
+        json!({ "suites": { "security": { "gaps": [], "components": [&openssl], "vulnerabilities": vulns,
+            "vulnerability_summary": summary(1, Some(records.len()), &vulns) } } })
+    };
+    let p = cvss_profile(6.9);
+    let one = |r: &Value| assess(&p, r).requirements[0].clone();
+    let critical = one(&security(&[record("T-1", json!([{ "type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" }]))]));
+    assert_eq!((critical.verdict.clone(), critical.value), (Verdict::Fail, Some(9.8)), "{}", critical.note);
+    let medium = one(&security(&[record("T-2", json!([{ "type": "CVSS_V3", "score": "CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:N/A:N" }]))]));
+    assert_eq!((medium.verdict.clone(), medium.value), (Verdict::Pass, Some(5.5)), "{}", medium.note);
+    let word = one(&security(&[record("T-3", json!([{ "type": "Ubuntu", "score": "medium" }]))]));
+    assert!(matches!(word.verdict, Verdict::NotTested { ref why } if why.contains("T-3")), "{:?}", word.verdict);
+    let mut older = record("T-4", json!([{ "type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H" }]));
+    older["affected"][0]["versions"] = json!(["1.0.2"]);
+    let none = one(&security(&[older]));
+    assert_eq!((none.verdict.clone(), none.value), (Verdict::Pass, None), "feed given, 1 component, nothing matched: {}", none.note);
+}
