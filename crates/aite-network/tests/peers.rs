@@ -1,0 +1,120 @@
+//! The probe against real TLS servers from Debian, started and stopped by PID:
+//! `openssl s_server -tls1` with a 1024-bit RSA certificate and every cipher
+//! OpenSSL still has (a legacy camera web UI). Skipped with a printed reason
+//! when `openssl` is absent; a failure under AITE_REQUIRE_PEERS=1.
+
+use aite_network::tls::{Offer, TlsVersion};
+use aite_network::{probe, PortList, ProbeOptions, Service};
+use aite_security::RuleStatus;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn have(tool: &str) -> bool {
+    let found = Command::new(tool).arg("version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if !found {
+        assert!(std::env::var("AITE_REQUIRE_PEERS").as_deref() != Ok("1"), "{tool} is required (AITE_REQUIRE_PEERS=1) but not installed: apt-get install openssl");
+        eprintln!("SKIP: {tool} not installed (apt-get install openssl); the legacy-TLS peer test did not run");
+    }
+    found
+}
+
+/// Stops the server by its PID when dropped.
+struct Server(Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_listening(port: u16, child: &mut Child) {
+    let until = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < until {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("openssl s_server exited early: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("openssl s_server did not listen on {port}");
+}
+
+#[test]
+fn openssl_tls1_server_with_a_1024_bit_key() {
+    if !have("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (key, cert) = (d.path().join("k.pem"), d.path().join("c.pem"));
+    let ok = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "30", "-subj", "/CN=legacy-cam"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let cipher = "ALL:eNULL:@SECLEVEL=0";
+    let port = free_port();
+    let child = Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-tls1", "-cipher", cipher, "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_listening(port, &mut server.0);
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    let svc = &r.services[0];
+    assert_eq!(svc.service, Service::Tls, "{svc:?}");
+    let tls = svc.tls.as_ref().unwrap();
+    let offer = |v: TlsVersion| tls.versions.iter().find(|p| p.version == v).unwrap().offer.clone();
+    assert!(matches!(offer(TlsVersion::Tls10), Offer::Offered { .. }), "{tls:#?}");
+    // OpenSSL answers 1.1 and 1.2 hellos with a TLS 1.0 ServerHello (a downgrade, not an offer).
+    for v in [TlsVersion::Tls11, TlsVersion::Tls12] {
+        assert!(matches!(offer(v), Offer::NotOffered { ref evidence } if evidence.contains("TLSv1.0")), "{v:?}: {:?}", offer(v));
+    }
+    for v in [TlsVersion::Ssl3, TlsVersion::Tls13] {
+        assert!(matches!(offer(v), Offer::NotOffered { .. }), "{v:?}: {:?}", offer(v));
+    }
+    // Oracle: OpenSSL's own list of the suites that cipher string enables for TLS 1.0 (IANA names).
+    let listed = Command::new("openssl").args(["ciphers", "-stdname", "-s", "-tls1", cipher]).output().unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    let iana: std::collections::BTreeSet<&str> = listed.lines().filter_map(|l| l.split_whitespace().next()).collect();
+    let v10 = tls.versions.iter().find(|p| p.version == TlsVersion::Tls10).unwrap();
+    assert!(v10.suites_incomplete.is_none(), "{v10:?}");
+    assert!(v10.suites.len() >= 10, "{:?}", v10.suites);
+    for s in &v10.suites {
+        assert!(iana.contains(s.as_str()), "{s} accepted but not in `openssl ciphers` {iana:?}");
+    }
+    // Every RSA-authenticated or anonymous TLS 1.0 suite OpenSSL lists was found (an RSA key cannot serve ECDSA/PSK/SRP suites).
+    let servable: Vec<&&str> = iana.iter().filter(|n| (n.contains("_RSA_") || n.contains("_anon_")) && !n.contains("PSK") && !n.contains("SRP") && !n.contains("_DH_RSA_") && !n.contains("_ECDH_RSA_")).collect();
+    for n in &servable {
+        assert!(v10.suites.iter().any(|s| s == **n), "{n} is enabled but was not found; found {:?}", v10.suites);
+    }
+    let fails = |rule: &str| r.findings.iter().any(|f| f.failed() && f.rule == rule);
+    for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CBC-SHA1"] {
+        assert!(fails(rule), "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
+    }
+    let weak = r.findings.iter().find(|f| f.rule == "AITE-NET-TLS-WEAK-CIPHER" && f.failed()).unwrap();
+    assert!(weak.message.contains("anon") && weak.message.contains("NULL"), "{}", weak.message);
+    let key = svc.certificate.as_ref().unwrap();
+    assert_eq!((key.algorithm.as_str(), key.bits), ("rsa", Some(1024)));
+    assert_eq!(r.status("AITE-NET-TLS-CERT-EXPIRED"), Some(RuleStatus::Pass));
+}
