@@ -461,11 +461,7 @@ fn affected_by(version: &str, ecosystem: &str, affected: &serde_json::Value) -> 
             match *kind {
                 "introduced" if cmp(at, version) != Ordering::Greater => inside = true,
                 "fixed" if cmp(at, version) != Ordering::Greater => inside = false,
-                "fixed" => {
-                    if inside && fixed.is_none() {
-                        fixed = Some(at.clone());
-                    }
-                }
+                "fixed" if inside && fixed.is_none() => fixed = Some(at.clone()),
                 "last_affected" if cmp(version, at) == Ordering::Greater => inside = false,
                 _ => {}
             }
