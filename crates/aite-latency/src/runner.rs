@@ -85,6 +85,10 @@ pub struct LatencyReport {
     pub interrupted: bool,
     /// Set when a query failed after others succeeded; the report covers those before it.
     pub error: Option<String>,
+    /// A remote target's requests during the measured run, by outcome (warm-up excluded);
+    /// `None` for local engines. The latency figures above cover successful queries only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<aite_target::RequestCounts>,
     #[serde(skip)]
     pub records: Vec<QueryRecord>,
 }
@@ -169,9 +173,28 @@ pub fn run(
         let ix = rng.gen_range(0..workload.len());
         workload.run(target, ix)?;
     }
+    let requests_before = target.request_counts();
+    let mut report = measure(target, workload, scenario, settings, cancel, progress, &mut rng)?;
+    report.requests = match (requests_before, target.request_counts()) {
+        (Some(a), Some(b)) => Some(b.since(&a)),
+        _ => None,
+    };
+    Ok(report)
+}
+
+/// The measured run, after warm-up.
+fn measure(
+    target: &mut dyn Target,
+    workload: &Workload,
+    scenario: &LatencyScenario,
+    settings: &LatencySettings,
+    cancel: &Cancel,
+    progress: &mut dyn FnMut(RunProgress),
+    rng: &mut StdRng,
+) -> Result<LatencyReport, LatencyError> {
     if *scenario == LatencyScenario::Offline {
         let (cpu_before, freq_before) = (process_cpu_time(), cpu_frequency());
-        let off = run_offline(target, workload, settings, &mut rng, cancel, progress)?;
+        let off = run_offline(target, workload, settings, rng, cancel, progress)?;
         if off.records.is_empty() {
             return Err(LatencyError::Scenario(if off.interrupted {
                 "interrupted before the first inference completed".into()
@@ -269,7 +292,7 @@ pub fn run(
             after_idle: matches!(scenario, LatencyScenario::Periodic { burst_frames, .. } if q % *burst_frames as u64 == 0),
         });
         if let Some(exp) = &arrivals {
-            next_arrival += exp.sample(&mut rng);
+            next_arrival += exp.sample(rng);
         }
         q += 1;
         if q % 16 == 0 || q < 16 {
@@ -421,6 +444,7 @@ pub(crate) fn build_report(
         offline,
         interrupted,
         error,
+        requests: None,
         records,
     }
 }

@@ -6,11 +6,13 @@
 //! only ever talk to [`Target`], so the same measurement runs unchanged against a
 //! laptop engine and a camera on the bench.
 //!
-//! The crate owns three small things:
+//! The crate owns a few small things:
 //! - [`Tensor`]: a dense, row-major tensor with an owned buffer ([`TensorData`]).
 //! - [`TargetInfo`]: what a target says about itself (engine, version, threads,
 //!   input/output [`TensorSpec`]s), recorded verbatim in the evidence.
 //! - [`NullTarget`]: a target that does no work, used to measure harness overhead.
+//! - [`RequestCounts`]: how a remote target's requests ended ([`RequestOutcome`]), for
+//!   the suites to report beside their measurements.
 //!
 //! ```
 //! use aite_target::{NullTarget, Target, Tensor};
@@ -22,6 +24,7 @@
 mod cancel;
 mod error;
 mod null;
+mod requests;
 mod scores;
 mod spec;
 mod tensor;
@@ -30,6 +33,7 @@ pub use cancel::Cancel;
 pub use error::TargetError;
 pub use scores::top_k;
 pub use null::NullTarget;
+pub use requests::{RequestCounts, RequestOutcome};
 pub use spec::{DType, Dim, TargetInfo, TensorSpec};
 pub use tensor::{Tensor, TensorData};
 
@@ -60,6 +64,12 @@ pub trait Target: Send {
     fn infer_concurrent(&mut self, queries: &[&[Tensor]]) -> Vec<Result<Vec<Tensor>, TargetError>> {
         queries.iter().map(|q| self.infer(q)).collect()
     }
+
+    /// How this target's requests ended so far, by kind, since it was created. `None`
+    /// (the default, every local engine) means the target has no transport to fail.
+    fn request_counts(&self) -> Option<RequestCounts> {
+        None
+    }
 }
 
 impl<T: Target + ?Sized> Target for Box<T> {
@@ -74,5 +84,8 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn infer_concurrent(&mut self, queries: &[&[Tensor]]) -> Vec<Result<Vec<Tensor>, TargetError>> {
         (**self).infer_concurrent(queries)
+    }
+    fn request_counts(&self) -> Option<RequestCounts> {
+        (**self).request_counts()
     }
 }

@@ -1,0 +1,399 @@
+//! The Open Inference Protocol (KServe v2) REST target: set-up (health, metadata),
+//! inference with JSON or binary tensors, and the ledger of every request.
+
+use crate::codec::{self, WireType};
+use crate::http::{Failure, HttpClient, Response};
+use crate::{OipUrl, RemoteError};
+use aite_target::{Dim, RequestCounts, RequestOutcome, Target, TargetError, TargetInfo, Tensor, TensorSpec};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// How tensors travel in inference requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transfer {
+    /// Binary when the server advertises `binary_tensor_data` in `GET /v2`, else JSON.
+    Auto,
+    Json,
+    Binary,
+}
+
+/// Settings of a remote target.
+#[derive(Debug, Clone)]
+pub struct RemoteOptions {
+    /// Deadline of each request, connection included.
+    pub timeout: Duration,
+    pub transfer: Transfer,
+    /// Full shape of the first input where the metadata has variable (-1) dimensions.
+    pub input_shape: Option<Vec<usize>>,
+}
+
+impl Default for RemoteOptions {
+    fn default() -> Self {
+        RemoteOptions { timeout: Duration::from_secs(10), transfer: Transfer::Auto, input_shape: None }
+    }
+}
+
+/// Which endpoint a request went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    ServerReady,
+    ServerMetadata,
+    ModelReady,
+    ModelMetadata,
+    Infer,
+}
+
+/// One request attempt, as the client saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Attempt number since the target was created (retries get their own).
+    pub seq: u64,
+    pub endpoint: Endpoint,
+    pub outcome: RequestOutcome,
+    /// HTTP status when the server answered.
+    pub status: Option<u16>,
+    /// Client-side time from writing the request to the decoded answer (or the failure).
+    pub latency_ns: u64,
+    /// Sent on a kept-alive connection an earlier request had used.
+    pub reused_connection: bool,
+    /// This attempt is the one retry the policy allows (after a reset of a reused connection).
+    pub retry: bool,
+    /// The failure as the client or the server stated it.
+    pub detail: Option<String>,
+}
+
+/// A model behind an Open Inference Protocol REST endpoint.
+///
+/// Each request has a deadline ([`RemoteOptions::timeout`]); one TCP connection is
+/// kept alive between requests. A request that hits a reset on a *reused* connection
+/// (the server closed it while idle) is sent once more on a fresh connection, and both
+/// attempts are recorded, the second flagged; nothing else is retried.
+pub struct OipTarget {
+    url: OipUrl,
+    client: HttpClient,
+    info: TargetInfo,
+    wire_inputs: Vec<WireType>,
+    binary: bool,
+    extensions: Vec<String>,
+    counts: RequestCounts,
+    records: Vec<RequestRecord>,
+}
+
+/// A request that ended in anything but a decoded success.
+struct CallError {
+    outcome: RequestOutcome,
+    message: String,
+}
+
+impl OipTarget {
+    /// Connect, check server and model readiness, and read the model metadata.
+    pub fn connect(url: &str, options: &RemoteOptions) -> Result<OipTarget, RemoteError> {
+        let url = OipUrl::parse(url)?;
+        let mut t = OipTarget {
+            client: HttpClient::new(url.authority(), options.timeout),
+            url,
+            info: TargetInfo { name: String::new(), engine: String::new(), engine_version: String::new(), threads: 1, inputs: vec![], outputs: vec![] },
+            wire_inputs: vec![],
+            binary: false,
+            extensions: vec![],
+            counts: RequestCounts::default(),
+            records: vec![],
+        };
+        let fail = |t: &OipTarget, what: &'static str, path: &str, e: CallError, hint: &'static str| RemoteError::Request {
+            what,
+            url: t.http_url(path),
+            outcome: e.outcome,
+            message: e.message,
+            hint,
+        };
+        // Health by status code only: servers disagree on the body (empty, {"ready":true}, ...).
+        let ready = t.url.server_path("/health/ready");
+        t.call(Endpoint::ServerReady, "GET", &ready, &[], &[], |_| Ok(()))
+            .map_err(|e| fail(&t, "server readiness", &ready, e, "is the server running and listening on this host and port?"))?;
+        let server = t.url.server_path("");
+        let server_meta = t.call(Endpoint::ServerMetadata, "GET", &server, &[], &[], |r| json_body(r));
+        let (server_name, server_version) = match &server_meta {
+            Ok(v) => {
+                t.extensions = v["extensions"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
+                (v["name"].as_str().unwrap_or("unknown").to_string(), v["version"].as_str().unwrap_or("unknown").to_string())
+            }
+            // Server metadata is optional for aite: without it, no extension is assumed.
+            Err(_) => ("unknown".into(), "unknown".into()),
+        };
+        let model = t.url.model_path();
+        let model_ready = format!("{model}/ready");
+        t.call(Endpoint::ModelReady, "GET", &model_ready, &[], &[], |_| Ok(()))
+            .map_err(|e| fail(&t, "model readiness", &model_ready, e, "check the model name (and version) in the URL against the server's repository"))?;
+        let meta = t.call(Endpoint::ModelMetadata, "GET", &model, &[], &[], |r| json_body(r)).map_err(|e| fail(&t, "model metadata", &model, e, "the server must implement GET /v2/models/NAME"))?;
+        let meta_url = t.http_url(&model);
+        let bad = |reason: String, hint: &str| RemoteError::Metadata { url: meta_url.clone(), reason, hint: hint.into() };
+        let parse = |key: &str| -> Result<Vec<(TensorSpec, WireType)>, RemoteError> {
+            let list = meta[key].as_array().ok_or_else(|| bad(format!("no `{key}` list"), "the server must describe the model's tensors"))?;
+            list.iter()
+                .map(|x| {
+                    let name = x["name"].as_str().ok_or_else(|| bad(format!("an entry of `{key}` has no name"), "a server defect"))?;
+                    let dt = x["datatype"].as_str().unwrap_or("");
+                    let wire = WireType::parse(dt).ok_or_else(|| bad(format!("{name}: unknown datatype `{dt}`"), "OIP datatypes are BOOL, UINT8..64, INT8..64, FP16, FP32, FP64, BYTES"))?;
+                    let shape = x["shape"].as_array().map(|a| a.iter().map(|d| match d.as_i64() {
+                        Some(n) if n >= 0 => Dim::Fixed(n as usize),
+                        _ => Dim::Symbolic("-1".into()),
+                    }).collect()).unwrap_or_default();
+                    let dtype = if key == "inputs" { wire.input_dtype() } else { wire.output_dtype() };
+                    Ok((TensorSpec { name: name.to_string(), dtype, shape }, wire))
+                })
+                .collect()
+        };
+        let inputs = parse("inputs")?;
+        let outputs = parse("outputs")?;
+        if inputs.is_empty() {
+            return Err(bad("the model lists no inputs".into(), "declare the model's inputs on the server (MLServer: in model-settings.json)"));
+        }
+        let (mut in_specs, wire_inputs): (Vec<TensorSpec>, Vec<WireType>) = inputs.into_iter().unzip();
+        if let Some(shape) = &options.input_shape {
+            let first = &mut in_specs[0];
+            let compatible = first.shape.is_empty() || (first.shape.len() == shape.len() && first.shape.iter().zip(shape).all(|(d, &n)| matches!(d, Dim::Symbolic(_)) || *d == Dim::Fixed(n)));
+            if !compatible {
+                return Err(bad(format!("--input-shape {shape:?} does not fit input `{}` of shape {}", first.name, first.shape_string()), "give only the variable (-1) dimensions a value"));
+            }
+            first.shape = shape.iter().map(|&n| Dim::Fixed(n)).collect();
+        }
+        if let Some((s, w)) = in_specs.iter().zip(&wire_inputs).find(|(_, w)| w.input_dtype() == aite_target::DType::Other) {
+            return Err(bad(format!("input `{}` is {}, which aite does not send", s.name, w.name()), "aite sends FP32, FP16, INT8, UINT8, INT32, INT64 and BOOL inputs"));
+        }
+        let advertised = t.extensions.iter().any(|e| e == "binary_tensor_data");
+        t.binary = match options.transfer {
+            Transfer::Auto => advertised,
+            Transfer::Binary => true,
+            Transfer::Json => false,
+        };
+        if !t.binary {
+            if let Some((s, w)) = in_specs.iter().zip(&wire_inputs).find(|(_, w)| !w.json_capable()) {
+                return Err(bad(
+                    format!("input `{}` is {}, which cannot travel as JSON, and binary tensors are {}", s.name, w.name(), if advertised { "turned off" } else { "not advertised by the server" }),
+                    "use a server with the binary_tensor_data extension",
+                ));
+            }
+        }
+        t.info = TargetInfo {
+            name: t.url.to_string(),
+            engine: format!("oip-rest-{}", if t.binary { "binary" } else { "json" }),
+            engine_version: format!("{server_name} {server_version}"),
+            threads: 1,
+            inputs: in_specs,
+            outputs: outputs.into_iter().map(|(s, _)| s).collect(),
+        };
+        t.wire_inputs = wire_inputs;
+        Ok(t)
+    }
+
+    /// Every request attempt so far, in order.
+    pub fn records(&self) -> &[RequestRecord] {
+        &self.records
+    }
+
+    /// Extensions the server advertised in `GET /v2`.
+    pub fn extensions(&self) -> &[String] {
+        &self.extensions
+    }
+
+    /// Tensors travel with the binary tensor data extension.
+    pub fn binary(&self) -> bool {
+        self.binary
+    }
+
+    /// Change the deadline of the following requests.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.client.timeout = timeout;
+    }
+
+    /// TCP connections opened so far.
+    pub fn connections_opened(&self) -> u64 {
+        self.client.connections
+    }
+
+    fn http_url(&self, path: &str) -> String {
+        format!("http://{}{}", self.url.authority(), path)
+    }
+
+    /// One request with the retry policy; every attempt recorded.
+    fn call<T>(&mut self, endpoint: Endpoint, method: &str, path: &str, headers: &[(&str, String)], body: &[u8], decode: impl Fn(&Response) -> Result<T, String>) -> Result<T, CallError> {
+        let mut retry = false;
+        loop {
+            let start = Instant::now();
+            let sent = self.client.send(method, path, headers, body, retry);
+            let (result, status, reused) = match sent {
+                Err(Failure { outcome, reused, detail }) => (Err(CallError { outcome, message: detail }), None, reused),
+                Ok(r) => {
+                    let (status, reused) = (r.status, r.reused);
+                    let res = if (200..300).contains(&status) {
+                        decode(&r).map_err(|m| CallError { outcome: RequestOutcome::Malformed, message: m })
+                    } else {
+                        Err(CallError { outcome: if status >= 500 { RequestOutcome::Http5xx } else { RequestOutcome::Http4xx }, message: format!("HTTP {status}: {}", server_message(&r)) })
+                    };
+                    // An informational or redirect status is not an answer either.
+                    let res = if (300..400).contains(&status) || status < 200 { Err(CallError { outcome: RequestOutcome::Malformed, message: format!("HTTP {status}: aite does not follow redirects") }) } else { res };
+                    (res, Some(status), reused)
+                }
+            };
+            let latency_ns = start.elapsed().as_nanos() as u64;
+            let outcome = result.as_ref().map_or_else(|e| e.outcome, |_| RequestOutcome::Ok);
+            self.counts.add(outcome);
+            if retry {
+                self.counts.retried += 1;
+            }
+            self.records.push(RequestRecord {
+                seq: self.records.len() as u64,
+                endpoint,
+                outcome,
+                status,
+                latency_ns,
+                reused_connection: reused,
+                retry,
+                detail: result.as_ref().err().map(|e| e.message.clone()),
+            });
+            match result {
+                Err(e) if e.outcome == RequestOutcome::Reset && reused && !retry => retry = true,
+                r => return r,
+            }
+        }
+    }
+
+    fn check_inputs(&self, inputs: &[Tensor]) -> Result<(), TargetError> {
+        let mismatch = |reason: String| TargetError::InputMismatch { target: self.info.name.clone(), reason };
+        if inputs.len() != self.info.inputs.len() {
+            return Err(mismatch(format!("the model takes {} input(s), {} given", self.info.inputs.len(), inputs.len())));
+        }
+        for (t, spec) in inputs.iter().zip(&self.info.inputs) {
+            if t.dtype() != spec.dtype {
+                return Err(mismatch(format!("input `{}` is {}, a {} tensor was given", spec.name, spec.dtype, t.dtype())));
+            }
+            let fits = spec.shape.is_empty() || (spec.shape.len() == t.shape().len() && spec.shape.iter().zip(t.shape()).all(|(d, &n)| matches!(d, Dim::Symbolic(_)) || *d == Dim::Fixed(n)));
+            if !fits {
+                return Err(mismatch(format!("input `{}` has shape {}, a tensor of shape {:?} was given", spec.name, spec.shape_string(), t.shape())));
+            }
+        }
+        Ok(())
+    }
+
+    fn request_body(&self, inputs: &[Tensor]) -> Result<(Vec<u8>, Vec<(&'static str, String)>), TargetError> {
+        let mismatch = |reason: String| TargetError::InputMismatch { target: self.info.name.clone(), reason };
+        let mut tensors = Vec::with_capacity(inputs.len());
+        let mut raw = Vec::new();
+        for ((t, spec), &wire) in inputs.iter().zip(&self.info.inputs).zip(&self.wire_inputs) {
+            let mut entry = json!({"name": spec.name, "shape": t.shape(), "datatype": wire.name()});
+            if self.binary {
+                let before = raw.len();
+                codec::to_binary(wire, t, &mut raw).map_err(mismatch)?;
+                entry["parameters"] = json!({"binary_data_size": raw.len() - before});
+            } else {
+                entry["data"] = codec::to_json(wire, t).map_err(mismatch)?;
+            }
+            tensors.push(entry);
+        }
+        let mut header = json!({"inputs": tensors});
+        if self.binary {
+            header["parameters"] = json!({"binary_data_output": true});
+        }
+        let mut body = serde_json::to_vec(&header).expect("a JSON value serialises");
+        let mut headers = vec![("Content-Type", "application/json".to_string())];
+        if self.binary {
+            headers = vec![("Content-Type", "application/octet-stream".to_string()), ("Inference-Header-Content-Length", body.len().to_string())];
+            body.extend_from_slice(&raw);
+        }
+        Ok((body, headers))
+    }
+}
+
+/// The response body as JSON.
+fn json_body(r: &Response) -> Result<Value, String> {
+    serde_json::from_slice(&r.body).map_err(|e| format!("the body is not JSON ({e}): {}", snippet(&r.body)))
+}
+
+/// `{"error": "..."}` as the spec says, or the body as text (servers differ).
+fn server_message(r: &Response) -> String {
+    match serde_json::from_slice::<Value>(&r.body) {
+        Ok(v) if v["error"].is_string() => v["error"].as_str().unwrap_or_default().to_string(),
+        _ if r.body.is_empty() => "(empty body)".into(),
+        _ => snippet(&r.body),
+    }
+}
+
+fn snippet(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned();
+    if b.len() > 200 { format!("{s}...") } else { s }
+}
+
+/// Decode an infer response: JSON, or a JSON header plus binary outputs.
+fn decode_infer(r: &Response) -> Result<Vec<(String, Tensor)>, String> {
+    let (head, mut raw): (&[u8], &[u8]) = match r.header("Inference-Header-Content-Length") {
+        Some(n) => {
+            let n: usize = n.trim().parse().map_err(|_| format!("bad Inference-Header-Content-Length {n:?}"))?;
+            if n > r.body.len() {
+                return Err(format!("Inference-Header-Content-Length {n} exceeds the body's {} bytes", r.body.len()));
+            }
+            r.body.split_at(n)
+        }
+        None => (&r.body, &[]),
+    };
+    let v: Value = serde_json::from_slice(head).map_err(|e| format!("the infer response is not JSON ({e}): {}", snippet(head)))?;
+    let outputs = v["outputs"].as_array().ok_or_else(|| format!("the infer response has no `outputs`: {}", snippet(head)))?;
+    let mut out = Vec::with_capacity(outputs.len());
+    for o in outputs {
+        let name = o["name"].as_str().ok_or("an output has no name")?.to_string();
+        let dt = o["datatype"].as_str().unwrap_or("");
+        let wire = WireType::parse(dt).ok_or_else(|| format!("output `{name}`: unknown datatype `{dt}`"))?;
+        let shape: Vec<usize> = o["shape"].as_array().ok_or_else(|| format!("output `{name}` has no shape"))?
+            .iter().map(|d| d.as_u64().map(|n| n as usize).ok_or_else(|| format!("output `{name}`: bad dimension {d}"))).collect::<Result<_, _>>()?;
+        let tensor = match o["parameters"]["binary_data_size"].as_u64() {
+            Some(n) => {
+                let n = n as usize;
+                if n > raw.len() {
+                    return Err(format!("output `{name}` declares {n} binary bytes, {} remain in the body", raw.len()));
+                }
+                let (mine, rest) = raw.split_at(n);
+                raw = rest;
+                codec::from_binary(wire, shape, mine)
+            }
+            None => codec::from_json(wire, shape, o.get("data").ok_or_else(|| format!("output `{name}` has neither data nor binary_data_size"))?),
+        }
+        .map_err(|e| format!("output `{name}`: {e}"))?;
+        out.push((name, tensor));
+    }
+    if !raw.is_empty() {
+        return Err(format!("{} binary bytes after the last output", raw.len()));
+    }
+    Ok(out)
+}
+
+impl Target for OipTarget {
+    fn info(&self) -> &TargetInfo {
+        &self.info
+    }
+
+    fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+        self.check_inputs(inputs)?;
+        let (body, headers) = self.request_body(inputs)?;
+        let path = format!("{}/infer", self.url.model_path());
+        let outputs = self.call(Endpoint::Infer, "POST", &path, &headers, &body, decode_infer).map_err(|e| TargetError::Inference {
+            target: self.info.name.clone(),
+            reason: format!("{:?} from {}: {}", e.outcome, self.http_url(&path), e.message),
+        })?;
+        // Outputs in the order the metadata lists them; any the metadata does not list follow.
+        let mut ordered = Vec::with_capacity(outputs.len());
+        let mut rest = outputs;
+        for spec in &self.info.outputs {
+            if let Some(i) = rest.iter().position(|(n, _)| *n == spec.name) {
+                ordered.push(rest.remove(i).1);
+            }
+        }
+        ordered.extend(rest.into_iter().map(|(_, t)| t));
+        Ok(ordered)
+    }
+
+    fn request_counts(&self) -> Option<RequestCounts> {
+        Some(self.counts)
+    }
+}

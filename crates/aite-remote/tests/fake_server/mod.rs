@@ -1,0 +1,273 @@
+//! An in-process fake Open Inference Protocol server for tests: one tiny model, `echo`
+//! (input `x` FP32, outputs `y` = 2·x FP32 of the same shape and `argmax` INT64 [1]),
+//! JSON and binary tensors, and faults injected on demand for the next infer requests.
+//! Plain std: a `TcpListener` thread, one thread per connection.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server does to one infer request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fault {
+    /// Answer normally (a placeholder to aim a later fault at the Nth request).
+    Pass,
+    /// Answer after this delay.
+    Delay(Duration),
+    /// Send the status line, headers and half the body, then close.
+    CloseMidResponse,
+    /// Close the connection without answering.
+    CloseWithoutAnswer,
+    /// Answer normally, then close the connection without saying so (no `Connection: close`).
+    CloseAfterAnswer,
+    /// 500 with a JSON error body.
+    Status500,
+    /// 200 with a body that is not JSON.
+    MalformedJson,
+}
+
+/// The model's declared input shape and what the server advertises.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    pub input_shape: Vec<i64>,
+    pub binary_extension: bool,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig { input_shape: vec![1, 4], binary_extension: true }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    faults: VecDeque<Fault>,
+    /// Refuse connections once this many infer requests have been answered.
+    refuse_after: Option<usize>,
+}
+
+/// Counters a test reads back.
+#[derive(Default)]
+pub struct Seen {
+    pub infer_requests: AtomicUsize,
+    pub binary_requests: AtomicUsize,
+    pub connections: AtomicUsize,
+    /// The listener is gone (refusing).
+    pub closed: Arc<AtomicBool>,
+}
+
+pub struct FakeServer {
+    pub addr: SocketAddr,
+    pub seen: Arc<Seen>,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FakeServer {
+    pub fn start(config: FakeConfig) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Seen::default());
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (seen2, state2, stop2) = (seen.clone(), state.clone(), stop.clone());
+        let closed2 = seen.closed.clone();
+        let config = Arc::new(config);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break; // drops the listener below: later connects are refused
+                }
+                let Ok(conn) = conn else { continue };
+                seen2.connections.fetch_add(1, Ordering::SeqCst);
+                let (seen, state, stop, config) = (seen2.clone(), state2.clone(), stop2.clone(), config.clone());
+                std::thread::spawn(move || serve(conn, addr, &config, &seen, &state, &stop));
+            }
+            drop(listener);
+            closed2.store(true, Ordering::SeqCst);
+        });
+        FakeServer { addr, seen, state, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("oip+http://{}/models/echo", self.addr)
+    }
+
+    /// Apply these faults, in order, to the next infer requests.
+    pub fn inject(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.state.lock().unwrap().faults.extend(faults);
+    }
+
+    /// Stop listening (and close kept-alive connections) after `n` more answered infer requests.
+    pub fn refuse_after(&self, n: usize) {
+        let done = self.seen.infer_requests.load(Ordering::SeqCst);
+        self.state.lock().unwrap().refuse_after = Some(done + n);
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn respond(w: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(body);
+    w.write_all(&out)
+}
+
+fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, seen: &Seen, state: &Mutex<State>, stop: &AtomicBool) {
+    let mut w = conn.try_clone().unwrap();
+    let mut r = BufReader::new(conn);
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            let _ = w.shutdown(Shutdown::Both);
+            return;
+        }
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end().to_string();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        let header = |k: &str| headers.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let len: usize = header("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let mut body = vec![0u8; len];
+        if r.read_exact(&mut body).is_err() {
+            return;
+        }
+        let json_ok = |w: &mut TcpStream, v: Value| respond(w, 200, &[("Content-Type", "application/json".into())], v.to_string().as_bytes());
+        let result = match (method.as_str(), path.as_str()) {
+            ("GET", "/v2/health/ready" | "/v2/health/live" | "/v2/models/echo/ready") => respond(&mut w, 200, &[], b""),
+            ("GET", "/v2") => {
+                let ext: Vec<&str> = if config.binary_extension { vec!["binary_tensor_data"] } else { vec![] };
+                json_ok(&mut w, json!({"name": "fake", "version": "0.1", "extensions": ext}))
+            }
+            ("GET", "/v2/models/echo") => json_ok(
+                &mut w,
+                json!({"name": "echo", "platform": "fake", "inputs": [{"name": "x", "datatype": "FP32", "shape": config.input_shape}],
+                       "outputs": [{"name": "y", "datatype": "FP32", "shape": config.input_shape}, {"name": "argmax", "datatype": "INT64", "shape": [1]}]}),
+            ),
+            ("POST", "/v2/models/echo/infer") => {
+                let fault = state.lock().unwrap().faults.pop_front();
+                let answer = infer(&body, header("inference-header-content-length"), seen);
+                match (fault, answer) {
+                    (Some(Fault::CloseWithoutAnswer), _) => {
+                        let _ = w.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    (Some(Fault::Status500), _) => respond(&mut w, 500, &[], br#"{"error":"injected failure"}"#),
+                    (Some(Fault::MalformedJson), _) => respond(&mut w, 200, &[("Content-Type", "application/json".into())], b"{\"outputs\": [tru"),
+                    (Some(Fault::CloseMidResponse), Ok((h, b))) => {
+                        let mut head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n", b.len());
+                        for (k, v) in &h {
+                            head.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        head.push_str("\r\n");
+                        let _ = w.write_all(head.as_bytes()).and_then(|_| w.write_all(&b[..b.len() / 2]));
+                        let _ = w.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    (fault, Ok((h, b))) => {
+                        if let Some(Fault::Delay(d)) = fault {
+                            std::thread::sleep(d);
+                        }
+                        let res = respond(&mut w, 200, &h.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>(), &b);
+                        let done = seen.infer_requests.load(Ordering::SeqCst);
+                        if state.lock().unwrap().refuse_after.is_some_and(|n| done >= n) && !stop.swap(true, Ordering::SeqCst) {
+                            let _ = TcpStream::connect(addr); // wakes the accept loop, which then drops the listener
+                            while !seen.closed.load(Ordering::SeqCst) {
+                                std::thread::sleep(Duration::from_millis(1));
+                            }
+                        }
+                        if fault == Some(Fault::CloseAfterAnswer) {
+                            let _ = w.shutdown(Shutdown::Both);
+                            return;
+                        }
+                        res
+                    }
+                    (_, Err(msg)) => respond(&mut w, 400, &[], json!({"error": msg}).to_string().as_bytes()),
+                }
+            }
+            ("GET", p) if p.starts_with("/v2/models/") => respond(&mut w, 404, &[], br#"{"error":"Request for unknown model"}"#),
+            _ => respond(&mut w, 404, &[], br#"{"error":"not found"}"#),
+        };
+        if result.is_err() {
+            return;
+        }
+    }
+}
+
+type Answer = (Vec<(&'static str, String)>, Vec<u8>);
+
+/// y = 2·x and argmax(x), answered in the encoding the request asked for.
+fn infer(body: &[u8], header_len: Option<String>, seen: &Seen) -> Result<Answer, String> {
+    seen.infer_requests.fetch_add(1, Ordering::SeqCst);
+    let (head, raw) = match header_len {
+        Some(n) => {
+            seen.binary_requests.fetch_add(1, Ordering::SeqCst);
+            body.split_at(n.parse::<usize>().map_err(|e| e.to_string())?.min(body.len()))
+        }
+        None => (body, &[][..]),
+    };
+    let req: Value = serde_json::from_slice(head).map_err(|e| format!("bad JSON: {e}"))?;
+    let input = &req["inputs"][0];
+    if input["name"] != "x" || input["datatype"] != "FP32" {
+        return Err(format!("expected input x FP32, got {input}"));
+    }
+    let shape: Vec<u64> = input["shape"].as_array().ok_or("no shape")?.iter().filter_map(|d| d.as_u64()).collect();
+    let x: Vec<f32> = match input["parameters"]["binary_data_size"].as_u64() {
+        Some(n) if n as usize == raw.len() => raw.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect(),
+        Some(n) => return Err(format!("binary_data_size {n} but {} bytes follow", raw.len())),
+        None => input["data"].as_array().ok_or("no data")?.iter().map(|v| v.as_f64().unwrap_or(f64::NAN) as f32).collect(),
+    };
+    if x.len() as u64 != shape.iter().product::<u64>() {
+        return Err(format!("shape {shape:?} does not match {} values", x.len()));
+    }
+    let y: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
+    let argmax = x.iter().enumerate().fold((0usize, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0 as i64;
+    if req["parameters"]["binary_data_output"] == true {
+        let mut raw: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
+        raw.extend_from_slice(&argmax.to_le_bytes());
+        let head = json!({"model_name": "echo", "outputs": [
+            {"name": "y", "datatype": "FP32", "shape": shape, "parameters": {"binary_data_size": y.len() * 4}},
+            {"name": "argmax", "datatype": "INT64", "shape": [1], "parameters": {"binary_data_size": 8}}]})
+        .to_string();
+        let mut body = head.clone().into_bytes();
+        body.extend_from_slice(&raw);
+        Ok((vec![("Content-Type", "application/octet-stream".into()), ("Inference-Header-Content-Length", head.len().to_string())], body))
+    } else {
+        // Nested data for y, as servers may send it.
+        let nested = json!([y]);
+        let v = json!({"model_name": "echo", "outputs": [
+            {"name": "argmax", "datatype": "INT64", "shape": [1], "data": [argmax]},
+            {"name": "y", "datatype": "FP32", "shape": shape, "data": if shape.len() == 2 && shape[0] == 1 { nested } else { json!(y) }}]});
+        Ok((vec![("Content-Type", "application/json".into())], v.to_string().into_bytes()))
+    }
+}
