@@ -54,6 +54,11 @@ pub enum Command {
     /// ELF hardening, credentials and file modes; findings as tables, results.json and SARIF.
     #[command(long_about = SECURITY_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
     Security(SecurityArgs),
+    /// Basic security layer, network part: probe a running terminal's TCP ports, services,
+    /// TLS, SSH, telnet, HTTP Basic defaults and inference API (loopback only unless
+    /// --allow-network); findings as results.json and SARIF.
+    #[command(long_about = PROBE_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
+    Probe(ProbeArgs),
     /// Sign a model file or folder (OpenSSF Model Signing: in-toto statement in a DSSE
     /// envelope, Ed25519 or ECDSA P-256/P-384 key, offline).
     #[command(long_about = SIGN_LONG_ABOUT, after_help = EXIT_CODES_HELP)]
@@ -762,6 +767,57 @@ pub struct SecurityArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub assess: AssessWith,
+}
+
+const PROBE_LONG_ABOUT: &str = "\
+Probe what a running terminal exposes on the network, without exploiting anything: a TCP
+connect scan (bounded concurrency, a timeout per connection, a total budget; each port offered,
+closed or unknown), each open port identified (banner, TLS ClientHello, HTTP GET, RTSP
+OPTIONS), then per service: TLS versions SSLv3 to 1.3 from hand-built ClientHellos, cipher
+suites (remove-and-repeat), weak suites and the certificate (key strength, validity,
+self-signed; TLS 1.3 through a real handshake); SSH identification and KEXINIT algorithms;
+telnet; HTTP Basic with a short default list (every try recorded, paced); the Open
+Inference Protocol's GET /v2 without credentials.
+
+Safety: only 127.0.0.0/8 and ::1 are probed unless --allow-network names the network you are
+authorised to test; host names are not resolved.
+
+A rule passes only on subjects it examined; a step that timed out, an unidentified service
+or a spent budget leaves it not checked (exit 6). The run folder gets results.json (suite
+`network`: ports, services, attempts, rules[], findings) and findings.sarif. Exit code 1
+when a critical or high finding fails.
+
+Examples:
+  aite probe 127.0.0.1 --ports all --declared 80,443
+  aite probe ::1 --ports 22,23,80,443,554,8080 --json";
+
+#[derive(Args)]
+pub struct ProbeArgs {
+    /// The device's address (IPv4, IPv6 or localhost).
+    pub target: String,
+    /// TCP ports: `all` or a list such as `22,80,8000-8100`.
+    #[arg(long, default_value = "all")]
+    pub ports: String,
+    /// Ports the manufacturer declares (same syntax); without it, undeclared ports are not checked.
+    #[arg(long)]
+    pub declared: Option<String>,
+    /// A network besides loopback that may be probed (CIDR, repeatable). Only for devices you are authorised to test.
+    #[arg(long = "allow-network", value_name = "CIDR")]
+    pub allow_network: Vec<String>,
+    /// Total budget of the probe in seconds; what is left when it is spent is not checked.
+    #[arg(long, default_value_t = 120)]
+    pub budget: u64,
+    /// Connection attempts in flight during the port scan.
+    #[arg(long, default_value_t = 256)]
+    pub concurrency: usize,
+    /// Timeout of one connection attempt (milliseconds).
+    #[arg(long, default_value_t = 500)]
+    pub connect_timeout_ms: u64,
+    /// Record the passwords tried in the evidence (never printed otherwise).
+    #[arg(long)]
+    pub reveal_passwords: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 const HISTORY_LONG_ABOUT: &str = "\

@@ -7,6 +7,7 @@ mod evidence;
 mod inspect;
 mod latency;
 mod corrupt;
+mod probe;
 mod profile;
 pub mod run;
 mod init;
@@ -30,6 +31,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Latency(a) => latency::run(a, cancel),
         Command::Robustness(a) => robustness::run(a, cancel),
         Command::Security(a) => security::run(a),
+        Command::Probe(a) => probe::run(a),
         Command::Sign(a) => signing::sign(a),
         Command::VerifyModel(a) => signing::verify(a),
         Command::Keygen(a) => evidence::keygen(a),
