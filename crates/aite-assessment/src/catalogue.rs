@@ -90,6 +90,8 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.attack_worst_case.linf.robust_accuracy", Proportion, "fraction", VALUE, Wilson, "worst case over the L-inf attacks run"),
     m!("suites.repeatability.identical", Flag, "bool", VALUE, None, "repeated answers bit-identical and finite"),
     m!("suites.batch_invariance.within_tolerance", Flag, "bool", VALUE, None, "batched answers within tolerance, no top-1 flips"),
+    m!("suites.batch_invariance.max_abs_diff", Number, "abs", VALUE, None, "largest absolute difference between batched and single answers (NaN when an answer holds NaN)"),
+    m!("suites.batch_invariance.top1_flips", Count, "count", VALUE, None, "frames whose top-1 answer changed when batched"),
     m!("suites.agreement.top1_agreement", Proportion, "fraction", VALUE, Wilson, "deployed model's top-1 agreement with its reference"),
     m!("suites.degenerate_frames", DegenerateFrames, "count", &["not_graceful"], None, "degenerate frames run and answered without grace"),
     m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),

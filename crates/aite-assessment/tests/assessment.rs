@@ -441,3 +441,24 @@ fn the_scanners_summary_is_what_the_bound_reads() {
     let none = one(&security(&[older]));
     assert_eq!((none.verdict.clone(), none.value), (Verdict::Pass, None), "feed given, 1 component, nothing matched: {}", none.note);
 }
+
+/// The batch-invariance tolerance is the profile's (1e-4, provisional), not the
+/// CLI's: the requirement reads the measured difference, and NaN never passes.
+#[test]
+fn batch_invariance_is_judged_by_the_profiles_tolerance() {
+    let p = aite_assessment::shipped("ai-camera").unwrap();
+    let judge = |diff: serde_json::Value, flips: u64| {
+        let results = serde_json::json!({ "suites": { "batch_invariance": { "batch": 4, "samples": 20, "max_abs_diff": diff, "top1_flips": flips, "within_tolerance": true, "tolerance": 1e-4 } } });
+        let a = aite_assessment::assess(&p, &results);
+        let v = |id: &str| a.requirements.iter().find(|r| r.id == id).unwrap().verdict.label();
+        (v("ROB-BATCH-INVARIANCE"), v("ROB-BATCH-TOP1"))
+    };
+    assert_eq!(judge(serde_json::json!(3e-5), 0), ("PASS", "PASS"));
+    // The suite's own `within_tolerance` flag is not what decides.
+    assert_eq!(judge(serde_json::json!(2e-4), 0), ("FAIL", "PASS"));
+    assert_eq!(judge(serde_json::json!(0.0), 1), ("PASS", "FAIL"));
+    assert_eq!(judge(serde_json::json!("NaN"), 0).0, "ERROR");
+    let r = p.requirements.iter().find(|r| r.id == "ROB-BATCH-INVARIANCE").unwrap();
+    assert_eq!(r.threshold, Some(aite_assessment::Threshold::Number(1e-4)));
+    assert_eq!(r.provenance.status, aite_assessment::ThresholdStatus::Provisional);
+}
