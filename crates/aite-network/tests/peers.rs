@@ -118,3 +118,61 @@ fn openssl_tls1_server_with_a_1024_bit_key() {
     assert_eq!((key.algorithm.as_str(), key.bits), ("rsa", Some(1024)));
     assert_eq!(r.status("AITE-NET-TLS-CERT-EXPIRED"), Some(RuleStatus::Pass));
 }
+
+fn tool(path: &str) -> bool {
+    let found = std::path::Path::new(path).is_file() || Command::new("which").arg(path).stdout(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !found {
+        assert!(std::env::var("AITE_REQUIRE_PEERS").as_deref() != Ok("1"), "{path} is required (AITE_REQUIRE_PEERS=1) but not installed");
+        eprintln!("SKIP: {path} not installed; the peer test that needs it did not run");
+    }
+    found
+}
+
+/// The `peer server KEXINIT proposal` lists OpenSSH's client prints with -vv.
+fn openssh_view(port: u16) -> Option<std::collections::BTreeMap<String, String>> {
+    let out = Command::new("ssh")
+        .args(["-vv", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=5", "-p", &port.to_string(), "nobody@127.0.0.1", "true"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stderr).into_owned();
+    let at = text.find("peer server KEXINIT proposal")?;
+    let mut m = std::collections::BTreeMap::new();
+    for line in text[at..].lines().skip(1).take(6) {
+        let line = line.trim_start_matches("debug2: ");
+        if let Some((k, v)) = line.split_once(": ") {
+            m.insert(k.to_string(), v.to_string());
+        }
+    }
+    Some(m)
+}
+
+#[test]
+fn dropbear_kexinit_matches_openssh_clients_view() {
+    if !tool("dropbear") || !tool("dropbearkey") {
+        eprintln!("SKIP: apt-get install dropbear-bin");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let hk = d.path().join("hostkey");
+    assert!(Command::new("dropbearkey").args(["-t", "ed25519", "-f"]).arg(&hk).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap().success());
+    let port = free_port();
+    let child = Command::new("dropbear").args(["-F", "-E", "-R", "-p", &format!("127.0.0.1:{port}"), "-r"]).arg(&hk).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut server = Server(child);
+    wait_listening(port, &mut server.0);
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    let ssh = r.services[0].ssh.as_ref().unwrap_or_else(|| panic!("{:?}", r.services[0]));
+    assert!(ssh.banner.starts_with("SSH-2.0-dropbear"), "{}", ssh.banner);
+    // dropbear 2022.83 still offers diffie-hellman-group14-sha1 (RFC 9142: SHOULD NOT).
+    let weak = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-SSH-WEAK-ALGORITHM").expect("weak SSH algorithms");
+    assert!(weak.message.contains("diffie-hellman-group14-sha1"), "{}", weak.message);
+    if !tool("ssh") {
+        return;
+    }
+    let view = openssh_view(port).expect("ssh -vv printed the server's KEXINIT");
+    assert_eq!(view["KEX algorithms"], ssh.kex.join(","));
+    assert_eq!(view["host key algorithms"], ssh.host_key.join(","));
+    assert_eq!(view["ciphers ctos"], ssh.ciphers.join(","));
+    assert_eq!(view["MACs ctos"], ssh.macs.join(","));
+}
