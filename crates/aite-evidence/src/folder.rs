@@ -89,14 +89,15 @@ impl RunFolder {
         self.write_bytes(name, &text)
     }
 
-    /// Hash every file in the folder and write `manifest.json`.
+    /// Hash every file in the folder (but dot-entries and the signature envelope) and write `manifest.json`.
     pub fn finish(&self) -> Result<Manifest, EvidenceError> {
         let io = |source| EvidenceError::Io { path: self.path.clone(), source };
         let mut files = BTreeMap::new();
         for entry in std::fs::read_dir(&self.path).map_err(io)? {
             let entry = entry.map_err(io)?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name == "manifest.json" || name.starts_with('.') || !entry.file_type().map_err(io)?.is_file() {
+            // The signature covers the manifest, so the manifest never lists it.
+            if name == "manifest.json" || name == crate::attest::ENVELOPE_NAME || name.starts_with('.') || !entry.file_type().map_err(io)?.is_file() {
                 continue;
             }
             let bytes = std::fs::read(entry.path()).map_err(io)?;

@@ -35,7 +35,7 @@ pub struct Package {
     pub sarif: Option<Value>,
     /// `model-<name>.json` (see [`ModelFacts`]), by file name.
     pub models: BTreeMap<String, ModelFacts>,
-    /// SHA-256 of every evidence file as read now (dot-entries, `manifest.json` and [`RENDERED`] excluded).
+    /// SHA-256 of every evidence file as read now (dot-entries, `manifest.json`, the signature envelope and [`RENDERED`] excluded).
     pub files: BTreeMap<String, String>,
     /// `manifest.json` as recorded, when present.
     pub manifest: Option<BTreeMap<String, String>>,
@@ -205,7 +205,8 @@ impl Package {
         for entry in std::fs::read_dir(dir).map_err(io)? {
             let entry = entry.map_err(io)?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || name == "manifest.json" || RENDERED.contains(&name.as_str()) || !entry.file_type().map_err(io)?.is_file() {
+            // The signature is over the package, reports included: never evidence a report lists.
+            if name.starts_with('.') || name == "manifest.json" || name == aite_evidence::ENVELOPE_NAME || RENDERED.contains(&name.as_str()) || !entry.file_type().map_err(io)?.is_file() {
                 continue;
             }
             entries.push(name);

@@ -67,6 +67,14 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(v.code, 0, "{}{}", v.stdout, v.stderr);
     assert!(v.stdout.contains("VERIFIED"), "{}", v.stdout);
     assert!(r.stdout.contains("verify: aite verify"), "the demo says how to verify: {}", r.stdout);
+    // The reports the run wrote are what `aite report` renders from the package alone.
+    let names = ["report.html", "junit.xml", "oscal-ar.json", "oscal-ap.json", "bom.cdx.json"];
+    let written: Vec<Vec<u8>> = names.iter().map(|n| std::fs::read(folder.join(n)).unwrap()).collect();
+    let rr = run(aite().arg("report").arg(&folder));
+    assert_eq!(rr.code, 0, "{}", rr.stderr);
+    for (n, w) in names.iter().zip(written) {
+        assert!(std::fs::read(folder.join(n)).unwrap() == w, "{n}: the run's own rendering differs from `aite report`");
+    }
 }
 
 /// The failing findings of a security suite as sorted (rule, path) pairs.

@@ -32,6 +32,8 @@ pub enum ModelSource {
     File(PathBuf),
     /// Bytes inside this binary (the reference terminal), with a display name.
     Embedded { name: &'static str, bytes: &'static [u8] },
+    /// A remote target's URL (`[target] url`): the model runs on the device.
+    Remote(String),
 }
 
 impl ModelSource {
@@ -44,12 +46,17 @@ impl ModelSource {
                 Ok(load_target(p, engine, options)?)
             }
             ModelSource::Embedded { name, bytes } => Ok(load_target_from_bytes(name, bytes, engine, options)?),
+            ModelSource::Remote(url) => {
+                let remote = aite_remote::RemoteOptions { input_shape: options.input_shape.clone(), ..Default::default() };
+                Ok(Box::new(aite_remote::OipTarget::connect(url, &remote)?))
+            }
         }
     }
 
     fn artifacts(&self, role: &str) -> Result<Vec<InputArtifact>> {
         match self {
             ModelSource::File(p) => model_artifacts(p, role),
+            ModelSource::Remote(url) => model_artifacts(Path::new(url), role),
             ModelSource::Embedded { name, bytes } => {
                 Ok(vec![InputArtifact { role: role.into(), name: format!("reference:{name}"), sha256: aite_engine::sha256_bytes(bytes), count: None }])
             }
@@ -326,6 +333,9 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             pb.finish_and_clear();
         }
         Step::ColdStart => {
+            if matches!(plan.model, ModelSource::Remote(_)) {
+                return Err(not_run("the target is remote: its model is loaded by the device, not by aite"));
+            }
             let workload = cx.workload()?;
             let options = cx.options.clone();
             let cs = cold_start(|| plan.model.load(plan.engine, &options).map_err(|e| aite_target::TargetError::Inference { target: "cold start".into(), reason: e.to_string() }), &workload, false)?;
@@ -510,6 +520,7 @@ fn write_model_facts(folder: &RunFolder, source: &ModelSource) -> Result<()> {
             let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "model".into());
             (aite_engine::inspect(p)?, p.display().to_string(), stem)
         }
+        ModelSource::Remote(_) => return Ok(()),
         ModelSource::Embedded { name, bytes } => {
             let dir = tempfile::tempdir().context("cannot create a temporary folder to inspect the embedded model")?;
             let file = dir.path().join(name);
@@ -707,6 +718,9 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
             eprintln!("warning: no architecture facts for the {role}: {}", crate::render_chain(&e));
         }
     }
+    // The manifest first, so the report's manifest section matches what a later
+    // `aite report` of this package renders; then again with the reports in it.
+    folder.finish()?;
     let render = aite_report::RenderOptions { pdf: !interrupted, template: None };
     match aite_report::render_package(folder.path(), &render) {
         Ok(files) => {
@@ -802,7 +816,10 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         },
         threads: c.target.threads,
         batch: c.target.batch,
-        model: ModelSource::File(c.target.model.clone()),
+        model: match (&c.target.url, &c.target.model) {
+            (Some(url), _) => ModelSource::Remote(url.clone()),
+            (None, model) => ModelSource::File(model.clone().unwrap_or_default()),
+        },
         reference: c.target.reference_model.clone().map(ModelSource::File),
         dataset,
         preprocess: c.dataset.as_ref().and_then(|d| d.preprocess.clone()),
