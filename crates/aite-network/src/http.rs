@@ -31,17 +31,53 @@ impl Response {
     }
 }
 
+/// Where requests go: a TCP port, plain or inside TLS (TLS 1.2/1.3 through rustls,
+/// the certificate not verified: the service is examined, not trusted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub tls: bool,
+}
+
+impl Endpoint {
+    pub fn plain(addr: SocketAddr) -> Endpoint {
+        Endpoint { addr, tls: false }
+    }
+
+    /// `127.0.0.1:8080/tcp` or `127.0.0.1:443/tcp (TLS)`.
+    pub fn label(&self) -> String {
+        format!("{}/tcp{}", self.addr, if self.tls { " (TLS)" } else { "" })
+    }
+}
+
+trait Conn: Read + Write {
+    fn set_read_timeout(&self, t: Option<Duration>);
+}
+
+impl Conn for TcpStream {
+    fn set_read_timeout(&self, t: Option<Duration>) {
+        let _ = TcpStream::set_read_timeout(self, t);
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    fn set_read_timeout(&self, t: Option<Duration>) {
+        let _ = self.sock.set_read_timeout(t);
+    }
+}
+
 /// Send `request` on a new connection and read the response until EOF, the size limit or `timeout`.
-pub fn request(addr: SocketAddr, request: &[u8], timeout: Duration) -> Result<Response, String> {
+pub fn request(ep: Endpoint, request: &[u8], timeout: Duration) -> Result<Response, String> {
     let until = Instant::now() + timeout;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect failed: {e}"))?;
-    let _ = s.set_write_timeout(Some(timeout));
+    let tcp = TcpStream::connect_timeout(&ep.addr, timeout).map_err(|e| format!("connect failed: {e}"))?;
+    let _ = tcp.set_write_timeout(Some(timeout));
+    let mut s: Box<dyn Conn> = if ep.tls { Box::new(crate::tls::client(tcp, ep.addr, timeout)?) } else { Box::new(tcp) };
     s.write_all(request).map_err(|e| format!("sending the request failed: {e}"))?;
+    let _ = s.flush();
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
-    loop {
-        let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else { break };
-        let _ = s.set_read_timeout(Some(left));
+    while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        s.set_read_timeout(Some(left));
         match s.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {
@@ -82,13 +118,14 @@ pub fn parse(buf: &[u8]) -> Option<Response> {
     Some(Response { protocol, status, headers, body: buf[end.1..].to_vec() })
 }
 
-pub fn get(addr: SocketAddr, path: &str, authorization: Option<&str>, timeout: Duration) -> Result<Response, String> {
+pub fn get(ep: Endpoint, path: &str, authorization: Option<&str>, timeout: Duration) -> Result<Response, String> {
     let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
-    request(addr, format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: aite-probe\r\n{auth}Connection: close\r\n\r\n").as_bytes(), timeout)
+    let addr = ep.addr;
+    request(ep, format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: aite-probe\r\n{auth}Connection: close\r\n\r\n").as_bytes(), timeout)
 }
 
 pub fn rtsp_options(addr: SocketAddr, timeout: Duration) -> Result<Response, String> {
-    request(addr, format!("OPTIONS rtsp://{addr}/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: aite-probe\r\n\r\n").as_bytes(), timeout)
+    request(Endpoint::plain(addr), format!("OPTIONS rtsp://{addr}/ RTSP/1.0\r\nCSeq: 1\r\nUser-Agent: aite-probe\r\n\r\n").as_bytes(), timeout)
 }
 
 pub fn basic(user: &str, password: &str) -> String {
@@ -124,7 +161,7 @@ pub struct Attempt {
 
 /// Try the default list on a path that answered 401 with a Basic challenge,
 /// waiting `pause` between tries; stops at the first accepted credential.
-pub fn try_basic(addr: SocketAddr, path: &str, timeout: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<Attempt> {
+pub fn try_basic(ep: Endpoint, path: &str, timeout: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<Attempt> {
     let mut out = Vec::new();
     for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
         if i > 0 {
@@ -132,7 +169,7 @@ pub fn try_basic(addr: SocketAddr, path: &str, timeout: Duration, pause: Duratio
         }
         let outcome = match budget.step(timeout) {
             None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
-            Some(t) => match get(addr, path, Some(&basic(user, password)), t) {
+            Some(t) => match get(ep, path, Some(&basic(user, password)), t) {
                 Ok(r) if (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
                 Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
                 Ok(r) => AttemptOutcome::Unknown { why: format!("status {}", r.status) },
@@ -140,7 +177,7 @@ pub fn try_basic(addr: SocketAddr, path: &str, timeout: Duration, pause: Duratio
             },
         };
         let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        out.push(Attempt { service: format!("{addr}/tcp http-basic GET {path}"), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
+        out.push(Attempt { service: format!("{} http-basic GET {path}", ep.label()), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
         if accepted {
             break;
         }

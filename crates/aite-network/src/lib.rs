@@ -111,6 +111,9 @@ pub struct ServiceRecord {
     /// Why the SSH algorithms could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_error: Option<String>,
+    /// The status of `GET /` inside TLS, when the TLS service carries HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https_status: Option<u16>,
     /// The `GET /v2` answer's status (HTTP services).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oip_status: Option<u16>,
@@ -199,7 +202,7 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, Prob
         let addr = SocketAddr::new(ip, port);
         let s = subject(port);
         let id = service::identify(addr, timing, &budget);
-        let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, oip_status: None, certificate: None };
+        let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, oip_status: None, certificate: None };
         match &id.service {
             Service::Unknown { why } => {
                 ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
@@ -233,13 +236,28 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, Prob
                 ledger.examined(&["AITE-NET-TELNET"], &s);
                 let report = tls::probe(addr, options.step_timeout, &budget);
                 tls_findings(&s, &report, now, &mut ledger, &mut findings, &mut rec);
-                // What runs inside TLS (HTTPS, RTSPS) is not looked into in this slice.
-                ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"], &s, "the protocol inside TLS is not examined yet (HTTPS authentication and inference endpoints)");
+                // HTTPS: the same HTTP checks inside TLS (rustls speaks TLS 1.2 and 1.3 only).
+                const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"];
+                if report.offered(tls::TlsVersion::Tls12) || report.offered(tls::TlsVersion::Tls13) {
+                    let ep = http::Endpoint { addr, tls: true };
+                    match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/", None, t)) {
+                        Ok(r) if r.protocol.starts_with("HTTP/") => {
+                            rec.https_status = Some(r.status);
+                            http_checks(ep, &s, r.status, r.header("www-authenticate"), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
+                        }
+                        // Another protocol inside TLS (RTSPS, MQTT...): not HTTP, nothing for the HTTP rules.
+                        Ok(_) => {}
+                        Err(why) if why.starts_with("not an HTTP") => {}
+                        Err(why) => ledger.not_examined(HTTP_RULES, &s, format!("HTTP inside TLS: {why}")),
+                    }
+                } else {
+                    ledger.not_examined(HTTP_RULES, &s, "only TLS versions below 1.2 are offered: the protocol inside is not examined (aite's TLS client speaks 1.2 and 1.3)");
+                }
                 rec.tls = Some(report);
             }
             Service::Http { status, www_authenticate, .. } => {
                 ledger.examined(&["AITE-NET-TELNET"], &s);
-                http_checks(addr, &s, *status, www_authenticate.as_deref(), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
+                http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
             }
             Service::Rtsp { .. } | Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
         }
@@ -341,16 +359,16 @@ fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledge
 }
 
 #[allow(clippy::too_many_arguments)]
-fn http_checks(addr: SocketAddr, s: &str, status: u16, challenge: Option<&str>, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
     let scheme = challenge.map(|c| c.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
     match (status, scheme.as_deref()) {
         (401, Some("basic")) => {
-            let tried = http::try_basic(addr, "/", options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+            let tried = http::try_basic(ep, "/", options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
             let accepted: Vec<&http::Attempt> = tried.iter().filter(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })).collect();
             let unknown = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. }));
             if let Some(a) = accepted.first() {
                 ledger.examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s);
-                findings.push(rules::fail("AITE-NET-HTTP-DEFAULT-CREDENTIAL", s, format!("user {:?} logs in with default-list entry {} (HTTP Basic, GET /)", a.user, a.list_entry)));
+                findings.push(rules::fail("AITE-NET-HTTP-DEFAULT-CREDENTIAL", s, format!("user {:?} logs in with default-list entry {} (HTTP Basic, GET /{})", a.user, a.list_entry, if ep.tls { ", inside TLS" } else { "" })));
             } else if let Some(u) = unknown {
                 ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
             } else {
@@ -362,7 +380,7 @@ fn http_checks(addr: SocketAddr, s: &str, status: u16, challenge: Option<&str>, 
         (401, None) => ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, "401 without a WWW-Authenticate challenge"),
         _ => {}
     }
-    match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(addr, "/v2", None, t)) {
+    match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/v2", None, t)) {
         Ok(r) => {
             ledger.examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s);
             rec.oip_status = Some(r.status);

@@ -6,7 +6,7 @@
 //! Vulnerable: telnet (IAC + `login:`), HTTP Basic admin:admin, an Open
 //! Inference Protocol `GET /v2` without authentication, an SSH greeting whose
 //! KEXINIT offers `diffie-hellman-group1-sha1` and `3des-cbc`, and TLS 1.2/1.3
-//! (rustls) with an expired self-signed certificate; only HTTP is declared.
+//! (rustls) with an expired self-signed certificate serving the same web UI; only HTTP is declared.
 //! Hardened: HTTP Basic with a random password and `/v2` behind it, SSH with
 //! curve25519/AES-GCM only, TLS 1.3 only with a certificate from a CA, every port declared.
 
@@ -63,20 +63,23 @@ impl ReferenceDevice {
         let expected = http::basic("admin", &password);
         let oip_body = r#"{"name":"mlserver","version":"1.7.1","extensions":[]}"#;
         // HTTP: Basic on `/`; the OIP metadata at /v2 (behind the same auth on the hardened twin).
-        let auth = expected.clone();
         let protect_v2 = !vulnerable;
-        dev.serve(Role::HttpBasic, move |mut s| {
-            let req = read_head(&mut s);
-            let authorised = req.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.split_once(':').map(|(_, v)| v.trim()) == Some(auth.as_str()));
+        let web = Arc::new(move |req: &str| -> String {
+            let authorised = req.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.split_once(':').map(|(_, v)| v.trim()) == Some(expected.as_str()));
             let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
-            let reply = if path.starts_with("/v2") && !protect_v2 {
+            if path.starts_with("/v2") && !protect_v2 {
                 ok_json(oip_body)
             } else if authorised {
                 "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<html>camera</html>".to_string()
             } else {
                 "HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"camera\"\r\nContent-Length: 0\r\n\r\n".to_string()
-            };
-            let _ = s.write_all(reply.as_bytes());
+            }
+        });
+        let plain = web.clone();
+        dev.serve(Role::HttpBasic, move |mut s| {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let req = read_head(&mut s);
+            let _ = s.write_all(plain(&req).as_bytes());
         })?;
         if vulnerable {
             dev.serve(Role::Telnet, |mut s| {
@@ -86,6 +89,7 @@ impl ReferenceDevice {
                 std::thread::sleep(Duration::from_millis(200));
             })?;
             dev.serve(Role::Oip, move |mut s| {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
                 let req = read_head(&mut s);
                 let reply = if req.split_whitespace().nth(1).is_some_and(|p| p.starts_with("/v2")) { ok_json(oip_body) } else { "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string() };
                 let _ = s.write_all(reply.as_bytes());
@@ -114,8 +118,10 @@ impl ReferenceDevice {
                     return;
                 }
             }
+            // The web UI again, over HTTPS.
             let mut st = rustls::Stream::new(&mut conn, &mut s);
-            let _ = st.write_all(b"HTTP/1.0 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+            let req = read_head(&mut st);
+            let _ = st.write_all(web(&req).as_bytes());
             conn.send_close_notify();
             let _ = conn.write_tls(&mut s);
         })?;
@@ -164,8 +170,7 @@ impl Drop for ReferenceDevice {
     }
 }
 
-fn read_head(s: &mut TcpStream) -> String {
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+fn read_head(s: &mut impl Read) -> String {
     let mut buf = Vec::new();
     let mut b = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16384 {

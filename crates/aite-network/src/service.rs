@@ -107,7 +107,7 @@ pub fn identify(addr: SocketAddr, timing: Timing, budget: &Budget) -> Identified
     // 3. HTTP GET, 4. RTSP OPTIONS.
     for probe in ["http", "rtsp"] {
         let Some(t) = budget.step(timing.step) else { return spent() };
-        let r = if probe == "http" { http::get(addr, "/", None, t) } else { http::rtsp_options(addr, t) };
+        let r = if probe == "http" { http::get(http::Endpoint::plain(addr), "/", None, t) } else { http::rtsp_options(addr, t) };
         match r {
             Ok(r) if r.protocol.starts_with("HTTP/") => {
                 return Identified { service: Service::Http { status: r.status, server: r.header("server").map(str::to_string), www_authenticate: r.header("www-authenticate").map(str::to_string) }, ssh: None, tls_reply: None };

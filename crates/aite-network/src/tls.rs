@@ -493,6 +493,28 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
     }
 }
 
+/// A TLS 1.2/1.3 client session on `tcp` (the certificate is not verified), handshake done.
+pub fn client(mut tcp: TcpStream, addr: SocketAddr, timeout: Duration) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(std::sync::Arc::new(NoVerify(provider)))
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).map_err(|e| e.to_string())?;
+    let _ = tcp.set_read_timeout(Some(timeout));
+    let until = Instant::now() + timeout;
+    while conn.is_handshaking() {
+        if Instant::now() > until {
+            return Err("TLS handshake not finished in time".into());
+        }
+        conn.complete_io(&mut tcp).map_err(|e| format!("TLS handshake failed: {e}"))?;
+    }
+    Ok(rustls::StreamOwned::new(conn, tcp))
+}
+
 /// The end-entity certificate of a TLS 1.3 server, through a real handshake.
 pub fn tls13_certificate(addr: SocketAddr, timeout: Duration) -> Result<Vec<u8>, String> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());

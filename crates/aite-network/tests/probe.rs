@@ -35,13 +35,18 @@ fn vulnerable_device_fails_each_planted_rule() {
     assert_eq!(r.closed, 1, "{r:#?}");
     assert_eq!(r.open.len(), 5);
     assert_eq!(fails("AITE-NET-TELNET"), [at(Role::Telnet)]);
-    assert_eq!(fails("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), [at(Role::HttpBasic)]);
+    // The web UI accepts admin:admin on plain HTTP and inside TLS.
+    let mut basic = fails("AITE-NET-HTTP-DEFAULT-CREDENTIAL");
+    basic.sort();
+    let mut want = vec![at(Role::HttpBasic), at(Role::Tls)];
+    want.sort();
+    assert_eq!(basic, want);
     assert_eq!(fails("AITE-NET-SSH-WEAK-ALGORITHM"), [at(Role::Ssh)]);
     let ssh = r.services.iter().find(|s| s.port == dev.port(Role::Ssh).unwrap()).unwrap().ssh.as_ref().unwrap();
     assert_eq!(ssh.weak.len(), 2, "{ssh:?}");
     let mut oip = fails("AITE-NET-OIP-UNAUTHENTICATED");
     oip.sort();
-    let mut want = vec![at(Role::HttpBasic), at(Role::Oip)];
+    let mut want = vec![at(Role::HttpBasic), at(Role::Oip), at(Role::Tls)];
     want.sort();
     assert_eq!(oip, want);
     // Four undeclared open ports (only HTTP is declared); the closed one is examined, not failed.
@@ -65,7 +70,9 @@ fn vulnerable_device_fails_each_planted_rule() {
     }
     // Every credential try is recorded; the password is not, unless asked.
     let a = &r.attempts;
-    assert_eq!((a.len(), a[0].user.as_str(), a[0].list_entry), (1, "admin", 1), "{a:?}");
+    assert_eq!(a.len(), 2, "one accepted try per web UI: {a:?}");
+    assert!(a.iter().all(|x| x.user == "admin" && x.list_entry == 1), "{a:?}");
+    assert!(a.iter().any(|x| x.service.ends_with("(TLS) http-basic GET /")), "{a:?}");
     assert!(a.iter().all(|x| x.password.is_none()));
     let json = serde_json::to_string(&r).unwrap();
     assert!(!json.contains("\"password\""), "no password field in the evidence");
@@ -78,8 +85,8 @@ fn hardened_twin_fails_nothing() {
     let r = probe("127.0.0.1", &options(&dev, &[])).unwrap();
     let failed: Vec<_> = r.findings.iter().filter(|f| f.failed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    // Six default credentials tried, each rejected (401), paced, recorded.
-    assert_eq!(r.attempts.len(), aite_network::http::DEFAULT_CREDENTIALS.len());
+    // Six default credentials tried on HTTP and on HTTPS, each rejected (401), paced, recorded.
+    assert_eq!(r.attempts.len(), 2 * aite_network::http::DEFAULT_CREDENTIALS.len());
     assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { status: 401 })), "{:?}", r.attempts);
     let s = |rule: &str| r.status(rule).unwrap();
     for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"] {
@@ -88,10 +95,14 @@ fn hardened_twin_fails_nothing() {
     // The certificate came through a real TLS 1.3 handshake (1.3 encrypts it).
     let tls = r.services.iter().find(|s| s.service == Service::Tls).unwrap().tls.as_ref().unwrap();
     assert!(tls.certificate_source.as_deref().unwrap().contains("TLS 1.3 handshake"), "{tls:?}");
-    assert_eq!(tls.certificate_der_hex.is_some(), true);
-    // HTTPS contents are not examined yet: the HTTP rules say so instead of passing.
-    assert_eq!(s("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), RuleStatus::NotChecked);
-    assert_eq!(s("AITE-NET-OIP-UNAUTHENTICATED"), RuleStatus::NotChecked);
+    assert!(tls.certificate_der_hex.is_some());
+    // HTTP and HTTPS both examined: two subjects each.
+    for rule in ["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"] {
+        let o = r.rules.iter().find(|o| o.rule == rule).unwrap();
+        assert_eq!((o.status, o.examined), (RuleStatus::Pass, 2), "{o:?}");
+    }
+    assert!(r.services.iter().any(|s| s.https_status == Some(401)));
+    assert!(r.complete(), "{:?}", r.gaps);
 }
 
 #[test]
