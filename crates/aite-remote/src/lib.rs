@@ -29,7 +29,7 @@ mod url;
 
 pub use codec::WireType;
 pub use error::RemoteError;
-pub use oip::{Endpoint, OipTarget, RemoteOptions, RequestRecord, Transfer};
+pub use oip::{fetch_model_metadata, Endpoint, OipTarget, RemoteOptions, RequestRecord, Transfer};
 pub use url::OipUrl;
 
 /// Whether `text` names a remote target (a URL scheme aite reaches over the network)

@@ -307,6 +307,20 @@ impl OipTarget {
     }
 }
 
+/// The model metadata an endpoint answers (`GET /v2/models/NAME`), as bytes: what the
+/// evidence can pin of a model whose file stays on the device.
+pub fn fetch_model_metadata(url: &str, timeout: Duration) -> Result<Vec<u8>, RemoteError> {
+    let url = OipUrl::parse(url)?;
+    let path = url.model_path();
+    let mut client = HttpClient::new(url.authority(), timeout);
+    let fail = |outcome, message| RemoteError::Request { what: "model metadata", url: format!("http://{}{path}", url.authority()), outcome, message, hint: "is the server running, and is the model name right?" };
+    match client.send("GET", &path, &[], &[], true) {
+        Ok(r) if r.status == 200 => Ok(r.body),
+        Ok(r) => Err(fail(if r.status >= 500 { RequestOutcome::Http5xx } else { RequestOutcome::Http4xx }, format!("HTTP {}: {}", r.status, server_message(&r)))),
+        Err(f) => Err(fail(f.outcome, f.detail)),
+    }
+}
+
 /// The response body as JSON.
 fn json_body(r: &Response) -> Result<Value, String> {
     serde_json::from_slice(&r.body).map_err(|e| format!("the body is not JSON ({e}): {}", snippet(&r.body)))

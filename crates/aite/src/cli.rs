@@ -371,8 +371,9 @@ pub struct VerifyArgs {
 /// How to turn a model file into a target.
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
-    /// Model file (.onnx, or float .tflite on tract).
-    #[arg(long, short)]
+    /// Model file (.onnx, or float .tflite on tract), or a remote target URL
+    /// (`--target oip+http://HOST:PORT/models/NAME[/versions/V]`, docs/remote.md).
+    #[arg(long, short, visible_alias = "target", value_name = "FILE|URL")]
     pub model: PathBuf,
     /// Inference engine.
     #[arg(long, value_enum, default_value_t = EngineArg::Tract)]
@@ -386,6 +387,9 @@ pub struct ModelArgs {
     /// Full shape of the first input for models with dynamic height/width, e.g. 1,3,480,640.
     #[arg(long, value_delimiter = ',')]
     pub input_shape: Option<Vec<usize>>,
+    /// Remote targets: deadline of each request in milliseconds, connecting included.
+    #[arg(long, default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -24,6 +24,10 @@ pub fn engine_options(m: &ModelArgs) -> EngineOptions {
 }
 
 pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
+    if let Some(url) = remote_url(&m.model) {
+        let options = aite_remote::RemoteOptions { timeout: request_timeout(m), input_shape: m.input_shape.clone(), ..Default::default() };
+        return Ok(Box::new(aite_remote::OipTarget::connect(url, &options)?));
+    }
     if !m.model.exists() {
         anyhow::bail!(aite_target::TargetError::Load {
             path: m.model.clone(),
@@ -32,6 +36,15 @@ pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
         });
     }
     Ok(load_target(&m.model, engine_kind(m.engine), &engine_options(m))?)
+}
+
+/// The URL when `--model/--target` names a remote target rather than a file.
+pub fn remote_url(model: &Path) -> Option<&str> {
+    model.to_str().filter(|s| aite_remote::is_target_url(s))
+}
+
+pub fn request_timeout(m: &ModelArgs) -> std::time::Duration {
+    std::time::Duration::from_millis(m.request_timeout_ms.max(1))
 }
 
 /// The spec from `--preprocess`, or one inferred from the model's first input.
@@ -161,6 +174,11 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
 /// `<role>-external-data` for each ONNX external-data file, `<role>-signature` for a
 /// signature beside it (`<model>.sig`, or `model.sig` in its folder).
 pub fn model_artifacts(path: &Path, role: &str) -> Result<Vec<InputArtifact>> {
+    if let Some(url) = remote_url(path) {
+        // The model file stays on the device: pin the metadata its endpoint answered.
+        let body = aite_remote::fetch_model_metadata(url, std::time::Duration::from_secs(10))?;
+        return Ok(vec![InputArtifact { role: format!("{role}-endpoint"), name: url.to_string(), sha256: aite_engine::sha256_bytes(&body), count: None }]);
+    }
     let artifact = |role: String, path: &Path| -> Result<InputArtifact> {
         let sha256 = aite_engine::sha256_file(path).with_context(|| format!("cannot hash {}", path.display()))?;
         Ok(InputArtifact { role, name: path.display().to_string(), sha256, count: None })

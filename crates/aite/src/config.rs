@@ -91,8 +91,12 @@ pub enum Engine {
 pub struct TargetConfig {
     #[serde(default)]
     pub engine: Engine,
-    /// The deployed model file.
-    pub model: PathBuf,
+    /// The deployed model file (or `url` instead).
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// A remote target instead of a model file: `oip+http://HOST:PORT/models/NAME` (docs/remote.md).
+    #[serde(default)]
+    pub url: Option<String>,
     /// The reference model (e.g. fp32 before quantisation) for agreement and its own accuracy.
     #[serde(default)]
     pub reference_model: Option<PathBuf>,
@@ -306,7 +310,9 @@ impl RunConfig {
                 *p = base.join(&*p);
             }
         };
-        rel(&mut c.target.model);
+        if let Some(m) = c.target.model.as_mut() {
+            rel(m);
+        }
         if let Some(r) = c.target.reference_model.as_mut() {
             rel(r);
         }
@@ -343,6 +349,15 @@ impl RunConfig {
         })?;
         if c.schema != CONFIG_SCHEMA {
             return Err(invalid(1, format!("schema `{}` is not `{CONFIG_SCHEMA}`", c.schema)));
+        }
+        let target_line = text.lines().position(|l| l.trim() == "[target]").map_or(1, |i| i + 1);
+        match (&c.target.model, &c.target.url) {
+            (None, None) => return Err(invalid(target_line, "[target] needs `model` (a model file) or `url` (a remote target)".into())),
+            (Some(_), Some(_)) => return Err(invalid(line_of_key(text, "url"), "[target] takes `model` or `url`, not both".into())),
+            (None, Some(u)) => {
+                aite_remote::OipUrl::parse(u).map_err(|e| invalid(line_of_key(text, "url"), e.to_string()))?;
+            }
+            (Some(_), None) => {}
         }
         for (k, v) in &c.declared {
             if !matches!(v, toml::Value::Float(_) | toml::Value::Integer(_) | toml::Value::String(_) | toml::Value::Boolean(_)) {

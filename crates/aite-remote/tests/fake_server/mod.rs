@@ -1,6 +1,7 @@
-//! An in-process fake Open Inference Protocol server for tests: one tiny model, `echo`
-//! (input `x` FP32, outputs `y` = 2·x FP32 of the same shape and `argmax` INT64 [1]),
-//! JSON and binary tensors, and faults injected on demand for the next infer requests.
+//! An in-process fake Open Inference Protocol server for tests: one model with one FP32
+//! input, by default `echo` (input `x`, outputs `y` = 2·x FP32 of the same shape and
+//! `argmax` INT64 [1]) or any function given as a [`FakeModel`]; JSON and binary
+//! tensors; faults injected on demand for the next infer requests.
 //! Plain std: a `TcpListener` thread, one thread per connection.
 #![allow(dead_code)]
 
@@ -31,16 +32,52 @@ pub enum Fault {
     MalformedJson,
 }
 
-/// The model's declared input shape and what the server advertises.
-#[derive(Debug, Clone)]
+/// An output tensor of the model: name, shape and values.
+pub enum FakeOutput {
+    F32(&'static str, Vec<u64>, Vec<f32>),
+    I64(&'static str, Vec<u64>, Vec<i64>),
+}
+
+/// Input shape and values in, outputs (in the order the server answers them) out.
+pub type ModelFn = Arc<dyn Fn(&[u64], &[f32]) -> Result<Vec<FakeOutput>, String> + Send + Sync>;
+
+/// The one model the server serves.
+#[derive(Clone)]
+pub struct FakeModel {
+    pub name: String,
+    /// The FP32 input: name and declared shape (-1 = variable).
+    pub input: (String, Vec<i64>),
+    /// Declared outputs: name, datatype, shape (the metadata's order).
+    pub outputs: Vec<(String, &'static str, Vec<i64>)>,
+    pub run: ModelFn,
+}
+
+/// The model and what the server advertises.
+#[derive(Clone)]
 pub struct FakeConfig {
     pub input_shape: Vec<i64>,
     pub binary_extension: bool,
+    /// Replaces the echo model.
+    pub model: Option<FakeModel>,
 }
 
 impl Default for FakeConfig {
     fn default() -> Self {
-        FakeConfig { input_shape: vec![1, 4], binary_extension: true }
+        FakeConfig { input_shape: vec![1, 4], binary_extension: true, model: None }
+    }
+}
+
+fn echo(input_shape: &[i64]) -> FakeModel {
+    FakeModel {
+        name: "echo".into(),
+        input: ("x".into(), input_shape.to_vec()),
+        outputs: vec![("y".into(), "FP32", input_shape.to_vec()), ("argmax".into(), "INT64", vec![1])],
+        run: Arc::new(|shape, x| {
+            let y: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
+            let argmax = x.iter().enumerate().fold((0usize, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0 as i64;
+            // argmax first: the client must order outputs by the metadata.
+            Ok(vec![FakeOutput::I64("argmax", vec![1], vec![argmax]), FakeOutput::F32("y", shape.to_vec(), y)])
+        }),
     }
 }
 
@@ -77,6 +114,7 @@ impl FakeServer {
         let stop = Arc::new(AtomicBool::new(false));
         let (seen2, state2, stop2) = (seen.clone(), state.clone(), stop.clone());
         let closed2 = seen.closed.clone();
+        let model = Arc::new(config.model.clone().unwrap_or_else(|| echo(&config.input_shape)));
         let config = Arc::new(config);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
@@ -85,8 +123,8 @@ impl FakeServer {
                 }
                 let Ok(conn) = conn else { continue };
                 seen2.connections.fetch_add(1, Ordering::SeqCst);
-                let (seen, state, stop, config) = (seen2.clone(), state2.clone(), stop2.clone(), config.clone());
-                std::thread::spawn(move || serve(conn, addr, &config, &seen, &state, &stop));
+                let (seen, state, stop, config, model) = (seen2.clone(), state2.clone(), stop2.clone(), config.clone(), model.clone());
+                std::thread::spawn(move || serve(conn, addr, &config, &model, &seen, &state, &stop));
             }
             drop(listener);
             closed2.store(true, Ordering::SeqCst);
@@ -94,8 +132,13 @@ impl FakeServer {
         FakeServer { addr, seen, state, stop }
     }
 
+    /// The URL of the echo model.
     pub fn url(&self) -> String {
-        format!("oip+http://{}/models/echo", self.addr)
+        self.url_of("echo")
+    }
+
+    pub fn url_of(&self, model: &str) -> String {
+        format!("oip+http://{}/models/{model}", self.addr)
     }
 
     /// Apply these faults, in order, to the next infer requests.
@@ -128,7 +171,7 @@ fn respond(w: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u
     w.write_all(&out)
 }
 
-fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, seen: &Seen, state: &Mutex<State>, stop: &AtomicBool) {
+fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, model: &FakeModel, seen: &Seen, state: &Mutex<State>, stop: &AtomicBool) {
     let mut w = conn.try_clone().unwrap();
     let mut r = BufReader::new(conn);
     loop {
@@ -163,20 +206,30 @@ fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, seen: &Seen, st
             return;
         }
         let json_ok = |w: &mut TcpStream, v: Value| respond(w, 200, &[("Content-Type", "application/json".into())], v.to_string().as_bytes());
-        let result = match (method.as_str(), path.as_str()) {
-            ("GET", "/v2/health/ready" | "/v2/health/live" | "/v2/models/echo/ready") => respond(&mut w, 200, &[], b""),
+        let base = format!("/v2/models/{}", model.name);
+        let route = if path == base {
+            "metadata"
+        } else if path == format!("{base}/ready") {
+            "ready"
+        } else if path == format!("{base}/infer") {
+            "infer"
+        } else {
+            path.as_str()
+        };
+        let result = match (method.as_str(), route) {
+            ("GET", "/v2/health/ready" | "/v2/health/live" | "ready") => respond(&mut w, 200, &[], b""),
             ("GET", "/v2") => {
                 let ext: Vec<&str> = if config.binary_extension { vec!["binary_tensor_data"] } else { vec![] };
                 json_ok(&mut w, json!({"name": "fake", "version": "0.1", "extensions": ext}))
             }
-            ("GET", "/v2/models/echo") => json_ok(
+            ("GET", "metadata") => json_ok(
                 &mut w,
-                json!({"name": "echo", "platform": "fake", "inputs": [{"name": "x", "datatype": "FP32", "shape": config.input_shape}],
-                       "outputs": [{"name": "y", "datatype": "FP32", "shape": config.input_shape}, {"name": "argmax", "datatype": "INT64", "shape": [1]}]}),
+                json!({"name": model.name, "platform": "fake", "inputs": [{"name": model.input.0, "datatype": "FP32", "shape": model.input.1}],
+                       "outputs": model.outputs.iter().map(|(n, d, s)| json!({"name": n, "datatype": d, "shape": s})).collect::<Vec<_>>()}),
             ),
-            ("POST", "/v2/models/echo/infer") => {
+            ("POST", "infer") => {
                 let fault = state.lock().unwrap().faults.pop_front();
-                let answer = infer(&body, header("inference-header-content-length"), seen);
+                let answer = infer(model, &body, header("inference-header-content-length"), seen);
                 match (fault, answer) {
                     (Some(Fault::CloseWithoutAnswer), _) => {
                         let _ = w.shutdown(Shutdown::Both);
@@ -226,8 +279,8 @@ fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, seen: &Seen, st
 
 type Answer = (Vec<(&'static str, String)>, Vec<u8>);
 
-/// y = 2·x and argmax(x), answered in the encoding the request asked for.
-fn infer(body: &[u8], header_len: Option<String>, seen: &Seen) -> Result<Answer, String> {
+/// The model's answer in the encoding the request asked for.
+fn infer(model: &FakeModel, body: &[u8], header_len: Option<String>, seen: &Seen) -> Result<Answer, String> {
     seen.infer_requests.fetch_add(1, Ordering::SeqCst);
     let (head, raw) = match header_len {
         Some(n) => {
@@ -238,8 +291,8 @@ fn infer(body: &[u8], header_len: Option<String>, seen: &Seen) -> Result<Answer,
     };
     let req: Value = serde_json::from_slice(head).map_err(|e| format!("bad JSON: {e}"))?;
     let input = &req["inputs"][0];
-    if input["name"] != "x" || input["datatype"] != "FP32" {
-        return Err(format!("expected input x FP32, got {input}"));
+    if input["name"] != model.input.0.as_str() || input["datatype"] != "FP32" {
+        return Err(format!("expected input {} FP32, got {input}", model.input.0));
     }
     let shape: Vec<u64> = input["shape"].as_array().ok_or("no shape")?.iter().filter_map(|d| d.as_u64()).collect();
     let x: Vec<f32> = match input["parameters"]["binary_data_size"].as_u64() {
@@ -250,24 +303,39 @@ fn infer(body: &[u8], header_len: Option<String>, seen: &Seen) -> Result<Answer,
     if x.len() as u64 != shape.iter().product::<u64>() {
         return Err(format!("shape {shape:?} does not match {} values", x.len()));
     }
-    let y: Vec<f32> = x.iter().map(|v| 2.0 * v).collect();
-    let argmax = x.iter().enumerate().fold((0usize, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0 as i64;
+    let outputs = (model.run)(&shape, &x)?;
     if req["parameters"]["binary_data_output"] == true {
-        let mut raw: Vec<u8> = y.iter().flat_map(|v| v.to_le_bytes()).collect();
-        raw.extend_from_slice(&argmax.to_le_bytes());
-        let head = json!({"model_name": "echo", "outputs": [
-            {"name": "y", "datatype": "FP32", "shape": shape, "parameters": {"binary_data_size": y.len() * 4}},
-            {"name": "argmax", "datatype": "INT64", "shape": [1], "parameters": {"binary_data_size": 8}}]})
-        .to_string();
+        let mut raw = Vec::new();
+        let mut heads = Vec::new();
+        for o in &outputs {
+            let before = raw.len();
+            let (name, dt, shape) = match o {
+                FakeOutput::F32(n, s, v) => {
+                    v.iter().for_each(|x| raw.extend_from_slice(&x.to_le_bytes()));
+                    (n, "FP32", s)
+                }
+                FakeOutput::I64(n, s, v) => {
+                    v.iter().for_each(|x| raw.extend_from_slice(&x.to_le_bytes()));
+                    (n, "INT64", s)
+                }
+            };
+            heads.push(json!({"name": name, "datatype": dt, "shape": shape, "parameters": {"binary_data_size": raw.len() - before}}));
+        }
+        let head = json!({"model_name": model.name, "outputs": heads}).to_string();
         let mut body = head.clone().into_bytes();
         body.extend_from_slice(&raw);
         Ok((vec![("Content-Type", "application/octet-stream".into()), ("Inference-Header-Content-Length", head.len().to_string())], body))
     } else {
-        // Nested data for y, as servers may send it.
-        let nested = json!([y]);
-        let v = json!({"model_name": "echo", "outputs": [
-            {"name": "argmax", "datatype": "INT64", "shape": [1], "data": [argmax]},
-            {"name": "y", "datatype": "FP32", "shape": shape, "data": if shape.len() == 2 && shape[0] == 1 { nested } else { json!(y) }}]});
+        let outs: Vec<Value> = outputs
+            .iter()
+            .map(|o| match o {
+                // Nested rows for [1, n] outputs, as servers may send them.
+                FakeOutput::F32(n, s, v) if s.len() == 2 && s[0] == 1 => json!({"name": n, "datatype": "FP32", "shape": s, "data": [v]}),
+                FakeOutput::F32(n, s, v) => json!({"name": n, "datatype": "FP32", "shape": s, "data": v}),
+                FakeOutput::I64(n, s, v) => json!({"name": n, "datatype": "INT64", "shape": s, "data": v}),
+            })
+            .collect();
+        let v = json!({"model_name": model.name, "outputs": outs});
         Ok((vec![("Content-Type", "application/json".into())], v.to_string().into_bytes()))
     }
 }

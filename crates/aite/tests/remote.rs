@@ -1,0 +1,181 @@
+//! Remote targets end to end (issue 15): `--target oip+http://…` and `[target] url` run
+//! the suites through the Open Inference Protocol against an in-process fake server
+//! that serves the reference digits model on tract, so every answer has a local oracle.
+
+mod common;
+#[path = "../../aite-remote/tests/fake_server/mod.rs"]
+mod fake_server;
+
+use aite_engine::{load_target, EngineKind, EngineOptions};
+use aite_target::{Dim, Target, Tensor};
+use common::*;
+use fake_server::{FakeConfig, FakeModel, FakeOutput, FakeServer, Fault};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// The fake server running `model` on tract, as model `digits`.
+fn serve_model(model: &Path, binary: bool) -> FakeServer {
+    let engine = load_target(model, EngineKind::Tract, &EngineOptions::default()).unwrap();
+    let info = engine.info().clone();
+    let dims = |s: &[Dim]| s.iter().map(|d| if let Dim::Fixed(n) = d { *n as i64 } else { -1 }).collect::<Vec<i64>>();
+    let names: Vec<&'static str> = info.outputs.iter().map(|o| &*Box::leak(o.name.clone().into_boxed_str())).collect();
+    let engine = Mutex::new(engine);
+    let run = Arc::new(move |shape: &[u64], x: &[f32]| {
+        let t = Tensor::f32(shape.iter().map(|&d| d as usize).collect(), x.to_vec()).map_err(|e| e.to_string())?;
+        let out = engine.lock().unwrap().infer(&[t]).map_err(|e| e.to_string())?;
+        Ok(out.iter().zip(&names).map(|(o, n)| FakeOutput::F32(n, o.shape().iter().map(|&d| d as u64).collect(), o.to_f32_vec())).collect())
+    });
+    FakeServer::start(FakeConfig {
+        binary_extension: binary,
+        model: Some(FakeModel {
+            name: "digits".into(),
+            input: (info.inputs[0].name.clone(), dims(&info.inputs[0].shape)),
+            outputs: info.outputs.iter().map(|o| (o.name.clone(), "FP32", dims(&o.shape))).collect(),
+            run,
+        }),
+        ..FakeConfig::default()
+    })
+}
+
+fn predictions(folder: &Path) -> Vec<String> {
+    std::fs::read_to_string(folder.join("predictions.csv")).unwrap().lines().map(String::from).collect()
+}
+
+#[test]
+fn accuracy_through_oip_equals_local_per_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 60);
+    let local = dir.path().join("local");
+    let r = run(aite().args(["accuracy", "-p", "digits8", "-m"]).arg(&model).arg("-d").arg(&csv).arg("--out").arg(&local));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for binary in [true, false] {
+        let server = serve_model(&model, binary);
+        let out = dir.path().join(format!("remote-{binary}"));
+        let r = run(aite().args(["accuracy", "-p", "digits8", "--target", &server.url_of("digits"), "-d"]).arg(&csv).arg("--out").arg(&out));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let folder = run_folder(&out);
+        let (theirs, ours) = (predictions(&folder), predictions(&run_folder(&local)));
+        assert_eq!(theirs.len(), 61);
+        assert_eq!(theirs, ours, "every image's prediction equals the local run's (binary = {binary})");
+        assert_eq!(server.seen.infer_requests.load(Ordering::SeqCst), 60);
+        assert_eq!(server.seen.binary_requests.load(Ordering::SeqCst), if binary { 60 } else { 0 });
+        let res = results(&folder);
+        let endpoint = res["inputs"].as_array().unwrap().iter().find(|i| i["role"] == "model-endpoint").unwrap_or_else(|| panic!("{}", res["inputs"]));
+        assert_eq!(endpoint["name"], server.url_of("digits"));
+        assert_eq!(endpoint["sha256"].as_str().unwrap().len(), 64);
+    }
+}
+
+#[test]
+fn latency_through_oip_counts_every_request_and_times_only_successes() {
+    let server = FakeServer::start(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    // 2 warm-up queries and 10 measured ones succeed, the 11th gets a 500.
+    server.inject(std::iter::repeat_n(Fault::Pass, 12).chain([Fault::Status500]));
+    let r = run(aite().args(["latency", "--target", &server.url(), "--warmup", "2", "--min-queries", "1000", "--max-queries", "1000", "--min-duration-ms", "0", "--out"]).arg(dir.path()));
+    let res = results(&run_folder(dir.path()));
+    let lat = &res["suites"]["latency"];
+    assert_eq!(lat["requests"]["ok"], 10, "{}\n{}", r.stderr, lat["requests"]);
+    assert_eq!(lat["requests"]["http_5xx"], 1);
+    assert_eq!(lat["requests"]["retried"], 0);
+    assert_eq!(lat["latency"]["count"], 10);
+    assert_eq!(lat["validity"]["valid"], false);
+    assert!(lat["error"].as_str().unwrap().contains("HTTP 500: injected failure"), "{lat}");
+}
+
+#[test]
+fn an_unreachable_target_is_a_clean_error_naming_the_url() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("oip+http://127.0.0.1:{port}/models/m");
+    let r = run(aite().args(["latency", "--target", &url]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("http://127.0.0.1:{port}/v2/health/ready")) && r.stderr.contains("Refused") && !r.stderr.contains("panicked"), "{}", r.stderr);
+    let r = run(aite().args(["latency", "--target", "oip+http://127.0.0.1:1/m"]));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("no /models/NAME"), "{}", r.stderr);
+}
+
+#[test]
+fn target_url_in_aite_toml_is_checked_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("aite.toml");
+    let head = "schema = \"aite.config/v1\"\nprofile = \"ai-camera\"\n\n[target]\n";
+    for (body, line, says) in [
+        ("url = \"http://cam:8000/models/m\"\n", 5, "expected oip+http://"),
+        ("model = \"m.onnx\"\nurl = \"oip+http://cam:8000/models/m\"\n", 6, "not both"),
+        ("threads = 1\n", 4, "needs `model`"),
+    ] {
+        std::fs::write(&cfg, format!("{head}{body}")).unwrap();
+        let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--no-history"));
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("{}:{line}:", cfg.display())) && r.stderr.contains(says), "{body}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn aite_run_on_a_remote_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let labels = reference_dataset(dir.path(), 40);
+    let server = serve_model(&model, true);
+    let cfg = dir.path().join("aite.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"schema = "aite.config/v1"
+profile = "reference-terminal"
+out = "runs"
+
+[declared]
+top1_accuracy = 0.5
+fps = 200
+
+[target]
+url = "{url}"
+
+[dataset]
+path = "{labels}"
+preprocess = "digits8"
+
+[suites.latency]
+duration_ms = 200
+min_queries = 64
+
+[suites.periodic]
+idle_ms = 20.0
+min_queries = 60
+
+[suites.robustness]
+consistency_frames = 10
+severities = [3]
+corruption_frames = 10
+attack_frames = 3
+attack_budget = 20
+
+[suites.security]
+enabled = false
+"#,
+            url = server.url_of("digits"),
+            labels = labels.display()
+        ),
+    )
+    .unwrap();
+    let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--no-history"));
+    assert!([0, 1, 7, 8].contains(&r.code), "{}\n{}", r.code, r.stderr);
+    let folder = run_folder(&dir.path().join("runs"));
+    let res = results(&folder);
+    let suites = &res["suites"];
+    assert_eq!(suites["accuracy"]["evaluated"], 40, "{}", r.stderr);
+    let req = &suites["latency"]["requests"];
+    assert_eq!(req["ok"], suites["latency"]["queries"], "{req}");
+    assert!(res["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "model-endpoint" && i["name"] == server.url_of("digits")));
+    // The device loads its model, not aite: no cold start was measured, and the package says why.
+    assert_eq!(suites["cold_start"]["status"], "not-run");
+    assert!(suites["cold_start"]["why"].as_str().unwrap().contains("remote"), "{}", suites["cold_start"]);
+    // The fake server's engine has a fixed batch of 1: the batch-invariance check's batch of 4
+    // is refused by the server, and the step is ERROR with the server's own message.
+    let refused = suites.as_object().unwrap().values().find(|v| v["status"] == "error").unwrap_or_else(|| panic!("{suites}"));
+    assert!(refused.to_string().contains("HTTP 400") && refused.to_string().contains("input mismatch"), "{refused}");
+}
