@@ -26,6 +26,7 @@
 
 pub mod http;
 pub mod reference;
+pub mod rtsp;
 pub mod rules;
 pub mod scan;
 pub mod scope;
@@ -114,6 +115,9 @@ pub struct ServiceRecord {
     /// The status of `GET /` inside TLS, when the TLS service carries HTTP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub https_status: Option<u16>,
+    /// DESCRIBE results (RTSP services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtsp: Option<rtsp::RtspReport>,
     /// The `GET /v2` answer's status (HTTP services).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oip_status: Option<u16>,
@@ -158,7 +162,7 @@ impl NetworkReport {
     }
 }
 
-const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"];
+const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
 const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
 
 /// Probe `target` (an address admitted by `options.scope`).
@@ -202,7 +206,7 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, Prob
         let addr = SocketAddr::new(ip, port);
         let s = subject(port);
         let id = service::identify(addr, timing, &budget);
-        let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, oip_status: None, certificate: None };
+        let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, certificate: None };
         match &id.service {
             Service::Unknown { why } => {
                 ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
@@ -259,7 +263,11 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, Prob
                 ledger.examined(&["AITE-NET-TELNET"], &s);
                 http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
             }
-            Service::Rtsp { .. } | Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
+            Service::Rtsp { .. } => {
+                ledger.examined(&["AITE-NET-TELNET"], &s);
+                rtsp_checks(addr, &s, options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
+            }
+            Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
         }
         services.push(rec);
     }
@@ -390,4 +398,45 @@ fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>
         }
         Err(why) => ledger.not_examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s, format!("GET /v2: {why}")),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn rtsp_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+    let r = rtsp::examine(addr, options.step_timeout, budget);
+    const OPEN: &str = "AITE-NET-RTSP-UNAUTHENTICATED";
+    const CRED: &str = "AITE-NET-RTSP-DEFAULT-CREDENTIAL";
+    let streams: Vec<&str> = r.routes.iter().filter(|x| x.stream).map(|x| x.route.as_str()).collect();
+    if r.random_route.stream {
+        ledger.examined(&[OPEN], s);
+        findings.push(rules::fail(OPEN, s, format!("DESCRIBE of the random route /{} returns a stream description without credentials (any path is accepted)", r.random_route.route)));
+    } else if r.any_path() {
+        ledger.not_examined(&[OPEN, CRED], s, format!("answers 200 without a stream description to the random route /{}: route results cannot be told apart", r.random_route.route));
+    } else if !streams.is_empty() {
+        ledger.examined(&[OPEN], s);
+        findings.push(rules::fail(OPEN, s, format!("DESCRIBE returns a stream description without credentials on /{}", streams.join(", /"))));
+    } else if let Some(e) = r.routes.iter().find(|x| x.status.is_none()) {
+        ledger.not_examined(&[OPEN], s, format!("DESCRIBE /{}: {}", e.route, e.error.clone().unwrap_or_default()));
+    } else {
+        ledger.examined(&[OPEN], s);
+    }
+    if !r.any_path() {
+        let challenged = r.routes.iter().find(|x| x.status == Some(401));
+        match challenged.map(|x| (x, x.challenge.as_deref().and_then(|c| c.split_whitespace().next()).unwrap_or("").to_ascii_lowercase())) {
+            Some((x, scheme)) if scheme == "basic" => {
+                let tried = rtsp::try_basic(addr, &x.route, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+                if let Some(a) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })) {
+                    ledger.examined(&[CRED], s);
+                    findings.push(rules::fail(CRED, s, format!("user {:?} gets the stream /{} with default-list entry {} (RTSP Basic)", a.user, x.route, a.list_entry)));
+                } else if let Some(u) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. })) {
+                    ledger.not_examined(&[CRED], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
+                } else {
+                    ledger.examined(&[CRED], s);
+                }
+                attempts.extend(tried);
+            }
+            Some((x, scheme)) => ledger.not_examined(&[CRED], s, format!("/{} asks for {:?} authentication: not tried yet (Basic only)", x.route, if scheme.is_empty() { "no challenge" } else { scheme.as_str() })),
+            None => {}
+        }
+    }
+    rec.rtsp = Some(r);
 }

@@ -5,9 +5,10 @@
 //!
 //! Vulnerable: telnet (IAC + `login:`), HTTP Basic admin:admin, an Open
 //! Inference Protocol `GET /v2` without authentication, an SSH greeting whose
-//! KEXINIT offers `diffie-hellman-group1-sha1` and `3des-cbc`, and TLS 1.2/1.3
+//! KEXINIT offers `diffie-hellman-group1-sha1` and `3des-cbc`, RTSP `/live.sdp` without
+//! credentials and another route with admin:admin, and TLS 1.2/1.3
 //! (rustls) with an expired self-signed certificate serving the same web UI; only HTTP is declared.
-//! Hardened: HTTP Basic with a random password and `/v2` behind it, SSH with
+//! Hardened: HTTP Basic and RTSP with a random password and `/v2` behind it, SSH with
 //! curve25519/AES-GCM only, TLS 1.3 only with a certificate from a CA, every port declared.
 
 use crate::http;
@@ -32,6 +33,7 @@ pub enum Role {
     Oip,
     Ssh,
     Tls,
+    Rtsp,
 }
 
 /// A running reference device; dropping it stops every server.
@@ -95,6 +97,30 @@ impl ReferenceDevice {
                 let _ = s.write_all(reply.as_bytes());
             })?;
         }
+        // RTSP: the vulnerable camera serves /live.sdp to anyone and /Streaming/Channels/1 with admin:admin;
+        // the hardened one asks for credentials (random password) on every route.
+        let rtsp_auth = http::basic("admin", &password);
+        dev.serve(Role::Rtsp, move |mut s| {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let req = read_head(&mut s);
+            let cseq = req.lines().find_map(|l| l.strip_prefix("CSeq:").map(|v| v.trim().to_string())).unwrap_or_else(|| "0".into());
+            let mut words = req.split_whitespace();
+            let (method, url) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            let route = url.strip_prefix("rtsp://").and_then(|u| u.split_once('/')).map(|(_, r)| r.to_string()).unwrap_or_default();
+            let authorised = req.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.split_once(':').map(|(_, v)| v.trim()) == Some(rtsp_auth.as_str()));
+            let sdp = "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=camera\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n";
+            let stream = format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}", sdp.len());
+            let challenge = format!("RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\nWWW-Authenticate: Basic realm=\"camera\"\r\n\r\n");
+            let reply = match method {
+                "OPTIONS" => format!("RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n"),
+                "DESCRIBE" if vulnerable && route == "live.sdp" => stream,
+                "DESCRIBE" if vulnerable && route == "Streaming/Channels/1" => if authorised { stream } else { challenge },
+                "DESCRIBE" if vulnerable => format!("RTSP/1.0 404 Not Found\r\nCSeq: {cseq}\r\n\r\n"),
+                "DESCRIBE" => if authorised && route == "live" { stream } else { challenge },
+                _ => format!("RTSP/1.0 400 Bad Request\r\nCSeq: {cseq}\r\n\r\n"),
+            };
+            let _ = s.write_all(reply.as_bytes());
+        })?;
         let kexinit = if vulnerable {
             ssh::kexinit_packet("curve25519-sha256,diffie-hellman-group1-sha1", "ssh-rsa", "aes128-ctr,3des-cbc", "hmac-sha2-256")
         } else {

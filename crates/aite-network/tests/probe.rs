@@ -33,7 +33,7 @@ fn vulnerable_device_fails_each_planted_rule() {
     let fails = |rule: &str| r.findings.iter().filter(|f| f.failed() && f.rule == rule).map(|f| f.path.clone()).collect::<Vec<_>>();
     let at = |role: Role| format!("127.0.0.1:{}/tcp", dev.port(role).unwrap());
     assert_eq!(r.closed, 1, "{r:#?}");
-    assert_eq!(r.open.len(), 5);
+    assert_eq!(r.open.len(), 6);
     assert_eq!(fails("AITE-NET-TELNET"), [at(Role::Telnet)]);
     // The web UI accepts admin:admin on plain HTTP and inside TLS.
     let mut basic = fails("AITE-NET-HTTP-DEFAULT-CREDENTIAL");
@@ -49,8 +49,14 @@ fn vulnerable_device_fails_each_planted_rule() {
     let mut want = vec![at(Role::HttpBasic), at(Role::Oip), at(Role::Tls)];
     want.sort();
     assert_eq!(oip, want);
-    // Four undeclared open ports (only HTTP is declared); the closed one is examined, not failed.
-    assert_eq!(fails("AITE-NET-UNDECLARED-PORT").len(), 4);
+    // Five undeclared open ports (only HTTP is declared); the closed one is examined, not failed.
+    assert_eq!(fails("AITE-NET-UNDECLARED-PORT").len(), 5);
+    // RTSP: /live.sdp open to anyone, /Streaming/Channels/1 behind admin:admin; the random route is 404.
+    assert_eq!(fails("AITE-NET-RTSP-UNAUTHENTICATED"), [at(Role::Rtsp)]);
+    assert_eq!(fails("AITE-NET-RTSP-DEFAULT-CREDENTIAL"), [at(Role::Rtsp)]);
+    let rtsp = r.services.iter().find(|s| s.port == dev.port(Role::Rtsp).unwrap()).unwrap().rtsp.as_ref().unwrap();
+    assert_eq!(rtsp.random_route.status, Some(404));
+    assert_eq!(rtsp.routes.iter().filter(|x| x.stream).map(|x| x.route.as_str()).collect::<Vec<_>>(), ["live.sdp"]);
     // TLS: rustls offers 1.2 and 1.3 only; the certificate is expired and self-signed, P-256.
     let tls = r.services.iter().find(|s| s.service == Service::Tls).unwrap().tls.as_ref().unwrap();
     for p in &tls.versions {
@@ -70,7 +76,7 @@ fn vulnerable_device_fails_each_planted_rule() {
     }
     // Every credential try is recorded; the password is not, unless asked.
     let a = &r.attempts;
-    assert_eq!(a.len(), 2, "one accepted try per web UI: {a:?}");
+    assert_eq!(a.len(), 3, "one accepted try per web UI and on RTSP: {a:?}");
     assert!(a.iter().all(|x| x.user == "admin" && x.list_entry == 1), "{a:?}");
     assert!(a.iter().any(|x| x.service.ends_with("(TLS) http-basic GET /")), "{a:?}");
     assert!(a.iter().all(|x| x.password.is_none()));
@@ -85,11 +91,11 @@ fn hardened_twin_fails_nothing() {
     let r = probe("127.0.0.1", &options(&dev, &[])).unwrap();
     let failed: Vec<_> = r.findings.iter().filter(|f| f.failed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    // Six default credentials tried on HTTP and on HTTPS, each rejected (401), paced, recorded.
-    assert_eq!(r.attempts.len(), 2 * aite_network::http::DEFAULT_CREDENTIALS.len());
+    // Six default credentials tried on HTTP, HTTPS and RTSP, each rejected (401), paced, recorded.
+    assert_eq!(r.attempts.len(), 3 * aite_network::http::DEFAULT_CREDENTIALS.len());
     assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { status: 401 })), "{:?}", r.attempts);
     let s = |rule: &str| r.status(rule).unwrap();
-    for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"] {
+    for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"] {
         assert_eq!(s(rule), RuleStatus::Pass, "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
     }
     // The certificate came through a real TLS 1.3 handshake (1.3 encrypts it).
@@ -129,5 +135,33 @@ fn targets_outside_loopback_are_refused_before_any_packet() {
     for t in ["10.1.2.3", "192.168.0.10", "203.0.113.5", "::ffff:192.168.0.1"] {
         let e = probe(t, &ProbeOptions { ports: PortList::parse("80").unwrap(), ..ProbeOptions::default() }).unwrap_err();
         assert!(matches!(e, aite_network::ProbeError::OutOfScope { .. }), "{t}: {e}");
+    }
+}
+
+/// cameradar #438: a server that answers 200 to any path, without a stream description,
+/// proves nothing about its routes: the RTSP rules are not checked, never passed.
+#[test]
+fn rtsp_server_accepting_any_path_is_not_checked() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut b = [0u8; 2048];
+                let _ = s.read(&mut b);
+                let _ = s.write_all(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
+            });
+        }
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert!(matches!(r.services[0].service, Service::Rtsp { status: 200, .. }), "{:?}", r.services[0]);
+    for rule in ["AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"] {
+        let o = r.rules.iter().find(|o| o.rule == rule).unwrap();
+        assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+        assert!(o.reason.contains("random route"), "{o:?}");
     }
 }
