@@ -109,10 +109,13 @@ pub struct Assessment {
 /// Apply only the requirements whose suite is in `results` (and that are not
 /// reserved): what `aite security --profile P` or `aite latency --profile P`
 /// measured, judged by the same profile and rules as a full `aite run`; the rest
-/// are listed in `out_of_scope`, neither passed nor counted.
+/// are listed in `out_of_scope`, neither passed nor counted. A run that stopped
+/// (`status` interrupted or failed) scopes nothing out: a suite it did not reach
+/// is NOT_TESTED, so what did run cannot make the whole PASS.
 pub fn assess_scoped(profile: &Profile, results: &Value) -> Assessment {
+    let stopped = stopped(results).is_some();
     let present = |r: &Requirement| {
-        r.reserved.is_none() && r.metric.split('.').nth(1).is_some_and(|s| results.get("suites").and_then(|x| x.get(s)).is_some_and(|v| !v.is_null()))
+        stopped || r.reserved.is_none() && r.metric.split('.').nth(1).is_some_and(|s| results.get("suites").and_then(|x| x.get(s)).is_some_and(|v| !v.is_null()))
     };
     let mut scoped = profile.clone();
     let (kept, dropped): (Vec<Requirement>, Vec<Requirement>) = profile.requirements.iter().cloned().partition(present);
@@ -167,6 +170,11 @@ pub fn assess(profile: &Profile, results: &Value) -> Assessment {
         overall,
         out_of_scope: Vec::new(),
     }
+}
+
+/// The run's `status` when it did not complete (`interrupted`, `failed`).
+fn stopped(results: &Value) -> Option<&str> {
+    results.get("status").and_then(Value::as_str).filter(|s| matches!(*s, "interrupted" | "failed"))
 }
 
 /// RFC 6901 pointer of a dotted path.
@@ -245,6 +253,10 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
             return Some(format!("suite `{suite_name}` is incomplete: {key} = {n}"));
         }
     }
+    // Flags and counts of a suite that examined nothing keep their initial values.
+    if suite.get("samples").and_then(Value::as_u64) == Some(0) {
+        return Some(format!("suite `{suite_name}` ran on 0 samples: nothing was examined"));
+    }
     if let Some(gaps) = suite.get("gaps").and_then(Value::as_array).filter(|g| !g.is_empty()) {
         return Some(format!("the security scan is incomplete ({} region(s) not examined, first: {})", gaps.len(), gaps[0].as_str().unwrap_or("?")));
     }
@@ -279,7 +291,11 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
     };
     let suite_name = r.metric.split('.').nth(1).unwrap_or_default();
     let Some(suite) = results.get("suites").and_then(|s| s.get(suite_name)).filter(|s| !s.is_null()) else {
-        let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{suite_name}` is not in results.json (not run)") }, "no measurement");
+        let why = match stopped(results) {
+            Some(status) => format!("suite `{suite_name}` is not in results.json: the run ended {status} before it"),
+            None => format!("suite `{suite_name}` is not in results.json (not run)"),
+        };
+        let mut o = Outcome::new(Verdict::NotTested { why }, "no measurement");
         o.evidence.push(pointer(&format!("suites.{suite_name}")));
         return o;
     };

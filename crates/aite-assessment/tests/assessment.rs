@@ -462,3 +462,50 @@ fn batch_invariance_is_judged_by_the_profiles_tolerance() {
     assert_eq!(r.threshold, Some(aite_assessment::Threshold::Number(1e-4)));
     assert_eq!(r.provenance.status, aite_assessment::ThresholdStatus::Provisional);
 }
+
+#[test]
+fn a_stopped_single_suite_run_never_passes_by_leaving_suites_out_of_scope() {
+    // `aite robustness --profile P` stopped by Ctrl-C after the consistency checks:
+    // the corruption suite never started, so it is absent. Scoping must not drop it.
+    let body = [
+        req("REP", "robustness", "suites.repeatability.identical", "comparator = \"eq\"\nthreshold = true\nunit = \"bool\""),
+        req("COR", "robustness", "suites.corruptions.mean_corruption_accuracy", "comparator = \"ge\"\nthreshold = 0.5\nunit = \"fraction\"\ndecision = \"simple\""),
+    ]
+    .concat();
+    let p = profile(&body);
+    let suites = json!({ "repeatability": { "identical": true, "samples": 100 } });
+    let complete = aite_assessment::assess_scoped(&p, &json!({ "status": "complete", "suites": suites }));
+    assert_eq!((complete.overall, complete.out_of_scope.clone()), (OverallVerdict::Pass, vec!["COR".to_string()]));
+    for status in ["interrupted", "failed"] {
+        let a = aite_assessment::assess_scoped(&p, &json!({ "status": status, "suites": suites }));
+        assert!(a.out_of_scope.is_empty(), "{status}: {:?}", a.out_of_scope);
+        assert!(matches!(verdict_of(&a, "COR"), Verdict::NotTested { ref why } if why.contains(status)), "{status}: {:?}", verdict_of(&a, "COR"));
+        assert_eq!(verdict_of(&a, "REP"), Verdict::Pass);
+        assert_eq!(a.overall, OverallVerdict::NotTested, "{status}");
+    }
+}
+
+#[test]
+fn a_suite_run_on_zero_samples_never_passes() {
+    // Flags, counts and numbers of a suite that examined nothing hold their
+    // initial values (identical = true, flips = 0, diff = 0): not evidence.
+    let body = [
+        req("REP", "robustness", "suites.repeatability.identical", "comparator = \"eq\"\nthreshold = true\nunit = \"bool\""),
+        req("FLIPS", "robustness", "suites.batch_invariance.top1_flips", "comparator = \"le\"\nthreshold = 0\nunit = \"count\""),
+        req("DIFF", "robustness", "suites.batch_invariance.max_abs_diff", "comparator = \"le\"\nthreshold = 1e-4\nunit = \"abs\""),
+    ]
+    .concat();
+    let p = profile(&body);
+    let run = |n: u64| {
+        assess(&p, &json!({ "suites": {
+            "repeatability": { "identical": true, "max_abs_diff": 0.0, "non_finite_answers": 0, "repeats": 3, "samples": n, "top1_flips": 0 },
+            "batch_invariance": { "batch": 4, "max_abs_diff": 0.0, "samples": n, "top1_flips": 0, "within_tolerance": true }
+        } }))
+    };
+    let a = run(0);
+    for id in ["REP", "FLIPS", "DIFF"] {
+        assert!(matches!(verdict_of(&a, id), Verdict::NotTested { ref why } if why.contains("0 samples")), "{id}: {:?}", verdict_of(&a, id));
+    }
+    assert_eq!(a.overall, OverallVerdict::NotTested);
+    assert_eq!(run(20).overall, OverallVerdict::Pass);
+}
