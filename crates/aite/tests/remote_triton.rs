@@ -1,0 +1,131 @@
+//! A real Triton Inference Server (PyPI `nvidia-pytriton`, CPU, onnxruntime inside) serving
+//! ResNet-8 from ../shared on 127.0.0.1 (issue 15): `aite accuracy --target oip+http://…`
+//! gives the same top-1 on every ic01 image as the local run, and JSON and binary tensors
+//! give bit-identical outputs. Skips with a message without the peer Python (with
+//! nvidia-pytriton) or ../shared; fails instead under AITE_REQUIRE_PEERS=1.
+
+mod common;
+
+use aite_remote::{OipTarget, RemoteOptions, Transfer};
+use aite_target::{Target, Tensor};
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server process group, stopped (SIGTERM, then SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let pgid = self.child.id() as i32;
+        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Three consecutive free loopback ports (HTTP, gRPC, metrics).
+fn free_ports() -> u16 {
+    loop {
+        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if p < 65000 && (1..3).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
+            return p;
+        }
+    }
+}
+
+fn start(python: &Path, model: &Path, port: u16, dir: &Path) -> Server {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../aite-remote/peers/serve_onnx.py");
+    // The backend stub links libpython: point it at the venv's base interpreter's lib.
+    let base = Command::new(python).args(["-c", "import sys; print(sys.base_prefix)"]).output().unwrap();
+    let lib = Path::new(String::from_utf8_lossy(&base.stdout).trim()).join("lib");
+    let log = dir.join("triton.log");
+    let out = std::fs::File::create(&log).unwrap();
+    let mut cmd = Command::new(python);
+    cmd.arg(&script).arg(model).arg(port.to_string()).arg("resnet8").env("LD_LIBRARY_PATH", lib).current_dir(dir);
+    cmd.stdin(Stdio::null()).stdout(out.try_clone().unwrap()).stderr(out);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    Server { child: cmd.spawn().expect("start the Triton server"), log }
+}
+
+fn has_pytriton(python: &Path) -> bool {
+    Command::new(python).args(["-c", "import pytriton, onnxruntime"]).output().is_ok_and(|o| o.status.success())
+}
+
+fn top1(folder: &Path) -> Vec<(String, String, f64)> {
+    let text = std::fs::read_to_string(folder.join("predictions.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| head.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no {name} in {head:?}"));
+    let (id, t, s) = (col("id"), col("top1"), col("score"));
+    lines.map(|l| l.split(',').collect::<Vec<_>>()).map(|f| (f[id].to_string(), f[t].to_string(), f[s].parse().unwrap())).collect()
+}
+
+#[test]
+fn resnet8_behind_triton_scores_every_image_as_local() {
+    let Some(assets) = shared_assets() else { return };
+    let Some(python) = peer_python() else { return };
+    if !has_pytriton(&python) {
+        return skip_or_fail(&format!("{} has no nvidia-pytriton (pip install nvidia-pytriton==0.7.0)", python.display()));
+    }
+    let model = assets.join("models/cifar10-resnet8/resnet8_fp32.onnx");
+    let labels = assets.join("data/ic01/labels.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_ports();
+    let mut server = start(&python, &model, port, dir.path());
+    let url = format!("oip+http://127.0.0.1:{port}/models/resnet8");
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut binary = loop {
+        match OipTarget::connect(&url, &RemoteOptions::default()) {
+            Ok(t) => break t,
+            Err(e) => {
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!("the Triton server exited ({status}) before it was ready:\n{}", server.log_tail());
+                }
+                assert!(Instant::now() < deadline, "Triton not ready after 240 s: {e}\n{}", server.log_tail());
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    };
+    assert!(binary.binary() && binary.info().engine_version.starts_with("triton "), "{:?}", binary.info());
+
+    // JSON and binary tensors: the same answer, bit for bit.
+    let mut json = OipTarget::connect(&url, &RemoteOptions { transfer: Transfer::Json, ..RemoteOptions::default() }).unwrap();
+    let x: Vec<f32> = (0..3 * 32 * 32).map(|i| ((i * 7919) % 255) as f32 / 255.0 - 0.5).collect();
+    let input = [Tensor::f32(vec![1, 3, 32, 32], x).unwrap()];
+    let (a, b) = (binary.infer(&input).unwrap(), json.infer(&input).unwrap());
+    assert_eq!(a, b, "JSON and binary tensors answered differently");
+    assert_eq!(a[0].shape(), &[1, 10]);
+
+    let run_accuracy = |target: &[&str], out: &Path| {
+        let r = run(aite().args(["accuracy", "-p", "cifar10-resnet8", "--limit", "200", "-d"]).arg(&labels).args(target).arg("--out").arg(out));
+        assert_eq!(r.code, 0, "{}\n{}", r.stderr, server.log_tail());
+        top1(&run_folder(out))
+    };
+    let remote = run_accuracy(&["--target", &url], &dir.path().join("remote"));
+    let local = run_accuracy(&["-m", model.to_str().unwrap()], &dir.path().join("local"));
+    assert_eq!(remote.len(), 200);
+    let same = remote.iter().zip(&local).filter(|(r, l)| r.0 == l.0 && r.1 == l.1).count();
+    let max_diff = remote.iter().zip(&local).map(|(r, l)| (r.2 - l.2).abs()).fold(0.0, f64::max);
+    eprintln!("Triton (onnxruntime) vs local tract: top-1 equal on {same}/200 images, max |score diff| {max_diff:.2e}");
+    assert_eq!(same, 200, "per-image top-1 differs");
+    assert!(max_diff < 1e-4, "scores differ by {max_diff}");
+}
