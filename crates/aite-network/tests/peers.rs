@@ -45,13 +45,11 @@ fn wait_listening(port: u16, child: &mut Child) {
     panic!("openssl s_server did not listen on {port}");
 }
 
-#[test]
-fn openssl_tls1_server_with_a_1024_bit_key() {
-    if !have("openssl") {
-        return;
-    }
-    let d = tempfile::tempdir().unwrap();
-    let (key, cert) = (d.path().join("k.pem"), d.path().join("c.pem"));
+const LEGACY_CIPHERS: &str = "ALL:eNULL:@SECLEVEL=0";
+
+/// `openssl s_server -tls1` with a fresh 1024-bit RSA self-signed certificate in `d`.
+fn legacy_tls_server(d: &std::path::Path) -> (Server, u16) {
+    let (key, cert) = (d.join("k.pem"), d.join("c.pem"));
     let ok = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "30", "-subj", "/CN=legacy-cam"])
         .arg("-keyout")
@@ -63,10 +61,9 @@ fn openssl_tls1_server_with_a_1024_bit_key() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let cipher = "ALL:eNULL:@SECLEVEL=0";
     let port = free_port();
     let child = Command::new("openssl")
-        .args(["s_server", "-quiet", "-www", "-tls1", "-cipher", cipher, "-accept"])
+        .args(["s_server", "-quiet", "-www", "-tls1", "-cipher", LEGACY_CIPHERS, "-accept"])
         .arg(format!("127.0.0.1:{port}"))
         .arg("-cert")
         .arg(&cert)
@@ -79,6 +76,53 @@ fn openssl_tls1_server_with_a_1024_bit_key() {
         .unwrap();
     let mut server = Server(child);
     wait_listening(port, &mut server.0);
+    (server, port)
+}
+
+/// testssl.sh (Debian 3.0.8, driving the system OpenSSL with legacy protocols and ciphers
+/// re-enabled through OPENSSL_CONF) agrees on the versions offered and the weak suite classes.
+#[test]
+fn testssl_agrees_on_versions_and_weak_suites() {
+    if !have("openssl") || !tool("testssl") {
+        eprintln!("SKIP: apt-get install testssl.sh");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (_server, port) = legacy_tls_server(d.path());
+    let conf = d.path().join("legacy.cnf");
+    std::fs::write(&conf, "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\nsystem_default = system_default_sect\n[system_default_sect]\nCipherString = ALL:eNULL:@SECLEVEL=0\nMinProtocol = None\n").unwrap();
+    let json = d.path().join("testssl.json");
+    let out = Command::new("testssl")
+        .args(["--quiet", "-p", "-s", "--warnings", "batch", "--jsonfile"])
+        .arg(&json)
+        .arg(format!("127.0.0.1:{port}"))
+        .env("OPENSSL_CONF", &conf)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let peer: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(&json).unwrap_or_else(|e| panic!("testssl wrote no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))).unwrap();
+    let finding = |id: &str| peer.iter().find(|x| x["id"] == id).and_then(|x| x["finding"].as_str()).unwrap_or_else(|| panic!("testssl has no {id}: {peer:?}")).to_string();
+    let r = probe("127.0.0.1", &ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() }).unwrap();
+    let tls = r.services[0].tls.as_ref().unwrap();
+    for (v, id) in [(TlsVersion::Ssl3, "SSLv3"), (TlsVersion::Tls10, "TLS1"), (TlsVersion::Tls11, "TLS1_1"), (TlsVersion::Tls12, "TLS1_2"), (TlsVersion::Tls13, "TLS1_3")] {
+        let theirs = finding(id).starts_with("offered");
+        assert_eq!(tls.offered(v), theirs, "{id}: testssl says {:?}", finding(id));
+    }
+    // Weak classes: testssl's cipherlist_NULL / aNULL / EXPORT / 3DES_IDEA against aite's classification.
+    let weak: Vec<&str> = tls.versions.iter().flat_map(|p| p.suite_ids.iter().filter_map(|&id| aite_network::tls::weakness(id))).collect();
+    for (class, id) in [("NULL encryption", "cipherlist_NULL"), ("anonymous key exchange", "cipherlist_aNULL"), ("EXPORT", "cipherlist_EXPORT"), ("3DES", "cipherlist_3DES_IDEA")] {
+        assert_eq!(weak.contains(&class), finding(id) == "offered", "{class} vs testssl {id}: {:?}", finding(id));
+    }
+}
+
+#[test]
+fn openssl_tls1_server_with_a_1024_bit_key() {
+    if !have("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (_server, port) = legacy_tls_server(d.path());
+    let cipher = LEGACY_CIPHERS;
     let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     let svc = &r.services[0];
