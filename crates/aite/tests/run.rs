@@ -132,6 +132,18 @@ fn a_failing_suite_is_error_for_its_requirements_and_the_others_still_run() {
     assert_eq!(manifest["files"]["assessment.json"].as_str().unwrap(), sha256(&folder.join("assessment.json")));
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 fn sha256(p: &Path) -> String {
     aite_engine::sha256_file(p).unwrap()
 }
@@ -173,6 +185,22 @@ fn ctrl_c_then_the_same_command_resumes_the_same_package() {
     assert_ne!(verdict(&a, "LAT-VALID")["verdict"], "PASS", "an interrupted measurement never passes");
     assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["verdict"], "PASS", "the finished accuracy step is judged");
     let predictions = std::fs::read(folder.join("predictions.csv")).unwrap();
+
+    // A copy whose finished steps another aite build measured is not resumed:
+    // its steps are not mixed with this build's, a new package is started.
+    let other = dir.path().join("other");
+    copy_dir(&folder, &other.join(folder.file_name().unwrap()));
+    let plan = other.join(folder.file_name().unwrap()).join(".state/plan.json");
+    let mut header = json(&plan);
+    assert!(header["build"]["executable_sha256"].is_string(), "the resume state names the build: {header}");
+    header["build"]["tool"]["commit"] = "0000000000000000000000000000000000000000".into();
+    std::fs::write(&plan, serde_json::to_vec(&header).unwrap()).unwrap();
+    let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--out").arg(&other).arg("--no-history"));
+    assert!(r.stderr.contains("not resuming") && r.stderr.contains("another aite build"), "{}", r.stderr);
+    assert!(!r.stderr.lines().any(|l| l.starts_with("resuming ")), "{}", r.stderr);
+    let packages = std::fs::read_dir(&other).unwrap().count();
+    assert_eq!(packages, 2, "the other build's package is left unfinished beside a new one");
+    assert!(plan.is_file(), "the other build's package is untouched");
 
     let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--db").arg(&db));
     assert!(r.stderr.contains(&format!("resuming {}", folder.display())), "{}", r.stderr);

@@ -166,11 +166,27 @@ struct StepOutput {
     seconds: f64,
 }
 
-/// `.state/plan.json`: which configuration this unfinished package belongs to.
+/// `.state/plan.json`: which configuration this unfinished package belongs to,
+/// and which aite build on which machine measured its finished steps.
 #[derive(Debug, Serialize, Deserialize)]
 struct StateHeader {
     digest: String,
     started_at: String,
+    /// [`build_identity`]; a package without one (older aite) is never resumed.
+    #[serde(default)]
+    build: Value,
+}
+
+/// The aite build (version, commit, SHA-256 of the executable) and the machine
+/// (OS, CPU, host name): steps measured by another build or on another machine
+/// are not mixed into one package.
+fn build_identity() -> Value {
+    let env = Environment::capture();
+    let exe = std::env::current_exe().ok().and_then(|p| aite_engine::sha256_file(&p).ok());
+    serde_json::json!({
+        "tool": env.tool, "executable_sha256": exe,
+        "os": env.os, "arch": env.arch, "cpu_model": env.cpu_model, "logical_cpus": env.logical_cpus, "hostname": env.hostname,
+    })
 }
 
 const STATE: &str = ".state";
@@ -541,15 +557,26 @@ fn clone_frame(f: &LoadedFrame) -> LoadedFrame {
     LoadedFrame { id: f.id.clone(), label: f.label, bytes: f.bytes.clone(), image: f.image.clone() }
 }
 
-/// An unfinished package in `out` for this configuration digest, newest first.
-fn find_unfinished(out: &Path, digest: &str) -> Option<(PathBuf, StateHeader)> {
+/// An unfinished package in `out` for this configuration digest, made by this
+/// aite build on this machine, newest first. One of another build or machine is
+/// left as it is, and said so unless `quiet`.
+fn find_unfinished(out: &Path, digest: &str, build: &Value, quiet: bool) -> Option<(PathBuf, StateHeader)> {
     let mut found: Vec<(PathBuf, StateHeader)> = std::fs::read_dir(out)
         .ok()?
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let text = std::fs::read(e.path().join(STATE).join("plan.json")).ok()?;
             let h: StateHeader = serde_json::from_slice(&text).ok()?;
-            (h.digest == digest).then(|| (e.path(), h))
+            if h.digest != digest {
+                return None;
+            }
+            if &h.build != build {
+                if !quiet {
+                    eprintln!("not resuming {}: its finished steps were measured by another aite build or on another machine; starting a new package", e.path().display());
+                }
+                return None;
+            }
+            Some((e.path(), h))
         })
         .collect();
     found.sort_by(|a, b| b.1.started_at.cmp(&a.1.started_at));
@@ -583,12 +610,13 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     inputs.push(InputArtifact { role: "profile".into(), name: plan.profile.source.clone(), sha256: plan.profile.sha256.clone(), count: None });
     let digest = digest_of(&plan, &inputs);
     std::fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let resumed = if opts.fresh { None } else { find_unfinished(&opts.out, &digest) };
+    let build = build_identity();
+    let resumed = if opts.fresh { None } else { find_unfinished(&opts.out, &digest, &build, quiet) };
     let (folder, header) = match resumed {
         Some((path, header)) => (RunFolder::open(&path)?, header),
         None => {
             let folder = RunFolder::create(&opts.out, plan.command)?;
-            let header = StateHeader { digest: digest.clone(), started_at: aite_evidence::now_rfc3339() };
+            let header = StateHeader { digest: digest.clone(), started_at: aite_evidence::now_rfc3339(), build };
             let state = folder.path().join(STATE);
             std::fs::create_dir_all(state.join("steps")).with_context(|| format!("cannot create {}", state.display()))?;
             aite_evidence::write_atomic(&state.join("plan.json"), &serde_json::to_vec_pretty(&header)?)?;
