@@ -8,7 +8,7 @@ pub enum RemoteError {
     #[error("bad target URL `{url}`: {reason}\n  hint: oip+http://HOST:PORT/models/NAME[/versions/VERSION]")]
     Url { url: String, reason: String },
     /// A request of the set-up failed (no answer, or an error status).
-    #[error("{what} failed at {url}: {outcome:?}: {message}\n  hint: {hint}")]
+    #[error("{what} failed at {url}: {outcome}: {message}\n  hint: {hint}")]
     Request { what: &'static str, url: String, outcome: RequestOutcome, message: String, hint: &'static str },
     /// The model metadata does not say enough, or says something aite cannot run.
     #[error("model metadata of {url}: {reason}\n  hint: {hint}")]

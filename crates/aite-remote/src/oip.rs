@@ -393,7 +393,7 @@ impl Target for OipTarget {
         let path = format!("{}/infer", self.url.model_path());
         let outputs = self.call(Endpoint::Infer, "POST", &path, &headers, &body, decode_infer).map_err(|e| TargetError::Inference {
             target: self.info.name.clone(),
-            reason: format!("{:?} from {}: {}", e.outcome, self.http_url(&path), e.message),
+            reason: format!("{} from {}: {}", e.outcome, self.http_url(&path), e.message),
         })?;
         // Outputs in the order the metadata lists them; any the metadata does not list follow.
         let mut ordered = Vec::with_capacity(outputs.len());

@@ -21,11 +21,29 @@ pub enum RequestOutcome {
     /// The connection closed part-way through the answer.
     Truncated,
     /// The server answered with a 4xx status.
+    #[serde(rename = "http_4xx")]
     Http4xx,
     /// The server answered with a 5xx status.
+    #[serde(rename = "http_5xx")]
     Http5xx,
     /// An answer that is not valid HTTP, or a body that does not decode as the protocol says.
     Malformed,
+}
+
+impl std::fmt::Display for RequestOutcome {
+    /// The name results.json uses (`http_5xx`, `timeout`, ...).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RequestOutcome::Ok => "ok",
+            RequestOutcome::Timeout => "timeout",
+            RequestOutcome::Refused => "refused",
+            RequestOutcome::Reset => "reset",
+            RequestOutcome::Truncated => "truncated",
+            RequestOutcome::Http4xx => "http_4xx",
+            RequestOutcome::Http5xx => "http_5xx",
+            RequestOutcome::Malformed => "malformed",
+        })
+    }
 }
 
 /// Requests counted by [`RequestOutcome`], plus how many were retried.
@@ -107,5 +125,9 @@ mod tests {
         let w = c.since(&start);
         assert_eq!((w.ok, w.http_5xx, w.timeout, w.total(), w.errors()), (1, 1, 1, 3, 2));
         assert_eq!(w.error_rate(), Some(2.0 / 3.0));
+        // Display and serde agree on the names.
+        for o in [RequestOutcome::Http4xx, RequestOutcome::Truncated] {
+            assert_eq!(serde_json::to_value(o).unwrap(), o.to_string());
+        }
     }
 }

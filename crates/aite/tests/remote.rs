@@ -91,7 +91,7 @@ fn an_unreachable_target_is_a_clean_error_naming_the_url() {
     let url = format!("oip+http://127.0.0.1:{port}/models/m");
     let r = run(aite().args(["latency", "--target", &url]));
     assert_eq!(r.code, 3, "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("http://127.0.0.1:{port}/v2/health/ready")) && r.stderr.contains("Refused") && !r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("http://127.0.0.1:{port}/v2/health/ready")) && r.stderr.contains("refused") && !r.stderr.contains("panicked"), "{}", r.stderr);
     let r = run(aite().args(["latency", "--target", "oip+http://127.0.0.1:1/m"]));
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stderr.contains("no /models/NAME"), "{}", r.stderr);
