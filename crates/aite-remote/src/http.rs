@@ -292,3 +292,59 @@ fn read_response(r: &mut Deadline, head_only: bool) -> Result<(Response, bool), 
 fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+
+    /// A server answering each request on one connection with the next canned bytes.
+    fn canned(answers: Vec<&'static [u8]>) -> String {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut w = s;
+            for a in answers {
+                let mut line = String::new();
+                while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                    line.clear();
+                }
+                w.write_all(a).unwrap();
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn chunked_interim_and_connection_close() {
+        let addr = canned(vec![
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer: x\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+        ]);
+        let mut c = HttpClient::new(addr, Duration::from_secs(5));
+        let r = c.send("GET", "/", &[], &[], false).unwrap();
+        assert_eq!((r.status, r.body.as_slice(), r.reused), (200, &b"Wikipedia"[..], false));
+        let r = c.send("GET", "/", &[], &[], false).unwrap();
+        assert_eq!((r.body.as_slice(), r.reused), (&b"ok"[..], true));
+        assert!(c.idle.is_none(), "Connection: close is honoured");
+    }
+
+    #[test]
+    fn http10_body_until_eof_and_garbage() {
+        let addr = canned(vec![b"HTTP/1.0 200 OK\r\n\r\nuntil the end"]);
+        let mut c = HttpClient::new(addr, Duration::from_secs(5));
+        let r = c.send("GET", "/", &[], &[], false).unwrap();
+        assert_eq!(r.body, b"until the end");
+        assert!(c.idle.is_none());
+        let addr = canned(vec![b"SSH-2.0-OpenSSH_9.2\r\n"]);
+        let f = HttpClient::new(addr, Duration::from_secs(5)).send("GET", "/", &[], &[], false).unwrap_err();
+        assert_eq!(f.outcome, RequestOutcome::Malformed);
+        assert!(f.detail.contains("not an HTTP/1.x status line"), "{}", f.detail);
+        let addr = canned(vec![b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"]);
+        let f = HttpClient::new(addr, Duration::from_secs(5)).send("GET", "/", &[], &[], false).unwrap_err();
+        assert_eq!(f.outcome, RequestOutcome::Truncated);
+    }
+}

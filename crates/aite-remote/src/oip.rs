@@ -82,6 +82,9 @@ pub struct OipTarget {
     records: Vec<RequestRecord>,
 }
 
+/// Request headers: name and value.
+type Headers = Vec<(&'static str, String)>;
+
 /// A request that ended in anything but a decoded success.
 struct CallError {
     outcome: RequestOutcome,
@@ -114,7 +117,7 @@ impl OipTarget {
         t.call(Endpoint::ServerReady, "GET", &ready, &[], &[], |_| Ok(()))
             .map_err(|e| fail(&t, "server readiness", &ready, e, "is the server running and listening on this host and port?"))?;
         let server = t.url.server_path("");
-        let server_meta = t.call(Endpoint::ServerMetadata, "GET", &server, &[], &[], |r| json_body(r));
+        let server_meta = t.call(Endpoint::ServerMetadata, "GET", &server, &[], &[], json_body);
         let (server_name, server_version) = match &server_meta {
             Ok(v) => {
                 t.extensions = v["extensions"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default();
@@ -127,7 +130,7 @@ impl OipTarget {
         let model_ready = format!("{model}/ready");
         t.call(Endpoint::ModelReady, "GET", &model_ready, &[], &[], |_| Ok(()))
             .map_err(|e| fail(&t, "model readiness", &model_ready, e, "check the model name (and version) in the URL against the server's repository"))?;
-        let meta = t.call(Endpoint::ModelMetadata, "GET", &model, &[], &[], |r| json_body(r)).map_err(|e| fail(&t, "model metadata", &model, e, "the server must implement GET /v2/models/NAME"))?;
+        let meta = t.call(Endpoint::ModelMetadata, "GET", &model, &[], &[], json_body).map_err(|e| fail(&t, "model metadata", &model, e, "the server must implement GET /v2/models/NAME"))?;
         let meta_url = t.http_url(&model);
         let bad = |reason: String, hint: &str| RemoteError::Metadata { url: meta_url.clone(), reason, hint: hint.into() };
         let parse = |key: &str| -> Result<Vec<(TensorSpec, WireType)>, RemoteError> {
@@ -278,7 +281,7 @@ impl OipTarget {
         Ok(())
     }
 
-    fn request_body(&self, inputs: &[Tensor]) -> Result<(Vec<u8>, Vec<(&'static str, String)>), TargetError> {
+    fn request_body(&self, inputs: &[Tensor]) -> Result<(Vec<u8>, Headers), TargetError> {
         let mismatch = |reason: String| TargetError::InputMismatch { target: self.info.name.clone(), reason };
         let mut tensors = Vec::with_capacity(inputs.len());
         let mut raw = Vec::new();
