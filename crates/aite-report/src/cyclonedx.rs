@@ -113,6 +113,12 @@ pub fn cyclonedx(p: &Package, spec: SpecVersion) -> Result<Value, ReportError> {
         { "name": "aite:profile", "value": format!("{} {}", p.assessment.profile, p.assessment.profile_version) },
         { "name": "aite:overall-verdict", "value": p.assessment.overall },
     ]);
+    if !p.assessment.out_of_scope.is_empty() {
+        // A scoped verdict: the requirements it did not judge are named.
+        if let Some(props) = bom["metadata"]["properties"].as_array_mut() {
+            props.push(json!({ "name": "aite:requirements-out-of-scope", "value": p.assessment.out_of_scope.join(" ") }));
+        }
+    }
     let target = p.text("/target/name");
     let Some(comps) = bom["components"].as_array_mut() else {
         return Err(ReportError::Render { format: "CycloneDX", reason: "aite-security's SBOM has no components array".into() });
@@ -258,7 +264,7 @@ fn declarations(p: &Package, bom: &mut Value) {
     bom["declarations"] = json!({
         "assessors": [{ "bom-ref": "assessor:aite", "thirdParty": false, "organization": { "name": "aite (automated test tool)" } }],
         "attestations": [{
-            "summary": format!("Profile {} {}: overall {}", a.profile, a.profile_version, a.overall),
+            "summary": format!("Profile {} {}: overall {}", a.profile, a.profile_version, a.overall_stated()),
             "assessor": "assessor:aite",
             "map": map,
         }],

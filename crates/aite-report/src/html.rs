@@ -384,6 +384,8 @@ fn context(p: &Package) -> Result<Value, ReportError> {
     ctx.insert("report_uuid".into(), json!(p.report_uuid().to_string()));
     ctx.insert("title".into(), json!(format!("AI terminal evaluation report: {}", if p.text("/target/name").is_empty() { "terminal" } else { p.text("/target/name") })));
     ctx.insert("overall".into(), json!(a.overall));
+    ctx.insert("out_of_scope".into(), json!(a.out_of_scope));
+    ctx.insert("overall_stated".into(), json!(a.overall_stated()));
     ctx.insert("provisional".into(), json!(a.provisional_thresholds));
     ctx.insert("target".into(), json!({ "name": p.text("/target/name"), "engine": p.text("/target/engine"), "engine_version": p.text("/target/engine_version"), "threads": r.pointer("/target/threads").cloned().unwrap_or(json!("?")) }));
     ctx.insert("inputs".into(), r.get("inputs").cloned().unwrap_or(json!([])));

@@ -47,6 +47,7 @@ pub fn junit(p: &Package) -> Result<Vec<u8>, ReportError> {
             ("profile-source", a.profile_source.clone()),
             ("provisional-thresholds", a.provisional_thresholds.to_string()),
             ("overall", a.overall.clone()),
+            ("requirements-out-of-scope", a.out_of_scope.len().to_string()),
             ("results-sha256", p.files.get("results.json").cloned().unwrap_or_default()),
         ];
         for (name, value) in props {
@@ -88,7 +89,7 @@ pub fn junit(p: &Package) -> Result<Vec<u8>, ReportError> {
             w.write_event(Event::End(BytesEnd::new("testcase"))).map_err(err)?;
         }
         w.write_event(Event::Start(BytesStart::new("system-out"))).map_err(err)?;
-        w.write_event(Event::Text(BytesText::new(&format!("report {}; profile {} {}; overall {}", p.report_id(), a.profile, a.profile_version, a.overall)))).map_err(err)?;
+        w.write_event(Event::Text(BytesText::new(&format!("report {}; profile {} {}; overall {}", p.report_id(), a.profile, a.profile_version, a.overall_stated())))).map_err(err)?;
         w.write_event(Event::End(BytesEnd::new("system-out"))).map_err(err)?;
         w.write_event(Event::Empty(BytesStart::new("system-err"))).map_err(err)?;
         w.write_event(Event::End(BytesEnd::new("testsuite"))).map_err(err)?;

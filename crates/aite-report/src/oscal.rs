@@ -155,7 +155,7 @@ pub fn oscal_ar(p: &Package) -> Value {
     let mut result = json!({
         "uuid": p.uuid_for("oscal-result").to_string(),
         "title": format!("aite assessment of {} against profile {}", if target.is_empty() { "the terminal" } else { target }, p.assessment.profile),
-        "description": format!("Overall verdict {}. Results relate only to the item tested.", p.assessment.overall),
+        "description": format!("Overall verdict {}. Results relate only to the item tested.", p.assessment.overall_stated()),
         "start": p.text("/started_at"),
         "end": p.finished_at(),
         "local-definitions": {

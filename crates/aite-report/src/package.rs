@@ -69,6 +69,26 @@ pub struct Assessment {
     pub requirements: Vec<RequirementResult>,
     pub gap_analysis: Vec<ItemSummary>,
     pub overall: String,
+    /// Requirements a scoped assessment (`--profile` on one command) left out.
+    #[serde(default)]
+    pub out_of_scope: Vec<String>,
+}
+
+impl Assessment {
+    /// The overall verdict as every report states it: a scoped assessment says
+    /// how much of the profile it judged, so its PASS is never the profile's.
+    pub fn overall_stated(&self) -> String {
+        if self.out_of_scope.is_empty() {
+            return self.overall.clone();
+        }
+        format!(
+            "{} on the {} requirement(s) in scope only; {} of the {} requirements of the profile out of scope, not assessed (their suites were not run)",
+            self.overall,
+            self.requirements.len(),
+            self.out_of_scope.len(),
+            self.requirements.len() + self.out_of_scope.len()
+        )
+    }
 }
 
 /// The verdict on one requirement, as `aite_assessment` serialises it.
