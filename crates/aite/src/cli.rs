@@ -390,6 +390,19 @@ pub struct ModelArgs {
     /// Remote targets: deadline of each request in milliseconds, connecting included.
     #[arg(long, default_value_t = 10_000)]
     pub request_timeout_ms: u64,
+    /// Remote targets: how tensors travel (auto = binary when the server advertises it).
+    #[arg(long, value_enum, default_value_t = TransferArg::Auto)]
+    pub transfer: TransferArg,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferArg {
+    /// Binary tensors when the server advertises `binary_tensor_data`, else JSON.
+    Auto,
+    /// JSON `data` arrays.
+    Json,
+    /// The binary tensor data extension.
+    Binary,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,7 +25,12 @@ pub fn engine_options(m: &ModelArgs) -> EngineOptions {
 
 pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
     if let Some(url) = remote_url(&m.model) {
-        let options = aite_remote::RemoteOptions { timeout: request_timeout(m), input_shape: m.input_shape.clone(), ..Default::default() };
+        let transfer = match m.transfer {
+            crate::cli::TransferArg::Auto => aite_remote::Transfer::Auto,
+            crate::cli::TransferArg::Json => aite_remote::Transfer::Json,
+            crate::cli::TransferArg::Binary => aite_remote::Transfer::Binary,
+        };
+        let options = aite_remote::RemoteOptions { timeout: request_timeout(m), input_shape: m.input_shape.clone(), transfer };
         return Ok(Box::new(aite_remote::OipTarget::connect(url, &options)?));
     }
     if !m.model.exists() {

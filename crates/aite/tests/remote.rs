@@ -65,6 +65,16 @@ fn accuracy_through_oip_equals_local_per_image() {
         let endpoint = res["inputs"].as_array().unwrap().iter().find(|i| i["role"] == "model-endpoint").unwrap_or_else(|| panic!("{}", res["inputs"]));
         assert_eq!(endpoint["name"], server.url_of("digits"));
         assert_eq!(endpoint["sha256"].as_str().unwrap().len(), 64);
+        if binary {
+            // --transfer json against a server that offers binary: JSON it is, same predictions.
+            let out = dir.path().join("remote-forced-json");
+            let r = run(aite().args(["accuracy", "-p", "digits8", "--transfer", "json", "--target", &server.url_of("digits"), "-d"]).arg(&csv).arg("--out").arg(&out));
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            assert_eq!(predictions(&run_folder(&out)), ours);
+            assert_eq!(server.seen.infer_requests.load(Ordering::SeqCst), 120);
+            assert_eq!(server.seen.binary_requests.load(Ordering::SeqCst), 60);
+            assert_eq!(results(&run_folder(&out))["target"]["engine"], "oip-rest-json", "{}", results(&run_folder(&out))["target"]);
+        }
     }
 }
 
