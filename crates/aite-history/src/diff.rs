@@ -149,9 +149,10 @@ impl LatencyInterval {
 pub struct FindingsDiff {
     /// Failing in `after`, not in `before`; with the rule's status in `before`.
     pub new: Vec<FindingChange>,
-    /// Failing in `before`, gone in `after` where the rule was examined (pass or fail).
+    /// Failing in `before`, gone in `after` where the rule was examined (pass, or fail on a scan that examined all its subjects).
     pub fixed: Vec<FindingChange>,
-    /// Failing in `before`, not reported in `after`, but the rule was not examined there: not a fix.
+    /// Failing in `before`, not reported in `after`, but the rule was not examined there
+    /// (notChecked, notApplicable, absent, or failIncomplete): not a fix.
     pub not_reexamined: Vec<FindingChange>,
     pub unchanged: usize,
 }

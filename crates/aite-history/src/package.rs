@@ -255,9 +255,18 @@ fn findings(suites: &Value) -> Vec<Finding> {
         .collect()
 }
 
+/// A rule that failed on a scan that did not examine all of its subjects (the
+/// image has `gaps`, or `not_examined_count > 0`) is recorded as `failIncomplete`:
+/// a failure elsewhere does not re-examine an earlier finding, so it is never fixed by it.
 fn rules(suites: &Value) -> Vec<(String, String)> {
     let Some(list) = suites.pointer("/security/rules").and_then(Value::as_array) else { return vec![] };
+    let gaps = suites.pointer("/security/gaps").and_then(Value::as_array).is_some_and(|g| !g.is_empty());
     list.iter()
-        .filter_map(|r| Some((r.get("rule")?.as_str()?.to_string(), r.get("status")?.as_str()?.to_string())))
+        .filter_map(|r| {
+            let status = r.get("status")?.as_str()?;
+            let partial = gaps || r.get("not_examined_count").and_then(Value::as_u64).is_some_and(|n| n > 0);
+            let status = if status == "fail" && partial { "failIncomplete" } else { status };
+            Some((r.get("rule")?.as_str()?.to_string(), status.to_string()))
+        })
         .collect()
 }

@@ -485,3 +485,44 @@ fn foreign_or_odd_results_are_handled_without_panic() {
     let err = h.record_package(&dir).unwrap_err().to_string();
     assert!(err.contains("assessment.json") && err.contains("unknown verdict `MAYBE`"), "{err}");
 }
+
+/// A rule that fails elsewhere on a scan that did not examine everything has not
+/// re-examined the earlier finding: it is not called fixed.
+#[test]
+fn a_failing_rule_on_an_incomplete_scan_does_not_fix_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    let mut spec = spec_b();
+    // The weak web key is not among B's findings, but another key fails the rule.
+    spec.findings.push(("AITE-KEY-WEAK", "etc/dropbear/host.key", "rsa 512 bits"));
+    spec.rules.retain(|(r, _)| *r != "AITE-KEY-WEAK");
+    spec.rules.push(("AITE-KEY-WEAK", "fail"));
+    let incomplete = |dir: &Path, edit: &dyn Fn(&mut Value)| {
+        let mut res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+        edit(&mut res["suites"]["security"]);
+        rewrite(dir, "results.json", &serde_json::to_string_pretty(&res).unwrap());
+    };
+    // (1) the image was not wholly unpacked; (2) key files were present but not examined.
+    let gaps = package(tmp.path(), "run-b1", &spec);
+    incomplete(&gaps, &|s| s["gaps"] = json!(["squashfs at offset 4096: not understood"]));
+    let skipped = package(tmp.path(), "run-b2", &spec);
+    incomplete(&skipped, &|s| {
+        for r in s["rules"].as_array_mut().unwrap() {
+            if r["rule"] == "AITE-KEY-WEAK" {
+                r["not_examined_count"] = json!(1);
+            }
+        }
+    });
+    for dir in [gaps, skipped] {
+        let b = h.record_package(&dir).unwrap();
+        let d = h.diff(&a, &b).unwrap();
+        let rules = |v: &[aite_history::FindingChange]| v.iter().map(|c| c.finding.rule.clone()).collect::<Vec<_>>();
+        assert!(!rules(&d.findings.fixed).contains(&"AITE-KEY-WEAK".to_string()), "{}: {:?}", dir.display(), d.findings.fixed);
+        assert!(rules(&d.findings.not_reexamined).contains(&"AITE-KEY-WEAK".to_string()), "{}: {:?}", dir.display(), d.findings.not_reexamined);
+    }
+    // On a complete scan with every key examined, the same failure elsewhere does re-examine it.
+    let complete = h.record_package(&package(tmp.path(), "run-b3", &spec)).unwrap();
+    let d = h.diff(&a, &complete).unwrap();
+    assert!(d.findings.fixed.iter().any(|c| c.finding.rule == "AITE-KEY-WEAK"), "{:?}", d.findings);
+}
