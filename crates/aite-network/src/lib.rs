@@ -202,74 +202,13 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, Prob
     let timing = service::Timing { banner_wait: options.banner_wait, step: options.step_timeout };
     let mut services = Vec::new();
     let mut attempts = Vec::new();
-    for &port in &open {
-        let addr = SocketAddr::new(ip, port);
-        let s = subject(port);
-        let id = service::identify(addr, timing, &budget);
-        let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, certificate: None };
-        match &id.service {
-            Service::Unknown { why } => {
-                ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
-                gaps.push(format!("{s}: service not identified ({why})"));
-            }
-            Service::Telnet { evidence } => {
-                ledger.examined(&["AITE-NET-TELNET"], &s);
-                findings.push(rules::fail("AITE-NET-TELNET", &s, format!("telnet on port {port}: {evidence}")).with_excerpt(evidence.clone()));
-            }
-            Service::Ssh => {
-                ledger.examined(&["AITE-NET-TELNET"], &s);
-                match id.ssh {
-                    Some(Ok(r)) => {
-                        ledger.examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s);
-                        if !r.weak.is_empty() {
-                            findings.push(rules::fail("AITE-NET-SSH-WEAK-ALGORITHM", &s, format!("{} offers {}", r.banner, r.weak.join(", "))).with_excerpt(r.banner.clone()));
-                        }
-                        rec.ssh = Some(r);
-                    }
-                    other => {
-                        let why = match other {
-                            Some(Err(why)) => why,
-                            _ => "no KEXINIT read".to_string(),
-                        };
-                        ledger.not_examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s, why.clone());
-                        rec.ssh_error = Some(why);
-                    }
-                }
-            }
-            Service::Tls => {
-                ledger.examined(&["AITE-NET-TELNET"], &s);
-                let report = tls::probe(addr, options.step_timeout, &budget);
-                tls_findings(&s, &report, now, &mut ledger, &mut findings, &mut rec);
-                // HTTPS: the same HTTP checks inside TLS (rustls speaks TLS 1.2 and 1.3 only).
-                const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"];
-                if report.offered(tls::TlsVersion::Tls12) || report.offered(tls::TlsVersion::Tls13) {
-                    let ep = http::Endpoint { addr, tls: true };
-                    match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/", None, t)) {
-                        Ok(r) if r.protocol.starts_with("HTTP/") => {
-                            rec.https_status = Some(r.status);
-                            http_checks(ep, &s, r.status, r.header("www-authenticate"), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
-                        }
-                        // Another protocol inside TLS (RTSPS, MQTT...): not HTTP, nothing for the HTTP rules.
-                        Ok(_) => {}
-                        Err(why) if why.starts_with("not an HTTP") => {}
-                        Err(why) => ledger.not_examined(HTTP_RULES, &s, format!("HTTP inside TLS: {why}")),
-                    }
-                } else {
-                    ledger.not_examined(HTTP_RULES, &s, "only TLS versions below 1.2 are offered: the protocol inside is not examined (aite's TLS client speaks 1.2 and 1.3)");
-                }
-                rec.tls = Some(report);
-            }
-            Service::Http { status, www_authenticate, .. } => {
-                ledger.examined(&["AITE-NET-TELNET"], &s);
-                http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
-            }
-            Service::Rtsp { .. } => {
-                ledger.examined(&["AITE-NET-TELNET"], &s);
-                rtsp_checks(addr, &s, options, &budget, &mut ledger, &mut findings, &mut attempts, &mut rec);
-            }
-            Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
-        }
-        services.push(rec);
+    // Each open port is examined on its own thread (a few at once), merged in port order.
+    for o in examine_ports(ip, &open, timing, options, &budget, now) {
+        ledger.merge(o.ledger);
+        findings.extend(o.findings);
+        attempts.extend(o.attempts);
+        gaps.extend(o.gaps);
+        services.push(o.record);
     }
     if budget.spent() {
         gaps.push(format!("the total budget of {} s was spent", options.budget.as_secs()));
@@ -439,4 +378,106 @@ fn rtsp_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budge
         }
     }
     rec.rtsp = Some(r);
+}
+
+/// What examining one open port produced, merged into the report in port order.
+struct PortOutcome {
+    record: ServiceRecord,
+    ledger: rules::Ledger,
+    findings: Vec<Finding>,
+    attempts: Vec<http::Attempt>,
+    gaps: Vec<String>,
+}
+
+/// Ports examined at once (each holds a few connections at most).
+const SERVICE_WORKERS: usize = 8;
+
+fn examine_ports(ip: IpAddr, open: &[u16], timing: service::Timing, options: &ProbeOptions, budget: &Budget, now: i64) -> Vec<PortOutcome> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|sc| {
+        for _ in 0..SERVICE_WORKERS.min(open.len()) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(&port) = open.get(i) else { break };
+                let o = examine_port(ip, port, timing, options, budget, now);
+                done.lock().unwrap_or_else(|e| e.into_inner()).push((i, o));
+            });
+        }
+    });
+    let mut v = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    v.sort_by_key(|(i, _)| *i);
+    v.into_iter().map(|(_, o)| o).collect()
+}
+
+fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeOptions, budget: &Budget, now: i64) -> PortOutcome {
+    let (mut l, mut f, mut a, mut g) = (rules::Ledger::default(), Vec::new(), Vec::new(), Vec::new());
+    let (ledger, findings, attempts, gaps) = (&mut l, &mut f, &mut a, &mut g);
+    let addr = SocketAddr::new(ip, port);
+    let s = format!("{addr}/tcp");
+    let id = service::identify(addr, timing, budget);
+    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, certificate: None };
+    match &id.service {
+        Service::Unknown { why } => {
+            ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
+            gaps.push(format!("{s}: service not identified ({why})"));
+        }
+        Service::Telnet { evidence } => {
+            ledger.examined(&["AITE-NET-TELNET"], &s);
+            findings.push(rules::fail("AITE-NET-TELNET", &s, format!("telnet on port {port}: {evidence}")).with_excerpt(evidence.clone()));
+        }
+        Service::Ssh => {
+            ledger.examined(&["AITE-NET-TELNET"], &s);
+            match id.ssh {
+                Some(Ok(r)) => {
+                    ledger.examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s);
+                    if !r.weak.is_empty() {
+                        findings.push(rules::fail("AITE-NET-SSH-WEAK-ALGORITHM", &s, format!("{} offers {}", r.banner, r.weak.join(", "))).with_excerpt(r.banner.clone()));
+                    }
+                    rec.ssh = Some(r);
+                }
+                other => {
+                    let why = match other {
+                        Some(Err(why)) => why,
+                        _ => "no KEXINIT read".to_string(),
+                    };
+                    ledger.not_examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s, why.clone());
+                    rec.ssh_error = Some(why);
+                }
+            }
+        }
+        Service::Tls => {
+            ledger.examined(&["AITE-NET-TELNET"], &s);
+            let report = tls::probe(addr, options.step_timeout, budget);
+            tls_findings(&s, &report, now, ledger, findings, &mut rec);
+            // HTTPS: the same HTTP checks inside TLS (rustls speaks TLS 1.2 and 1.3 only).
+            const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"];
+            if report.offered(tls::TlsVersion::Tls12) || report.offered(tls::TlsVersion::Tls13) {
+                let ep = http::Endpoint { addr, tls: true };
+                match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/", None, t)) {
+                    Ok(r) if r.protocol.starts_with("HTTP/") => {
+                        rec.https_status = Some(r.status);
+                        http_checks(ep, &s, r.status, r.header("www-authenticate"), options, budget, ledger, findings, attempts, &mut rec);
+                    }
+                    // Another protocol inside TLS (RTSPS, MQTT...): not HTTP, nothing for the HTTP rules.
+                    Ok(_) => {}
+                    Err(why) if why.starts_with("not an HTTP") => {}
+                    Err(why) => ledger.not_examined(HTTP_RULES, &s, format!("HTTP inside TLS: {why}")),
+                }
+            } else {
+                ledger.not_examined(HTTP_RULES, &s, "only TLS versions below 1.2 are offered: the protocol inside is not examined (aite's TLS client speaks 1.2 and 1.3)");
+            }
+            rec.tls = Some(report);
+        }
+        Service::Http { status, www_authenticate, .. } => {
+            ledger.examined(&["AITE-NET-TELNET"], &s);
+            http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec);
+        }
+        Service::Rtsp { .. } => {
+            ledger.examined(&["AITE-NET-TELNET"], &s);
+            rtsp_checks(addr, &s, options, budget, ledger, findings, attempts, &mut rec);
+        }
+        Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
+    }
+    PortOutcome { record: rec, ledger: l, findings: f, attempts: a, gaps: g }
 }

@@ -181,6 +181,21 @@ impl ReferenceDevice {
         Ok(())
     }
 
+    /// Probe this device's ports on 127.0.0.1 (what `aite demo` runs), with short
+    /// greeting waits; `now` fixes the clock certificates are judged at.
+    pub fn probe(&self, now: Option<i64>) -> Result<crate::NetworkReport, crate::ProbeError> {
+        let opts = crate::ProbeOptions {
+            ports: crate::PortList(self.ports()),
+            declared: Some(self.declared.clone()),
+            banner_wait: Duration::from_millis(700),
+            credential_pause: Duration::from_millis(20),
+            budget: Duration::from_secs(60),
+            now,
+            ..crate::ProbeOptions::default()
+        };
+        crate::probe("127.0.0.1", &opts)
+    }
+
     /// Every service's address.
     pub fn addr(&self, role: Role) -> Option<SocketAddr> {
         self.port(role).map(|p| SocketAddr::from(([127, 0, 0, 1], p)))

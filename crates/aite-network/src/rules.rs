@@ -84,6 +84,21 @@ impl Ledger {
         }
     }
 
+    /// Add what `other` recorded (another port's examination) after what this one holds.
+    pub fn merge(&mut self, other: Ledger) {
+        for (id, o) in other.records {
+            let rec = self.records.entry(id).or_default();
+            rec.examined += o.examined;
+            rec.subjects.extend(o.subjects);
+            rec.subjects.truncate(SUBJECT_LIST_MAX);
+            rec.not_examined_count += o.not_examined_count;
+            rec.not_examined.extend(o.not_examined);
+            rec.not_examined.truncate(SUBJECT_LIST_MAX);
+            rec.not_checked = rec.not_checked.take().or(o.not_checked);
+            rec.not_applicable = rec.not_applicable.take().or(o.not_applicable);
+        }
+    }
+
     /// `rule` could not run at all (e.g. no declared ports given).
     pub fn not_checked(&mut self, rule: &str, why: impl Into<String>) {
         self.record(rule).not_checked = Some(why.into());

@@ -220,3 +220,43 @@ fn dropbear_kexinit_matches_openssh_clients_view() {
     assert_eq!(view["ciphers ctos"], ssh.ciphers.join(","));
     assert_eq!(view["MACs ctos"], ssh.macs.join(","));
 }
+
+/// nmap 7.93 (`-sT -sV`, Debian) agrees on which ports of the reference device are open.
+#[test]
+fn nmap_agrees_on_open_ports() {
+    if !tool("nmap") {
+        eprintln!("SKIP: apt-get install nmap");
+        return;
+    }
+    let dev = aite_network::reference::ReferenceDevice::start(aite_network::reference::DeviceKind::Vulnerable).unwrap();
+    let closed = free_port();
+    let mut ports = dev.ports();
+    ports.push(closed);
+    let list = ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+    let out = Command::new("nmap").args(["-sT", "-sV", "-Pn", "-n", "--version-light", "-p", &list, "-oX", "-", "127.0.0.1"]).stdin(Stdio::null()).output().unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut theirs: Vec<u16> = Vec::new();
+    for chunk in xml.split("<port protocol=\"tcp\" portid=\"").skip(1) {
+        let port: u16 = chunk.split('"').next().unwrap().parse().unwrap();
+        if chunk.split("</port>").next().unwrap().contains("<state state=\"open\"") {
+            theirs.push(port);
+        }
+    }
+    theirs.sort_unstable();
+    let r = dev.probe(None).unwrap();
+    let ours = {
+        let opts = ProbeOptions { ports: PortList(ports.clone()), ..ProbeOptions::default() };
+        aite_network::scan::connect_scan("127.0.0.1".parse().unwrap(), &opts.ports.0, 8, Duration::from_millis(500), &aite_network::Budget::new(Duration::from_secs(10)))
+            .into_iter()
+            .filter(|p| p.state == aite_network::PortState::Offered)
+            .map(|p| p.port)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ours, theirs, "nmap -sT: {xml}");
+    let mut open = r.open.clone();
+    open.sort_unstable();
+    let mut want = dev.ports();
+    want.sort_unstable();
+    assert_eq!(open, want);
+    assert!(!theirs.contains(&closed));
+}
