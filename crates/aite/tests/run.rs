@@ -230,6 +230,9 @@ fn init_writes_a_config_that_run_reads_and_never_overwrites() {
     assert!(text.contains("profile = \"edge-server\"") && text.contains("[terminal]") && text.contains("[declared]") && text.contains("[suites.security]"));
     // Nothing is declared until the manufacturer says so: no pass by default.
     assert!(text.contains("# top1_accuracy"), "{text}");
+    // Nor the frame rate: an aite-chosen fps would set the frame-period threshold in its name.
+    assert!(text.contains("# fps = 30.0"), "{text}");
+    assert!(!text.lines().any(|l| l.trim_start().starts_with("fps")), "no frame rate declared by default: {text}");
     let r = run(aite().args(["init", "--output"]).arg(&cfg));
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("does not overwrite"), "{}", r.stderr);

@@ -36,7 +36,8 @@ operator = ""
 # The profile compares measured values with these (`declared:KEY` thresholds).
 [declared]
 # top1_accuracy = 0.85   # top-1 accuracy as a fraction; until declared, its requirement is NOT_TESTED
-fps = {fps}           # frames per second the terminal processes; sets the periodic scenario
+# fps = {fps}         # frames per second the terminal processes (typical of the class): sets the
+                       # periodic scenario and its frame-period threshold; until declared, NOT_TESTED
 
 # The deployed model, run on this machine by a local engine (tract: pure Rust; ort: ONNX Runtime).
 [target]
