@@ -440,7 +440,8 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
                 return compare_simple(r, p, ev, format!("{s}/{n}"), results);
             }
             let (lo, hi) = match (obj.get("ci95_low").and_then(number), obj.get("ci95_high").and_then(number)) {
-                (Some(l), Some(h)) => (l, h),
+                (Some(l), Some(h)) if l.is_finite() && h.is_finite() => (l, h),
+                (Some(l), Some(h)) => return Outcome::new(Verdict::Error { cause: format!("{path} records the interval {l}..{h}, not a finite one") }, "malformed results"),
                 _ => wilson(s as f64, n as f64, Z95),
             };
             let interval = Some(Interval { low: Some(lo), high: Some(hi), method: "Wilson score 95%".into() });

@@ -509,3 +509,11 @@ fn a_suite_run_on_zero_samples_never_passes() {
     assert_eq!(a.overall, OverallVerdict::NotTested);
     assert_eq!(run(20).overall, OverallVerdict::Pass);
 }
+
+#[test]
+fn a_nan_interval_is_error_not_a_verdict() {
+    let p = profile(&req("ACC", "robustness", "suites.accuracy.top1", "comparator = \"ge\"\nthreshold = 0.5\nunit = \"fraction\"\ndecision = \"guarded\""));
+    let top1 = json!({ "successes": 90, "trials": 100, "value": 0.9, "ci95_low": "NaN", "ci95_high": 0.95 });
+    let a = assess(&p, &json!({ "suites": { "accuracy": { "top1": top1 } } }));
+    assert!(matches!(verdict_of(&a, "ACC"), Verdict::Error { ref cause } if cause.contains("not a finite one")), "{:?}", verdict_of(&a, "ACC"));
+}
