@@ -43,6 +43,8 @@ operator = ""
 [target]
 engine = "tract"
 model = "model.onnx"
+# url = "oip+http://192.168.1.20:8000/models/detector"   # instead of `model`: the device serves
+#                                                        # the model (Open Inference Protocol, KServe v2)
 # reference_model = "model_fp32.onnx"   # the model before quantisation: agreement and its accuracy
 threads = 1
 batch = 4                               # batch size of the batch-invariance check
