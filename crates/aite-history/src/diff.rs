@@ -190,6 +190,9 @@ impl History {
             if r.overall_verdict.is_none() {
                 notes.push(format!("run {} ({when}) has no assessment.json: its verdicts are not known", r.id));
             }
+            if let Some(status) = r.status.as_deref().filter(|s| *s != "complete") {
+                notes.push(format!("run {} ({when}) ended {status}: its measurements cover only what ran, so a difference may come from that and not from the terminal", r.id));
+            }
         }
 
         let (va, vb) = (self.verdicts(a)?, self.verdicts(b)?);

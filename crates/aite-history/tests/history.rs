@@ -526,3 +526,18 @@ fn a_failing_rule_on_an_incomplete_scan_does_not_fix_a_finding() {
     let d = h.diff(&a, &complete).unwrap();
     assert!(d.findings.fixed.iter().any(|c| c.finding.rule == "AITE-KEY-WEAK"), "{:?}", d.findings);
 }
+
+/// A run that stopped part-way is compared only with that said.
+#[test]
+fn an_interrupted_run_is_named_in_the_diff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
+    let dir = package(tmp.path(), "run-b", &spec_b());
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap().replace("\"status\": \"complete\"", "\"status\": \"interrupted\"");
+    rewrite(&dir, "results.json", &text);
+    let b = h.record_package(&dir).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    assert!(d.notes.iter().any(|n| n.contains("(after) ended interrupted")), "{:?}", d.notes);
+    assert!(!d.notes.iter().any(|n| n.contains("(before) ended")), "{:?}", d.notes);
+}
