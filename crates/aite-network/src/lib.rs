@@ -32,6 +32,7 @@ pub mod scan;
 pub mod scope;
 pub mod service;
 pub mod ssh;
+pub mod telnet;
 pub mod tls;
 
 pub use rules::RULES;
@@ -162,7 +163,7 @@ impl NetworkReport {
     }
 }
 
-const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
+const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
 const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
 
 /// Probe `target` (an address admitted by `options.scope`).
@@ -425,6 +426,17 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
         Service::Telnet { evidence } => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
             findings.push(rules::fail("AITE-NET-TELNET", &s, format!("telnet on port {port}: {evidence}")).with_excerpt(evidence.clone()));
+            const CRED: &str = "AITE-NET-TELNET-DEFAULT-CREDENTIAL";
+            let tried = telnet::try_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+            if let Some(a) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })) {
+                ledger.examined(&[CRED], &s);
+                findings.push(rules::fail(CRED, &s, format!("user {:?} gets a shell prompt with default-list entry {} (telnet)", a.user, a.list_entry)));
+            } else if let Some(u) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. })) {
+                ledger.not_examined(&[CRED], &s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
+            } else {
+                ledger.examined(&[CRED], &s);
+            }
+            attempts.extend(tried);
         }
         Service::Ssh => {
             ledger.examined(&["AITE-NET-TELNET"], &s);

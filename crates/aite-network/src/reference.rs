@@ -3,7 +3,7 @@
 //! them ([`DeviceKind::Hardened`]), for `aite demo` and the tests. Each server
 //! answers a few bytes per connection and stops when the device is dropped.
 //!
-//! Vulnerable: telnet (IAC + `login:`), HTTP Basic admin:admin, an Open
+//! Vulnerable: telnet (IAC, a busybox-like login accepting admin:admin), HTTP Basic admin:admin, an Open
 //! Inference Protocol `GET /v2` without authentication, an SSH greeting whose
 //! KEXINIT offers `diffie-hellman-group1-sha1` and `3des-cbc`, RTSP `/live.sdp` without
 //! credentials and another route with admin:admin, and TLS 1.2/1.3
@@ -85,10 +85,22 @@ impl ReferenceDevice {
         })?;
         if vulnerable {
             dev.serve(Role::Telnet, |mut s| {
-                // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD, IAC DO NAWS, then the prompt.
+                // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD, IAC DO NAWS, then a busybox-like login.
                 let _ = s.write_all(&[0xff, 0xfb, 0x01, 0xff, 0xfb, 0x03, 0xff, 0xfd, 0x1f]);
-                let _ = s.write_all(b"\r\ncamera login: ");
-                std::thread::sleep(Duration::from_millis(200));
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                for _ in 0..3 {
+                    let _ = s.write_all(b"\r\ncamera login: ");
+                    let Some(user) = read_line(&mut s) else { return };
+                    let _ = s.write_all(b"Password: ");
+                    let Some(password) = read_line(&mut s) else { return };
+                    if user == "admin" && password == "admin" {
+                        let _ = s.write_all(b"\r\n\r\nBusyBox v1.35.0 (Debian 1:1.35.0-4+b3) built-in shell (ash)\r\n# ");
+                        std::thread::sleep(Duration::from_millis(100));
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                    let _ = s.write_all(b"\r\nLogin incorrect");
+                }
             })?;
             dev.serve(Role::Oip, move |mut s| {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
@@ -256,4 +268,20 @@ fn tls_config(vulnerable: bool) -> Result<Arc<rustls::ServerConfig>, String> {
         .with_single_cert(vec![cert.der().clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
         .map_err(|x| x.to_string())?;
     Ok(Arc::new(config))
+}
+
+/// One line typed by the client, telnet commands (IAC triplets) dropped.
+fn read_line(s: &mut TcpStream) -> Option<String> {
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    let mut skip = 0;
+    loop {
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) if skip > 0 => skip -= 1,
+            Ok(_) if b[0] == 0xff => skip = 2,
+            Ok(_) if b[0] == b'\n' => return Some(String::from_utf8_lossy(&line).trim().to_string()),
+            Ok(_) => line.push(b[0]),
+        }
+    }
 }

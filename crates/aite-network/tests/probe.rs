@@ -35,6 +35,8 @@ fn vulnerable_device_fails_each_planted_rule() {
     assert_eq!(r.closed, 1, "{r:#?}");
     assert_eq!(r.open.len(), 6);
     assert_eq!(fails("AITE-NET-TELNET"), [at(Role::Telnet)]);
+    // The login is tried with prompt matching: admin:admin gets the shell prompt.
+    assert_eq!(fails("AITE-NET-TELNET-DEFAULT-CREDENTIAL"), [at(Role::Telnet)]);
     // The web UI accepts admin:admin on plain HTTP and inside TLS.
     let mut basic = fails("AITE-NET-HTTP-DEFAULT-CREDENTIAL");
     basic.sort();
@@ -76,9 +78,10 @@ fn vulnerable_device_fails_each_planted_rule() {
     }
     // Every credential try is recorded; the password is not, unless asked.
     let a = &r.attempts;
-    assert_eq!(a.len(), 3, "one accepted try per web UI and on RTSP: {a:?}");
+    assert_eq!(a.len(), 4, "one accepted try per web UI, on RTSP and on telnet: {a:?}");
     assert!(a.iter().all(|x| x.user == "admin" && x.list_entry == 1), "{a:?}");
     assert!(a.iter().any(|x| x.service.ends_with("(TLS) http-basic GET /")), "{a:?}");
+    assert!(a.iter().any(|x| x.service.ends_with("telnet login")), "{a:?}");
     assert!(a.iter().all(|x| x.password.is_none()));
     let json = serde_json::to_string(&r).unwrap();
     assert!(!json.contains("\"password\""), "no password field in the evidence");
@@ -164,4 +167,47 @@ fn rtsp_server_accepting_any_path_is_not_checked() {
         assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
         assert!(o.reason.contains("random route"), "{o:?}");
     }
+}
+
+/// A `#` in the banner is no login (fscan#590): a telnet server that rejects every
+/// password gets six recorded, rejected tries and the credential rule passes.
+#[test]
+fn telnet_rejecting_every_password_passes_the_credential_rule() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = s.write_all(b"\xff\xfd\x18### camera service shell # \r\nlogin: ");
+                let mut got = Vec::new();
+                let mut b = [0u8; 256];
+                // user line, then password line
+                while got.iter().filter(|&&c| c == b'\n').count() < 1 {
+                    match s.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&b[..n]),
+                    }
+                }
+                let _ = s.write_all(b"Password: ");
+                while got.iter().filter(|&&c| c == b'\n').count() < 2 {
+                    match s.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&b[..n]),
+                    }
+                }
+                let _ = s.write_all(b"\r\nLogin incorrect\r\nlogin: ");
+                std::thread::sleep(Duration::from_millis(100));
+            });
+        }
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert!(matches!(r.services[0].service, Service::Telnet { .. }), "{:?}", r.services[0]);
+    assert_eq!(r.status("AITE-NET-TELNET"), Some(RuleStatus::Fail));
+    assert_eq!(r.status("AITE-NET-TELNET-DEFAULT-CREDENTIAL"), Some(RuleStatus::Pass), "{:?}", r.attempts);
+    assert_eq!(r.attempts.len(), aite_network::http::DEFAULT_CREDENTIALS.len());
+    assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { .. })), "{:?}", r.attempts);
 }
