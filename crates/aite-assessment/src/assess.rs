@@ -649,6 +649,18 @@ fn with_threshold(r: &Requirement, results: &Value, ev: Vec<String>, f: impl FnO
             let suite = r.metric.split('.').nth(1).unwrap_or_default();
             let fp = format!("/suites/{suite}/scenario/fps");
             match results.pointer(&fp).and_then(number).filter(|f| *f > 0.0) {
+                // The frame period is the terminal's: a run at another rate than the
+                // declared one would judge against a period nobody claimed.
+                Some(fps) if results.pointer("/declared/fps").and_then(number).is_some_and(|d| (d - fps).abs() > 1e-9 * d.abs().max(1.0)) => {
+                    let declared = results.pointer("/declared/fps").and_then(number).unwrap_or_default();
+                    let mut o = Outcome::new(
+                        Verdict::NotTested { why: format!("the periodic run was at {fps} fps but the terminal declares {declared} fps: the frame period to meet is the declared one, rerun at that rate") },
+                        "frame rate of the run is not the declared one",
+                    );
+                    o.evidence = ev;
+                    o.evidence.extend([fp, "/declared/fps".to_string()]);
+                    return o;
+                }
                 Some(fps) => {
                     extra.push(fp);
                     1000.0 / fps

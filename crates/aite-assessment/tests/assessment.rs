@@ -116,6 +116,15 @@ fn guarded_latency_uses_the_early_stopping_estimate_and_the_frame_period() {
     assert_eq!(straddle.requirements[0].interval.as_ref().unwrap().low, Some(4.0));
     let fail = assess(&p, &periodic(summary(200, 6.0, 7.0, 9.0), 7.5, true));
     assert_eq!(fail.requirements[0].verdict, Verdict::Fail);
+    // Run at 200 fps, declared 200: the same verdict; declared 250 (4 ms period): the
+    // 200 fps run's 5 ms period is not the one to meet, so nothing passes on it.
+    let mut declared = periodic(summary(200, 1.0, 3.0, 4.0), 4.5, true);
+    declared["declared"] = json!({ "fps": 200 });
+    assert_eq!(assess(&p, &declared).requirements[0].verdict, Verdict::Pass);
+    declared["declared"] = json!({ "fps": 250.0 });
+    let r = &assess(&p, &declared).requirements[0];
+    assert!(matches!(r.verdict, Verdict::NotTested { ref why } if why.contains("declares 250 fps")), "{:?}", r.verdict);
+    assert!(r.evidence.contains(&"/declared/fps".to_string()));
 
     // The estimate is for p90: a guarded p99 cannot be decided from this run.
     let p99 = profile(&req("P99", "latency", "suites.latency_periodic.latency", "statistic = \"p99\"\ncomparator = \"le\"\nthreshold = 50.0\nunit = \"ms\"\ndecision = \"guarded\""));
