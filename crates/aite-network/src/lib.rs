@@ -122,6 +122,9 @@ pub struct ServiceRecord {
     /// The `GET /v2` answer's status (HTTP services).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oip_status: Option<u16>,
+    /// The certificate's signature algorithm (dotted OID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_algorithm: Option<String>,
     /// The certificate's facts, read by the static scan's certificate reader.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<KeyObject>,
@@ -163,8 +166,8 @@ impl NetworkReport {
     }
 }
 
-const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
-const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
+const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
+const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
 
 /// Probe `target` (an address admitted by `options.scope`).
 pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, ProbeError> {
@@ -294,6 +297,17 @@ fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledge
         }
         None => ledger.not_examined(&["AITE-NET-TLS-KEY-WEAK"], s, format!("key strength of {} not known", cert.algorithm)),
     }
+    match x509_parser::parse_x509_certificate(&der) {
+        Ok((_, c)) => {
+            let oid = c.signature_algorithm.algorithm.to_id_string();
+            ledger.examined(&["AITE-NET-TLS-CERT-WEAK-SIGNATURE"], s);
+            if let Some(name) = weak_signature(&oid) {
+                findings.push(rules::fail("AITE-NET-TLS-CERT-WEAK-SIGNATURE", s, format!("certificate {} is signed with {name} ({oid})", facts.subject)));
+            }
+            rec.signature_algorithm = Some(oid);
+        }
+        Err(e) => ledger.not_examined(&["AITE-NET-TLS-CERT-WEAK-SIGNATURE"], s, format!("the certificate's signature algorithm does not parse: {e}")),
+    }
     ledger.examined(&["AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"], s);
     if now > facts.not_after || now < facts.not_before {
         findings.push(rules::fail("AITE-NET-TLS-CERT-EXPIRED", s, format!("certificate {} valid {} to {} (Unix time), judged at {now}", facts.subject, facts.not_before, facts.not_after)));
@@ -417,7 +431,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
     let addr = SocketAddr::new(ip, port);
     let s = format!("{addr}/tcp");
     let id = service::identify(addr, timing, budget);
-    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, certificate: None };
+    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, signature_algorithm: None, certificate: None };
     match &id.service {
         Service::Unknown { why } => {
             ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
@@ -492,4 +506,16 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
         Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
     }
     PortOutcome { record: rec, ledger: l, findings: f, attempts: a, gaps: g }
+}
+
+/// Certificate signature algorithms with a broken hash, by OID (RFC 3279, RFC 5758, RFC 6151).
+pub fn weak_signature(oid: &str) -> Option<&'static str> {
+    match oid {
+        "1.2.840.113549.1.1.2" => Some("md2WithRSAEncryption"),
+        "1.2.840.113549.1.1.4" => Some("md5WithRSAEncryption"),
+        "1.2.840.113549.1.1.5" | "1.3.14.3.2.29" => Some("sha1WithRSAEncryption"),
+        "1.2.840.10040.4.3" => Some("dsa-with-sha1"),
+        "1.2.840.10045.4.1" => Some("ecdsa-with-SHA1"),
+        _ => None,
+    }
 }

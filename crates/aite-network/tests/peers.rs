@@ -47,11 +47,11 @@ fn wait_listening(port: u16, child: &mut Child) {
 
 const LEGACY_CIPHERS: &str = "ALL:eNULL:@SECLEVEL=0";
 
-/// `openssl s_server -tls1` with a fresh 1024-bit RSA self-signed certificate in `d`.
+/// `openssl s_server -tls1` with a fresh 1024-bit RSA self-signed certificate signed with SHA-1, in `d`.
 fn legacy_tls_server(d: &std::path::Path) -> (Server, u16) {
     let (key, cert) = (d.join("k.pem"), d.join("c.pem"));
     let ok = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:1024", "-nodes", "-days", "30", "-subj", "/CN=legacy-cam"])
+        .args(["req", "-x509", "-sha1", "-newkey", "rsa:1024", "-nodes", "-days", "30", "-subj", "/CN=legacy-cam"])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -161,6 +161,11 @@ fn openssl_tls1_server_with_a_1024_bit_key() {
     let key = svc.certificate.as_ref().unwrap();
     assert_eq!((key.algorithm.as_str(), key.bits), ("rsa", Some(1024)));
     assert_eq!(r.status("AITE-NET-TLS-CERT-EXPIRED"), Some(RuleStatus::Pass));
+    // Oracle for the signature: OpenSSL's own reading of the certificate file.
+    let text = Command::new("openssl").args(["x509", "-noout", "-text", "-in"]).arg(d.path().join("c.pem")).output().unwrap();
+    assert!(String::from_utf8_lossy(&text.stdout).contains("Signature Algorithm: sha1WithRSAEncryption"));
+    assert_eq!(svc.signature_algorithm.as_deref(), Some("1.2.840.113549.1.1.5"));
+    assert!(fails("AITE-NET-TLS-CERT-WEAK-SIGNATURE"));
 }
 
 fn tool(path: &str) -> bool {

@@ -73,7 +73,7 @@ fn vulnerable_device_fails_each_planted_rule() {
     assert_eq!(v13.suites.len(), 3, "{:?}", v13.suites);
     assert_eq!(fails("AITE-NET-TLS-CERT-EXPIRED"), [at(Role::Tls)]);
     assert_eq!(fails("AITE-NET-TLS-CERT-SELF-SIGNED"), [at(Role::Tls)]);
-    for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK"] {
+    for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE"] {
         assert_eq!(r.status(rule), Some(RuleStatus::Pass), "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
     }
     // Every credential try is recorded; the password is not, unless asked.
@@ -98,7 +98,7 @@ fn hardened_twin_fails_nothing() {
     assert_eq!(r.attempts.len(), 3 * aite_network::http::DEFAULT_CREDENTIALS.len());
     assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { status: 401 })), "{:?}", r.attempts);
     let s = |rule: &str| r.status(rule).unwrap();
-    for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"] {
+    for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"] {
         assert_eq!(s(rule), RuleStatus::Pass, "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
     }
     // The certificate came through a real TLS 1.3 handshake (1.3 encrypts it).
