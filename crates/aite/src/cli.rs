@@ -791,10 +791,12 @@ Probe what a running terminal exposes on the network, without exploiting anythin
 connect scan (bounded concurrency, a timeout per connection, a total budget; each port offered,
 closed or unknown), each open port identified (banner, TLS ClientHello, HTTP GET, RTSP
 OPTIONS), then per service: TLS versions SSLv3 to 1.3 from hand-built ClientHellos, cipher
-suites (remove-and-repeat), weak suites and the certificate (key strength, validity,
-self-signed; TLS 1.3 through a real handshake); SSH identification and KEXINIT algorithms;
-telnet; HTTP Basic with a short default list (every try recorded, paced); the Open
-Inference Protocol's GET /v2 without credentials.
+suites (remove-and-repeat), weak suites and the certificate (key strength, signature,
+validity, self-signed; TLS 1.3 through a real handshake); SSH identification and KEXINIT
+algorithms; telnet, with logins tried by prompt matching; HTTP Basic (plain and inside TLS)
+and RTSP (DESCRIBE on a random route, then common camera routes) with a short default list,
+every try recorded and paced; the Open Inference Protocol's GET /v2 without credentials.
+Passwords tried are never printed and are recorded only with --reveal-passwords.
 
 Safety: only 127.0.0.0/8 and ::1 are probed unless --allow-network names the network you are
 authorised to test; host names are not resolved.
