@@ -310,7 +310,7 @@ fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledge
     }
     ledger.examined(&["AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"], s);
     if now > facts.not_after || now < facts.not_before {
-        findings.push(rules::fail("AITE-NET-TLS-CERT-EXPIRED", s, format!("certificate {} valid {} to {} (Unix time), judged at {now}", facts.subject, facts.not_before, facts.not_after)));
+        findings.push(rules::fail("AITE-NET-TLS-CERT-EXPIRED", s, format!("certificate {} valid {} to {}, judged at {}", facts.subject, date(facts.not_before), date(facts.not_after), date(now))));
     }
     if facts.self_signed && !facts.is_ca {
         findings.push(rules::fail("AITE-NET-TLS-CERT-SELF-SIGNED", s, format!("certificate {} is issued by itself", facts.subject)));
@@ -518,4 +518,9 @@ pub fn weak_signature(oid: &str) -> Option<&'static str> {
         "1.2.840.10045.4.1" => Some("ecdsa-with-SHA1"),
         _ => None,
     }
+}
+
+/// A Unix time as an RFC 3339 UTC date (the number itself if out of range).
+fn date(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t).ok().and_then(|d| d.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_else(|| t.to_string())
 }

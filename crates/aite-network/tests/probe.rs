@@ -72,6 +72,8 @@ fn vulnerable_device_fails_each_planted_rule() {
     let v13 = tls.versions.iter().find(|p| p.version == TlsVersion::Tls13).unwrap();
     assert_eq!(v13.suites.len(), 3, "{:?}", v13.suites);
     assert_eq!(fails("AITE-NET-TLS-CERT-EXPIRED"), [at(Role::Tls)]);
+    let expired = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-TLS-CERT-EXPIRED").unwrap();
+    assert!(expired.message.contains("valid 2020-01-01T00:00:00Z to 2021-01-01T00:00:00Z, judged at 2025-06-01"), "{}", expired.message);
     assert_eq!(fails("AITE-NET-TLS-CERT-SELF-SIGNED"), [at(Role::Tls)]);
     for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE"] {
         assert_eq!(r.status(rule), Some(RuleStatus::Pass), "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
