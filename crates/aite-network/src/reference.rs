@@ -194,12 +194,12 @@ impl ReferenceDevice {
     }
 
     /// Probe this device's ports on 127.0.0.1 (what `aite demo` runs), with short
-    /// greeting waits; `now` fixes the clock certificates are judged at.
+    /// pauses between credential tries; `now` fixes the clock certificates are judged at.
     pub fn probe(&self, now: Option<i64>) -> Result<crate::NetworkReport, crate::ProbeError> {
         let opts = crate::ProbeOptions {
             ports: crate::PortList(self.ports()),
             declared: Some(self.declared.clone()),
-            banner_wait: Duration::from_millis(700),
+            banner_wait: Duration::from_millis(1500),
             credential_pause: Duration::from_millis(20),
             budget: Duration::from_secs(60),
             now,

@@ -13,7 +13,7 @@ fn options(dev: &ReferenceDevice, extra: &[u16]) -> ProbeOptions {
     ProbeOptions {
         ports: PortList::parse(&ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")).unwrap(),
         declared: Some(dev.declared.clone()),
-        banner_wait: Duration::from_millis(700),
+        banner_wait: Duration::from_millis(1500),
         credential_pause: Duration::from_millis(10),
         // 2025-06-01: a fixed clock, so the certificates are judged the same on every run.
         now: Some(1_748_736_000),
@@ -205,7 +205,7 @@ fn telnet_rejecting_every_password_passes_the_credential_rule() {
             });
         }
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(1500), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert!(matches!(r.services[0].service, Service::Telnet { .. }), "{:?}", r.services[0]);
     assert_eq!(r.status("AITE-NET-TELNET"), Some(RuleStatus::Fail));
