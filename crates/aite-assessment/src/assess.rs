@@ -269,11 +269,57 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
     None
 }
 
+/// Suite `name` of `results`, or the verdict its absence or its own status gives:
+/// not in results.json or `not-run` is NOT_TESTED, `error` is ERROR.
+fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Outcome> {
+    let Some(suite) = results.get("suites").and_then(|s| s.get(name)).filter(|s| !s.is_null()) else {
+        let why = match stopped(results) {
+            Some(status) => format!("suite `{name}` is not in results.json: the run ended {status} before it"),
+            None => format!("suite `{name}` is not in results.json (not run)"),
+        };
+        let mut o = Outcome::new(Verdict::NotTested { why }, "no measurement");
+        o.evidence.push(pointer(&format!("suites.{name}")));
+        return Err(o);
+    };
+    // A suite that could not run says so itself: its requirements are ERROR or NOT_TESTED.
+    match suite.get("status").and_then(Value::as_str) {
+        Some("error") => {
+            let cause = suite.get("error").and_then(Value::as_str).unwrap_or("no cause recorded");
+            let mut o = Outcome::new(Verdict::Error { cause: format!("suite `{name}` failed: {cause}") }, "the suite did not run to the end");
+            o.evidence.push(pointer(&format!("suites.{name}")));
+            Err(o)
+        }
+        Some("not-run") => {
+            let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
+            let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{name}` was not run: {why}") }, "no measurement");
+            o.evidence.push(pointer(&format!("suites.{name}")));
+            Err(o)
+        }
+        _ => Ok(suite),
+    }
+}
+
 fn decide(r: &Requirement, results: &Value) -> Outcome {
     if let Some(why) = &r.reserved {
         return Outcome::new(Verdict::NotTested { why: why.clone() }, "reserved: aite does not measure this yet");
     }
+    let Some(spec) = catalogue::lookup(&r.metric) else {
+        return Outcome::new(Verdict::Error { cause: format!("metric `{}` is not in the catalogue", r.metric) }, "profile not checked");
+    };
+    let suite_name = r.metric.split('.').nth(1).unwrap_or_default();
+    let suite = match suite_state(results, suite_name) {
+        Ok(s) => s,
+        Err(o) => return o,
+    };
+    // A condition is read only from a suite that ran: a field missing because its
+    // suite failed or did not run says nothing about applicability.
     for c in &r.applies_when {
+        if let Some(other) = c.path.strip_prefix("suites.").and_then(|p| p.split('.').next()) {
+            if let Err(mut o) = suite_state(results, other) {
+                o.note = format!("the condition on `{}` cannot be read", c.path);
+                return o;
+            }
+        }
         let at = results.pointer(&pointer(&c.path));
         let holds = match (&c.equals, at) {
             (_, None) => false,
@@ -285,35 +331,6 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
             o.evidence.push(pointer(&c.path));
             return o;
         }
-    }
-    let Some(spec) = catalogue::lookup(&r.metric) else {
-        return Outcome::new(Verdict::Error { cause: format!("metric `{}` is not in the catalogue", r.metric) }, "profile not checked");
-    };
-    let suite_name = r.metric.split('.').nth(1).unwrap_or_default();
-    let Some(suite) = results.get("suites").and_then(|s| s.get(suite_name)).filter(|s| !s.is_null()) else {
-        let why = match stopped(results) {
-            Some(status) => format!("suite `{suite_name}` is not in results.json: the run ended {status} before it"),
-            None => format!("suite `{suite_name}` is not in results.json (not run)"),
-        };
-        let mut o = Outcome::new(Verdict::NotTested { why }, "no measurement");
-        o.evidence.push(pointer(&format!("suites.{suite_name}")));
-        return o;
-    };
-    // A suite that could not run says so itself: its requirements are ERROR or NOT_TESTED.
-    match suite.get("status").and_then(Value::as_str) {
-        Some("error") => {
-            let cause = suite.get("error").and_then(Value::as_str).unwrap_or("no cause recorded");
-            let mut o = Outcome::new(Verdict::Error { cause: format!("suite `{suite_name}` failed: {cause}") }, "the suite did not run to the end");
-            o.evidence.push(pointer(&format!("suites.{suite_name}")));
-            return o;
-        }
-        Some("not-run") => {
-            let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
-            let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{suite_name}` was not run: {why}") }, "no measurement");
-            o.evidence.push(pointer(&format!("suites.{suite_name}")));
-            return o;
-        }
-        _ => {}
     }
     let mut o = measure(r, spec.kind, spec.interval, suite, results);
     if let Some(why) = incomplete(suite_name, suite, &r.metric) {

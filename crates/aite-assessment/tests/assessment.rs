@@ -526,3 +526,18 @@ fn a_nan_interval_is_error_not_a_verdict() {
     let a = assess(&p, &json!({ "suites": { "accuracy": { "top1": top1 } } }));
     assert!(matches!(verdict_of(&a, "ACC"), Verdict::Error { ref cause } if cause.contains("not a finite one")), "{:?}", verdict_of(&a, "ACC"));
 }
+
+#[test]
+fn a_condition_in_a_suite_that_failed_or_did_not_run_is_not_a_not_applicable() {
+    // The shipped JPEG requirement applies when the attack recorded a JPEG quality.
+    let p = aite_assessment::shipped("reference-terminal").unwrap();
+    let jpeg = |suite: Value| {
+        let a = assess(&p, &json!({ "status": "complete", "suites": { "attack_square_linf": suite } }));
+        verdict_of(&a, "ROB-SQUARE-JPEG")
+    };
+    assert!(matches!(jpeg(json!({ "status": "error", "error": "the model did not load" })), Verdict::Error { ref cause } if cause.contains("did not load")));
+    assert!(matches!(jpeg(json!({ "status": "not-run", "why": "no dataset" })), Verdict::NotTested { ref why } if why.contains("no dataset")));
+    assert!(matches!(jpeg(Value::Null), Verdict::NotTested { ref why } if why.contains("not in results.json")));
+    // The attack ran without a JPEG channel: then, and only then, not applicable.
+    assert!(matches!(jpeg(json!({ "robust_accuracy": proportion(20, 40), "missing_samples": 0 })), Verdict::NotApplicable { .. }));
+}
