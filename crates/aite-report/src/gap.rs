@@ -66,7 +66,8 @@ pub fn render(a: &Assessment) -> String {
         let _ = writeln!(out, "  {:<11} {:>5} {:>5} {:>13} {:>11} {:>15} {:>6}", item_name(s.item), s.pass, s.fail, s.inconclusive, s.not_tested, s.not_applicable, s.error);
     }
     let overall = serde_json::to_value(a.overall).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-    let _ = writeln!(out, "  overall: {overall} (exit code {})", a.overall.exit_code());
+    let scope = if a.out_of_scope.is_empty() { String::new() } else { format!(" on the {} requirement(s) in scope only, not the profile's", a.requirements.len()) };
+    let _ = writeln!(out, "  overall: {overall}{scope} (exit code {})", a.overall.exit_code());
     let section = |out: &mut String, title: &str, pick: &dyn Fn(&Verdict) -> bool, detail: bool| {
         let picked: Vec<&RequirementResult> = a.requirements.iter().filter(|r| pick(&r.verdict)).collect();
         if picked.is_empty() {
@@ -140,5 +141,17 @@ provenance = { source = "test", status = "provisional" }
         assert!(text.contains("0.8000, required >= 0.9000") || text.contains("0.8, required >= 0.9"), "{text}");
         assert!(text.contains("to do: retrain"), "{text}");
         assert!(text.contains("PROVISIONAL"), "{text}");
+
+        // Judged on the accuracy suite alone (`--profile` on one command): the overall says so.
+        let mut two = profile.clone();
+        let mut lat = two.requirements[0].clone();
+        lat.id = "LAT".into();
+        lat.metric = "suites.latency.validity.valid".into();
+        lat.comparator = Some(aite_assessment::Comparator::Eq);
+        lat.threshold = Some(aite_assessment::Threshold::Flag(true));
+        two.requirements.push(lat);
+        let text = render(&aite_assessment::assess_scoped(&two, &results));
+        assert!(text.contains("1 requirement(s) out of scope"), "{text}");
+        assert!(text.contains("overall: FAIL on the 1 requirement(s) in scope only, not the profile's (exit code 1)"), "{text}");
     }
 }
