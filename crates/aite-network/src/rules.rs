@@ -193,6 +193,16 @@ mod tests {
         assert_eq!(s("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), RuleStatus::NotApplicable);
         let o = l.outcomes(&f, Some("total budget of 1 s spent"));
         assert!(o.iter().all(|x| x.status != RuleStatus::Pass));
+        // Two ports examined apart, merged: counts add up, subjects keep their order, the first reason stays.
+        let (mut a, mut b) = (Ledger::default(), Ledger::default());
+        a.examined(&["AITE-NET-TELNET"], "p1");
+        b.examined(&["AITE-NET-TELNET"], "p2");
+        b.not_examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], "p2", "no KEXINIT read");
+        a.merge(b);
+        let m = a.outcomes(&[], None);
+        let t = m.iter().find(|x| x.rule == "AITE-NET-TELNET").unwrap();
+        assert_eq!((t.examined, t.subjects.clone(), t.status), (2, vec!["p1".to_string(), "p2".to_string()], RuleStatus::Pass));
+        assert_eq!(m.iter().find(|x| x.rule == "AITE-NET-SSH-WEAK-ALGORITHM").unwrap().status, RuleStatus::NotChecked);
         let log = sarif(&f, "0", serde_json::json!({}));
         let i = log["runs"][0]["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][i]["id"], "AITE-NET-SSH-WEAK-ALGORITHM");
