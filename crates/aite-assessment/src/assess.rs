@@ -688,6 +688,13 @@ fn with_threshold(r: &Requirement, results: &Value, ev: Vec<String>, f: impl FnO
         Some(Threshold::Declared(k)) => {
             let dp = format!("/declared/{k}");
             match results.pointer(&dp).and_then(number) {
+                // A declared fraction of 0 passes any measurement, 85 (a percentage) fails any.
+                Some(v) if r.unit == "fraction" && !(v > 0.0 && v <= 1.0) => {
+                    let mut o = Outcome::new(Verdict::Error { cause: format!("the declared value `declared.{k}` = {v} is not a fraction in (0, 1]") }, "declared value not comparable");
+                    o.evidence = ev;
+                    o.evidence.push(dp);
+                    return o;
+                }
                 Some(v) => {
                     extra.push(dp);
                     v

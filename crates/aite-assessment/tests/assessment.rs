@@ -85,6 +85,12 @@ fn declared_accuracy_missing_is_not_tested_and_present_is_compared() {
     assert_eq!(a.requirements[0].verdict, Verdict::Pass);
     assert_eq!(a.requirements[0].threshold, Some(0.9));
     assert!(a.requirements[0].evidence.contains(&"/declared/top1_accuracy".to_string()));
+    // A declared 0 would pass any measurement and a percentage any fail: neither is compared.
+    for bad in [json!(0.0), json!(-0.5), json!(85)] {
+        results["declared"] = json!({ "top1_accuracy": bad });
+        let v = assess(&p, &results).requirements[0].verdict.clone();
+        assert!(matches!(v, Verdict::Error { ref cause } if cause.contains("not a fraction")), "{bad}: {v:?}");
+    }
 }
 
 fn summary(count: u64, p50: f64, p90: f64, p99: f64) -> Value {
