@@ -177,6 +177,13 @@ fn stopped(results: &Value) -> Option<&str> {
     results.get("status").and_then(Value::as_str).filter(|s| matches!(*s, "interrupted" | "failed"))
 }
 
+/// Why a periodic run at `fps` does not judge the terminal: it declares another rate.
+fn rate_mismatch(results: &Value, fps: f64) -> Option<String> {
+    let declared = results.pointer("/declared/fps").and_then(number)?;
+    ((declared - fps).abs() > 1e-9 * declared.abs().max(1.0))
+        .then(|| format!("the periodic run was at {fps} fps but the terminal declares {declared} fps: frame periods and deadlines are the declared rate's, rerun at that rate"))
+}
+
 /// RFC 6901 pointer of a dotted path.
 fn pointer(path: &str) -> String {
     path.split('.').map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1"))).collect()
@@ -258,7 +265,8 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
         return Some(format!("suite `{suite_name}` ran on 0 samples: nothing was examined"));
     }
     if let Some(gaps) = suite.get("gaps").and_then(Value::as_array).filter(|g| !g.is_empty()) {
-        return Some(format!("the security scan is incomplete ({} region(s) not examined, first: {})", gaps.len(), gaps[0].as_str().unwrap_or("?")));
+        let what = if suite_name == "security" { "the security scan".to_string() } else { format!("suite `{suite_name}`") };
+        return Some(format!("{what} is incomplete ({} part(s) not examined, first: {})", gaps.len(), gaps[0].as_str().unwrap_or("?")));
     }
     if !metric.ends_with(".validity.valid") {
         if let Some(v) = suite.get("validity").filter(|v| v.get("valid").and_then(Value::as_bool) == Some(false)) {
@@ -332,6 +340,14 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
             return o;
         }
     }
+    // A deadline is the next frame at the run's rate: a slower run than declared has later ones.
+    if r.metric == "suites.latency_periodic.deadline_misses" {
+        if let Some(why) = suite.pointer("/scenario/fps").and_then(number).and_then(|fps| rate_mismatch(results, fps)) {
+            let mut o = Outcome::new(Verdict::NotTested { why }, "frame rate of the run is not the declared one");
+            o.evidence = vec![pointer(&r.metric), "/suites/latency_periodic/scenario/fps".into(), "/declared/fps".into()];
+            return o;
+        }
+    }
     let mut o = measure(r, spec.kind, spec.interval, suite, results);
     if let Some(why) = incomplete(suite_name, suite, &r.metric) {
         // Incomplete evidence never passes; a security failure found is still a failure.
@@ -350,11 +366,12 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
     match kind {
         MetricKind::SecurityRule => {
             let rule = path.rsplit('.').next().unwrap_or_default();
+            let suite_name = path.split('.').nth(1).unwrap_or_default();
             let rules = suite.get("rules").and_then(Value::as_array);
-            let Some(rules) = rules else { return missing("suites.security.rules") };
+            let Some(rules) = rules else { return missing(&format!("suites.{suite_name}.rules")) };
             let Some((i, outcome)) = rules.iter().enumerate().find(|(_, x)| x.get("rule").and_then(Value::as_str) == Some(rule)) else {
                 let mut o = Outcome::new(Verdict::NotTested { why: format!("rule {rule} is not among the scan's rule outcomes (an older or different scanner)") }, "no outcome");
-                o.evidence.push("/suites/security/rules".into());
+                o.evidence.push(format!("/suites/{suite_name}/rules"));
                 return o;
             };
             let reason = outcome.get("reason").and_then(Value::as_str).unwrap_or("").to_string();
@@ -366,7 +383,7 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
                 other => Verdict::Error { cause: format!("rule {rule} has status {other:?}, not pass/fail/notApplicable/notChecked") },
             };
             let mut o = Outcome::new(verdict, reason);
-            o.evidence.push(format!("/suites/security/rules/{i}"));
+            o.evidence.push(format!("/suites/{suite_name}/rules/{i}"));
             o
         }
         MetricKind::SuiteVerdict => {
@@ -668,12 +685,8 @@ fn with_threshold(r: &Requirement, results: &Value, ev: Vec<String>, f: impl FnO
             match results.pointer(&fp).and_then(number).filter(|f| *f > 0.0) {
                 // The frame period is the terminal's: a run at another rate than the
                 // declared one would judge against a period nobody claimed.
-                Some(fps) if results.pointer("/declared/fps").and_then(number).is_some_and(|d| (d - fps).abs() > 1e-9 * d.abs().max(1.0)) => {
-                    let declared = results.pointer("/declared/fps").and_then(number).unwrap_or_default();
-                    let mut o = Outcome::new(
-                        Verdict::NotTested { why: format!("the periodic run was at {fps} fps but the terminal declares {declared} fps: the frame period to meet is the declared one, rerun at that rate") },
-                        "frame rate of the run is not the declared one",
-                    );
+                Some(fps) if rate_mismatch(results, fps).is_some() => {
+                    let mut o = Outcome::new(Verdict::NotTested { why: rate_mismatch(results, fps).unwrap_or_default() }, "frame rate of the run is not the declared one");
                     o.evidence = ev;
                     o.evidence.extend([fp, "/declared/fps".to_string()]);
                     return o;

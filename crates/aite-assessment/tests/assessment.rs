@@ -131,6 +131,11 @@ fn guarded_latency_uses_the_early_stopping_estimate_and_the_frame_period() {
     let r = &assess(&p, &declared).requirements[0];
     assert!(matches!(r.verdict, Verdict::NotTested { ref why } if why.contains("declares 250 fps")), "{:?}", r.verdict);
     assert!(r.evidence.contains(&"/declared/fps".to_string()));
+    // The same for deadline misses: a deadline is the next frame at the run's rate.
+    let misses = profile(&req("MISS", "latency", "suites.latency_periodic.deadline_misses", "comparator = \"le\"\nthreshold = 5\nunit = \"count\""));
+    assert!(matches!(assess(&misses, &declared).requirements[0].verdict, Verdict::NotTested { ref why } if why.contains("declares 250 fps")));
+    declared["declared"] = json!({ "fps": 200.0 });
+    assert_eq!(assess(&misses, &declared).requirements[0].verdict, Verdict::Pass, "2 misses <= 5 at the declared rate");
 
     // The estimate is for p90: a guarded p99 cannot be decided from this run.
     let p99 = profile(&req("P99", "latency", "suites.latency_periodic.latency", "statistic = \"p99\"\ncomparator = \"le\"\nthreshold = 50.0\nunit = \"ms\"\ndecision = \"guarded\""));
