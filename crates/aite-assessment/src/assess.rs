@@ -279,7 +279,7 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
 
 /// Suite `name` of `results`, or the verdict its absence or its own status gives:
 /// not in results.json or `not-run` is NOT_TESTED, `error` is ERROR.
-fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Outcome> {
+fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Box<Outcome>> {
     let Some(suite) = results.get("suites").and_then(|s| s.get(name)).filter(|s| !s.is_null()) else {
         let why = match stopped(results) {
             Some(status) => format!("suite `{name}` is not in results.json: the run ended {status} before it"),
@@ -287,7 +287,7 @@ fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Outcome>
         };
         let mut o = Outcome::new(Verdict::NotTested { why }, "no measurement");
         o.evidence.push(pointer(&format!("suites.{name}")));
-        return Err(o);
+        return Err(Box::new(o));
     };
     // A suite that could not run says so itself: its requirements are ERROR or NOT_TESTED.
     match suite.get("status").and_then(Value::as_str) {
@@ -295,13 +295,13 @@ fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Outcome>
             let cause = suite.get("error").and_then(Value::as_str).unwrap_or("no cause recorded");
             let mut o = Outcome::new(Verdict::Error { cause: format!("suite `{name}` failed: {cause}") }, "the suite did not run to the end");
             o.evidence.push(pointer(&format!("suites.{name}")));
-            Err(o)
+            Err(Box::new(o))
         }
         Some("not-run") => {
             let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
             let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{name}` was not run: {why}") }, "no measurement");
             o.evidence.push(pointer(&format!("suites.{name}")));
-            Err(o)
+            Err(Box::new(o))
         }
         _ => Ok(suite),
     }
@@ -317,13 +317,14 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
     let suite_name = r.metric.split('.').nth(1).unwrap_or_default();
     let suite = match suite_state(results, suite_name) {
         Ok(s) => s,
-        Err(o) => return o,
+        Err(o) => return *o,
     };
     // A condition is read only from a suite that ran: a field missing because its
     // suite failed or did not run says nothing about applicability.
     for c in &r.applies_when {
         if let Some(other) = c.path.strip_prefix("suites.").and_then(|p| p.split('.').next()) {
-            if let Err(mut o) = suite_state(results, other) {
+            if let Err(o) = suite_state(results, other) {
+                let mut o = *o;
                 o.note = format!("the condition on `{}` cannot be read", c.path);
                 return o;
             }
