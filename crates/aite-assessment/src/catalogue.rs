@@ -95,6 +95,7 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.agreement.top1_agreement", Proportion, "fraction", VALUE, Wilson, "deployed model's top-1 agreement with its reference"),
     m!("suites.degenerate_frames", DegenerateFrames, "count", &["not_graceful"], None, "degenerate frames run and answered without grace"),
     m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),
+    m!("suites.network.rules.*", SecurityRule, "status", &["status"], None, "one rule of the network probe (`aite probe`)"),
     m!("suites.security.vulnerability_summary.max_cvss_base", CvssBound, "cvss", VALUE, None, "highest CVSS base score of the known vulnerabilities matched against the OSV feed"),
 ];
 

@@ -133,6 +133,34 @@ pub struct Suites {
     pub robustness: RobustnessSuite,
     #[serde(default)]
     pub security: SecuritySuite,
+    #[serde(default)]
+    pub network: NetworkSuite,
+}
+
+/// The running terminal's network surface (`aite probe`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSuite {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The device's address (loopback unless `allow_network` covers it).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Ports to scan: `all`, or a list such as `22,80,443,554,8000-8010`.
+    #[serde(default = "all")]
+    pub ports: String,
+    /// The ports the manufacturer declares (without them, the undeclared-port rule is not checked).
+    #[serde(default)]
+    pub declared: Option<String>,
+    /// Networks beyond loopback the probe may reach, in CIDR (`192.168.1.0/24`).
+    #[serde(default)]
+    pub allow_network: Vec<String>,
+}
+
+impl Default for NetworkSuite {
+    fn default() -> Self {
+        NetworkSuite { enabled: true, target: None, ports: all(), declared: None, allow_network: vec![] }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

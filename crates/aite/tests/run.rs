@@ -98,6 +98,10 @@ fn a_failing_suite_is_error_for_its_requirements_and_the_others_still_run() {
     assert_eq!(sec["verdict"], "ERROR");
     assert!(sec["cause"].as_str().unwrap().contains("no-such-firmware.bin"), "{sec}");
     assert_eq!(res["suites"]["security"]["status"], "error");
+    // No device address: the network requirements are NOT_TESTED with the reason.
+    let net = verdict(&a, "SEC-NET-TELNET");
+    assert_eq!(net["verdict"], "NOT_TESTED");
+    assert!(net["why"].as_str().unwrap().contains("[suites.network].target"), "{net}");
     // The other suites ran and were judged.
     assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["verdict"], "PASS", "declared 0.5, measured ~0.98");
     assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["evidence"][0], "/suites/accuracy/top1");

@@ -1,13 +1,14 @@
 //! `aite demo`: `aite run` on the reference terminal embedded in this binary,
 //! with its bundled profile: the int8 model is the deployed one, the fp32
 //! model its reference, the 300 held-out digits the dataset, and the rootfs
-//! aite builds (with planted weaknesses) the firmware. The package is signed
+//! aite builds (with planted weaknesses) the firmware, and an in-process device on
+//! 127.0.0.1 (with planted weaknesses too) the running terminal the probe reaches. The package is signed
 //! with a demo key kept beside it, so `aite verify` can be tried at once.
 
-use super::run::{execute, print_summary, ImageSource, ModelSource, Plan, RunOptions};
+use super::run::{execute, print_summary, ImageSource, ModelSource, Plan, ProbeTarget, RunOptions};
 use crate::cli::DemoArgs;
 use crate::common::engine_kind;
-use crate::config::{LatencySuite, PeriodicSuite, RobustnessSuite, SecuritySuite};
+use crate::config::{LatencySuite, NetworkSuite, PeriodicSuite, RobustnessSuite, SecuritySuite};
 use crate::exit::Exit;
 use aite_target::Cancel;
 use anyhow::{Context, Result};
@@ -83,6 +84,8 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
         robustness,
         security: SecuritySuite::default(),
         image: Some(ImageSource::ReferenceRootfs),
+        network: NetworkSuite::default(),
+        probe: Some(ProbeTarget::ReferenceDevice),
     };
     let (key, public) = match &a.sign {
         Some(k) => (k.clone(), None),

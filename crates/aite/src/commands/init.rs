@@ -82,6 +82,14 @@ epsilon_255 = 8.0        # L-inf radius in 1/255 pixel units
 # image = "firmware.bin"
 # osv = "osv-feed.zip"          # offline OSV feed for known vulnerabilities
 # model_keys = ["model.pub"]    # keys trusted to sign the model artifacts
+
+# The running terminal's network surface (`aite probe`): non-destructive checks of its ports.
+# Only loopback is reached unless allow_network covers the address.
+[suites.network]
+# target = "192.168.1.20"
+# ports = "all"                 # or "22,80,443,554,8000-8010"
+# declared = "80,443,554"       # the ports the manufacturer declares
+# allow_network = ["192.168.1.0/24"]
 "#;
 
 pub fn run(a: InitArgs) -> Result<u8> {

@@ -9,7 +9,7 @@
 //! configuration records `{"status": "not-run", "why"}` (NOT_TESTED).
 
 use crate::common::*;
-use crate::config::{LatencySuite, PeriodicSuite, RobustnessSuite, SecuritySuite};
+use crate::config::{LatencySuite, NetworkSuite, PeriodicSuite, RobustnessSuite, SecuritySuite};
 use crate::exit::Exit;
 use aite_accuracy::{evaluate, AccuracyConfig};
 use aite_assessment::{Assessment, Profile};
@@ -71,6 +71,13 @@ pub enum ImageSource {
     ReferenceRootfs,
 }
 
+/// The running device the network probe reaches.
+pub enum ProbeTarget {
+    Address(String),
+    /// The in-process reference device (vulnerable), started for the probe and stopped after.
+    ReferenceDevice,
+}
+
 /// Everything one run evaluates, resolved from `aite.toml` or built in (`aite demo`).
 pub struct Plan {
     /// `run` or `demo`: the package folder's suffix and results.json `command`.
@@ -94,6 +101,8 @@ pub struct Plan {
     pub robustness: RobustnessSuite,
     pub security: SecuritySuite,
     pub image: Option<ImageSource>,
+    pub network: NetworkSuite,
+    pub probe: Option<ProbeTarget>,
 }
 
 /// How the package is written.
@@ -122,9 +131,10 @@ enum Step {
     Corruptions,
     Attacks,
     Security,
+    Network,
 }
 
-const STEPS: [Step; 9] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security];
+const STEPS: [Step; 10] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security, Step::Network];
 
 impl Step {
     fn name(self) -> &'static str {
@@ -138,6 +148,7 @@ impl Step {
             Step::Corruptions => "corruptions",
             Step::Attacks => "attacks",
             Step::Security => "security",
+            Step::Network => "network",
         }
     }
 
@@ -153,6 +164,7 @@ impl Step {
             Step::Corruptions => &["corruptions"],
             Step::Attacks => &["attack_square_linf", "attack_noise_linf", "attack_worst_case"],
             Step::Security => &["security"],
+            Step::Network => &["network"],
         }
     }
 }
@@ -323,6 +335,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
         Step::Periodic => plan.periodic.enabled,
         Step::Consistency | Step::Corruptions | Step::Attacks => plan.robustness.enabled,
         Step::Security => plan.security.enabled,
+        Step::Network => plan.network.enabled,
         Step::Accuracy => true,
     };
     if !enabled {
@@ -478,6 +491,35 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             if let Some(w) = aite_robustness::attack::worst_case(&reports.iter().collect::<Vec<_>>()) {
                 out.suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": ["square-linf", "noise-linf"], "epsilon": r.epsilon_255 / 255.0, "robust_accuracy": w } }))?;
             }
+        }
+        Step::Network => {
+            let n = &plan.network;
+            let report = match &plan.probe {
+                None => return Err(not_run("no device address: set [suites.network].target in aite.toml")),
+                Some(ProbeTarget::ReferenceDevice) => {
+                    if !quiet {
+                        eprintln!("  probing the reference device on 127.0.0.1");
+                    }
+                    let device = aite_network::reference::ReferenceDevice::start(aite_network::reference::DeviceKind::Vulnerable).context("cannot start the reference device on 127.0.0.1")?;
+                    device.probe(None)?
+                }
+                Some(ProbeTarget::Address(target)) => {
+                    let allowed = n.allow_network.iter().map(|c| aite_network::Cidr::parse(c)).collect::<Result<Vec<_>, _>>()?;
+                    let options = aite_network::ProbeOptions {
+                        ports: aite_network::PortList::parse(&n.ports)?,
+                        declared: n.declared.as_deref().map(aite_network::PortList::parse).transpose()?.map(|p| p.0),
+                        scope: aite_network::Scope { allowed },
+                        ..aite_network::ProbeOptions::default()
+                    };
+                    if !quiet {
+                        eprintln!("  probing {target}");
+                    }
+                    aite_network::probe(target, &options)?
+                }
+            };
+            let sarif = aite_network::rules::sarif(&report.findings, env!("CARGO_PKG_VERSION"), serde_json::json!({ "target": report.target, "address": report.address, "ports_scanned": report.ports_scanned }));
+            out.suite("network", &report)?;
+            out.file(folder, "network", "network-findings.sarif", &serde_json::to_vec_pretty(&sarif)?)?;
         }
         Step::Security => {
             let s = &plan.security;
@@ -857,6 +899,8 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         robustness: c.suites.robustness.clone(),
         security: c.suites.security.clone(),
         image: c.suites.security.image.clone().map(ImageSource::File),
+        network: c.suites.network.clone(),
+        probe: c.suites.network.target.clone().map(ProbeTarget::Address),
     };
     let opts = RunOptions {
         out: a.out.unwrap_or(c.out.clone()),
