@@ -129,12 +129,13 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         "cold_start": a.cold_start, "cold_start_process": a.cold_start_process, "audit": a.audit,
     });
     let dir = write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_csv(&report.records))])?;
-    if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
-        return Ok(code);
-    }
+    let verdict = super::run::judge(&a.assess, &dir, a.output.json)?;
     if report.error.is_some() {
-        // The measured part is saved; the run still failed on the target.
+        // The measured part is saved (and judged); the run still failed on the target.
         return Ok(Exit::Target as u8);
+    }
+    if let Some(code) = verdict {
+        return Ok(code);
     }
     Ok(code as u8)
 }
