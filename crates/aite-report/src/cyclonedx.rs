@@ -242,10 +242,12 @@ fn declarations(p: &Package, bom: &mut Value) {
             "predicate": format!("meets requirement {} ({})", r.id, r.title),
             "evidence": [ev],
         }));
+        // PASS supports the claim and FAIL refutes it; any other verdict decided
+        // nothing: neither claim nor counter-claim, and no confidence in the score.
         let (score, kind) = match r.verdict {
-            Verdict::Pass => (1.0, "claims"),
-            Verdict::Fail => (0.0, "counterClaims"),
-            _ => (0.0, "counterClaims"),
+            Verdict::Pass => (1.0, Some("claims")),
+            Verdict::Fail => (0.0, Some("counterClaims")),
+            _ => (0.0, None),
         };
         let mut entry = json!({
             "requirement": format!("requirement:{}", r.id),
@@ -255,7 +257,10 @@ fn declarations(p: &Package, bom: &mut Value) {
                 "mitigationStrategies": [],
             },
         });
-        entry[kind] = json!([claim]);
+        match kind {
+            Some(k) => entry[k] = json!([claim]),
+            None => entry["confidence"] = json!({ "score": 0.0, "rationale": format!("{}: not decided by this assessment", r.verdict.label()) }),
+        }
         if !r.remediation.is_empty() && r.verdict != Verdict::Pass {
             entry["conformance"]["rationale"] = json!(format!("{} Remediation: {}", entry["conformance"]["rationale"].as_str().unwrap_or(""), r.remediation));
         }

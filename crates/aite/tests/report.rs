@@ -165,6 +165,8 @@ fn cyclonedx_1_6_has_model_cards_and_the_verdicts_and_1_5_stays_valid() {
     let v = verdicts();
     assert_eq!(map.len(), v.len());
     assert_eq!(map.iter().filter(|m| m["claims"].is_array()).count(), v.iter().filter(|v| *v == "PASS").count(), "a claim only for PASS");
+    assert_eq!(map.iter().filter(|m| m["counterClaims"].is_array()).count(), v.iter().filter(|v| *v == "FAIL").count(), "a counter-claim only for FAIL");
+    assert_eq!(map.iter().filter(|m| m["confidence"]["score"] == 0.0).count(), v.iter().filter(|v| *v != "PASS" && *v != "FAIL").count(), "undecided verdicts carry no confidence");
     let Some(schemas) = schemas() else { return skip("../shared/reference/schemas is missing: CycloneDX validation not run") };
     let s16 = schemas.join("cyclonedx/bom-1.6.schema.json");
     let errors = schema_errors(&s16, &bom);
