@@ -1,0 +1,10 @@
+//! Errors raised while reading a task spec or decoding a model's outputs.
+
+/// What went wrong with a task spec or with the outputs it was applied to.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("invalid task spec: {reason}\n  hint: {hint}")]
+    Spec { reason: String, hint: String },
+    #[error("the model's outputs do not fit the task: {reason}\n  hint: {hint}")]
+    Outputs { reason: String, hint: String },
+}

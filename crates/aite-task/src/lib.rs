@@ -1,0 +1,32 @@
+//! What a model's outputs mean, and how they become a result.
+//!
+//! - [`TaskSpec`]: a declarative, serialisable description of the task, recorded in
+//!   the evidence like the preprocessing spec: `classifier` (top-5 of the first
+//!   output) or `detector` ([`DetectorSpec`]: output layout, box encoding,
+//!   coordinates, SSD priors, score threshold, NMS IoU, maximum detections). Written
+//!   in TOML, as `key=value` pairs, or by preset name ([`PRESETS`]).
+//! - [`PriorConfig`]: SSD prior (anchor) boxes generated from a declared config
+//!   (input size, strides, minimum box sizes, variances), as the UltraFace authors
+//!   generate them.
+//! - [`nms`]: greedy hard non-maximum suppression; [`iou`] of two boxes.
+//!
+//! [`TaskSpec::postprocess`] turns a target's output tensors into a [`TaskOutput`]:
+//! this is the `postprocess` stage of end-to-end latency.
+//!
+//! ```
+//! use aite_task::TaskSpec;
+//! let task = TaskSpec::parse_cli("ultraface-rfb320,score_threshold=0.9").unwrap();
+//! let TaskSpec::Detector(d) = &task else { panic!() };
+//! assert_eq!(d.score_threshold, 0.9);
+//! assert_eq!(d.nms_iou, 0.3);
+//! ```
+
+mod detect;
+mod error;
+mod priors;
+mod spec;
+
+pub use detect::{iou, nms, BBox, Detection};
+pub use error::TaskError;
+pub use priors::{Prior, PriorConfig};
+pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, TaskOutput, TaskSpec, PRESETS};

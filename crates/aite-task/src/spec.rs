@@ -1,0 +1,408 @@
+//! The declarative task spec: what a model's outputs mean and how they are decoded.
+//!
+//! One reader for presets, TOML and command-line `key=value` pairs, mirroring
+//! `aite_data::PreprocessSpec`. The spec is serialised into `config.json`.
+
+use crate::{nms, BBox, Detection, Prior, PriorConfig, TaskError};
+use aite_target::{top_k, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// What the model computes, and so what its postprocess stage does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "task", rename_all = "lowercase")]
+pub enum TaskSpec {
+    /// Class scores in the first output; the result is its top-5.
+    #[default]
+    Classifier,
+    /// Boxes and scores, decoded, thresholded and suppressed.
+    Detector(DetectorSpec),
+}
+
+/// How box and score tensors are laid out among the outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputLayout {
+    /// Two tensors: scores `[1, N, C]` (output `scores_output`) and boxes `[1, N, 4]` (output `boxes_output`).
+    #[default]
+    Separate,
+    /// One tensor `[1, N, 4 + C]` (output `boxes_output`): four box values then `C` scores.
+    Packed,
+}
+
+/// What the four box values of an anchor are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum BoxEncoding {
+    /// `x_min, y_min, x_max, y_max`.
+    #[default]
+    Corners,
+    /// `cx, cy, w, h`.
+    CentreSize,
+    /// SSD regression offsets against the declared `priors`, with their variances.
+    SsdOffsets,
+}
+
+/// Units of the box values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Coordinates {
+    /// Fractions of the model input's width and height.
+    #[default]
+    Normalised,
+    /// Pixels of the model input.
+    Pixels,
+}
+
+/// A detector's outputs and its decoding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DetectorSpec {
+    pub outputs: OutputLayout,
+    /// Index of the score output (separate layout).
+    pub scores_output: usize,
+    /// Index of the box output (separate layout), or of the packed tensor.
+    pub boxes_output: usize,
+    /// Score column 0 is background and never reported.
+    pub background_class: bool,
+    pub box_encoding: BoxEncoding,
+    pub coordinates: Coordinates,
+    /// Priors for `box_encoding = "ssd-offsets"`.
+    pub priors: Option<PriorConfig>,
+    /// A candidate is kept when its score is strictly above this.
+    pub score_threshold: f32,
+    /// NMS drops a box whose IoU with a kept box of its class is above this.
+    pub nms_iou: f32,
+    /// Per class, only the best this many candidates enter NMS (UltraFace: 200).
+    pub candidate_limit: Option<usize>,
+    /// Most detections reported, best first, over all classes.
+    pub max_detections: usize,
+}
+
+impl Default for DetectorSpec {
+    fn default() -> Self {
+        DetectorSpec {
+            outputs: OutputLayout::Separate,
+            scores_output: 0,
+            boxes_output: 1,
+            background_class: false,
+            box_encoding: BoxEncoding::Corners,
+            coordinates: Coordinates::Normalised,
+            priors: None,
+            score_threshold: 0.5,
+            nms_iou: 0.5,
+            candidate_limit: None,
+            max_detections: 100,
+        }
+    }
+}
+
+/// What the postprocess stage produced for one frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOutput {
+    /// `(class, score)` best first; for an output that is not a score vector, the index of its largest value.
+    Classes(Vec<(usize, f32)>),
+    Detections(Vec<Detection>),
+}
+
+const ULTRAFACE_DECODED: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nbox_encoding = \"corners\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200";
+
+const ULTRAFACE_RAW: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nbox_encoding = \"ssd-offsets\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200\n[priors]\nimage_size = [320, 240]\nstrides = [8, 16, 32, 64]\nmin_sizes = [[10.0, 16.0, 24.0], [32.0, 48.0], [64.0, 96.0], [128.0, 192.0, 256.0]]\nvariances = [0.1, 0.2]\nclamp = true";
+
+/// Built-in task specs by name: `(name, description, TOML)`.
+pub const PRESETS: &[(&str, &str, &str)] = &[
+    ("classifier", "class scores in the first output, top-5", "task = \"classifier\""),
+    (
+        "ultraface-rfb320",
+        "UltraFace RFB-320 ONNX (decodes its priors in the graph): scores [1,4420,2] + corner boxes [1,4420,4], threshold 0.7, NMS IoU 0.3, 200 candidates",
+        ULTRAFACE_DECODED,
+    ),
+    (
+        "ultraface-slim320",
+        "UltraFace slim-320 ONNX (decodes its priors in the graph): scores [1,4420,2] + corner boxes [1,4420,4], threshold 0.7, NMS IoU 0.3, 200 candidates",
+        ULTRAFACE_DECODED,
+    ),
+    (
+        "ultraface-320-raw",
+        "UltraFace 320x240 exports without post-processing: SSD offsets against 4420 priors (strides 8/16/32/64, variances 0.1/0.2)",
+        ULTRAFACE_RAW,
+    ),
+];
+
+fn preset_hint() -> String {
+    format!("built-in tasks: {}; or a TOML file, or key=value pairs", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))
+}
+
+const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, background_class, box_encoding, coordinates, priors, score_threshold, nms_iou, candidate_limit, max_detections, preset";
+
+impl TaskSpec {
+    /// Parse a TOML document (unknown keys are an error naming the key).
+    pub fn from_toml(text: &str) -> Result<Self, TaskError> {
+        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| TaskError::Spec {
+            reason: e.message().to_string(),
+            hint: "the task spec is TOML, e.g. `task = \"detector\"`".into(),
+        })?;
+        Self::from_table(table)
+    }
+
+    fn from_table(mut table: toml::Table) -> Result<Self, TaskError> {
+        let mut merged = match table.remove("preset") {
+            Some(toml::Value::String(name)) => Self::preset_table(&name)?,
+            Some(other) => return Err(TaskError::Spec { reason: format!("`preset` must be a name, got {other}"), hint: preset_hint() }),
+            None => toml::Table::new(),
+        };
+        merged.extend(table);
+        if !merged.contains_key("task") {
+            return Err(TaskError::Spec { reason: "no `task` key".into(), hint: "write task = \"classifier\" or task = \"detector\", or start from a preset".into() });
+        }
+        let spec: TaskSpec = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e: toml::de::Error| TaskError::Spec { reason: e.message().to_string(), hint: format!("known keys: {KNOWN_KEYS}") })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    fn preset_table(name: &str) -> Result<toml::Table, TaskError> {
+        let (_, _, body) = PRESETS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .ok_or_else(|| TaskError::Spec { reason: format!("unknown task preset `{name}`"), hint: preset_hint() })?;
+        Ok(body.parse().expect("built-in task presets are valid TOML"))
+    }
+
+    /// A built-in spec by name.
+    pub fn preset(name: &str) -> Result<Self, TaskError> {
+        Self::from_table(Self::preset_table(name)?)
+    }
+
+    /// The command-line form: a preset name, or `key=value` pairs separated by commas,
+    /// optionally starting with a preset to override (`ultraface-rfb320,score_threshold=0.9`).
+    /// `priors` can only be given in TOML or by preset.
+    pub fn parse_cli(text: &str) -> Result<Self, TaskError> {
+        let text = text.trim();
+        if !text.contains('=') {
+            return Self::preset(text);
+        }
+        let mut table = toml::Table::new();
+        for (i, pair) in text.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
+            if i == 0 && !pair.contains('=') {
+                table.insert("preset".into(), toml::Value::String(pair.trim().to_string()));
+                continue;
+            }
+            let (key, value) = pair.split_once('=').ok_or_else(|| TaskError::Spec {
+                reason: format!("`{pair}` is not key=value"),
+                hint: "write e.g. task=detector,score_threshold=0.6".into(),
+            })?;
+            let (key, value) = (key.trim(), value.trim());
+            let v = if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections"), value.parse::<i64>()) {
+                toml::Value::Integer(n)
+            } else if let Ok(b) = value.parse::<bool>() {
+                toml::Value::Boolean(b)
+            } else if let Ok(f) = value.parse::<f64>() {
+                toml::Value::Float(f)
+            } else {
+                toml::Value::String(value.to_string())
+            };
+            table.insert(key.to_string(), v);
+        }
+        Self::from_table(table)
+    }
+
+    fn validate(&self) -> Result<(), TaskError> {
+        let TaskSpec::Detector(d) = self else { return Ok(()) };
+        let bad = |reason: String, hint: &str| Err(TaskError::Spec { reason, hint: hint.into() });
+        if !(0.0..=1.0).contains(&d.nms_iou) {
+            return bad(format!("nms_iou {} is outside [0, 1]", d.nms_iou), "use e.g. nms_iou = 0.5");
+        }
+        if !d.score_threshold.is_finite() {
+            return bad("score_threshold is not finite".into(), "use e.g. score_threshold = 0.5");
+        }
+        if d.max_detections == 0 || d.candidate_limit == Some(0) {
+            return bad("max_detections and candidate_limit must be at least 1".into(), "use e.g. max_detections = 100");
+        }
+        match (d.box_encoding, &d.priors) {
+            (BoxEncoding::SsdOffsets, None) => bad("box_encoding = \"ssd-offsets\" needs a [priors] table".into(), "declare image_size, strides, min_sizes, variances (see the ultraface-320-raw preset)"),
+            (BoxEncoding::SsdOffsets, Some(p)) => p.validate(),
+            (_, Some(_)) => bad("[priors] is only read with box_encoding = \"ssd-offsets\"".into(), "drop [priors], or set box_encoding = \"ssd-offsets\""),
+            (_, None) => Ok(()),
+        }
+    }
+
+    /// The postprocess stage: turn one frame's output tensors into its result.
+    pub fn postprocess(&self, outputs: &[Tensor]) -> Result<TaskOutput, TaskError> {
+        match self {
+            TaskSpec::Classifier => {
+                let first = outputs.first().ok_or_else(|| TaskError::Outputs { reason: "the model returned no output".into(), hint: "a classifier reads its first output".into() })?;
+                Ok(TaskOutput::Classes(match top_k(first, 5) {
+                    Ok(best) => best,
+                    Err(_) => {
+                        let v = first.to_f32_vec();
+                        (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b])).map(|i| (i, v[i])).into_iter().collect()
+                    }
+                }))
+            }
+            TaskSpec::Detector(d) => d.decode(outputs, None).map(TaskOutput::Detections),
+        }
+    }
+}
+
+impl DetectorSpec {
+    /// Decode, threshold and suppress one frame's outputs. `priors` may be passed
+    /// pre-generated (they depend only on the spec); otherwise they are generated here.
+    pub fn decode(&self, outputs: &[Tensor], priors: Option<&[Prior]>) -> Result<Vec<Detection>, TaskError> {
+        let hint = "check outputs/scores_output/boxes_output against `aite inspect MODEL`";
+        let get = |i: usize| {
+            outputs.get(i).ok_or_else(|| TaskError::Outputs { reason: format!("output {i} is named by the task but the model returned {} outputs", outputs.len()), hint: hint.into() })
+        };
+        let rows = |t: &Tensor| -> Result<(usize, usize), TaskError> {
+            match t.shape() {
+                [1, n, c] | [n, c] => Ok((*n, *c)),
+                s => Err(TaskError::Outputs { reason: format!("a detector output of shape {s:?} is not [1, N, K] or [N, K]"), hint: hint.into() }),
+            }
+        };
+        // (box values, box stride, score values, score offset, score stride, classes, anchors)
+        let (boxes, scores, n, classes, b_stride, s_off, s_stride) = match self.outputs {
+            OutputLayout::Separate => {
+                let (bt, st) = (get(self.boxes_output)?, get(self.scores_output)?);
+                let ((nb, four), (ns, c)) = (rows(bt)?, rows(st)?);
+                if four != 4 || nb != ns {
+                    return Err(TaskError::Outputs { reason: format!("boxes {:?} and scores {:?} are not [1, N, 4] and [1, N, C]", bt.shape(), st.shape()), hint: hint.into() });
+                }
+                (bt.to_f32_vec(), st.to_f32_vec(), nb, c, 4, 0, c)
+            }
+            OutputLayout::Packed => {
+                let t = get(self.boxes_output)?;
+                let (n, k) = rows(t)?;
+                if k < 5 {
+                    return Err(TaskError::Outputs { reason: format!("a packed output of shape {:?} has no score column after its 4 box values", t.shape()), hint: hint.into() });
+                }
+                let v = t.to_f32_vec();
+                (v.clone(), v, n, k - 4, k, 4, k)
+            }
+        };
+        let generated;
+        let priors = match (self.box_encoding, priors, &self.priors) {
+            (BoxEncoding::SsdOffsets, Some(p), _) => Some(p),
+            (BoxEncoding::SsdOffsets, None, Some(cfg)) => {
+                generated = cfg.generate();
+                Some(generated.as_slice())
+            }
+            _ => None,
+        };
+        if let Some(p) = priors {
+            if p.len() != n {
+                return Err(TaskError::Outputs { reason: format!("the priors config gives {} priors but the model has {n} anchors", p.len()), hint: "the priors' image_size, strides and min_sizes must be the model's".into() });
+            }
+        }
+        let variances = self.priors.as_ref().map(|p| p.variances).unwrap_or([0.1, 0.2]);
+        let decode_box = |a: usize| -> BBox {
+            let v = &boxes[a * b_stride..a * b_stride + 4];
+            let (cx, cy, w, h) = match (self.box_encoding, priors) {
+                (BoxEncoding::Corners, _) => return BBox { x_min: v[0], y_min: v[1], x_max: v[2], y_max: v[3] },
+                (BoxEncoding::CentreSize, _) | (BoxEncoding::SsdOffsets, None) => (v[0], v[1], v[2], v[3]),
+                (BoxEncoding::SsdOffsets, Some(p)) => {
+                    let p = p[a];
+                    (v[0] * variances[0] * p.w + p.cx, v[1] * variances[0] * p.h + p.cy, (v[2] * variances[1]).exp() * p.w, (v[3] * variances[1]).exp() * p.h)
+                }
+            };
+            BBox { x_min: cx - w / 2.0, y_min: cy - h / 2.0, x_max: cx + w / 2.0, y_max: cy + h / 2.0 }
+        };
+        let first_class = usize::from(self.background_class);
+        let mut all = Vec::new();
+        for class in first_class..classes {
+            let mut candidates: Vec<Detection> = (0..n)
+                .filter_map(|a| {
+                    let score = scores[a * s_stride + s_off + class];
+                    (score > self.score_threshold).then(|| Detection { class, score, bbox: decode_box(a) })
+                })
+                .collect();
+            if let Some(limit) = self.candidate_limit {
+                candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+                candidates.truncate(limit);
+            }
+            all.extend(nms(candidates, self.nms_iou, self.max_detections));
+        }
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        all.truncate(self.max_detections);
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_parse_and_round_trip_through_json() {
+        for (name, _, _) in PRESETS {
+            let spec = TaskSpec::preset(name).unwrap();
+            let json = serde_json::to_string(&spec).unwrap();
+            assert_eq!(serde_json::from_str::<TaskSpec>(&json).unwrap(), spec, "{name}: {json}");
+        }
+        let TaskSpec::Detector(d) = TaskSpec::preset("ultraface-320-raw").unwrap() else { panic!() };
+        assert_eq!(d.priors.unwrap(), PriorConfig::ultraface_320());
+    }
+
+    #[test]
+    fn cli_overrides_and_errors_name_the_key() {
+        let TaskSpec::Detector(d) = TaskSpec::parse_cli("ultraface-rfb320,score_threshold=0.9,max_detections=5,background_class=false").unwrap() else { panic!() };
+        assert_eq!((d.score_threshold, d.max_detections, d.background_class), (0.9, 5, false));
+        let err = TaskSpec::parse_cli("ultraface-rfb320,nms=0.3").unwrap_err().to_string();
+        assert!(err.contains("nms") && err.contains("nms_iou"), "{err}");
+        let err = TaskSpec::parse_cli("faces").unwrap_err().to_string();
+        assert!(err.contains("unknown task preset `faces`") && err.contains("ultraface-rfb320"), "{err}");
+        let err = TaskSpec::parse_cli("task=detector,box_encoding=ssd-offsets").unwrap_err().to_string();
+        assert!(err.contains("[priors]"), "{err}");
+        assert_eq!(TaskSpec::from_toml("task = \"classifier\"").unwrap(), TaskSpec::Classifier);
+    }
+
+    #[test]
+    fn ssd_offsets_decode_to_hand_computed_boxes() {
+        // One prior at (0.5, 0.5) sized 0.2 x 0.4 (image 10x10, stride 10, min size... given directly).
+        let priors = [Prior { cx: 0.5, cy: 0.5, w: 0.2, h: 0.4 }];
+        let spec = DetectorSpec { box_encoding: BoxEncoding::SsdOffsets, priors: Some(PriorConfig { image_size: [10, 10], strides: vec![10], min_sizes: vec![vec![2.0]], variances: [0.1, 0.2], clamp: true }), score_threshold: 0.5, ..Default::default() };
+        // Offsets (1, -1, ln 2 / 0.2, 0): cx = 0.5 + 1*0.1*0.2 = 0.52, cy = 0.5 - 0.1*0.4 = 0.46,
+        // w = 0.2 * 2 = 0.4, h = 0.4 -> corners (0.32, 0.26, 0.72, 0.66).
+        let boxes = Tensor::f32(vec![1, 1, 4], vec![1.0, -1.0, std::f32::consts::LN_2 / 0.2, 0.0]).unwrap();
+        let scores = Tensor::f32(vec![1, 1, 1], vec![0.8]).unwrap();
+        let d = spec.decode(&[scores, boxes], Some(&priors)).unwrap();
+        assert_eq!(d.len(), 1);
+        let b = d[0].bbox;
+        for (got, want) in [(b.x_min, 0.32), (b.y_min, 0.26), (b.x_max, 0.72), (b.y_max, 0.66)] {
+            assert!((got - want).abs() < 1e-6, "{b:?}");
+        }
+    }
+
+    #[test]
+    fn packed_layout_with_background_thresholds_and_suppresses() {
+        // Three anchors, [x0 y0 x1 y1 bg face]: two overlapping faces (IoU 1/3) and one below threshold.
+        let t = Tensor::f32(vec![1, 3, 6], vec![
+            0.0, 0.0, 0.2, 0.2, 0.1, 0.9,
+            0.1, 0.0, 0.3, 0.2, 0.2, 0.8,
+            0.5, 0.5, 0.6, 0.6, 0.7, 0.3,
+        ]).unwrap();
+        let spec = DetectorSpec { outputs: OutputLayout::Packed, boxes_output: 0, background_class: true, score_threshold: 0.5, nms_iou: 0.3, ..Default::default() };
+        let d = spec.decode(std::slice::from_ref(&t), None).unwrap();
+        assert_eq!(d.iter().map(|d| (d.class, d.score)).collect::<Vec<_>>(), vec![(1, 0.9)]);
+        let d = DetectorSpec { nms_iou: 0.5, ..spec.clone() }.decode(std::slice::from_ref(&t), None).unwrap();
+        assert_eq!(d.len(), 2);
+        // Background column reported when not declared background.
+        let d = DetectorSpec { background_class: false, ..spec }.decode(&[t], None).unwrap();
+        assert!(d.iter().any(|d| d.class == 0 && d.score == 0.7));
+    }
+
+    #[test]
+    fn mismatched_outputs_are_errors_not_panics() {
+        let spec = DetectorSpec::default();
+        let err = spec.decode(&[Tensor::f32(vec![1, 10], vec![0.0; 10]).unwrap()], None).unwrap_err().to_string();
+        assert!(err.contains("output 1"), "{err}");
+        let a = Tensor::f32(vec![1, 3, 2], vec![0.0; 6]).unwrap();
+        let b = Tensor::f32(vec![1, 2, 4], vec![0.0; 8]).unwrap();
+        assert!(spec.decode(&[a, b], None).unwrap_err().to_string().contains("[1, N, 4]"));
+        let raw = TaskSpec::preset("ultraface-320-raw").unwrap();
+        let TaskSpec::Detector(raw) = raw else { panic!() };
+        let s = Tensor::f32(vec![1, 5, 2], vec![0.0; 10]).unwrap();
+        let b = Tensor::f32(vec![1, 5, 4], vec![0.0; 20]).unwrap();
+        assert!(raw.decode(&[s, b], None).unwrap_err().to_string().contains("4420 priors but the model has 5"));
+    }
+}
