@@ -195,4 +195,6 @@ pub struct RunSummary {
     pub overall_verdict: Option<Verdict>,
     pub package_path: String,
     pub manifest_sha256: String,
+    /// Requirements the assessment left out of scope: a verdict over part of the profile.
+    pub out_of_scope: usize,
 }

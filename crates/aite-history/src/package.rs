@@ -40,6 +40,8 @@ pub(crate) struct AssessmentRecord {
     pub profile_version: Option<String>,
     pub profile_sha256: Option<String>,
     pub overall: Option<Verdict>,
+    /// Requirements of the profile the assessment left out of scope (0 for `aite run`).
+    pub out_of_scope: usize,
     pub verdicts: Vec<RequirementVerdict>,
 }
 
@@ -186,6 +188,7 @@ fn assessment(a: &Value, path: &Path) -> Result<AssessmentRecord, HistoryError> 
         profile_version: s(a, "profile_version"),
         profile_sha256: s(a, "profile_sha256"),
         overall: label(a.get("overall").and_then(Value::as_str), "overall")?,
+        out_of_scope: a.get("out_of_scope").and_then(Value::as_array).map_or(0, Vec::len),
         verdicts,
     })
 }

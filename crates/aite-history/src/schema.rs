@@ -17,7 +17,10 @@ pub struct Migration {
 }
 
 /// Every migration, in the order they are applied.
-pub const MIGRATIONS: &[Migration] = &[Migration { version: 1, name: "runs", sql: include_str!("../migrations/0001_runs.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "runs", sql: include_str!("../migrations/0001_runs.sql") },
+    Migration { version: 2, name: "out_of_scope", sql: include_str!("../migrations/0002_out_of_scope.sql") },
+];
 
 /// The schema version this build creates and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;

@@ -30,7 +30,7 @@ pub struct History {
 
 const RUN_COLUMNS: &str = "id, recorded_at, started_at, command, status, tool_version, tool_commit, terminal_manufacturer, terminal_model, \
     terminal_hardware_revision, terminal_serial, terminal_firmware_version, firmware_name, firmware_sha256, profile_id, profile_version, \
-    profile_sha256, overall_verdict, package_path, manifest_sha256";
+    profile_sha256, overall_verdict, package_path, manifest_sha256, out_of_scope";
 
 impl History {
     /// Open (or create) the database at `path`, creating its parent folders, and
@@ -251,6 +251,7 @@ fn summary(r: &Row<'_>) -> rusqlite::Result<RunSummary> {
         overall_verdict: overall.map(|l| Verdict::from_label(&l).ok_or_else(|| bad_text(17, &l))).transpose()?,
         package_path: r.get(18)?,
         manifest_sha256: r.get(19)?,
+        out_of_scope: r.get::<_, i64>(20)?.max(0) as usize,
     })
 }
 
@@ -260,8 +261,8 @@ fn insert(tx: &rusqlite::Transaction<'_>, id: &RunId, rec: &PackageRecord) -> ru
     tx.execute(
         "INSERT INTO runs (id, manifest_sha256, package_path, recorded_at, command, status, started_at, finished_at, tool_version, tool_commit, \
          terminal_manufacturer, terminal_model, terminal_hardware_revision, terminal_serial, terminal_firmware_version, firmware_name, firmware_sha256, \
-         engine, engine_version, has_assessment, profile_id, profile_version, profile_sha256, overall_verdict) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+         engine, engine_version, has_assessment, profile_id, profile_version, profile_sha256, overall_verdict, out_of_scope) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
         params![
             id.0,
             rec.manifest_sha256,
@@ -287,6 +288,7 @@ fn insert(tx: &rusqlite::Transaction<'_>, id: &RunId, rec: &PackageRecord) -> ru
             a.and_then(|a| a.profile_version.as_ref()),
             a.and_then(|a| a.profile_sha256.as_ref()),
             a.and_then(|a| a.overall).map(Verdict::label),
+            a.map_or(0, |a| a.out_of_scope as i64),
         ],
     )?;
     for (i, input) in rec.inputs.iter().enumerate() {

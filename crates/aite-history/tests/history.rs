@@ -441,7 +441,7 @@ fn concurrent_first_opens_both_succeed() {
             let v = h.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
             assert_eq!(v, aite_history::schema::SCHEMA_VERSION);
         }
-        assert_eq!(count(&db, "schema_migrations"), 1);
+        assert_eq!(count(&db, "schema_migrations"), aite_history::schema::MIGRATIONS.len() as i64);
     }
 }
 
@@ -540,4 +540,24 @@ fn an_interrupted_run_is_named_in_the_diff() {
     let d = h.diff(&a, &b).unwrap();
     assert!(d.notes.iter().any(|n| n.contains("(after) ended interrupted")), "{:?}", d.notes);
     assert!(!d.notes.iter().any(|n| n.contains("(before) ended")), "{:?}", d.notes);
+}
+
+/// A scoped assessment (`--profile` on a single-suite command) is recorded with the
+/// number of requirements it left out, so its verdict is never listed as the profile's.
+#[test]
+fn a_scoped_assessment_is_recorded_as_scoped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = package(tmp.path(), "run-a", &spec_a());
+    let results: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let profile = aite_assessment::shipped("ai-camera").unwrap();
+    let assessment = aite_assessment::assess_scoped(&profile, &results);
+    assert!(!assessment.out_of_scope.is_empty());
+    let text = serde_json::to_string_pretty(&assessment).unwrap();
+    std::fs::write(dir.join("assessment.json"), &text).unwrap();
+    let mut manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    manifest["files"]["assessment.json"] = json!(hex::encode(Sha256::digest(text.as_bytes())));
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let id = h.record_package(&dir).unwrap();
+    assert_eq!(h.run(&id).unwrap().out_of_scope, assessment.out_of_scope.len());
 }

@@ -96,7 +96,11 @@ mod enabled {
             r.terminal.label(),
             r.firmware.as_ref().map(|f| format!("{} ({})", f.name, short(&f.sha256))).unwrap_or_else(dash),
             r.profile_id.as_ref().map(|p| format!("{p} {}", r.profile_version.as_deref().unwrap_or(""))).unwrap_or_else(dash),
-            r.overall_verdict.map(|v| v.label().to_string()).unwrap_or_else(|| "no assessment".into()),
+            match (r.overall_verdict, r.out_of_scope) {
+                (None, _) => "no assessment".into(),
+                (Some(v), 0) => v.label().to_string(),
+                (Some(v), n) => format!("{} (scoped: {n} requirement(s) out of scope)", v.label()),
+            },
             r.package_path.clone(),
         ]
     }
