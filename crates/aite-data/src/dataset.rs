@@ -156,7 +156,9 @@ impl Dataset {
         })
     }
 
-    /// One sub-folder per class (sorted by name = class index), images inside.
+    /// One sub-folder per class (sorted by name = class index), images inside; or,
+    /// for a folder with no sub-folders, its images as unlabeled samples (label
+    /// `None`: enough for latency and consistency, refused by accuracy).
     pub fn from_image_folder(root: &Path) -> Result<Self, DataError> {
         let io = |source| DataError::Io { path: root.to_path_buf(), source };
         let mut classes: Vec<String> = std::fs::read_dir(root)
@@ -167,20 +169,14 @@ impl Dataset {
             .collect();
         classes.sort();
         let mut samples = Vec::new();
+        if classes.is_empty() {
+            for f in image_files(root)? {
+                let id = f.strip_prefix(root).unwrap_or(&f).display().to_string();
+                samples.push(Sample { id, source: SampleSource::File(f), label: None });
+            }
+        }
         for (label, class) in classes.iter().enumerate() {
-            let dir = root.join(class);
-            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-                .map_err(|source| DataError::Io { path: dir.clone(), source })?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-                })
-                .collect();
-            files.sort();
-            for f in files {
+            for f in image_files(&root.join(class))? {
                 let id = f.strip_prefix(root).unwrap_or(&f).display().to_string();
                 samples.push(Sample { id, source: SampleSource::File(f), label: Some(label) });
             }
@@ -221,6 +217,18 @@ impl Dataset {
         }
         hex::encode(h.finalize())
     }
+}
+
+/// The JPEG/PNG/BMP files directly in `dir`, sorted.
+fn image_files(dir: &Path) -> Result<Vec<PathBuf>, DataError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| DataError::Io { path: dir.to_path_buf(), source })?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().and_then(|e| e.to_str()).is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Read a CSV manifest whole, refusing one larger than [`MAX_MANIFEST_BYTES`]
@@ -323,6 +331,22 @@ mod tests {
         assert_eq!(ds.classes, vec!["ant", "zebra"]);
         assert_eq!(ds.samples.len(), 2);
         assert_eq!(ds.samples[0].label, Some(0));
+    }
+
+    #[test]
+    fn plain_folder_of_frames_is_unlabeled() {
+        let dir = tempfile::tempdir().unwrap();
+        for file in ["b.jpg", "a.PNG", "notes.txt"] {
+            std::fs::write(dir.path().join(file), b"x").unwrap();
+        }
+        let ds = Dataset::open(dir.path()).unwrap();
+        assert_eq!(ds.samples.iter().map(|s| (s.id.as_str(), s.label)).collect::<Vec<_>>(), vec![("a.PNG", None), ("b.jpg", None)]);
+        assert!(ds.classes.is_empty());
+        // Only non-images: still "no images", naming the folder.
+        let empty = tempfile::tempdir().unwrap();
+        std::fs::write(empty.path().join("notes.txt"), b"x").unwrap();
+        let err = Dataset::open(empty.path()).unwrap_err().to_string();
+        assert!(err.contains("has no images") && err.contains(&empty.path().display().to_string()), "{err}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub enum DataError {
     },
     #[error("dataset {path} is refused: {reason}\n  hint: aite reads manifests of at most 256 MiB and 2 000 000 rows; split the dataset into several manifests")]
     ManifestTooLarge { path: PathBuf, reason: String },
-    #[error("dataset {path} has no images\n  hint: point --dataset at a labels CSV or at a folder with one sub-folder of JPEG/PNG/BMP images per class")]
+    #[error("dataset {path} has no images\n  hint: point --dataset at a labels CSV, at a folder with one sub-folder of JPEG/PNG/BMP images per class, or (latency, consistency) at a folder of JPEG/PNG/BMP frames")]
     Empty { path: PathBuf },
     #[error("cannot decode image {id}: {reason}")]
     Decode { id: String, reason: String },
