@@ -66,6 +66,8 @@ impl Renderer for TerminalRenderer {
         let target = &results.target;
         if let Some(input) = target.get("input").and_then(|i| i.as_str()) {
             let _ = writeln!(out, "aite {} — {input}", results.command);
+        } else if let Some(device) = target.get("target").and_then(|i| i.as_str()) {
+            let _ = writeln!(out, "aite {} — device {device}", results.command);
         } else {
             let _ = writeln!(
                 out,
