@@ -8,7 +8,7 @@ use crate::resources::{cpu_frequency, peak_rss_bytes, process_cpu_time, Resource
 use crate::stats::{percentile, LatencySummary};
 use crate::workload::{LatencyMode, Workload};
 use crate::{LatencyScenario, LatencySettings};
-use aite_target::{Cancel, Target, TargetError};
+use aite_target::{Cancel, RequestCounts, RequestOutcome, Target, TargetError};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use rand_distr::{Distribution, Exp};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,77 @@ impl QueryRecord {
     pub fn latency_ns(&self) -> u64 {
         self.completed_ns.saturating_sub(self.scheduled_ns)
     }
+}
+
+/// A query that failed on a remote target: recorded, excluded from every latency statistic.
+/// Times are ns since the measured run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedQuery {
+    pub index: u64,
+    pub sample: usize,
+    pub scheduled_ns: u64,
+    pub completed_ns: u64,
+    /// How the target's (last) request for it ended.
+    pub kind: RequestOutcome,
+}
+
+/// The longest stretch of consecutive failed queries.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OutageWindow {
+    /// Index of its first failed query.
+    pub first_query: u64,
+    pub queries: u64,
+    /// From the first failed query's scheduled time to the next successful query's
+    /// scheduled time (to the last failure's completion when the run ended inside it).
+    pub ms: f64,
+    /// The run ended (stopped or finished) before a query succeeded again.
+    pub ongoing: bool,
+}
+
+impl OutageWindow {
+    /// The longest run of consecutive failures in issue order (the first of equal ones).
+    pub fn longest(records: &[QueryRecord], failed: &[FailedQuery]) -> Option<OutageWindow> {
+        let mut best: Option<OutageWindow> = None;
+        let mut i = 0;
+        while i < failed.len() {
+            let mut j = i;
+            while j + 1 < failed.len() && failed[j + 1].index == failed[j].index + 1 {
+                j += 1;
+            }
+            let (first, last) = (&failed[i], &failed[j]);
+            let next_ok = records.iter().find(|r| r.index > last.index);
+            let end_ns = next_ok.map_or(last.completed_ns, |r| r.scheduled_ns);
+            let w = OutageWindow {
+                first_query: first.index,
+                queries: (j - i + 1) as u64,
+                ms: end_ns.saturating_sub(first.scheduled_ns) as f64 / 1e6,
+                ongoing: next_ok.is_none(),
+            };
+            if best.is_none_or(|b| w.queries > b.queries) {
+                best = Some(w);
+            }
+            i = j + 1;
+        }
+        best
+    }
+}
+
+/// How a remote target's failed request ended, from its counts before and after the query:
+/// the failure that is not a retried reset when there is one.
+fn failure_kind(before: &RequestCounts, after: &RequestCounts) -> Option<RequestOutcome> {
+    let d = after.since(before);
+    [
+        (d.timeout, RequestOutcome::Timeout),
+        (d.refused, RequestOutcome::Refused),
+        (d.truncated, RequestOutcome::Truncated),
+        (d.http_4xx, RequestOutcome::Http4xx),
+        (d.http_5xx, RequestOutcome::Http5xx),
+        (d.malformed, RequestOutcome::Malformed),
+        (d.reset, RequestOutcome::Reset),
+    ]
+    .into_iter()
+    .find(|(n, _)| *n > 0)
+    .map(|(_, k)| k)
 }
 
 /// Mean and p50 of each stage, in ms.
@@ -83,8 +154,22 @@ pub struct LatencyReport {
     #[serde(default)]
     pub offline: Option<OfflineResult>,
     pub interrupted: bool,
-    /// Set when a query failed after others succeeded; the report covers those before it.
+    /// Set when the run stopped on a failure: a local engine's first failed query after
+    /// others succeeded, or a remote target's `max_consecutive_failures` in a row. The report
+    /// covers the queries before it.
     pub error: Option<String>,
+    /// Queries that failed on a remote target, in issue order (a failed request is recorded
+    /// and the run goes on); `queries`, `latency` and every statistic cover successes only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_queries: Vec<FailedQuery>,
+    /// Failed queries, and their share of the issued queries (`errors / (queries + errors)`).
+    #[serde(default)]
+    pub errors: u64,
+    #[serde(default)]
+    pub error_rate: f64,
+    /// The longest stretch of consecutive failed queries; `None` without failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outage: Option<OutageWindow>,
     /// A remote target's requests during the measured run, by outcome (warm-up excluded);
     /// `None` for local engines. The latency figures above cover successful queries only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +187,9 @@ pub enum LatencyError {
     Scenario(String),
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// Every measured query failed until the consecutive-failure bound stopped the run.
+    #[error("the target answered no measured query: {0}")]
+    Stopped(String),
 }
 
 /// Progress of a run, for progress bars.
@@ -135,6 +223,9 @@ fn validate(scenario: &LatencyScenario, settings: &LatencySettings) -> Result<()
     let bad = |m: &str| Err(LatencyError::Scenario(m.to_string()));
     if !(settings.percentile > 0.0 && settings.percentile < 1.0) {
         return bad("percentile must be in (0, 1), e.g. 0.90");
+    }
+    if !(0.0..=1.0).contains(&settings.max_error_rate) {
+        return bad("max_error_rate must be in [0, 1], e.g. 0.01");
     }
     match scenario {
         LatencyScenario::MultiStream { samples_per_query } if *samples_per_query == 0 => {
@@ -203,7 +294,7 @@ fn measure(
             }));
         }
         let resources = resource_usage(cpu_before, freq_before, off.wall);
-        return Ok(build_report(scenario, settings, workload, off.records, 1, resources, off.interrupted, off.error, Some(off.result)));
+        return Ok(build_report(scenario, settings, workload, off.records, Vec::new(), 1, resources, off.interrupted, off.error, Some(off.result)));
     }
 
     let min_duration = Duration::from_millis(settings.min_duration_ms);
@@ -217,6 +308,8 @@ fn measure(
         _ => None,
     };
     let mut records: Vec<QueryRecord> = Vec::with_capacity(settings.min_queries.clamp(16, 1 << 20) as usize);
+    let mut failed_queries: Vec<FailedQuery> = Vec::new();
+    let mut consecutive_failures = 0u64;
     let mut error = None;
     let mut interrupted = false;
     let mut next_arrival = 0f64; // seconds, server
@@ -241,7 +334,8 @@ fn measure(
             LatencyScenario::Server { .. } | LatencyScenario::Periodic { .. } => scheduled_offset,
             _ => elapsed,
         };
-        let met = q >= settings.min_queries && clock >= min_duration;
+        // The minimum counts successful queries; the cap counts every issued one.
+        let met = records.len() as u64 >= settings.min_queries && clock >= min_duration;
         let capped = (settings.max_queries > 0 && q >= settings.max_queries) || max_duration.is_some_and(|m| elapsed >= m);
         if met || capped {
             break;
@@ -253,6 +347,7 @@ fn measure(
         let scheduled = start + scheduled_offset;
         wait_until(scheduled);
         let issued = Instant::now();
+        let counts_before = target.request_counts();
         let mut stages = [0u64; 4];
         let first_sample = rng.gen_range(0..workload.len());
         let mut failed = None;
@@ -271,14 +366,38 @@ fn measure(
             }
         }
         let completed = Instant::now();
-        if let Some(e) = failed {
-            if records.is_empty() {
-                return Err(e.into());
-            }
-            error = Some(e.to_string());
-            break;
-        }
         let ns = |t: Instant| (t - start).as_nanos() as u64;
+        if let Some(e) = failed {
+            // A remote request that failed is recorded and the run goes on; anything else
+            // (a local engine, an input the target refused before sending) stops it.
+            let kind = match (counts_before, target.request_counts()) {
+                (Some(a), Some(b)) => failure_kind(&a, &b),
+                _ => None,
+            };
+            let Some(kind) = kind else {
+                if records.is_empty() {
+                    return Err(e.into());
+                }
+                error = Some(e.to_string());
+                break;
+            };
+            failed_queries.push(FailedQuery { index: q, sample: first_sample, scheduled_ns: ns(scheduled), completed_ns: ns(completed), kind });
+            consecutive_failures += 1;
+            if consecutive_failures > settings.max_consecutive_failures || settings.max_consecutive_failures == 0 {
+                let why = format!("stopped after {consecutive_failures} consecutive failed queries (bound {}); the last: {e}", settings.max_consecutive_failures);
+                if records.is_empty() {
+                    return Err(LatencyError::Stopped(why));
+                }
+                error = Some(why);
+                break;
+            }
+            if let Some(exp) = &arrivals {
+                next_arrival += exp.sample(rng);
+            }
+            q += 1;
+            continue;
+        }
+        consecutive_failures = 0;
         records.push(QueryRecord {
             index: q,
             sample: first_sample,
@@ -296,7 +415,7 @@ fn measure(
         }
         q += 1;
         if q % 16 == 0 || q < 16 {
-            let frac_q = if settings.min_queries == 0 { 1.0 } else { q as f64 / settings.min_queries as f64 };
+            let frac_q = if settings.min_queries == 0 { 1.0 } else { records.len() as f64 / settings.min_queries as f64 };
             let frac_t = if min_duration.is_zero() { 1.0 } else { clock.as_secs_f64() / min_duration.as_secs_f64() };
             progress(RunProgress { queries: q, elapsed: start.elapsed(), fraction: frac_q.min(frac_t).min(1.0) });
         }
@@ -309,7 +428,7 @@ fn measure(
             "no query was issued: raise --max-queries/--max-duration".into()
         }));
     }
-    Ok(build_report(scenario, settings, workload, records, per_query, resource_usage(cpu_before, freq_before, wall), interrupted, error, None))
+    Ok(build_report(scenario, settings, workload, records, failed_queries, per_query, resource_usage(cpu_before, freq_before, wall), interrupted, error, None))
 }
 
 fn resource_usage(cpu_before: Option<Duration>, freq_before: crate::CpuFrequency, wall: Duration) -> ResourceUsage {
@@ -331,6 +450,7 @@ pub(crate) fn build_report(
     settings: &LatencySettings,
     workload: &Workload,
     records: Vec<QueryRecord>,
+    failed_queries: Vec<FailedQuery>,
     per_query: usize,
     resources: ResourceUsage,
     interrupted: bool,
@@ -357,13 +477,24 @@ pub(crate) fn build_report(
     let p = settings.percentile;
     let early = early_stopping::single_stream_estimate(&sorted, p);
     let n = records.len() as u64;
-    let duration = Duration::from_nanos(records.last().map(|r| r.completed_ns).unwrap_or(0)).max(Duration::from_nanos(1));
+    let last_ns = records.last().map_or(0, |r| r.completed_ns).max(failed_queries.last().map_or(0, |f| f.completed_ns));
+    let duration = Duration::from_nanos(last_ns).max(Duration::from_nanos(1));
+    let errors = failed_queries.len() as u64;
+    let error_rate = if errors == 0 { 0.0 } else { errors as f64 / (n + errors) as f64 };
     let mut reasons = Vec::new();
     if interrupted {
         reasons.push("interrupted before the minimum run length".to_string());
     }
     if let Some(e) = &error {
         reasons.push(format!("a query failed: {e}"));
+    }
+    if error_rate > settings.max_error_rate {
+        reasons.push(format!(
+            "{errors} of {} queries failed ({:.2}%), above the {:.2}% bound",
+            n + errors,
+            error_rate * 100.0,
+            settings.max_error_rate * 100.0
+        ));
     }
     // LoadGen's duration: start of the measured run to the last completion, in every
     // scenario (open-loop runs cut short by --max-queries/--max-duration included).
@@ -444,6 +575,10 @@ pub(crate) fn build_report(
         offline,
         interrupted,
         error,
+        outage: OutageWindow::longest(&records, &failed_queries),
+        errors,
+        error_rate,
+        failed_queries,
         requests: None,
         records,
     }

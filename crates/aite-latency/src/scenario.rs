@@ -63,6 +63,12 @@ pub struct LatencySettings {
     /// `offline_expected_qps`); the query carries `1.1 × this × min duration` samples, at
     /// least `min_queries`. 0 = unknown: `min_queries` samples.
     pub offline_expected_qps: f64,
+    /// Remote targets: a run whose failed queries exceed this share of the issued queries
+    /// is INVALID (judged at the end; 0.01 = 1%).
+    pub max_error_rate: f64,
+    /// Remote targets: this many failed queries in a row stop the run (INVALID, with the
+    /// last error); 0 = stop at the first failure.
+    pub max_consecutive_failures: u64,
 }
 
 impl Default for LatencySettings {
@@ -76,6 +82,8 @@ impl Default for LatencySettings {
             warmup_queries: 5,
             seed: 0x5EED,
             offline_expected_qps: 0.0,
+            max_error_rate: 0.01,
+            max_consecutive_failures: 10,
         }
     }
 }

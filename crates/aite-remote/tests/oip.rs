@@ -203,19 +203,3 @@ fn refused_after_the_server_goes_away() {
     assert_eq!((c.reset, c.refused, c.retried), (1, 1, 1));
     assert_eq!(last_infer(&t).outcome, RequestOutcome::Refused);
 }
-
-#[test]
-fn latency_run_counts_errors_and_times_only_successes() {
-    use aite_latency::{run, LatencyScenario, LatencySettings, Workload};
-    let server = FakeServer::start(FakeConfig::default());
-    let mut t = connect(&server, 5000);
-    let settings = LatencySettings { min_queries: 1000, min_duration_ms: 0, max_queries: 1000, warmup_queries: 2, ..LatencySettings::default() };
-    // Warm-up requests are not counted; the 6th measured query hits a 500.
-    server.inject(std::iter::repeat_n(Fault::Pass, 7).chain([Fault::Status500]));
-    let report = run(&mut t, &Workload::Tensors(vec![x()]), &LatencyScenario::SingleStream, &settings, &aite_target::Cancel::new(), &mut |_| {}).unwrap();
-    let req = report.requests.unwrap();
-    assert_eq!((req.ok, req.http_5xx, req.errors()), (5, 1, 1));
-    assert_eq!(report.queries, 5);
-    assert_eq!(report.latency.count, 5);
-    assert!(!report.validity.valid && report.error.as_deref().unwrap().contains("HTTP 500"));
-}

@@ -82,17 +82,38 @@ fn accuracy_through_oip_equals_local_per_image() {
 fn latency_through_oip_counts_every_request_and_times_only_successes() {
     let server = FakeServer::start(FakeConfig::default());
     let dir = tempfile::tempdir().unwrap();
-    // 2 warm-up queries and 10 measured ones succeed, the 11th gets a 500.
+    // 2 warm-up queries and 10 measured ones succeed, the 11th gets a 500; the run goes on.
     server.inject(std::iter::repeat_n(Fault::Pass, 12).chain([Fault::Status500]));
-    let r = run(aite().args(["latency", "--target", &server.url(), "--warmup", "2", "--min-queries", "1000", "--max-queries", "1000", "--min-duration-ms", "0", "--out"]).arg(dir.path()));
+    let r = run(aite().args(["latency", "--target", &server.url(), "--warmup", "2", "--min-queries", "200", "--min-duration-ms", "0", "--out"]).arg(dir.path()));
     let res = results(&run_folder(dir.path()));
     let lat = &res["suites"]["latency"];
-    assert_eq!(lat["requests"]["ok"], 10, "{}\n{}", r.stderr, lat["requests"]);
+    assert_eq!(lat["requests"]["ok"], 200, "{}\n{}", r.stderr, lat["requests"]);
     assert_eq!(lat["requests"]["http_5xx"], 1);
     assert_eq!(lat["requests"]["retried"], 0);
-    assert_eq!(lat["latency"]["count"], 10);
+    assert_eq!(lat["latency"]["count"], 200);
+    assert_eq!((lat["errors"].as_u64(), lat["error_rate"].as_f64()), (Some(1), Some(1.0 / 201.0)));
+    assert_eq!(lat["failed_queries"][0]["index"], 10);
+    assert_eq!(lat["failed_queries"][0]["kind"], "http_5xx");
+    assert_eq!(lat["outage"]["queries"], 1);
+    // One failure in 201 is within the 1% bound: the run completed and is VALID.
+    assert!(lat["error"].is_null(), "{lat}");
+    assert_eq!(lat["validity"]["valid"], true, "{}", lat["validity"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn latency_through_oip_on_a_dead_server_stops_with_its_reason() {
+    let server = FakeServer::start(FakeConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    server.refuse_after(2 + 30);
+    let r = run(aite().args(["latency", "--target", &server.url(), "--warmup", "2", "--min-queries", "200", "--min-duration-ms", "0", "--out"]).arg(dir.path()));
+    let res = results(&run_folder(dir.path()));
+    let lat = &res["suites"]["latency"];
+    assert_eq!(r.code, 4, "{}\n{lat}", r.stderr); // the target failed; the measured part is kept
+    assert_eq!((lat["latency"]["count"].as_u64(), lat["errors"].as_u64()), (Some(30), Some(11)), "{lat}");
+    assert_eq!(lat["outage"]["ongoing"], true);
+    assert!(lat["error"].as_str().unwrap().contains("stopped after 11 consecutive failed queries"), "{lat}");
     assert_eq!(lat["validity"]["valid"], false);
-    assert!(lat["error"].as_str().unwrap().contains("HTTP 500: injected failure"), "{lat}");
 }
 
 #[test]

@@ -102,20 +102,36 @@ pub struct FakeServer {
     pub addr: SocketAddr,
     pub seen: Arc<Seen>,
     state: Arc<Mutex<State>>,
+    /// The running listener's stop flag (a restart makes a new one).
     stop: Arc<AtomicBool>,
+    config: Arc<FakeConfig>,
+    model: Arc<FakeModel>,
+    /// Every accepted connection, so [`FakeServer::kill`] can close the kept-alive ones.
+    conns: Arc<Mutex<Vec<TcpStream>>>,
 }
 
 impl FakeServer {
     pub fn start(config: FakeConfig) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().unwrap();
-        let seen = Arc::new(Seen::default());
-        let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (seen2, state2, stop2) = (seen.clone(), state.clone(), stop.clone());
-        let closed2 = seen.closed.clone();
         let model = Arc::new(config.model.clone().unwrap_or_else(|| echo(&config.input_shape)));
-        let config = Arc::new(config);
+        let server = FakeServer {
+            addr,
+            seen: Arc::new(Seen::default()),
+            state: Arc::new(Mutex::new(State::default())),
+            stop: Arc::new(AtomicBool::new(false)),
+            config: Arc::new(config),
+            model,
+            conns: Arc::new(Mutex::new(Vec::new())),
+        };
+        server.listen(listener);
+        server
+    }
+
+    fn listen(&self, listener: TcpListener) {
+        let (seen2, state2, stop2, conns) = (self.seen.clone(), self.state.clone(), self.stop.clone(), self.conns.clone());
+        let (config2, model2, addr) = (self.config.clone(), self.model.clone(), self.addr);
+        seen2.closed.store(false, Ordering::SeqCst);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
@@ -123,13 +139,38 @@ impl FakeServer {
                 }
                 let Ok(conn) = conn else { continue };
                 seen2.connections.fetch_add(1, Ordering::SeqCst);
-                let (seen, state, stop, config, model) = (seen2.clone(), state2.clone(), stop2.clone(), config.clone(), model.clone());
+                if let Ok(c) = conn.try_clone() {
+                    conns.lock().unwrap().push(c);
+                }
+                let (seen, state, stop, config, model) = (seen2.clone(), state2.clone(), stop2.clone(), config2.clone(), model2.clone());
                 std::thread::spawn(move || serve(conn, addr, &config, &model, &seen, &state, &stop));
             }
             drop(listener);
-            closed2.store(true, Ordering::SeqCst);
+            seen2.closed.store(true, Ordering::SeqCst);
         });
-        FakeServer { addr, seen, state, stop }
+    }
+
+    /// The server dies: the listener goes (connects are refused) and every open
+    /// connection is closed. Returns once nothing listens.
+    pub fn kill(&self) {
+        if !self.stop.swap(true, Ordering::SeqCst) {
+            let _ = TcpStream::connect(self.addr); // wakes the accept loop
+        }
+        while !self.seen.closed.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for c in self.conns.lock().unwrap().drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// The server comes back on the same address after [`FakeServer::kill`].
+    pub fn restart(&mut self) {
+        let listener = (0..200)
+            .find_map(|_| TcpListener::bind(self.addr).map_err(|_| std::thread::sleep(Duration::from_millis(10))).ok())
+            .expect("rebind the fake server's address");
+        self.stop = Arc::new(AtomicBool::new(false));
+        self.listen(listener);
     }
 
     /// The URL of the echo model.

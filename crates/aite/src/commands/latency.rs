@@ -31,7 +31,7 @@ fn settings(a: &LatencyArgs, scenario: &LatencyScenario) -> Result<LatencySettin
     if let Some(path) = &a.settings {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read settings file {}", path.display()))?;
         let from_file: LatencySettings = toml::from_str(&text).with_context(|| {
-            format!("settings file {} is invalid (known keys: min_duration_ms, min_queries, max_queries, max_duration_ms, percentile, warmup_queries, seed, offline_expected_qps)", path.display())
+            format!("settings file {} is invalid (known keys: min_duration_ms, min_queries, max_queries, max_duration_ms, percentile, warmup_queries, seed, offline_expected_qps, max_error_rate, max_consecutive_failures)", path.display())
         })?;
         let percentile_given = text.lines().any(|l| l.trim_start().starts_with("percentile"));
         s = LatencySettings { percentile: if percentile_given { from_file.percentile } else { s.percentile }, ..from_file };
