@@ -2,7 +2,8 @@
 //! (decode, preprocess, inference, postprocess) for end-to-end latency.
 
 use aite_data::{decode, PreprocessSpec};
-use aite_target::{top_k, Target, TargetError, Tensor};
+use aite_target::{Target, TargetError, Tensor};
+use aite_task::{Postprocess, TaskSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Instant;
@@ -11,10 +12,18 @@ use std::time::Instant;
 pub enum Workload {
     /// Preprocessed input sets: measures bare inference (stage `inference` only).
     Tensors(Vec<Vec<Tensor>>),
-    /// Encoded frames with the spec that prepares them: end to end, "frame in to result out".
+    /// Encoded frames with the spec that prepares them: end to end, "frame in to result out",
+    /// postprocessed as a classifier (top-5 of the first output).
     Frames {
         frames: Vec<(String, Arc<[u8]>)>,
         spec: PreprocessSpec,
+    },
+    /// Encoded frames end to end, postprocessed by a declared task (e.g. a detector's
+    /// box decoding, threshold and NMS); a postprocess error fails the query.
+    TaskFrames {
+        frames: Vec<(String, Arc<[u8]>)>,
+        spec: PreprocessSpec,
+        task: Postprocess,
     },
 }
 
@@ -30,7 +39,7 @@ impl Workload {
     pub fn len(&self) -> usize {
         match self {
             Workload::Tensors(t) => t.len(),
-            Workload::Frames { frames, .. } => frames.len(),
+            Workload::Frames { frames, .. } | Workload::TaskFrames { frames, .. } => frames.len(),
         }
     }
 
@@ -41,7 +50,16 @@ impl Workload {
     pub fn mode(&self) -> LatencyMode {
         match self {
             Workload::Tensors(_) => LatencyMode::Inference,
-            Workload::Frames { .. } => LatencyMode::EndToEnd,
+            Workload::Frames { .. } | Workload::TaskFrames { .. } => LatencyMode::EndToEnd,
+        }
+    }
+
+    /// The task whose postprocess ends each query (`None` for bare inference).
+    pub fn task(&self) -> Option<&TaskSpec> {
+        match self {
+            Workload::Tensors(_) => None,
+            Workload::Frames { .. } => Some(&TaskSpec::Classifier),
+            Workload::TaskFrames { task, .. } => Some(task.spec()),
         }
     }
 
@@ -56,13 +74,13 @@ impl Workload {
                 std::hint::black_box(&out);
                 Ok([0, 0, (t1 - t0).as_nanos() as u64, 0])
             }
-            Workload::Frames { .. } => {
+            Workload::Frames { .. } | Workload::TaskFrames { .. } => {
                 let (tensor, decode_ns, preprocess_ns) = self.prepare(target, ix)?;
                 let t2 = Instant::now();
                 let out = target.infer(std::slice::from_ref(&tensor))?;
                 let t3 = Instant::now();
-                std::hint::black_box(postprocess(&out));
-                Ok([decode_ns, preprocess_ns, ns(t2, t3), ns(t3, Instant::now())])
+                let post_ns = self.postprocess(target, &out)?;
+                Ok([decode_ns, preprocess_ns, ns(t2, t3), post_ns])
             }
         }
     }
@@ -82,7 +100,7 @@ impl Workload {
                 }
                 ixs.iter().map(|&ix| sets[ix].as_slice()).collect()
             }
-            Workload::Frames { .. } => {
+            Workload::Frames { .. } | Workload::TaskFrames { .. } => {
                 for &ix in ixs {
                     let (tensor, decode_ns, preprocess_ns) = self.prepare(target, ix)?;
                     stages.push([decode_ns, preprocess_ns, 0, 0]);
@@ -103,10 +121,8 @@ impl Workload {
         for (st, out) in stages.iter_mut().zip(outs) {
             let out = out?;
             st[2] = wave_ns;
-            if matches!(self, Workload::Frames { .. }) {
-                let t = Instant::now();
-                std::hint::black_box(postprocess(&out));
-                st[3] = ns(t, Instant::now());
+            if !matches!(self, Workload::Tensors(_)) {
+                st[3] = self.postprocess(target, &out)?;
             } else {
                 std::hint::black_box(&out);
             }
@@ -116,7 +132,7 @@ impl Workload {
 
     /// Decode and preprocess frame `ix`: the tensor and both stage times in ns.
     fn prepare(&self, target: &dyn Target, ix: usize) -> Result<(Tensor, u64, u64), TargetError> {
-        let Workload::Frames { frames, spec } = self else {
+        let (Workload::Frames { frames, spec } | Workload::TaskFrames { frames, spec, .. }) = self else {
             return Err(no_sample(target, ix));
         };
         let (id, bytes) = frames.get(ix).ok_or_else(|| no_sample(target, ix))?;
@@ -137,15 +153,53 @@ fn no_sample(target: &dyn Target, ix: usize) -> TargetError {
     TargetError::InputMismatch { target: target.info().name.clone(), reason: format!("the workload has no sample {ix}") }
 }
 
-/// Classification postprocess: top-5 of the first output; for non-classifier
-/// outputs, the index of the largest value (a stand-in for task decoding).
-fn postprocess(outputs: &[Tensor]) -> Option<usize> {
-    let first = outputs.first()?;
-    match top_k(first, 5) {
-        Ok(best) => best.first().map(|b| b.0),
-        Err(_) => {
-            let v = first.to_f32_vec();
-            (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b]))
+static CLASSIFIER: std::sync::LazyLock<Postprocess> = std::sync::LazyLock::new(|| Postprocess::new(TaskSpec::Classifier));
+
+impl Workload {
+    /// Run the postprocess stage on one frame's outputs; its time in ns.
+    fn postprocess(&self, target: &dyn Target, outputs: &[Tensor]) -> Result<u64, TargetError> {
+        let task = match self {
+            Workload::TaskFrames { task, .. } => task,
+            _ => &CLASSIFIER,
+        };
+        let t = Instant::now();
+        let result = task.apply(outputs);
+        let elapsed = ns(t, Instant::now());
+        std::hint::black_box(&result);
+        match result {
+            Ok(_) => Ok(elapsed),
+            // A classifier's stand-in decoding never fails a query; a declared task's does.
+            Err(_) if matches!(self, Workload::Frames { .. }) => Ok(elapsed),
+            Err(e) => Err(TargetError::Inference { target: target.info().name.clone(), reason: format!("postprocess: {e}") }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aite_target::NullTarget;
+
+    fn frame() -> (String, Arc<[u8]>) {
+        let mut png = Vec::new();
+        image::RgbImage::new(4, 3).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        ("f.png".into(), Arc::from(png))
+    }
+
+    /// A declared task whose outputs do not fit fails the query naming the postprocess;
+    /// the classifier stand-in on the same outputs does not.
+    #[test]
+    fn task_postprocess_runs_in_the_query_and_its_errors_fail_it() {
+        let mut target = NullTarget::new(vec![1, 10]);
+        let classifier = Workload::Frames { frames: vec![frame()], spec: Default::default() };
+        assert!(classifier.run(&mut target, 0).is_ok());
+        assert_eq!(classifier.task(), Some(&TaskSpec::Classifier));
+        let detector = TaskSpec::parse_cli("ultraface-rfb320").unwrap();
+        let work = Workload::TaskFrames { frames: vec![frame()], spec: Default::default(), task: Postprocess::new(detector.clone()) };
+        let err = work.run(&mut target, 0).unwrap_err().to_string();
+        assert!(err.contains("postprocess") && err.contains("output 1"), "{err}");
+        assert!(work.run_wave(&mut target, &[0]).unwrap_err().to_string().contains("postprocess"));
+        assert_eq!(work.task(), Some(&detector));
+        assert_eq!(work.mode(), LatencyMode::EndToEnd);
     }
 }

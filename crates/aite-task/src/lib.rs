@@ -10,8 +10,8 @@
 //!   generate them.
 //! - [`nms`]: greedy hard non-maximum suppression; [`iou`] of two boxes.
 //!
-//! [`TaskSpec::postprocess`] turns a target's output tensors into a [`TaskOutput`]:
-//! this is the `postprocess` stage of end-to-end latency.
+//! [`Postprocess`] (a spec with its priors generated once) turns a target's output
+//! tensors into a [`TaskOutput`]: this is the `postprocess` stage of end-to-end latency.
 //!
 //! ```
 //! use aite_task::TaskSpec;
@@ -29,4 +29,4 @@ mod spec;
 pub use detect::{iou, nms, BBox, Detection};
 pub use error::TaskError;
 pub use priors::{Prior, PriorConfig};
-pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, TaskOutput, TaskSpec, PRESETS};
+pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, Postprocess, TaskOutput, TaskSpec, PRESETS};

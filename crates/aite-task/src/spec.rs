@@ -246,6 +246,36 @@ impl TaskSpec {
     }
 }
 
+/// A task spec ready to run per frame: SSD priors generated once, up front, as a
+/// deployed pipeline holds them, so the postprocess stage times decoding only.
+#[derive(Debug, Clone)]
+pub struct Postprocess {
+    spec: TaskSpec,
+    priors: Option<Vec<Prior>>,
+}
+
+impl Postprocess {
+    pub fn new(spec: TaskSpec) -> Self {
+        let priors = match &spec {
+            TaskSpec::Detector(DetectorSpec { box_encoding: BoxEncoding::SsdOffsets, priors: Some(cfg), .. }) => Some(cfg.generate()),
+            _ => None,
+        };
+        Postprocess { spec, priors }
+    }
+
+    pub fn spec(&self) -> &TaskSpec {
+        &self.spec
+    }
+
+    /// One frame's outputs to its result (the `postprocess` stage).
+    pub fn apply(&self, outputs: &[Tensor]) -> Result<TaskOutput, TaskError> {
+        match &self.spec {
+            TaskSpec::Detector(d) => d.decode(outputs, self.priors.as_deref()).map(TaskOutput::Detections),
+            classifier => classifier.postprocess(outputs),
+        }
+    }
+}
+
 impl DetectorSpec {
     /// Decode, threshold and suppress one frame's outputs. `priors` may be passed
     /// pre-generated (they depend only on the spec); otherwise they are generated here.
