@@ -26,6 +26,6 @@ pub use consistency::{
     DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, FrameVerdict, MetamorphicRelation, MetamorphicResult, Repeatability,
 };
 pub use corruption::{corrupt, CorruptionKind, ParameterTable};
-pub use attack::{run_attack, AttackKind, AttackReport, AttackSettings, Channel};
+pub use attack::{in_shard, merge_attack_reports, run_attack, run_attack_shard, AttackKind, AttackReport, AttackSettings, Channel};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use error::RobustnessError;

@@ -533,6 +533,11 @@ pub struct LatencyArgs {
     /// Time frame in to result out (decode, preprocess, inference, postprocess); needs --dataset.
     #[arg(long)]
     pub end_to_end: bool,
+    /// What the outputs mean, so the postprocess stage does the model's real decoding: a preset
+    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw), a TOML file or
+    /// key=value pairs (`ultraface-rfb320,score_threshold=0.9`); default classifier. Needs --end-to-end.
+    #[arg(long)]
+    pub task: Option<String>,
     /// Measure model load and first-inference latency in this process.
     #[arg(long)]
     pub cold_start: bool,
@@ -692,7 +697,8 @@ pub struct RobustnessArgs {
     /// imagenet-c or cifar-c.
     #[arg(long, default_value = "auto")]
     pub table: String,
-    /// Run only the cells of shard INDEX/COUNT (e.g. 0/4); combine shards with `aite merge`.
+    /// Run only shard INDEX/COUNT (e.g. 0/4): its corruption cells and its attack samples (every
+    /// COUNT-th from INDEX); shard 0 also runs the consistency checks. Combine with `aite merge`.
     #[arg(long)]
     pub shard: Option<String>,
     /// Start the sweep over instead of resuming from its checkpoint.

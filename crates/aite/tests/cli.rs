@@ -398,41 +398,87 @@ fn robustness_corruptions_and_attacks_on_the_reference_terminal() {
     assert!(std::fs::read_dir(out.join(".checkpoints")).map(|d| d.count() == 0).unwrap_or(true));
 }
 
+/// Issue 15 (lab scale): shards cover every suite and merging loses nothing. Attacks split by
+/// sample, consistency runs whole in shard 0, and the merge equals the single run suite by suite.
 #[test]
 fn robustness_shards_merge_into_the_single_run_result() {
     let dir = tempfile::tempdir().unwrap();
     let model = reference_model(dir.path());
     let csv = reference_dataset(dir.path(), 30);
-    let common_args = ["--samples", "30", "--corruptions", "imagenet-c", "--severities", "2,4", "--attacks", "none"];
+    let cmd = |out: &std::path::Path, extra: &[&str]| {
+        let mut c = aite();
+        c.args(["robustness", "-p", "digits8", "-m"]).arg(&model).arg("-d").arg(&csv).arg("--out").arg(out).args(extra);
+        c
+    };
+    let common_args = ["--samples", "30", "--corruptions", "imagenet-c", "--severities", "2,4", "--attacks", "square-linf,noise-linf", "--attack-samples", "12", "--queries", "300"];
     let whole_out = dir.path().join("whole");
-    assert_eq!(run(&mut robustness_cmd(&model, &csv, &whole_out, &common_args)).code, 0);
-    let whole = results(&run_folder(&whole_out));
+    let whole_run = run(&mut cmd(&whole_out, &common_args));
+    assert!(whole_run.code == 0 || whole_run.code == 1, "{}", whole_run.stderr);
+    let whole_dir = run_folder(&whole_out);
+    let whole = results(&whole_dir);
     let mut parts = vec![];
+    let mut attacked: Vec<u64> = vec![];
     for i in 0..3 {
         let out = dir.path().join(format!("part{i}"));
         let mut args = common_args.to_vec();
         let shard = format!("{i}/3");
         args.extend(["--shard", &shard]);
-        let r = run(&mut robustness_cmd(&model, &csv, &out, &args));
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        parts.push(run_folder(&out));
+        let r = run(&mut cmd(&out, &args));
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        let folder = run_folder(&out);
+        let res = results(&folder);
+        // Each shard attacks its own samples: every third from its index.
+        let idx: Vec<u64> = res["suites"]["attack_square_linf"]["records"].as_array().unwrap().iter().map(|r| r["index"].as_u64().unwrap()).collect();
+        assert_eq!(idx, (0..12).filter(|k| k % 3 == i as u64).collect::<Vec<_>>());
+        attacked.extend(idx);
+        // Consistency is run whole, by shard 0 only.
+        assert_eq!(res["suites"].get("repeatability").is_some(), i == 0, "{}", res["suites"]);
+        parts.push(folder);
     }
+    attacked.sort_unstable();
+    assert_eq!(attacked, (0..12).collect::<Vec<_>>(), "every sample attacked once over the shards");
     let part0 = results(&parts[0]);
     assert_eq!(part0["suites"]["corruptions"]["cells"].as_array().unwrap().len(), 10);
     assert_eq!(part0["suites"]["corruptions"]["missing_cells"], 20);
+    assert_eq!(part0["suites"]["attack_square_linf"]["missing_samples"], 8);
     let merged_out = dir.path().join("merged");
     let r = run(aite().arg("merge").args(&parts).arg("--out").arg(&merged_out));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let merged = results(&run_folder(&merged_out));
-    assert_eq!(merged["suites"]["corruptions"]["cells"], whole["suites"]["corruptions"]["cells"]);
-    assert_eq!(merged["suites"]["corruptions"]["summaries"], whole["suites"]["corruptions"]["summaries"]);
-    assert_eq!(merged["suites"]["corruptions"]["missing_cells"], 0);
-    // Shards of different sweeps are refused.
+    let merged_dir = run_folder(&merged_out);
+    let merged = results(&merged_dir);
+    // Every suite of the single run, and nothing else, with the same content.
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&merged["suites"]), keys(&whole["suites"]));
+    // Wall-clock fields (`elapsed_ms` of degenerate frames) are measurements of each run: the
+    // merge keeps shard 0's exactly, and everything else equals the single run.
+    fn untimed(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => m.iter().filter(|(k, _)| *k != "elapsed_ms").map(|(k, v)| (k.clone(), untimed(v))).collect(),
+            serde_json::Value::Array(a) => a.iter().map(untimed).collect(),
+            other => other.clone(),
+        }
+    }
+    for (name, suite) in whole["suites"].as_object().unwrap() {
+        assert_eq!(untimed(&merged["suites"][name]), untimed(suite), "suite `{name}` differs after the merge");
+    }
+    assert_eq!(merged["suites"]["degenerate_frames"], part0["suites"]["degenerate_frames"]);
+    for suite in ["repeatability", "degenerate_frames", "metamorphic", "attack_square_linf", "attack_noise_linf", "attack_worst_case", "corruptions"] {
+        assert!(whole["suites"].get(suite).is_some(), "the single run has `{suite}`");
+    }
+    for file in ["corruptions.csv", "attack-square-linf.csv", "attack-noise-linf.csv"] {
+        assert_eq!(std::fs::read(merged_dir.join(file)).unwrap(), std::fs::read(whole_dir.join(file)).unwrap(), "{file}");
+    }
+    // Runs of another sweep are refused, naming the suite.
     let other = dir.path().join("other");
-    run(&mut robustness_cmd(&model, &csv, &other, &["--samples", "30", "--corruptions", "fog", "--attacks", "none", "--seed", "5"]));
+    run(&mut cmd(&other, &["--samples", "30", "--corruptions", "fog", "--severities", "2", "--attacks", "square-linf,noise-linf", "--attack-samples", "12", "--queries", "40", "--seed", "5", "--no-consistency"]));
     let r = run(aite().arg("merge").arg(&parts[0]).arg(run_folder(&other)).arg("--out").arg(dir.path().join("bad")));
-    assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("same samples, seed"), "{}", r.stderr);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot merge suite `attack_noise_linf`") && r.stderr.contains("same settings"), "{}", r.stderr);
+    let no_attacks = dir.path().join("no-attacks");
+    run(&mut cmd(&no_attacks, &["--samples", "30", "--corruptions", "imagenet-c", "--severities", "2,4", "--attacks", "none", "--shard", "1/3"]));
+    let r = run(aite().arg("merge").arg(&parts[0]).arg(run_folder(&no_attacks)).arg("--out").arg(dir.path().join("bad2")));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot merge suite `attack_noise_linf`") && r.stderr.contains("has none"), "{}", r.stderr);
 }
 
 #[cfg(unix)]

@@ -312,8 +312,23 @@ pub struct AttackReport {
     pub robust_accuracy_jpeg: Proportion,
     pub jpeg_quality: u8,
     pub records: Vec<AttackRecord>,
+    /// Samples without a record: not reached (interrupted) or in another shard.
     pub missing_samples: usize,
     pub interrupted: bool,
+    /// The shard `(INDEX, COUNT)` this report covers: samples with `index % COUNT == INDEX`;
+    /// `(0, 1)` for every sample (a single run, or shards merged).
+    #[serde(default = "whole_run")]
+    pub shard: (usize, usize),
+}
+
+fn whole_run() -> (usize, usize) {
+    (0, 1)
+}
+
+/// Whether sample `index` belongs to shard `(INDEX, COUNT)`: every COUNT-th sample from INDEX,
+/// so each shard attacks its own samples and the shards together attack each sample once.
+pub fn in_shard(index: usize, shard: (usize, usize)) -> bool {
+    index % shard.1.max(1) == shard.0
 }
 
 /// JPEG quality of the after-attack channel check.
@@ -365,14 +380,33 @@ pub fn run_attack(
     cancel: &Cancel,
     on_record: &mut dyn FnMut(&AttackRecord),
 ) -> Result<AttackReport, RobustnessError> {
+    run_attack_shard(target, spec, frames, settings, (0, 1), done, cancel, on_record)
+}
+
+/// [`run_attack`] on the samples of one shard ([`in_shard`]); a sample's result depends only on
+/// its frame, the target, the settings and its index (its seed), never on the shard.
+#[allow(clippy::too_many_arguments)]
+pub fn run_attack_shard(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    frames: &[LabeledFrame],
+    settings: &AttackSettings,
+    shard: (usize, usize),
+    done: Vec<AttackRecord>,
+    cancel: &Cancel,
+    on_record: &mut dyn FnMut(&AttackRecord),
+) -> Result<AttackReport, RobustnessError> {
     settings.validate()?;
     if frames.is_empty() {
         return Err(RobustnessError::NoSamples { check: "attack" });
     }
-    let mut records = done;
+    if shard.1 == 0 || shard.0 >= shard.1 {
+        return Err(RobustnessError::Unsupported { check: "attack", reason: format!("shard {}/{} does not exist", shard.0, shard.1), hint: "shards are INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 0/4".into() });
+    }
+    let mut records: Vec<AttackRecord> = done.into_iter().filter(|r| in_shard(r.index, shard)).collect();
     let mut interrupted = false;
     for (index, frame) in frames.iter().enumerate() {
-        if records.iter().any(|r| r.index == index) {
+        if !in_shard(index, shard) || records.iter().any(|r| r.index == index) {
             continue;
         }
         if cancel.is_cancelled() {
@@ -435,7 +469,43 @@ pub fn run_attack(
         on_record(&record);
         records.push(record);
     }
-    Ok(summarise_attack(settings, frames.len(), records, interrupted))
+    let mut report = summarise_attack(settings, frames.len(), records, interrupted);
+    report.shard = shard;
+    Ok(report)
+}
+
+/// Merge the reports of one attack run in shards (or resumed runs) into one: records unioned
+/// by sample, aggregates recomputed, so the result equals the single run's. Runs with other
+/// settings or samples, or two different records of one sample, are refused.
+pub fn merge_attack_reports(reports: &[AttackReport]) -> Result<AttackReport, RobustnessError> {
+    let Some(first) = reports.first() else {
+        return Err(RobustnessError::NoSamples { check: "merge" });
+    };
+    let name = first.settings.kind.name();
+    let mut records: Vec<AttackRecord> = Vec::new();
+    for r in reports {
+        if r.settings != first.settings || r.samples != first.samples {
+            return Err(RobustnessError::Unsupported {
+                check: "merge",
+                reason: format!("the {name} attack was not run with the same settings and samples in every run"),
+                hint: "merge only shards of one sweep: same command line except --shard".into(),
+            });
+        }
+        for rec in &r.records {
+            match records.iter().find(|d| d.index == rec.index) {
+                None => records.push(rec.clone()),
+                Some(d) if d == rec => {}
+                Some(_) => {
+                    return Err(RobustnessError::Unsupported {
+                        check: "merge",
+                        reason: format!("sample {} ({}) has two different {name} results", rec.index, rec.id),
+                        hint: "the runs did not attack the same target the same way; rerun the shard".into(),
+                    })
+                }
+            }
+        }
+    }
+    Ok(summarise_attack(&first.settings, first.samples, records, reports.iter().any(|r| r.interrupted)))
 }
 
 /// Aggregate per-sample records.
@@ -463,6 +533,7 @@ pub fn summarise_attack(settings: &AttackSettings, samples: usize, mut records: 
         missing_samples: samples - n,
         records,
         interrupted,
+        shard: whole_run(),
     }
 }
 

@@ -237,3 +237,31 @@ fn cancelling_stops_mid_sample_and_drops_it() {
     assert!(r.records.is_empty(), "the half-attacked sample is not recorded");
     assert!(t.2 < 10, "stopped within a query of the cancel, not after 5000: {}", t.2);
 }
+
+#[test]
+fn shards_attack_disjoint_samples_and_merge_to_the_single_run() {
+    // Levels around the decision boundary: some clean-wrong, some broken, some robust.
+    let frames: Vec<LabeledFrame> = (0..7).map(|i| frame(&format!("f{i}"), 120 + 3 * i as u8, 1)).collect();
+    let s = settings(AttackKind::SquareLinf, 60);
+    let whole = run(AttackKind::SquareLinf, 60, &frames);
+    let mut parts = Vec::new();
+    for i in 0..3 {
+        let mut t = MeanClassifier::new();
+        let r = run_attack_shard(&mut t, &spec(), &frames, &s, (i, 3), vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        // Only this shard's samples were attacked: 7 samples over 3 shards are 3, 2, 2.
+        let mine: Vec<usize> = r.records.iter().map(|x| x.index).collect();
+        assert_eq!(mine, (0..7).filter(|k| k % 3 == i).collect::<Vec<_>>());
+        assert_eq!((r.missing_samples, r.shard), (7 - mine.len(), (i, 3)));
+        parts.push(r);
+    }
+    // Merged in any order, it is the single run, aggregates included.
+    parts.reverse();
+    assert_eq!(merge_attack_reports(&parts).unwrap(), whole);
+    assert!(whole.records.iter().any(|r| r.success) && whole.records.iter().any(|r| !r.clean_correct), "a test that can fail: {:?}", whole.records);
+    // Another attack's settings, or a different record of one sample, are refused.
+    let other = run(AttackKind::SquareLinf, 61, &frames);
+    assert!(merge_attack_reports(&[parts[0].clone(), other]).unwrap_err().to_string().contains("same settings"));
+    let mut tampered = parts[0].clone();
+    tampered.records[0].queries += 1;
+    assert!(merge_attack_reports(&[parts[0].clone(), tampered]).unwrap_err().to_string().contains("two different square-linf results"));
+}

@@ -1,4 +1,5 @@
-//! `aite robustness`: failure-mode consistency checks on real frames.
+//! `aite robustness`: failure-mode consistency checks, corruption sweeps and attacks on real
+//! frames, with checkpoints and shards; `aite merge`: shards back into one run.
 
 use crate::cli::{MergeArgs, ModelArgs, RobustnessArgs};
 use crate::common::*;
@@ -7,12 +8,10 @@ use aite_data::PreprocessSpec;
 use aite_evidence::{Results, RunStatus};
 use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
 use aite_robustness::attack::{AttackRecord, AttackReport};
-use aite_robustness::{run_attack, AttackKind, AttackSettings, Channel};
+use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, AttackSettings, Channel};
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
 use aite_target::{Cancel, Dim, Target};
 use anyhow::{Context, Result};
-
-/// Decoded images of up to `n` samples (see [`load_frames`]).
 
 /// Run every consistency check that applies and add it to `results`.
 /// Returns whether every check passed.
@@ -58,17 +57,30 @@ pub fn sweep_options(corruptions: &str, severities: &[u8], table: &str, seed: u6
         "auto" => None,
         t => Some(t.parse::<ParameterTable>().map_err(|e| usage(format!("--table: {e}")))?),
     };
-    let shard = match shard {
-        None => (0, 1),
-        Some(text) => {
-            let parsed = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
-            parsed.ok_or_else(|| usage(format!("--shard `{text}` is not INDEX/COUNT (e.g. 0/4)")))?
-        }
-    };
+    let shard = parse_shard(shard)?;
     let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0 };
     options.validate()?;
     Ok(options)
 }
+
+/// `--shard INDEX/COUNT`, `(0, 1)` without it.
+pub fn parse_shard(shard: Option<&str>) -> Result<(usize, usize)> {
+    let Some(text) = shard else { return Ok((0, 1)) };
+    let parsed: Option<(usize, usize)> = text.split_once('/').and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n > 0 && i < n => Ok((i, n)),
+        Some((i, n)) => Err(anyhow::Error::new(aite_robustness::RobustnessError::Unsupported {
+            check: "--shard",
+            reason: format!("shard {i}/{n} does not exist"),
+            hint: "shards are INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 0/4".into(),
+        })),
+        None => Err(usage(format!("--shard `{text}` is not INDEX/COUNT (e.g. 0/4)"))),
+    }
+}
+
+/// The consistency suites: not split across shards (they are a few inferences per sample and
+/// some aggregate over all samples); shard 0 runs them whole and `aite merge` takes them from it.
+const CONSISTENCY_SUITES: [&str; 5] = ["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic"];
 
 fn usage(message: String) -> anyhow::Error {
     anyhow::Error::new(crate::exit::UsageError(message))
@@ -178,12 +190,13 @@ pub fn attack_settings(a: &RobustnessArgs, side: usize) -> Result<Vec<AttackSett
         .collect()
 }
 
-/// One attack with a per-sample checkpoint.
+/// One attack on the samples of `shard`, with a per-sample checkpoint.
 pub fn run_attack_checkpointed(
     target: &mut dyn Target,
     spec: &PreprocessSpec,
     frames: &[LabeledFrame],
     settings: &AttackSettings,
+    shard: (usize, usize),
     identity: &serde_json::Value,
     out: &std::path::Path,
     fresh: bool,
@@ -192,13 +205,15 @@ pub fn run_attack_checkpointed(
 ) -> Result<(AttackReport, std::path::PathBuf)> {
     let key = serde_json::json!({ "identity": identity, "attack": settings, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
     let (mut checkpoint, done, path) = open_checkpoint::<AttackRecord>(out, &format!("attack-{}", settings.kind.name()), &key, fresh)?;
+    let done: Vec<AttackRecord> = done.into_iter().filter(|r| aite_robustness::in_shard(r.index, shard)).collect();
+    let mine = (0..frames.len()).filter(|&i| aite_robustness::in_shard(i, shard)).count();
     if !done.is_empty() && !quiet {
-        eprintln!("resuming {}: {} of {} samples already done ({})", settings.kind.name(), done.len(), frames.len(), path.display());
+        eprintln!("resuming {}: {} of {mine} samples already done ({})", settings.kind.name(), done.len(), path.display());
     }
-    let pb = bar(frames.len() as u64, settings.kind.name(), quiet);
+    let pb = bar(mine as u64, settings.kind.name(), quiet);
     pb.set_position(done.len() as u64);
     let mut write_error = None;
-    let report = run_attack(target, spec, frames, settings, done, cancel, &mut |r| {
+    let report = run_attack_shard(target, spec, frames, settings, shard, done, cancel, &mut |r| {
         pb.inc(1);
         if let Err(e) = checkpoint.append(r) {
             write_error.get_or_insert(e);
@@ -209,6 +224,19 @@ pub fn run_attack_checkpointed(
         return Err(e.into());
     }
     Ok((report, path))
+}
+
+/// Per-sample worst case over the attacks of each norm (never an average).
+fn worst_case_suite(reports: &[AttackReport]) -> serde_json::Map<String, serde_json::Value> {
+    let mut worst = serde_json::Map::new();
+    for norm in ["linf", "l2"] {
+        let same: Vec<&AttackReport> = reports.iter().filter(|r| r.settings.kind.norm() == norm).collect();
+        if let Some(p) = aite_robustness::attack::worst_case(&same) {
+            let names: Vec<&str> = same.iter().map(|r| r.settings.kind.name()).collect();
+            worst.insert(norm.into(), serde_json::json!({ "attacks": names, "epsilon": same[0].settings.epsilon, "robust_accuracy": p }));
+        }
+    }
+    worst
 }
 
 pub fn attack_csv(r: &AttackReport) -> Vec<u8> {
@@ -261,6 +289,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
     let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
     let attacks = attack_settings(&a, side)?;
+    let shard = parse_shard(a.shard.as_deref())?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
     results.inputs.extend(model_artifacts(&a.model.model, "model")?);
     if let Some(r) = &a.reference {
@@ -268,7 +297,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     }
     results.inputs.push(dataset_artifact(&ds));
     let mut ok = true;
-    if !a.no_consistency {
+    if !a.no_consistency && shard.0 == 0 {
         let frames: Vec<(String, aite_data::Image)> = loaded.iter().map(|f| (f.id.clone(), f.image.clone())).collect();
         let mut reference = match (&a.reference, a.reference_engine) {
             (None, None) => None,
@@ -314,7 +343,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info() });
         let mut reports = Vec::new();
         for settings in &attacks {
-            let (report, path) = run_attack_checkpointed(deployed.as_mut(), &spec, &frames, settings, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
+            let (report, path) = run_attack_checkpointed(deployed.as_mut(), &spec, &frames, settings, shard, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
             interrupted |= report.interrupted;
             raw.push((format!("attack-{}.csv", settings.kind.name()), attack_csv(&report)));
             results.add_suite(&format!("attack_{}", settings.kind.name().replace('-', "_")), &report);
@@ -324,15 +353,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
                 break;
             }
         }
-        // Per-sample worst case over the attacks of each norm (never an average).
-        let mut worst = serde_json::Map::new();
-        for norm in ["linf", "l2"] {
-            let same: Vec<&AttackReport> = reports.iter().filter(|r| r.settings.kind.norm() == norm).collect();
-            if let Some(p) = aite_robustness::attack::worst_case(&same) {
-                let names: Vec<&str> = same.iter().map(|r| r.settings.kind.name()).collect();
-                worst.insert(norm.into(), serde_json::json!({ "attacks": names, "epsilon": same[0].settings.epsilon, "robust_accuracy": p }));
-            }
-        }
+        let worst = worst_case_suite(&reports);
         if !worst.is_empty() {
             results.add_suite("attack_worst_case", &worst);
         }
@@ -343,6 +364,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         "reference": a.reference, "reference_engine": a.reference_engine.map(|e| format!("{e:?}").to_lowercase()),
         "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
         "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": a.attack_samples,
+        "shard": a.shard,
     });
     let dir = write_evidence(&a.output, "robustness", &results, &cfg, raw)?;
     if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
@@ -364,33 +386,84 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     Ok(if ok { Exit::Ok as u8 } else { Exit::Invalid as u8 })
 }
 
-/// `aite merge`: combine shard results into the result of one sweep.
+/// `aite merge`: combine the runs of one sweep's shards into the result of the single run.
+/// Every suite is combined (corruption cells and attack records unioned and recomputed, the
+/// worst case recomputed, consistency taken from the shard that ran it) or the merge is refused
+/// naming the suite; nothing is dropped.
 pub fn merge(a: MergeArgs) -> Result<u8> {
-    let mut reports = Vec::new();
-    let mut first: Option<Results> = None;
+    let refuse = |m: String| anyhow::Error::new(crate::exit::UsageError(m));
+    let mut runs: Vec<(std::path::PathBuf, Results)> = Vec::new();
     for p in &a.runs {
         let path = if p.is_dir() { p.join("results.json") } else { p.clone() };
         let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         let results: Results = serde_json::from_str(&text).with_context(|| format!("{} is not an aite results.json", path.display()))?;
-        let suite = results.suites.get("corruptions").cloned().ok_or_else(|| {
-            anyhow::Error::new(crate::exit::UsageError(format!("{} has no corruption sweep to merge (run `aite robustness --shard I/N` first)", path.display())))
-        })?;
-        reports.push(serde_json::from_value::<CorruptionReport>(suite).with_context(|| format!("corruption sweep in {}", path.display()))?);
-        if let Some(f) = &first {
+        if let Some((first_path, f)) = runs.first() {
             if f.inputs.iter().map(|i| &i.sha256).ne(results.inputs.iter().map(|i| &i.sha256)) {
-                anyhow::bail!(crate::exit::UsageError(format!("{} was run on a different model or dataset than {}", path.display(), a.runs[0].display())));
+                return Err(refuse(format!("{} was run on a different model or dataset than {}", path.display(), first_path.display())));
             }
+        }
+        runs.push((path, results));
+    }
+    let names: std::collections::BTreeSet<String> = runs.iter().flat_map(|(_, r)| r.suites.keys().cloned()).collect();
+    if names.is_empty() {
+        return Err(refuse(format!("{} has no suite to merge (run `aite robustness --shard I/N` first)", runs[0].0.display())));
+    }
+    // Each suite in every run, or in none: a shard without it is not a shard of this sweep.
+    let in_all = |name: &str| -> Result<Vec<(&std::path::PathBuf, &serde_json::Value)>> {
+        let found: Vec<_> = runs.iter().filter_map(|(p, r)| r.suites.get(name).map(|v| (p, v))).collect();
+        if found.len() != runs.len() {
+            let without = runs.iter().find(|(_, r)| !r.suites.contains_key(name)).map(|(p, _)| p.display().to_string()).unwrap_or_default();
+            return Err(refuse(format!("cannot merge suite `{name}`: {without} has none (merge only shards of one sweep: same command line except --shard)")));
+        }
+        Ok(found)
+    };
+    let mut results = runs[0].1.clone();
+    results.suites.clear();
+    let mut raw: RawFiles = vec![];
+    let mut complete = true;
+    let mut attacks = Vec::new();
+    for name in &names {
+        if name == "corruptions" {
+            let reports = in_all(name)?
+                .into_iter()
+                .map(|(p, v)| serde_json::from_value::<CorruptionReport>(v.clone()).with_context(|| format!("corruption sweep in {}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            let merged = merge_reports(&reports)?;
+            complete &= merged.missing_cells == 0;
+            raw.push(("corruptions.csv".into(), corruptions_csv(&merged)));
+            results.add_suite(name, &merged);
+        } else if name == "attack_worst_case" {
+            in_all(name)?; // recomputed below from the merged attacks
+        } else if name.starts_with("attack_") {
+            let reports = in_all(name)?
+                .into_iter()
+                .map(|(p, v)| serde_json::from_value::<AttackReport>(v.clone()).with_context(|| format!("suite `{name}` in {}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            let merged = merge_attack_reports(&reports).with_context(|| format!("cannot merge suite `{name}`"))?;
+            complete &= merged.missing_samples == 0;
+            raw.push((format!("attack-{}.csv", merged.settings.kind.name()), attack_csv(&merged)));
+            results.add_suite(name, &merged);
+            attacks.push(merged);
+        } else if CONSISTENCY_SUITES.contains(&name.as_str()) {
+            // Run whole by one shard (shard 0): taken as it is; two different copies are refused.
+            let found: Vec<_> = runs.iter().filter_map(|(p, r)| r.suites.get(name).map(|v| (p, v))).collect();
+            if let Some((p, _)) = found.iter().find(|(_, v)| *v != found[0].1) {
+                return Err(refuse(format!("cannot merge suite `{name}`: {} and {} measured it differently", found[0].0.display(), p.display())));
+            }
+            results.suites.insert(name.clone(), found[0].1.clone());
         } else {
-            first = Some(results);
+            return Err(refuse(format!("cannot merge suite `{name}`: aite merge combines robustness shards (corruptions, attacks, consistency) only")));
         }
     }
-    let merged = merge_reports(&reports)?;
-    let mut results = first.expect("at least one run (clap requires it)");
-    results.suites.clear();
-    let raw: RawFiles = vec![("corruptions.csv".into(), corruptions_csv(&merged))];
-    results.add_suite("corruptions", &merged);
-    results.finish(if merged.missing_cells == 0 { RunStatus::Complete } else { RunStatus::Interrupted });
-    let cfg = serde_json::json!({ "command": "merge", "runs": a.runs });
+    if names.contains("attack_worst_case") {
+        // In the runs' attack order (the worst case lists it), not the suites' alphabetical one.
+        let w = &runs[0].1.suites["attack_worst_case"];
+        let order: Vec<&str> = ["linf", "l2"].iter().flat_map(|n| w[n]["attacks"].as_array().into_iter().flatten().filter_map(|a| a.as_str())).collect();
+        attacks.sort_by_key(|r| order.iter().position(|n| *n == r.settings.kind.name()).unwrap_or(usize::MAX));
+        results.add_suite("attack_worst_case", &worst_case_suite(&attacks));
+    }
+    results.finish(if complete { RunStatus::Complete } else { RunStatus::Interrupted });
+    let cfg = serde_json::json!({ "command": "merge", "runs": a.runs, "suites": names });
     write_evidence(&a.output, "merge", &results, &cfg, raw)?;
-    Ok(if merged.missing_cells == 0 { Exit::Ok as u8 } else { Exit::Interrupted as u8 })
+    Ok(if complete { Exit::Ok as u8 } else { Exit::Interrupted as u8 })
 }
