@@ -6,6 +6,7 @@ use crate::exit::Exit;
 use aite_evidence::{Results, RunStatus};
 use aite_latency::{caching_audit, cold_start, run as run_scenario, ColdStart, LatencyScenario, LatencySettings, Workload};
 use aite_target::Cancel;
+use aite_task::{Postprocess, TaskSpec};
 use anyhow::{Context, Result};
 
 fn scenario(a: &LatencyArgs) -> Result<LatencyScenario> {
@@ -58,6 +59,13 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
             hint: "pass --dataset with images, or drop --end-to-end for bare inference latency".into(),
         });
     }
+    let task = task_spec(a.task.as_deref())?;
+    if task.is_some() && !a.end_to_end {
+        anyhow::bail!(aite_task::TaskError::Spec {
+            reason: "--task sets the postprocess stage, which only an end-to-end run times".into(),
+            hint: "add --end-to-end (and --dataset with frames), or drop --task".into(),
+        });
+    }
     let options = engine_options(&a.model);
     let mut target = load_model(&a.model)?;
     let (spec, inferred) = preprocess_spec(a.data.preprocess.as_deref(), target.info())?;
@@ -66,10 +74,12 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         Some(ds) => {
             let (frames, sk) = load_frames(ds, &spec, a.samples, a.data.strict)?;
             skipped = sk;
-            if a.end_to_end {
-                Workload::Frames { frames: frames.into_iter().map(|f| (f.id, f.bytes)).collect(), spec: spec.clone() }
-            } else {
-                Workload::Tensors(frames.iter().map(|f| spec.to_tensor(&f.image).map(|t| vec![t])).collect::<Result<_, _>>()?)
+            let encoded = || frames.iter().map(|f| (f.id.clone(), f.bytes.clone())).collect();
+            match (&task, a.end_to_end) {
+                (Some(task), true) => Workload::TaskFrames { frames: encoded(), spec: spec.clone(), task: Postprocess::new(task.clone()) },
+                (None, true) => Workload::Frames { frames: encoded(), spec: spec.clone() },
+                (_, false) => 
+                Workload::Tensors(frames.iter().map(|f| spec.to_tensor(&f.image).map(|t| vec![t])).collect::<Result<_, _>>()?),
             }
         }
         None => Workload::Tensors(synthetic_inputs(&target.info().inputs, &options, a.samples.min(16), settings.seed)?),
@@ -125,7 +135,7 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(), "engine_options": options,
         "dataset": ds.as_ref().map(|d| d.name.clone()), "limit": a.data.limit, "samples": a.samples,
         "mode": report.mode, "scenario": scenario, "settings": settings,
-        "preprocess": spec, "preprocess_inferred": inferred,
+        "preprocess": spec, "preprocess_inferred": inferred, "task": workload.task(),
         "cold_start": a.cold_start, "cold_start_process": a.cold_start_process, "audit": a.audit,
     });
     let dir = write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_csv(&report.records))])?;
@@ -138,6 +148,17 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         return Ok(code);
     }
     Ok(code as u8)
+}
+
+/// `--task`: a TOML file, a preset or `key=value` pairs; `None` when not given.
+fn task_spec(arg: Option<&str>) -> Result<Option<TaskSpec>> {
+    let Some(text) = arg else { return Ok(None) };
+    let path = std::path::Path::new(text);
+    if text.ends_with(".toml") || (path.is_file() && !text.contains('=')) {
+        let body = std::fs::read_to_string(path).with_context(|| format!("cannot read task spec {}", path.display()))?;
+        return Ok(Some(TaskSpec::from_toml(&body).with_context(|| format!("in {}", path.display()))?));
+    }
+    Ok(Some(TaskSpec::parse_cli(text)?))
 }
 
 fn to_target_error(e: anyhow::Error) -> aite_target::TargetError {
