@@ -410,7 +410,7 @@ fn robustness_shards_merge_into_the_single_run_result() {
         c.args(["robustness", "-p", "digits8", "-m"]).arg(&model).arg("-d").arg(&csv).arg("--out").arg(out).args(extra);
         c
     };
-    let common_args = ["--samples", "30", "--corruptions", "imagenet-c", "--severities", "2,4", "--attacks", "square-linf,noise-linf", "--attack-samples", "12", "--queries", "300"];
+    let common_args = ["--samples", "30", "--corruptions", "imagenet-c", "--severities", "2,4", "--attacks", "square-linf,noise-linf", "--attack-samples", "12", "--queries", "300", "--eps-linf", "24/255"];
     let whole_out = dir.path().join("whole");
     let whole_run = run(&mut cmd(&whole_out, &common_args));
     assert!(whole_run.code == 0 || whole_run.code == 1, "{}", whole_run.stderr);
@@ -465,6 +465,9 @@ fn robustness_shards_merge_into_the_single_run_result() {
     for suite in ["repeatability", "degenerate_frames", "metamorphic", "attack_square_linf", "attack_noise_linf", "attack_worst_case", "corruptions"] {
         assert!(whole["suites"].get(suite).is_some(), "the single run has `{suite}`");
     }
+    // Not a trivial equality: the Square attack broke some samples and spared others.
+    let sq = &whole["suites"]["attack_square_linf"]["records"];
+    assert!(sq.as_array().unwrap().iter().any(|r| r["success"] == true) && sq.as_array().unwrap().iter().any(|r| r["success"] == false), "{sq}");
     for file in ["corruptions.csv", "attack-square-linf.csv", "attack-noise-linf.csv"] {
         assert_eq!(std::fs::read(merged_dir.join(file)).unwrap(), std::fs::read(whole_dir.join(file)).unwrap(), "{file}");
     }
