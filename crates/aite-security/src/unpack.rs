@@ -9,8 +9,8 @@
 //! are bounded ([`Limits`], decompression bombs) and every limit reached is
 //! listed in [`Coverage::limits_hit`]; every skipped entry is listed with its
 //! reason. Every third-party parser (backhand, tar, cpio, flate2, lzma-rust2,
-//! ruzstd) runs contained: a panic fails that container with the cause
-//! `parser panicked: …` and the scan goes on.
+//! ruzstd) and aite's own JFFS2 reader ([`jffs2`]) runs contained: a panic fails
+//! that container with the cause `parser panicked: …` and the scan goes on.
 //!
 //! Carving: the whole input is scanned for signatures; after a container (a
 //! uImage header and its declared payload, the end of a compressed stream, a
@@ -19,6 +19,7 @@
 //! filesystem.
 
 pub(crate) mod guard;
+mod jffs2;
 
 use crate::tree::{normalise, Entry, EntryKind, Tree};
 use guard::contained;
@@ -83,7 +84,7 @@ pub enum ContainerStatus {
     Extracted,
     /// Recognised, but its parser failed, it is truncated, or a limit stopped it.
     Failed(String),
-    /// A format aite recognises and has no reader for (UBI, JFFS2, big-endian squashfs).
+    /// A format aite recognises and has no reader for (UBI, big-endian squashfs).
     NotSupported(String),
     /// Bytes with no known signature.
     NotUnderstood(String),
@@ -456,6 +457,7 @@ fn carvable(format: &str, b: &[u8]) -> bool {
         // deflate, no reserved flag bits.
         "gzip" => b.len() > 10 && b[2] == 8 && b[3] & 0xe0 == 0,
         "xz" | "zstd" => true,
+        "jffs2" => jffs2::header_ok(b),
         // newc header: 13 fields of 8 hex digits.
         "cpio" => b.get(6..110).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
         _ => false,
@@ -637,6 +639,19 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
                 scan(sink, payload, offset + 64, depth + 1)?;
             }
             Ok(Some(end))
+        }
+        "jffs2" => {
+            let read = match contained(|| jffs2::read(sink, bytes)) {
+                Ok(r) => r?,
+                Err(panic) => {
+                    sink.record("jffs2", offset, None, ContainerStatus::failed("jffs2", panic));
+                    return Ok(None);
+                }
+            };
+            let status = read.cause().map_or(ContainerStatus::Extracted, |c| ContainerStatus::failed("jffs2", c));
+            let len = (read.len > 0).then_some(read.len);
+            sink.record("jffs2", offset, len.map(|l| l as u64), status);
+            Ok(len)
         }
         other => {
             sink.record(other, offset, Some(bytes.len() as u64), ContainerStatus::NotSupported("aite has no reader for this format: listed as not examined".into()));

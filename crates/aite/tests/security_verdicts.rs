@@ -82,21 +82,26 @@ fn assert_incomplete(name: &str, image: &std::path::Path) -> serde_json::Value {
     security
 }
 
-/// The firmware forms of ../shared's armcam that aite cannot read whole: JFFS2 and UBI
-/// (no reader yet), the squashfs cut short, and the squashfs with its compressed blocks
-/// damaged (decompression fails).
+/// The firmware forms of ../shared's armcam that aite cannot read whole: UBI (no
+/// reader yet), the JFFS2 cut inside a node, the squashfs cut short, and the squashfs
+/// with its compressed blocks damaged (decompression fails).
 #[test]
 fn real_images_aite_cannot_read_whole_pass_no_rule() {
     let Some(assets) = shared_assets() else { return };
     let armcam = assets.join("security/firmware/armcam");
-    for (name, format) in [("armcam-mini.jffs2", "jffs2"), ("armcam-mini.ubi", "ubi")] {
-        let security = assert_incomplete(name, &armcam.join(name));
-        let gaps = security["gaps"].as_array().unwrap();
-        assert!(gaps.iter().any(|g| g.as_str().unwrap().starts_with(&format!("{format} at offset 0 ")) && g.as_str().unwrap().contains("not-supported: ")), "{name}: {gaps:?}");
-    }
+    let security = assert_incomplete("armcam-mini.ubi", &armcam.join("armcam-mini.ubi"));
+    let gaps = security["gaps"].as_array().unwrap();
+    assert!(gaps.iter().any(|g| g.as_str().unwrap().starts_with("ubi at offset 0 ") && g.as_str().unwrap().contains("not-supported: ")), "{gaps:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let jffs2 = std::fs::read(armcam.join("armcam-mini.jffs2")).unwrap();
+    // 1_000_002 is not a node boundary: 4-byte aligned nodes end at multiples of 4.
+    let truncated = dir.path().join("truncated.jffs2");
+    std::fs::write(&truncated, &jffs2[..1_000_002]).unwrap();
+    let security = assert_incomplete("truncated.jffs2", &truncated);
+    let gaps = security["gaps"].as_array().unwrap();
+    assert!(gaps.iter().any(|g| g.as_str().unwrap().starts_with("jffs2 at offset 0 ") && g.as_str().unwrap().contains("failed: truncated: the node at offset ")), "{gaps:?}");
     let squashfs = std::fs::read(armcam.join("armcam-mini.squashfs")).unwrap();
     let used = u64::from_le_bytes(squashfs[40..48].try_into().unwrap()) as usize;
-    let dir = tempfile::tempdir().unwrap();
     let truncated = dir.path().join("truncated.squashfs");
     std::fs::write(&truncated, &squashfs[..300_000]).unwrap();
     let security = assert_incomplete("truncated.squashfs", &truncated);
