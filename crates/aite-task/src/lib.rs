@@ -9,6 +9,7 @@
 //!   (input size, strides, minimum box sizes, variances), as the UltraFace authors
 //!   generate them.
 //! - [`nms`]: greedy hard non-maximum suppression; [`iou`] of two boxes.
+//! - `coco_bbox` (feature `coco`): COCO bbox AP/AR, the twelve pycocotools numbers, through hotcoco.
 //!
 //! [`Postprocess`] (a spec with its priors generated once) turns a target's output
 //! tensors into a [`TaskOutput`]: this is the `postprocess` stage of end-to-end latency.
@@ -21,11 +22,15 @@
 //! assert_eq!(d.nms_iou, 0.3);
 //! ```
 
+#[cfg(feature = "coco")]
+mod coco;
 mod detect;
 mod error;
 mod priors;
 mod spec;
 
+#[cfg(feature = "coco")]
+pub use coco::{coco_bbox, CocoDetection, CocoStats};
 pub use detect::{iou, nms, BBox, Detection};
 pub use error::TaskError;
 pub use priors::{Prior, PriorConfig};
