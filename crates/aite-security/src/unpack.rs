@@ -9,7 +9,7 @@
 //! are bounded ([`Limits`], decompression bombs) and every limit reached is
 //! listed in [`Coverage::limits_hit`]; every skipped entry is listed with its
 //! reason. Every third-party parser (backhand, tar, cpio, flate2, lzma-rust2,
-//! ruzstd) and aite's own JFFS2 reader ([`jffs2`]) runs contained: a panic fails
+//! ruzstd) and aite's own JFFS2, UBI and UBIFS readers ([`jffs2`], [`ubi`]) runs contained: a panic fails
 //! that container with the cause `parser panicked: …` and the scan goes on.
 //!
 //! Carving: the whole input is scanned for signatures; after a container (a
@@ -20,6 +20,7 @@
 
 pub(crate) mod guard;
 mod jffs2;
+mod ubi;
 
 use crate::tree::{normalise, Entry, EntryKind, Tree};
 use guard::contained;
@@ -84,7 +85,7 @@ pub enum ContainerStatus {
     Extracted,
     /// Recognised, but its parser failed, it is truncated, or a limit stopped it.
     Failed(String),
-    /// A format aite recognises and has no reader for (UBI, big-endian squashfs).
+    /// A format aite recognises and has no reader for (big-endian squashfs).
     NotSupported(String),
     /// Bytes with no known signature.
     NotUnderstood(String),
@@ -458,6 +459,7 @@ fn carvable(format: &str, b: &[u8]) -> bool {
         "gzip" => b.len() > 10 && b[2] == 8 && b[3] & 0xe0 == 0,
         "xz" | "zstd" => true,
         "jffs2" => jffs2::header_ok(b),
+        "ubi" => ubi::header_ok(b),
         // newc header: 13 fields of 8 hex digits.
         "cpio" => b.get(6..110).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
         _ => false,
@@ -651,6 +653,19 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
             let status = read.cause().map_or(ContainerStatus::Extracted, |c| ContainerStatus::failed("jffs2", c));
             let len = (read.len > 0).then_some(read.len);
             sink.record("jffs2", offset, len.map(|l| l as u64), status);
+            Ok(len)
+        }
+        "ubi" => {
+            let read = match contained(|| ubi::read(sink, bytes, offset, depth)) {
+                Ok(r) => r?,
+                Err(panic) => {
+                    sink.record("ubi", offset, None, ContainerStatus::failed("ubi", panic));
+                    return Ok(None);
+                }
+            };
+            let status = read.cause().map_or(ContainerStatus::Extracted, |c| ContainerStatus::failed("ubi", c));
+            let len = (read.len > 0).then_some(read.len);
+            sink.record("ubi", offset, len.map(|l| l as u64), status);
             Ok(len)
         }
         other => {

@@ -82,17 +82,22 @@ fn assert_incomplete(name: &str, image: &std::path::Path) -> serde_json::Value {
     security
 }
 
-/// The firmware forms of ../shared's armcam that aite cannot read whole: UBI (no
-/// reader yet), the JFFS2 cut inside a node, the squashfs cut short, and the squashfs
-/// with its compressed blocks damaged (decompression fails).
+/// The firmware forms of ../shared's armcam that aite cannot read whole: the UBI
+/// and the JFFS2 cut inside an erase block / a node, the squashfs cut short, and the
+/// squashfs with its compressed blocks damaged (decompression fails).
 #[test]
 fn real_images_aite_cannot_read_whole_pass_no_rule() {
     let Some(assets) = shared_assets() else { return };
     let armcam = assets.join("security/firmware/armcam");
-    let security = assert_incomplete("armcam-mini.ubi", &armcam.join("armcam-mini.ubi"));
-    let gaps = security["gaps"].as_array().unwrap();
-    assert!(gaps.iter().any(|g| g.as_str().unwrap().starts_with("ubi at offset 0 ") && g.as_str().unwrap().contains("not-supported: ")), "{gaps:?}");
     let dir = tempfile::tempdir().unwrap();
+    let ubi = std::fs::read(armcam.join("armcam-mini.ubi")).unwrap();
+    // 22 whole 128 KiB erase blocks and 116_416 bytes of the 23rd.
+    let truncated = dir.path().join("truncated.ubi");
+    std::fs::write(&truncated, &ubi[..3_000_000]).unwrap();
+    let security = assert_incomplete("truncated.ubi", &truncated);
+    let gaps = security["gaps"].as_array().unwrap();
+    assert!(gaps.iter().any(|g| g.as_str().unwrap().starts_with("ubi at offset 0 ") && g.as_str().unwrap().contains("failed: truncated: the image ends 116416 bytes into a 131072-byte erase block")), "{gaps:?}");
+    assert_eq!(gaps.len(), 1, "one container, the whole input: {gaps:?}");
     let jffs2 = std::fs::read(armcam.join("armcam-mini.jffs2")).unwrap();
     // 1_000_002 is not a node boundary: 4-byte aligned nodes end at multiples of 4.
     let truncated = dir.path().join("truncated.jffs2");
