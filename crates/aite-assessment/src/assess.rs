@@ -30,6 +30,7 @@ pub struct RequirementResult {
     /// JSON pointers (RFC 6901) into results.json of every value read.
     pub evidence: Vec<String>,
     /// Raw files of the package the measured suite wrote (CSV samples, SARIF), from results.json `files`.
+    #[serde(default)]
     pub files: Vec<String>,
     pub remediation: String,
     pub provenance: Provenance,
@@ -66,6 +67,29 @@ pub enum OverallVerdict {
     NotTested,
 }
 
+impl std::fmt::Display for OverallVerdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::profile::serde_name(self))
+    }
+}
+
+impl Assessment {
+    /// The overall verdict as every report states it: a scoped assessment says
+    /// how much of the profile it judged, so its PASS is never the profile's.
+    pub fn overall_stated(&self) -> String {
+        if self.out_of_scope.is_empty() {
+            return self.overall.to_string();
+        }
+        format!(
+            "{} on the {} requirement(s) in scope only; {} of the {} requirements of the profile out of scope, not assessed (their suites were not run)",
+            self.overall,
+            self.requirements.len(),
+            self.out_of_scope.len(),
+            self.requirements.len() + self.out_of_scope.len()
+        )
+    }
+}
+
 impl OverallVerdict {
     /// The process exit code for this verdict: 0 PASS, 1 FAIL (as a failing
     /// result elsewhere in aite), 7 INCONCLUSIVE, 8 NOT_TESTED, 9 ERROR.
@@ -92,6 +116,7 @@ pub struct Assessment {
     pub profile_version: String,
     pub profile_source: String,
     /// SHA-256 over the profile's text and every profile it extends.
+    #[serde(default)]
     pub profile_sha256: String,
     /// Some threshold is provisional: every report must say so.
     pub provisional_thresholds: bool,

@@ -108,6 +108,23 @@ pub enum Threshold {
     Declared(String),
 }
 
+/// The serde name of a unit enum (`latency`, `le`, `guarded`, `provisional`), as
+/// assessment.json writes it and reports print it.
+pub(crate) fn serde_name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+macro_rules! display_as_serde {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&serde_name(self))
+            }
+        }
+    )*};
+}
+display_as_serde!(Item, Comparator, DecisionRule, ThresholdStatus);
+
 impl std::fmt::Display for Threshold {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -32,6 +32,15 @@ impl Verdict {
             Verdict::Error { .. } => "ERROR",
         }
     }
+
+    /// The justification of a verdict that is neither PASS, FAIL nor INCONCLUSIVE.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Verdict::NotApplicable { why } | Verdict::NotTested { why } => Some(why),
+            Verdict::Error { cause } => Some(cause),
+            _ => None,
+        }
+    }
 }
 
 /// A 95% interval; a bound is `None` when the results do not give one.

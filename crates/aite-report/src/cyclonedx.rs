@@ -210,7 +210,7 @@ fn declarations(p: &Package, bom: &mut Value) {
                 "bom-ref": format!("requirement:{}", r.id),
                 "identifier": r.id,
                 "title": r.title,
-                "text": format!("{} {} {}; threshold {} ({})", r.item, r.comparator.as_deref().unwrap_or("-"), r.threshold.map(|t| format!("{t} {}", r.unit)).unwrap_or_else(|| "none".into()), r.provenance.status, r.provenance.source),
+                "text": format!("{} {} {}; threshold {} ({})", r.item, r.comparator.map_or_else(|| "-".to_string(), |c| c.to_string()), r.threshold.map(|t| format!("{t} {}", r.unit)).unwrap_or_else(|| "none".into()), r.provenance.status, r.provenance.source),
                 "descriptions": r.clauses,
             })
         })

@@ -72,7 +72,7 @@ fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
 
 fn requirement_row(r: &RequirementResult) -> Value {
     let threshold = match (&r.comparator, r.threshold) {
-        (Some(c), Some(t)) => format!("{} {}", symbol(c), num(Some(t), &r.unit)),
+        (Some(c), Some(t)) => format!("{} {}", symbol(*c), num(Some(t), &r.unit)),
         _ => "—".into(),
     };
     let interval = r.interval.as_ref().map(|i| format!("{} – {}", num(i.low, ""), num(i.high, ""))).unwrap_or_else(|| "—".into());
@@ -90,14 +90,14 @@ fn requirement_row(r: &RequirementResult) -> Value {
     })
 }
 
-fn symbol(c: &str) -> &str {
+fn symbol(c: aite_assessment::Comparator) -> &'static str {
+    use aite_assessment::Comparator as C;
     match c {
-        "le" => "≤",
-        "lt" => "<",
-        "ge" => "≥",
-        "gt" => ">",
-        "eq" => "=",
-        other => other,
+        C::Le => "≤",
+        C::Lt => "<",
+        C::Ge => "≥",
+        C::Gt => ">",
+        C::Eq => "=",
     }
 }
 
@@ -394,7 +394,7 @@ fn context(p: &Package) -> Result<Value, ReportError> {
         json!(p.suite("security").and_then(|s| s.pointer("/coverage/input")).and_then(Value::as_str).map(|i| format!("{} ({} bytes)", i.rsplit('/').next().unwrap_or(i), p.results.pointer("/suites/security/coverage/input_bytes").cloned().unwrap_or(Value::Null))).unwrap_or_else(|| "no firmware image examined in this run".into())),
     );
     ctx.insert("profile".into(), json!({ "id": a.profile, "version": a.profile_version, "source": a.profile_source, "overrides": a.overrides }));
-    let decisions: BTreeSet<&str> = a.requirements.iter().map(|r| r.decision.as_str()).collect();
+    let decisions: BTreeSet<String> = a.requirements.iter().map(|r| r.decision.to_string()).collect();
     ctx.insert("decisions".into(), json!(decisions));
     // config.json `lab` (e.g. {"name", "address", "location", "operator", "signer"}), as the run configuration recorded it.
     let parties = p
@@ -414,7 +414,7 @@ fn context(p: &Package) -> Result<Value, ReportError> {
     ctx.insert("command".into(), json!(format!("aite {}", p.text("/command"))));
     ctx.insert("status".into(), json!(p.text("/status")));
     ctx.insert("results_sha256".into(), json!(p.files.get("results.json").cloned().unwrap_or_default()));
-    ctx.insert("gaps".into(), json!(a.gap_analysis.iter().map(|g| json!({ "item": g.item.clone().unwrap_or_else(|| "—".into()), "pass": g.pass, "fail": g.fail, "inconclusive": g.inconclusive, "not_applicable": g.not_applicable, "not_tested": g.not_tested, "error": g.error })).collect::<Vec<_>>()));
+    ctx.insert("gaps".into(), json!(a.gap_analysis.iter().map(|g| json!({ "item": g.item.map_or_else(|| "—".to_string(), |i| i.to_string()), "pass": g.pass, "fail": g.fail, "inconclusive": g.inconclusive, "not_applicable": g.not_applicable, "not_tested": g.not_tested, "error": g.error })).collect::<Vec<_>>()));
     ctx.insert("requirements".into(), json!(a.requirements.iter().map(requirement_row).collect::<Vec<_>>()));
     let mut clauses: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for req in &a.requirements {

@@ -11,7 +11,7 @@ use crate::ReportError;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-const ITEMS: [&str; 3] = ["latency", "robustness", "security"];
+const ITEMS: [aite_assessment::Item; 3] = aite_assessment::Item::ALL;
 
 /// The JUnit XML of the package's assessment.
 pub fn junit(p: &Package) -> Result<Vec<u8>, ReportError> {
@@ -46,7 +46,7 @@ pub fn junit(p: &Package) -> Result<Vec<u8>, ReportError> {
             ("profile-version", a.profile_version.clone()),
             ("profile-source", a.profile_source.clone()),
             ("provisional-thresholds", a.provisional_thresholds.to_string()),
-            ("overall", a.overall.clone()),
+            ("overall", a.overall.to_string()),
             ("requirements-out-of-scope", a.out_of_scope.len().to_string()),
             ("results-sha256", p.files.get("results.json").cloned().unwrap_or_default()),
         ];
