@@ -120,3 +120,66 @@ fn damaged_flash_images_never_panic_a_reader() {
         }
     }
 }
+
+/// (path, kind, size, symlink target or SHA-256) of every entry under an extracted folder.
+fn extracted(root: &Path) -> BTreeSet<(String, String, u64, String)> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let entry = if m.is_dir() {
+                stack.push(p.clone());
+                (rel, "Dir".to_string(), 0, String::new())
+            } else if m.file_type().is_symlink() {
+                (rel, "symlink".to_string(), 0, std::fs::read_link(&p).unwrap().to_string_lossy().into_owned())
+            } else if m.is_file() {
+                (rel, "File".to_string(), m.len(), hex::encode(Sha256::digest(std::fs::read(&p).unwrap())))
+            } else {
+                (rel, "Device".to_string(), 0, String::new())
+            };
+            out.insert(entry);
+        }
+    }
+    out
+}
+
+/// The peers extract the same files as aite lists: `jefferson` (JFFS2) and
+/// `ubireader_extract_files` (UBI/UBIFS), both from PyPI, in the peer virtualenv
+/// (`AITE_PEER_PYTHON`; `pip install ubi_reader==0.8.16 jefferson==0.4.8`).
+#[test]
+fn jefferson_and_ubi_reader_extract_the_same_files() {
+    let Some(python) = common::peer_python() else { return };
+    let bin = python.parent().unwrap().to_path_buf();
+    for (image, tool) in [("armcam-mini.jffs2", "jefferson"), ("armcam-mini.ubi", "ubireader_extract_files")] {
+        let Some(input) = common::shared(&format!("firmware/armcam/{image}")) else { return };
+        let exe = bin.join(tool);
+        if !exe.exists() {
+            common::skip_or_fail(&format!("{} is absent (pip install ubi_reader==0.8.16 jefferson==0.4.8 in the peer virtualenv)", exe.display()));
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut cmd = std::process::Command::new(&exe);
+        if tool == "jefferson" {
+            cmd.arg("-d").arg(&out);
+        } else {
+            cmd.arg("-k").arg("-o").arg(&out);
+        }
+        let r = cmd.arg(&input).output().unwrap();
+        assert!(r.status.success(), "{tool}: {}", String::from_utf8_lossy(&r.stderr));
+        // ubi_reader extracts under <image sequence number>/<volume name>/.
+        let mut root = out.clone();
+        if tool != "jefferson" {
+            root = std::fs::read_dir(&root).unwrap().flatten().next().unwrap().path().join("rootfs");
+        }
+        let peer = extracted(&root);
+        let ours: BTreeSet<(String, String, u64, String)> = listing(&input).into_iter().map(|(p, k, _, _, _, size, t)| (p, k, size, t)).collect();
+        assert!(peer.len() > 100, "{tool}: {} entries", peer.len());
+        let only_peer: Vec<_> = peer.difference(&ours).take(10).collect();
+        let only_aite: Vec<_> = ours.difference(&peer).take(10).collect();
+        assert!(only_peer.is_empty() && only_aite.is_empty(), "{image}: only {tool}: {only_peer:?}\nonly aite: {only_aite:?}");
+    }
+}
