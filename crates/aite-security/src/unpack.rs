@@ -20,6 +20,7 @@
 
 pub(crate) mod guard;
 mod jffs2;
+mod lzo;
 mod ubi;
 
 use crate::tree::{normalise, Entry, EntryKind, Tree};

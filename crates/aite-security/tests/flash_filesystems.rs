@@ -183,3 +183,80 @@ fn jefferson_and_ubi_reader_extract_the_same_files() {
         assert!(only_peer.is_empty() && only_aite.is_empty(), "{image}: only {tool}: {only_peer:?}\nonly aite: {only_aite:?}");
     }
 }
+
+/// A small root filesystem folder: text that compresses, bytes that do not, a
+/// 200 KiB file (many nodes), an empty file, a symlink, a hard link, nested folders.
+fn source_tree(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let w = |p: &str, data: &[u8]| {
+        let path = root.join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, data).unwrap();
+    };
+    w("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n");
+    w("etc/shadow", b"root:$1$abc$0123456789abcdefghijkl:19000:0:99999:7:::\n");
+    std::fs::set_permissions(root.join("etc/shadow"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut x: u32 = 12345;
+    let noise: Vec<u8> = (0..70_000).map(|_| { x ^= x << 13; x ^= x >> 17; x ^= x << 5; x as u8 }).collect();
+    w("opt/noise.bin", &noise);
+    let text: Vec<u8> = (0..200 << 10).map(|i| b"the quick brown fox "[i % 20]).collect();
+    w("usr/share/doc/big.txt", &text);
+    w("var/empty", b"");
+    std::os::unix::fs::symlink("../etc/passwd", root.join("opt/link")).unwrap();
+    std::fs::hard_link(root.join("etc/passwd"), root.join("etc/passwd-hard")).unwrap();
+    std::fs::create_dir_all(root.join("home/a/b/c")).unwrap();
+}
+
+/// mkfs.jffs2, mkfs.ubifs and ubinize (Debian mtd-utils) build images of one folder in
+/// both byte orders and every compressor they offer; aite lists exactly the folder.
+#[test]
+fn mtd_utils_images_list_exactly_their_folder() {
+    use std::process::Command;
+    let have = |tool: &str| Command::new(tool).arg("--help").output().is_ok();
+    if !(have("mkfs.jffs2") && have("mkfs.ubifs") && have("ubinize")) {
+        return common::skip_or_fail("mkfs.jffs2, mkfs.ubifs or ubinize is absent (apt-get install mtd-utils)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("rootfs");
+    source_tree(&src);
+    let want = extracted(&src);
+    let run = |cmd: &mut Command| {
+        let r = cmd.output().unwrap();
+        assert!(r.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&r.stderr));
+    };
+    let check = |image: &Path, format: &str| {
+        let ours: BTreeSet<(String, String, u64, String)> = listing(image).into_iter().map(|(p, k, _, _, _, size, t)| (p, k, size, t)).collect();
+        let (missing, extra): (Vec<_>, Vec<_>) = (want.difference(&ours).collect(), ours.difference(&want).collect());
+        assert!(missing.is_empty() && extra.is_empty(), "{}: missing {missing:?}\nextra {extra:?}", image.display());
+        let r = scan_of(image);
+        let c = r.coverage.containers.iter().find(|c| c.format == format).unwrap();
+        assert!(c.status.is_extracted() && r.complete(), "{}: {c:?} {:?}", image.display(), r.gaps);
+    };
+    for (name, args) in [
+        ("be-zlib-rtime", vec!["-b"]),
+        ("le-lzo", vec!["-l", "-X", "lzo", "-x", "zlib", "-x", "rtime"]),
+        ("be-rtime", vec!["-b", "-x", "zlib"]),
+        ("le-none", vec!["-l", "-m", "none"]),
+    ] {
+        let image = dir.path().join(format!("{name}.jffs2"));
+        run(Command::new("mkfs.jffs2").arg("-r").arg(&src).arg("-o").arg(&image).args(["-e", "64KiB", "-n"]).args(&args));
+        check(&image, "jffs2");
+    }
+    let mut cfg = String::new();
+    for (i, compr) in ["zstd", "zlib", "none", "lzo"].iter().enumerate() {
+        let fs = dir.path().join(format!("{compr}.ubifs"));
+        run(Command::new("mkfs.ubifs").arg("-r").arg(&src).args(["-m", "2048", "-e", "126976", "-c", "100", "-x", compr, "-o"]).arg(&fs));
+        cfg += &format!("[{compr}]\nmode=ubi\nimage={}\nvol_id={i}\nvol_type=dynamic\nvol_name={compr}\n", fs.display());
+    }
+    let ini = dir.path().join("ubinize.cfg");
+    std::fs::write(&ini, cfg).unwrap();
+    let image = dir.path().join("four-volumes.ubi");
+    run(Command::new("ubinize").arg("-o").arg(&image).args(["-m", "2048", "-p", "128KiB", "-s", "2048"]).arg(&ini));
+    let all: BTreeSet<(String, String, u64, String)> = listing(&image).into_iter().map(|(p, k, _, _, _, size, t)| (p, k, size, t)).collect();
+    for compr in ["zstd", "zlib", "none", "lzo"] {
+        let vol: BTreeSet<_> = all.iter().filter_map(|(p, k, s, t)| p.strip_prefix(&format!("{compr}/")).map(|p| (p.to_string(), k.clone(), *s, t.clone()))).collect();
+        assert_eq!(vol, want, "volume {compr} of the four-volume UBI");
+    }
+    let r = scan_of(&image);
+    assert!(r.complete(), "{:?}", r.gaps);
+}

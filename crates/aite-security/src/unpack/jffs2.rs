@@ -3,9 +3,9 @@
 //! nodes carry metadata and one compressed range of the file's data. The
 //! newest version of a dirent or inode wins; a dirent naming inode 0 deletes
 //! the name. Both byte orders (the first magic decides); zlib, rtime, lzma,
-//! zero and uncompressed data. Every CRC is checked: a mismatch, a truncated
+//! lzo, zero and uncompressed data. Every CRC is checked: a mismatch, a truncated
 //! node, bytes that are neither nodes nor erased flash inside the image, or
-//! data aite cannot decompress (LZO, rubin) fail the container with that cause,
+//! data aite cannot decompress (rubin) fail the container with that cause,
 //! after what could be read was indexed. Written from the Linux kernel's
 //! `include/uapi/linux/jffs2.h` layout.
 
@@ -332,7 +332,7 @@ fn decompress(n: &InodeNode<'_>, want: usize) -> Result<Vec<u8>, String> {
             let mut r = lzma_rust2::LzmaReader::new(n.data, n.dsize as u64, 0, 0, 0, 1 << 20, None).map_err(|e| format!("lzma: {e}"))?;
             bounded(&mut r)
         }
-        7 => Err("LZO-compressed data, which aite cannot decompress yet".into()),
+        7 => super::lzo::lzo1x(n.data, want),
         3 | 5 => Err("rubin-compressed data, which aite cannot decompress".into()),
         c => Err(format!("unknown compression type {c}")),
     }
