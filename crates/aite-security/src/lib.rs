@@ -470,7 +470,7 @@ mod tests {
         use rand::{Rng, SeedableRng};
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let random: Vec<u8> = (0..64 << 10).map(|_| rng.gen()).collect();
-        // JFFS2 (0x1985 node magic, little-endian) and UBI ("UBI#") images are not read yet.
+        // A JFFS2 node magic (0x1985) or a UBI header ("UBI#") in front of random bytes: no valid header CRC, so nothing is read.
         let mut jffs2 = vec![0x85, 0x19, 0x01, 0xe0];
         jffs2.extend(&random[..4096]);
         let mut ubi = b"UBI#".to_vec();
