@@ -23,4 +23,4 @@ mod preprocess;
 pub use dataset::{Dataset, Sample, SampleSource};
 pub use error::DataError;
 pub use image_ops::{decode, Image};
-pub use preprocess::{ColorOrder, Layout, PreprocessSpec, ResizeKernel, Size, PRESETS};
+pub use preprocess::{key_value_table, ColorOrder, Layout, PreprocessSpec, ResizeKernel, Size, PRESETS};

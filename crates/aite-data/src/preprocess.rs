@@ -221,18 +221,7 @@ impl PreprocessSpec {
         if !text.contains('=') {
             return Self::preset(text);
         }
-        let mut table = toml::Table::new();
-        for (i, pair) in text.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
-            if i == 0 && !pair.contains('=') {
-                // `PRESET,key=value,...`: a preset with overrides.
-                table.insert("preset".into(), toml::Value::String(pair.trim().to_string()));
-                continue;
-            }
-            let (key, value) = pair.split_once('=').ok_or_else(|| DataError::Spec {
-                reason: format!("`{pair}` is not key=value"),
-                hint: "write e.g. resize=224x224,mean=128,std=128".into(),
-            })?;
-            let (key, value) = (key.trim(), value.trim());
+        let table = key_value_table(text, |key, value| {
             let as_value = |v: &str| -> toml::Value {
                 if let Ok(i) = v.parse::<i64>() {
                     if matches!(key, "label_offset" | "resize" | "crop") {
@@ -244,13 +233,13 @@ impl PreprocessSpec {
                     Err(_) => toml::Value::String(v.to_string()),
                 }
             };
-            let v = if matches!(key, "mean" | "std") {
+            if matches!(key, "mean" | "std") {
                 toml::Value::Array(value.split('/').map(as_value).collect())
             } else {
                 as_value(value)
-            };
-            table.insert(key.to_string(), v);
-        }
+            }
+        })
+        .map_err(|pair| DataError::Spec { reason: format!("`{pair}` is not key=value"), hint: "write e.g. resize=224x224,mean=128,std=128".into() })?;
         Self::from_table(table)
     }
 
@@ -361,6 +350,27 @@ impl PreprocessSpec {
 fn preset_hint() -> String {
     let names: Vec<&str> = PRESETS.iter().map(|(n, _, _)| *n).collect();
     format!("known presets: {}", names.join(", "))
+}
+
+
+/// The command-line form of a declarative spec: `[PRESET,]key=value,...` as the
+/// table its TOML form would give. A leading bare word becomes `preset`; each
+/// value is typed by `value_of(key, value)` (both trimmed). `Err` is the piece
+/// that is not `key=value`. One reader for every spec the CLI takes
+/// (preprocessing here, tasks in aite-task).
+pub fn key_value_table(text: &str, value_of: impl Fn(&str, &str) -> toml::Value) -> Result<toml::Table, String> {
+    let mut table = toml::Table::new();
+    for (i, pair) in text.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
+        if i == 0 && !pair.contains('=') {
+            // `PRESET,key=value,...`: a preset with overrides.
+            table.insert("preset".into(), toml::Value::String(pair.trim().to_string()));
+            continue;
+        }
+        let (key, value) = pair.split_once('=').ok_or_else(|| pair.to_string())?;
+        let (key, value) = (key.trim(), value.trim());
+        table.insert(key.to_string(), value_of(key, value));
+    }
+    Ok(table)
 }
 
 #[cfg(test)]

@@ -183,18 +183,8 @@ impl TaskSpec {
         if !text.contains('=') {
             return Self::preset(text);
         }
-        let mut table = toml::Table::new();
-        for (i, pair) in text.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
-            if i == 0 && !pair.contains('=') {
-                table.insert("preset".into(), toml::Value::String(pair.trim().to_string()));
-                continue;
-            }
-            let (key, value) = pair.split_once('=').ok_or_else(|| TaskError::Spec {
-                reason: format!("`{pair}` is not key=value"),
-                hint: "write e.g. task=detector,score_threshold=0.6".into(),
-            })?;
-            let (key, value) = (key.trim(), value.trim());
-            let v = if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections"), value.parse::<i64>()) {
+        let table = aite_data::key_value_table(text, |key, value| {
+            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections"), value.parse::<i64>()) {
                 toml::Value::Integer(n)
             } else if let Ok(b) = value.parse::<bool>() {
                 toml::Value::Boolean(b)
@@ -202,9 +192,9 @@ impl TaskSpec {
                 toml::Value::Float(f)
             } else {
                 toml::Value::String(value.to_string())
-            };
-            table.insert(key.to_string(), v);
-        }
+            }
+        })
+        .map_err(|pair| TaskError::Spec { reason: format!("`{pair}` is not key=value"), hint: "write e.g. task=detector,score_threshold=0.6".into() })?;
         Self::from_table(table)
     }
 
