@@ -8,7 +8,10 @@
 //! - [`PriorConfig`]: SSD prior (anchor) boxes generated from a declared config
 //!   (input size, strides, minimum box sizes, variances), as the UltraFace authors
 //!   generate them.
-//! - [`nms`]: greedy hard non-maximum suppression; [`iou`] of two boxes.
+//! - [`AnchorConfig`]: SSD anchors as MediaPipe's `SsdAnchorsCalculator` generates
+//!   them (BlazeFace), decoded with `box_encoding = "anchor-offsets"` (box and keypoints).
+//! - [`nms`]: greedy hard non-maximum suppression; [`weighted_nms`]: MediaPipe's
+//!   weighted NMS ([`NmsKind`] names the choice in the spec); [`iou`] of two boxes.
 //! - `coco_bbox` (feature `coco`): COCO bbox AP/AR, the twelve pycocotools numbers, through hotcoco.
 //!
 //! [`Postprocess`] (a spec with its priors generated once) turns a target's output
@@ -22,6 +25,7 @@
 //! assert_eq!(d.nms_iou, 0.3);
 //! ```
 
+mod anchors;
 #[cfg(feature = "coco")]
 mod coco;
 mod detect;
@@ -31,7 +35,8 @@ mod spec;
 
 #[cfg(feature = "coco")]
 pub use coco::{coco_bbox, CocoDetection, CocoStats};
-pub use detect::{iou, nms, BBox, Detection};
+pub use anchors::AnchorConfig;
+pub use detect::{iou, nms, weighted_nms, BBox, Detection, NmsKind};
 pub use error::TaskError;
 pub use priors::{Prior, PriorConfig};
-pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, Postprocess, TaskOutput, TaskSpec, PRESETS};
+pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, Postprocess, ScoreActivation, TaskOutput, TaskSpec, PRESETS};

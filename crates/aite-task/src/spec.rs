@@ -3,7 +3,7 @@
 //! One reader for presets, TOML and command-line `key=value` pairs, mirroring
 //! `aite_data::PreprocessSpec`. The spec is serialised into `config.json`.
 
-use crate::{nms, BBox, Detection, Prior, PriorConfig, TaskError};
+use crate::{AnchorConfig, BBox, Detection, NmsKind, Prior, PriorConfig, TaskError};
 use aite_target::{top_k, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,21 @@ pub enum BoxEncoding {
     CentreSize,
     /// SSD regression offsets against the declared `priors`, with their variances.
     SsdOffsets,
+    /// MediaPipe `TensorsToDetectionsCalculator` offsets against the declared `[anchors]`:
+    /// `x, y, w, h` (the `reverse_output_order` layout) divided by `box_scale`, centre relative
+    /// to the anchor's centre, size relative to the anchor's size, no exponential (BlazeFace).
+    AnchorOffsets,
+}
+
+/// What is applied to each raw score before the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ScoreActivation {
+    /// The model outputs probabilities already.
+    #[default]
+    None,
+    /// The model outputs logits: `1 / (1 + exp(-x))`, after `score_clip`.
+    Sigmoid,
 }
 
 /// Units of the box values.
@@ -68,10 +83,21 @@ pub struct DetectorSpec {
     pub coordinates: Coordinates,
     /// Priors for `box_encoding = "ssd-offsets"`.
     pub priors: Option<PriorConfig>,
+    /// Anchors for `box_encoding = "anchor-offsets"` (MediaPipe `SsdAnchorsCalculator`).
+    pub anchors: Option<AnchorConfig>,
+    /// `[x, y, w, h]` scales of `box_encoding = "anchor-offsets"` (MediaPipe `x_scale`, `y_scale`, `w_scale`, `h_scale`).
+    pub box_scale: Option<[f32; 4]>,
+    /// Keypoints regressed after the four box values, `[x, y]` each, decoded like the box centre (BlazeFace: 6).
+    pub keypoints: usize,
+    pub score_activation: ScoreActivation,
+    /// Raw scores are clipped to `[-c, c]` before the activation (MediaPipe `score_clipping_thresh`).
+    pub score_clip: Option<f32>,
     /// A candidate is kept when its score is strictly above this.
     pub score_threshold: f32,
     /// NMS drops a box whose IoU with a kept box of its class is above this.
     pub nms_iou: f32,
+    /// Suppression algorithm: greedy hard NMS, or MediaPipe's weighted NMS.
+    pub nms: NmsKind,
     /// Per class, only the best this many candidates enter NMS (UltraFace: 200).
     pub candidate_limit: Option<usize>,
     /// Most detections reported, best first, over all classes.
@@ -88,6 +114,12 @@ impl Default for DetectorSpec {
             box_encoding: BoxEncoding::Corners,
             coordinates: Coordinates::Normalised,
             priors: None,
+            anchors: None,
+            box_scale: None,
+            keypoints: 0,
+            score_activation: ScoreActivation::None,
+            score_clip: None,
+            nms: NmsKind::Hard,
             score_threshold: 0.5,
             nms_iou: 0.5,
             candidate_limit: None,
@@ -109,6 +141,8 @@ const ULTRAFACE_DECODED: &str = "task = \"detector\"\noutputs = \"separate\"\nsc
 
 const ULTRAFACE_RAW: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nbox_encoding = \"ssd-offsets\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200\n[priors]\nimage_size = [320, 240]\nstrides = [8, 16, 32, 64]\nmin_sizes = [[10.0, 16.0, 24.0], [32.0, 48.0], [64.0, 96.0], [128.0, 192.0, 256.0]]\nvariances = [0.1, 0.2]\nclamp = true";
 
+const BLAZEFACE_SHORT: &str = "task = \"detector\"\noutputs = \"separate\"\nboxes_output = 0\nscores_output = 1\nbackground_class = false\nbox_encoding = \"anchor-offsets\"\ncoordinates = \"normalised\"\nbox_scale = [128.0, 128.0, 128.0, 128.0]\nkeypoints = 6\nscore_activation = \"sigmoid\"\nscore_clip = 100.0\nscore_threshold = 0.5\nnms = \"weighted\"\nnms_iou = 0.3\nmax_detections = 896\n[anchors]\ninput_size = [128, 128]\nnum_layers = 4\nstrides = [8, 16, 16, 16]\nmin_scale = 0.1484375\nmax_scale = 0.75\nanchor_offset = [0.5, 0.5]\naspect_ratios = [1.0]\ninterpolated_scale_aspect_ratio = 1.0\nfixed_anchor_size = true";
+
 /// Built-in task specs by name: `(name, description, TOML)`.
 pub const PRESETS: &[(&str, &str, &str)] = &[
     ("classifier", "class scores in the first output, top-5", "task = \"classifier\""),
@@ -127,13 +161,18 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
         "UltraFace 320x240 exports without post-processing: SSD offsets against 4420 priors (strides 8/16/32/64, variances 0.1/0.2)",
         ULTRAFACE_RAW,
     ),
+    (
+        "blazeface-short",
+        "MediaPipe BlazeFace short range: regressors [1,896,16] (box + 6 keypoints) against 896 SSD anchors, sigmoid scores above 0.5, weighted NMS IoU 0.3",
+        BLAZEFACE_SHORT,
+    ),
 ];
 
 fn preset_hint() -> String {
     format!("built-in tasks: {}; or a TOML file, or key=value pairs", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))
 }
 
-const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, background_class, box_encoding, coordinates, priors, score_threshold, nms_iou, candidate_limit, max_detections, preset";
+const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_detections, preset";
 
 impl TaskSpec {
     /// Parse a TOML document (unknown keys are an error naming the key).
@@ -184,7 +223,7 @@ impl TaskSpec {
             return Self::preset(text);
         }
         let table = aite_data::key_value_table(text, |key, value| {
-            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections"), value.parse::<i64>()) {
+            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections" | "keypoints"), value.parse::<i64>()) {
                 toml::Value::Integer(n)
             } else if let Ok(b) = value.parse::<bool>() {
                 toml::Value::Boolean(b)
@@ -209,6 +248,22 @@ impl TaskSpec {
         }
         if d.max_detections == 0 || d.candidate_limit == Some(0) {
             return bad("max_detections and candidate_limit must be at least 1".into(), "use e.g. max_detections = 100");
+        }
+        if d.score_clip.is_some_and(|c| !(c > 0.0)) {
+            return bad("score_clip must be positive".into(), "use e.g. score_clip = 100.0 (MediaPipe score_clipping_thresh)");
+        }
+        match (d.box_encoding, &d.anchors, d.box_scale) {
+            (BoxEncoding::AnchorOffsets, None, _) | (BoxEncoding::AnchorOffsets, _, None) => {
+                return bad("box_encoding = \"anchor-offsets\" needs an [anchors] table and box_scale".into(), "declare them as the blazeface-short preset does");
+            }
+            (BoxEncoding::AnchorOffsets, Some(a), Some(scale)) => {
+                if scale.iter().any(|&v| !(v > 0.0 && v.is_finite())) {
+                    return bad(format!("box_scale {scale:?} must be positive"), "use e.g. box_scale = [128.0, 128.0, 128.0, 128.0] (the input size)");
+                }
+                a.validate()?;
+            }
+            (_, Some(_), _) | (_, _, Some(_)) => return bad("[anchors] and box_scale are only read with box_encoding = \"anchor-offsets\"".into(), "drop them, or set box_encoding = \"anchor-offsets\""),
+            _ => {}
         }
         match (d.box_encoding, &d.priors) {
             (BoxEncoding::SsdOffsets, None) => bad("box_encoding = \"ssd-offsets\" needs a [priors] table".into(), "declare image_size, strides, min_sizes, variances (see the ultraface-320-raw preset)"),
@@ -248,6 +303,7 @@ impl Postprocess {
     pub fn new(spec: TaskSpec) -> Self {
         let priors = match &spec {
             TaskSpec::Detector(DetectorSpec { box_encoding: BoxEncoding::SsdOffsets, priors: Some(cfg), .. }) => Some(cfg.generate()),
+            TaskSpec::Detector(DetectorSpec { box_encoding: BoxEncoding::AnchorOffsets, anchors: Some(cfg), .. }) => Some(cfg.generate()),
             _ => None,
         };
         Postprocess { spec, priors }
@@ -268,9 +324,10 @@ impl Postprocess {
 
 impl DetectorSpec {
     /// Decode, threshold and suppress one frame's outputs. `priors` may be passed
-    /// pre-generated (they depend only on the spec); otherwise they are generated here.
+    /// pre-generated (SSD priors or anchors: they depend only on the spec); otherwise they
+    /// are generated here.
     pub fn decode(&self, outputs: &[Tensor], priors: Option<&[Prior]>) -> Result<Vec<Detection>, TaskError> {
-        let hint = "check outputs/scores_output/boxes_output against `aite inspect MODEL`";
+        let hint = "check outputs/scores_output/boxes_output/keypoints against `aite inspect MODEL`";
         let get = |i: usize| {
             outputs.get(i).ok_or_else(|| TaskError::Outputs { reason: format!("output {i} is named by the task but the model returned {} outputs", outputs.len()), hint: hint.into() })
         };
@@ -280,30 +337,36 @@ impl DetectorSpec {
                 s => Err(TaskError::Outputs { reason: format!("a detector output of shape {s:?} is not [1, N, K] or [N, K]"), hint: hint.into() }),
             }
         };
-        // (box values, box stride, score values, score offset, score stride, classes, anchors)
+        // Values per anchor before the scores: the box, then the keypoints.
+        let coords = 4 + 2 * self.keypoints;
+        // (box values, score values, anchors, classes, box stride, score offset, score stride)
         let (boxes, scores, n, classes, b_stride, s_off, s_stride) = match self.outputs {
             OutputLayout::Separate => {
                 let (bt, st) = (get(self.boxes_output)?, get(self.scores_output)?);
-                let ((nb, four), (ns, c)) = (rows(bt)?, rows(st)?);
-                if four != 4 || nb != ns {
-                    return Err(TaskError::Outputs { reason: format!("boxes {:?} and scores {:?} are not [1, N, 4] and [1, N, C]", bt.shape(), st.shape()), hint: hint.into() });
+                let ((nb, k), (ns, c)) = (rows(bt)?, rows(st)?);
+                if k != coords || nb != ns {
+                    return Err(TaskError::Outputs { reason: format!("boxes {:?} and scores {:?} are not [1, N, {coords}] and [1, N, C]", bt.shape(), st.shape()), hint: hint.into() });
                 }
-                (bt.to_f32_vec(), st.to_f32_vec(), nb, c, 4, 0, c)
+                (bt.to_f32_vec(), st.to_f32_vec(), nb, c, coords, 0, c)
             }
             OutputLayout::Packed => {
                 let t = get(self.boxes_output)?;
                 let (n, k) = rows(t)?;
-                if k < 5 {
-                    return Err(TaskError::Outputs { reason: format!("a packed output of shape {:?} has no score column after its 4 box values", t.shape()), hint: hint.into() });
+                if k <= coords {
+                    return Err(TaskError::Outputs { reason: format!("a packed output of shape {:?} has no score column after its {coords} box values", t.shape()), hint: hint.into() });
                 }
                 let v = t.to_f32_vec();
-                (v.clone(), v, n, k - 4, k, 4, k)
+                (v.clone(), v, n, k - coords, k, coords, k)
             }
         };
         let generated;
-        let priors = match (self.box_encoding, priors, &self.priors) {
-            (BoxEncoding::SsdOffsets, Some(p), _) => Some(p),
-            (BoxEncoding::SsdOffsets, None, Some(cfg)) => {
+        let priors = match (self.box_encoding, priors, &self.priors, &self.anchors) {
+            (BoxEncoding::SsdOffsets | BoxEncoding::AnchorOffsets, Some(p), _, _) => Some(p),
+            (BoxEncoding::SsdOffsets, None, Some(cfg), _) => {
+                generated = cfg.generate();
+                Some(generated.as_slice())
+            }
+            (BoxEncoding::AnchorOffsets, None, _, Some(cfg)) => {
                 generated = cfg.generate();
                 Some(generated.as_slice())
             }
@@ -311,36 +374,69 @@ impl DetectorSpec {
         };
         if let Some(p) = priors {
             if p.len() != n {
-                return Err(TaskError::Outputs { reason: format!("the priors config gives {} priors but the model has {n} anchors", p.len()), hint: "the priors' image_size, strides and min_sizes must be the model's".into() });
+                let what = if self.box_encoding == BoxEncoding::AnchorOffsets { "anchors config gives" } else { "priors config gives" };
+                return Err(TaskError::Outputs { reason: format!("the {what} {} priors but the model has {n} anchors", p.len()), hint: "the priors' (anchors') input size, strides and sizes must be the model's".into() });
             }
         }
         let variances = self.priors.as_ref().map(|p| p.variances).unwrap_or([0.1, 0.2]);
+        let [xs, ys, ws, hs] = self.box_scale.unwrap_or([1.0; 4]);
         let decode_box = |a: usize| -> BBox {
             let v = &boxes[a * b_stride..a * b_stride + 4];
             let (cx, cy, w, h) = match (self.box_encoding, priors) {
                 (BoxEncoding::Corners, _) => return BBox { x_min: v[0], y_min: v[1], x_max: v[2], y_max: v[3] },
-                (BoxEncoding::CentreSize, _) | (BoxEncoding::SsdOffsets, None) => (v[0], v[1], v[2], v[3]),
+                (BoxEncoding::CentreSize, _) | (BoxEncoding::SsdOffsets | BoxEncoding::AnchorOffsets, None) => (v[0], v[1], v[2], v[3]),
                 (BoxEncoding::SsdOffsets, Some(p)) => {
                     let p = p[a];
                     (v[0] * variances[0] * p.w + p.cx, v[1] * variances[0] * p.h + p.cy, (v[2] * variances[1]).exp() * p.w, (v[3] * variances[1]).exp() * p.h)
                 }
+                (BoxEncoding::AnchorOffsets, Some(p)) => {
+                    let p = p[a];
+                    (v[0] / xs * p.w + p.cx, v[1] / ys * p.h + p.cy, v[2] / ws * p.w, v[3] / hs * p.h)
+                }
             };
             BBox { x_min: cx - w / 2.0, y_min: cy - h / 2.0, x_max: cx + w / 2.0, y_max: cy + h / 2.0 }
+        };
+        // Keypoints decode like a box centre (SSD: RetinaFace's landmark convention).
+        let decode_keypoints = |a: usize| -> Vec<[f32; 2]> {
+            let v = &boxes[a * b_stride + 4..a * b_stride + coords];
+            v.chunks_exact(2)
+                .map(|k| match (self.box_encoding, priors) {
+                    (BoxEncoding::SsdOffsets, Some(p)) => [k[0] * variances[0] * p[a].w + p[a].cx, k[1] * variances[0] * p[a].h + p[a].cy],
+                    (BoxEncoding::AnchorOffsets, Some(p)) => [k[0] / xs * p[a].w + p[a].cx, k[1] / ys * p[a].h + p[a].cy],
+                    _ => [k[0], k[1]],
+                })
+                .collect()
+        };
+        let activate = |raw: f32| -> f32 {
+            let raw = self.score_clip.map_or(raw, |c| raw.clamp(-c, c));
+            match self.score_activation {
+                ScoreActivation::None => raw,
+                ScoreActivation::Sigmoid => 1.0 / (1.0 + (-raw).exp()),
+            }
         };
         let first_class = usize::from(self.background_class);
         let mut all = Vec::new();
         for class in first_class..classes {
             let mut candidates: Vec<Detection> = (0..n)
                 .filter_map(|a| {
-                    let score = scores[a * s_stride + s_off + class];
-                    (score > self.score_threshold).then(|| Detection { class, score, bbox: decode_box(a) })
+                    let score = activate(scores[a * s_stride + s_off + class]);
+                    if !(score > self.score_threshold) {
+                        return None;
+                    }
+                    let bbox = decode_box(a);
+                    // MediaPipe drops decoded boxes of negative or NaN width or height.
+                    let (w, h) = (bbox.x_max - bbox.x_min, bbox.y_max - bbox.y_min);
+                    if self.box_encoding == BoxEncoding::AnchorOffsets && !(w >= 0.0 && h >= 0.0) {
+                        return None;
+                    }
+                    Some(Detection { class, score, bbox, keypoints: decode_keypoints(a) })
                 })
                 .collect();
             if let Some(limit) = self.candidate_limit {
                 candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
                 candidates.truncate(limit);
             }
-            all.extend(nms(candidates, self.nms_iou, self.max_detections));
+            all.extend(self.nms.apply(candidates, self.nms_iou, self.max_detections));
         }
         all.sort_by(|a, b| b.score.total_cmp(&a.score));
         all.truncate(self.max_detections);
@@ -391,6 +487,38 @@ mod tests {
         for (got, want) in [(b.x_min, 0.32), (b.y_min, 0.26), (b.x_max, 0.72), (b.y_max, 0.66)] {
             assert!((got - want).abs() < 1e-6, "{b:?}");
         }
+    }
+
+    #[test]
+    fn anchor_offsets_decode_box_keypoints_and_sigmoid_scores_by_hand() {
+        let TaskSpec::Detector(spec) = TaskSpec::preset("blazeface-short").unwrap() else { panic!() };
+        let mut regressors = vec![0.0f32; 896 * 16];
+        let mut logits = vec![-10.0f32; 896];
+        // Anchor 2: centre (0.09375, 0.03125), 1 x 1. Offsets (12.8, -6.4) px / 128 move the
+        // centre by (0.1, -0.05); size (25.6, 51.2) / 128 = (0.2, 0.4); keypoint 0 (64, 0) -> (0.59375, 0.03125).
+        regressors[2 * 16..2 * 16 + 6].copy_from_slice(&[12.8, -6.4, 25.6, 51.2, 64.0, 0.0]);
+        logits[2] = 1.0; // sigmoid 0.7311
+        // Anchor 3 (same cell's neighbour): a logit of 1000 is clipped to 100 first: score 1, box inverted (negative width) -> dropped.
+        regressors[3 * 16 + 2] = -10.0;
+        logits[3] = 1000.0;
+        let out = spec.decode(&[Tensor::f32(vec![1, 896, 16], regressors).unwrap(), Tensor::f32(vec![1, 896, 1], logits).unwrap()], None).unwrap();
+        assert_eq!(out.len(), 1, "{out:?}");
+        let d = &out[0];
+        assert!((d.score - 0.731_058_6).abs() < 1e-6);
+        let b = d.bbox;
+        for (got, want) in [(b.x_min, 0.09375), (b.y_min, -0.21875), (b.x_max, 0.29375), (b.y_max, 0.18125), (d.keypoints[0][0], 0.59375), (d.keypoints[0][1], 0.03125), (d.keypoints[5][0], 0.09375)] {
+            assert!((got - want).abs() < 1e-6, "{d:?}");
+        }
+        assert_eq!(d.keypoints.len(), 6);
+        // Too few anchors is an error naming both counts; regressors without the keypoint columns too.
+        let err = spec.decode(&[Tensor::f32(vec![1, 10, 16], vec![0.0; 160]).unwrap(), Tensor::f32(vec![1, 10, 1], vec![0.0; 10]).unwrap()], None).unwrap_err().to_string();
+        assert!(err.contains("896 priors but the model has 10"), "{err}");
+        let err = spec.decode(&[Tensor::f32(vec![1, 896, 4], vec![0.0; 3584]).unwrap(), Tensor::f32(vec![1, 896, 1], vec![0.0; 896]).unwrap()], None).unwrap_err().to_string();
+        assert!(err.contains("[1, N, 16]"), "{err}");
+        // anchor-offsets without anchors, and anchors without anchor-offsets, are spec errors.
+        assert!(TaskSpec::parse_cli("task=detector,box_encoding=anchor-offsets").unwrap_err().to_string().contains("[anchors]"));
+        assert!(TaskSpec::parse_cli("blazeface-short,box_encoding=corners").unwrap_err().to_string().contains("only read with"));
+        assert!(TaskSpec::parse_cli("blazeface-short,nms=soft").unwrap_err().to_string().contains("nms"));
     }
 
     #[test]
