@@ -10,6 +10,8 @@
 //!
 //! - [`square`]: score-based Square attack, L-inf and L2 (AutoAttack's version).
 //! - [`hsj`]: decision-based HopSkipJump (L2), for devices that return only a class.
+//! - [`spsa`]: SPSA gradient estimation + projected Adam steps, L-inf and L2, a
+//!   second score-based family beside Square's random search.
 //! - random noise at the same epsilon, as a baseline.
 //!
 //! Robust accuracy is AutoAttack's: samples still classified correctly after
@@ -18,6 +20,7 @@
 //! denominator). Both are reported and named.
 
 pub mod hsj;
+pub mod spsa;
 pub mod square;
 
 use crate::corruption::{rgb8_to_image, image_to_rgb8, LabeledFrame};
@@ -37,6 +40,8 @@ pub enum AttackKind {
     NoiseLinf,
     NoiseL2,
     HopSkipJump,
+    SpsaLinf,
+    SpsaL2,
 }
 
 impl AttackKind {
@@ -47,13 +52,15 @@ impl AttackKind {
             AttackKind::NoiseLinf => "noise-linf",
             AttackKind::NoiseL2 => "noise-l2",
             AttackKind::HopSkipJump => "hopskipjump",
+            AttackKind::SpsaLinf => "spsa-linf",
+            AttackKind::SpsaL2 => "spsa-l2",
         }
     }
 
     /// `linf` or `l2`.
     pub fn norm(self) -> &'static str {
         match self {
-            AttackKind::SquareLinf | AttackKind::NoiseLinf => "linf",
+            AttackKind::SquareLinf | AttackKind::NoiseLinf | AttackKind::SpsaLinf => "linf",
             _ => "l2",
         }
     }
@@ -64,16 +71,17 @@ impl AttackKind {
     }
 
     pub fn parse_list(text: &str) -> Result<Vec<AttackKind>, String> {
-        let all = [AttackKind::SquareLinf, AttackKind::SquareL2, AttackKind::NoiseLinf, AttackKind::NoiseL2, AttackKind::HopSkipJump];
+        let all = [AttackKind::SquareLinf, AttackKind::SquareL2, AttackKind::NoiseLinf, AttackKind::NoiseL2, AttackKind::HopSkipJump, AttackKind::SpsaLinf, AttackKind::SpsaL2];
         let mut out = Vec::new();
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let add: Vec<AttackKind> = match part {
                 "all" => all.to_vec(),
                 "square" => vec![AttackKind::SquareLinf, AttackKind::SquareL2],
                 "noise" => vec![AttackKind::NoiseLinf, AttackKind::NoiseL2],
+                "spsa" => vec![AttackKind::SpsaLinf, AttackKind::SpsaL2],
                 "hsj" => vec![AttackKind::HopSkipJump],
                 name => vec![*all.iter().find(|k| k.name() == name).ok_or_else(|| {
-                    format!("unknown attack `{name}`; known: square-linf, square-l2, noise-linf, noise-l2, hopskipjump (groups: square, noise, all)")
+                    format!("unknown attack `{name}`; known: square-linf, square-l2, spsa-linf, spsa-l2, noise-linf, noise-l2, hopskipjump (groups: square, spsa, noise, all)")
                 })?],
             };
             for k in add {
@@ -446,6 +454,8 @@ pub fn run_attack_shard(
                 AttackKind::SquareL2 => square::square_l2(&x, w, h, c, settings.epsilon, settings.p_init, &mut oracle, &mut rng),
                 AttackKind::NoiseLinf | AttackKind::NoiseL2 => noise(&x, settings.epsilon, settings.kind.norm(), &mut oracle, &mut rng),
                 AttackKind::HopSkipJump => hsj::hop_skip_jump(&x, settings.epsilon, &mut oracle, &mut rng),
+                AttackKind::SpsaLinf => spsa::spsa(&x, settings.epsilon, spsa::Ball::Linf, &mut oracle, &mut rng),
+                AttackKind::SpsaL2 => spsa::spsa(&x, settings.epsilon, spsa::Ball::L2, &mut oracle, &mut rng),
             };
             let best = match attempt {
                 Err(RobustnessError::Interrupted) => {

@@ -265,3 +265,85 @@ fn shards_attack_disjoint_samples_and_merge_to_the_single_run() {
     tampered.records[0].queries += 1;
     assert!(merge_attack_reports(&[parts[0].clone(), tampered]).unwrap_err().to_string().contains("two different square-linf results"));
 }
+
+#[test]
+fn spsa_breaks_near_boundary_frames_within_epsilon_and_spares_far_ones() {
+    // 129/255: a step of 8/255 down flips the mean classifier; 230/255 cannot be flipped.
+    let frames = vec![frame("near", 129, 1), frame("far", 230, 1)];
+    for kind in [AttackKind::SpsaLinf, AttackKind::SpsaL2] {
+        let r = run(kind, 300, &frames);
+        let (near, far) = (&r.records[0], &r.records[1]);
+        assert!(near.success, "{kind:?}: {near:?}");
+        assert!(near.queries >= 1 && near.queries < 300, "{kind:?}: stops at success: {near:?}");
+        assert!(!far.success, "{kind:?}");
+        assert_eq!(far.queries, 300, "{kind:?}: an unbreakable sample spends exactly the budget");
+        match kind.norm() {
+            "linf" => assert!(near.linf <= 8.0 / 255.0 + 1e-6, "L-inf {} exceeds 8/255", near.linf),
+            _ => assert!(near.l2 <= 0.5 + 1e-5, "L2 {} exceeds 0.5", near.l2),
+        }
+        assert_eq!((r.robust_accuracy.successes, r.attack_success_rate.successes), (1, 1), "{kind:?}");
+    }
+}
+
+#[test]
+fn spsa_budgets_count_every_model_call_including_the_first() {
+    // Budgets that leave 0, 1 or 2 queries after the last full iteration, and the defaults' sizes.
+    for budget in [1, 2, 3, 4, 5, 6, 77, 100, 129] {
+        for kind in [AttackKind::SpsaLinf, AttackKind::SpsaL2] {
+            let mut t = MeanClassifier::new();
+            let frames = vec![frame("far", 230, 1), frame("far2", 240, 1)];
+            let r = run_attack(&mut t, &spec(), &frames, &settings(kind, budget), vec![], &Cancel::new(), &mut |_| {}).unwrap();
+            assert_eq!(t.calls, 2 * (1 + budget), "{kind:?} budget {budget}: one clean check per sample plus exactly the budget");
+            assert_eq!(r.queries_total, 2 * budget);
+        }
+    }
+}
+
+#[test]
+fn spsa_cannot_fool_a_constant_model() {
+    let mut t = Stubborn(MeanClassifier::new().info);
+    let r = run_attack(&mut t, &spec(), &[frame("a", 100, 1), frame("b", 131, 1)], &settings(AttackKind::SpsaLinf, 200), vec![], &Cancel::new(), &mut |_| {}).unwrap();
+    assert!(r.records.iter().all(|x| x.clean_correct && !x.success && x.queries == 200), "{:?}", r.records);
+    assert_eq!(r.robust_accuracy.successes, 2);
+    assert!(r.records.iter().all(|x| x.final_margin == Some(1.0)), "the margin of a constant answer never moves");
+}
+
+#[test]
+fn spsa_iterates_stay_in_the_ball_in_the_channel_pixel_space() {
+    // Every image the attack returns, for frames it breaks and frames it does not.
+    let geometry = Image { width: 8, height: 8, channels: 3, data: vec![0.0; 192] };
+    let s = spec();
+    for (level, eps) in [(131u8, 8.0 / 255.0), (200, 8.0 / 255.0), (129, 3.0 / 255.0)] {
+        for channel in [Channel::Float, Channel::Uint8, Channel::Jpeg { quality: 90 }] {
+            let f = frame("x", level, 1);
+            let x: Vec<f32> = f.image.pixels().flat_map(|p| p.0).map(|v| v as f32 / 255.0).collect();
+            let mut t = MeanClassifier::new();
+            let mut oracle = Oracle::new(&mut t, &s, &geometry, 1, channel, 150, 0);
+            let mut rng = StdRng::seed_from_u64(7);
+            let best = spsa::spsa(&x, eps, spsa::Ball::Linf, &mut oracle, &mut rng).unwrap();
+            let linf = best.image.iter().zip(&x).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+            assert!(linf <= eps + 1e-6, "level {level} {channel:?}: {linf} > {eps}");
+            // What an 8-bit channel delivers of it is inside the ball too, in grey levels.
+            let grey = best.image.iter().zip(&x).map(|(a, b)| ((a * 255.0).round() - b * 255.0).abs()).fold(0.0, f32::max);
+            assert!(grey <= (eps * 255.0).round() + 1e-3, "level {level} {channel:?}: {grey} grey levels");
+            assert!(best.image.iter().all(|v| (0.0..=1.0).contains(v)));
+            let mut oracle = Oracle::new(&mut t, &s, &geometry, 1, channel, 150, 0);
+            let best = spsa::spsa(&x, 0.5, spsa::Ball::L2, &mut oracle, &mut rng).unwrap();
+            let l2 = best.image.iter().zip(&x).map(|(a, b)| (a - b) * (a - b)).sum::<f32>().sqrt();
+            assert!(l2 <= 0.5 + 1e-5, "level {level} {channel:?}: L2 {l2}");
+        }
+    }
+}
+
+#[test]
+fn spsa_is_deterministic_for_a_seed_and_depends_on_it() {
+    let frames: Vec<LabeledFrame> = (0..4).map(|i| frame(&format!("f{i}"), 130 + 20 * i as u8, 1)).collect();
+    let a = run(AttackKind::SpsaLinf, 120, &frames);
+    let b = run(AttackKind::SpsaLinf, 120, &frames);
+    assert_eq!(a, b);
+    let mut t = MeanClassifier::new();
+    let other = run_attack(&mut t, &spec(), &frames, &AttackSettings { seed: 4, ..settings(AttackKind::SpsaLinf, 120) }, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+    assert_ne!(other.records, a.records, "another seed takes another path");
+    assert!(AttackKind::parse_list("spsa").unwrap() == vec![AttackKind::SpsaLinf, AttackKind::SpsaL2]);
+}
+
