@@ -21,6 +21,7 @@
 pub(crate) mod guard;
 mod jffs2;
 mod lzo;
+pub mod single;
 mod ubi;
 
 use crate::tree::{normalise, Entry, EntryKind, Tree};
@@ -252,6 +253,9 @@ pub struct Coverage {
     /// Bytes of those streams around carved containers that are padding (all 0x00 or 0xFF).
     #[serde(default)]
     pub stream_padding_bytes: u64,
+    /// The input is one file examined as what it is (an ELF, a model, a key), not an image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_file: Option<single::SingleFileKind>,
 }
 
 /// A range of bytes inside a decompressed stream.
@@ -483,6 +487,13 @@ pub fn open(input: &Path, work: &Path, limits: Limits) -> Result<(Tree, Coverage
     let read = bytes.len() as u64;
     let beyond = file.read(&mut [0u8; 1]).map_err(io)? > 0;
     let total = if beyond { file.metadata().map(|m| m.len()).unwrap_or(0).max(read + 1) } else { read };
+    // A file with no container signature at its start that is an ELF, a model or a key is examined as that file.
+    if !beyond && sniff(&bytes).is_none() {
+        let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if let Some(kind) = single::kind_of(&name, &bytes) {
+            return Ok(single::open(input, &file.metadata().map_err(io)?, read, kind));
+        }
+    }
     let coverage = Coverage { input: input.display().to_string(), input_bytes: total, ..Default::default() };
     let mut sink = Sink { work, limits, tree: Tree::default(), coverage, written: 0, counter: 0 };
     if beyond {

@@ -7,42 +7,12 @@
 //! rootfs is absent, or fails under `AITE_REQUIRE_PEERS=1` (`.ci/run` provides
 //! all three and sets it).
 
-use aite_security::elf::{analyse, image_libc_chk, Pie, Relro};
+use aite_security::elf::image_libc_chk;
+use common::{checksec, checksec_available, ours};
 use aite_security::unpack::{open, Limits};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
-
-fn checksec_available() -> bool {
-    let ok = Command::new("checksec").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok {
-        common::skip_or_fail("`checksec` is not installed (apt-get install checksec; bash .ci/run does)");
-    }
-    ok
-}
-
-/// checksec's JSON verdict for one file.
-fn checksec(file: &Path) -> serde_json::Value {
-    let out = Command::new("checksec").arg(format!("--file={}", file.display())).arg("--output=json").output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("checksec JSON for {}: {e}: {}", file.display(), String::from_utf8_lossy(&out.stdout)));
-    v.as_object().unwrap().values().next().unwrap().clone()
-}
-
-fn ours(path: &str, bytes: &[u8]) -> Option<serde_json::Value> {
-    let h = analyse(path, bytes, None)?;
-    let yn = |b: bool| if b { "yes" } else { "no" };
-    Some(serde_json::json!({
-        "relro": match h.relro { Relro::Full => "full", Relro::Partial => "partial", Relro::None => "no" },
-        "canary": yn(h.canary),
-        "nx": yn(h.nx),
-        "pie": match h.pie { Pie::Yes => "yes", Pie::No => "no", Pie::Dso => "dso", Pie::Rel => "rel" },
-        "rpath": yn(!h.rpath.is_empty()),
-        "runpath": yn(!h.runpath.is_empty()),
-        "symbols": yn(h.symbols),
-        "fortify_source": yn(h.fortify),
-    }))
-}
 
 #[test]
 fn elf_verdicts_agree_with_checksec() {
@@ -66,7 +36,7 @@ fn elf_verdicts_agree_with_checksec() {
 /// Run checksec and aite on every file; print the agreement and the times;
 /// return the ELF file count and the disagreements.
 fn compare(files: &[(String, PathBuf)]) -> (usize, Vec<String>) {
-    let columns = ["relro", "canary", "nx", "pie", "rpath", "runpath", "symbols", "fortify_source"];
+    let columns = common::CHECKSEC_COLUMNS;
     let (mut agree, mut total, mut elf_files) = (0usize, 0usize, 0usize);
     let mut disagreements = Vec::new();
     let started = std::time::Instant::now();

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+use aite_security::elf::{analyse, ElfHardening, Pie, Relro};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// A test that cannot run because `reason` (a peer tool or fixture is missing):
 /// under `AITE_REQUIRE_PEERS=1` (`.ci/run` sets it) the test fails, otherwise
@@ -46,4 +48,50 @@ pub fn debian_rootfs() -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// Whether Debian's `checksec` runs (skips or fails as [`skip_or_fail`] says when not).
+pub fn checksec_available() -> bool {
+    let ok = Command::new("checksec").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok {
+        skip_or_fail("`checksec` is not installed (apt-get install checksec; bash .ci/run does)");
+    }
+    ok
+}
+
+/// checksec's JSON verdict for one file.
+pub fn checksec(file: &Path) -> serde_json::Value {
+    let out = Command::new("checksec").arg(format!("--file={}", file.display())).arg("--output=json").output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("checksec JSON for {}: {e}: {}", file.display(), String::from_utf8_lossy(&out.stdout)));
+    v.as_object().unwrap().values().next().unwrap().clone()
+}
+
+/// aite's hardening row of one ELF file in checksec's JSON vocabulary (`None`: not an ELF aite parses).
+pub fn ours(path: &str, bytes: &[u8]) -> Option<serde_json::Value> {
+    Some(checksec_row(&analyse(path, bytes, None)?))
+}
+
+/// A hardening row in checksec's JSON vocabulary.
+pub fn checksec_row(h: &ElfHardening) -> serde_json::Value {
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    serde_json::json!({
+        "relro": match h.relro { Relro::Full => "full", Relro::Partial => "partial", Relro::None => "no" },
+        "canary": yn(h.canary),
+        "nx": yn(h.nx),
+        "pie": match h.pie { Pie::Yes => "yes", Pie::No => "no", Pie::Dso => "dso", Pie::Rel => "rel" },
+        "rpath": yn(!h.rpath.is_empty()),
+        "runpath": yn(!h.runpath.is_empty()),
+        "symbols": yn(h.symbols),
+        "fortify_source": yn(h.fortify),
+    })
+}
+
+
+/// The hardening columns aite and checksec both report.
+pub const CHECKSEC_COLUMNS: [&str; 8] = ["relro", "canary", "nx", "pie", "rpath", "runpath", "symbols", "fortify_source"];
+
+/// checksec's verdict on `file`, reduced to [`CHECKSEC_COLUMNS`] (its FORTIFY counts dropped).
+pub fn checksec_columns(file: &Path) -> serde_json::Value {
+    let v = checksec(file);
+    CHECKSEC_COLUMNS.iter().map(|c| (c.to_string(), v[*c].clone())).collect::<serde_json::Map<_, _>>().into()
 }
