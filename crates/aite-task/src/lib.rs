@@ -12,6 +12,9 @@
 //!   them (BlazeFace), decoded with `box_encoding = "anchor-offsets"` (box and keypoints).
 //! - [`nms`]: greedy hard non-maximum suppression; [`weighted_nms`]: MediaPipe's
 //!   weighted NMS ([`NmsKind`] names the choice in the spec); [`iou`] of two boxes.
+//! - [`OcrPipeline`]: PP-OCR end to end (DB text detection, direction classifier, CTC
+//!   recognition over the charset stored in the model) over three targets, as
+//!   rapidocr-onnxruntime 1.4.4 runs it; [`text_accuracy`] scores its lines against labels.
 //! - `coco_bbox` (feature `coco`): COCO bbox AP/AR, the twelve pycocotools numbers, through hotcoco.
 //!
 //! [`Postprocess`] (a spec with its priors generated once) turns a target's output
@@ -28,15 +31,23 @@
 mod anchors;
 #[cfg(feature = "coco")]
 mod coco;
+mod ctc;
+mod db;
 mod detect;
 mod error;
+mod ocr;
 mod priors;
+mod raster;
 mod spec;
 
 #[cfg(feature = "coco")]
 pub use coco::{coco_bbox, CocoDetection, CocoStats};
 pub use anchors::AnchorConfig;
 pub use detect::{iou, nms, weighted_nms, BBox, Detection, NmsKind};
+pub use ctc::{edit_distance, text_accuracy, Charset, TextAccuracy};
+pub use db::{db_boxes, find_contours, min_area_rect, DbParams, Quad, TextBox};
 pub use error::TaskError;
+pub use ocr::{LimitType, OcrModel, OcrPipeline, OcrSpec, TextLine};
+pub use raster::{perspective_transform, Frame};
 pub use priors::{Prior, PriorConfig};
 pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, Postprocess, ScoreActivation, TaskOutput, TaskSpec, PRESETS};

@@ -16,6 +16,9 @@ pub enum TaskSpec {
     Classifier,
     /// Boxes and scores, decoded, thresholded and suppressed.
     Detector(DetectorSpec),
+    /// PP-OCR text detection + direction + recognition ([`crate::OcrPipeline`]); alone,
+    /// the postprocess stage is the DB post-process of the detector's map.
+    Ocr(crate::OcrSpec),
 }
 
 /// How box and score tensors are laid out among the outputs.
@@ -135,6 +138,8 @@ pub enum TaskOutput {
     /// `(class, score)` best first; for an output that is not a score vector, the index of its largest value.
     Classes(Vec<(usize, f32)>),
     Detections(Vec<Detection>),
+    /// DB text boxes, in pixels of the detector's input.
+    TextBoxes(Vec<crate::TextBox>),
 }
 
 const ULTRAFACE_DECODED: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nbox_encoding = \"corners\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200";
@@ -166,13 +171,20 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
         "MediaPipe BlazeFace short range: regressors [1,896,16] (box + 6 keypoints) against 896 SSD anchors, sigmoid scores above 0.5, weighted NMS IoU 0.3",
         BLAZEFACE_SHORT,
     ),
+    (
+        "ppocr-v4",
+        "PP-OCRv4 det + rec with the v2 direction classifier as rapidocr-onnxruntime 1.4.4 runs them: det short side 736, DB thresh 0.3, box_thresh 0.5, unclip 1.6; cls 0.9; rec 48x320+, text_score 0.5",
+        PPOCR_V4,
+    ),
 ];
+
+const PPOCR_V4: &str = "task = \"ocr\"\nmax_side_len = 2000\nmin_side_len = 30\nmin_height = 30\nwidth_height_ratio = 8.0\ndet_limit_side_len = 736\ndet_limit_type = \"min\"\nthresh = 0.3\nbox_thresh = 0.5\nmax_candidates = 1000\nunclip_ratio = 1.6\nuse_dilation = true\nmin_size = 3.0\ncls_batch = 6\ncls_thresh = 0.9\ncls_width = 192\nrec_batch = 6\nrec_height = 48\nrec_width = 320\nuse_space_char = true\ntext_score = 0.5";
 
 fn preset_hint() -> String {
     format!("built-in tasks: {}; or a TOML file, or key=value pairs", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))
 }
 
-const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_detections, preset";
+const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
 
 impl TaskSpec {
     /// Parse a TOML document (unknown keys are an error naming the key).
@@ -223,7 +235,7 @@ impl TaskSpec {
             return Self::preset(text);
         }
         let table = aite_data::key_value_table(text, |key, value| {
-            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections" | "keypoints"), value.parse::<i64>()) {
+            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
                 toml::Value::Integer(n)
             } else if let Ok(b) = value.parse::<bool>() {
                 toml::Value::Boolean(b)
@@ -238,6 +250,9 @@ impl TaskSpec {
     }
 
     fn validate(&self) -> Result<(), TaskError> {
+        if let TaskSpec::Ocr(o) = self {
+            return o.validate();
+        }
         let TaskSpec::Detector(d) = self else { return Ok(()) };
         let bad = |reason: String, hint: &str| Err(TaskError::Spec { reason, hint: hint.into() });
         if !(0.0..=1.0).contains(&d.nms_iou) {
@@ -287,6 +302,7 @@ impl TaskSpec {
                 }))
             }
             TaskSpec::Detector(d) => d.decode(outputs, None).map(TaskOutput::Detections),
+            TaskSpec::Ocr(o) => o.text_boxes(outputs).map(TaskOutput::TextBoxes),
         }
     }
 }
