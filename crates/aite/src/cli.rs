@@ -184,11 +184,13 @@ labels (1000/1001 outputs) CE, mCE and relative mCE normalised by AlexNet.
 
 Adversarial perturbations (--attacks): the Square attack (score-based, L-inf and L2, AutoAttack
 settings: p_init 0.8, margin loss, --queries 5000, 1 restart; eps 8/255 up to 64 px, 4/255 above,
-L2 0.5), HopSkipJump (label-only) and a random-noise baseline at the same eps. Every model call
-is counted against a hard per-sample budget. Robust accuracy is AutoAttack's (correct after
-attack / all samples); the attack success rate is over clean-correct samples. The frames found
-are re-checked after 8-bit quantisation and JPEG (quality 90), as a camera would deliver them;
---channel uint8 runs the whole attack through that channel.
+L2 0.5), SPSA (gradient estimation + projected Adam steps, L-inf and L2: a second attack family),
+HopSkipJump (label-only) and a random-noise baseline at the same eps. Every model call is
+counted against a hard per-sample budget. Robust accuracy is AutoAttack's (correct after attack /
+all samples; attack_worst_case: broken by no attack of its norm); the attack success rate is
+over clean-correct samples. The frames found are re-checked after 8-bit quantisation and JPEG
+(quality 90), as a camera would deliver them; --channel uint8 runs the whole attack through that
+channel.
 
 Long sweeps checkpoint every finished cell (and attacked sample) under <out>/.checkpoints/; after Ctrl-C, run the
 same command again to resume (--fresh starts over). --shard I/N runs a deterministic part;
@@ -707,14 +709,14 @@ pub struct RobustnessArgs {
     /// Skip the failure-mode consistency checks.
     #[arg(long)]
     pub no_consistency: bool,
-    /// Black-box attacks: square-linf, square-l2, noise-linf, noise-l2, hopskipjump
-    /// (groups: square, noise, all); `none` skips.
+    /// Black-box attacks: square-linf, square-l2, spsa-linf, spsa-l2, noise-linf, noise-l2,
+    /// hopskipjump (groups: square, spsa, noise, all); `none` skips.
     #[arg(long, default_value = "square-linf,noise-linf")]
     pub attacks: String,
     /// Samples attacked (the first N of --samples).
     #[arg(long, default_value_t = 50)]
     pub attack_samples: usize,
-    /// Hard per-sample query budget of the Square attack and HopSkipJump (AutoAttack: 5000).
+    /// Hard per-sample query budget of the Square attack, SPSA and HopSkipJump (AutoAttack: 5000).
     #[arg(long, default_value_t = 5000)]
     pub queries: usize,
     /// Query budget of the random-noise baseline.

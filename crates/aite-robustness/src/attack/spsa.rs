@@ -9,8 +9,10 @@
 //! step is Adam's update, then the projection onto the threat model's ball and
 //! the 0..=1 image range; the new iterate is one more query, which is where the
 //! attack stops on success. The L-inf step is Adam with cleverhans' learning
-//! rate; the L2 step is Adam's update direction rescaled to the L2 length
-//! `2.5·eps/T` (Madry et al.'s rule, `T` the iterations the budget allows).
+//! rate 0.01, raised to `2.5·eps/T` when that is larger (Madry et al.'s rule,
+//! `T` the iterations the budget allows), so that a large ball can be crossed
+//! within the budget; the L2 step is Adam's update direction rescaled to the
+//! L2 length `2.5·eps/T`.
 //!
 //! Probes lie up to `δ` outside the ball (as in the reference); a probe that
 //! is misclassified and happens to lie inside the ball is a success too, so no
@@ -22,7 +24,7 @@ use rand::{rngs::StdRng, Rng};
 
 /// Finite-difference step (cleverhans `delta`), in 0..=1 pixel units.
 pub const DELTA: f32 = 0.01;
-/// Adam learning rate of the L-inf attack (cleverhans `learning_rate`).
+/// Adam learning rate of the L-inf attack (cleverhans `learning_rate`), the least step.
 pub const LEARNING_RATE: f32 = 0.01;
 /// Antithetic pairs per gradient estimate: cleverhans' `spsa_samples = 128`
 /// evaluations, mirrored, when the budget allows [`MIN_ITERATIONS`] iterations.
@@ -90,7 +92,7 @@ pub fn spsa(x: &[f32], eps: f32, ball: Ball, oracle: &mut Oracle<'_>, rng: &mut 
     let n = x.len();
     let pairs = pairs_for(oracle.budget());
     let iterations = (oracle.budget().saturating_sub(1) / (2 * pairs + 1)).max(1);
-    let l2_step = 2.5 * eps / iterations as f32;
+    let madry_step = 2.5 * eps / iterations as f32;
     // Start: uniform in [-eps, eps] per pixel, projected (cleverhans).
     let mut z: Vec<f32> = x.iter().map(|&c| c + (rng.gen::<f32>() * 2.0 - 1.0) * eps).collect();
     project(x, &mut z, eps, ball);
@@ -144,8 +146,8 @@ pub fn spsa(x: &[f32], eps: f32, ball: Ball, oracle: &mut Oracle<'_>, rng: &mut 
             })
             .collect();
         let scale = match ball {
-            Ball::Linf => LEARNING_RATE,
-            Ball::L2 => l2_step / step.iter().map(|s| s * s).sum::<f32>().sqrt().max(1e-12),
+            Ball::Linf => LEARNING_RATE.max(madry_step),
+            Ball::L2 => madry_step / step.iter().map(|s| s * s).sum::<f32>().sqrt().max(1e-12),
         };
         z.iter_mut().zip(&step).for_each(|(a, s)| *a -= scale * s);
         project(x, &mut z, eps, ball);
