@@ -77,42 +77,45 @@ impl Image {
         }
     }
 
-    /// Central crop keeping `fraction` of each side, as TensorFlow's `central_crop`
-    /// (start = floor((side - side*fraction)/2), size = side - 2*start).
-    pub fn central_crop_fraction(&self, fraction: f32) -> Image {
-        let start = |side: usize| ((side as f32 - side as f32 * fraction) / 2.0).floor() as usize;
+    /// Central crop keeping `fraction` of each side, as TensorFlow's `central_crop`:
+    /// start = int((side - side * fraction) / 2) in float64, size = side - 2 * start
+    /// (for 0.875: the box `(W//16, H//16, W - W//16, H - H//16)`).
+    pub fn central_crop_fraction(&self, fraction: f64) -> Image {
+        let start = |side: usize| ((side as f64 - side as f64 * fraction) / 2.0) as usize;
         let (top, left) = (start(self.height), start(self.width));
-        let h = (self.height - 2 * top).max(1);
-        let w = (self.width - 2 * left).max(1);
-        self.crop(top, left, h, w)
+        let h = self.height.saturating_sub(2 * top).max(1);
+        let w = self.width.saturating_sub(2 * left).max(1);
+        self.crop(top.min(self.height - 1), left.min(self.width - 1), h, w)
     }
 
-    /// Center crop to `width x height` (top-left offset rounded like torchvision).
+    /// Center crop to `width x height`, top-left offset `round((side - crop) / 2)` with
+    /// ties to even, as torchvision's `center_crop` (Python's `round`).
     /// Returns `None` when the image is smaller than the crop.
     pub fn center_crop(&self, width: usize, height: usize) -> Option<Image> {
         if width > self.width || height > self.height {
             return None;
         }
-        let top = ((self.height - height) as f32 / 2.0).round() as usize;
-        let left = ((self.width - width) as f32 / 2.0).round() as usize;
+        let top = ((self.height - height) as f64 / 2.0).round_ties_even() as usize;
+        let left = ((self.width - width) as f64 / 2.0).round_ties_even() as usize;
         Some(self.crop(top, left, height, width))
     }
 
-    /// Resize to exactly `width x height` with `kernel`.
+    /// Resize to exactly `width x height` with `kernel`. Bilinear results are rounded
+    /// to whole grey levels (`floor(x + 0.5)`), as an 8-bit pipeline holds them.
     pub fn resize(&self, width: usize, height: usize, kernel: ResizeKernel) -> Image {
         if width == self.width && height == self.height {
             return self.clone();
         }
         let c = self.channels;
         let mut out = vec![0f32; width * height * c];
-        let sx = self.width as f32 / width as f32;
-        let sy = self.height as f32 / height as f32;
+        let sx = self.width as f64 / width as f64;
+        let sy = self.height as f64 / height as f64;
         match kernel {
             ResizeKernel::Nearest => {
                 for y in 0..height {
-                    let iy = (((y as f32 + 0.5) * sy).floor() as usize).min(self.height - 1);
+                    let iy = (((y as f64 + 0.5) * sy).floor() as usize).min(self.height - 1);
                     for x in 0..width {
-                        let ix = (((x as f32 + 0.5) * sx).floor() as usize).min(self.width - 1);
+                        let ix = (((x as f64 + 0.5) * sx).floor() as usize).min(self.width - 1);
                         let src = (iy * self.width + ix) * c;
                         let dst = (y * width + x) * c;
                         out[dst..dst + c].copy_from_slice(&self.data[src..src + c]);
@@ -120,23 +123,26 @@ impl Image {
                 }
             }
             ResizeKernel::Bilinear => {
-                // Half-pixel centres, edge clamped, no antialiasing.
-                let axis = |o: usize, scale: f32, n: usize| -> (usize, usize, f32) {
-                    let s = ((o as f32 + 0.5) * scale - 0.5).clamp(0.0, (n - 1) as f32);
+                // Half-pixel centres, edge clamped, no antialiasing, in float64 and in
+                // TensorFlow's `top + (bottom - top) * lerp` form, so that results
+                // rounded to 8 bits agree with the reference pipeline bit for bit.
+                let axis = |o: usize, n_out: usize, n: usize| -> (usize, usize, f64) {
+                    let scale = n as f64 / n_out as f64;
+                    let s = ((o as f64 + 0.5) * scale - 0.5).clamp(0.0, (n - 1) as f64);
                     let i0 = s.floor() as usize;
                     let i1 = (i0 + 1).min(n - 1);
-                    (i0, i1, s - i0 as f32)
+                    (i0, i1, s - i0 as f64)
                 };
-                let xs: Vec<_> = (0..width).map(|x| axis(x, sx, self.width)).collect();
+                let xs: Vec<_> = (0..width).map(|x| axis(x, width, self.width)).collect();
                 for y in 0..height {
-                    let (y0, y1, fy) = axis(y, sy, self.height);
+                    let (y0, y1, fy) = axis(y, height, self.height);
                     for (x, &(x0, x1, fx)) in xs.iter().enumerate() {
                         let dst = (y * width + x) * c;
                         for ch in 0..c {
-                            let p = |yy: usize, xx: usize| self.data[(yy * self.width + xx) * c + ch];
-                            let top = p(y0, x0) * (1.0 - fx) + p(y0, x1) * fx;
-                            let bottom = p(y1, x0) * (1.0 - fx) + p(y1, x1) * fx;
-                            out[dst + ch] = top * (1.0 - fy) + bottom * fy;
+                            let p = |yy: usize, xx: usize| self.data[(yy * self.width + xx) * c + ch] as f64;
+                            let top = p(y0, x0) + (p(y0, x1) - p(y0, x0)) * fx;
+                            let bottom = p(y1, x0) + (p(y1, x1) - p(y1, x0)) * fx;
+                            out[dst + ch] = (top + (bottom - top) * fy + 0.5).floor() as f32;
                         }
                     }
                 }
@@ -173,10 +179,31 @@ mod tests {
     }
 
     #[test]
-    fn bilinear_upscale_clamps_at_edges() {
+    fn bilinear_upscale_clamps_at_edges_and_rounds_halves_up() {
+        // Samples at x = -0.25 (clamped to 0), 0.25, 0.75, 1.25 (clamped to 1):
+        // 0, 2.5, 7.5, 10, rounded floor(x + 0.5).
         let img = Image { width: 2, height: 1, channels: 1, data: vec![0.0, 10.0] };
         let out = img.resize(4, 1, ResizeKernel::Bilinear);
-        assert_eq!(out.data, vec![0.0, 2.5, 7.5, 10.0]);
+        assert_eq!(out.data, vec![0.0, 3.0, 8.0, 10.0]);
+    }
+
+    #[test]
+    fn central_crop_is_tensorflows_integer_box() {
+        // 500x375: box (500//16, 375//16, 500 - 500//16, 375 - 375//16) = (31, 23, 469, 352).
+        let out = ramp(500, 375).central_crop_fraction(0.875);
+        assert_eq!((out.width, out.height), (438, 329));
+        assert_eq!(out.data[0], (23 * 500 + 31) as f32);
+        // TF: int((side - side * 0.9) / 2) in float64: 101 -> int(5.049999999999997) = 5, size 91.
+        assert_eq!(ramp(101, 101).central_crop_fraction(0.9).width, 91);
+    }
+
+    #[test]
+    fn center_crop_offset_rounds_ties_to_even_like_torchvision() {
+        // (341 - 224) / 2 = 58.5: Python's round gives 58.
+        let c = ramp(341, 224).center_crop(224, 224).unwrap();
+        assert_eq!(c.data[0], 58.0);
+        let c = ramp(227, 224).center_crop(224, 224).unwrap(); // 1.5 -> 2
+        assert_eq!(c.data[0], 2.0);
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! The declarative preprocessing spec: image in, model input tensor out.
 //!
-//! Order of operations (each step optional): `crop_fraction` on the decoded
-//! image (TensorFlow-style central crop), `resize` (shorter side or exact, with
-//! a named `kernel`), `crop` (center crop to a size), then per-pixel
-//! `(x * scale - mean[c]) / std[c]`, then `layout` and `dtype`.
+//! Two stages. **Geometry** ([`PreprocessSpec::geometry`]), each step optional:
+//! `crop_fraction` on the decoded image (TensorFlow's `central_crop`), `resize`
+//! (shorter side or exact, with a named `kernel`), `crop` (center crop to a size);
+//! its result is the 8-bit image at the model's input size (values rounded
+//! `floor(x + 0.5)` and clamped to 0..=255), where ImageNet-C corrupts.
+//! **Normalisation** ([`PreprocessSpec::normalise`]): per pixel
+//! `(x * scale - mean[c]) / std[c]` in float32, then `layout` and `dtype`.
+//! The exact definition of every preset is in docs/robustness.md.
 
 use crate::{DataError, Image};
 use aite_target::{DType, Tensor, TensorData};
@@ -103,7 +107,7 @@ pub enum Layout {
 #[serde(deny_unknown_fields, default)]
 pub struct PreprocessSpec {
     /// Central crop keeping this fraction of each side, before resizing (e.g. 0.875).
-    pub crop_fraction: Option<f32>,
+    pub crop_fraction: Option<f64>,
     /// Resize: a number resizes the shorter side keeping aspect; `WxH` resizes exactly.
     pub resize: Option<Size>,
     /// Center crop after resizing: a number (square) or `WxH`.
@@ -273,7 +277,8 @@ impl PreprocessSpec {
         Ok(())
     }
 
-    /// Geometry only: crop and resize a decoded image.
+    /// The geometric stage: crop and resize a decoded image to the model's input
+    /// size, as whole grey levels (`floor(x + 0.5)`, clamped to 0..=255).
     pub fn geometry(&self, image: &Image) -> Result<Image, DataError> {
         let mut img = match self.crop_fraction {
             Some(f) => image.central_crop_fraction(f),
@@ -283,11 +288,12 @@ impl PreprocessSpec {
             let (w, h) = match size {
                 Size::Exact { width, height } => (width, height),
                 Size::Side(s) => {
+                    // torchvision's Resize(int): long = int(size * long / short), truncated.
                     let (w, h) = (img.width as f64, img.height as f64);
                     if img.width <= img.height {
-                        (s, ((h * s as f64 / w).round() as usize).max(1))
+                        (s, ((s as f64 * h / w) as usize).max(1))
                     } else {
-                        (((w * s as f64 / h).round() as usize).max(1), s)
+                        (((s as f64 * w / h) as usize).max(1), s)
                     }
                 }
             };
@@ -303,6 +309,8 @@ impl PreprocessSpec {
                 hint: "resize to at least the crop size first (e.g. resize=256,crop=224)".into(),
             })?;
         }
+        // Whole grey levels (a no-op after a bilinear resize, which already rounds).
+        img.data.iter_mut().for_each(|v| *v = (*v + 0.5).floor().clamp(0.0, 255.0));
         Ok(img)
     }
 
@@ -433,6 +441,17 @@ mod tests {
         let spec = PreprocessSpec::parse_cli("resize=256").unwrap();
         let out = spec.geometry(&solid(384, 512, [1.0; 3])).unwrap();
         assert_eq!((out.width, out.height), (256, 341));
+        // torchvision truncates the long side: int(256 * 333 / 250) = int(340.99) = 340.
+        let out = spec.geometry(&solid(333, 250, [1.0; 3])).unwrap();
+        assert_eq!((out.width, out.height), (340, 256));
+    }
+
+    #[test]
+    fn geometry_yields_whole_grey_levels() {
+        // No resize: fractional values (e.g. a brightened frame) are rounded floor(x + 0.5) and clamped.
+        let img = Image { width: 2, height: 1, channels: 3, data: vec![0.5, 1.49, 254.6, 300.0, -3.0, 2.5] };
+        let g = PreprocessSpec::default().geometry(&img).unwrap();
+        assert_eq!(g.data, vec![1.0, 1.0, 255.0, 255.0, 0.0, 3.0]);
     }
 
     #[test]
