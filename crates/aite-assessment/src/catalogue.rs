@@ -87,6 +87,9 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.attack_square_linf.robust_accuracy", Proportion, "fraction", VALUE, Wilson, "accuracy under the Square L-inf attack (float channel)"),
     m!("suites.attack_square_linf.robust_accuracy_uint8", Proportion, "fraction", VALUE, Wilson, "Square robust accuracy after uint8 rounding of the adversarial frame"),
     m!("suites.attack_square_linf.robust_accuracy_jpeg", Proportion, "fraction", VALUE, Wilson, "Square robust accuracy after JPEG re-encoding"),
+    m!("suites.attack_spsa_linf.robust_accuracy", Proportion, "fraction", VALUE, Wilson, "accuracy under the SPSA L-inf attack (float channel)"),
+    m!("suites.attack_spsa_linf.robust_accuracy_uint8", Proportion, "fraction", VALUE, Wilson, "SPSA robust accuracy after uint8 rounding of the adversarial frame"),
+    m!("suites.attack_spsa_linf.robust_accuracy_jpeg", Proportion, "fraction", VALUE, Wilson, "SPSA robust accuracy after JPEG re-encoding"),
     m!("suites.attack_worst_case.linf.robust_accuracy", Proportion, "fraction", VALUE, Wilson, "worst case over the L-inf attacks run"),
     m!("suites.repeatability.identical", Flag, "bool", VALUE, None, "repeated answers bit-identical and finite"),
     m!("suites.batch_invariance.within_tolerance", Flag, "bool", VALUE, None, "batched answers within tolerance, no top-1 flips"),
@@ -140,5 +143,15 @@ mod tests {
         assert!(lookup("suites.security.rules.").is_none());
         assert!(lookup("suites.security.rules.cred").is_none());
         assert!(lookup("suites.latency.latency.p99_ms").is_none());
+    }
+
+    #[test]
+    fn every_attack_family_a_profile_may_judge_has_its_three_channels() {
+        for attack in ["square_linf", "spsa_linf"] {
+            for figure in ["robust_accuracy", "robust_accuracy_uint8", "robust_accuracy_jpeg"] {
+                let m = lookup(&format!("suites.attack_{attack}.{figure}")).unwrap_or_else(|| panic!("{attack}.{figure} missing"));
+                assert_eq!((m.kind, m.interval), (MetricKind::Proportion, IntervalSource::Wilson));
+            }
+        }
     }
 }
