@@ -80,6 +80,10 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Write corrupted copies of images (every corruption x severity) and a contact sheet.
     Corrupt(CorruptArgs),
+    /// Read the text in images with PP-OCR (DB text detection, optional direction classifier,
+    /// CTC recognition over the charset in the recogniser's metadata), one JSON line per text line.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Ocr(OcrArgs),
     /// Merge the results of the shards of one robustness sweep (`--shard I/N`) into one run.
     Merge(MergeArgs),
     /// List the built-in preprocessing presets.
@@ -737,6 +741,32 @@ pub struct RobustnessArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub assess: AssessWith,
+}
+
+/// `aite ocr IMAGE... --det DET.onnx --rec REC.onnx [--cls CLS.onnx]`
+#[derive(Args)]
+pub struct OcrArgs {
+    /// Images (JPEG, PNG, BMP).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Text detector (DB), e.g. ch_PP-OCRv4_det_infer.onnx.
+    #[arg(long, value_name = "FILE")]
+    pub det: PathBuf,
+    /// Text recogniser (CTC) with its charset in the metadata entry `character`, e.g. ch_PP-OCRv4_rec_infer.onnx.
+    #[arg(long, value_name = "FILE")]
+    pub rec: PathBuf,
+    /// Text direction classifier (0 / 180 degrees), e.g. ch_ppocr_mobile_v2.0_cls_infer.onnx; without it no crop is turned.
+    #[arg(long, value_name = "FILE")]
+    pub cls: Option<PathBuf>,
+    /// The OCR task: preset ppocr-v4 (rapidocr-onnxruntime 1.4.4's parameters), a TOML file, or ppocr-v4,key=value,...
+    #[arg(long, default_value = "ppocr-v4")]
+    pub task: String,
+    /// Inference engine (tract plans one model per input shape; ONNX Runtime takes any shape).
+    #[arg(long, value_enum, default_value_t = EngineArg::Tract)]
+    pub engine: EngineArg,
+    /// Engine intra-op threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
 }
 
 #[derive(Args)]

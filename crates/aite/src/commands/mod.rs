@@ -6,6 +6,7 @@ mod history;
 mod evidence;
 mod inspect;
 mod latency;
+mod ocr;
 mod corrupt;
 mod probe;
 mod profile;
@@ -38,6 +39,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::SignEvidence(a) => evidence::sign(a),
         Command::Verify(a) => evidence::verify(a),
         Command::Corrupt(a) => corrupt::run(a),
+        Command::Ocr(a) => ocr::run(a),
         Command::Merge(a) => robustness::merge(a),
         Command::Presets => {
             for (name, about, _) in aite_data::PRESETS {
