@@ -1,7 +1,7 @@
 //! Camera shifts beyond ImageNet-C (exposure, low-light sensor noise, JPEG
 //! generation loss, mounting geometry, lens distortion, occlusion), plus the
 //! pieces they share with the ImageNet-C set: JPEG round trips, affine maps
-//! and the procedural frost texture.
+//! and the procedural frost texture (`frost_procedural`).
 
 use super::filters::{self, Border, Planes};
 use super::{table, to_planes, to_rgb8_unit, CorruptionKind};
@@ -73,12 +73,12 @@ pub fn apply_affine(m: &Affine, x: f32, y: f32) -> (f32, f32) {
     ((m[0] * x + m[1] * y + m[2]) as f32, (m[3] * x + m[4] * y + m[5]) as f32)
 }
 
-/// Procedural frost (0..=255, RGB): ice needles with side branches over a
-/// fractal haze, slightly blue. ImageNet-C blends crops of frost photographs
-/// instead; they are not redistributed with aite. The texture is calibrated
-/// to their statistics (mean about (146, 167, 179) in RGB, standard deviation
-/// about 35 grey levels), so frost damages images about as much, but frost
-/// numbers are comparable in kind, not to the digit.
+/// Procedural frost (0..=255, RGB) for the `frost_procedural` alternative:
+/// ice needles with side branches over a fractal haze, slightly blue,
+/// calibrated to the statistics of ImageNet-C's frost photographs at 224x224
+/// (mean about (146, 167, 179) in RGB, standard deviation about 35 grey
+/// levels). Not ImageNet-C's frost (that is [`super::frost`]): at 32x32 it
+/// damages images far less than the photographs do.
 pub fn frost_texture(w: usize, h: usize, rng: &mut StdRng) -> Planes {
     let side = w.max(h).next_power_of_two();
     let haze = super::plasma_fractal(side, 1.6, rng);

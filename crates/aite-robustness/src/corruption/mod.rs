@@ -13,6 +13,7 @@
 mod camera;
 mod edges;
 pub mod filters;
+pub mod frost;
 mod sweep;
 pub mod table;
 
@@ -61,6 +62,8 @@ pub enum CorruptionKind {
     Translation,
     LensDistortion,
     Occlusion,
+    /// aite's generated frost texture (the substitute used before the photographs were shipped), by name only.
+    FrostProcedural,
 }
 
 use CorruptionKind::*;
@@ -88,6 +91,8 @@ impl CorruptionKind {
     pub const HELD_OUT: [CorruptionKind; 4] = [SpeckleNoise, GaussianBlur, Spatter, Saturate];
     /// Camera shifts beyond ImageNet-C.
     pub const CAMERA: [CorruptionKind; 9] = [Underexposure, Overexposure, LowLightNoise, JpegRecompression, Rotation, Scale, Translation, LensDistortion, Occlusion];
+    /// Named alternatives to a published corruption: selected by name only, never part of a group.
+    pub const ALTERNATIVES: [CorruptionKind; 1] = [FrostProcedural];
 
     /// Every kind, ImageNet-C first.
     pub fn all() -> Vec<CorruptionKind> {
@@ -125,15 +130,18 @@ impl CorruptionKind {
             Translation => "translation",
             LensDistortion => "lens_distortion",
             Occlusion => "occlusion",
+            FrostProcedural => "frost_procedural",
         }
     }
 
-    /// Which group the kind belongs to: `imagenet-c`, `held-out` or `camera`.
+    /// Which group the kind belongs to: `imagenet-c`, `held-out`, `camera` or `alternative`.
     pub fn group(self) -> &'static str {
         if Self::IMAGENET_C.contains(&self) {
             "imagenet-c"
         } else if Self::HELD_OUT.contains(&self) {
             "held-out"
+        } else if Self::ALTERNATIVES.contains(&self) {
+            "alternative"
         } else {
             "camera"
         }
@@ -178,8 +186,9 @@ impl std::fmt::Display for CorruptionKind {
 impl std::str::FromStr for CorruptionKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Self::all().into_iter().find(|k| k.name() == s).ok_or_else(|| {
-            let names: Vec<&str> = Self::all().iter().map(|k| k.name()).collect();
+        let known = || Self::all().into_iter().chain(Self::ALTERNATIVES);
+        known().find(|k| k.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = known().map(|k| k.name()).collect();
             format!("unknown corruption `{s}`; known: {} (or the groups imagenet-c, held-out, camera, all)", names.join(", "))
         })
     }
@@ -260,7 +269,8 @@ pub fn corrupt(img: &RgbImage, kind: CorruptionKind, severity: u8, table: Parame
             to_rgb8_unit(&acc.map(|v| v / n))
         }
         Snow => snow(img, t, s, &mut rng),
-        Frost => {
+        Frost => frost::frost(img, t, s, &mut rng),
+        FrostProcedural => {
             let (a, b) = table::frost(t, s);
             let tex = camera::frost_texture(img.width() as usize, img.height() as usize, &mut rng);
             let p = Planes { width: img.width() as usize, height: img.height() as usize, channels: 3, data: img.as_raw().iter().zip(&tex.data).map(|(&v, &f)| (a * v as f64 + b * f as f64) as f32).collect() };
@@ -583,7 +593,7 @@ mod tests {
         for (w, h) in [(1, 1), (3, 5), (8, 8), (32, 32), (37, 29), (96, 64), (224, 224)] {
             let img = test_image(w, h);
             let table = ParameterTable::for_size(w as usize, h as usize);
-            for kind in CorruptionKind::all() {
+            for kind in CorruptionKind::all().into_iter().chain(CorruptionKind::ALTERNATIVES) {
                 for s in [1, 5] {
                     let a = corrupt(&img, kind, s, table, 7);
                     assert_eq!(a.dimensions(), (w, h), "{kind} s{s} at {w}x{h}");

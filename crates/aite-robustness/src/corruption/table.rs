@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Which published parameter table drives the ImageNet-C corruptions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ParameterTable {
     /// `make_imagenet_c.py` (224x224 inputs).
