@@ -6,6 +6,10 @@
 //! server advertises `binary_tensor_data`, as raw bytes. It implements
 //! [`Target`](aite_target::Target), so every suite runs on it unchanged.
 //!
+//! [`CommandTarget`] runs a wrapper program around a vendor runtime (`cmd:PROGRAM [ARGS]`)
+//! and speaks protocol `aite-cmd/1` on its stdin/stdout: the same JSON headers and raw
+//! tensor bytes. [`connect`] picks the target a URL names.
+//!
 //! Nothing is lost: every request attempt is a [`RequestRecord`] with its
 //! [`RequestOutcome`](aite_target::RequestOutcome) (ok, timeout, refused, reset,
 //! truncated, HTTP 4xx/5xx, malformed), counted in
@@ -22,18 +26,16 @@
 //! ```
 
 mod codec;
+mod command;
+mod connect;
 mod error;
 mod http;
 mod oip;
 mod url;
 
 pub use codec::WireType;
+pub use command::{parse_command, CommandTarget, PROTOCOL as COMMAND_PROTOCOL};
 pub use error::RemoteError;
-pub use oip::{fetch_model_metadata, Endpoint, OipTarget, RemoteOptions, RequestRecord, Transfer};
+pub use connect::{check_target_url, connect, fetch_model_metadata, is_target_url};
+pub use oip::{Endpoint, OipTarget, RemoteOptions, RequestRecord, Transfer};
 pub use url::OipUrl;
-
-/// Whether `text` names a remote target (a URL scheme aite reaches over the network)
-/// rather than a model file.
-pub fn is_target_url(text: &str) -> bool {
-    text.starts_with("oip+")
-}

@@ -132,40 +132,8 @@ impl OipTarget {
             .map_err(|e| fail(&t, "model readiness", &model_ready, e, "check the model name (and version) in the URL against the server's repository"))?;
         let meta = t.call(Endpoint::ModelMetadata, "GET", &model, &[], &[], json_body).map_err(|e| fail(&t, "model metadata", &model, e, "the server must implement GET /v2/models/NAME"))?;
         let meta_url = t.http_url(&model);
+        let (in_specs, wire_inputs, outputs) = model_tensors(&meta, options.input_shape.as_deref(), &meta_url)?;
         let bad = |reason: String, hint: &str| RemoteError::Metadata { url: meta_url.clone(), reason, hint: hint.into() };
-        let parse = |key: &str| -> Result<Vec<(TensorSpec, WireType)>, RemoteError> {
-            let list = meta[key].as_array().ok_or_else(|| bad(format!("no `{key}` list"), "the server must describe the model's tensors"))?;
-            list.iter()
-                .map(|x| {
-                    let name = x["name"].as_str().ok_or_else(|| bad(format!("an entry of `{key}` has no name"), "a server defect"))?;
-                    let dt = x["datatype"].as_str().unwrap_or("");
-                    let wire = WireType::parse(dt).ok_or_else(|| bad(format!("{name}: unknown datatype `{dt}`"), "OIP datatypes are BOOL, UINT8..64, INT8..64, FP16, FP32, FP64, BYTES"))?;
-                    let shape = x["shape"].as_array().map(|a| a.iter().map(|d| match d.as_i64() {
-                        Some(n) if n >= 0 => Dim::Fixed(n as usize),
-                        _ => Dim::Symbolic("-1".into()),
-                    }).collect()).unwrap_or_default();
-                    let dtype = if key == "inputs" { wire.input_dtype() } else { wire.output_dtype() };
-                    Ok((TensorSpec { name: name.to_string(), dtype, shape }, wire))
-                })
-                .collect()
-        };
-        let inputs = parse("inputs")?;
-        let outputs = parse("outputs")?;
-        if inputs.is_empty() {
-            return Err(bad("the model lists no inputs".into(), "declare the model's inputs on the server (MLServer: in model-settings.json)"));
-        }
-        let (mut in_specs, wire_inputs): (Vec<TensorSpec>, Vec<WireType>) = inputs.into_iter().unzip();
-        if let Some(shape) = &options.input_shape {
-            let first = &mut in_specs[0];
-            let compatible = first.shape.is_empty() || (first.shape.len() == shape.len() && first.shape.iter().zip(shape).all(|(d, &n)| matches!(d, Dim::Symbolic(_)) || *d == Dim::Fixed(n)));
-            if !compatible {
-                return Err(bad(format!("--input-shape {shape:?} does not fit input `{}` of shape {}", first.name, first.shape_string()), "give only the variable (-1) dimensions a value"));
-            }
-            first.shape = shape.iter().map(|&n| Dim::Fixed(n)).collect();
-        }
-        if let Some((s, w)) = in_specs.iter().zip(&wire_inputs).find(|(_, w)| w.input_dtype() == aite_target::DType::Other) {
-            return Err(bad(format!("input `{}` is {}, which aite does not send", s.name, w.name()), "aite sends FP32, FP16, INT8, UINT8, INT32, INT64 and BOOL inputs"));
-        }
         let advertised = t.extensions.iter().any(|e| e == "binary_tensor_data");
         t.binary = match options.transfer {
             Transfer::Auto => advertised,
@@ -186,7 +154,7 @@ impl OipTarget {
             engine_version: format!("{server_name} {server_version}"),
             threads: 1,
             inputs: in_specs,
-            outputs: outputs.into_iter().map(|(s, _)| s).collect(),
+            outputs,
         };
         t.wire_inputs = wire_inputs;
         Ok(t)
@@ -264,23 +232,6 @@ impl OipTarget {
         }
     }
 
-    fn check_inputs(&self, inputs: &[Tensor]) -> Result<(), TargetError> {
-        let mismatch = |reason: String| TargetError::InputMismatch { target: self.info.name.clone(), reason };
-        if inputs.len() != self.info.inputs.len() {
-            return Err(mismatch(format!("the model takes {} input(s), {} given", self.info.inputs.len(), inputs.len())));
-        }
-        for (t, spec) in inputs.iter().zip(&self.info.inputs) {
-            if t.dtype() != spec.dtype {
-                return Err(mismatch(format!("input `{}` is {}, a {} tensor was given", spec.name, spec.dtype, t.dtype())));
-            }
-            let fits = spec.shape.is_empty() || (spec.shape.len() == t.shape().len() && spec.shape.iter().zip(t.shape()).all(|(d, &n)| matches!(d, Dim::Symbolic(_)) || *d == Dim::Fixed(n)));
-            if !fits {
-                return Err(mismatch(format!("input `{}` has shape {}, a tensor of shape {:?} was given", spec.name, spec.shape_string(), t.shape())));
-            }
-        }
-        Ok(())
-    }
-
     fn request_body(&self, inputs: &[Tensor]) -> Result<(Vec<u8>, Headers), TargetError> {
         let mismatch = |reason: String| TargetError::InputMismatch { target: self.info.name.clone(), reason };
         let mut tensors = Vec::with_capacity(inputs.len());
@@ -308,6 +259,77 @@ impl OipTarget {
         }
         Ok((body, headers))
     }
+}
+
+/// Inputs checked against the metadata before anything is sent (count, dtype, rank, fixed dimensions).
+pub(crate) fn check_inputs(info: &TargetInfo, inputs: &[Tensor]) -> Result<(), TargetError> {
+    let mismatch = |reason: String| TargetError::InputMismatch { target: info.name.clone(), reason };
+    if inputs.len() != info.inputs.len() {
+        return Err(mismatch(format!("the model takes {} input(s), {} given", info.inputs.len(), inputs.len())));
+    }
+    for (t, spec) in inputs.iter().zip(&info.inputs) {
+        if t.dtype() != spec.dtype {
+            return Err(mismatch(format!("input `{}` is {}, a {} tensor was given", spec.name, spec.dtype, t.dtype())));
+        }
+        let fits = spec.shape.is_empty() || (spec.shape.len() == t.shape().len() && spec.shape.iter().zip(t.shape()).all(|(d, &n)| matches!(d, Dim::Symbolic(_)) || *d == Dim::Fixed(n)));
+        if !fits {
+            return Err(mismatch(format!("input `{}` has shape {}, a tensor of shape {:?} was given", spec.name, spec.shape_string(), t.shape())));
+        }
+    }
+    Ok(())
+}
+
+/// Inputs and outputs of an OIP model-metadata object (`{"inputs":[{name,datatype,shape}],"outputs":[…]}`),
+/// with `--input-shape` applied to the first input. `url` names where the metadata came from.
+pub(crate) fn model_tensors(meta: &Value, input_shape: Option<&[usize]>, url: &str) -> Result<(Vec<TensorSpec>, Vec<WireType>, Vec<TensorSpec>), RemoteError> {
+    let bad = |reason: String, hint: &str| RemoteError::Metadata { url: url.to_string(), reason, hint: hint.into() };
+    let parse = |key: &str| -> Result<Vec<(TensorSpec, WireType)>, RemoteError> {
+        let list = meta[key].as_array().ok_or_else(|| bad(format!("no `{key}` list"), "the server must describe the model's tensors"))?;
+        list.iter()
+            .map(|x| {
+                let name = x["name"].as_str().ok_or_else(|| bad(format!("an entry of `{key}` has no name"), "a server defect"))?;
+                let dt = x["datatype"].as_str().unwrap_or("");
+                let wire = WireType::parse(dt).ok_or_else(|| bad(format!("{name}: unknown datatype `{dt}`"), "OIP datatypes are BOOL, UINT8..64, INT8..64, FP16, FP32, FP64, BYTES"))?;
+                let shape = x["shape"].as_array().map(|a| a.iter().map(|d| match d.as_i64() {
+                    Some(n) if n >= 0 => Dim::Fixed(n as usize),
+                    _ => Dim::Symbolic("-1".into()),
+                }).collect()).unwrap_or_default();
+                let dtype = if key == "inputs" { wire.input_dtype() } else { wire.output_dtype() };
+                Ok((TensorSpec { name: name.to_string(), dtype, shape }, wire))
+            })
+            .collect()
+    };
+    let inputs = parse("inputs")?;
+    let outputs = parse("outputs")?;
+    if inputs.is_empty() {
+        return Err(bad("the model lists no inputs".into(), "declare the model's inputs on the server (MLServer: in model-settings.json)"));
+    }
+    let (mut in_specs, wire_inputs): (Vec<TensorSpec>, Vec<WireType>) = inputs.into_iter().unzip();
+    if let Some(shape) = input_shape {
+        let first = &mut in_specs[0];
+        let compatible = first.shape.is_empty() || (first.shape.len() == shape.len() && first.shape.iter().zip(shape).all(|(d, &n)| matches!(d, Dim::Symbolic(_)) || *d == Dim::Fixed(n)));
+        if !compatible {
+            return Err(bad(format!("--input-shape {shape:?} does not fit input `{}` of shape {}", first.name, first.shape_string()), "give only the variable (-1) dimensions a value"));
+        }
+        first.shape = shape.iter().map(|&n| Dim::Fixed(n)).collect();
+    }
+    if let Some((s, w)) = in_specs.iter().zip(&wire_inputs).find(|(_, w)| w.input_dtype() == aite_target::DType::Other) {
+        return Err(bad(format!("input `{}` is {}, which aite does not send", s.name, w.name()), "aite sends FP32, FP16, INT8, UINT8, INT32, INT64 and BOOL inputs"));
+    }
+    Ok((in_specs, wire_inputs, outputs.into_iter().map(|(s, _)| s).collect()))
+}
+
+/// Outputs in the order the metadata lists them; any the metadata does not list follow.
+pub(crate) fn in_metadata_order(info: &TargetInfo, outputs: Vec<(String, Tensor)>) -> Vec<Tensor> {
+    let mut ordered = Vec::with_capacity(outputs.len());
+    let mut rest = outputs;
+    for spec in &info.outputs {
+        if let Some(i) = rest.iter().position(|(n, _)| *n == spec.name) {
+            ordered.push(rest.remove(i).1);
+        }
+    }
+    ordered.extend(rest.into_iter().map(|(_, t)| t));
+    ordered
 }
 
 /// The model metadata an endpoint answers (`GET /v2/models/NAME`), as bytes: what the
@@ -338,14 +360,14 @@ fn server_message(r: &Response) -> String {
     }
 }
 
-fn snippet(b: &[u8]) -> String {
+pub(crate) fn snippet(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(&b[..b.len().min(200)]).into_owned();
     if b.len() > 200 { format!("{s}...") } else { s }
 }
 
 /// Decode an infer response: JSON, or a JSON header plus binary outputs.
 fn decode_infer(r: &Response) -> Result<Vec<(String, Tensor)>, String> {
-    let (head, mut raw): (&[u8], &[u8]) = match r.header("Inference-Header-Content-Length") {
+    let (head, raw): (&[u8], &[u8]) = match r.header("Inference-Header-Content-Length") {
         Some(n) => {
             let n: usize = n.trim().parse().map_err(|_| format!("bad Inference-Header-Content-Length {n:?}"))?;
             if n > r.body.len() {
@@ -356,7 +378,12 @@ fn decode_infer(r: &Response) -> Result<Vec<(String, Tensor)>, String> {
         None => (&r.body, &[]),
     };
     let v: Value = serde_json::from_slice(head).map_err(|e| format!("the infer response is not JSON ({e}): {}", snippet(head)))?;
-    let outputs = v["outputs"].as_array().ok_or_else(|| format!("the infer response has no `outputs`: {}", snippet(head)))?;
+    decode_outputs(&v, raw)
+}
+
+/// The `outputs` of an infer response header, JSON `data` or `binary_data_size` bytes taken in order from `raw`.
+pub(crate) fn decode_outputs(v: &Value, mut raw: &[u8]) -> Result<Vec<(String, Tensor)>, String> {
+    let outputs = v["outputs"].as_array().ok_or_else(|| format!("the infer response has no `outputs`: {}", snippet(v.to_string().as_bytes())))?;
     let mut out = Vec::with_capacity(outputs.len());
     for o in outputs {
         let name = o["name"].as_str().ok_or("an output has no name")?.to_string();
@@ -391,23 +418,14 @@ impl Target for OipTarget {
     }
 
     fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
-        self.check_inputs(inputs)?;
+        check_inputs(&self.info, inputs)?;
         let (body, headers) = self.request_body(inputs)?;
         let path = format!("{}/infer", self.url.model_path());
         let outputs = self.call(Endpoint::Infer, "POST", &path, &headers, &body, decode_infer).map_err(|e| TargetError::Inference {
             target: self.info.name.clone(),
             reason: format!("{} from {}: {}", e.outcome, self.http_url(&path), e.message),
         })?;
-        // Outputs in the order the metadata lists them; any the metadata does not list follow.
-        let mut ordered = Vec::with_capacity(outputs.len());
-        let mut rest = outputs;
-        for spec in &self.info.outputs {
-            if let Some(i) = rest.iter().position(|(n, _)| *n == spec.name) {
-                ordered.push(rest.remove(i).1);
-            }
-        }
-        ordered.extend(rest.into_iter().map(|(_, t)| t));
-        Ok(ordered)
+        Ok(in_metadata_order(&self.info, outputs))
     }
 
     fn request_counts(&self) -> Option<RequestCounts> {

@@ -12,6 +12,15 @@
 //! ruzstd) and aite's own JFFS2, UBI and UBIFS readers ([`jffs2`], [`ubi`]) runs contained: a panic fails
 //! that container with the cause `parser panicked: …` and the scan goes on.
 //!
+//! squashfs: 4.0 in both byte orders through backhand, with pure-Rust block
+//! decompressors (zlib, xz, zstd, aite's own LZO and LZ4, and the vendor LZMA forms of
+//! [`squashfs_lzma`]); 1.x, 2.x and 3.x in both byte orders, zlib or vendor LZMA, with
+//! aite's own reader ([`squashfs_legacy`]). The byte order is the one in which the
+//! superblock's version reads right, so swapped and vendor magics are read too.
+//!
+//! A file with no container signature that is an ELF, a model or a key is examined
+//! as that one file ([`single`]).
+//!
 //! Carving: the whole input is scanned for signatures; after a container (a
 //! uImage header and its declared payload, the end of a compressed stream, a
 //! squashfs's `bytes_used`, a cpio trailer) scanning resumes at its end, so a
@@ -20,8 +29,11 @@
 
 pub(crate) mod guard;
 mod jffs2;
+mod lz4;
 mod lzo;
 pub mod single;
+mod squashfs_legacy;
+mod squashfs_lzma;
 mod ubi;
 
 use crate::tree::{normalise, Entry, EntryKind, Tree};
@@ -87,7 +99,7 @@ pub enum ContainerStatus {
     Extracted,
     /// Recognised, but its parser failed, it is truncated, or a limit stopped it.
     Failed(String),
-    /// A format aite recognises and has no reader for (big-endian squashfs).
+    /// A format aite recognises and has no reader for.
     NotSupported(String),
     /// Bytes with no known signature.
     NotUnderstood(String),
@@ -421,10 +433,8 @@ fn kind_from_mode(mode: u32) -> Option<EntryKind> {
 
 /// Formats recognised by their first bytes.
 fn sniff(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"hsqs") {
+    if SQUASHFS_MAGICS.iter().any(|m| head.starts_with(*m)) {
         Some("squashfs")
-    } else if head.starts_with(b"sqsh") {
-        Some("squashfs-be")
     } else if head.starts_with(&[0x1f, 0x8b]) {
         Some("gzip")
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
@@ -447,18 +457,55 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
 }
 
 const UIMAGE_MAGIC: [u8; 4] = [0x27, 0x05, 0x19, 0x56];
+/// squashfs magics: little- and big-endian, and the vendor ones of LZMA images (sasquatch's list).
+const SQUASHFS_MAGICS: [&[u8; 4]; 7] = [b"hsqs", b"sqsh", b"shsq", b"qshs", b"hsqt", b"tqsh", b"sqlz"];
+
+/// Which squashfs a superblock declares, and the bytes it spans.
+enum SquashfsVariant {
+    /// 4.0, read by backhand (`be`: the big-endian layout some vendors use).
+    V4 { be: bool, len: u64 },
+    /// 1.x–3.x, read by [`squashfs_legacy`].
+    Legacy(squashfs_legacy::Superblock),
+}
+
+impl SquashfsVariant {
+    fn of(b: &[u8]) -> Option<Self> {
+        let version = |be: bool| b.get(28..32).map(|v| if be { (u16::from_be_bytes([v[0], v[1]]), u16::from_be_bytes([v[2], v[3]])) } else { (u16::from_le_bytes([v[0], v[1]]), u16::from_le_bytes([v[2], v[3]])) });
+        for be in [false, true] {
+            if version(be) == Some((4, 0)) {
+                let used = b.get(40..48)?.try_into().ok()?;
+                let block = b.get(12..16)?.try_into().ok()?;
+                let log = b.get(22..24)?.try_into().ok()?;
+                let (len, block, log) = if be { (u64::from_be_bytes(used), u32::from_be_bytes(block), u16::from_be_bytes(log)) } else { (u64::from_le_bytes(used), u32::from_le_bytes(block), u16::from_le_bytes(log)) };
+                return (log < 32 && block == 1 << log).then_some(SquashfsVariant::V4 { be, len });
+            }
+        }
+        squashfs_legacy::superblock(b).map(SquashfsVariant::Legacy)
+    }
+
+    fn len(&self) -> u64 {
+        match self {
+            SquashfsVariant::V4 { len, .. } => *len,
+            SquashfsVariant::Legacy(sb) => sb.bytes_used,
+        }
+    }
+
+    /// The container format name: `squashfs` for standard 4.0, else with version and byte order.
+    fn format(&self) -> String {
+        match self {
+            SquashfsVariant::V4 { be: false, .. } => "squashfs".into(),
+            SquashfsVariant::V4 { be: true, .. } => "squashfs-4.0-be".into(),
+            SquashfsVariant::Legacy(sb) => format!("squashfs-{}.{}-{}", sb.major, sb.minor, if sb.be { "be" } else { "le" }),
+        }
+    }
+}
 
 /// Whether a signature found inside a blob (not at its start) is worth
 /// extracting: the header checks out, so random bytes rarely pass.
 fn carvable(format: &str, b: &[u8]) -> bool {
-    let u16_at = |p: usize| b.get(p..p + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    let u32_at = |p: usize| b.get(p..p + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
     match format {
         // squashfs 4.0 with a consistent block size and a plausible length.
-        "squashfs" => {
-            let (block, log) = (u32_at(12), u16_at(22));
-            u16_at(28) == Some(4) && u16_at(30) == Some(0) && block.zip(log).is_some_and(|(s, l)| l < 32 && s == 1 << l) && squashfs_len(b).is_some_and(|l| l > 96)
-        }
+        "squashfs" => SquashfsVariant::of(b).is_some_and(|v| v.len() > 96),
         "uimage" => uimage_header(b).is_some(),
         // deflate, no reserved flag bits.
         "gzip" => b.len() > 10 && b[2] == 8 && b[3] & 0xe0 == 0,
@@ -587,16 +634,23 @@ fn cause(parser: &str, e: String) -> String {
 fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64, depth: usize) -> Result<Option<usize>, UnpackError> {
     match format {
         "squashfs" => {
-            let declared = squashfs_len(bytes).filter(|&l| l > 96);
+            let variant = SquashfsVariant::of(bytes);
+            let declared = variant.as_ref().map(SquashfsVariant::len).filter(|&l| l > 96);
             let len = declared.map_or(bytes.len(), |l| l.min(bytes.len() as u64) as usize);
-            let status = match contained(|| squashfs(sink, &bytes[..len])).and_then(|r| r) {
+            let read = match &variant {
+                Some(SquashfsVariant::V4 { be, .. }) => contained(|| squashfs(sink, &bytes[..len], *be)).and_then(|r| r),
+                Some(SquashfsVariant::Legacy(sb)) => contained(|| squashfs_legacy::read(sink, &bytes[..len], sb.clone())).and_then(|r| r.map(|_| ())),
+                None => Err(format!("a squashfs magic ({:?}), but no consistent superblock of version 1.x, 2.x, 3.x or 4.0 in either byte order", String::from_utf8_lossy(&bytes[..4]))),
+            };
+            let status = match read {
                 Ok(()) => ContainerStatus::Extracted,
                 Err(e) => match declared {
                     Some(d) if d > bytes.len() as u64 => ContainerStatus::Failed(format!("truncated: the superblock declares {d} bytes, {} present ({})", bytes.len(), cause("squashfs", e))),
                     _ => ContainerStatus::failed("squashfs", e),
                 },
             };
-            sink.record("squashfs", offset, Some(len as u64), status);
+            let format = variant.as_ref().map_or_else(|| "squashfs".to_string(), SquashfsVariant::format);
+            sink.record(&format, offset, Some(len as u64), status);
             Ok(Some(len))
         }
         "gzip" | "xz" | "zstd" => {
@@ -774,6 +828,7 @@ fn inflate(format: &str, bytes: &[u8], cap: u64) -> (Result<Vec<u8>, String>, us
 }
 
 /// `bytes_used` from a squashfs 4 superblock.
+#[cfg(test)]
 fn squashfs_len(bytes: &[u8]) -> Option<u64> {
     let b = bytes.get(40..48)?;
     Some(u64::from_le_bytes(b.try_into().ok()?))
@@ -846,9 +901,10 @@ fn cpio(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<usize, String> {
 
 /// squashfs 4 through backhand, with pure-Rust decompressors (xz, lzma via
 /// lzma-rust2; gzip via flate2) so that default builds need no C.
-fn squashfs(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), String> {
+fn squashfs(sink: &mut Sink<'_>, bytes: &[u8], be: bool) -> Result<(), String> {
     static DECOMPRESSOR: PureRustDecompressor = PureRustDecompressor;
-    let kind = backhand::kind::Kind::new_v4(&DECOMPRESSOR);
+    let kind = if be { backhand::kind::Kind::new_v4_with_const(&DECOMPRESSOR, backhand::kind::BE_V4_0) } else { backhand::kind::Kind::new_v4(&DECOMPRESSOR) };
+    IMAGE_LZMA.with(|m| m.set(squashfs_lzma::LzmaMode::Unknown));
     let cursor = std::io::Cursor::new(bytes);
     let fs = backhand::FilesystemReader::from_reader_with_offset_and_kind(std::io::BufReader::new(cursor), 0, kind).map_err(|e| e.to_string())?;
     for node in fs.files() {
@@ -873,6 +929,11 @@ fn squashfs(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), String> {
 
 struct PureRustDecompressor;
 
+thread_local! {
+    /// How the LZMA blocks of the squashfs 4.0 image being read are stored (the decompressor is a static).
+    static IMAGE_LZMA: std::cell::Cell<squashfs_lzma::LzmaMode> = const { std::cell::Cell::new(squashfs_lzma::LzmaMode::Unknown) };
+}
+
 impl backhand::compression::CompressionAction for PureRustDecompressor {
     type Error = backhand::BackhandError;
     type Compressor = backhand::compression::Compressor;
@@ -885,16 +946,41 @@ impl backhand::compression::CompressionAction for PureRustDecompressor {
         if tests::PANIC_IN_DECOMPRESSOR.with(std::cell::Cell::get) {
             panic!("synthetic panic inside backhand's read path");
         }
-        let bad = |e: std::io::Error| backhand::BackhandError::StdIo(e);
+        let bad = |e: String| backhand::BackhandError::StdIo(std::io::Error::other(e));
+        // No block of a squashfs 4.0 image decompresses to more than the largest block size.
+        const MAX: usize = 1 << 20;
+        let lzma = |bytes: &[u8]| -> Result<Vec<u8>, String> {
+            let mut mode = IMAGE_LZMA.with(std::cell::Cell::get);
+            let r = squashfs_lzma::decode(bytes, None, MAX, &mut mode);
+            IMAGE_LZMA.with(|m| m.set(mode));
+            r
+        };
+        let bounded = |r: &mut dyn Read, out: &mut Vec<u8>| -> Result<(), String> {
+            let before = out.len();
+            r.take(MAX as u64 + 1).read_to_end(out).map_err(|e| e.to_string())?;
+            if out.len() - before > MAX {
+                return Err(format!("a block decompresses to more than {MAX} bytes"));
+            }
+            Ok(())
+        };
         match compressor {
-            C::Xz => {
-                let mut r = lzma_rust2::XzReader::new(bytes, false);
-                r.read_to_end(out).map_err(bad)?;
+            C::Xz => bounded(&mut lzma_rust2::XzReader::new(bytes, false), out).map_err(bad)?,
+            // Standard 4.0 LZMA (the .lzma header) and the vendor variants without it.
+            C::Lzma => out.extend(lzma(bytes).map_err(bad)?),
+            C::Lzo => out.extend(lzo::lzo1x(bytes, MAX).map_err(|e| bad(format!("LZO: {e}")))?),
+            C::Lz4 => out.extend(lz4::block(bytes, MAX).map_err(bad)?),
+            C::Zstd => {
+                let mut d = ruzstd::decoding::StreamingDecoder::new(bytes).map_err(|e| bad(format!("zstd: {e}")))?;
+                bounded(&mut d, out).map_err(|e| bad(format!("zstd: {e}")))?;
             }
-            C::Lzma => {
-                let mut r = lzma_rust2::LzmaReader::new_mem_limit(bytes, u32::MAX, None).map_err(bad)?;
-                r.read_to_end(out).map_err(bad)?;
-            }
+            // Vendors label LZMA images gzip: a block that is no zlib stream is tried as LZMA.
+            C::Gzip => match bounded(&mut flate2::read::ZlibDecoder::new(bytes), out) {
+                Ok(()) => {}
+                Err(e) => {
+                    out.clear();
+                    out.extend(lzma(bytes).map_err(|l| bad(format!("zlib: {e}; as LZMA: {l}")))?);
+                }
+            },
             _ => backhand::compression::DefaultCompressor.decompress(bytes, out, compressor)?,
         }
         Ok(())

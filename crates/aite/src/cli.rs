@@ -181,8 +181,10 @@ Failure-mode consistency of a classifier, on real frames:
 
 Input distribution shift (--corruptions): the 15 ImageNet-C corruptions, the 4 held-out
 ones and 9 camera shifts, 5 severities each, with the published ImageNet-C / CIFAR-10-C
-parameters (chosen by image size, or --table). Corruptions are applied to the decoded 8-bit
-frame, before the model's preprocessing. Reported: accuracy per corruption x severity with
+parameters (chosen by the corrupted image's size, or --table). As the ImageNet-C protocol, the
+ImageNet-C and held-out corruptions are applied to the 8-bit image at the model's input size,
+after crop/resize and before normalisation; camera shifts to the decoded frame (--corrupt-at
+input|frame changes both). Reported: accuracy per corruption x severity with
 Wilson 95% intervals, mean corruption accuracy, degradation from clean, and on ImageNet
 labels (1000/1001 outputs) CE, mCE and relative mCE normalised by AlexNet.
 
@@ -378,7 +380,8 @@ pub struct VerifyArgs {
 #[derive(Args, Clone, Debug)]
 pub struct ModelArgs {
     /// Model file (.onnx, or float .tflite on tract), or a remote target URL
-    /// (`--target oip+http://HOST:PORT/models/NAME[/versions/V]`, docs/remote.md).
+    /// (`--target oip+http://HOST:PORT/models/NAME[/versions/V]`, or `--target 'cmd:PROGRAM ARGS'`
+    /// for a wrapper program speaking aite-cmd/1 on stdin/stdout; docs/remote.md).
     #[arg(long, short, visible_alias = "target", value_name = "FILE|URL")]
     pub model: PathBuf,
     /// Inference engine.
@@ -703,6 +706,12 @@ pub struct RobustnessArgs {
     /// imagenet-c or cifar-c.
     #[arg(long, default_value = "auto")]
     pub table: String,
+    /// Where corruptions are applied: auto (ImageNet-C and held-out on the 8-bit image at the
+    /// model's input size after crop/resize, as the ImageNet-C protocol; camera shifts on the
+    /// native frame), input, or frame (every corruption on the decoded frame before all
+    /// preprocessing). Recorded per cell; mCE needs the input.
+    #[arg(long, default_value = "auto")]
+    pub corrupt_at: String,
     /// Run only shard INDEX/COUNT (e.g. 0/4): its corruption cells and its attack samples (every
     /// COUNT-th from INDEX); shard 0 also runs the consistency checks. Combine with `aite merge`.
     #[arg(long)]

@@ -31,7 +31,7 @@ pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
             crate::cli::TransferArg::Binary => aite_remote::Transfer::Binary,
         };
         let options = aite_remote::RemoteOptions { timeout: request_timeout(m), input_shape: m.input_shape.clone(), transfer };
-        return Ok(Box::new(aite_remote::OipTarget::connect(url, &options)?));
+        return Ok(aite_remote::connect(url, &options)?);
     }
     if !m.model.exists() {
         anyhow::bail!(aite_target::TargetError::Load {

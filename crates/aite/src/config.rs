@@ -226,7 +226,7 @@ pub struct RobustnessSuite {
     pub severities: Vec<u8>,
     #[serde(default = "hundred")]
     pub corruption_frames: usize,
-    /// Frames attacked by Square (L-inf) and the noise baseline.
+    /// Frames attacked by Square and SPSA (L-inf) and the noise baseline.
     #[serde(default = "forty")]
     pub attack_frames: usize,
     /// Queries per frame.
@@ -383,7 +383,7 @@ impl RunConfig {
             (None, None) => return Err(invalid(target_line, "[target] needs `model` (a model file) or `url` (a remote target)".into())),
             (Some(_), Some(_)) => return Err(invalid(line_of_key(text, "url"), "[target] takes `model` or `url`, not both".into())),
             (None, Some(u)) => {
-                aite_remote::OipUrl::parse(u).map_err(|e| invalid(line_of_key(text, "url"), e.to_string()))?;
+                aite_remote::check_target_url(u).map_err(|e| invalid(line_of_key(text, "url"), e.to_string()))?;
             }
             (Some(_), None) => {}
         }

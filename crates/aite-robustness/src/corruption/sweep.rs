@@ -6,6 +6,13 @@
 //! corruption seed is derived from the run seed, the corruption name, the
 //! severity and the sample's position), so a resumed run, a sharded run and a
 //! single run give the same cells, in any order.
+//!
+//! Where a corruption is applied ([`Placement`]): ImageNet-C corrupts the 8-bit image
+//! at the model's input size, after the geometric preprocessing and before
+//! normalisation; a camera degrades the whole frame before any preprocessing. The
+//! sweep does either, per corruption group by default ([`CorruptAt::Auto`]), and
+//! every cell records where it was applied. mCE is only reported when the protocol
+//! holds ([`MceStatus`]), with a bootstrap interval over images.
 
 use super::{corrupt, CorruptionKind, ParameterTable};
 use crate::RobustnessError;
@@ -13,6 +20,7 @@ use aite_accuracy::{wilson, Proportion};
 use aite_data::{ColorOrder, Image, PreprocessSpec};
 use aite_target::{top_k, Cancel, Target, TargetError, Tensor};
 use image::RgbImage;
+use rand::{rngs::StdRng, Rng, SeedableRng};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +71,73 @@ pub fn rgb8_to_image(img: &RgbImage, color: ColorOrder) -> Image {
     Image { width: w, height: h, channels: if color == ColorOrder::Gray { 1 } else { 3 }, data }
 }
 
+/// Where in the pipeline a cell's corruption was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// On the 8-bit image at the model's input size, after the geometric preprocessing
+    /// (crop, resize) and before normalisation: the ImageNet-C protocol.
+    Input,
+    /// On the decoded frame at its native size, before all preprocessing, as a camera
+    /// would deliver a degraded frame.
+    Frame,
+}
+
+impl Placement {
+    pub fn name(self) -> &'static str {
+        match self {
+            Placement::Input => "input",
+            Placement::Frame => "frame",
+        }
+    }
+}
+
+/// `--corrupt-at`: where the sweep applies corruptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CorruptAt {
+    /// At the input for the ImageNet-C, held-out and alternative corruptions (the
+    /// protocol), on the frame for the camera shifts (a camera's frame is what shifts).
+    #[default]
+    Auto,
+    /// Every corruption at the model's input.
+    Input,
+    /// Every corruption on the native frame (aite before issue 13).
+    Frame,
+}
+
+impl CorruptAt {
+    /// Where `kind` is applied under this choice.
+    pub fn placement(self, kind: CorruptionKind) -> Placement {
+        match self {
+            CorruptAt::Input => Placement::Input,
+            CorruptAt::Frame => Placement::Frame,
+            CorruptAt::Auto if kind.group() == "camera" => Placement::Frame,
+            CorruptAt::Auto => Placement::Input,
+        }
+    }
+}
+
+impl std::str::FromStr for CorruptAt {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(CorruptAt::Auto),
+            "input" => Ok(CorruptAt::Input),
+            "frame" => Ok(CorruptAt::Frame),
+            _ => Err(format!("`{s}` is not a placement: use auto (ImageNet-C and held-out at the model input, camera shifts on the frame), input or frame")),
+        }
+    }
+}
+
+/// Packages written before the placement was recorded corrupted the frame.
+fn frame_placement() -> Placement {
+    Placement::Frame
+}
+fn frame_choice() -> CorruptAt {
+    CorruptAt::Frame
+}
+
 /// What to sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepOptions {
@@ -77,6 +152,9 @@ pub struct SweepOptions {
     pub alexnet: bool,
     /// Model output used for classification.
     pub output_index: usize,
+    /// Where corruptions are applied (absent in older packages: the frame).
+    #[serde(default = "frame_choice")]
+    pub corrupt_at: CorruptAt,
 }
 
 impl SweepOptions {
@@ -113,6 +191,9 @@ pub struct CorruptionCell {
     pub severity: u8,
     /// Tables used for this cell's images (one, unless sizes straddle the threshold).
     pub tables: Vec<ParameterTable>,
+    /// Where the corruption was applied (absent in older packages: the frame).
+    #[serde(default = "frame_placement")]
+    pub placement: Placement,
     pub accuracy: Proportion,
     /// Ids of the samples answered wrongly.
     pub wrong: Vec<String>,
@@ -128,11 +209,58 @@ pub struct CorruptionSummary {
     pub accuracy: Proportion,
     /// Clean accuracy minus this corruption's accuracy.
     pub degradation: f64,
-    /// Corruption error normalised by AlexNet (all five severities, ImageNet-C kinds, ImageNet labels only).
+    /// Corruption error normalised by AlexNet, when the protocol holds for this
+    /// corruption (ImageNet labels, all five severities, ImageNet-C table, at the input).
     pub ce: Option<Interval>,
     /// Relative CE: error increase over clean, normalised by AlexNet's.
     pub relative_ce: Option<Interval>,
 }
+
+/// Whether mCE is reported, and if not, why not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum MceStatus {
+    /// Every protocol condition holds; `mce` and `relative_mce` are set.
+    Reported { interval: IntervalMethod },
+    /// `mce` and `relative_mce` are absent for these reasons.
+    NotReported { reasons: Vec<MceUnmet> },
+}
+
+impl Default for MceStatus {
+    fn default() -> Self {
+        MceStatus::NotReported { reasons: vec![MceUnmet::NotRecorded] }
+    }
+}
+
+/// A protocol condition of mCE that does not hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "condition", rename_all = "snake_case")]
+pub enum MceUnmet {
+    /// The model's outputs are not an ImageNet label space (1000 or 1001 classes).
+    NotImagenetLabels,
+    /// These ImageNet-C corruptions were not run on all five severities (not selected,
+    /// interrupted, or in another shard).
+    Incomplete { corruptions: Vec<CorruptionKind> },
+    /// These were corrupted on the frame, not at the model's input (`--corrupt-at frame`).
+    NotAtInput { corruptions: Vec<CorruptionKind> },
+    /// These used another table than ImageNet-C's (e.g. CIFAR-10-C for small inputs).
+    NotImagenetTable { corruptions: Vec<CorruptionKind> },
+    /// Written by a version that did not record the conditions.
+    NotRecorded,
+}
+
+/// How an interval was computed.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum IntervalMethod {
+    /// Percentile bootstrap (2.5%, 97.5%) over images: every resample draws the
+    /// samples with replacement and recomputes the whole statistic from their answers
+    /// in every cell and on the clean set, so the cells' shared images are accounted for.
+    BootstrapOverImages { resamples: usize, seed: u64 },
+}
+
+/// Bootstrap resamples of CE and mCE.
+pub const BOOTSTRAP_RESAMPLES: usize = 2000;
 
 /// A value with a 95% interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -154,9 +282,15 @@ pub struct CorruptionReport {
     pub mean_corruption_accuracy: Option<Proportion>,
     /// Clean accuracy minus the mean corruption accuracy.
     pub degradation: Option<f64>,
-    /// Mean CE over the 15 ImageNet-C corruptions (all must be complete).
+    /// Mean CE over the 15 ImageNet-C corruptions, when [`MceStatus::Reported`].
     pub mce: Option<Interval>,
     pub relative_mce: Option<Interval>,
+    /// Whether the mCE protocol holds, and why not.
+    #[serde(default)]
+    pub mce_status: MceStatus,
+    /// Ids of the samples answered wrongly on clean frames (for the bootstrap).
+    #[serde(default)]
+    pub clean_wrong: Vec<String>,
     /// Cells still missing (interrupted, or in another shard).
     pub missing_cells: usize,
     pub interrupted: bool,
@@ -191,20 +325,20 @@ fn expected(label: usize, spec: &PreprocessSpec) -> i64 {
     label as i64 + spec.label_offset
 }
 
-/// Accuracy on frames produced by `make(i)`; `None` when cancelled.
+/// Accuracy on the tensors produced by `tensor(i)`; `None` when cancelled.
 fn measure(
     target: &mut dyn Target,
     spec: &PreprocessSpec,
     frames: &[LabeledFrame],
     output_index: usize,
     cancel: &Cancel,
-    make: &(dyn Fn(usize) -> RgbImage + Sync),
+    tensor: &(dyn Fn(usize) -> Result<Tensor, aite_data::DataError> + Sync),
 ) -> Result<Option<(usize, Vec<String>)>, RobustnessError> {
     let mut correct = 0;
     let mut wrong = Vec::new();
     for start in (0..frames.len()).step_by(CHUNK) {
         let end = (start + CHUNK).min(frames.len());
-        let tensors: Vec<Result<Tensor, aite_data::DataError>> = (start..end).into_par_iter().map(|i| spec.to_tensor(&rgb8_to_image(&make(i), spec.color))).collect();
+        let tensors: Vec<Result<Tensor, aite_data::DataError>> = (start..end).into_par_iter().map(tensor).collect();
         for (i, t) in (start..end).zip(tensors) {
             if cancel.is_cancelled() {
                 return Ok(None);
@@ -247,9 +381,13 @@ pub fn corruption_sweep(
             hint: "check label_offset in the preprocessing spec (1001-class models need label_offset=1)".into(),
         });
     }
-    let clean = match measure(target, spec, frames, options.output_index, cancel, &|i| frames[i].image.clone())? {
-        Some((c, _)) => wilson(c, frames.len()),
-        None => return Ok(summarise(options, frames.len(), wilson(0, 0), done, true)),
+    // The 8-bit images at the model's input size, where the protocol corrupts; the
+    // clean tensors are the same whichever way they are made (geometry rounds to 8 bits).
+    let at_input: Vec<RgbImage> = frames.par_iter().map(|f| spec.geometry(&rgb8_to_image(&f.image, spec.color)).map(|g| image_to_rgb8(&g, spec.color))).collect::<Result<_, _>>()?;
+    let clean_tensor = |i: usize| Ok(spec.normalise(&rgb8_to_image(&at_input[i], spec.color)));
+    let clean = match measure(target, spec, frames, options.output_index, cancel, &clean_tensor)? {
+        Some((c, wrong)) => (wilson(c, frames.len()), wrong),
+        None => return Ok(summarise(options, frames.len(), (wilson(0, 0), vec![]), done, true)),
     };
     let mut cells = done;
     let mut interrupted = false;
@@ -257,78 +395,204 @@ pub fn corruption_sweep(
         if cells.iter().any(|c| c.corruption == kind && c.severity == severity) {
             continue;
         }
-        let table_of = |img: &RgbImage| options.table.unwrap_or_else(|| ParameterTable::for_size(img.width() as usize, img.height() as usize));
-        let make = |i: usize| {
-            let img = &frames[i].image;
-            corrupt(img, kind, severity, table_of(img), sample_seed(options.seed, kind, severity, i))
+        let placement = options.corrupt_at.placement(kind);
+        let source = |i: usize| match placement {
+            Placement::Input => &at_input[i],
+            Placement::Frame => &frames[i].image,
         };
-        let Some((correct, wrong)) = measure(target, spec, frames, options.output_index, cancel, &make)? else {
+        let table_of = |img: &RgbImage| options.table.unwrap_or_else(|| ParameterTable::for_size(img.width() as usize, img.height() as usize));
+        let tensor = |i: usize| {
+            let img = source(i);
+            let corrupted = rgb8_to_image(&corrupt(img, kind, severity, table_of(img), sample_seed(options.seed, kind, severity, i)), spec.color);
+            match placement {
+                Placement::Input => Ok(spec.normalise(&corrupted)),
+                Placement::Frame => spec.to_tensor(&corrupted),
+            }
+        };
+        let Some((correct, wrong)) = measure(target, spec, frames, options.output_index, cancel, &tensor)? else {
             interrupted = true;
             break;
         };
-        let mut tables: Vec<ParameterTable> = frames.iter().map(|f| table_of(&f.image)).collect();
+        let mut tables: Vec<ParameterTable> = (0..frames.len()).map(|i| table_of(source(i))).collect();
         tables.sort_by_key(|t| t.name());
         tables.dedup();
-        let cell = CorruptionCell { corruption: kind, severity, tables, accuracy: wilson(correct, frames.len()), wrong };
+        let cell = CorruptionCell { corruption: kind, severity, tables, placement, accuracy: wilson(correct, frames.len()), wrong };
         on_cell(&cell);
         cells.push(cell);
     }
     Ok(summarise(options, frames.len(), clean, cells, interrupted))
 }
 
-fn interval_of(p: &Proportion, f: impl Fn(f64) -> f64) -> Interval {
-    // Error = 1 - accuracy, so the accuracy's upper bound gives the error's lower bound.
-    let (a, b) = (f(1.0 - p.ci95_high), f(1.0 - p.ci95_low));
-    Interval { value: f(1.0 - p.value), ci95_low: a.min(b), ci95_high: a.max(b) }
+/// Whether CE(kind) may be computed from these cells, or the conditions it fails.
+fn ce_conditions(options: &SweepOptions, kind: CorruptionKind, mine: &[&CorruptionCell]) -> Vec<MceUnmet> {
+    let mut unmet = vec![];
+    if !options.alexnet {
+        unmet.push(MceUnmet::NotImagenetLabels);
+    }
+    if (1..=5).any(|s| !mine.iter().any(|c| c.severity == s)) {
+        unmet.push(MceUnmet::Incomplete { corruptions: vec![kind] });
+    }
+    if mine.iter().any(|c| c.placement != Placement::Input) {
+        unmet.push(MceUnmet::NotAtInput { corruptions: vec![kind] });
+    }
+    if mine.iter().any(|c| c.tables != [ParameterTable::ImagenetC]) {
+        unmet.push(MceUnmet::NotImagenetTable { corruptions: vec![kind] });
+    }
+    unmet
+}
+
+/// Merge per-corruption reasons into one list (one entry per condition).
+fn merge_unmet(all: Vec<MceUnmet>) -> Vec<MceUnmet> {
+    let mut out: Vec<MceUnmet> = vec![];
+    for u in all {
+        let slot = out.iter_mut().find(|o| std::mem::discriminant(*o) == std::mem::discriminant(&u));
+        match (slot, u) {
+            (Some(MceUnmet::Incomplete { corruptions: a }), MceUnmet::Incomplete { corruptions: b })
+            | (Some(MceUnmet::NotAtInput { corruptions: a }), MceUnmet::NotAtInput { corruptions: b })
+            | (Some(MceUnmet::NotImagenetTable { corruptions: a }), MceUnmet::NotImagenetTable { corruptions: b }) => a.extend(b),
+            (Some(_), _) => {}
+            (None, u) => out.push(u),
+        }
+    }
+    out
+}
+
+/// Per-image answers: for each image that was wrong somewhere, which of `cells`
+/// (and clean, bit `cells.len()`) it got wrong; the other images were right everywhere.
+struct Answers {
+    samples: usize,
+    wrong: Vec<Vec<bool>>,
+}
+
+impl Answers {
+    fn new(samples: usize, clean_wrong: &[String], cells: &[&CorruptionCell]) -> Self {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut wrong: Vec<Vec<bool>> = vec![];
+        let marks = cells.iter().enumerate().flat_map(|(slot, c)| c.wrong.iter().map(move |id| (id.as_str(), slot))).chain(clean_wrong.iter().map(|id| (id.as_str(), cells.len())));
+        for (id, slot) in marks {
+            let n = index.len();
+            let i = *index.entry(id).or_insert(n);
+            if i == wrong.len() {
+                wrong.push(vec![false; cells.len() + 1]);
+            }
+            wrong[i][slot] = true;
+        }
+        Answers { samples: samples.max(wrong.len()), wrong }
+    }
+
+    /// Error per cell (and clean last) over a resample given as counts per distinct
+    /// wrong-somewhere image (`None`: the sample itself).
+    fn errors(&self, weights: Option<&[u32]>) -> Vec<f64> {
+        let slots = self.wrong.first().map_or(0, |w| w.len());
+        let mut e = vec![0f64; slots];
+        for (i, w) in self.wrong.iter().enumerate() {
+            let k = weights.map_or(1.0, |ws| ws[i] as f64);
+            for (slot, &bad) in w.iter().enumerate() {
+                if bad {
+                    e[slot] += k;
+                }
+            }
+        }
+        e.iter_mut().for_each(|v| *v /= self.samples.max(1) as f64);
+        e
+    }
+}
+
+/// CE and relative CE of each corruption in `groups` (indices into the error vector,
+/// five severities each, with its AlexNet error), and their means.
+fn ce_values(errors: &[f64], groups: &[(Vec<usize>, f64)]) -> (Vec<(f64, f64)>, (f64, f64)) {
+    let clean = errors[errors.len() - 1];
+    let per: Vec<(f64, f64)> = groups
+        .iter()
+        .map(|(slots, alex)| {
+            let e = slots.iter().map(|&s| errors[s]).sum::<f64>() / slots.len() as f64;
+            (e / alex, (e - clean) / (alex - ALEXNET_CLEAN_ERROR))
+        })
+        .collect();
+    let n = per.len().max(1) as f64;
+    let mean = (per.iter().map(|p| p.0).sum::<f64>() / n, per.iter().map(|p| p.1).sum::<f64>() / n);
+    (per, mean)
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// Summaries and published aggregates from the cells known so far.
-pub fn summarise(options: &SweepOptions, samples: usize, clean: Proportion, mut cells: Vec<CorruptionCell>, interrupted: bool) -> CorruptionReport {
+pub fn summarise(options: &SweepOptions, samples: usize, clean: (Proportion, Vec<String>), mut cells: Vec<CorruptionCell>, interrupted: bool) -> CorruptionReport {
+    let (clean, clean_wrong) = clean;
     let order = options.all_cells();
     cells.sort_by_key(|c| order.iter().position(|&(k, s)| k == c.corruption && s == c.severity).unwrap_or(usize::MAX));
-    let clean_error = 1.0 - clean.value;
     let mut summaries = Vec::new();
+    // Corruptions whose CE is defined: (summary index, cell indices, AlexNet error).
+    let mut eligible: Vec<(usize, Vec<usize>, f64)> = vec![];
+    let mut unmet = vec![];
     for &kind in &options.kinds {
         let mine: Vec<&CorruptionCell> = cells.iter().filter(|c| c.corruption == kind).collect();
+        let alex = CorruptionKind::IMAGENET_C.iter().position(|&k| k == kind).map(|i| ALEXNET_ERRORS[i]);
+        if let Some(a) = alex {
+            let why = ce_conditions(options, kind, &mine);
+            if why.is_empty() {
+                let slots = cells.iter().enumerate().filter(|(_, c)| c.corruption == kind).map(|(i, _)| i).collect();
+                eligible.push((summaries.len(), slots, a));
+            }
+            unmet.extend(why);
+        }
         if mine.is_empty() {
             continue;
         }
         let pooled = wilson(mine.iter().map(|c| c.accuracy.successes).sum(), mine.iter().map(|c| c.accuracy.trials).sum());
-        let alex = CorruptionKind::IMAGENET_C.iter().position(|&k| k == kind).map(|i| ALEXNET_ERRORS[i]);
-        let complete = mine.len() == 5;
-        let (ce, relative_ce) = match (alex, options.alexnet && complete) {
-            (Some(a), true) => (
-                Some(interval_of(&pooled, |e| e / a)),
-                Some(interval_of(&pooled, |e| (e - clean_error) / (a - ALEXNET_CLEAN_ERROR))),
-            ),
-            _ => (None, None),
-        };
-        summaries.push(CorruptionSummary {
-            corruption: kind,
-            group: kind.group().into(),
-            severities: mine.len(),
-            accuracy: pooled,
-            degradation: clean.value - pooled.value,
-            ce,
-            relative_ce,
-        });
+        summaries.push(CorruptionSummary { corruption: kind, group: kind.group().into(), severities: mine.len(), accuracy: pooled, degradation: clean.value - pooled.value, ce: None, relative_ce: None });
     }
+    for &kind in &CorruptionKind::IMAGENET_C {
+        if !options.kinds.contains(&kind) {
+            unmet.push(MceUnmet::Incomplete { corruptions: vec![kind] });
+        }
+    }
+    // CE from the answers themselves, intervals by bootstrap over images.
+    let method = IntervalMethod::BootstrapOverImages { resamples: BOOTSTRAP_RESAMPLES, seed: options.seed };
+    let mut mce = None;
+    if !eligible.is_empty() && samples > 0 {
+        let all: Vec<&CorruptionCell> = cells.iter().collect();
+        let answers = Answers::new(samples, &clean_wrong, &all);
+        let groups: Vec<(Vec<usize>, f64)> = eligible.iter().map(|(_, slots, a)| (slots.clone(), *a)).collect();
+        let (point, point_mean) = ce_values(&answers.errors(None), &groups);
+        let mut rng = StdRng::seed_from_u64(options.seed ^ 0x6d43_45);
+        let distinct = answers.wrong.len();
+        let mut draws: Vec<(Vec<(f64, f64)>, (f64, f64))> = Vec::with_capacity(BOOTSTRAP_RESAMPLES);
+        let mut weights = vec![0u32; distinct];
+        for _ in 0..BOOTSTRAP_RESAMPLES {
+            weights.iter_mut().for_each(|w| *w = 0);
+            for _ in 0..samples {
+                // Images right everywhere all look alike: only the others need an identity.
+                let i = rng.gen_range(0..samples);
+                if i < distinct {
+                    weights[i] += 1;
+                }
+            }
+            draws.push(ce_values(&answers.errors(Some(&weights)), &groups));
+        }
+        let interval = |value: f64, pick: &dyn Fn(&(Vec<(f64, f64)>, (f64, f64))) -> f64| {
+            let mut v: Vec<f64> = draws.iter().map(pick).collect();
+            v.sort_by(f64::total_cmp);
+            Interval { value, ci95_low: percentile(&v, 0.025), ci95_high: percentile(&v, 0.975) }
+        };
+        for (g, (summary, _, _)) in eligible.iter().enumerate() {
+            summaries[*summary].ce = Some(interval(point[g].0, &|d| d.0[g].0));
+            summaries[*summary].relative_ce = Some(interval(point[g].1, &|d| d.0[g].1));
+        }
+        if eligible.len() == 15 {
+            mce = Some((interval(point_mean.0, &|d| d.1 .0), interval(point_mean.1, &|d| d.1 .1)));
+        }
+    }
+    let mce_status = match mce {
+        Some(_) => MceStatus::Reported { interval: method },
+        None => MceStatus::NotReported { reasons: merge_unmet(unmet) },
+    };
     let common: Vec<&CorruptionCell> = cells.iter().filter(|c| c.corruption.group() == "imagenet-c").collect();
     let mean_corruption_accuracy = (!common.is_empty()).then(|| wilson(common.iter().map(|c| c.accuracy.successes).sum(), common.iter().map(|c| c.accuracy.trials).sum()));
-    let ces: Vec<&CorruptionSummary> = summaries.iter().filter(|s| s.ce.is_some()).collect();
-    let mean = |f: &dyn Fn(&CorruptionSummary) -> Interval| -> Interval {
-        let n = ces.len() as f64;
-        Interval {
-            value: ces.iter().map(|s| f(s).value).sum::<f64>() / n,
-            ci95_low: ces.iter().map(|s| f(s).ci95_low).sum::<f64>() / n,
-            ci95_high: ces.iter().map(|s| f(s).ci95_high).sum::<f64>() / n,
-        }
-    };
-    let (mce, relative_mce) = if ces.len() == 15 {
-        (Some(mean(&|s| s.ce.expect("filtered"))), Some(mean(&|s| s.relative_ce.expect("set with ce"))))
-    } else {
-        (None, None)
-    };
     let missing_cells = order.len().saturating_sub(cells.len());
     CorruptionReport {
         options: options.clone(),
@@ -338,8 +602,10 @@ pub fn summarise(options: &SweepOptions, samples: usize, clean: Proportion, mut 
         cells,
         summaries,
         mean_corruption_accuracy,
-        mce,
-        relative_mce,
+        mce: mce.map(|m| m.0),
+        relative_mce: mce.map(|m| m.1),
+        mce_status,
+        clean_wrong,
         missing_cells,
         interrupted,
     }
@@ -352,11 +618,11 @@ pub fn merge_reports(reports: &[CorruptionReport]) -> Result<CorruptionReport, R
     };
     let mut cells: Vec<CorruptionCell> = Vec::new();
     for r in reports {
-        let same = r.samples == first.samples && (r.clean.successes, r.clean.trials) == (first.clean.successes, first.clean.trials) && r.options.seed == first.options.seed && r.options.kinds == first.options.kinds && r.options.severities == first.options.severities && r.options.table == first.options.table;
+        let same = r.samples == first.samples && (r.clean.successes, r.clean.trials) == (first.clean.successes, first.clean.trials) && r.options.seed == first.options.seed && r.options.kinds == first.options.kinds && r.options.severities == first.options.severities && r.options.table == first.options.table && r.options.corrupt_at == first.options.corrupt_at;
         if !same {
             return Err(RobustnessError::Unsupported {
                 check: "merge",
-                reason: "the shards were not run with the same samples, seed, corruptions, severities and table (or their clean accuracies differ)".into(),
+                reason: "the shards were not run with the same samples, seed, corruptions, severities, table and placement (or their clean accuracies differ)".into(),
                 hint: "merge only shards of one sweep: same command line except --shard".into(),
             });
         }
@@ -370,7 +636,7 @@ pub fn merge_reports(reports: &[CorruptionReport]) -> Result<CorruptionReport, R
     options.shard = (0, 1);
     // Recompute from counts: figures read back from JSON need not be bit-exact.
     let clean = wilson(first.clean.successes, first.clean.trials);
-    Ok(summarise(&options, first.samples, clean, cells, reports.iter().any(|r| r.interrupted)))
+    Ok(summarise(&options, first.samples, (clean, first.clean_wrong.clone()), cells, reports.iter().any(|r| r.interrupted)))
 }
 
 #[cfg(test)]
@@ -417,7 +683,7 @@ mod tests {
     }
 
     fn options(kinds: Vec<CorruptionKind>, shard: (usize, usize)) -> SweepOptions {
-        SweepOptions { kinds, severities: vec![1, 2, 3, 4, 5], table: None, seed: 9, shard, alexnet: true, output_index: 0 }
+        SweepOptions { kinds, severities: vec![1, 2, 3, 4, 5], table: None, seed: 9, shard, alexnet: true, output_index: 0, corrupt_at: CorruptAt::Auto }
     }
 
     fn spec() -> PreprocessSpec {
@@ -427,9 +693,11 @@ mod tests {
     #[test]
     fn sweep_measures_clean_and_corrupted_accuracy() {
         let mut t = BrightnessClassifier::new();
-        let opts = options(vec![CorruptionKind::Brightness, CorruptionKind::GaussianNoise], (0, 1));
+        let mut opts = options(vec![CorruptionKind::Brightness, CorruptionKind::GaussianNoise], (0, 1));
+        opts.table = Some(ParameterTable::ImagenetC);
         let r = corruption_sweep(&mut t, &spec(), &frames(), &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
         assert_eq!(r.clean.successes, 12);
+        assert!(r.cells.iter().all(|c| c.placement == Placement::Input));
         assert_eq!(r.cells.len(), 10);
         assert_eq!(r.missing_cells, 0);
         // Brightening every frame by 0.5 on V makes the dark ones look bright.
@@ -442,7 +710,107 @@ mod tests {
         assert!((ce.value - (1.0 - s.accuracy.value) / 0.564592).abs() < 1e-12);
         assert!(ce.ci95_low <= ce.value && ce.value <= ce.ci95_high);
         assert!(r.mce.is_none(), "mCE needs all 15 corruptions");
-        assert_eq!(r.cells[0].tables, vec![ParameterTable::CifarC]);
+        let MceStatus::NotReported { reasons } = &r.mce_status else { panic!("{:?}", r.mce_status) };
+        assert_eq!(reasons.len(), 1, "{reasons:?}");
+        assert!(matches!(&reasons[0], MceUnmet::Incomplete { corruptions } if corruptions.len() == 13), "{reasons:?}");
+        assert_eq!(r.cells[0].tables, vec![ParameterTable::ImagenetC]);
+        // With the size-chosen table (CIFAR-10-C at 16 px) CE is not defined, and says so.
+        opts.table = None;
+        let r = corruption_sweep(&mut t, &spec(), &frames(), &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        assert!(r.summaries.iter().all(|s| s.ce.is_none()));
+        let MceStatus::NotReported { reasons } = &r.mce_status else { panic!() };
+        assert!(reasons.iter().any(|u| matches!(u, MceUnmet::NotImagenetTable { corruptions } if corruptions.len() == 2)), "{reasons:?}");
+    }
+
+    /// Records every tensor it is given; answers class 0.
+    struct Recorder(TargetInfo, Vec<Vec<f32>>);
+
+    impl Target for Recorder {
+        fn info(&self) -> &TargetInfo {
+            &self.0
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            self.1.push(inputs[0].to_f32_vec());
+            Ok(vec![Tensor::f32(vec![1, 2], vec![1.0, 0.0])?])
+        }
+    }
+
+    #[test]
+    fn placement_input_corrupts_after_the_geometry_and_frame_before() {
+        // 16x16 frames, an 8x8 model input: the hand-made pipelines below are the oracle.
+        let spec = PreprocessSpec::parse_cli("resize=8x8,layout=nhwc,scale=0.00392156862745098").unwrap();
+        let frames = frames();
+        let run = |corrupt_at: CorruptAt, kind: CorruptionKind| {
+            let mut t = Recorder(BrightnessClassifier::new().0, vec![]);
+            let mut opts = options(vec![kind], (0, 1));
+            opts.severities = vec![5];
+            opts.corrupt_at = corrupt_at;
+            let r = corruption_sweep(&mut t, &spec, &frames, &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+            (r, t.1)
+        };
+        let seed = |i| sample_seed(9, CorruptionKind::GaussianNoise, 5, i);
+        let (r, seen) = run(CorruptAt::Auto, CorruptionKind::GaussianNoise);
+        assert_eq!(r.cells[0].placement, Placement::Input);
+        assert_eq!(r.options.corrupt_at, CorruptAt::Auto);
+        let n = frames.len();
+        for (i, f) in frames.iter().enumerate() {
+            let small = image_to_rgb8(&spec.geometry(&rgb8_to_image(&f.image, ColorOrder::Rgb)).unwrap(), ColorOrder::Rgb);
+            assert_eq!(small.dimensions(), (8, 8));
+            let want = spec.normalise(&rgb8_to_image(&corrupt(&small, CorruptionKind::GaussianNoise, 5, ParameterTable::CifarC, seed(i)), ColorOrder::Rgb)).to_f32_vec();
+            assert_eq!(seen[n + i], want, "sample {i} at the input");
+            // Clean tensors are the plain preprocessing.
+            assert_eq!(seen[i], spec.to_tensor(&rgb8_to_image(&f.image, ColorOrder::Rgb)).unwrap().to_f32_vec());
+        }
+        let (r, frame_seen) = run(CorruptAt::Frame, CorruptionKind::GaussianNoise);
+        assert_eq!(r.cells[0].placement, Placement::Frame);
+        for (i, f) in frames.iter().enumerate() {
+            let want = spec.to_tensor(&rgb8_to_image(&corrupt(&f.image, CorruptionKind::GaussianNoise, 5, ParameterTable::CifarC, seed(i)), ColorOrder::Rgb)).unwrap().to_f32_vec();
+            assert_eq!(frame_seen[n + i], want, "sample {i} on the frame");
+            assert_ne!(frame_seen[n + i], seen[n + i]);
+        }
+        // Camera shifts stay on the frame under auto.
+        let (r, _) = run(CorruptAt::Auto, CorruptionKind::Rotation);
+        assert_eq!(r.cells[0].placement, Placement::Frame);
+        assert!("sideways".parse::<CorruptAt>().unwrap_err().contains("auto"));
+    }
+
+    fn cell(kind: CorruptionKind, severity: u8, n: usize, wrong: &[usize], placement: Placement) -> CorruptionCell {
+        CorruptionCell { corruption: kind, severity, tables: vec![ParameterTable::ImagenetC], placement, accuracy: wilson(n - wrong.len(), n), wrong: wrong.iter().map(|i| format!("s{i}")).collect() }
+    }
+
+    #[test]
+    fn mce_interval_is_a_bootstrap_over_images_of_the_whole_mce() {
+        // 100 images; every cell is wrong on the same 20 (perfectly correlated cells), clean on none.
+        // mCE = 0.2 * mean(1 / AlexNet). Resampling images makes the error count
+        // Binomial(100, 0.2): 2.5% / 97.5% quantiles 12 and 28, so the interval is about
+        // [0.12, 0.28] x mean(1 / AlexNet). Treating the 500 answers per corruption as
+        // independent (pooled Wilson bounds) would give about [0.167, 0.237].
+        let n = 100;
+        let wrong: Vec<usize> = (0..20).collect();
+        let opts = SweepOptions { kinds: CorruptionKind::IMAGENET_C.to_vec(), table: Some(ParameterTable::ImagenetC), ..options(vec![], (0, 1)) };
+        let cells: Vec<CorruptionCell> = opts.all_cells().into_iter().map(|(k, s)| cell(k, s, n, &wrong, Placement::Input)).collect();
+        let r = summarise(&opts, n, (wilson(n, n), vec![]), cells.clone(), false);
+        assert!(matches!(r.mce_status, MceStatus::Reported { interval: IntervalMethod::BootstrapOverImages { resamples: BOOTSTRAP_RESAMPLES, .. } }), "{:?}", r.mce_status);
+        let m = ALEXNET_ERRORS.iter().map(|a| 1.0 / a).sum::<f64>() / 15.0;
+        let mce = r.mce.unwrap();
+        assert!((mce.value - 0.2 * m).abs() < 1e-12, "{mce:?}");
+        assert!((0.115 * m..=0.135 * m).contains(&mce.ci95_low), "{} vs {}", mce.ci95_low / m, 0.12);
+        assert!((0.265 * m..=0.285 * m).contains(&mce.ci95_high), "{} vs {}", mce.ci95_high / m, 0.28);
+        let rel = r.relative_mce.unwrap();
+        let rm = ALEXNET_ERRORS.iter().map(|a| 1.0 / (a - ALEXNET_CLEAN_ERROR)).sum::<f64>() / 15.0;
+        assert!((rel.value - 0.2 * rm).abs() < 1e-12);
+        // The same sweep corrupted on the frame, or without ImageNet labels, or with a
+        // corruption missing: no mCE, and each reason named.
+        let framed: Vec<CorruptionCell> = cells.iter().map(|c| CorruptionCell { placement: Placement::Frame, ..c.clone() }).collect();
+        let r = summarise(&opts, n, (wilson(n, n), vec![]), framed, false);
+        assert!(r.mce.is_none() && r.summaries.iter().all(|s| s.ce.is_none()));
+        assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if matches!(&reasons[..], [MceUnmet::NotAtInput { corruptions }] if corruptions.len() == 15)), "{:?}", r.mce_status);
+        let r = summarise(&SweepOptions { alexnet: false, ..opts.clone() }, n, (wilson(n, n), vec![]), cells.clone(), false);
+        assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if reasons == &vec![MceUnmet::NotImagenetLabels]), "{:?}", r.mce_status);
+        let fewer: Vec<CorruptionCell> = cells.iter().filter(|c| !(c.corruption == CorruptionKind::Fog && c.severity == 3)).cloned().collect();
+        let r = summarise(&opts, n, (wilson(n, n), vec![]), fewer, false);
+        assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if reasons == &vec![MceUnmet::Incomplete { corruptions: vec![CorruptionKind::Fog] }]), "{:?}", r.mce_status);
+        assert_eq!(r.summaries.iter().filter(|s| s.ce.is_some()).count(), 14);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 const THUMB: u32 = 96;
 
 pub fn run(a: CorruptArgs) -> Result<u8> {
-    let options = sweep_options(&a.corruptions, &a.severities, &a.table, a.seed, None, false)?;
+    let options = sweep_options(&a.corruptions, &a.severities, &a.table, "auto", a.seed, None, false)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     let mut index = String::from("image,corruption,severity,table,seed,file\n");
     let mut sheet_rows: Vec<Vec<RgbImage>> = Vec::new();

@@ -6,7 +6,7 @@ use crate::common::*;
 use crate::exit::Exit;
 use aite_data::PreprocessSpec;
 use aite_evidence::{Results, RunStatus};
-use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
+use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptAt, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
 use aite_robustness::attack::{AttackRecord, AttackReport};
 use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, AttackSettings, Channel};
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
@@ -50,15 +50,16 @@ fn has_symbolic_batch(t: &dyn Target) -> bool {
     t.info().inputs.first().and_then(|i| i.shape.first()).is_some_and(|d| matches!(d, Dim::Symbolic(_)))
 }
 
-/// The corruption sweep's options from the command line.
-pub fn sweep_options(corruptions: &str, severities: &[u8], table: &str, seed: u64, shard: Option<&str>, alexnet: bool) -> Result<SweepOptions> {
+/// The corruption sweep's options from the command line (`corrupt_at`: `--corrupt-at`).
+pub fn sweep_options(corruptions: &str, severities: &[u8], table: &str, corrupt_at: &str, seed: u64, shard: Option<&str>, alexnet: bool) -> Result<SweepOptions> {
     let kinds = CorruptionKind::parse_list(corruptions).map_err(|e| usage(format!("--corruptions: {e}")))?;
     let table = match table {
         "auto" => None,
         t => Some(t.parse::<ParameterTable>().map_err(|e| usage(format!("--table: {e}")))?),
     };
+    let corrupt_at = corrupt_at.parse::<CorruptAt>().map_err(|e| usage(format!("--corrupt-at: {e}")))?;
     let shard = parse_shard(shard)?;
-    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0 };
+    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0, corrupt_at };
     options.validate()?;
     Ok(options)
 }
@@ -253,14 +254,15 @@ pub fn attack_csv(r: &AttackReport) -> Vec<u8> {
 }
 
 pub fn corruptions_csv(r: &CorruptionReport) -> Vec<u8> {
-    let mut s = String::from("corruption,group,severity,table,correct,total,accuracy,ci95_low,ci95_high\n");
+    let mut s = String::from("corruption,group,severity,placement,table,correct,total,accuracy,ci95_low,ci95_high\n");
     for c in &r.cells {
         let tables: Vec<&str> = c.tables.iter().map(|t| t.name()).collect();
         s.push_str(&format!(
-            "{},{},{},{},{},{},{:.6},{:.6},{:.6}\n",
+            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6}\n",
             c.corruption,
             c.corruption.group(),
             c.severity,
+            c.placement.name(),
             tables.join("+"),
             c.accuracy.successes,
             c.accuracy.trials,
@@ -284,7 +286,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let sweep = if a.corruptions == "none" {
         None
     } else {
-        Some(sweep_options(&a.corruptions, &a.severities, &a.table, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?)
+        Some(sweep_options(&a.corruptions, &a.severities, &a.table, &a.corrupt_at, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?)
     };
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
     let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;

@@ -48,7 +48,7 @@ impl ModelSource {
             ModelSource::Embedded { name, bytes } => Ok(load_target_from_bytes(name, bytes, engine, options)?),
             ModelSource::Remote(url) => {
                 let remote = aite_remote::RemoteOptions { input_shape: options.input_shape.clone(), ..Default::default() };
-                Ok(Box::new(aite_remote::OipTarget::connect(url, &remote)?))
+                Ok(aite_remote::connect(url, &remote)?)
             }
         }
     }
@@ -162,7 +162,7 @@ impl Step {
             Step::CachingAudit => &["caching_audit"],
             Step::Consistency => &["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic"],
             Step::Corruptions => &["corruptions"],
-            Step::Attacks => &["attack_square_linf", "attack_noise_linf", "attack_worst_case"],
+            Step::Attacks => &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"],
             Step::Security => &["security"],
             Step::Network => &["network"],
         }
@@ -459,7 +459,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             let spec = cx.spec()?;
             let loaded: Vec<LoadedFrame> = cx.frames(r.corruption_frames)?.into_iter().map(clone_frame).collect();
             let frames = super::robustness::labeled_frames(&loaded, spec.color)?;
-            let options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", 0, None, false)?;
+            let options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", "auto", 0, None, false)?;
             let pb = bar(options.all_cells().len() as u64, "corruptions", quiet);
             let sweep = corruption_sweep(cx.deployed()?, &spec, &frames, &options, vec![], &cancel, &mut |_| pb.inc(1))?;
             pb.finish_and_clear();
@@ -474,7 +474,9 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             let frames = super::robustness::labeled_frames(&loaded, spec.color)?;
             let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
             let mut reports = Vec::new();
-            for (kind, budget) in [(AttackKind::SquareLinf, r.attack_budget), (AttackKind::NoiseLinf, r.attack_budget.min(100))] {
+            // Two attack families (random search, gradient estimation) at the same budget, and the noise baseline.
+            let kinds = [(AttackKind::SquareLinf, r.attack_budget), (AttackKind::SpsaLinf, r.attack_budget), (AttackKind::NoiseLinf, r.attack_budget.min(100))];
+            for (kind, budget) in kinds {
                 if cancel.is_cancelled() {
                     break;
                 }
@@ -489,7 +491,8 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 reports.push(report);
             }
             if let Some(w) = aite_robustness::attack::worst_case(&reports.iter().collect::<Vec<_>>()) {
-                out.suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": ["square-linf", "noise-linf"], "epsilon": r.epsilon_255 / 255.0, "robust_accuracy": w } }))?;
+                let names: Vec<&str> = reports.iter().map(|r| r.settings.kind.name()).collect();
+                out.suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": names, "epsilon": r.epsilon_255 / 255.0, "robust_accuracy": w } }))?;
             }
         }
         Step::Network => {

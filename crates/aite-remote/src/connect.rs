@@ -1,0 +1,39 @@
+//! Which remote target a URL names, and connecting to it: `oip+http://…` (REST), `cmd:…`
+//! (a wrapper program), `oip+grpc://…` (gRPC, feature `grpc`).
+
+use crate::{CommandTarget, OipTarget, OipUrl, RemoteError, RemoteOptions};
+use aite_target::Target;
+use std::time::Duration;
+
+/// Whether `text` names a remote target (a URL scheme aite reaches over the network or a
+/// wrapper program) rather than a model file.
+pub fn is_target_url(text: &str) -> bool {
+    text.starts_with("oip+") || text.starts_with("cmd:")
+}
+
+/// Check a target URL without connecting (for configuration files).
+pub fn check_target_url(url: &str) -> Result<(), RemoteError> {
+    if url.starts_with("cmd:") {
+        crate::parse_command(url).map(|_| ())
+    } else {
+        OipUrl::parse(url).map(|_| ())
+    }
+}
+
+/// Connect to the target `url` names.
+pub fn connect(url: &str, options: &RemoteOptions) -> Result<Box<dyn Target>, RemoteError> {
+    if url.starts_with("cmd:") {
+        return Ok(Box::new(CommandTarget::connect(url, options.timeout, options.input_shape.as_deref())?));
+    }
+    Ok(Box::new(OipTarget::connect(url, options)?))
+}
+
+/// The model metadata the target answers, as bytes: what the evidence can pin of a model whose
+/// file stays on the device. A command target is started for it and stopped again.
+pub fn fetch_model_metadata(url: &str, timeout: Duration) -> Result<Vec<u8>, RemoteError> {
+    if url.starts_with("cmd:") {
+        let t = CommandTarget::connect(url, timeout, None)?;
+        return Ok(serde_json::to_vec(t.metadata()).expect("a JSON value serialises"));
+    }
+    crate::oip::fetch_model_metadata(url, timeout)
+}
