@@ -29,6 +29,11 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+
+    /// Every value of a repeatable header (`WWW-Authenticate`), in order.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 /// Where requests go: a TCP port, plain or inside TLS (TLS 1.2/1.3 through rustls,
@@ -66,31 +71,51 @@ impl Conn for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
     }
 }
 
+/// One connection carrying one or more requests (RTSP and HTTP/1.1 keep-alive: a
+/// Digest challenge's nonce may belong to the connection that received it).
+pub struct Connection {
+    s: Box<dyn Conn>,
+    until: Instant,
+}
+
+impl Connection {
+    pub fn open(ep: Endpoint, timeout: Duration) -> Result<Connection, String> {
+        let until = Instant::now() + timeout;
+        let tcp = TcpStream::connect_timeout(&ep.addr, timeout).map_err(|e| format!("connect failed: {e}"))?;
+        let _ = tcp.set_write_timeout(Some(timeout));
+        let s: Box<dyn Conn> = if ep.tls { Box::new(crate::tls::client(tcp, ep.addr, timeout)?) } else { Box::new(tcp) };
+        Ok(Connection { s, until })
+    }
+
+    /// Send `request` and read one response: its head and Content-Length body, or until EOF,
+    /// the size limit or the connection's deadline.
+    pub fn exchange(&mut self, request: &[u8]) -> Result<Response, String> {
+        let s = &mut self.s;
+        s.write_all(request).map_err(|e| format!("sending the request failed: {e}"))?;
+        let _ = s.flush();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Some(left) = self.until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+            s.set_read_timeout(Some(left));
+            match s.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    if buf.len() >= MAX_RESPONSE || complete(&buf) {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        parse(&buf).ok_or_else(|| if buf.is_empty() { "no answer".to_string() } else { format!("not an HTTP/RTSP response (first bytes {:02x?})", &buf[..buf.len().min(8)]) })
+    }
+}
+
 /// Send `request` on a new connection and read the response until EOF, the size limit or `timeout`.
 pub fn request(ep: Endpoint, request: &[u8], timeout: Duration) -> Result<Response, String> {
-    let until = Instant::now() + timeout;
-    let tcp = TcpStream::connect_timeout(&ep.addr, timeout).map_err(|e| format!("connect failed: {e}"))?;
-    let _ = tcp.set_write_timeout(Some(timeout));
-    let mut s: Box<dyn Conn> = if ep.tls { Box::new(crate::tls::client(tcp, ep.addr, timeout)?) } else { Box::new(tcp) };
-    s.write_all(request).map_err(|e| format!("sending the request failed: {e}"))?;
-    let _ = s.flush();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
-        s.set_read_timeout(Some(left));
-        match s.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.extend_from_slice(&chunk[..n]);
-                if buf.len() >= MAX_RESPONSE || complete(&buf) {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => break,
-        }
-    }
-    parse(&buf).ok_or_else(|| if buf.is_empty() { "no answer".to_string() } else { format!("not an HTTP/RTSP response (first bytes {:02x?})", &buf[..buf.len().min(8)]) })
+    Connection::open(ep, timeout)?.exchange(request)
 }
 
 /// A head plus as much body as Content-Length says (RTSP keeps connections open).

@@ -24,7 +24,10 @@
 //! }
 //! ```
 
+pub mod digest;
 pub mod http;
+pub mod oip;
+pub mod onvif;
 pub mod reference;
 pub mod rtsp;
 pub mod rules;
@@ -122,6 +125,12 @@ pub struct ServiceRecord {
     /// The `GET /v2` answer's status (HTTP services).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oip_status: Option<u16>,
+    /// The model repository and malformed-tensor answers (HTTP services).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oip: Option<oip::OipReport>,
+    /// The ONVIF device service's answers (HTTP services carrying one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onvif: Option<onvif::OnvifReport>,
     /// The certificate's signature algorithm (dotted OID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_algorithm: Option<String>,
@@ -166,7 +175,9 @@ impl NetworkReport {
     }
 }
 
-const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
+const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
+/// The rules of what an HTTP service carries (plain or inside TLS).
+const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
 const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
 
 /// Probe `target` (an address admitted by `options.scope`).
@@ -338,20 +349,114 @@ fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>
             }
             attempts.extend(tried);
         }
-        (401, Some(other)) => ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, format!("authentication scheme {other:?} is not tried yet (Basic only)")),
+        (401, Some("digest")) => {
+            let tried = digest::try_defaults(digest::Protocol::Http, ep, "/", options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+            credential_outcome("AITE-NET-HTTP-DEFAULT-CREDENTIAL", s, &tried, |a| format!("user {:?} logs in with default-list entry {} (HTTP Digest, GET /{})", a.user, a.list_entry, if ep.tls { ", inside TLS" } else { "" }), ledger, findings);
+            attempts.extend(tried);
+        }
+        (401, Some(other)) => ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, format!("authentication scheme {other:?} is not tried (Basic and Digest are)")),
         (401, None) => ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, "401 without a WWW-Authenticate challenge"),
         _ => {}
     }
-    match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/v2", None, t)) {
+    let metadata = match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/v2", None, t)) {
         Ok(r) => {
             ledger.examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s);
             rec.oip_status = Some(r.status);
             if http::is_oip_metadata(&r) {
                 findings.push(rules::fail("AITE-NET-OIP-UNAUTHENTICATED", s, "GET /v2 returns the inference server's metadata without authentication").with_excerpt(String::from_utf8_lossy(&r.body[..r.body.len().min(200)]).into_owned()));
+                Some(r)
+            } else {
+                None
             }
         }
-        Err(why) => ledger.not_examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s, format!("GET /v2: {why}")),
+        Err(why) => {
+            ledger.not_examined(&["AITE-NET-OIP-UNAUTHENTICATED"], s, format!("GET /v2: {why}"));
+            None
+        }
+    };
+    oip_checks(ep, s, metadata.as_ref(), options, budget, ledger, findings, rec);
+    onvif_checks(ep, s, options, budget, ledger, findings, attempts, rec);
+}
+
+/// The model repository index on every HTTP service; malformed tensors where OIP answers without credentials.
+#[allow(clippy::too_many_arguments)]
+fn oip_checks(ep: http::Endpoint, s: &str, metadata: Option<&http::Response>, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, rec: &mut ServiceRecord) {
+    const REPO: &str = "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED";
+    const MALFORMED: &str = "AITE-NET-OIP-MALFORMED-INPUT";
+    let mut report = oip::OipReport { repository_extension: metadata.is_some_and(|m| String::from_utf8_lossy(&m.body).contains("model_repository")), ..Default::default() };
+    match oip::repository_index(ep, options.step_timeout, budget) {
+        Ok((r, models)) => {
+            ledger.examined(&[REPO], s);
+            report.repository_index_status = Some(r.status);
+            if let Some(models) = models.filter(|_| metadata.is_some() || r.header("content-type").is_some_and(|c| c.contains("json"))) {
+                findings.push(rules::fail(REPO, s, format!("POST /v2/repository/index lists {} model(s) ({}) without authentication; the repository extension's load and unload routes (POST /v2/repository/models/M/load, /unload) come with it (inferred, never called)", models.len(), models.join(", "))));
+                report.models = models;
+            }
+        }
+        Err(why) => ledger.not_examined(&[REPO], s, format!("POST /v2/repository/index: {why}")),
     }
+    if metadata.is_some() {
+        let model = report.models.first().cloned();
+        match model {
+            None => ledger.not_examined(&[MALFORMED], s, "the inference server answers without credentials but names no model (repository index not served): no infer route to send malformed tensors to"),
+            Some(m) => {
+                let input = budget.step(options.step_timeout).and_then(|t| http::get(ep, &format!("/v2/models/{m}"), None, t).ok()).and_then(|r| oip::first_input(&r)).unwrap_or_else(|| ("input".into(), "FP32".into()));
+                let answers = oip::send_malformed(ep, &m, &input.0, &input.1, options.step_timeout, budget);
+                let alive = budget.step(options.step_timeout).map(|t| http::get(ep, "/v2/health/live", None, t).is_ok_and(|r| r.status < 500));
+                let spent: Vec<&oip::MalformedAnswer> = answers.iter().filter(|a| a.error.as_deref().is_some_and(|e| e.contains("budget"))).collect();
+                let bad: Vec<String> = answers.iter().filter(|a| !a.clean() && !spent.iter().any(|x| x.case == a.case)).map(|a| format!("{}: {}", a.case, a.status.map(|s| format!("status {s}")).or(a.error.clone()).unwrap_or_default())).collect();
+                if !bad.is_empty() {
+                    ledger.examined(&[MALFORMED], s);
+                    findings.push(rules::fail(MALFORMED, s, format!("POST /v2/models/{m}/infer: {}{}", bad.join("; "), if alive == Some(false) { "; the server no longer answers GET /v2/health/live" } else { "" })));
+                } else if !spent.is_empty() {
+                    ledger.not_examined(&[MALFORMED], s, "the probe's total budget was spent before every malformed request was sent");
+                } else {
+                    ledger.examined(&[MALFORMED], s);
+                }
+                report.model = Some(m);
+                report.malformed = answers;
+                report.alive_after = alive;
+            }
+        }
+    }
+    rec.oip = Some(report);
+}
+
+/// The ONVIF device service: read operations without credentials, then UsernameTokens where refused.
+#[allow(clippy::too_many_arguments)]
+fn onvif_checks(ep: http::Endpoint, s: &str, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+    const OPEN: &str = "AITE-NET-ONVIF-UNAUTHENTICATED";
+    const CRED: &str = "AITE-NET-ONVIF-DEFAULT-CREDENTIAL";
+    let report = match onvif::examine(ep, options.step_timeout, budget) {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(why) => {
+            ledger.not_examined(&[OPEN, CRED], s, why);
+            return;
+        }
+    };
+    use onvif::OperationAnswer as A;
+    let answered: Vec<&str> = report.operations.iter().filter(|o| matches!(o.answer, A::Answered { .. })).map(|o| o.operation.as_str()).collect();
+    let unknown = report.operations.iter().find(|o| matches!(o.answer, A::Unknown { .. }));
+    if !answered.is_empty() {
+        ledger.examined(&[OPEN], s);
+        findings.push(rules::fail(OPEN, s, format!("the ONVIF device service ({}) answers {} without credentials", onvif::DEVICE_SERVICE, answered.join(" and "))));
+    } else if let Some(u) = unknown {
+        ledger.not_examined(&[OPEN], s, format!("{}: {:?}", u.operation, u.answer));
+    } else {
+        ledger.examined(&[OPEN], s);
+    }
+    // Tokens on the last operation that refused (GetUsers is the one that needs administrator rights).
+    match report.operations.iter().rev().find(|o| matches!(o.answer, A::Refused { .. })) {
+        Some(op) => {
+            let tried = onvif::try_tokens(ep, &op.operation, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+            let operation = op.operation.clone();
+            credential_outcome(CRED, s, &tried, |a| format!("user {:?} gets {operation} with default-list entry {} (WS-UsernameToken PasswordDigest)", a.user, a.list_entry), ledger, findings);
+            attempts.extend(tried);
+        }
+        None => ledger.not_applicable_because(CRED, "no ONVIF device service asked for credentials"),
+    }
+    rec.onvif = Some(report);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -388,11 +493,29 @@ fn rtsp_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budge
                 }
                 attempts.extend(tried);
             }
-            Some((x, scheme)) => ledger.not_examined(&[CRED], s, format!("/{} asks for {:?} authentication: not tried yet (Basic only)", x.route, if scheme.is_empty() { "no challenge" } else { scheme.as_str() })),
+            Some((x, scheme)) if scheme == "digest" => {
+                let tried = digest::try_defaults(digest::Protocol::Rtsp, http::Endpoint::plain(addr), &x.route, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+                credential_outcome(CRED, s, &tried, |a| format!("user {:?} gets the stream /{} with default-list entry {} (RTSP Digest)", a.user, x.route, a.list_entry), ledger, findings);
+                attempts.extend(tried);
+            }
+            Some((x, scheme)) => ledger.not_examined(&[CRED], s, format!("/{} asks for {:?} authentication: not tried (Basic and Digest are)", x.route, if scheme.is_empty() { "no challenge" } else { scheme.as_str() })),
             None => {}
         }
     }
     rec.rtsp = Some(r);
+}
+
+/// Decide a default-credential rule from the tries on one service: a failure on the first
+/// accepted credential, not examined when a try had no conclusion, else examined.
+fn credential_outcome(rule: &str, s: &str, tried: &[http::Attempt], message: impl Fn(&http::Attempt) -> String, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>) {
+    if let Some(a) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })) {
+        ledger.examined(&[rule], s);
+        findings.push(rules::fail(rule, s, message(a)));
+    } else if let Some(u) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. })) {
+        ledger.not_examined(&[rule], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
+    } else {
+        ledger.examined(&[rule], s);
+    }
 }
 
 /// What examining one open port produced, merged into the report in port order.
@@ -431,7 +554,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
     let addr = SocketAddr::new(ip, port);
     let s = format!("{addr}/tcp");
     let id = service::identify(addr, timing, budget);
-    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, signature_algorithm: None, certificate: None };
+    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, oip: None, onvif: None, signature_algorithm: None, certificate: None };
     match &id.service {
         Service::Unknown { why } => {
             ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
@@ -454,6 +577,8 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
         }
         Service::Ssh => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
+            // The offered auth methods and a password try come only after a completed key exchange.
+            ledger.not_examined(&["AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"], &s, "password login not tried: the auth methods and a login need a completed SSH key exchange, which aite does not implement yet (only the plaintext KEXINIT is read)");
             match id.ssh {
                 Some(Ok(r)) => {
                     ledger.examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s);
@@ -477,7 +602,6 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             let report = tls::probe(addr, options.step_timeout, budget);
             tls_findings(&s, &report, now, ledger, findings, &mut rec);
             // HTTPS: the same HTTP checks inside TLS (rustls speaks TLS 1.2 and 1.3 only).
-            const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"];
             if report.offered(tls::TlsVersion::Tls12) || report.offered(tls::TlsVersion::Tls13) {
                 let ep = http::Endpoint { addr, tls: true };
                 match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/", None, t)) {

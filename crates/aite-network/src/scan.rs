@@ -50,8 +50,26 @@ pub struct PortScan {
     pub state: PortState,
 }
 
-/// Connect to every port of `ports` on `ip` with at most `concurrency` attempts in flight.
+/// Connect to every port of `ports` on `ip` with at most `concurrency` attempts in flight;
+/// a port without a conclusion is tried once more, with twice the timeout, after the pass
+/// (a lost SYN under load is not a filtered port; nmap retransmits too).
 pub fn connect_scan(ip: IpAddr, ports: &[u16], concurrency: usize, timeout: Duration, budget: &Budget) -> Vec<PortScan> {
+    let mut v = scan_pass(ip, ports, concurrency, timeout, budget);
+    let again: Vec<u16> = v.iter().filter(|p| matches!(&p.state, PortState::Unknown { why } if !why.contains("budget"))).map(|p| p.port).collect();
+    if !again.is_empty() && again.len() <= 1024 {
+        for second in scan_pass(ip, &again, concurrency.min(16), timeout * 2, budget) {
+            if let Some(p) = v.iter_mut().find(|p| p.port == second.port) {
+                p.state = match (second.state, &p.state) {
+                    (PortState::Unknown { why }, PortState::Unknown { why: first }) => PortState::Unknown { why: format!("{first}; tried again: {why}") },
+                    (state, _) => state,
+                };
+            }
+        }
+    }
+    v
+}
+
+fn scan_pass(ip: IpAddr, ports: &[u16], concurrency: usize, timeout: Duration, budget: &Budget) -> Vec<PortScan> {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Vec::with_capacity(ports.len()));
     std::thread::scope(|s| {

@@ -358,14 +358,19 @@ fn vulnerable_camera_reports_each_planted_weakness() {
         "AITE-NET-SSH-WEAK-ALGORITHM",
         "AITE-NET-HTTP-DEFAULT-CREDENTIAL",
         "AITE-NET-RTSP-UNAUTHENTICATED",
+        "AITE-NET-RTSP-DEFAULT-CREDENTIAL",
         "AITE-NET-OIP-UNAUTHENTICATED",
+        "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED",
+        "AITE-NET-OIP-MALFORMED-INPUT",
+        "AITE-NET-ONVIF-UNAUTHENTICATED",
+        "AITE-NET-ONVIF-DEFAULT-CREDENTIAL",
     ] {
         assert_eq!(status(&rules, id), "fail", "{id}: {}", rule(&rules, id));
     }
     let findings = net["findings"].as_array().unwrap();
     let failing = |id: &str, subject: &str| findings.iter().any(|f| f["rule"] == id && f["status"] == "fail" && f["path"].as_str().unwrap_or("").starts_with(subject));
     // Each weakness on the server that carries it.
-    for (id, port) in [("AITE-NET-TELNET", 23), ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23), ("AITE-NET-SSH-WEAK-ALGORITHM", 22), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80), ("AITE-NET-TLS-KEY-WEAK", 443), ("AITE-NET-TLS-CERT-EXPIRED", 443), ("AITE-NET-TLS-LEGACY-VERSION", 443), ("AITE-NET-TLS-LEGACY-VERSION", 8443), ("AITE-NET-TLS-WEAK-CIPHER", 8443), ("AITE-NET-RTSP-UNAUTHENTICATED", 554), ("AITE-NET-OIP-UNAUTHENTICATED", 8080)] {
+    for (id, port) in [("AITE-NET-TELNET", 23), ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23), ("AITE-NET-SSH-WEAK-ALGORITHM", 22), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 8081), ("AITE-NET-RTSP-DEFAULT-CREDENTIAL", 554), ("AITE-NET-TLS-KEY-WEAK", 443), ("AITE-NET-TLS-CERT-EXPIRED", 443), ("AITE-NET-TLS-LEGACY-VERSION", 443), ("AITE-NET-TLS-LEGACY-VERSION", 8443), ("AITE-NET-TLS-WEAK-CIPHER", 8443), ("AITE-NET-RTSP-UNAUTHENTICATED", 554), ("AITE-NET-OIP-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-MALFORMED-INPUT", 8080), ("AITE-NET-ONVIF-UNAUTHENTICATED", 8000), ("AITE-NET-ONVIF-DEFAULT-CREDENTIAL", 8000)] {
         assert!(failing(id, &format!("127.0.0.1:{port}/")), "{id} on port {port}: {findings:?}");
     }
     for port in [22, 23, 8080, 8081, 8443] {
@@ -374,6 +379,30 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     // Every credential try is in the evidence with its service, user and outcome; no password unless asked.
     let attempts = net["attempts"].as_array().unwrap();
     assert!(attempts.iter().any(|a| a["service"].as_str().unwrap().contains(":23/") && a["user"] == "admin" && a["outcome"] == "accepted"), "{attempts:?}");
+    let message = |id: &str| findings.iter().find(|f| f["rule"] == id && f["status"] == "fail").map(|f| f["message"].as_str().unwrap().to_string()).unwrap_or_default();
+    // ONVIF: device information answered to anyone, GetUsers only with the default token.
+    assert!(message("AITE-NET-ONVIF-UNAUTHENTICATED").contains("GetDeviceInformation") && !message("AITE-NET-ONVIF-UNAUTHENTICATED").contains("GetUsers"), "{}", message("AITE-NET-ONVIF-UNAUTHENTICATED"));
+    assert!(message("AITE-NET-ONVIF-DEFAULT-CREDENTIAL").contains("GetUsers"), "{}", message("AITE-NET-ONVIF-DEFAULT-CREDENTIAL"));
+    // OIP: the datatype lookup crashes the request (connection dropped); every other malformed tensor gets a 400.
+    let oip = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 8080).unwrap()["oip"].clone();
+    let malformed = oip["malformed"].as_array().unwrap();
+    assert_eq!(malformed.len(), 7, "{oip}");
+    for m in malformed {
+        if m["case"] == "unknown datatype" {
+            assert!(m.get("status").is_none(), "{m}");
+        } else {
+            assert_eq!(m["status"], 400, "{m}");
+        }
+    }
+    assert!(message("AITE-NET-OIP-MALFORMED-INPUT").contains("unknown datatype") && !message("AITE-NET-OIP-MALFORMED-INPUT").contains("truncated"), "{}", message("AITE-NET-OIP-MALFORMED-INPUT"));
+    assert_eq!((oip["models"][0].as_str(), oip["repository_extension"].as_bool(), oip["alive_after"].as_bool()), (Some("digits"), Some(true), Some(true)), "{oip}");
+    let calls = std::fs::read_to_string(cam.d().join("oip.log")).unwrap();
+    assert!(!calls.contains("CALLED"), "the probe called load/unload: {calls}");
+    // SSH: password logins are not tried (no key exchange yet): not checked, never passed.
+    assert_eq!(status(&rules, "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), "notChecked");
+    for (scheme, port) in [("http-basic", 80), ("http-digest", 8081), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)] {
+        assert!(attempts.iter().any(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp {scheme}")) && a["user"] == "admin" && a["outcome"] == "accepted"), "{scheme} on {port}: {attempts:?}");
+    }
     assert!(attempts.iter().all(|a| a.get("password").is_none()), "{attempts:?}");
     assert!(!r.stdout.contains("admin:admin") && !r.stderr.contains("admin:admin"));
 }
@@ -389,9 +418,18 @@ fn hardened_camera_reports_no_failing_finding() {
     assert!(failing.is_empty(), "hardened twin fails: {failing:#?}");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     // Nothing passes by default: the rules with subjects on this device were examined.
-    for id in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-OIP-UNAUTHENTICATED"] {
+    for id in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
         assert_eq!(status(&rules, id), "pass", "{id}: {}", rule(&rules, id));
         assert!(rule(&rules, id)["examined"].as_u64().unwrap() > 0, "{id}");
     }
     assert_eq!(status(&rules, "AITE-NET-TELNET-DEFAULT-CREDENTIAL"), "notApplicable");
+    // The default list was tried, and refused, on the Digest-protected services.
+    let attempts = net["attempts"].as_array().unwrap();
+    // Malformed tensors are sent only where infer is reachable without credentials; SSH logins are not tried.
+    assert_eq!(status(&rules, "AITE-NET-OIP-MALFORMED-INPUT"), "notApplicable");
+    assert_eq!(status(&rules, "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), "notChecked");
+    for (scheme, port) in [("http-digest", 443), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)] {
+        let tries: Vec<&serde_json::Value> = attempts.iter().filter(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp")) && a["service"].as_str().unwrap().contains(scheme)).collect();
+        assert!(!tries.is_empty() && tries.iter().all(|a| a["outcome"] == "rejected"), "{scheme} on {port}: {attempts:?}");
+    }
 }

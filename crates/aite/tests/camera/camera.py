@@ -158,12 +158,18 @@ class OnvifHandler(http.server.BaseHTTPRequestHandler):
 MODEL = {"name": "digits", "versions": ["1"], "platform": "onnx", "inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4]}], "outputs": [{"name": "output", "datatype": "FP32", "shape": [1, 2]}]}
 
 
+DTYPES = {"FP32": 4, "FP16": 2, "INT64": 8, "INT32": 4, "UINT8": 1, "BOOL": 1}
+
+
 class OipHandler(http.server.BaseHTTPRequestHandler):
     mode, user, password = "open", "", ""
     server_version = "aite-camera-oip"
     protocol_version = "HTTP/1.1"
 
     def log_message(self, *a):
+        pass
+
+    def log_error(self, *a):
         pass
 
     def send(self, status, obj):
@@ -207,6 +213,12 @@ class OipHandler(http.server.BaseHTTPRequestHandler):
             return self.send(200, [{"name": "digits", "version": "1", "state": "READY"}])
         if self.path not in ("/v2/models/digits/infer", "/v2/models/digits/versions/1/infer"):
             return self.send(404, {"error": f"not found: {self.path}"})
+        if self.mode == "open":
+            # The vulnerable server looks the datatype up before validating (a KeyError:
+            # http.server drops the connection without an answer, as a crashed worker would).
+            req = json.loads(raw) if raw.startswith(b"{") and raw.endswith(b"}") else {}
+            for i in req.get("inputs", []):
+                DTYPES[i.get("datatype")]
         try:
             req = json.loads(raw)
             inp = req["inputs"][0]

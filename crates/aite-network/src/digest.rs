@@ -1,0 +1,258 @@
+//! HTTP and RTSP Digest authentication (RFC 7616, RFC 2617; RTSP uses the
+//! same scheme, RFC 2326 / 7826): the challenge's parameters, the response for
+//! MD5, MD5-sess, SHA-256 and SHA-256-sess with or without `qop=auth`, and the
+//! default list tried with one fresh challenge per try, on the connection that
+//! received it (cameras bind nonces to the connection).
+
+use crate::http::{Attempt, AttemptOutcome, Connection, Endpoint, Response, DEFAULT_CREDENTIALS};
+use crate::scan::Budget;
+use md5::Digest as _;
+use std::time::Duration;
+
+/// The hash a Digest challenge names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Md5,
+    Md5Sess,
+    Sha256,
+    Sha256Sess,
+}
+
+impl Algorithm {
+    fn parse(name: &str) -> Option<Algorithm> {
+        match name.to_ascii_uppercase().as_str() {
+            "MD5" => Some(Algorithm::Md5),
+            "MD5-SESS" => Some(Algorithm::Md5Sess),
+            "SHA-256" => Some(Algorithm::Sha256),
+            "SHA-256-SESS" => Some(Algorithm::Sha256Sess),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Md5 => "MD5",
+            Algorithm::Md5Sess => "MD5-sess",
+            Algorithm::Sha256 => "SHA-256",
+            Algorithm::Sha256Sess => "SHA-256-sess",
+        }
+    }
+
+    fn hash(self, s: &str) -> String {
+        let bytes: Vec<u8> = match self {
+            Algorithm::Md5 | Algorithm::Md5Sess => md5::Md5::digest(s.as_bytes()).to_vec(),
+            Algorithm::Sha256 | Algorithm::Sha256Sess => sha2::Sha256::digest(s.as_bytes()).to_vec(),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A `WWW-Authenticate: Digest ...` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub realm: String,
+    pub nonce: String,
+    pub opaque: Option<String>,
+    pub algorithm: Algorithm,
+    /// `qop=auth` offered (else the RFC 2069 form without qop).
+    pub qop_auth: bool,
+}
+
+/// `key=value` and `key="quoted, value"` pairs of an auth-param list.
+fn params(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        while i < b.len() && (b[i] == b',' || b[i].is_ascii_whitespace()) {
+            i += 1;
+        }
+        let k0 = i;
+        while i < b.len() && b[i] != b'=' && b[i] != b',' {
+            i += 1;
+        }
+        let key = s[k0..i].trim().to_ascii_lowercase();
+        if i >= b.len() || b[i] != b'=' {
+            continue;
+        }
+        i += 1;
+        let value = if b.get(i) == Some(&b'"') {
+            i += 1;
+            let mut v = String::new();
+            while i < b.len() && b[i] != b'"' {
+                if b[i] == b'\\' && i + 1 < b.len() {
+                    i += 1;
+                }
+                v.push(b[i] as char);
+                i += 1;
+            }
+            i += 1;
+            v
+        } else {
+            let v0 = i;
+            while i < b.len() && b[i] != b',' {
+                i += 1;
+            }
+            s[v0..i].trim().to_string()
+        };
+        out.push((key, value));
+    }
+    out
+}
+
+impl Challenge {
+    /// Parse one `WWW-Authenticate` value; `Err` says why it is not a usable Digest challenge.
+    pub fn parse(header: &str) -> Result<Challenge, String> {
+        let rest = header.trim().strip_prefix("Digest").or_else(|| header.trim().strip_prefix("digest")).ok_or_else(|| format!("not a Digest challenge: {header:?}"))?;
+        let p = params(rest);
+        let get = |k: &str| p.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        let algorithm = match get("algorithm") {
+            None => Algorithm::Md5,
+            Some(a) => Algorithm::parse(&a).ok_or_else(|| format!("Digest algorithm {a:?} is not supported (MD5, SHA-256 and their -sess forms are)"))?,
+        };
+        let qop = get("qop");
+        if qop.as_deref().is_some_and(|q| !q.split(',').any(|x| x.trim() == "auth")) {
+            return Err(format!("Digest qop {:?} without \"auth\" is not supported", qop.unwrap_or_default()));
+        }
+        Ok(Challenge { realm: get("realm").ok_or("Digest challenge without a realm")?, nonce: get("nonce").ok_or("Digest challenge without a nonce")?, opaque: get("opaque"), algorithm, qop_auth: qop.is_some() })
+    }
+
+    /// The Digest challenge among a response's `WWW-Authenticate` headers (the strongest algorithm first).
+    pub fn from_response(r: &Response) -> Option<Result<Challenge, String>> {
+        let mut found: Vec<Result<Challenge, String>> = r.headers_named("www-authenticate").filter(|v| v.trim_start().to_ascii_lowercase().starts_with("digest")).map(Challenge::parse).collect();
+        found.sort_by_key(|c| match c {
+            Ok(c) if matches!(c.algorithm, Algorithm::Sha256 | Algorithm::Sha256Sess) => 0,
+            Ok(_) => 1,
+            Err(_) => 2,
+        });
+        found.into_iter().next()
+    }
+
+    /// The `response` value (RFC 7616 3.4.1).
+    pub fn response(&self, method: &str, uri: &str, user: &str, password: &str, cnonce: &str, nc: &str) -> String {
+        let a = self.algorithm;
+        let mut ha1 = a.hash(&format!("{user}:{}:{password}", self.realm));
+        if matches!(a, Algorithm::Md5Sess | Algorithm::Sha256Sess) {
+            ha1 = a.hash(&format!("{ha1}:{}:{cnonce}", self.nonce));
+        }
+        let ha2 = a.hash(&format!("{method}:{uri}"));
+        if self.qop_auth {
+            a.hash(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", self.nonce))
+        } else {
+            a.hash(&format!("{ha1}:{}:{ha2}", self.nonce))
+        }
+    }
+
+    /// The `Authorization` header value.
+    pub fn authorization(&self, method: &str, uri: &str, user: &str, password: &str, cnonce: &str) -> String {
+        let nc = "00000001";
+        let response = self.response(method, uri, user, password, cnonce, nc);
+        let mut h = format!("Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", algorithm={}, response=\"{response}\"", self.realm, self.nonce, self.algorithm.name());
+        if self.qop_auth {
+            h.push_str(&format!(", qop=auth, nc={nc}, cnonce=\"{cnonce}\""));
+        }
+        if let Some(o) = &self.opaque {
+            h.push_str(&format!(", opaque=\"{o}\""));
+        }
+        h
+    }
+}
+
+/// The protocol a Digest try speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// `GET path` over HTTP/1.1; success is a 2xx.
+    Http,
+    /// `DESCRIBE rtsp://addr/path`; success is a stream description (200 with SDP).
+    Rtsp,
+}
+
+fn request(protocol: Protocol, ep: Endpoint, path: &str, cseq: u32, authorization: Option<&str>) -> (String, Vec<u8>) {
+    let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
+    let addr = ep.addr;
+    match protocol {
+        Protocol::Http => (path.to_string(), format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: aite-probe\r\n{auth}Connection: keep-alive\r\n\r\n").into_bytes()),
+        Protocol::Rtsp => {
+            let uri = format!("rtsp://{addr}/{path}");
+            let req = format!("DESCRIBE {uri} RTSP/1.0\r\nCSeq: {cseq}\r\nAccept: application/sdp\r\nUser-Agent: aite-probe\r\n{auth}\r\n").into_bytes();
+            (uri, req)
+        }
+    }
+}
+
+/// One try: ask without credentials for a fresh challenge, answer it on the same connection
+/// (a new one if the server closed it).
+fn one_try(protocol: Protocol, ep: Endpoint, path: &str, user: &str, password: &str, timeout: Duration) -> AttemptOutcome {
+    let mut conn = match Connection::open(ep, timeout) {
+        Ok(c) => c,
+        Err(why) => return AttemptOutcome::Unknown { why },
+    };
+    let (uri, first) = request(protocol, ep, path, 1, None);
+    let challenge = match conn.exchange(&first) {
+        Ok(r) if r.status == 401 => match Challenge::from_response(&r) {
+            Some(Ok(c)) => c,
+            Some(Err(why)) => return AttemptOutcome::Unknown { why },
+            None => return AttemptOutcome::Unknown { why: "401 without a Digest challenge".into() },
+        },
+        Ok(r) => return AttemptOutcome::Unknown { why: format!("status {} to the request without credentials", r.status) },
+        Err(why) => return AttemptOutcome::Unknown { why },
+    };
+    let cnonce = format!("{:016x}", rand::random::<u64>());
+    let method = if protocol == Protocol::Http { "GET" } else { "DESCRIBE" };
+    let (_, second) = request(protocol, ep, path, 2, Some(&challenge.authorization(method, &uri, user, password, &cnonce)));
+    let answer = conn.exchange(&second).or_else(|_| Connection::open(ep, timeout).and_then(|mut c| c.exchange(&second)));
+    match answer {
+        Ok(r) if protocol == Protocol::Rtsp && crate::rtsp::is_stream(&r) => AttemptOutcome::Accepted { status: r.status },
+        Ok(r) if protocol == Protocol::Http && (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
+        Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
+        Ok(r) => AttemptOutcome::Unknown { why: format!("status {}{}", r.status, if protocol == Protocol::Rtsp { " without a stream description" } else { "" }) },
+        Err(why) => AttemptOutcome::Unknown { why },
+    }
+}
+
+/// Try the default list with Digest on `path` (which answered 401 with a Digest challenge),
+/// `pause` between tries; stops at the first accepted credential.
+pub fn try_defaults(protocol: Protocol, ep: Endpoint, path: &str, step: Duration, pause: Duration, reveal: bool, budget: &Budget) -> Vec<Attempt> {
+    let label = match protocol {
+        Protocol::Http => format!("{} http-digest GET {path}", ep.label()),
+        Protocol::Rtsp => format!("{}/tcp rtsp-digest DESCRIBE /{path}", ep.addr),
+    };
+    let mut out = Vec::new();
+    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(pause);
+        }
+        let outcome = match budget.step(step) {
+            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
+            Some(t) => one_try(protocol, ep, path, user, password, t),
+        };
+        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
+        out.push(Attempt { service: label.clone(), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
+        if accepted {
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_7616_and_2617_examples() {
+        // RFC 7616 3.9.1: the same request answered with MD5 and with SHA-256.
+        let mut c = Challenge::parse(r#"Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#).unwrap();
+        assert_eq!((c.algorithm, c.qop_auth, c.opaque.as_deref()), (Algorithm::Sha256, true, Some("FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS")));
+        let cnonce = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ";
+        assert_eq!(c.response("GET", "/dir/index.html", "Mufasa", "Circle of Life", cnonce, "00000001"), "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1");
+        c.algorithm = Algorithm::Md5;
+        assert_eq!(c.response("GET", "/dir/index.html", "Mufasa", "Circle of Life", cnonce, "00000001"), "8ca523f5e9506fed4657c9700eebdbec");
+        // RFC 2617 3.5.
+        let c = Challenge::parse(r#"Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41""#).unwrap();
+        assert_eq!(c.response("GET", "/dir/index.html", "Mufasa", "Circle Of Life", "0a4f113b", "00000001"), "6629fae49393a05397450978507c4ef1");
+        assert!(Challenge::parse(r#"Digest realm="r", nonce="n", algorithm=SHA-512-256"#).unwrap_err().contains("SHA-512-256"));
+        assert!(Challenge::parse(r#"Digest nonce="n""#).is_err());
+        assert!(Challenge::parse(r#"Basic realm="r""#).is_err());
+    }
+}
