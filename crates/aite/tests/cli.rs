@@ -378,6 +378,14 @@ fn robustness_corruptions_and_attacks_on_the_reference_terminal() {
     assert_eq!(c["clean"]["trials"], 40);
     assert!(c["cells"].as_array().unwrap().iter().all(|cell| cell["tables"] == serde_json::json!(["cifar-c"])));
     assert!(c["mce"].is_null(), "no AlexNet normalisation for a 10-class model");
+    // Issue 13: where each cell was corrupted, and why there is no mCE, are in the evidence.
+    assert_eq!(c["options"]["corrupt_at"], "auto");
+    for cell in c["cells"].as_array().unwrap() {
+        let want = if cell["corruption"] == "rotation" { "frame" } else { "input" };
+        assert_eq!(cell["placement"], want, "{cell}");
+    }
+    assert_eq!(c["mce_status"]["status"], "not_reported");
+    assert!(c["mce_status"]["reasons"].as_array().unwrap().iter().any(|r| r["condition"] == "not_imagenet_labels"), "{}", c["mce_status"]);
     for name in ["attack_square_linf", "attack_square_l2", "attack_noise_linf", "attack_hopskipjump"] {
         let a = &res["suites"][name];
         let recs = a["records"].as_array().unwrap_or_else(|| panic!("{name} missing"));
