@@ -94,3 +94,22 @@ fn spsa_and_square_on_resnet8_ic01() {
     let robust = |name: &str| v["suites"][name]["robust_accuracy"]["successes"].as_u64().unwrap();
     assert!(worst <= robust("attack_square_linf").min(robust("attack_spsa_linf")));
 }
+
+/// `aite run` (here the demo) attacks with both families at the same budget; the worst case over
+/// Square, SPSA and the noise baseline is the headline.
+#[test]
+fn run_attacks_with_square_and_spsa_and_reports_their_worst_case() {
+    let out = tempfile::tempdir().unwrap();
+    let r = run(aite().args(["demo", "--quick", "--out"]).arg(out.path()));
+    let res = results(&run_folder(out.path()));
+    let s = &res["suites"];
+    assert!(s.get("attack_spsa_linf").is_some(), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(s["attack_spsa_linf"]["settings"]["budget"], s["attack_square_linf"]["settings"]["budget"], "equal budgets");
+    let n = s["attack_square_linf"]["records"].as_array().unwrap().len() as u64;
+    checked_records(&res, "attack_spsa_linf", n);
+    let w = &s["attack_worst_case"]["linf"];
+    assert_eq!(w["attacks"], serde_json::json!(["square-linf", "spsa-linf", "noise-linf"]));
+    let robust = |name: &str| s[name]["robust_accuracy"]["successes"].as_u64().unwrap();
+    assert!(w["robust_accuracy"]["successes"].as_u64().unwrap() <= robust("attack_square_linf").min(robust("attack_spsa_linf")));
+    assert!(run_folder(out.path()).join("attack-spsa-linf.csv").is_file());
+}

@@ -74,7 +74,7 @@ corruptions = "all"      # all | imagenet-c | camera | a comma list
 severities = [1, 2, 3, 4, 5]
 corruption_frames = 100
 attack_frames = 40
-attack_budget = 1000     # queries per frame (Square L-inf and the noise baseline)
+attack_budget = 1000     # queries per frame (Square and SPSA L-inf; the noise baseline at most 100)
 epsilon_255 = 8.0        # L-inf radius in 1/255 pixel units
 
 # The basic security layer, static part: the firmware image, rootfs archive or folder.
