@@ -310,3 +310,96 @@ fn a_vendor_image_gives_its_findings_and_damaged_images_never_panic() {
         assert!(cov.containers.iter().all(|c| !c.status.cause().is_some_and(|c| c.contains("panicked"))), "round {round}: {:?}", cov.containers);
     }
 }
+
+/// A squashfs 4.0 image written by backhand with `kind` and `compressor`: the tree
+/// of [`rootfs`] without its fifo (what backhand's writer pushes here).
+fn backhand_image(kind: backhand::kind::Kind, compressor: backhand::compression::Compressor) -> Vec<u8> {
+    use backhand::NodeHeader;
+    let mut w = backhand::FilesystemWriter::default();
+    w.set_kind(kind);
+    w.set_compressor(backhand::FilesystemCompressor::new(compressor, None).unwrap());
+    w.set_time(1_136_073_600);
+    let h = |mode: u16, uid: u32, gid: u32| NodeHeader::new(mode, uid, gid, 1_136_073_600);
+    for d in ["etc", "etc/init.d", "bin", "dev", "usr", "usr/share", "usr/share/empty"] {
+        w.push_dir(d, h(0o755, 0, 0)).unwrap();
+    }
+    w.push_dir("home", h(0o700, 1000, 50)).unwrap();
+    w.push_file(std::io::Cursor::new(b"root::0:0:root:/root:/bin/sh\n".to_vec()), "etc/passwd", h(0o644, 0, 0)).unwrap();
+    w.push_file(std::io::Cursor::new(b"#!/bin/sh\n/usr/sbin/telnetd -l /bin/sh &\n".to_vec()), "etc/init.d/rcS", h(0o755, 0, 0)).unwrap();
+    w.push_file(std::io::Cursor::new(busybox()), "bin/busybox", h(0o4755, 0, 0)).unwrap();
+    w.push_symlink("busybox", "bin/sh", h(0o777, 0, 0)).unwrap();
+    w.push_char_device(5 << 8 | 1, "dev/console", h(0o600, 0, 0)).unwrap();
+    w.push_file(std::io::Cursor::new(b"camera admin notes\n".to_vec()), "home/notes", h(0o640, 1000, 50)).unwrap();
+    w.push_file(std::io::Cursor::new(Vec::new()), "empty-file", h(0o644, 0, 0)).unwrap();
+    let mut out = std::io::Cursor::new(Vec::new());
+    w.write(&mut out).unwrap();
+    out.into_inner()
+}
+
+fn rootfs_without_fifo() -> (Listing, BTreeMap<String, Vec<u8>>) {
+    let (mut want, mut contents) = (Listing::new(), BTreeMap::new());
+    expected(&rootfs(), "", &mut want, &mut contents);
+    want.remove("dev/initctl");
+    (want, contents)
+}
+
+/// Raw LZMA blocks without the `.lzma` header, lc=1 lp=2 pb=0, as vendor SDKs
+/// write squashfs 4.0 LZMA images that Debian's unsquashfs cannot read.
+struct VendorLzma;
+
+impl backhand::compression::CompressionAction for VendorLzma {
+    type Error = backhand::BackhandError;
+    type Compressor = backhand::compression::Compressor;
+    type FilesystemCompressor = backhand::FilesystemCompressor;
+    type SuperBlock = backhand::SuperBlock;
+
+    fn decompress(&self, _: &[u8], _: &mut Vec<u8>, _: Self::Compressor) -> Result<(), Self::Error> {
+        Err(backhand::BackhandError::UnsupportedCompression("the test writer does not read".into()))
+    }
+
+    fn compress(&self, bytes: &[u8], _: Self::FilesystemCompressor, _: u32) -> Result<Vec<u8>, Self::Error> {
+        use std::io::Write;
+        let mut o = lzma_rust2::LzmaOptions::with_preset(6);
+        (o.lc, o.lp, o.pb, o.dict_size) = (1, 2, 0, 1 << 20);
+        let mut w = lzma_rust2::LzmaWriter::new_no_header(Vec::new(), &o, true).unwrap();
+        w.write_all(bytes).unwrap();
+        Ok(w.finish().unwrap())
+    }
+}
+
+#[test]
+fn squashfs_4_0_big_endian_and_vendor_lzma_read_back_as_written() {
+    let (want, contents) = rootfs_without_fifo();
+    let be = backhand_image(backhand::kind::Kind::from_const(backhand::kind::BE_V4_0).unwrap(), backhand::compression::Compressor::Gzip);
+    assert_eq!(&be[..4], b"sqsh");
+    static VENDOR: VendorLzma = VendorLzma;
+    let vendor = backhand_image(backhand::kind::Kind::new_v4(&VENDOR), backhand::compression::Compressor::Lzma);
+    for (name, image, format) in [("4.0 big-endian gzip", &be, "squashfs-4.0-be"), ("4.0 little-endian, raw vendor LZMA lc=1 lp=2 pb=0", &vendor, "squashfs")] {
+        let (tree, cov, _d) = read(image);
+        assert_eq!((cov.containers[0].format.as_str(), cov.containers[0].status.is_extracted()), (format, true), "{name}: {:?}", cov.containers);
+        assert_eq!(listing_of(&tree), want, "{name}");
+        for (path, data) in contents.iter().filter(|(p, _)| want.contains_key(*p)) {
+            assert_eq!(tree.read(path).as_deref(), Some(data.as_slice()), "{name}: {path}");
+        }
+    }
+    // The 2013-router case of the issue: the vendor LZMA image's telnet backdoor is found, and the scan is complete.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("router.sqfs"), &vendor).unwrap();
+    let r = aite_security::scan(&d.path().join("router.sqfs"), &d.path().join("w"), Limits::default()).unwrap();
+    assert!(r.complete(), "{:?}", r.gaps);
+    assert!(r.findings.iter().any(|f| f.failed() && f.rule == "AITE-SURFACE-TELNET" && f.path == "etc/init.d/rcS"), "{:?}", r.findings.iter().filter(|f| f.failed()).collect::<Vec<_>>());
+    // The peer on the same two images: squashfs-tools reads neither (4.0 is little-endian
+    // only there, and it knows only the standard LZMA header), which is why aite reads them itself.
+    if unsquashfs_available() {
+        let d = tempfile::tempdir().unwrap();
+        for (name, image) in [("4.0 big-endian", &be), ("vendor LZMA", &vendor)] {
+            let p = d.path().join("x.sqfs");
+            std::fs::write(&p, image).unwrap();
+            let l = unsquashfs(&p);
+            match l {
+                Some(l) if !l.is_empty() => assert_eq!(l, want, "{name}: unsquashfs opened it, so it must agree"),
+                _ => println!("unsquashfs cannot read the {name} image; aite does"),
+            }
+        }
+    }
+}
