@@ -65,6 +65,9 @@ pub enum CorruptionKind {
     Occlusion,
     /// aite's generated frost texture (the substitute used before the photographs were shipped), by name only.
     FrostProcedural,
+    /// imagecorruptions' parameterisation of elastic_transform (no affine step, alpha =
+    /// 250 x [.05, .065, .085, .1, .12], sigma = 1% of each side), by name only.
+    ElasticTransformImagecorruptions,
 }
 
 use CorruptionKind::*;
@@ -93,7 +96,7 @@ impl CorruptionKind {
     /// Camera shifts beyond ImageNet-C.
     pub const CAMERA: [CorruptionKind; 9] = [Underexposure, Overexposure, LowLightNoise, JpegRecompression, Rotation, Scale, Translation, LensDistortion, Occlusion];
     /// Named alternatives to a published corruption: selected by name only, never part of a group.
-    pub const ALTERNATIVES: [CorruptionKind; 1] = [FrostProcedural];
+    pub const ALTERNATIVES: [CorruptionKind; 2] = [FrostProcedural, ElasticTransformImagecorruptions];
 
     /// Every kind, ImageNet-C first.
     pub fn all() -> Vec<CorruptionKind> {
@@ -132,6 +135,7 @@ impl CorruptionKind {
             LensDistortion => "lens_distortion",
             Occlusion => "occlusion",
             FrostProcedural => "frost_procedural",
+            ElasticTransformImagecorruptions => "elastic_transform_imagecorruptions",
         }
     }
 
@@ -317,6 +321,7 @@ pub fn corrupt(img: &RgbImage, kind: CorruptionKind, severity: u8, table: Parame
             from_255(&filters::resize_box(&small, w, h))
         }
         ElasticTransform => elastic(img, t, s, &mut rng),
+        ElasticTransformImagecorruptions => elastic_imagecorruptions(img, s, &mut rng),
         Spatter => spatter(img, t, s, &mut rng),
         Underexposure | Overexposure | LowLightNoise | JpegRecompression | Rotation | Scale | Translation | LensDistortion | Occlusion => camera::apply(img, kind, s, &mut rng),
     }
@@ -520,6 +525,28 @@ fn elastic(img: &RgbImage, t: ParameterTable, s: u8, rng: &mut StdRng) -> RgbIma
     let out = Planes::from_fn(w, h, 3, |px, py, c| {
         let i = py * w + px;
         filters::sample_bilinear(&warped, px as f32 + dx.data[i], py as f32 + dy.data[i], c, Border::Reflect)
+    });
+    to_rgb8_unit(&out)
+}
+
+/// imagecorruptions 1.1.2 `elastic_transform`: displacement fields uniform in
+/// +-0.5% of the height, Gaussian-smoothed (sigma 1% of each side, reflect, truncate 3)
+/// and scaled by alpha; bilinear resampling with a reflected border; no affine step.
+fn elastic_imagecorruptions(img: &RgbImage, s: u8, rng: &mut StdRng) -> RgbImage {
+    let x = to_planes(img);
+    let (w, h) = (x.width, x.height);
+    let alpha = 250.0 * [0.05, 0.065, 0.085, 0.1, 0.12][(s.clamp(1, 5) - 1) as usize];
+    let max_d = h as f64 * 0.005;
+    let (kx, ky) = (filters::gaussian_kernel(w as f64 * 0.01, 3.0), filters::gaussian_kernel(h as f64 * 0.01, 3.0));
+    let field = |rng: &mut StdRng| {
+        let p = Planes { width: w, height: h, channels: 1, data: (0..w * h).map(|_| rng.gen_range(-max_d..max_d) as f32).collect() };
+        filters::separable(&p, &kx, &ky, Border::Reflect).map(|v| v * alpha as f32)
+    };
+    let dx = field(rng);
+    let dy = field(rng);
+    let out = Planes::from_fn(w, h, 3, |px, py, c| {
+        let i = py * w + px;
+        filters::sample_bilinear(&x, px as f32 + dx.data[i], py as f32 + dy.data[i], c, Border::Reflect)
     });
     to_rgb8_unit(&out)
 }
