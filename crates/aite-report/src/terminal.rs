@@ -424,6 +424,7 @@ fn render_consistency(results: &Results, out: &mut String) {
             if non_finite > 0 { format!(", {non_finite} sample(s) with NaN/Inf answers") } else { String::new() }
         );
     }
+    render_detector_consistency(results, out);
     if let Some(frames) = section::<Vec<DegenerateFrame>>(results, "degenerate_frames", out) {
         let mut t = table(&["degenerate frame", "outcome", "ms", "graceful"]);
         for f in frames {
@@ -434,6 +435,11 @@ fn render_consistency(results: &Results, out: &mut String) {
                 FrameOutcome::Rejected { error } => format!("rejected: {}", error.lines().next().unwrap_or("").chars().take(60).collect::<String>()),
                 FrameOutcome::Crashed { message } => format!("CRASHED: {message}"),
                 FrameOutcome::NotApplicable { reason } => format!("not run: {reason}"),
+                FrameOutcome::Detected { detections, limit, best_score, output_has_nan } => format!(
+                    "{detections} detection(s) (limit {limit}{}){}",
+                    best_score.map(|s| format!(", best {s:.2}")).unwrap_or_default(),
+                    if *output_has_nan { ", NaN/Inf in output" } else { "" }
+                ),
             };
             let verdict = match f.verdict {
                 FrameVerdict::Graceful => "yes",
@@ -456,6 +462,56 @@ fn render_consistency(results: &Results, out: &mut String) {
         }
         right(&mut t, 1);
         let _ = writeln!(out, "{t}");
+    }
+}
+
+fn render_detector_consistency(results: &Results, out: &mut String) {
+    use aite_robustness::{DetectionAgreement, DetectionBatchInvariance, DetectionRepeatability};
+    if let Some(r) = section::<DetectionRepeatability>(results, "detection_repeatability", out) {
+        let _ = writeln!(
+            out,
+            "detection repeatability: {} samples x {} runs, {} detections, {}, max |score diff| {:.3e}, max box diff {:.3e}, count changes {}{}",
+            r.samples,
+            r.repeats,
+            r.detections,
+            if r.identical { "bit-identical" } else { "NOT identical" },
+            r.max_score_diff,
+            r.max_box_diff,
+            r.count_mismatches,
+            if r.non_finite_answers > 0 { format!(", {} answer(s) with NaN/Inf", r.non_finite_answers) } else { String::new() }
+        );
+    }
+    if let Some(b) = section::<DetectionBatchInvariance>(results, "detection_batch_invariance", out) {
+        let _ = writeln!(
+            out,
+            "detection batch invariance: batch {} vs 1 on {} samples, max |score diff| {:.3e}, max box diff {:.3e}, count changes {}: {} (tolerance {:.0e})",
+            b.batch,
+            b.samples,
+            b.max_score_diff,
+            b.max_box_diff,
+            b.count_mismatches,
+            if b.within_tolerance { "invariant" } else { "NOT invariant" },
+            b.tolerance
+        );
+    }
+    if let Some(a) = section::<DetectionAgreement>(results, "detection_agreement", out) {
+        let opt = |v: Option<f64>, p: usize| v.map(|v| format!("{v:.p$}")).unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "detection agreement {} vs {}: frames {} ({} of {}), {} of {} reference / {} deployed detections matched at IoU {}, mean IoU {}, min IoU {}, max |score diff| {}",
+            a.deployed,
+            a.reference,
+            pct(a.frame_agreement.value),
+            a.frame_agreement.successes,
+            a.frame_agreement.trials,
+            a.matched,
+            a.reference_detections,
+            a.deployed_detections,
+            a.iou_threshold,
+            opt(a.mean_iou, 4),
+            opt(a.min_iou.map(f64::from), 4),
+            opt(a.max_score_diff.map(f64::from), 5)
+        );
     }
 }
 

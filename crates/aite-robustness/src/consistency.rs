@@ -1,11 +1,17 @@
 //! Failure-mode consistency: same input, same answer; graceful behaviour on
 //! degenerate input; agreement between the deployed and the reference model.
+//!
+//! Classifiers are compared on their raw first output and its top-1. Detectors (a
+//! [`Postprocess`] with a detector task) are compared on their decoded detections:
+//! repeatability and batch invariance as identical boxes and scores, deployed vs reference
+//! as boxes matched greedily at IoU 0.5, degenerate frames by the number of detections.
 
 use crate::RobustnessError;
 use aite_accuracy::{wilson, Proportion};
 use aite_evidence::non_finite;
 use aite_data::{Image, PreprocessSpec};
 use aite_target::{Target, TargetError, Tensor, TensorData};
+use aite_task::{iou, Detection, Postprocess, TaskOutput};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
@@ -288,15 +294,27 @@ pub enum FrameOutcome {
     Crashed { message: String },
     /// The frame cannot be built for this input (e.g. NaN in an integer input): nothing ran.
     NotApplicable { reason: String },
+    /// A detector answered: its postprocess reported `detections` boxes; more than `limit`
+    /// on a frame with nothing in it is a finding.
+    Detected {
+        detections: usize,
+        limit: usize,
+        /// Best detection score; `None` when nothing was detected.
+        #[serde(default, with = "non_finite::option_f64")]
+        best_score: Option<f64>,
+        /// Some raw output value is NaN or an infinity (whatever the postprocess made of it).
+        output_has_nan: bool,
+    },
 }
 
 /// Whether a degenerate frame was handled gracefully.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FrameVerdict {
-    /// Answered with finite scores, or refused an invalid input (NaN/Inf/wrong size) with an error.
+    /// Answered with finite scores (a detector: at most its limit of detections), or refused an
+    /// invalid input (NaN/Inf/wrong size) with an error.
     Graceful,
-    /// Answered with NaN or infinite scores, refused a valid frame, or crashed.
+    /// Answered with NaN or infinite scores, detected more than the limit, refused a valid frame, or crashed.
     NotGraceful,
     /// The frame was not run ([`FrameOutcome::NotApplicable`]): neither graceful nor not.
     NotApplicable,
@@ -325,6 +343,9 @@ impl DegenerateFrame {
         match outcome {
             FrameOutcome::Answered { output_has_nan: false, .. } => FrameVerdict::Graceful,
             FrameOutcome::Answered { output_has_nan: true, .. } => FrameVerdict::NotGraceful,
+            FrameOutcome::Detected { output_has_nan: true, .. } => FrameVerdict::NotGraceful,
+            FrameOutcome::Detected { detections, limit, .. } if detections > limit => FrameVerdict::NotGraceful,
+            FrameOutcome::Detected { .. } => FrameVerdict::Graceful,
             FrameOutcome::Rejected { .. } if kind.is_invalid_input() => FrameVerdict::Graceful,
             FrameOutcome::Rejected { .. } | FrameOutcome::Crashed { .. } => FrameVerdict::NotGraceful,
             FrameOutcome::NotApplicable { .. } => FrameVerdict::NotApplicable,
@@ -344,6 +365,42 @@ fn softmax_max(v: &[f32]) -> f32 {
 
 /// Feed each degenerate frame of `like`'s size through `spec` to `target`.
 pub fn degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, like: &Image, seed: u64) -> Result<Vec<DegenerateFrame>, RobustnessError> {
+    let cases = degenerate_inputs(spec, like, seed)?;
+    let mut results = Vec::new();
+    for (kind, input) in cases {
+        let input = match input {
+            Ok(input) => input,
+            Err(reason) => {
+                results.push(DegenerateFrame::new(kind, FrameOutcome::NotApplicable { reason }, None));
+                continue;
+            }
+        };
+        let t = Instant::now();
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| scores(target, &input)));
+        let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
+        let outcome = match answer {
+            Ok(Ok((v, top1))) => FrameOutcome::Answered { top1, confidence: softmax_max(&v), output_has_nan: !all_finite(&v) },
+            Ok(Err(e)) => refused(e),
+            Err(p) => crashed(p),
+        };
+        results.push(DegenerateFrame::new(kind, outcome, Some(elapsed_ms)));
+    }
+    Ok(results)
+}
+
+fn refused(e: TargetError) -> FrameOutcome {
+    match e {
+        TargetError::Crashed { reason, .. } => FrameOutcome::Crashed { message: reason },
+        e => FrameOutcome::Rejected { error: e.to_string() },
+    }
+}
+
+fn crashed(p: Box<dyn std::any::Any + Send>) -> FrameOutcome {
+    FrameOutcome::Crashed { message: p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default() }
+}
+
+/// Every degenerate frame of `like`'s size as a model input, or why it cannot be built.
+fn degenerate_inputs(spec: &PreprocessSpec, like: &Image, seed: u64) -> Result<Vec<(DegenerateKind, Result<Tensor, String>)>, RobustnessError> {
     let mut rng = StdRng::seed_from_u64(seed);
     let (w, h, c) = (like.width, like.height, like.channels);
     let filled = |v: f32| Image { width: w, height: h, channels: c, data: vec![v; w * h * c] };
@@ -401,29 +458,7 @@ pub fn degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, like: &
         (DegenerateKind::NegativeInfinity, with_value(f32::NEG_INFINITY)),
         (DegenerateKind::WrongSize, wrong()),
     ];
-    let mut results = Vec::new();
-    for (kind, input) in cases {
-        let input = match input {
-            Ok(input) => input,
-            Err(reason) => {
-                results.push(DegenerateFrame::new(kind, FrameOutcome::NotApplicable { reason }, None));
-                continue;
-            }
-        };
-        let t = Instant::now();
-        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| scores(target, &input)));
-        let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
-        let outcome = match answer {
-            Ok(Ok((v, top1))) => FrameOutcome::Answered { top1, confidence: softmax_max(&v), output_has_nan: !all_finite(&v) },
-            Ok(Err(TargetError::Crashed { reason, .. })) => FrameOutcome::Crashed { message: reason },
-            Ok(Err(e)) => FrameOutcome::Rejected { error: e.to_string() },
-            Err(p) => FrameOutcome::Crashed {
-                message: p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default(),
-            },
-        };
-        results.push(DegenerateFrame::new(kind, outcome, Some(elapsed_ms)));
-    }
-    Ok(results)
+    Ok(cases)
 }
 
 /// A change to a frame that should not change the answer.
@@ -492,6 +527,326 @@ pub fn metamorphic_flips(target: &mut dyn Target, spec: &PreprocessSpec, frames:
         out.push(MetamorphicResult { relation: *rel, flips: wilson(flipped_ids.len(), frames.len()), flipped_ids });
     }
     Ok(out)
+}
+
+// Detectors: the same checks on decoded detections.
+
+/// One frame through `target` and the detector postprocess: its detections and whether
+/// every raw output value was finite.
+fn detect(target: &mut dyn Target, task: &Postprocess, input: &Tensor) -> Result<(Vec<Detection>, bool), DetectFailure> {
+    let out = target.infer(std::slice::from_ref(input)).map_err(DetectFailure::Target)?;
+    let finite = out.iter().all(|t| all_finite(&t.to_f32_vec()));
+    Ok((detections_of(task, &out).map_err(DetectFailure::Postprocess)?, finite))
+}
+
+fn detections_of(task: &Postprocess, outputs: &[Tensor]) -> Result<Vec<Detection>, String> {
+    match task.apply(outputs) {
+        Ok(TaskOutput::Detections(d)) => Ok(d),
+        Ok(other) => Err(format!("the task is not a detector (it gave {other:?})")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+enum DetectFailure {
+    Target(TargetError),
+    Postprocess(String),
+}
+
+impl DetectFailure {
+    fn into_error(self, check: &'static str) -> RobustnessError {
+        match self {
+            DetectFailure::Target(e) => RobustnessError::Target(e),
+            DetectFailure::Postprocess(reason) => RobustnessError::Unsupported { check, reason: format!("postprocess: {reason}"), hint: "check --task against `aite inspect MODEL`".into() },
+        }
+    }
+}
+
+/// Two detection lists (both best first) compared position by position.
+#[derive(Default)]
+struct ListDiff {
+    same_count: bool,
+    /// Largest |score difference| and |box coordinate difference| over the common positions (NaN kept).
+    score: f32,
+    boxes: f32,
+    /// Same count, and every class, score, box and keypoint bit-identical.
+    bit_identical: bool,
+}
+
+fn compare_lists(a: &[Detection], b: &[Detection]) -> ListDiff {
+    let (mut score, mut boxes) = (0f32, 0f32);
+    let bits = |d: &Detection| -> Vec<u32> {
+        let mut v = vec![d.class as u32, d.score.to_bits(), d.bbox.x_min.to_bits(), d.bbox.y_min.to_bits(), d.bbox.x_max.to_bits(), d.bbox.y_max.to_bits()];
+        v.extend(d.keypoints.iter().flatten().map(|k| k.to_bits()));
+        v
+    };
+    let mut bit_identical = a.len() == b.len();
+    for (x, y) in a.iter().zip(b) {
+        score = nan_max(score, (x.score - y.score).abs());
+        for (p, q) in [(x.bbox.x_min, y.bbox.x_min), (x.bbox.y_min, y.bbox.y_min), (x.bbox.x_max, y.bbox.x_max), (x.bbox.y_max, y.bbox.y_max)] {
+            boxes = nan_max(boxes, (p - q).abs());
+        }
+        bit_identical &= bits(x) == bits(y);
+    }
+    ListDiff { same_count: a.len() == b.len(), score, boxes, bit_identical }
+}
+
+/// A detector's repeatability: the same frame N times, the same detections?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionRepeatability {
+    pub samples: usize,
+    pub repeats: usize,
+    /// Detections reported on the first run of every sample.
+    pub detections: usize,
+    /// Largest |score difference| from the first run, detection by detection (best first); NaN when a value is NaN.
+    #[serde(with = "non_finite::f32")]
+    pub max_score_diff: f32,
+    /// Largest box coordinate difference from the first run (units of the task's boxes).
+    #[serde(with = "non_finite::f32")]
+    pub max_box_diff: f32,
+    /// Samples whose number of detections changed in at least one repeat.
+    pub count_mismatches: usize,
+    /// Runs (of `samples x repeats`) whose raw outputs hold NaN or an infinity.
+    pub non_finite_answers: usize,
+    /// Every repeat bit-identical to the first (classes, scores, boxes, keypoints) and finite.
+    pub identical: bool,
+}
+
+pub fn detection_repeatability(target: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, frames: &[Frame], repeats: usize) -> Result<DetectionRepeatability, RobustnessError> {
+    const CHECK: &str = "detection repeatability";
+    if frames.is_empty() {
+        return Err(RobustnessError::NoSamples { check: CHECK });
+    }
+    let repeats = repeats.max(2);
+    let (mut score, mut boxes, mut mismatches, mut non_finite_answers, mut identical, mut detections) = (0f32, 0f32, 0usize, 0usize, true, 0usize);
+    for (_, img) in frames {
+        let x = spec.to_tensor(img)?;
+        let (first, finite) = detect(target, task, &x).map_err(|e| e.into_error(CHECK))?;
+        non_finite_answers += !finite as usize;
+        detections += first.len();
+        let mut mismatch = false;
+        for _ in 1..repeats {
+            let (again, finite) = detect(target, task, &x).map_err(|e| e.into_error(CHECK))?;
+            non_finite_answers += !finite as usize;
+            let d = compare_lists(&first, &again);
+            score = nan_max(score, d.score);
+            boxes = nan_max(boxes, d.boxes);
+            mismatch |= !d.same_count;
+            identical &= d.bit_identical;
+        }
+        mismatches += mismatch as usize;
+    }
+    identical &= non_finite_answers == 0;
+    Ok(DetectionRepeatability { samples: frames.len(), repeats, detections, max_score_diff: score, max_box_diff: boxes, count_mismatches: mismatches, non_finite_answers, identical })
+}
+
+/// A detector's batch invariance: the detections of batch 1 against those of batch N.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionBatchInvariance {
+    pub batch: usize,
+    pub samples: usize,
+    #[serde(with = "non_finite::f32")]
+    pub max_score_diff: f32,
+    #[serde(with = "non_finite::f32")]
+    pub max_box_diff: f32,
+    /// Samples with a different number of detections when batched.
+    pub count_mismatches: usize,
+    /// No count mismatch and both differences within `tolerance` (false when one is NaN).
+    pub within_tolerance: bool,
+    #[serde(with = "non_finite::f32")]
+    pub tolerance: f32,
+}
+
+/// Row `i` of every output of a batch of `batch`.
+fn batch_row(outputs: &[Tensor], batch: usize, i: usize) -> Result<Vec<Tensor>, String> {
+    outputs
+        .iter()
+        .map(|t| {
+            let shape = t.shape();
+            if shape.first() != Some(&batch) {
+                return Err(format!("an output of shape {shape:?} has no batch axis of {batch}"));
+            }
+            let v = t.to_f32_vec();
+            let per = v.len() / batch;
+            let mut row = shape.to_vec();
+            row[0] = 1;
+            Tensor::f32(row, v[i * per..(i + 1) * per].to_vec()).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// `single` runs batch 1, `batched` the same detector planned for `batch` samples.
+pub fn detection_batch_invariance(
+    single: &mut dyn Target,
+    batched: &mut dyn Target,
+    batch: usize,
+    spec: &PreprocessSpec,
+    task: &Postprocess,
+    frames: &[Frame],
+    tolerance: f32,
+) -> Result<DetectionBatchInvariance, RobustnessError> {
+    const CHECK: &str = "detection batch invariance";
+    if frames.len() < batch || batch < 2 {
+        return Err(RobustnessError::Unsupported { check: CHECK, reason: format!("{} sample(s) for batch {batch}", frames.len()), hint: "use a batch of at least 2 and at least that many samples".into() });
+    }
+    let (mut score, mut boxes, mut mismatches, mut samples) = (0f32, 0f32, 0usize, 0usize);
+    for chunk in frames.chunks_exact(batch) {
+        let xs: Vec<Tensor> = chunk.iter().map(|(_, img)| spec.to_tensor(img)).collect::<Result<_, _>>()?;
+        let out = batched.infer(&[stack(&xs)?])?;
+        for (i, x) in xs.iter().enumerate() {
+            let row = batch_row(&out, batch, i).map_err(|reason| RobustnessError::Unsupported { check: CHECK, reason, hint: "every output must have one row per batch item".into() })?;
+            let together = detections_of(task, &row).map_err(|reason| DetectFailure::Postprocess(reason).into_error(CHECK))?;
+            let (alone, _) = detect(single, task, x).map_err(|e| e.into_error(CHECK))?;
+            let d = compare_lists(&alone, &together);
+            score = nan_max(score, d.score);
+            boxes = nan_max(boxes, d.boxes);
+            mismatches += !d.same_count as usize;
+            samples += 1;
+        }
+    }
+    let within_tolerance = mismatches == 0 && score <= tolerance && boxes <= tolerance;
+    Ok(DetectionBatchInvariance { batch, samples, max_score_diff: score, max_box_diff: boxes, count_mismatches: mismatches, within_tolerance, tolerance })
+}
+
+/// Greedy matching as COCO's: each `deployed` detection, best score first, takes the
+/// unmatched `reference` detection of its class with the highest IoU, if that IoU is at
+/// least `threshold`. Returns `(reference index, deployed index, IoU)`.
+pub fn match_detections(reference: &[Detection], deployed: &[Detection], threshold: f32) -> Vec<(usize, usize, f32)> {
+    let mut order: Vec<usize> = (0..deployed.len()).collect();
+    order.sort_by(|&a, &b| deployed[b].score.total_cmp(&deployed[a].score));
+    let mut taken = vec![false; reference.len()];
+    let mut pairs = Vec::new();
+    for d in order {
+        let best = reference
+            .iter()
+            .enumerate()
+            .filter(|(r, det)| !taken[*r] && det.class == deployed[d].class)
+            .map(|(r, det)| (r, iou(&det.bbox, &deployed[d].bbox)))
+            .filter(|(_, v)| *v >= threshold)
+            .max_by(|a, b| a.1.total_cmp(&b.1));
+        if let Some((r, v)) = best {
+            taken[r] = true;
+            pairs.push((r, d, v));
+        }
+    }
+    pairs
+}
+
+/// One frame on which the deployed detector does not reproduce the reference's detections.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionDisagreement {
+    pub id: String,
+    pub reference_detections: usize,
+    pub deployed_detections: usize,
+    pub matched: usize,
+    /// Either model's raw outputs hold NaN or an infinity.
+    pub non_finite: bool,
+}
+
+/// How closely a deployed detector follows its reference: detections matched at `iou_threshold`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionAgreement {
+    pub reference: String,
+    pub deployed: String,
+    pub iou_threshold: f32,
+    pub reference_detections: usize,
+    pub deployed_detections: usize,
+    pub matched: usize,
+    /// Reference detections the deployed model missed.
+    pub unmatched_reference: usize,
+    /// Deployed detections the reference does not have.
+    pub unmatched_deployed: usize,
+    /// Mean and smallest IoU of the matched pairs; `None` when nothing matched.
+    pub mean_iou: Option<f64>,
+    pub min_iou: Option<f32>,
+    /// Largest |score difference| of a matched pair; `None` when nothing matched.
+    pub max_score_diff: Option<f32>,
+    /// Frames on which every detection of either model is matched and the outputs are finite.
+    pub frame_agreement: Proportion,
+    pub disagreements: Vec<DetectionDisagreement>,
+}
+
+pub fn detection_agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, frames: &[Frame]) -> Result<DetectionAgreement, RobustnessError> {
+    const CHECK: &str = "detection agreement";
+    const IOU: f32 = 0.5;
+    if frames.is_empty() {
+        return Err(RobustnessError::NoSamples { check: CHECK });
+    }
+    let (mut n_ref, mut n_dep, mut matched, mut same) = (0usize, 0usize, 0usize, 0usize);
+    let (mut iou_sum, mut min_iou, mut max_score) = (0f64, f32::INFINITY, 0f32);
+    let mut disagreements = Vec::new();
+    for (id, img) in frames {
+        let x = spec.to_tensor(img)?;
+        let (r, r_finite) = detect(reference, task, &x).map_err(|e| e.into_error(CHECK))?;
+        let (d, d_finite) = detect(deployed, task, &x).map_err(|e| e.into_error(CHECK))?;
+        let pairs = match_detections(&r, &d, IOU);
+        for &(i, j, v) in &pairs {
+            iou_sum += v as f64;
+            min_iou = min_iou.min(v);
+            max_score = nan_max(max_score, (r[i].score - d[j].score).abs());
+        }
+        n_ref += r.len();
+        n_dep += d.len();
+        matched += pairs.len();
+        let non_finite = !(r_finite && d_finite);
+        if pairs.len() == r.len() && pairs.len() == d.len() && !non_finite {
+            same += 1;
+        } else {
+            disagreements.push(DetectionDisagreement { id: id.clone(), reference_detections: r.len(), deployed_detections: d.len(), matched: pairs.len(), non_finite });
+        }
+    }
+    Ok(DetectionAgreement {
+        reference: reference.info().name.clone(),
+        deployed: deployed.info().name.clone(),
+        iou_threshold: IOU,
+        reference_detections: n_ref,
+        deployed_detections: n_dep,
+        matched,
+        unmatched_reference: n_ref - matched,
+        unmatched_deployed: n_dep - matched,
+        mean_iou: (matched > 0).then(|| iou_sum / matched as f64),
+        min_iou: (matched > 0).then_some(min_iou),
+        max_score_diff: (matched > 0).then_some(max_score),
+        frame_agreement: wilson(same, frames.len()),
+        disagreements,
+    })
+}
+
+/// Detections tolerated on a degenerate frame before it is a finding: the declared limit, at least 3.
+pub fn degenerate_detection_limit(declared: Option<usize>) -> usize {
+    declared.unwrap_or(0).max(3)
+}
+
+/// Feed each degenerate frame to a detector: the number of detections is recorded, more than
+/// `limit` on a frame with nothing in it is not graceful, and so is a NaN/Inf raw output;
+/// zero (or up to `limit`) detections or a clean refusal of an invalid input is graceful. A
+/// postprocess that cannot read the outputs is a refusal.
+pub fn detector_degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, like: &Image, seed: u64, limit: usize) -> Result<Vec<DegenerateFrame>, RobustnessError> {
+    let mut results = Vec::new();
+    for (kind, input) in degenerate_inputs(spec, like, seed)? {
+        let input = match input {
+            Ok(input) => input,
+            Err(reason) => {
+                results.push(DegenerateFrame::new(kind, FrameOutcome::NotApplicable { reason }, None));
+                continue;
+            }
+        };
+        let t = Instant::now();
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| detect(target, task, &input)));
+        let elapsed_ms = t.elapsed().as_secs_f64() * 1e3;
+        let outcome = match answer {
+            Ok(Ok((found, finite))) => FrameOutcome::Detected {
+                detections: found.len(),
+                limit,
+                best_score: found.iter().map(|d| d.score as f64).reduce(f64::max),
+                output_has_nan: !finite,
+            },
+            Ok(Err(DetectFailure::Target(e))) => refused(e),
+            Ok(Err(DetectFailure::Postprocess(reason))) => FrameOutcome::Rejected { error: format!("postprocess: {reason}") },
+            Err(p) => crashed(p),
+        };
+        results.push(DegenerateFrame::new(kind, outcome, Some(elapsed_ms)));
+    }
+    Ok(results)
 }
 
 #[cfg(test)]
@@ -668,6 +1023,138 @@ mod tests {
         let frames = degenerate_frames(&mut MeanModel::new(0.0), &spec(), &frames()[0].1, 1).unwrap();
         let back: Vec<DegenerateFrame> = serde_json::from_str(&serde_json::to_string(&frames).unwrap()).unwrap();
         assert!(back.iter().zip(&frames).all(|(a, b)| a.kind == b.kind && a.verdict == b.verdict));
+    }
+
+    /// A toy detector on 2x2 frames: eight disjoint anchors `(0.1k, 0, 0.1k + 0.05, 0.05)`
+    /// (shifted by `shift` in x, plus `jitter` on every other call). A uniform frame of mean
+    /// in (0.1, 0.9) shows one object (anchor 0, score 0.9); a frame that is not uniform
+    /// makes `hallucinate` anchors fire. NaN in, NaN out.
+    struct BoxModel {
+        info: TargetInfo,
+        shift: f32,
+        jitter: f32,
+        hallucinate: usize,
+        calls: u32,
+    }
+
+    impl BoxModel {
+        fn new(shift: f32, jitter: f32, hallucinate: usize) -> Self {
+            BoxModel { info: MeanModel::new(0.0).info, shift, jitter, hallucinate, calls: 0 }
+        }
+    }
+
+    impl Target for BoxModel {
+        fn info(&self) -> &TargetInfo {
+            &self.info
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            let x = &inputs[0];
+            if x.shape()[2] != 2 {
+                return Err(TargetError::InputMismatch { target: "boxes".into(), reason: "expects 2x2".into() });
+            }
+            self.calls += 1;
+            let n = x.shape()[0];
+            let v = x.to_f32_vec();
+            let (mut scores, mut boxes) = (Vec::new(), Vec::new());
+            for row in v.chunks(v.len() / n) {
+                let m = row.iter().sum::<f32>() / row.len() as f32;
+                let uniform = row.iter().all(|&p| p == row[0]);
+                let fire = if m.is_nan() { 8 } else if !uniform { self.hallucinate } else if m > 0.1 && m < 0.9 { 1 } else { 0 };
+                let dx = self.shift + self.jitter * (self.calls % 2) as f32;
+                for k in 0..8 {
+                    scores.push(if m.is_nan() { f32::NAN } else if k < fire { 0.9 - 0.01 * k as f32 } else { 0.0 });
+                    let x0 = 0.1 * k as f32 + dx;
+                    boxes.extend([x0, 0.0, x0 + 0.05, 0.05]);
+                }
+            }
+            Ok(vec![Tensor::f32(vec![n, 8, 1], scores)?, Tensor::f32(vec![n, 8, 4], boxes)?])
+        }
+    }
+
+    fn detector() -> Postprocess {
+        Postprocess::new(aite_task::TaskSpec::parse_cli("task=detector,scores_output=0,boxes_output=1").unwrap())
+    }
+
+    #[test]
+    fn detection_repeatability_compares_boxes_and_scores() {
+        let r = detection_repeatability(&mut BoxModel::new(0.0, 0.0, 0), &spec(), &detector(), &frames(), 3).unwrap();
+        // Frames of mean 0, 40/255, 200/255, 1: one object on the two middle ones.
+        assert_eq!((r.detections, r.count_mismatches, r.non_finite_answers), (2, 0, 0), "{r:?}");
+        assert!(r.identical && r.max_box_diff == 0.0 && r.max_score_diff == 0.0, "{r:?}");
+        let r = detection_repeatability(&mut BoxModel::new(0.0, 0.01, 0), &spec(), &detector(), &frames(), 3).unwrap();
+        assert!(!r.identical && (r.max_box_diff - 0.01).abs() < 1e-6 && r.max_score_diff == 0.0, "{r:?}");
+    }
+
+    #[test]
+    fn detection_agreement_matches_boxes_at_iou_half() {
+        let a = detection_agreement(&mut BoxModel::new(0.0, 0.0, 0), &mut BoxModel::new(0.0, 0.0, 0), &spec(), &detector(), &frames()).unwrap();
+        assert_eq!((a.matched, a.unmatched_reference, a.unmatched_deployed, a.frame_agreement.successes), (2, 0, 0, 4), "{a:?}");
+        assert_eq!((a.mean_iou, a.min_iou, a.max_score_diff), (Some(1.0), Some(1.0), Some(0.0)));
+        // Shifted by 0.01: intersection 0.04 x 0.05 over union 2 x 0.0025 - 0.002 = 2/3, matched.
+        let a = detection_agreement(&mut BoxModel::new(0.0, 0.0, 0), &mut BoxModel::new(0.01, 0.0, 0), &spec(), &detector(), &frames()).unwrap();
+        assert_eq!(a.matched, 2);
+        assert!((a.min_iou.unwrap() - 2.0 / 3.0).abs() < 1e-5 && (a.mean_iou.unwrap() - 2.0 / 3.0).abs() < 1e-5, "{a:?}");
+        // Shifted by 0.03: IoU 0.001 / 0.004 = 0.25 < 0.5, nothing matched, both frames disagree.
+        let a = detection_agreement(&mut BoxModel::new(0.0, 0.0, 0), &mut BoxModel::new(0.03, 0.0, 0), &spec(), &detector(), &frames()).unwrap();
+        assert_eq!((a.matched, a.unmatched_reference, a.unmatched_deployed, a.frame_agreement.successes, a.mean_iou), (0, 2, 2, 2, None), "{a:?}");
+        assert_eq!(a.disagreements.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(), vec!["f1", "f2"]);
+    }
+
+    #[test]
+    fn greedy_matching_takes_the_best_free_reference() {
+        let d = |score: f32, x0: f32| Detection { class: 1, score, bbox: aite_task::BBox { x_min: x0, y_min: 0.0, x_max: x0 + 1.0, y_max: 1.0 }, keypoints: vec![] };
+        // Deployed 0.9 at 0.1 (IoU 0.818 with ref at 0, 0.667 with ref at 0.3... ) takes ref 0; deployed 0.8 at 0.0 is left with ref 1 (x 0.3: IoU 0.538).
+        let reference = [d(0.9, 0.0), d(0.7, 0.3)];
+        let deployed = [d(0.8, 0.0), d(0.9, 0.1)];
+        let pairs = match_detections(&reference, &deployed, 0.5);
+        assert_eq!(pairs.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), vec![(0, 1), (1, 0)]);
+        assert!((pairs[0].2 - 0.9 / 1.1).abs() < 1e-6 && (pairs[1].2 - 0.7 / 1.3).abs() < 1e-6, "{pairs:?}");
+        // Another class never matches.
+        let other = [Detection { class: 2, ..d(0.9, 0.0) }];
+        assert!(match_detections(&reference, &other, 0.5).is_empty());
+    }
+
+    #[test]
+    fn detector_degenerate_frames_count_detections() {
+        let limit = degenerate_detection_limit(None);
+        assert_eq!((limit, degenerate_detection_limit(Some(1)), degenerate_detection_limit(Some(10))), (3, 3, 10));
+        let like = &frames()[0].1;
+        let r = detector_degenerate_frames(&mut BoxModel::new(0.0, 0.0, 8), &spec(), &detector(), like, 1, limit).unwrap();
+        let get = |k: DegenerateKind| r.iter().find(|f| f.kind == k).unwrap().clone();
+        // Black and white: nothing detected, graceful.
+        for k in [DegenerateKind::AllBlack, DegenerateKind::AllWhite] {
+            assert!(matches!(get(k).outcome, FrameOutcome::Detected { detections: 0, limit: 3, best_score: None, output_has_nan: false }), "{:?}", get(k));
+            assert_eq!(get(k).verdict, FrameVerdict::Graceful);
+        }
+        // Noise: eight "objects" > 3 is a finding.
+        assert!(matches!(get(DegenerateKind::UniformNoise).outcome, FrameOutcome::Detected { detections: 8, .. }), "{:?}", get(DegenerateKind::UniformNoise));
+        assert_eq!(get(DegenerateKind::UniformNoise).verdict, FrameVerdict::NotGraceful);
+        // NaN in, NaN out: the postprocess finds nothing, but the raw output is NaN, not graceful.
+        assert!(matches!(get(DegenerateKind::Nan).outcome, FrameOutcome::Detected { detections: 0, output_has_nan: true, .. }));
+        assert_eq!(get(DegenerateKind::Nan).verdict, FrameVerdict::NotGraceful);
+        assert!(matches!(get(DegenerateKind::WrongSize).outcome, FrameOutcome::Rejected { .. }));
+        assert_eq!(get(DegenerateKind::WrongSize).verdict, FrameVerdict::Graceful);
+        // A detector that finds two things in noise stays within the limit.
+        let r = detector_degenerate_frames(&mut BoxModel::new(0.0, 0.0, 2), &spec(), &detector(), like, 1, limit).unwrap();
+        assert_eq!(r.iter().find(|f| f.kind == DegenerateKind::UniformNoise).unwrap().verdict, FrameVerdict::Graceful);
+        // The outcome survives the JSON round trip.
+        let back: Vec<DegenerateFrame> = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
+        // A task whose outputs do not fit is a refusal naming the postprocess: not graceful on a valid frame.
+        let packed = Postprocess::new(aite_task::TaskSpec::parse_cli("task=detector,outputs=packed,boxes_output=0").unwrap());
+        let r = detector_degenerate_frames(&mut BoxModel::new(0.0, 0.0, 0), &spec(), &packed, like, 1, limit).unwrap();
+        let black = r.iter().find(|f| f.kind == DegenerateKind::AllBlack).unwrap();
+        assert!(matches!(&black.outcome, FrameOutcome::Rejected { error } if error.starts_with("postprocess:")), "{black:?}");
+        assert_eq!(black.verdict, FrameVerdict::NotGraceful);
+    }
+
+    #[test]
+    fn detection_batch_invariance_splits_every_output() {
+        let r = detection_batch_invariance(&mut BoxModel::new(0.0, 0.0, 0), &mut BoxModel::new(0.0, 0.0, 0), 2, &spec(), &detector(), &frames(), 1e-6).unwrap();
+        assert_eq!((r.samples, r.count_mismatches), (4, 0));
+        assert!(r.within_tolerance, "{r:?}");
+        let r = detection_batch_invariance(&mut BoxModel::new(0.0, 0.0, 0), &mut BoxModel::new(0.001, 0.0, 0), 2, &spec(), &detector(), &frames(), 1e-6).unwrap();
+        assert!(!r.within_tolerance && (r.max_box_diff - 0.001).abs() < 1e-6, "{r:?}");
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! - degenerate frames (black, white, noise, saturated, NaN/Inf): the target must
 //!   answer without crashing or returning NaN, and what it answered is recorded;
 //! - benign metamorphic relations (small brightness or translation changes) and
-//!   their flip rate.
+//!   their flip rate;
+//! - for detectors (an `aite_task` detector task), the same checks on decoded
+//!   detections: identical boxes and scores, boxes matched against the reference at
+//!   IoU 0.5, the number of detections on degenerate frames.
 //!
 //! Every check works on the [`Target`](aite_target::Target) trait, so it runs the
 //! same against a local engine and a device.
@@ -24,6 +27,10 @@ mod error;
 pub use consistency::{
     agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Agreement, BatchInvariance,
     DegenerateFrame, DegenerateKind, Disagreement, FrameOutcome, FrameVerdict, MetamorphicRelation, MetamorphicResult, Repeatability,
+};
+pub use consistency::{
+    degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames, match_detections,
+    DetectionAgreement, DetectionBatchInvariance, DetectionDisagreement, DetectionRepeatability,
 };
 pub use corruption::{corrupt, CorruptionKind, ParameterTable};
 pub use attack::{in_shard, merge_attack_reports, run_attack, run_attack_shard, AttackKind, AttackReport, AttackSettings, Channel};

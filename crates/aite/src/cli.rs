@@ -86,7 +86,7 @@ pub enum Command {
     Ocr(OcrArgs),
     /// Merge the results of the shards of one robustness sweep (`--shard I/N`) into one run.
     Merge(MergeArgs),
-    /// List the built-in preprocessing presets.
+    /// List the built-in preprocessing presets (-p) and task presets (--task: name, task, what).
     Presets,
     /// Assessment profiles (requirements, thresholds with their provenance, decision
     /// rules, clauses): show a shipped profile or a lab's file, or check a file.
@@ -543,7 +543,7 @@ pub struct LatencyArgs {
     #[arg(long)]
     pub end_to_end: bool,
     /// What the outputs mean, so the postprocess stage does the model's real decoding: a preset
-    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw), a TOML file or
+    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw, blazeface-short; `aite presets`), a TOML file or
     /// key=value pairs (`ultraface-rfb320,score_threshold=0.9`); default classifier. Needs --end-to-end.
     #[arg(long)]
     pub task: Option<String>,
@@ -722,6 +722,16 @@ pub struct RobustnessArgs {
     /// Skip the failure-mode consistency checks.
     #[arg(long)]
     pub no_consistency: bool,
+    /// What the outputs mean, as `aite latency --task` (a preset such as ultraface-rfb320 or
+    /// blazeface-short, a TOML file or key=value pairs). A detector's consistency is checked on
+    /// its decoded detections; corruptions and attacks read classifier outputs (give
+    /// --corruptions none --attacks none).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Detections a detector may report on a degenerate frame (black, white, noise, saturated)
+    /// before it is a finding; at least 3.
+    #[arg(long)]
+    pub degenerate_max_detections: Option<usize>,
     /// Black-box attacks: square-linf, square-l2, spsa-linf, spsa-l2, noise-linf, noise-l2,
     /// hopskipjump (groups: square, spsa, noise, all); `none` skips.
     #[arg(long, default_value = "square-linf,noise-linf")]

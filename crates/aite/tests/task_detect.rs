@@ -1,7 +1,8 @@
-//! Detector tasks end to end: UltraFace on real face photos from ../shared (tract),
-//! its boxes against an independent numpy implementation of the authors' decoding and
-//! NMS on ONNX Runtime's outputs (python3 with the onnxruntime wheel), and
-//! `aite latency --end-to-end --task` on a plain folder of frames.
+//! Detector tasks end to end: UltraFace and BlazeFace on real face photos from ../shared
+//! (tract), their boxes against independent numpy implementations of the authors' decoding
+//! and NMS (UltraFace: threshold + hard NMS; BlazeFace: MediaPipe's anchors, decoding and
+//! weighted NMS) on ONNX Runtime's outputs (`AITE_PEER_PYTHON` or python3, with numpy and
+//! the onnxruntime wheel), and `aite latency --end-to-end --task` on a plain folder of frames.
 //!
 //! Skips with a message when ../shared or the onnxruntime wheel is absent; fails
 //! instead under `AITE_REQUIRE_PEERS=1`.
@@ -99,13 +100,15 @@ while order:
 print(json.dumps([[float(v) for v in cand[i]] + [float(prob[i])] for i in picked]))
 "#;
 
-fn python_with_onnxruntime() -> Option<&'static str> {
-    let ok = Command::new("python3").args(["-c", "import numpy, onnxruntime"]).output().is_ok_and(|o| o.status.success());
+/// `AITE_PEER_PYTHON` when set, else `python3`, if it imports numpy and onnxruntime.
+fn python_with_onnxruntime() -> Option<PathBuf> {
+    let python = std::env::var_os("AITE_PEER_PYTHON").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("python3"));
+    let ok = Command::new(&python).args(["-c", "import numpy, onnxruntime"]).output().is_ok_and(|o| o.status.success());
     if !ok {
-        skip_or_fail("python3 cannot import numpy and onnxruntime (pip install onnxruntime; .ci/run installs it)");
+        skip_or_fail(&format!("{} cannot import numpy and onnxruntime (pip install onnxruntime; .ci/run installs it)", python.display()));
         return None;
     }
-    Some("python3")
+    Some(python)
 }
 
 fn read_f32(path: &Path, shape: Vec<usize>) -> Tensor {
@@ -142,7 +145,7 @@ fn ultraface_boxes_match_a_numpy_peer_on_onnx_runtime() {
             let tensor = dir.path().join("x.f32");
             std::fs::write(&tensor, x.to_f32_vec().iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
             let out = dir.path().join("ort");
-            let run = Command::new(python).arg("-c").arg(PEER).arg(&path).arg(&tensor).arg(&out).output().unwrap();
+            let run = Command::new(&python).arg("-c").arg(PEER).arg(&path).arg(&tensor).arg(&out).output().unwrap();
             assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
             let peer: Vec<[f32; 5]> = serde_json::from_slice(&run.stdout).unwrap();
             let what = format!("{model} on {}", photo.display());
@@ -214,4 +217,277 @@ fn task_without_end_to_end_and_unknown_tasks_are_errors() {
     std::fs::create_dir(&empty).unwrap();
     let r = run(aite().args(["latency", "-m"]).arg(&model).arg("-d").arg(&empty).arg("--end-to-end"));
     assert!(r.code != 0 && r.stderr.contains("has no images") && r.stderr.contains("empty"), "{}", r.stderr);
+}
+
+const BLAZEFACE_PHOTOS: [&str; 5] = ["photos/face.jpg", "faces/1.jpg", "faces/2.jpg", "faces/13.jpg", "faces/20.jpg"];
+
+/// BlazeFace's input tensor for one photo (`-p blazeface128`).
+fn blazeface_input(photo: &Path) -> Tensor {
+    let spec = PreprocessSpec::parse_cli("blazeface128").unwrap();
+    let image = decode(&photo.display().to_string(), &std::fs::read(photo).unwrap(), spec.color).unwrap();
+    spec.to_tensor(&image).unwrap()
+}
+
+/// The BlazeFace peer: ONNX Runtime runs the same input; numpy generates the anchors the way
+/// MediaPipe's SsdAnchorsCalculator does (options of face_detection_short_range_common.pbtxt),
+/// decodes as TensorsToDetectionsCalculator (x, y, w, h / 128 relative to the anchor, 6
+/// keypoints, scores clipped to +-100 then sigmoid, min score 0.5) and suppresses with
+/// NonMaxSuppressionCalculator's WEIGHTED algorithm (IoU > 0.3). Prints [x0 y0 x1 y1 score kx ky ...].
+const BLAZEFACE_PEER: &str = r#"
+import sys, json, numpy as np, onnxruntime as ort
+model, tensor, out = sys.argv[1], sys.argv[2], sys.argv[3]
+x = np.fromfile(tensor, dtype='<f4').reshape(1, 3, 128, 128)
+sess = ort.InferenceSession(model, providers=['CPUExecutionProvider'])
+reg, cls = sess.run(['regressors', 'classificators'], {'input': x})
+reg.astype('<f4').tofile(out + '.regressors'); cls.astype('<f4').tofile(out + '.classificators')
+reg, cls = reg[0].astype(np.float64), cls[0, :, 0].astype(np.float64)
+strides, min_s, max_s, size = [8, 16, 16, 16], 0.1484375, 0.75, 128
+def scale(i):
+    return min_s + (max_s - min_s) * i / (len(strides) - 1)
+anchors, layer = [], 0
+while layer < len(strides):
+    per_cell, last = 0, layer
+    while last < len(strides) and strides[last] == strides[layer]:
+        per_cell += 2  # aspect ratio 1.0, plus the interpolated scale (ratio 1.0)
+        last += 1
+    fm = int(np.ceil(size / strides[layer]))
+    for yy in range(fm):
+        for xx in range(fm):
+            for _ in range(per_cell):
+                anchors.append([(xx + 0.5) / fm, (yy + 0.5) / fm])  # fixed_anchor_size: w = h = 1
+    layer = last
+anchors = np.array(anchors)
+assert anchors.shape == (896, 2)
+cx = reg[:, 0] / 128 + anchors[:, 0]; cy = reg[:, 1] / 128 + anchors[:, 1]
+w = reg[:, 2] / 128; h = reg[:, 3] / 128
+boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+kps = reg[:, 4:16].reshape(896, 6, 2) / 128 + anchors[:, None, :]
+score = 1 / (1 + np.exp(-np.clip(cls, -100, 100)))
+keep = (score > 0.5) & (w >= 0) & (h >= 0)
+idx = [int(i) for i in np.argsort(-score, kind='stable') if keep[i]]
+def iou(a, b):
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0])); iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy; u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / u if u > 0 else 0.0
+result = []
+while idx:
+    best = idx[0]
+    cluster = [i for i in idx if iou(boxes[i], boxes[best]) > 0.3]
+    rest = [i for i in idx if iou(boxes[i], boxes[best]) <= 0.3]
+    if not cluster:
+        result.append(list(boxes[best]) + [score[best]] + list(kps[best].ravel())); break
+    wts = score[cluster]
+    box = (boxes[cluster] * wts[:, None]).sum(0) / wts.sum()
+    kp = (kps[cluster] * wts[:, None, None]).sum(0) / wts.sum()
+    result.append(list(box) + [score[best]] + list(kp.ravel()))
+    idx = rest
+print(json.dumps([[float(v) for v in r] for r in result]))
+"#;
+
+/// Same count; every aite box has a peer box with IoU > 0.99, score within 1e-3 and keypoints within 1e-3.
+/// Returns the smallest IoU and the largest score difference.
+fn same_faces(what: &str, a: &[Detection], b: &[Vec<f32>]) -> (f32, f32) {
+    assert_eq!(a.len(), b.len(), "{what}: aite {a:?}\npeer {b:?}");
+    let (mut min_iou, mut max_score) = (1f32, 0f32);
+    for d in a {
+        let (best, p) = b
+            .iter()
+            .map(|p| (iou(&d.bbox, &BBox { x_min: p[0], y_min: p[1], x_max: p[2], y_max: p[3] }), p))
+            .max_by(|x, y| x.0.total_cmp(&y.0))
+            .unwrap();
+        let kp_diff = d.keypoints.iter().flatten().zip(&p[5..]).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max);
+        assert!(best > 0.99 && (p[4] - d.score).abs() < 1e-3 && d.keypoints.len() == 6 && kp_diff < 1e-3, "{what}: {d:?} best peer match IoU {best} {p:?}");
+        min_iou = min_iou.min(best);
+        max_score = max_score.max((p[4] - d.score).abs());
+    }
+    (min_iou, max_score)
+}
+
+#[test]
+fn blazeface_boxes_match_a_numpy_mediapipe_peer_on_onnx_runtime() {
+    let Some(assets) = shared_assets() else { return };
+    let Some(python) = python_with_onnxruntime() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = assets.join("models/face-blazeface/blazeface_short.onnx");
+    let mut target = load_target(&model, EngineKind::Tract, &EngineOptions::default()).unwrap();
+    let task = Postprocess::new(TaskSpec::preset("blazeface-short").unwrap());
+    let (mut faces, mut min_iou, mut max_score) = (0, 1f32, 0f32);
+    for photo in BLAZEFACE_PHOTOS.iter().map(|p| assets.join("data").join(p)) {
+        let x = blazeface_input(&photo);
+        let tensor = dir.path().join("x.f32");
+        std::fs::write(&tensor, x.to_f32_vec().iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        let out = dir.path().join("ort");
+        let run = Command::new(&python).arg("-c").arg(BLAZEFACE_PEER).arg(&model).arg(&tensor).arg(&out).output().unwrap();
+        assert!(run.status.success(), "peer failed: {}", String::from_utf8_lossy(&run.stderr));
+        let peer: Vec<Vec<f32>> = serde_json::from_slice(&run.stdout).unwrap();
+        let what = format!("blazeface on {}", photo.display());
+        // aite's decoding on tract's outputs, then on ONNX Runtime's own outputs.
+        let tract = detections(&task, &target.infer(&[x]).unwrap());
+        let (i1, s1) = same_faces(&format!("{what}, tract"), &tract, &peer);
+        let ort_out = [read_f32(&out.with_extension("regressors"), vec![1, 896, 16]), read_f32(&out.with_extension("classificators"), vec![1, 896, 1])];
+        let (i2, s2) = same_faces(&format!("{what}, ort outputs"), &detections(&task, &ort_out), &peer);
+        eprintln!("{what}: {} face(s), aite and the peer agree (min IoU {:.5}, max score diff {:.2e})", peer.len(), i1.min(i2), s1.max(s2));
+        faces += peer.len();
+        min_iou = min_iou.min(i1.min(i2));
+        max_score = max_score.max(s1.max(s2));
+    }
+    eprintln!("blazeface: {faces} faces over {} photos, min IoU {min_iou:.5}, max score diff {max_score:.2e}", BLAZEFACE_PHOTOS.len());
+    assert!(faces > 0, "the photos gave no face at all to compare");
+}
+
+#[test]
+fn blazeface_on_tract_finds_a_face_and_none_in_a_uniform_frame() {
+    let Some(assets) = shared_assets() else { return };
+    let mut target = load_target(&assets.join("models/face-blazeface/blazeface_short.onnx"), EngineKind::Tract, &EngineOptions::default()).unwrap();
+    let task = Postprocess::new(TaskSpec::preset("blazeface-short").unwrap());
+    let photo = assets.join("data/photos/face.jpg");
+    let found = detections(&task, &target.infer(&[blazeface_input(&photo)]).unwrap());
+    assert!(found.iter().any(|d| d.score > 0.5 && d.bbox.area() > 0.0 && d.keypoints.len() == 6), "no face in {}: {found:?}", photo.display());
+    // Keypoints (eyes, nose, mouth, ears) of the best face lie inside its box, widened by a quarter.
+    let best = &found[0];
+    let (bw, bh) = (best.bbox.x_max - best.bbox.x_min, best.bbox.y_max - best.bbox.y_min);
+    assert!(best.keypoints[..4].iter().all(|[x, y]| *x > best.bbox.x_min - bw / 4.0 && *x < best.bbox.x_max + bw / 4.0 && *y > best.bbox.y_min - bh / 4.0 && *y < best.bbox.y_max + bh / 4.0), "{best:?}");
+    for v in [-1.0f32, 0.0, 1.0] {
+        let flat = Tensor::f32(vec![1, 3, 128, 128], vec![v; 3 * 128 * 128]).unwrap();
+        assert_eq!(detections(&task, &target.infer(&[flat]).unwrap()), vec![], "uniform frame {v}");
+    }
+}
+
+/// A plain folder (no labels) with the four UltraFace photos and two more BlazeFace ones.
+fn frames_folder(assets: &Path, dir: &Path) -> PathBuf {
+    let folder = dir.join("frames");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (i, f) in frames(assets).iter().chain([assets.join("data/faces/20.jpg"), assets.join("data/faces/5.jpg")].iter()).enumerate() {
+        std::fs::copy(f, folder.join(format!("{i}.jpg"))).unwrap();
+    }
+    folder
+}
+
+/// `aite robustness --task DETECTOR` on unlabeled frames: the consistency suites on decoded
+/// detections, returned as results.json's suites.
+fn detector_consistency(model: &Path, reference: &[&str], preprocess: &str, task: &str, frames: &Path, out: &Path) -> (i32, serde_json::Value) {
+    let r = run(aite()
+        .args(["robustness", "-m"])
+        .arg(model)
+        .args(reference)
+        .arg("-d")
+        .arg(frames)
+        .args(["-p", preprocess, "--task", task, "--corruptions", "none", "--attacks", "none", "--samples", "6", "--repeats", "3", "--json", "--out"])
+        .arg(out));
+    assert!(r.code == 0 || r.code == 4, "{}\n{}", r.code, r.stderr);
+    let folder = run_folder(out);
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["task"]["task"], "detector", "{cfg}");
+    assert_eq!(cfg["degenerate_max_detections"], 3);
+    let res = results(&folder);
+    (r.code, res["suites"].clone())
+}
+
+/// Checks shared by every detector: repeatable, degenerate frames run and counted.
+fn check_detector_suites(what: &str, code: i32, suites: &serde_json::Value) {
+    let rep = &suites["detection_repeatability"];
+    assert_eq!((rep["samples"].as_u64(), rep["repeats"].as_u64()), (Some(6), Some(3)), "{what}: {rep}");
+    assert!(rep["detections"].as_u64().unwrap() > 0, "{what}: no detection on the photos: {rep}");
+    assert_eq!(rep["count_mismatches"], 0, "{what}: {rep}");
+    // Classifier suites are not written for a detector.
+    assert!(suites.get("repeatability").is_none() && suites.get("metamorphic").is_none(), "{what}: {suites}");
+    let frames = suites["degenerate_frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 8, "{what}");
+    let mut not_graceful = 0;
+    for f in frames {
+        let status = f["outcome"]["status"].as_str().unwrap();
+        match status {
+            // Run and examined: the number of detections is in the evidence.
+            "detected" => {
+                let n = f["outcome"]["detections"].as_u64().unwrap();
+                let nan = f["outcome"]["output_has_nan"].as_bool().unwrap();
+                let want = if n > 3 || nan { "not-graceful" } else { "graceful" };
+                assert_eq!(f["verdict"], want, "{what}: {f}");
+            }
+            "rejected" | "crashed" | "not-applicable" => {}
+            other => panic!("{what}: a detector's degenerate frame has outcome {other}: {f}"),
+        }
+        assert!(f["verdict"] != "graceful" || f["elapsed_ms"].is_number(), "{what}: graceful without running: {f}");
+        not_graceful += (f["verdict"] == "not-graceful") as usize;
+    }
+    // Uniform black and white frames: run, and no face in them.
+    for kind in ["all-black", "all-white"] {
+        let f = frames.iter().find(|f| f["kind"] == kind).unwrap();
+        assert_eq!((f["outcome"]["status"].as_str(), f["outcome"]["detections"].as_u64(), f["verdict"].as_str()), (Some("detected"), Some(0), Some("graceful")), "{what}: {f}");
+    }
+    let ok = rep["non_finite_answers"] == 0 && not_graceful == 0;
+    assert_eq!(code, if ok { 0 } else { 4 }, "{what}: exit code against the suites");
+    eprintln!("{what}: repeatability {rep}\n  degenerate: {}", frames.iter().map(|f| format!("{} {} {}", f["kind"], f["outcome"]["detections"], f["verdict"])).collect::<Vec<_>>().join("; "));
+}
+
+#[test]
+fn consistency_of_ultraface_on_unlabeled_frames_against_its_rfb_reference() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = frames_folder(&assets, dir.path());
+    let models = assets.join("models/face-ultraface");
+    let rfb = models.join("version-RFB-320.onnx");
+    let slim = models.join("version-slim-320.onnx");
+    // Deployed slim-320 against RFB-320 as its reference: two different networks, so boxes
+    // are matched, not identical.
+    let (code, suites) = detector_consistency(&slim, &["--reference", rfb.to_str().unwrap()], "ultraface320", "ultraface-slim320", &frames, &dir.path().join("out"));
+    check_detector_suites("ultraface slim vs rfb", code, &suites);
+    let a = &suites["detection_agreement"];
+    let (matched, r, d) = (a["matched"].as_u64().unwrap(), a["reference_detections"].as_u64().unwrap(), a["deployed_detections"].as_u64().unwrap());
+    assert!(matched > 0 && matched <= r.min(d), "{a}");
+    assert_eq!(a["unmatched_reference"].as_u64().unwrap() + matched, r, "{a}");
+    assert_eq!(a["unmatched_deployed"].as_u64().unwrap() + matched, d, "{a}");
+    let (mean, min) = (a["mean_iou"].as_f64().unwrap(), a["min_iou"].as_f64().unwrap());
+    assert!(min >= 0.5 && mean >= min && mean <= 1.0, "{a}");
+    assert_eq!(a["frame_agreement"]["trials"], 6);
+    eprintln!("ultraface slim vs rfb agreement: {a}");
+}
+
+#[test]
+fn consistency_of_blazeface_on_unlabeled_frames() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = frames_folder(&assets, dir.path());
+    let model = assets.join("models/face-blazeface/blazeface_short.onnx");
+    // The same model as its own reference on the same engine: the matching must find every box, exactly.
+    let (code, suites) = detector_consistency(&model, &["--reference", model.to_str().unwrap()], "blazeface128", "blazeface-short", &frames, &dir.path().join("out"));
+    check_detector_suites("blazeface", code, &suites);
+    let a = &suites["detection_agreement"];
+    assert_eq!(a["matched"], a["reference_detections"], "{a}");
+    assert_eq!((a["unmatched_reference"].as_u64(), a["unmatched_deployed"].as_u64(), a["mean_iou"].as_f64(), a["max_score_diff"].as_f64()), (Some(0), Some(0), Some(1.0), Some(0.0)), "{a}");
+    assert_eq!(a["frame_agreement"]["successes"], 6, "{a}");
+    assert_eq!(suites["detection_repeatability"]["identical"], true);
+}
+
+/// tract against ONNX Runtime on the same BlazeFace graph (feature `ort`).
+#[cfg(feature = "ort")]
+#[test]
+fn blazeface_on_tract_agrees_with_onnx_runtime() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = frames_folder(&assets, dir.path());
+    let model = assets.join("models/face-blazeface/blazeface_short.onnx");
+    let (code, suites) = detector_consistency(&model, &["--reference-engine", "ort"], "blazeface128", "blazeface-short", &frames, &dir.path().join("out"));
+    check_detector_suites("blazeface tract vs ort", code, &suites);
+    let a = &suites["detection_agreement"];
+    assert_eq!(a["matched"], a["reference_detections"], "{a}");
+    assert!(a["min_iou"].as_f64().unwrap() > 0.99 && a["max_score_diff"].as_f64().unwrap() < 1e-3, "{a}");
+    eprintln!("blazeface tract vs ort agreement: {a}");
+}
+
+#[test]
+fn a_detector_task_refuses_the_classifier_sweeps_and_presets_lists_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let ds = reference_dataset(dir.path(), 4);
+    let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("-d").arg(&ds).args(["--task", "blazeface-short", "--samples", "4"]));
+    assert!(r.code != 0 && r.stderr.contains("--corruptions none --attacks none"), "{}\n{}", r.code, r.stderr);
+    let r = run(aite().arg("presets"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let line = |name: &str| r.stdout.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{name} not listed:\n{}", r.stdout)).to_string();
+    assert!(line("blazeface-short").split_whitespace().nth(1) == Some("detector"), "{}", r.stdout);
+    assert!(line("ultraface-rfb320").split_whitespace().nth(1) == Some("detector"), "{}", r.stdout);
+    assert!(line("classifier").split_whitespace().nth(1) == Some("classifier"), "{}", r.stdout);
+    assert!(line("blazeface128").contains("x/127.5-1"), "{}", r.stdout);
+    assert!(r.stdout.contains("task presets (--task):") && r.stdout.contains("preprocessing presets"), "{}", r.stdout);
 }

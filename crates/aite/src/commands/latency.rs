@@ -151,7 +151,7 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
 }
 
 /// `--task`: a TOML file, a preset or `key=value` pairs; `None` when not given.
-fn task_spec(arg: Option<&str>) -> Result<Option<TaskSpec>> {
+pub(crate) fn task_spec(arg: Option<&str>) -> Result<Option<TaskSpec>> {
     let Some(text) = arg else { return Ok(None) };
     let path = std::path::Path::new(text);
     if text.ends_with(".toml") || (path.is_file() && !text.contains('=')) {

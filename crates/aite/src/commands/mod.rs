@@ -42,8 +42,16 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::Ocr(a) => ocr::run(a),
         Command::Merge(a) => robustness::merge(a),
         Command::Presets => {
+            println!("preprocessing presets (-p, --preprocess):");
             for (name, about, _) in aite_data::PRESETS {
-                println!("{name:18} {about}");
+                println!("  {name:18} {about}");
+            }
+            println!("task presets (--task):");
+            for (name, about, _) in aite_task::PRESETS {
+                // The task kind is the spec's own `task` tag.
+                let spec = aite_task::TaskSpec::preset(name)?;
+                let kind = serde_json::to_value(&spec)?.get("task").and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
+                println!("  {name:18} {kind:10} {about}");
             }
             Ok(0)
         }

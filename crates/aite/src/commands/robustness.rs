@@ -10,7 +10,9 @@ use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptAt, Co
 use aite_robustness::attack::{AttackRecord, AttackReport};
 use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, AttackSettings, Channel};
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
+use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames};
 use aite_target::{Cancel, Dim, Target};
+use aite_task::{Postprocess, TaskSpec};
 use anyhow::{Context, Result};
 
 /// Run every consistency check that applies and add it to `results`.
@@ -43,6 +45,40 @@ pub fn consistency_suites(
     ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
     results.add_suite("degenerate_frames", &degenerate);
     results.add_suite("metamorphic", &metamorphic_flips(deployed, spec, frames, &MetamorphicRelation::defaults())?);
+    Ok(ok)
+}
+
+/// The consistency suites of a detector, on its decoded detections: repeatability, batch
+/// invariance, agreement with the reference (boxes matched at IoU 0.5) and degenerate frames
+/// (number of detections against `limit`). Metamorphic flips read a top-1 and are not run.
+/// Returns whether every check passed.
+pub fn detector_consistency_suites(
+    results: &mut Results,
+    deployed: &mut dyn Target,
+    reference: Option<&mut dyn Target>,
+    batched: Option<(&mut dyn Target, usize)>,
+    spec: &PreprocessSpec,
+    task: &Postprocess,
+    frames: &[(String, aite_data::Image)],
+    repeats: usize,
+    seed: u64,
+    limit: usize,
+) -> Result<bool> {
+    let mut ok = true;
+    let rep = detection_repeatability(deployed, spec, task, frames, repeats)?;
+    ok &= rep.count_mismatches == 0 && rep.non_finite_answers == 0;
+    results.add_suite("detection_repeatability", &rep);
+    if let Some((batched, n)) = batched {
+        let b = detection_batch_invariance(deployed, batched, n, spec, task, frames, 1e-4)?;
+        ok &= b.within_tolerance;
+        results.add_suite("detection_batch_invariance", &b);
+    }
+    if let Some(reference) = reference {
+        results.add_suite("detection_agreement", &detection_agreement(reference, deployed, spec, task, frames)?);
+    }
+    let degenerate = detector_degenerate_frames(deployed, spec, task, &frames[0].1, seed, limit)?;
+    ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
+    results.add_suite("degenerate_frames", &degenerate);
     Ok(ok)
 }
 
@@ -81,7 +117,8 @@ pub fn parse_shard(shard: Option<&str>) -> Result<(usize, usize)> {
 
 /// The consistency suites: not split across shards (they are a few inferences per sample and
 /// some aggregate over all samples); shard 0 runs them whole and `aite merge` takes them from it.
-const CONSISTENCY_SUITES: [&str; 5] = ["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic"];
+const CONSISTENCY_SUITES: [&str; 8] =
+    ["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic", "detection_repeatability", "detection_batch_invariance", "detection_agreement"];
 
 fn usage(message: String) -> anyhow::Error {
     anyhow::Error::new(crate::exit::UsageError(message))
@@ -288,6 +325,15 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     } else {
         Some(sweep_options(&a.corruptions, &a.severities, &a.table, &a.corrupt_at, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?)
     };
+    let task = super::latency::task_spec(a.task.as_deref())?;
+    let detector = match &task {
+        Some(t @ TaskSpec::Detector(_)) => Some(Postprocess::new(t.clone())),
+        _ => None,
+    };
+    if detector.is_some() && (sweep.is_some() || a.attacks != "none") {
+        return Err(usage("--task names a detector: its consistency is checked on decoded detections, but the corruption sweep and the attacks read classifier outputs; add --corruptions none --attacks none".into()));
+    }
+    let limit = degenerate_detection_limit(a.degenerate_max_detections);
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
     let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
     let attacks = attack_settings(&a, side)?;
@@ -314,16 +360,12 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         } else {
             None
         };
-        ok &= consistency_suites(
-            &mut results,
-            deployed.as_mut(),
-            reference.as_mut().map(|r| r.as_mut() as &mut dyn Target),
-            batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch)),
-            &spec,
-            &frames,
-            a.repeats,
-            a.seed,
-        )?;
+        let reference = reference.as_mut().map(|r| r.as_mut() as &mut dyn Target);
+        let batched = batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch));
+        ok &= match &detector {
+            Some(task) => detector_consistency_suites(&mut results, deployed.as_mut(), reference, batched, &spec, task, &frames, a.repeats, a.seed, limit)?,
+            None => consistency_suites(&mut results, deployed.as_mut(), reference, batched, &spec, &frames, a.repeats, a.seed)?,
+        };
     }
     let mut checkpoints = Vec::new();
     let mut interrupted = cancel.is_cancelled();
@@ -361,13 +403,19 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         }
     }
     results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
-    let cfg = serde_json::json!({
+    let mut cfg = serde_json::json!({
         "command": "robustness", "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(),
         "reference": a.reference, "reference_engine": a.reference_engine.map(|e| format!("{e:?}").to_lowercase()),
         "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
         "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": a.attack_samples,
         "shard": a.shard,
     });
+    if let (Some(task), Some(obj)) = (&task, cfg.as_object_mut()) {
+        obj.insert("task".into(), serde_json::to_value(task)?);
+        if detector.is_some() {
+            obj.insert("degenerate_max_detections".into(), limit.into());
+        }
+    }
     let dir = write_evidence(&a.output, "robustness", &results, &cfg, raw)?;
     if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
         return Ok(code);
