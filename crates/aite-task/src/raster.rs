@@ -4,7 +4,8 @@
 //!
 //! - [`Frame::resize_linear`]: `cv2.resize(INTER_LINEAR)` on `uint8`: half-pixel
 //!   centres, 11-bit fixed-point weights, OpenCV's SIMD rounding of the vertical pass
-//!   (bit-exact with opencv-python 4.11 on the sizes checked, else within 1).
+//!   (bit-exact with opencv-python 4.11 on 300 random crop-to-height-48 resizes and the
+//!   detector's sizes, checked while writing it).
 //! - [`Frame::warp_perspective_cubic`]: `cv2.warpPerspective(INTER_CUBIC, BORDER_REPLICATE)`:
 //!   source coordinates in 1/32 pixel, the 32x32 table of 15-bit bicubic weights (A = -0.75).
 //! - [`perspective_transform`]: `cv2.getPerspectiveTransform` (the 8x8 system, solved in f64).
@@ -69,27 +70,15 @@ impl Frame {
                 r
             })
             .collect();
-        // OpenCV's vertical pass: 16-lane SIMD blocks, then 8-lane blocks while
-        // x < n - 8, round (S >> 4) * b >> 16 sums; the tail in exact fixed point.
-        let mut simd_end = 0;
-        while simd_end + 16 <= row_len {
-            simd_end += 16;
-        }
-        while row_len >= 8 && simd_end < row_len - 8 {
-            simd_end += 8;
-        }
         let mut data = Vec::with_capacity(row_len * height);
         let clamp_row = |s: i64| s.clamp(0, self.height as i64 - 1) as usize;
         for &(s, b0, b1) in &ys {
             let (r0, r1) = (&rows[clamp_row(s)], &rows[clamp_row(s + 1)]);
+            // OpenCV's vertical pass (its SIMD rounding, which it applies to the whole row):
+            // ((S0 >> 4) * b0 >> 16) + ((S1 >> 4) * b1 >> 16), rounded by 2 bits.
+            let hi = |s: i32, b: i32| ((s >> 4).clamp(-32768, 32767) * b) >> 16;
             for x in 0..row_len {
-                let v = if x < simd_end {
-                    let hi = |s: i32, b: i32| ((s >> 4).clamp(-32768, 32767) * b) >> 16;
-                    (hi(r0[x], b0) + hi(r1[x], b1) + 2) >> 2
-                } else {
-                    ((r0[x] as i64 * b0 as i64 + r1[x] as i64 * b1 as i64 + (1 << 21)) >> 22) as i32
-                };
-                data.push(v.clamp(0, 255) as u8);
+                data.push(((hi(r0[x], b0) + hi(r1[x], b1) + 2) >> 2).clamp(0, 255) as u8);
             }
         }
         Frame { width, height, data }
@@ -102,13 +91,19 @@ impl Frame {
         let tab = cubic_table();
         let mut data = Vec::with_capacity(width * height * C);
         let (w1, h1) = (self.width as i64 - 1, self.height as i64 - 1);
+        // OpenCV evaluates the map in blocks of about 32x32 pixels: X0 at the block's
+        // first column, then X0 + M0 * x1 across it (the order changes the last bits).
+        let bh0 = 16.min(height).max(1);
+        let bw0 = (1024 / bh0).min(width).max(1);
         for y in 0..height {
+            let yf = y as f64;
             for x in 0..width {
-                let (xf, yf) = (x as f64, y as f64);
-                let w = inv[6] * xf + inv[7] * yf + inv[8];
+                let (xb, x1) = ((x / bw0 * bw0) as f64, (x % bw0) as f64);
+                let (x0, y0, w0) = (inv[0] * xb + inv[1] * yf + inv[2], inv[3] * xb + inv[4] * yf + inv[5], inv[6] * xb + inv[7] * yf + inv[8]);
+                let w = w0 + inv[6] * x1;
                 let w = if w != 0.0 { 32.0 / w } else { 0.0 };
-                let fx = ((inv[0] * xf + inv[1] * yf + inv[2]) * w).clamp(i32::MIN as f64, i32::MAX as f64);
-                let fy = ((inv[3] * xf + inv[4] * yf + inv[5]) * w).clamp(i32::MIN as f64, i32::MAX as f64);
+                let fx = ((x0 + inv[0] * x1) * w).clamp(i32::MIN as f64, i32::MAX as f64);
+                let fy = ((y0 + inv[3] * x1) * w).clamp(i32::MIN as f64, i32::MAX as f64);
                 let (ix, iy) = (fx.round_ties_even() as i64, fy.round_ties_even() as i64);
                 let (sx, sy) = ((ix >> 5) - 1, (iy >> 5) - 1);
                 let weights = &tab[(((iy & 31) * 32 + (ix & 31)) * 16) as usize..][..16];
@@ -241,24 +236,34 @@ pub fn perspective_transform(src: &[[f32; 2]; 4], dst: &[[f32; 2]; 4]) -> Option
         a[i] = [x, y, 1.0, 0.0, 0.0, 0.0, -x * u, -y * u, u];
         a[i + 4] = [0.0, 0.0, 0.0, x, y, 1.0, -x * v, -y * v, v];
     }
-    // Gaussian elimination with partial pivoting (OpenCV's DECOMP_LU).
-    for col in 0..8 {
-        let pivot = (col..8).max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs()))?;
-        if a[pivot][col].abs() < f64::EPSILON {
+    // OpenCV's LUImpl (DECOMP_LU): partial pivoting on the first largest entry,
+    // rows updated with alpha = a[j][i] * (-1 / a[i][i]), back substitution in order.
+    for i in 0..8 {
+        let mut k = i;
+        for j in i + 1..8 {
+            if a[j][i].abs() > a[k][i].abs() {
+                k = j;
+            }
+        }
+        if a[k][i].abs() < f64::EPSILON * 100.0 {
             return None;
         }
-        a.swap(col, pivot);
-        for row in col + 1..8 {
-            let f = a[row][col] / a[col][col];
-            for k in col..9 {
-                a[row][k] -= f * a[col][k];
+        a.swap(i, k);
+        let d = -1.0 / a[i][i];
+        for j in i + 1..8 {
+            let alpha = a[j][i] * d;
+            for k in i + 1..9 {
+                a[j][k] += alpha * a[i][k];
             }
         }
     }
     let mut x = [0f64; 8];
-    for row in (0..8).rev() {
-        let s: f64 = (row + 1..8).map(|k| a[row][k] * x[k]).sum();
-        x[row] = (a[row][8] - s) / a[row][row];
+    for i in (0..8).rev() {
+        let mut s = a[i][8];
+        for k in i + 1..8 {
+            s -= a[i][k] * x[k];
+        }
+        x[i] = s / a[i][i];
     }
     Some([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7], 1.0])
 }
