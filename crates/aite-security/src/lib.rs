@@ -481,7 +481,17 @@ mod tests {
         squash[28..30].copy_from_slice(&4u16.to_le_bytes()); // major version
         squash[40..48].copy_from_slice(&4096u64.to_le_bytes()); // bytes_used
         squash.extend(&random[..4000]);
-        for (name, bytes) in [("random", &random), ("jffs2", &jffs2), ("ubi", &ubi), ("squashfs", &squash)] {
+        // A squashfs 3.0 big-endian superblock (vendor magic) whose tables hold random bytes.
+        let mut squash3 = b"qshs".to_vec();
+        squash3.resize(119, 0);
+        squash3[28..30].copy_from_slice(&3u16.to_be_bytes());
+        squash3[34..36].copy_from_slice(&16u16.to_be_bytes());
+        squash3[51..55].copy_from_slice(&65536u32.to_be_bytes());
+        for (at, v) in [(63, 4096u64), (71, 2000), (87, 200), (95, 1000)] {
+            squash3[at..at + 8].copy_from_slice(&v.to_be_bytes());
+        }
+        squash3.extend(&random[..4000]);
+        for (name, bytes) in [("random", &random), ("jffs2", &jffs2), ("ubi", &ubi), ("squashfs", &squash), ("squashfs 3.0", &squash3)] {
             let r = scan_bytes(bytes);
             assert!(!r.complete(), "{name}: {:?}", r.coverage);
             assert!(passes(&r).is_empty(), "{name}: passes {:?}", passes(&r));

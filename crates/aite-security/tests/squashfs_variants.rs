@@ -403,3 +403,24 @@ fn squashfs_4_0_big_endian_and_vendor_lzma_read_back_as_written() {
         }
     }
 }
+
+#[test]
+fn legacy_images_are_bounded_by_the_limits() {
+    use aite_security::unpack::LimitKind;
+    // An 8 MiB file of zeros in a few KiB, against a 1 MiB file limit; then an entry limit of 5.
+    let root = Node::Dir { mode: 0o755, uid: 0, gid: 0, children: vec![("bomb".into(), file(0o644, &vec![0u8; 8 << 20])), ("etc".into(), dir(vec![("passwd", file(0o644, b"root::0:0::/:/bin/sh\n"))]))] };
+    let image = squashfs_writer::write(&root, Options { major: 3, minor: 1, be: true, block_log: 16, compression: Compression::Zlib, magic: None });
+    assert!(image.len() < 128 << 10, "{} bytes", image.len());
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("bomb.sqfs"), &image).unwrap();
+    let limits = Limits { max_total_bytes: 4 << 20, max_files: 100, max_file_bytes: 1 << 20 };
+    let (tree, cov) = open(&d.path().join("bomb.sqfs"), &d.path().join("w"), limits).unwrap();
+    assert!(tree.get("bomb").is_none() && tree.get("etc/passwd").is_some(), "{:?}", cov);
+    assert!(cov.skipped.iter().any(|s| s.path == "bomb" && s.reason.contains("max_file_bytes")), "{:?}", cov.skipped);
+    assert_eq!(cov.limits_hit.iter().map(|h| h.limit).collect::<Vec<_>>(), [LimitKind::MaxFileBytes]);
+    let image = squashfs_writer::write(&rootfs(), Options { major: 2, minor: 0, be: false, block_log: 16, compression: Compression::Zlib, magic: None });
+    std::fs::write(d.path().join("many.sqfs"), &image).unwrap();
+    let (tree, cov) = open(&d.path().join("many.sqfs"), &d.path().join("w2"), Limits { max_files: 5, ..Limits::default() }).unwrap();
+    assert_eq!(tree.entries.len(), 5);
+    assert!(cov.limits_hit.iter().any(|h| h.limit == LimitKind::MaxFiles && h.value == 5), "{:?}", cov.limits_hit);
+}

@@ -23,6 +23,8 @@ use std::io::Read;
 
 const METADATA_SIZE: usize = 8192;
 const INVALID_FRAG: u32 = 0xffff_ffff;
+/// Metadata blocks kept decompressed (8 KiB each at most: 64 MiB).
+const MAX_CACHED_BLOCKS: usize = 8192;
 
 /// The fields of a 1.x–3.x superblock aite uses.
 #[derive(Debug, Clone)]
@@ -184,15 +186,21 @@ impl<'a> Image<'a> {
             Codec::Lzma(m) => m,
             _ => LzmaMode::Unknown,
         };
-        let out = squashfs_lzma::decode(data, exact, max, &mut mode).map_err(|e| if self.codec == Codec::Unknown { format!("neither zlib nor LZMA: {e}") } else { e })?;
+        let out = squashfs_lzma::decode(data, exact, max, &mut mode);
+        let first = self.codec == Codec::Unknown;
+        // Kept also when undecodable, so later blocks are not searched again.
         self.codec = Codec::Lzma(mode);
-        Ok(out)
+        out.map_err(|e| if first { format!("neither zlib nor LZMA: {e}") } else { e })
     }
 
     /// The metadata block at `pos`: its contents and where the next one starts.
     fn meta_block(&mut self, pos: u64) -> Result<(Vec<u8>, u64), String> {
         if let Some(m) = self.meta.get(&pos) {
             return Ok(m.clone());
+        }
+        // Bounded memory: a hostile image of many tiny blocks only costs decompressing again.
+        if self.meta.len() >= MAX_CACHED_BLOCKS {
+            self.meta.clear();
         }
         let h = self.u(pos, 2)? as usize;
         let skip = 2 + usize::from(self.sb.check_data());
@@ -473,6 +481,10 @@ pub(super) fn read(sink: &mut Sink<'_>, bytes: &[u8], sb: Superblock) -> Result<
                 continue;
             }
             let child = if path.is_empty() { name } else { format!("{path}/{name}") };
+            // At the entry limit the walk stops (the sink records the limit and the entry it refused).
+            if !sink.room_for(&child) {
+                return Ok(format!("squashfs {}: stopped at the entry limit", img.sb.version()));
+            }
             let n = inode(&mut img, r)?;
             match n.inode {
                 Inode::Dir { .. } => {

@@ -24,12 +24,15 @@ pub(crate) enum LzmaMode {
     Alone,
     /// Raw streams with these properties after `offset` bytes of vendor header.
     Raw { lc: u32, lp: u32, pb: u32, offset: usize },
+    /// No form decoded the first block: later blocks are not searched again.
+    Undecodable,
 }
 
 impl std::fmt::Display for LzmaMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LzmaMode::Unknown => f.write_str("LZMA (no block decoded)"),
+            LzmaMode::Undecodable => f.write_str("LZMA in no known form"),
             LzmaMode::Alone => f.write_str("LZMA with .lzma headers"),
             LzmaMode::Raw { lc, lp, pb, offset } => write!(f, "raw LZMA lc={lc} lp={lp} pb={pb} after {offset} header bytes"),
         }
@@ -58,6 +61,7 @@ pub(crate) fn decode(bytes: &[u8], exact: Option<usize>, max_out: usize, mode: &
     match *mode {
         LzmaMode::Alone => return alone(bytes, max_out),
         LzmaMode::Raw { lc, lp, pb, offset } => return raw(bytes, lc, lp, pb, offset, exact, max_out),
+        LzmaMode::Undecodable => return Err("an earlier block of this image decoded in no LZMA form".into()),
         LzmaMode::Unknown => {}
     }
     if let Ok(out) = alone(bytes, max_out) {
@@ -86,6 +90,7 @@ pub(crate) fn decode(bytes: &[u8], exact: Option<usize>, max_out: usize, mode: &
             return Ok(out);
         }
     }
+    *mode = LzmaMode::Undecodable;
     Err(format!("no LZMA form decodes this block ({} bytes): neither a .lzma header nor a raw stream with any lc/lp/pb after 0..={MAX_OFFSET} header bytes", bytes.len()))
 }
 
@@ -159,7 +164,10 @@ mod tests {
         assert_eq!(decode(&next, None, 8192, &mut mode).unwrap(), b"telnetd -l /bin/sh");
         // Garbage is an error, never a panic; a bomb is bounded.
         let mut mode = LzmaMode::Unknown;
-        assert!(decode(&[0u8; 40], None, 8192, &mut mode).is_err() || mode != LzmaMode::Unknown);
+        let garbage: Vec<u8> = (0..400u32).map(|i| (i * 7919 % 251) as u8).collect();
+        assert!(decode(&garbage, None, 8192, &mut mode).is_err());
+        assert_eq!(mode, LzmaMode::Undecodable, "searched once per image");
+        assert!(decode(&encode(&data, 3, 0, 2, true), None, 8192, &mut mode).is_err());
         let mut mode = LzmaMode::Unknown;
         assert!(decode(&encode(&vec![0u8; 1 << 20], 3, 0, 2, true), None, 8192, &mut mode).is_err());
     }
