@@ -280,6 +280,15 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
     if let Some(r) = p.suite("agreement") {
         consistency.push(("deployed vs reference".into(), format!("{} vs {}: top-1 agreement {}, SQNR {} dB, max |diff| {}", s(r, "/deployed"), s(r, "/reference"), r.get("top1_agreement").map(pct).unwrap_or_default(), num(r.get("sqnr_db").and_then(Value::as_f64), ""), num(r.get("max_abs_diff").and_then(Value::as_f64), ""))));
     }
+    if let Some(r) = p.suite("detection_repeatability") {
+        consistency.push(("detection repeatability".into(), format!("{} samples × {} repeats, {} detections: identical {}, max |score diff| {}, max box diff {}, count changes {}, non-finite answers {}", r["samples"], r["repeats"], r["detections"], r["identical"], num(r.get("max_score_diff").and_then(Value::as_f64), ""), num(r.get("max_box_diff").and_then(Value::as_f64), ""), r["count_mismatches"], r["non_finite_answers"])));
+    }
+    if let Some(r) = p.suite("detection_batch_invariance") {
+        consistency.push(("detection batch invariance".into(), format!("batch {} on {} samples: within tolerance {}, max |score diff| {}, max box diff {}, count changes {}", r["batch"], r["samples"], r["within_tolerance"], num(r.get("max_score_diff").and_then(Value::as_f64), ""), num(r.get("max_box_diff").and_then(Value::as_f64), ""), r["count_mismatches"])));
+    }
+    if let Some(r) = p.suite("detection_agreement") {
+        consistency.push(("deployed vs reference (detections)".into(), format!("{} vs {}: frames in agreement {}, {} of {} reference / {} deployed detections matched at IoU {}, mean IoU {}, min IoU {}, max |score diff| {}", s(r, "/deployed"), s(r, "/reference"), r.get("frame_agreement").map(pct).unwrap_or_default(), r["matched"], r["reference_detections"], r["deployed_detections"], r["iou_threshold"], num(r.get("mean_iou").and_then(Value::as_f64), ""), num(r.get("min_iou").and_then(Value::as_f64), ""), num(r.get("max_score_diff").and_then(Value::as_f64), ""))));
+    }
     for m in p.suite("metamorphic").and_then(Value::as_array).into_iter().flatten() {
         let rel = m.get("relation").map(|r| r.as_object().map(|o| o.iter().map(|(k, v)| format!("{k} {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect::<Vec<_>>().join(", ")).unwrap_or_default()).unwrap_or_default();
         consistency.push((format!("metamorphic: {rel}"), format!("top-1 flips {}", m.get("flips").map(pct).unwrap_or_default())));

@@ -457,6 +457,13 @@ fn consistency_of_blazeface_on_unlabeled_frames() {
     assert_eq!((a["unmatched_reference"].as_u64(), a["unmatched_deployed"].as_u64(), a["mean_iou"].as_f64(), a["max_score_diff"].as_f64()), (Some(0), Some(0), Some(1.0), Some(0.0)), "{a}");
     assert_eq!(a["frame_agreement"]["successes"], 6, "{a}");
     assert_eq!(suites["detection_repeatability"]["identical"], true);
+    // The terminal tables name the detector suites and the detections per degenerate frame.
+    let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("--reference").arg(&model).arg("-d").arg(&frames)
+        .args(["-p", "blazeface128", "--task", "blazeface-short", "--corruptions", "none", "--attacks", "none", "--samples", "2", "--repeats", "2", "--out"]).arg(dir.path().join("out2")));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for want in ["detection repeatability: 2 samples x 2 runs", "bit-identical", "detection agreement", "0 detection(s) (limit 3)"] {
+        assert!(r.stdout.contains(want), "{want} missing:\n{}", r.stdout);
+    }
 }
 
 /// tract against ONNX Runtime on the same BlazeFace graph (feature `ort`).
