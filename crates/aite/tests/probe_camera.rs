@@ -95,7 +95,9 @@ impl Camera {
         if let Some(why) = missing(twin) {
             return Err(why);
         }
-        let ns = format!("aite-cam-{}-{}", std::process::id(), if twin == Twin::Vulnerable { "vuln" } else { "hard" });
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let ns = format!("aite-cam-{}-{n}-{}", std::process::id(), if twin == Twin::Vulnerable { "vuln" } else { "hard" });
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let secret = format!("S{:016x}", rand_u64());
         let mut cam = Camera { ns: ns.clone(), dir, servers: Vec::new(), declared: Vec::new(), listening: Vec::new(), secret };
@@ -431,5 +433,107 @@ fn hardened_camera_reports_no_failing_finding() {
     for (scheme, port) in [("http-digest", 443), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)] {
         let tries: Vec<&serde_json::Value> = attempts.iter().filter(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp")) && a["service"].as_str().unwrap().contains(scheme)).collect();
         assert!(!tries.is_empty() && tries.iter().all(|a| a["outcome"] == "rejected"), "{scheme} on {port}: {attempts:?}");
+    }
+}
+
+/// The system OpenSSL with its legacy protocols and ciphers re-enabled (testssl.sh drives it).
+const LEGACY_OPENSSL_CONF: &str = "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n[ssl_sect]\nsystem_default = system_default_sect\n[system_default_sect]\nCipherString = ALL:eNULL:@SECLEVEL=0\nMinProtocol = None\n";
+
+/// testssl.sh `-p -s` on one port inside the namespace: its JSON findings by id.
+fn testssl(cam: &Camera, port: u16) -> std::collections::BTreeMap<String, String> {
+    let conf = cam.d().join("legacy-openssl.cnf");
+    std::fs::write(&conf, LEGACY_OPENSSL_CONF).unwrap();
+    let json = cam.d().join(format!("testssl-{port}.json"));
+    let out = Command::new("ip")
+        .args(["netns", "exec", &cam.ns, "testssl", "--quiet", "-p", "-s", "--warnings", "batch", "--jsonfile"])
+        .arg(&json)
+        .arg(format!("127.0.0.1:{port}"))
+        .env("OPENSSL_CONF", &conf)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let peer: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(&json).unwrap_or_else(|e| panic!("testssl wrote no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))).unwrap();
+    peer.iter().filter_map(|x| Some((x["id"].as_str()?.to_string(), x["finding"].as_str()?.to_string()))).collect()
+}
+
+/// testssl.sh's weak-suite class of an IANA suite name (its cipherlist_* groups).
+fn weak_class(iana: &str) -> Option<&'static str> {
+    if iana.contains("EXPORT") {
+        Some("cipherlist_EXPORT")
+    } else if iana.contains("_WITH_NULL_") {
+        Some("cipherlist_NULL")
+    } else if iana.contains("_anon_") {
+        Some("cipherlist_aNULL")
+    } else if iana.contains("3DES") || iana.contains("IDEA") {
+        Some("cipherlist_3DES_IDEA")
+    } else {
+        None
+    }
+}
+
+/// aite and testssl.sh agree on a TLS port: each version offered or not, and each weak class.
+fn assert_testssl_agrees(cam: &Camera, net: &serde_json::Value, port: u16) {
+    let theirs = testssl(cam, port);
+    let svc = net["services"].as_array().unwrap().iter().find(|x| x["port"] == port).unwrap_or_else(|| panic!("no service on {port}"));
+    let versions = svc["tls"]["versions"].as_array().unwrap_or_else(|| panic!("no TLS on {port}: {svc}"));
+    let mut table = Vec::new();
+    for (ours, id) in [("SSLv3", "SSLv3"), ("TLSv1.0", "TLS1"), ("TLSv1.1", "TLS1_1"), ("TLSv1.2", "TLS1_2"), ("TLSv1.3", "TLS1_3")] {
+        let v = versions.iter().find(|v| v["version"] == ours).unwrap_or_else(|| panic!("{ours} not probed: {versions:?}"));
+        let offered = v["state"] == "offered";
+        let peer = theirs.get(id).unwrap_or_else(|| panic!("testssl has no {id}: {theirs:?}"));
+        table.push(format!("{ours}: aite {} / testssl {peer:?}", if offered { "offered" } else { "not offered" }));
+        assert_eq!(offered, peer.starts_with("offered"), "port {port} {ours}: aite {v} vs testssl {peer:?}");
+    }
+    let suites: Vec<&str> = versions.iter().flat_map(|v| v["suites"].as_array().unwrap().iter().filter_map(|s| s.as_str())).collect();
+    for class in ["cipherlist_NULL", "cipherlist_aNULL", "cipherlist_EXPORT", "cipherlist_3DES_IDEA"] {
+        let ours = suites.iter().any(|s| weak_class(s) == Some(class));
+        let peer = theirs.get(class).unwrap_or_else(|| panic!("testssl has no {class}: {theirs:?}"));
+        table.push(format!("{class}: aite {ours} / testssl {peer:?}"));
+        assert_eq!(ours, peer == "offered", "port {port} {class}: aite suites {suites:?} vs testssl {peer:?}");
+    }
+    eprintln!("testssl.sh vs aite on 127.0.0.1:{port}: {}", table.join("; "));
+}
+
+/// nmap -sT -sV over every port inside the namespace: the open ports.
+fn nmap_open(cam: &Camera) -> Vec<u64> {
+    let out = cam.peer("nmap", &["-sT", "-sV", "-Pn", "-n", "--version-light", "-p-", "-oX", "-", "127.0.0.1"]);
+    let xml = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut open: Vec<u64> = Vec::new();
+    for chunk in xml.split("<port protocol=\"tcp\" portid=\"").skip(1) {
+        let port: u64 = chunk.split('"').next().unwrap().parse().unwrap();
+        let body = chunk.split("</port>").next().unwrap();
+        if body.contains("<state state=\"open\"") {
+            let name = body.split("<service name=\"").nth(1).and_then(|x| x.split('"').next()).unwrap_or("?");
+            eprintln!("  nmap: {port}/tcp open {name}");
+            open.push(port);
+        }
+    }
+    open.sort_unstable();
+    open
+}
+
+/// Peers on the same camera: testssl.sh on every TLS port (versions, weak classes), nmap on
+/// every port (open ports); the wall time of each against aite's full-port probe.
+#[test]
+fn peers_agree_on_the_camera() {
+    if !found("testssl") || !found("nmap") {
+        skip_or_fail("the camera peer test needs `apt-get install testssl.sh nmap`");
+        return;
+    }
+    for twin in [Twin::Vulnerable, Twin::Hardened] {
+        let Some(cam) = camera(twin) else { return };
+        let (net, aite_secs, _) = full_probe(&cam);
+        let tls_ports: Vec<u16> = if twin == Twin::Vulnerable { vec![443, 8443] } else { vec![443] };
+        let started = Instant::now();
+        for &p in &tls_ports {
+            assert_testssl_agrees(&cam, &net, p);
+        }
+        let testssl_secs = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let theirs = nmap_open(&cam);
+        let nmap_secs = started.elapsed().as_secs_f64();
+        let ours: Vec<u64> = net["open"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
+        assert_eq!(ours, theirs, "{twin:?}: open ports, aite vs nmap -sT -sV -p-");
+        eprintln!("{twin:?} camera wall time: aite probe (all 65535 ports, every check) {aite_secs:.1} s; testssl.sh -p -s on {tls_ports:?} {testssl_secs:.1} s; nmap -sT -sV -p- {nmap_secs:.1} s");
     }
 }
