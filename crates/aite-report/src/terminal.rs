@@ -229,6 +229,9 @@ fn render_security(results: &Results, out: &mut String) {
         }
     }
     let c = &r.coverage;
+    if let Some(kind) = c.single_file {
+        let _ = writeln!(out, "coverage: 1 file examined as {kind} ({} bytes), given alone (not an image)", c.file_bytes);
+    }
     let _ = writeln!(
         out,
         "coverage: {} of {} input bytes in extracted containers, {} not understood, {} unclaimed, {} padding; {} files ({} bytes), {} symlinks, {} device nodes; {} entries skipped",
