@@ -105,6 +105,9 @@ impl OcrSpec {
         if self.rec_height == 0 || self.rec_width == 0 || self.cls_width == 0 || self.det_limit_side_len == 0 {
             return bad("model input sizes must be at least 1");
         }
+        if !(self.width_height_ratio == -1.0 || (self.width_height_ratio.is_finite() && self.width_height_ratio > 0.0)) {
+            return bad("width_height_ratio must be above 0, or -1 to disable the letterbox ratio rule");
+        }
         if !(self.unclip_ratio.is_finite() && self.unclip_ratio > 0.0 && self.thresh.is_finite() && self.box_thresh.is_finite()) {
             return bad("thresh, box_thresh and unclip_ratio must be finite (unclip_ratio above 0)");
         }
@@ -471,5 +474,109 @@ mod tests {
         let err = crate::TaskSpec::parse_cli("ppocr-v4,unclip=2").unwrap_err().to_string();
         assert!(err.contains("unclip") && err.contains("unclip_ratio"), "{err}");
         assert!(crate::TaskSpec::parse_cli("ppocr-v4,cls_batch=0").is_err());
+    }
+
+    /// A model answering every input with `f(input)`.
+    struct Fake<F: FnMut(&Tensor) -> Tensor + Send>(aite_target::TargetInfo, F);
+
+    impl<F: FnMut(&Tensor) -> Tensor + Send> Target for Fake<F> {
+        fn info(&self) -> &aite_target::TargetInfo {
+            &self.0
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            Ok(vec![(self.1)(&inputs[0])])
+        }
+    }
+
+    fn fake(f: impl FnMut(&Tensor) -> Tensor + Send + 'static) -> OcrModel {
+        let info = aite_target::TargetInfo { name: "fake".into(), engine: "fake".into(), engine_version: "0".into(), threads: 1, inputs: vec![], outputs: vec![] };
+        OcrModel::Dynamic(Box::new(Fake(info, f)))
+    }
+
+    /// Detector: probability 0.9 on map x in [w/8, 3w/8), y in [3h/8, 3h/8 + 20h/768) (for
+    /// an 800x768 map: x 100..=299, y 288..=307), 0 elsewhere. Classifier: `180` at 0.95.
+    /// Recogniser: "ab" (classes 1 and 2 of a 4-symbol charset) at 0.8 and 0.6.
+    fn pipeline(seen_det: std::sync::Arc<std::sync::Mutex<Vec<Vec<usize>>>>) -> OcrPipeline {
+        let det = fake(move |x| {
+            let (h, w) = (x.shape()[2], x.shape()[3]);
+            seen_det.lock().unwrap().push(x.shape().to_vec());
+            let mut m = vec![0f32; h * w];
+            for y in h * 3 / 8..h * 3 / 8 + 20 * h / 768 {
+                for xx in w / 8..3 * w / 8 {
+                    m[y * w + xx] = 0.9;
+                }
+            }
+            Tensor::f32(vec![1, 1, h, w], m).unwrap()
+        });
+        let cls = fake(|x| Tensor::f32(vec![x.shape()[0], 2], [0.05, 0.95].repeat(x.shape()[0])).unwrap());
+        let rec = fake(|x| {
+            let (n, steps) = (x.shape()[0], x.shape()[3] / 8);
+            let mut v = vec![0f32; n * steps * 6];
+            for k in 0..n {
+                for t in 0..steps {
+                    let (class, p) = match t {
+                        1 => (1, 0.8),
+                        3 => (2, 0.6),
+                        _ => (0, 1.0),
+                    };
+                    v[(k * steps + t) * 6 + class] = p;
+                }
+            }
+            Tensor::f32(vec![n, steps, 6], v).unwrap()
+        });
+        OcrPipeline::new(OcrSpec::default(), det, Some(cls), rec, "a\nb\nc\nd").unwrap()
+    }
+
+    #[test]
+    fn pipeline_glue_by_hand_with_fake_models() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let mut p = pipeline(seen.clone());
+        // 800x768: short side 768 >= 736, sides already multiples of 32, so the map is the
+        // frame. Bar 100..=299 x 288..=307, dilated to 100..300 x 288..308 (200 x 20):
+        // d = 4000 * 1.6 / 440 = 14.55, box 85.45..314.55 x 273.45..322.55, Clipper's
+        // rounded points give 85..315 x 273..323.
+        let frame = Frame::new(800, 768, vec![128; 800 * 768 * 3]).unwrap();
+        let lines = p.read(&frame).unwrap();
+        assert_eq!(seen.lock().unwrap().as_slice(), &[vec![1, 3, 768, 800]]);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!(lines[0].quad, [[85.0, 273.0], [315.0, 273.0], [315.0, 323.0], [85.0, 323.0]]);
+        assert_eq!((lines[0].text.as_str(), lines[0].rotated), ("ab", true));
+        assert!((lines[0].score - 0.7).abs() < 1e-6);
+        // A wide 800x64 frame (ratio 12.5 > 8) is letterboxed to 800x200 (68 black rows above
+        // and below) and the detector sees 2944x736; the box comes back in frame pixels.
+        seen.lock().unwrap().clear();
+        let lines = p.read(&Frame::new(800, 64, vec![128; 800 * 64 * 3]).unwrap()).unwrap();
+        assert_eq!(seen.lock().unwrap().as_slice(), &[vec![1, 3, 736, 2944]]);
+        assert_eq!(lines.len(), 1);
+        // Map bar 368..=1103 x 276..=294, dilated 368..1104 x 276..295 (736 x 19):
+        // d = 736 * 19 * 1.6 / 1510 = 14.82, map box 353..1119 x 261..310; scaled to 800x200:
+        // 95.9 -> 96, 304.1 -> 304, 70.9 -> 71, 84.2 -> 84; minus the 68 rows above: 3..16.
+        assert_eq!(lines[0].quad, [[96.0, 3.0], [304.0, 3.0], [304.0, 16.0], [96.0, 16.0]]);
+        // A recogniser score under text_score drops the line.
+        p.spec.text_score = 0.75;
+        assert!(p.read(&frame).unwrap().is_empty());
+    }
+
+    #[test]
+    fn model_output_that_does_not_fit_is_an_error() {
+        let rec = fake(|x| Tensor::f32(vec![x.shape()[0], 2, 9], vec![0.0; x.shape()[0] * 18]).unwrap());
+        let det = fake(|x| {
+            let (h, w) = (x.shape()[2], x.shape()[3]);
+            let mut m = vec![0f32; h * w];
+            for y in 200..220 {
+                for xx in 100..300 {
+                    m[y * w + xx] = 0.9;
+                }
+            }
+            Tensor::f32(vec![1, 1, h, w], m).unwrap()
+        });
+        let mut p = OcrPipeline::new(OcrSpec::default(), det, None, rec, "a\nb").unwrap();
+        let err = p.read(&Frame::new(800, 768, vec![0; 800 * 768 * 3]).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("9 output classes"), "{err}");
+        let bad_det = fake(|_| Tensor::f32(vec![1, 2, 4, 4], vec![0.0; 32]).unwrap());
+        let mut p = OcrPipeline::new(OcrSpec::default(), bad_det, None, fake(|x| x.clone()), "a").unwrap();
+        let err = p.read(&Frame::new(40, 40, vec![0; 40 * 40 * 3]).unwrap()).unwrap_err().to_string();
+        assert!(err.contains("probability map"), "{err}");
+        assert!(OcrSpec { width_height_ratio: 0.0, ..OcrSpec::default() }.validate().is_err());
     }
 }
