@@ -174,6 +174,10 @@ pub struct LatencyReport {
     /// `None` for local engines. The latency figures above cover successful queries only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requests: Option<aite_target::RequestCounts>,
+    /// The server's own time over the measured window (snapshots of its statistics at both
+    /// edges); `None` for local engines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerTime>,
     #[serde(skip)]
     pub records: Vec<QueryRecord>,
 }
@@ -264,13 +268,36 @@ pub fn run(
         let ix = rng.gen_range(0..workload.len());
         workload.run(target, ix)?;
     }
+    // The statistics request goes first and last, so the window's request counts exclude it.
+    let server_before = target.server_stats();
     let requests_before = target.request_counts();
     let mut report = measure(target, workload, scenario, settings, cancel, progress, &mut rng)?;
     report.requests = match (requests_before, target.request_counts()) {
         (Some(a), Some(b)) => Some(b.since(&a)),
         _ => None,
     };
+    report.server = server_before.map(|before| ServerTime::from_snapshots(before, target.server_stats()));
     Ok(report)
+}
+
+/// The server-side time of a measured window, or why there is none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum ServerTime {
+    /// The difference of the server's statistics between the window's edges.
+    Measured(aite_target::ServerStats),
+    /// The target has a server, but it does not expose statistics: not measured, not zero.
+    NotExposed { why: String },
+}
+
+impl ServerTime {
+    fn from_snapshots(before: Result<aite_target::ServerStats, String>, after: Option<Result<aite_target::ServerStats, String>>) -> ServerTime {
+        match (before, after) {
+            (Ok(a), Some(Ok(b))) => ServerTime::Measured(b.since(&a)),
+            (Err(why), _) | (Ok(_), Some(Err(why))) => ServerTime::NotExposed { why: format!("not exposed by the server: {why}") },
+            (Ok(_), None) => ServerTime::NotExposed { why: "the target stopped reporting server statistics".into() },
+        }
+    }
 }
 
 /// The measured run, after warm-up.
@@ -580,6 +607,7 @@ pub(crate) fn build_report(
         error_rate,
         failed_queries,
         requests: None,
+        server: None,
         records,
     }
 }

@@ -11,7 +11,7 @@
 use crate::codec::{self, WireType};
 use crate::oip::{check_inputs, decode_outputs, in_metadata_order, model_tensors, snippet};
 use crate::RemoteError;
-use aite_target::{RequestCounts, RequestOutcome, Target, TargetError, TargetInfo, Tensor};
+use aite_target::{PhaseTotal, RequestCounts, RequestOutcome, ServerStats, Target, TargetError, TargetInfo, Tensor};
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -472,5 +472,15 @@ impl Target for CommandTarget {
 
     fn request_counts(&self) -> Option<RequestCounts> {
         Some(self.counts)
+    }
+
+    /// The wrapper's own `timing_ns.infer` as the compute-infer phase; the other phases are
+    /// not reported by the protocol.
+    fn server_stats(&mut self) -> Option<Result<ServerStats, String>> {
+        let (ns, count) = self.wrapper_infer_ns;
+        if count == 0 && self.counts.ok > 0 {
+            return Some(Err(format!("`{}` sends no timing_ns.infer in its answers", self.program())));
+        }
+        Some(Ok(ServerStats { source: format!("timing_ns.infer of `{}`", self.program()), compute_infer: Some(PhaseTotal { count, ns }), ..Default::default() }))
     }
 }

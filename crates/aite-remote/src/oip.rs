@@ -4,7 +4,7 @@
 use crate::codec::{self, WireType};
 use crate::http::{Failure, HttpClient, Response};
 use crate::{OipUrl, RemoteError};
-use aite_target::{Dim, RequestCounts, RequestOutcome, Target, TargetError, TargetInfo, Tensor, TensorSpec};
+use aite_target::{Dim, PhaseTotal, RequestCounts, RequestOutcome, ServerStats, Target, TargetError, TargetInfo, Tensor, TensorSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -44,6 +44,8 @@ pub enum Endpoint {
     ModelReady,
     ModelMetadata,
     Infer,
+    /// `GET …/stats` (Triton's statistics extension); recorded, not counted with the model's requests.
+    Statistics,
 }
 
 /// One request attempt, as the client saw it.
@@ -431,4 +433,38 @@ impl Target for OipTarget {
     fn request_counts(&self) -> Option<RequestCounts> {
         Some(self.counts)
     }
+
+    fn server_stats(&mut self) -> Option<Result<ServerStats, String>> {
+        if !self.extensions.iter().any(|e| e == "statistics") {
+            return Some(Err(format!("{} does not advertise the statistics extension in GET /v2", self.info.engine_version)));
+        }
+        let path = format!("{}/stats", self.url.model_path());
+        let counts = self.counts;
+        let answer = self.call(Endpoint::Statistics, "GET", &path, &[], &[], json_body);
+        self.counts = counts;
+        Some(answer.map_err(|e| format!("GET {}: {}: {}", self.http_url(&path), e.outcome, e.message)).and_then(|v| triton_stats(&v, &path)))
+    }
+}
+
+/// Triton's statistics answer (`{"model_stats":[{"inference_count","execution_count",
+/// "inference_stats":{"success":{"count","ns"},…}}]}`), summed over the versions listed.
+fn triton_stats(v: &Value, path: &str) -> Result<ServerStats, String> {
+    let models = v["model_stats"].as_array().filter(|a| !a.is_empty()).ok_or_else(|| format!("GET {path} answered no model_stats: {}", snippet(v.to_string().as_bytes())))?;
+    // Triton writes 64-bit counters as numbers; some builds as strings.
+    let num = |x: &Value| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok()));
+    let sum = |f: &dyn Fn(&Value) -> Option<u64>| models.iter().map(f).try_fold(0u64, |acc, n| n.map(|n| acc + n));
+    let phase = |name: &str| -> Option<PhaseTotal> {
+        Some(PhaseTotal { count: sum(&|m| num(&m["inference_stats"][name]["count"]))?, ns: sum(&|m| num(&m["inference_stats"][name]["ns"]))? })
+    };
+    Ok(ServerStats {
+        source: format!("triton statistics extension, GET {path}"),
+        inference_count: sum(&|m| num(&m["inference_count"])),
+        execution_count: sum(&|m| num(&m["execution_count"])),
+        success: phase("success"),
+        fail: phase("fail"),
+        queue: phase("queue"),
+        compute_input: phase("compute_input"),
+        compute_infer: phase("compute_infer"),
+        compute_output: phase("compute_output"),
+    })
 }

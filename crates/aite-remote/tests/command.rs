@@ -40,6 +40,10 @@ fn answers_decode_to_hand_written_bytes() {
         assert_eq!(out[0].to_f32_vec(), vec![1.0, -2.5]);
     }
     assert_eq!(t.wrapper_infer_ns(), (2000, 2));
+    // The wrapper's timing_ns.infer is the compute-infer phase; the protocol reports no other.
+    let s = t.server_stats().unwrap().unwrap();
+    assert_eq!(s.compute_infer, Some(aite_target::PhaseTotal { count: 2, ns: 2000 }));
+    assert_eq!((s.queue, s.success, s.inference_count), (None, None, None));
     let c = t.request_counts().unwrap();
     assert_eq!((c.ok, c.errors()), (2, 0));
     assert_eq!(t.restarts(), 0);

@@ -148,6 +148,28 @@ impl Renderer for TerminalRenderer {
                         es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
                     );
                 }
+                match &l.server {
+                    Some(aite_latency::ServerTime::Measured(s)) => {
+                        let ms = |n: Option<f64>| n.map_or("n/a".to_string(), |n| format!("{:.3} ms", n / 1e6));
+                        let in_server = s.success.and_then(|p| p.mean_ns());
+                        let _ = writeln!(
+                            out,
+                            "server time per request ({} inferences counted by the server): queue {}, compute input {}, infer {}, output {}; in server {} against {:.3} ms client mean{}",
+                            s.inference_count.map_or("n/a".into(), |n| n.to_string()),
+                            ms(s.queue.and_then(|p| p.mean_ns())),
+                            ms(s.compute_input.and_then(|p| p.mean_ns())),
+                            ms(s.compute_infer.and_then(|p| p.mean_ns())),
+                            ms(s.compute_output.and_then(|p| p.mean_ns())),
+                            ms(s.success.and_then(|p| p.mean_ns())),
+                            l.latency.mean_ms,
+                            in_server.map(|n| format!(" (network and serialisation {:.3} ms)", l.latency.mean_ms - n / 1e6)).unwrap_or_default(),
+                        );
+                    }
+                    Some(aite_latency::ServerTime::NotExposed { why }) => {
+                        let _ = writeln!(out, "server time: {why}");
+                    }
+                    None => {}
+                }
                 if let Some(d) = &l.drift {
                     let _ = writeln!(out, "drift: {:+.3} ms/min, last/first window p50 {:.3}", d.slope_ms_per_minute, d.last_to_first_ratio);
                 }

@@ -12,7 +12,8 @@
 //!   input/output [`TensorSpec`]s), recorded verbatim in the evidence.
 //! - [`NullTarget`]: a target that does no work, used to measure harness overhead.
 //! - [`RequestCounts`]: how a remote target's requests ended ([`RequestOutcome`]), for
-//!   the suites to report beside their measurements.
+//!   the suites to report beside their measurements, and [`ServerStats`], the server's own
+//!   time on them where it exposes it.
 //!
 //! ```
 //! use aite_target::{NullTarget, Target, Tensor};
@@ -26,6 +27,7 @@ mod error;
 mod null;
 mod requests;
 mod scores;
+mod server;
 mod spec;
 mod tensor;
 
@@ -34,6 +36,7 @@ pub use error::TargetError;
 pub use scores::top_k;
 pub use null::NullTarget;
 pub use requests::{RequestCounts, RequestOutcome};
+pub use server::{PhaseTotal, ServerStats};
 pub use spec::{DType, Dim, TargetInfo, TensorSpec};
 pub use tensor::{Tensor, TensorData};
 
@@ -70,6 +73,13 @@ pub trait Target: Send {
     fn request_counts(&self) -> Option<RequestCounts> {
         None
     }
+
+    /// A snapshot of the server's own cumulative statistics for this model. `None` (the
+    /// default, every local engine): there is no server. `Some(Err(why))`: there is one, but
+    /// it does not expose statistics (or the request for them failed), and `why` says so.
+    fn server_stats(&mut self) -> Option<Result<ServerStats, String>> {
+        None
+    }
 }
 
 impl<T: Target + ?Sized> Target for Box<T> {
@@ -87,5 +97,8 @@ impl<T: Target + ?Sized> Target for Box<T> {
     }
     fn request_counts(&self) -> Option<RequestCounts> {
         (**self).request_counts()
+    }
+    fn server_stats(&mut self) -> Option<Result<ServerStats, String>> {
+        (**self).server_stats()
     }
 }

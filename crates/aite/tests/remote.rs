@@ -99,6 +99,10 @@ fn latency_through_oip_counts_every_request_and_times_only_successes() {
     assert!(lat["error"].is_null(), "{lat}");
     assert_eq!(lat["validity"]["valid"], true, "{}", lat["validity"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // The fake server has no statistics extension: server time is "not exposed", not zero.
+    assert_eq!(lat["server"]["status"], "not-exposed", "{}", lat["server"]);
+    assert!(lat["server"]["why"].as_str().unwrap().contains("does not advertise the statistics extension"), "{}", lat["server"]);
+    assert!(r.stdout.contains("server time: not exposed by the server"), "{}", r.stdout);
 }
 
 #[test]

@@ -128,4 +128,24 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
     eprintln!("Triton (onnxruntime) vs local tract: top-1 equal on {same}/200 images, max |score diff| {max_diff:.2e}");
     assert_eq!(same, 200, "per-image top-1 differs");
     assert!(max_diff < 1e-4, "scores differ by {max_diff}");
+
+    // Server-side time: Triton's statistics, diffed around the measured window, beside the client's.
+    for transfer in ["binary", "json"] {
+        let out = dir.path().join(format!("latency-{transfer}"));
+        let r = run(aite().args(["latency", "--target", &url, "--transfer", transfer, "--min-duration-ms", "1000", "--min-queries", "100", "--warmup", "10", "--out"]).arg(&out));
+        assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.log_tail());
+        let l = &results(&run_folder(&out))["suites"]["latency"];
+        let s = &l["server"];
+        assert_eq!(s["status"], "measured", "{s}");
+        let sent = l["requests"]["ok"].as_u64().unwrap();
+        assert_eq!((l["errors"].as_u64(), l["queries"].as_u64()), (Some(0), Some(sent)), "{l}");
+        assert_eq!(s["inference_count"].as_u64(), Some(sent), "the server counted other inferences than aite sent in the window: {s}");
+        assert_eq!(s["success"]["count"].as_u64(), Some(sent), "{s}");
+        let server_ms = s["success"]["mean_ns"].as_f64().unwrap() / 1e6;
+        let parts_ms: f64 = ["queue", "compute_input", "compute_infer", "compute_output"].iter().map(|k| s[k]["mean_ns"].as_f64().unwrap() / 1e6).sum();
+        let client_mean = l["latency"]["mean_ms"].as_f64().unwrap();
+        eprintln!("Triton REST {transfer}: {sent} requests, client mean {client_mean:.3} ms, server {server_ms:.3} ms (queue+compute {parts_ms:.3} ms)");
+        assert!(parts_ms <= server_ms && server_ms <= client_mean, "server time {server_ms} (parts {parts_ms}) against client mean {client_mean}: {s}");
+        assert!(r.stdout.contains("server time per request"), "{}", r.stdout);
+    }
 }

@@ -1,0 +1,97 @@
+//! Time a remote target's server spent on its requests, from the server's own statistics
+//! (Triton's `GET /v2/models/NAME/stats`, a command wrapper's `timing_ns`).
+//!
+//! Servers keep cumulative totals; a suite takes a snapshot at each edge of its measured
+//! window and reports the difference ([`ServerStats::since`]) beside its client-side latency.
+
+use serde::{Deserialize, Serialize};
+
+/// A cumulative total of one phase: how many requests passed through it, and their time.
+/// Serialised with its `mean_ns` per request beside (`null` when none passed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct PhaseTotal {
+    pub count: u64,
+    pub ns: u64,
+}
+
+impl Serialize for PhaseTotal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("PhaseTotal", 3)?;
+        st.serialize_field("count", &self.count)?;
+        st.serialize_field("ns", &self.ns)?;
+        st.serialize_field("mean_ns", &self.mean_ns())?;
+        st.end()
+    }
+}
+
+impl PhaseTotal {
+    fn since(self, earlier: PhaseTotal) -> PhaseTotal {
+        PhaseTotal { count: self.count.saturating_sub(earlier.count), ns: self.ns.saturating_sub(earlier.ns) }
+    }
+
+    /// Mean nanoseconds per request; `None` when no request passed.
+    pub fn mean_ns(&self) -> Option<f64> {
+        (self.count > 0).then(|| self.ns as f64 / self.count as f64)
+    }
+}
+
+/// A server's cumulative statistics for the target's model. A phase the server does not
+/// report is `None` (never zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerStats {
+    /// Where the figures come from, e.g. `triton /v2/models/resnet8/stats`.
+    pub source: String,
+    /// Inferences the server counted (a batch of n counts n).
+    pub inference_count: Option<u64>,
+    /// Model executions (batches).
+    pub execution_count: Option<u64>,
+    /// Requests that succeeded / failed, with their total time in the server.
+    pub success: Option<PhaseTotal>,
+    pub fail: Option<PhaseTotal>,
+    /// Waiting in the server's queue.
+    pub queue: Option<PhaseTotal>,
+    /// Copying inputs to the model / running it / copying outputs back.
+    pub compute_input: Option<PhaseTotal>,
+    pub compute_infer: Option<PhaseTotal>,
+    pub compute_output: Option<PhaseTotal>,
+}
+
+impl ServerStats {
+    /// The statistics accumulated since `earlier` (a snapshot at the start of a window).
+    pub fn since(&self, earlier: &ServerStats) -> ServerStats {
+        let d = |a: Option<u64>, b: Option<u64>| a.map(|a| a.saturating_sub(b.unwrap_or(0)));
+        let p = |a: Option<PhaseTotal>, b: Option<PhaseTotal>| a.map(|a| a.since(b.unwrap_or_default()));
+        ServerStats {
+            source: self.source.clone(),
+            inference_count: d(self.inference_count, earlier.inference_count),
+            execution_count: d(self.execution_count, earlier.execution_count),
+            success: p(self.success, earlier.success),
+            fail: p(self.fail, earlier.fail),
+            queue: p(self.queue, earlier.queue),
+            compute_input: p(self.compute_input, earlier.compute_input),
+            compute_infer: p(self.compute_infer, earlier.compute_infer),
+            compute_output: p(self.compute_output, earlier.compute_output),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_subtract_and_absent_stays_absent() {
+        let a = ServerStats { inference_count: Some(10), queue: Some(PhaseTotal { count: 10, ns: 1000 }), ..Default::default() };
+        let b = ServerStats { inference_count: Some(14), queue: Some(PhaseTotal { count: 14, ns: 1800 }), ..Default::default() };
+        let w = b.since(&a);
+        assert_eq!(w.inference_count, Some(4));
+        assert_eq!(w.queue, Some(PhaseTotal { count: 4, ns: 800 }));
+        assert_eq!(w.queue.unwrap().mean_ns(), Some(200.0));
+        assert_eq!((w.compute_infer, w.success), (None, None));
+        assert_eq!(PhaseTotal::default().mean_ns(), None);
+        let json = serde_json::to_value(w.queue.unwrap()).unwrap();
+        assert_eq!(json, serde_json::json!({"count": 4, "ns": 800, "mean_ns": 200.0}));
+        assert_eq!(serde_json::from_value::<PhaseTotal>(json).unwrap(), w.queue.unwrap());
+    }
+}
