@@ -56,11 +56,11 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(assessment["requirements"].as_array().unwrap().len(), aite_assessment::shipped("reference-terminal").unwrap().requirements.len());
     assert_eq!(verdict("SEC-CRED-DEFAULT"), "FAIL");
     // The probe of the in-process reference device finds its planted network weaknesses;
-    // what aite does not check yet stays NOT_TESTED.
+    // the ONVIF rules find no ONVIF service on it.
     assert_eq!(verdict("SEC-NET-TELNET"), "FAIL");
     assert_eq!(verdict("SEC-NET-HTTP-DEFAULT-CREDENTIAL"), "FAIL");
     assert_eq!(verdict("SEC-NET-TLS-LEGACY-VERSION"), "PASS", "the reference device offers TLS 1.2 and 1.3 only");
-    assert_eq!(verdict("SEC-NET-ONVIF"), "NOT_TESTED");
+    assert_eq!(verdict("SEC-NET-ONVIF"), "NOT_APPLICABLE", "the reference device has no ONVIF service");
     assert!(folder.join("network-findings.sarif").is_file());
     assert_eq!(assessment["overall"], "FAIL");
     assert_eq!(res["run_id"].as_str(), folder.file_name().and_then(|n| n.to_str()));

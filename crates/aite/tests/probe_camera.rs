@@ -325,18 +325,28 @@ fn table(title: &str, rules: &Rules) {
 }
 
 fn full_probe(cam: &Camera) -> (serde_json::Value, f64, Run) {
+    let (net, secs, r, _) = full_probe_assessed(cam);
+    (net, secs, r)
+}
+
+/// The full-port probe, and the package assessed with the shipped ai-camera profile:
+/// `(suites.network, wall seconds, the probe's run, requirement id -> verdict)`.
+fn full_probe_assessed(cam: &Camera) -> (serde_json::Value, f64, Run, std::collections::BTreeMap<String, String>) {
     let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let r = cam.probe(&["--ports", "all", "--declared", &list(&cam.declared)], out.path());
     let secs = started.elapsed().as_secs_f64();
     let folder = run_folder(out.path());
-    (results(&folder)["suites"]["network"].clone(), secs, r)
+    let a = run(aite().arg("assess").arg(&folder).args(["--profile", "ai-camera", "--json"]));
+    let assessment: serde_json::Value = serde_json::from_str(&a.stdout).unwrap_or_else(|e| panic!("aite assess --json: {e}: {}\n{}", a.stdout, a.stderr));
+    let verdicts = assessment["requirements"].as_array().unwrap().iter().map(|q| (q["id"].as_str().unwrap().to_string(), q["verdict"].as_str().unwrap().to_string())).collect();
+    (results(&folder)["suites"]["network"].clone(), secs, r, verdicts)
 }
 
 #[test]
 fn vulnerable_camera_reports_each_planted_weakness() {
     let Some(cam) = camera(Twin::Vulnerable) else { return };
-    let (net, secs, r) = full_probe(&cam);
+    let (net, secs, r, verdicts) = full_probe_assessed(&cam);
     eprintln!("full-port probe of the vulnerable camera: {secs:.1} s wall (aite says {:.1} s), exit {}", net["seconds"].as_f64().unwrap_or(0.0), r.code);
     let rules: Rules = net["rules"].as_array().unwrap().clone();
     table("vulnerable camera", &rules);
@@ -407,12 +417,16 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     }
     assert!(attempts.iter().all(|a| a.get("password").is_none()), "{attempts:?}");
     assert!(!r.stdout.contains("admin:admin") && !r.stderr.contains("admin:admin"));
+    // The ai-camera profile's network requirements get real verdicts from the package.
+    for id in ["SEC-NET-TELNET", "SEC-NET-HTTP-DEFAULT-CREDENTIAL", "SEC-NET-RTSP-DEFAULT-CREDENTIAL", "SEC-NET-OIP-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL"] {
+        assert_eq!(verdicts.get(id).map(String::as_str), Some("FAIL"), "{id}: {verdicts:?}");
+    }
 }
 
 #[test]
 fn hardened_camera_reports_no_failing_finding() {
     let Some(cam) = camera(Twin::Hardened) else { return };
-    let (net, secs, r) = full_probe(&cam);
+    let (net, secs, r, verdicts) = full_probe_assessed(&cam);
     eprintln!("full-port probe of the hardened camera: {secs:.1} s wall, exit {}", r.code);
     let rules: Rules = net["rules"].as_array().unwrap().clone();
     table("hardened camera", &rules);
@@ -425,6 +439,12 @@ fn hardened_camera_reports_no_failing_finding() {
         assert!(rule(&rules, id)["examined"].as_u64().unwrap() > 0, "{id}");
     }
     assert_eq!(status(&rules, "AITE-NET-TELNET-DEFAULT-CREDENTIAL"), "notApplicable");
+    let net_verdicts: Vec<(&String, &String)> = verdicts.iter().filter(|(id, _)| id.starts_with("SEC-NET-")).collect();
+    assert!(net_verdicts.iter().all(|(_, v)| v.as_str() != "FAIL"), "{net_verdicts:?}");
+    for id in ["SEC-NET-TELNET", "SEC-NET-HTTP-DEFAULT-CREDENTIAL", "SEC-NET-RTSP-DEFAULT-CREDENTIAL", "SEC-NET-OIP-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL", "SEC-NET-TLS-LEGACY-VERSION"] {
+        assert_eq!(verdicts.get(id).map(String::as_str), Some("PASS"), "{id}: {verdicts:?}");
+    }
+    eprintln!("hardened camera, ai-camera profile: {net_verdicts:?}");
     // The default list was tried, and refused, on the Digest-protected services.
     let attempts = net["attempts"].as_array().unwrap();
     // Malformed tensors are sent only where infer is reachable without credentials; SSH logins are not tried.
