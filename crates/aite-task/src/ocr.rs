@@ -130,6 +130,9 @@ fn prob_map(outputs: &[Tensor]) -> Result<(Vec<f32>, usize, usize), TaskError> {
     }
 }
 
+/// Builds a target planned for one input shape.
+pub type ShapeLoader = Box<dyn FnMut(&[usize]) -> Result<Box<dyn Target>, TargetError> + Send>;
+
 /// How the pipeline reaches one of its models.
 pub enum OcrModel {
     /// A target with dynamic input dimensions (ONNX Runtime, a device endpoint): every
@@ -138,7 +141,7 @@ pub enum OcrModel {
     /// A target planned for one input shape (tract): `load` builds one per input shape,
     /// each kept for the next input of that shape.
     PerShape {
-        load: Box<dyn FnMut(&[usize]) -> Result<Box<dyn Target>, TargetError> + Send>,
+        load: ShapeLoader,
         loaded: Vec<(Vec<usize>, Box<dyn Target>)>,
     },
 }

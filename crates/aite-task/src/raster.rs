@@ -250,10 +250,11 @@ pub fn perspective_transform(src: &[[f32; 2]; 4], dst: &[[f32; 2]; 4]) -> Option
         }
         a.swap(i, k);
         let d = -1.0 / a[i][i];
-        for j in i + 1..8 {
-            let alpha = a[j][i] * d;
-            for k in i + 1..9 {
-                a[j][k] += alpha * a[i][k];
+        let pivot = a[i];
+        for row in a.iter_mut().skip(i + 1) {
+            let alpha = row[i] * d;
+            for (v, p) in row[i + 1..].iter_mut().zip(&pivot[i + 1..]) {
+                *v += alpha * p;
             }
         }
     }
