@@ -127,7 +127,7 @@ fn frost_equals_the_reference_formula_for_fixed_draws() {
 }
 
 #[test]
-fn jpeg_compression_is_within_half_a_grey_level_of_pil() {
+fn jpeg_compression_equals_pil() {
     let (Some(a), Some(py)) = (shared_assets(), peer_python()) else { return };
     let work = tempfile::tempdir().unwrap();
     let mut cases: Vec<(ParameterTable, RgbImage, u8)> = vec![];
@@ -139,6 +139,15 @@ fn jpeg_compression_is_within_half_a_grey_level_of_pil() {
     for img in imagenet_crops(&a, 8) {
         for s in 1..=5 {
             cases.push((ParameterTable::ImagenetC, img.clone(), table::jpeg_quality(ParameterTable::ImagenetC, s)));
+        }
+    }
+    // Sizes that are not whole 16x16 MCUs exercise the edge replication and the
+    // upsampler's borders (table name only groups the figures).
+    let crop = &imagenet_crops(&a, 1)[0];
+    for (w, h) in [(1u32, 1u32), (3, 5), (8, 8), (37, 29), (101, 75), (223, 224), (224, 221)] {
+        let img = image::imageops::crop_imm(crop, 0, 0, w, h).to_image();
+        for q in [7u8, 40, 90] {
+            cases.push((ParameterTable::ImagenetC, img.clone(), q));
         }
     }
     let mut jobs = vec![];
@@ -156,10 +165,13 @@ fn jpeg_compression_is_within_half_a_grey_level_of_pil() {
         (e.0, e.1, e.2) = (e.0 + diff, e.1.max(diff), e.2 + 1);
     }
     for (name, (sum, max, n)) in &per_table {
-        eprintln!("jpeg_compression {name}: mean abs diff vs PIL {:.3} grey levels (worst image {max:.3}) over {n} image-qualities", sum / *n as f64);
+        eprintln!("jpeg_compression {name}: mean abs diff vs PIL {:.4} grey levels (worst image {max:.4}) over {n} image-qualities", sum / *n as f64);
     }
+    // Measured: 0 (bit for bit) with Pillow 13.0's libjpeg-turbo. The goal is 0.5; the
+    // bound 0.1 leaves room for another libjpeg-turbo build and still fails image-rs's 4:4:4
+    // encoder (4.3 / 2.9) and jpeg-encoder 0.7.1's inexact quantisation (0.37 / 0.45).
     for (name, (sum, _, n)) in &per_table {
         let mean = sum / *n as f64;
-        assert!(mean < 0.5, "{name}: jpeg_compression is {mean:.3} grey levels from PIL on average (goal < 0.5)");
+        assert!(mean < 0.1, "{name}: jpeg_compression is {mean:.3} grey levels from PIL on average (bound 0.1)");
     }
 }

@@ -10,27 +10,11 @@ use rand::{rngs::StdRng, Rng};
 use rand_distr::{Distribution, Normal};
 
 /// Encode as baseline JPEG at `quality` and decode again, as PIL's
-/// `Image.save(format='JPEG', quality=q)` does with libjpeg: the Annex K tables
-/// with IJG quality scaling, 4:2:0 chroma subsampling by libjpeg's box average
-/// (`h2v2_downsample`), libjpeg's integer DCT, standard Huffman tables; decoded
-/// by image-rs (zune-jpeg: integer IDCT, libjpeg-turbo's triangular "fancy"
-/// chroma upsampling). An image the encoder refuses (a side above 65535) is
-/// returned unchanged.
+/// `Image.save(format='JPEG', quality=q)` and `Image.open` do with
+/// libjpeg-turbo: IJG-scaled Annex K tables, 4:2:0, integer DCT and IDCT,
+/// fancy upsampling (see [`super::jpeg`]).
 pub fn jpeg_round_trip(img: &RgbImage, quality: u8) -> RgbImage {
-    let (w, h) = img.dimensions();
-    let (Ok(w16), Ok(h16)) = (u16::try_from(w), u16::try_from(h)) else { return img.clone() };
-    if w16 == 0 || h16 == 0 {
-        return img.clone();
-    }
-    let mut bytes = Vec::new();
-    let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, quality.clamp(1, 100));
-    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
-    encoder.set_chroma_subsampling_method(jpeg_encoder::ChromaSubsamplingMethod::Average);
-    encoder.set_quantization_tables(jpeg_encoder::QuantizationTableType::Default, jpeg_encoder::QuantizationTableType::Default);
-    if encoder.encode(img.as_raw(), w16, h16, jpeg_encoder::ColorType::Rgb).is_err() {
-        return img.clone();
-    }
-    image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).map(|d| d.to_rgb8()).unwrap_or_else(|_| img.clone())
+    super::jpeg::round_trip(img, quality)
 }
 
 /// sRGB transfer function and its inverse (IEC 61966-2-1).

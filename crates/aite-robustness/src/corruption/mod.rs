@@ -14,6 +14,7 @@ mod camera;
 mod edges;
 pub mod filters;
 pub mod frost;
+mod jpeg;
 mod sweep;
 pub mod table;
 

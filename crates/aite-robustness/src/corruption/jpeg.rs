@@ -1,0 +1,305 @@
+//! The lossy arithmetic of a libjpeg(-turbo) baseline JPEG round trip, as
+//! PIL's `Image.save(format='JPEG', quality=q)` then `Image.open` computes it.
+//!
+//! Encoder (libjpeg-turbo's defaults): RGB to YCbCr in 16-bit fixed point
+//! (`jccolor.c`), edges replicated to whole blocks, 4:2:0 chroma by a 2x2 box
+//! average with alternating rounding bias (`h2v2_downsample`), the integer
+//! DCT (`jfdctint.c`), the Annex K tables at IJG quality scaling with the
+//! baseline clamp, rounding division. Decoder: dequantisation, the integer
+//! IDCT (`jidctint.c`) with its range limit, triangular ("fancy") chroma
+//! upsampling (`h2v2_fancy_upsample`), YCbCr to RGB (`jdcolor.c`). Entropy
+//! coding is lossless, so the round trip skips it: the output equals decoding
+//! the file libjpeg would write, without writing it (bit for bit against
+//! Pillow 13's libjpeg-turbo on the peer test's images).
+//!
+//! The integer DCT, IDCT and colour conversion constants follow the
+//! Independent JPEG Group's libjpeg: this software is based in part on the
+//! work of the Independent JPEG Group.
+
+use image::RgbImage;
+
+/// Annex K, table K.1 (luminance), natural order.
+const LUMA: [u32; 64] = [
+    16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55,
+    64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99,
+];
+/// Annex K, table K.2 (chrominance), natural order.
+const CHROMA: [u32; 64] = [
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+];
+
+/// `jpeg_set_quality`: IJG scaling, clamped to 1..=255 (`force_baseline`).
+pub fn quant_table(base: &[u32; 64], quality: u8) -> [i32; 64] {
+    let q = quality.clamp(1, 100) as u32;
+    let scale = if q < 50 { 5000 / q } else { 200 - q * 2 };
+    base.map(|v| ((v * scale + 50) / 100).clamp(1, 255) as i32)
+}
+
+const CONST_BITS: i32 = 13;
+const PASS1_BITS: i32 = 2;
+const FIX_0_298631336: i32 = 2446;
+const FIX_0_390180644: i32 = 3196;
+const FIX_0_541196100: i32 = 4433;
+const FIX_0_765366865: i32 = 6270;
+const FIX_0_899976223: i32 = 7373;
+const FIX_1_175875602: i32 = 9633;
+const FIX_1_501321110: i32 = 12299;
+const FIX_1_847759065: i32 = 15137;
+const FIX_1_961570560: i32 = 16069;
+const FIX_2_053119869: i32 = 16819;
+const FIX_2_562915447: i32 = 20995;
+const FIX_3_072711026: i32 = 25172;
+
+fn descale(x: i32, n: i32) -> i32 {
+    (x + (1 << (n - 1))) >> n
+}
+
+/// `jpeg_fdct_islow` on level-shifted samples; the output is scaled by 8.
+fn fdct(data: &mut [i32; 64]) {
+    for pass in 0..2 {
+        for i in 0..8 {
+            let at = |k: usize| if pass == 0 { i * 8 + k } else { k * 8 + i };
+            let d: [i32; 8] = std::array::from_fn(|k| data[at(k)]);
+            let (tmp0, tmp7) = (d[0] + d[7], d[0] - d[7]);
+            let (tmp1, tmp6) = (d[1] + d[6], d[1] - d[6]);
+            let (tmp2, tmp5) = (d[2] + d[5], d[2] - d[5]);
+            let (tmp3, tmp4) = (d[3] + d[4], d[3] - d[4]);
+            let (tmp10, tmp13) = (tmp0 + tmp3, tmp0 - tmp3);
+            let (tmp11, tmp12) = (tmp1 + tmp2, tmp1 - tmp2);
+            let (shift, even) = if pass == 0 { (CONST_BITS - PASS1_BITS, 0) } else { (CONST_BITS + PASS1_BITS, 1) };
+            if even == 0 {
+                data[at(0)] = (tmp10 + tmp11) << PASS1_BITS;
+                data[at(4)] = (tmp10 - tmp11) << PASS1_BITS;
+            } else {
+                data[at(0)] = descale(tmp10 + tmp11, PASS1_BITS);
+                data[at(4)] = descale(tmp10 - tmp11, PASS1_BITS);
+            }
+            let z1 = (tmp12 + tmp13) * FIX_0_541196100;
+            data[at(2)] = descale(z1 + tmp13 * FIX_0_765366865, shift);
+            data[at(6)] = descale(z1 - tmp12 * FIX_1_847759065, shift);
+            let (z1, z2, z3, z4) = (tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7);
+            let z5 = (z3 + z4) * FIX_1_175875602;
+            let (t4, t5, t6, t7) = (tmp4 * FIX_0_298631336, tmp5 * FIX_2_053119869, tmp6 * FIX_3_072711026, tmp7 * FIX_1_501321110);
+            let (z1, z2) = (-z1 * FIX_0_899976223, -z2 * FIX_2_562915447);
+            let (z3, z4) = (-z3 * FIX_1_961570560 + z5, -z4 * FIX_0_390180644 + z5);
+            data[at(7)] = descale(t4 + z1 + z3, shift);
+            data[at(5)] = descale(t5 + z2 + z4, shift);
+            data[at(3)] = descale(t6 + z2 + z3, shift);
+            data[at(1)] = descale(t7 + z1 + z4, shift);
+        }
+    }
+}
+
+/// `jpeg_idct_islow`'s output range limit: `idct_range_limit[x & 1023]`.
+fn range_limit(x: i32) -> u8 {
+    match x & 1023 {
+        m if m < 128 => (m + 128) as u8,
+        m if m < 512 => 255,
+        m if m < 896 => 0,
+        m => (m - 896) as u8,
+    }
+}
+
+/// `jpeg_idct_islow` of dequantised coefficients (natural order) into 8x8 samples.
+fn idct(coef: &[i32; 64], out: &mut [u8; 64]) {
+    let mut ws = [0i32; 64];
+    let butterfly = |e: [i32; 4], o: [i32; 4], shift_even: bool| -> [i32; 8] {
+        // e: (c0, c2, c4, c6), o: (c1, c3, c5, c7).
+        let (z2, z3) = (e[1], e[3]);
+        let z1 = (z2 + z3) * FIX_0_541196100;
+        let tmp2 = z1 - z3 * FIX_1_847759065;
+        let tmp3 = z1 + z2 * FIX_0_765366865;
+        let (tmp0, tmp1) = if shift_even { ((e[0] + e[2]) << CONST_BITS, (e[0] - e[2]) << CONST_BITS) } else { unreachable!() };
+        let (tmp10, tmp13, tmp11, tmp12) = (tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2);
+        let (t0, t1, t2, t3) = (o[3], o[2], o[1], o[0]);
+        let (z1, z2, z3, z4) = (t0 + t3, t1 + t2, t0 + t2, t1 + t3);
+        let z5 = (z3 + z4) * FIX_1_175875602;
+        let (t0, t1, t2, t3) = (t0 * FIX_0_298631336, t1 * FIX_2_053119869, t2 * FIX_3_072711026, t3 * FIX_1_501321110);
+        let (z1, z2) = (-z1 * FIX_0_899976223, -z2 * FIX_2_562915447);
+        let (z3, z4) = (-z3 * FIX_1_961570560 + z5, -z4 * FIX_0_390180644 + z5);
+        let (t0, t1, t2, t3) = (t0 + z1 + z3, t1 + z2 + z4, t2 + z2 + z3, t3 + z1 + z4);
+        [tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0, tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3]
+    };
+    // Pass 1: columns.
+    for c in 0..8 {
+        let col = |r: usize| coef[r * 8 + c];
+        if (1..8).all(|r| col(r) == 0) {
+            let dc = col(0) << PASS1_BITS;
+            (0..8).for_each(|r| ws[r * 8 + c] = dc);
+            continue;
+        }
+        let v = butterfly([col(0), col(2), col(4), col(6)], [col(1), col(3), col(5), col(7)], true);
+        for r in 0..8 {
+            ws[r * 8 + c] = descale(v[r], CONST_BITS - PASS1_BITS);
+        }
+    }
+    // Pass 2: rows.
+    for r in 0..8 {
+        let row = |k: usize| ws[r * 8 + k];
+        if (1..8).all(|k| row(k) == 0) {
+            let v = range_limit(descale(row(0), PASS1_BITS + 3));
+            (0..8).for_each(|k| out[r * 8 + k] = v);
+            continue;
+        }
+        let v = butterfly([row(0), row(2), row(4), row(6)], [row(1), row(3), row(5), row(7)], true);
+        for k in 0..8 {
+            out[r * 8 + k] = range_limit(descale(v[k], CONST_BITS + PASS1_BITS + 3));
+        }
+    }
+}
+
+/// One plane through DCT, quantisation, dequantisation and IDCT. `plane` is
+/// `pw x ph` (multiples of 8, edges already replicated).
+fn code_plane(plane: &[u8], pw: usize, ph: usize, q: &[i32; 64]) -> Vec<u8> {
+    let mut out = vec![0u8; pw * ph];
+    let mut block = [0i32; 64];
+    let mut samples = [0u8; 64];
+    for by in (0..ph).step_by(8) {
+        for bx in (0..pw).step_by(8) {
+            for y in 0..8 {
+                for x in 0..8 {
+                    block[y * 8 + x] = plane[(by + y) * pw + bx + x] as i32 - 128;
+                }
+            }
+            fdct(&mut block);
+            for (v, &qv) in block.iter_mut().zip(q) {
+                // Rounding division by the table value x 8 (the DCT's scale), sign kept; then dequantise.
+                let d = qv << 3;
+                let mag = (v.abs() + (d >> 1)) / d;
+                *v = if *v < 0 { -mag } else { mag } * qv;
+            }
+            idct(&block, &mut samples);
+            for y in 0..8 {
+                out[(by + y) * pw + bx..(by + y) * pw + bx + 8].copy_from_slice(&samples[y * 8..y * 8 + 8]);
+            }
+        }
+    }
+    out
+}
+
+/// The round trip for an 8-bit RGB image of any size (at least 1x1).
+pub fn round_trip(img: &RgbImage, quality: u8) -> RgbImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    if w == 0 || h == 0 {
+        return img.clone();
+    }
+    let (lq, cq) = (quant_table(&LUMA, quality), quant_table(&CHROMA, quality));
+    // Component sizes: luma w x h, chroma ceil(w/2) x ceil(h/2), each padded to whole blocks.
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let (lpw, lph) = (w.div_ceil(8) * 8, h.div_ceil(8) * 8);
+    let (cpw, cph) = (cw.div_ceil(8) * 8, ch.div_ceil(8) * 8);
+    // Colour conversion at full resolution over the padded area 2*cpw x 2*cph (>= lpw x lph),
+    // edges replicated (expand_right_edge / expand_bottom_edge).
+    let (fw, fh) = ((2 * cpw).max(lpw), (2 * cph).max(lph));
+    let raw = img.as_raw();
+    let mut yp = vec![0u8; fw * fh];
+    let mut cb = vec![0u8; fw * fh];
+    let mut cr = vec![0u8; fw * fh];
+    for y in 0..fh {
+        let sy = y.min(h - 1);
+        for x in 0..fw {
+            let i = (sy * w + x.min(w - 1)) * 3;
+            let (r, g, b) = (raw[i] as i32, raw[i + 1] as i32, raw[i + 2] as i32);
+            let o = y * fw + x;
+            yp[o] = ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16) as u8;
+            cb[o] = ((-11059 * r - 21709 * g + 32768 * b + (128 << 16) + 32767) >> 16) as u8;
+            cr[o] = ((32768 * r - 27439 * g - 5329 * b + (128 << 16) + 32767) >> 16) as u8;
+        }
+    }
+    // Chroma rows beyond ceil(h/2) repeat the last one (expand_bottom_edge after downsampling).
+    let down = |p: &[u8]| -> Vec<u8> {
+        let mut out = vec![0u8; cpw * cph];
+        for y in 0..cph {
+            let sy = y.min(ch - 1);
+            let mut bias = 1;
+            for x in 0..cpw {
+                let (a, b) = (p[2 * sy * fw + 2 * x], p[2 * sy * fw + 2 * x + 1]);
+                let (c, d) = (p[(2 * sy + 1) * fw + 2 * x], p[(2 * sy + 1) * fw + 2 * x + 1]);
+                out[y * cpw + x] = ((a as u32 + b as u32 + c as u32 + d as u32 + bias) >> 2) as u8;
+                bias ^= 3;
+            }
+        }
+        out
+    };
+    let luma: Vec<u8> = (0..lph).flat_map(|y| yp[y * fw..y * fw + lpw].to_vec()).collect();
+    let luma = code_plane(&luma, lpw, lph, &lq);
+    let cb = code_plane(&down(&cb), cpw, cph, &cq);
+    let cr = code_plane(&down(&cr), cpw, cph, &cq);
+    // Fancy upsampling: a triangle filter over the real chroma samples (cw x ch), edges replicated.
+    let up = |p: &[u8]| -> Vec<u8> {
+        let mut out = vec![0u8; 2 * cw * 2 * ch];
+        let at = |x: usize, y: usize| p[y * cpw + x] as i32;
+        for y in 0..ch {
+            for v in 0..2 {
+                let other = if v == 0 { y.saturating_sub(1) } else { (y + 1).min(ch - 1) };
+                let col = |x: usize| at(x, y) * 3 + at(x, other);
+                let orow = &mut out[(2 * y + v) * 2 * cw..(2 * y + v + 1) * 2 * cw];
+                if cw == 1 {
+                    let s = col(0);
+                    orow[0] = ((s * 4 + 8) >> 4) as u8;
+                    orow[1] = ((s * 4 + 7) >> 4) as u8;
+                    continue;
+                }
+                for x in 0..cw {
+                    let this = col(x);
+                    let last = if x == 0 { this } else { col(x - 1) };
+                    let next = if x + 1 == cw { this } else { col(x + 1) };
+                    orow[2 * x] = ((this * 3 + last + 8) >> 4) as u8;
+                    orow[2 * x + 1] = ((this * 3 + next + 7) >> 4) as u8;
+                }
+            }
+        }
+        out
+    };
+    let (cb, cr) = (up(&cb), up(&cr));
+    let mut out = Vec::with_capacity(w * h * 3);
+    let clamp = |v: i32| v.clamp(0, 255) as u8;
+    for y in 0..h {
+        for x in 0..w {
+            let yy = luma[y * lpw + x] as i32;
+            let (b, r) = (cb[y * 2 * cw + x] as i32 - 128, cr[y * 2 * cw + x] as i32 - 128);
+            // jdcolor.c's tables: FIX(1.402), FIX(1.772), -FIX(0.71414), -FIX(0.34414) with ONE_HALF.
+            let red = yy + ((91881 * r + 32768) >> 16);
+            let green = yy + ((-22554 * b + 32768 - 46802 * r) >> 16);
+            let blue = yy + ((116130 * b + 32768) >> 16);
+            out.extend_from_slice(&[clamp(red), clamp(green), clamp(blue)]);
+        }
+    }
+    RgbImage::from_raw(w as u32, h as u32, out).expect("w*h*3 values")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quality_scaling_is_ijg() {
+        // jpeg_set_quality(50) keeps Annex K; 25 doubles it (scale 200); 90 gives (v*20+50)/100.
+        assert_eq!(quant_table(&LUMA, 50), LUMA.map(|v| v as i32));
+        assert_eq!(quant_table(&LUMA, 25)[0], 32);
+        assert_eq!(quant_table(&CHROMA, 90)[0], 3);
+        // Quality 1 (scale 5000) clamps at 255 (baseline).
+        assert_eq!(quant_table(&CHROMA, 1)[63], 255);
+    }
+
+    #[test]
+    fn the_round_trip_is_near_lossless_at_quality_100_and_keeps_flat_colours() {
+        // Quality 100: every table value is 1, so the DCT, IDCT and 4:2:0 are the only losses.
+        let img = RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 8 + y * 4) as u8, (200 - x * 5) as u8, (y * 11) as u8]));
+        let out = round_trip(&img, 100);
+        let worst = img.as_raw().iter().zip(out.as_raw()).map(|(&a, &b)| (a as i32 - b as i32).abs()).max().unwrap();
+        // 4:2:0 chroma is the only real loss on this smooth image.
+        assert!(worst <= 6, "worst {worst}");
+        let flat = RgbImage::from_pixel(13, 9, image::Rgb([120, 64, 200]));
+        let f = round_trip(&flat, 75);
+        assert!(f.pixels().all(|p| p.0.iter().zip([120u8, 64, 200]).all(|(&a, b)| (a as i32 - b as i32).abs() <= 2)), "{:?}", f.get_pixel(0, 0));
+    }
+
+    #[test]
+    fn range_limit_matches_libjpeg_table() {
+        // Within -128..=127 it is clamp(x + 128); beyond, libjpeg's table wraps (x & 1023).
+        assert_eq!([range_limit(-300), range_limit(-128), range_limit(-1), range_limit(0), range_limit(127), range_limit(300)], [0, 0, 127, 128, 255, 255]);
+        assert_eq!([range_limit(600), range_limit(-600)], [0, 255]);
+    }
+}
