@@ -19,7 +19,8 @@
 //! superblock's version reads right, so swapped and vendor magics are read too.
 //!
 //! A file with no container signature that is an ELF, a model or a key is examined
-//! as that one file ([`single`]).
+//! as that one file ([`single`]). FIT images and device trees are read by [`fit`]: each
+//! FIT payload is scanned like a decompressed stream (`fit:<image>/…`).
 //!
 //! Carving: the whole input is scanned for signatures; after a container (a
 //! uImage header and its declared payload, the end of a compressed stream, a
@@ -27,6 +28,7 @@
 //! flash dump of bootloader, kernel and root filesystem reaches the root
 //! filesystem.
 
+mod fit;
 pub(crate) mod guard;
 mod jffs2;
 mod lz4;
@@ -447,6 +449,8 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
         Some("tar")
     } else if head.starts_with(&UIMAGE_MAGIC) {
         Some("uimage")
+    } else if head.starts_with(&[0xd0, 0x0d, 0xfe, 0xed]) {
+        Some("fit")
     } else if head.starts_with(b"UBI#") {
         Some("ubi")
     } else if head.starts_with(&[0x85, 0x19]) || head.starts_with(&[0x19, 0x85]) {
@@ -511,6 +515,7 @@ fn carvable(format: &str, b: &[u8]) -> bool {
         "gzip" => b.len() > 10 && b[2] == 8 && b[3] & 0xe0 == 0,
         "xz" | "zstd" => true,
         "jffs2" => jffs2::header_ok(b),
+        "fit" => fit::header_ok(b),
         "ubi" => ubi::header_ok(b),
         // newc header: 13 fields of 8 hex digits.
         "cpio" => b.get(6..110).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)),
@@ -708,6 +713,24 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
             }
             Ok(Some(end))
         }
+        "fit" => match contained(|| fit::read(bytes)).and_then(|r| r) {
+            // A device tree without payloads (a board's DTB): read whole, it holds no files.
+            Ok(f) if f.payloads.is_empty() => {
+                sink.record("fdt", offset, Some(f.len as u64), ContainerStatus::Extracted);
+                Ok(Some(f.len))
+            }
+            Ok(f) => {
+                sink.record("fit", offset, Some(f.len as u64), ContainerStatus::Extracted);
+                for p in &f.payloads {
+                    fit_payload(sink, p, &bytes[p.start..p.start + p.len], offset + p.start as u64, depth + 1)?;
+                }
+                Ok(Some(f.len))
+            }
+            Err(e) => {
+                sink.record("fit", offset, None, ContainerStatus::failed("device-tree", e));
+                Ok(None)
+            }
+        },
         "jffs2" => {
             let read = match contained(|| jffs2::read(sink, bytes)) {
                 Ok(r) => r?,
@@ -760,6 +783,36 @@ fn uimage_header(b: &[u8]) -> Option<UimageHeader> {
     let mut crc = flate2::Crc::new();
     crc.update(&zeroed);
     (crc.sum() == be(4)).then(|| UimageHeader { size: be(12) as usize, compression: h[31] })
+}
+
+/// One payload of a FIT, scanned like a decompressed stream named `fit:<image>`
+/// (a `compression = "lzma"` payload is decompressed first: raw LZMA has no magic).
+fn fit_payload(sink: &mut Sink<'_>, p: &fit::Payload, data: &[u8], offset: u64, depth: usize) -> Result<(), UnpackError> {
+    let stream = format!("fit:{}", p.name);
+    if p.compression != "lzma" {
+        return scan_stream(sink, &stream, data, offset, depth);
+    }
+    let cap = sink.limits.max_file_bytes;
+    let inflated = contained(|| -> Result<Vec<u8>, String> {
+        let mut out = Vec::new();
+        let r = lzma_rust2::LzmaReader::new_mem_limit(data, (squashfs_lzma::MAX_DICT >> 10) + 1024, None).map_err(|e| e.to_string())?;
+        r.take(cap.saturating_add(1)).read_to_end(&mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    })
+    .and_then(|r| r);
+    let format = format!("{stream}/lzma");
+    match inflated {
+        Ok(out) if out.len() as u64 > cap => {
+            sink.limit(LimitKind::MaxFileBytes, cap, &format!("FIT image {} at offset {offset}", p.name));
+            sink.coverage.containers.push(Container { format, offset, length: None, status: ContainerStatus::Failed(format!("decompresses to more than {cap} bytes (max_file_bytes limit)")) });
+        }
+        Ok(out) => {
+            sink.coverage.containers.push(Container { format: format.clone(), offset, length: None, status: ContainerStatus::Extracted });
+            scan_stream(sink, &format, &out, offset, depth + 1)?;
+        }
+        Err(e) => sink.coverage.containers.push(Container { format, offset, length: None, status: ContainerStatus::failed("lzma", e) }),
+    }
+    Ok(())
 }
 
 /// A uImage payload compressed with raw LZMA: decompressed (bounded) and scanned.
