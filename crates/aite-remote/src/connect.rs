@@ -15,15 +15,32 @@ pub fn is_target_url(text: &str) -> bool {
 pub fn check_target_url(url: &str) -> Result<(), RemoteError> {
     if url.starts_with("cmd:") {
         crate::parse_command(url).map(|_| ())
+    } else if url.starts_with("oip+grpc://") {
+        grpc_url(url)
     } else {
         OipUrl::parse(url).map(|_| ())
     }
+}
+
+#[cfg(feature = "grpc")]
+fn grpc_url(url: &str) -> Result<(), RemoteError> {
+    crate::parse_grpc_url(url).map(|_| ())
+}
+
+#[cfg(not(feature = "grpc"))]
+fn grpc_url(url: &str) -> Result<(), RemoteError> {
+    Err(RemoteError::Url { url: url.into(), reason: "gRPC is not built into this aite; build it with --features grpc, or use the REST endpoint (oip+http://)".into() })
 }
 
 /// Connect to the target `url` names.
 pub fn connect(url: &str, options: &RemoteOptions) -> Result<Box<dyn Target>, RemoteError> {
     if url.starts_with("cmd:") {
         return Ok(Box::new(CommandTarget::connect(url, options.timeout, options.input_shape.as_deref())?));
+    }
+    if url.starts_with("oip+grpc://") {
+        grpc_url(url)?;
+        #[cfg(feature = "grpc")]
+        return Ok(Box::new(crate::GrpcTarget::connect(url, options)?));
     }
     Ok(Box::new(OipTarget::connect(url, options)?))
 }
@@ -34,6 +51,15 @@ pub fn fetch_model_metadata(url: &str, timeout: Duration) -> Result<Vec<u8>, Rem
     if url.starts_with("cmd:") {
         let t = CommandTarget::connect(url, timeout, None)?;
         return Ok(serde_json::to_vec(t.metadata()).expect("a JSON value serialises"));
+    }
+    if url.starts_with("oip+grpc://") {
+        grpc_url(url)?;
+        #[cfg(feature = "grpc")]
+        {
+            let options = RemoteOptions { timeout, ..RemoteOptions::default() };
+            let t = crate::GrpcTarget::connect(url, &options)?;
+            return Ok(serde_json::to_vec(t.metadata()).expect("a JSON value serialises"));
+        }
     }
     crate::oip::fetch_model_metadata(url, timeout)
 }

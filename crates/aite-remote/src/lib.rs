@@ -8,7 +8,8 @@
 //!
 //! [`CommandTarget`] runs a wrapper program around a vendor runtime (`cmd:PROGRAM [ARGS]`)
 //! and speaks protocol `aite-cmd/1` on its stdin/stdout: the same JSON headers and raw
-//! tensor bytes. [`connect`] picks the target a URL names.
+//! tensor bytes. With feature `grpc`, `GrpcTarget` speaks the same protocol over gRPC
+//! (`oip+grpc://HOST:PORT/models/NAME`). [`connect`] picks the target a URL names.
 //!
 //! Nothing is lost: every request attempt is a [`RequestRecord`] with its
 //! [`RequestOutcome`](aite_target::RequestOutcome) (ok, timeout, refused, reset,
@@ -29,6 +30,8 @@ mod codec;
 mod command;
 mod connect;
 mod error;
+#[cfg(feature = "grpc")]
+mod grpc;
 mod http;
 mod oip;
 mod url;
@@ -36,6 +39,8 @@ mod url;
 pub use codec::WireType;
 pub use command::{parse_command, CommandTarget, PROTOCOL as COMMAND_PROTOCOL};
 pub use error::RemoteError;
+#[cfg(feature = "grpc")]
+pub use grpc::{decode_response, parse_grpc_url, proto, GrpcTarget};
 pub use connect::{check_target_url, connect, fetch_model_metadata, is_target_url};
 pub use oip::{Endpoint, OipTarget, RemoteOptions, RequestRecord, Transfer};
 pub use url::OipUrl;

@@ -21,7 +21,7 @@ impl OipUrl {
         let rest = match text.split_once("://") {
             Some(("oip+http", rest)) => rest,
             Some(("oip+https", _)) => return Err(bad("TLS is not built in yet; use oip+http:// (a TLS-terminating proxy on the bench, or a later release)")),
-            Some(("oip+grpc", _)) => return Err(bad("gRPC is not built in yet; use the REST endpoint, oip+http://")),
+            Some(("oip+grpc", _)) => return Err(bad("this is the REST target; gRPC endpoints are oip+grpc:// targets of an aite built with --features grpc")),
             _ => return Err(bad("expected oip+http://HOST:PORT/models/NAME[/versions/VERSION]")),
         };
         let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));

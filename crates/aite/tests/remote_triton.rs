@@ -120,6 +120,22 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
         assert_eq!(r.code, 0, "{}\n{}", r.stderr, server.log_tail());
         top1(&run_folder(out))
     };
+    #[cfg(feature = "grpc")]
+    {
+        // gRPC on Triton's gRPC port: raw and typed input contents answer REST's outputs bit for bit.
+        let grpc = format!("oip+grpc://127.0.0.1:{}/models/resnet8", port + 1);
+        let mut raw = aite_remote::GrpcTarget::connect(&grpc, &RemoteOptions::default()).unwrap();
+        let mut typed = aite_remote::GrpcTarget::connect(&grpc, &RemoteOptions { transfer: Transfer::Json, ..RemoteOptions::default() }).unwrap();
+        assert_eq!((raw.info().engine.as_str(), typed.info().engine.as_str()), ("oip-grpc-raw", "oip-grpc-typed"));
+        assert_eq!(raw.info().inputs, binary.info().inputs);
+        assert_eq!(raw.infer(&input).unwrap(), a, "gRPC raw contents answered differently from REST");
+        assert_eq!(typed.infer(&input).unwrap(), a, "gRPC typed contents answered differently from REST");
+        let by_grpc = run_accuracy(&["--target", &grpc], &dir.path().join("grpc"));
+        let by_rest = run_accuracy(&["--target", &url], &dir.path().join("rest-for-grpc"));
+        assert_eq!(by_grpc.len(), 200);
+        assert_eq!(by_grpc, by_rest, "gRPC and REST disagree on some image's top-1 or score");
+        eprintln!("Triton gRPC vs REST: the same top-1 and score on 200/200 images");
+    }
     let remote = run_accuracy(&["--target", &url], &dir.path().join("remote"));
     let local = run_accuracy(&["-m", model.to_str().unwrap()], &dir.path().join("local"));
     assert_eq!(remote.len(), 200);
