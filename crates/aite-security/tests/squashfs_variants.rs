@@ -133,7 +133,8 @@ fn unsquashfs(image: &Path) -> Option<Listing> {
             mode |= 0o1000;
         }
         let (uid, gid) = f[1].split_once('/').map(|(u, g)| (u.parse().unwrap_or(u32::MAX), g.parse().unwrap_or(u32::MAX)))?;
-        let t = m[0] as char;
+        // aite records character and block devices as one kind.
+        let t = if m[0] == b'b' { 'c' } else { m[0] as char };
         let extra = match t {
             '-' => f[2].to_string(),
             'l' => f.get(path_at + 2).map(|s| s.to_string()).unwrap_or_default(),
@@ -423,4 +424,21 @@ fn legacy_images_are_bounded_by_the_limits() {
     let (tree, cov) = open(&d.path().join("many.sqfs"), &d.path().join("w2"), Limits { max_files: 5, ..Limits::default() }).unwrap();
     assert_eq!(tree.entries.len(), 5);
     assert!(cov.limits_hit.iter().any(|h| h.limit == LimitKind::MaxFiles && h.value == 5), "{:?}", cov.limits_hit);
+}
+
+/// The real firmware images of ../shared (squashfs 4.0 by mksquashfs): the same entries as unsquashfs lists.
+#[test]
+fn unsquashfs_lists_the_same_entries_as_aite_on_the_armcam_images() {
+    let (Some(dir), true) = (common::shared("firmware/armcam"), unsquashfs_available()) else { return };
+    for name in ["armcam-mini.squashfs", "armcam-full.squashfs"] {
+        let image = dir.join(name);
+        let work = tempfile::tempdir().unwrap();
+        let (tree, cov) = open(&image, work.path(), Limits::default()).unwrap();
+        assert!(cov.containers[0].status.is_extracted(), "{name}: {:?}", cov.containers);
+        let theirs = unsquashfs(&image).unwrap_or_else(|| panic!("unsquashfs refuses {name}"));
+        let ours = listing_of(&tree);
+        let differ: Vec<_> = theirs.iter().filter(|(p, v)| ours.get(*p) != Some(v)).map(|(p, v)| (p.clone(), v.clone(), ours.get(p).cloned())).chain(ours.keys().filter(|p| !theirs.contains_key(*p)).map(|p| (p.clone(), ours[p].clone(), None))).collect();
+        println!("{name}: unsquashfs -lln agreement on {}/{} entries", theirs.len() - differ.len().min(theirs.len()), theirs.len());
+        assert!(differ.is_empty(), "{name}: {} entries differ, first {:?}", differ.len(), &differ[..differ.len().min(5)]);
+    }
 }
