@@ -113,6 +113,9 @@ pub struct ServiceRecord {
     pub tls: Option<tls::TlsReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<ssh::SshReport>,
+    /// The authentication methods the SSH server offers after the key exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_auth_methods: Option<Vec<String>>,
     /// Why the SSH algorithms could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_error: Option<String>,
@@ -518,6 +521,33 @@ fn credential_outcome(rule: &str, s: &str, tried: &[http::Attempt], message: imp
     }
 }
 
+/// SSH auth methods (a `none` request for a random user) and, if `password` is offered, the default list.
+#[allow(clippy::too_many_arguments)]
+fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+    const CRED: &str = "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL";
+    let user = format!("aite{:05x}", rand::random::<u32>() & 0xfffff);
+    let methods = match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| ssh::auth_methods(addr, &user, t)) {
+        Ok(m) => m,
+        Err(why) => {
+            ledger.not_examined(&[CRED], s, format!("auth methods not read: {why}"));
+            return;
+        }
+    };
+    rec.ssh_auth_methods = Some(methods.clone());
+    if methods.iter().any(|m| m == "none") {
+        ledger.examined(&[CRED], s);
+        findings.push(rules::fail(CRED, s, format!("the SSH server lets the random user {user:?} in without any authentication (method none)")));
+    } else if methods.iter().any(|m| m == "password") {
+        let tried = ssh::try_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+        credential_outcome(CRED, s, &tried, |a| format!("user {:?} logs in with default-list entry {} (SSH password)", a.user, a.list_entry), ledger, findings);
+        attempts.extend(tried);
+    } else if methods.iter().any(|m| m == "keyboard-interactive") {
+        ledger.not_examined(&[CRED], s, format!("offers {} : keyboard-interactive (often a password prompt) is not tried", methods.join(", ")));
+    } else {
+        ledger.examined(&[CRED], s);
+    }
+}
+
 /// What examining one open port produced, merged into the report in port order.
 struct PortOutcome {
     record: ServiceRecord,
@@ -554,7 +584,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
     let addr = SocketAddr::new(ip, port);
     let s = format!("{addr}/tcp");
     let id = service::identify(addr, timing, budget);
-    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, oip: None, onvif: None, signature_algorithm: None, certificate: None };
+    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_auth_methods: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, oip: None, onvif: None, signature_algorithm: None, certificate: None };
     match &id.service {
         Service::Unknown { why } => {
             ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));
@@ -577,8 +607,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
         }
         Service::Ssh => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
-            // The offered auth methods and a password try come only after a completed key exchange.
-            ledger.not_examined(&["AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"], &s, "password login not tried: the auth methods and a login need a completed SSH key exchange, which aite does not implement yet (only the plaintext KEXINIT is read)");
+            ssh_login_checks(addr, &s, options, budget, ledger, findings, attempts, &mut rec);
             match id.ssh {
                 Some(Ok(r)) => {
                     ledger.examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s);

@@ -1,7 +1,10 @@
 //! SSH: the server's identification line and its plaintext KEXINIT (RFC 4253
 //! 7.1), read after sending aite's own identification; the algorithm lists are
 //! judged against RFC 9142 (key exchange) and RFC 8758 / RFC 4253 (ciphers, MACs).
-//! No key exchange is completed and no login is tried in this slice.
+//! Then, through a real key exchange (russh, ring; the host key is not verified:
+//! the service is examined, not trusted), the auth methods offered to a random
+//! user (a `none` request, RFC 4252 5.2, as nmap's ssh-auth-methods) and, when
+//! `password` is among them, the default list, one connection per try.
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -124,6 +127,72 @@ pub fn examine(s: &mut TcpStream, mut already: Vec<u8>, timeout: Duration) -> Re
         }
     }
     Ok(SshReport { banner, kex, host_key, ciphers, macs, compression: take(6), weak })
+}
+
+/// Accepts any host key (the probe examines the server, it does not trust it).
+struct AnyHostKey;
+
+impl russh::client::Handler for AnyHostKey {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, _: &russh::keys::PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// Run one SSH conversation (connect, key exchange, `f`) on its own runtime, within `timeout`.
+fn converse<T>(addr: std::net::SocketAddr, timeout: Duration, f: impl AsyncFnOnce(&mut russh::client::Handle<AnyHostKey>) -> Result<T, String>) -> Result<T, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| format!("no async runtime: {e}"))?;
+    rt.block_on(async {
+        tokio::time::timeout(timeout, async {
+            let mut h = russh::client::connect(std::sync::Arc::new(russh::client::Config::default()), addr, AnyHostKey).await.map_err(|e| format!("SSH key exchange failed: {e}"))?;
+            let out = f(&mut h).await;
+            let _ = h.disconnect(russh::Disconnect::ByApplication, "", "en").await;
+            out
+        })
+        .await
+        .map_err(|_| format!("no complete SSH answer within {} ms", timeout.as_millis()))?
+    })
+}
+
+/// The authentication methods offered to `user` after the key exchange; `["none"]` when
+/// the server lets the user in without any.
+pub fn auth_methods(addr: std::net::SocketAddr, user: &str, timeout: Duration) -> Result<Vec<String>, String> {
+    converse(addr, timeout, async |h| match h.authenticate_none(user).await.map_err(|e| format!("auth request failed: {e}"))? {
+        russh::client::AuthResult::Success => Ok(vec!["none".to_string()]),
+        russh::client::AuthResult::Failure { remaining_methods, .. } => Ok(remaining_methods.iter().map(String::from).collect()),
+    })
+}
+
+/// One password login: accepted, rejected, or no conclusion.
+pub fn try_password(addr: std::net::SocketAddr, user: &str, password: &str, timeout: Duration) -> crate::http::AttemptOutcome {
+    use crate::http::AttemptOutcome;
+    match converse(addr, timeout, async |h| h.authenticate_password(user, password).await.map_err(|e| format!("password request failed: {e}"))) {
+        Ok(russh::client::AuthResult::Success) => AttemptOutcome::Accepted { status: 0 },
+        Ok(russh::client::AuthResult::Failure { .. }) => AttemptOutcome::Rejected { status: 0 },
+        Err(why) => AttemptOutcome::Unknown { why },
+    }
+}
+
+/// Try the default list with password logins, `pause` between tries; stops at the first accepted.
+pub fn try_defaults(addr: std::net::SocketAddr, step: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<crate::http::Attempt> {
+    use crate::http::{Attempt, AttemptOutcome, DEFAULT_CREDENTIALS};
+    let mut out = Vec::new();
+    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(pause);
+        }
+        let outcome = match budget.step(step) {
+            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
+            Some(t) => try_password(addr, user, password, t),
+        };
+        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
+        out.push(Attempt { service: format!("{addr}/tcp ssh-password"), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
+        if accepted {
+            break;
+        }
+    }
+    out
 }
 
 /// A KEXINIT packet with these lists (for tests and the reference device).

@@ -368,6 +368,7 @@ fn vulnerable_camera_reports_each_planted_weakness() {
         "AITE-NET-TLS-CERT-EXPIRED",
         "AITE-NET-TLS-CERT-SELF-SIGNED",
         "AITE-NET-SSH-WEAK-ALGORITHM",
+        "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL",
         "AITE-NET-HTTP-DEFAULT-CREDENTIAL",
         "AITE-NET-RTSP-UNAUTHENTICATED",
         "AITE-NET-RTSP-DEFAULT-CREDENTIAL",
@@ -382,7 +383,7 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     let findings = net["findings"].as_array().unwrap();
     let failing = |id: &str, subject: &str| findings.iter().any(|f| f["rule"] == id && f["status"] == "fail" && f["path"].as_str().unwrap_or("").starts_with(subject));
     // Each weakness on the server that carries it.
-    for (id, port) in [("AITE-NET-TELNET", 23), ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23), ("AITE-NET-SSH-WEAK-ALGORITHM", 22), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 8081), ("AITE-NET-RTSP-DEFAULT-CREDENTIAL", 554), ("AITE-NET-TLS-KEY-WEAK", 443), ("AITE-NET-TLS-CERT-EXPIRED", 443), ("AITE-NET-TLS-LEGACY-VERSION", 443), ("AITE-NET-TLS-LEGACY-VERSION", 8443), ("AITE-NET-TLS-WEAK-CIPHER", 8443), ("AITE-NET-RTSP-UNAUTHENTICATED", 554), ("AITE-NET-OIP-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-MALFORMED-INPUT", 8080), ("AITE-NET-ONVIF-UNAUTHENTICATED", 8000), ("AITE-NET-ONVIF-DEFAULT-CREDENTIAL", 8000)] {
+    for (id, port) in [("AITE-NET-TELNET", 23), ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23), ("AITE-NET-SSH-WEAK-ALGORITHM", 22), ("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", 22), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 8081), ("AITE-NET-RTSP-DEFAULT-CREDENTIAL", 554), ("AITE-NET-TLS-KEY-WEAK", 443), ("AITE-NET-TLS-CERT-EXPIRED", 443), ("AITE-NET-TLS-LEGACY-VERSION", 443), ("AITE-NET-TLS-LEGACY-VERSION", 8443), ("AITE-NET-TLS-WEAK-CIPHER", 8443), ("AITE-NET-RTSP-UNAUTHENTICATED", 554), ("AITE-NET-OIP-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-MALFORMED-INPUT", 8080), ("AITE-NET-ONVIF-UNAUTHENTICATED", 8000), ("AITE-NET-ONVIF-DEFAULT-CREDENTIAL", 8000)] {
         assert!(failing(id, &format!("127.0.0.1:{port}/")), "{id} on port {port}: {findings:?}");
     }
     for port in [22, 23, 8080, 8081, 8443] {
@@ -410,9 +411,10 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     assert_eq!((oip["models"][0].as_str(), oip["repository_extension"].as_bool(), oip["alive_after"].as_bool()), (Some("digits"), Some(true), Some(true)), "{oip}");
     let calls = std::fs::read_to_string(cam.d().join("oip.log")).unwrap();
     assert!(!calls.contains("CALLED"), "the probe called load/unload: {calls}");
-    // SSH: password logins are not tried (no key exchange yet): not checked, never passed.
-    assert_eq!(status(&rules, "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), "notChecked");
-    for (scheme, port) in [("http-basic", 80), ("http-digest", 8081), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)] {
+    // SSH: after a real key exchange dropbear offers password logins, and admin:admin gets in.
+    let ssh = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 22).unwrap();
+    assert!(ssh["ssh_auth_methods"].as_array().unwrap().iter().any(|m| m == "password"), "{ssh}");
+    for (scheme, port) in [("http-basic", 80), ("http-digest", 8081), ("rtsp-digest", 554), ("onvif-usernametoken", 8000), ("ssh-password", 22)] {
         assert!(attempts.iter().any(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp {scheme}")) && a["user"] == "admin" && a["outcome"] == "accepted"), "{scheme} on {port}: {attempts:?}");
     }
     assert!(attempts.iter().all(|a| a.get("password").is_none()), "{attempts:?}");
@@ -447,9 +449,12 @@ fn hardened_camera_reports_no_failing_finding() {
     eprintln!("hardened camera, ai-camera profile: {net_verdicts:?}");
     // The default list was tried, and refused, on the Digest-protected services.
     let attempts = net["attempts"].as_array().unwrap();
-    // Malformed tensors are sent only where infer is reachable without credentials; SSH logins are not tried.
+    // Malformed tensors are sent only where infer is reachable without credentials.
     assert_eq!(status(&rules, "AITE-NET-OIP-MALFORMED-INPUT"), "notApplicable");
-    assert_eq!(status(&rules, "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), "notChecked");
+    // Key-only SSH: after the key exchange only publickey is offered, so no password is tried.
+    let ssh = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 22).unwrap();
+    assert_eq!(ssh["ssh_auth_methods"], serde_json::json!(["publickey"]), "{ssh}");
+    assert_eq!(status(&rules, "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), "pass");
     for (scheme, port) in [("http-digest", 443), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)] {
         let tries: Vec<&serde_json::Value> = attempts.iter().filter(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp")) && a["service"].as_str().unwrap().contains(scheme)).collect();
         assert!(!tries.is_empty() && tries.iter().all(|a| a["outcome"] == "rejected"), "{scheme} on {port}: {attempts:?}");
