@@ -849,10 +849,13 @@ connect scan (bounded concurrency, a timeout per connection, a total budget; eac
 closed or unknown), each open port identified (banner, TLS ClientHello, HTTP GET, RTSP
 OPTIONS), then per service: TLS versions SSLv3 to 1.3 from hand-built ClientHellos, cipher
 suites (remove-and-repeat), weak suites and the certificate (key strength, signature,
-validity, self-signed; TLS 1.3 through a real handshake); SSH identification and KEXINIT
-algorithms; telnet, with logins tried by prompt matching; HTTP Basic (plain and inside TLS)
-and RTSP (DESCRIBE on a random route, then common camera routes) with a short default list,
-every try recorded and paced; the Open Inference Protocol's GET /v2 without credentials.
+validity, self-signed; TLS 1.3 through a real handshake); SSH identification, KEXINIT
+algorithms and, after a key exchange, the auth methods and password logins; telnet, with
+logins tried by prompt matching; HTTP Basic and Digest (plain and inside TLS), RTSP (DESCRIBE
+on a random route, then common camera routes; Basic and Digest) and ONVIF (GetDeviceInformation
+and GetUsers without credentials, then WS-UsernameToken) with a short default list, every try
+recorded and paced; the Open Inference Protocol without credentials (GET /v2, the model
+repository index; load/unload never called) and malformed tensors that must get a 4xx.
 Passwords tried are never printed and are recorded only with --reveal-passwords.
 
 Safety: only 127.0.0.0/8 and ::1 are probed unless --allow-network names the network you are
