@@ -31,7 +31,7 @@ impl Fdt {
         Fdt { structure: vec![], strings: vec![] }
     }
     fn pad(&mut self) {
-        while self.structure.len() % 4 != 0 {
+        while !self.structure.len().is_multiple_of(4) {
             self.structure.push(0);
         }
     }
@@ -123,7 +123,7 @@ fn fit() -> Vec<u8> {
     f.begin("ramdisk-1").text("type", "ramdisk").text("compression", "lzma").prop("data-offset", &0u32.to_be_bytes()).prop("data-size", &(ramdisk.len() as u32).to_be_bytes()).end();
     f.end().begin("configurations").text("default", "conf-1").begin("conf-1").text("kernel", "kernel-1").end().end().end();
     let mut blob = f.blob();
-    while blob.len() % 4 != 0 {
+    while !blob.len().is_multiple_of(4) {
         blob.push(0);
     }
     blob.extend(ramdisk);

@@ -283,7 +283,7 @@ fn a_vendor_image_gives_its_findings_and_damaged_images_never_panic() {
     assert_eq!(r.status("AITE-UNPACK-INCOMPLETE"), Some(RuleStatus::Pass));
     // Cut, and overwritten in its tables: a failed container with a cause, no pass, no panic.
     let used = image.len() - image.iter().rev().take_while(|&&b| b == 0).count();
-    let mut damaged = vec![image[..used / 2].to_vec(), image.clone(), image.clone()];
+    let mut damaged = [image[..used / 2].to_vec(), image.clone(), image.clone()];
     let n = damaged[1].len();
     damaged[1][used - 200..used].fill(0xa5);
     damaged[2][70..n / 2].iter_mut().enumerate().for_each(|(i, b)| *b ^= (i * 31 % 251) as u8);

@@ -60,7 +60,8 @@ pub(super) fn read(b: &[u8]) -> Result<Fit, String> {
     let mut path: Vec<String> = Vec::new();
     let mut payloads = Vec::new();
     // Properties of the /images/<name> node being read.
-    let (mut data, mut ext_offset, mut ext_position, mut ext_size): (Option<(usize, usize)>, Option<usize>, Option<usize>, Option<usize>) = (None, None, None, None);
+    let mut data: Option<(usize, usize)> = None;
+    let (mut ext_offset, mut ext_position, mut ext_size): (Option<usize>, Option<usize>, Option<usize>) = (None, None, None);
     let mut compression: Option<String> = None;
     let mut end = total;
     let mut at = 0usize;
