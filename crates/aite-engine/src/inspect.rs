@@ -39,8 +39,15 @@ pub struct ModelReport {
     pub outputs: Vec<TensorSpec>,
     /// Operator type -> node count.
     pub operators: BTreeMap<String, usize>,
-    /// Number of weight elements (initializers / constants).
+    /// Number of weight elements: initializers plus Constant-node weights
+    /// ([`constant_parameters`](Self::constant_parameters)).
     pub parameters: u64,
+    /// The part of `parameters` held in ONNX `Constant` nodes (as Paddle2ONNX
+    /// exports PP-OCR). Counted rule: a Constant's `value` tensor of a float or
+    /// 8-bit integer type with more than one element; scalars and int32/int64
+    /// constants (shapes, axes, indices) are not weights. TFLite: 0.
+    #[serde(default)]
+    pub constant_parameters: u64,
     pub quantization: Quantization,
     /// Operators outside the default ONNX domain (custom ops need a vendor runtime).
     pub custom_domains: Vec<String>,
@@ -195,19 +202,22 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
     let mut custom = std::collections::BTreeSet::new();
     let mut parameters = 0u64;
     let mut integer_weights = false;
+    let mut constant_parameters = 0u64;
     if let Some(graph) = &proto.graph {
         for node in &graph.node {
             *operators.entry(node.op_type.clone()).or_insert(0) += 1;
+            if let Some(t) = constant_weight(node) {
+                let elements = tensor_elements(t).and_then(|n| constant_parameters.checked_add(n));
+                constant_parameters = elements.ok_or_else(|| {
+                    load_error(path, &format!("Constant node `{}` declares dimensions {:?}: more elements than fit in 64 bits (malformed or hostile model)", node.name, t.dims))
+                })?;
+            }
             if !node.domain.is_empty() && node.domain != "ai.onnx" {
                 custom.insert(node.domain.clone());
             }
         }
         for init in &graph.initializer {
-            let elements = init
-                .dims
-                .iter()
-                .try_fold(1u64, |n, &d| n.checked_mul(d.max(0) as u64))
-                .and_then(|n| parameters.checked_add(n));
+            let elements = tensor_elements(init).and_then(|n| parameters.checked_add(n));
             parameters = elements.ok_or_else(|| {
                 load_error(
                     path,
@@ -222,10 +232,16 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
             }
         }
     }
+    let parameters = parameters.checked_add(constant_parameters).ok_or_else(|| load_error(path, "initializers and Constant nodes together hold more elements than fit in 64 bits (malformed or hostile model)"))?;
     let graph = match &proto.graph {
         Some(g) => {
-            let sizes: std::collections::HashMap<&str, u64> =
-                g.initializer.iter().map(|t| (t.name.as_str(), t.dims.iter().fold(1u64, |n, &d| n.saturating_mul(d.max(0) as u64)))).collect();
+            let size = |t: &pb::TensorProto| t.dims.iter().fold(1u64, |n, &d| n.saturating_mul(d.max(0) as u64));
+            let sizes: std::collections::HashMap<&str, u64> = g
+                .initializer
+                .iter()
+                .map(|t| (t.name.as_str(), size(t)))
+                .chain(g.node.iter().filter_map(|n| Some((n.output.first()?.as_str(), size(constant_weight(n)?)))))
+                .collect();
             g.node
                 .iter()
                 .map(|n| GraphNode { op: n.op_type.clone(), parameters: n.input.iter().filter_map(|i| sizes.get(i.as_str())).fold(0u64, |a, &b| a.saturating_add(b)) })
@@ -259,6 +275,7 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
         outputs,
         operators,
         parameters,
+        constant_parameters,
         quantization,
         custom_domains: custom.into_iter().collect(),
         metadata: proto
@@ -269,6 +286,23 @@ fn onnx_report(path: &Path, proto: &pb::ModelProto) -> Result<ModelReport, Targe
         external_data: vec![],
         graph,
     })
+}
+
+/// Elements of a tensor from its declared dimensions; `None` beyond `u64`.
+fn tensor_elements(t: &pb::TensorProto) -> Option<u64> {
+    t.dims.iter().try_fold(1u64, |n, &d| n.checked_mul(d.max(0) as u64))
+}
+
+/// The `value` tensor of a Constant node when it counts as a weight: a float
+/// (FLOAT, DOUBLE, FLOAT16, BFLOAT16) or 8-bit integer (INT8, UINT8) tensor with
+/// more than one element.
+fn constant_weight(node: &pb::NodeProto) -> Option<&pb::TensorProto> {
+    if node.op_type != "Constant" || !(node.domain.is_empty() || node.domain == "ai.onnx") {
+        return None;
+    }
+    let t = node.attribute.iter().find(|a| a.name == "value")?.t.as_ref()?;
+    let weight_type = matches!(t.data_type, 1 | 2 | 3 | 10 | 11 | 16);
+    (weight_type && tensor_elements(t).is_none_or(|n| n > 1)).then_some(t)
 }
 
 fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
@@ -312,6 +346,7 @@ fn tflite_report(path: &Path) -> Result<ModelReport, TargetError> {
         outputs,
         operators,
         parameters,
+        constant_parameters: 0,
         quantization: if integer {
             Quantization::TfliteInteger
         } else {
@@ -483,5 +518,73 @@ mod tests {
         std::fs::write(&hostile, onnx_with_initializer_dims(&[1 << 40, 1 << 40])).unwrap();
         let err = inspect(&hostile).unwrap_err().to_string();
         assert!(err.contains("hostile.onnx") && err.contains("64 bits"), "{err}");
+    }
+
+    /// A Constant node `{ op_type "Constant", output [name], attribute { name "value", t } }`
+    /// whose tensor has the given dims and data type.
+    fn constant_node(output: &str, dims: &[u64], data_type: u64) -> Vec<u8> {
+        let mut tensor = Vec::new();
+        for &d in dims {
+            field_varint(1, d, &mut tensor);
+        }
+        field_varint(2, data_type, &mut tensor);
+        let mut attr = Vec::new();
+        field_bytes(1, b"value", &mut attr);
+        field_bytes(5, &tensor, &mut attr); // t
+        field_varint(20, 4, &mut attr); // type TENSOR
+        let mut node = Vec::new();
+        field_bytes(2, output.as_bytes(), &mut node);
+        field_bytes(4, b"Constant", &mut node);
+        field_bytes(5, &attr, &mut node);
+        node
+    }
+
+    /// Issue 16: weights held in Constant nodes (Paddle2ONNX's PP-OCR export) are
+    /// parameters; scalars and integer shape constants are not.
+    #[test]
+    fn constant_node_weights_are_parameters() {
+        let mut graph = Vec::new();
+        field_bytes(1, &constant_node("w", &[4, 3, 3, 3], 1), &mut graph); // FLOAT conv weight: 108
+        field_bytes(1, &constant_node("q", &[8], 3), &mut graph); // INT8 weights: 8
+        field_bytes(1, &constant_node("eps", &[], 1), &mut graph); // FLOAT scalar: not a weight
+        field_bytes(1, &constant_node("shape", &[4], 7), &mut graph); // INT64 shape: not a weight
+        let mut conv = Vec::new();
+        field_bytes(1, b"x", &mut conv);
+        field_bytes(1, b"w", &mut conv);
+        field_bytes(2, b"y", &mut conv);
+        field_bytes(4, b"Conv", &mut conv);
+        field_bytes(1, &conv, &mut graph);
+        let mut init = Vec::new();
+        field_varint(1, 5, &mut init);
+        field_varint(2, 1, &mut init);
+        field_bytes(8, b"b", &mut init);
+        field_bytes(5, &init, &mut graph); // initializer: 5
+        field_bytes(2, b"g", &mut graph);
+        let mut model = Vec::new();
+        field_varint(1, 8, &mut model);
+        field_bytes(7, &graph, &mut model);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("constants.onnx");
+        std::fs::write(&path, &model).unwrap();
+        let r = inspect(&path).unwrap();
+        assert_eq!(r.constant_parameters, 108 + 8, "4x3x3x3 float + 8 int8, by hand");
+        assert_eq!(r.parameters, 108 + 8 + 5, "plus the 5-element initializer");
+        let conv = r.graph.iter().find(|n| n.op == "Conv").unwrap();
+        assert_eq!(conv.parameters, 108, "the Conv reads the Constant weight");
+    }
+
+    /// Issue 16: `aite inspect` said `parameters 0` for PP-OCRv4 det.
+    #[test]
+    fn ppocr_detector_counts_its_constant_weights() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets/models/ocr-ppocr/ch_PP-OCRv4_det_infer.onnx");
+        if !path.exists() {
+            println!("skipping: {} absent (../shared not mounted)", path.display());
+            return;
+        }
+        let r = inspect(&path).unwrap();
+        println!("parameters {} ({} in Constant nodes)", r.parameters, r.constant_parameters);
+        assert!(r.constant_parameters > 0 && r.parameters >= r.constant_parameters, "{} / {}", r.parameters, r.constant_parameters);
+        // Each float weight is 4 bytes of a file that holds little else.
+        assert!(r.constant_parameters * 4 <= r.size_bytes && r.constant_parameters * 4 > r.size_bytes / 2, "{} elements in {} bytes", r.constant_parameters, r.size_bytes);
     }
 }

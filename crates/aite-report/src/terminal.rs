@@ -591,7 +591,8 @@ pub fn render_model_report(r: &ModelReport) -> String {
     for d in &r.external_data {
         let _ = writeln!(out, "  weights in   {} ({} bytes, sha256 {})", d.path, d.size_bytes, d.sha256);
     }
-    let _ = writeln!(out, "  parameters   {}", r.parameters);
+    let constants = if r.constant_parameters > 0 { format!(" ({} in Constant nodes)", r.constant_parameters) } else { String::new() };
+    let _ = writeln!(out, "  parameters   {}{constants}", r.parameters);
     let _ = writeln!(out, "  quantization {:?}", r.quantization);
     if !r.custom_domains.is_empty() {
         let _ = writeln!(out, "  custom ops   {}", r.custom_domains.join(", "));
