@@ -236,7 +236,8 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
                 Ok(mut a) => {
                     ledger.examined(&["AITE-MODEL-UNSCANNABLE"], &e.path);
                     if a.unscanned.is_empty() {
-                        ledger.examined(content, &e.path);
+                        ledger.examined(content, &a.subject());
+                        a.not_examined().into_iter().for_each(|(rule, why)| ledger.not_examined(&[rule], &e.path, why));
                     } else {
                         ledger.not_examined(content, &e.path, a.unscanned.join("; "));
                     }

@@ -8,9 +8,16 @@
 //! - Keras `.h5` / `.keras` Lambda layers (marshalled Python bytecode);
 //! - ONNX: external-data paths leaving the model folder, custom operator
 //!   domains, huge declared tensors;
-//! - TFLite: custom operators.
+//! - TFLite: custom operators;
+//! - TensorFlow SavedModels: `PyFunc`/`EagerPyFunc` operators (Python runs
+//!   with the graph), in the graphs and their function libraries.
+//!
+//! Pickles nested inside pickles (raw, latin-1, base64 or hex operands) are
+//! walked too and reported as information: loading the outer file runs none
+//! of their imports.
 
 pub mod pickle;
+pub mod savedmodel;
 
 use crate::finding::Finding;
 use serde::{Deserialize, Serialize};
@@ -35,6 +42,38 @@ pub struct ModelArtifact {
     /// Its OpenSSF Model Signing signature, when one was found beside it.
     #[serde(default)]
     pub signature: Option<SignatureCheck>,
+    /// Pickles found inside its pickles' byte and string operands.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nested_pickles: Vec<pickle::nested::NestedPickle>,
+    /// A SavedModel's graph walk: how many graphs, nodes and functions were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<savedmodel::GraphWalk>,
+}
+
+impl ModelArtifact {
+    /// The artifact as a content rule's examined subject: its path, with what
+    /// was walked when that is more than "the file" (a graph, nested pickles).
+    pub fn subject(&self) -> String {
+        let mut what = Vec::new();
+        if let Some(g) = &self.graph {
+            what.push(g.to_string());
+        }
+        let walked = self.nested_pickles.iter().filter(|n| n.not_walked.is_none()).count();
+        if walked > 0 {
+            what.push(format!("{walked} nested pickle(s) walked"));
+        }
+        if what.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{} ({})", self.path, what.join("; "))
+        }
+    }
+
+    /// Subjects of content rules that were found but not examined, with the
+    /// rule and the cause (nested pickles beyond the depth or size bound).
+    pub fn not_examined(&self) -> Vec<(&'static str, String)> {
+        self.nested_pickles.iter().filter_map(|n| n.not_walked.as_ref().map(|why| ("AITE-MODEL-PICKLE-NESTED", format!("{}: {why}", n.path)))).collect()
+    }
 }
 
 /// What kind of hazard a [`CodeFinding`] is; each kind has its own rule.
@@ -45,6 +84,8 @@ pub enum CodeKind {
     KerasLambda,
     ExternalDataPath,
     HugeTensor,
+    /// A TensorFlow operator that calls back into Python (`PyFunc`, `EagerPyFunc`).
+    PyFunc,
 }
 
 impl CodeKind {
@@ -54,6 +95,7 @@ impl CodeKind {
             CodeKind::KerasLambda => "AITE-MODEL-KERAS-LAMBDA",
             CodeKind::ExternalDataPath => "AITE-MODEL-ONNX-EXTERNAL-PATH",
             CodeKind::HugeTensor => "AITE-MODEL-HUGE-TENSOR",
+            CodeKind::PyFunc => "AITE-MODEL-TF-PYFUNC",
         }
     }
 }
@@ -74,10 +116,11 @@ impl CodeFinding {
 /// The rules that judge an artifact of `format` by its contents.
 pub fn content_rules(format: &str) -> &'static [&'static str] {
     match format {
-        "pickle" | "zip" | "npy" | "npz" => &["AITE-MODEL-PICKLE-CODE", "AITE-MODEL-PICKLE-UNKNOWN"],
+        "pickle" | "zip" | "npy" | "npz" => &["AITE-MODEL-PICKLE-CODE", "AITE-MODEL-PICKLE-UNKNOWN", "AITE-MODEL-PICKLE-NESTED"],
         "keras" | "keras-h5" => &["AITE-MODEL-KERAS-LAMBDA"],
         "onnx" => &["AITE-MODEL-ONNX-EXTERNAL-PATH", "AITE-MODEL-CUSTOM-OP", "AITE-MODEL-HUGE-TENSOR"],
         "tflite" => &["AITE-MODEL-CUSTOM-OP"],
+        "savedmodel" => &["AITE-MODEL-TF-PYFUNC"],
         _ => &[],
     }
 }
@@ -95,7 +138,7 @@ pub struct SignatureCheck {
 pub fn is_model(path: &str, format: &str) -> bool {
     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     match format {
-        "onnx" | "tflite" | "keras" | "keras-h5" => true,
+        "onnx" | "tflite" | "keras" | "keras-h5" | "savedmodel" => true,
         "pickle" | "zip" => matches!(ext.as_str(), "pt" | "pth" | "ckpt" | "pkl" | "pickle" | "joblib" | "bin"),
         _ => false,
     }
@@ -106,6 +149,10 @@ pub fn detect(path: &str, head: &[u8]) -> Option<&'static str> {
     let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
     let is_pickle_head = head.len() >= 2 && head[0] == 0x80 && (1..=5).contains(&head[1]);
     let is_zip = head.starts_with(b"PK\x03\x04");
+    let file_name = path.rsplit('/').next().unwrap_or(path);
+    if file_name.eq_ignore_ascii_case("saved_model.pb") {
+        return Some("savedmodel");
+    }
     match ext.as_str() {
         "onnx" => Some("onnx"),
         "tflite" | "lite" => Some("tflite"),
@@ -143,9 +190,12 @@ pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
         custom_code: vec![],
         unscanned: vec![],
         signature: None,
+        nested_pickles: vec![],
+        graph: None,
     };
     let pickle_into = |a: &mut ModelArtifact, what: &str, b: &[u8]| {
         let s = pickle::scan(b);
+        a.nested_pickles.extend(pickle::nested::nested(b, &s, what));
         for i in &s.imports {
             let full = format!("{}.{}", i.module, i.name);
             if !a.imports.iter().any(|(x, _)| *x == full) {
@@ -202,6 +252,7 @@ pub fn examine(path: &str, format: &str, bytes: &[u8]) -> ModelArtifact {
         "keras-h5" => keras_lambdas(&mut a, &String::from_utf8_lossy(bytes)),
         "onnx" => onnx(&mut a, bytes),
         "tflite" => tflite(&mut a, bytes),
+        "savedmodel" => saved_model(&mut a, bytes),
         "7z" => a.unscanned.push("7z archives are not opened by aite".into()),
         _ => {}
     }
@@ -435,6 +486,24 @@ fn tflite(a: &mut ModelArtifact, b: &[u8]) {
     }
 }
 
+/// TensorFlow SavedModel: every `PyFunc`-family node, in the graphs and their functions.
+fn saved_model(a: &mut ModelArtifact, bytes: &[u8]) {
+    match savedmodel::walk(bytes) {
+        Ok((walk, nodes)) => {
+            a.graph = Some(walk);
+            let mut seen = std::collections::BTreeSet::new();
+            for n in nodes {
+                let token = n.token.as_deref().map(|t| format!(", token `{t}`")).unwrap_or_default();
+                let d = CodeFinding::new(CodeKind::PyFunc, format!("TensorFlow `{}` node `{}` in the {}{token} (runs a Python callable with the graph)", n.op, n.name, n.within));
+                if seen.insert(d.detail.clone()) {
+                    a.custom_code.push(d);
+                }
+            }
+        }
+        Err(e) => a.unscanned.push(format!("not a readable SavedModel ({e})")),
+    }
+}
+
 /// Findings for one examined artifact.
 pub fn findings(a: &ModelArtifact) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -447,6 +516,18 @@ pub fn findings(a: &ModelArtifact) -> Vec<Finding> {
     }
     for c in &a.custom_code {
         out.push(Finding::fail(c.kind.rule(), &a.path, format!("{}: {}", a.path, c.detail)));
+    }
+    for n in a.nested_pickles.iter().filter(|n| n.not_walked.is_none()) {
+        let judged: Vec<(String, pickle::Verdict)> = n.imports.iter().map(|i| (format!("{}.{}", i.module, i.name), pickle::verdict(i))).collect();
+        let of = |v: pickle::Verdict| judged.iter().filter(|(_, x)| *x == v).map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ");
+        let (dangerous, unknown) = (of(pickle::Verdict::Dangerous), of(pickle::Verdict::Unknown));
+        let what = match (dangerous.is_empty(), unknown.is_empty(), n.dynamic_imports) {
+            (false, _, _) => format!("would import {dangerous}"),
+            (true, false, _) => format!("would import globals outside the safe list: {unknown}"),
+            (true, true, d) if d > 0 => format!("would import {d} global(s) computed at load time"),
+            _ => continue,
+        };
+        out.push(Finding::fail("AITE-MODEL-PICKLE-NESTED", &a.path, format!("{}: a nested pickle ({}) {what} if something unpickles it; loading the outer file does not run it", a.path, n.path)).with_excerpt(n.path.clone()));
     }
     for u in &a.unscanned {
         out.push(Finding::fail("AITE-MODEL-UNSCANNABLE", &a.path, format!("{}: {u}", a.path)));

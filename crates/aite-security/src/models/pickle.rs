@@ -2,7 +2,10 @@
 //! deserialising anything. It models the stack and memo just enough to
 //! resolve `STACK_GLOBAL` operands pushed directly or fetched from the memo
 //! (the trick several scanner bypasses use), and keeps reading concatenated
-//! pickles (legacy PyTorch files hold four in a row).
+//! pickles (legacy PyTorch files hold four in a row). Byte and string
+//! operands that are pickles themselves are walked by [`nested`].
+
+pub mod nested;
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +27,38 @@ pub struct PickleScan {
     /// The walk stopped early: unknown opcode or truncated data (offset, reason).
     pub error: Option<(u64, String)>,
     pub pickles: usize,
+    /// Byte and string operands that could hold a nested pickle (raw, or as
+    /// base64/hex text): their opcode, offset and byte range in the input.
+    #[serde(skip)]
+    pub payloads: Vec<Payload>,
+    /// Position after the last `STOP` read.
+    #[serde(skip)]
+    pub end: usize,
+}
+
+/// A byte or string operand of the walked pickle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    pub opcode: &'static str,
+    /// Offset of the opcode.
+    pub offset: u64,
+    /// The operand's bytes in the input.
+    pub range: std::ops::Range<usize>,
+    pub form: OperandForm,
+}
+
+/// How an operand's bytes spell its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperandForm {
+    /// The bytes themselves (`BINBYTES`, `SHORT_BINSTRING`, ...).
+    Bytes,
+    /// UTF-8 text; its characters may be latin-1 bytes (`_codecs.encode(s,
+    /// "latin1")`, how protocols 0-2 store Python 3 `bytes`).
+    Utf8,
+    /// `UNICODE` (protocol 0): raw-unicode-escape, latin-1 with `\uXXXX` escapes.
+    RawUnicodeEscape,
+    /// `STRING` (protocol 0): a quoted Python literal with backslash escapes.
+    Quoted,
 }
 
 #[derive(Clone)]
@@ -53,6 +88,37 @@ fn memo_index(op: u8, b: &[u8], p: usize) -> Option<(u64, usize)> {
             let (s, q) = line(b, p)?;
             Some((String::from_utf8_lossy(s).trim().parse().unwrap_or(u64::MAX), q))
         }
+    }
+}
+
+/// The name of a byte or string opcode, as `pickletools` spells it.
+fn opcode_name(op: u8) -> &'static str {
+    match op {
+        0x8c => "SHORT_BINUNICODE",
+        b'U' => "SHORT_BINSTRING",
+        b'X' => "BINUNICODE",
+        b'T' => "BINSTRING",
+        0x8d => "BINUNICODE8",
+        b'V' => "UNICODE",
+        b'S' => "STRING",
+        b'C' => "SHORT_BINBYTES",
+        b'B' => "BINBYTES",
+        0x8e => "BINBYTES8",
+        0x96 => "BYTEARRAY8",
+        _ => "?",
+    }
+}
+
+/// Record an operand; only those long enough to hold a pickle (`N.` is the shortest).
+fn payload(out: &mut PickleScan, op: u8, at: usize, range: std::ops::Range<usize>, b: &[u8]) {
+    let form = match op {
+        0x8c | b'X' | 0x8d => OperandForm::Utf8,
+        b'V' => OperandForm::RawUnicodeEscape,
+        b'S' => OperandForm::Quoted,
+        _ => OperandForm::Bytes,
+    };
+    if b.get(range.clone()).is_some_and(|x| nested::plausible(x, form)) {
+        out.payloads.push(Payload { opcode: opcode_name(op), offset: at as u64, range, form });
     }
 }
 
@@ -96,6 +162,7 @@ pub fn scan(b: &[u8]) -> PickleScan {
             b'.' => {
                 // STOP: another pickle may follow (legacy PyTorch); anything else ends the walk.
                 in_pickle = false;
+                out.end = p;
                 stack.clear();
                 memo.clear();
                 if !matches!(b.get(p), Some(0x80)) {
@@ -126,23 +193,27 @@ pub fn scan(b: &[u8]) -> PickleScan {
             0x8c | b'U' => {
                 let n = need!(b.get(p)).to_owned() as usize;
                 let s = need!(b.get(p + 1..p + 1 + n));
+                payload(&mut out, op, at, p + 1..p + 1 + n, b);
                 p += 1 + n;
                 stack.push(V::Str(String::from_utf8_lossy(s).into_owned()));
             }
             b'X' | b'T' => {
                 let n = need!(le(b, p, 4)) as usize;
                 let s = need!(b.get(p + 4..p + 4 + n));
+                payload(&mut out, op, at, p + 4..p + 4 + n, b);
                 p += 4 + n;
                 stack.push(V::Str(String::from_utf8_lossy(s).into_owned()));
             }
             0x8d => {
                 let n = need!(le(b, p, 8)) as usize;
                 let s = need!(b.get(p + 8..p.saturating_add(8).saturating_add(n)));
+                payload(&mut out, op, at, p + 8..p + 8 + n, b);
                 p += 8 + n;
                 stack.push(V::Str(String::from_utf8_lossy(s).into_owned()));
             }
             b'V' | b'S' => {
                 let (s, q) = need!(line(b, p));
+                payload(&mut out, op, at, p..p + s.len(), b);
                 p = q;
                 let text = String::from_utf8_lossy(s).into_owned();
                 let text = if op == b'S' { text.trim_matches(|c| c == '\'' || c == '"').to_string() } else { text };
@@ -150,17 +221,24 @@ pub fn scan(b: &[u8]) -> PickleScan {
             }
             b'C' => {
                 let n = need!(b.get(p)).to_owned() as usize;
+                need!(b.get(p + 1..p + 1 + n));
+                payload(&mut out, op, at, p + 1..p + 1 + n, b);
                 p += 1 + n;
                 stack.push(V::Other);
             }
             b'B' => {
                 let n = need!(le(b, p, 4)) as usize;
+                need!(b.get(p + 4..p + 4 + n));
+                payload(&mut out, op, at, p + 4..p + 4 + n, b);
                 p += 4 + n;
                 stack.push(V::Other);
             }
             0x8e | 0x96 => {
                 let n = need!(le(b, p, 8)) as usize;
-                p = p.saturating_add(8).saturating_add(n);
+                let end = p.saturating_add(8).saturating_add(n);
+                need!(b.get(p + 8..end));
+                payload(&mut out, op, at, p + 8..end, b);
+                p = end;
                 stack.push(V::Other);
             }
             b'I' | b'L' | b'F' | b'P' => {
