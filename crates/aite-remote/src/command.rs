@@ -235,6 +235,18 @@ impl CommandTarget {
             Ok(Err(StreamEnd::Eof { partial: false })) | Err(RecvTimeoutError::Disconnected) => Err((RequestOutcome::Reset, format!("`{program}` {} before answering", self.exit_text()))),
             Err(RecvTimeoutError::Timeout) => Err((RequestOutcome::Timeout, format!("`{program}` did not answer within {} ms; it was stopped and starts again at the next request", timeout.as_millis()))),
         };
+        // An answer before the wrapper read the whole request leaves the write blocked (and the
+        // stream out of step): wait for the write until the deadline, then give up on the wrapper.
+        let result = result.and_then(|m| {
+            while !writer.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if writer.is_finished() {
+                Ok(m)
+            } else {
+                Err((RequestOutcome::Malformed, format!("`{program}` answered without reading its whole request")))
+            }
+        });
         match result {
             Ok(m) => {
                 let _ = writer.join();

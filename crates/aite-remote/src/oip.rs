@@ -281,9 +281,12 @@ pub(crate) fn check_inputs(info: &TargetInfo, inputs: &[Tensor]) -> Result<(), T
     Ok(())
 }
 
+/// Input specs, their wire datatypes, and output specs of a model.
+pub(crate) type ModelTensors = (Vec<TensorSpec>, Vec<WireType>, Vec<TensorSpec>);
+
 /// Inputs and outputs of an OIP model-metadata object (`{"inputs":[{name,datatype,shape}],"outputs":[…]}`),
 /// with `--input-shape` applied to the first input. `url` names where the metadata came from.
-pub(crate) fn model_tensors(meta: &Value, input_shape: Option<&[usize]>, url: &str) -> Result<(Vec<TensorSpec>, Vec<WireType>, Vec<TensorSpec>), RemoteError> {
+pub(crate) fn model_tensors(meta: &Value, input_shape: Option<&[usize]>, url: &str) -> Result<ModelTensors, RemoteError> {
     let bad = |reason: String, hint: &str| RemoteError::Metadata { url: url.to_string(), reason, hint: hint.into() };
     let parse = |key: &str| -> Result<Vec<(TensorSpec, WireType)>, RemoteError> {
         let list = meta[key].as_array().ok_or_else(|| bad(format!("no `{key}` list"), "the server must describe the model's tensors"))?;

@@ -121,6 +121,17 @@ fn a_wrong_answer_id_or_byte_count_is_malformed() {
 }
 
 #[test]
+fn an_answer_before_the_request_was_read_does_not_block_aite() {
+    // 1 MiB of input that the wrapper never reads (a pipe holds 64 KiB): the write cannot finish.
+    let meta = META.replace("[1,2]}],\"outputs\"", "[1,262144]}],\"outputs\"");
+    let u = url(&format!("read m; printf \"%s\\n\" \"$(cat <<E\n{meta}\nE\n)\"; read h; echo \"{{\\\"id\\\":\\\"1\\\",\\\"error\\\":\\\"busy\\\"}}\"; sleep 30"));
+    let mut t = CommandTarget::connect(&u, Duration::from_millis(500), None).unwrap_or_else(|e| panic!("{e}"));
+    let e = t.infer(&[Tensor::f32(vec![1, 262144], vec![0.5; 262144]).unwrap()]).unwrap_err().to_string();
+    assert!(e.contains("answered without reading its whole request"), "{e}");
+    assert_eq!(t.request_counts().unwrap().malformed, 1);
+}
+
+#[test]
 fn start_up_failures_name_the_program() {
     for (u, says) in [
         ("cmd:/nonexistent/npu-wrapper --model m".to_string(), "cannot start `/nonexistent/npu-wrapper`"),
