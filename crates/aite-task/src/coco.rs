@@ -62,6 +62,23 @@ pub fn coco_bbox(ground_truth: &Path, detections: &[CocoDetection]) -> Result<Co
         return Err(fail("there are no detections to evaluate (pycocotools refuses an empty result set too)".into()));
     }
     let gt = hotcoco::COCO::new(ground_truth).map_err(|e| fail(e.to_string()))?;
+    evaluate(gt, detections).map_err(fail)
+}
+
+/// Evaluate `detections` against a ground truth held in memory as COCO instances JSON
+/// (`images`, `annotations`, `categories`), e.g. pseudo ground truth made from a model's
+/// own clean predictions; `source` names it in errors.
+pub fn coco_bbox_json(ground_truth: serde_json::Value, source: &Path, detections: &[CocoDetection]) -> Result<CocoStats, TaskError> {
+    let fail = |reason: String| TaskError::Coco { path: source.to_path_buf(), reason };
+    if detections.is_empty() {
+        return Err(fail("there are no detections to evaluate (pycocotools refuses an empty result set too)".into()));
+    }
+    let dataset: hotcoco::Dataset = serde_json::from_value(ground_truth).map_err(|e| fail(format!("not COCO instances JSON: {e}")))?;
+    evaluate(hotcoco::COCO::from_dataset(dataset), detections).map_err(fail)
+}
+
+fn evaluate(gt: hotcoco::COCO, detections: &[CocoDetection]) -> Result<CocoStats, String> {
+    let fail = |reason: String| reason;
     let anns: Vec<hotcoco::Annotation> = detections
         .iter()
         .map(|d| serde_json::from_value(serde_json::json!({"image_id": d.image_id, "category_id": d.category_id, "bbox": d.bbox, "score": d.score})))

@@ -41,7 +41,7 @@ mod raster;
 mod spec;
 
 #[cfg(feature = "coco")]
-pub use coco::{coco_bbox, CocoDetection, CocoStats};
+pub use coco::{coco_bbox, coco_bbox_json, CocoDetection, CocoStats};
 pub use anchors::AnchorConfig;
 pub use detect::{iou, nms, weighted_nms, BBox, Detection, NmsKind};
 pub use ctc::{edit_distance, text_accuracy, Charset, TextAccuracy};

@@ -11,6 +11,7 @@
 //! Known differences from the reference are listed in docs/robustness.md.
 
 mod camera;
+pub mod detection;
 mod edges;
 pub mod filters;
 pub mod frost;

@@ -1,0 +1,359 @@
+//! The corruption sweep on detectors, with the published detection protocol
+//! (Michaelis et al. 2019, "Benchmarking Robustness in Object Detection"): COCO
+//! AP@[.5:.95] and AP50 per (corruption, severity) cell, mPC = mean AP over the
+//! cells, rPC = mPC / clean AP, each with a percentile-bootstrap interval over images.
+//!
+//! Ground truth is either labels ([`DetectionGroundTruth::Labels`]) or, for unlabeled
+//! camera frames, the model's own clean predictions ([`DetectionGroundTruth::CleanPredictions`]):
+//! a pseudo ground truth, named as such in the report, against which clean AP is 1 by
+//! construction, so rPC is not reported (it would equal mPC). AP is hotcoco's COCOeval
+//! (`aite_task::coco_bbox_json`), the one implementation the accuracy suite uses too.
+
+use super::{corrupt, sample_seed, CorruptionKind, ParameterTable, Placement, SweepOptions};
+use super::{image_to_rgb8, rgb8_to_image, Interval, IntervalMethod};
+use crate::RobustnessError;
+use aite_data::PreprocessSpec;
+use aite_target::{Cancel, Target};
+use aite_task::{CocoDetection, Postprocess, TaskOutput};
+use image::RgbImage;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Bootstrap resamples of mPC and rPC.
+pub const DETECTION_BOOTSTRAP_RESAMPLES: usize = 200;
+
+/// An unlabeled (or separately labelled) frame in 8-bit RGB.
+#[derive(Debug, Clone)]
+pub struct DetectionFrame {
+    pub id: String,
+    pub image: RgbImage,
+}
+
+/// One ground-truth box in pixels of its frame, COCO `[x, y, w, h]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GroundTruthBox {
+    pub category_id: u64,
+    pub bbox: [f64; 4],
+    #[serde(default)]
+    pub iscrowd: bool,
+}
+
+/// What the detections are scored against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DetectionGroundTruth {
+    /// Labelled boxes per frame (same order as the frames), from `source`.
+    Labels { source: String, boxes: Vec<Vec<GroundTruthBox>> },
+    /// The model's detections on the clean frames (pseudo ground truth).
+    CleanPredictions,
+}
+
+/// What the AP figures are measured against, as the evidence records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum GroundTruthKind {
+    Labels { source: String },
+    /// "AP vs clean predictions": clean AP is 1 by construction.
+    CleanPredictions,
+}
+
+impl GroundTruthKind {
+    /// How the AP column is headed in reports.
+    pub fn ap_name(&self) -> &'static str {
+        match self {
+            GroundTruthKind::Labels { .. } => "AP",
+            GroundTruthKind::CleanPredictions => "AP vs clean predictions",
+        }
+    }
+}
+
+/// COCO AP in one (corruption, severity) cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionCell {
+    pub corruption: CorruptionKind,
+    pub severity: u8,
+    pub placement: Placement,
+    /// AP@[.5:.95], all areas, 100 detections.
+    pub ap: f64,
+    pub ap50: f64,
+    /// Detections over all frames (after NMS).
+    pub detections: usize,
+}
+
+/// Why rPC is not reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum RpcStatus {
+    Reported,
+    /// Against the clean predictions, clean AP is 1 by construction and rPC = mPC.
+    CleanApIsOneByConstruction,
+    CleanApIsZero,
+}
+
+/// The detector sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectionSweepReport {
+    pub ground_truth: GroundTruthKind,
+    /// The name of the AP figures ("AP" or "AP vs clean predictions").
+    pub ap_name: String,
+    pub samples: usize,
+    pub ground_truth_boxes: usize,
+    pub clean_ap: f64,
+    pub clean_ap50: f64,
+    pub cells: Vec<DetectionCell>,
+    /// Mean AP over the cells.
+    pub mpc: Interval,
+    pub mpc50: Interval,
+    /// mPC / clean AP, when meaningful ([`RpcStatus`]).
+    pub rpc: Option<Interval>,
+    pub rpc_status: RpcStatus,
+    pub interval: IntervalMethod,
+    /// Resamples left out because they drew no ground-truth box.
+    pub resamples_without_ground_truth: usize,
+    pub interrupted: bool,
+}
+
+fn unsupported(reason: String) -> RobustnessError {
+    RobustnessError::Unsupported { check: "corruptions", reason, hint: "check the task spec (--task) against the model's outputs".into() }
+}
+
+/// Detections of one frame in its pixels.
+fn detect(target: &mut dyn Target, post: &Postprocess, tensor: aite_target::Tensor, frame: &RgbImage) -> Result<Vec<CocoDetection>, RobustnessError> {
+    let out = target.infer(&[tensor])?;
+    let coordinates = match post.spec() {
+        aite_task::TaskSpec::Detector(d) => d.coordinates,
+        _ => return Err(unsupported("the corruption sweep on detections needs a detector task".into())),
+    };
+    match post.apply(&out).map_err(|e| unsupported(e.to_string()))? {
+        TaskOutput::Detections(d) => Ok(d.iter().map(|d| CocoDetection::from_bbox(0, d.class as u64, &d.bbox, coordinates, frame.width(), frame.height(), d.score)).collect()),
+        _ => Err(unsupported("the task produced no detections".into())),
+    }
+}
+
+/// (AP, AP50) of `dets` against `gt` over the frames `draw` (with repeats: each draw is its own image).
+/// `None` when the drawn frames hold no ground-truth box.
+fn evaluate(gt: &[Vec<GroundTruthBox>], dets: &[Vec<CocoDetection>], draw: &[usize]) -> Result<Option<(f64, f64)>, RobustnessError> {
+    let mut images = vec![];
+    let mut annotations = vec![];
+    let mut results = vec![];
+    let mut categories = std::collections::BTreeSet::new();
+    for (k, &i) in draw.iter().enumerate() {
+        let image_id = k as u64 + 1;
+        images.push(serde_json::json!({"id": image_id, "width": 1, "height": 1}));
+        for b in &gt[i] {
+            categories.insert(b.category_id);
+            annotations.push(serde_json::json!({"id": annotations.len() + 1, "image_id": image_id, "category_id": b.category_id, "bbox": b.bbox, "area": b.bbox[2] * b.bbox[3], "iscrowd": b.iscrowd as u8}));
+        }
+        for d in &dets[i] {
+            categories.insert(d.category_id);
+            results.push(CocoDetection { image_id, ..*d });
+        }
+    }
+    if annotations.is_empty() {
+        return Ok(None);
+    }
+    if results.is_empty() {
+        return Ok(Some((0.0, 0.0)));
+    }
+    let cats: Vec<_> = categories.iter().map(|c| serde_json::json!({"id": c, "name": c.to_string()})).collect();
+    let json = serde_json::json!({"images": images, "annotations": annotations, "categories": cats});
+    let s = aite_task::coco_bbox_json(json, Path::new("ground truth of the corruption sweep"), &results).map_err(|e| unsupported(e.to_string()))?;
+    Ok(Some((s.ap, s.ap50)))
+}
+
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// Run every cell of `options` on a detector and compute mPC / rPC.
+pub fn detection_sweep(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    post: &Postprocess,
+    frames: &[DetectionFrame],
+    options: &SweepOptions,
+    ground_truth: &DetectionGroundTruth,
+    resamples: usize,
+    cancel: &Cancel,
+) -> Result<DetectionSweepReport, RobustnessError> {
+    options.validate()?;
+    if frames.is_empty() {
+        return Err(RobustnessError::NoSamples { check: "corruptions" });
+    }
+    let at_input: Vec<RgbImage> = frames.iter().map(|f| spec.geometry(&rgb8_to_image(&f.image, spec.color)).map(|g| image_to_rgb8(&g, spec.color))).collect::<Result<_, _>>()?;
+    let mut clean = vec![];
+    for (i, f) in frames.iter().enumerate() {
+        clean.push(detect(target, post, spec.normalise(&rgb8_to_image(&at_input[i], spec.color)), &f.image)?);
+    }
+    let (gt, kind): (Vec<Vec<GroundTruthBox>>, GroundTruthKind) = match ground_truth {
+        DetectionGroundTruth::Labels { source, boxes } => {
+            if boxes.len() != frames.len() {
+                return Err(unsupported(format!("{source} labels {} frames, the sweep has {}", boxes.len(), frames.len())));
+            }
+            (boxes.clone(), GroundTruthKind::Labels { source: source.clone() })
+        }
+        DetectionGroundTruth::CleanPredictions => {
+            (clean.iter().map(|d| d.iter().map(|d| GroundTruthBox { category_id: d.category_id, bbox: d.bbox, iscrowd: false }).collect()).collect(), GroundTruthKind::CleanPredictions)
+        }
+    };
+    let all: Vec<usize> = (0..frames.len()).collect();
+    let Some((clean_ap, clean_ap50)) = evaluate(&gt, &clean, &all)? else {
+        return Err(unsupported(match kind {
+            GroundTruthKind::CleanPredictions => "the model detects nothing on the clean frames, so there is no pseudo ground truth to measure corruptions against".into(),
+            GroundTruthKind::Labels { source } => format!("{source} has no box on these frames"),
+        }));
+    };
+    let mut cells = vec![];
+    let mut cell_dets: Vec<Vec<Vec<CocoDetection>>> = vec![];
+    let mut interrupted = false;
+    'cells: for (kind_c, severity) in options.shard_cells() {
+        let placement = options.corrupt_at.placement(kind_c);
+        let mut dets = vec![];
+        for (i, f) in frames.iter().enumerate() {
+            if cancel.is_cancelled() {
+                interrupted = true;
+                break 'cells;
+            }
+            let img = match placement {
+                Placement::Input => &at_input[i],
+                Placement::Frame => &f.image,
+            };
+            let table = options.table.unwrap_or_else(|| ParameterTable::for_size(img.width() as usize, img.height() as usize));
+            let corrupted = rgb8_to_image(&corrupt(img, kind_c, severity, table, sample_seed(options.seed, kind_c, severity, i)), spec.color);
+            let tensor = match placement {
+                Placement::Input => spec.normalise(&corrupted),
+                Placement::Frame => spec.to_tensor(&corrupted)?,
+            };
+            dets.push(detect(target, post, tensor, &f.image)?);
+        }
+        let (ap, ap50) = evaluate(&gt, &dets, &all)?.unwrap_or((0.0, 0.0));
+        cells.push(DetectionCell { corruption: kind_c, severity, placement, ap, ap50, detections: dets.iter().map(Vec::len).sum() });
+        cell_dets.push(dets);
+    }
+    let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
+    let mpc = mean(&cells.iter().map(|c| c.ap).collect::<Vec<_>>());
+    let mpc50 = mean(&cells.iter().map(|c| c.ap50).collect::<Vec<_>>());
+    let rpc_status = match kind {
+        GroundTruthKind::CleanPredictions => RpcStatus::CleanApIsOneByConstruction,
+        _ if clean_ap <= 0.0 => RpcStatus::CleanApIsZero,
+        _ => RpcStatus::Reported,
+    };
+    // Percentile bootstrap over images: each resample recomputes clean AP and every cell's AP on the same draw.
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let (mut b_mpc, mut b_mpc50, mut b_rpc, mut skipped) = (vec![], vec![], vec![], 0);
+    for _ in 0..resamples {
+        let draw: Vec<usize> = (0..frames.len()).map(|_| rng.gen_range(0..frames.len())).collect();
+        let Some((c_ap, _)) = evaluate(&gt, &clean, &draw)? else {
+            skipped += 1;
+            continue;
+        };
+        let mut aps = vec![];
+        let mut aps50 = vec![];
+        for dets in &cell_dets {
+            let (a, a50) = evaluate(&gt, dets, &draw)?.unwrap_or((0.0, 0.0));
+            aps.push(a);
+            aps50.push(a50);
+        }
+        let m = mean(&aps);
+        b_mpc.push(m);
+        b_mpc50.push(mean(&aps50));
+        if c_ap > 0.0 {
+            b_rpc.push(m / c_ap);
+        }
+    }
+    let interval = |value: f64, mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        Interval { value, ci95_low: percentile(&v, 0.025), ci95_high: percentile(&v, 0.975) }
+    };
+    let rpc = (rpc_status == RpcStatus::Reported).then(|| interval(mpc / clean_ap, b_rpc));
+    Ok(DetectionSweepReport {
+        ap_name: kind.ap_name().into(),
+        ground_truth: kind,
+        samples: frames.len(),
+        ground_truth_boxes: gt.iter().map(Vec::len).sum(),
+        clean_ap,
+        clean_ap50,
+        cells,
+        mpc: interval(mpc, b_mpc),
+        mpc50: interval(mpc50, b_mpc50),
+        rpc,
+        rpc_status,
+        interval: IntervalMethod::BootstrapOverImages { resamples, seed: options.seed },
+        resamples_without_ground_truth: skipped,
+        interrupted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corruption::CorruptAt;
+    use aite_target::{DType, Dim, Tensor, TargetError, TargetInfo, TensorSpec};
+    use aite_task::TaskSpec;
+
+    /// A face detector in UltraFace's decoded layout that finds one box, shifted right by
+    /// 0.08 of the width when the frame's mean brightness moved from the clean value.
+    struct ShiftingDetector(TargetInfo, f32);
+
+    impl Target for ShiftingDetector {
+        fn info(&self) -> &TargetInfo {
+            &self.0
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            let v = inputs[0].to_f32_vec();
+            let m = v.iter().sum::<f32>() / v.len() as f32;
+            let d = if (m - self.1).abs() > 0.02 { 0.08 } else { 0.0 };
+            Ok(vec![Tensor::f32(vec![1, 1, 2], vec![0.1, 0.9])?, Tensor::f32(vec![1, 1, 4], vec![0.2 + d, 0.2, 0.6 + d, 0.6])?])
+        }
+    }
+
+    fn detector() -> ShiftingDetector {
+        let spec = |name: &str, shape: Vec<usize>| TensorSpec { name: name.into(), shape: shape.into_iter().map(Dim::Fixed).collect(), dtype: DType::F32 };
+        let info = TargetInfo {
+            name: "shifting".into(),
+            engine: "test".into(),
+            engine_version: "0".into(),
+            threads: 1,
+            inputs: vec![spec("x", vec![1, 100, 100, 3])],
+            outputs: vec![spec("scores", vec![1, 1, 2]), spec("boxes", vec![1, 1, 4])],
+        };
+        ShiftingDetector(info, 100.0 / 255.0)
+    }
+
+    fn frames() -> Vec<DetectionFrame> {
+        (0..3).map(|i| DetectionFrame { id: format!("f{i}"), image: RgbImage::from_pixel(100, 100, image::Rgb([100, 100, 100])) }).collect()
+    }
+
+    fn options() -> SweepOptions {
+        SweepOptions { kinds: vec![CorruptionKind::Brightness], severities: vec![3], table: Some(ParameterTable::ImagenetC), seed: 5, shard: (0, 1), alexnet: false, output_index: 0, corrupt_at: CorruptAt::Auto }
+    }
+
+    /// Hand-computed: the clean box [20,20,60,60] px equals the ground truth (AP 1); under
+    /// brightness it moves to [28,20,68,60]: IoU 1280/1920 = 0.667, a match at the IoU
+    /// thresholds 0.50, 0.55, 0.60, 0.65 and a miss at the other six: AP 4/10 = 0.4, AP50 1.
+    #[test]
+    fn toy_detector_ap_mpc_rpc_by_hand() {
+        let spec = PreprocessSpec::parse_cli("layout=nhwc,scale=0.00392156862745098").unwrap();
+        let post = Postprocess::new(TaskSpec::preset("ultraface-slim320").unwrap());
+        let labels = DetectionGroundTruth::Labels { source: "hand.json".into(), boxes: vec![vec![GroundTruthBox { category_id: 1, bbox: [20.0, 20.0, 40.0, 40.0], iscrowd: false }]; 3] };
+        let r = detection_sweep(&mut detector(), &spec, &post, &frames(), &options(), &labels, 50, &Cancel::new()).unwrap();
+        assert!((r.clean_ap - 1.0).abs() < 1e-9, "{}", r.clean_ap);
+        assert_eq!(r.cells.len(), 1);
+        assert!((r.cells[0].ap - 0.4).abs() < 1e-9 && (r.cells[0].ap50 - 1.0).abs() < 1e-9, "{:?}", r.cells[0]);
+        assert!((r.mpc.value - 0.4).abs() < 1e-9);
+        let rpc = r.rpc.unwrap();
+        assert!((rpc.value - 0.4).abs() < 1e-9 && rpc.ci95_low <= 0.4 && rpc.ci95_high >= 0.4);
+        assert_eq!(r.ap_name, "AP");
+        // Without labels: the clean predictions are the pseudo ground truth, named so; rPC is not reported.
+        let r = detection_sweep(&mut detector(), &spec, &post, &frames(), &options(), &DetectionGroundTruth::CleanPredictions, 50, &Cancel::new()).unwrap();
+        assert_eq!(r.ap_name, "AP vs clean predictions");
+        assert_eq!(r.ground_truth, GroundTruthKind::CleanPredictions);
+        assert!((r.clean_ap - 1.0).abs() < 1e-9 && (r.mpc.value - 0.4).abs() < 1e-9);
+        assert_eq!((r.rpc, &r.rpc_status), (None, &RpcStatus::CleanApIsOneByConstruction));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["ground_truth"]["kind"], "clean-predictions");
+    }
+}
