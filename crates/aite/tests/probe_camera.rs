@@ -258,7 +258,7 @@ impl Camera {
 
     /// `aite probe 127.0.0.1 ARGS` inside the namespace.
     fn probe(&self, args: &[&str], out: &Path) -> Run {
-        let mut cmd = aite();
+        let cmd = aite();
         let program = cmd.get_program().to_owned();
         let envs: Vec<(std::ffi::OsString, std::ffi::OsString)> = cmd.get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))).collect();
         let mut inside = Command::new("ip");
