@@ -87,8 +87,11 @@ impl std::ops::Deref for Fitted {
 /// The photograph the crop is taken from for an image of `w x h`: the
 /// table's photo when it is large enough, else imagecorruptions' bicubic
 /// rescale (cached per size, since a dataset's frames usually share one).
+/// Rescaled photographs by (photo index, table, image width, image height).
+type RescaledCache = Mutex<HashMap<(usize, ParameterTable, u32, u32), Arc<RgbImage>>>;
+
 fn fitted(index: usize, table: ParameterTable, w: u32, h: u32) -> Fitted {
-    static RESCALED: OnceLock<Mutex<HashMap<(usize, ParameterTable, u32, u32), Arc<RgbImage>>>> = OnceLock::new();
+    static RESCALED: OnceLock<RescaledCache> = OnceLock::new();
     let p = photo(index, table);
     if p.width() >= w && p.height() >= h {
         return Fitted::Table(p);

@@ -67,8 +67,8 @@ fn fdct(data: &mut [i32; 64]) {
             let (tmp3, tmp4) = (d[3] + d[4], d[3] - d[4]);
             let (tmp10, tmp13) = (tmp0 + tmp3, tmp0 - tmp3);
             let (tmp11, tmp12) = (tmp1 + tmp2, tmp1 - tmp2);
-            let (shift, even) = if pass == 0 { (CONST_BITS - PASS1_BITS, 0) } else { (CONST_BITS + PASS1_BITS, 1) };
-            if even == 0 {
+            let shift = if pass == 0 { CONST_BITS - PASS1_BITS } else { CONST_BITS + PASS1_BITS };
+            if pass == 0 {
                 data[at(0)] = (tmp10 + tmp11) << PASS1_BITS;
                 data[at(4)] = (tmp10 - tmp11) << PASS1_BITS;
             } else {
@@ -104,13 +104,13 @@ fn range_limit(x: i32) -> u8 {
 /// `jpeg_idct_islow` of dequantised coefficients (natural order) into 8x8 samples.
 fn idct(coef: &[i32; 64], out: &mut [u8; 64]) {
     let mut ws = [0i32; 64];
-    let butterfly = |e: [i32; 4], o: [i32; 4], shift_even: bool| -> [i32; 8] {
+    let butterfly = |e: [i32; 4], o: [i32; 4]| -> [i32; 8] {
         // e: (c0, c2, c4, c6), o: (c1, c3, c5, c7).
         let (z2, z3) = (e[1], e[3]);
         let z1 = (z2 + z3) * FIX_0_541196100;
         let tmp2 = z1 - z3 * FIX_1_847759065;
         let tmp3 = z1 + z2 * FIX_0_765366865;
-        let (tmp0, tmp1) = if shift_even { ((e[0] + e[2]) << CONST_BITS, (e[0] - e[2]) << CONST_BITS) } else { unreachable!() };
+        let (tmp0, tmp1) = ((e[0] + e[2]) << CONST_BITS, (e[0] - e[2]) << CONST_BITS);
         let (tmp10, tmp13, tmp11, tmp12) = (tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2);
         let (t0, t1, t2, t3) = (o[3], o[2], o[1], o[0]);
         let (z1, z2, z3, z4) = (t0 + t3, t1 + t2, t0 + t2, t1 + t3);
@@ -129,7 +129,7 @@ fn idct(coef: &[i32; 64], out: &mut [u8; 64]) {
             (0..8).for_each(|r| ws[r * 8 + c] = dc);
             continue;
         }
-        let v = butterfly([col(0), col(2), col(4), col(6)], [col(1), col(3), col(5), col(7)], true);
+        let v = butterfly([col(0), col(2), col(4), col(6)], [col(1), col(3), col(5), col(7)]);
         for r in 0..8 {
             ws[r * 8 + c] = descale(v[r], CONST_BITS - PASS1_BITS);
         }
@@ -142,7 +142,7 @@ fn idct(coef: &[i32; 64], out: &mut [u8; 64]) {
             (0..8).for_each(|k| out[r * 8 + k] = v);
             continue;
         }
-        let v = butterfly([row(0), row(2), row(4), row(6)], [row(1), row(3), row(5), row(7)], true);
+        let v = butterfly([row(0), row(2), row(4), row(6)], [row(1), row(3), row(5), row(7)]);
         for k in 0..8 {
             out[r * 8 + k] = range_limit(descale(v[k], CONST_BITS + PASS1_BITS + 3));
         }
