@@ -399,3 +399,29 @@ fn nested_pickles_as_picklescan_and_modelscan_see_them() {
         }
     }
 }
+
+/// The picklescan samples in ../shared: the two that carry a nested pickle
+/// (an integer, handed to `pickle.loads` at top level) are found, and no
+/// nested pickle of the set would import anything.
+#[test]
+fn picklescan_samples_nested_pickles() {
+    let Some(folder) = common::shared("models/picklescan") else { return };
+    let work = tempfile::tempdir().unwrap();
+    let r = scan(&folder, &work.path().join("work"), Limits::default()).unwrap();
+    let nested: Vec<&str> = r.findings.iter().filter(|f| f.failed() && f.rule == "AITE-MODEL-PICKLE-NESTED").map(|f| f.message.as_str()).collect();
+    let walked: usize = r.models.iter().map(|m| m.nested_pickles.len()).sum();
+    println!("{} model artifacts, {walked} nested pickle(s) found; AITE-MODEL-PICKLE-NESTED: {:?}; {nested:?}", r.models.len(), r.status("AITE-MODEL-PICKLE-NESTED"));
+    for m in &r.models {
+        for n in &m.nested_pickles {
+            println!("  {}: {} imports {:?} {:?}", m.path, n.path, n.imports.iter().map(|i| format!("{}.{}", i.module, i.name)).collect::<Vec<_>>(), n.not_walked);
+        }
+    }
+    let o = r.rules.iter().find(|o| o.rule == "AITE-MODEL-PICKLE-NESTED").unwrap();
+    println!("  {}", o.reason);
+    // pickletools shows both: `pickle.loads(b"I12345\n.")` (protocol 4) and
+    // `pickle.loads(_codecs.encode("I12345\n.", "latin1"))` (protocol 0, `\u000a` escaped).
+    let mut found: Vec<String> = r.models.iter().flat_map(|m| m.nested_pickles.iter().map(|n| format!("{} {}", n.path, n.imports.len()))).collect();
+    found.sort();
+    assert_eq!(found, ["data/malicious13a.pkl → UNICODE at offset 38 → pickle 0", "data/malicious13b.pkl → SHORT_BINBYTES at offset 31 → pickle 0"]);
+    assert!(nested.is_empty(), "{nested:?}");
+}
