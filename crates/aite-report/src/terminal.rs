@@ -350,6 +350,7 @@ fn render_robustness(results: &Results, out: &mut String) {
     render_security(results, out);
     render_consistency(results, out);
     render_corruptions(results, out);
+    render_detection_corruptions(results, out);
     render_attacks(results, out);
 }
 
@@ -538,6 +539,38 @@ fn render_detector_consistency(results: &Results, out: &mut String) {
             opt(a.max_score_diff.map(f64::from), 5)
         );
     }
+}
+
+/// The detector sweep: AP per corruption and severity, mPC and rPC (Michaelis et al. 2019).
+fn render_detection_corruptions(results: &Results, out: &mut String) {
+    use aite_robustness::corruption::detection::{DetectionSweepReport, RpcStatus};
+    let Some(r) = section::<DetectionSweepReport>(results, "detection_corruptions", out) else {
+        return;
+    };
+    let mut sev: Vec<u8> = r.cells.iter().map(|c| c.severity).collect();
+    sev.sort();
+    sev.dedup();
+    let mut kinds: Vec<_> = r.cells.iter().map(|c| c.corruption).collect();
+    kinds.dedup();
+    let mut header: Vec<String> = vec![format!("{} (AP50)", r.ap_name)];
+    header.extend(sev.iter().map(|s| format!("s{s}")));
+    let mut t = table(&header.iter().map(String::as_str).collect::<Vec<_>>());
+    for k in kinds {
+        let mut row = vec![k.to_string()];
+        for s in &sev {
+            row.push(r.cells.iter().find(|c| c.corruption == k && c.severity == *s).map(|c| format!("{:.3} ({:.3})", c.ap, c.ap50)).unwrap_or_else(|| "-".into()));
+        }
+        t.add_row(row);
+    }
+    let _ = writeln!(out, "{t}");
+    let ci = |i: &aite_robustness::corruption::Interval| format!("{:.3} ({:.3} – {:.3})", i.value, i.ci95_low, i.ci95_high);
+    let rpc = match (&r.rpc, &r.rpc_status) {
+        (Some(i), _) => ci(i),
+        (None, RpcStatus::CleanApIsOneByConstruction) => "not reported: clean AP is 1 by construction against the clean predictions".into(),
+        (None, _) => "not reported: clean AP is 0".into(),
+    };
+    let aps = if r.ap_name == "AP" { String::new() } else { format!(" ({})", r.ap_name) };
+    let _ = writeln!(out, "detector corruptions{aps}: clean {:.3} (AP50 {:.3}) on {} frames, {} ground-truth boxes; mPC {}, mPC50 {}; rPC {}", r.clean_ap, r.clean_ap50, r.samples, r.ground_truth_boxes, ci(&r.mpc), ci(&r.mpc50), rpc);
 }
 
 fn render_corruptions(results: &Results, out: &mut String) {

@@ -723,9 +723,9 @@ pub struct RobustnessArgs {
     #[arg(long)]
     pub no_consistency: bool,
     /// What the outputs mean, as `aite latency --task` (a preset such as ultraface-rfb320 or
-    /// blazeface-short, a TOML file or key=value pairs). A detector's consistency is checked on
-    /// its decoded detections; corruptions and attacks read classifier outputs (give
-    /// --corruptions none --attacks none).
+    /// blazeface-short, a TOML file or key=value pairs). A detector's consistency and corruption
+    /// sweep (COCO AP, mPC/rPC against its own clean predictions) run on its decoded detections;
+    /// attacks read classifier outputs (give --attacks none).
     #[arg(long)]
     pub task: Option<String>,
     /// Detections a detector may report on a degenerate frame (black, white, noise, saturated)

@@ -12,6 +12,8 @@ use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, Attack
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
 use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames};
 use aite_target::{Cancel, Dim, Target};
+use aite_robustness::corruption::detection::{detection_sweep, DetectionFrame, DetectionGroundTruth, DETECTION_BOOTSTRAP_RESAMPLES};
+use aite_robustness::corruption::image_to_rgb8;
 use aite_task::{Postprocess, TaskSpec};
 use anyhow::{Context, Result};
 
@@ -330,8 +332,11 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         Some(t @ TaskSpec::Detector(_)) => Some(Postprocess::new(t.clone())),
         _ => None,
     };
-    if detector.is_some() && (sweep.is_some() || a.attacks != "none") {
-        return Err(usage("--task names a detector: its consistency is checked on decoded detections, but the corruption sweep and the attacks read classifier outputs; add --corruptions none --attacks none".into()));
+    if detector.is_some() && a.attacks != "none" {
+        return Err(usage("--task names a detector: the attacks read classifier outputs; add --attacks none (the corruption sweep runs on detections: mPC/rPC; --corruptions none --attacks none checks consistency only)".into()));
+    }
+    if detector.is_some() && sweep.is_some() && a.shard.is_some() {
+        return Err(usage("--task names a detector: its corruption sweep (mPC/rPC) runs whole, not in shards; drop --shard".into()));
     }
     let limit = degenerate_detection_limit(a.degenerate_max_detections);
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
@@ -373,7 +378,14 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let mut raw: RawFiles = vec![];
     // A resumed sweep or attack must run on the same weights, not only the same graph file.
     let model_data: Vec<String> = results.inputs.iter().filter(|i| i.role == "model-external-data").map(|i| i.sha256.clone()).collect();
-    if let (Some(options), false) = (&sweep, interrupted) {
+    if let (Some(options), Some(task), false) = (&sweep, &detector, interrupted) {
+        // Unlabeled frames: the deployed model's clean predictions are the pseudo ground truth.
+        let frames: Vec<DetectionFrame> = loaded.iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
+        let report = detection_sweep(deployed.as_mut(), &spec, task, &frames, options, &DetectionGroundTruth::CleanPredictions, DETECTION_BOOTSTRAP_RESAMPLES, cancel)?;
+        interrupted |= report.interrupted;
+        results.add_suite("detection_corruptions", &report);
+    }
+    if let (Some(options), None, false) = (&sweep, &detector, interrupted) {
         let frames = labeled_frames(&loaded, spec.color)?;
         let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info() });
         let (report, path) = run_sweep(deployed.as_mut(), &spec, &frames, options, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;

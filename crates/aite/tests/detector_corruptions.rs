@@ -1,0 +1,56 @@
+//! The corruption sweep on a detector through the CLI (issue 16): UltraFace slim-320 on six
+//! unlabeled face photos from ../shared, AP per corruption and severity against the model's
+//! own clean predictions (pseudo ground truth, named so), mPC, and rPC withheld.
+//!
+//! Skips with a message when ../shared is absent.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn ultraface_corruption_sweep_against_its_clean_predictions() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    for (i, name) in ["1", "2", "5", "13", "20", "9"].iter().enumerate() {
+        std::fs::copy(assets.join(format!("data/faces/{name}.jpg")), frames.join(format!("{i}.jpg"))).unwrap();
+    }
+    let model = assets.join("models/face-ultraface/version-slim-320.onnx");
+    let out = dir.path().join("out");
+    let r = run(aite()
+        .args(["robustness", "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&frames)
+        .args(["-p", "ultraface320", "--task", "ultraface-slim320", "--corruptions", "gaussian_noise,brightness", "--severities", "1,5", "--attacks", "none", "--no-consistency", "--samples", "6", "--out"])
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let res = results(&run_folder(&out));
+    let s = &res["suites"]["detection_corruptions"];
+    assert_eq!(s["ground_truth"]["kind"], "clean-predictions", "{s}");
+    assert_eq!(s["ap_name"], "AP vs clean predictions", "{s}");
+    assert_eq!(s["samples"], 6);
+    assert!(s["ground_truth_boxes"].as_u64().unwrap() > 0, "{s}");
+    // Clean predictions against themselves: 1 by construction, so rPC is not reported.
+    assert!((s["clean_ap"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{s}");
+    assert!(s["rpc"].is_null() && s["rpc_status"]["status"] == "clean-ap-is-one-by-construction", "{s}");
+    let cells = s["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4, "{s}");
+    for c in cells {
+        for k in ["ap", "ap50"] {
+            let v = c[k].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&v), "{k} outside [0, 1]: {c}");
+        }
+    }
+    let noise5 = cells.iter().find(|c| c["corruption"] == "gaussian_noise" && c["severity"] == 5).unwrap();
+    assert!(noise5["ap"].as_f64().unwrap() < 1.0, "severity-5 noise leaves AP at clean: {noise5}");
+    let mpc = &s["mpc"];
+    let mean = cells.iter().map(|c| c["ap"].as_f64().unwrap()).sum::<f64>() / 4.0;
+    assert!((mpc["value"].as_f64().unwrap() - mean).abs() < 1e-12, "mPC is the mean of the cells: {mpc}");
+    assert!(mpc["ci95_low"].as_f64().unwrap() <= mean && mean <= mpc["ci95_high"].as_f64().unwrap(), "{mpc}");
+    assert_eq!(s["interval"]["resamples"], 200, "{s}");
+    assert!(r.stdout.contains("AP vs clean predictions") && r.stdout.contains("mPC"), "{}", r.stdout);
+    eprintln!("{}", r.stdout.lines().filter(|l| l.contains("AP") || l.contains("noise") || l.contains("brightness")).collect::<Vec<_>>().join("\n"));
+}
