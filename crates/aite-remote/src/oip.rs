@@ -455,19 +455,59 @@ fn triton_stats(v: &Value, path: &str) -> Result<ServerStats, String> {
     let models = v["model_stats"].as_array().filter(|a| !a.is_empty()).ok_or_else(|| format!("GET {path} answered no model_stats: {}", snippet(v.to_string().as_bytes())))?;
     // Triton writes 64-bit counters as numbers; some builds as strings.
     let num = |x: &Value| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok()));
-    let sum = |f: &dyn Fn(&Value) -> Option<u64>| models.iter().map(f).try_fold(0u64, |acc, n| n.map(|n| acc + n));
-    let phase = |name: &str| -> Option<PhaseTotal> {
-        Some(PhaseTotal { count: sum(&|m| num(&m["inference_stats"][name]["count"]))?, ns: sum(&|m| num(&m["inference_stats"][name]["ns"]))? })
+    // A counter absent from any version is absent (`None`); a sum beyond u64 is an error, not a wrap.
+    let sum = |field: &str, f: &dyn Fn(&Value) -> Option<u64>| -> Result<Option<u64>, String> {
+        let mut acc = 0u64;
+        for m in models {
+            let Some(n) = f(m) else { return Ok(None) };
+            acc = acc.checked_add(n).ok_or_else(|| format!("GET {path}: `{field}` summed over the model's versions overflows 64 bits"))?;
+        }
+        Ok(Some(acc))
+    };
+    let phase = |name: &str| -> Result<Option<PhaseTotal>, String> {
+        let count = sum(&format!("inference_stats.{name}.count"), &|m| num(&m["inference_stats"][name]["count"]))?;
+        let ns = sum(&format!("inference_stats.{name}.ns"), &|m| num(&m["inference_stats"][name]["ns"]))?;
+        Ok(count.zip(ns).map(|(count, ns)| PhaseTotal { count, ns }))
     };
     Ok(ServerStats {
         source: format!("triton statistics extension, GET {path}"),
-        inference_count: sum(&|m| num(&m["inference_count"])),
-        execution_count: sum(&|m| num(&m["execution_count"])),
-        success: phase("success"),
-        fail: phase("fail"),
-        queue: phase("queue"),
-        compute_input: phase("compute_input"),
-        compute_infer: phase("compute_infer"),
-        compute_output: phase("compute_output"),
+        inference_count: sum("inference_count", &|m| num(&m["inference_count"]))?,
+        execution_count: sum("execution_count", &|m| num(&m["execution_count"]))?,
+        success: phase("success")?,
+        fail: phase("fail")?,
+        queue: phase("queue")?,
+        compute_input: phase("compute_input")?,
+        compute_infer: phase("compute_infer")?,
+        compute_output: phase("compute_output")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stats_sum_over_versions_and_refuse_overflow() {
+        let path = "/v2/models/m/stats";
+        let v = json!({"model_stats": [
+            {"inference_count": 3, "execution_count": "2", "inference_stats": {"success": {"count": 3, "ns": 300}}},
+            {"inference_count": 4, "execution_count": 1, "inference_stats": {"success": {"count": 4, "ns": 500}}},
+        ]});
+        let s = triton_stats(&v, path).unwrap();
+        assert_eq!((s.inference_count, s.execution_count), (Some(7), Some(3)));
+        assert_eq!(s.success, Some(PhaseTotal { count: 7, ns: 800 }));
+        assert_eq!(s.queue, None);
+
+        let big = u64::MAX - 1;
+        let v = json!({"model_stats": [
+            {"inference_count": 1, "inference_stats": {"success": {"count": big, "ns": 1}}},
+            {"inference_count": 1, "inference_stats": {"success": {"count": big, "ns": 1}}},
+        ]});
+        let e = triton_stats(&v, path).unwrap_err();
+        assert!(e.contains("GET /v2/models/m/stats") && e.contains("inference_stats.success.count") && e.contains("overflows"), "{e}");
+        let v = json!({"model_stats": [{"inference_count": big}, {"inference_count": big.to_string()}]});
+        let e = triton_stats(&v, path).unwrap_err();
+        assert!(e.contains("GET /v2/models/m/stats") && e.contains("`inference_count`"), "{e}");
+    }
 }
