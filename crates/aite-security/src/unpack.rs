@@ -715,12 +715,18 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
         }
         "fit" => match contained(|| fit::read(bytes)).and_then(|r| r) {
             // A device tree without payloads (a board's DTB): read whole, it holds no files.
-            Ok(f) if f.payloads.is_empty() => {
+            Ok(f) if f.payloads.is_empty() && f.refused_count == 0 => {
                 sink.record("fdt", offset, Some(f.len as u64), ContainerStatus::Extracted);
                 Ok(Some(f.len))
             }
             Ok(f) => {
-                sink.record("fit", offset, Some(f.len as u64), ContainerStatus::Extracted);
+                // Refused images (data inside the tree, overlapping, too many) fail the FIT; the others are still read.
+                let status = match &f.refused {
+                    None => ContainerStatus::Extracted,
+                    Some(first) if f.refused_count > 1 => ContainerStatus::Failed(format!("{first}; {} more FIT images refused", f.refused_count - 1)),
+                    Some(first) => ContainerStatus::Failed(first.clone()),
+                };
+                sink.record("fit", offset, Some(f.len as u64), status);
                 for p in &f.payloads {
                     fit_payload(sink, p, &bytes[p.start..p.start + p.len], offset + p.start as u64, depth + 1)?;
                 }

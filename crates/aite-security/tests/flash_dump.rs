@@ -260,3 +260,61 @@ fn fits_built_by_mkimage_are_read_with_embedded_external_and_positioned_data() {
         assert_eq!(tree.read("etc/passwd").as_deref(), Some(&b"root::0:0:root:/root:/bin/sh\n"[..]));
     }
 }
+
+/// A FIT of `n` images whose `data-position` 0 / `data-size` = the whole blob point back at the tree.
+fn self_pointing_fit(n: usize) -> Vec<u8> {
+    let build = |size: u32| {
+        let mut f = Fdt::new();
+        f.begin("").begin("images");
+        for i in 0..n {
+            f.begin(&format!("img-{i}")).prop("data-position", &0u32.to_be_bytes()).prop("data-size", &size.to_be_bytes()).end();
+        }
+        f.end().end();
+        f.blob()
+    };
+    let total = build(0).len() as u32;
+    build(total)
+}
+
+#[test]
+fn a_fit_whose_images_point_back_into_the_tree_is_refused_not_rescanned() {
+    // Before: every image was the FIT again, re-read at each nesting level (n^4 scans of the blob).
+    let n = 2000;
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("fit.itb"), self_pointing_fit(n)).unwrap();
+    let (_, cov) = open(&d.path().join("fit.itb"), &d.path().join("w"), Limits::default()).unwrap();
+    assert!(cov.containers.len() <= 4, "{} containers: {:?}", cov.containers.len(), &cov.containers[..cov.containers.len().min(8)]);
+    assert!(!cov.containers.iter().any(|c| c.format.starts_with("fit:")), "no image is scanned: {:?}", cov.containers);
+    let fit = cov.containers.iter().find(|c| c.format == "fit" && c.offset == 0).unwrap_or_else(|| panic!("{:?}", cov.containers));
+    let ContainerStatus::Failed(cause) = &fit.status else { panic!("{fit:?}") };
+    assert!(cause.contains("`img-0`") && cause.contains("inside the tree") && cause.contains(&format!("{} more", n - 1)), "{cause}");
+
+    // Two images after the tree claiming the same bytes: the second is refused, the first read.
+    let payload = gzip(b"kernel");
+    let build = |second: u32| {
+        let mut f = Fdt::new();
+        f.begin("").begin("images");
+        f.begin("kernel-1").prop("data-offset", &0u32.to_be_bytes()).prop("data-size", &(payload.len() as u32).to_be_bytes()).end();
+        f.begin("kernel-2").prop("data-offset", &second.to_be_bytes()).prop("data-size", &(payload.len() as u32).to_be_bytes()).end();
+        f.end().end();
+        let mut b = f.blob();
+        while !b.len().is_multiple_of(4) {
+            b.push(0);
+        }
+        b.extend(&payload);
+        b.extend(&payload);
+        b
+    };
+    std::fs::write(d.path().join("twice.itb"), build(2)).unwrap();
+    let (_, cov) = open(&d.path().join("twice.itb"), &d.path().join("w2"), Limits::default()).unwrap();
+    let fit = cov.containers.iter().find(|c| c.format == "fit").unwrap();
+    let ContainerStatus::Failed(cause) = &fit.status else { panic!("{fit:?}") };
+    assert!(cause.contains("`kernel-2`") && cause.contains("overlaps") && cause.contains("`kernel-1`"), "{cause}");
+    assert!(cov.containers.iter().any(|c| c.format == "fit:kernel-1/gzip" && c.status.is_extracted()), "{:?}", cov.containers);
+    assert!(!cov.containers.iter().any(|c| c.format.starts_with("fit:kernel-2")), "{:?}", cov.containers);
+    // The same two images side by side are both read.
+    std::fs::write(d.path().join("apart.itb"), build(payload.len() as u32)).unwrap();
+    let (_, cov) = open(&d.path().join("apart.itb"), &d.path().join("w3"), Limits::default()).unwrap();
+    assert!(cov.containers.iter().any(|c| c.format == "fit" && c.status.is_extracted()), "{:?}", cov.containers);
+    assert_eq!(cov.containers.iter().filter(|c| c.format.ends_with("/gzip") && c.status.is_extracted()).count(), 2, "{:?}", cov.containers);
+}

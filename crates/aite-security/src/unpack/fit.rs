@@ -6,6 +6,11 @@
 //! `data-position` from its start, with `data-size`); each payload is returned with
 //! its declared compression for the caller to scan. Every offset is checked and the
 //! walk is bounded by the structure block's size and a node depth of 64.
+//!
+//! Hostile trees: external data that starts inside the tree (a payload that is the
+//! FIT again, re-read at every nesting level) or overlaps another image's bytes is
+//! refused, and at most [`MAX_IMAGES`] images are returned, so the payloads are
+//! disjoint ranges of the blob: together never more bytes than the blob holds.
 
 const MAGIC: u32 = 0xd00d_feed;
 const BEGIN_NODE: u32 = 1;
@@ -13,6 +18,8 @@ const END_NODE: u32 = 2;
 const PROP: u32 = 3;
 const NOP: u32 = 4;
 const END: u32 = 9;
+/// Images of one FIT returned for scanning; the ones beyond are refused.
+pub(super) const MAX_IMAGES: usize = 256;
 
 fn be32(b: &[u8], at: usize) -> Option<u32> {
     b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
@@ -33,6 +40,10 @@ pub(super) struct Fit {
     /// Bytes the FIT spans: the tree and any external data after it.
     pub len: usize,
     pub payloads: Vec<Payload>,
+    /// Why the first refused image was refused (it names the image), when one was.
+    pub refused: Option<String>,
+    /// Images refused: their data inside the tree, overlapping another's, or beyond [`MAX_IMAGES`].
+    pub refused_count: usize,
 }
 
 /// A flattened-device-tree header whose blocks lie inside its total size.
@@ -58,7 +69,8 @@ pub(super) fn read(b: &[u8]) -> Result<Fit, String> {
         Ok(String::from_utf8_lossy(&s[..end]).into_owned())
     };
     let mut path: Vec<String> = Vec::new();
-    let mut payloads = Vec::new();
+    let mut payloads: Vec<Payload> = Vec::new();
+    let (mut refused, mut refused_count): (Option<String>, usize) = (None, 0);
     // Properties of the /images/<name> node being read.
     let mut data: Option<(usize, usize)> = None;
     let (mut ext_offset, mut ext_position, mut ext_size): (Option<usize>, Option<usize>, Option<usize>) = (None, None, None);
@@ -86,16 +98,33 @@ pub(super) fn read(b: &[u8]) -> Result<Fit, String> {
                 let node = path.pop().ok_or("FDT_END_NODE without a node")?;
                 if path.len() == 2 && path[1] == "images" {
                     let data_end = total.div_ceil(4) * 4;
+                    // (start, length, external): `data` lies in the structure block; the others outside the tree.
                     let placed = match (data, ext_offset, ext_position, ext_size) {
-                        (Some((s, l)), _, _, _) => Some((off_struct + s, l)),
-                        (None, Some(o), _, Some(l)) => Some((data_end + o, l)),
-                        (None, None, Some(p), Some(l)) => Some((p, l)),
+                        (Some((s, l)), _, _, _) => Some((off_struct + s, l, false)),
+                        (None, Some(o), _, Some(l)) => Some((data_end.checked_add(o).ok_or("data-offset overflows")?, l, true)),
+                        (None, None, Some(p), Some(l)) => Some((p, l, true)),
                         _ => None,
                     };
-                    if let Some((start, len)) = placed {
+                    if let Some((start, len, external)) = placed {
                         let stop = start.checked_add(len).filter(|&e| e <= b.len()).ok_or_else(|| format!("FIT image `{node}` declares {len} bytes at {start}, past the {} bytes present", b.len()))?;
-                        end = end.max(stop);
-                        payloads.push(Payload { name: node, start, len, compression: compression.take().unwrap_or_else(|| "none".into()) });
+                        let overlapped = payloads.iter().find(|p| len > 0 && p.len > 0 && start < p.start + p.len && p.start < stop);
+                        let refusal = if payloads.len() >= MAX_IMAGES {
+                            Some(format!("FIT image `{node}`: more than {MAX_IMAGES} images (limit), refused"))
+                        } else if external && start < total {
+                            Some(format!("FIT image `{node}` places its external data at {start}, inside the tree (bytes 0..{total}): refused"))
+                        } else {
+                            overlapped.map(|p| format!("FIT image `{node}` ({len} bytes at {start}) overlaps image `{}` ({} bytes at {}): refused", p.name, p.len, p.start))
+                        };
+                        match refusal {
+                            Some(why) => {
+                                refused_count += 1;
+                                refused.get_or_insert(why);
+                            }
+                            None => {
+                                end = end.max(stop);
+                                payloads.push(Payload { name: node, start, len, compression: compression.take().unwrap_or_else(|| "none".into()) });
+                            }
+                        }
                     }
                 }
             }
@@ -122,5 +151,5 @@ pub(super) fn read(b: &[u8]) -> Result<Fit, String> {
             other => return Err(format!("unknown device-tree token {other:#x} at structure offset {}", at - 4)),
         }
     }
-    Ok(Fit { len: end, payloads })
+    Ok(Fit { len: end, payloads, refused, refused_count })
 }
