@@ -1,7 +1,7 @@
 //! Tensors on the wire: OIP datatypes, JSON `data` arrays, and the binary tensor data
 //! extension (little-endian, row-major, no padding, BOOL as one byte).
 
-use aite_target::{DType, Tensor, TensorData};
+use aite_target::{element_count, DType, Tensor, TensorData};
 use serde_json::Value;
 
 /// An OIP tensor datatype as the server names it.
@@ -141,13 +141,18 @@ pub fn to_binary(wire: WireType, t: &Tensor, out: &mut Vec<u8>) -> Result<(), St
     Ok(())
 }
 
+/// The element count of an output shape the server sent, an error when it overflows.
+pub(crate) fn elements(shape: &[usize]) -> Result<usize, String> {
+    element_count(shape).ok_or_else(|| format!("shape {shape:?} has more elements than this machine can count"))
+}
+
 /// An output tensor from raw bytes. Narrow types widen losslessly (FP16 → f32, BOOL → u8,
 /// INT16/UINT16 → i32, UINT32 → i64); FP64 narrows to f32; UINT64 must fit in i64.
 pub fn from_binary(wire: WireType, shape: Vec<usize>, bytes: &[u8]) -> Result<Tensor, String> {
-    let n: usize = shape.iter().product();
     let w = wire.width().ok_or("BYTES outputs are not numbers; aite cannot score them")?;
-    if bytes.len() != n * w {
-        return Err(format!("{} output of shape {shape:?} needs {} bytes, the server sent {}", wire.name(), n * w, bytes.len()));
+    let need = elements(&shape)?.checked_mul(w).ok_or_else(|| format!("{} output of shape {shape:?} has more bytes than this machine can count", wire.name()))?;
+    if bytes.len() != need {
+        return Err(format!("{} output of shape {shape:?} needs {need} bytes, the server sent {}", wire.name(), bytes.len()));
     }
     let c = bytes.chunks_exact(w);
     let data = match wire {
@@ -173,9 +178,9 @@ pub fn from_binary(wire: WireType, shape: Vec<usize>, bytes: &[u8]) -> Result<Te
 
 /// An output tensor from a JSON `data` array (flat or nested, row-major).
 pub fn from_json(wire: WireType, shape: Vec<usize>, data: &Value) -> Result<Tensor, String> {
+    let n = elements(&shape)?;
     let mut flat = Vec::new();
     flatten(data, &mut flat);
-    let n: usize = shape.iter().product();
     if flat.len() != n {
         return Err(format!("output of shape {shape:?} needs {n} values, the server sent {}", flat.len()));
     }
@@ -223,6 +228,21 @@ mod tests {
         let i = from_binary(WireType::I64, vec![1], &(-3i64).to_le_bytes()).unwrap();
         assert_eq!(i.data(), &TensorData::I64(vec![-3]));
         assert!(from_binary(WireType::F32, vec![3], &b).unwrap_err().contains("needs 12 bytes"));
+    }
+
+    #[test]
+    fn hostile_shapes_are_errors_not_overflows() {
+        let huge = vec![1usize << 62, 4];
+        assert!(from_binary(WireType::F32, huge.clone(), &[]).unwrap_err().contains("more elements than this machine can count"));
+        assert!(from_binary(WireType::U8, vec![usize::MAX / 2, 1], &[]).is_err());
+        // 2^62 elements fit, 2^62 * 8 bytes do not.
+        assert!(from_binary(WireType::I64, vec![1 << 62], &[]).unwrap_err().contains("more bytes than this machine can count"));
+        assert!(from_json(WireType::F32, huge, &serde_json::json!([])).unwrap_err().contains("more elements than this machine can count"));
+        // A 0-dim (scalar) output holds one value.
+        assert!(from_binary(WireType::F32, vec![], &[]).unwrap_err().contains("needs 4 bytes, the server sent 0"));
+        assert!(from_json(WireType::F32, vec![], &serde_json::json!([])).unwrap_err().contains("needs 1 values"));
+        assert_eq!(from_json(WireType::F32, vec![], &serde_json::json!(1.5)).unwrap().to_f32_vec(), vec![1.5]);
+        assert_eq!(from_binary(WireType::F32, vec![], &1.5f32.to_le_bytes()).unwrap().to_f32_vec(), vec![1.5]);
     }
 
     #[test]

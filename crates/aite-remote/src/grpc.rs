@@ -216,7 +216,7 @@ pub fn decode_response(r: &ModelInferResponse) -> Result<Vec<(String, Tensor)>, 
 
 fn from_typed(wire: WireType, shape: Vec<usize>, c: &InferTensorContents) -> Result<Tensor, String> {
     if wire == WireType::F32 {
-        let n: usize = shape.iter().product();
+        let n = codec::elements(&shape)?;
         if c.fp32_contents.len() != n {
             return Err(format!("output of shape {shape:?} needs {n} values, the server sent {}", c.fp32_contents.len()));
         }
@@ -313,6 +313,24 @@ mod tests {
         assert!(decode_response(&miscount).unwrap_err().contains("2 raw_output_contents"));
         let fp16 = ModelInferResponse { outputs: vec![output("y", "FP16", vec![1], Some(InferTensorContents::default()))], ..Default::default() };
         assert!(decode_response(&fp16).unwrap_err().contains("FP16 has no typed contents"));
+    }
+
+    #[test]
+    fn hostile_output_shapes_are_errors_naming_the_output() {
+        let huge = vec![1i64 << 62, 4];
+        let typed = ModelInferResponse { outputs: vec![output("y", "FP32", huge.clone(), Some(InferTensorContents::default()))], ..Default::default() };
+        let e = decode_response(&typed).unwrap_err();
+        assert!(e.contains("output `y`") && e.contains("more elements than this machine can count"), "{e}");
+        let typed = ModelInferResponse { outputs: vec![output("y", "INT64", huge.clone(), Some(InferTensorContents::default()))], ..Default::default() };
+        assert!(decode_response(&typed).unwrap_err().contains("more elements"));
+        let raw = ModelInferResponse { outputs: vec![output("y", "FP32", huge, None)], raw_output_contents: vec![vec![]], ..Default::default() };
+        let e = decode_response(&raw).unwrap_err();
+        assert!(e.contains("output `y`") && e.contains("more elements than this machine can count"), "{e}");
+        // A 0-dim output is a scalar: one value, not none.
+        let scalar = ModelInferResponse { outputs: vec![output("y", "FP32", vec![], Some(InferTensorContents::default()))], ..Default::default() };
+        assert!(decode_response(&scalar).unwrap_err().contains("needs 1 values"));
+        let raw = ModelInferResponse { outputs: vec![output("y", "FP32", vec![], None)], raw_output_contents: vec![vec![]], ..Default::default() };
+        assert!(decode_response(&raw).unwrap_err().contains("needs 4 bytes"));
     }
 
     #[test]

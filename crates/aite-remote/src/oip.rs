@@ -488,6 +488,22 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn hostile_output_shapes_are_errors_naming_the_output() {
+        // REST JSON data, REST binary data and the command target (same decoder).
+        let huge = json!([1u64 << 62, 4]);
+        let v = json!({"outputs": [{"name": "y", "datatype": "FP32", "shape": huge, "data": []}]});
+        let e = decode_outputs(&v, &[]).unwrap_err();
+        assert!(e.contains("output `y`") && e.contains("more elements than this machine can count"), "{e}");
+        let v = json!({"outputs": [{"name": "y", "datatype": "FP32", "shape": huge, "parameters": {"binary_data_size": 0}}]});
+        let e = decode_outputs(&v, &[]).unwrap_err();
+        assert!(e.contains("output `y`") && e.contains("more elements than this machine can count"), "{e}");
+        let v = json!({"outputs": [{"name": "y", "datatype": "FP32", "shape": [], "data": []}]});
+        assert!(decode_outputs(&v, &[]).unwrap_err().contains("needs 1 values"));
+        let v = json!({"outputs": [{"name": "y", "datatype": "FP32", "shape": [], "parameters": {"binary_data_size": 0}}]});
+        assert!(decode_outputs(&v, &[]).unwrap_err().contains("needs 4 bytes"));
+    }
+
+    #[test]
     fn stats_sum_over_versions_and_refuse_overflow() {
         let path = "/v2/models/m/stats";
         let v = json!({"model_stats": [

@@ -38,7 +38,7 @@ pub use null::NullTarget;
 pub use requests::{RequestCounts, RequestOutcome};
 pub use server::{PhaseTotal, ServerStats};
 pub use spec::{DType, Dim, TargetInfo, TensorSpec};
-pub use tensor::{Tensor, TensorData};
+pub use tensor::{element_count, Tensor, TensorData};
 
 /// Something that runs inference: input tensors in, output tensors out.
 ///

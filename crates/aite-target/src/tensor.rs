@@ -24,6 +24,15 @@ impl TensorData {
     }
 }
 
+/// The number of elements of `shape`, `None` when it does not fit in `usize` (a hostile
+/// shape such as `[2^62, 4]`). A zero dimension makes it 0 whatever the others; `[]` is 1.
+pub fn element_count(shape: &[usize]) -> Option<usize> {
+    if shape.contains(&0) {
+        return Some(0);
+    }
+    shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
+}
+
 /// A dense row-major tensor. The element count always equals the shape product.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensor {
@@ -34,7 +43,9 @@ pub struct Tensor {
 impl Tensor {
     /// Build a tensor, checking that `data` holds exactly `shape.product()` elements.
     pub fn new(shape: Vec<usize>, data: TensorData) -> Result<Self, TargetError> {
-        let want: usize = shape.iter().product();
+        let Some(want) = element_count(&shape) else {
+            return Err(TargetError::InputMismatch { target: "tensor".into(), reason: format!("shape {shape:?} has more elements than this machine can count") });
+        };
         if want != data.len() {
             return Err(TargetError::InputMismatch {
                 target: "tensor".into(),
@@ -102,6 +113,16 @@ mod tests {
     fn rejects_element_count_mismatch() {
         let err = Tensor::f32(vec![1, 3, 2, 2], vec![0.0; 11]).unwrap_err();
         assert!(err.to_string().contains("needs 12 elements"), "{err}");
+    }
+
+    #[test]
+    fn overflowing_shapes_are_errors_and_scalars_hold_one() {
+        let err = Tensor::f32(vec![1 << 62, 4], vec![]).unwrap_err();
+        assert!(err.to_string().contains("more elements than this machine can count"), "{err}");
+        assert_eq!(element_count(&[1 << 62, 4, 0]), Some(0));
+        assert_eq!(element_count(&[]), Some(1));
+        assert!(Tensor::f32(vec![], vec![]).unwrap_err().to_string().contains("needs 1 elements"));
+        assert_eq!(Tensor::f32(vec![], vec![2.0]).unwrap().len(), 1);
     }
 
     #[test]
