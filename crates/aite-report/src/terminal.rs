@@ -460,6 +460,7 @@ fn render_consistency(results: &Results, out: &mut String) {
                 }
                 FrameOutcome::Rejected { error } => format!("rejected: {}", error.lines().next().unwrap_or("").chars().take(60).collect::<String>()),
                 FrameOutcome::Crashed { message } => format!("CRASHED: {message}"),
+                FrameOutcome::PostprocessFailed { error, output_has_nan } => format!("postprocess failed{}: {}", if *output_has_nan { " (NaN/Inf output)" } else { "" }, error.lines().next().unwrap_or("").chars().take(60).collect::<String>()),
                 FrameOutcome::NotApplicable { reason } => format!("not run: {reason}"),
                 FrameOutcome::Detected { detections, limit, best_score, output_has_nan } => format!(
                     "{detections} detection(s) (limit {limit}{}){}",

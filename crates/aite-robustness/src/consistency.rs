@@ -290,6 +290,13 @@ pub enum FrameOutcome {
     },
     /// The target refused the input with an error (graceful for NaN/Inf/wrong size).
     Rejected { error: String },
+    /// The target answered, and aite's postprocess (the `--task` decoder) could not read the
+    /// outputs: not a refusal by the target, never graceful.
+    PostprocessFailed {
+        error: String,
+        /// Some raw output value is NaN or an infinity.
+        output_has_nan: bool,
+    },
     /// The target panicked.
     Crashed { message: String },
     /// The frame cannot be built for this input (e.g. NaN in an integer input): nothing ran.
@@ -314,7 +321,8 @@ pub enum FrameVerdict {
     /// Answered with finite scores (a detector: at most its limit of detections), or refused an
     /// invalid input (NaN/Inf/wrong size) with an error.
     Graceful,
-    /// Answered with NaN or infinite scores, detected more than the limit, refused a valid frame, or crashed.
+    /// Answered with NaN or infinite scores, detected more than the limit, refused a valid frame,
+    /// crashed, or answered outputs the postprocess could not read (nothing shows it was graceful).
     NotGraceful,
     /// The frame was not run ([`FrameOutcome::NotApplicable`]): neither graceful nor not.
     NotApplicable,
@@ -347,7 +355,7 @@ impl DegenerateFrame {
             FrameOutcome::Detected { detections, limit, .. } if detections > limit => FrameVerdict::NotGraceful,
             FrameOutcome::Detected { .. } => FrameVerdict::Graceful,
             FrameOutcome::Rejected { .. } if kind.is_invalid_input() => FrameVerdict::Graceful,
-            FrameOutcome::Rejected { .. } | FrameOutcome::Crashed { .. } => FrameVerdict::NotGraceful,
+            FrameOutcome::Rejected { .. } | FrameOutcome::Crashed { .. } | FrameOutcome::PostprocessFailed { .. } => FrameVerdict::NotGraceful,
             FrameOutcome::NotApplicable { .. } => FrameVerdict::NotApplicable,
         }
     }
@@ -536,7 +544,7 @@ pub fn metamorphic_flips(target: &mut dyn Target, spec: &PreprocessSpec, frames:
 fn detect(target: &mut dyn Target, task: &Postprocess, input: &Tensor) -> Result<(Vec<Detection>, bool), DetectFailure> {
     let out = target.infer(std::slice::from_ref(input)).map_err(DetectFailure::Target)?;
     let finite = out.iter().all(|t| all_finite(&t.to_f32_vec()));
-    Ok((detections_of(task, &out).map_err(DetectFailure::Postprocess)?, finite))
+    Ok((detections_of(task, &out).map_err(|e| DetectFailure::Postprocess(e, finite))?, finite))
 }
 
 fn detections_of(task: &Postprocess, outputs: &[Tensor]) -> Result<Vec<Detection>, String> {
@@ -549,14 +557,15 @@ fn detections_of(task: &Postprocess, outputs: &[Tensor]) -> Result<Vec<Detection
 
 enum DetectFailure {
     Target(TargetError),
-    Postprocess(String),
+    /// The decoder's error, and whether every raw output value was finite.
+    Postprocess(String, bool),
 }
 
 impl DetectFailure {
     fn into_error(self, check: &'static str) -> RobustnessError {
         match self {
             DetectFailure::Target(e) => RobustnessError::Target(e),
-            DetectFailure::Postprocess(reason) => RobustnessError::Unsupported { check, reason: format!("postprocess: {reason}"), hint: "check --task against `aite inspect MODEL`".into() },
+            DetectFailure::Postprocess(reason, _) => RobustnessError::Unsupported { check, reason: format!("postprocess: {reason}"), hint: "check --task against `aite inspect MODEL`".into() },
         }
     }
 }
@@ -694,7 +703,7 @@ pub fn detection_batch_invariance(
         let out = batched.infer(&[stack(&xs)?])?;
         for (i, x) in xs.iter().enumerate() {
             let row = batch_row(&out, batch, i).map_err(|reason| RobustnessError::Unsupported { check: CHECK, reason, hint: "every output must have one row per batch item".into() })?;
-            let together = detections_of(task, &row).map_err(|reason| DetectFailure::Postprocess(reason).into_error(CHECK))?;
+            let together = detections_of(task, &row).map_err(|reason| DetectFailure::Postprocess(reason, true).into_error(CHECK))?;
             let (alone, _) = detect(single, task, x).map_err(|e| e.into_error(CHECK))?;
             let d = compare_lists(&alone, &together);
             score = nan_max(score, d.score);
@@ -818,8 +827,9 @@ pub fn degenerate_detection_limit(declared: Option<usize>) -> usize {
 
 /// Feed each degenerate frame to a detector: the number of detections is recorded, more than
 /// `limit` on a frame with nothing in it is not graceful, and so is a NaN/Inf raw output;
-/// zero (or up to `limit`) detections or a clean refusal of an invalid input is graceful. A
-/// postprocess that cannot read the outputs is a refusal.
+/// zero (or up to `limit`) detections or a clean refusal of an invalid input by the target is
+/// graceful. A postprocess that cannot read the outputs is [`FrameOutcome::PostprocessFailed`],
+/// not graceful, with the raw outputs' finiteness kept.
 pub fn detector_degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, like: &Image, seed: u64, limit: usize) -> Result<Vec<DegenerateFrame>, RobustnessError> {
     let mut results = Vec::new();
     for (kind, input) in degenerate_inputs(spec, like, seed)? {
@@ -841,7 +851,7 @@ pub fn detector_degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec
                 output_has_nan: !finite,
             },
             Ok(Err(DetectFailure::Target(e))) => refused(e),
-            Ok(Err(DetectFailure::Postprocess(reason))) => FrameOutcome::Rejected { error: format!("postprocess: {reason}") },
+            Ok(Err(DetectFailure::Postprocess(error, finite))) => FrameOutcome::PostprocessFailed { error, output_has_nan: !finite },
             Err(p) => crashed(p),
         };
         results.push(DegenerateFrame::new(kind, outcome, Some(elapsed_ms)));
@@ -1140,12 +1150,45 @@ mod tests {
         // The outcome survives the JSON round trip.
         let back: Vec<DegenerateFrame> = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
-        // A task whose outputs do not fit is a refusal naming the postprocess: not graceful on a valid frame.
+        // A task whose outputs do not fit is a postprocess failure, not a refusal: not graceful on any frame.
         let packed = Postprocess::new(aite_task::TaskSpec::parse_cli("task=detector,outputs=packed,boxes_output=0").unwrap());
         let r = detector_degenerate_frames(&mut BoxModel::new(0.0, 0.0, 0), &spec(), &packed, like, 1, limit).unwrap();
-        let black = r.iter().find(|f| f.kind == DegenerateKind::AllBlack).unwrap();
-        assert!(matches!(&black.outcome, FrameOutcome::Rejected { error } if error.starts_with("postprocess:")), "{black:?}");
-        assert_eq!(black.verdict, FrameVerdict::NotGraceful);
+        for f in r.iter().filter(|f| f.kind != DegenerateKind::WrongSize) {
+            assert!(matches!(&f.outcome, FrameOutcome::PostprocessFailed { error, .. } if !error.is_empty()), "{f:?}");
+            assert_eq!(f.verdict, FrameVerdict::NotGraceful, "{f:?}");
+        }
+    }
+
+    /// Answers like [`BoxModel`], but to a NaN frame only its (NaN) scores: the detector decoder cannot read that.
+    struct ScoresOnlyOnNan(BoxModel);
+
+    impl Target for ScoresOnlyOnNan {
+        fn info(&self) -> &TargetInfo {
+            self.0.info()
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            let mut out = self.0.infer(inputs)?;
+            if inputs[0].to_f32_vec().iter().any(|v| v.is_nan()) {
+                out.truncate(1);
+            }
+            Ok(out)
+        }
+    }
+
+    /// Review finding 5: the decoder failing on the model's NaN answer is not the model refusing the NaN frame.
+    #[test]
+    fn a_postprocess_failure_on_a_nan_answer_is_not_a_graceful_refusal() {
+        let like = &frames()[0].1;
+        let r = detector_degenerate_frames(&mut ScoresOnlyOnNan(BoxModel::new(0.0, 0.0, 0)), &spec(), &detector(), like, 1, 3).unwrap();
+        let nan = r.iter().find(|f| f.kind == DegenerateKind::Nan).unwrap();
+        let FrameOutcome::PostprocessFailed { error, output_has_nan } = &nan.outcome else { panic!("{nan:?}") };
+        assert!(*output_has_nan && !error.is_empty(), "{nan:?}");
+        assert_eq!(nan.verdict, FrameVerdict::NotGraceful);
+        assert!(!nan.graceful);
+        // The target's own refusal of the wrong-size frame stays graceful; the JSON keeps the new outcome.
+        assert_eq!(r.iter().find(|f| f.kind == DegenerateKind::WrongSize).unwrap().verdict, FrameVerdict::Graceful);
+        let back: Vec<DegenerateFrame> = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
     }
 
     #[test]
