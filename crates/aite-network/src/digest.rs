@@ -56,6 +56,8 @@ pub struct Challenge {
     pub algorithm: Algorithm,
     /// `qop=auth` offered (else the RFC 2069 form without qop).
     pub qop_auth: bool,
+    /// `stale=true`: the previous nonce was refused as stale, not the credential (RFC 7616 3.3).
+    pub stale: bool,
 }
 
 /// `key=value` and `key="quoted, value"` pairs of an auth-param list.
@@ -114,7 +116,7 @@ impl Challenge {
         if qop.as_deref().is_some_and(|q| !q.split(',').any(|x| x.trim() == "auth")) {
             return Err(format!("Digest qop {:?} without \"auth\" is not supported", qop.unwrap_or_default()));
         }
-        Ok(Challenge { realm: get("realm").ok_or("Digest challenge without a realm")?, nonce: get("nonce").ok_or("Digest challenge without a nonce")?, opaque: get("opaque"), algorithm, qop_auth: qop.is_some() })
+        Ok(Challenge { realm: get("realm").ok_or("Digest challenge without a realm")?, nonce: get("nonce").ok_or("Digest challenge without a nonce")?, opaque: get("opaque"), algorithm, qop_auth: qop.is_some(), stale: get("stale").is_some_and(|v| v.eq_ignore_ascii_case("true")) })
     }
 
     /// The Digest challenge among a response's `WWW-Authenticate` headers (the strongest algorithm first).
@@ -180,34 +182,47 @@ fn request(protocol: Protocol, ep: Endpoint, path: &str, cseq: u32, authorizatio
     }
 }
 
-/// One try: ask without credentials for a fresh challenge, answer it on the same connection
-/// (a new one if the server closed it).
+/// One try: ask without credentials for a fresh challenge and answer it on the same connection.
+/// If that connection ends before the answer, the whole try is made once more on a new
+/// connection with its own fresh challenge (a nonce is never sent on another connection).
 fn one_try(protocol: Protocol, ep: Endpoint, path: &str, user: &str, password: &str, timeout: Duration) -> AttemptOutcome {
+    match challenge_and_answer(protocol, ep, path, user, password, timeout) {
+        Ok(outcome) => outcome,
+        Err(first) => match challenge_and_answer(protocol, ep, path, user, password, timeout) {
+            Ok(outcome) => outcome,
+            Err(second) => AttemptOutcome::Unknown { why: format!("no answer to the credential on two connections: {first}; {second}") },
+        },
+    }
+}
+
+/// `Err`: the connection gave no answer to the request carrying the credential.
+fn challenge_and_answer(protocol: Protocol, ep: Endpoint, path: &str, user: &str, password: &str, timeout: Duration) -> Result<AttemptOutcome, String> {
     let mut conn = match Connection::open(ep, timeout) {
         Ok(c) => c,
-        Err(why) => return AttemptOutcome::Unknown { why },
+        Err(why) => return Ok(AttemptOutcome::Unknown { why }),
     };
     let (uri, first) = request(protocol, ep, path, 1, None);
     let challenge = match conn.exchange(&first) {
         Ok(r) if r.status == 401 => match Challenge::from_response(&r) {
             Some(Ok(c)) => c,
-            Some(Err(why)) => return AttemptOutcome::Unknown { why },
-            None => return AttemptOutcome::Unknown { why: "401 without a Digest challenge".into() },
+            Some(Err(why)) => return Ok(AttemptOutcome::Unknown { why }),
+            None => return Ok(AttemptOutcome::Unknown { why: "401 without a Digest challenge".into() }),
         },
-        Ok(r) => return AttemptOutcome::Unknown { why: format!("status {} to the request without credentials", r.status) },
-        Err(why) => return AttemptOutcome::Unknown { why },
+        Ok(r) => return Ok(AttemptOutcome::Unknown { why: format!("status {} to the request without credentials", r.status) }),
+        Err(why) => return Ok(AttemptOutcome::Unknown { why }),
     };
     let cnonce = format!("{:016x}", rand::random::<u64>());
     let method = if protocol == Protocol::Http { "GET" } else { "DESCRIBE" };
     let (_, second) = request(protocol, ep, path, 2, Some(&challenge.authorization(method, &uri, user, password, &cnonce)));
-    let answer = conn.exchange(&second).or_else(|_| Connection::open(ep, timeout).and_then(|mut c| c.exchange(&second)));
-    match answer {
-        Ok(r) if protocol == Protocol::Rtsp && crate::rtsp::is_stream(&r) => AttemptOutcome::Accepted { status: r.status },
-        Ok(r) if protocol == Protocol::Http && (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
-        Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
-        Ok(r) => AttemptOutcome::Unknown { why: format!("status {}{}", r.status, if protocol == Protocol::Rtsp { " without a stream description" } else { "" }) },
-        Err(why) => AttemptOutcome::Unknown { why },
-    }
+    let r = conn.exchange(&second)?;
+    let stale = r.status == 401 && matches!(Challenge::from_response(&r), Some(Ok(Challenge { stale: true, .. })));
+    Ok(match r {
+        r if protocol == Protocol::Rtsp && crate::rtsp::is_stream(&r) => AttemptOutcome::Accepted { status: r.status },
+        r if protocol == Protocol::Http && (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
+        r if stale => AttemptOutcome::Unknown { why: format!("status {} with stale=true: the nonce was refused, not the credential", r.status) },
+        r if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
+        r => AttemptOutcome::Unknown { why: format!("status {}{}", r.status, if protocol == Protocol::Rtsp { " without a stream description" } else { "" }) },
+    })
 }
 
 /// Try the default list with Digest on `path` (which answered 401 with a Digest challenge),
@@ -254,5 +269,69 @@ mod tests {
         assert!(Challenge::parse(r#"Digest realm="r", nonce="n", algorithm=SHA-512-256"#).unwrap_err().contains("SHA-512-256"));
         assert!(Challenge::parse(r#"Digest nonce="n""#).is_err());
         assert!(Challenge::parse(r#"Basic realm="r""#).is_err());
+    }
+
+    /// A camera-like Digest server: each connection has its own nonce, a nonce from another
+    /// connection is refused with a plain 401, the 401s are chunked keep-alive answers, and
+    /// the first connection closes after its challenge. `stale`: every credential is answered
+    /// 401 `stale=true`.
+    fn bound_nonce_server(stale: bool) -> Endpoint {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for (n, s) in l.incoming().flatten().enumerate() {
+                std::thread::spawn(move || {
+                    let mut s = s;
+                    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                    let nonce = format!("conn{n}-{:08x}", rand::random::<u32>());
+                    let challenge = Challenge { realm: "cam".into(), nonce: nonce.clone(), opaque: None, algorithm: Algorithm::Md5, qop_auth: true, stale: false };
+                    loop {
+                        let mut req = Vec::new();
+                        let mut b = [0u8; 1024];
+                        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match s.read(&mut b) {
+                                Ok(0) | Err(_) => return,
+                                Ok(k) => req.extend_from_slice(&b[..k]),
+                            }
+                        }
+                        let req = String::from_utf8_lossy(&req).into_owned();
+                        let auth = req.lines().find_map(|l| l.strip_prefix("Authorization: Digest ")).map(params);
+                        let ok = auth.as_ref().is_some_and(|p| {
+                            let get = |k: &str| p.iter().find(|(x, _)| x == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                            get("nonce") == nonce && get("response") == challenge.response("GET", &get("uri"), "admin", "admin", &get("cnonce"), &get("nc"))
+                        });
+                        if ok && !stale {
+                            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                            continue;
+                        }
+                        let st = if stale && auth.is_some() { ", stale=true" } else { "" };
+                        let _ = s.write_all(format!("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"cam\", qop=\"auth\", nonce=\"{nonce}\"{st}\r\nTransfer-Encoding: chunked\r\n\r\nc\r\nunauthorized\r\n0\r\n\r\n").as_bytes());
+                        if n == 0 {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Endpoint::plain(addr)
+    }
+
+    #[test]
+    fn nonces_bound_to_their_connection_find_the_default_credential() {
+        let ep = bound_nonce_server(false);
+        let tried = try_defaults(Protocol::Http, ep, "/", Duration::from_secs(5), Duration::ZERO, false, &Budget::new(Duration::from_secs(60)));
+        assert_eq!(tried.len(), 1, "{tried:?}");
+        assert_eq!(tried[0].outcome, AttemptOutcome::Accepted { status: 200 }, "{tried:?}");
+    }
+
+    #[test]
+    fn a_stale_nonce_is_no_rejection() {
+        let ep = bound_nonce_server(true);
+        let tried = try_defaults(Protocol::Http, ep, "/", Duration::from_secs(5), Duration::ZERO, false, &Budget::new(Duration::from_secs(60)));
+        assert_eq!(tried.len(), DEFAULT_CREDENTIALS.len());
+        assert!(tried.iter().all(|a| matches!(&a.outcome, AttemptOutcome::Unknown { why } if why.contains("stale=true"))), "{tried:?}");
+        let c = Challenge::parse(r#"Digest realm="r", nonce="n", stale=TRUE"#).unwrap();
+        assert!(c.stale);
     }
 }

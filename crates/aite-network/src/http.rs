@@ -75,27 +75,28 @@ impl Conn for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
 /// Digest challenge's nonce may belong to the connection that received it).
 pub struct Connection {
     s: Box<dyn Conn>,
-    until: Instant,
+    /// Each exchange's own deadline, from when it starts.
+    timeout: Duration,
 }
 
 impl Connection {
     pub fn open(ep: Endpoint, timeout: Duration) -> Result<Connection, String> {
-        let until = Instant::now() + timeout;
         let tcp = TcpStream::connect_timeout(&ep.addr, timeout).map_err(|e| format!("connect failed: {e}"))?;
         let _ = tcp.set_write_timeout(Some(timeout));
         let s: Box<dyn Conn> = if ep.tls { Box::new(crate::tls::client(tcp, ep.addr, timeout)?) } else { Box::new(tcp) };
-        Ok(Connection { s, until })
+        Ok(Connection { s, timeout })
     }
 
-    /// Send `request` and read one response: its head and Content-Length body, or until EOF,
-    /// the size limit or the connection's deadline.
+    /// Send `request` and read one response: its head and its Content-Length or chunked body,
+    /// or until EOF, the size limit or the exchange's deadline (the timeout, from now).
     pub fn exchange(&mut self, request: &[u8]) -> Result<Response, String> {
+        let until = Instant::now() + self.timeout;
         let s = &mut self.s;
         s.write_all(request).map_err(|e| format!("sending the request failed: {e}"))?;
         let _ = s.flush();
         let mut buf = Vec::new();
         let mut chunk = [0u8; 4096];
-        while let Some(left) = self.until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+        while let Some(left) = until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
             s.set_read_timeout(Some(left));
             match s.read(&mut chunk) {
                 Ok(0) => break,
@@ -118,13 +119,45 @@ pub fn request(ep: Endpoint, request: &[u8], timeout: Duration) -> Result<Respon
     Connection::open(ep, timeout)?.exchange(request)
 }
 
-/// A head plus as much body as Content-Length says (RTSP keeps connections open).
+/// A head plus as much body as Content-Length says, or a chunked body up to its last
+/// chunk and trailer (RTSP and HTTP/1.1 keep connections open).
 fn complete(buf: &[u8]) -> bool {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
     let Some(r) = parse(buf) else { return false };
+    if r.header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked")) {
+        return chunked_end(&buf[end + 4..]).is_some();
+    }
     match r.header("content-length").and_then(|v| v.trim().parse::<usize>().ok()) {
         Some(n) => buf.len() >= end + 4 + n,
         None => r.protocol.starts_with("RTSP"),
+    }
+}
+
+/// Where a chunked body (RFC 9112 7.1) ends: after the `0` chunk and the trailer's empty line.
+/// `None`: not all of it read yet, or not a chunked body.
+pub fn chunked_end(body: &[u8]) -> Option<usize> {
+    let line_end = |from: usize| body.get(from..)?.windows(2).position(|w| w == b"\r\n").map(|p| from + p);
+    let mut at = 0usize;
+    loop {
+        let eol = line_end(at)?;
+        let size_text = std::str::from_utf8(&body[at..eol]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        at = eol + 2;
+        if size == 0 {
+            // Trailer fields, each a line, then an empty line.
+            loop {
+                let eol = line_end(at)?;
+                let empty = eol == at;
+                at = eol + 2;
+                if empty {
+                    return Some(at);
+                }
+            }
+        }
+        at = at.checked_add(size)?.checked_add(2)?;
+        if at > body.len() {
+            return None;
+        }
     }
 }
 
@@ -236,5 +269,36 @@ mod tests {
         let r = parse(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n").unwrap();
         assert_eq!((r.protocol.as_str(), r.header("public")), ("RTSP/1.0", Some("OPTIONS, DESCRIBE")));
         assert!(parse(b"SSH-2.0-x\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn chunked_bodies_end_at_their_last_chunk() {
+        assert_eq!(chunked_end(b"5\r\nhello\r\n0\r\n\r\n"), Some(15));
+        assert_eq!(chunked_end(b"5;ext=1\r\nhello\r\n0\r\nX-Trailer: y\r\n\r\nnext"), Some(35));
+        assert_eq!(chunked_end(b"5\r\nhello\r\n0\r\n"), None, "trailer's empty line not read yet");
+        assert_eq!(chunked_end(b"a\r\nhello"), None);
+        assert_eq!(chunked_end(b"zz\r\n"), None);
+    }
+
+    /// A keep-alive 401 with a chunked body ends at its terminator: the next request on the
+    /// same connection gets its own answer (the server sends it only once asked).
+    #[test]
+    fn a_chunked_keep_alive_answer_is_read_to_its_terminator() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut b = [0u8; 4096];
+            let _ = s.read(&mut b);
+            let _ = s.write_all(b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+            let _ = s.read(&mut b);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            let _ = s.read(&mut b);
+        });
+        let mut c = Connection::open(Endpoint::plain(addr), Duration::from_secs(5)).unwrap();
+        let r = c.exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (401, &b"5\r\nhello\r\n0\r\n\r\n"[..]));
+        let r = c.exchange(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!((r.status, r.body.as_slice()), (200, &b"ok"[..]));
     }
 }
