@@ -54,3 +54,36 @@ fn ultraface_corruption_sweep_against_its_clean_predictions() {
     assert!(r.stdout.contains("AP vs clean predictions") && r.stdout.contains("mPC"), "{}", r.stdout);
     eprintln!("{}", r.stdout.lines().filter(|l| l.contains("AP") || l.contains("noise") || l.contains("brightness")).collect::<Vec<_>>().join("\n"));
 }
+
+/// With `--reference`, the reference model's clean predictions are the pseudo ground truth:
+/// named so, clean AP below 1 (two different networks), and rPC reported.
+#[test]
+fn ultraface_slim_sweep_against_its_rfb_reference_predictions() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    for name in ["1", "2", "13"] {
+        std::fs::copy(assets.join(format!("data/faces/{name}.jpg")), frames.join(format!("{name}.jpg"))).unwrap();
+    }
+    let models = assets.join("models/face-ultraface");
+    let out = dir.path().join("out");
+    let r = run(aite()
+        .args(["robustness", "-m"])
+        .arg(models.join("version-slim-320.onnx"))
+        .arg("--reference")
+        .arg(models.join("version-RFB-320.onnx"))
+        .arg("-d")
+        .arg(&frames)
+        .args(["-p", "ultraface320", "--task", "ultraface-slim320", "--corruptions", "brightness", "--severities", "3", "--attacks", "none", "--no-consistency", "--json", "--out"])
+        .arg(&out));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let s = &results(&run_folder(&out))["suites"]["detection_corruptions"];
+    assert_eq!((s["ground_truth"]["kind"].as_str(), s["ap_name"].as_str()), (Some("reference-predictions"), Some("AP vs reference predictions")), "{s}");
+    assert!(s["ground_truth"]["reference"].as_str().unwrap().ends_with("version-RFB-320.onnx"), "{s}");
+    let clean = s["clean_ap"].as_f64().unwrap();
+    assert!(clean > 0.0 && clean < 1.0, "slim against RFB predictions: {s}");
+    let mpc = s["mpc"]["value"].as_f64().unwrap();
+    assert!(mpc > 0.0 && (s["rpc"]["value"].as_f64().unwrap() - mpc / clean).abs() < 1e-12 && s["rpc_status"]["status"] == "reported", "{s}");
+    eprintln!("slim vs RFB predictions: clean AP {clean:.3}, brightness s3 mPC {mpc:.3}, rPC {:.3}", mpc / clean);
+}

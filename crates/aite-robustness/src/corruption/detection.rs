@@ -4,9 +4,10 @@
 //! cells, rPC = mPC / clean AP, each with a percentile-bootstrap interval over images.
 //!
 //! Ground truth is either labels ([`DetectionGroundTruth::Labels`]) or, for unlabeled
-//! camera frames, the model's own clean predictions ([`DetectionGroundTruth::CleanPredictions`]):
-//! a pseudo ground truth, named as such in the report, against which clean AP is 1 by
-//! construction, so rPC is not reported (it would equal mPC). AP is hotcoco's COCOeval
+//! camera frames, a pseudo ground truth named as such in the report: the model's own clean
+//! predictions ([`DetectionGroundTruth::CleanPredictions`]), against which clean AP is 1 by
+//! construction, so rPC is not reported (it would equal mPC), or a reference model's
+//! ([`DetectionGroundTruth::ReferencePredictions`]). AP is hotcoco's COCOeval
 //! (`aite_task::coco_bbox_json`), the one implementation the accuracy suite uses too.
 
 use super::{corrupt, sample_seed, CorruptionKind, ParameterTable, Placement, SweepOptions};
@@ -46,6 +47,9 @@ pub enum DetectionGroundTruth {
     Labels { source: String, boxes: Vec<Vec<GroundTruthBox>> },
     /// The model's detections on the clean frames (pseudo ground truth).
     CleanPredictions,
+    /// A reference model's detections on the clean frames ([`clean_detections`]), e.g. fp32
+    /// for an int8 deployment (pseudo ground truth); `reference` names it.
+    ReferencePredictions { reference: String, detections: Vec<Vec<CocoDetection>> },
 }
 
 /// What the AP figures are measured against, as the evidence records it.
@@ -55,6 +59,8 @@ pub enum GroundTruthKind {
     Labels { source: String },
     /// "AP vs clean predictions": clean AP is 1 by construction.
     CleanPredictions,
+    /// "AP vs reference predictions": the reference model's clean detections.
+    ReferencePredictions { reference: String },
 }
 
 impl GroundTruthKind {
@@ -63,6 +69,7 @@ impl GroundTruthKind {
         match self {
             GroundTruthKind::Labels { .. } => "AP",
             GroundTruthKind::CleanPredictions => "AP vs clean predictions",
+            GroundTruthKind::ReferencePredictions { .. } => "AP vs reference predictions",
         }
     }
 }
@@ -130,6 +137,18 @@ fn detect(target: &mut dyn Target, post: &Postprocess, tensor: aite_target::Tens
     }
 }
 
+/// A target's detections on the clean frames, in pixels of each frame: the pseudo ground
+/// truth [`DetectionGroundTruth::ReferencePredictions`] takes.
+pub fn clean_detections(target: &mut dyn Target, spec: &PreprocessSpec, post: &Postprocess, frames: &[DetectionFrame]) -> Result<Vec<Vec<CocoDetection>>, RobustnessError> {
+    frames
+        .iter()
+        .map(|f| {
+            let at_input = image_to_rgb8(&spec.geometry(&rgb8_to_image(&f.image, spec.color))?, spec.color);
+            detect(target, post, spec.normalise(&rgb8_to_image(&at_input, spec.color)), &f.image)
+        })
+        .collect()
+}
+
 /// (AP, AP50) of `dets` against `gt` over the frames `draw` (with repeats: each draw is its own image).
 /// `None` when the drawn frames hold no ground-truth box.
 fn evaluate(gt: &[Vec<GroundTruthBox>], dets: &[Vec<CocoDetection>], draw: &[usize]) -> Result<Option<(f64, f64)>, RobustnessError> {
@@ -188,6 +207,7 @@ pub fn detection_sweep(
     for (i, f) in frames.iter().enumerate() {
         clean.push(detect(target, post, spec.normalise(&rgb8_to_image(&at_input[i], spec.color)), &f.image)?);
     }
+    let as_boxes = |dets: &[Vec<CocoDetection>]| -> Vec<Vec<GroundTruthBox>> { dets.iter().map(|d| d.iter().map(|d| GroundTruthBox { category_id: d.category_id, bbox: d.bbox, iscrowd: false }).collect()).collect() };
     let (gt, kind): (Vec<Vec<GroundTruthBox>>, GroundTruthKind) = match ground_truth {
         DetectionGroundTruth::Labels { source, boxes } => {
             if boxes.len() != frames.len() {
@@ -195,8 +215,12 @@ pub fn detection_sweep(
             }
             (boxes.clone(), GroundTruthKind::Labels { source: source.clone() })
         }
-        DetectionGroundTruth::CleanPredictions => {
-            (clean.iter().map(|d| d.iter().map(|d| GroundTruthBox { category_id: d.category_id, bbox: d.bbox, iscrowd: false }).collect()).collect(), GroundTruthKind::CleanPredictions)
+        DetectionGroundTruth::CleanPredictions => (as_boxes(&clean), GroundTruthKind::CleanPredictions),
+        DetectionGroundTruth::ReferencePredictions { reference, detections } => {
+            if detections.len() != frames.len() {
+                return Err(unsupported(format!("the reference {reference} has predictions for {} frames, the sweep has {}", detections.len(), frames.len())));
+            }
+            (as_boxes(detections), GroundTruthKind::ReferencePredictions { reference: reference.clone() })
         }
     };
     let all: Vec<usize> = (0..frames.len()).collect();
@@ -204,6 +228,7 @@ pub fn detection_sweep(
         return Err(unsupported(match kind {
             GroundTruthKind::CleanPredictions => "the model detects nothing on the clean frames, so there is no pseudo ground truth to measure corruptions against".into(),
             GroundTruthKind::Labels { source } => format!("{source} has no box on these frames"),
+            GroundTruthKind::ReferencePredictions { reference } => format!("the reference {reference} detects nothing on the clean frames, so there is no pseudo ground truth"),
         }));
     };
     let mut cells = vec![];
@@ -355,5 +380,16 @@ mod tests {
         assert_eq!((r.rpc, &r.rpc_status), (None, &RpcStatus::CleanApIsOneByConstruction));
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["ground_truth"]["kind"], "clean-predictions");
+        // Against a reference that always sees the box 0.08 to the right: clean AP 0.4 (the
+        // deployed clean box is the shifted one's IoU 0.667), corrupted AP 1 (they coincide),
+        // so rPC = 1 / 0.4 = 2.5.
+        let mut reference = detector();
+        reference.1 = -1.0;
+        let detections = clean_detections(&mut reference, &spec, &post, &frames()).unwrap();
+        let gt = DetectionGroundTruth::ReferencePredictions { reference: "shifted".into(), detections };
+        let r = detection_sweep(&mut detector(), &spec, &post, &frames(), &options(), &gt, 50, &Cancel::new()).unwrap();
+        assert_eq!(r.ap_name, "AP vs reference predictions");
+        assert!((r.clean_ap - 0.4).abs() < 1e-9 && (r.mpc.value - 1.0).abs() < 1e-9, "{} {}", r.clean_ap, r.mpc.value);
+        assert!((r.rpc.unwrap().value - 2.5).abs() < 1e-9 && r.rpc_status == RpcStatus::Reported);
     }
 }

@@ -12,7 +12,7 @@ use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, Attack
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
 use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames};
 use aite_target::{Cancel, Dim, Target};
-use aite_robustness::corruption::detection::{detection_sweep, DetectionFrame, DetectionGroundTruth, DETECTION_BOOTSTRAP_RESAMPLES};
+use aite_robustness::corruption::detection::{clean_detections, detection_sweep, DetectionFrame, DetectionGroundTruth, DETECTION_BOOTSTRAP_RESAMPLES};
 use aite_robustness::corruption::image_to_rgb8;
 use aite_task::{Postprocess, TaskSpec};
 use anyhow::{Context, Result};
@@ -379,9 +379,18 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     // A resumed sweep or attack must run on the same weights, not only the same graph file.
     let model_data: Vec<String> = results.inputs.iter().filter(|i| i.role == "model-external-data").map(|i| i.sha256.clone()).collect();
     if let (Some(options), Some(task), false) = (&sweep, &detector, interrupted) {
-        // Unlabeled frames: the deployed model's clean predictions are the pseudo ground truth.
+        // Unlabeled frames: the deployed model's clean predictions are the pseudo ground truth,
         let frames: Vec<DetectionFrame> = loaded.iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
-        let report = detection_sweep(deployed.as_mut(), &spec, task, &frames, options, &DetectionGroundTruth::CleanPredictions, DETECTION_BOOTSTRAP_RESAMPLES, cancel)?;
+        // With --reference, its clean predictions are the pseudo ground truth instead.
+        let ground_truth = match &a.reference {
+            Some(path) => {
+                let mut reference = load_model(&ModelArgs { model: path.clone(), engine: a.reference_engine.unwrap_or(a.model.engine), ..a.model.clone() })?;
+                let detections = clean_detections(reference.as_mut(), &spec, task, &frames)?;
+                DetectionGroundTruth::ReferencePredictions { reference: path.display().to_string(), detections }
+            }
+            None => DetectionGroundTruth::CleanPredictions,
+        };
+        let report = detection_sweep(deployed.as_mut(), &spec, task, &frames, options, &ground_truth, DETECTION_BOOTSTRAP_RESAMPLES, cancel)?;
         interrupted |= report.interrupted;
         results.add_suite("detection_corruptions", &report);
     }
