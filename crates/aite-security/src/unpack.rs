@@ -543,7 +543,7 @@ pub fn open(input: &Path, work: &Path, limits: Limits) -> Result<(Tree, Coverage
     if !beyond && sniff(&bytes).is_none() {
         let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if let Some(kind) = single::kind_of(&name, &bytes) {
-            return Ok(single::open(input, &file.metadata().map_err(io)?, read, kind));
+            return Ok(single::open(input, &file.metadata().map_err(io)?, &bytes, kind));
         }
     }
     let coverage = Coverage { input: input.display().to_string(), input_bytes: total, ..Default::default() };

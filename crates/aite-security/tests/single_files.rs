@@ -7,6 +7,7 @@
 //! is absent (fails under `AITE_REQUIRE_PEERS=1`).
 
 mod common;
+mod squashfs_writer;
 
 use aite_security::unpack::single::SingleFileKind;
 use aite_security::{scan, Limits, RuleStatus, SecurityReport};
@@ -161,4 +162,43 @@ fn a_file_of_no_known_kind_given_alone_is_still_not_understood() {
     let r = scan_alone(&notes);
     assert_eq!(r.coverage.single_file, None);
     assert!(!r.complete() && r.rules.iter().all(|o| o.status != RuleStatus::Pass), "{:?}", r.gaps);
+}
+
+/// Review finding 8: an ELF given alone with a container appended (an initramfs, a squashfs)
+/// cannot pass AITE-UNPACK-INCOMPLETE: the embedded signature is listed as not examined.
+#[test]
+fn an_elf_with_an_embedded_container_does_not_pass_unpack_incomplete() {
+    if Command::new("cc").arg("--version").output().is_err() {
+        return common::skip_or_fail("no C compiler `cc` (apt-get install gcc)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let elf = build(dir.path(), "plain", &["-O0"]).expect("cc builds the binary");
+    let r = scan_alone(&elf);
+    assert_examined_as(&r, &elf, SingleFileKind::Elf);
+    assert_eq!(r.status("AITE-UNPACK-INCOMPLETE"), Some(RuleStatus::Pass), "a plain ELF: {:?}", r.gaps);
+    let plain = std::fs::read(&elf).unwrap();
+    let mut cpio = Vec::new();
+    let mut w = cpio::NewcBuilder::new("init").mode(0o100755).write(&mut cpio, 10);
+    std::io::Write::write_all(&mut w, b"#!/bin/sh\n").unwrap();
+    w.finish().unwrap();
+    cpio::newc::trailer(&mut cpio).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &cpio).unwrap();
+    let squashfs = {
+        use squashfs_writer::{Compression, Node, Options};
+        let root = Node::Dir { mode: 0o755, uid: 0, gid: 0, children: vec![("passwd".into(), Node::File { mode: 0o644, uid: 0, gid: 0, data: b"root::0:0::/:/bin/sh\n".to_vec() })] };
+        squashfs_writer::write(&root, Options { major: 3, minor: 0, be: false, block_log: 16, compression: Compression::Zlib, magic: None })
+    };
+    for (name, appended, format) in [("with-initramfs", gz.finish().unwrap(), "gzip"), ("with-cpio", cpio.clone(), "cpio"), ("with-squashfs", squashfs, "squashfs")] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, [plain.as_slice(), &appended].concat()).unwrap();
+        let r = scan_alone(&path);
+        assert_eq!(r.coverage.single_file, Some(SingleFileKind::Elf), "{name}");
+        assert_eq!(r.status("AITE-UNPACK-INCOMPLETE"), Some(RuleStatus::Fail), "{name}: {:?}", r.rules.iter().find(|o| o.rule == "AITE-UNPACK-INCOMPLETE"));
+        let at = plain.len() as u64;
+        let c = r.coverage.containers.iter().find(|c| c.offset == at).unwrap_or_else(|| panic!("{name}: {:?}", r.coverage.containers));
+        assert!(c.format == format && c.status.name() == "not-examined", "{name}: {c:?}");
+        assert!(r.gaps.iter().any(|g| g.contains(&format!("embedded {format} signature at offset {at}")) && g.contains("not carved")), "{name}: {:?}", r.gaps);
+        assert_eq!(r.elf.len(), 1, "the ELF itself is still examined: {name}");
+    }
 }

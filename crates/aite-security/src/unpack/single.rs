@@ -4,8 +4,10 @@
 //! call it "no known signature" and examine nothing. Recognised here by its first
 //! bytes (and, for models, its name), it becomes a tree of that one file, read in
 //! place like a folder's files; the checks then treat it as they treat that file
-//! inside an image. Containers embedded in it are not carved (an ELF holds many
-//! byte strings that look like a gzip header): give the image to have them read.
+//! inside an image. Containers embedded in it (a vmlinux with its initramfs, an ELF
+//! with a squashfs appended) are not carved: every container signature carving would
+//! try (its header checks out) is listed as a not-examined container at its offset,
+//! so AITE-UNPACK-INCOMPLETE cannot pass on them; give the image to have them read.
 
 use super::{Container, ContainerStatus, Coverage};
 use crate::tree::{Entry, EntryKind, Tree};
@@ -65,16 +67,70 @@ pub fn kind_of(name: &str, bytes: &[u8]) -> Option<SingleFileKind> {
     None
 }
 
-/// The tree of the one file at `input` (`len` bytes, all read), named by its file name.
-pub(super) fn open(input: &Path, meta: &std::fs::Metadata, len: u64, kind: SingleFileKind) -> (Tree, Coverage) {
+/// Embedded container signatures listed one by one; the rest are counted in one more entry.
+const MAX_EMBEDDED_LISTED: usize = 64;
+
+/// Whether a signature inside the file is one carving would try, with the cheap checks
+/// that keep byte strings of code and tables out (an xz stream header's CRC32, zstd's
+/// reserved frame-header bit).
+fn embedded_at(rest: &[u8]) -> Option<&'static str> {
+    let format = super::sniff(rest).filter(|f| super::carvable(f, rest))?;
+    let plausible = match format {
+        "xz" => rest.get(6..12).is_some_and(|h| {
+            let mut crc = flate2::Crc::new();
+            crc.update(&h[..2]);
+            h[0] == 0 && h[1] & 0xf0 == 0 && crc.sum() == u32::from_le_bytes([h[2], h[3], h[4], h[5]])
+        }),
+        "zstd" => rest.get(4).is_some_and(|d| d & 0x08 == 0),
+        _ => true,
+    };
+    plausible.then_some(format)
+}
+
+/// The container signatures past the file's first byte, each a not-examined container.
+fn embedded(bytes: &[u8], kind: SingleFileKind) -> Vec<Container> {
+    let mut out: Vec<Container> = Vec::new();
+    // Signatures beyond those listed: how many, from which offset.
+    let mut more: Option<(usize, usize)> = None;
+    let mut i = 1usize;
+    while i < bytes.len() {
+        let Some(format) = embedded_at(&bytes[i..]) else {
+            i += 1;
+            continue;
+        };
+        if out.len() < MAX_EMBEDDED_LISTED {
+            let why = format!("embedded {format} signature at offset {i} of the {kind} given alone: not carved; give the image (or this container) to have it read");
+            out.push(Container { format: format.into(), offset: i as u64, length: None, status: ContainerStatus::NotExamined(why) });
+        } else {
+            more.get_or_insert((i, 0)).1 += 1;
+        }
+        // A squashfs declares its length: signatures inside it are its own.
+        let skip = match (format, super::SquashfsVariant::of(&bytes[i..])) {
+            ("squashfs", Some(v)) => usize::try_from(v.len()).unwrap_or(usize::MAX).max(1),
+            _ => 1,
+        };
+        i = i.saturating_add(skip);
+    }
+    if let Some((from, n)) = more {
+        let why = format!("{n} more embedded container signatures from offset {from} on, not carved (only the first {MAX_EMBEDDED_LISTED} are listed)");
+        out.push(Container { format: "embedded".into(), offset: from as u64, length: None, status: ContainerStatus::NotExamined(why) });
+    }
+    out
+}
+
+/// The tree of the one file at `input` (`bytes`, all of it), named by its file name.
+pub(super) fn open(input: &Path, meta: &std::fs::Metadata, bytes: &[u8], kind: SingleFileKind) -> (Tree, Coverage) {
     use std::os::unix::fs::MetadataExt;
+    let len = bytes.len() as u64;
+    let mut containers = vec![Container { format: kind.format().into(), offset: 0, length: Some(len), status: ContainerStatus::Extracted }];
+    containers.extend(embedded(bytes, kind));
     let name = input.file_name().map(|n| n.to_string_lossy().into_owned()).filter(|n| !n.is_empty()).unwrap_or_else(|| "input".into());
     let mut tree = Tree::default();
     tree.insert(Entry { path: name, kind: EntryKind::File, mode: meta.mode() & 0o7777, uid: meta.uid(), gid: meta.gid(), size: len, content: Some(input.to_path_buf()) });
     let coverage = Coverage {
         input: input.display().to_string(),
         input_bytes: len,
-        containers: vec![Container { format: kind.format().into(), offset: 0, length: Some(len), status: ContainerStatus::Extracted }],
+        containers,
         extracted_input_bytes: len,
         files: 1,
         file_bytes: len,
