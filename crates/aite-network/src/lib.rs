@@ -387,38 +387,54 @@ fn oip_checks(ep: http::Endpoint, s: &str, metadata: Option<&http::Response>, op
     const REPO: &str = "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED";
     const MALFORMED: &str = "AITE-NET-OIP-MALFORMED-INPUT";
     let mut report = oip::OipReport { repository_extension: metadata.is_some_and(|m| String::from_utf8_lossy(&m.body).contains("model_repository")), ..Default::default() };
+    let mut ready = Vec::new();
     match oip::repository_index(ep, options.step_timeout, budget) {
-        Ok((r, models)) => {
+        Ok((r, entries)) => {
             ledger.examined(&[REPO], s);
             report.repository_index_status = Some(r.status);
-            if let Some(models) = models.filter(|_| metadata.is_some() || r.header("content-type").is_some_and(|c| c.contains("json"))) {
+            if let Some(entries) = entries.filter(|_| metadata.is_some() || r.header("content-type").is_some_and(|c| c.contains("json"))) {
+                let models: Vec<String> = entries.iter().map(|(n, _)| n.clone()).collect();
                 findings.push(rules::fail(REPO, s, format!("POST /v2/repository/index lists {} model(s) ({}) without authentication; the repository extension's load and unload routes (POST /v2/repository/models/M/load, /unload) come with it (inferred, never called)", models.len(), models.join(", "))));
+                ready = entries.iter().filter(|(_, st)| st.as_deref().is_some_and(|st| st.eq_ignore_ascii_case("READY"))).map(|(n, _)| n.clone()).collect();
                 report.models = models;
             }
         }
         Err(why) => ledger.not_examined(&[REPO], s, format!("POST /v2/repository/index: {why}")),
     }
     if metadata.is_some() {
-        let model = report.models.first().cloned();
-        match model {
-            None => ledger.not_examined(&[MALFORMED], s, "the inference server answers without credentials but names no model (repository index not served): no infer route to send malformed tensors to"),
+        match ready.first().cloned() {
+            None if report.models.is_empty() => ledger.not_examined(&[MALFORMED], s, "the inference server answers without credentials but names no model (repository index not served): no infer route to send malformed tensors to"),
+            None => ledger.not_examined(&[MALFORMED], s, format!("no model the repository index lists is READY ({}): a 4xx from an unready model is no validation", report.models.join(", "))),
             Some(m) => {
-                let input = budget.step(options.step_timeout).and_then(|t| http::get(ep, &format!("/v2/models/{m}"), None, t).ok()).and_then(|r| oip::first_input(&r)).unwrap_or_else(|| ("input".into(), "FP32".into()));
-                let answers = oip::send_malformed(ep, &m, &input.0, &input.1, options.step_timeout, budget);
-                let alive = budget.step(options.step_timeout).map(|t| http::get(ep, "/v2/health/live", None, t).is_ok_and(|r| r.status < 500));
-                let spent: Vec<&oip::MalformedAnswer> = answers.iter().filter(|a| a.error.as_deref().is_some_and(|e| e.contains("budget"))).collect();
-                let bad: Vec<String> = answers.iter().filter(|a| !a.clean() && !spent.iter().any(|x| x.case == a.case)).map(|a| format!("{}: {}", a.case, a.status.map(|s| format!("status {s}")).or(a.error.clone()).unwrap_or_default())).collect();
-                if !bad.is_empty() {
-                    ledger.examined(&[MALFORMED], s);
-                    findings.push(rules::fail(MALFORMED, s, format!("POST /v2/models/{m}/infer: {}{}", bad.join("; "), if alive == Some(false) { "; the server no longer answers GET /v2/health/live" } else { "" })));
-                } else if !spent.is_empty() {
-                    ledger.not_examined(&[MALFORMED], s, "the probe's total budget was spent before every malformed request was sent");
-                } else {
-                    ledger.examined(&[MALFORMED], s);
+                let inputs = budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, &format!("/v2/models/{m}"), None, t)).and_then(|r| oip::inputs(&r));
+                let control = inputs
+                    .map_err(|why| format!("model metadata not readable (GET /v2/models/{m}): {why}"))
+                    .and_then(|i| oip::control_body(&i).map(|body| (oip::send(ep, &m, "well-formed: zeros of the declared shapes", &body, options.step_timeout, budget), i)));
+                report.model = Some(m.clone());
+                match control {
+                    Err(why) => ledger.not_examined(&[MALFORMED], s, why),
+                    Ok((c, _)) if !c.status.is_some_and(|st| (200..300).contains(&st)) => {
+                        ledger.not_examined(&[MALFORMED], s, format!("the well-formed control request to POST /v2/models/{m}/infer got {}, not a 2xx: a 4xx to the malformed ones would not show validation", c.status.map(|st| format!("status {st}")).or(c.error.clone()).unwrap_or_default()));
+                        report.control = Some(c);
+                    }
+                    Ok((c, inputs)) => {
+                        report.control = Some(c);
+                        let answers = oip::send_malformed(ep, &m, &inputs, options.step_timeout, budget);
+                        let alive = budget.step(options.step_timeout).map(|t| http::get(ep, "/v2/health/live", None, t).is_ok_and(|r| r.status < 500));
+                        let spent: Vec<&oip::MalformedAnswer> = answers.iter().filter(|a| a.error.as_deref().is_some_and(|e| e.contains("budget"))).collect();
+                        let bad: Vec<String> = answers.iter().filter(|a| !a.clean() && !spent.iter().any(|x| x.case == a.case)).map(|a| format!("{}: {}", a.case, a.status.map(|s| format!("status {s}")).or(a.error.clone()).unwrap_or_default())).collect();
+                        if !bad.is_empty() {
+                            ledger.examined(&[MALFORMED], s);
+                            findings.push(rules::fail(MALFORMED, s, format!("POST /v2/models/{m}/infer: {}{}", bad.join("; "), if alive == Some(false) { "; the server no longer answers GET /v2/health/live" } else { "" })));
+                        } else if !spent.is_empty() {
+                            ledger.not_examined(&[MALFORMED], s, "the probe's total budget was spent before every malformed request was sent");
+                        } else {
+                            ledger.examined(&[MALFORMED], s);
+                        }
+                        report.malformed = answers;
+                        report.alive_after = alive;
+                    }
                 }
-                report.model = Some(m);
-                report.malformed = answers;
-                report.alive_after = alive;
             }
         }
     }

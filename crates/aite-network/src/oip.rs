@@ -1,7 +1,9 @@
 //! The Open Inference Protocol (KServe v2 REST) beyond `GET /v2`: the model
 //! repository index (`POST /v2/repository/index`), the model's metadata, and
 //! malformed and oversized tensors sent to `infer`, each of which must be
-//! answered with a 4xx. Load and unload (`POST /v2/repository/models/M/load`,
+//! answered with a 4xx. They go to a model the index lists as `READY`, after a
+//! well-formed control request (zeros of the declared shapes) got a 2xx: without
+//! that control a 4xx may mean "unknown input" or "model not ready", not validation. Load and unload (`POST /v2/repository/models/M/load`,
 //! `/unload`) are never sent: the repository extension serves them with the
 //! index, so an index answered without credentials is the evidence that they
 //! are reachable too (and `GET /v2`'s `extensions` naming `model_repository`).
@@ -44,9 +46,12 @@ pub struct OipReport {
     pub models: Vec<String>,
     /// `GET /v2` names the `model_repository` extension (load/unload declared).
     pub repository_extension: bool,
-    /// The model the malformed requests went to, and its first input.
+    /// The model the malformed requests went to (listed `READY` by the index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    /// The well-formed request sent first (zeros of the declared shapes); it must get a 2xx.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<MalformedAnswer>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub malformed: Vec<MalformedAnswer>,
     /// `GET /v2/health/live` after the malformed requests (the server still answers).
@@ -61,31 +66,91 @@ pub fn post_json(ep: Endpoint, path: &str, body: &[u8], timeout: Duration) -> Re
     http::request(ep, &req, timeout)
 }
 
-/// The model names of a repository index answer (a JSON array of `{name, ...}`).
-pub fn index_models(r: &Response) -> Option<Vec<String>> {
+/// The entries of a repository index answer (a JSON array of `{name, state, ...}`): name and state.
+pub fn index_entries(r: &Response) -> Option<Vec<(String, Option<String>)>> {
     if r.status != 200 {
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
-    Some(v.as_array()?.iter().filter_map(|m| m.get("name").and_then(|n| n.as_str()).map(str::to_string)).collect())
+    Some(v.as_array()?.iter().filter_map(|m| Some((m.get("name")?.as_str()?.to_string(), m.get("state").and_then(|s| s.as_str()).map(str::to_string)))).collect())
 }
 
-/// The repository index without credentials: its status and the models it lists.
-pub fn repository_index(ep: Endpoint, step: Duration, budget: &Budget) -> Result<(Response, Option<Vec<String>>), String> {
+/// The model names of a repository index answer.
+pub fn index_models(r: &Response) -> Option<Vec<String>> {
+    index_entries(r).map(|e| e.into_iter().map(|(n, _)| n).collect())
+}
+
+/// The repository index without credentials: its status and its entries (name, state).
+pub fn repository_index(ep: Endpoint, step: Duration, budget: &Budget) -> Result<(Response, Option<Vec<(String, Option<String>)>>), String> {
     let t = budget.step(step).ok_or("the probe's total budget was spent")?;
     let r = post_json(ep, "/v2/repository/index", b"{}", t)?;
-    let models = index_models(&r);
-    Ok((r, models))
+    let entries = index_entries(&r);
+    Ok((r, entries))
 }
 
-/// The requests that must be refused with a 4xx, for `input` (name, datatype) of a model.
-pub fn malformed_cases(input: &str, datatype: &str) -> Vec<(&'static str, Vec<u8>)> {
-    let one = |shape: &str, data: &str, dt: &str| format!("{{\"inputs\":[{{\"name\":{},\"datatype\":{},\"shape\":{shape},\"data\":{data}}}]}}", serde_json::json!(input), serde_json::json!(dt)).into_bytes();
+/// One input a model's metadata declares (`-1`: a dynamic dimension).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    pub name: String,
+    pub datatype: String,
+    pub shape: Vec<i64>,
+}
+
+/// The most elements the control request carries.
+const MAX_CONTROL_ELEMENTS: usize = 65536;
+
+/// The inputs of `GET /v2/models/M` (model metadata); `Err` says why they are not readable.
+pub fn inputs(r: &Response) -> Result<Vec<InputSpec>, String> {
+    if r.status != 200 {
+        return Err(format!("status {}", r.status));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| format!("not JSON: {e}"))?;
+    let list = v.get("inputs").and_then(|i| i.as_array()).filter(|a| !a.is_empty()).ok_or("no inputs listed")?;
+    list.iter()
+        .map(|i| {
+            let name = i.get("name").and_then(|n| n.as_str()).ok_or("an input without a name")?;
+            let datatype = i.get("datatype").and_then(|n| n.as_str()).ok_or_else(|| format!("input {name:?} without a datatype"))?;
+            let shape = i.get("shape").and_then(|s| s.as_array()).and_then(|s| s.iter().map(|d| d.as_i64()).collect::<Option<Vec<i64>>>()).ok_or_else(|| format!("input {name:?} without an integer shape"))?;
+            Ok(InputSpec { name: name.into(), datatype: datatype.into(), shape })
+        })
+        .collect()
+}
+
+fn tensor(name: &str, datatype: &str, shape: &str, data: &str) -> String {
+    format!("{{\"name\":{},\"datatype\":{},\"shape\":{shape},\"data\":{data}}}", serde_json::json!(name), serde_json::json!(datatype))
+}
+
+/// An input as a well-formed tensor of zeros (dynamic dimensions as 1).
+fn zeros(i: &InputSpec) -> Result<String, String> {
+    let shape: Vec<usize> = i.shape.iter().map(|&d| if d < 0 { 1 } else { d as usize }).collect();
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).filter(|&n| n <= MAX_CONTROL_ELEMENTS).ok_or_else(|| format!("input {:?} declares shape {:?}, more than {MAX_CONTROL_ELEMENTS} elements for the control request", i.name, i.shape))?;
+    let zero = match i.datatype.as_str() {
+        "BOOL" => "false",
+        "BYTES" => "\"\"",
+        _ => "0",
+    };
+    Ok(tensor(&i.name, &i.datatype, &serde_json::json!(shape).to_string(), &format!("[{}]", vec![zero; n].join(","))))
+}
+
+/// The well-formed control request: every input, zeros of its declared shape.
+pub fn control_body(inputs: &[InputSpec]) -> Result<Vec<u8>, String> {
+    let all = inputs.iter().map(zeros).collect::<Result<Vec<_>, _>>()?;
+    Ok(format!("{{\"inputs\":[{}]}}", all.join(",")).into_bytes())
+}
+
+/// The requests that must be refused with a 4xx: the first input made malformed, the
+/// others (if any) well-formed zeros as in the control.
+pub fn malformed_cases(inputs: &[InputSpec]) -> Vec<(&'static str, Vec<u8>)> {
+    let (first, rest) = inputs.split_first().map(|(f, r)| (f.clone(), r)).unwrap_or((InputSpec { name: "input".into(), datatype: "FP32".into(), shape: vec![1] }, &[]));
+    let others: String = rest.iter().filter_map(|i| zeros(i).ok()).map(|t| format!(",{t}")).collect();
+    let (input, datatype) = (first.name.as_str(), first.datatype.as_str());
+    let one = |shape: &str, data: &str, dt: &str| format!("{{\"inputs\":[{}{others}]}}", tensor(input, dt, shape, data)).into_bytes();
     let mut oversized = format!("{{\"inputs\":[{{\"name\":{},\"datatype\":{},\"shape\":[1,{}],\"data\":[", serde_json::json!(input), serde_json::json!(datatype), OVERSIZED_BYTES / 2).into_bytes();
-    while oversized.len() < OVERSIZED_BYTES - 8 {
+    let tail = format!("0]}}{others}]}}");
+    while oversized.len() < OVERSIZED_BYTES - 8 - tail.len() {
         oversized.extend_from_slice(b"0,");
     }
-    oversized.extend_from_slice(b"0]}]}");
+    oversized.extend_from_slice(tail.as_bytes());
     vec![
         ("truncated JSON", b"{\"inputs\": [{\"name\": ".to_vec()),
         ("no inputs", b"{\"outputs\": []}".to_vec()),
@@ -97,26 +162,18 @@ pub fn malformed_cases(input: &str, datatype: &str) -> Vec<(&'static str, Vec<u8
     ]
 }
 
-/// Send each malformed request to `model`'s infer route.
-pub fn send_malformed(ep: Endpoint, model: &str, input: &str, datatype: &str, step: Duration, budget: &Budget) -> Vec<MalformedAnswer> {
+/// POST one body to `model`'s infer route.
+pub fn send(ep: Endpoint, model: &str, case: &str, body: &[u8], step: Duration, budget: &Budget) -> MalformedAnswer {
     let path = format!("/v2/models/{model}/infer");
-    malformed_cases(input, datatype)
-        .into_iter()
-        .map(|(case, body)| match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| post_json(ep, &path, &body, t)) {
-            Ok(r) => MalformedAnswer { case: case.into(), status: Some(r.status), error: None },
-            Err(e) => MalformedAnswer { case: case.into(), status: None, error: Some(e) },
-        })
-        .collect()
+    match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| post_json(ep, &path, body, t)) {
+        Ok(r) => MalformedAnswer { case: case.into(), status: Some(r.status), error: None },
+        Err(e) => MalformedAnswer { case: case.into(), status: None, error: Some(e) },
+    }
 }
 
-/// The first input's name and datatype from `GET /v2/models/M` (model metadata).
-pub fn first_input(r: &Response) -> Option<(String, String)> {
-    if r.status != 200 {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
-    let i = v.get("inputs")?.as_array()?.first()?;
-    Some((i.get("name")?.as_str()?.to_string(), i.get("datatype")?.as_str()?.to_string()))
+/// Send each malformed request to `model`'s infer route.
+pub fn send_malformed(ep: Endpoint, model: &str, inputs: &[InputSpec], step: Duration, budget: &Budget) -> Vec<MalformedAnswer> {
+    malformed_cases(inputs).into_iter().map(|(case, body)| send(ep, model, case, &body, step, budget)).collect()
 }
 
 #[cfg(test)]
@@ -125,7 +182,8 @@ mod tests {
 
     #[test]
     fn cases_are_json_where_they_should_be() {
-        let cases = malformed_cases("input", "FP32");
+        let spec = InputSpec { name: "input".into(), datatype: "FP32".into(), shape: vec![1, 4] };
+        let cases = malformed_cases(std::slice::from_ref(&spec));
         assert!(serde_json::from_slice::<serde_json::Value>(&cases[0].1).is_err(), "truncated JSON stays truncated");
         for (name, body) in &cases[1..] {
             assert!(serde_json::from_slice::<serde_json::Value>(body).is_ok(), "{name} is well-formed JSON with a wrong tensor");
@@ -136,5 +194,14 @@ mod tests {
         assert_eq!(index_models(&r), Some(vec!["digits".to_string()]));
         let r = http::parse(b"HTTP/1.1 200 OK\r\n\r\n<html></html>").unwrap();
         assert_eq!(index_models(&r), None);
+        // Two inputs: the second rides along well-formed; the control is zeros of each shape (-1 as 1).
+        let two = [spec, InputSpec { name: "mask".into(), datatype: "BOOL".into(), shape: vec![-1, 2] }];
+        let control: serde_json::Value = serde_json::from_slice(&control_body(&two).unwrap()).unwrap();
+        assert_eq!(control, serde_json::json!({"inputs": [{"name": "input", "datatype": "FP32", "shape": [1, 4], "data": [0, 0, 0, 0]}, {"name": "mask", "datatype": "BOOL", "shape": [1, 2], "data": [false, false]}]}));
+        for (name, body) in &malformed_cases(&two)[2..] {
+            let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(v["inputs"][1]["name"], "mask", "{name}");
+        }
+        assert!(control_body(&[InputSpec { name: "x".into(), datatype: "FP32".into(), shape: vec![1 << 40, 1 << 40] }]).is_err());
     }
 }

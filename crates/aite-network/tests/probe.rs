@@ -213,3 +213,70 @@ fn telnet_rejecting_every_password_passes_the_credential_rule() {
     assert_eq!(r.attempts.len(), aite_network::http::DEFAULT_CREDENTIALS.len());
     assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { .. })), "{:?}", r.attempts);
 }
+
+/// A one-request-per-connection HTTP server: `reply(method, path, body)` gives the whole answer.
+fn http_server(reply: impl Fn(&str, &str, &str) -> String + Send + Sync + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let reply = std::sync::Arc::new(reply);
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let reply = reply.clone();
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+                let mut buf = Vec::new();
+                let mut b = [0u8; 65536];
+                loop {
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        let len = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))).unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            let mut w = head.split_whitespace();
+                            let (method, path) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
+                            let _ = s.write_all(reply(method, path, &String::from_utf8_lossy(&buf[end + 4..])).as_bytes());
+                            return;
+                        }
+                    }
+                    match s.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&b[..n]),
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn answer(status: &str, ctype: &str, body: &str) -> String {
+    format!("HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
+
+/// An OIP server that 400s every infer request proves nothing about validation unless a
+/// well-formed request gets a 2xx: unreadable metadata, an unready model or a refused
+/// control leave AITE-NET-OIP-MALFORMED-INPUT not checked, with the reason.
+#[test]
+fn malformed_input_needs_metadata_a_ready_model_and_a_control() {
+    for (metadata_ok, state, infer_ok, why) in [(false, "READY", true, "model metadata not readable"), (true, "UNAVAILABLE", true, "is READY"), (true, "READY", false, "control request")] {
+        let port = http_server(move |method, path, body| match (method, path) {
+            ("GET", "/v2") => answer("200 OK", "application/json", r#"{"name":"triton","version":"2.50","extensions":["model_repository"]}"#),
+            ("POST", "/v2/repository/index") => answer("200 OK", "application/json", &format!(r#"[{{"name":"m","version":"1","state":"{state}"}}]"#)),
+            ("GET", "/v2/models/m") if metadata_ok => answer("200 OK", "application/json", r#"{"name":"m","inputs":[{"name":"x","datatype":"FP32","shape":[1,4]}]}"#),
+            ("GET", "/v2/models/m") => answer("500 Internal Server Error", "application/json", r#"{"error":"metadata unavailable"}"#),
+            // The control is exactly four zeros; anything else (and everything, when !infer_ok) is a 400.
+            ("POST", "/v2/models/m/infer") if infer_ok && body.contains(r#""shape":[1,4],"data":[0,0,0,0]"#) => answer("200 OK", "application/json", r#"{"outputs":[]}"#),
+            ("POST", "/v2/models/m/infer") => answer("400 Bad Request", "application/json", r#"{"error":"unexpected inference input"}"#),
+            _ => answer("404 Not Found", "text/plain", "not found"),
+        });
+        let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+        let r = probe("127.0.0.1", &opts).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == "AITE-NET-OIP-MALFORMED-INPUT").unwrap();
+        assert_eq!(o.status, RuleStatus::NotChecked, "{why}: {o:?}");
+        assert!(o.reason.contains(why), "{why}: {o:?}");
+        let oip = r.services[0].oip.as_ref().unwrap();
+        assert!(oip.malformed.is_empty(), "{why}: no malformed request without a control: {oip:?}");
+        assert_eq!(oip.control.as_ref().and_then(|c| c.status), (metadata_ok && state == "READY").then_some(400), "{oip:?}");
+    }
+}
