@@ -446,7 +446,7 @@ fn oip_checks(ep: http::Endpoint, s: &str, metadata: Option<&http::Response>, op
 fn onvif_checks(ep: http::Endpoint, s: &str, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
     const OPEN: &str = "AITE-NET-ONVIF-UNAUTHENTICATED";
     const CRED: &str = "AITE-NET-ONVIF-DEFAULT-CREDENTIAL";
-    let report = match onvif::examine(ep, options.step_timeout, budget) {
+    let mut report = match onvif::examine(ep, options.step_timeout, budget) {
         Ok(Some(r)) => r,
         Ok(None) => return,
         Err(why) => {
@@ -465,15 +465,21 @@ fn onvif_checks(ep: http::Endpoint, s: &str, options: &ProbeOptions, budget: &Bu
     } else {
         ledger.examined(&[OPEN], s);
     }
-    // Tokens on the last operation that refused (GetUsers is the one that needs administrator rights).
+    // Tokens on the last operation that refused (GetUsers is the one that needs administrator rights),
+    // their Created on the device's clock when it tells it.
     match report.operations.iter().rev().find(|o| matches!(o.answer, A::Refused { .. })) {
         Some(op) => {
-            let tried = onvif::try_tokens(ep, &op.operation, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+            let clock = onvif::device_clock(ep, options.step_timeout, budget);
+            let tried = onvif::try_tokens(ep, &op.operation, &clock, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
             let operation = op.operation.clone();
             credential_outcome(CRED, s, &tried, |a| format!("user {:?} gets {operation} with default-list entry {} (WS-UsernameToken PasswordDigest)", a.user, a.list_entry), ledger, findings);
             attempts.extend(tried);
+            report.token_clock = Some(clock);
         }
-        None => ledger.not_applicable_because(CRED, "no ONVIF device service asked for credentials"),
+        None => match unknown {
+            Some(u) => ledger.not_examined(&[CRED], s, format!("no operation was refused for want of credentials ({}: {:?}): tokens not tried", u.operation, u.answer)),
+            None => ledger.not_applicable_because(CRED, "no ONVIF device service asked for credentials"),
+        },
     }
     rec.onvif = Some(report);
 }

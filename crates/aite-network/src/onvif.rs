@@ -3,6 +3,13 @@
 //! without credentials, then, where it refuses, the default list as a
 //! WS-Security UsernameToken with PasswordDigest (ONVIF Core 5.12.2.1:
 //! Base64(SHA-1(nonce + created + password))). Only read operations are sent.
+//!
+//! Only HTTP 401/403 and an authentication fault (ONVIF Core 5.11.2.3 `ter:NotAuthorized`;
+//! WS-Security 1.1 section 12 `wsse:FailedAuthentication`, `wsse:InvalidSecurity`) count as
+//! "credentials required" or "rejected"; any other fault (`ter:ActionNotSupported`,
+//! `ter:InvalidArgVal`, `wsse:MessageExpired`...) is no conclusion. The token's `Created` is
+//! taken from the device's clock (`GetSystemDateAndTime`, which ONVIF Core 5.9.1 serves
+//! without credentials) when it answers: cameras refuse tokens off their own clock.
 
 use crate::http::{self, Attempt, AttemptOutcome, Endpoint, Response, DEFAULT_CREDENTIALS};
 use crate::scan::Budget;
@@ -22,7 +29,7 @@ pub const OPERATIONS: &[&str] = &["GetDeviceInformation", "GetUsers"];
 pub enum OperationAnswer {
     /// The operation's response element (`GetUsersResponse`...).
     Answered { status: u16 },
-    /// A SOAP fault or an HTTP 401/403: credentials required.
+    /// An authentication fault or an HTTP 401/403: credentials required.
     Refused { status: u16, fault: String },
     /// Neither (another status, not SOAP, no answer).
     Unknown { why: String },
@@ -41,6 +48,87 @@ pub struct Operation {
 pub struct OnvifReport {
     pub path: String,
     pub operations: Vec<Operation>,
+    /// The clock the UsernameTokens' `Created` came from (when tokens were tried).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_clock: Option<TokenClock>,
+}
+
+/// Where a UsernameToken's `Created` time came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "source")]
+pub enum TokenClock {
+    /// The device's `GetSystemDateAndTime` UTC time; `offset_seconds` = device minus aite.
+    Device { device_utc: String, offset_seconds: i64 },
+    /// aite's own clock, because the device's was not read.
+    Local { why: String },
+}
+
+impl TokenClock {
+    pub fn offset_seconds(&self) -> i64 {
+        match self {
+            TokenClock::Device { offset_seconds, .. } => *offset_seconds,
+            TokenClock::Local { .. } => 0,
+        }
+    }
+}
+
+/// Fault codes meaning the credentials are missing or wrong (local names).
+const AUTH_FAULTS: &[&str] = &["NotAuthorized", "NotAuthorised", "FailedAuthentication", "InvalidSecurity"];
+
+/// The text of a fault's code elements: SOAP 1.2 `Value` (code and nested subcodes), SOAP 1.1 `faultcode`.
+pub fn fault_codes(body: &str) -> Vec<String> {
+    let Some(start) = body.find("Fault") else { return vec![] };
+    let mut out = Vec::new();
+    let mut rest = &body[start..];
+    while let Some(lt) = rest.find('<') {
+        rest = &rest[lt + 1..];
+        let name_end = rest.find(|c: char| c == '>' || c.is_whitespace()).unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if !name.starts_with('/') && (local == "Value" || local == "faultcode") {
+            if let Some(gt) = rest.find('>') {
+                let text = &rest[gt + 1..];
+                out.push(text[..text.find('<').unwrap_or(text.len())].trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t).ok().and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default()
+}
+
+/// The `UTCDateTime` of a `GetSystemDateAndTimeResponse`, Unix seconds.
+pub fn system_date_and_time(body: &str) -> Option<i64> {
+    let at = body.find("GetSystemDateAndTimeResponse")?;
+    let utc = &body[at..][body[at..].find("UTCDateTime")?..];
+    let field = |name: &str| -> Option<i64> {
+        let open = utc.find(&format!(":{name}>")).map(|i| i + name.len() + 2).or_else(|| utc.find(&format!("<{name}>")).map(|i| i + name.len() + 2))?;
+        let text = &utc[open..];
+        text[..text.find('<')?].trim().parse().ok()
+    };
+    let month = time::Month::try_from(u8::try_from(field("Month")?).ok()?).ok()?;
+    let date = time::Date::from_calendar_date(i32::try_from(field("Year")?).ok()?, month, u8::try_from(field("Day")?).ok()?).ok()?;
+    let t = time::Time::from_hms(u8::try_from(field("Hour")?).ok()?, u8::try_from(field("Minute")?).ok()?, u8::try_from(field("Second")?).ok()?).ok()?;
+    Some(time::PrimitiveDateTime::new(date, t).assume_utc().unix_timestamp())
+}
+
+/// Read the device's clock (`GetSystemDateAndTime` without credentials) for the tokens' `Created`.
+pub fn device_clock(ep: Endpoint, step: Duration, budget: &Budget) -> TokenClock {
+    let r = match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| post(ep, "GetSystemDateAndTime", None, t)) {
+        Ok(r) => r,
+        Err(why) => return TokenClock::Local { why: format!("GetSystemDateAndTime: {why}") },
+    };
+    let asked = unix_now();
+    match system_date_and_time(&String::from_utf8_lossy(&r.body)) {
+        Some(device) if (200..300).contains(&r.status) => TokenClock::Device { device_utc: rfc3339(device), offset_seconds: device - asked },
+        _ => TokenClock::Local { why: format!("GetSystemDateAndTime: status {} without a UTCDateTime{}", r.status, Some(fault_codes(&String::from_utf8_lossy(&r.body))).filter(|c| !c.is_empty()).map(|c| format!(" (fault {})", c.join(", "))).unwrap_or_default()) },
+    }
 }
 
 /// The `wsse:Security` header of a UsernameToken with PasswordDigest.
@@ -84,8 +172,14 @@ pub fn answer(operation: &str, r: &Response) -> OperationAnswer {
         return OperationAnswer::Answered { status: r.status };
     }
     if is_soap(r) && body.contains("Fault") {
-        let fault = ["NotAuthorized", "FailedAuthentication", "InvalidSecurity", "NotAuthorised"].iter().find(|f| body.contains(*f)).map(|f| f.to_string()).unwrap_or_else(|| "SOAP fault".into());
-        return OperationAnswer::Refused { status: r.status, fault };
+        let codes = fault_codes(&body);
+        if let Some(c) = codes.iter().find(|c| AUTH_FAULTS.contains(&c.rsplit(':').next().unwrap_or(c))) {
+            return OperationAnswer::Refused { status: r.status, fault: c.clone() };
+        }
+        if r.status == 401 || r.status == 403 {
+            return OperationAnswer::Refused { status: r.status, fault: format!("HTTP {} (fault {})", r.status, codes.join(", ")) };
+        }
+        return OperationAnswer::Unknown { why: format!("status {} with SOAP fault {}: not an authentication fault", r.status, if codes.is_empty() { "without a code".to_string() } else { codes.join(" / ") }) };
     }
     if r.status == 401 || r.status == 403 {
         return OperationAnswer::Refused { status: r.status, fault: format!("HTTP {}", r.status) };
@@ -107,17 +201,18 @@ pub fn examine(ep: Endpoint, step: Duration, budget: &Budget) -> Result<Option<O
         };
         operations.push(Operation { operation: op.to_string(), answer });
     }
-    Ok(Some(OnvifReport { path: DEVICE_SERVICE.into(), operations }))
+    Ok(Some(OnvifReport { path: DEVICE_SERVICE.into(), operations, token_clock: None }))
 }
 
-/// Try the default list as UsernameTokens on `operation` (which refused without credentials).
-pub fn try_tokens(ep: Endpoint, operation: &str, step: Duration, pause: Duration, reveal: bool, budget: &Budget) -> Vec<Attempt> {
+/// Try the default list as UsernameTokens on `operation` (which refused without credentials),
+/// each `Created` on `clock`.
+pub fn try_tokens(ep: Endpoint, operation: &str, clock: &TokenClock, step: Duration, pause: Duration, reveal: bool, budget: &Budget) -> Vec<Attempt> {
     let mut out = Vec::new();
     for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
         if i > 0 {
             std::thread::sleep(pause);
         }
-        let created = time::OffsetDateTime::now_utc().replace_nanosecond(0).ok().and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()).unwrap_or_default();
+        let created = rfc3339(unix_now() + clock.offset_seconds());
         let nonce: [u8; 16] = rand::random();
         let outcome = match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| post(ep, operation, Some(&username_token(user, password, &nonce, &created)), t)) {
             Ok(r) => match answer(operation, &r) {
@@ -153,9 +248,26 @@ mod tests {
     fn answers_are_classified_by_their_content() {
         let soap = |status: u16, body: &str| http::parse(format!("HTTP/1.1 {status} X\r\nContent-Type: application/soap+xml\r\n\r\n<env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\"><env:Body>{body}</env:Body></env:Envelope>").as_bytes()).unwrap();
         assert_eq!(answer("GetUsers", &soap(200, "<tds:GetUsersResponse/>")), OperationAnswer::Answered { status: 200 });
-        assert!(matches!(answer("GetUsers", &soap(400, "<env:Fault><env:Subcode><env:Value>ter:NotAuthorized</env:Value></env:Subcode></env:Fault>")), OperationAnswer::Refused { status: 400, ref fault } if fault == "NotAuthorized"));
+        assert!(matches!(answer("GetUsers", &soap(400, "<env:Fault><env:Subcode><env:Value>ter:NotAuthorized</env:Value></env:Subcode></env:Fault>")), OperationAnswer::Refused { status: 400, ref fault } if fault == "ter:NotAuthorized"));
         // A 200 web page is no answer, and the response of another operation is not this one's.
         assert!(matches!(answer("GetUsers", &http::parse(b"HTTP/1.1 200 OK\r\n\r\n<html>GetUsersResponse</html>").unwrap()), OperationAnswer::Unknown { .. }));
         assert!(matches!(answer("GetUsers", &soap(200, "<tds:GetDeviceInformationResponse/>")), OperationAnswer::Unknown { .. }));
+        // Faults that say nothing about credentials are no refusal; SOAP 1.1 faultcodes count too.
+        let fault = |sub: &str| format!("<env:Fault><env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>{sub}</env:Value></env:Subcode></env:Code></env:Fault>");
+        for sub in ["ter:ActionNotSupported", "ter:InvalidArgVal", "wsse:MessageExpired"] {
+            assert!(matches!(answer("GetUsers", &soap(400, &fault(sub))), OperationAnswer::Unknown { ref why } if why.contains(sub)), "{sub}");
+        }
+        assert!(matches!(answer("GetUsers", &soap(500, "<env:Fault><faultcode>wsse:FailedAuthentication</faultcode></env:Fault>")), OperationAnswer::Refused { ref fault, .. } if fault == "wsse:FailedAuthentication"));
+        assert!(matches!(answer("GetUsers", &soap(401, &fault("ter:ActionNotSupported"))), OperationAnswer::Refused { status: 401, .. }));
+        assert!(matches!(answer("GetUsers", &soap(400, "<env:Fault><env:Reason><env:Text>NotAuthorized</env:Text></env:Reason></env:Fault>")), OperationAnswer::Unknown { .. }), "a reason text is no fault code");
+    }
+
+    #[test]
+    fn the_devices_clock_is_read_from_get_system_date_and_time() {
+        // ONVIF Core 8.3.10 SystemDateAndTime, UTCDateTime; 2001-09-09T01:46:40Z is Unix 1e9.
+        let body = "<env:Body><tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>Manual</tt:DateTimeType><tt:LocalDateTime><tt:Time><tt:Hour>9</tt:Hour><tt:Minute>0</tt:Minute><tt:Second>0</tt:Second></tt:Time><tt:Date><tt:Year>2030</tt:Year><tt:Month>1</tt:Month><tt:Day>1</tt:Day></tt:Date></tt:LocalDateTime><tt:UTCDateTime><tt:Time><tt:Hour>1</tt:Hour><tt:Minute>46</tt:Minute><tt:Second>40</tt:Second></tt:Time><tt:Date><tt:Year>2001</tt:Year><tt:Month>9</tt:Month><tt:Day>9</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse></env:Body>";
+        assert_eq!(system_date_and_time(body), Some(1_000_000_000));
+        assert_eq!(rfc3339(1_000_000_000), "2001-09-09T01:46:40Z");
+        assert_eq!(system_date_and_time("<tds:GetSystemDateAndTimeResponse/>"), None);
     }
 }

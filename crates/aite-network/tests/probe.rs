@@ -280,3 +280,76 @@ fn malformed_input_needs_metadata_a_ready_model_and_a_control() {
         assert_eq!(oip.control.as_ref().and_then(|c| c.status), (metadata_ok && state == "READY").then_some(400), "{oip:?}");
     }
 }
+
+fn soap(status: &str, body: &str) -> String {
+    answer(status, "application/soap+xml; charset=utf-8", &format!("<?xml version=\"1.0\"?><env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:ter=\"http://www.onvif.org/ver10/error\"><env:Body>{body}</env:Body></env:Envelope>"))
+}
+
+fn soap_fault(subcode: &str) -> String {
+    soap("400 Bad Request", &format!("<env:Fault><env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>{subcode}</env:Value></env:Subcode></env:Code><env:Reason><env:Text xml:lang=\"en\">refused</env:Text></env:Reason></env:Fault>"))
+}
+
+/// A device service that faults with ter:ActionNotSupported to everything has shown nothing
+/// about authentication: neither ONVIF rule passes, and no token is tried.
+#[test]
+fn onvif_faults_other_than_authentication_are_no_refusal() {
+    let port = http_server(|method, path, _| match (method, path) {
+        ("POST", "/onvif/device_service") => soap_fault("ter:ActionNotSupported"),
+        _ => answer("404 Not Found", "text/plain", "not found"),
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    for rule in ["AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
+        let o = r.rules.iter().find(|o| o.rule == rule).unwrap();
+        assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+        assert!(o.reason.contains("ActionNotSupported"), "{o:?}");
+    }
+    assert!(r.attempts.is_empty(), "{:?}", r.attempts);
+}
+
+/// A camera whose clock is at 2001 refuses tokens whose Created is off its own clock by more
+/// than 5 s: the tokens are made on the clock GetSystemDateAndTime gives, and admin:admin is found.
+#[test]
+fn onvif_tokens_are_made_on_the_devices_clock() {
+    const SKEW: i64 = -760_000_000;
+    let utc = |t: i64| time::OffsetDateTime::from_unix_timestamp(t).unwrap();
+    let port = http_server(move |method, path, body| {
+        let device_now = time::OffsetDateTime::now_utc().unix_timestamp() + SKEW;
+        let field = |tag: &str| body.split(tag).nth(1).and_then(|x| if tag.ends_with('>') { Some(x) } else { x.split_once('>').map(|(_, v)| v) }).and_then(|x| x.split('<').next()).unwrap_or("").to_string();
+        match (method, path) {
+            ("POST", "/onvif/device_service") if body.contains("GetSystemDateAndTime") => {
+                let d = utc(device_now);
+                soap("200 OK", &format!("<tds:GetSystemDateAndTimeResponse xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\" xmlns:tt=\"http://www.onvif.org/ver10/schema\"><tds:SystemDateAndTime><tt:UTCDateTime><tt:Time><tt:Hour>{}</tt:Hour><tt:Minute>{}</tt:Minute><tt:Second>{}</tt:Second></tt:Time><tt:Date><tt:Year>{}</tt:Year><tt:Month>{}</tt:Month><tt:Day>{}</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>", d.hour(), d.minute(), d.second(), d.year(), u8::from(d.month()), d.day()))
+            }
+            ("POST", "/onvif/device_service") => {
+                let created = field("<wsu:Created>");
+                let on_clock = (-5..=5).any(|dt| utc(device_now + dt).format(&time::format_description::well_known::Rfc3339).unwrap() == created);
+                let nonce = base64_decode(&field("<wsse:Nonce"));
+                let good = aite_network::onvif::username_token("admin", "admin", &nonce, &created);
+                let password = field("<wsse:Password");
+                let ok = on_clock && field("<wsse:Username>") == "admin" && good.contains(&format!(">{password}</wsse:Password>"));
+                let op = if body.contains("GetUsers") { "GetUsers" } else { "GetDeviceInformation" };
+                if ok {
+                    soap("200 OK", &format!("<tds:{op}Response xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\"/>"))
+                } else {
+                    soap_fault("ter:NotAuthorized")
+                }
+            }
+            _ => answer("404 Not Found", "text/plain", "not found"),
+        }
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert_eq!(r.status("AITE-NET-ONVIF-UNAUTHENTICATED"), Some(RuleStatus::Pass), "{:?}", r.rules);
+    assert_eq!(r.status("AITE-NET-ONVIF-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail), "{:?}", r.attempts);
+    assert_eq!((r.attempts.len(), r.attempts[0].list_entry), (1, 1), "{:?}", r.attempts);
+    match r.services[0].onvif.as_ref().unwrap().token_clock.as_ref().unwrap() {
+        aite_network::onvif::TokenClock::Device { offset_seconds, .. } => assert!((offset_seconds - SKEW).abs() <= 2, "{offset_seconds}"),
+        other => panic!("the device's clock was not used: {other:?}"),
+    }
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default()
+}
