@@ -53,7 +53,41 @@ fn ultraface_corruption_sweep_against_its_clean_predictions() {
     assert_eq!(s["interval"]["resamples"], 200, "{s}");
     assert!(r.stdout.contains("AP vs clean predictions") && r.stdout.contains("mPC"), "{}", r.stdout);
     eprintln!("{}", r.stdout.lines().filter(|l| l.contains("AP") || l.contains("noise") || l.contains("brightness")).collect::<Vec<_>>().join("\n"));
+    // Oracle: pycocotools COCOeval on the raw detections of the evidence (clean rows as the
+    // ground truth, gaussian_noise s1 as the results) gives the same AP and AP50.
+    let Some(python) = peer_python() else { return };
+    let csv = run_folder(&out).join("detection-corruptions.csv");
+    let peer = std::process::Command::new(&python).arg("-c").arg(PYCOCOTOOLS_CELL).arg(&csv).arg("gaussian_noise").arg("1").output().unwrap();
+    assert!(peer.status.success(), "pycocotools peer: {}", String::from_utf8_lossy(&peer.stderr));
+    let got: Vec<f64> = String::from_utf8_lossy(&peer.stdout).split_whitespace().map(|v| v.parse().unwrap()).collect();
+    let cell = cells.iter().find(|c| c["corruption"] == "gaussian_noise" && c["severity"] == 1).unwrap();
+    let (ap, ap50) = (cell["ap"].as_f64().unwrap(), cell["ap50"].as_f64().unwrap());
+    assert!((got[0] - ap).abs() < 1e-6 && (got[1] - ap50).abs() < 1e-6, "pycocotools {got:?} vs aite {ap} {ap50}");
+    eprintln!("gaussian_noise s1: aite AP {ap:.6} AP50 {ap50:.6}, pycocotools {:.6} {:.6}", got[0], got[1]);
 }
+
+/// pycocotools 2.0.8 on one cell of detection-corruptions.csv: prints AP and AP50.
+const PYCOCOTOOLS_CELL: &str = r#"
+import csv, sys, io, contextlib
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+path, corruption, severity = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = list(csv.DictReader(open(path)))
+frames = sorted({r["frame"] for r in rows if r["corruption"] == "clean"} | {r["frame"] for r in rows})
+ids = {f: i + 1 for i, f in enumerate(frames)}
+box = lambda r: [float(r[k]) for k in ("x", "y", "w", "h")]
+gt = {"images": [{"id": i} for i in ids.values()], "annotations": [], "categories": []}
+for r in rows:
+    if r["corruption"] == "clean":
+        b = box(r)
+        gt["annotations"].append({"id": len(gt["annotations"]) + 1, "image_id": ids[r["frame"]], "category_id": int(r["category_id"]), "bbox": b, "area": b[2] * b[3], "iscrowd": 0})
+gt["categories"] = [{"id": c} for c in sorted({a["category_id"] for a in gt["annotations"]})]
+dt = [{"image_id": ids[r["frame"]], "category_id": int(r["category_id"]), "bbox": box(r), "score": float(r["score"])} for r in rows if r["corruption"] == corruption and int(r["severity"]) == severity]
+with contextlib.redirect_stdout(io.StringIO()):
+    coco = COCO(); coco.dataset = gt; coco.createIndex()
+    e = COCOeval(coco, coco.loadRes(dt), "bbox"); e.evaluate(); e.accumulate(); e.summarize()
+print(e.stats[0], e.stats[1])
+"#;
 
 /// With `--reference`, the reference model's clean predictions are the pseudo ground truth:
 /// named so, clean AP below 1 (two different networks), and rPC reported.

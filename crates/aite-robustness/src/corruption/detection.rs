@@ -97,6 +97,9 @@ pub enum RpcStatus {
     CleanApIsZero,
 }
 
+/// The detections of one cell (`None`: the clean frames), per frame.
+pub type CellDetections = (Option<(CorruptionKind, u8)>, Vec<Vec<CocoDetection>>);
+
 /// The detector sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectionSweepReport {
@@ -118,6 +121,31 @@ pub struct DetectionSweepReport {
     /// Resamples left out because they drew no ground-truth box.
     pub resamples_without_ground_truth: usize,
     pub interrupted: bool,
+    /// Every detection scored (clean, then each cell), for the raw evidence file
+    /// ([`DetectionSweepReport::detections_csv`]); not part of results.json.
+    #[serde(skip)]
+    pub raw: Vec<CellDetections>,
+    /// Frame ids, in the order of `raw`'s per-frame lists.
+    #[serde(skip)]
+    pub frame_ids: Vec<String>,
+}
+
+impl DetectionSweepReport {
+    /// `corruption,severity,frame,category_id,x,y,w,h,score` per detection (clean rows have
+    /// corruption `clean`, severity 0), boxes in pixels of the frame.
+    pub fn detections_csv(&self) -> Vec<u8> {
+        let mut s = String::from("corruption,severity,frame,category_id,x,y,w,h,score\n");
+        for (cell, frames) in &self.raw {
+            let (name, sev) = cell.map(|(k, s)| (k.name(), s)).unwrap_or(("clean", 0));
+            for (id, dets) in self.frame_ids.iter().zip(frames) {
+                let id = if id.contains([',', '"']) { format!("\"{}\"", id.replace('"', "\"\"")) } else { id.clone() };
+                for d in dets {
+                    s.push_str(&format!("{name},{sev},{id},{},{},{},{},{},{}\n", d.category_id, d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3], d.score));
+                }
+            }
+        }
+        s.into_bytes()
+    }
 }
 
 fn unsupported(reason: String) -> RobustnessError {
@@ -188,6 +216,7 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// Run every cell of `options` on a detector and compute mPC / rPC.
+#[allow(clippy::too_many_arguments)]
 pub fn detection_sweep(
     target: &mut dyn Target,
     spec: &PreprocessSpec,
@@ -233,6 +262,7 @@ pub fn detection_sweep(
     };
     let mut cells = vec![];
     let mut cell_dets: Vec<Vec<Vec<CocoDetection>>> = vec![];
+    let mut cell_keys = vec![];
     let mut interrupted = false;
     'cells: for (kind_c, severity) in options.shard_cells() {
         let placement = options.corrupt_at.placement(kind_c);
@@ -257,6 +287,7 @@ pub fn detection_sweep(
         let (ap, ap50) = evaluate(&gt, &dets, &all)?.unwrap_or((0.0, 0.0));
         cells.push(DetectionCell { corruption: kind_c, severity, placement, ap, ap50, detections: dets.iter().map(Vec::len).sum() });
         cell_dets.push(dets);
+        cell_keys.push(Some((kind_c, severity)));
     }
     let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
     let mpc = mean(&cells.iter().map(|c| c.ap).collect::<Vec<_>>());
@@ -309,6 +340,8 @@ pub fn detection_sweep(
         interval: IntervalMethod::BootstrapOverImages { resamples, seed: options.seed },
         resamples_without_ground_truth: skipped,
         interrupted,
+        raw: std::iter::once((None, clean)).chain(cell_keys.into_iter().zip(cell_dets)).collect(),
+        frame_ids: frames.iter().map(|f| f.id.clone()).collect(),
     })
 }
 

@@ -392,6 +392,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         };
         let report = detection_sweep(deployed.as_mut(), &spec, task, &frames, options, &ground_truth, DETECTION_BOOTSTRAP_RESAMPLES, cancel)?;
         interrupted |= report.interrupted;
+        raw.push(("detection-corruptions.csv".into(), report.detections_csv()));
         results.add_suite("detection_corruptions", &report);
     }
     if let (Some(options), None, false) = (&sweep, &detector, interrupted) {
