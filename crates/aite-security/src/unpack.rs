@@ -645,7 +645,11 @@ fn extract(sink: &mut Sink<'_>, format: &'static str, bytes: &[u8], offset: u64,
             let read = match &variant {
                 Some(SquashfsVariant::V4 { be, .. }) => contained(|| squashfs(sink, &bytes[..len], *be)).and_then(|r| r),
                 Some(SquashfsVariant::Legacy(sb)) => contained(|| squashfs_legacy::read(sink, &bytes[..len], sb.clone())).and_then(|r| r.map(|_| ())),
-                None => Err(format!("a squashfs magic ({:?}), but no consistent superblock of version 1.x, 2.x, 3.x or 4.0 in either byte order", String::from_utf8_lossy(&bytes[..4]))),
+                None => Err(format!(
+                    "a squashfs magic ({:?}), but no consistent superblock of version 1.x, 2.x, 3.x or 4.0 in either byte order ({})",
+                    String::from_utf8_lossy(&bytes[..4]),
+                    squashfs_legacy::parse_superblock(bytes).err().unwrap_or_default()
+                )),
             };
             let status = match read {
                 Ok(()) => ContainerStatus::Extracted,

@@ -442,3 +442,39 @@ fn unsquashfs_lists_the_same_entries_as_aite_on_the_armcam_images() {
         assert!(differ.is_empty(), "{name}: {} entries differ, first {:?}", differ.len(), &differ[..differ.len().min(5)]);
     }
 }
+
+/// Review finding 11: every 32- and 64-bit superblock field set whole to 0xff (a table start
+/// near `u64::MAX` overflowed an addition: a panic in debug builds) gives a clean outcome, and
+/// the fields the reader uses fail with a cause naming them.
+#[test]
+fn legacy_superblock_fields_set_to_all_ones_fail_cleanly_naming_the_field() {
+    let root = rootfs();
+    // (offset, width, name in the cause when the reader uses the field), per major version.
+    let common: [(usize, usize, Option<&str>); 8] = [(4, 4, None), (8, 4, Some("bytes_used")), (12, 4, Some("uid_start")), (16, 4, Some("guid_start")), (20, 4, Some("inode_table_start")), (24, 4, Some("directory_table_start")), (39, 4, None), (43, 8, Some("root_inode"))];
+    let v3: [(usize, usize, Option<&str>); 9] = [(51, 4, Some("block_size")), (55, 4, None), (59, 4, None), (63, 8, Some("bytes_used")), (71, 8, Some("uid_start")), (79, 8, Some("guid_start")), (87, 8, Some("inode_table_start")), (95, 8, Some("directory_table_start")), (103, 8, Some("fragment_table_start"))];
+    let mut checked = 0;
+    for (major, be) in [(3, false), (3, true), (2, false), (2, true), (1, false)] {
+        let image = squashfs_writer::write(&root, Options { major, minor: 0, be, block_log: if major == 1 { 15 } else { 16 }, compression: Compression::Zlib, magic: None });
+        let fields: Vec<(usize, usize, Option<&str>)> = match major {
+            // 3.x keeps the 32-bit 2.x fields unused: only its 64-bit ones count.
+            3 => common.iter().map(|&(at, w, n)| (at, w, if at == 43 { n } else { None })).chain(v3).collect(),
+            2 => common.iter().copied().chain([(51, 4, Some("block_size")), (55, 4, None), (59, 4, Some("fragment_table_start"))]).collect(),
+            _ => common.to_vec(),
+        };
+        for (at, width, name) in fields {
+            let mut b = image.clone();
+            b[at..at + width].fill(0xff);
+            let (_, cov, _t) = read(&b);
+            let what = format!("{major}.0 {}, bytes {at}..{} = 0xff", if be { "be" } else { "le" }, at + width);
+            let c = &cov.containers[0];
+            assert!(c.format.starts_with("squashfs"), "{what}: {:?}", cov.containers);
+            let cause = c.status.cause().unwrap_or("");
+            assert!(!cause.contains("panicked"), "{what}: {c:?}");
+            if let Some(name) = name {
+                assert!(!c.status.is_extracted() && cause.contains(name), "{what}: the cause should name {name}: {c:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 30, "{checked}");
+}

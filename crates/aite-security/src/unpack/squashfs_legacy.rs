@@ -11,7 +11,9 @@
 //! field bits run from the least significant bit of each byte, in a big-endian one
 //! from the most significant (the `SQUASHFS_SWAP` macros), which [`field`] reads.
 //!
-//! Every offset is checked against the image, every decompression bounded (a data
+//! Every offset is checked against the image (with checked arithmetic: a hostile
+//! table start near `u64::MAX` is an error naming the field, never an overflow), every
+//! decompression bounded (a data
 //! block by the block size, a metadata block by 8 KiB), directories are walked
 //! once each (a loop of directory references ends), and a file whose blocks do
 //! not decode is skipped with its cause while the rest of the image is read.
@@ -55,6 +57,19 @@ impl Superblock {
     fn check_data(&self) -> bool {
         self.flags & (1 << 2) != 0
     }
+    /// The table starts against `bytes_used` and `bytes_used` against the `len` bytes present.
+    fn check(&self, len: usize) -> Result<(), String> {
+        if self.bytes_used > len as u64 {
+            return Err(format!("superblock bytes_used {} is larger than the image ({len} bytes present)", self.bytes_used));
+        }
+        let fragment_table = (self.major > 1 && self.fragments > 0).then_some(("fragment_table_start", self.fragment_table_start));
+        for (name, at) in [("uid_start", self.uid_start), ("guid_start", self.guid_start), ("inode_table_start", self.inode_table_start), ("directory_table_start", self.directory_table_start)].into_iter().chain(fragment_table) {
+            if at >= self.bytes_used && (name != "guid_start" || self.no_guids > 0) {
+                return Err(format!("superblock {name} {at} lies past bytes_used {}", self.bytes_used));
+            }
+        }
+        Ok(())
+    }
     fn no_guids_marker(&self) -> u32 {
         if self.major == 1 {
             15
@@ -89,18 +104,25 @@ fn field(b: &[u8], be: bool, pos: usize, bits: usize) -> Option<u64> {
 /// byte order is the one in which the version reads 1, 2 or 3 (vendors swap or
 /// replace the magic, so the magic does not decide it).
 pub(crate) fn superblock(b: &[u8]) -> Option<Superblock> {
-    let h = b.get(..119.min(b.len()))?;
-    let be = match (uint(h.get(28..30)?, false), uint(h.get(28..30)?, true)) {
+    parse_superblock(b).ok()
+}
+
+/// [`superblock`], or why there is none (naming the inconsistent field).
+pub(crate) fn parse_superblock(b: &[u8]) -> Result<Superblock, String> {
+    let short = || format!("the superblock is cut short ({} bytes present)", b.len());
+    let h = &b[..119.min(b.len())];
+    let version = h.get(28..30).ok_or_else(short)?;
+    let be = match (uint(version, false), uint(version, true)) {
         (1..=3, _) => false,
         (_, 1..=3) => true,
-        _ => return None,
+        (v, _) => return Err(format!("superblock major version {v} is not 1, 2 or 3 in either byte order")),
     };
-    let u = |at: usize, n: usize| h.get(at..at + n).map(|s| uint(s, be));
+    let u = |at: usize, n: usize| h.get(at..at + n).map(|s| uint(s, be)).ok_or_else(short);
     let major = u(28, 2)? as u16;
     let block_log = u(34, 2)? as u32;
     let block_size = if major == 1 { u(32, 2)? as u32 } else { u(51, 4)? as u32 };
     if !(12..=20).contains(&block_log) || block_size != 1 << block_log || (major < 3 && block_log > 16) {
-        return None;
+        return Err(format!("superblock block_size {block_size} and block_log {block_log} are inconsistent"));
     }
     let (bytes_used, uid_start, guid_start, inode_table_start, directory_table_start, fragment_table_start) = if major == 3 {
         (u(63, 8)?, u(71, 8)?, u(79, 8)?, u(87, 8)?, u(95, 8)?, u(103, 8)?)
@@ -125,7 +147,25 @@ pub(crate) fn superblock(b: &[u8]) -> Option<Superblock> {
         fragment_table_start,
     };
     let size = if major == 3 { 119 } else { 63 };
-    (sb.bytes_used >= size && sb.inode_table_start >= size && sb.inode_table_start < sb.directory_table_start && sb.directory_table_start < sb.bytes_used && sb.uid_start < sb.bytes_used).then_some(sb)
+    let (i, d, bu) = (sb.inode_table_start, sb.directory_table_start, sb.bytes_used);
+    if bu < size {
+        Err(format!("superblock bytes_used {bu} is smaller than the {size}-byte superblock"))
+    } else if i < size {
+        Err(format!("superblock inode_table_start {i} lies inside the {size}-byte superblock"))
+    } else if i >= d {
+        Err(format!("superblock inode_table_start {i} is not before directory_table_start {d}"))
+    } else if d >= bu {
+        Err(format!("superblock directory_table_start {d} lies past bytes_used {bu}"))
+    } else if sb.uid_start >= bu {
+        Err(format!("superblock uid_start {} lies past bytes_used {bu}", sb.uid_start))
+    } else {
+        Ok(sb)
+    }
+}
+
+/// `at + n`, or an error naming `what` when it overflows.
+fn add(at: u64, n: u64, what: &str) -> Result<u64, String> {
+    at.checked_add(n).ok_or_else(|| format!("{what}: offset {at} + {n} overflows"))
 }
 
 /// How the blocks of one image are compressed (learnt from the first block).
@@ -149,8 +189,8 @@ struct Image<'a> {
 
 impl<'a> Image<'a> {
     fn u(&self, at: u64, n: usize) -> Result<u64, String> {
-        let at = usize::try_from(at).map_err(|_| "offset out of range")?;
-        self.b.get(at..at + n).map(|s| uint(s, self.sb.be)).ok_or_else(|| format!("a table at byte {at} lies past the image end ({} bytes)", self.b.len()))
+        let at = usize::try_from(at).map_err(|_| format!("a table at byte {at} lies past the image end ({} bytes)", self.b.len()))?;
+        self.b.get(at..at.saturating_add(n)).map(|s| uint(s, self.sb.be)).ok_or_else(|| format!("a table at byte {at} lies past the image end ({} bytes)", self.b.len()))
     }
 
     /// Decompress one block; `exact`: its size when known.
@@ -205,8 +245,8 @@ impl<'a> Image<'a> {
         let h = self.u(pos, 2)? as usize;
         let skip = 2 + usize::from(self.sb.check_data());
         let len = if h & 0x7fff == 0 { 0x8000 } else { h & 0x7fff };
-        let start = pos as usize + skip;
-        let data = self.b.get(start..start + len).ok_or_else(|| format!("the metadata block at byte {pos} ({len} bytes) runs past the image end"))?;
+        let start = usize::try_from(add(pos, skip as u64, "a metadata block")?).map_err(|_| format!("the metadata block at byte {pos} lies past the image end"))?;
+        let data = self.b.get(start..start.saturating_add(len)).ok_or_else(|| format!("the metadata block at byte {pos} ({len} bytes) runs past the image end"))?;
         let out = if h & 0x8000 != 0 { data.to_vec() } else { self.inflate(data, None, METADATA_SIZE).map_err(|e| format!("metadata block at byte {pos}: {e}"))? };
         let next = (start + len) as u64;
         self.meta.insert(pos, (out.clone(), next));
@@ -253,7 +293,7 @@ impl<'a> Image<'a> {
         }
         let (entry, index) = if self.sb.major == 3 { (16usize, 8usize) } else { (8, 4) };
         let at = i as usize * entry;
-        let block = self.u(self.sb.fragment_table_start + (at / METADATA_SIZE * index) as u64, index)?;
+        let block = self.u(add(self.sb.fragment_table_start, (at / METADATA_SIZE * index) as u64, "superblock fragment_table_start")?, index)?;
         let (e, _, _) = self.meta_read(block, at % METADATA_SIZE, entry)?;
         let f = if self.sb.major == 3 { (uint(&e[..8], self.sb.be), uint(&e[8..12], self.sb.be) as u32) } else { (uint(&e[..4], self.sb.be), uint(&e[4..8], self.sb.be) as u32) };
         self.fragments.insert(i, f);
@@ -281,7 +321,7 @@ struct Node {
 /// Read the inode at reference `r` (metadata block offset << 16 | offset).
 fn inode(img: &mut Image<'_>, r: u64) -> Result<Node, String> {
     let (be, major, block_size) = (img.sb.be, img.sb.major, img.sb.block_size as u64);
-    let pos = img.sb.inode_table_start + (r >> 16);
+    let pos = add(img.sb.inode_table_start, r >> 16, &format!("superblock inode_table_start with inode reference {r:#x}"))?;
     let off = (r & 0xffff) as usize;
     // The longest fixed part is 40 bytes (3.x lreg); metadata may end sooner, so read what is there.
     let mut head = Vec::new();
@@ -347,7 +387,7 @@ fn inode(img: &mut Image<'_>, r: u64) -> Result<Node, String> {
             if count > img.b.len() as u64 {
                 return Err(format!("inode {r:#x} declares {size} bytes in {count} blocks, more than the image holds"));
             }
-            let (list, _, _) = img.meta_read(pos, off, fixed + count as usize * width)?;
+            let (list, _, _) = img.meta_read(pos, off, fixed.saturating_add((count as usize).saturating_mul(width)))?;
             let blocks = list[fixed..].chunks(width).map(|c| {
                 let v = uint(c, be) as u32;
                 // 1.x marks a stored block with bit 15; bring it to bit 24 as in 2.x/3.x.
@@ -368,7 +408,7 @@ fn inode(img: &mut Image<'_>, r: u64) -> Result<Node, String> {
 fn list(img: &mut Image<'_>, start_block: u64, offset: usize, size: u64) -> Result<Vec<(String, u64)>, String> {
     let (be, major) = (img.sb.be, img.sb.major);
     let (head_len, entry_len) = if major == 3 { (9, 5) } else { (4, 3) };
-    let (mut pos, mut off) = (img.sb.directory_table_start + start_block, offset);
+    let (mut pos, mut off) = (add(img.sb.directory_table_start, start_block, "superblock directory_table_start with a directory's start block")?, offset);
     let mut read = 0u64;
     let mut out = Vec::new();
     // The size counts 3 bytes for `.` and `..` in 3.x; stop when no header and entry fit.
@@ -413,9 +453,9 @@ impl FileReader<'_, '_> {
             if len == 0 {
                 return Ok(Some(vec![0; want])); // a sparse block
             }
-            let start = self.at as usize;
-            self.at += len as u64;
-            let data = self.img.b.get(start..start + len).ok_or_else(|| format!("a data block at byte {start} runs past the image end"))?;
+            let start = self.at;
+            self.at = add(start, len as u64, "a file's data blocks")?;
+            let data = usize::try_from(start).ok().and_then(|s| self.img.b.get(s..s.checked_add(len)?)).ok_or_else(|| format!("a data block at byte {start} ({len} bytes) runs past the image end"))?;
             let out = if word & (1 << 24) != 0 { data.to_vec() } else { self.img.inflate(data, Some(want), bs)? };
             if out.len() != want {
                 return Err(format!("the data block at byte {start} holds {} bytes, {want} expected", out.len()));
@@ -425,9 +465,9 @@ impl FileReader<'_, '_> {
         if let Some((i, offset)) = self.fragment.take() {
             let (start, word) = self.img.fragment(i)?;
             let len = (word & !(1 << 24)) as usize;
-            let data = self.img.b.get(start as usize..start as usize + len).ok_or_else(|| format!("fragment {i} at byte {start} runs past the image end"))?;
+            let data = usize::try_from(start).ok().and_then(|s| self.img.b.get(s..s.checked_add(len)?)).ok_or_else(|| format!("fragment {i} at byte {start} ({len} bytes) runs past the image end"))?;
             let out = if word & (1 << 24) != 0 { data.to_vec() } else { self.img.inflate(data, None, bs)? };
-            let part = out.get(offset as usize..offset as usize + self.left as usize).ok_or_else(|| format!("the file's tail lies outside fragment {i}"))?;
+            let part = usize::try_from(self.left).ok().and_then(|l| out.get(offset as usize..(offset as usize).checked_add(l)?)).ok_or_else(|| format!("the file's tail lies outside fragment {i}"))?;
             return Ok(Some(part.to_vec()));
         }
         Ok(None)
@@ -459,17 +499,18 @@ impl Read for FileReader<'_, '_> {
 /// Read the image `bytes` (a 1.x–3.x superblock at its start, already checked by
 /// [`superblock`]) into `sink`. Returns what was read (version and compression).
 pub(super) fn read(sink: &mut Sink<'_>, bytes: &[u8], sb: Superblock) -> Result<String, String> {
+    sb.check(bytes.len())?;
     let mut img = Image { b: bytes, sb, codec: Codec::Unknown, meta: HashMap::new(), uids: vec![], guids: vec![], fragments: HashMap::new() };
     for i in 0..img.sb.no_uids as u64 {
-        let v = img.u(img.sb.uid_start + 4 * i, 4)? as u32;
+        let v = img.u(add(img.sb.uid_start, 4 * i, "superblock uid_start")?, 4).map_err(|e| format!("superblock uid_start: {e}"))? as u32;
         img.uids.push(v);
     }
     for i in 0..img.sb.no_guids as u64 {
-        let v = img.u(img.sb.guid_start + 4 * i, 4)? as u32;
+        let v = img.u(add(img.sb.guid_start, 4 * i, "superblock guid_start")?, 4).map_err(|e| format!("superblock guid_start: {e}"))? as u32;
         img.guids.push(v);
     }
     let root_ref = img.sb.root_inode;
-    let root = inode(&mut img, root_ref)?;
+    let root = inode(&mut img, root_ref).map_err(|e| format!("superblock root_inode {root_ref:#x}: {e}"))?;
     let Inode::Dir { .. } = root.inode else { return Err("the root inode is not a directory".into()) };
     let mut seen = HashSet::from([root_ref]);
     let mut stack = vec![(String::new(), root)];
