@@ -66,8 +66,11 @@ pub fn post_json(ep: Endpoint, path: &str, body: &[u8], timeout: Duration) -> Re
     http::request(ep, &req, timeout)
 }
 
-/// The entries of a repository index answer (a JSON array of `{name, state, ...}`): name and state.
-pub fn index_entries(r: &Response) -> Option<Vec<(String, Option<String>)>> {
+/// A repository index entry: the model's name and its `state` (`READY`, `UNAVAILABLE`...).
+pub type IndexEntry = (String, Option<String>);
+
+/// The entries of a repository index answer (a JSON array of `{name, state, ...}`).
+pub fn index_entries(r: &Response) -> Option<Vec<IndexEntry>> {
     if r.status != 200 {
         return None;
     }
@@ -81,7 +84,7 @@ pub fn index_models(r: &Response) -> Option<Vec<String>> {
 }
 
 /// The repository index without credentials: its status and its entries (name, state).
-pub fn repository_index(ep: Endpoint, step: Duration, budget: &Budget) -> Result<(Response, Option<Vec<(String, Option<String>)>>), String> {
+pub fn repository_index(ep: Endpoint, step: Duration, budget: &Budget) -> Result<(Response, Option<Vec<IndexEntry>>), String> {
     let t = budget.step(step).ok_or("the probe's total budget was spent")?;
     let r = post_json(ep, "/v2/repository/index", b"{}", t)?;
     let entries = index_entries(&r);
