@@ -4,12 +4,12 @@
 //! WS-Security UsernameToken with PasswordDigest (ONVIF Core 5.12.2.1:
 //! Base64(SHA-1(nonce + created + password))). Only read operations are sent.
 //!
-//! Only HTTP 401/403 and an authentication fault (ONVIF Core 5.11.2.3 `ter:NotAuthorized`;
+//! Only HTTP 401/403 and an authentication fault (ONVIF Core's `ter:NotAuthorized`;
 //! WS-Security 1.1 section 12 `wsse:FailedAuthentication`, `wsse:InvalidSecurity`) count as
 //! "credentials required" or "rejected"; any other fault (`ter:ActionNotSupported`,
 //! `ter:InvalidArgVal`, `wsse:MessageExpired`...) is no conclusion. The token's `Created` is
-//! taken from the device's clock (`GetSystemDateAndTime`, which ONVIF Core 5.9.1 serves
-//! without credentials) when it answers: cameras refuse tokens off their own clock.
+//! taken from the device's clock (`GetSystemDateAndTime`, in ONVIF Core's pre-authentication
+//! access class, served without credentials) when it answers: cameras refuse tokens off their own clock.
 
 use crate::http::{self, Attempt, AttemptOutcome, Endpoint, Response, DEFAULT_CREDENTIALS};
 use crate::scan::Budget;
@@ -264,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_devices_clock_is_read_from_get_system_date_and_time() {
-        // ONVIF Core 8.3.10 SystemDateAndTime, UTCDateTime; 2001-09-09T01:46:40Z is Unix 1e9.
+        // ONVIF Core SystemDateAndTime, its UTCDateTime read (not LocalDateTime); 2001-09-09T01:46:40Z is Unix 1e9.
         let body = "<env:Body><tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>Manual</tt:DateTimeType><tt:LocalDateTime><tt:Time><tt:Hour>9</tt:Hour><tt:Minute>0</tt:Minute><tt:Second>0</tt:Second></tt:Time><tt:Date><tt:Year>2030</tt:Year><tt:Month>1</tt:Month><tt:Day>1</tt:Day></tt:Date></tt:LocalDateTime><tt:UTCDateTime><tt:Time><tt:Hour>1</tt:Hour><tt:Minute>46</tt:Minute><tt:Second>40</tt:Second></tt:Time><tt:Date><tt:Year>2001</tt:Year><tt:Month>9</tt:Month><tt:Day>9</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse></env:Body>";
         assert_eq!(system_date_and_time(body), Some(1_000_000_000));
         assert_eq!(rfc3339(1_000_000_000), "2001-09-09T01:46:40Z");
