@@ -169,9 +169,17 @@ fn latency_section(p: &Package, suite: &str, title: &str) -> Result<Option<Value
         )
     });
     let after_idle = l.get("after_idle").filter(|d| !d.is_null()).map(|a| format!(" First frames after idle: {} frames, p50 {}, max {}.", a.get("count").and_then(Value::as_u64).unwrap_or(0), num(a.get("p50_ms").and_then(Value::as_f64), "ms"), num(a.get("max_ms").and_then(Value::as_f64), "ms")));
+    let errors = match l.get("errors").and_then(Value::as_u64) {
+        Some(n) if n > 0 => {
+            let outage = l.get("outage").and_then(|o| serde_json::from_value::<aite_latency::OutageWindow>(o.clone()).ok());
+            Some(crate::terminal::latency_errors_words(n, l.get("error_rate").and_then(Value::as_f64).unwrap_or(f64::NAN), outage.as_ref()))
+        }
+        _ => None,
+    };
     Ok(Some(json!({
         "title": title,
         "validity": validity,
+        "errors": errors,
         "queries": l.get("queries").and_then(Value::as_u64).unwrap_or(0),
         "duration": num(l.get("duration_ms").and_then(Value::as_f64), "ms"),
         "mode": format!("{}, scenario {}{}", s(l, "/mode"), s(l, "/scenario/kind"), after_idle.unwrap_or_default()),
@@ -179,6 +187,39 @@ fn latency_section(p: &Package, suite: &str, title: &str) -> Result<Option<Value
         "charts": charts_svg,
         "drift": drift,
     })))
+}
+
+/// A CE interval (x100, as in the terminal), `—` when the protocol did not hold.
+fn ce_text(v: Option<&Value>) -> String {
+    match v.filter(|v| !v.is_null()).map(|v| serde_json::from_value::<aite_robustness::corruption::Interval>(v.clone())) {
+        Some(Ok(i)) => format!("{:.1} ({:.1} – {:.1})", i.value * 100.0, i.ci95_low * 100.0, i.ci95_high * 100.0),
+        Some(Err(e)) => format!("unreadable: {e}"),
+        None => "—".into(),
+    }
+}
+
+/// The corruption sweep's placement (`options.corrupt_at`); packages without it corrupted the frame.
+fn corrupt_at_text(c: &Value) -> String {
+    use aite_robustness::corruption::CorruptAt;
+    match c.pointer("/options/corrupt_at").map(|v| serde_json::from_value::<CorruptAt>(v.clone())) {
+        Some(Ok(at)) => crate::terminal::corrupt_at_words(at).into(),
+        Some(Err(e)) => format!("unreadable ({e})"),
+        None => crate::terminal::corrupt_at_words(CorruptAt::Frame).to_string() + ", not recorded by the version that wrote it",
+    }
+}
+
+/// mCE with its interval, or why it is not reported.
+fn mce_text(c: &Value) -> String {
+    use aite_robustness::corruption::{Interval, MceStatus};
+    let interval = |k: &str| c.get(k).filter(|v| !v.is_null()).and_then(|v| serde_json::from_value::<Interval>(v.clone()).ok());
+    let status = match c.get("mce_status") {
+        Some(v) => match serde_json::from_value::<MceStatus>(v.clone()) {
+            Ok(s) => s,
+            Err(e) => return format!("mCE status unreadable ({e}); see results.json"),
+        },
+        None => MceStatus::default(),
+    };
+    crate::terminal::mce_words(interval("mce"), interval("relative_mce"), &status)
 }
 
 fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(), ReportError> {
@@ -222,7 +263,7 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
             .and_then(Value::as_array)
             .map(|ss| {
                 ss.iter()
-                    .map(|x| (s(x, "/corruption").to_string(), s(x, "/group").to_string(), x.get("accuracy").map(pct).unwrap_or_default(), num(x.get("degradation").and_then(Value::as_f64), ""), num(x.get("ce").and_then(Value::as_f64), "")))
+                    .map(|x| (s(x, "/corruption").to_string(), s(x, "/group").to_string(), x.get("accuracy").map(pct).unwrap_or_default(), num(x.get("degradation").and_then(Value::as_f64), ""), ce_text(x.get("ce"))))
                     .collect()
             })
             .unwrap_or_default();
@@ -231,12 +272,12 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
         ctx.insert(
             "corruption_summary".into(),
             json!(format!(
-                "{} samples per cell; clean accuracy {}; mean corruption accuracy {}; mCE {}; relative mCE {}; {} missing cells.",
+                "{} samples per cell; corruptions applied at: {}; clean accuracy {}; mean corruption accuracy {}; {}; {} missing cells.",
                 c.get("samples").and_then(Value::as_u64).unwrap_or(0),
+                corrupt_at_text(c),
                 c.get("clean").map(pct).unwrap_or_default(),
                 c.get("mean_corruption_accuracy").map(pct).unwrap_or_default(),
-                num(c.get("mce").and_then(Value::as_f64), ""),
-                num(c.get("relative_mce").and_then(Value::as_f64), ""),
+                mce_text(c),
                 c.get("missing_cells").and_then(Value::as_u64).unwrap_or(0)
             )),
         );

@@ -148,6 +148,9 @@ impl Renderer for TerminalRenderer {
                         es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
                     );
                 }
+                if l.errors > 0 {
+                    let _ = writeln!(out, "{}; statistics cover successful queries only", latency_errors_words(l.errors, l.error_rate, l.outage.as_ref()));
+                }
                 match &l.server {
                     Some(aite_latency::ServerTime::Measured(s)) => {
                         let ms = |n: Option<f64>| n.map_or("n/a".to_string(), |n| format!("{:.3} ms", n / 1e6));
@@ -598,16 +601,73 @@ fn render_corruptions(results: &Results, out: &mut String) {
     right(&mut t, 1);
     let _ = writeln!(out, "corruptions: accuracy per severity on {} samples ({} table)", r.samples, r.cells.first().map(|c| c.tables.iter().map(|t| t.name()).collect::<Vec<_>>().join("+")).unwrap_or_default());
     let _ = writeln!(out, "{t}");
+    let _ = writeln!(out, "corruptions applied at: {}", corrupt_at_words(r.options.corrupt_at));
     let _ = write!(out, "clean {} ({} – {})", pct(r.clean.value), pct(r.clean.ci95_low), pct(r.clean.ci95_high));
     if let Some(m) = r.mean_corruption_accuracy {
         let _ = write!(out, ", mean corruption accuracy {} ({} – {}), degradation {:.2} pp", pct(m.value), pct(m.ci95_low), pct(m.ci95_high), (r.clean.value - m.value) * 100.0);
     }
-    if let (Some(m), Some(rm)) = (r.mce, r.relative_mce) {
-        let _ = write!(out, ", mCE {:.1} ({:.1} – {:.1}), relative mCE {:.1}", m.value * 100.0, m.ci95_low * 100.0, m.ci95_high * 100.0, rm.value * 100.0);
-    }
-    out.push('\n');
+    let _ = writeln!(out, "; {}", mce_words(r.mce, r.relative_mce, &r.mce_status));
     if r.missing_cells > 0 {
         let _ = writeln!(out, "{} cells not in this run (other shards, or interrupted): merge shards with `aite merge`", r.missing_cells);
+    }
+}
+
+/// A remote target's failed queries and longest outage, e.g. "3 errors (1.50% of issued
+/// queries), longest outage 120.0 ms (2 queries from query 17)".
+pub(crate) fn latency_errors_words(errors: u64, error_rate: f64, outage: Option<&aite_latency::OutageWindow>) -> String {
+    let outage = match outage {
+        Some(o) => format!(
+            ", longest outage {:.1} ms ({} quer{} from query {}{})",
+            o.ms,
+            o.queries,
+            if o.queries == 1 { "y" } else { "ies" },
+            o.first_query,
+            if o.ongoing { ", still failing when the run ended" } else { "" }
+        ),
+        None => ", outage not recorded".into(),
+    };
+    format!("{errors} error{} ({:.2}% of issued queries){outage}", if errors == 1 { "" } else { "s" }, error_rate * 100.0)
+}
+
+/// `options.corrupt_at` in words.
+pub(crate) fn corrupt_at_words(c: aite_robustness::corruption::CorruptAt) -> &'static str {
+    use aite_robustness::corruption::CorruptAt;
+    match c {
+        CorruptAt::Auto => "auto (ImageNet-C, held-out and alternative corruptions at the model input, camera shifts on the frame)",
+        CorruptAt::Input => "input (every corruption at the model input)",
+        CorruptAt::Frame => "frame (every corruption on the native frame, before preprocessing)",
+    }
+}
+
+/// mCE (x100) with its interval when the protocol holds, otherwise every unmet condition.
+pub(crate) fn mce_words(
+    mce: Option<aite_robustness::corruption::Interval>,
+    relative: Option<aite_robustness::corruption::Interval>,
+    status: &aite_robustness::corruption::MceStatus,
+) -> String {
+    use aite_robustness::corruption::{IntervalMethod, MceStatus, MceUnmet};
+    let iv = |m: aite_robustness::corruption::Interval| format!("{:.1} ({:.1} – {:.1})", m.value * 100.0, m.ci95_low * 100.0, m.ci95_high * 100.0);
+    let list = |ks: &[aite_robustness::CorruptionKind]| ks.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ");
+    match (status, mce) {
+        (MceStatus::Reported { interval: IntervalMethod::BootstrapOverImages { resamples, .. } }, Some(m)) => format!(
+            "mCE {}, relative mCE {} (95% intervals: bootstrap over images, {resamples} resamples)",
+            iv(m),
+            relative.map(iv).unwrap_or_else(|| "not recorded".into())
+        ),
+        (MceStatus::Reported { .. }, None) => "mCE not reported: recorded as reported but its value is absent".into(),
+        (MceStatus::NotReported { reasons }, _) => {
+            let words: Vec<String> = reasons
+                .iter()
+                .map(|u| match u {
+                    MceUnmet::NotImagenetLabels => "the model's outputs are not ImageNet's label space (1000 or 1001 classes)".into(),
+                    MceUnmet::Incomplete { corruptions } => format!("not run on all five severities: {}", list(corruptions)),
+                    MceUnmet::NotAtInput { corruptions } => format!("corrupted on the frame, not at the model input: {}", list(corruptions)),
+                    MceUnmet::NotImagenetTable { corruptions } => format!("another parameter table than ImageNet-C's: {}", list(corruptions)),
+                    MceUnmet::NotRecorded => "written by a version that did not record the protocol conditions".into(),
+                })
+                .collect();
+            format!("mCE not reported: {}", if words.is_empty() { "no reason recorded".into() } else { words.join("; ") })
+        }
     }
 }
 
