@@ -269,15 +269,35 @@ pub fn run(
         workload.run(target, ix)?;
     }
     // The statistics request goes first and last, so the window's request counts exclude it.
-    let server_before = target.server_stats();
+    let server_before = settled_server_stats(target);
     let requests_before = target.request_counts();
     let mut report = measure(target, workload, scenario, settings, cancel, progress, &mut rng)?;
     report.requests = match (requests_before, target.request_counts()) {
         (Some(a), Some(b)) => Some(b.since(&a)),
         _ => None,
     };
-    report.server = server_before.map(|before| ServerTime::from_snapshots(before, target.server_stats()));
+    report.server = server_before.map(|before| ServerTime::from_snapshots(before, settled_server_stats(target), report.requests));
     Ok(report)
+}
+
+/// A snapshot of the server's statistics once they stopped changing: Triton counts a request
+/// after it sent the answer, so a snapshot right after the last answer can miss it (seen: 233
+/// counted for 232 sent). Reads until two, 10 ms apart, agree (at most 20); under other
+/// traffic they never do, and the last read goes to the consistency check.
+fn settled_server_stats(target: &mut dyn Target) -> Option<Result<aite_target::ServerStats, String>> {
+    let mut last = target.server_stats()?;
+    for _ in 0..20 {
+        if last.is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        let now = target.server_stats()?;
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    Some(last)
 }
 
 /// The server-side time of a measured window, or why there is none.
@@ -288,15 +308,48 @@ pub enum ServerTime {
     Measured(aite_target::ServerStats),
     /// The target has a server, but it does not expose statistics: not measured, not zero.
     NotExposed { why: String },
+    /// The server's statistics over the window are not aite's own requests (another client,
+    /// a restart or reset, a phase missing at an edge): not measured. `server_requests` are
+    /// the requests the server counted as answered in the window, `aite_requests` the ones
+    /// aite saw succeed; `None` where there is no such count.
+    Inconsistent { why: String, server_requests: Option<u64>, aite_requests: Option<u64> },
 }
 
 impl ServerTime {
-    fn from_snapshots(before: Result<aite_target::ServerStats, String>, after: Option<Result<aite_target::ServerStats, String>>) -> ServerTime {
-        match (before, after) {
-            (Ok(a), Some(Ok(b))) => ServerTime::Measured(b.since(&a)),
-            (Err(why), _) | (Ok(_), Some(Err(why))) => ServerTime::NotExposed { why: format!("not exposed by the server: {why}") },
-            (Ok(_), None) => ServerTime::NotExposed { why: "the target stopped reporting server statistics".into() },
+    /// `Measured` only when the server counted, in the window, exactly the requests aite saw
+    /// succeed ([`aite_target::ServerStats::answered`] = `requests.ok`), no more failures
+    /// than aite saw fail, and no counter went down.
+    fn from_snapshots(before: Result<aite_target::ServerStats, String>, after: Option<Result<aite_target::ServerStats, String>>, requests: Option<RequestCounts>) -> ServerTime {
+        let (a, b) = match (before, after) {
+            (Ok(a), Some(Ok(b))) => (a, b),
+            (Err(why), _) | (Ok(_), Some(Err(why))) => return ServerTime::NotExposed { why: format!("not exposed by the server: {why}") },
+            (Ok(_), None) => return ServerTime::NotExposed { why: "the target stopped reporting server statistics".into() },
+        };
+        let aite_requests = requests.map(|r| r.ok);
+        let inconsistent = |why: String, server_requests: Option<u64>| ServerTime::Inconsistent { why, server_requests, aite_requests };
+        let w = match b.since(&a) {
+            Ok(w) => w,
+            Err(why) => return inconsistent(why, None),
+        };
+        let (Some(requests), Some(answered)) = (requests, w.answered()) else {
+            return inconsistent(
+                match requests {
+                    None => "the target counts no requests of its own to match the server's statistics against".into(),
+                    Some(_) => "the server reports no answered-request count at both edges of the window (`success` or `compute_infer`), so nothing shows its time is aite's requests'".into(),
+                },
+                w.answered(),
+            );
+        };
+        if answered != requests.ok {
+            return inconsistent(
+                format!("the server counted {answered} answered requests in the window, aite {} successful ones: other traffic, or a restart, is in the figures", requests.ok),
+                Some(answered),
+            );
         }
+        if let Some(fail) = w.fail.filter(|f| f.count > requests.errors()) {
+            return inconsistent(format!("the server counted {} failed requests in the window, aite saw {} fail: other traffic is in the figures", fail.count, requests.errors()), Some(answered));
+        }
+        ServerTime::Measured(w)
     }
 }
 
@@ -609,5 +662,40 @@ pub(crate) fn build_report(
         requests: None,
         server: None,
         records,
+    }
+}
+
+#[cfg(test)]
+mod server_time_tests {
+    use super::ServerTime;
+    use aite_target::{PhaseTotal, RequestCounts, ServerStats};
+
+    fn stats(success: u64, fail: u64) -> ServerStats {
+        ServerStats {
+            inference_count: Some(success),
+            success: Some(PhaseTotal { count: success, ns: success * 1000 }),
+            fail: Some(PhaseTotal { count: fail, ns: 0 }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_aites_own_requests_are_measured() {
+        let sent = Some(RequestCounts { ok: 5, http_5xx: 1, ..Default::default() });
+        let w = |before: ServerStats, after: ServerStats| ServerTime::from_snapshots(Ok(before), Some(Ok(after)), sent);
+        assert!(matches!(w(stats(100, 0), stats(105, 1)), ServerTime::Measured(s) if s.success == Some(PhaseTotal { count: 5, ns: 5000 })));
+        // Another client: 3 more answered than aite's 5, or 2 more failures than aite's 1.
+        let other = w(stats(100, 0), stats(108, 1));
+        assert_eq!(other, ServerTime::Inconsistent { why: "the server counted 8 answered requests in the window, aite 5 successful ones: other traffic, or a restart, is in the figures".into(), server_requests: Some(8), aite_requests: Some(5) });
+        assert!(matches!(w(stats(100, 0), stats(105, 3)), ServerTime::Inconsistent { server_requests: Some(5), .. }));
+        // A restart inside the window: counters lower than before.
+        assert!(matches!(w(stats(100, 0), stats(5, 0)), ServerTime::Inconsistent { why, server_requests: None, .. } if why.contains("went down from 100 to 5")));
+        // No baseline for `success`: not the total since the server started.
+        let bare = ServerStats { inference_count: Some(100), ..Default::default() };
+        assert!(matches!(w(bare, stats(105, 0)), ServerTime::Inconsistent { why, .. } if why.contains("no answered-request count")));
+        // No client-side count to compare against.
+        assert!(matches!(ServerTime::from_snapshots(Ok(stats(1, 0)), Some(Ok(stats(2, 0))), None), ServerTime::Inconsistent { aite_requests: None, .. }));
+        let json = serde_json::to_value(&other).unwrap();
+        assert_eq!((json["status"].as_str(), json["server_requests"].as_u64(), json["aite_requests"].as_u64()), (Some("inconsistent"), Some(8), Some(5)));
     }
 }

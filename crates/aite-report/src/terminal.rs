@@ -171,6 +171,9 @@ impl Renderer for TerminalRenderer {
                     Some(aite_latency::ServerTime::NotExposed { why }) => {
                         let _ = writeln!(out, "server time: {why}");
                     }
+                    Some(aite_latency::ServerTime::Inconsistent { why, .. }) => {
+                        let _ = writeln!(out, "server time: not measured, the server's statistics are inconsistent with aite's requests: {why}");
+                    }
                     None => {}
                 }
                 if let Some(d) = &l.drift {

@@ -3,6 +3,8 @@
 //!
 //! Servers keep cumulative totals; a suite takes a snapshot at each edge of its measured
 //! window and reports the difference ([`ServerStats::since`]) beside its client-side latency.
+//! A counter that went down between the edges (a restart, a reset) is an error, not a
+//! saturated 0; a phase missing at either edge is absent from the difference.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,8 +28,8 @@ impl Serialize for PhaseTotal {
 }
 
 impl PhaseTotal {
-    fn since(self, earlier: PhaseTotal) -> PhaseTotal {
-        PhaseTotal { count: self.count.saturating_sub(earlier.count), ns: self.ns.saturating_sub(earlier.ns) }
+    fn since(self, earlier: PhaseTotal, name: &str) -> Result<PhaseTotal, String> {
+        Ok(PhaseTotal { count: delta(self.count, earlier.count, &format!("{name}.count"))?, ns: delta(self.ns, earlier.ns, &format!("{name}.ns"))? })
     }
 
     /// Mean nanoseconds per request; `None` when no request passed.
@@ -57,22 +59,34 @@ pub struct ServerStats {
     pub compute_output: Option<PhaseTotal>,
 }
 
+fn delta(now: u64, before: u64, name: &str) -> Result<u64, String> {
+    now.checked_sub(before).ok_or_else(|| format!("`{name}` went down from {before} to {now} (the server restarted or reset its statistics)"))
+}
+
 impl ServerStats {
-    /// The statistics accumulated since `earlier` (a snapshot at the start of a window).
-    pub fn since(&self, earlier: &ServerStats) -> ServerStats {
-        let d = |a: Option<u64>, b: Option<u64>| a.map(|a| a.saturating_sub(b.unwrap_or(0)));
-        let p = |a: Option<PhaseTotal>, b: Option<PhaseTotal>| a.map(|a| a.since(b.unwrap_or_default()));
-        ServerStats {
+    /// The statistics accumulated since `earlier` (a snapshot at the start of a window). A
+    /// counter or phase absent at either edge is `None`; one lower than at `earlier` is an
+    /// error naming it.
+    pub fn since(&self, earlier: &ServerStats) -> Result<ServerStats, String> {
+        let d = |a: Option<u64>, b: Option<u64>, name: &str| a.zip(b).map(|(a, b)| delta(a, b, name)).transpose();
+        let p = |a: Option<PhaseTotal>, b: Option<PhaseTotal>, name: &str| a.zip(b).map(|(a, b)| a.since(b, name)).transpose();
+        Ok(ServerStats {
             source: self.source.clone(),
-            inference_count: d(self.inference_count, earlier.inference_count),
-            execution_count: d(self.execution_count, earlier.execution_count),
-            success: p(self.success, earlier.success),
-            fail: p(self.fail, earlier.fail),
-            queue: p(self.queue, earlier.queue),
-            compute_input: p(self.compute_input, earlier.compute_input),
-            compute_infer: p(self.compute_infer, earlier.compute_infer),
-            compute_output: p(self.compute_output, earlier.compute_output),
-        }
+            inference_count: d(self.inference_count, earlier.inference_count, "inference_count")?,
+            execution_count: d(self.execution_count, earlier.execution_count, "execution_count")?,
+            success: p(self.success, earlier.success, "success")?,
+            fail: p(self.fail, earlier.fail, "fail")?,
+            queue: p(self.queue, earlier.queue, "queue")?,
+            compute_input: p(self.compute_input, earlier.compute_input, "compute_input")?,
+            compute_infer: p(self.compute_infer, earlier.compute_infer, "compute_infer")?,
+            compute_output: p(self.compute_output, earlier.compute_output, "compute_output")?,
+        })
+    }
+
+    /// The requests the server counted as answered: `success.count` (Triton), else the
+    /// `compute_infer.count` of a wrapper that times each answer. `None`: neither reported.
+    pub fn answered(&self) -> Option<u64> {
+        self.success.or(self.compute_infer).map(|p| p.count)
     }
 }
 
@@ -84,7 +98,7 @@ mod tests {
     fn windows_subtract_and_absent_stays_absent() {
         let a = ServerStats { inference_count: Some(10), queue: Some(PhaseTotal { count: 10, ns: 1000 }), ..Default::default() };
         let b = ServerStats { inference_count: Some(14), queue: Some(PhaseTotal { count: 14, ns: 1800 }), ..Default::default() };
-        let w = b.since(&a);
+        let w = b.since(&a).unwrap();
         assert_eq!(w.inference_count, Some(4));
         assert_eq!(w.queue, Some(PhaseTotal { count: 4, ns: 800 }));
         assert_eq!(w.queue.unwrap().mean_ns(), Some(200.0));
@@ -93,5 +107,18 @@ mod tests {
         let json = serde_json::to_value(w.queue.unwrap()).unwrap();
         assert_eq!(json, serde_json::json!({"count": 4, "ns": 800, "mean_ns": 200.0}));
         assert_eq!(serde_json::from_value::<PhaseTotal>(json).unwrap(), w.queue.unwrap());
+    }
+
+    #[test]
+    fn a_phase_missing_at_either_edge_is_absent_and_a_counter_going_down_is_an_error() {
+        let a = ServerStats { inference_count: Some(10), ..Default::default() };
+        let b = ServerStats { inference_count: Some(14), success: Some(PhaseTotal { count: 14, ns: 1400 }), ..Default::default() };
+        // Not the total since the server started: `success` has no baseline.
+        assert_eq!(b.since(&a).unwrap().success, None);
+        assert_eq!(a.since(&b).unwrap_err(), "`inference_count` went down from 14 to 10 (the server restarted or reset its statistics)");
+        let restarted = ServerStats { inference_count: Some(20), success: Some(PhaseTotal { count: 3, ns: 300 }), ..Default::default() };
+        assert!(restarted.since(&b).unwrap_err().contains("`success.count` went down from 14 to 3"));
+        assert_eq!(b.answered(), Some(14));
+        assert_eq!(a.answered(), None);
     }
 }

@@ -9,7 +9,7 @@ mod fake_server;
 use aite_engine::{load_target, EngineKind, EngineOptions};
 use aite_target::{Dim, Target, Tensor};
 use common::*;
-use fake_server::{FakeConfig, FakeModel, FakeOutput, FakeServer, Fault};
+use fake_server::{FakeConfig, FakeModel, FakeOutput, FakeServer, FakeStats, Fault};
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -103,6 +103,48 @@ fn latency_through_oip_counts_every_request_and_times_only_successes() {
     assert_eq!(lat["server"]["status"], "not-exposed", "{}", lat["server"]);
     assert!(lat["server"]["why"].as_str().unwrap().contains("does not advertise the statistics extension"), "{}", lat["server"]);
     assert!(r.stdout.contains("server time: not exposed by the server"), "{}", r.stdout);
+}
+
+#[test]
+fn server_time_is_measured_only_when_the_server_counted_aites_own_requests() {
+    // 2 warm-up queries, then 200 measured: the server turns dishonest at the 10th answer.
+    let modes = [(FakeStats::Honest, "measured"), (FakeStats::OtherClient { at: 10, extra: 3 }, "inconsistent"), (FakeStats::Restart { at: 10 }, "inconsistent"), (FakeStats::PhasesLater { at: 10 }, "inconsistent")];
+    for (mode, status) in modes {
+        let server = FakeServer::start(FakeConfig { stats: Some(mode), ..FakeConfig::default() });
+        let dir = tempfile::tempdir().unwrap();
+        let r = run(aite().args(["latency", "--target", &server.url(), "--warmup", "2", "--min-queries", "200", "--min-duration-ms", "0", "--out"]).arg(dir.path()));
+        assert_eq!(r.code, 0, "{mode:?}: {}", r.stderr);
+        let lat = &results(&run_folder(dir.path()))["suites"]["latency"];
+        let s = &lat["server"];
+        assert_eq!(s["status"], status, "{mode:?}: {s}");
+        assert_eq!(lat["requests"]["ok"], 200, "{mode:?}: {}", lat["requests"]);
+        // At least one read at each edge, repeated until two agree.
+        assert!(server.seen.stats_requests.load(Ordering::SeqCst) >= 4, "{mode:?}");
+        match mode {
+            FakeStats::Honest => {
+                // Hand-computed: 200 requests of 1 µs in the server, 0.5 µs of it compute_infer.
+                assert_eq!((s["success"]["count"].as_u64(), s["success"]["mean_ns"].as_f64()), (Some(200), Some(1000.0)), "{s}");
+                assert_eq!((s["inference_count"].as_u64(), s["compute_infer"]["mean_ns"].as_f64()), (Some(200), Some(500.0)), "{s}");
+                assert!(r.stdout.contains("server time per request"), "{}", r.stdout);
+            }
+            FakeStats::OtherClient { extra, .. } => {
+                assert_eq!((s["server_requests"].as_u64(), s["aite_requests"].as_u64()), (Some(200 + extra), Some(200)), "{s}");
+                assert!(s["why"].as_str().unwrap().contains("the server counted 203 answered requests in the window, aite 200"), "{s}");
+            }
+            FakeStats::Restart { .. } => {
+                assert_eq!((s["server_requests"].as_u64(), s["aite_requests"].as_u64()), (None, Some(200)), "{s}");
+                assert!(s["why"].as_str().unwrap().contains("went down from 1002 to 192"), "{s}");
+            }
+            FakeStats::PhasesLater { .. } => {
+                assert!(s["why"].as_str().unwrap().contains("no answered-request count at both edges"), "{s}");
+                assert_eq!(s["aite_requests"].as_u64(), Some(200), "{s}");
+            }
+        }
+        if status == "inconsistent" {
+            assert!(s.get("success").is_none() && s.get("queue").is_none(), "{mode:?}: no figures beside an inconsistent window: {s}");
+            assert!(r.stdout.contains("server time: not measured, the server's statistics are inconsistent"), "{}", r.stdout);
+        }
+    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! An in-process fake Open Inference Protocol server for tests: one model with one FP32
 //! input, by default `echo` (input `x`, outputs `y` = 2·x FP32 of the same shape and
 //! `argmax` INT64 [1]) or any function given as a [`FakeModel`]; JSON and binary
-//! tensors; faults injected on demand for the next infer requests.
+//! tensors; faults injected on demand for the next infer requests; optionally Triton's
+//! statistics extension, honest or not ([`FakeStats`]).
 //! Plain std: a `TcpListener` thread, one thread per connection.
 #![allow(dead_code)]
 
@@ -32,6 +33,21 @@ pub enum Fault {
     MalformedJson,
 }
 
+/// What `GET /v2/models/NAME/stats` answers (Triton's layout). Counters start at 1000
+/// (traffic before the test), then count the infer requests answered 200; `at` is the
+/// number of answered requests from which the server stops being honest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FakeStats {
+    /// The true counts.
+    Honest,
+    /// `extra` more requests than were answered (another client).
+    OtherClient { at: usize, extra: u64 },
+    /// Counters restart from 0 (a server restart).
+    Restart { at: usize },
+    /// No `inference_stats` at all before `at` (no phase yet).
+    PhasesLater { at: usize },
+}
+
 /// An output tensor of the model: name, shape and values.
 pub enum FakeOutput {
     F32(&'static str, Vec<u64>, Vec<f32>),
@@ -59,11 +75,13 @@ pub struct FakeConfig {
     pub binary_extension: bool,
     /// Replaces the echo model.
     pub model: Option<FakeModel>,
+    /// Advertise the statistics extension and answer `/stats` so.
+    pub stats: Option<FakeStats>,
 }
 
 impl Default for FakeConfig {
     fn default() -> Self {
-        FakeConfig { input_shape: vec![1, 4], binary_extension: true, model: None }
+        FakeConfig { input_shape: vec![1, 4], binary_extension: true, model: None, stats: None }
     }
 }
 
@@ -94,6 +112,9 @@ pub struct Seen {
     pub infer_requests: AtomicUsize,
     pub binary_requests: AtomicUsize,
     pub connections: AtomicUsize,
+    /// Infer requests answered 200, and `/stats` requests.
+    pub answered: AtomicUsize,
+    pub stats_requests: AtomicUsize,
     /// The listener is gone (refusing).
     pub closed: Arc<AtomicBool>,
 }
@@ -254,15 +275,21 @@ fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, model: &FakeMod
             "ready"
         } else if path == format!("{base}/infer") {
             "infer"
+        } else if path == format!("{base}/stats") {
+            "stats"
         } else {
             path.as_str()
         };
         let result = match (method.as_str(), route) {
             ("GET", "/v2/health/ready" | "/v2/health/live" | "ready") => respond(&mut w, 200, &[], b""),
             ("GET", "/v2") => {
-                let ext: Vec<&str> = if config.binary_extension { vec!["binary_tensor_data"] } else { vec![] };
+                let mut ext: Vec<&str> = if config.binary_extension { vec!["binary_tensor_data"] } else { vec![] };
+                if config.stats.is_some() {
+                    ext.push("statistics");
+                }
                 json_ok(&mut w, json!({"name": "fake", "version": "0.1", "extensions": ext}))
             }
+            ("GET", "stats") if config.stats.is_some() => json_ok(&mut w, stats(config.stats.unwrap(), &model.name, seen)),
             ("GET", "metadata") => json_ok(
                 &mut w,
                 json!({"name": model.name, "platform": "fake", "inputs": [{"name": model.input.0, "datatype": "FP32", "shape": model.input.1}],
@@ -292,6 +319,7 @@ fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, model: &FakeMod
                         if let Some(Fault::Delay(d)) = fault {
                             std::thread::sleep(d);
                         }
+                        seen.answered.fetch_add(1, Ordering::SeqCst);
                         let res = respond(&mut w, 200, &h.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>(), &b);
                         let done = seen.infer_requests.load(Ordering::SeqCst);
                         if state.lock().unwrap().refuse_after.is_some_and(|n| done >= n) && !stop.swap(true, Ordering::SeqCst) {
@@ -316,6 +344,23 @@ fn serve(conn: TcpStream, addr: SocketAddr, config: &FakeConfig, model: &FakeMod
             return;
         }
     }
+}
+
+/// Triton's `/stats` body for `mode`: each phase takes 1 µs per request (queue 0.1, compute 0.2/0.5/0.1).
+fn stats(mode: FakeStats, model: &str, seen: &Seen) -> Value {
+    seen.stats_requests.fetch_add(1, Ordering::SeqCst);
+    let answered = seen.answered.load(Ordering::SeqCst);
+    let n = match mode {
+        FakeStats::OtherClient { at, extra } if answered >= at => 1000 + answered as u64 + extra,
+        FakeStats::Restart { at } if answered >= at => (answered - at) as u64,
+        _ => 1000 + answered as u64,
+    };
+    let phase = |ns_each: u64| json!({"count": n, "ns": n * ns_each});
+    let mut m = json!({"name": model, "version": "1", "inference_count": n, "execution_count": n});
+    if !matches!(mode, FakeStats::PhasesLater { at } if answered < at) {
+        m["inference_stats"] = json!({"success": phase(1000), "fail": {"count": 0, "ns": 0}, "queue": phase(100), "compute_input": phase(200), "compute_infer": phase(500), "compute_output": phase(100)});
+    }
+    json!({"model_stats": [m]})
 }
 
 type Answer = (Vec<(&'static str, String)>, Vec<u8>);
