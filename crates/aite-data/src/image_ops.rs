@@ -21,12 +21,45 @@ pub struct Image {
 /// Largest image aite will decode (pixels), against decompression bombs.
 const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 
+/// Which decoder produced an image's samples.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoder {
+    /// aite's baseline JPEG decoder, bit-exact with libjpeg-turbo's default
+    /// (islow IDCT, fancy upsampling) as Pillow uses it.
+    LibjpegExact,
+    /// The `image` crate (zune-jpeg for JPEG): PNG/BMP, and JPEG variants the
+    /// exact decoder does not implement (the reason says which).
+    ImageCrate { unsupported_jpeg: Option<String> },
+}
+
 /// Decode JPEG/PNG/BMP bytes into an image with the requested colour order.
 pub fn decode(id: &str, bytes: &[u8], color: ColorOrder) -> Result<Image, DataError> {
+    decode_with_decoder(id, bytes, color).map(|(img, _)| img)
+}
+
+/// [`decode`], also saying which decoder was used.
+pub fn decode_with_decoder(id: &str, bytes: &[u8], color: ColorOrder) -> Result<(Image, Decoder), DataError> {
     let err = |reason: String| DataError::Decode {
         id: id.to_string(),
         reason,
     };
+    let mut unsupported_jpeg = None;
+    if bytes.starts_with(&[0xFF, 0xD8]) {
+        match crate::jpeg::decode_baseline(bytes, MAX_PIXELS) {
+            Ok(p) => {
+                let (w, h) = (p.width as u32, p.height as u32);
+                let img = if p.channels == 1 {
+                    image::GrayImage::from_raw(w, h, p.data).map(image::DynamicImage::ImageLuma8)
+                } else {
+                    image::RgbImage::from_raw(w, h, p.data).map(image::DynamicImage::ImageRgb8)
+                };
+                let img = img.ok_or_else(|| err("decoded sample count does not match the size".into()))?;
+                return Ok((to_image(&img, color), Decoder::LibjpegExact));
+            }
+            Err(crate::jpeg::JpegError::Corrupt(reason)) => return Err(err(reason)),
+            Err(crate::jpeg::JpegError::Unsupported(reason)) => unsupported_jpeg = Some(reason),
+        }
+    }
     let mut reader = image::ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| err(e.to_string()))?;
@@ -37,10 +70,14 @@ pub fn decode(id: &str, bytes: &[u8], color: ColorOrder) -> Result<Image, DataEr
         return Err(err("not a JPEG, PNG or BMP file".into()));
     }
     let decoded = reader.decode().map_err(|e| err(e.to_string()))?;
-    let (width, height) = (decoded.width() as usize, decoded.height() as usize);
-    if width == 0 || height == 0 {
+    if decoded.width() == 0 || decoded.height() == 0 {
         return Err(err("image has zero width or height".into()));
     }
+    Ok((to_image(&decoded, color), Decoder::ImageCrate { unsupported_jpeg }))
+}
+
+fn to_image(decoded: &image::DynamicImage, color: ColorOrder) -> Image {
+    let (width, height) = (decoded.width() as usize, decoded.height() as usize);
     let (channels, data): (usize, Vec<f32>) = match color {
         ColorOrder::Gray => (1, decoded.to_luma8().into_raw().into_iter().map(f32::from).collect()),
         ColorOrder::Rgb => (3, decoded.to_rgb8().into_raw().into_iter().map(f32::from).collect()),
@@ -52,12 +89,12 @@ pub fn decode(id: &str, bytes: &[u8], color: ColorOrder) -> Result<Image, DataEr
             (3, raw)
         }
     };
-    Ok(Image {
+    Image {
         width,
         height,
         channels,
         data,
-    })
+    }
 }
 
 impl Image {
@@ -219,6 +256,21 @@ mod tests {
         assert!(ramp(10, 10).center_crop(11, 5).is_none());
         let c = ramp(10, 10).center_crop(4, 4).unwrap();
         assert_eq!(c.data[0], (3 * 10 + 3) as f32);
+    }
+
+    #[test]
+    fn jpegs_use_the_exact_decoder_and_truncation_names_the_file() {
+        let img = image::RgbImage::from_fn(20, 12, |x, y| image::Rgb([(x * 9) as u8, (y * 20) as u8, 90]));
+        let mut jpg = vec![];
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 90).encode_image(&img).unwrap();
+        let (full, decoder) = decode_with_decoder("ok.jpg", &jpg, ColorOrder::Rgb).unwrap();
+        assert_eq!((full.width, full.height, decoder), (20, 12, Decoder::LibjpegExact));
+        let err = decode("cut.jpg", &jpg[..jpg.len() / 2], ColorOrder::Rgb).unwrap_err().to_string();
+        assert!(err.contains("cut.jpg") && err.contains("truncated"), "{err}");
+        // PNG goes to the image crate, and says so.
+        let mut png = vec![];
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        assert_eq!(decode_with_decoder("a.png", &png, ColorOrder::Rgb).unwrap().1, Decoder::ImageCrate { unsupported_jpeg: None });
     }
 
     #[test]

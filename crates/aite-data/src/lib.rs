@@ -18,9 +18,10 @@
 mod dataset;
 mod error;
 mod image_ops;
+pub mod jpeg;
 mod preprocess;
 
 pub use dataset::{Dataset, Sample, SampleSource};
 pub use error::DataError;
-pub use image_ops::{decode, Image};
+pub use image_ops::{decode, decode_with_decoder, Decoder, Image};
 pub use preprocess::{key_value_table, ColorOrder, Layout, PreprocessSpec, ResizeKernel, Size, PRESETS};
