@@ -14,8 +14,11 @@
 //!
 //! The integer DCT, IDCT and colour conversion constants follow the
 //! Independent JPEG Group's libjpeg: this software is based in part on the
-//! work of the Independent JPEG Group.
+//! work of the Independent JPEG Group. The decoder half (IDCT, upsampling,
+//! colour conversion) is shared with aite-data's JPEG file decoder
+//! (`aite_data::jpeg`).
 
+use aite_data::jpeg::{idct_islow, upsample_h2v2_fancy, ycc_to_rgb};
 use image::RgbImage;
 
 /// Annex K, table K.1 (luminance), natural order.
@@ -91,64 +94,6 @@ fn fdct(data: &mut [i32; 64]) {
     }
 }
 
-/// `jpeg_idct_islow`'s output range limit: `idct_range_limit[x & 1023]`.
-fn range_limit(x: i32) -> u8 {
-    match x & 1023 {
-        m if m < 128 => (m + 128) as u8,
-        m if m < 512 => 255,
-        m if m < 896 => 0,
-        m => (m - 896) as u8,
-    }
-}
-
-/// `jpeg_idct_islow` of dequantised coefficients (natural order) into 8x8 samples.
-fn idct(coef: &[i32; 64], out: &mut [u8; 64]) {
-    let mut ws = [0i32; 64];
-    let butterfly = |e: [i32; 4], o: [i32; 4]| -> [i32; 8] {
-        // e: (c0, c2, c4, c6), o: (c1, c3, c5, c7).
-        let (z2, z3) = (e[1], e[3]);
-        let z1 = (z2 + z3) * FIX_0_541196100;
-        let tmp2 = z1 - z3 * FIX_1_847759065;
-        let tmp3 = z1 + z2 * FIX_0_765366865;
-        let (tmp0, tmp1) = ((e[0] + e[2]) << CONST_BITS, (e[0] - e[2]) << CONST_BITS);
-        let (tmp10, tmp13, tmp11, tmp12) = (tmp0 + tmp3, tmp0 - tmp3, tmp1 + tmp2, tmp1 - tmp2);
-        let (t0, t1, t2, t3) = (o[3], o[2], o[1], o[0]);
-        let (z1, z2, z3, z4) = (t0 + t3, t1 + t2, t0 + t2, t1 + t3);
-        let z5 = (z3 + z4) * FIX_1_175875602;
-        let (t0, t1, t2, t3) = (t0 * FIX_0_298631336, t1 * FIX_2_053119869, t2 * FIX_3_072711026, t3 * FIX_1_501321110);
-        let (z1, z2) = (-z1 * FIX_0_899976223, -z2 * FIX_2_562915447);
-        let (z3, z4) = (-z3 * FIX_1_961570560 + z5, -z4 * FIX_0_390180644 + z5);
-        let (t0, t1, t2, t3) = (t0 + z1 + z3, t1 + z2 + z4, t2 + z2 + z3, t3 + z1 + z4);
-        [tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0, tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3]
-    };
-    // Pass 1: columns.
-    for c in 0..8 {
-        let col = |r: usize| coef[r * 8 + c];
-        if (1..8).all(|r| col(r) == 0) {
-            let dc = col(0) << PASS1_BITS;
-            (0..8).for_each(|r| ws[r * 8 + c] = dc);
-            continue;
-        }
-        let v = butterfly([col(0), col(2), col(4), col(6)], [col(1), col(3), col(5), col(7)]);
-        for r in 0..8 {
-            ws[r * 8 + c] = descale(v[r], CONST_BITS - PASS1_BITS);
-        }
-    }
-    // Pass 2: rows.
-    for r in 0..8 {
-        let row = |k: usize| ws[r * 8 + k];
-        if (1..8).all(|k| row(k) == 0) {
-            let v = range_limit(descale(row(0), PASS1_BITS + 3));
-            (0..8).for_each(|k| out[r * 8 + k] = v);
-            continue;
-        }
-        let v = butterfly([row(0), row(2), row(4), row(6)], [row(1), row(3), row(5), row(7)]);
-        for k in 0..8 {
-            out[r * 8 + k] = range_limit(descale(v[k], CONST_BITS + PASS1_BITS + 3));
-        }
-    }
-}
-
 /// One plane through DCT, quantisation, dequantisation and IDCT. `plane` is
 /// `pw x ph` (multiples of 8, edges already replicated).
 fn code_plane(plane: &[u8], pw: usize, ph: usize, q: &[i32; 64]) -> Vec<u8> {
@@ -169,7 +114,7 @@ fn code_plane(plane: &[u8], pw: usize, ph: usize, q: &[i32; 64]) -> Vec<u8> {
                 let mag = (v.abs() + (d >> 1)) / d;
                 *v = if *v < 0 { -mag } else { mag } * qv;
             }
-            idct(&block, &mut samples);
+            idct_islow(&block, &mut samples);
             for y in 0..8 {
                 out[(by + y) * pw + bx..(by + y) * pw + bx + 8].copy_from_slice(&samples[y * 8..y * 8 + 8]);
             }
@@ -226,44 +171,12 @@ pub fn round_trip(img: &RgbImage, quality: u8) -> RgbImage {
     let luma = code_plane(&luma, lpw, lph, &lq);
     let cb = code_plane(&down(&cb), cpw, cph, &cq);
     let cr = code_plane(&down(&cr), cpw, cph, &cq);
-    // Fancy upsampling: a triangle filter over the real chroma samples (cw x ch), edges replicated.
-    let up = |p: &[u8]| -> Vec<u8> {
-        let mut out = vec![0u8; 2 * cw * 2 * ch];
-        let at = |x: usize, y: usize| p[y * cpw + x] as i32;
-        for y in 0..ch {
-            for v in 0..2 {
-                let other = if v == 0 { y.saturating_sub(1) } else { (y + 1).min(ch - 1) };
-                let col = |x: usize| at(x, y) * 3 + at(x, other);
-                let orow = &mut out[(2 * y + v) * 2 * cw..(2 * y + v + 1) * 2 * cw];
-                if cw == 1 {
-                    let s = col(0);
-                    orow[0] = ((s * 4 + 8) >> 4) as u8;
-                    orow[1] = ((s * 4 + 7) >> 4) as u8;
-                    continue;
-                }
-                for x in 0..cw {
-                    let this = col(x);
-                    let last = if x == 0 { this } else { col(x - 1) };
-                    let next = if x + 1 == cw { this } else { col(x + 1) };
-                    orow[2 * x] = ((this * 3 + last + 8) >> 4) as u8;
-                    orow[2 * x + 1] = ((this * 3 + next + 7) >> 4) as u8;
-                }
-            }
-        }
-        out
-    };
-    let (cb, cr) = (up(&cb), up(&cr));
+    // Fancy upsampling (h2v2_fancy_upsample) over the real chroma samples (cw x ch).
+    let (cb, cr) = (upsample_h2v2_fancy(&cb, cpw, cw, ch), upsample_h2v2_fancy(&cr, cpw, cw, ch));
     let mut out = Vec::with_capacity(w * h * 3);
-    let clamp = |v: i32| v.clamp(0, 255) as u8;
     for y in 0..h {
         for x in 0..w {
-            let yy = luma[y * lpw + x] as i32;
-            let (b, r) = (cb[y * 2 * cw + x] as i32 - 128, cr[y * 2 * cw + x] as i32 - 128);
-            // jdcolor.c's tables: FIX(1.402), FIX(1.772), -FIX(0.71414), -FIX(0.34414) with ONE_HALF.
-            let red = yy + ((91881 * r + 32768) >> 16);
-            let green = yy + ((-22554 * b + 32768 - 46802 * r) >> 16);
-            let blue = yy + ((116130 * b + 32768) >> 16);
-            out.extend_from_slice(&[clamp(red), clamp(green), clamp(blue)]);
+            out.extend_from_slice(&ycc_to_rgb(luma[y * lpw + x], cb[y * 2 * cw + x], cr[y * 2 * cw + x]));
         }
     }
     RgbImage::from_raw(w as u32, h as u32, out).expect("w*h*3 values")
@@ -294,12 +207,5 @@ mod tests {
         let flat = RgbImage::from_pixel(13, 9, image::Rgb([120, 64, 200]));
         let f = round_trip(&flat, 75);
         assert!(f.pixels().all(|p| p.0.iter().zip([120u8, 64, 200]).all(|(&a, b)| (a as i32 - b as i32).abs() <= 2)), "{:?}", f.get_pixel(0, 0));
-    }
-
-    #[test]
-    fn range_limit_matches_libjpeg_table() {
-        // Within -128..=127 it is clamp(x + 128); beyond, libjpeg's table wraps (x & 1023).
-        assert_eq!([range_limit(-300), range_limit(-128), range_limit(-1), range_limit(0), range_limit(127), range_limit(300)], [0, 0, 127, 128, 255, 255]);
-        assert_eq!([range_limit(600), range_limit(-600)], [0, 255]);
     }
 }
