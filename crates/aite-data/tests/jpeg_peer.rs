@@ -44,6 +44,37 @@ fn baseline_decoder_is_bit_exact_with_pil_on_the_shared_jpegs() {
         jpegs(&assets.join(d), &mut files);
     }
     assert!(files.len() > 1000, "{} JPEGs", files.len());
+    let (exact, unsupported) = compare(&py, &files);
+    eprintln!("bit-exact with PIL: {exact}/{}; unsupported (progressive, image crate fallback): {unsupported:?}", files.len());
+    assert!(exact >= 1025, "{exact}");
+}
+
+/// PIL-written variants of a real image: 4:4:4, 4:2:2, 4:2:0 at qualities 30 and 95, grey,
+/// restart intervals (every 3 MCUs), sizes 1x1, 2x3, 17x9, 33x31 and whole; one progressive.
+#[test]
+fn baseline_decoder_is_bit_exact_with_pil_on_sampling_restart_and_size_variants() {
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets/data");
+    if !assets.is_dir() {
+        return skip_or_fail("../shared/assets is absent (the real images live there)");
+    }
+    let Some(py) = std::env::var_os("AITE_PEER_PYTHON").filter(|p| Path::new(p).exists()) else {
+        return skip_or_fail("AITE_PEER_PYTHON is not set to a Python with Pillow (bash .ci/run builds target/peers-venv)");
+    };
+    let mut src = vec![];
+    jpegs(&assets.join("photos"), &mut src);
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/jpeg_decode_peer.py");
+    let out = Command::new(&py).arg(&script).arg("write").arg(&src[0]).arg(work.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let files: Vec<PathBuf> = String::from_utf8(out.stdout).unwrap().lines().map(|n| work.path().join(n)).collect();
+    assert_eq!(files.len(), 41);
+    let (exact, unsupported) = compare(&py, &files);
+    assert_eq!((exact, unsupported.len()), (40, 1), "{unsupported:?}");
+}
+
+/// Decode `files` with PIL and aite; every file is bit-exact or (progressive only)
+/// unsupported. Returns the exact count and the unsupported files.
+fn compare(py: &std::ffi::OsStr, files: &[PathBuf]) -> (usize, Vec<String>) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/jpeg_decode_peer.py");
     let mut child = Command::new(py).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().expect("peer python runs");
     let list: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
@@ -72,7 +103,6 @@ fn baseline_decoder_is_bit_exact_with_pil_on_the_shared_jpegs() {
             Err(e) => panic!("{}: {e}", f.display()),
         }
     }
-    eprintln!("bit-exact with PIL: {exact}/{}; unsupported (progressive, image crate fallback): {unsupported:?}", files.len());
     assert!(differ.is_empty(), "{} differ from PIL: {:?}", differ.len(), &differ[..differ.len().min(10)]);
-    assert!(exact >= 1025, "{exact}");
+    (exact, unsupported)
 }
