@@ -224,7 +224,7 @@ fn a_damaged_fit_fails_with_a_cause_and_carving_goes_on() {
 
 #[test]
 fn fits_built_by_mkimage_are_read_with_embedded_external_and_positioned_data() {
-    let ok = |tool: &str| std::process::Command::new(tool).arg("-V").output().is_ok_and(|o| o.status.success());
+    let ok = |tool: &str| std::process::Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
     if !ok("mkimage") || !ok("dtc") {
         return common::skip_or_fail("`mkimage` or `dtc` is not installed (apt-get install u-boot-tools device-tree-compiler)");
     }
