@@ -148,6 +148,8 @@ const ULTRAFACE_RAW: &str = "task = \"detector\"\noutputs = \"separate\"\nscores
 
 const BLAZEFACE_SHORT: &str = "task = \"detector\"\noutputs = \"separate\"\nboxes_output = 0\nscores_output = 1\nbackground_class = false\nbox_encoding = \"anchor-offsets\"\ncoordinates = \"normalised\"\nbox_scale = [128.0, 128.0, 128.0, 128.0]\nkeypoints = 6\nscore_activation = \"sigmoid\"\nscore_clip = 100.0\nscore_threshold = 0.5\nnms = \"weighted\"\nnms_iou = 0.3\nmax_detections = 896\n[anchors]\ninput_size = [128, 128]\nnum_layers = 4\nstrides = [8, 16, 16, 16]\nmin_scale = 0.1484375\nmax_scale = 0.75\nanchor_offset = [0.5, 0.5]\naspect_ratios = [1.0]\ninterpolated_scale_aspect_ratio = 1.0\nfixed_anchor_size = true";
 
+const REFERENCE_DETECTOR: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nscore_threshold = 0.05\nnms_iou = 0.5\nmax_detections = 100";
+
 /// Built-in task specs by name: `(name, description, TOML)`.
 pub const PRESETS: &[(&str, &str, &str)] = &[
     ("classifier", "class scores in the first output, top-5", "task = \"classifier\""),
@@ -170,6 +172,11 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
         "blazeface-short",
         "MediaPipe BlazeFace short range: regressors [1,896,16] (box + 6 keypoints) against 896 SSD anchors, sigmoid scores above 0.5, weighted NMS IoU 0.3",
         BLAZEFACE_SHORT,
+    ),
+    (
+        "reference-detector",
+        "aite's reference digit detector and YOLO-style exports that decode their grid in the graph: one packed [1, N, 4 + C] tensor, centre-size boxes in input pixels, class scores, threshold 0.05, per-class NMS IoU 0.5, 100 detections",
+        REFERENCE_DETECTOR,
     ),
     (
         "ppocr-v4",
@@ -553,6 +560,23 @@ mod tests {
         // Background column reported when not declared background.
         let d = DetectorSpec { background_class: false, ..spec }.decode(&[t], None).unwrap();
         assert!(d.iter().any(|d| d.class == 0 && d.score == 0.7));
+    }
+
+    #[test]
+    fn reference_detector_preset_decodes_packed_centre_size_pixels() {
+        let TaskSpec::Detector(d) = TaskSpec::preset("reference-detector").unwrap() else { panic!() };
+        // Three cells of [cx, cy, w, h, score of class 0, 1, 2] in input pixels.
+        #[rustfmt::skip]
+        let rows = vec![
+            20.0, 30.0, 10.0, 16.0, 0.01, 0.90, 0.06, // class 1 at 0.9; class 2 at 0.06 (above 0.05)
+            21.0, 30.0, 10.0, 16.0, 0.00, 0.80, 0.00, // class 1, IoU with the first 9*16/(2*160-144) = 0.818: suppressed
+            50.0, 10.0, 8.0, 8.0, 0.05, 0.00, 0.30, // class 2 at 0.3; class 0 at exactly 0.05 is not above the threshold
+        ];
+        let t = Tensor::f32(vec![1, 3, 7], rows).unwrap();
+        let dets = d.decode(&[t], None).unwrap();
+        let got: Vec<(usize, f32, [f32; 4])> = dets.iter().map(|d| (d.class, d.score, [d.bbox.x_min, d.bbox.y_min, d.bbox.x_max, d.bbox.y_max])).collect();
+        assert_eq!(got, vec![(1, 0.9, [15.0, 22.0, 25.0, 38.0]), (2, 0.3, [46.0, 6.0, 54.0, 14.0]), (2, 0.06, [15.0, 22.0, 25.0, 38.0])]);
+        assert_eq!(d.coordinates, Coordinates::Pixels);
     }
 
     #[test]
