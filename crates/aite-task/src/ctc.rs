@@ -120,31 +120,58 @@ pub struct TextAccuracy {
     pub one_minus_ned: f64,
 }
 
+/// The edits of one `(prediction, label)` pair, from which [`TextAccuracy`] sums.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LineEdits {
+    pub exact: bool,
+    pub char_edits: usize,
+    pub label_chars: usize,
+    pub word_edits: usize,
+    pub label_words: usize,
+    /// edits / max(len(prediction), len(label)), 0 for two empty strings.
+    pub ned: f64,
+}
+
+impl LineEdits {
+    pub fn of(pred: &str, label: &str) -> LineEdits {
+        let (p, l): (Vec<char>, Vec<char>) = (pred.chars().collect(), label.chars().collect());
+        let d = edit_distance(&p, &l);
+        let longest = p.len().max(l.len());
+        let (pw, lw): (Vec<&str>, Vec<&str>) = (pred.split_whitespace().collect(), label.split_whitespace().collect());
+        LineEdits {
+            exact: pred == label,
+            char_edits: d,
+            label_chars: l.len(),
+            word_edits: edit_distance(&pw, &lw),
+            label_words: lw.len(),
+            ned: if longest == 0 { 0.0 } else { d as f64 / longest as f64 },
+        }
+    }
+}
+
+impl TextAccuracy {
+    /// Sums over lines; `None` without lines.
+    pub fn from_edits<'a>(lines: impl IntoIterator<Item = &'a LineEdits>) -> Option<TextAccuracy> {
+        let (mut n, mut exact, mut char_edits, mut chars, mut word_edits, mut words, mut ned) = (0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0f64);
+        for e in lines {
+            n += 1;
+            exact += usize::from(e.exact);
+            char_edits += e.char_edits;
+            chars += e.label_chars;
+            word_edits += e.word_edits;
+            words += e.label_words;
+            ned += e.ned;
+        }
+        let ratio = |edits: usize, n: usize| if n == 0 { if edits == 0 { 1.0 } else { 0.0 } } else { 1.0 - edits as f64 / n as f64 };
+        (n > 0).then(|| TextAccuracy { lines: n, exact_lines: exact, char_accuracy: ratio(char_edits, chars), word_accuracy: ratio(word_edits, words), one_minus_ned: 1.0 - ned / n as f64 })
+    }
+}
+
 /// Character, word and line accuracy and 1 - NED of `(prediction, label)` pairs;
 /// `None` without pairs.
 pub fn text_accuracy<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<TextAccuracy> {
-    let (mut lines, mut exact, mut char_edits, mut chars, mut word_edits, mut words, mut ned) = (0usize, 0usize, 0usize, 0usize, 0usize, 0usize, 0f64);
-    for (pred, label) in pairs {
-        lines += 1;
-        exact += usize::from(pred == label);
-        let (p, l): (Vec<char>, Vec<char>) = (pred.chars().collect(), label.chars().collect());
-        let d = edit_distance(&p, &l);
-        char_edits += d;
-        chars += l.len();
-        let longest = p.len().max(l.len());
-        ned += if longest == 0 { 0.0 } else { d as f64 / longest as f64 };
-        let (pw, lw): (Vec<&str>, Vec<&str>) = (pred.split_whitespace().collect(), label.split_whitespace().collect());
-        word_edits += edit_distance(&pw, &lw);
-        words += lw.len();
-    }
-    let ratio = |edits: usize, n: usize| if n == 0 { if edits == 0 { 1.0 } else { 0.0 } } else { 1.0 - edits as f64 / n as f64 };
-    (lines > 0).then(|| TextAccuracy {
-        lines,
-        exact_lines: exact,
-        char_accuracy: ratio(char_edits, chars),
-        word_accuracy: ratio(word_edits, words),
-        one_minus_ned: 1.0 - ned / lines as f64,
-    })
+    let edits: Vec<LineEdits> = pairs.into_iter().map(|(p, l)| LineEdits::of(p, l)).collect();
+    TextAccuracy::from_edits(&edits)
 }
 
 #[cfg(test)]

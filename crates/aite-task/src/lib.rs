@@ -14,7 +14,9 @@
 //!   weighted NMS ([`NmsKind`] names the choice in the spec); [`iou`] of two boxes.
 //! - [`OcrPipeline`]: PP-OCR end to end (DB text detection, direction classifier, CTC
 //!   recognition over the charset stored in the model) over three targets, as
-//!   rapidocr-onnxruntime 1.4.4 runs it; [`text_accuracy`] scores its lines against labels.
+//!   rapidocr-onnxruntime 1.4.4 runs it (a [`TextReader`]); [`text_accuracy`] scores its
+//!   lines against labels: [`OcrLabels`] reads PaddleOCR's `Label.txt`, [`match_lines`]
+//!   pairs predicted and labelled lines (polygon IoU, or reading order without polygons).
 //! - `coco_bbox` (feature `coco`): COCO bbox AP/AR, the twelve pycocotools numbers, through hotcoco.
 //!
 //! [`Postprocess`] (a spec with its priors generated once) turns a target's output
@@ -36,18 +38,22 @@ mod db;
 mod detect;
 mod error;
 mod ocr;
+mod ocr_labels;
 mod priors;
 mod raster;
 mod spec;
+mod text_match;
 
 #[cfg(feature = "coco")]
 pub use coco::{coco_bbox, coco_bbox_json, CocoDetection, CocoStats};
 pub use anchors::AnchorConfig;
 pub use detect::{iou, nms, weighted_nms, BBox, Detection, NmsKind};
-pub use ctc::{edit_distance, text_accuracy, Charset, TextAccuracy};
+pub use ctc::{edit_distance, text_accuracy, Charset, LineEdits, TextAccuracy};
 pub use db::{db_boxes, find_contours, min_area_rect, DbParams, Quad, TextBox};
 pub use error::TaskError;
-pub use ocr::{LimitType, OcrModel, OcrPipeline, OcrSpec, TextLine};
+pub use ocr::{LimitType, OcrModel, OcrPipeline, OcrSpec, TextLine, TextReader};
+pub use ocr_labels::{OcrLabelledImage, OcrLabelledLine, OcrLabels};
+pub use text_match::{match_lines, polygon_iou, quad_polygon, LineMatching, LinePair, MATCH_IOU};
 pub use raster::{perspective_transform, Frame};
 pub use priors::{Prior, PriorConfig};
 pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, Postprocess, ScoreActivation, TaskOutput, TaskSpec, PRESETS};

@@ -183,6 +183,17 @@ pub struct TextLine {
     pub rotated: bool,
 }
 
+/// Anything that reads the text lines of an RGB frame: the [`OcrPipeline`], or a device.
+pub trait TextReader {
+    fn read_text(&mut self, rgb: &Frame) -> Result<Vec<TextLine>, TaskError>;
+}
+
+impl TextReader for OcrPipeline {
+    fn read_text(&mut self, rgb: &Frame) -> Result<Vec<TextLine>, TaskError> {
+        self.read(rgb)
+    }
+}
+
 /// Detector, optional direction classifier and recogniser, with the recogniser's charset.
 pub struct OcrPipeline {
     pub spec: OcrSpec,
