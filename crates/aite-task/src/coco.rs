@@ -1,6 +1,7 @@
 //! COCO-style detection accuracy: bbox AP and AR, the twelve numbers pycocotools'
 //! `COCOeval.summarize` prints, computed by hotcoco (a pure-Rust, pycocotools-compatible
-//! engine) against a COCO instances ground-truth file.
+//! engine) against a COCO instances ground-truth file; with [`coco_bbox_report`] also AP per
+//! class and recall at fixed false positives per image.
 
 use crate::{BBox, Coordinates, TaskError};
 use serde::{Deserialize, Serialize};
@@ -77,7 +78,128 @@ pub fn coco_bbox_json(ground_truth: serde_json::Value, source: &Path, detections
     evaluate(hotcoco::COCO::from_dataset(dataset), detections).map_err(fail)
 }
 
+/// AP of one category (all areas, 100 detections), as pycocotools' `precision[:, :, k, 0, -1]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassAp {
+    pub category_id: u64,
+    pub name: String,
+    /// Ground-truth boxes of the category that count (not crowd).
+    pub ground_truth_boxes: usize,
+    /// AP@[.5:.95]; `None` when the category has no ground truth (pycocotools' -1).
+    pub ap: Option<f64>,
+    pub ap50: Option<f64>,
+}
+
+/// Recall at a fixed number of false positives per image (IoU 0.5, all areas, 100
+/// detections per image and category, every category pooled): the most recall any score
+/// threshold reaches without exceeding `fppi` false positives per image.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RecallAtFppi {
+    pub fppi: f64,
+    pub recall: f64,
+    /// The lowest score kept at that operating point; `None` when no threshold gets there
+    /// (recall 0).
+    pub score_threshold: Option<f64>,
+}
+
+/// The false-positives-per-image operating points reported by default (the range of the
+/// Caltech pedestrian miss-rate curve, 10^-2 to 10^0).
+pub const DEFAULT_FPPI: [f64; 3] = [0.01, 0.1, 1.0];
+
+/// COCO bbox evaluation with AP per class and recall at fixed false positives per image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CocoReport {
+    pub stats: CocoStats,
+    pub per_class: Vec<ClassAp>,
+    pub recall_at_fppi: Vec<RecallAtFppi>,
+    /// Images evaluated (the FPPI denominator).
+    pub images: usize,
+    /// Ground-truth boxes that count toward recall at IoU 0.5, all areas.
+    pub ground_truth_boxes: usize,
+}
+
+/// [`coco_bbox_json`] with the per-class AP and recall at each of `fppi` false positives per image.
+pub fn coco_bbox_report(ground_truth: serde_json::Value, source: &Path, detections: &[CocoDetection], fppi: &[f64]) -> Result<CocoReport, TaskError> {
+    let fail = |reason: String| TaskError::Coco { path: source.to_path_buf(), reason };
+    if detections.is_empty() {
+        return Err(fail("there are no detections to evaluate (pycocotools refuses an empty result set too)".into()));
+    }
+    let dataset: hotcoco::Dataset = serde_json::from_value(ground_truth).map_err(|e| fail(format!("not COCO instances JSON: {e}")))?;
+    let gt = hotcoco::COCO::from_dataset(dataset);
+    let eval = run_eval(gt, detections).map_err(fail)?;
+    let stats = stats_of(&eval).map_err(fail)?;
+    let acc = eval.accumulated().ok_or_else(|| fail("the evaluation accumulated nothing".into()))?;
+    let gt = eval.coco_gt();
+    let all = eval.params.all_area_idx();
+    let m = acc.shape.m.saturating_sub(1);
+    let mean = |ts: std::ops::Range<usize>, k: usize| {
+        let v: Vec<f64> = ts.flat_map(|t| (0..acc.shape.r).map(move |r| (t, r))).map(|(t, r)| acc.precision[acc.precision_idx(t, r, k, all, m)]).filter(|p| *p > -1.0).collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    };
+    let dataset = &gt.dataset;
+    let per_class = acc
+        .cat_ids
+        .iter()
+        .enumerate()
+        .map(|(k, &id)| ClassAp {
+            category_id: id,
+            name: gt.get_cat(id).map(|c| c.name.clone()).unwrap_or_else(|| id.to_string()),
+            ground_truth_boxes: dataset.annotations.iter().filter(|a| a.category_id == id && !a.iscrowd).count(),
+            ap: mean(0..acc.shape.t, k),
+            ap50: mean(0..1.min(acc.shape.t), k),
+        })
+        .collect();
+    // Every detection of the IoU-0.5 matching (all areas, most detections), pooled over categories.
+    let max_det = eval.params.max_dets.iter().copied().max().unwrap_or(100);
+    let range = eval.params.area_ranges[all].range;
+    let (mut scored, mut positives) = (vec![], 0usize);
+    for e in eval.eval_imgs().iter().flatten().filter(|e| e.max_det == max_det && e.area_rng == range) {
+        positives += e.num_gt_in_denominator();
+        for d in 0..e.dt_ids.len() {
+            if !e.dt_ignore[(0, d)] {
+                scored.push((e.dt_scores[d], e.dt_matched[(0, d)]));
+            }
+        }
+    }
+    let images = dataset.images.len();
+    Ok(CocoReport { stats, per_class, recall_at_fppi: recall_at_fppi(scored, positives, images, fppi), images, ground_truth_boxes: positives })
+}
+
+/// Recall at each `fppi` from `(score, true positive)` detections: thresholds are cut between
+/// distinct scores (tied scores are kept or dropped together).
+fn recall_at_fppi(mut scored: Vec<(f64, bool)>, positives: usize, images: usize, fppi: &[f64]) -> Vec<RecallAtFppi> {
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // (false positives per image, recall, threshold) at each distinct score, best first.
+    let mut points = vec![];
+    let (mut tp, mut fp) = (0usize, 0usize);
+    for (i, &(score, hit)) in scored.iter().enumerate() {
+        if hit {
+            tp += 1;
+        } else {
+            fp += 1;
+        }
+        if scored.get(i + 1).map_or(true, |n| n.0 != score) {
+            points.push((fp as f64 / images.max(1) as f64, if positives == 0 { 0.0 } else { tp as f64 / positives as f64 }, score));
+        }
+    }
+    fppi.iter()
+        .map(|&f| {
+            let best = points.iter().filter(|p| p.0 <= f).max_by(|a, b| a.1.total_cmp(&b.1).then(a.2.total_cmp(&b.2)));
+            RecallAtFppi { fppi: f, recall: best.map_or(0.0, |p| p.1), score_threshold: best.map(|p| p.2) }
+        })
+        .collect()
+}
+
 fn evaluate(gt: hotcoco::COCO, detections: &[CocoDetection]) -> Result<CocoStats, String> {
+    stats_of(&run_eval(gt, detections)?)
+}
+
+fn stats_of(eval: &hotcoco::COCOeval) -> Result<CocoStats, String> {
+    let s = eval.stats().filter(|s| s.len() >= 12).ok_or_else(|| "the evaluation produced no summary".to_string())?;
+    Ok(CocoStats { ap: s[0], ap50: s[1], ap75: s[2], ap_small: s[3], ap_medium: s[4], ap_large: s[5], ar1: s[6], ar10: s[7], ar100: s[8], ar_small: s[9], ar_medium: s[10], ar_large: s[11] })
+}
+
+fn run_eval(gt: hotcoco::COCO, detections: &[CocoDetection]) -> Result<hotcoco::COCOeval, String> {
     let fail = |reason: String| reason;
     let anns: Vec<hotcoco::Annotation> = detections
         .iter()
@@ -89,6 +211,24 @@ fn evaluate(gt: hotcoco::COCO, detections: &[CocoDetection]) -> Result<CocoStats
     eval.evaluate().map_err(|e| fail(e.to_string()))?;
     eval.accumulate();
     eval.summarize_lines();
-    let s = eval.stats().filter(|s| s.len() >= 12).ok_or_else(|| fail("the evaluation produced no summary".into()))?;
-    Ok(CocoStats { ap: s[0], ap50: s[1], ap75: s[2], ap_small: s[3], ap_medium: s[4], ap_large: s[5], ar1: s[6], ar10: s[7], ar100: s[8], ar_small: s[9], ar_medium: s[10], ar_large: s[11] })
+    Ok(eval)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hand-computed on 2 images and 4 ground-truth boxes: scores 0.9 TP, 0.8 FP, 0.8 TP,
+    /// 0.5 TP, 0.3 FP, 0.2 FP. Cuts: 0.9 (fp 0, recall 1/4), 0.8 (fp 1 -> 0.5/img, 2/4),
+    /// 0.5 (0.5, 3/4), 0.3 (1.0, 3/4), 0.2 (1.5, 3/4).
+    #[test]
+    fn recall_at_fppi_by_hand() {
+        let scored = vec![(0.8, false), (0.9, true), (0.5, true), (0.8, true), (0.2, false), (0.3, false)];
+        let r = recall_at_fppi(scored, 4, 2, &[0.0, 0.1, 0.5, 1.0, 10.0]);
+        let got: Vec<(f64, Option<f64>)> = r.iter().map(|r| (r.recall, r.score_threshold)).collect();
+        assert_eq!(got, vec![(0.25, Some(0.9)), (0.25, Some(0.9)), (0.75, Some(0.5)), (0.75, Some(0.5)), (0.75, Some(0.5))]);
+        // Tied scores go together: a TP tied with an FP at the top is not reachable at 0 FPPI.
+        let r = recall_at_fppi(vec![(0.9, false), (0.9, true)], 1, 1, &[0.5]);
+        assert_eq!((r[0].recall, r[0].score_threshold), (0.0, None));
+    }
 }

@@ -14,6 +14,9 @@ pub enum TaskError {
     #[cfg(feature = "coco")]
     #[error("COCO evaluation against {path} failed: {reason}\n  hint: the ground truth is a COCO instances JSON (images, annotations with bbox [x, y, w, h] in pixels, categories)")]
     Coco { path: std::path::PathBuf, reason: String },
+    #[cfg(feature = "coco")]
+    #[error("detection labels {path}: {reason}")]
+    DetectionLabels { path: std::path::PathBuf, reason: String },
 }
 
 /// `path:line`, or `path` for the file as a whole (line 0).

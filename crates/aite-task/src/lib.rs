@@ -17,7 +17,10 @@
 //!   rapidocr-onnxruntime 1.4.4 runs it (a [`TextReader`]); [`text_accuracy`] scores its
 //!   lines against labels: [`OcrLabels`] reads PaddleOCR's `Label.txt`, [`match_lines`]
 //!   pairs predicted and labelled lines (polygon IoU, or reading order without polygons).
-//! - `coco_bbox` (feature `coco`): COCO bbox AP/AR, the twelve pycocotools numbers, through hotcoco.
+//! - `coco_bbox` (feature `coco`): COCO bbox AP/AR, the twelve pycocotools numbers, through hotcoco;
+//!   `coco_bbox_report` adds AP per class and recall at fixed false positives per image.
+//! - `read_coco_labels`, `read_yolo_labels` (feature `coco`): detection labels from COCO
+//!   instances JSON or YOLO txt, one reader per format.
 //!
 //! [`Postprocess`] (a spec with its priors generated once) turns a target's output
 //! tensors into a [`TaskOutput`]: this is the `postprocess` stage of end-to-end latency.
@@ -33,6 +36,8 @@
 mod anchors;
 #[cfg(feature = "coco")]
 mod coco;
+#[cfg(feature = "coco")]
+mod labels;
 mod ctc;
 mod db;
 mod detect;
@@ -45,7 +50,9 @@ mod spec;
 mod text_match;
 
 #[cfg(feature = "coco")]
-pub use coco::{coco_bbox, coco_bbox_json, CocoDetection, CocoStats};
+pub use coco::{coco_bbox, coco_bbox_json, coco_bbox_report, ClassAp, CocoDetection, CocoReport, CocoStats, RecallAtFppi, DEFAULT_FPPI};
+#[cfg(feature = "coco")]
+pub use labels::{read_coco_labels, read_yolo_labels, DetectionLabels, LabelBox, LabelFormat, LabeledImage};
 pub use anchors::AnchorConfig;
 pub use detect::{iou, nms, weighted_nms, BBox, Detection, NmsKind};
 pub use ctc::{edit_distance, text_accuracy, Charset, LineEdits, TextAccuracy};
