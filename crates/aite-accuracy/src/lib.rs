@@ -6,6 +6,10 @@
 //! intervals, every prediction, and every sample that could not be decoded
 //! (counted and named, never silently dropped).
 //!
+//! [`ocr_accuracy`] scores an OCR pipeline's lines against labels
+//! ([`aite_task::OcrLabels`]): character and word accuracy and 1 − NED with bootstrap
+//! intervals over lines, lines read exactly with a Wilson interval, every line kept.
+//!
 //! ```no_run
 //! # use aite_accuracy::{evaluate, AccuracyConfig};
 //! # fn run(target: &mut dyn aite_target::Target, ds: &aite_data::Dataset, spec: &aite_data::PreprocessSpec) {
@@ -16,6 +20,8 @@
 
 mod evaluate;
 mod interval;
+mod ocr;
 
 pub use evaluate::{evaluate, AccuracyConfig, AccuracyError, AccuracyReport, Prediction, SkippedSample};
 pub use interval::{wilson, Proportion};
+pub use ocr::{ocr_accuracy, score_image, Estimate, OcrAccuracyReport, OcrScores, Pairing, ScoredLine, OCR_BOOTSTRAP_RESAMPLES};

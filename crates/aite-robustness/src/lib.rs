@@ -13,7 +13,10 @@
 //!   their flip rate;
 //! - for detectors (an `aite_task` detector task), the same checks on decoded
 //!   detections: identical boxes and scores, boxes matched against the reference at
-//!   IoU 0.5, the number of detections on degenerate frames.
+//!   IoU 0.5, the number of detections on degenerate frames;
+//! - for OCR pipelines ([`ocr`], any `aite_task::TextReader`): identical lines on
+//!   repeats, lines and strings matched against a reference, no text read in
+//!   degenerate frames; the corruption sweep on text accuracy is `corruption::ocr`.
 //!
 //! Every check works on the [`Target`](aite_target::Target) trait, so it runs the
 //! same against a local engine and a device.
@@ -23,6 +26,7 @@ pub mod checkpoint;
 pub mod consistency;
 pub mod corruption;
 mod error;
+pub mod ocr;
 
 pub use consistency::{
     agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Agreement, BatchInvariance,

@@ -16,6 +16,7 @@ mod edges;
 pub mod filters;
 pub mod frost;
 mod jpeg;
+pub mod ocr;
 mod sweep;
 pub mod table;
 
