@@ -4,7 +4,7 @@
 //! default list tried with one fresh challenge per try, on the connection that
 //! received it (cameras bind nonces to the connection).
 
-use crate::http::{Attempt, AttemptOutcome, Connection, Endpoint, Response, DEFAULT_CREDENTIALS};
+use crate::http::{Attempt, AttemptOutcome, Connection, Endpoint, Response};
 use crate::scan::Budget;
 use md5::Digest as _;
 use std::time::Duration;
@@ -232,27 +232,14 @@ pub fn try_defaults(protocol: Protocol, ep: Endpoint, path: &str, step: Duration
         Protocol::Http => format!("{} http-digest GET {path}", ep.label()),
         Protocol::Rtsp => format!("{}/tcp rtsp-digest DESCRIBE /{path}", ep.addr),
     };
-    let mut out = Vec::new();
-    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
-        if i > 0 {
-            std::thread::sleep(pause);
-        }
-        let outcome = match budget.step(step) {
-            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
-            Some(t) => one_try(protocol, ep, path, user, password, t),
-        };
-        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        out.push(Attempt { service: label.clone(), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
-        if accepted {
-            break;
-        }
-    }
-    out
+    let pacing = crate::creds::Pacing { step, pause, reveal };
+    crate::creds::try_credentials(&label, pacing, budget, |_, user, password, t| one_try(protocol, ep, path, user, password, t))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::DEFAULT_CREDENTIALS;
 
     #[test]
     fn rfc_7616_and_2617_examples() {

@@ -220,27 +220,13 @@ pub struct Attempt {
 /// Try the default list on a path that answered 401 with a Basic challenge,
 /// waiting `pause` between tries; stops at the first accepted credential.
 pub fn try_basic(ep: Endpoint, path: &str, timeout: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<Attempt> {
-    let mut out = Vec::new();
-    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
-        if i > 0 {
-            std::thread::sleep(pause);
-        }
-        let outcome = match budget.step(timeout) {
-            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
-            Some(t) => match get(ep, path, Some(&basic(user, password)), t) {
-                Ok(r) if (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
-                Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
-                Ok(r) => AttemptOutcome::Unknown { why: format!("status {}", r.status) },
-                Err(why) => AttemptOutcome::Unknown { why },
-            },
-        };
-        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        out.push(Attempt { service: format!("{} http-basic GET {path}", ep.label()), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
-        if accepted {
-            break;
-        }
-    }
-    out
+    let pacing = crate::creds::Pacing { step: timeout, pause, reveal };
+    crate::creds::try_credentials(&format!("{} http-basic GET {path}", ep.label()), pacing, budget, |_, user, password, t| match get(ep, path, Some(&basic(user, password)), t) {
+        Ok(r) if (200..300).contains(&r.status) => AttemptOutcome::Accepted { status: r.status },
+        Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
+        Ok(r) => AttemptOutcome::Unknown { why: format!("status {}", r.status) },
+        Err(why) => AttemptOutcome::Unknown { why },
+    })
 }
 
 /// Whether a `GET /v2` response is an Open Inference Protocol server-metadata answer:

@@ -24,6 +24,7 @@
 //! }
 //! ```
 
+pub mod creds;
 pub mod digest;
 pub mod http;
 pub mod oip;
@@ -340,16 +341,7 @@ fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>
     match (status, scheme.as_deref()) {
         (401, Some("basic")) => {
             let tried = http::try_basic(ep, "/", options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
-            let accepted: Vec<&http::Attempt> = tried.iter().filter(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })).collect();
-            let unknown = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. }));
-            if let Some(a) = accepted.first() {
-                ledger.examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s);
-                findings.push(rules::fail("AITE-NET-HTTP-DEFAULT-CREDENTIAL", s, format!("user {:?} logs in with default-list entry {} (HTTP Basic, GET /{})", a.user, a.list_entry, if ep.tls { ", inside TLS" } else { "" })));
-            } else if let Some(u) = unknown {
-                ledger.not_examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
-            } else {
-                ledger.examined(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL"], s);
-            }
+            credential_outcome("AITE-NET-HTTP-DEFAULT-CREDENTIAL", s, &tried, |a| format!("user {:?} logs in with default-list entry {} (HTTP Basic, GET /{})", a.user, a.list_entry, if ep.tls { ", inside TLS" } else { "" }), ledger, findings);
             attempts.extend(tried);
         }
         (401, Some("digest")) => {
@@ -508,14 +500,7 @@ fn rtsp_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budge
         match challenged.map(|x| (x, x.challenge.as_deref().and_then(|c| c.split_whitespace().next()).unwrap_or("").to_ascii_lowercase())) {
             Some((x, scheme)) if scheme == "basic" => {
                 let tried = rtsp::try_basic(addr, &x.route, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
-                if let Some(a) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })) {
-                    ledger.examined(&[CRED], s);
-                    findings.push(rules::fail(CRED, s, format!("user {:?} gets the stream /{} with default-list entry {} (RTSP Basic)", a.user, x.route, a.list_entry)));
-                } else if let Some(u) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. })) {
-                    ledger.not_examined(&[CRED], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
-                } else {
-                    ledger.examined(&[CRED], s);
-                }
+                credential_outcome(CRED, s, &tried, |a| format!("user {:?} gets the stream /{} with default-list entry {} (RTSP Basic)", a.user, x.route, a.list_entry), ledger, findings);
                 attempts.extend(tried);
             }
             Some((x, scheme)) if scheme == "digest" => {
@@ -617,14 +602,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             findings.push(rules::fail("AITE-NET-TELNET", &s, format!("telnet on port {port}: {evidence}")).with_excerpt(evidence.clone()));
             const CRED: &str = "AITE-NET-TELNET-DEFAULT-CREDENTIAL";
             let tried = telnet::try_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
-            if let Some(a) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })) {
-                ledger.examined(&[CRED], &s);
-                findings.push(rules::fail(CRED, &s, format!("user {:?} gets a shell prompt with default-list entry {} (telnet)", a.user, a.list_entry)));
-            } else if let Some(u) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. })) {
-                ledger.not_examined(&[CRED], &s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
-            } else {
-                ledger.examined(&[CRED], &s);
-            }
+            credential_outcome(CRED, &s, &tried, |a| format!("user {:?} gets a shell prompt with default-list entry {} (telnet)", a.user, a.list_entry), ledger, findings);
             attempts.extend(tried);
         }
         Service::Ssh => {

@@ -11,7 +11,7 @@
 //! taken from the device's clock (`GetSystemDateAndTime`, in ONVIF Core's pre-authentication
 //! access class, served without credentials) when it answers: cameras refuse tokens off their own clock.
 
-use crate::http::{self, Attempt, AttemptOutcome, Endpoint, Response, DEFAULT_CREDENTIALS};
+use crate::http::{self, Attempt, AttemptOutcome, Endpoint, Response};
 use crate::scan::Budget;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -207,28 +207,19 @@ pub fn examine(ep: Endpoint, step: Duration, budget: &Budget) -> Result<Option<O
 /// Try the default list as UsernameTokens on `operation` (which refused without credentials),
 /// each `Created` on `clock`.
 pub fn try_tokens(ep: Endpoint, operation: &str, clock: &TokenClock, step: Duration, pause: Duration, reveal: bool, budget: &Budget) -> Vec<Attempt> {
-    let mut out = Vec::new();
-    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
-        if i > 0 {
-            std::thread::sleep(pause);
-        }
+    let pacing = crate::creds::Pacing { step, pause, reveal };
+    crate::creds::try_credentials(&format!("{} onvif-usernametoken {operation}", ep.label()), pacing, budget, |_, user, password, t| {
         let created = rfc3339(unix_now() + clock.offset_seconds());
         let nonce: [u8; 16] = rand::random();
-        let outcome = match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| post(ep, operation, Some(&username_token(user, password, &nonce, &created)), t)) {
+        match post(ep, operation, Some(&username_token(user, password, &nonce, &created)), t) {
             Ok(r) => match answer(operation, &r) {
                 OperationAnswer::Answered { status } => AttemptOutcome::Accepted { status },
                 OperationAnswer::Refused { status, .. } => AttemptOutcome::Rejected { status },
                 OperationAnswer::Unknown { why } => AttemptOutcome::Unknown { why },
             },
             Err(why) => AttemptOutcome::Unknown { why },
-        };
-        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        out.push(Attempt { service: format!("{} onvif-usernametoken {operation}", ep.label()), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
-        if accepted {
-            break;
         }
-    }
-    out
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! then a short list of common camera routes; a stream counts as served only
 //! on 200 with an SDP body. A 401 with a Basic challenge gets the default list.
 
-use crate::http::{self, Attempt, AttemptOutcome, Endpoint, Response, DEFAULT_CREDENTIALS};
+use crate::http::{self, Attempt, AttemptOutcome, Endpoint, Response};
 use crate::scan::Budget;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -72,22 +72,11 @@ pub fn examine(addr: SocketAddr, step: Duration, budget: &Budget) -> RtspReport 
 
 /// Try the default list with DESCRIBE on `route` (which answered 401 with a Basic challenge).
 pub fn try_basic(addr: SocketAddr, route: &str, step: Duration, pause: Duration, reveal: bool, budget: &Budget) -> Vec<Attempt> {
-    let mut out = Vec::new();
-    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
-        if i > 0 {
-            std::thread::sleep(pause);
-        }
-        let outcome = match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| describe(addr, route, Some(&http::basic(user, password)), 10 + i as u32, t)) {
-            Ok(r) if is_stream(&r) => AttemptOutcome::Accepted { status: r.status },
-            Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
-            Ok(r) => AttemptOutcome::Unknown { why: format!("status {} without a stream description", r.status) },
-            Err(why) => AttemptOutcome::Unknown { why },
-        };
-        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        out.push(Attempt { service: format!("{addr}/tcp rtsp-basic DESCRIBE /{route}"), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
-        if accepted {
-            break;
-        }
-    }
-    out
+    let pacing = crate::creds::Pacing { step, pause, reveal };
+    crate::creds::try_credentials(&format!("{addr}/tcp rtsp-basic DESCRIBE /{route}"), pacing, budget, |i, user, password, t| match describe(addr, route, Some(&http::basic(user, password)), 10 + i as u32, t) {
+        Ok(r) if is_stream(&r) => AttemptOutcome::Accepted { status: r.status },
+        Ok(r) if r.status == 401 || r.status == 403 => AttemptOutcome::Rejected { status: r.status },
+        Ok(r) => AttemptOutcome::Unknown { why: format!("status {} without a stream description", r.status) },
+        Err(why) => AttemptOutcome::Unknown { why },
+    })
 }

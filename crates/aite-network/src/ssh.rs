@@ -176,23 +176,8 @@ pub fn try_password(addr: std::net::SocketAddr, user: &str, password: &str, time
 
 /// Try the default list with password logins, `pause` between tries; stops at the first accepted.
 pub fn try_defaults(addr: std::net::SocketAddr, step: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<crate::http::Attempt> {
-    use crate::http::{Attempt, AttemptOutcome, DEFAULT_CREDENTIALS};
-    let mut out = Vec::new();
-    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
-        if i > 0 {
-            std::thread::sleep(pause);
-        }
-        let outcome = match budget.step(step) {
-            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
-            Some(t) => try_password(addr, user, password, t),
-        };
-        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        out.push(Attempt { service: format!("{addr}/tcp ssh-password"), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
-        if accepted {
-            break;
-        }
-    }
-    out
+    let pacing = crate::creds::Pacing { step, pause, reveal };
+    crate::creds::try_credentials(&format!("{addr}/tcp ssh-password"), pacing, budget, |_, user, password, t| try_password(addr, user, password, t))
 }
 
 /// A KEXINIT packet with these lists (for tests and the reference device).

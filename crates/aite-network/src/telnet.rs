@@ -3,7 +3,7 @@
 //! a `login:` prompt, the password after `password:`, and a try succeeds only
 //! on a shell prompt *after* the password (a `#` in a banner is no login).
 
-use crate::http::{Attempt, AttemptOutcome, DEFAULT_CREDENTIALS};
+use crate::http::{Attempt, AttemptOutcome};
 use crate::scan::Budget;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -138,25 +138,12 @@ pub fn try_one(addr: SocketAddr, user: &str, password: &str, timeout: Duration) 
     }
 }
 
-/// The default list, one connection per try, `pause` apart; stops at the first login.
+/// The default list, one connection per try, `pause` apart; stops at the first login,
+/// or after a try that saw no login prompt.
 pub fn try_defaults(addr: SocketAddr, step: Duration, pause: Duration, reveal: bool, budget: &Budget) -> Vec<Attempt> {
-    let mut out = Vec::new();
-    for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
-        if i > 0 {
-            std::thread::sleep(pause);
-        }
-        let outcome = match budget.step(step) {
-            None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
-            Some(t) => try_one(addr, user, password, t),
-        };
-        let accepted = matches!(outcome, AttemptOutcome::Accepted { .. });
-        let stop = matches!(&outcome, AttemptOutcome::Unknown { why } if why.starts_with("no login prompt"));
-        out.push(Attempt { service: format!("{addr}/tcp telnet login"), user: user.to_string(), list_entry: i + 1, password: reveal.then(|| password.to_string()), outcome });
-        if accepted || stop {
-            break;
-        }
-    }
-    out
+    let pacing = crate::creds::Pacing { step, pause, reveal };
+    let no_prompt = |o: &AttemptOutcome| matches!(o, AttemptOutcome::Unknown { why } if why.starts_with("no login prompt"));
+    crate::creds::try_credentials_until(&format!("{addr}/tcp telnet login"), pacing, budget, no_prompt, |_, user, password, t| try_one(addr, user, password, t))
 }
 
 #[cfg(test)]
