@@ -2,8 +2,11 @@
 //! changes across the lifecycle).
 //!
 //! A [`History`] is an embedded SQLite database (one file, [`default_path`] unless
-//! told otherwise) whose schema is versioned by numbered, embedded SQL
-//! [`schema::MIGRATIONS`] written in the subset PostgreSQL accepts too.
+//! told otherwise) or, with feature `postgres`, a database on a PostgreSQL server
+//! (a [`Location`] `postgres://user@host:port/db`); its schema is versioned by
+//! numbered, embedded SQL [`schema::MIGRATIONS`] written in the subset both accept,
+//! and every statement is the same text on both ([`to_dollar_placeholders`] is the
+//! one translation).
 //! [`History::record_package`] reads one finished evidence package (manifest.json,
 //! results.json, assessment.json) and keeps the terminal's identity, the inputs and
 //! their hashes, the profile, every verdict, the key [`Metric`]s and the failing
@@ -24,6 +27,7 @@
 //! # Ok::<(), aite_history::HistoryError>(())
 //! ```
 
+mod backend;
 mod diff;
 mod error;
 mod model;
@@ -32,10 +36,11 @@ pub mod schema;
 pub mod stats;
 mod store;
 
+pub use backend::{to_dollar_placeholders, DbError, Location};
 pub use diff::{FindingChange, FindingsDiff, InputChange, LatencyDelta, LatencyInterval, ProportionDelta, ProportionTest, Rate, RunDiff, VerdictChange};
 pub use error::HistoryError;
 pub use model::{Finding, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict, IMAGE_WIDE, LATENCY_PERCENTILES};
-pub use store::{default_path, History};
+pub use store::{default_location, default_path, History};
 
 /// Now in UTC, ISO 8601 (RFC 3339), as every timestamp of the database.
 pub(crate) fn now() -> String {

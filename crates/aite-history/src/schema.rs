@@ -1,11 +1,11 @@
 //! Schema migrations: numbered SQL files embedded with `include_str!`, applied in
 //! order, each in its own transaction. The applied versions are rows of
 //! `schema_migrations` (portable) and the last one is also `PRAGMA user_version`
-//! (SQLite's own marker, so `sqlite3 history.sqlite3 'pragma user_version'` answers).
+//! (SQLite's own marker, so `sqlite3 history.sqlite3 'pragma user_version'` answers;
+//! PostgreSQL has only the rows).
 
+use crate::backend::{vals, Conn, DbError, Location};
 use crate::HistoryError;
-use rusqlite::{Connection, TransactionBehavior};
-use std::path::Path;
 
 /// One numbered schema change.
 #[derive(Debug, Clone, Copy)]
@@ -32,42 +32,44 @@ pub const BOOKKEEPING: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     applied_at TEXT NOT NULL
 )";
 
-/// Bring the database at `path` to [`SCHEMA_VERSION`]; returns the versions applied now.
-/// Each migration runs in an IMMEDIATE transaction that re-reads the version first, so
-/// two processes opening a new database at once apply each migration once.
-pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<Vec<i64>, HistoryError> {
-    let db = |source| HistoryError::Database { path: path.to_path_buf(), source };
-    conn.execute_batch(BOOKKEEPING).map_err(db)?;
-    let newer = |found: i64| HistoryError::NewerSchema { path: path.to_path_buf(), found, known: SCHEMA_VERSION };
-    let current = version(conn).map_err(db)?;
+/// Bring the database to [`SCHEMA_VERSION`]; returns the versions applied now. Each
+/// migration runs in an exclusive transaction (SQLite IMMEDIATE, PostgreSQL's advisory
+/// lock) that re-reads the version first, so two processes opening a new database at
+/// once apply each migration once.
+pub(crate) fn migrate(conn: &Conn, location: &Location) -> Result<Vec<i64>, HistoryError> {
+    let db = HistoryError::db(location);
+    let newer = |found: i64| HistoryError::NewerSchema { location: location.clone(), found, known: SCHEMA_VERSION };
+    conn.exclusive(&db, |c| c.batch(BOOKKEEPING).map_err(&db))?;
+    let current = version(conn).map_err(&db)?;
     if current > SCHEMA_VERSION {
         return Err(newer(current));
     }
     let mut applied = vec![];
     for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-        let now = version(&tx).map_err(db)?;
-        if now > SCHEMA_VERSION {
-            return Err(newer(now));
+        let done = conn.exclusive(&db, |c| -> Result<bool, HistoryError> {
+            let now = version(c).map_err(&db)?;
+            if now > SCHEMA_VERSION {
+                return Err(newer(now));
+            }
+            if m.version <= now {
+                return Ok(false); // another process applied it meanwhile
+            }
+            c.batch(m.sql).map_err(&db)?;
+            c.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", vals![m.version, m.name, crate::now()]).map_err(&db)?;
+            c.set_user_version(m.version).map_err(&db)?;
+            Ok(true)
+        })?;
+        if done {
+            applied.push(m.version);
         }
-        if m.version <= now {
-            continue; // another process applied it meanwhile
-        }
-        tx.execute_batch(m.sql).map_err(db)?;
-        tx.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)", rusqlite::params![m.version, m.name, crate::now()])
-            .map_err(db)?;
-        tx.pragma_update(None, "user_version", m.version).map_err(db)?;
-        tx.commit().map_err(db)?;
-        applied.push(m.version);
     }
     Ok(applied)
 }
 
-/// The higher of `schema_migrations`' last version and `PRAGMA user_version`.
-fn version(conn: &Connection) -> rusqlite::Result<i64> {
-    let recorded: i64 = conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
-    let pragma: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    Ok(recorded.max(pragma))
+/// The higher of `schema_migrations`' last version and SQLite's `PRAGMA user_version`.
+pub(crate) fn version(conn: &Conn) -> Result<i64, DbError> {
+    let recorded: i64 = conn.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?;
+    Ok(recorded.max(conn.user_version()?))
 }
 
 #[cfg(test)]

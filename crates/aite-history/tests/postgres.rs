@@ -1,70 +1,17 @@
 //! The migrations on a real PostgreSQL: the schema is written in the subset both
-//! engines accept, so the later PostgreSQL back end applies the same files. The test
-//! starts a throwaway server (initdb in a temp dir, Unix socket only, no TCP port) and
+//! engines accept, so the PostgreSQL back end applies the same files. The test starts
+//! a throwaway server (initdb in a temp dir, 127.0.0.1 and a Unix socket, see `pg`) and
 //! skips with a message when PostgreSQL is not installed (`apt-get install -y
 //! postgresql`); with AITE_REQUIRE_PEERS=1 a missing PostgreSQL fails the test.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod pg;
 
-fn pg_bin() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).filter(|b| b.join("initdb").exists()).collect();
-    dirs.sort();
-    dirs.pop()
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
-}
-
-/// Run a PostgreSQL tool, as the `postgres` user when we are root (initdb refuses root).
-fn pg(bin: &Path, tool: &str, args: &[&str]) -> std::process::Output {
-    let mut cmd = if is_root() {
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
-        c
-    } else {
-        Command::new(bin.join(tool))
-    };
-    cmd.args(args).output().unwrap_or_else(|e| panic!("{tool}: {e}"))
-}
-
-fn ok(out: std::process::Output, what: &str) -> String {
-    assert!(out.status.success(), "{what}: {}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-struct Server {
-    bin: PathBuf,
-    data: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = pg(&self.bin, "pg_ctl", &["-D", &self.data, "-m", "immediate", "-w", "stop"]);
-    }
-}
+use pg::{ok, PgServer};
 
 #[test]
 fn migrations_apply_on_postgresql() {
-    let Some(bin) = pg_bin() else {
-        if std::env::var_os("AITE_REQUIRE_PEERS").is_some_and(|v| v == "1") {
-            panic!("PostgreSQL is not installed (apt-get install -y postgresql) and AITE_REQUIRE_PEERS=1");
-        }
-        eprintln!("skipped: PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb); apt-get install -y postgresql");
-        return;
-    };
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_str().unwrap().to_string();
-    if is_root() {
-        ok(Command::new("chown").args(["-R", "postgres:postgres", &dir]).output().unwrap(), "chown");
-    }
-    let data = format!("{dir}/data");
-    ok(pg(&bin, "initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]), "initdb");
-    let opts = format!("-c listen_addresses= -k {dir} -c fsync=off");
-    ok(pg(&bin, "pg_ctl", &["-D", &data, "-l", &format!("{dir}/pg.log"), "-w", "-t", "60", "-o", &opts, "start"]), "pg_ctl start");
-    let _server = Server { bin: bin.clone(), data };
-    let psql = |sql: &str| pg(&bin, "psql", &["-h", &dir, "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qtA", "-c", sql]);
+    let Some(server) = PgServer::start() else { return };
+    let psql = |sql: &str| server.psql("postgres", sql);
 
     ok(psql(aite_history::schema::BOOKKEEPING), "schema_migrations");
     for m in aite_history::schema::MIGRATIONS {
