@@ -10,6 +10,10 @@
 //! ([`aite_task::OcrLabels`]): character and word accuracy and 1 − NED with bootstrap
 //! intervals over lines, lines read exactly with a Wilson interval, every line kept.
 //!
+//! [`detection_accuracy`] scores a detector's boxes against labels
+//! ([`aite_task::DetectionLabels`], COCO JSON or YOLO txt) with COCO's protocol: AP@[.5:.95],
+//! AP50, AP75, AR, per class, recall at fixed false positives per image.
+//!
 //! ```no_run
 //! # use aite_accuracy::{evaluate, AccuracyConfig};
 //! # fn run(target: &mut dyn aite_target::Target, ds: &aite_data::Dataset, spec: &aite_data::PreprocessSpec) {
@@ -18,10 +22,12 @@
 //! # }
 //! ```
 
+mod detection;
 mod evaluate;
 mod interval;
 mod ocr;
 
+pub use detection::{detection_accuracy, frame_detections, DetectionAccuracyError, DetectionAccuracyReport, DetectionSample};
 pub use evaluate::{evaluate, AccuracyConfig, AccuracyError, AccuracyReport, Prediction, SkippedSample};
 pub use interval::{wilson, Proportion};
 pub use ocr::{ocr_accuracy, score_image, Estimate, OcrAccuracyReport, OcrScores, Pairing, ScoredLine, OCR_BOOTSTRAP_RESAMPLES};

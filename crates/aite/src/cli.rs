@@ -470,6 +470,16 @@ pub struct AccuracyArgs {
     /// The k of top-k.
     #[arg(long, default_value_t = 5)]
     pub top_k: usize,
+    /// What the outputs mean, as `aite latency --task`; a detector (e.g. ultraface-slim320) is
+    /// scored with COCO's protocol against --labels: AP@[.5:.95], AP50, AP75, AR, per class,
+    /// recall at fixed false positives per image.
+    #[arg(long)]
+    pub task: Option<String>,
+    /// A detector's labels: a COCO instances JSON file (images[].file_name matched to the
+    /// frames of --dataset), or a folder of YOLO txt files (one <stem>.txt per frame,
+    /// `class cx cy w h` normalised, optional classes.txt).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub labels: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]
