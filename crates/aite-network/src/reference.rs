@@ -4,15 +4,17 @@
 //! answers a few bytes per connection and stops when the device is dropped.
 //!
 //! Vulnerable: telnet (IAC, a busybox-like login accepting admin:admin), HTTP Basic admin:admin, an Open
-//! Inference Protocol `GET /v2` without authentication, an SSH greeting whose
-//! KEXINIT offers `diffie-hellman-group1-sha1` and `3des-cbc`, RTSP `/live.sdp` without
+//! Inference Protocol server without authentication (metadata, a READY model in the repository
+//! index, an infer route that answers a well-formed request and crashes, 500, on an unknown
+//! datatype), a real SSH server (russh) whose KEXINIT offers `diffie-hellman-group1-sha1` and
+//! `3des-cbc` and which lets admin:admin in by password, RTSP `/live.sdp` without
 //! credentials and another route with admin:admin, and TLS 1.2/1.3
 //! (rustls) with an expired self-signed certificate serving the same web UI; only HTTP is declared.
 //! Hardened: HTTP Basic and RTSP with a random password and `/v2` behind it, SSH with
-//! curve25519/AES-GCM only, TLS 1.3 only with a certificate from a CA, every port declared.
+//! curve25519/AES-GCM only and public keys only, TLS 1.3 only with a certificate from a CA,
+//! every port declared.
 
 use crate::http;
-use crate::ssh;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +36,45 @@ pub enum Role {
     Ssh,
     Tls,
     Rtsp,
+}
+
+/// Which logins the reference SSH server offers; the password ones accept admin:admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SshLogins {
+    Password,
+    /// One `Password:` prompt (what PAM sends), answered like a password.
+    KeyboardInteractive,
+    PublicKeyOnly,
+}
+
+/// The reference SSH server's authentication (russh).
+struct ReferenceSsh {
+    logins: SshLogins,
+}
+
+impl russh::server::Handler for ReferenceSsh {
+    type Error = russh::Error;
+
+    async fn auth_password(&mut self, user: &str, password: &str) -> Result<russh::server::Auth, Self::Error> {
+        Ok(if self.logins == SshLogins::Password && user == "admin" && password == "admin" { russh::server::Auth::Accept } else { russh::server::Auth::reject() })
+    }
+
+    async fn auth_keyboard_interactive<'a>(&'a mut self, user: &str, _: &str, response: Option<russh::server::Response<'a>>) -> Result<russh::server::Auth, Self::Error> {
+        use russh::server::Auth;
+        if self.logins != SshLogins::KeyboardInteractive {
+            return Ok(Auth::reject());
+        }
+        Ok(match response {
+            None => Auth::Partial { name: "".into(), instructions: "".into(), prompts: vec![("Password: ".into(), false)].into() },
+            Some(mut answers) => {
+                if user == "admin" && answers.next().as_deref() == Some(b"admin".as_slice()) {
+                    Auth::Accept
+                } else {
+                    Auth::reject()
+                }
+            }
+        })
+    }
 }
 
 /// A running reference device; dropping it stops every server.
@@ -63,14 +104,13 @@ impl ReferenceDevice {
         let vulnerable = kind == DeviceKind::Vulnerable;
         let password: String = if vulnerable { "admin".into() } else { (0..24).map(|_| char::from(b'a' + rand::random::<u8>() % 26)).collect() };
         let expected = http::basic("admin", &password);
-        let oip_body = r#"{"name":"mlserver","version":"1.7.1","extensions":[]}"#;
-        // HTTP: Basic on `/`; the OIP metadata at /v2 (behind the same auth on the hardened twin).
+        // HTTP: Basic on `/`; the OIP API at /v2 (behind the same auth on the hardened twin).
         let protect_v2 = !vulnerable;
-        let web = Arc::new(move |req: &str| -> String {
+        let web = Arc::new(move |req: &str, body: &[u8]| -> String {
             let authorised = req.lines().any(|l| l.to_ascii_lowercase().starts_with("authorization:") && l.split_once(':').map(|(_, v)| v.trim()) == Some(expected.as_str()));
             let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
             if path.starts_with("/v2") && !protect_v2 {
-                ok_json(oip_body)
+                oip_reply(req, body)
             } else if authorised {
                 "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\nContent-Length: 19\r\n\r\n<html>camera</html>".to_string()
             } else {
@@ -80,8 +120,8 @@ impl ReferenceDevice {
         let plain = web.clone();
         dev.serve(Role::HttpBasic, move |mut s| {
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let req = read_head(&mut s);
-            let _ = s.write_all(plain(&req).as_bytes());
+            let (req, body) = read_request(&mut s);
+            let _ = s.write_all(plain(&req, &body).as_bytes());
         })?;
         if vulnerable {
             dev.serve(Role::Telnet, |mut s| {
@@ -104,9 +144,8 @@ impl ReferenceDevice {
             })?;
             dev.serve(Role::Oip, move |mut s| {
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-                let req = read_head(&mut s);
-                let reply = if req.split_whitespace().nth(1).is_some_and(|p| p.starts_with("/v2")) { ok_json(oip_body) } else { "HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_string() };
-                let _ = s.write_all(reply.as_bytes());
+                let (req, body) = read_request(&mut s);
+                let _ = s.write_all(oip_reply(&req, &body).as_bytes());
             })?;
         }
         // RTSP: the vulnerable camera serves /live.sdp to anyone and /Streaming/Channels/1 with admin:admin;
@@ -133,18 +172,8 @@ impl ReferenceDevice {
             };
             let _ = s.write_all(reply.as_bytes());
         })?;
-        let kexinit = if vulnerable {
-            ssh::kexinit_packet("curve25519-sha256,diffie-hellman-group1-sha1", "ssh-rsa", "aes128-ctr,3des-cbc", "hmac-sha2-256")
-        } else {
-            ssh::kexinit_packet("curve25519-sha256,sntrup761x25519-sha512@openssh.com", "ssh-ed25519", "aes256-gcm@openssh.com,chacha20-poly1305@openssh.com", "hmac-sha2-256-etm@openssh.com")
-        };
-        dev.serve(Role::Ssh, move |mut s| {
-            let _ = s.write_all(b"SSH-2.0-aite_reference_1.0\r\n");
-            let mut b = [0u8; 256];
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let _ = s.read(&mut b);
-            let _ = s.write_all(&kexinit);
-        })?;
+        let logins = if vulnerable { SshLogins::Password } else { SshLogins::PublicKeyOnly };
+        dev.serve_ssh(logins, vulnerable)?;
         let tls = tls_config(vulnerable).map_err(std::io::Error::other)?;
         dev.serve(Role::Tls, move |mut s| {
             let Ok(mut conn) = rustls::ServerConnection::new(tls.clone()) else { return };
@@ -158,13 +187,62 @@ impl ReferenceDevice {
             }
             // The web UI again, over HTTPS.
             let mut st = rustls::Stream::new(&mut conn, &mut s);
-            let req = read_head(&mut st);
-            let _ = st.write_all(web(&req).as_bytes());
+            let (req, body) = read_request(&mut st);
+            let _ = st.write_all(web(&req, &body).as_bytes());
             conn.send_close_notify();
             let _ = conn.write_tls(&mut s);
         })?;
         dev.declared = if vulnerable { vec![dev.port(Role::HttpBasic).unwrap_or(0)] } else { dev.ports() };
         Ok(dev)
+    }
+
+    /// A device with only an SSH server (russh) offering `logins` to admin:admin, current algorithms.
+    pub fn ssh_only(logins: SshLogins) -> std::io::Result<ReferenceDevice> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut dev = ReferenceDevice { kind: DeviceKind::Vulnerable, services: vec![], declared: vec![], stop, threads: vec![] };
+        dev.serve_ssh(logins, false)?;
+        dev.declared = dev.ports();
+        Ok(dev)
+    }
+
+    /// The SSH server: `weak` offers diffie-hellman-group1-sha1 and 3des-cbc besides current algorithms.
+    fn serve_ssh(&mut self, logins: SshLogins, weak: bool) -> std::io::Result<()> {
+        use russh::{cipher, kex, mac};
+        use std::borrow::Cow;
+        let seed: [u8; 32] = rand::random();
+        let key = russh::keys::PrivateKey::from(russh::keys::ssh_key::private::Ed25519Keypair::from_seed(&seed));
+        let preferred = if weak {
+            russh::Preferred { kex: Cow::Owned(vec![kex::CURVE25519, kex::DH_G1_SHA1]), cipher: Cow::Owned(vec![cipher::AES_128_CTR, cipher::TRIPLE_DES_CBC]), mac: Cow::Owned(vec![mac::HMAC_SHA256]), ..russh::Preferred::DEFAULT }
+        } else {
+            russh::Preferred { kex: Cow::Owned(vec![kex::CURVE25519]), cipher: Cow::Owned(vec![cipher::AES_256_GCM, cipher::CHACHA20_POLY1305]), mac: Cow::Owned(vec![mac::HMAC_SHA256_ETM]), ..russh::Preferred::DEFAULT }
+        };
+        let methods: &[russh::MethodKind] = match logins {
+            SshLogins::Password => &[russh::MethodKind::Password],
+            SshLogins::KeyboardInteractive => &[russh::MethodKind::KeyboardInteractive],
+            SshLogins::PublicKeyOnly => &[russh::MethodKind::PublicKey],
+        };
+        let config = Arc::new(russh::server::Config {
+            server_id: russh::SshId::Standard("SSH-2.0-aite_reference_1.0".into()),
+            methods: russh::MethodSet::from(methods),
+            // Rejections answered at once (russh waits 1 s by default): the tests stay short.
+            auth_rejection_time: Duration::from_millis(5),
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            keys: vec![key],
+            preferred,
+            inactivity_timeout: Some(Duration::from_secs(5)),
+            ..Default::default()
+        });
+        self.serve(Role::Ssh, move |s| {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let config = config.clone();
+            rt.block_on(async move {
+                let _ = s.set_nonblocking(true);
+                let Ok(s) = tokio::net::TcpStream::from_std(s) else { return };
+                if let Ok(session) = russh::server::run_stream(config, s, ReferenceSsh { logins }).await {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), session).await;
+                }
+            });
+        })
     }
 
     fn serve(&mut self, role: Role, handle: impl Fn(TcpStream) + Send + Sync + 'static) -> std::io::Result<()> {
@@ -219,6 +297,60 @@ impl Drop for ReferenceDevice {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+    }
+}
+
+/// The vulnerable device's Open Inference Protocol server (no authentication): metadata with
+/// the repository extension, one READY model `digits` (FP32 [1,4]), an infer route that answers
+/// well-formed requests and fails with a 500 on an unknown datatype (looked up before validating).
+fn oip_reply(head: &str, body: &[u8]) -> String {
+    let mut words = head.split_whitespace();
+    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let model = r#"{"name":"digits","versions":["1"],"platform":"onnx","inputs":[{"name":"input","datatype":"FP32","shape":[1,4]}],"outputs":[{"name":"output","datatype":"FP32","shape":[1,2]}]}"#;
+    let reply = |status: &str, body: &str| format!("HTTP/1.0 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+    match (method, path) {
+        ("GET", "/v2") => ok_json(r#"{"name":"mlserver","version":"1.7.1","extensions":["model_repository"]}"#),
+        ("GET", "/v2/health/live" | "/v2/health/ready") => ok_json("{}"),
+        ("GET", "/v2/models/digits") => ok_json(model),
+        ("POST", "/v2/repository/index") => ok_json(r#"[{"name":"digits","version":"1","state":"READY"}]"#),
+        ("POST", "/v2/models/digits/infer") => {
+            let req: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+            let input = req.as_ref().and_then(|r| r.get("inputs")?.get(0).cloned());
+            let datatype = input.as_ref().and_then(|i| i.get("datatype")?.as_str().map(str::to_string));
+            let known = ["FP32", "FP16", "INT64", "INT32", "UINT8", "BOOL"];
+            if datatype.as_deref().is_some_and(|d| !known.contains(&d)) {
+                return reply("500 Internal Server Error", r#"{"error":"KeyError"}"#);
+            }
+            let data = input.as_ref().and_then(|i| i.get("data")?.as_array().cloned()).unwrap_or_default();
+            let well_formed = datatype.as_deref() == Some("FP32") && input.as_ref().and_then(|i| i.get("shape")).is_some_and(|s| s == &serde_json::json!([1, 4])) && data.len() == 4 && data.iter().all(|x| x.is_number());
+            if well_formed {
+                ok_json(r#"{"model_name":"digits","outputs":[{"name":"output","datatype":"FP32","shape":[1,2],"data":[0.0,0.0]}]}"#)
+            } else {
+                reply("400 Bad Request", r#"{"error":"bad request"}"#)
+            }
+        }
+        _ => reply("404 Not Found", r#"{"error":"not found"}"#),
+    }
+}
+
+/// A request's head and its Content-Length body (at most 2 MiB read).
+fn read_request(s: &mut impl Read) -> (String, Vec<u8>) {
+    let mut buf = Vec::new();
+    let mut b = [0u8; 16384];
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let len = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse::<usize>().ok())).unwrap_or(0).min(2 << 20);
+            if buf.len() >= end + 4 + len {
+                return (head + "\r\n\r\n", buf[end + 4..end + 4 + len].to_vec());
+            }
+        } else if buf.len() > 16384 {
+            return (String::from_utf8_lossy(&buf).into_owned(), Vec::new());
+        }
+        match s.read(&mut b) {
+            Ok(0) | Err(_) => return (String::from_utf8_lossy(&buf).into_owned(), Vec::new()),
+            Ok(n) => buf.extend_from_slice(&b[..n]),
         }
     }
 }

@@ -51,6 +51,18 @@ fn vulnerable_device_fails_each_planted_rule() {
     let mut want = vec![at(Role::HttpBasic), at(Role::Oip), at(Role::Tls)];
     want.sort();
     assert_eq!(oip, want);
+    // A real SSH server: password offered after the key exchange, admin:admin gets in.
+    assert_eq!(fails("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), [at(Role::Ssh)]);
+    // The inference API lists its READY model without credentials on each HTTP service, and the
+    // unknown datatype gets a 500 after a well-formed control got a 200.
+    let mut repo = fails("AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED");
+    repo.sort();
+    assert_eq!(repo, want);
+    assert_eq!(fails("AITE-NET-OIP-MALFORMED-INPUT").len(), 3);
+    let oip = r.services.iter().find(|s| s.port == dev.port(Role::Oip).unwrap()).unwrap().oip.as_ref().unwrap();
+    assert_eq!(oip.control.as_ref().and_then(|c| c.status), Some(200), "{oip:?}");
+    let not_clean: Vec<&str> = oip.malformed.iter().filter(|m| !m.clean()).map(|m| m.case.as_str()).collect();
+    assert_eq!(not_clean, ["unknown datatype"], "{oip:?}");
     // Five undeclared open ports (only HTTP is declared); the closed one is examined, not failed.
     assert_eq!(fails("AITE-NET-UNDECLARED-PORT").len(), 5);
     // RTSP: /live.sdp open to anyone, /Streaming/Channels/1 behind admin:admin; the random route is 404.
@@ -80,13 +92,14 @@ fn vulnerable_device_fails_each_planted_rule() {
     }
     // Every credential try is recorded; the password is not, unless asked.
     let a = &r.attempts;
-    assert_eq!(a.len(), 4, "one accepted try per web UI, on RTSP and on telnet: {a:?}");
+    assert_eq!(a.len(), 5, "one accepted try per web UI, on RTSP, on telnet and on SSH: {a:?}");
     assert!(a.iter().all(|x| x.user == "admin" && x.list_entry == 1), "{a:?}");
     assert!(a.iter().any(|x| x.service.ends_with("(TLS) http-basic GET /")), "{a:?}");
     assert!(a.iter().any(|x| x.service.ends_with("telnet login")), "{a:?}");
+    assert!(a.iter().any(|x| x.service == format!("{} ssh-password", at(Role::Ssh))), "{a:?}");
     assert!(a.iter().all(|x| x.password.is_none()));
-    let json = serde_json::to_string(&r).unwrap();
-    assert!(!json.contains("\"password\""), "no password field in the evidence");
+    let json = serde_json::to_value(&r).unwrap();
+    assert!(json["attempts"].as_array().unwrap().iter().all(|a| a.get("password").is_none()), "no password field in the evidence");
     assert!(r.complete(), "{:?}", r.gaps);
 }
 
@@ -100,6 +113,14 @@ fn hardened_twin_fails_nothing() {
     assert_eq!(r.attempts.len(), 3 * aite_network::http::DEFAULT_CREDENTIALS.len());
     assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { status: 401 })), "{:?}", r.attempts);
     let s = |rule: &str| r.status(rule).unwrap();
+    // Key-only SSH: after the key exchange only publickey is offered; no password is tried.
+    let ssh = r.services.iter().find(|s| s.port == dev.port(Role::Ssh).unwrap()).unwrap();
+    assert_eq!(ssh.ssh_auth_methods.as_deref(), Some(&["publickey".to_string()][..]), "{ssh:?}");
+    for rule in ["AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED"] {
+        assert_eq!(s(rule), RuleStatus::Pass, "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
+    }
+    // Infer is reachable only with credentials: no malformed tensor is sent.
+    assert_eq!(s("AITE-NET-OIP-MALFORMED-INPUT"), RuleStatus::NotApplicable);
     for rule in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"] {
         assert_eq!(s(rule), RuleStatus::Pass, "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
     }

@@ -59,3 +59,41 @@ fn probe_refuses_targets_outside_loopback() {
     }
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0, "no run folder for a refused probe");
 }
+
+/// `aite probe` of the reference device, assessed with a shipped profile: requirement id -> verdict.
+fn probe_verdicts(kind: DeviceKind, profile: &str) -> std::collections::BTreeMap<String, String> {
+    let dev = ReferenceDevice::start(kind).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = run(aite().args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared), "--out"]).arg(out.path()));
+    assert!(r.code == 0 || r.code == 1, "{kind:?}: {}\n{}", r.stdout, r.stderr);
+    let a = aite_assessment::assess(&aite_assessment::shipped(profile).unwrap(), &results(&run_folder(out.path())));
+    a.requirements.iter().map(|q| (q.id.clone(), q.verdict.label().to_string())).collect()
+}
+
+/// The network requirements added in profiles 0.3.0 read their rules: the vulnerable reference
+/// device (russh with admin:admin by password, an OIP server listing a READY model and crashing
+/// on an unknown datatype) FAILs them, the hardened twin (keys only, OIP behind Basic) PASSes
+/// the two it has subjects for, and a package without a probe leaves them NOT_TESTED.
+#[test]
+fn profile_network_requirements_get_verdicts_from_the_reference_device() {
+    const ADDED: [&str; 3] = ["SEC-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "SEC-NET-OIP-REPOSITORY-UNAUTHENTICATED", "SEC-NET-OIP-MALFORMED-INPUT"];
+    let vulnerable = probe_verdicts(DeviceKind::Vulnerable, "ai-camera");
+    for id in ADDED {
+        assert_eq!(vulnerable.get(id).map(String::as_str), Some("FAIL"), "{id}: {vulnerable:?}");
+    }
+    let hardened = probe_verdicts(DeviceKind::Hardened, "ai-camera");
+    for id in ["SEC-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "SEC-NET-OIP-REPOSITORY-UNAUTHENTICATED"] {
+        assert_eq!(hardened.get(id).map(String::as_str), Some("PASS"), "{id}: {hardened:?}");
+    }
+    // Infer is reachable only with credentials on the hardened twin: nothing to send malformed tensors to.
+    assert_eq!(hardened.get("SEC-NET-OIP-MALFORMED-INPUT").map(String::as_str), Some("NOT_APPLICABLE"), "{hardened:?}");
+    assert!(hardened.iter().filter(|(id, _)| id.starts_with("SEC-NET-")).all(|(_, v)| v != "FAIL"), "{hardened:?}");
+    for name in aite_assessment::profile::shipped_names() {
+        let p = aite_assessment::shipped(name).unwrap();
+        let a = aite_assessment::assess(&p, &serde_json::json!({ "suites": {} }));
+        for id in ADDED {
+            let q = a.requirements.iter().find(|q| q.id == id).unwrap_or_else(|| panic!("{name} has no {id}"));
+            assert_eq!(q.verdict.label(), "NOT_TESTED", "{name} {id}: {:?}", q.verdict);
+        }
+    }
+}
