@@ -13,17 +13,24 @@
 //! - [`spsa`]: SPSA gradient estimation + projected Adam steps, L-inf and L2, a
 //!   second score-based family beside Square's random search.
 //! - random noise at the same epsilon, as a baseline.
+//! - [`detection`]: the Square attack's random search with a detector loss:
+//!   vanishing (every detection suppressed) and mislabelling, with the noise baseline.
 //!
 //! Robust accuracy is AutoAttack's: samples still classified correctly after
 //! the attack, over *all* samples (misclassified clean samples count as
 //! broken). The attack success rate is over clean-correct samples only (ART's
 //! denominator). Both are reported and named.
 
+pub mod detection;
 pub mod hsj;
 pub mod spsa;
 pub mod square;
 
 use crate::corruption::{rgb8_to_image, image_to_rgb8, LabeledFrame};
+pub use detection::{
+    merge_detector_attack_reports, run_detector_attack, run_detector_attack_shard, DetectorAttackOutcome, DetectorAttackRecord, DetectorAttackReport, DetectorAttackSettings,
+    DetectorAttempt, DetectorGoal, GoalApplicability,
+};
 use crate::RobustnessError;
 use aite_accuracy::{wilson, Proportion};
 use aite_data::{Image, PreprocessSpec};
@@ -169,10 +176,13 @@ impl AttackSettings {
 /// The target's answer to one query.
 #[derive(Debug, Clone)]
 pub struct Probe {
-    /// Score of the true class minus the best other score (< 0: misclassified).
+    /// Score of the true class minus the best other score (< 0: misclassified); for a
+    /// detector goal, its loss ([`detection`]).
     pub margin: f32,
+    /// The top-1 class; for a detector goal, the number of decoded detections.
     pub top1: usize,
-    /// The top-1 answer is not the label (what "misclassified" means, ties included).
+    /// The top-1 answer is not the label (what "misclassified" means, ties included); for a
+    /// detector goal, the goal is reached on the decoded detections.
     pub fooled: bool,
     /// The image probed last (filled in by the attack for its final answer).
     pub image: Vec<f32>,
@@ -185,7 +195,7 @@ pub struct Oracle<'a> {
     width: usize,
     height: usize,
     channels: usize,
-    label: usize,
+    goal: Goal<'a>,
     channel: Channel,
     budget: usize,
     used: usize,
@@ -193,9 +203,17 @@ pub struct Oracle<'a> {
     cancel: Option<Cancel>,
 }
 
+/// What the attacker wants from the target.
+enum Goal<'a> {
+    /// The top-1 class is no longer `label`.
+    Misclassify { label: usize },
+    /// A detector goal on decoded detections ([`detection`]).
+    Detector(detection::Objective<'a>),
+}
+
 impl<'a> Oracle<'a> {
     pub fn new(target: &'a mut dyn Target, spec: &'a PreprocessSpec, geometry: &Image, label: usize, channel: Channel, budget: usize, output_index: usize) -> Self {
-        Oracle { target, spec, width: geometry.width, height: geometry.height, channels: geometry.channels, label, channel, budget, used: 0, output_index, cancel: None }
+        Oracle { target, spec, width: geometry.width, height: geometry.height, channels: geometry.channels, goal: Goal::Misclassify { label }, channel, budget, used: 0, output_index, cancel: None }
     }
 
     /// Stop with [`RobustnessError::Interrupted`] at the next query once `cancel` is set.
@@ -234,6 +252,10 @@ impl<'a> Oracle<'a> {
     fn ask(&mut self, x: &[f32], channel: Channel) -> Result<Probe, RobustnessError> {
         let img = self.deliver(x, channel);
         let out = self.target.infer(&[self.spec.normalise(&img)])?;
+        let label = match &self.goal {
+            Goal::Misclassify { label } => *label,
+            Goal::Detector(objective) => return objective.probe(&out),
+        };
         let tensor = out.get(self.output_index).ok_or_else(|| RobustnessError::Unsupported {
             check: "attack",
             reason: format!("the target returned {} outputs; output {} was asked for", out.len(), self.output_index),
@@ -247,17 +269,17 @@ impl<'a> Oracle<'a> {
             });
         }
         let scores = tensor.to_f32_vec();
-        if self.label >= scores.len() {
+        if label >= scores.len() {
             return Err(RobustnessError::Unsupported {
                 check: "attack",
-                reason: format!("label index {} is outside the {} output scores", self.label, scores.len()),
+                reason: format!("label index {label} is outside the {} output scores", scores.len()),
                 hint: "check label_offset in the preprocessing spec, and that the model is a classifier ([1, K] output)".into(),
             });
         }
         let top1 = aite_target::top_k(tensor, 1)?.first().map(|&(i, _)| i).unwrap_or(0);
-        let other = scores.iter().enumerate().filter(|&(i, _)| i != self.label).map(|(_, &v)| v).fold(f32::NEG_INFINITY, f32::max);
-        let margin = scores[self.label] - other;
-        Ok(Probe { margin, top1, fooled: top1 != self.label, image: Vec::new() })
+        let other = scores.iter().enumerate().filter(|&(i, _)| i != label).map(|(_, &v)| v).fold(f32::NEG_INFINITY, f32::max);
+        let margin = scores[label] - other;
+        Ok(Probe { margin, top1, fooled: top1 != label, image: Vec::new() })
     }
 
     /// One counted query. Callers check [`Oracle::remaining`] first; a query
@@ -342,11 +364,11 @@ pub fn in_shard(index: usize, shard: (usize, usize)) -> bool {
 /// JPEG quality of the after-attack channel check.
 pub const CHECK_JPEG_QUALITY: u8 = 90;
 
-fn seed_for(seed: u64, kind: AttackKind, index: usize) -> u64 {
+pub(crate) fn seed_for(seed: u64, kind: AttackKind, index: usize) -> u64 {
     crate::corruption::sample_seed(seed ^ 0xA77A_C4, crate::corruption::CorruptionKind::GaussianNoise, 0, index) ^ (kind as u64).wrapping_mul(0x9E37_79B9)
 }
 
-fn noise(x: &[f32], eps: f32, norm: &str, oracle: &mut Oracle<'_>, rng: &mut StdRng) -> Result<Probe, RobustnessError> {
+pub(crate) fn noise(x: &[f32], eps: f32, norm: &str, oracle: &mut Oracle<'_>, rng: &mut StdRng) -> Result<Probe, RobustnessError> {
     let normal = rand_distr::StandardNormal;
     let mut best: Option<Probe> = None;
     while oracle.remaining() > 0 {
@@ -369,7 +391,7 @@ fn noise(x: &[f32], eps: f32, norm: &str, oracle: &mut Oracle<'_>, rng: &mut Std
     Ok(best.expect("budget >= 1 is validated"))
 }
 
-fn median(v: &mut [f64]) -> Option<f64> {
+pub(crate) fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
