@@ -917,7 +917,8 @@ record DIR` adds an existing package (recording it again changes nothing). A run
 first 12 hex digits of its manifest.json's SHA-256.
 
 Database: --db PATH, else $AITE_HISTORY_DB, else $XDG_DATA_HOME/aite/history.sqlite3, else
-~/.local/share/aite/history.sqlite3. Schema and statistics: docs/history.md. Needs the `history`
+~/.local/share/aite/history.sqlite3; `--db postgres://user@host:port/db` (feature `postgres`) is a
+PostgreSQL server instead. Schema and statistics: docs/history.md. Needs the `history`
 feature (cargo install --path crates/aite --features history).
 
 Exit codes: 0 done; 2 built without the `history` feature; 3 the database or

@@ -2,6 +2,9 @@
 //! and the message of a build without it.
 
 mod common;
+#[cfg(feature = "postgres")]
+#[path = "../../aite-history/tests/pg/mod.rs"]
+mod pg;
 
 use common::{aite, run};
 
@@ -163,5 +166,48 @@ mod with_history {
         assert!(d["verdict_changes"].as_array().unwrap().is_empty());
         assert!(d["findings"]["new"].as_array().unwrap().is_empty() && d["findings"]["fixed"].as_array().unwrap().is_empty());
         assert!(d["findings"]["unchanged"].as_u64().unwrap() > 0, "the demo's planted findings are recorded");
+    }
+
+    /// `--db postgres://…`: the same two packages recorded through the CLI into SQLite and
+    /// into a throwaway PostgreSQL give the same `aite history` table and the same
+    /// `aite diff` text and JSON (apart from the database named and the recording time).
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn history_and_diff_are_the_same_on_postgresql() {
+        let Some(server) = crate::pg::PgServer::start() else { return };
+        server.create_database("aite");
+        let tmp = tempfile::tempdir().unwrap();
+        let a = package(tmp.path(), "rel-a", "SN-1", 280, 0, "PASS", &[("AITE-KEY-WEAK", "etc/web.key"), ("AITE-CRED-DEFAULT", "etc/shadow")], &[("AITE-KEY-WEAK", "fail"), ("AITE-CRED-DEFAULT", "fail"), ("AITE-FS-SETUID", "pass")]);
+        let b = package(tmp.path(), "rel-b", "SN-2", 260, 400_000, "FAIL", &[("AITE-CRED-DEFAULT", "etc/shadow"), ("AITE-FS-SETUID", "usr/sbin/helper")], &[("AITE-KEY-WEAK", "pass"), ("AITE-CRED-DEFAULT", "fail"), ("AITE-FS-SETUID", "fail")]);
+        let sqlite = format!("sqlite:{}", tmp.path().join("h.sqlite3").display());
+        let url = server.url("aite");
+        let mut outputs = vec![];
+        for db in [sqlite.as_str(), url.as_str()] {
+            let (id_a, id_b) = (record(Path::new(db), &a), record(Path::new(db), &b));
+            let shown = db.strip_prefix("sqlite:").unwrap_or(db);
+            let listing = run(aite().args(["history", "--db", db]));
+            assert_eq!(listing.code, 0, "{db}: {}", listing.stderr);
+            assert!(listing.stdout.contains(&format!("2 run(s) in {shown}")), "{}", listing.stdout);
+            let text = run(aite().args(["diff", &id_a, &id_b, "--db", db]));
+            assert_eq!(text.code, 0, "{db}: {}", text.stderr);
+            let json = run(aite().args(["diff", &id_a[..6], &id_b, "--json", "--db", db]));
+            assert_eq!(json.code, 0, "{db}: {}", json.stderr);
+            let mut json: Value = serde_json::from_str(&json.stdout).unwrap();
+            for side in ["before", "after"] {
+                assert!(json[side]["recorded_at"].as_str().is_some_and(|t| !t.is_empty()));
+                json[side]["recorded_at"] = Value::Null;
+            }
+            outputs.push((listing.stdout.replace(shown, "DB"), text.stdout, json));
+        }
+        assert_eq!(outputs[0].0, outputs[1].0, "aite history differs");
+        assert_eq!(outputs[0].1, outputs[1].1, "aite diff differs");
+        assert_eq!(outputs[0].2, outputs[1].2, "aite diff --json differs");
+        // The known diff (as in the SQLite test above), not two equal wrong ones.
+        assert!(outputs[1].1.contains("93.33% (280/300) -> 86.67% (260/300)  -6.67 pp  significant at 5% (two-proportion z = -2.722, p = 0.0065)"), "{}", outputs[1].1);
+        assert!(outputs[1].1.contains("security findings: 1 new, 1 fixed, 0 not re-examined, 1 unchanged"), "{}", outputs[1].1);
+        // An unreachable server: exit 3, the URL named, no panic.
+        let r = run(aite().args(["history", "--db", "postgres://postgres@127.0.0.1:1/aite"]));
+        assert_eq!(r.code, 3, "{}", r.stderr);
+        assert!(r.stderr.contains("history database postgres://postgres@127.0.0.1:1/aite") && !r.stderr.contains("panicked"), "{}", r.stderr);
     }
 }

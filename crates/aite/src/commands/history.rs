@@ -1,6 +1,7 @@
 //! `aite history`, `aite history record DIR`, `aite diff RUN_A RUN_B`, and [`record`]
 //! for `aite run`: wiring of the aite-history crate (feature `history`, not default,
-//! because rusqlite compiles SQLite from C).
+//! because rusqlite compiles SQLite from C; feature `postgres` adds the PostgreSQL
+//! back end, `--db postgres://…`).
 
 use crate::cli::{DiffArgs, HistoryArgs};
 use std::path::Path;
@@ -56,12 +57,13 @@ mod enabled {
     use anyhow::Context;
     use std::path::Path;
 
+    /// `--db` (a file path, `sqlite:PATH` or `postgres://user@host:port/db`), else the default.
     pub(super) fn open(db: Option<&Path>) -> anyhow::Result<History> {
-        let path = match db {
-            Some(p) => p.to_path_buf(),
-            None => aite_history::default_path()?,
+        let location = match db {
+            Some(p) => aite_history::Location::from_path(p),
+            None => aite_history::default_location()?,
         };
-        Ok(History::open(&path)?)
+        Ok(History::open_location(&location)?)
     }
 
     pub(super) fn history(args: HistoryArgs) -> anyhow::Result<u8> {
@@ -69,7 +71,7 @@ mod enabled {
         if let Some(HistoryAction::Record { dir }) = &args.action {
             let id = h.record_package(dir)?;
             let run = h.run(&id)?;
-            println!("recorded {} as run {id} in {}", run.package_path, h.path().display());
+            println!("recorded {} as run {id} in {}", run.package_path, h.location());
             return Ok(0);
         }
         let runs = h.runs(args.terminal.as_deref())?;
@@ -79,12 +81,12 @@ mod enabled {
         }
         if runs.is_empty() {
             let filter = args.terminal.as_deref().map(|t| format!(" for terminal `{t}`")).unwrap_or_default();
-            println!("no runs{filter} in {} (`aite run` records each run; `aite history record DIR` adds a package)", h.path().display());
+            println!("no runs{filter} in {} (`aite run` records each run; `aite history record DIR` adds a package)", h.location());
             return Ok(0);
         }
         let rows: Vec<[String; 7]> = runs.iter().map(row).collect();
         print_table(&["run", "started", "terminal", "firmware", "profile", "verdict", "package"], &rows);
-        println!("{} run(s) in {}", runs.len(), h.path().display());
+        println!("{} run(s) in {}", runs.len(), h.location());
         Ok(0)
     }
 
