@@ -1,5 +1,6 @@
 //! Which remote target a URL names, and connecting to it: `oip+http://…` (REST), `cmd:…`
-//! (a wrapper program), `oip+grpc://…` (gRPC, feature `grpc`).
+//! (a wrapper program), `cmd+unix://PATH` (a wrapper daemon on a Unix socket), `oip+grpc://…`
+//! (gRPC, feature `grpc`).
 
 use crate::{CommandTarget, OipTarget, OipUrl, RemoteError, RemoteOptions};
 use aite_target::Target;
@@ -8,13 +9,20 @@ use std::time::Duration;
 /// Whether `text` names a remote target (a URL scheme aite reaches over the network or a
 /// wrapper program) rather than a model file.
 pub fn is_target_url(text: &str) -> bool {
-    text.starts_with("oip+") || text.starts_with("cmd:")
+    text.starts_with("oip+") || is_command_url(text)
+}
+
+/// `cmd:PROGRAM …` or `cmd+unix://PATH`: a wrapper speaking aite-cmd/1.
+fn is_command_url(text: &str) -> bool {
+    text.starts_with("cmd:") || text.starts_with(crate::command::UNIX_SCHEME)
 }
 
 /// Check a target URL without connecting (for configuration files).
 pub fn check_target_url(url: &str) -> Result<(), RemoteError> {
     if url.starts_with("cmd:") {
         crate::parse_command(url).map(|_| ())
+    } else if url.starts_with("cmd+") {
+        crate::parse_unix_socket(url).map(|_| ())
     } else if url.starts_with("oip+grpc://") {
         grpc_url(url)
     } else {
@@ -34,8 +42,8 @@ fn grpc_url(url: &str) -> Result<(), RemoteError> {
 
 /// Connect to the target `url` names.
 pub fn connect(url: &str, options: &RemoteOptions) -> Result<Box<dyn Target>, RemoteError> {
-    if url.starts_with("cmd:") {
-        return Ok(Box::new(CommandTarget::connect(url, options.timeout, options.input_shape.as_deref())?));
+    if is_command_url(url) {
+        return Ok(Box::new(CommandTarget::connect_logged(url, options.timeout, options.input_shape.as_deref(), options.wrapper_log.clone())?));
     }
     if url.starts_with("oip+grpc://") {
         grpc_url(url)?;
@@ -46,9 +54,9 @@ pub fn connect(url: &str, options: &RemoteOptions) -> Result<Box<dyn Target>, Re
 }
 
 /// The model metadata the target answers, as bytes: what the evidence can pin of a model whose
-/// file stays on the device. A command target is started for it and stopped again.
+/// file stays on the device. A command target is started (connected) for it and stopped again.
 pub fn fetch_model_metadata(url: &str, timeout: Duration) -> Result<Vec<u8>, RemoteError> {
-    if url.starts_with("cmd:") {
+    if is_command_url(url) {
         let t = CommandTarget::connect(url, timeout, None)?;
         return Ok(serde_json::to_vec(t.metadata()).expect("a JSON value serialises"));
     }

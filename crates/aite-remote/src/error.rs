@@ -5,7 +5,7 @@ use aite_target::RequestOutcome;
 /// A remote target that could not be reached, is not ready, or describes a model aite cannot run.
 #[derive(Debug, thiserror::Error)]
 pub enum RemoteError {
-    #[error("bad target URL `{url}`: {reason}\n  hint: oip+http://HOST:PORT/models/NAME[/versions/VERSION], or cmd:PROGRAM [ARGS] for a wrapper program")]
+    #[error("bad target URL `{url}`: {reason}\n  hint: oip+http://HOST:PORT/models/NAME[/versions/VERSION], cmd:PROGRAM [ARGS] for a wrapper program, or cmd+unix://PATH for a wrapper daemon on a Unix socket")]
     Url { url: String, reason: String },
     /// A request of the set-up failed (no answer, or an error status).
     #[error("{what} failed at {url}: {outcome}: {message}\n  hint: {hint}")]

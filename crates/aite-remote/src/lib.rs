@@ -7,8 +7,9 @@
 //! [`Target`](aite_target::Target), so every suite runs on it unchanged.
 //!
 //! [`CommandTarget`] runs a wrapper program around a vendor runtime (`cmd:PROGRAM [ARGS]`)
-//! and speaks protocol `aite-cmd/1` on its stdin/stdout: the same JSON headers and raw
-//! tensor bytes. With feature `grpc`, `GrpcTarget` speaks the same protocol over gRPC
+//! and speaks protocol `aite-cmd/1` on its stdin/stdout (its stderr kept in a [`WrapperLog`]
+//! for the evidence), or speaks the same bytes to a wrapper daemon on a Unix stream socket
+//! (`cmd+unix://PATH`): the same JSON headers and raw tensor bytes. With feature `grpc`, `GrpcTarget` speaks the same protocol over gRPC
 //! (`oip+grpc://HOST:PORT/models/NAME`). [`connect`] picks the target a URL names.
 //!
 //! Nothing is lost: every request attempt is a [`RequestRecord`] with its
@@ -37,7 +38,7 @@ mod oip;
 mod url;
 
 pub use codec::WireType;
-pub use command::{parse_command, CommandTarget, PROTOCOL as COMMAND_PROTOCOL};
+pub use command::{parse_command, parse_unix_socket, CommandTarget, WrapperLog, PROTOCOL as COMMAND_PROTOCOL};
 pub use error::RemoteError;
 #[cfg(feature = "grpc")]
 pub use grpc::{decode_response, parse_grpc_url, proto, GrpcTarget};

@@ -27,11 +27,13 @@ pub struct RemoteOptions {
     pub transfer: Transfer,
     /// Full shape of the first input where the metadata has variable (-1) dimensions.
     pub input_shape: Option<Vec<usize>>,
+    /// Where a command target's wrapper program logs its stderr for the evidence.
+    pub wrapper_log: Option<crate::WrapperLog>,
 }
 
 impl Default for RemoteOptions {
     fn default() -> Self {
-        RemoteOptions { timeout: Duration::from_secs(10), transfer: Transfer::Auto, input_shape: None }
+        RemoteOptions { timeout: Duration::from_secs(10), transfer: Transfer::Auto, input_shape: None, wrapper_log: None }
     }
 }
 

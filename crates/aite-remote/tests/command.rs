@@ -160,3 +160,150 @@ fn command_words_split_like_a_shell() {
     let w = aite_remote::parse_command(r#"cmd:python3  "my wrapper.py" --model a\ b 'x y'"#).unwrap();
     assert_eq!(w, ["python3", "my wrapper.py", "--model", "a b", "x y"]);
 }
+
+// The same protocol to a wrapper daemon on a Unix stream socket (`cmd+unix://PATH`).
+
+/// What the fake daemon does with one infer request on a connection.
+#[derive(Clone, Copy)]
+enum Daemon {
+    /// Answer 1.0 and -2.5 (FP32 little-endian 0x3F800000, 0xC0200000).
+    Answer,
+    /// Send the header and half the tensor bytes, then close the connection.
+    CloseMidFrame,
+    /// Close the connection without answering.
+    Close,
+}
+
+/// A daemon on `path` answering each connection's metadata, then its infer requests as the
+/// connection's script says (the last step repeats). Returns the connections accepted so far.
+fn daemon(path: &std::path::Path, scripts: Vec<Vec<Daemon>>) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for (n, conn) in listener.incoming().enumerate() {
+            let Ok(conn) = conn else { return };
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let script = scripts.get(n).or(scripts.last()).cloned().unwrap_or_default();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                let mut w = conn;
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                w.write_all(format!("{META}\n").as_bytes()).unwrap();
+                for k in 0.. {
+                    line.clear();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line.contains("shutdown") {
+                        return;
+                    }
+                    let mut x = [0u8; 8];
+                    r.read_exact(&mut x).unwrap();
+                    let id = line.split("\"id\":\"").nth(1).and_then(|t| t.split('"').next()).unwrap_or("?").to_string();
+                    let head = format!("{{\"id\":\"{id}\",\"outputs\":[{{\"name\":\"y\",\"datatype\":\"FP32\",\"shape\":[1,2],\"parameters\":{{\"binary_data_size\":8}}}}],\"timing_ns\":{{\"infer\":500}}}}\n");
+                    let bytes = [0u8, 0, 0x80, 0x3F, 0, 0, 0x20, 0xC0];
+                    match script.get(k).or(script.last()).copied().unwrap_or(Daemon::Answer) {
+                        Daemon::Answer => {
+                            w.write_all(head.as_bytes()).unwrap();
+                            w.write_all(&bytes).unwrap();
+                        }
+                        Daemon::CloseMidFrame => {
+                            w.write_all(head.as_bytes()).unwrap();
+                            w.write_all(&bytes[..4]).unwrap();
+                            return;
+                        }
+                        Daemon::Close => return,
+                    }
+                }
+            });
+        }
+    });
+    accepted
+}
+
+fn socket_url(path: &std::path::Path) -> String {
+    format!("cmd+unix://{}", path.display())
+}
+
+#[test]
+fn a_daemon_on_a_unix_socket_answers_as_a_program_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("npu.sock");
+    let accepted = daemon(&path, vec![vec![Daemon::Answer]]);
+    let mut t = connect(&socket_url(&path));
+    assert_eq!((t.info().engine.as_str(), t.info().engine_version.as_str()), ("cmd", "sh-test 1"));
+    assert_eq!(t.socket(), Some(path.as_path()));
+    for _ in 0..3 {
+        assert_eq!(t.infer(&input()).unwrap()[0].to_f32_vec(), vec![1.0, -2.5]);
+    }
+    assert_eq!(t.wrapper_infer_ns(), (1500, 3));
+    assert_eq!((t.request_counts().unwrap().ok, t.restarts()), (3, 0));
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1, "one connection for the whole run");
+}
+
+#[test]
+fn a_daemon_closing_mid_frame_is_truncated_naming_the_socket_then_reconnected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("npu.sock");
+    // Connection 1: one answer, then closes half-way through the second; connection 2 closes
+    // without answering; connection 3 answers.
+    let accepted = daemon(&path, vec![vec![Daemon::Answer, Daemon::CloseMidFrame], vec![Daemon::Close], vec![Daemon::Answer]]);
+    let url = socket_url(&path);
+    let mut t = connect(&url);
+    t.infer(&input()).unwrap();
+    let e = t.infer(&input()).unwrap_err().to_string();
+    let at = format!("the wrapper at `{}` closed the connection in the middle of its answer", path.display());
+    assert!(e.contains(&url) && e.contains("truncated") && e.contains(&at), "{e}");
+    let e = t.infer(&input()).unwrap_err().to_string();
+    assert!(e.contains("reset") && e.contains(&format!("the wrapper at `{}` closed the connection before answering", path.display())), "{e}");
+    assert_eq!(t.infer(&input()).unwrap()[0].to_f32_vec(), vec![1.0, -2.5]);
+    let c = t.request_counts().unwrap();
+    assert_eq!((c.ok, c.truncated, c.reset, t.restarts()), (2, 1, 1, 2));
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_socket_that_is_missing_refused_or_not_a_socket_is_an_error_naming_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.sock");
+    let stale = dir.path().join("stale.sock");
+    drop(std::os::unix::net::UnixListener::bind(&stale).unwrap()); // the file stays, nobody listens
+    let plain = dir.path().join("plain.sock");
+    std::fs::write(&plain, b"not a socket").unwrap();
+    for (path, says) in [(&missing, "no socket at"), (&stale, "refused the connection: nothing listens on it"), (&plain, "is not a Unix socket")] {
+        let e = CommandTarget::connect(&socket_url(path), Duration::from_secs(5), None).err().expect("no daemon");
+        assert!(matches!(e, aite_remote::RemoteError::Request { outcome: RequestOutcome::Refused, .. }), "{e}");
+        let e = e.to_string();
+        assert!(e.contains(says) && e.contains(&format!("`{}`", path.display())) && e.contains("--unix"), "{}: {e}", path.display());
+    }
+    let e = CommandTarget::connect("cmd+unix://", Duration::from_secs(5), None).err().unwrap().to_string();
+    assert!(e.contains("no socket path after cmd+unix://"), "{e}");
+}
+
+#[test]
+fn a_wrappers_stderr_is_logged_bounded_and_its_last_line_named_when_it_dies() {
+    let log = aite_remote::WrapperLog::default();
+    assert_eq!(log.contents(), None, "no wrapper started, no file");
+    let u = wrapper("echo loading model >&2; read h; echo NPU lost: DMA timeout >&2; exit 3");
+    let mut t = CommandTarget::connect_logged(&u, Duration::from_secs(5), None, Some(log.clone())).unwrap();
+    let e = t.infer(&input()).unwrap_err().to_string();
+    assert!(e.contains("its stderr ends: loading model | NPU lost: DMA timeout") && e.contains("target-stderr.txt"), "{e}");
+    let text = String::from_utf8(log.contents().unwrap()).unwrap();
+    assert!(text.starts_with("[aite: start 1 of `sh -c ") && text.ends_with("loading model\nNPU lost: DMA timeout\n"), "{text}");
+    assert_eq!(log.starts(), 1);
+
+    // A chatty wrapper: the pipe is drained all the time (it never blocks) and the log keeps the
+    // last 64 KiB, saying how much it dropped.
+    let chatty = wrapper("head -c 300000 /dev/zero | tr \"\\\\0\" x >&2; echo >&2; echo last words >&2; read h; exit 4");
+    let log = aite_remote::WrapperLog::default();
+    let mut t = CommandTarget::connect_logged(&chatty, Duration::from_secs(5), None, Some(log.clone())).unwrap();
+    let e = t.infer(&input()).unwrap_err().to_string();
+    assert!(e.contains("last words"), "{e}");
+    let kept = log.contents().unwrap();
+    let text = String::from_utf8_lossy(&kept);
+    let dropped = 300_000 + "[aite: start 1 of ``]\n".len() + chatty.len() - "cmd:".len() - 2 + 1 + "last words\n".len() - aite_remote::WrapperLog::LIMIT;
+    assert!(text.starts_with(&format!("[aite: the first {dropped} bytes were dropped; the last 65536 are kept]\n")), "expected {dropped}: {}", &text[..100]);
+    assert!(text.ends_with("xxx\nlast words\n"), "{}", &text[text.len() - 40..]);
+}

@@ -2,6 +2,11 @@
 
     aite accuracy --target 'cmd:python3 ort_wrapper.py MODEL.onnx' -d labels.csv -p PRESET
 
+or as a daemon on the device, one Unix stream socket, any number of aite runs:
+
+    python3 ort_wrapper.py --unix /run/aite/ort.sock MODEL.onnx &
+    aite accuracy --target cmd+unix:///run/aite/ort.sock -d labels.csv -p PRESET
+
 Serves one ONNX model on the CPU, one thread; see aite_cmd.py for the protocol.
 """
 import os
@@ -11,22 +16,24 @@ import numpy as np
 import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from aite_cmd import InvalidInput, datatype, serve  # noqa: E402
+from aite_cmd import InvalidInput, datatype, parse_args, serve  # noqa: E402
 
 ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64, "tensor(uint8)": np.uint8,
              "tensor(int8)": np.int8, "tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(bool)": np.bool_}
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: ort_wrapper.py MODEL.onnx")
+    unix, args = parse_args(sys.argv[1:], "ort_wrapper.py [--unix PATH] MODEL.onnx")
+    if len(args) != 1:
+        sys.exit("usage: ort_wrapper.py [--unix PATH] MODEL.onnx")
+    model_path = args[0]
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
     inputs, outputs = session.get_inputs(), session.get_outputs()
     spec = lambda t: {"name": t.name, "datatype": datatype(ORT_TYPES[t.type]), "shape": [d if isinstance(d, int) else -1 for d in t.shape]}
     metadata = {
-        "name": os.path.splitext(os.path.basename(sys.argv[1]))[0],
+        "name": os.path.splitext(os.path.basename(model_path))[0],
         "platform": "onnxruntime_onnx",
         "runtime": f"onnxruntime {ort.__version__}",
         "inputs": [spec(i) for i in inputs],
@@ -40,7 +47,7 @@ def main():
         result = session.run(None, {i.name: tensors[i.name] for i in inputs})
         return [(o.name, r) for o, r in zip(outputs, result)]
 
-    serve(metadata, infer)
+    serve(metadata, infer, unix)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
             crate::cli::TransferArg::Json => aite_remote::Transfer::Json,
             crate::cli::TransferArg::Binary => aite_remote::Transfer::Binary,
         };
-        let options = aite_remote::RemoteOptions { timeout: request_timeout(m), input_shape: m.input_shape.clone(), transfer };
+        let options = aite_remote::RemoteOptions { timeout: request_timeout(m), input_shape: m.input_shape.clone(), transfer, wrapper_log: Some(wrapper_log().clone()) };
         return Ok(aite_remote::connect(url, &options)?);
     }
     if !m.model.exists() {
@@ -41,6 +41,12 @@ pub fn load_model(m: &ModelArgs) -> Result<Box<dyn Target>> {
         });
     }
     Ok(load_target(&m.model, engine_kind(m.engine), &engine_options(m))?)
+}
+
+/// The stderr of the command-target wrappers this run started (bounded), for the evidence.
+pub fn wrapper_log() -> &'static aite_remote::WrapperLog {
+    static LOG: std::sync::OnceLock<aite_remote::WrapperLog> = std::sync::OnceLock::new();
+    LOG.get_or_init(aite_remote::WrapperLog::default)
 }
 
 /// The URL when `--model/--target` names a remote target rather than a file.
@@ -217,6 +223,9 @@ pub fn write_evidence(output: &OutputArgs, command: &str, results: &Results, con
     run.write_json("environment.json", &Environment::capture())?;
     for (name, bytes) in &raw {
         run.write_bytes(name, bytes)?;
+    }
+    if let Some(stderr) = wrapper_log().contents() {
+        run.write_bytes("target-stderr.txt", &stderr)?;
     }
     let mut results = results.clone();
     results.run_id = run.path().file_name().map(|n| n.to_string_lossy().into_owned());

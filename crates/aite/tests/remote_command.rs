@@ -112,6 +112,38 @@ fn a_dying_wrapper_is_an_error_naming_the_program() {
     let r = run(aite().args(["accuracy", "--target", "cmd:sh -c 'echo no NPU found >&2; exit 5'", "-d"]).arg(&ds).arg("--out").arg(dir.path().join("o")));
     assert_ne!(r.code, 0, "{}", r.stdout);
     assert!(r.stderr.contains("`sh` exited (exit status: 5) before answering") && r.stderr.contains("no NPU found"), "{}", r.stderr);
+    assert!(r.stderr.contains("target-stderr.txt"), "the error names where the evidence keeps the stderr: {}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+#[test]
+fn a_wrappers_stderr_is_in_the_evidence_and_its_last_line_in_the_error() {
+    // A wrapper answering 1.0, -2.5 that, on its first start, dies reading the 11th request
+    // with a line on stderr; started again, it answers every request.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("died-once");
+    let meta = r#"{"protocol":"aite-cmd/1","name":"m","runtime":"sh-test 1","inputs":[{"name":"x","datatype":"FP32","shape":[1,2]}],"outputs":[{"name":"y","datatype":"FP32","shape":[1,2]}]}"#;
+    let answer = r#"printf "{\"id\":\"%s\",\"outputs\":[{\"name\":\"y\",\"datatype\":\"FP32\",\"shape\":[1,2],\"parameters\":{\"binary_data_size\":8}}],\"timing_ns\":{\"infer\":1000}}\n\000\000\200\077\000\000\040\300" "$id""#;
+    let script = format!(
+        "read m; printf \"%s\\n\" \"$(cat <<E\n{meta}\nE\n)\"; echo wrapper up >&2; n=0; while read h; do n=$((n+1)); \
+         if [ ! -e {m} ] && [ $n -eq 11 ]; then touch {m}; echo NPU watchdog fired at request $n >&2; exit 7; fi; \
+         head -c 8 >/dev/null; id=$(printf %s \"$h\" | sed \"s/.*\\\"id\\\":\\\"\\([0-9]*\\)\\\".*/\\1/\"); {answer}; done",
+        m = marker.display()
+    );
+    let url = format!("cmd:sh -c '{script}'");
+    let out = dir.path().join("o");
+    let r = run(aite().args(["latency", "--target", &url, "--min-duration-ms", "10", "--min-queries", "300", "--warmup", "0", "--out"]).arg(&out));
+    assert_eq!(r.code, 0, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
+    let folder = run_folder(&out);
+    let l = &results(&folder)["suites"]["latency"];
+    assert_eq!((l["requests"]["reset"].as_u64(), l["errors"].as_u64()), (Some(1), Some(1)), "{l}");
+    assert_eq!(l["failed_queries"][0]["kind"], "reset", "{l}");
+    let stderr = std::fs::read_to_string(folder.join("target-stderr.txt")).expect("target-stderr.txt in the package");
+    for line in ["[aite: start 1 of `sh -c ", "wrapper up\nNPU watchdog fired at request 11\n[aite: start 2 of `sh -c "] {
+        assert!(stderr.contains(line), "{line:?} not in target-stderr.txt:\n{stderr}");
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["files"]["target-stderr.txt"].is_string(), "the manifest lists target-stderr.txt: {manifest}");
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
 }
 
@@ -128,4 +160,62 @@ fn a_wrapper_that_stops_reading_fails_its_requests_without_killing_aite() {
     // No measured query was answered: the run is an error (exit 3), not a crash.
     assert_eq!(r.code, 3, "stdout: {}\nstderr: {}", r.stdout, r.stderr);
     assert!(r.stderr.contains("`sh` exited (exit status: 4) before answering") || r.stdout.contains("`sh` exited (exit status: 4) before answering"), "{}\n{}", r.stdout, r.stderr);
+}
+
+/// A wrapper daemon (`--unix PATH`), its process group stopped (SIGTERM, then SIGKILL) when dropped.
+struct Daemon(std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pgid = self.0.id() as i32;
+        unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < until && matches!(self.0.try_wait(), Ok(None)) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn resnet8_behind_the_onnxruntime_daemon_on_a_unix_socket_scores_as_over_stdin() {
+    let Some(assets) = shared_assets() else { return };
+    let Some(python) = peer_python() else { return };
+    if !has(&python, "onnxruntime") {
+        return skip_or_fail(&format!("{} has no onnxruntime (pip install onnxruntime)", python.display()));
+    }
+    let model = assets.join("models/cifar10-resnet8/resnet8_fp32.onnx");
+    let labels = assets.join("data/ic01/labels.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("ort.sock");
+    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+    let mut cmd = Command::new(&python);
+    cmd.arg(wrapper("ort_wrapper.py")).arg("--unix").arg(&socket).arg(&model);
+    cmd.stdin(std::process::Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut daemon = Daemon(cmd.spawn().unwrap());
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap_or_default();
+        assert!(matches!(daemon.0.try_wait(), Ok(None)), "the daemon exited: {log}");
+        assert!(std::time::Instant::now() < until, "the daemon does not listen after 120 s: {log}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let url = format!("cmd+unix://{}", socket.display());
+    let (folder, by_socket) = accuracy(&labels, "cifar10-resnet8", &["--target", &url], &dir.path().join("socket"));
+    let stdio = format!("cmd:{} {} {}", python.display(), wrapper("ort_wrapper.py").display(), model.display());
+    let (_, by_stdin) = accuracy(&labels, "cifar10-resnet8", &["--target", &stdio], &dir.path().join("stdin"));
+    assert_eq!(by_socket.len(), 200);
+    let same = by_socket.iter().zip(&by_stdin).filter(|(a, b)| a.0 == b.0 && a.1 == b.1).count();
+    eprintln!("ORT wrapper over a Unix socket vs over stdin/stdout: top-1 equal on {same}/200 images");
+    assert_eq!(same, 200, "per-image top-1 differs between the socket and stdin/stdout");
+    assert_eq!(by_socket, by_stdin, "the same runtime answered other scores over the socket");
+    let r = results(&folder);
+    assert_eq!(r["target"]["engine"], "cmd", "{}", r["target"]);
+    let pinned = r["inputs"].as_array().unwrap().iter().find(|i| i["role"] == "model-endpoint").cloned();
+    assert_eq!(pinned.as_ref().map(|i| i["name"].clone()), Some(serde_json::json!(url)), "{}", r["inputs"]);
+    // The daemon outlives the runs: it still answers.
+    assert!(std::os::unix::net::UnixStream::connect(&socket).is_ok());
+    drop(daemon);
 }
