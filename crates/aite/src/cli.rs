@@ -766,6 +766,11 @@ pub struct RobustnessArgs {
     /// Whatever the choice, the frames the attack found are also checked after uint8 and JPEG.
     #[arg(long, default_value = "float")]
     pub channel: String,
+    /// With a detector --task, what square-linf / square-l2 want: vanish (no detection left)
+    /// or mislabel (every box found only as another class; multi-class detectors). Each
+    /// carries its noise baseline at the same norm and --queries budget.
+    #[arg(long, default_value = "vanish")]
+    pub detector_goal: String,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]

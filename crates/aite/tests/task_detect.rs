@@ -487,7 +487,7 @@ fn a_detector_task_refuses_the_classifier_sweeps_and_presets_lists_tasks() {
     let dir = tempfile::tempdir().unwrap();
     let model = reference_model(dir.path());
     let ds = reference_dataset(dir.path(), 4);
-    let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("-d").arg(&ds).args(["--task", "blazeface-short", "--samples", "4"]));
+    let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("-d").arg(&ds).args(["--task", "blazeface-short", "--samples", "4", "--attacks", "hopskipjump"]));
     assert!(r.code != 0 && r.stderr.contains("--corruptions none --attacks none"), "{}\n{}", r.code, r.stderr);
     let r = run(aite().arg("presets"));
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -497,4 +497,80 @@ fn a_detector_task_refuses_the_classifier_sweeps_and_presets_lists_tasks() {
     assert!(line("classifier").split_whitespace().nth(1) == Some("classifier"), "{}", r.stdout);
     assert!(line("blazeface128").contains("x/127.5-1"), "{}", r.stdout);
     assert!(r.stdout.contains("task presets (--task):") && r.stdout.contains("preprocessing presets"), "{}", r.stdout);
+}
+
+/// `aite robustness --task ultraface-slim320 --attacks square-linf,noise-linf`: the vanishing
+/// attack on real face photos and its section in results.json (outcomes, rates over the attacked
+/// frames, the noise baseline, the raw CSV); shards merge into the single run; mislabelling the
+/// single-class face detector is not applicable, said so; classifier-only attacks are refused.
+#[test]
+fn robustness_vanishing_attack_on_ultraface_writes_its_section_and_shards_merge() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = frames_folder(&assets, dir.path());
+    let model = assets.join("models/face-ultraface/version-slim-320.onnx");
+    let robustness = |out: &Path, extra: &[&str]| {
+        let r = run(aite()
+            .args(["robustness", "-m"])
+            .arg(&model)
+            .arg("-d")
+            .arg(&folder)
+            .args(["-p", "ultraface320", "--task", "ultraface-slim320", "--corruptions", "none", "--no-consistency", "--attacks", "square-linf,noise-linf", "--eps-linf", "8/255"])
+            .args(["--queries", "30", "--samples", "3", "--attack-samples", "3", "--json", "--out"])
+            .arg(out)
+            .args(extra));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        run_folder(out)
+    };
+    let whole_dir = robustness(&dir.path().join("whole"), &[]);
+    let whole = results(&whole_dir);
+    let s = &whole["suites"]["detector_attack_square_linf"];
+    assert_eq!(s["settings"]["goal"], "vanish", "{s}");
+    assert_eq!((s["settings"]["attack"]["kind"].as_str(), s["settings"]["attack"]["budget"].as_u64(), s["noise_kind"].as_str()), (Some("square-linf"), Some(30), Some("noise-linf")), "{s}");
+    assert!((s["settings"]["attack"]["epsilon"].as_f64().unwrap() - 8.0 / 255.0).abs() < 1e-6);
+    assert!((s["score_threshold"].as_f64().unwrap() - 0.7).abs() < 1e-6, "the task's threshold");
+    assert_eq!((s["frames"].as_u64(), s["applicability"]["status"].as_str(), s["missing_frames"].as_u64()), (Some(3), Some("applicable"), Some(0)), "{s}");
+    let records = s["records"].as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    let mut attacked = 0;
+    for r in records {
+        for who in ["attack", "noise"] {
+            let a = &r[who];
+            assert!(a["queries"].as_u64().unwrap() <= 30, "{r}");
+            match a["outcome"]["outcome"].as_str().unwrap() {
+                "vanished" => assert_eq!(a["detections_after"], 0, "{r}"),
+                "survived" => assert!(a["detections_after"].as_u64().unwrap() >= 1, "{r}"),
+                "no-clean-detection" => assert_eq!((r["clean_detections"].as_u64(), a["queries"].as_u64()), (Some(0), Some(0)), "{r}"),
+                other => panic!("outcome {other}: {r}"),
+            }
+        }
+        attacked += (r["attack"]["outcome"]["outcome"] != "no-clean-detection") as u64;
+    }
+    assert_eq!(s["attacked"].as_u64(), Some(attacked));
+    assert_eq!(s["success_rate"]["trials"].as_u64(), Some(attacked), "the rate is over attacked frames: {s}");
+    assert!(s["noise_success_rate"]["trials"].is_u64(), "{s}");
+    let csv = std::fs::read_to_string(whole_dir.join("detector-attack-square-linf.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(whole_dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["detector_attacks"][0]["goal"], "vanish", "{cfg}");
+    eprintln!("UltraFace slim-320, 8/255, 30 queries, 3 frames: {} / noise {}", s["success_rate"], s["noise_success_rate"]);
+
+    // Two shards merge into the single run's section.
+    let parts: Vec<PathBuf> = (0..2).map(|i| robustness(&dir.path().join(format!("part{i}")), &["--shard", &format!("{i}/2")])).collect();
+    assert_eq!(results(&parts[0])["suites"]["detector_attack_square_linf"]["missing_frames"], 1);
+    let r = run(aite().arg("merge").args(&parts).arg("--out").arg(dir.path().join("merged")));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let merged = results(&run_folder(&dir.path().join("merged")));
+    assert_eq!(merged["suites"]["detector_attack_square_linf"], *s);
+
+    // Mislabelling a face detector: not applicable, with the reason; nothing attacked.
+    let mis = results(&robustness(&dir.path().join("mislabel"), &["--detector-goal", "mislabel"]));
+    let m = &mis["suites"]["detector_attack_mislabel_square_linf"];
+    assert_eq!(m["applicability"]["status"], "not-applicable", "{m}");
+    assert!(m["applicability"]["why"].as_str().unwrap().contains("1 class"), "{m}");
+    assert!(m["records"].as_array().unwrap().is_empty() && m["success_rate"].is_null(), "{m}");
+
+    // Attacks that read classifier outputs are refused for a detector, naming the attack.
+    let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("-d").arg(&folder).args(["-p", "ultraface320", "--task", "ultraface-slim320", "--attacks", "spsa-linf"]));
+    assert!(r.code != 0 && r.stderr.contains("spsa-linf reads classifier outputs"), "{}\n{}", r.code, r.stderr);
 }

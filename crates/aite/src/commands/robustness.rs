@@ -8,6 +8,7 @@ use aite_data::PreprocessSpec;
 use aite_evidence::{Results, RunStatus};
 use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptAt, CorruptionCell, CorruptionReport, LabeledFrame, SweepOptions};
 use aite_robustness::attack::{AttackRecord, AttackReport};
+use aite_robustness::attack::{merge_detector_attack_reports, run_detector_attack_shard, DetectorAttackRecord, DetectorAttackReport, DetectorAttackSettings, DetectorGoal};
 use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, AttackSettings, Channel};
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
 use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames};
@@ -266,6 +267,60 @@ pub fn run_attack_checkpointed(
     Ok((report, path))
 }
 
+/// The detector attacks of `--attacks` (square-linf, square-l2; noise kinds are the baseline
+/// each carries, at the attack's norm and budget) with `--detector-goal`.
+fn detector_attack_settings(a: &RobustnessArgs, attacks: Vec<AttackSettings>) -> Result<Vec<DetectorAttackSettings>> {
+    let goal: DetectorGoal = a.detector_goal.parse().map_err(|e: String| usage(format!("--detector-goal: {e}")))?;
+    attacks
+        .into_iter()
+        .filter(|s| matches!(s.kind, AttackKind::SquareLinf | AttackKind::SquareL2))
+        .map(|attack| {
+            let s = DetectorAttackSettings { goal, attack: AttackSettings { budget: a.queries, ..attack } };
+            s.validate()?;
+            Ok(s)
+        })
+        .collect()
+}
+
+/// One detector attack on the frames of `shard`, with a per-frame checkpoint.
+#[allow(clippy::too_many_arguments)]
+fn run_detector_attack_checkpointed(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    task: &Postprocess,
+    frames: &[DetectionFrame],
+    settings: &DetectorAttackSettings,
+    shard: (usize, usize),
+    identity: &serde_json::Value,
+    out: &std::path::Path,
+    fresh: bool,
+    cancel: &Cancel,
+    quiet: bool,
+) -> Result<(DetectorAttackReport, std::path::PathBuf)> {
+    let name = settings.suite_name();
+    let key = serde_json::json!({ "identity": identity, "detector_attack": settings, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
+    let (mut checkpoint, done, path) = open_checkpoint::<DetectorAttackRecord>(out, &name.replace('_', "-"), &key, fresh)?;
+    let done: Vec<DetectorAttackRecord> = done.into_iter().filter(|r| aite_robustness::in_shard(r.index, shard)).collect();
+    let mine = (0..frames.len()).filter(|&i| aite_robustness::in_shard(i, shard)).count();
+    if !done.is_empty() && !quiet {
+        eprintln!("resuming {name}: {} of {mine} frames already done ({})", done.len(), path.display());
+    }
+    let pb = bar(mine as u64, &name, quiet);
+    pb.set_position(done.len() as u64);
+    let mut write_error = None;
+    let report = run_detector_attack_shard(target, spec, task, frames, settings, shard, done, cancel, &mut |r| {
+        pb.inc(1);
+        if let Err(e) = checkpoint.append(r) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    Ok((report, path))
+}
+
 /// Per-sample worst case over the attacks of each norm (never an average).
 fn worst_case_suite(reports: &[AttackReport]) -> serde_json::Map<String, serde_json::Value> {
     let mut worst = serde_json::Map::new();
@@ -333,7 +388,10 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         _ => None,
     };
     if detector.is_some() && a.attacks != "none" {
-        return Err(usage("--task names a detector: the attacks read classifier outputs; add --attacks none (the corruption sweep runs on detections: mPC/rPC; --corruptions none --attacks none checks consistency only)".into()));
+        let kinds = AttackKind::parse_list(&a.attacks).map_err(|e| usage(format!("--attacks: {e}")))?;
+        if let Some(k) = kinds.iter().find(|k| !matches!(k, AttackKind::SquareLinf | AttackKind::SquareL2 | AttackKind::NoiseLinf | AttackKind::NoiseL2)) {
+            return Err(usage(format!("--task names a detector: {} reads classifier outputs; detectors are attacked with square-linf / square-l2 (vanishing or --detector-goal mislabel, each with its noise baseline) (--corruptions none --attacks none checks consistency only)", k.name())));
+        }
     }
     if detector.is_some() && sweep.is_some() && a.shard.is_some() {
         return Err(usage("--task names a detector: its corruption sweep (mPC/rPC) runs whole, not in shards; drop --shard".into()));
@@ -341,7 +399,11 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let limit = degenerate_detection_limit(a.degenerate_max_detections);
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
     let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
-    let attacks = attack_settings(&a, side)?;
+    let mut attacks = attack_settings(&a, side)?;
+    let detector_attacks = match &detector {
+        Some(_) => detector_attack_settings(&a, std::mem::take(&mut attacks))?,
+        None => vec![],
+    };
     let shard = parse_shard(a.shard.as_deref())?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
     results.inputs.extend(model_artifacts(&a.model.model, "model")?);
@@ -395,6 +457,20 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         raw.push(("detection-corruptions.csv".into(), report.detections_csv()));
         results.add_suite("detection_corruptions", &report);
     }
+    if let (Some(task), false) = (&detector, interrupted || detector_attacks.is_empty()) {
+        let frames: Vec<DetectionFrame> = loaded[..loaded.len().min(a.attack_samples)].iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
+        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info(), "task": task.spec() });
+        for settings in &detector_attacks {
+            let (report, path) = run_detector_attack_checkpointed(deployed.as_mut(), &spec, task, &frames, settings, shard, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
+            interrupted |= report.interrupted;
+            raw.push((format!("{}.csv", settings.suite_name().replace('_', "-")), report.records_csv()));
+            results.add_suite(&settings.suite_name(), &report);
+            checkpoints.push(path);
+            if interrupted {
+                break;
+            }
+        }
+    }
     if let (Some(options), None, false) = (&sweep, &detector, interrupted) {
         let frames = labeled_frames(&loaded, spec.color)?;
         let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info() });
@@ -432,6 +508,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": a.attack_samples,
         "shard": a.shard,
     });
+    if let (false, Some(obj)) = (detector_attacks.is_empty(), cfg.as_object_mut()) {
+        obj.insert("detector_attacks".into(), serde_json::to_value(&detector_attacks)?);
+    }
     if let (Some(task), Some(obj)) = (&task, cfg.as_object_mut()) {
         obj.insert("task".into(), serde_json::to_value(task)?);
         if detector.is_some() {
@@ -516,6 +595,15 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
             raw.push((format!("attack-{}.csv", merged.settings.kind.name()), attack_csv(&merged)));
             results.add_suite(name, &merged);
             attacks.push(merged);
+        } else if name.starts_with("detector_attack_") {
+            let reports = in_all(name)?
+                .into_iter()
+                .map(|(p, v)| serde_json::from_value::<DetectorAttackReport>(v.clone()).with_context(|| format!("suite `{name}` in {}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            let merged = merge_detector_attack_reports(&reports).with_context(|| format!("cannot merge suite `{name}`"))?;
+            complete &= merged.missing_frames == 0;
+            raw.push((format!("{}.csv", name.replace('_', "-")), merged.records_csv()));
+            results.add_suite(name, &merged);
         } else if CONSISTENCY_SUITES.contains(&name.as_str()) {
             // Run whole by one shard (shard 0): taken as it is; two different copies are refused.
             let found: Vec<_> = runs.iter().filter_map(|(p, r)| r.suites.get(name).map(|v| (p, v))).collect();
