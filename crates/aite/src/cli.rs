@@ -780,8 +780,7 @@ pub struct RobustnessArgs {
 /// `aite ocr IMAGE... --det DET.onnx --rec REC.onnx [--cls CLS.onnx]`
 #[derive(Args)]
 pub struct OcrArgs {
-    /// Images (JPEG, PNG, BMP).
-    #[arg(required = true)]
+    /// Images (JPEG, PNG, BMP); with --labels, the labelled images when none is given.
     pub images: Vec<PathBuf>,
     /// Text detector (DB), e.g. ch_PP-OCRv4_det_infer.onnx.
     #[arg(long, value_name = "FILE")]
@@ -801,6 +800,41 @@ pub struct OcrArgs {
     /// Engine intra-op threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
+    /// Labels (PaddleOCR's Label.txt: PATH<TAB>[{"transcription", "points"}, ...] per image):
+    /// character/word accuracy and 1 - NED, written as an evidence run folder.
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
+    /// Consistency: repeatability, degenerate frames, and agreement with --reference-engine.
+    #[arg(long)]
+    pub consistency: bool,
+    /// Repeats per image for repeatability.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    /// Reference pipeline for agreement: the same models (or --reference-det/-rec/-cls) on this engine.
+    #[arg(long, value_enum)]
+    pub reference_engine: Option<EngineArg>,
+    /// The reference's detector, recogniser and classifier (e.g. fp32 for an int8 deployment); default: --det, --rec, --cls.
+    #[arg(long, value_name = "FILE")]
+    pub reference_det: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub reference_rec: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub reference_cls: Option<PathBuf>,
+    /// Corruption sweep on text accuracy: names, or the groups imagenet-c, held-out, camera, all
+    /// (against --labels, or the clean lines as pseudo ground truth).
+    #[arg(long)]
+    pub corruptions: Option<String>,
+    /// Severities of the sweep (1..=5).
+    #[arg(long, default_value = "1,2,3,4,5", value_delimiter = ',')]
+    pub severities: Vec<u8>,
+    /// Parameter table: auto (by image size), imagenet-c or cifar-c.
+    #[arg(long, default_value = "auto")]
+    pub table: String,
+    /// Seed of the corruptions' noise, the degenerate noise frame and the bootstraps.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Args)]

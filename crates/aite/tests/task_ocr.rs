@@ -238,3 +238,197 @@ fn ocr_bad_input_is_a_clear_error_naming_the_file() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("ppocr-v4"), "{}", r.stderr);
 }
+
+/// The product photo's printed lines in reading order, transcribed by hand from the image
+/// (no polygons: matched in reading order), and a black frame labelled without text.
+const PHOTO_LINES: [&str; 17] = [
+    "KETTLE COOKED POTATO CHIPS",
+    "Miss Vickie's",
+    "FARMHOUSE",
+    "guaranteed fresh",
+    "WHITE CHEDDAR",
+    "until printed date",
+    "FLAVORED",
+    "NO ARTIFICIAL",
+    "PRESERVATIVES OR FLAVORS",
+    "made with",
+    "LOVE & CARE",
+    "210",
+    "NET WT.",
+    "CALORIES",
+    "PER PKG",
+    "1 ⅜ OZ (38.9 g)",
+    "See Nutrition Information for Total Fat Content",
+];
+
+fn ocr_suite(assets: &Path, args: &[&std::ffi::OsStr]) -> (Run, Option<PathBuf>, tempfile::TempDir) {
+    let m = models(assets);
+    let out = tempfile::tempdir().unwrap();
+    let r = run(aite()
+        .arg("ocr")
+        .args(args)
+        .arg("--det")
+        .arg(m.join("ch_PP-OCRv4_det_infer.onnx"))
+        .arg("--rec")
+        .arg(m.join("ch_PP-OCRv4_rec_infer.onnx"))
+        .arg("--cls")
+        .arg(m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx"))
+        .args(["--engine", engine()])
+        .arg("--out")
+        .arg(out.path()));
+    let folder = (r.code == 0 || r.code == 1).then(|| run_folder(out.path()));
+    (r, folder, out)
+}
+
+fn levenshtein(a: &[char], b: &[char]) -> usize {
+    let mut d: Vec<Vec<usize>> = (0..=a.len()).map(|i| (0..=b.len()).map(|j| if i == 0 { j } else if j == 0 { i } else { 0 }).collect()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            d[i][j] = (d[i - 1][j - 1] + usize::from(a[i - 1] != b[j - 1])).min(d[i - 1][j] + 1).min(d[i][j - 1] + 1);
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// `aite ocr --labels` on the product photo against hand transcriptions: every line is in
+/// the evidence, the curved KETTLE COOKED POTATO CHIPS (not detected) is missed, the spaces
+/// PP-OCR drops are character edits, and the character accuracy equals the one recomputed
+/// here from the evidence's (label, prediction) pairs with an independent edit distance and
+/// the hand-known pairs (FARMHOUSE read exactly, LOVE & CARE as LOVE&CARE: 2 edits). A black
+/// frame labelled without text adds nothing.
+#[test]
+fn ocr_accuracy_against_hand_labels() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let black = work.path().join("black.png");
+    image::RgbImage::new(320, 240).save(&black).unwrap();
+    let photo = assets.join(PHOTO);
+    let lines: Vec<serde_json::Value> = PHOTO_LINES.iter().map(|t| serde_json::json!({ "transcription": t })).collect();
+    let labels = work.path().join("Label.txt");
+    std::fs::write(&labels, format!("{}\t{}\nblack.png\t[]\n", photo.display(), serde_json::Value::from(lines))).unwrap();
+    let (r, folder, _out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let folder = folder.unwrap();
+    let acc = results(&folder)["suites"]["ocr_accuracy"].clone();
+    assert_eq!((acc["images"].as_u64(), acc["label_lines"].as_u64(), acc["images_matched_in_reading_order"].as_u64()), (Some(2), Some(17), Some(2)), "{acc}");
+    let evidence: Vec<serde_json::Value> = std::fs::read_to_string(folder.join("ocr-lines.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(evidence.len() as u64, acc["matched"].as_u64().unwrap() + acc["missed"].as_u64().unwrap() + acc["spurious"].as_u64().unwrap() + acc["ignored"].as_u64().unwrap());
+    let pair = |label: &str| evidence.iter().find(|l| l["label"] == label).unwrap_or_else(|| panic!("{label} not in the evidence"));
+    assert_eq!(pair("KETTLE COOKED POTATO CHIPS")["pairing"], "missed");
+    assert_eq!(pair("FARMHOUSE")["prediction"], "FARMHOUSE");
+    assert_eq!((pair("LOVE & CARE")["prediction"].as_str(), pair("LOVE & CARE")["edits"]["char_edits"].as_u64()), (Some("LOVE&CARE"), Some(2)));
+    let (mut edits, mut chars) = (0, 0);
+    for l in &evidence {
+        let (p, t): (Vec<char>, Vec<char>) = (l["prediction"].as_str().unwrap_or("").chars().collect(), l["label"].as_str().unwrap_or("").chars().collect());
+        edits += levenshtein(&p, &t);
+        chars += t.len();
+    }
+    assert_eq!(chars, PHOTO_LINES.iter().map(|l| l.chars().count()).sum::<usize>());
+    let char_accuracy = acc["scores"]["char_accuracy"].clone();
+    let value = char_accuracy["value"].as_f64().unwrap();
+    assert!((value - (1.0 - edits as f64 / chars as f64)).abs() < 1e-12, "{value} vs {edits}/{chars}");
+    assert!(char_accuracy["ci95_low"].as_f64().unwrap() <= value && value <= char_accuracy["ci95_high"].as_f64().unwrap());
+    let exact = evidence.iter().filter(|l| l["label"] == l["prediction"]).count() as u64;
+    assert_eq!(acc["scores"]["line_accuracy"]["successes"].as_u64(), Some(exact));
+    eprintln!(
+        "OCR accuracy on the product photo ({}): character {value:.4}, word {:.4}, 1-NED {:.4}, exact lines {exact}/{}",
+        engine(),
+        acc["scores"]["word_accuracy"]["value"].as_f64().unwrap(),
+        acc["scores"]["one_minus_ned"]["value"].as_f64().unwrap(),
+        acc["scores"]["line_accuracy"]["trials"]
+    );
+}
+
+#[test]
+fn ocr_labels_errors_name_file_and_line() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let labels = work.path().join("Label.txt");
+    std::fs::write(&labels, format!("{}\t[]\nb.png\t[{{\"text\": \"x\"}}]\n", assets.join(PHOTO).display())).unwrap();
+    let (r, _, _out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str()]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("Label.txt:2") && r.stderr.contains("transcription") && !r.stderr.contains("panicked"), "{}", r.stderr);
+    // A labelled image that does not exist is named.
+    std::fs::write(&labels, "missing.png\t[]\n").unwrap();
+    let (r, _, _out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("missing.png") && !r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+/// Recomputes a set of scored lines' character accuracy with the test's own edit distance.
+fn char_accuracy_of<'a>(lines: impl Iterator<Item = &'a serde_json::Value>) -> f64 {
+    let (mut edits, mut chars) = (0, 0);
+    for l in lines.filter(|l| l["pairing"] != "ignored") {
+        let (p, t): (Vec<char>, Vec<char>) = (l["prediction"].as_str().unwrap_or("").chars().collect(), l["label"].as_str().unwrap_or("").chars().collect());
+        edits += levenshtein(&p, &t);
+        chars += t.len();
+    }
+    1.0 - edits as f64 / chars as f64
+}
+
+/// `aite ocr --consistency --corruptions` on the product photo with the hand labels:
+/// repeatability identical, no text in black/white/noise/saturated frames, NaN/Inf/wrong
+/// size not applicable (said so); with ONNX Runtime built in, tract against ONNX Runtime
+/// agree on every line and string (the rapidocr peer test shows both equal rapidocr). The
+/// sweep's cells equal the character accuracy recomputed from its raw lines, the mean is
+/// the cells' mean, the relative figure is mean / clean, and heavy noise costs accuracy.
+/// Without labels the clean lines are the pseudo ground truth, named so, with no relative figure.
+#[test]
+fn ocr_consistency_and_corruption_sweep() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let photo = assets.join(PHOTO);
+    let lines: Vec<serde_json::Value> = PHOTO_LINES.iter().map(|t| serde_json::json!({ "transcription": t })).collect();
+    let labels = work.path().join("Label.txt");
+    std::fs::write(&labels, format!("{}\t{}\n", photo.display(), serde_json::Value::from(lines))).unwrap();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--labels".as_ref(), labels.as_os_str(), "--consistency".as_ref(), "--corruptions".as_ref(), "gaussian_noise,brightness".as_ref(), "--severities".as_ref(), "1,5".as_ref()];
+    if cfg!(feature = "ort") {
+        args.extend([std::ffi::OsStr::new("--reference-engine"), std::ffi::OsStr::new("ort")]);
+    }
+    let (r, folder, _out) = ocr_suite(&assets, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let folder = folder.unwrap();
+    let res = results(&folder);
+    let s = &res["suites"];
+    assert_eq!((s["ocr_repeatability"]["identical"].as_bool(), s["ocr_repeatability"]["lines"].as_u64()), (Some(true), Some(16)), "{}", s["ocr_repeatability"]);
+    let degenerate = s["ocr_degenerate_frames"].as_array().unwrap();
+    assert_eq!(degenerate.len(), 8);
+    for d in degenerate {
+        let want = if ["all-black", "all-white", "uniform-noise", "saturated"].contains(&d["kind"].as_str().unwrap()) { "graceful" } else { "not-applicable" };
+        assert_eq!(d["verdict"], want, "{d}");
+    }
+    if cfg!(feature = "ort") {
+        let a = &s["ocr_agreement"];
+        assert_eq!((a["matched"].as_u64(), a["same_text"].as_u64(), a["frame_agreement"]["successes"].as_u64()), (Some(16), Some(16), Some(1)), "{a}");
+        assert_eq!(a["char_accuracy_vs_reference"].as_f64(), Some(1.0));
+    } else {
+        assert_eq!(s["ocr_agreement"]["status"], "not-run");
+    }
+    let sweep = &s["ocr_corruptions"];
+    assert_eq!(sweep["accuracy_name"], "character accuracy");
+    let raw: Vec<serde_json::Value> = std::fs::read_to_string(folder.join("ocr-corruption-lines.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let clean = char_accuracy_of(raw.iter().filter(|l| l["corruption"] == "clean"));
+    assert!((sweep["clean"]["char_accuracy"].as_f64().unwrap() - clean).abs() < 1e-12);
+    let cells = sweep["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4);
+    let mut sum = 0.0;
+    for c in cells {
+        let v = char_accuracy_of(raw.iter().filter(|l| l["corruption"] == c["corruption"] && l["severity"] == c["severity"]));
+        assert!((c["char_accuracy"].as_f64().unwrap() - v).abs() < 1e-12, "{c} vs {v}");
+        sum += v;
+    }
+    let mean = sweep["mean_char_accuracy"]["value"].as_f64().unwrap();
+    assert!((mean - sum / 4.0).abs() < 1e-12);
+    assert!((sweep["relative_char_accuracy"]["value"].as_f64().unwrap() - mean / clean).abs() < 1e-12);
+    let noise5 = cells.iter().find(|c| c["corruption"] == "gaussian_noise" && c["severity"] == 5).unwrap()["char_accuracy"].as_f64().unwrap();
+    assert!(noise5 < clean, "gaussian noise at severity 5 ({noise5}) should cost character accuracy (clean {clean})");
+    eprintln!("OCR corruptions ({}): clean {clean:.4}, cells {:?}, mean {mean:.4}, relative {:.4}", engine(), cells.iter().map(|c| (c["corruption"].as_str().unwrap().to_string(), c["severity"].as_u64().unwrap(), c["char_accuracy"].as_f64().unwrap())).collect::<Vec<_>>(), mean / clean);
+
+    // Without labels: the clean lines are the pseudo ground truth.
+    let (r, folder, _out) = ocr_suite(&assets, &[photo.as_os_str(), "--corruptions".as_ref(), "gaussian_noise".as_ref(), "--severities".as_ref(), "5".as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let sweep = results(&folder.unwrap())["suites"]["ocr_corruptions"].clone();
+    assert_eq!((sweep["accuracy_name"].as_str(), sweep["ground_truth"]["kind"].as_str()), (Some("character accuracy vs clean predictions"), Some("clean-predictions")));
+    assert_eq!((sweep["clean"]["char_accuracy"].as_f64(), sweep["relative_char_accuracy"].is_null()), (Some(1.0), true));
+    assert!(sweep["mean_char_accuracy"]["value"].as_f64().unwrap() < 1.0);
+}

@@ -39,7 +39,7 @@ pub fn dispatch(cli: Cli, cancel: &Cancel) -> anyhow::Result<u8> {
         Command::SignEvidence(a) => evidence::sign(a),
         Command::Verify(a) => evidence::verify(a),
         Command::Corrupt(a) => corrupt::run(a),
-        Command::Ocr(a) => ocr::run(a),
+        Command::Ocr(a) => ocr::run(a, cancel),
         Command::Merge(a) => robustness::merge(a),
         Command::Presets => {
             println!("preprocessing presets (-p, --preprocess):");
