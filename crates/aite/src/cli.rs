@@ -694,6 +694,11 @@ pub struct RobustnessArgs {
     /// a different engine compares the same model across engines.
     #[arg(long, value_enum)]
     pub reference_engine: Option<EngineArg>,
+    /// A detector's labels for its corruption sweep (COCO instances JSON, or a folder of YOLO
+    /// txt files, as `aite accuracy --labels`); without them the sweep scores against the
+    /// --reference's or the model's own clean predictions (pseudo ground truth).
+    #[arg(long, value_name = "FILE|DIR")]
+    pub labels: Option<std::path::PathBuf>,
     /// Samples used by each check.
     #[arg(long, default_value_t = 100)]
     pub samples: usize,

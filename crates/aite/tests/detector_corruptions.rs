@@ -121,3 +121,72 @@ fn ultraface_slim_sweep_against_its_rfb_reference_predictions() {
     assert!(mpc > 0.0 && (s["rpc"]["value"].as_f64().unwrap() - mpc / clean).abs() < 1e-12 && s["rpc_status"]["status"] == "reported", "{s}");
     eprintln!("slim vs RFB predictions: clean AP {clean:.3}, brightness s3 mPC {mpc:.3}, rPC {:.3}", mpc / clean);
 }
+
+/// Image shards (issue 16): `--shard 0/2` and `1/2` of the detector sweep, merged by
+/// `aite merge`, equal the single run (AP recomputed from the merged per-frame detections,
+/// same bootstrap), and `--labels` scores the sweep against labels (named so, rPC reported).
+#[test]
+fn ultraface_sweep_shards_merge_to_the_single_run_and_labels_are_ground_truth() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    for name in ["1", "2", "5", "13", "20"] {
+        std::fs::copy(assets.join(format!("data/faces/{name}.jpg")), frames.join(format!("{name}.jpg"))).unwrap();
+    }
+    let model = assets.join("models/face-ultraface/version-slim-320.onnx");
+    let sweep = |out: &std::path::Path, extra: &[&str]| {
+        let r = run(aite()
+            .args(["robustness", "-m"])
+            .arg(&model)
+            .arg("-d")
+            .arg(&frames)
+            .args(["-p", "ultraface320", "--task", "ultraface-slim320", "--corruptions", "gaussian_noise,contrast", "--severities", "2,4", "--attacks", "none", "--no-consistency", "--json", "--out"])
+            .arg(out)
+            .args(extra));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+        results(&run_folder(out))
+    };
+    let whole = sweep(&dir.path().join("whole"), &[]);
+    let a = sweep(&dir.path().join("a"), &["--shard", "0/2"]);
+    let b = sweep(&dir.path().join("b"), &["--shard", "1/2"]);
+    let (sa, sb) = (&a["suites"]["detection_corruptions"], &b["suites"]["detection_corruptions"]);
+    assert_eq!((sa["samples"].as_u64(), sa["missing_samples"].as_u64(), sb["samples"].as_u64()), (Some(3), Some(2), Some(2)), "{sa}");
+    let merged_out = dir.path().join("merged");
+    let r = run(aite().arg("merge").arg(run_folder(&dir.path().join("a"))).arg(run_folder(&dir.path().join("b"))).arg("--json").arg("--out").arg(&merged_out));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let merged = results(&run_folder(&merged_out));
+    let (m, w) = (&merged["suites"]["detection_corruptions"], &whole["suites"]["detection_corruptions"]);
+    assert_eq!(m, w, "merged shards differ from the single run");
+    let csv = |out: &str| std::fs::read_to_string(run_folder(&dir.path().join(out)).join("detection-corruptions.csv")).unwrap();
+    assert_eq!(csv("merged"), csv("whole"));
+    // A lone shard merged is incomplete (exit 130's sibling: interrupted status, missing frames counted).
+    let lone = dir.path().join("lone");
+    let r = run(aite().arg("merge").arg(run_folder(&dir.path().join("a"))).arg("--json").arg("--out").arg(&lone));
+    assert_ne!(r.code, 0, "one shard of two merged as complete");
+    assert_eq!(results(&run_folder(&lone))["suites"]["detection_corruptions"]["missing_samples"], 2);
+
+    // Labels: the clean detections above 0.8 of the single run, and one missed face per frame, as a COCO file.
+    let rows = csv("whole");
+    let mut images = vec![];
+    let mut annotations = vec![];
+    for (i, name) in ["1", "2", "13", "20", "5"].iter().enumerate() {
+        let (w, h) = image::image_dimensions(frames.join(format!("{name}.jpg"))).unwrap();
+        images.push(serde_json::json!({"id": i + 1, "file_name": format!("{name}.jpg"), "width": w, "height": h}));
+        for r in rows.lines().skip(1).map(|l| l.split(',').collect::<Vec<_>>()).filter(|r| r[0] == "clean" && r[2] == format!("{name}.jpg") && r[8].parse::<f64>().unwrap() > 0.8) {
+            let b: Vec<f64> = r[4..8].iter().map(|v| v.parse().unwrap()).collect();
+            annotations.push(serde_json::json!({"id": annotations.len() + 1, "image_id": i + 1, "category_id": 1, "bbox": b}));
+        }
+        // A face nobody finds, so clean AP is below 1.
+        annotations.push(serde_json::json!({"id": annotations.len() + 1, "image_id": i + 1, "category_id": 1, "bbox": [1.0, h as f64 - 30.0, 25.0, 25.0]}));
+    }
+    let labels = dir.path().join("gt.json");
+    std::fs::write(&labels, serde_json::json!({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "face"}]}).to_string()).unwrap();
+    let l = sweep(&dir.path().join("labelled"), &["--labels", labels.to_str().unwrap()]);
+    let s = &l["suites"]["detection_corruptions"];
+    assert_eq!((s["ground_truth"]["kind"].as_str(), s["ap_name"].as_str(), s["rpc_status"]["status"].as_str()), (Some("labels"), Some("AP"), Some("reported")), "{s}");
+    let (clean, mpc) = (s["clean_ap"].as_f64().unwrap(), s["mpc"]["value"].as_f64().unwrap());
+    assert!(clean > 0.3 && clean < 1.0 && (s["rpc"]["value"].as_f64().unwrap() - mpc / clean).abs() < 1e-12, "{s}");
+    assert!(l["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "labels"), "{}", l["inputs"]);
+    eprintln!("slim-320 on 5 faces vs labels: clean AP {clean:.4}, mPC {mpc:.4}, rPC {:.4}", mpc / clean);
+}

@@ -121,6 +121,15 @@ pub struct DetectionSweepReport {
     /// Resamples left out because they drew no ground-truth box.
     pub resamples_without_ground_truth: usize,
     pub interrupted: bool,
+    /// Frames of the sweep this report does not cover (another shard's, or not reached).
+    #[serde(default)]
+    pub missing_samples: usize,
+    /// `(index, count)` of an image shard (`--shard`): frame `i` is in it when `i % count == index`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<(usize, usize)>,
+    /// A shard's per-frame detections, which `aite merge` scores together.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<FrameDetections>,
     /// Every detection scored (clean, then each cell), for the raw evidence file
     /// ([`DetectionSweepReport::detections_csv`]); not part of results.json.
     #[serde(skip)]
@@ -215,65 +224,82 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * q).round() as usize]
 }
 
-/// Run every cell of `options` on a detector and compute mPC / rPC.
+/// One frame's detections in the sweep: clean, then one list per cell (in the order of
+/// [`SweepOptions::all_cells`]). The unit of checkpoints and of image shards: `aite merge`
+/// recomputes AP from these, never averages shards' APs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameDetections {
+    /// Position of the frame in the whole sweep.
+    pub index: usize,
+    pub id: String,
+    pub clean: Vec<CocoDetection>,
+    pub cells: Vec<Vec<CocoDetection>>,
+    /// The frame's ground truth, unless it is the clean predictions themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ground_truth: Option<Vec<GroundTruthBox>>,
+}
+
+/// The ground truth of every frame and its name, checked against the number of frames.
+fn frame_ground_truth(ground_truth: &DetectionGroundTruth, frames: usize) -> Result<(Option<Vec<Vec<GroundTruthBox>>>, GroundTruthKind), RobustnessError> {
+    let as_boxes = |dets: &[Vec<CocoDetection>]| -> Vec<Vec<GroundTruthBox>> { dets.iter().map(|d| d.iter().map(|d| GroundTruthBox { category_id: d.category_id, bbox: d.bbox, iscrowd: false }).collect()).collect() };
+    Ok(match ground_truth {
+        DetectionGroundTruth::Labels { source, boxes } => {
+            if boxes.len() != frames {
+                return Err(unsupported(format!("{source} labels {} frames, the sweep has {frames}", boxes.len())));
+            }
+            (Some(boxes.clone()), GroundTruthKind::Labels { source: source.clone() })
+        }
+        DetectionGroundTruth::CleanPredictions => (None, GroundTruthKind::CleanPredictions),
+        DetectionGroundTruth::ReferencePredictions { reference, detections } => {
+            if detections.len() != frames {
+                return Err(unsupported(format!("the reference {reference} has predictions for {} frames, the sweep has {frames}", detections.len())));
+            }
+            (Some(as_boxes(detections)), GroundTruthKind::ReferencePredictions { reference: reference.clone() })
+        }
+    })
+}
+
+/// Detect on the clean and corrupted versions of the frames of `options.shard` (frame `i` when
+/// `i % count == index`), skipping those in `done`; `on_frame` sees each new frame (checkpoint).
+/// Returns the frames of the shard in order, and whether the run was cancelled.
 #[allow(clippy::too_many_arguments)]
-pub fn detection_sweep(
+pub fn detect_frames(
     target: &mut dyn Target,
     spec: &PreprocessSpec,
     post: &Postprocess,
     frames: &[DetectionFrame],
     options: &SweepOptions,
     ground_truth: &DetectionGroundTruth,
-    resamples: usize,
+    done: Vec<FrameDetections>,
     cancel: &Cancel,
-) -> Result<DetectionSweepReport, RobustnessError> {
+    on_frame: &mut dyn FnMut(&FrameDetections),
+) -> Result<(Vec<FrameDetections>, bool), RobustnessError> {
     options.validate()?;
     if frames.is_empty() {
         return Err(RobustnessError::NoSamples { check: "corruptions" });
     }
-    let at_input: Vec<RgbImage> = frames.iter().map(|f| spec.geometry(&rgb8_to_image(&f.image, spec.color)).map(|g| image_to_rgb8(&g, spec.color))).collect::<Result<_, _>>()?;
-    let mut clean = vec![];
-    for (i, f) in frames.iter().enumerate() {
-        clean.push(detect(target, post, spec.normalise(&rgb8_to_image(&at_input[i], spec.color)), &f.image)?);
-    }
-    let as_boxes = |dets: &[Vec<CocoDetection>]| -> Vec<Vec<GroundTruthBox>> { dets.iter().map(|d| d.iter().map(|d| GroundTruthBox { category_id: d.category_id, bbox: d.bbox, iscrowd: false }).collect()).collect() };
-    let (gt, kind): (Vec<Vec<GroundTruthBox>>, GroundTruthKind) = match ground_truth {
-        DetectionGroundTruth::Labels { source, boxes } => {
-            if boxes.len() != frames.len() {
-                return Err(unsupported(format!("{source} labels {} frames, the sweep has {}", boxes.len(), frames.len())));
-            }
-            (boxes.clone(), GroundTruthKind::Labels { source: source.clone() })
+    let (gt, _) = frame_ground_truth(ground_truth, frames.len())?;
+    let cells = options.all_cells();
+    let mut done: std::collections::BTreeMap<usize, FrameDetections> = done.into_iter().filter(|f| f.cells.len() == cells.len() && frames.get(f.index).is_some_and(|fr| fr.id == f.id)).map(|f| (f.index, f)).collect();
+    let mut out = vec![];
+    for (i, f) in frames.iter().enumerate().filter(|(i, _)| crate::in_shard(*i, options.shard)) {
+        if let Some(d) = done.remove(&i) {
+            out.push(d);
+            continue;
         }
-        DetectionGroundTruth::CleanPredictions => (as_boxes(&clean), GroundTruthKind::CleanPredictions),
-        DetectionGroundTruth::ReferencePredictions { reference, detections } => {
-            if detections.len() != frames.len() {
-                return Err(unsupported(format!("the reference {reference} has predictions for {} frames, the sweep has {}", detections.len(), frames.len())));
-            }
-            (as_boxes(detections), GroundTruthKind::ReferencePredictions { reference: reference.clone() })
+        if cancel.is_cancelled() {
+            return Ok((out, true));
         }
-    };
-    let all: Vec<usize> = (0..frames.len()).collect();
-    let Some((clean_ap, clean_ap50)) = evaluate(&gt, &clean, &all)? else {
-        return Err(unsupported(match kind {
-            GroundTruthKind::CleanPredictions => "the model detects nothing on the clean frames, so there is no pseudo ground truth to measure corruptions against".into(),
-            GroundTruthKind::Labels { source } => format!("{source} has no box on these frames"),
-            GroundTruthKind::ReferencePredictions { reference } => format!("the reference {reference} detects nothing on the clean frames, so there is no pseudo ground truth"),
-        }));
-    };
-    let mut cells = vec![];
-    let mut cell_dets: Vec<Vec<Vec<CocoDetection>>> = vec![];
-    let mut cell_keys = vec![];
-    let mut interrupted = false;
-    'cells: for (kind_c, severity) in options.shard_cells() {
-        let placement = options.corrupt_at.placement(kind_c);
-        let mut dets = vec![];
-        for (i, f) in frames.iter().enumerate() {
+        let at_input = image_to_rgb8(&spec.geometry(&rgb8_to_image(&f.image, spec.color))?, spec.color);
+        let clean = detect(target, post, spec.normalise(&rgb8_to_image(&at_input, spec.color)), &f.image)?;
+        let mut per_cell = vec![];
+        for &(kind_c, severity) in &cells {
             if cancel.is_cancelled() {
-                interrupted = true;
-                break 'cells;
+                return Ok((out, true));
             }
+            let placement = options.corrupt_at.placement(kind_c);
             let img = match placement {
-                Placement::Input => &at_input[i],
+                Placement::Input => &at_input,
                 Placement::Frame => &f.image,
             };
             let table = options.table.unwrap_or_else(|| ParameterTable::for_size(img.width() as usize, img.height() as usize));
@@ -282,12 +308,58 @@ pub fn detection_sweep(
                 Placement::Input => spec.normalise(&corrupted),
                 Placement::Frame => spec.to_tensor(&corrupted)?,
             };
-            dets.push(detect(target, post, tensor, &f.image)?);
+            per_cell.push(detect(target, post, tensor, &f.image)?);
         }
-        let (ap, ap50) = evaluate(&gt, &dets, &all)?.unwrap_or((0.0, 0.0));
-        cells.push(DetectionCell { corruption: kind_c, severity, placement, ap, ap50, detections: dets.iter().map(Vec::len).sum() });
-        cell_dets.push(dets);
-        cell_keys.push(Some((kind_c, severity)));
+        let record = FrameDetections { index: i, id: f.id.clone(), clean, cells: per_cell, ground_truth: gt.as_ref().map(|g| g[i].clone()) };
+        on_frame(&record);
+        out.push(record);
+    }
+    Ok((out, false))
+}
+
+/// Score detected frames: AP per cell over `frames`, mPC, rPC, bootstrap over the frames.
+/// `total` is the number of frames of the whole sweep (more than `frames.len()` for one shard).
+/// `cells` are the sweep's cells in order with their placements; `shard` is recorded, and
+/// with it the frames' detections, for `aite merge`.
+#[allow(clippy::too_many_arguments)]
+pub fn score_frames(
+    frames: &[FrameDetections],
+    kind: GroundTruthKind,
+    cells: &[(CorruptionKind, u8, Placement)],
+    seed: u64,
+    resamples: usize,
+    total: usize,
+    interrupted: bool,
+    shard: Option<(usize, usize)>,
+) -> Result<DetectionSweepReport, RobustnessError> {
+    let keys: Vec<(CorruptionKind, u8)> = cells.iter().map(|c| (c.0, c.1)).collect();
+    let placements: Vec<Placement> = cells.iter().map(|c| c.2).collect();
+    let gt: Vec<Vec<GroundTruthBox>> = frames
+        .iter()
+        .map(|f| match &f.ground_truth {
+            Some(g) => g.clone(),
+            None => f.clean.iter().map(|d| GroundTruthBox { category_id: d.category_id, bbox: d.bbox, iscrowd: false }).collect(),
+        })
+        .collect();
+    let clean: Vec<Vec<CocoDetection>> = frames.iter().map(|f| f.clean.clone()).collect();
+    let all: Vec<usize> = (0..frames.len()).collect();
+    if frames.is_empty() {
+        return Err(RobustnessError::NoSamples { check: "corruptions" });
+    }
+    let Some((clean_ap, clean_ap50)) = evaluate(&gt, &clean, &all)? else {
+        return Err(unsupported(match kind {
+            GroundTruthKind::CleanPredictions => "the model detects nothing on the clean frames, so there is no pseudo ground truth to measure corruptions against".into(),
+            GroundTruthKind::Labels { source } => format!("{source} has no box on these frames"),
+            GroundTruthKind::ReferencePredictions { reference } => format!("the reference {reference} detects nothing on the clean frames, so there is no pseudo ground truth"),
+        }));
+    };
+    // Cells every frame has (a cancelled frame is not kept, so all frames have all cells).
+    let cell_dets: Vec<Vec<Vec<CocoDetection>>> = (0..keys.len()).map(|c| frames.iter().map(|f| f.cells.get(c).cloned().unwrap_or_default()).collect()).collect();
+    let mut cells = vec![];
+    for (c, &(kind_c, severity)) in keys.iter().enumerate() {
+        let dets = &cell_dets[c];
+        let (ap, ap50) = evaluate(&gt, dets, &all)?.unwrap_or((0.0, 0.0));
+        cells.push(DetectionCell { corruption: kind_c, severity, placement: placements[c], ap, ap50, detections: dets.iter().map(Vec::len).sum() });
     }
     let mean = |v: &[f64]| if v.is_empty() { f64::NAN } else { v.iter().sum::<f64>() / v.len() as f64 };
     let mpc = mean(&cells.iter().map(|c| c.ap).collect::<Vec<_>>());
@@ -298,7 +370,7 @@ pub fn detection_sweep(
         _ => RpcStatus::Reported,
     };
     // Percentile bootstrap over images: each resample recomputes clean AP and every cell's AP on the same draw.
-    let mut rng = StdRng::seed_from_u64(options.seed);
+    let mut rng = StdRng::seed_from_u64(seed);
     let (mut b_mpc, mut b_mpc50, mut b_rpc, mut skipped) = (vec![], vec![], vec![], 0);
     for _ in 0..resamples {
         let draw: Vec<usize> = (0..frames.len()).map(|_| rng.gen_range(0..frames.len())).collect();
@@ -329,6 +401,8 @@ pub fn detection_sweep(
         ap_name: kind.ap_name().into(),
         ground_truth: kind,
         samples: frames.len(),
+        missing_samples: total.saturating_sub(frames.len()),
+        shard,
         ground_truth_boxes: gt.iter().map(Vec::len).sum(),
         clean_ap,
         clean_ap50,
@@ -337,12 +411,71 @@ pub fn detection_sweep(
         mpc50: interval(mpc50, b_mpc50),
         rpc,
         rpc_status,
-        interval: IntervalMethod::BootstrapOverImages { resamples, seed: options.seed },
+        interval: IntervalMethod::BootstrapOverImages { resamples, seed },
         resamples_without_ground_truth: skipped,
         interrupted,
-        raw: std::iter::once((None, clean)).chain(cell_keys.into_iter().zip(cell_dets)).collect(),
+        raw: std::iter::once((None, clean)).chain(keys.iter().map(|k| Some(*k)).zip(cell_dets)).collect(),
         frame_ids: frames.iter().map(|f| f.id.clone()).collect(),
+        frames: if shard.is_some() { frames.to_vec() } else { vec![] },
     })
+}
+
+/// Run every cell of `options` on the frames of its shard and compute mPC / rPC.
+#[allow(clippy::too_many_arguments)]
+pub fn detection_sweep(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    post: &Postprocess,
+    frames: &[DetectionFrame],
+    options: &SweepOptions,
+    ground_truth: &DetectionGroundTruth,
+    resamples: usize,
+    cancel: &Cancel,
+) -> Result<DetectionSweepReport, RobustnessError> {
+    let (_, kind) = frame_ground_truth(ground_truth, frames.len())?;
+    let (done, interrupted) = detect_frames(target, spec, post, frames, options, ground_truth, vec![], cancel, &mut |_| {})?;
+    score_frames(&done, kind, &sweep_cells(options), options.seed, resamples, frames.len(), interrupted, (options.shard.1 > 1).then_some(options.shard))
+}
+
+/// Every cell of `options` with its placement, in sweep order (all cells: a detector sweep
+/// shards images, not cells).
+pub fn sweep_cells(options: &SweepOptions) -> Vec<(CorruptionKind, u8, Placement)> {
+    options.all_cells().into_iter().map(|(k, s)| (k, s, options.corrupt_at.placement(k))).collect()
+}
+
+/// Merge the image shards of one detector sweep: the frames' detections are unioned (each
+/// frame once) and every AP, mPC, rPC and interval recomputed from them, as one run over all
+/// frames would; a frame no shard has is counted in `missing_samples`.
+pub fn merge_detection_reports(reports: &[DetectionSweepReport]) -> Result<DetectionSweepReport, RobustnessError> {
+    let first = reports.first().ok_or(RobustnessError::NoSamples { check: "corruptions" })?;
+    let refuse = |reason: String| RobustnessError::Unsupported { check: "merge", reason, hint: "merge only the shards of one detector sweep: the same command line except --shard".into() };
+    let total = first.samples + first.missing_samples;
+    let IntervalMethod::BootstrapOverImages { resamples, seed } = first.interval;
+    let mut frames: std::collections::BTreeMap<usize, FrameDetections> = Default::default();
+    for r in reports {
+        if r.ground_truth != first.ground_truth || r.interval != first.interval || r.samples + r.missing_samples != total {
+            return Err(refuse("the shards differ in ground truth, bootstrap or number of frames".into()));
+        }
+        if r.cells.iter().map(|c| (c.corruption, c.severity, c.placement)).ne(first.cells.iter().map(|c| (c.corruption, c.severity, c.placement))) {
+            return Err(refuse("the shards ran different corruption cells".into()));
+        }
+        if r.frames.len() != r.samples {
+            return Err(refuse("a report holds no per-frame detections (run with --shard I/N to make mergeable shards)".into()));
+        }
+        for f in &r.frames {
+            match frames.get(&f.index) {
+                Some(g) if g != f => return Err(refuse(format!("frame {} ({}) was measured differently by two shards", f.index, f.id))),
+                _ => {
+                    frames.insert(f.index, f.clone());
+                }
+            }
+        }
+    }
+    let cells: Vec<(CorruptionKind, u8, Placement)> = first.cells.iter().map(|c| (c.corruption, c.severity, c.placement)).collect();
+    let frames: Vec<FrameDetections> = frames.into_values().collect();
+    let interrupted = reports.iter().any(|r| r.interrupted);
+    let merged = score_frames(&frames, first.ground_truth.clone(), &cells, seed, resamples, total, interrupted, None)?;
+    Ok(merged)
 }
 
 #[cfg(test)]
@@ -424,5 +557,41 @@ mod tests {
         assert_eq!(r.ap_name, "AP vs reference predictions");
         assert!((r.clean_ap - 0.4).abs() < 1e-9 && (r.mpc.value - 1.0).abs() < 1e-9, "{} {}", r.clean_ap, r.mpc.value);
         assert!((r.rpc.unwrap().value - 2.5).abs() < 1e-9 && r.rpc_status == RpcStatus::Reported);
+    }
+
+    /// Image shards merged give the single run's report, field for field (AP recomputed from
+    /// the union of the frames' detections; averaging the shards' APs would not: shard 0 has
+    /// frames 0 and 2, shard 1 frame 1 only, so the shards weigh differently); a missing shard
+    /// is counted, and a resumed run skips the frames already done.
+    #[test]
+    fn image_shards_merge_to_the_single_run() {
+        let spec = PreprocessSpec::parse_cli("layout=nhwc,scale=0.00392156862745098").unwrap();
+        let post = Postprocess::new(TaskSpec::preset("ultraface-slim320").unwrap());
+        // Frame 1 is labelled with two boxes, so per-shard APs differ from the whole.
+        let b = |x: f64| GroundTruthBox { category_id: 1, bbox: [x, 20.0, 40.0, 40.0], iscrowd: false };
+        let labels = DetectionGroundTruth::Labels { source: "hand.json".into(), boxes: vec![vec![b(20.0)], vec![b(20.0), b(60.0)], vec![b(28.0)]] };
+        let mut opts = options();
+        opts.kinds = vec![CorruptionKind::Brightness, CorruptionKind::Contrast];
+        let whole = detection_sweep(&mut detector(), &spec, &post, &frames(), &opts, &labels, 50, &Cancel::new()).unwrap();
+        let shard = |i| {
+            let mut o = opts.clone();
+            o.shard = (i, 2);
+            detection_sweep(&mut detector(), &spec, &post, &frames(), &o, &labels, 50, &Cancel::new()).unwrap()
+        };
+        let (a, b) = (shard(0), shard(1));
+        assert_eq!((a.samples, a.missing_samples, b.samples, b.missing_samples), (2, 1, 1, 2));
+        assert_eq!(a.frames.iter().map(|f| f.index).collect::<Vec<_>>(), vec![0, 2]);
+        let mean_of_shards = (a.cells[0].ap + b.cells[0].ap) / 2.0;
+        assert!((mean_of_shards - whole.cells[0].ap).abs() > 1e-3, "the averaged shards would pass too: {mean_of_shards} vs {}", whole.cells[0].ap);
+        let merged = merge_detection_reports(&[b.clone(), a.clone()]).unwrap();
+        assert_eq!(serde_json::to_value(&merged).unwrap(), serde_json::to_value(&whole).unwrap());
+        assert_eq!(merged.detections_csv(), whole.detections_csv());
+        let partial = merge_detection_reports(&[a.clone()]).unwrap();
+        assert_eq!(partial.missing_samples, 1);
+        // Resume: frames already done are taken as they are, not detected again.
+        let mut counting = detector();
+        let (done, _) = detect_frames(&mut counting, &spec, &post, &frames()[..], &opts, &labels, a.frames.clone(), &Cancel::new(), &mut |f| assert_eq!(f.index, 1, "frame {} detected again", f.index)).unwrap();
+        let r = score_frames(&done, whole.ground_truth.clone(), &sweep_cells(&opts), opts.seed, 50, 3, false, None).unwrap();
+        assert_eq!(serde_json::to_value(&r).unwrap(), serde_json::to_value(&whole).unwrap());
     }
 }

@@ -13,7 +13,7 @@ use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, Attack
 use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
 use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames};
 use aite_target::{Cancel, Dim, Target};
-use aite_robustness::corruption::detection::{clean_detections, detection_sweep, DetectionFrame, DetectionGroundTruth, DETECTION_BOOTSTRAP_RESAMPLES};
+use aite_robustness::corruption::detection::{clean_detections, DetectionFrame, DetectionGroundTruth, DETECTION_BOOTSTRAP_RESAMPLES};
 use aite_robustness::corruption::image_to_rgb8;
 use aite_task::{Postprocess, TaskSpec};
 use anyhow::{Context, Result};
@@ -321,6 +321,90 @@ fn run_detector_attack_checkpointed(
     Ok((report, path))
 }
 
+/// What a detector's corruption sweep scores against: `--labels` (COCO JSON or YOLO txt, the
+/// readers of `aite accuracy`), else the `--reference` model's clean predictions, else the
+/// deployed model's own (pseudo ground truth, named so in the evidence).
+fn detection_ground_truth(a: &RobustnessArgs, spec: &PreprocessSpec, task: &Postprocess, frames: &[DetectionFrame]) -> Result<DetectionGroundTruth> {
+    if let Some(path) = &a.labels {
+        return labelled_ground_truth(path, task, frames);
+    }
+    Ok(match &a.reference {
+        Some(path) => {
+            let mut reference = load_model(&ModelArgs { model: path.clone(), engine: a.reference_engine.unwrap_or(a.model.engine), ..a.model.clone() })?;
+            let detections = clean_detections(reference.as_mut(), spec, task, frames)?;
+            DetectionGroundTruth::ReferencePredictions { reference: path.display().to_string(), detections }
+        }
+        None => DetectionGroundTruth::CleanPredictions,
+    })
+}
+
+/// Labels of every frame (matched by file name, sizes checked) as the sweep's ground truth.
+pub fn labelled_ground_truth(path: &std::path::Path, task: &Postprocess, frames: &[DetectionFrame]) -> Result<DetectionGroundTruth> {
+    let sizes: Vec<(String, u32, u32)> = frames.iter().map(|f| (f.id.clone(), f.image.width(), f.image.height())).collect();
+    let labels = super::accuracy::detection_labels(path, &sizes, task.spec())?;
+    let mut boxes = vec![];
+    for f in frames {
+        let l = labels.image_for(&f.id).ok_or_else(|| usage(format!("frame {} is not in {}", f.id, path.display())))?;
+        if (l.width, l.height) != (f.image.width(), f.image.height()) {
+            return Err(usage(format!("frame {} is {}x{} but {} labels it {}x{}", f.id, f.image.width(), f.image.height(), path.display(), l.width, l.height)));
+        }
+        boxes.push(l.boxes.iter().map(|b| aite_robustness::corruption::detection::GroundTruthBox { category_id: b.category_id, bbox: b.bbox, iscrowd: b.iscrowd }).collect());
+    }
+    Ok(DetectionGroundTruth::Labels { source: path.display().to_string(), boxes })
+}
+
+/// The detector sweep on the frames of `options.shard` (an image shard: frame `i` when
+/// `i % count == index`), with a per-frame checkpoint named after everything that determines
+/// the result, so Ctrl-C and the same command again resumes it.
+#[allow(clippy::too_many_arguments)]
+pub fn run_detection_sweep(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    task: &Postprocess,
+    frames: &[DetectionFrame],
+    options: &SweepOptions,
+    ground_truth: &DetectionGroundTruth,
+    identity: &serde_json::Value,
+    out: &std::path::Path,
+    fresh: bool,
+    cancel: &Cancel,
+    quiet: bool,
+) -> Result<(aite_robustness::corruption::detection::DetectionSweepReport, std::path::PathBuf)> {
+    use aite_robustness::corruption::detection::{detect_frames, score_frames, sweep_cells, FrameDetections};
+    let gt_key = match ground_truth {
+        DetectionGroundTruth::Labels { source, boxes } => serde_json::json!({ "labels": source, "boxes": boxes }),
+        DetectionGroundTruth::CleanPredictions => serde_json::json!("clean-predictions"),
+        DetectionGroundTruth::ReferencePredictions { reference, detections } => serde_json::json!({ "reference": reference, "detections": detections }),
+    };
+    let key = serde_json::json!({ "identity": identity, "options": options, "spec": spec, "ground_truth": gt_key, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
+    let (mut checkpoint, done, path) = open_checkpoint::<FrameDetections>(out, "detection-corruptions", &key, fresh)?;
+    let mine = (0..frames.len()).filter(|&i| aite_robustness::in_shard(i, options.shard)).count();
+    if !done.is_empty() && !quiet {
+        eprintln!("resuming: {} of {mine} frames already done ({})", done.len(), path.display());
+    }
+    let pb = bar(mine as u64, "corruptions", quiet);
+    pb.set_position(done.len() as u64);
+    let mut write_error = None;
+    let (scored, interrupted) = detect_frames(target, spec, task, frames, options, ground_truth, done, cancel, &mut |f| {
+        pb.inc(1);
+        if let Err(e) = checkpoint.append(f) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let kind = match ground_truth {
+        DetectionGroundTruth::Labels { source, .. } => aite_robustness::corruption::detection::GroundTruthKind::Labels { source: source.clone() },
+        DetectionGroundTruth::CleanPredictions => aite_robustness::corruption::detection::GroundTruthKind::CleanPredictions,
+        DetectionGroundTruth::ReferencePredictions { reference, .. } => aite_robustness::corruption::detection::GroundTruthKind::ReferencePredictions { reference: reference.clone() },
+    };
+    let shard = (options.shard.1 > 1).then_some(options.shard);
+    let report = score_frames(&scored, kind, &sweep_cells(options), options.seed, DETECTION_BOOTSTRAP_RESAMPLES, frames.len(), interrupted, shard)?;
+    Ok((report, path))
+}
+
 /// Per-sample worst case over the attacks of each norm (never an average).
 fn worst_case_suite(reports: &[AttackReport]) -> serde_json::Map<String, serde_json::Value> {
     let mut worst = serde_json::Map::new();
@@ -393,8 +477,8 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
             return Err(usage(format!("--task names a detector: {} reads classifier outputs; detectors are attacked with square-linf / square-l2 (vanishing or --detector-goal mislabel, each with its noise baseline) (--corruptions none --attacks none checks consistency only)", k.name())));
         }
     }
-    if detector.is_some() && sweep.is_some() && a.shard.is_some() {
-        return Err(usage("--task names a detector: its corruption sweep (mPC/rPC) runs whole, not in shards; drop --shard".into()));
+    if detector.is_none() && a.labels.is_some() {
+        return Err(usage("--labels are a detector's boxes: give --task a detector (e.g. ultraface-slim320)".into()));
     }
     let limit = degenerate_detection_limit(a.degenerate_max_detections);
     let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
@@ -441,18 +525,14 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     // A resumed sweep or attack must run on the same weights, not only the same graph file.
     let model_data: Vec<String> = results.inputs.iter().filter(|i| i.role == "model-external-data").map(|i| i.sha256.clone()).collect();
     if let (Some(options), Some(task), false) = (&sweep, &detector, interrupted) {
-        // Unlabeled frames: the deployed model's clean predictions are the pseudo ground truth,
         let frames: Vec<DetectionFrame> = loaded.iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
-        // With --reference, its clean predictions are the pseudo ground truth instead.
-        let ground_truth = match &a.reference {
-            Some(path) => {
-                let mut reference = load_model(&ModelArgs { model: path.clone(), engine: a.reference_engine.unwrap_or(a.model.engine), ..a.model.clone() })?;
-                let detections = clean_detections(reference.as_mut(), &spec, task, &frames)?;
-                DetectionGroundTruth::ReferencePredictions { reference: path.display().to_string(), detections }
-            }
-            None => DetectionGroundTruth::CleanPredictions,
-        };
-        let report = detection_sweep(deployed.as_mut(), &spec, task, &frames, options, &ground_truth, DETECTION_BOOTSTRAP_RESAMPLES, cancel)?;
+        let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info(), "task": task.spec() });
+        let ground_truth = detection_ground_truth(&a, &spec, task, &frames)?;
+        if let Some(labels) = &a.labels {
+            results.inputs.push(super::accuracy::labels_artifact(labels)?);
+        }
+        let (report, path) = run_detection_sweep(deployed.as_mut(), &spec, task, &frames, options, &ground_truth, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
+        checkpoints.push(path);
         interrupted |= report.interrupted;
         raw.push(("detection-corruptions.csv".into(), report.detections_csv()));
         results.add_suite("detection_corruptions", &report);
@@ -582,6 +662,16 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
             let merged = merge_reports(&reports)?;
             complete &= merged.missing_cells == 0;
             raw.push(("corruptions.csv".into(), corruptions_csv(&merged)));
+            results.add_suite(name, &merged);
+        } else if name == "detection_corruptions" {
+            // Image shards: AP recomputed from the union of the frames' detections, never averaged.
+            let reports = in_all(name)?
+                .into_iter()
+                .map(|(p, v)| serde_json::from_value::<aite_robustness::corruption::detection::DetectionSweepReport>(v.clone()).with_context(|| format!("detector sweep in {}", p.display())))
+                .collect::<Result<Vec<_>>>()?;
+            let merged = aite_robustness::corruption::detection::merge_detection_reports(&reports)?;
+            complete &= merged.missing_samples == 0 && !merged.interrupted;
+            raw.push(("detection-corruptions.csv".into(), merged.detections_csv()));
             results.add_suite(name, &merged);
         } else if name == "attack_worst_case" {
             in_all(name)?; // recomputed below from the merged attacks
