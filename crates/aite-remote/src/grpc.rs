@@ -4,14 +4,17 @@
 //! runtime and blocks on each call, so the rest of aite stays synchronous. Inputs travel as
 //! `raw_input_contents` (the binary tensor layout), or as typed `contents` with
 //! [`Transfer::Json`](crate::Transfer::Json); outputs are read from `raw_output_contents` when
-//! the server sends them, else from the typed `contents`. The channel reconnects by itself;
-//! nothing is retried.
+//! the server sends them, else from the typed `contents`. Every attempt is a [`RequestRecord`]
+//! with the outcome kinds REST uses; the channel reconnects by itself, and the one retry the policy
+//! allows is, as over REST, for a reset of the connection an earlier request used. With Triton,
+//! server time comes from its `ModelStatistics` rpc (outside the OIP; UNIMPLEMENTED elsewhere).
 
 use crate::codec::{self, WireType};
 use crate::oip::{check_inputs, in_metadata_order, model_tensors};
-use crate::{OipUrl, RemoteError, RemoteOptions, Transfer};
-use aite_target::{RequestCounts, RequestOutcome, Target, TargetError, TargetInfo, Tensor, TensorData};
+use crate::{Endpoint, OipUrl, RemoteError, RemoteOptions, RequestRecord, Transfer};
+use aite_target::{PhaseTotal, RequestCounts, RequestOutcome, ServerStats, Target, TargetError, TargetInfo, Tensor, TensorData};
 use serde_json::{json, Value};
+use std::time::Instant;
 
 /// Code generated from proto/open_inference_grpc.proto (package `inference`).
 #[allow(clippy::all, missing_docs)]
@@ -32,18 +35,42 @@ pub struct GrpcTarget {
     typed_inputs: bool,
     metadata: Value,
     counts: RequestCounts,
+    records: Vec<RequestRecord>,
+    /// The last request reached the server (it answered, even with an error status): the next
+    /// one goes over a connection an earlier request used.
+    connected: bool,
 }
 
-/// A gRPC status as the fault taxonomy counts it: client errors with `http_4xx`, server errors
-/// with `http_5xx`, no answer by how the transport failed.
+/// A gRPC status as the fault taxonomy counts it. A status tonic made itself from a transport
+/// failure carries that failure as its source: the deadline (`TimeoutExpired`) is `timeout`, a
+/// failed connect `refused` (`timeout` when connecting ran out of time), anything else on the
+/// wire (connection closed or reset, an HTTP/2 error) `reset`. A status the server sent has no
+/// source: client errors count with `http_4xx`, `DEADLINE_EXCEEDED` as `timeout`, the rest
+/// (`UNAVAILABLE`, `INTERNAL`, `UNKNOWN`, …) with `http_5xx`, as a REST server's 5xx.
 fn outcome(status: &tonic::Status) -> RequestOutcome {
+    use std::error::Error;
     use tonic::Code;
-    let text = status.message().to_ascii_lowercase();
+    if let Some(source) = status.source() {
+        let mut cause: Option<&(dyn Error + 'static)> = Some(source);
+        let mut connecting = false;
+        while let Some(e) = cause {
+            if e.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+                return RequestOutcome::Timeout;
+            }
+            connecting |= e.downcast_ref::<tonic::ConnectError>().is_some();
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                match io.kind() {
+                    std::io::ErrorKind::TimedOut => return RequestOutcome::Timeout,
+                    std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound => return RequestOutcome::Refused,
+                    _ => {}
+                }
+            }
+            cause = e.source();
+        }
+        return if connecting || status.message().contains("tcp connect error") { RequestOutcome::Refused } else { RequestOutcome::Reset };
+    }
     match status.code() {
-        Code::DeadlineExceeded | Code::Cancelled => RequestOutcome::Timeout,
-        Code::Unavailable if text.contains("connect") => RequestOutcome::Refused,
-        Code::Unavailable => RequestOutcome::Reset,
-        Code::Unknown if text.contains("transport") => RequestOutcome::Reset,
+        Code::DeadlineExceeded => RequestOutcome::Timeout,
         Code::InvalidArgument | Code::NotFound | Code::AlreadyExists | Code::PermissionDenied | Code::FailedPrecondition | Code::OutOfRange | Code::Unimplemented | Code::Unauthenticated => RequestOutcome::Http4xx,
         _ => RequestOutcome::Http5xx,
     }
@@ -104,21 +131,23 @@ impl GrpcTarget {
             typed_inputs: options.transfer == Transfer::Json,
             metadata: Value::Null,
             counts: RequestCounts::default(),
+            records: vec![],
+            connected: false,
         };
         let fail = |what: &'static str, s: tonic::Status, hint: &'static str| RemoteError::Request { what, url: at.clone(), outcome: outcome(&s), message: status_text(&s), hint };
         let (name, version) = (t.url.model.clone(), t.url.version.clone().unwrap_or_default());
-        let ready = t.call(|mut c| async move { c.server_ready(proto::ServerReadyRequest {}).await }).map_err(|s| fail("server readiness", s, "is the server's gRPC port open on this host (Triton: HTTP port + 1)?"))?;
+        let ready = t.call_recorded(Endpoint::ServerReady, |mut c| async move { c.server_ready(proto::ServerReadyRequest {}).await }).map_err(|s| fail("server readiness", s, "is the server's gRPC port open on this host (Triton: HTTP port + 1)?"))?;
         if !ready.ready {
             return Err(fail("server readiness", tonic::Status::unavailable("the server says it is not ready"), "wait for the server to load its models"));
         }
         // Server metadata is optional for aite, as over REST.
-        let server = t.call(|mut c| async move { c.server_metadata(proto::ServerMetadataRequest {}).await }).ok();
+        let server = t.call_recorded(Endpoint::ServerMetadata, |mut c| async move { c.server_metadata(proto::ServerMetadataRequest {}).await }).ok();
         let (n, v) = (name.clone(), version.clone());
-        let model_ready = t.call(move |mut c| async move { c.model_ready(proto::ModelReadyRequest { name: n, version: v }).await }).map_err(|s| fail("model readiness", s, "check the model name (and version) in the URL against the server's repository"))?;
+        let model_ready = t.call_recorded(Endpoint::ModelReady, move |mut c| async move { c.model_ready(proto::ModelReadyRequest { name: n, version: v }).await }).map_err(|s| fail("model readiness", s, "check the model name (and version) in the URL against the server's repository"))?;
         if !model_ready.ready {
             return Err(fail("model readiness", tonic::Status::unavailable("the model is not ready"), "check the model name (and version) in the URL against the server's repository"));
         }
-        let meta = t.call(move |mut c| async move { c.model_metadata(proto::ModelMetadataRequest { name, version }).await }).map_err(|s| fail("model metadata", s, "the server must implement ModelMetadata"))?;
+        let meta = t.call_recorded(Endpoint::ModelMetadata, move |mut c| async move { c.model_metadata(proto::ModelMetadataRequest { name, version }).await }).map_err(|s| fail("model metadata", s, "the server must implement ModelMetadata"))?;
         let tensors = |list: &[proto::model_metadata_response::TensorMetadata]| -> Vec<Value> { list.iter().map(|x| json!({"name": x.name, "datatype": x.datatype, "shape": x.shape})).collect() };
         let metadata = json!({"name": meta.name, "versions": meta.versions, "platform": meta.platform, "inputs": tensors(&meta.inputs), "outputs": tensors(&meta.outputs)});
         let (inputs, wire_inputs, outputs) = model_tensors(&metadata, options.input_shape.as_deref(), &format!("{at}/{}", t.url.model))?;
@@ -146,6 +175,12 @@ impl GrpcTarget {
         &self.metadata
     }
 
+    /// Every request attempt so far, in order (`status` is HTTP's and stays empty; the gRPC
+    /// status is in `detail`).
+    pub fn records(&self) -> &[RequestRecord] {
+        &self.records
+    }
+
     /// Run one RPC to completion on the target's runtime.
     fn call<T, F, Fut>(&mut self, rpc: F) -> Result<T, tonic::Status>
     where
@@ -154,6 +189,43 @@ impl GrpcTarget {
     {
         let client = self.client.clone();
         self.runtime.block_on(rpc(client)).map(|r| r.into_inner())
+    }
+
+    /// One RPC, recorded and counted as a request of the model (not retried: set-up).
+    fn call_recorded<T, F, Fut>(&mut self, endpoint: Endpoint, rpc: F) -> Result<T, tonic::Status>
+    where
+        F: FnOnce(GrpcInferenceServiceClient<tonic::transport::Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let start = Instant::now();
+        let reused = self.connected;
+        let r = self.call(rpc);
+        let result = r.as_ref().map(|_| ()).map_err(|s| (outcome(s), status_text(s)));
+        self.note(endpoint, start, reused, false, result);
+        r
+    }
+
+    /// Record one attempt and count it (statistics calls are recorded, not counted).
+    fn note(&mut self, endpoint: Endpoint, start: Instant, reused: bool, retry: bool, result: Result<(), (RequestOutcome, String)>) {
+        let outcome = result.as_ref().map_or_else(|e| e.0, |_| RequestOutcome::Ok);
+        // The server answered (perhaps with an error status): the connection is up.
+        self.connected = !matches!(outcome, RequestOutcome::Timeout | RequestOutcome::Refused | RequestOutcome::Reset | RequestOutcome::Truncated);
+        if endpoint != Endpoint::Statistics {
+            self.counts.add(outcome);
+            if retry {
+                self.counts.retried += 1;
+            }
+        }
+        self.records.push(RequestRecord {
+            seq: self.records.len() as u64,
+            endpoint,
+            outcome,
+            status: None,
+            latency_ns: start.elapsed().as_nanos() as u64,
+            reused_connection: reused,
+            retry,
+            detail: result.err().map(|e| e.1),
+        });
     }
 
     fn request(&self, inputs: &[Tensor]) -> Result<ModelInferRequest, TargetError> {
@@ -240,24 +312,28 @@ impl Target for GrpcTarget {
         &self.info
     }
 
+    /// ModelInfer with the retry policy: a `reset` on the connection an earlier request used is
+    /// sent once more (the channel connects afresh), both attempts recorded, the second flagged.
     fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
         check_inputs(&self.info, inputs)?;
-        let req = self.request(inputs)?;
-        let answer = self.call(|mut c| async move { c.model_infer(req).await });
-        let at = format!("grpc://{}", self.url.authority());
-        let failed = |outcome: RequestOutcome, message: String| TargetError::Inference { target: self.info.name.clone(), reason: format!("{outcome} from {at} ModelInfer: {message}") };
-        let decoded = match answer {
-            Err(s) => Err((outcome(&s), status_text(&s))),
-            Ok(r) => decode_response(&r).map_err(|m| (RequestOutcome::Malformed, m)),
-        };
-        match decoded {
-            Ok(outputs) => {
-                self.counts.add(RequestOutcome::Ok);
-                Ok(in_metadata_order(&self.info, outputs))
-            }
-            Err((o, m)) => {
-                self.counts.add(o);
-                Err(failed(o, m))
+        let mut retry = false;
+        loop {
+            let req = self.request(inputs)?;
+            let (start, reused) = (Instant::now(), self.connected);
+            let answer = self.call(|mut c| async move { c.model_infer(req).await });
+            let decoded = match answer {
+                Err(s) => Err((outcome(&s), status_text(&s))),
+                Ok(r) => decode_response(&r).map_err(|m| (RequestOutcome::Malformed, m)),
+            };
+            let result = decoded.as_ref().map(|_| ()).map_err(|e| e.clone());
+            self.note(Endpoint::Infer, start, reused, retry, result);
+            match decoded {
+                Ok(outputs) => return Ok(in_metadata_order(&self.info, outputs)),
+                Err((RequestOutcome::Reset, _)) if reused && !retry => retry = true,
+                Err((o, m)) => {
+                    let at = format!("grpc://{}", self.url.authority());
+                    return Err(TargetError::Inference { target: self.info.name.clone(), reason: format!("{o} from {at} ModelInfer: {m}") });
+                }
             }
         }
     }
@@ -266,9 +342,59 @@ impl Target for GrpcTarget {
         Some(self.counts)
     }
 
-    fn server_stats(&mut self) -> Option<Result<aite_target::ServerStats, String>> {
-        Some(Err("the OIP gRPC service has no statistics call (Triton's ModelStatistics is outside the OIP proto; its REST /stats endpoint is)".into()))
+    /// Triton's `ModelStatistics` (recorded, not counted with the model's requests).
+    fn server_stats(&mut self) -> Option<Result<ServerStats, String>> {
+        let (name, version) = (self.url.model.clone(), self.url.version.clone().unwrap_or_default());
+        let start = Instant::now();
+        let reused = self.connected;
+        let answer = self.call(move |mut c| async move { c.model_statistics(proto::ModelStatisticsRequest { name, version }).await });
+        let at = format!("grpc://{} ModelStatistics", self.url.authority());
+        let stats = match &answer {
+            Err(s) if s.code() == tonic::Code::Unimplemented && std::error::Error::source(s).is_none() => Err(format!("{at}: the server does not implement Triton's ModelStatistics rpc (outside the OIP): {}", status_text(s))),
+            Err(s) => Err(format!("{at}: {}: {}", outcome(s), status_text(s))),
+            Ok(r) => triton_stats(r, &at),
+        };
+        let result = match (&answer, &stats) {
+            (Err(s), _) => Err((outcome(s), status_text(s))),
+            (Ok(_), Err(why)) => Err((RequestOutcome::Malformed, why.clone())),
+            (Ok(_), Ok(_)) => Ok(()),
+        };
+        self.note(Endpoint::Statistics, start, reused, false, result);
+        Some(stats)
     }
+}
+
+/// A `ModelStatisticsResponse` as [`ServerStats`], summed over the versions listed (as REST's
+/// `/stats`); a phase the server left out is absent, never zero.
+pub fn triton_stats(r: &proto::ModelStatisticsResponse, at: &str) -> Result<ServerStats, String> {
+    if r.model_stats.is_empty() {
+        return Err(format!("{at} answered no model_stats"));
+    }
+    let sum = |field: &str, f: &dyn Fn(&proto::ModelStatistics) -> Option<u64>| -> Result<Option<u64>, String> {
+        let mut acc = 0u64;
+        for m in &r.model_stats {
+            let Some(n) = f(m) else { return Ok(None) };
+            acc = acc.checked_add(n).ok_or_else(|| format!("{at}: `{field}` summed over the model's versions overflows 64 bits"))?;
+        }
+        Ok(Some(acc))
+    };
+    type Pick = fn(&proto::InferStatistics) -> Option<proto::StatisticDuration>;
+    let phase = |name: &str, pick: Pick| -> Result<Option<PhaseTotal>, String> {
+        let count = sum(&format!("inference_stats.{name}.count"), &|m| m.inference_stats.as_ref().and_then(pick).map(|d| d.count))?;
+        let ns = sum(&format!("inference_stats.{name}.ns"), &|m| m.inference_stats.as_ref().and_then(pick).map(|d| d.ns))?;
+        Ok(count.zip(ns).map(|(count, ns)| PhaseTotal { count, ns }))
+    };
+    Ok(ServerStats {
+        source: format!("triton statistics extension, gRPC {at}"),
+        inference_count: sum("inference_count", &|m| Some(m.inference_count))?,
+        execution_count: sum("execution_count", &|m| Some(m.execution_count))?,
+        success: phase("success", |s| s.success)?,
+        fail: phase("fail", |s| s.fail)?,
+        queue: phase("queue", |s| s.queue)?,
+        compute_input: phase("compute_input", |s| s.compute_input)?,
+        compute_infer: phase("compute_infer", |s| s.compute_infer)?,
+        compute_output: phase("compute_output", |s| s.compute_output)?,
+    })
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ pub use codec::WireType;
 pub use command::{parse_command, parse_unix_socket, CommandTarget, WrapperLog, PROTOCOL as COMMAND_PROTOCOL};
 pub use error::RemoteError;
 #[cfg(feature = "grpc")]
-pub use grpc::{decode_response, parse_grpc_url, proto, GrpcTarget};
+pub use grpc::{decode_response, parse_grpc_url, proto, triton_stats as grpc_triton_stats, GrpcTarget};
 pub use connect::{check_target_url, connect, fetch_model_metadata, is_target_url};
 pub use oip::{Endpoint, OipTarget, RemoteOptions, RequestRecord, Transfer};
 pub use url::OipUrl;
