@@ -328,6 +328,13 @@ fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Box<Outc
             o.evidence.push(pointer(&format!("suites.{name}")));
             Err(Box::new(o))
         }
+        // A suite that does not apply to this terminal (a detector suite on a classifier).
+        Some("not-applicable") => {
+            let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
+            let mut o = Outcome::new(Verdict::NotApplicable { why: format!("suite `{name}` does not apply: {why}") }, "not applicable to this terminal");
+            o.evidence.push(pointer(&format!("suites.{name}")));
+            Err(Box::new(o))
+        }
         _ => Ok(suite),
     }
 }
@@ -482,6 +489,7 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
             compare_simple(r, drop, vec!["/suites/corruptions/clean/value".into(), "/suites/corruptions/cells".into(), "/suites/corruptions/summaries".into()], note, results)
         }
         MetricKind::CvssBound => cvss_bound(r, suite, results),
+        MetricKind::Estimate => estimate(r, suite, results),
         MetricKind::Number | MetricKind::Count => {
             let Some(v) = results.pointer(&pointer(path)).and_then(number) else { return missing(path) };
             compare_simple(r, v, vec![pointer(path)], format!("{path} = {v}"), results)
@@ -536,6 +544,50 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
             latency_guarded(r, path, v, suite, &mut ev, results)
         }
     }
+}
+
+/// An estimate with its bootstrap interval (`{value, ci95_low, ci95_high}`). A withheld figure
+/// (`null`) is NOT_TESTED with the suite's reason; `guarded` needs the whole interval on one side.
+fn estimate(r: &Requirement, suite: &Value, results: &Value) -> Outcome {
+    let path = r.metric.as_str();
+    let ev = vec![pointer(path)];
+    let at = results.pointer(&pointer(path));
+    let Some(obj) = at.filter(|v| !v.is_null()) else {
+        let status = suite.pointer("/rpc_status/status").and_then(Value::as_str).filter(|_| path.ends_with(".rpc"));
+        let why = match status {
+            Some("clean-ap-is-one-by-construction") => "rPC is withheld: the sweep scored against the model's own clean predictions, where clean AP is 1 by construction (give labels or a reference model)".to_string(),
+            Some("clean-ap-is-zero") => "rPC is undefined: clean AP is 0".to_string(),
+            Some(other) => format!("{path} is withheld by the suite ({other})"),
+            None if at.is_none() => return Outcome::new(Verdict::Error { cause: format!("{path} missing or unreadable in results.json") }, "malformed results"),
+            None => format!("{path} is withheld by the suite"),
+        };
+        let mut o = Outcome::new(Verdict::NotTested { why }, "no figure");
+        o.evidence = ev;
+        o.evidence.push(pointer(&format!("suites.{}.rpc_status", path.split('.').nth(1).unwrap_or_default())));
+        return o;
+    };
+    let (Some(v), lo, hi) = (obj.get("value").and_then(number), obj.get("ci95_low").and_then(number), obj.get("ci95_high").and_then(number)) else {
+        return Outcome::new(Verdict::Error { cause: format!("{path}.value missing or unreadable in results.json") }, "malformed results");
+    };
+    let against = suite.get("ap_name").and_then(Value::as_str).map(|n| format!(" ({n})")).unwrap_or_default();
+    if r.decision == DecisionRule::Simple {
+        return compare_simple(r, v, ev, format!("{path} = {v:.4}{against}"), results);
+    }
+    let (Some(lo), Some(hi)) = (lo.filter(|l| l.is_finite()), hi.filter(|h| h.is_finite())) else {
+        return Outcome::new(Verdict::Error { cause: format!("{path} records no finite bootstrap interval") }, "malformed results");
+    };
+    with_threshold(r, results, ev, |c, t, mut o| {
+        o.verdict = if v.is_nan() { Verdict::Error { cause: format!("{path} is NaN") } } else { guarded(c, Some(lo), Some(hi), t) };
+        o.value = Some(v);
+        o.interval = Some(Interval { low: Some(lo), high: Some(hi), method: "percentile bootstrap over images, 95%".into() });
+        let side = match o.verdict {
+            Verdict::Pass => "is wholly on the passing side of",
+            Verdict::Fail => "is wholly on the failing side of",
+            _ => "straddles",
+        };
+        o.note = format!("{v:.4}{against}: the 95% interval {lo:.4}..{hi:.4} {side} {t}");
+        o
+    })
 }
 
 /// The highest CVSS base score of the vulnerabilities matched against an OSV feed,

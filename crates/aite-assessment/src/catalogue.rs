@@ -30,6 +30,10 @@ pub enum MetricKind {
     /// known vulnerabilities matched against an OSV feed. No feed, an empty feed, no
     /// component inventoried or a matched vulnerability without a score never pass.
     CvssBound,
+    /// `{value, ci95_low, ci95_high}`: an estimate with its percentile-bootstrap 95% interval
+    /// (the detector sweep's mPC, rPC). `null` is a figure the suite withheld: NOT_TESTED with
+    /// the suite's reason (`rpc_status`), never a pass.
+    Estimate,
 }
 
 /// Where a guarded decision takes its interval from.
@@ -42,6 +46,8 @@ pub enum IntervalSource {
     Wilson,
     /// LoadGen's early-stopping estimate (upper) and an order-statistic lower bound.
     EarlyStopping,
+    /// The percentile-bootstrap 95% interval recorded with the estimate.
+    Bootstrap,
 }
 
 /// One catalogue entry.
@@ -101,6 +107,11 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.detection_repeatability.count_mismatches", Count, "count", VALUE, None, "frames whose number of detections changed between repeats"),
     m!("suites.detection_batch_invariance.within_tolerance", Flag, "bool", VALUE, None, "a detector's batched detections within tolerance, same counts"),
     m!("suites.detection_agreement.frame_agreement", Proportion, "fraction", VALUE, Wilson, "frames on which every detection of the deployed detector and its reference is matched at IoU 0.5"),
+    m!("suites.detection_accuracy.stats.ap", Number, "fraction", VALUE, None, "a detector's COCO AP@[.5:.95] against labels (all areas, 100 detections)"),
+    m!("suites.detection_accuracy.stats.ap50", Number, "fraction", VALUE, None, "a detector's COCO AP at IoU 0.5 against labels"),
+    m!("suites.detection_corruptions.mpc", Estimate, "fraction", VALUE, Bootstrap, "mPC: a detector's mean AP over the corruption cells (Michaelis et al. 2019), against the sweep's ground truth"),
+    m!("suites.detection_corruptions.mpc50", Estimate, "fraction", VALUE, Bootstrap, "mean AP50 over the corruption cells"),
+    m!("suites.detection_corruptions.rpc", Estimate, "ratio", VALUE, Bootstrap, "rPC = mPC / clean AP; withheld against the model's own clean predictions (1 by construction)"),
     m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),
     m!("suites.network.rules.*", SecurityRule, "status", &["status"], None, "one rule of the network probe (`aite probe`)"),
     m!("suites.security.vulnerability_summary.max_cvss_base", CvssBound, "cvss", VALUE, None, "highest CVSS base score of the known vulnerabilities matched against the OSV feed"),

@@ -524,7 +524,7 @@ impl RawRequirement {
         let statistic = self.statistic.unwrap_or_else(|| spec.map_or("value", |s| s.statistics[0]).to_string());
         let unit = self.unit.unwrap_or_else(|| spec.map_or("", |s| s.unit).to_string());
         let decision = self.decision.unwrap_or(match spec.map(|s| s.interval) {
-            Some(IntervalSource::Wilson | IntervalSource::EarlyStopping) => DecisionRule::Guarded,
+            Some(IntervalSource::Wilson | IntervalSource::EarlyStopping | IntervalSource::Bootstrap) => DecisionRule::Guarded,
             _ => DecisionRule::Simple,
         });
         let r = Requirement {

@@ -1,0 +1,75 @@
+//! Detector requirements (issue 16): ROB-DET-AP (COCO AP against labels vs the declared AP)
+//! and ROB-DET-RPC (rPC with its bootstrap interval) on fixture results with hand-computed
+//! verdicts; a classifier-only run never passes them.
+
+use aite_assessment::{assess, shipped, Verdict};
+use serde_json::{json, Value};
+
+fn verdict(results: &Value, id: &str) -> Verdict {
+    let p = shipped("ai-camera").unwrap();
+    assess(&p, results).requirements.into_iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{id} not in ai-camera")).verdict
+}
+
+fn sweep(rpc: Value, status: &str) -> Value {
+    json!({ "ground_truth": { "kind": "labels", "source": "gt.json" }, "ap_name": "AP", "samples": 20, "missing_samples": 0, "interrupted": false,
+            "clean_ap": 0.6, "mpc": { "value": 0.36, "ci95_low": 0.30, "ci95_high": 0.41 }, "rpc": rpc, "rpc_status": { "status": status } })
+}
+
+#[test]
+fn every_shipped_profile_has_the_detector_requirements() {
+    for name in aite_assessment::profile::shipped_names() {
+        let p = shipped(name).unwrap();
+        assert_eq!(p.version, "0.3.0", "{name}");
+        for id in ["ROB-DET-AP", "ROB-DET-RPC"] {
+            assert!(p.requirements.iter().any(|r| r.id == id), "{name} lacks {id}");
+        }
+    }
+}
+
+#[test]
+fn rpc_is_judged_on_its_bootstrap_interval() {
+    // Threshold 0.5 (ge, guarded). 0.60 (0.52..0.66): wholly above -> PASS.
+    let pass = json!({ "suites": { "detection_corruptions": sweep(json!({ "value": 0.60, "ci95_low": 0.52, "ci95_high": 0.66 }), "reported") } });
+    assert_eq!(verdict(&pass, "ROB-DET-RPC"), Verdict::Pass);
+    // 0.55 (0.45..0.62) straddles 0.5 -> INCONCLUSIVE, although the point value passes.
+    let straddle = json!({ "suites": { "detection_corruptions": sweep(json!({ "value": 0.55, "ci95_low": 0.45, "ci95_high": 0.62 }), "reported") } });
+    assert_eq!(verdict(&straddle, "ROB-DET-RPC"), Verdict::Inconclusive);
+    // 0.40 (0.31..0.48): wholly below -> FAIL.
+    let fail = json!({ "suites": { "detection_corruptions": sweep(json!({ "value": 0.40, "ci95_low": 0.31, "ci95_high": 0.48 }), "reported") } });
+    assert_eq!(verdict(&fail, "ROB-DET-RPC"), Verdict::Fail);
+    let p = shipped("ai-camera").unwrap();
+    let r = assess(&p, &pass).requirements.into_iter().find(|r| r.id == "ROB-DET-RPC").unwrap();
+    assert_eq!((r.value, r.interval.as_ref().and_then(|i| i.low)), (Some(0.60), Some(0.52)));
+    // Against the model's own clean predictions rPC is withheld: NOT_TESTED naming why.
+    let pseudo = json!({ "suites": { "detection_corruptions": sweep(Value::Null, "clean-ap-is-one-by-construction") } });
+    assert!(matches!(verdict(&pseudo, "ROB-DET-RPC"), Verdict::NotTested { ref why } if why.contains("1 by construction")));
+    // An interrupted or partial (one shard) sweep never passes.
+    let mut partial = pass.clone();
+    partial["suites"]["detection_corruptions"]["missing_samples"] = json!(10);
+    assert!(matches!(verdict(&partial, "ROB-DET-RPC"), Verdict::NotTested { ref why } if why.contains("missing_samples = 10")));
+}
+
+#[test]
+fn detector_ap_is_compared_with_the_declared_ap() {
+    let mut results = json!({ "suites": { "detection_accuracy": { "images": 50, "interrupted": false, "stats": { "ap": 0.41, "ap50": 0.70 } } } });
+    assert!(matches!(verdict(&results, "ROB-DET-AP"), Verdict::NotTested { ref why } if why.contains("declared.detection_ap")));
+    results["declared"] = json!({ "detection_ap": 0.40 });
+    assert_eq!(verdict(&results, "ROB-DET-AP"), Verdict::Pass, "0.41 >= 0.40");
+    results["declared"] = json!({ "detection_ap": 0.45 });
+    assert_eq!(verdict(&results, "ROB-DET-AP"), Verdict::Fail, "0.41 < 0.45");
+}
+
+#[test]
+fn a_classifier_run_never_passes_the_detector_requirements() {
+    // A standalone classifier run: the detector suites are absent -> NOT_TESTED with the reason.
+    let classifier = json!({ "declared": { "detection_ap": 0.3 }, "suites": { "accuracy": { "top1": { "successes": 9, "trials": 10, "value": 0.9 } } } });
+    for id in ["ROB-DET-AP", "ROB-DET-RPC"] {
+        assert!(matches!(verdict(&classifier, id), Verdict::NotTested { ref why } if why.contains("not in results.json")), "{id}");
+    }
+    // `aite run` on a classifier terminal records them as not applicable: NOT_APPLICABLE with the reason.
+    let na = json!({ "status": "not-applicable", "why": "the terminal's task is a classifier" });
+    let run = json!({ "declared": { "detection_ap": 0.3 }, "suites": { "detection_accuracy": na, "detection_corruptions": na } });
+    for id in ["ROB-DET-AP", "ROB-DET-RPC"] {
+        assert!(matches!(verdict(&run, id), Verdict::NotApplicable { ref why } if why.contains("classifier")), "{id}: {:?}", verdict(&run, id));
+    }
+}
