@@ -358,6 +358,31 @@ fn render_robustness(results: &Results, out: &mut String) {
     render_corruptions(results, out);
     render_detection_corruptions(results, out);
     render_attacks(results, out);
+    render_detector_attacks(results, out);
+}
+
+fn render_detector_attacks(results: &Results, out: &mut String) {
+    use aite_robustness::attack::{DetectorAttackReport, GoalApplicability};
+    for (key, v) in results.suites.iter().filter(|(k, _)| k.starts_with("detector_attack_")) {
+        let Some(r) = read_section::<DetectorAttackReport>(key, v, out) else { continue };
+        let s = &r.settings.attack;
+        let eps = if s.kind.norm() == "linf" { format!("{:.2}/255", s.epsilon * 255.0) } else { format!("L2 {:.2}", s.epsilon) };
+        let head = format!("detector attack {} {} ({eps}, {} queries)", r.settings.goal.name(), s.kind.name(), s.budget);
+        if let GoalApplicability::NotApplicable { why } = &r.applicability {
+            let _ = writeln!(out, "{head}: not applicable: {why}");
+            continue;
+        }
+        let rate = |p: &Option<aite_accuracy::Proportion>| match p {
+            Some(p) => format!("{} ({}/{}, {} – {})", pct(p.value), p.successes, p.trials, pct(p.ci95_low), pct(p.ci95_high)),
+            None => "not measured (no frame attacked)".into(),
+        };
+        let queries = match (r.queries_mean, r.queries_median) {
+            (Some(m), Some(med)) => format!("queries of successes mean {m:.0} / median {med:.0}"),
+            _ => "no success".into(),
+        };
+        let _ = writeln!(out, "{head}: success {}, {queries}; {} baseline {}", rate(&r.success_rate), r.noise_kind.name(), rate(&r.noise_success_rate));
+        let _ = writeln!(out, "  {} frames: {} attacked, {} without a clean detection (not applicable), {} target errors", r.frames, r.attacked, r.no_clean_detection, r.target_errors);
+    }
 }
 
 fn render_attacks(results: &Results, out: &mut String) {
