@@ -335,6 +335,19 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
         consistency.push((format!("metamorphic: {rel}"), format!("top-1 flips {}", m.get("flips").map(pct).unwrap_or_default())));
     }
     ctx.insert("consistency".into(), json!(consistency));
+    // A detector's COCO AP against labels and its corruption sweep (mPC / rPC, Michaelis et al. 2019).
+    let mut detector: Vec<(String, String)> = Vec::new();
+    for key in ["detection_accuracy", "detection_accuracy_reference"] {
+        if let Some(r) = p.suite(key).filter(|r| r.get("ap").is_some()) {
+            detector.push((format!("COCO AP of {}", s(r, "/model")), format!("AP@[.5:.95] {}, AP50 {} on {} scenes ({} labeled boxes in {}), {} detections", num(r.get("ap").and_then(Value::as_f64), ""), num(r.get("ap50").and_then(Value::as_f64), ""), r["scenes"], r["ground_truth_boxes"], s(r, "/ground_truth"), r["detections"])));
+        }
+    }
+    if let Some(r) = p.suite("detection_corruptions").filter(|r| r.get("mpc").is_some()) {
+        let ci = |v: &Value| format!("{} ({} – {})", num(v.get("value").and_then(Value::as_f64), ""), num(v.get("ci95_low").and_then(Value::as_f64), ""), num(v.get("ci95_high").and_then(Value::as_f64), ""));
+        let rpc = r.get("rpc").filter(|v| !v.is_null()).map(ci).unwrap_or_else(|| format!("not reported ({})", s(r, "/rpc_status/status")));
+        detector.push((format!("corruptions ({})", s(r, "/ap_name")), format!("clean {} (AP50 {}) on {} frames, {} cells; mPC {}, mPC50 {}, rPC {}", num(r.get("clean_ap").and_then(Value::as_f64), ""), num(r.get("clean_ap50").and_then(Value::as_f64), ""), r["samples"], r["cells"].as_array().map_or(0, Vec::len), ci(&r["mpc"]), ci(&r["mpc50"]), rpc)));
+    }
+    ctx.insert("detector".into(), json!(detector));
     let degenerate: Vec<(String, String, String)> = p
         .suite("degenerate_frames")
         .and_then(Value::as_array)

@@ -32,6 +32,28 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(res["suites"]["corruptions"]["cells"].as_array().unwrap().len(), 28 * 3);
     assert!(res["suites"]["attack_square_linf"]["robust_accuracy"]["trials"].as_u64().unwrap() > 0);
     assert!(res["suites"]["attack_noise_linf"]["records"].as_array().is_some());
+    // The reference detector (issue 16): COCO AP of int8 and fp32 against the 100 labeled
+    // scenes, equal to the training script's pycocotools figures (reference_detector.rs checks
+    // every digit), their agreement, and the quick corruption sweep against the labels.
+    let det = aite_reference::detector_facts();
+    for (suite, ap, file) in [("detection_accuracy", det.ap_int8_qdq, "detections.csv"), ("detection_accuracy_reference", det.ap_fp32, "detections-reference.csv")] {
+        let s = &res["suites"][suite];
+        assert_eq!(s["scenes"].as_u64(), Some(100), "{suite}: {s}");
+        assert_eq!(s["ground_truth_boxes"].as_u64(), Some(det.ground_truth_boxes as u64), "{s}");
+        let got = s["ap"].as_f64().unwrap();
+        assert!(got > 0.0 && (got - ap).abs() < 1e-6, "{suite}: AP {got} vs {ap} at training");
+        assert!(folder.join(file).is_file(), "{file} missing");
+    }
+    assert!(res["suites"]["detection_agreement"]["matched"].as_u64().unwrap() > 0, "{}", res["suites"]["detection_agreement"]);
+    let sweep = &res["suites"]["detection_corruptions"];
+    assert_eq!(sweep["ground_truth"]["kind"], "labels", "{sweep}");
+    assert_eq!(sweep["cells"].as_array().unwrap().len(), 3 * 3, "noise, blur, compression at severities 1, 3, 5: {sweep}");
+    assert_eq!(sweep["samples"].as_u64(), Some(100), "{sweep}");
+    assert!(sweep["rpc"]["value"].as_f64().unwrap() > 0.0 && sweep["mpc"]["value"].as_f64().unwrap() < sweep["clean_ap"].as_f64().unwrap(), "{sweep}");
+    assert!(folder.join("detection-corruptions.csv").is_file());
+    assert!(r.stdout.contains("detection AP reference:digit_detector_int8_qdq.onnx") && r.stdout.contains("mPC"), "{}", r.stdout);
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains("COCO AP of reference:digit_detector_int8_qdq.onnx") && html.contains("mPC"), "the HTML report has the detector section");
     // The security pass on the reference rootfs finds its planted weaknesses and nothing
     // else; the ELF rules judge the aite binary planted as usr/bin/camera-app.
     let failed = failing(&res["suites"]["security"]);

@@ -103,6 +103,8 @@ pub struct Plan {
     pub image: Option<ImageSource>,
     pub network: NetworkSuite,
     pub probe: Option<ProbeTarget>,
+    /// A detector evaluated beside the classifier (the demo's reference detector).
+    pub detector: Option<super::demo::DetectorPlan>,
 }
 
 /// How the package is written.
@@ -132,9 +134,11 @@ enum Step {
     Attacks,
     Security,
     Network,
+    /// The reference detector (`Plan::detector`), run whenever the plan has one.
+    Detector,
 }
 
-const STEPS: [Step; 10] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security, Step::Network];
+const STEPS: [Step; 11] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security, Step::Network, Step::Detector];
 
 impl Step {
     fn name(self) -> &'static str {
@@ -149,6 +153,7 @@ impl Step {
             Step::Attacks => "attacks",
             Step::Security => "security",
             Step::Network => "network",
+            Step::Detector => "detector",
         }
     }
 
@@ -165,6 +170,7 @@ impl Step {
             Step::Attacks => &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"],
             Step::Security => &["security"],
             Step::Network => &["network"],
+            Step::Detector => &["detection_accuracy", "detection_accuracy_reference", "detection_agreement", "detection_corruptions"],
         }
     }
 }
@@ -336,7 +342,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
         Step::Consistency | Step::Corruptions | Step::Attacks => plan.robustness.enabled,
         Step::Security => plan.security.enabled,
         Step::Network => plan.network.enabled,
-        Step::Accuracy => true,
+        Step::Accuracy | Step::Detector => true,
     };
     if !enabled {
         return Err(not_run("disabled in the configuration (enabled = false)"));
@@ -494,6 +500,17 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 let names: Vec<&str> = reports.iter().map(|r| r.settings.kind.name()).collect();
                 out.suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": names, "epsilon": r.epsilon_255 / 255.0, "robust_accuracy": w } }))?;
             }
+        }
+        Step::Detector => {
+            let Some(d) = &plan.detector else { return Err(not_run("no detector in the plan")) };
+            let evidence = super::demo::detector_step(d, plan.engine, &cx.options, &cancel, quiet)?;
+            for (suite, value) in evidence.suites {
+                out.suites.insert(suite.into(), value);
+            }
+            for (suite, name, bytes) in evidence.files {
+                out.file(folder, suite, name, &bytes)?;
+            }
+            out.inputs = evidence.inputs;
         }
         Step::Network => {
             let n = &plan.network;
@@ -670,7 +687,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     };
     let state = folder.path().join(STATE).join("steps");
     let needed = needed_suites(&plan.profile);
-    let steps: Vec<Step> = STEPS.iter().copied().filter(|s| s.suites().iter().any(|x| needed.contains(*x))).collect();
+    let steps: Vec<Step> = STEPS.iter().copied().filter(|s| s.suites().iter().any(|x| needed.contains(*x)) || (*s == Step::Detector && plan.detector.is_some())).collect();
     let mut done: BTreeMap<Step, StepOutput> = BTreeMap::new();
     for s in &steps {
         if let Ok(text) = std::fs::read(state.join(format!("{}.json", s.name()))) {
@@ -749,7 +766,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         let _ = step;
     }
     for (step, (not_run, msg)) in &failed {
-        for suite in step.suites().iter().filter(|s| needed.contains(**s)) {
+        for suite in step.suites().iter().filter(|s| needed.contains(**s) || *step == Step::Detector) {
             if *not_run {
                 results.suite_not_run(suite, msg);
             } else {
@@ -904,6 +921,7 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         image: c.suites.security.image.clone().map(ImageSource::File),
         network: c.suites.network.clone(),
         probe: c.suites.network.target.clone().map(ProbeTarget::Address),
+        detector: None,
     };
     let opts = RunOptions {
         out: a.out.unwrap_or(c.out.clone()),
