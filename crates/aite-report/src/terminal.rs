@@ -356,6 +356,7 @@ fn render_robustness(results: &Results, out: &mut String) {
     render_security(results, out);
     render_consistency(results, out);
     render_corruptions(results, out);
+    render_detection_accuracy(results, out);
     render_detection_corruptions(results, out);
     render_attacks(results, out);
     render_detector_attacks(results, out);
@@ -570,6 +571,26 @@ fn render_detector_consistency(results: &Results, out: &mut String) {
             opt(a.min_iou.map(f64::from), 4),
             opt(a.max_score_diff.map(f64::from), 5)
         );
+    }
+}
+
+/// COCO AP of a detector against labels (`detection_accuracy`, and `_reference` for its fp32 reference).
+#[derive(serde::Deserialize)]
+struct DetectionAccuracy {
+    model: String,
+    ground_truth: String,
+    scenes: usize,
+    ground_truth_boxes: usize,
+    detections: usize,
+    ap: f64,
+    ap50: f64,
+}
+
+fn render_detection_accuracy(results: &Results, out: &mut String) {
+    for key in ["detection_accuracy", "detection_accuracy_reference"] {
+        if let Some(a) = section::<DetectionAccuracy>(results, key, out) {
+            let _ = writeln!(out, "detection AP {}: AP@[.5:.95] {:.4}, AP50 {:.4} on {} scenes ({} labeled boxes in {}), {} detections", a.model, a.ap, a.ap50, a.scenes, a.ground_truth_boxes, a.ground_truth, a.detections);
+        }
     }
 }
 
