@@ -145,10 +145,15 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
     assert_eq!(same, 200, "per-image top-1 differs");
     assert!(max_diff < 1e-4, "scores differ by {max_diff}");
 
-    // Server-side time: Triton's statistics, diffed around the measured window, beside the client's.
-    for transfer in ["binary", "json"] {
-        let out = dir.path().join(format!("latency-{transfer}"));
-        let r = run(aite().args(["latency", "--target", &url, "--transfer", transfer, "--min-duration-ms", "1000", "--min-queries", "100", "--warmup", "10", "--out"]).arg(&out));
+    // Server-side time: Triton's statistics, diffed around the measured window, beside the
+    // client's; over gRPC from Triton's ModelStatistics rpc.
+    let mut runs = vec![("REST binary", url.clone(), "binary"), ("REST json", url.clone(), "json")];
+    if cfg!(feature = "grpc") {
+        runs.push(("gRPC", format!("oip+grpc://127.0.0.1:{}/models/resnet8", port + 1), "auto"));
+    }
+    for (transfer_name, target, transfer) in runs {
+        let out = dir.path().join(format!("latency-{}", transfer_name.replace(' ', "-")));
+        let r = run(aite().args(["latency", "--target", &target, "--transfer", transfer, "--min-duration-ms", "1000", "--min-queries", "100", "--warmup", "10", "--out"]).arg(&out));
         assert_eq!(r.code, 0, "{}\n{}\n{}", r.stdout, r.stderr, server.log_tail());
         let l = &results(&run_folder(&out))["suites"]["latency"];
         let s = &l["server"];
@@ -160,7 +165,10 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
         let server_ms = s["success"]["mean_ns"].as_f64().unwrap() / 1e6;
         let parts_ms: f64 = ["queue", "compute_input", "compute_infer", "compute_output"].iter().map(|k| s[k]["mean_ns"].as_f64().unwrap() / 1e6).sum();
         let client_mean = l["latency"]["mean_ms"].as_f64().unwrap();
-        eprintln!("Triton REST {transfer}: {sent} requests, client mean {client_mean:.3} ms, server {server_ms:.3} ms (queue+compute {parts_ms:.3} ms)");
+        eprintln!("Triton {transfer_name}: {sent} requests, client mean {client_mean:.3} ms, server {server_ms:.3} ms (queue+compute {parts_ms:.3} ms), source {}", s["source"]);
+        if transfer_name == "gRPC" {
+            assert!(s["source"].as_str().unwrap().contains("ModelStatistics"), "{s}");
+        }
         assert!(parts_ms <= server_ms && server_ms <= client_mean, "server time {server_ms} (parts {parts_ms}) against client mean {client_mean}: {s}");
         assert!(r.stdout.contains("server time per request"), "{}", r.stdout);
     }
