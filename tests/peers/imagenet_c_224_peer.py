@@ -4,7 +4,12 @@
 is corrupted by imagecorruptions 1.1.2 at that resolution, normalised and
 classified by onnxruntime.
 
-Usage: python imagenet_c_224_peer.py MODEL LABELS_CSV N CORRUPTIONS SEVERITIES OUT_JSONL
+Usage: python imagenet_c_224_peer.py MODEL LABELS_CSV N CORRUPTIONS SEVERITIES OUT_JSONL [q85]
+
+With `q85`, each corrupted image then goes through make_imagenet_c.py's last
+step before it is classified: `Image.fromarray(np.uint8(img)).save(path,
+quality=85, optimize=True)`, read back by PIL (the published ImageNet-C files
+are those JPEGs).
 
 CORRUPTIONS and SEVERITIES are comma-separated (e.g. `gaussian_noise,fog` and
 `3,5`). One JSON line per image is appended to OUT_JSONL:
@@ -13,7 +18,7 @@ already in OUT_JSONL are not run again (a killed run resumes). numpy's global
 RNG is seeded per (image, corruption, severity), so a subset of cells or images
 gets the same draws as the full sweep.
 """
-import json, os, sys, warnings
+import io, json, os, sys, warnings
 
 import numpy as np
 
@@ -38,11 +43,22 @@ from imagecorruptions import corrupt, get_corruption_names  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from preprocess_peer import normalise, rows, session, tf_preset_uint8, top1  # noqa: E402
 
+from PIL import Image  # noqa: E402
+
 NAMES = get_corruption_names("all")
+
+
+def save_q85(x):
+    """make_imagenet_c.py: Image.fromarray(np.uint8(img)).save(save_path, quality=85, optimize=True)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.uint8(x)).save(buf, "JPEG", quality=85, optimize=True)
+    buf.seek(0)
+    return np.array(Image.open(buf).convert("RGB"))
 
 
 def main():
     model, labels_csv, n, kinds, sevs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(","), [int(s) for s in sys.argv[5].split(",")], sys.argv[6]
+    q85 = len(sys.argv) > 7 and sys.argv[7] == "q85"
     done = set()
     if os.path.exists(out):
         with open(out) as f:
@@ -58,6 +74,8 @@ def main():
                 for s in sevs:
                     np.random.seed((i * 100 + NAMES.index(k)) * 10 + s)
                     x = np.uint8(corrupt(u8, corruption_name=k, severity=s))
+                    if q85:
+                        x = save_q85(x)
                     rec["cells"]["%s-%d" % (k, s)] = top1(sess, normalise(x))
             f.write(json.dumps(rec) + "\n")
             f.flush()

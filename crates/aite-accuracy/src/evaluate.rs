@@ -1,7 +1,7 @@
 //! Running a dataset through a target and scoring top-k.
 
 use crate::{wilson, Proportion};
-use aite_data::{decode, DataError, Dataset, PreprocessSpec};
+use aite_data::{decode_with_decoder, DataError, DecoderTally, Dataset, PreprocessSpec};
 use aite_target::{top_k, Cancel, Target, TargetError};
 use serde::{Deserialize, Serialize};
 
@@ -54,6 +54,9 @@ pub struct AccuracyReport {
     pub k: usize,
     pub skipped: Vec<SkippedSample>,
     pub predictions: Vec<Prediction>,
+    /// Which decoder produced each evaluated sample (absent in older packages).
+    #[serde(default)]
+    pub decoders: DecoderTally,
     /// True when the run was stopped early (Ctrl-C); figures cover `evaluated` samples.
     pub interrupted: bool,
 }
@@ -107,15 +110,19 @@ pub fn evaluate(
     let mut skipped = Vec::new();
     let mut interrupted = false;
     let mut shape_checked = false;
+    let mut decoders = DecoderTally::default();
     for (i, sample) in dataset.samples.iter().enumerate() {
         if config.cancel.is_cancelled() {
             interrupted = true;
             break;
         }
         let label = sample.label.ok_or_else(|| AccuracyError::Unlabeled { id: sample.id.clone() })?;
-        let image = sample.bytes().and_then(|b| decode(&sample.id, &b, spec.color));
+        let image = sample.bytes().and_then(|b| decode_with_decoder(&sample.id, &b, spec.color));
         let image = match image {
-            Ok(img) => img,
+            Ok((img, decoder)) => {
+                decoders.record(&sample.id, &decoder);
+                img
+            }
             Err(e) if !config.strict => {
                 skipped.push(SkippedSample { id: sample.id.clone(), reason: e.to_string() });
                 progress(i + 1);
@@ -159,6 +166,7 @@ pub fn evaluate(
         k,
         skipped,
         predictions,
+        decoders,
         interrupted,
     })
 }

@@ -32,6 +32,49 @@ pub enum Decoder {
     ImageCrate { unsupported_jpeg: Option<String> },
 }
 
+/// Which decoder produced each sample a run decoded, for the evidence: a peer
+/// decoding with libjpeg(-turbo) (PIL, OpenCV) sees the same samples for
+/// `libjpeg_exact` and `lossless`, and possibly different ones (a few grey
+/// levels) for the `jpeg_fallback` files, listed with the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DecoderTally {
+    /// Baseline JPEGs, decoded by aite's libjpeg-exact decoder.
+    pub libjpeg_exact: usize,
+    /// PNG and BMP, by the `image` crate (lossless: every decoder gives the same samples).
+    pub lossless: usize,
+    /// JPEGs outside the exact decoder's scope (progressive, arithmetic, Adobe...), by the
+    /// `image` crate (zune-jpeg), whose IDCT and upsampling round differently from libjpeg.
+    pub jpeg_fallback: usize,
+    /// Each fallback JPEG: its sample id and why the exact decoder did not take it.
+    pub fallbacks: Vec<JpegFallback>,
+}
+
+/// One JPEG decoded by the fallback decoder.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct JpegFallback {
+    pub id: String,
+    pub reason: String,
+}
+
+impl DecoderTally {
+    /// Count one decoded sample.
+    pub fn record(&mut self, id: &str, decoder: &Decoder) {
+        match decoder {
+            Decoder::LibjpegExact => self.libjpeg_exact += 1,
+            Decoder::ImageCrate { unsupported_jpeg: None } => self.lossless += 1,
+            Decoder::ImageCrate { unsupported_jpeg: Some(reason) } => {
+                self.jpeg_fallback += 1;
+                self.fallbacks.push(JpegFallback { id: id.to_string(), reason: reason.clone() });
+            }
+        }
+    }
+
+    /// Samples counted.
+    pub fn total(&self) -> usize {
+        self.libjpeg_exact + self.lossless + self.jpeg_fallback
+    }
+}
+
 /// Decode JPEG/PNG/BMP bytes into an image with the requested colour order.
 pub fn decode(id: &str, bytes: &[u8], color: ColorOrder) -> Result<Image, DataError> {
     decode_with_decoder(id, bytes, color).map(|(img, _)| img)
@@ -271,6 +314,32 @@ mod tests {
         let mut png = vec![];
         img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
         assert_eq!(decode_with_decoder("a.png", &png, ColorOrder::Rgb).unwrap().1, Decoder::ImageCrate { unsupported_jpeg: None });
+    }
+
+    #[test]
+    fn the_tally_counts_each_decoder_and_names_the_fallbacks() {
+        let img = image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 15) as u8, (y * 15) as u8, 40]));
+        let mut jpg = vec![];
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpg, 90).encode_image(&img).unwrap();
+        // An Adobe APP14 segment (transform 1, YCbCr) after SOI: outside the exact decoder's
+        // scope, decoded by the image crate.
+        let mut adobe = jpg[..2].to_vec();
+        adobe.extend_from_slice(&[0xFF, 0xEE, 0x00, 0x0E, b'A', b'd', b'o', b'b', b'e', 0x00, 0x64, 0x00, 0x00, 0x00, 0x00, 0x01]);
+        adobe.extend_from_slice(&jpg[2..]);
+        let mut png = vec![];
+        img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let mut tally = DecoderTally::default();
+        for (id, bytes) in [("a.jpg", &jpg), ("b.jpg", &adobe), ("c.png", &png), ("d.jpg", &jpg)] {
+            let (_, decoder) = decode_with_decoder(id, bytes, ColorOrder::Rgb).unwrap();
+            tally.record(id, &decoder);
+        }
+        assert_eq!((tally.libjpeg_exact, tally.lossless, tally.jpeg_fallback, tally.total()), (2, 1, 1, 4));
+        assert_eq!(tally.fallbacks.len(), 1);
+        assert_eq!(tally.fallbacks[0].id, "b.jpg");
+        assert!(tally.fallbacks[0].reason.contains("Adobe"), "{:?}", tally.fallbacks);
+        let json = serde_json::to_value(&tally).unwrap();
+        assert_eq!(json["jpeg_fallback"], 1);
+        assert_eq!(json["fallbacks"][0]["id"], "b.jpg");
     }
 
     #[test]

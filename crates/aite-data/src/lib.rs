@@ -23,5 +23,5 @@ mod preprocess;
 
 pub use dataset::{Dataset, Sample, SampleSource};
 pub use error::DataError;
-pub use image_ops::{decode, decode_with_decoder, Decoder, Image};
+pub use image_ops::{decode, decode_with_decoder, Decoder, DecoderTally, Image, JpegFallback};
 pub use preprocess::{key_value_table, ColorOrder, Layout, PreprocessSpec, ResizeKernel, Size, PRESETS};

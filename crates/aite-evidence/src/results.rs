@@ -61,6 +61,10 @@ pub struct Results {
     /// Raw files of the package per suite (`latency` → `latency-samples.csv`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, Vec<String>>,
+    /// Which decoder produced each frame the suites read (`aite_data::DecoderTally`:
+    /// libjpeg-exact, lossless, JPEG fallback with the files), so a peer knows which inputs may differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoders: Option<serde_json::Value>,
 }
 
 impl Results {
@@ -80,6 +84,7 @@ impl Results {
             suites: BTreeMap::new(),
             declared: serde_json::Map::new(),
             files: BTreeMap::new(),
+            decoders: None,
         }
     }
 

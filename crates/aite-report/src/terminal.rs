@@ -712,6 +712,7 @@ pub(crate) fn mce_words(
                     MceUnmet::Incomplete { corruptions } => format!("not run on all five severities: {}", list(corruptions)),
                     MceUnmet::NotAtInput { corruptions } => format!("corrupted on the frame, not at the model input: {}", list(corruptions)),
                     MceUnmet::NotImagenetTable { corruptions } => format!("another parameter table than ImageNet-C's: {}", list(corruptions)),
+                    MceUnmet::NotSavedAsJpeg { corruptions } => format!("not saved as JPEG q85 after the corruption as make_imagenet_c.py wrote AlexNet's files (--imagenet-c-jpeg off): {}", list(corruptions)),
                     MceUnmet::NotRecorded => "written by a version that did not record the protocol conditions".into(),
                 })
                 .collect();

@@ -727,6 +727,12 @@ pub struct RobustnessArgs {
     /// preprocessing). Recorded per cell; mCE needs the input.
     #[arg(long, default_value = "auto")]
     pub corrupt_at: String,
+    /// make_imagenet_c.py's last step: save each ImageNet-C and held-out image corrupted at the
+    /// model input as JPEG quality 85 (4:2:0, libjpeg-exact) and read it back: auto (on when the
+    /// model has ImageNet labels, i.e. when mCE is normalised by AlexNet), on or off.
+    /// Recorded per cell; mCE needs it.
+    #[arg(long, default_value = "auto")]
+    pub imagenet_c_jpeg: String,
     /// Run only shard INDEX/COUNT (e.g. 0/4): its corruption cells and its attack samples (every
     /// COUNT-th from INDEX); shard 0 also runs the consistency checks. Combine with `aite merge`.
     #[arg(long)]

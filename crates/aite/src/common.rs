@@ -1,7 +1,7 @@
 //! Shared plumbing of the sub-commands: targets, specs, datasets, progress, evidence.
 
 use crate::cli::{DataArgs, EngineArg, ModelArgs, OutputArgs};
-use aite_data::{decode, Dataset, PreprocessSpec};
+use aite_data::{Dataset, PreprocessSpec};
 use aite_engine::{load_target, EngineKind, EngineOptions};
 use aite_evidence::{Environment, InputArtifact, Results, RunFolder};
 use aite_report::{JsonRenderer, Renderer, TerminalRenderer};
@@ -144,6 +144,15 @@ pub struct LoadedFrame {
     pub label: Option<usize>,
     pub bytes: Arc<[u8]>,
     pub image: aite_data::Image,
+    /// Which decoder produced `image`.
+    pub decoder: aite_data::Decoder,
+}
+
+/// Which decoder produced each of `frames`, for results.json's `decoders`.
+pub fn decoder_tally<'a>(frames: impl IntoIterator<Item = &'a LoadedFrame>) -> aite_data::DecoderTally {
+    let mut tally = aite_data::DecoderTally::default();
+    frames.into_iter().for_each(|f| tally.record(&f.id, &f.decoder));
+    tally
 }
 
 /// The first `count` decodable samples, each decoded once; undecodable ones are
@@ -155,8 +164,8 @@ pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bo
         if frames.len() >= count {
             break;
         }
-        match s.bytes().and_then(|b| decode(&s.id, &b, spec.color).map(|image| (b, image))) {
-            Ok((bytes, image)) => frames.push(LoadedFrame { id: s.id.clone(), label: s.label, bytes, image }),
+        match s.bytes().and_then(|b| aite_data::decode_with_decoder(&s.id, &b, spec.color).map(|image| (b, image))) {
+            Ok((bytes, (image, decoder))) => frames.push(LoadedFrame { id: s.id.clone(), label: s.label, bytes, image, decoder }),
             Err(e) if !strict => skipped.push(e.to_string()),
             Err(e) => return Err(e.into()),
         }

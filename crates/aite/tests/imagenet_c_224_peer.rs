@@ -13,6 +13,10 @@
 //! The full sweep (200 images x 15 x 5) is `#[ignore]`d, about 30 min on two cores:
 //! `AITE_PEER_PYTHON=target/peers-venv/bin/python cargo test -p aite --test imagenet_c_224_peer -- --ignored --nocapture`
 //! The CI-sized one runs 40 images at severities 3 and 5.
+//!
+//! MobileNetV2 has ImageNet labels, so aite's default (`--imagenet-c-jpeg auto`) applies
+//! make_imagenet_c.py's JPEG q85 save after each corruption; the reference script is
+//! run with the same step (`q85`: PIL's own save and reload).
 
 mod common;
 use common::*;
@@ -59,7 +63,7 @@ fn sweep(py: &Path, assets: &Path, n: usize, severities: &str) -> (BTreeMap<Stri
     let kinds = IMAGENET_C.join(",");
     let ours_kinds = format!("{kinds},elastic_transform_imagecorruptions");
     let jsonl = work.path().join("reference.jsonl");
-    peer(py, &[script("imagenet_c_224_peer.py").as_os_str(), model.as_os_str(), labels.as_os_str(), n.to_string().as_ref(), kinds.as_ref(), severities.as_ref(), jsonl.as_os_str()]);
+    peer(py, &[script("imagenet_c_224_peer.py").as_os_str(), model.as_os_str(), labels.as_os_str(), n.to_string().as_ref(), kinds.as_ref(), severities.as_ref(), jsonl.as_os_str(), "q85".as_ref()]);
     let mut theirs = BTreeMap::new();
     for line in std::fs::read_to_string(&jsonl).unwrap().lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -85,6 +89,7 @@ fn sweep(py: &Path, assets: &Path, n: usize, severities: &str) -> (BTreeMap<Stri
     ours.insert("clean".to_string(), c["clean"]["successes"].as_u64().unwrap() as usize);
     for cell in c["cells"].as_array().unwrap() {
         assert_eq!(cell["placement"], "input", "{cell}");
+        assert_eq!(cell["saved_as_jpeg"], 85, "{cell}");
         let name = cell["corruption"].as_str().unwrap().replace("elastic_transform_imagecorruptions", "elastic_transform@ic");
         ours.insert(format!("{name}-{}", cell["severity"]), cell["accuracy"]["successes"].as_u64().unwrap() as usize);
     }

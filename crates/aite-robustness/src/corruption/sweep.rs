@@ -130,6 +130,65 @@ impl std::str::FromStr for CorruptAt {
     }
 }
 
+/// The JPEG quality of `make_imagenet_c.py`'s last step.
+///
+/// hendrycks/robustness `ImageNet-C/create_c/make_imagenet_c.py`, `DistortImageFolder.__getitem__`,
+/// writes every corrupted image (the 15 and the held-out four) with
+/// `Image.fromarray(np.uint8(img)).save(save_path, quality=85, optimize=True)`: PIL's libjpeg at
+/// quality 85, 4:2:0 chroma; `optimize` rebuilds only the Huffman tables, so the pixels are
+/// those of a plain q85 save. The published ImageNet-C files, on which AlexNet's errors were
+/// measured, are those JPEGs.
+pub const IMAGENET_C_SAVE_QUALITY: u8 = 85;
+
+/// `--imagenet-c-jpeg`: whether the ImageNet-C and held-out cells (and the named alternatives
+/// to ImageNet-C corruptions) corrupted at the model input are then saved as JPEG at quality 85
+/// and read back, as `make_imagenet_c.py` wrote them ([`IMAGENET_C_SAVE_QUALITY`]). Camera
+/// shifts are never saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImagenetCJpeg {
+    /// On when CE/mCE are normalised by AlexNet (the model has ImageNet labels): part of the
+    /// protocol AlexNet's errors came from. Off otherwise.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl ImagenetCJpeg {
+    /// The quality `kind`'s corrupted images are saved at before the model reads them, if any.
+    pub fn quality(self, alexnet: bool, kind: CorruptionKind, placement: Placement) -> Option<u8> {
+        let on = match self {
+            ImagenetCJpeg::Auto => alexnet,
+            ImagenetCJpeg::On => true,
+            ImagenetCJpeg::Off => false,
+        };
+        (on && placement == Placement::Input && matches!(kind.group(), "imagenet-c" | "held-out" | "alternative")).then_some(IMAGENET_C_SAVE_QUALITY)
+    }
+}
+
+impl std::str::FromStr for ImagenetCJpeg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(ImagenetCJpeg::Auto),
+            "on" => Ok(ImagenetCJpeg::On),
+            "off" => Ok(ImagenetCJpeg::Off),
+            _ => Err(format!("`{s}` is not a choice: use auto (on when mCE is normalised by AlexNet, i.e. ImageNet labels), on or off")),
+        }
+    }
+}
+
+/// make_imagenet_c.py's save and reload: libjpeg's q85 round trip at 4:2:0, bit-exact with PIL.
+pub fn imagenet_c_save(img: &RgbImage) -> RgbImage {
+    super::jpeg_round_trip(img, IMAGENET_C_SAVE_QUALITY)
+}
+
+/// Packages written before the JPEG save was an option did not save.
+fn no_save() -> ImagenetCJpeg {
+    ImagenetCJpeg::Off
+}
+
 /// Packages written before the placement was recorded corrupted the frame.
 fn frame_placement() -> Placement {
     Placement::Frame
@@ -155,6 +214,9 @@ pub struct SweepOptions {
     /// Where corruptions are applied (absent in older packages: the frame).
     #[serde(default = "frame_choice")]
     pub corrupt_at: CorruptAt,
+    /// make_imagenet_c.py's JPEG q85 save after the corruption (absent in older packages: off).
+    #[serde(default = "no_save")]
+    pub imagenet_c_jpeg: ImagenetCJpeg,
 }
 
 impl SweepOptions {
@@ -177,6 +239,9 @@ impl SweepOptions {
         if self.kinds.is_empty() || self.severities.is_empty() {
             return bad("no corruption or severity selected".into(), "pass --corruptions imagenet-c (or a list) and --severities");
         }
+        if self.imagenet_c_jpeg == ImagenetCJpeg::On && self.corrupt_at == CorruptAt::Frame {
+            return bad("--imagenet-c-jpeg on saves the image at the model input, and --corrupt-at frame corrupts the frame".into(), "use --corrupt-at auto or input with the JPEG save, or --imagenet-c-jpeg off");
+        }
         if self.shard.1 == 0 || self.shard.0 >= self.shard.1 {
             return bad(format!("shard {}/{} does not exist", self.shard.0, self.shard.1), "shards are INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 0/4");
         }
@@ -194,6 +259,9 @@ pub struct CorruptionCell {
     /// Where the corruption was applied (absent in older packages: the frame).
     #[serde(default = "frame_placement")]
     pub placement: Placement,
+    /// JPEG quality of make_imagenet_c.py's save applied after the corruption; `None`: not saved.
+    #[serde(default)]
+    pub saved_as_jpeg: Option<u8>,
     pub accuracy: Proportion,
     /// Ids of the samples answered wrongly.
     pub wrong: Vec<String>,
@@ -245,6 +313,9 @@ pub enum MceUnmet {
     NotAtInput { corruptions: Vec<CorruptionKind> },
     /// These used another table than ImageNet-C's (e.g. CIFAR-10-C for small inputs).
     NotImagenetTable { corruptions: Vec<CorruptionKind> },
+    /// These were not saved as JPEG q85 after the corruption, as make_imagenet_c.py wrote the
+    /// files AlexNet's errors were measured on (`--imagenet-c-jpeg off`).
+    NotSavedAsJpeg { corruptions: Vec<CorruptionKind> },
     /// Written by a version that did not record the conditions.
     NotRecorded,
 }
@@ -401,9 +472,14 @@ pub fn corruption_sweep(
             Placement::Frame => &frames[i].image,
         };
         let table_of = |img: &RgbImage| options.table.unwrap_or_else(|| ParameterTable::for_size(img.width() as usize, img.height() as usize));
+        let saved_as_jpeg = options.imagenet_c_jpeg.quality(options.alexnet, kind, placement);
         let tensor = |i: usize| {
             let img = source(i);
-            let corrupted = rgb8_to_image(&corrupt(img, kind, severity, table_of(img), sample_seed(options.seed, kind, severity, i)), spec.color);
+            let mut corrupted = corrupt(img, kind, severity, table_of(img), sample_seed(options.seed, kind, severity, i));
+            if let Some(q) = saved_as_jpeg {
+                corrupted = super::jpeg_round_trip(&corrupted, q);
+            }
+            let corrupted = rgb8_to_image(&corrupted, spec.color);
             match placement {
                 Placement::Input => Ok(spec.normalise(&corrupted)),
                 Placement::Frame => spec.to_tensor(&corrupted),
@@ -416,7 +492,7 @@ pub fn corruption_sweep(
         let mut tables: Vec<ParameterTable> = (0..frames.len()).map(|i| table_of(source(i))).collect();
         tables.sort_by_key(|t| t.name());
         tables.dedup();
-        let cell = CorruptionCell { corruption: kind, severity, tables, placement, accuracy: wilson(correct, frames.len()), wrong };
+        let cell = CorruptionCell { corruption: kind, severity, tables, placement, saved_as_jpeg, accuracy: wilson(correct, frames.len()), wrong };
         on_cell(&cell);
         cells.push(cell);
     }
@@ -438,6 +514,10 @@ fn ce_conditions(options: &SweepOptions, kind: CorruptionKind, mine: &[&Corrupti
     if mine.iter().any(|c| c.tables != [ParameterTable::ImagenetC]) {
         unmet.push(MceUnmet::NotImagenetTable { corruptions: vec![kind] });
     }
+    // At the frame there is no model-input image to save: `not_at_input` says it.
+    if mine.iter().all(|c| c.placement == Placement::Input) && mine.iter().any(|c| c.saved_as_jpeg != Some(IMAGENET_C_SAVE_QUALITY)) {
+        unmet.push(MceUnmet::NotSavedAsJpeg { corruptions: vec![kind] });
+    }
     unmet
 }
 
@@ -449,7 +529,8 @@ fn merge_unmet(all: Vec<MceUnmet>) -> Vec<MceUnmet> {
         match (slot, u) {
             (Some(MceUnmet::Incomplete { corruptions: a }), MceUnmet::Incomplete { corruptions: b })
             | (Some(MceUnmet::NotAtInput { corruptions: a }), MceUnmet::NotAtInput { corruptions: b })
-            | (Some(MceUnmet::NotImagenetTable { corruptions: a }), MceUnmet::NotImagenetTable { corruptions: b }) => a.extend(b),
+            | (Some(MceUnmet::NotImagenetTable { corruptions: a }), MceUnmet::NotImagenetTable { corruptions: b })
+            | (Some(MceUnmet::NotSavedAsJpeg { corruptions: a }), MceUnmet::NotSavedAsJpeg { corruptions: b }) => a.extend(b),
             (Some(_), _) => {}
             (None, u) => out.push(u),
         }
@@ -618,11 +699,11 @@ pub fn merge_reports(reports: &[CorruptionReport]) -> Result<CorruptionReport, R
     };
     let mut cells: Vec<CorruptionCell> = Vec::new();
     for r in reports {
-        let same = r.samples == first.samples && (r.clean.successes, r.clean.trials) == (first.clean.successes, first.clean.trials) && r.options.seed == first.options.seed && r.options.kinds == first.options.kinds && r.options.severities == first.options.severities && r.options.table == first.options.table && r.options.corrupt_at == first.options.corrupt_at;
+        let same = r.samples == first.samples && (r.clean.successes, r.clean.trials) == (first.clean.successes, first.clean.trials) && r.options.seed == first.options.seed && r.options.kinds == first.options.kinds && r.options.severities == first.options.severities && r.options.table == first.options.table && r.options.corrupt_at == first.options.corrupt_at && r.options.imagenet_c_jpeg == first.options.imagenet_c_jpeg;
         if !same {
             return Err(RobustnessError::Unsupported {
                 check: "merge",
-                reason: "the shards were not run with the same samples, seed, corruptions, severities, table and placement (or their clean accuracies differ)".into(),
+                reason: "the shards were not run with the same samples, seed, corruptions, severities, table, placement and JPEG save (or their clean accuracies differ)".into(),
                 hint: "merge only shards of one sweep: same command line except --shard".into(),
             });
         }
@@ -683,7 +764,7 @@ mod tests {
     }
 
     fn options(kinds: Vec<CorruptionKind>, shard: (usize, usize)) -> SweepOptions {
-        SweepOptions { kinds, severities: vec![1, 2, 3, 4, 5], table: None, seed: 9, shard, alexnet: true, output_index: 0, corrupt_at: CorruptAt::Auto }
+        SweepOptions { kinds, severities: vec![1, 2, 3, 4, 5], table: None, seed: 9, shard, alexnet: true, output_index: 0, corrupt_at: CorruptAt::Auto, imagenet_c_jpeg: ImagenetCJpeg::Auto }
     }
 
     fn spec() -> PreprocessSpec {
@@ -740,24 +821,35 @@ mod tests {
         // 16x16 frames, an 8x8 model input: the hand-made pipelines below are the oracle.
         let spec = PreprocessSpec::parse_cli("resize=8x8,layout=nhwc,scale=0.00392156862745098").unwrap();
         let frames = frames();
-        let run = |corrupt_at: CorruptAt, kind: CorruptionKind| {
+        let run_saving = |corrupt_at: CorruptAt, kind: CorruptionKind, save: ImagenetCJpeg| {
             let mut t = Recorder(BrightnessClassifier::new().0, vec![]);
             let mut opts = options(vec![kind], (0, 1));
             opts.severities = vec![5];
             opts.corrupt_at = corrupt_at;
+            opts.imagenet_c_jpeg = save;
             let r = corruption_sweep(&mut t, &spec, &frames, &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
             (r, t.1)
         };
+        let run = |corrupt_at: CorruptAt, kind: CorruptionKind| run_saving(corrupt_at, kind, ImagenetCJpeg::Off);
         let seed = |i| sample_seed(9, CorruptionKind::GaussianNoise, 5, i);
         let (r, seen) = run(CorruptAt::Auto, CorruptionKind::GaussianNoise);
         assert_eq!(r.cells[0].placement, Placement::Input);
+        assert_eq!(r.cells[0].saved_as_jpeg, None);
         assert_eq!(r.options.corrupt_at, CorruptAt::Auto);
+        // ImageNet labels (alexnet) and auto: make_imagenet_c.py's q85 save follows the corruption.
+        let (r, saved) = run_saving(CorruptAt::Auto, CorruptionKind::GaussianNoise, ImagenetCJpeg::Auto);
+        assert_eq!(r.cells[0].saved_as_jpeg, Some(85));
         let n = frames.len();
         for (i, f) in frames.iter().enumerate() {
             let small = image_to_rgb8(&spec.geometry(&rgb8_to_image(&f.image, ColorOrder::Rgb)).unwrap(), ColorOrder::Rgb);
             assert_eq!(small.dimensions(), (8, 8));
-            let want = spec.normalise(&rgb8_to_image(&corrupt(&small, CorruptionKind::GaussianNoise, 5, ParameterTable::CifarC, seed(i)), ColorOrder::Rgb)).to_f32_vec();
+            let corrupted = corrupt(&small, CorruptionKind::GaussianNoise, 5, ParameterTable::CifarC, seed(i));
+            let want = spec.normalise(&rgb8_to_image(&corrupted, ColorOrder::Rgb)).to_f32_vec();
             assert_eq!(seen[n + i], want, "sample {i} at the input");
+            let want_saved = spec.normalise(&rgb8_to_image(&crate::corruption::jpeg_round_trip(&corrupted, 85), ColorOrder::Rgb)).to_f32_vec();
+            assert_eq!(saved[n + i], want_saved, "sample {i} at the input, saved as JPEG q85");
+            assert_ne!(saved[n + i], seen[n + i]);
+            assert_eq!(saved[i], seen[i], "clean inputs are never saved");
             // Clean tensors are the plain preprocessing.
             assert_eq!(seen[i], spec.to_tensor(&rgb8_to_image(&f.image, ColorOrder::Rgb)).unwrap().to_f32_vec());
         }
@@ -768,14 +860,26 @@ mod tests {
             assert_eq!(frame_seen[n + i], want, "sample {i} on the frame");
             assert_ne!(frame_seen[n + i], seen[n + i]);
         }
-        // Camera shifts stay on the frame under auto.
-        let (r, _) = run(CorruptAt::Auto, CorruptionKind::Rotation);
+        // Camera shifts stay on the frame under auto, and are never saved.
+        let (r, _) = run_saving(CorruptAt::Auto, CorruptionKind::Rotation, ImagenetCJpeg::On);
         assert_eq!(r.cells[0].placement, Placement::Frame);
+        assert_eq!(r.cells[0].saved_as_jpeg, None);
+        // Held-out corruptions were written by the same script: saved too; without ImageNet labels auto is off.
+        assert_eq!(ImagenetCJpeg::Auto.quality(true, CorruptionKind::Spatter, Placement::Input), Some(85));
+        assert_eq!(ImagenetCJpeg::Auto.quality(false, CorruptionKind::Fog, Placement::Input), None);
+        assert_eq!(ImagenetCJpeg::On.quality(false, CorruptionKind::Fog, Placement::Input), Some(85));
+        assert_eq!(ImagenetCJpeg::On.quality(true, CorruptionKind::FrostProcedural, Placement::Input), Some(85));
+        assert_eq!(ImagenetCJpeg::On.quality(true, CorruptionKind::Occlusion, Placement::Input), None);
+        assert_eq!(ImagenetCJpeg::On.quality(true, CorruptionKind::Fog, Placement::Frame), None);
+        let mut opts = options(vec![CorruptionKind::Fog], (0, 1));
+        (opts.corrupt_at, opts.imagenet_c_jpeg) = (CorruptAt::Frame, ImagenetCJpeg::On);
+        assert!(opts.validate().unwrap_err().to_string().contains("--imagenet-c-jpeg on"));
         assert!("sideways".parse::<CorruptAt>().unwrap_err().contains("auto"));
     }
 
     fn cell(kind: CorruptionKind, severity: u8, n: usize, wrong: &[usize], placement: Placement) -> CorruptionCell {
-        CorruptionCell { corruption: kind, severity, tables: vec![ParameterTable::ImagenetC], placement, accuracy: wilson(n - wrong.len(), n), wrong: wrong.iter().map(|i| format!("s{i}")).collect() }
+        let saved_as_jpeg = (placement == Placement::Input).then_some(IMAGENET_C_SAVE_QUALITY);
+        CorruptionCell { corruption: kind, severity, tables: vec![ParameterTable::ImagenetC], placement, saved_as_jpeg, accuracy: wilson(n - wrong.len(), n), wrong: wrong.iter().map(|i| format!("s{i}")).collect() }
     }
 
     #[test]
@@ -805,6 +909,11 @@ mod tests {
         let r = summarise(&opts, n, (wilson(n, n), vec![]), framed, false);
         assert!(r.mce.is_none() && r.summaries.iter().all(|s| s.ce.is_none()));
         assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if matches!(&reasons[..], [MceUnmet::NotAtInput { corruptions }] if corruptions.len() == 15)), "{:?}", r.mce_status);
+        // Not saved as JPEG q85 after the corruption (`--imagenet-c-jpeg off`): not the published files' protocol.
+        let unsaved: Vec<CorruptionCell> = cells.iter().map(|c| CorruptionCell { saved_as_jpeg: None, ..c.clone() }).collect();
+        let r = summarise(&opts, n, (wilson(n, n), vec![]), unsaved, false);
+        assert!(r.mce.is_none() && r.summaries.iter().all(|s| s.ce.is_none()));
+        assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if matches!(&reasons[..], [MceUnmet::NotSavedAsJpeg { corruptions }] if corruptions.len() == 15)), "{:?}", r.mce_status);
         let r = summarise(&SweepOptions { alexnet: false, ..opts.clone() }, n, (wilson(n, n), vec![]), cells.clone(), false);
         assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if reasons == &vec![MceUnmet::NotImagenetLabels]), "{:?}", r.mce_status);
         let fewer: Vec<CorruptionCell> = cells.iter().filter(|c| !(c.corruption == CorruptionKind::Fog && c.severity == 3)).cloned().collect();

@@ -98,7 +98,7 @@ pub fn sweep_options(corruptions: &str, severities: &[u8], table: &str, corrupt_
     };
     let corrupt_at = corrupt_at.parse::<CorruptAt>().map_err(|e| usage(format!("--corrupt-at: {e}")))?;
     let shard = parse_shard(shard)?;
-    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0, corrupt_at };
+    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0, corrupt_at, imagenet_c_jpeg: Default::default() };
     options.validate()?;
     Ok(options)
 }
@@ -128,7 +128,7 @@ fn usage(message: String) -> anyhow::Error {
 }
 
 /// Whether the first output looks like an ImageNet classifier (1000 or 1001 classes).
-fn imagenet_outputs(t: &dyn Target) -> bool {
+pub fn imagenet_outputs(t: &dyn Target) -> bool {
     t.info().outputs.first().and_then(|o| o.shape.last()).is_some_and(|d| matches!(d, Dim::Fixed(1000) | Dim::Fixed(1001)))
 }
 
@@ -432,11 +432,11 @@ pub fn attack_csv(r: &AttackReport) -> Vec<u8> {
 }
 
 pub fn corruptions_csv(r: &CorruptionReport) -> Vec<u8> {
-    let mut s = String::from("corruption,group,severity,placement,table,correct,total,accuracy,ci95_low,ci95_high\n");
+    let mut s = String::from("corruption,group,severity,placement,table,correct,total,accuracy,ci95_low,ci95_high,saved_as_jpeg\n");
     for c in &r.cells {
         let tables: Vec<&str> = c.tables.iter().map(|t| t.name()).collect();
         s.push_str(&format!(
-            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6}\n",
+            "{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{}\n",
             c.corruption,
             c.corruption.group(),
             c.severity,
@@ -446,7 +446,8 @@ pub fn corruptions_csv(r: &CorruptionReport) -> Vec<u8> {
             c.accuracy.trials,
             c.accuracy.value,
             c.accuracy.ci95_low,
-            c.accuracy.ci95_high
+            c.accuracy.ci95_high,
+            c.saved_as_jpeg.map(|q| q.to_string()).unwrap_or_default()
         ));
     }
     s.into_bytes()
@@ -464,7 +465,10 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let sweep = if a.corruptions == "none" {
         None
     } else {
-        Some(sweep_options(&a.corruptions, &a.severities, &a.table, &a.corrupt_at, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?)
+        let mut options = sweep_options(&a.corruptions, &a.severities, &a.table, &a.corrupt_at, a.seed, a.shard.as_deref(), imagenet_outputs(deployed.as_ref()))?;
+        options.imagenet_c_jpeg = a.imagenet_c_jpeg.parse().map_err(|e| usage(format!("--imagenet-c-jpeg: {e}")))?;
+        options.validate()?;
+        Some(options)
     };
     let task = super::latency::task_spec(a.task.as_deref())?;
     let detector = match &task {
@@ -477,6 +481,14 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
             return Err(usage(format!("--task names a detector: {} reads classifier outputs; detectors are attacked with square-linf / square-l2 (vanishing or --detector-goal mislabel, each with its noise baseline) (--corruptions none --attacks none checks consistency only)", k.name())));
         }
     }
+    if detector.is_some() && a.imagenet_c_jpeg == "on" {
+        return Err(usage("--task names a detector: make_imagenet_c.py's JPEG save is a step of the classification protocol (mCE); drop --imagenet-c-jpeg on".into()));
+    }
+    // The detector sweep (mPC/rPC) never saves: say so in its options.
+    let sweep = match (sweep, &detector) {
+        (Some(o), Some(_)) => Some(SweepOptions { imagenet_c_jpeg: aite_robustness::corruption::ImagenetCJpeg::Off, ..o }),
+        (s, _) => s,
+    };
     if detector.is_none() && a.labels.is_some() {
         return Err(usage("--labels are a detector's boxes: give --task a detector (e.g. ultraface-slim320)".into()));
     }
@@ -495,6 +507,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         results.inputs.extend(model_artifacts(r, "reference-model")?);
     }
     results.inputs.push(dataset_artifact(&ds));
+    results.decoders = Some(serde_json::to_value(decoder_tally(&loaded))?);
     let mut ok = true;
     if !a.no_consistency && shard.0 == 0 {
         let frames: Vec<(String, aite_data::Image)> = loaded.iter().map(|f| (f.id.clone(), f.image.clone())).collect();

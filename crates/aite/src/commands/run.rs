@@ -465,7 +465,9 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             let spec = cx.spec()?;
             let loaded: Vec<LoadedFrame> = cx.frames(r.corruption_frames)?.into_iter().map(clone_frame).collect();
             let frames = super::robustness::labeled_frames(&loaded, spec.color)?;
-            let options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", "auto", 0, None, false)?;
+            // CE/mCE against AlexNet when the model has ImageNet's labels; the sweep's mce_status says which protocol condition fails otherwise.
+            let alexnet = super::robustness::imagenet_outputs(cx.deployed()?);
+            let options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", "auto", 0, None, alexnet)?;
             let pb = bar(options.all_cells().len() as u64, "corruptions", quiet);
             let sweep = corruption_sweep(cx.deployed()?, &spec, &frames, &options, vec![], &cancel, &mut |_| pb.inc(1))?;
             pb.finish_and_clear();
@@ -616,7 +618,7 @@ fn write_model_facts(folder: &RunFolder, source: &ModelSource) -> Result<()> {
 }
 
 fn clone_frame(f: &LoadedFrame) -> LoadedFrame {
-    LoadedFrame { id: f.id.clone(), label: f.label, bytes: f.bytes.clone(), image: f.image.clone() }
+    LoadedFrame { id: f.id.clone(), label: f.label, bytes: f.bytes.clone(), image: f.image.clone(), decoder: f.decoder.clone() }
 }
 
 /// An unfinished package in `out` for this configuration digest, made by this
@@ -819,6 +821,10 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
             }
         }
         Err(e) => eprintln!("warning: reports not rendered ({e}); `aite report {}` retries", folder.path().display()),
+    }
+    // The frames decoded this time (a resumed run whose frame steps were done before has none).
+    if let Some(frames) = &cx.frames {
+        results.decoders = Some(serde_json::to_value(decoder_tally(frames))?);
     }
     if aite_report::find_browser().is_none() && !quiet && !interrupted {
         eprintln!("note: no Chromium on PATH, so no report.pdf (install chromium-headless-shell, then `aite report {} --pdf`)", folder.path().display());
