@@ -16,7 +16,9 @@ use aite_target::Cancel;
 use crate::common::load_frames;
 use aite_engine::{load_target_from_bytes, EngineKind, EngineOptions};
 use aite_evidence::InputArtifact;
+use aite_robustness::attack::{run_detector_attack_shard, DetectorAttackSettings, DetectorGoal};
 use aite_robustness::corruption::{image_to_rgb8, ImagenetCJpeg, SweepOptions};
+use aite_robustness::{AttackKind, AttackSettings};
 use aite_task::{coco_bbox_json, CocoDetection, CocoStats, Postprocess};
 use anyhow::{Context, Result};
 use serde::Serialize;
@@ -142,6 +144,10 @@ pub struct DetectorPlan {
     pub resamples: usize,
     /// The first this many scenes are swept (AP and agreement use all of them).
     pub sweep_scenes: usize,
+    /// The vanishing attack (Square L-inf, 8/255, with its noise baseline) on the first this many scenes.
+    pub attack_scenes: usize,
+    /// Queries per scene, the verification query included.
+    pub attack_budget: usize,
 }
 
 impl DetectorPlan {
@@ -151,9 +157,9 @@ impl DetectorPlan {
     /// on two busy cores: each of the 75 cells runs every scene, and each resample scores every cell).
     fn new(quick: bool) -> Self {
         if quick {
-            DetectorPlan { corruptions: "gaussian_noise,motion_blur,jpeg_compression".into(), severities: vec![1, 3, 5], resamples: 30, sweep_scenes: 100 }
+            DetectorPlan { corruptions: "gaussian_noise,motion_blur,jpeg_compression".into(), severities: vec![1, 3, 5], resamples: 30, sweep_scenes: 100, attack_scenes: 5, attack_budget: 100 }
         } else {
-            DetectorPlan { corruptions: "imagenet-c".into(), severities: vec![1, 2, 3, 4, 5], resamples: 50, sweep_scenes: 50 }
+            DetectorPlan { corruptions: "imagenet-c".into(), severities: vec![1, 2, 3, 4, 5], resamples: 50, sweep_scenes: 50, attack_scenes: 10, attack_budget: 300 }
         }
     }
 }
@@ -195,7 +201,7 @@ fn detections_csv(scenes: &[aite_reference::Scene], dets: &[Vec<CocoDetection>])
 
 /// The detector step of `aite demo`: COCO AP / AP50 of int8 (deployed) and fp32 (reference)
 /// against the scenes' labels, fp32-vs-int8 agreement, and the corruption sweep (mPC / rPC,
-/// Michaelis et al. 2019) of the deployed model against the labels.
+/// Michaelis et al. 2019) of the deployed model against the labels, and the vanishing attack.
 pub fn detector_step(plan: &DetectorPlan, engine: EngineKind, options: &EngineOptions, cancel: &Cancel, quiet: bool) -> Result<DetectorEvidence> {
     use aite_robustness::corruption::detection::{clean_detections, detection_sweep, DetectionFrame, DetectionGroundTruth, GroundTruthBox};
     let spec = aite_reference::detector_preprocess();
@@ -248,7 +254,14 @@ pub fn detector_step(plan: &DetectorPlan, engine: EngineKind, options: &EngineOp
     let sweep = detection_sweep(deployed[0].as_mut(), &spec, &post, &frames[..n], &options, &labels, plan.resamples, cancel)?;
     out.files.push(("detection_corruptions", "detection-corruptions.csv", sweep.detections_csv()));
     out.suites.push(("detection_corruptions", serde_json::to_value(&sweep)?));
-    // TODO(issue 16): the vanishing attack (aite_robustness attack/detection.rs,
-    // `run_detector_attack`, helper A) on a few scenes with a small budget, once it is on main.
+    // The vanishing attack: every detection of a scene suppressed within 8/255, against the noise baseline.
+    let settings = DetectorAttackSettings { goal: DetectorGoal::Vanish, attack: AttackSettings { budget: plan.attack_budget, epsilon: 8.0 / 255.0, ..AttackSettings::autoattack(AttackKind::SquareLinf, 64) } };
+    settings.validate()?;
+    let n = plan.attack_scenes.min(frames.len());
+    let attack = run_detector_attack_shard(deployed[0].as_mut(), &spec, &post, &frames[..n], &settings, (0, 1), vec![], cancel, &mut |_| {})?;
+    let suite: &'static str = "detector_attack_square_linf";
+    debug_assert_eq!(settings.suite_name(), suite);
+    out.files.push((suite, "detector-attack-square-linf.csv", attack.records_csv()));
+    out.suites.push((suite, serde_json::to_value(&attack)?));
     Ok(out)
 }

@@ -170,7 +170,7 @@ impl Step {
             Step::Attacks => &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"],
             Step::Security => &["security"],
             Step::Network => &["network"],
-            Step::Detector => &["detection_accuracy", "detection_accuracy_reference", "detection_agreement", "detection_corruptions"],
+            Step::Detector => &["detection_accuracy", "detection_accuracy_reference", "detection_agreement", "detection_corruptions", "detector_attack_square_linf"],
         }
     }
 }
