@@ -49,6 +49,17 @@ pub fn wrapper_log() -> &'static aite_remote::WrapperLog {
     LOG.get_or_init(aite_remote::WrapperLog::default)
 }
 
+/// `target-stderr.txt`: what the command-target wrappers this process started wrote to stderr,
+/// after what an earlier process wrote into the same (resumed) package; nothing when none was started.
+pub fn write_wrapper_stderr(run: &RunFolder) -> Result<()> {
+    if let Some(stderr) = wrapper_log().contents() {
+        let mut all = std::fs::read(run.path().join("target-stderr.txt")).unwrap_or_default();
+        all.extend_from_slice(&stderr);
+        run.write_bytes("target-stderr.txt", &all)?;
+    }
+    Ok(())
+}
+
 /// The URL when `--model/--target` names a remote target rather than a file.
 pub fn remote_url(model: &Path) -> Option<&str> {
     model.to_str().filter(|s| aite_remote::is_target_url(s))
@@ -233,9 +244,7 @@ pub fn write_evidence(output: &OutputArgs, command: &str, results: &Results, con
     for (name, bytes) in &raw {
         run.write_bytes(name, bytes)?;
     }
-    if let Some(stderr) = wrapper_log().contents() {
-        run.write_bytes("target-stderr.txt", &stderr)?;
-    }
+    write_wrapper_stderr(&run)?;
     let mut results = results.clone();
     results.run_id = run.path().file_name().map(|n| n.to_string_lossy().into_owned());
     run.write_json("results.json", &results)?;

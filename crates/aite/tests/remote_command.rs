@@ -219,3 +219,30 @@ fn resnet8_behind_the_onnxruntime_daemon_on_a_unix_socket_scores_as_over_stdin()
     assert!(std::os::unix::net::UnixStream::connect(&socket).is_ok());
     drop(daemon);
 }
+
+#[test]
+fn aite_run_on_a_wrapper_keeps_its_stderr_in_the_package() {
+    let Some(python) = peer_python() else { return };
+    if !has(&python, "onnxruntime") {
+        return skip_or_fail(&format!("{} has no onnxruntime (pip install onnxruntime)", python.display()));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let labels = reference_dataset(dir.path(), 20);
+    let url = format!("cmd:{} {} {}", python.display(), wrapper("ort_wrapper.py").display(), model.display());
+    let cfg = dir.path().join("aite.toml");
+    let toml = format!(
+        "schema = \"aite.config/v1\"\nprofile = \"reference-terminal\"\nout = \"runs\"\n\n[declared]\ntop1_accuracy = 0.5\nfps = 200\n\n[target]\nurl = \"{url}\"\n\n\
+         [dataset]\npath = \"{labels}\"\npreprocess = \"digits8\"\n\n[suites.latency]\nduration_ms = 200\nmin_queries = 32\n\n[suites.periodic]\nidle_ms = 20.0\nmin_queries = 30\n\n\
+         [suites.robustness]\nconsistency_frames = 4\nseverities = [3]\ncorruption_frames = 4\nattack_frames = 2\nattack_budget = 10\n\n[suites.security]\nenabled = false\n",
+        labels = labels.display()
+    );
+    std::fs::write(&cfg, toml).unwrap();
+    let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--no-history").current_dir(dir.path()));
+    assert!([0, 1, 7, 8].contains(&r.code), "{}\n{}", r.code, r.stderr);
+    let folder = run_folder(&dir.path().join("runs"));
+    let stderr = std::fs::read_to_string(folder.join("target-stderr.txt")).expect("target-stderr.txt in the aite run package");
+    assert!(stderr.contains(&format!("[aite: start 1 of `{} ", python.display())), "{stderr}");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["files"]["target-stderr.txt"].is_string(), "{manifest}");
+}

@@ -47,7 +47,7 @@ impl ModelSource {
             }
             ModelSource::Embedded { name, bytes } => Ok(load_target_from_bytes(name, bytes, engine, options)?),
             ModelSource::Remote(url) => {
-                let remote = aite_remote::RemoteOptions { input_shape: options.input_shape.clone(), ..Default::default() };
+                let remote = aite_remote::RemoteOptions { input_shape: options.input_shape.clone(), wrapper_log: Some(crate::common::wrapper_log().clone()), ..Default::default() };
                 Ok(aite_remote::connect(url, &remote)?)
             }
         }
@@ -810,6 +810,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
             eprintln!("warning: no architecture facts for the {role}: {}", crate::render_chain(&e));
         }
     }
+    crate::common::write_wrapper_stderr(&folder)?;
     // The manifest first, so the report's manifest section matches what a later
     // `aite report` of this package renders; then again with the reports in it.
     folder.finish()?;
