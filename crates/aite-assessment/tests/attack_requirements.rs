@@ -1,0 +1,54 @@
+//! The attack requirements of the shipped profiles (issue 13): ROB-SPSA (a second attack
+//! family, gradient estimation) and ROB-WORST-CASE (the per-sample worst case over the
+//! attacks run, RobustBench's headline) beside ROB-SQUARE, judged from results.json.
+
+use aite_assessment::{assess, shipped, Verdict};
+use serde_json::{json, Value};
+
+fn proportion(s: u64, n: u64) -> Value {
+    json!({ "successes": s, "trials": n, "value": s as f64 / n as f64 })
+}
+
+fn verdict_of(a: &aite_assessment::Assessment, id: &str) -> Verdict {
+    a.requirements.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{id} missing")).verdict.clone()
+}
+
+fn attack(robust: Value) -> Value {
+    json!({ "robust_accuracy": robust, "interrupted": false, "missing_samples": 0 })
+}
+
+#[test]
+fn every_shipped_profile_judges_spsa_and_the_worst_case_at_the_square_threshold() {
+    for name in aite_assessment::profile::shipped_names() {
+        let p = shipped(name).unwrap();
+        assert_eq!(p.version, "0.3.0", "{name}");
+        let find = |id: &str| p.requirements.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{name}: {id} missing"));
+        let (square, spsa, worst) = (find("ROB-SQUARE"), find("ROB-SPSA"), find("ROB-WORST-CASE"));
+        assert_eq!(spsa.metric, "suites.attack_spsa_linf.robust_accuracy");
+        assert_eq!(worst.metric, "suites.attack_worst_case.linf.robust_accuracy");
+        for r in [spsa, worst] {
+            assert_eq!(format!("{:?}", r.threshold), format!("{:?}", square.threshold), "{name} {}", r.id);
+            assert_eq!(format!("{:?}", r.decision), format!("{:?}", square.decision), "{name} {}", r.id);
+        }
+    }
+}
+
+#[test]
+fn spsa_and_the_worst_case_fail_where_square_alone_would_pass() {
+    let p = shipped("reference-terminal").unwrap();
+    // Square fools 2 of 40, SPSA 38 of 40: only the second family and the worst case see it.
+    let results = json!({ "status": "complete", "suites": {
+        "attack_square_linf": attack(proportion(38, 40)),
+        "attack_spsa_linf": attack(proportion(2, 40)),
+        "attack_worst_case": { "linf": { "attacks": ["square-linf", "spsa-linf"], "epsilon": 0.03137, "robust_accuracy": proportion(2, 40) } }
+    } });
+    let a = assess(&p, &results);
+    assert_eq!(verdict_of(&a, "ROB-SQUARE"), Verdict::Pass);
+    assert_eq!(verdict_of(&a, "ROB-SPSA"), Verdict::Fail);
+    assert_eq!(verdict_of(&a, "ROB-WORST-CASE"), Verdict::Fail);
+    // Without an SPSA run nothing is passed by default: the requirement is not tested.
+    let results = json!({ "status": "complete", "suites": { "attack_square_linf": attack(proportion(38, 40)) } });
+    let a = assess(&p, &results);
+    assert!(matches!(verdict_of(&a, "ROB-SPSA"), Verdict::NotTested { .. }), "{:?}", verdict_of(&a, "ROB-SPSA"));
+    assert!(matches!(verdict_of(&a, "ROB-WORST-CASE"), Verdict::NotTested { .. }));
+}
