@@ -41,6 +41,10 @@ pub struct DetectionAccuracyReport {
     /// Crowd regions: detections inside them are neither hits nor false positives.
     pub crowd_regions: usize,
     pub detections: usize,
+    /// COCO AP@[.5:.95] (all areas, 100 detections) and AP50: `stats.ap` and `stats.ap50`,
+    /// where the assessment reads them (`suites.detection_accuracy.ap`).
+    pub ap: f64,
+    pub ap50: f64,
     /// The twelve pycocotools numbers: `ap` is AP@[.5:.95], `ar100` is AR with 100 detections.
     pub stats: CocoStats,
     pub per_class: Vec<ClassAp>,
@@ -157,6 +161,8 @@ pub fn detection_accuracy(
         ground_truth_boxes,
         crowd_regions: boxes().filter(|b| b.iscrowd).count(),
         detections: raw.len(),
+        ap: stats.ap,
+        ap50: stats.ap50,
         stats,
         per_class,
         recall_at_fppi,

@@ -51,7 +51,7 @@ fn rpc_is_judged_on_its_bootstrap_interval() {
 
 #[test]
 fn detector_ap_is_compared_with_the_declared_ap() {
-    let mut results = json!({ "suites": { "detection_accuracy": { "images": 50, "interrupted": false, "stats": { "ap": 0.41, "ap50": 0.70 } } } });
+    let mut results = json!({ "suites": { "detection_accuracy": { "images": 50, "interrupted": false, "ap": 0.41, "ap50": 0.70 } } });
     assert!(matches!(verdict(&results, "ROB-DET-AP"), Verdict::NotTested { ref why } if why.contains("declared.detection_ap")));
     results["declared"] = json!({ "detection_ap": 0.40 });
     assert_eq!(verdict(&results, "ROB-DET-AP"), Verdict::Pass, "0.41 >= 0.40");

@@ -119,6 +119,35 @@ pub struct DatasetConfig {
     /// Use only the first N samples.
     #[serde(default)]
     pub limit: Option<usize>,
+    /// What the model's outputs mean (as `--task`): a preset name (`aite presets`), a TOML file,
+    /// `key=value` pairs, or a `[dataset.task]` table; default classifier. Recorded in config.json.
+    #[serde(default)]
+    pub task: Option<toml::Value>,
+    /// A detector's labels: a COCO instances JSON file or a folder of YOLO txt files (as
+    /// `aite accuracy --labels`); without them the detector's AP is not measured and its
+    /// corruption sweep scores against its own clean predictions (pseudo ground truth).
+    #[serde(default)]
+    pub labels: Option<PathBuf>,
+}
+
+impl DatasetConfig {
+    /// The task spec `task` names, `None` without one; a file path is read (relative paths
+    /// were resolved by [`RunConfig::load`]).
+    pub fn task_spec(&self) -> Result<Option<aite_task::TaskSpec>, String> {
+        match &self.task {
+            None => Ok(None),
+            Some(toml::Value::Table(t)) => aite_task::TaskSpec::from_toml(&toml::to_string(t).map_err(|e| e.to_string())?).map(Some).map_err(|e| e.to_string()),
+            Some(toml::Value::String(text)) => {
+                let path = Path::new(text);
+                if text.ends_with(".toml") || (path.is_file() && !text.contains('=')) {
+                    let body = std::fs::read_to_string(path).map_err(|e| format!("cannot read task spec {}: {e}", path.display()))?;
+                    return aite_task::TaskSpec::from_toml(&body).map(Some).map_err(|e| format!("in {}: {e}", path.display()));
+                }
+                aite_task::TaskSpec::parse_cli(text).map(Some).map_err(|e| e.to_string())
+            }
+            Some(other) => Err(format!("dataset.task must be a preset name, a TOML file, key=value pairs or a table, not a {}", other.type_str())),
+        }
+    }
 }
 
 /// Suite sizes. A suite the profile needs runs unless `enabled = false`.
@@ -346,6 +375,14 @@ impl RunConfig {
         }
         if let Some(d) = c.dataset.as_mut() {
             rel(&mut d.path);
+            if let Some(l) = d.labels.as_mut() {
+                rel(l);
+            }
+            if let Some(toml::Value::String(t)) = d.task.as_mut().filter(|t| t.as_str().is_some_and(|t| t.ends_with(".toml"))) {
+                let mut pb = PathBuf::from(&*t);
+                rel(&mut pb);
+                *t = pb.display().to_string();
+            }
             if let Some(p) = d.preprocess.as_mut().filter(|p| p.ends_with(".toml")) {
                 let mut pb = PathBuf::from(&*p);
                 rel(&mut pb);
@@ -387,6 +424,9 @@ impl RunConfig {
             }
             (Some(_), None) => {}
         }
+        if let Some(d) = c.dataset.as_ref().filter(|d| d.task.as_ref().is_some_and(|t| !t.as_str().is_some_and(|t| t.ends_with(".toml")))) {
+            d.task_spec().map_err(|e| invalid(line_of_key(text, "task"), e))?;
+        }
         for (k, v) in &c.declared {
             if !matches!(v, toml::Value::Float(_) | toml::Value::Integer(_) | toml::Value::String(_) | toml::Value::Boolean(_)) {
                 return Err(invalid(line_of_key(text, k), format!("declared.{k} must be a number, string or boolean")));
@@ -400,6 +440,11 @@ impl RunConfig {
             };
             if !ok {
                 return Err(invalid(line_of_key(text, "fps"), "declared.fps must be a positive number of frames per second".into()));
+            }
+        }
+        if let Some(a) = c.declared.get("detection_ap") {
+            if !a.as_float().or(a.as_integer().map(|i| i as f64)).is_some_and(|v| v > 0.0 && v <= 1.0) {
+                return Err(invalid(line_of_key(text, "detection_ap"), "declared.detection_ap must be a fraction between 0.0 and 1.0 (COCO AP@[.5:.95], e.g. 0.35)".into()));
             }
         }
         if let Some(a) = c.declared.get("top1_accuracy") {

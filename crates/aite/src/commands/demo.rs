@@ -97,6 +97,8 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
         image: Some(ImageSource::ReferenceRootfs),
         network: NetworkSuite::default(),
         probe: Some(ProbeTarget::ReferenceDevice),
+        task: None,
+        labels: None,
         detector: Some(detector),
     };
     let (key, public) = match &a.sign {

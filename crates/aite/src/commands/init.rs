@@ -36,6 +36,7 @@ operator = ""
 # The profile compares measured values with these (`declared:KEY` thresholds).
 [declared]
 # top1_accuracy = 0.85   # top-1 accuracy as a fraction; until declared, its requirement is NOT_TESTED
+# detection_ap = 0.35    # a detector's COCO AP@[.5:.95] on [dataset].labels; until declared, NOT_TESTED
 # fps = {fps}         # frames per second the terminal processes (typical of the class): sets the
                        # periodic scenario and its frame-period threshold; until declared, NOT_TESTED
 
@@ -54,6 +55,12 @@ batch = 4                               # batch size of the batch-invariance che
 path = "labels.csv"
 # preprocess = "imagenet-tf224"
 # limit = 1000
+# What the model's outputs mean (`aite presets`): default classifier. A detector preset such as
+# "ultraface-slim320" (or "ultraface-rfb320,score_threshold=0.8", a TOML file, or a
+# [dataset.task] table) runs the detector suites: COCO AP against `labels`, the corruption
+# sweep (mPC/rPC), consistency on decoded detections. `path` may then be a plain folder of frames.
+# task = "ultraface-slim320"
+# labels = "instances.json"   # COCO instances JSON, or a folder of YOLO txt files (one per frame)
 
 # Suite sizes. A suite runs when the profile needs it; `enabled = false` skips it (NOT_TESTED).
 [suites.latency]

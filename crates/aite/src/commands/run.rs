@@ -103,6 +103,11 @@ pub struct Plan {
     pub image: Option<ImageSource>,
     pub network: NetworkSuite,
     pub probe: Option<ProbeTarget>,
+    /// What the deployed model's outputs mean (`[dataset].task`); a detector runs the detector
+    /// suites (COCO AP against `labels`, the corruption sweep, consistency on detections).
+    pub task: Option<aite_task::TaskSpec>,
+    /// A detector's labels (`[dataset].labels`): COCO instances JSON or a folder of YOLO txt files.
+    pub labels: Option<PathBuf>,
     /// A detector evaluated beside the classifier (the demo's reference detector).
     pub detector: Option<super::demo::DetectorPlan>,
 }
@@ -160,13 +165,13 @@ impl Step {
     /// The results.json suites this step writes.
     fn suites(self) -> &'static [&'static str] {
         match self {
-            Step::Accuracy => &["accuracy", "accuracy_reference"],
+            Step::Accuracy => &["accuracy", "accuracy_reference", "detection_accuracy"],
             Step::ColdStart => &["cold_start"],
             Step::Latency => &["latency"],
             Step::Periodic => &["latency_periodic"],
             Step::CachingAudit => &["caching_audit"],
-            Step::Consistency => &["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic"],
-            Step::Corruptions => &["corruptions"],
+            Step::Consistency => &["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic", "detection_repeatability", "detection_batch_invariance", "detection_agreement"],
+            Step::Corruptions => &["corruptions", "detection_corruptions"],
             Step::Attacks => &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"],
             Step::Security => &["security"],
             Step::Network => &["network"],
@@ -347,7 +352,14 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
     if !enabled {
         return Err(not_run("disabled in the configuration (enabled = false)"));
     }
+    let detector = match &plan.task {
+        Some(t @ aite_task::TaskSpec::Detector(_)) => Some(aite_task::Postprocess::new(t.clone())),
+        _ => None,
+    };
     match step {
+        Step::Accuracy if detector.is_some() => detector_accuracy_step(cx, detector.as_ref().expect("matched"), &mut out)?,
+        Step::Corruptions if detector.is_some() => detector_sweep_step(cx, detector.as_ref().expect("matched"), &mut out)?,
+        Step::Attacks if detector.is_some() => return Err(not_run("the terminal's task is a detector: `aite run` attacks classifier outputs (a detector's vanishing attack runs with `aite robustness --task`)")),
         Step::Accuracy => {
             let ds = cx.dataset()?;
             let n = ds.samples.len();
@@ -439,23 +451,24 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             };
             let mut results = Results::new("run", Value::Null);
             let deployed = cx.deployed.as_deref_mut().expect("loaded above");
-            super::robustness::consistency_suites(
-                &mut results,
-                deployed,
-                cx.reference.as_mut().map(|r| r.as_mut() as &mut dyn Target),
-                batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, plan.batch)),
-                &spec,
-                &frames,
-                r.repeats,
-                0,
-            )?;
+            let reference = cx.reference.as_mut().map(|r| r.as_mut() as &mut dyn Target);
+            let batched = batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, plan.batch));
+            // A detector is checked on its decoded detections (suites named detection_*).
+            let prefix = if detector.is_some() { "detection_" } else { "" };
+            match &detector {
+                Some(task) => {
+                    let limit = aite_robustness::degenerate_detection_limit(None);
+                    super::robustness::detector_consistency_suites(&mut results, deployed, reference, batched, &spec, task, &frames, r.repeats, 0, limit)?
+                }
+                None => super::robustness::consistency_suites(&mut results, deployed, reference, batched, &spec, &frames, r.repeats, 0)?,
+            };
             if !symbolic_batch {
-                results.suite_not_run("batch_invariance", "the deployed model has a fixed batch dimension: batch invariance cannot be checked");
+                results.suite_not_run(&format!("{prefix}batch_invariance"), "the deployed model has a fixed batch dimension: batch invariance cannot be checked");
             } else if plan.batch < 2 {
-                results.suite_not_run("batch_invariance", "[target].batch is below 2");
+                results.suite_not_run(&format!("{prefix}batch_invariance"), "[target].batch is below 2");
             }
             if plan.reference.is_none() {
-                results.suite_not_run("agreement", "no [target].reference_model to agree with");
+                results.suite_not_run(&format!("{prefix}agreement"), "no [target].reference_model to agree with");
             }
             out.suites.extend(results.suites);
         }
@@ -590,6 +603,58 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
         }
     }
     Ok(out)
+}
+
+/// The accuracy step of a detector terminal: COCO AP of every frame of the dataset against
+/// `[dataset].labels`; the classifier's top-1 does not apply.
+fn detector_accuracy_step(cx: &mut StepContext, task: &aite_task::Postprocess, out: &mut StepOutput) -> Result<()> {
+    let plan = cx.plan;
+    let Some(labels_path) = &plan.labels else {
+        return Err(not_run("the terminal's task is a detector and there is no [dataset].labels: its AP needs labels (COCO instances JSON or a folder of YOLO txt files)"));
+    };
+    let spec = cx.spec()?;
+    let ds = cx.dataset().map_err(|e| not_run(e.0))?;
+    let (frames, _) = load_frames(ds, &spec, usize::MAX, false)?;
+    let sizes: Vec<(String, u32, u32)> = frames.iter().map(|f| (f.id.clone(), f.image.width as u32, f.image.height as u32)).collect();
+    let labels = super::accuracy::detection_labels(labels_path, &sizes, task.spec())?;
+    let samples: Vec<aite_accuracy::DetectionSample> = frames.iter().map(|f| aite_accuracy::DetectionSample { id: &f.id, image: &f.image }).collect();
+    let pb = bar(samples.len() as u64, "accuracy", cx.quiet);
+    let cancel = cx.cancel.clone();
+    let report = aite_accuracy::detection_accuracy(cx.deployed()?, &spec, task, &samples, &labels, &cancel, &mut |i| pb.set_position(i as u64))?;
+    pb.finish_and_clear();
+    out.suite("detection_accuracy", &report)?;
+    out.suite("accuracy", &serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is a detector: its accuracy is COCO AP (detection_accuracy), not top-1" }))?;
+    out.file(cx.folder, "detection_accuracy", "detections.json", &serde_json::to_vec_pretty(&report.raw)?)?;
+    out.inputs.push(super::accuracy::labels_artifact(labels_path)?);
+    Ok(())
+}
+
+/// The corruption step of a detector terminal: the detector sweep (mPC/rPC) against the
+/// labels, else the reference model's clean predictions, else its own (pseudo ground truth).
+fn detector_sweep_step(cx: &mut StepContext, task: &aite_task::Postprocess, out: &mut StepOutput) -> Result<()> {
+    use aite_robustness::corruption::detection::{clean_detections, DetectionFrame, DetectionGroundTruth};
+    let plan = cx.plan;
+    cx.dataset().map_err(|e| not_run(e.0))?;
+    let r = plan.robustness.clone();
+    let spec = cx.spec()?;
+    let frames: Vec<DetectionFrame> = cx.frames(r.corruption_frames)?.into_iter().map(|f| DetectionFrame { id: f.id.clone(), image: aite_robustness::corruption::image_to_rgb8(&f.image, spec.color) }).collect();
+    let ground_truth = match (&plan.labels, &plan.reference) {
+        (Some(labels), _) => super::robustness::labelled_ground_truth(labels, task, &frames)?,
+        (None, Some(reference)) => {
+            let mut reference = reference.load(plan.engine, &cx.options).context("cannot load the reference model")?;
+            DetectionGroundTruth::ReferencePredictions { reference: "[target].reference_model".into(), detections: clean_detections(reference.as_mut(), &spec, task, &frames)? }
+        }
+        (None, None) => DetectionGroundTruth::CleanPredictions,
+    };
+    let mut options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", "auto", 0, None, false)?;
+    options.shard = (0, 1);
+    let identity = serde_json::json!({ "task": task.spec(), "target": cx.deployed()?.info() });
+    let (cancel, quiet, state) = (cx.cancel.clone(), cx.quiet, cx.folder.path().join(STATE));
+    let (report, _) = super::robustness::run_detection_sweep(cx.deployed()?, &spec, task, &frames, &options, &ground_truth, &identity, &state, false, &cancel, quiet)?;
+    out.suite("detection_corruptions", &report)?;
+    out.suite("corruptions", &serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is a detector: its corruption figures are mPC/rPC (detection_corruptions), not accuracy drops" }))?;
+    out.file(cx.folder, "detection_corruptions", "detection-corruptions.csv", &report.detections_csv())?;
+    Ok(())
 }
 
 /// `model-<stem>.json`: what `aite inspect` says of a model the run loaded, named as
@@ -928,6 +993,8 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         image: c.suites.security.image.clone().map(ImageSource::File),
         network: c.suites.network.clone(),
         probe: c.suites.network.target.clone().map(ProbeTarget::Address),
+        task: c.dataset.as_ref().map(|d| d.task_spec()).transpose().map_err(|e| anyhow::anyhow!("{}: [dataset].task: {e}", a.config.display()))?.flatten(),
+        labels: c.dataset.as_ref().and_then(|d| d.labels.clone()),
         detector: None,
     };
     let opts = RunOptions {
