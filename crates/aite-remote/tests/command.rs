@@ -307,3 +307,20 @@ fn a_wrappers_stderr_is_logged_bounded_and_its_last_line_named_when_it_dies() {
     assert!(text.starts_with(&format!("[aite: the first {dropped} bytes were dropped; the last 65536 are kept]\n")), "expected {dropped}: {}", &text[..100]);
     assert!(text.ends_with("xxx\nlast words\n"), "{}", &text[text.len() - 40..]);
 }
+
+#[test]
+fn a_daemon_gone_mid_run_is_a_refused_request_naming_the_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("npu.sock");
+    daemon(&path, vec![vec![Daemon::Answer, Daemon::Close]]);
+    let url = socket_url(&path);
+    let mut t = connect(&url);
+    t.infer(&input()).unwrap();
+    assert!(t.infer(&input()).unwrap_err().to_string().contains("closed the connection before answering"));
+    // The daemon went away with its socket file: reconnecting is a refused request, named.
+    std::fs::remove_file(&path).unwrap();
+    let e = t.infer(&input()).unwrap_err().to_string();
+    assert!(e.starts_with(&format!("inference failed on {url}: refused: no socket at `{}`", path.display())), "{e}");
+    let c = t.request_counts().unwrap();
+    assert_eq!((c.ok, c.reset, c.refused), (1, 1, 1));
+}
