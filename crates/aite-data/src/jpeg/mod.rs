@@ -3,7 +3,8 @@
 //! range limit, triangular chroma upsampling (`jdsample.c`) and the
 //! fixed-point YCbCr to RGB tables (`jdcolor.c`), shared with the JPEG round
 //! trip corruption, plus an own baseline Huffman entropy decoder
-//! ([`decode_baseline`]). Variants outside its scope are reported as
+//! ([`decode_baseline`]). The encoder's integer forward DCT (`jfdctint.c`,
+//! [`fdct_islow`]) lives here too, on the same constants, for the round trip. Variants outside its scope are reported as
 //! [`JpegError::Unsupported`] so the caller can fall back and say so.
 //!
 //! The IDCT and colour conversion constants follow the Independent JPEG
@@ -31,6 +32,46 @@ const FIX_3_072711026: i64 = 25172;
 
 fn descale(x: i64, n: i64) -> i64 {
     (x + (1 << (n - 1))) >> n
+}
+
+/// `jpeg_fdct_islow` on level-shifted samples (natural order), in place; the
+/// output is scaled by 8, as libjpeg's quantisation step expects.
+pub fn fdct_islow(data: &mut [i32; 64]) {
+    let mut d64: [i64; 64] = data.map(i64::from);
+    for pass in 0..2 {
+        for i in 0..8 {
+            let at = |k: usize| if pass == 0 { i * 8 + k } else { k * 8 + i };
+            let d: [i64; 8] = std::array::from_fn(|k| d64[at(k)]);
+            let (tmp0, tmp7) = (d[0] + d[7], d[0] - d[7]);
+            let (tmp1, tmp6) = (d[1] + d[6], d[1] - d[6]);
+            let (tmp2, tmp5) = (d[2] + d[5], d[2] - d[5]);
+            let (tmp3, tmp4) = (d[3] + d[4], d[3] - d[4]);
+            let (tmp10, tmp13) = (tmp0 + tmp3, tmp0 - tmp3);
+            let (tmp11, tmp12) = (tmp1 + tmp2, tmp1 - tmp2);
+            let shift = if pass == 0 { CONST_BITS - PASS1_BITS } else { CONST_BITS + PASS1_BITS };
+            if pass == 0 {
+                d64[at(0)] = (tmp10 + tmp11) << PASS1_BITS;
+                d64[at(4)] = (tmp10 - tmp11) << PASS1_BITS;
+            } else {
+                d64[at(0)] = descale(tmp10 + tmp11, PASS1_BITS);
+                d64[at(4)] = descale(tmp10 - tmp11, PASS1_BITS);
+            }
+            let z1 = (tmp12 + tmp13) * FIX_0_541196100;
+            d64[at(2)] = descale(z1 + tmp13 * FIX_0_765366865, shift);
+            d64[at(6)] = descale(z1 - tmp12 * FIX_1_847759065, shift);
+            let (z1, z2, z3, z4) = (tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7);
+            let z5 = (z3 + z4) * FIX_1_175875602;
+            let (t4, t5, t6, t7) = (tmp4 * FIX_0_298631336, tmp5 * FIX_2_053119869, tmp6 * FIX_3_072711026, tmp7 * FIX_1_501321110);
+            let (z1, z2) = (-z1 * FIX_0_899976223, -z2 * FIX_2_562915447);
+            let (z3, z4) = (-z3 * FIX_1_961570560 + z5, -z4 * FIX_0_390180644 + z5);
+            d64[at(7)] = descale(t4 + z1 + z3, shift);
+            d64[at(5)] = descale(t5 + z2 + z4, shift);
+            d64[at(3)] = descale(t6 + z2 + z3, shift);
+            d64[at(1)] = descale(t7 + z1 + z4, shift);
+        }
+    }
+    // |level-shifted sample| <= 128: every coefficient fits in i32 (|x| <= 8 * 64 * 128).
+    *data = d64.map(|v| v as i32);
 }
 
 /// `jpeg_idct_islow`'s output range limit: `idct_range_limit[x & 1023]`.
@@ -157,6 +198,23 @@ mod tests {
         // Within -128..=127 it is clamp(x + 128); beyond, libjpeg's table wraps (x & 1023).
         assert_eq!([range_limit(-300), range_limit(-128), range_limit(-1), range_limit(0), range_limit(127), range_limit(300)], [0, 0, 127, 128, 255, 255]);
         assert_eq!([range_limit(600), range_limit(-600)], [0, 255]);
+    }
+
+    #[test]
+    fn the_forward_dct_is_scaled_by_8_and_inverts_through_the_idct() {
+        // A flat block of level 10: DC = 8 (libjpeg's scale) x 64 x 10 / 8 = 640, nothing else.
+        let mut flat = [10i32; 64];
+        fdct_islow(&mut flat);
+        assert_eq!(flat[0], 640);
+        assert!(flat[1..].iter().all(|&v| v == 0), "{flat:?}");
+        // A ramp: dividing by 8 (quality 100's table) and the IDCT give the samples back within 1.
+        let ramp: [i32; 64] = std::array::from_fn(|i| (i % 8) as i32 * 9 + (i / 8) as i32 * 5 - 60);
+        let mut c = ramp;
+        fdct_islow(&mut c);
+        let c = c.map(|v| (v + if v < 0 { -4 } else { 4 }) / 8);
+        let mut out = [0u8; 64];
+        idct_islow(&c, &mut out);
+        assert!(out.iter().zip(ramp).all(|(&o, r)| (o as i32 - 128 - r).abs() <= 1), "{out:?}");
     }
 
     #[test]

@@ -14,11 +14,12 @@
 //!
 //! The integer DCT, IDCT and colour conversion constants follow the
 //! Independent JPEG Group's libjpeg: this software is based in part on the
-//! work of the Independent JPEG Group. The decoder half (IDCT, upsampling,
-//! colour conversion) is shared with aite-data's JPEG file decoder
-//! (`aite_data::jpeg`).
+//! work of the Independent JPEG Group. The DCT, IDCT, upsampling and colour
+//! conversion are aite-data's (`aite_data::jpeg`, shared with its JPEG file
+//! decoder); this module owns the encoder's colour conversion, downsampling
+//! and quantisation.
 
-use aite_data::jpeg::{idct_islow, upsample_h2v2_fancy, ycc_to_rgb};
+use aite_data::jpeg::{fdct_islow, idct_islow, upsample_h2v2_fancy, ycc_to_rgb};
 use image::RgbImage;
 
 /// Annex K, table K.1 (luminance), natural order.
@@ -39,61 +40,6 @@ pub fn quant_table(base: &[u32; 64], quality: u8) -> [i32; 64] {
     base.map(|v| ((v * scale + 50) / 100).clamp(1, 255) as i32)
 }
 
-const CONST_BITS: i32 = 13;
-const PASS1_BITS: i32 = 2;
-const FIX_0_298631336: i32 = 2446;
-const FIX_0_390180644: i32 = 3196;
-const FIX_0_541196100: i32 = 4433;
-const FIX_0_765366865: i32 = 6270;
-const FIX_0_899976223: i32 = 7373;
-const FIX_1_175875602: i32 = 9633;
-const FIX_1_501321110: i32 = 12299;
-const FIX_1_847759065: i32 = 15137;
-const FIX_1_961570560: i32 = 16069;
-const FIX_2_053119869: i32 = 16819;
-const FIX_2_562915447: i32 = 20995;
-const FIX_3_072711026: i32 = 25172;
-
-fn descale(x: i32, n: i32) -> i32 {
-    (x + (1 << (n - 1))) >> n
-}
-
-/// `jpeg_fdct_islow` on level-shifted samples; the output is scaled by 8.
-fn fdct(data: &mut [i32; 64]) {
-    for pass in 0..2 {
-        for i in 0..8 {
-            let at = |k: usize| if pass == 0 { i * 8 + k } else { k * 8 + i };
-            let d: [i32; 8] = std::array::from_fn(|k| data[at(k)]);
-            let (tmp0, tmp7) = (d[0] + d[7], d[0] - d[7]);
-            let (tmp1, tmp6) = (d[1] + d[6], d[1] - d[6]);
-            let (tmp2, tmp5) = (d[2] + d[5], d[2] - d[5]);
-            let (tmp3, tmp4) = (d[3] + d[4], d[3] - d[4]);
-            let (tmp10, tmp13) = (tmp0 + tmp3, tmp0 - tmp3);
-            let (tmp11, tmp12) = (tmp1 + tmp2, tmp1 - tmp2);
-            let shift = if pass == 0 { CONST_BITS - PASS1_BITS } else { CONST_BITS + PASS1_BITS };
-            if pass == 0 {
-                data[at(0)] = (tmp10 + tmp11) << PASS1_BITS;
-                data[at(4)] = (tmp10 - tmp11) << PASS1_BITS;
-            } else {
-                data[at(0)] = descale(tmp10 + tmp11, PASS1_BITS);
-                data[at(4)] = descale(tmp10 - tmp11, PASS1_BITS);
-            }
-            let z1 = (tmp12 + tmp13) * FIX_0_541196100;
-            data[at(2)] = descale(z1 + tmp13 * FIX_0_765366865, shift);
-            data[at(6)] = descale(z1 - tmp12 * FIX_1_847759065, shift);
-            let (z1, z2, z3, z4) = (tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7);
-            let z5 = (z3 + z4) * FIX_1_175875602;
-            let (t4, t5, t6, t7) = (tmp4 * FIX_0_298631336, tmp5 * FIX_2_053119869, tmp6 * FIX_3_072711026, tmp7 * FIX_1_501321110);
-            let (z1, z2) = (-z1 * FIX_0_899976223, -z2 * FIX_2_562915447);
-            let (z3, z4) = (-z3 * FIX_1_961570560 + z5, -z4 * FIX_0_390180644 + z5);
-            data[at(7)] = descale(t4 + z1 + z3, shift);
-            data[at(5)] = descale(t5 + z2 + z4, shift);
-            data[at(3)] = descale(t6 + z2 + z3, shift);
-            data[at(1)] = descale(t7 + z1 + z4, shift);
-        }
-    }
-}
-
 /// One plane through DCT, quantisation, dequantisation and IDCT. `plane` is
 /// `pw x ph` (multiples of 8, edges already replicated).
 fn code_plane(plane: &[u8], pw: usize, ph: usize, q: &[i32; 64]) -> Vec<u8> {
@@ -107,7 +53,7 @@ fn code_plane(plane: &[u8], pw: usize, ph: usize, q: &[i32; 64]) -> Vec<u8> {
                     block[y * 8 + x] = plane[(by + y) * pw + bx + x] as i32 - 128;
                 }
             }
-            fdct(&mut block);
+            fdct_islow(&mut block);
             for (v, &qv) in block.iter_mut().zip(q) {
                 // Rounding division by the table value x 8 (the DCT's scale), sign kept; then dequantise.
                 let d = qv << 3;
