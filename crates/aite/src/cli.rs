@@ -841,9 +841,21 @@ pub struct OcrArgs {
     /// Parameter table: auto (by image size), imagenet-c or cifar-c.
     #[arg(long, default_value = "auto")]
     pub table: String,
-    /// Seed of the corruptions' noise, the degenerate noise frame and the bootstraps.
+    /// Seed of the corruptions' noise, the degenerate noise frame, the bootstraps and the attack.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Square attack (L-inf) on the recognised strings, with a noise baseline under the same budget.
+    #[arg(long)]
+    pub attack: bool,
+    /// Hard query budget per attacked line (AutoAttack: 5000).
+    #[arg(long, default_value_t = 5000)]
+    pub queries: usize,
+    /// L-inf radius in 0..1 pixel units (AutoAttack above 64 px: 4/255 = 0.0157).
+    #[arg(long, default_value_t = 4.0 / 255.0)]
+    pub epsilon: f32,
+    /// Lines attacked per image, in reading order.
+    #[arg(long, default_value_t = 1)]
+    pub attack_lines: usize,
     #[command(flatten)]
     pub output: OutputArgs,
 }

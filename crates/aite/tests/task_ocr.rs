@@ -368,8 +368,8 @@ fn char_accuracy_of<'a>(lines: impl Iterator<Item = &'a serde_json::Value>) -> f
 
 /// `aite ocr --consistency --corruptions` on the product photo with the hand labels:
 /// repeatability identical, no text in black/white/noise/saturated frames, NaN/Inf/wrong
-/// size not applicable (said so); with ONNX Runtime built in, tract against ONNX Runtime
-/// agree on every line and string (the rapidocr peer test shows both equal rapidocr). The
+/// size not applicable (said so); with ONNX Runtime built in, ONNX Runtime (deployed) against
+/// tract (reference) agree on every line and string (the rapidocr peer test shows both equal rapidocr). The
 /// sweep's cells equal the character accuracy recomputed from its raw lines, the mean is
 /// the cells' mean, the relative figure is mean / clean, and heavy noise costs accuracy.
 /// Without labels the clean lines are the pseudo ground truth, named so, with no relative figure.
@@ -383,7 +383,8 @@ fn ocr_consistency_and_corruption_sweep() {
     std::fs::write(&labels, format!("{}\t{}\n", photo.display(), serde_json::Value::from(lines))).unwrap();
     let mut args: Vec<&std::ffi::OsStr> = vec!["--labels".as_ref(), labels.as_os_str(), "--consistency".as_ref(), "--corruptions".as_ref(), "gaussian_noise,brightness".as_ref(), "--severities".as_ref(), "1,5".as_ref()];
     if cfg!(feature = "ort") {
-        args.extend([std::ffi::OsStr::new("--reference-engine"), std::ffi::OsStr::new("ort")]);
+        // The deployed pipeline runs on ONNX Runtime (engine()), the reference on tract.
+        args.extend([std::ffi::OsStr::new("--reference-engine"), std::ffi::OsStr::new("tract")]);
     }
     let (r, folder, _out) = ocr_suite(&assets, &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -431,4 +432,30 @@ fn ocr_consistency_and_corruption_sweep() {
     assert_eq!((sweep["accuracy_name"].as_str(), sweep["ground_truth"]["kind"].as_str()), (Some("character accuracy vs clean predictions"), Some("clean-predictions")));
     assert_eq!((sweep["clean"]["char_accuracy"].as_f64(), sweep["relative_char_accuracy"].is_null()), (Some(1.0), true));
     assert!(sweep["mean_char_accuracy"]["value"].as_f64().unwrap() < 1.0);
+}
+
+/// `aite ocr --attack` with a tiny budget: the first line in reading order is attacked, no
+/// outcome uses more queries than the budget (the Square attack and the noise baseline
+/// alike), and a black frame (nothing read clean) is not applicable, never a success.
+#[test]
+fn ocr_attack_keeps_its_budget_and_skips_frames_without_text() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let black = work.path().join("black.png");
+    image::RgbImage::new(160, 120).save(&black).unwrap();
+    let photo = assets.join(PHOTO);
+    let (r, folder, _out) = ocr_suite(&assets, &[photo.as_os_str(), black.as_os_str(), "--attack".as_ref(), "--queries".as_ref(), "3".as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let a = results(&folder.unwrap())["suites"]["ocr_attack"].clone();
+    assert_eq!(a["frames_without_text"], serde_json::json!([black.display().to_string()]), "{a}");
+    let lines = a["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["text"], "MissVickie's");
+    for outcome in [&lines[0]["square"], &lines[0]["noise"]] {
+        let q = outcome["queries"].as_u64().unwrap();
+        assert!((1..=3).contains(&q), "{outcome}");
+        assert!(outcome["outcome"] == "changed" || (outcome["outcome"] == "unchanged" && q == 3), "{outcome}");
+    }
+    assert_eq!((a["success"]["trials"].as_u64(), a["noise_success"]["trials"].as_u64()), (Some(1), Some(1)));
+    eprintln!("OCR attack, 3 queries ({}): square {}, noise {}", engine(), lines[0]["square"], lines[0]["noise"]);
 }

@@ -23,6 +23,7 @@
 
 pub mod detection;
 pub mod hsj;
+pub mod ocr;
 pub mod spsa;
 pub mod square;
 

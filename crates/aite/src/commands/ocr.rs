@@ -1,7 +1,7 @@
 //! `aite ocr IMAGE... --det --rec [--cls]`: PP-OCR on images, one JSON line per text line;
-//! with `--labels`, `--consistency` or `--corruptions`, the OCR suites written as one
+//! with `--labels`, `--consistency`, `--corruptions` or `--attack`, the OCR suites written as one
 //! evidence run folder (suites `ocr_accuracy`, `ocr_repeatability`, `ocr_agreement`,
-//! `ocr_degenerate_frames`, `ocr_corruptions`).
+//! `ocr_degenerate_frames`, `ocr_corruptions`, `ocr_attack`).
 
 use crate::cli::{EngineArg, OcrArgs};
 use crate::common::*;
@@ -10,6 +10,7 @@ use aite_accuracy::{ocr_accuracy, OCR_BOOTSTRAP_RESAMPLES};
 use aite_engine::{load_target, EngineKind, EngineOptions};
 use aite_evidence::{InputArtifact, Results, RunStatus};
 use aite_robustness::corruption::ocr::{ocr_sweep, OcrGroundTruth, OcrSweepOptions, OCR_SWEEP_BOOTSTRAP_RESAMPLES};
+use aite_robustness::attack::ocr::{ocr_attack, OcrAttackSettings};
 use aite_robustness::ocr::{ocr_agreement, ocr_degenerate_frames, ocr_repeatability};
 use aite_robustness::{CorruptionKind, FrameVerdict, ParameterTable};
 use aite_target::Cancel;
@@ -69,7 +70,7 @@ fn engine_name(e: EngineArg) -> &'static str {
 
 pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
     let spec = task(&a)?;
-    let suites = a.labels.is_some() || a.consistency || a.corruptions.is_some();
+    let suites = a.labels.is_some() || a.consistency || a.corruptions.is_some() || a.attack;
     let labels = a.labels.as_deref().map(OcrLabels::read).transpose()?;
     // The images: as given, or the labelled ones; with labels, each given image must be labelled.
     let images: Vec<(String, PathBuf)> = match (&labels, a.images.is_empty()) {
@@ -204,6 +205,17 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         raw.push(("ocr-corruption-lines.jsonl".into(), report.lines_jsonl()));
         results.add_suite("ocr_corruptions", &report);
     }
+    if a.attack && !interrupted {
+        let settings = OcrAttackSettings { epsilon: a.epsilon, budget: a.queries, p_init: 0.8, seed: a.seed, lines_per_frame: a.attack_lines };
+        let report = ocr_attack(&mut deployed, &frames, &settings, cancel)?;
+        interrupted |= report.interrupted;
+        say(format!(
+            "OCR attack (Square L-inf, eps {:.4}, {} queries per line): {}/{} lines changed ({:.4} - {:.4}), median queries {}; noise baseline {}/{}; {} images without text (not applicable)",
+            settings.epsilon, settings.budget, report.success.successes, report.success.trials, report.success.ci95_low, report.success.ci95_high,
+            report.median_queries.map_or("n/a".into(), |q| format!("{q}")), report.noise_success.successes, report.noise_success.trials, report.frames_without_text.len()
+        ));
+        results.add_suite("ocr_attack", &report);
+    }
     results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
     let cfg = serde_json::json!({
         "command": "ocr", "images": images.iter().map(|(n, _)| n).collect::<Vec<_>>(), "det": a.det, "rec": a.rec, "cls": a.cls,
@@ -211,6 +223,7 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         "consistency": a.consistency, "repeats": a.repeats, "reference_engine": a.reference_engine.map(engine_name),
         "reference_det": a.reference_det, "reference_rec": a.reference_rec, "reference_cls": a.reference_cls,
         "corruptions": a.corruptions, "severities": a.severities, "table": a.table, "seed": a.seed,
+        "attack": a.attack, "queries": a.queries, "epsilon": a.epsilon, "attack_lines": a.attack_lines,
         "bootstrap": { "accuracy_resamples": OCR_BOOTSTRAP_RESAMPLES, "corruption_resamples": OCR_SWEEP_BOOTSTRAP_RESAMPLES },
     });
     write_evidence(&a.output, "ocr", &results, &cfg, raw)?;
