@@ -528,7 +528,8 @@ fn credential_outcome(rule: &str, s: &str, tried: &[http::Attempt], message: imp
     }
 }
 
-/// SSH auth methods (a `none` request for a random user) and, if `password` is offered, the default list.
+/// SSH auth methods (a `none` request for a random user) and, if `password` or
+/// `keyboard-interactive` is offered, the default list.
 #[allow(clippy::too_many_arguments)]
 fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
     const CRED: &str = "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL";
@@ -544,12 +545,19 @@ fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &
     if methods.iter().any(|m| m == "none") {
         ledger.examined(&[CRED], s);
         findings.push(rules::fail(CRED, s, format!("the SSH server lets the random user {user:?} in without any authentication (method none)")));
-    } else if methods.iter().any(|m| m == "password") {
-        let tried = ssh::try_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
-        credential_outcome(CRED, s, &tried, |a| format!("user {:?} logs in with default-list entry {} (SSH password)", a.user, a.list_entry), ledger, findings);
+    } else if methods.iter().any(|m| m == "password" || m == "keyboard-interactive") {
+        // Password first; keyboard-interactive (PAM's password prompt) when offered and nothing got in.
+        let mut tried = Vec::new();
+        if methods.iter().any(|m| m == "password") {
+            tried = ssh::try_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
+        }
+        let in_already = tried.iter().any(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. }));
+        if methods.iter().any(|m| m == "keyboard-interactive") && !in_already {
+            tried.extend(ssh::try_keyboard_interactive_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget));
+        }
+        let how = |a: &http::Attempt| if a.service.ends_with("ssh-keyboard-interactive") { "SSH keyboard-interactive" } else { "SSH password" };
+        credential_outcome(CRED, s, &tried, |a| format!("user {:?} logs in with default-list entry {} ({})", a.user, a.list_entry, how(a)), ledger, findings);
         attempts.extend(tried);
-    } else if methods.iter().any(|m| m == "keyboard-interactive") {
-        ledger.not_examined(&[CRED], s, format!("offers {} : keyboard-interactive (often a password prompt) is not tried", methods.join(", ")));
     } else {
         ledger.examined(&[CRED], s);
     }

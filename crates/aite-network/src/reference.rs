@@ -9,10 +9,13 @@
 //! datatype), a real SSH server (russh) whose KEXINIT offers `diffie-hellman-group1-sha1` and
 //! `3des-cbc` and which lets admin:admin in by password, RTSP `/live.sdp` without
 //! credentials and another route with admin:admin, and TLS 1.2/1.3
-//! (rustls) with an expired self-signed certificate serving the same web UI; only HTTP is declared.
+//! (rustls) with an expired self-signed certificate serving the same web UI, and an ONVIF device
+//! service answering `GetDeviceInformation` to anyone and `GetUsers` to an admin:admin
+//! WS-UsernameToken; only HTTP and ONVIF are declared.
 //! Hardened: HTTP Basic and RTSP with a random password and `/v2` behind it, SSH with
 //! curve25519/AES-GCM only and public keys only, TLS 1.3 only with a certificate from a CA,
-//! every port declared.
+//! ONVIF asking a UsernameToken (random password) for every operation but
+//! `GetSystemDateAndTime`, every port declared.
 
 use crate::http;
 use std::io::{Read, Write};
@@ -36,6 +39,7 @@ pub enum Role {
     Ssh,
     Tls,
     Rtsp,
+    Onvif,
 }
 
 /// Which logins the reference SSH server offers; the password ones accept admin:admin.
@@ -172,6 +176,14 @@ impl ReferenceDevice {
             };
             let _ = s.write_all(reply.as_bytes());
         })?;
+        // ONVIF: GetSystemDateAndTime to anyone (pre-authentication class); the vulnerable camera also
+        // answers GetDeviceInformation without credentials and GetUsers to admin:admin.
+        let onvif_password = password.clone();
+        dev.serve(Role::Onvif, move |mut s| {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+            let (head, body) = read_request(&mut s);
+            let _ = s.write_all(onvif_reply(&head, &String::from_utf8_lossy(&body), vulnerable, &onvif_password).as_bytes());
+        })?;
         let logins = if vulnerable { SshLogins::Password } else { SshLogins::PublicKeyOnly };
         dev.serve_ssh(logins, vulnerable)?;
         let tls = tls_config(vulnerable).map_err(std::io::Error::other)?;
@@ -192,7 +204,7 @@ impl ReferenceDevice {
             conn.send_close_notify();
             let _ = conn.write_tls(&mut s);
         })?;
-        dev.declared = if vulnerable { vec![dev.port(Role::HttpBasic).unwrap_or(0)] } else { dev.ports() };
+        dev.declared = if vulnerable { [Role::HttpBasic, Role::Onvif].iter().filter_map(|&r| dev.port(r)).collect() } else { dev.ports() };
         Ok(dev)
     }
 
@@ -331,6 +343,42 @@ fn oip_reply(head: &str, body: &[u8]) -> String {
             }
         }
         _ => reply("404 Not Found", r#"{"error":"not found"}"#),
+    }
+}
+
+/// The ONVIF device service (SOAP 1.2): `GetSystemDateAndTime` always; `GetDeviceInformation`
+/// without credentials on the vulnerable camera; everything else needs a UsernameToken of admin
+/// with `password` (PasswordDigest), else a `ter:NotAuthorized` fault (HTTP 400).
+fn onvif_reply(head: &str, body: &str, vulnerable: bool, password: &str) -> String {
+    let envelope = |inner: &str| format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><env:Envelope xmlns:env=\"http://www.w3.org/2003/05/soap-envelope\" xmlns:tds=\"http://www.onvif.org/ver10/device/wsdl\" xmlns:tt=\"http://www.onvif.org/ver10/schema\" xmlns:ter=\"http://www.onvif.org/ver10/error\"><env:Body>{inner}</env:Body></env:Envelope>");
+    let reply = |status: &str, inner: &str| {
+        let b = envelope(inner);
+        format!("HTTP/1.1 {status}\r\nContent-Type: application/soap+xml; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len())
+    };
+    if head.split_whitespace().nth(1) != Some(crate::onvif::DEVICE_SERVICE) {
+        return "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into();
+    }
+    // `<wsse:Username>` (not `<wsse:UsernameToken>`), `<wsse:Password Type=...>`, `<wsse:Nonce EncodingType=...>`.
+    let field = |tag: &str| body.split(&format!("<wsse:{tag}")).skip(1).find(|x| x.starts_with(['>', ' '])).and_then(|x| x.split_once('>')).map(|(_, v)| v.split('<').next().unwrap_or("").to_string());
+    let token_ok = || {
+        use base64::Engine;
+        let (Some(user), Some(given), Some(nonce), Some(created)) = (field("Username"), field("Password"), field("Nonce"), body.split("<wsu:Created>").nth(1).and_then(|x| x.split('<').next())) else { return false };
+        let Ok(nonce) = base64::engine::general_purpose::STANDARD.decode(nonce) else { return false };
+        user == "admin" && crate::onvif::username_token("admin", password, &nonce, created).contains(&format!(">{given}</wsse:Password>"))
+    };
+    let action = ["GetSystemDateAndTime", "GetDeviceInformation", "GetUsers"].into_iter().find(|a| body.contains(&format!(":{a}")) || body.contains(&format!("<{a}")));
+    let open = matches!(action, Some("GetSystemDateAndTime")) || (vulnerable && action == Some("GetDeviceInformation"));
+    if action.is_some() && !open && !token_ok() {
+        return reply("400 Bad Request", "<env:Fault><env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>ter:NotAuthorized</env:Value></env:Subcode></env:Code><env:Reason><env:Text xml:lang=\"en\">Sender not Authorized</env:Text></env:Reason></env:Fault>");
+    }
+    match action {
+        Some("GetSystemDateAndTime") => {
+            let t = time::OffsetDateTime::now_utc();
+            reply("200 OK", &format!("<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings><tt:UTCDateTime><tt:Time><tt:Hour>{}</tt:Hour><tt:Minute>{}</tt:Minute><tt:Second>{}</tt:Second></tt:Time><tt:Date><tt:Year>{}</tt:Year><tt:Month>{}</tt:Month><tt:Day>{}</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>", t.hour(), t.minute(), t.second(), t.year(), u8::from(t.month()), t.day()))
+        }
+        Some("GetDeviceInformation") => reply("200 OK", "<tds:GetDeviceInformationResponse><tds:Manufacturer>aite</tds:Manufacturer><tds:Model>reference camera</tds:Model><tds:FirmwareVersion>1.0</tds:FirmwareVersion><tds:SerialNumber>0001</tds:SerialNumber><tds:HardwareId>ref</tds:HardwareId></tds:GetDeviceInformationResponse>"),
+        Some(_) => reply("200 OK", "<tds:GetUsersResponse><tds:User><tt:Username>admin</tt:Username><tt:UserLevel>Administrator</tt:UserLevel></tds:User></tds:GetUsersResponse>"),
+        None => reply("400 Bad Request", "<env:Fault><env:Code><env:Value>env:Sender</env:Value><env:Subcode><env:Value>ter:ActionNotSupported</env:Value></env:Subcode></env:Code></env:Fault>"),
     }
 }
 

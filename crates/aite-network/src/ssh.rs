@@ -4,7 +4,9 @@
 //! Then, through a real key exchange (russh, ring; the host key is not verified:
 //! the service is examined, not trusted), the auth methods offered to a random
 //! user (a `none` request, RFC 4252 5.2, as nmap's ssh-auth-methods) and, when
-//! `password` is among them, the default list, one connection per try.
+//! `password` is among them, the default list, one connection per try; when
+//! `keyboard-interactive` is (RFC 4256, how PAM asks), the same list as answers to its
+//! password prompts.
 
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -174,6 +176,45 @@ pub fn try_password(addr: std::net::SocketAddr, user: &str, password: &str, time
     }
 }
 
+/// Prompts of a keyboard-interactive round that ask for the password (RFC 4256 3.2: PAM's `Password: `).
+fn password_prompt(prompt: &str) -> bool {
+    let p = prompt.to_ascii_lowercase();
+    p.contains("password") || p.contains("passcode")
+}
+
+/// One keyboard-interactive login: each round's password prompts answered with `password`.
+/// A prompt for anything else (an OTP, a question) is no conclusion, never a rejection.
+pub fn try_keyboard_interactive(addr: std::net::SocketAddr, user: &str, password: &str, timeout: Duration) -> crate::http::AttemptOutcome {
+    use crate::http::AttemptOutcome;
+    use russh::client::KeyboardInteractiveAuthResponse as R;
+    let outcome = converse(addr, timeout, async |h| {
+        let e = |e: russh::Error| format!("keyboard-interactive request failed: {e}");
+        let mut r = h.authenticate_keyboard_interactive_start(user, None::<String>).await.map_err(e)?;
+        // A few rounds at most (PAM sends one prompt per round; an empty round is answered empty).
+        for _ in 0..4 {
+            r = match r {
+                R::Success => return Ok(AttemptOutcome::Accepted { status: 0 }),
+                R::Failure { .. } => return Ok(AttemptOutcome::Rejected { status: 0 }),
+                R::InfoRequest { prompts, .. } => {
+                    if let Some(other) = prompts.iter().find(|p| !password_prompt(&p.prompt)) {
+                        return Ok(AttemptOutcome::Unknown { why: format!("keyboard-interactive asks {:?}, not a password", other.prompt) });
+                    }
+                    h.authenticate_keyboard_interactive_respond(vec![password.to_string(); prompts.len()]).await.map_err(e)?
+                }
+            };
+        }
+        Ok(AttemptOutcome::Unknown { why: "keyboard-interactive still asking after 4 rounds".into() })
+    });
+    outcome.unwrap_or_else(|why| AttemptOutcome::Unknown { why })
+}
+
+/// Try the default list as keyboard-interactive password answers, `pause` between tries;
+/// stops at the first accepted.
+pub fn try_keyboard_interactive_defaults(addr: std::net::SocketAddr, step: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<crate::http::Attempt> {
+    let pacing = crate::creds::Pacing { step, pause, reveal };
+    crate::creds::try_credentials(&format!("{addr}/tcp ssh-keyboard-interactive"), pacing, budget, |_, user, password, t| try_keyboard_interactive(addr, user, password, t))
+}
+
 /// Try the default list with password logins, `pause` between tries; stops at the first accepted.
 pub fn try_defaults(addr: std::net::SocketAddr, step: Duration, pause: Duration, reveal: bool, budget: &crate::scan::Budget) -> Vec<crate::http::Attempt> {
     let pacing = crate::creds::Pacing { step, pause, reveal };
@@ -216,5 +257,11 @@ mod tests {
         assert!(deprecated("kex", "diffie-hellman-group14-sha1").is_some());
         assert!(deprecated("cipher", "arcfour256").is_some() && deprecated("cipher", "aes256-gcm@openssh.com").is_none());
         assert!(parse_kexinit(&p[..40]).is_err());
+    }
+
+    #[test]
+    fn password_prompts() {
+        assert!(password_prompt("Password: ") && password_prompt("admin@camera's password:") && password_prompt("Passcode:"));
+        assert!(!password_prompt("Verification code: ") && !password_prompt("OTP:"));
     }
 }

@@ -33,7 +33,7 @@ fn vulnerable_device_fails_each_planted_rule() {
     let fails = |rule: &str| r.findings.iter().filter(|f| f.failed() && f.rule == rule).map(|f| f.path.clone()).collect::<Vec<_>>();
     let at = |role: Role| format!("127.0.0.1:{}/tcp", dev.port(role).unwrap());
     assert_eq!(r.closed, 1, "{r:#?}");
-    assert_eq!(r.open.len(), 6);
+    assert_eq!(r.open.len(), 7);
     assert_eq!(fails("AITE-NET-TELNET"), [at(Role::Telnet)]);
     // The login is tried with prompt matching: admin:admin gets the shell prompt.
     assert_eq!(fails("AITE-NET-TELNET-DEFAULT-CREDENTIAL"), [at(Role::Telnet)]);
@@ -63,7 +63,14 @@ fn vulnerable_device_fails_each_planted_rule() {
     assert_eq!(oip.control.as_ref().and_then(|c| c.status), Some(200), "{oip:?}");
     let not_clean: Vec<&str> = oip.malformed.iter().filter(|m| !m.clean()).map(|m| m.case.as_str()).collect();
     assert_eq!(not_clean, ["unknown datatype"], "{oip:?}");
-    // Five undeclared open ports (only HTTP is declared); the closed one is examined, not failed.
+    // ONVIF: device information to anyone; GetUsers refused, then answered to the admin:admin token
+    // made on the device's clock (GetSystemDateAndTime).
+    assert_eq!(fails("AITE-NET-ONVIF-UNAUTHENTICATED"), [at(Role::Onvif)]);
+    assert_eq!(fails("AITE-NET-ONVIF-DEFAULT-CREDENTIAL"), [at(Role::Onvif)]);
+    let onvif = r.services.iter().find(|s| s.port == dev.port(Role::Onvif).unwrap()).unwrap().onvif.as_ref().unwrap();
+    assert!(matches!(onvif.token_clock, Some(aite_network::onvif::TokenClock::Device { .. })), "{onvif:?}");
+    assert!(r.attempts.iter().any(|x| x.service.ends_with("onvif-usernametoken GetUsers") && matches!(x.outcome, aite_network::http::AttemptOutcome::Accepted { .. })), "{:?}", r.attempts);
+    // Five undeclared open ports (only HTTP and ONVIF are declared); the closed one is examined, not failed.
     assert_eq!(fails("AITE-NET-UNDECLARED-PORT").len(), 5);
     // RTSP: /live.sdp open to anyone, /Streaming/Channels/1 behind admin:admin; the random route is 404.
     assert_eq!(fails("AITE-NET-RTSP-UNAUTHENTICATED"), [at(Role::Rtsp)]);
@@ -92,7 +99,7 @@ fn vulnerable_device_fails_each_planted_rule() {
     }
     // Every credential try is recorded; the password is not, unless asked.
     let a = &r.attempts;
-    assert_eq!(a.len(), 5, "one accepted try per web UI, on RTSP, on telnet and on SSH: {a:?}");
+    assert_eq!(a.len(), 6, "one accepted try per web UI, on RTSP, on telnet, on SSH and on ONVIF: {a:?}");
     assert!(a.iter().all(|x| x.user == "admin" && x.list_entry == 1), "{a:?}");
     assert!(a.iter().any(|x| x.service.ends_with("(TLS) http-basic GET /")), "{a:?}");
     assert!(a.iter().any(|x| x.service.ends_with("telnet login")), "{a:?}");
@@ -109,14 +116,19 @@ fn hardened_twin_fails_nothing() {
     let r = probe("127.0.0.1", &options(&dev, &[])).unwrap();
     let failed: Vec<_> = r.findings.iter().filter(|f| f.failed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    // Six default credentials tried on HTTP, HTTPS and RTSP, each rejected (401), paced, recorded.
-    assert_eq!(r.attempts.len(), 3 * aite_network::http::DEFAULT_CREDENTIALS.len());
-    assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { status: 401 })), "{:?}", r.attempts);
+    // Six default credentials tried on HTTP, HTTPS and RTSP, each rejected (401), and as ONVIF
+    // UsernameTokens, each rejected (ter:NotAuthorized, 400); paced, recorded.
+    use aite_network::http::AttemptOutcome::Rejected;
+    let n = aite_network::http::DEFAULT_CREDENTIALS.len();
+    let (onvif, other): (Vec<_>, Vec<_>) = r.attempts.iter().partition(|a| a.service.contains("onvif-usernametoken"));
+    assert_eq!((other.len(), onvif.len()), (3 * n, n), "{:?}", r.attempts);
+    assert!(other.iter().all(|a| matches!(a.outcome, Rejected { status: 401 })), "{:?}", r.attempts);
+    assert!(onvif.iter().all(|a| matches!(a.outcome, Rejected { status: 400 })), "{:?}", r.attempts);
     let s = |rule: &str| r.status(rule).unwrap();
     // Key-only SSH: after the key exchange only publickey is offered; no password is tried.
     let ssh = r.services.iter().find(|s| s.port == dev.port(Role::Ssh).unwrap()).unwrap();
     assert_eq!(ssh.ssh_auth_methods.as_deref(), Some(&["publickey".to_string()][..]), "{ssh:?}");
-    for rule in ["AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED"] {
+    for rule in ["AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
         assert_eq!(s(rule), RuleStatus::Pass, "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
     }
     // Infer is reachable only with credentials: no malformed tensor is sent.
@@ -128,10 +140,10 @@ fn hardened_twin_fails_nothing() {
     let tls = r.services.iter().find(|s| s.service == Service::Tls).unwrap().tls.as_ref().unwrap();
     assert!(tls.certificate_source.as_deref().unwrap().contains("TLS 1.3 handshake"), "{tls:?}");
     assert!(tls.certificate_der_hex.is_some());
-    // HTTP and HTTPS both examined: two subjects each.
-    for rule in ["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"] {
+    // HTTP and HTTPS ask for Basic; those two and the ONVIF service are asked GET /v2.
+    for (rule, examined) in [("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 2), ("AITE-NET-OIP-UNAUTHENTICATED", 3)] {
         let o = r.rules.iter().find(|o| o.rule == rule).unwrap();
-        assert_eq!((o.status, o.examined), (RuleStatus::Pass, 2), "{o:?}");
+        assert_eq!((o.status, o.examined), (RuleStatus::Pass, examined), "{o:?}");
     }
     assert!(r.services.iter().any(|s| s.https_status == Some(401)));
     assert!(r.complete(), "{:?}", r.gaps);
@@ -373,4 +385,28 @@ fn onvif_tokens_are_made_on_the_devices_clock() {
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.decode(s).unwrap_or_default()
+}
+
+/// An SSH server offering only keyboard-interactive (one `Password: ` prompt, as PAM sends it):
+/// the default list is answered to the prompt, recorded like password tries, and admin:admin
+/// gets in. Before keyboard-interactive was tried, this server left the rule not checked.
+#[test]
+fn ssh_keyboard_interactive_is_tried_like_a_password() {
+    use aite_network::reference::SshLogins;
+    let dev = ReferenceDevice::ssh_only(SshLogins::KeyboardInteractive).unwrap();
+    let r = probe("127.0.0.1", &options(&dev, &[])).unwrap();
+    let ssh = &r.services[0];
+    assert_eq!(ssh.ssh_auth_methods.as_deref(), Some(&["keyboard-interactive".to_string()][..]), "{ssh:?}");
+    assert_eq!(r.status("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail), "{:?}", r.rules);
+    let f = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL").unwrap();
+    assert!(f.message.contains("keyboard-interactive"), "{}", f.message);
+    let port = dev.port(Role::Ssh).unwrap();
+    assert_eq!(r.attempts.len(), 1, "{:?}", r.attempts);
+    assert_eq!(r.attempts[0].service, format!("127.0.0.1:{port}/tcp ssh-keyboard-interactive"));
+    assert_eq!((r.attempts[0].user.as_str(), r.attempts[0].list_entry, &r.attempts[0].outcome), ("admin", 1, &aite_network::http::AttemptOutcome::Accepted { status: 0 }));
+    // A password-only server is not asked keyboard-interactive: each try is of the offered method.
+    let pw = ReferenceDevice::ssh_only(SshLogins::Password).unwrap();
+    let r = probe("127.0.0.1", &options(&pw, &[])).unwrap();
+    assert!(r.attempts.iter().all(|a| a.service.ends_with("ssh-password")), "{:?}", r.attempts);
+    assert_eq!(r.status("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail));
 }

@@ -83,12 +83,12 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     let verdict = |id: &str| assessment["requirements"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap_or_else(|| panic!("{id} missing"))["verdict"].as_str().unwrap().to_string();
     assert_eq!(assessment["requirements"].as_array().unwrap().len(), aite_assessment::shipped("reference-terminal").unwrap().requirements.len());
     assert_eq!(verdict("SEC-CRED-DEFAULT"), "FAIL");
-    // The probe of the in-process reference device finds its planted network weaknesses;
-    // the ONVIF rules find no ONVIF service on it.
+    // The probe of the in-process reference device finds its planted network weaknesses,
+    // ONVIF's included (GetDeviceInformation without credentials).
     assert_eq!(verdict("SEC-NET-TELNET"), "FAIL");
     assert_eq!(verdict("SEC-NET-HTTP-DEFAULT-CREDENTIAL"), "FAIL");
     assert_eq!(verdict("SEC-NET-TLS-LEGACY-VERSION"), "PASS", "the reference device offers TLS 1.2 and 1.3 only");
-    assert_eq!(verdict("SEC-NET-ONVIF"), "NOT_APPLICABLE", "the reference device has no ONVIF service");
+    assert_eq!(verdict("SEC-NET-ONVIF"), "FAIL", "the reference device answers GetDeviceInformation without credentials");
     assert!(folder.join("network-findings.sarif").is_file());
     assert_eq!(assessment["overall"], "FAIL");
     assert_eq!(res["run_id"].as_str(), folder.file_name().and_then(|n| n.to_str()));

@@ -73,16 +73,18 @@ fn probe_verdicts(kind: DeviceKind, profile: &str) -> std::collections::BTreeMap
 /// The network requirements added in profiles 0.3.0 read their rules: the vulnerable reference
 /// device (russh with admin:admin by password, an OIP server listing a READY model and crashing
 /// on an unknown datatype) FAILs them, the hardened twin (keys only, OIP behind Basic) PASSes
-/// the two it has subjects for, and a package without a probe leaves them NOT_TESTED.
+/// the two it has subjects for, and a package without a probe leaves them NOT_TESTED. The
+/// reference device's ONVIF service gives both ONVIF requirements a verdict (FAIL, PASS).
 #[test]
 fn profile_network_requirements_get_verdicts_from_the_reference_device() {
     const ADDED: [&str; 3] = ["SEC-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "SEC-NET-OIP-REPOSITORY-UNAUTHENTICATED", "SEC-NET-OIP-MALFORMED-INPUT"];
+    const ONVIF: [&str; 2] = ["SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL"];
     let vulnerable = probe_verdicts(DeviceKind::Vulnerable, "ai-camera");
-    for id in ADDED {
-        assert_eq!(vulnerable.get(id).map(String::as_str), Some("FAIL"), "{id}: {vulnerable:?}");
+    for id in ADDED.iter().chain(&ONVIF) {
+        assert_eq!(vulnerable.get(*id).map(String::as_str), Some("FAIL"), "{id}: {vulnerable:?}");
     }
     let hardened = probe_verdicts(DeviceKind::Hardened, "ai-camera");
-    for id in ["SEC-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "SEC-NET-OIP-REPOSITORY-UNAUTHENTICATED"] {
+    for id in ["SEC-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "SEC-NET-OIP-REPOSITORY-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL"] {
         assert_eq!(hardened.get(id).map(String::as_str), Some("PASS"), "{id}: {hardened:?}");
     }
     // Infer is reachable only with credentials on the hardened twin: nothing to send malformed tensors to.

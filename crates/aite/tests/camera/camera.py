@@ -8,13 +8,13 @@
 Every responder binds 127.0.0.1 (the test runs it inside a network namespace) and
 answers in the published format: RTSP DESCRIBE with an SDP body (RFC 2326, Digest
 RFC 2617 MD5 without qop as GStreamer's rtsp-server sends it), ONVIF
-GetDeviceInformation / GetUsers with WS-Security UsernameToken PasswordDigest
+GetSystemDateAndTime (to anyone), GetDeviceInformation / GetUsers with WS-Security UsernameToken PasswordDigest
 (Base64(SHA-1(nonce + created + password))), OIP /v2 metadata, model metadata, infer
 (with input validation: malformed input is a 400) and the repository index. The OIP
 load/unload routes exist and refuse to act (the probe must never call them: a call
 is logged to stderr and answered 500).
 """
-import base64, hashlib, http.server, json, os, re, socket, socketserver, sys, threading
+import base64, datetime, hashlib, http.server, json, os, re, socket, socketserver, sys, threading
 
 HOST = "127.0.0.1"
 
@@ -140,6 +140,10 @@ class OnvifHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0") or 0)).decode("utf-8", "replace")
         if self.path != "/onvif/device_service":
             return self.send(404, "not found", "text/plain")
+        if "GetSystemDateAndTime" in body:
+            # Pre-authentication class (ONVIF Core): the clock clients make their tokens' Created on.
+            t = datetime.datetime.now(datetime.timezone.utc)
+            return self.send(200, envelope(f"<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime><tt:DateTimeType>NTP</tt:DateTimeType><tt:DaylightSavings>false</tt:DaylightSavings><tt:UTCDateTime><tt:Time><tt:Hour>{t.hour}</tt:Hour><tt:Minute>{t.minute}</tt:Minute><tt:Second>{t.second}</tt:Second></tt:Time><tt:Date><tt:Year>{t.year}</tt:Year><tt:Month>{t.month}</tt:Month><tt:Day>{t.day}</tt:Day></tt:Date></tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"))
         action = "GetUsers" if "GetUsers" in body else "GetDeviceInformation" if "GetDeviceInformation" in body else None
         if action is None:
             return self.send(400, envelope('<env:Fault><env:Code><env:Value>env:Sender</env:Value></env:Code><env:Reason><env:Text xml:lang="en">unsupported action</env:Text></env:Reason></env:Fault>'))
