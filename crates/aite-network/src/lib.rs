@@ -36,6 +36,7 @@ pub mod scan;
 pub mod scope;
 pub mod service;
 pub mod ssh;
+pub mod sslv2;
 pub mod telnet;
 pub mod tls;
 
@@ -266,13 +267,15 @@ pub fn probe(target: &str, options: &ProbeOptions) -> Result<NetworkReport, Prob
 
 fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, rec: &mut ServiceRecord) {
     use tls::Offer;
-    let legacy: Vec<&str> = r.versions.iter().filter(|p| p.version.legacy() && matches!(p.offer, Offer::Offered { .. })).map(|p| p.version.name()).collect();
+    let sslv2 = r.sslv2.as_ref().map(|p| &p.offer);
+    let legacy: Vec<&str> = matches!(sslv2, Some(Offer::Offered { .. })).then_some("SSLv2").into_iter().chain(r.versions.iter().filter(|p| p.version.legacy() && matches!(p.offer, Offer::Offered { .. })).map(|p| p.version.name())).collect();
     let unknown: Vec<String> = r.versions.iter().filter_map(|p| if let Offer::Unknown { why } = &p.offer { Some(format!("{}: {why}", p.version.name())) } else { None }).collect();
+    let sslv2_unknown = if let Some(Offer::Unknown { why }) = sslv2 { Some(format!("SSLv2: {why}")) } else { None };
     if !legacy.is_empty() {
         ledger.examined(&["AITE-NET-TLS-LEGACY-VERSION"], s);
         findings.push(rules::fail("AITE-NET-TLS-LEGACY-VERSION", s, format!("offers {}", legacy.join(", "))));
-    } else if unknown.iter().any(|u| !u.starts_with("TLSv1.2") && !u.starts_with("TLSv1.3")) {
-        ledger.not_examined(&["AITE-NET-TLS-LEGACY-VERSION"], s, unknown.join("; "));
+    } else if sslv2_unknown.is_some() || unknown.iter().any(|u| !u.starts_with("TLSv1.2") && !u.starts_with("TLSv1.3")) {
+        ledger.not_examined(&["AITE-NET-TLS-LEGACY-VERSION"], s, sslv2_unknown.iter().chain(&unknown).cloned().collect::<Vec<_>>().join("; "));
     } else {
         ledger.examined(&["AITE-NET-TLS-LEGACY-VERSION"], s);
     }

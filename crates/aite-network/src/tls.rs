@@ -375,6 +375,9 @@ pub struct TlsReport {
     pub certificate_missing: Option<String>,
     /// How many ClientHellos were sent.
     pub hellos: usize,
+    /// The SSLv2 CLIENT-HELLO's answer (its own record format, [`crate::sslv2`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sslv2: Option<crate::sslv2::Sslv2Probe>,
 }
 
 impl TlsReport {
@@ -411,7 +414,12 @@ pub fn probe(addr: SocketAddr, step: Duration, budget: &Budget) -> TlsReport {
         }
         versions.push(p);
     }
-    let mut report = TlsReport { versions, certificate_der_hex: None, certificate_source: None, certificate_missing: None, hellos };
+    let sslv2 = Some(match budget.step(step) {
+        Some(t) => crate::sslv2::judge(&crate::sslv2::exchange(addr, t)),
+        None => crate::sslv2::Sslv2Probe { offer: Offer::Unknown { why: "the probe's total budget was spent".into() }, ciphers: vec![] },
+    });
+    hellos += 1;
+    let mut report = TlsReport { versions, certificate_der_hex: None, certificate_source: None, certificate_missing: None, hellos, sslv2 };
     if certificate.is_none() && report.offered(TlsVersion::Tls13) {
         match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| tls13_certificate(addr, t)) {
             Ok(der) => certificate = Some((der, "TLS 1.3 handshake (rustls, certificate not verified)".into())),

@@ -410,3 +410,55 @@ fn ssh_keyboard_interactive_is_tried_like_a_password() {
     assert!(r.attempts.iter().all(|a| a.service.ends_with("ssh-password")), "{:?}", r.attempts);
     assert_eq!(r.status("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail));
 }
+
+/// An SSLv2 server as OpenSSL 0.9.8 with SSLv2 enabled behaves (no Debian package speaks SSLv2
+/// any more, so this in-process responder stands in): to an SSLv2 CLIENT-HELLO it returns a
+/// SERVER-HELLO in the SSLv2 record format (2-byte header 0x80|len, type 4, session-id-hit 0,
+/// certificate type 1 = X.509, version 0x0002, the lengths, an X.509 certificate, the cipher
+/// kinds RC4-128-MD5 and DES-192-EDE3-CBC-MD5, a 16-byte connection id); TLS hellos get a
+/// handshake_failure alert. The probe reports "SSLv2 offered" under AITE-NET-TLS-LEGACY-VERSION.
+#[test]
+fn sslv2_server_hello_is_reported_as_offered() {
+    use std::io::{Read, Write};
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap().self_signed(&key).unwrap().der().to_vec();
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let cert = cert.clone();
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut b = [0u8; 4096];
+                let Ok(n) = s.read(&mut b) else { return };
+                if n >= 3 && b[0] & 0x80 != 0 && b[2] == 1 {
+                    let mut body = vec![4, 0, 1, 0x00, 0x02];
+                    body.extend_from_slice(&(cert.len() as u16).to_be_bytes());
+                    body.extend_from_slice(&6u16.to_be_bytes());
+                    body.extend_from_slice(&16u16.to_be_bytes());
+                    body.extend_from_slice(&cert);
+                    body.extend_from_slice(&[0x01, 0x00, 0x80, 0x07, 0x00, 0xc0]);
+                    body.extend_from_slice(&[0x42; 16]);
+                    let mut rec = (0x8000u16 | body.len() as u16).to_be_bytes().to_vec();
+                    rec.extend_from_slice(&body);
+                    let _ = s.write_all(&rec);
+                } else if n > 0 && b[0] == 0x16 {
+                    let _ = s.write_all(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x28]);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            });
+        }
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert_eq!(r.services[0].service, Service::Tls, "{:?}", r.services[0]);
+    let tls = r.services[0].tls.as_ref().unwrap();
+    let v2 = tls.sslv2.as_ref().unwrap();
+    assert!(matches!(v2.offer, Offer::Offered { .. }), "{v2:?}");
+    assert_eq!(v2.ciphers, ["SSL_CK_RC4_128_WITH_MD5", "SSL_CK_DES_192_EDE3_CBC_WITH_MD5"]);
+    assert!(tls.versions.iter().all(|p| matches!(p.offer, Offer::NotOffered { .. })), "{:?}", tls.versions);
+    assert_eq!(r.status("AITE-NET-TLS-LEGACY-VERSION"), Some(RuleStatus::Fail));
+    let f = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-TLS-LEGACY-VERSION").unwrap();
+    assert_eq!(f.message, "offers SSLv2");
+}
