@@ -459,3 +459,65 @@ fn ocr_attack_keeps_its_budget_and_skips_frames_without_text() {
     assert_eq!((a["success"]["trials"].as_u64(), a["noise_success"]["trials"].as_u64()), (Some(1), Some(1)));
     eprintln!("OCR attack, 3 queries ({}): square {}, noise {}", engine(), lines[0]["square"], lines[0]["noise"]);
 }
+
+/// Labels with polygons on real models: four pages rendered with PIL
+/// (`tests/peers/ocr_labels_render.py`: the rendered strings, boxes from PIL's textbbox), read
+/// by aite with labels matched by polygon IoU. Every rendered line is matched; each pair's IoU
+/// in the evidence is the one this test computes from the two quads (its own clipping), and
+/// the pairs are the right ones (the strings equal once spaces, which PP-OCR drops, are
+/// removed). The corruption sweep over the four images: cells recomputed from the raw lines,
+/// bootstrap intervals around the values.
+#[test]
+fn ocr_polygon_labels_on_rendered_pages() {
+    let (Some(assets), Some(py)) = (shared_assets(), peer_python()) else { return };
+    if !Command::new(&py).args(["-c", "import PIL"]).output().expect("peer python runs").status.success() {
+        skip_or_fail("the peer virtualenv lacks Pillow");
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/ocr_labels_render.py");
+    let out = Command::new(&py).arg(&script).arg(work.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let labels = work.path().join("Label.txt");
+    let (r, folder, _out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--corruptions".as_ref(), "gaussian_noise,contrast".as_ref(), "--severities".as_ref(), "2,4".as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let folder = folder.unwrap();
+    let res = results(&folder);
+    let acc = &res["suites"]["ocr_accuracy"];
+    assert_eq!((acc["images_matched_by_polygon_iou"].as_u64(), acc["label_lines"].as_u64(), acc["matched"].as_u64()), (Some(4), Some(10), Some(10)), "{acc}");
+    let label_points: std::collections::HashMap<String, Vec<[f64; 2]>> = std::fs::read_to_string(&labels)
+        .unwrap()
+        .lines()
+        .flat_map(|l| serde_json::from_str::<Vec<serde_json::Value>>(l.split_once('\t').unwrap().1).unwrap())
+        .map(|v| (v["transcription"].as_str().unwrap().to_string(), v["points"].as_array().unwrap().iter().map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]).collect()))
+        .collect();
+    let evidence: Vec<serde_json::Value> = std::fs::read_to_string(folder.join("ocr-lines.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for l in &evidence {
+        let label = l["label"].as_str().unwrap();
+        let quad: Vec<[f64; 2]> = l["quad"].as_array().unwrap().iter().map(|p| [p[0].as_f64().unwrap(), p[1].as_f64().unwrap()]).collect();
+        let iou = quad_iou(&quad, &label_points[label]);
+        assert!((l["iou"].as_f64().unwrap() - iou).abs() < 1e-9 && iou >= 0.5, "{l} vs {iou}");
+        assert_eq!(l["prediction"].as_str().unwrap().replace(' ', ""), label.replace(' ', ""), "{l}");
+    }
+    let sweep = &res["suites"]["ocr_corruptions"];
+    let raw: Vec<serde_json::Value> = std::fs::read_to_string(folder.join("ocr-corruption-lines.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for c in sweep["cells"].as_array().unwrap() {
+        let v = char_accuracy_of(raw.iter().filter(|l| l["corruption"] == c["corruption"] && l["severity"] == c["severity"]));
+        assert!((c["char_accuracy"].as_f64().unwrap() - v).abs() < 1e-12, "{c} vs {v}");
+    }
+    for key in ["mean_char_accuracy", "relative_char_accuracy"] {
+        let i = &sweep[key];
+        let (lo, v, hi) = (i["ci95_low"].as_f64().unwrap(), i["value"].as_f64().unwrap(), i["ci95_high"].as_f64().unwrap());
+        assert!(lo <= v && v <= hi, "{key}: {i}");
+    }
+    eprintln!(
+        "rendered pages ({}): character accuracy {:.4}, word {:.4}; corruptions: clean {:.4}, cells {:?}, mean {}, relative {}",
+        engine(),
+        acc["scores"]["char_accuracy"]["value"].as_f64().unwrap(),
+        acc["scores"]["word_accuracy"]["value"].as_f64().unwrap(),
+        sweep["clean"]["char_accuracy"].as_f64().unwrap(),
+        sweep["cells"].as_array().unwrap().iter().map(|c| format!("{}{}: {:.4}", c["corruption"].as_str().unwrap(), c["severity"], c["char_accuracy"].as_f64().unwrap())).collect::<Vec<_>>(),
+        sweep["mean_char_accuracy"],
+        sweep["relative_char_accuracy"]
+    );
+}
