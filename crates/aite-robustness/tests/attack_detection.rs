@@ -26,6 +26,8 @@ enum Toy {
     Constant,
     /// Two classes on one anchor: cat = mean / 255, dog = 1 - cat.
     CatOrDog,
+    /// One anchor scoring 0.9 on odd calls and 0.1 on even ones, whatever the input.
+    Flaky,
 }
 
 /// A toy detector that counts every inference (the attack's queries plus the clean ones).
@@ -74,6 +76,10 @@ impl Target for ToyDetector {
                 (Tensor::f32(vec![1, 2, 2], vec![1.0 - l, l, 1.0 - r, r])?, Tensor::f32(vec![1, 2, 4], vec![0.0, 0.0, 0.5, 1.0, 0.5, 0.0, 1.0, 1.0])?)
             }
             Toy::Constant => (Tensor::f32(vec![1, 1, 2], vec![0.1, 0.9])?, Tensor::f32(vec![1, 1, 4], vec![0.2, 0.2, 0.8, 0.8])?),
+            Toy::Flaky => {
+                let s = if self.calls % 2 == 1 { 0.9 } else { 0.1 };
+                (Tensor::f32(vec![1, 1, 2], vec![1.0 - s, s])?, Tensor::f32(vec![1, 1, 4], vec![0.2, 0.2, 0.8, 0.8])?)
+            }
             Toy::CatOrDog => (Tensor::f32(vec![1, 1, 3], vec![0.0, mean, 1.0 - mean])?, Tensor::f32(vec![1, 1, 4], vec![0.2, 0.2, 0.8, 0.8])?),
         };
         Ok(vec![scores, boxes])
@@ -189,6 +195,19 @@ fn a_constant_detector_never_vanishes_and_spends_exactly_the_budget() {
     assert_eq!(r.success_rate.as_ref().map(|p| (p.successes, p.trials)), Some((0, 2)));
     assert_eq!(r.noise_success_rate.as_ref().map(|p| (p.successes, p.trials)), Some((0, 2)));
     assert_eq!(toy.calls, 2 * (1 + 50 + 50), "never more queries than the budget");
+}
+
+#[test]
+fn success_is_the_verification_query_not_the_search_s_belief() {
+    // Call 1 (clean) detects; call 2 (the search's first query) sees nothing, so the search
+    // stops believing it won; call 3 (verification) detects again: survived, 2 queries.
+    let mut toy = ToyDetector::new(Toy::Flaky);
+    let r = attack(&mut toy, &[frame("a", 100, 100)], &settings(AttackKind::SquareLinf, 50, DetectorGoal::Vanish));
+    check_bookkeeping(&r, 50);
+    let x = &r.records[0];
+    assert_eq!((&x.attack.outcome, x.attack.queries, x.attack.detections_after), (&DetectorAttackOutcome::Survived, 2, Some(1)), "{x:?}");
+    assert_eq!((&x.noise.outcome, x.noise.queries), (&DetectorAttackOutcome::Survived, 2), "{x:?}");
+    assert_eq!(r.success_rate.as_ref().map(|p| p.successes), Some(0));
 }
 
 #[test]
