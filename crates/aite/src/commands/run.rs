@@ -754,7 +754,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     };
     let state = folder.path().join(STATE).join("steps");
     let needed = needed_suites(&plan.profile);
-    let steps: Vec<Step> = STEPS.iter().copied().filter(|s| s.suites().iter().any(|x| needed.contains(*x)) || (*s == Step::Detector && plan.detector.is_some())).collect();
+    let steps: Vec<Step> = STEPS.iter().copied().filter(|s| (*s != Step::Detector && s.suites().iter().any(|x| needed.contains(*x))) || (*s == Step::Detector && plan.detector.is_some())).collect();
     let mut done: BTreeMap<Step, StepOutput> = BTreeMap::new();
     for s in &steps {
         if let Ok(text) = std::fs::read(state.join(format!("{}.json", s.name()))) {
