@@ -104,17 +104,68 @@ pub fn identify(addr: SocketAddr, timing: Timing, budget: &Budget) -> Identified
         HelloReply::NotTls { first_bytes } => notes.push(format!("TLS probe: not TLS (first bytes {first_bytes:02x?})")),
         HelloReply::NoAnswer { why } => notes.push(format!("TLS probe: {why}")),
     }
-    // 3. HTTP GET, 4. RTSP OPTIONS.
+    // 3. HTTP GET, 4. RTSP OPTIONS, both: an RTSP server may answer HTTP too (RTSP over HTTP
+    // tunnelling; GStreamer's rtsp-server answers GET with `HTTP/1.0 503`), so an RTSP status
+    // line to OPTIONS wins over an HTTP answer to GET.
+    let mut http_answer = None;
     for probe in ["http", "rtsp"] {
-        let Some(t) = budget.step(timing.step) else { return spent() };
+        let Some(t) = budget.step(timing.step) else { break };
         let r = if probe == "http" { http::get(http::Endpoint::plain(addr), "/", None, t) } else { http::rtsp_options(addr, t) };
         match r {
             Ok(r) if r.protocol.starts_with("HTTP/") => {
-                return Identified { service: Service::Http { status: r.status, server: r.header("server").map(str::to_string), www_authenticate: r.header("www-authenticate").map(str::to_string) }, ssh: None, tls_reply: None };
+                http_answer = http_answer.or(Some(Service::Http { status: r.status, server: r.header("server").map(str::to_string), www_authenticate: r.header("www-authenticate").map(str::to_string) }));
             }
             Ok(r) => return Identified { service: Service::Rtsp { status: r.status, server: r.header("server").map(str::to_string) }, ssh: None, tls_reply: None },
             Err(why) => notes.push(format!("{probe} probe: {why}")),
         }
     }
-    Identified { service: Service::Unknown { why: notes.join("; ") }, ssh: None, tls_reply: None }
+    match http_answer {
+        Some(service) => Identified { service, ssh: None, tls_reply: None },
+        None if budget.spent() => spent(),
+        None => Identified { service: Service::Unknown { why: notes.join("; ") }, ssh: None, tls_reply: None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// GStreamer 1.22's rtsp-server, as seen on the simulated camera: `GET /` gets its
+    /// RTSP-over-HTTP tunnel's `503`, `OPTIONS` an RTSP answer.
+    fn gstreamer_like() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf) {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => got.extend_from_slice(&buf[..n]),
+                        }
+                        if got.first() == Some(&0x16) {
+                            return;
+                        }
+                    }
+                    let answer: &[u8] = if got.starts_with(b"GET ") {
+                        b"HTTP/1.0 503 Service Unavailable\r\nServer: GStreamer RTSP Server\r\nConnection: close\r\nCache-Control: no-store\r\nPragma: no-cache\r\n\r\n"
+                    } else {
+                        b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE, ANNOUNCE, GET_PARAMETER, PAUSE, PLAY, RECORD, SETUP, SET_PARAMETER, TEARDOWN\r\nServer: GStreamer RTSP server\r\n\r\n"
+                    };
+                    let _ = conn.write_all(answer);
+                });
+            }
+        });
+        addr
+    }
+
+    #[test]
+    fn an_rtsp_server_that_also_answers_http_is_rtsp() {
+        let timing = Timing { banner_wait: Duration::from_millis(200), step: Duration::from_secs(2) };
+        let id = identify(gstreamer_like(), timing, &Budget::new(Duration::from_secs(20)));
+        assert_eq!(id.service, Service::Rtsp { status: 200, server: Some("GStreamer RTSP server".into()) });
+    }
 }
