@@ -268,3 +268,71 @@ fn nmap_agrees_on_open_ports() {
     assert_eq!(open, want);
     assert!(!theirs.contains(&closed));
 }
+
+/// tlslite-ng 0.8.2 (PyPI, pure Python: SSLv3, RC4 and 3DES, which Debian's OpenSSL 3 no longer
+/// serves) as `tls.py server --ssl3 --max-ver tls1.0 --cipherlist rc4 --cipherlist 3des
+/// --cipherlist aes128`, from the peer virtualenv (AITE_PEER_PYTHON). Oracle: tlslite's own suite
+/// lists for those settings (`CipherSuite.get*Suites`, the RSA-certificate ones), per version.
+#[test]
+fn tlslite_sslv3_rc4_3des_server() {
+    let Ok(python) = std::env::var("AITE_PEER_PYTHON") else {
+        assert!(std::env::var("AITE_REQUIRE_PEERS").as_deref() != Ok("1"), "AITE_PEER_PYTHON is required (AITE_REQUIRE_PEERS=1)");
+        eprintln!("SKIP: AITE_PEER_PYTHON not set; the tlslite-ng peer test did not run");
+        return;
+    };
+    let tls_py = std::path::Path::new(&python).with_file_name("tls.py");
+    if !tls_py.is_file() || !have("openssl") {
+        assert!(std::env::var("AITE_REQUIRE_PEERS").as_deref() != Ok("1"), "tlslite-ng is required (AITE_REQUIRE_PEERS=1): pip install tlslite-ng==0.8.2 ecdsa==0.19.2");
+        eprintln!("SKIP: no {} (pip install tlslite-ng==0.8.2 ecdsa==0.19.2 into the peer venv)", tls_py.display());
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let www = d.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    let (key, cert) = (d.path().join("k.pem"), d.path().join("c.pem"));
+    let ok = Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=tlslite-cam"]).arg("-keyout").arg(&key).arg("-out").arg(&cert).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    assert!(ok.success());
+    let port = free_port();
+    // tls.py serves its working directory: an empty folder.
+    let child = Command::new(&python)
+        .arg(&tls_py)
+        .args(["server", "-c"])
+        .arg(&cert)
+        .arg("-k")
+        .arg(&key)
+        .args(["--ssl3", "--max-ver", "tls1.0", "--cipherlist", "rc4", "--cipherlist", "3des", "--cipherlist", "aes128"])
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(&www)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    wait_listening(port, &mut server.0);
+    let oracle = Command::new(&python)
+        .args(["-c", "from tlslite import HandshakeSettings\nfrom tlslite.constants import CipherSuite as C\ns=HandshakeSettings(); s.cipherNames=['rc4','3des','aes128']; s.minVersion=(3,0); s.maxVersion=(3,1); s=s.validate()\nfor v in [(3,0),(3,1)]:\n    print(' '.join(sorted(C.ietfNames[i] for i in C.getEcdheCertSuites(s,v)+C.getDheCertSuites(s,v)+C.getCertSuites(s,v))))"])
+        .output()
+        .unwrap();
+    let lists: Vec<Vec<String>> = String::from_utf8_lossy(&oracle.stdout).lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect();
+    assert_eq!(lists.len(), 2, "tlslite's suite lists: {}", String::from_utf8_lossy(&oracle.stderr));
+    let r = probe("127.0.0.1", &ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() }).unwrap();
+    let tls = r.services[0].tls.as_ref().unwrap_or_else(|| panic!("{:?}", r.services[0]));
+    for (v, want) in [(TlsVersion::Ssl3, &lists[0]), (TlsVersion::Tls10, &lists[1])] {
+        let p = tls.versions.iter().find(|p| p.version == v).unwrap();
+        assert!(matches!(p.offer, Offer::Offered { .. }), "{p:?}");
+        let mut got = p.suites.clone();
+        got.sort();
+        assert_eq!(&got, want, "{v:?}: aite's suites vs tlslite's own list");
+        eprintln!("tlslite-ng {}: {} suites, as tlslite lists them", v.name(), got.len());
+    }
+    for v in [TlsVersion::Tls11, TlsVersion::Tls12, TlsVersion::Tls13] {
+        assert!(!tls.offered(v), "{v:?}: {:?}", tls.versions);
+    }
+    assert!(matches!(tls.sslv2.as_ref().map(|p| &p.offer), Some(Offer::NotOffered { .. })), "{:?}", tls.sslv2);
+    for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1"] {
+        assert_eq!(r.status(rule), Some(RuleStatus::Fail), "{rule}");
+    }
+    let weak = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-TLS-WEAK-CIPHER").unwrap();
+    assert!(weak.message.contains("RC4") && weak.message.contains("3DES"), "{}", weak.message);
+}

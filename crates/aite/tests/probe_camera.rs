@@ -414,6 +414,13 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     // SSH: after a real key exchange dropbear offers password logins, and admin:admin gets in.
     let ssh = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 22).unwrap();
     assert!(ssh["ssh_auth_methods"].as_array().unwrap().iter().any(|m| m == "password"), "{ssh}");
+    // No Debian server speaks SSLv2: lighttpd (443) and openssl s_server (8443) give the SSLv2
+    // CLIENT-HELLO no SERVER-HELLO.
+    for port in [443, 8443] {
+        let tls = &net["services"].as_array().unwrap().iter().find(|x| x["port"] == port).unwrap()["tls"];
+        assert_eq!(tls["sslv2"]["state"], "not-offered", "port {port}: {}", tls["sslv2"]);
+        eprintln!("SSLv2 on 127.0.0.1:{port}: {}", tls["sslv2"]);
+    }
     for (scheme, port) in [("http-basic", 80), ("http-digest", 8081), ("rtsp-digest", 554), ("onvif-usernametoken", 8000), ("ssh-password", 22)] {
         assert!(attempts.iter().any(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp {scheme}")) && a["user"] == "admin" && a["outcome"] == "accepted"), "{scheme} on {port}: {attempts:?}");
     }
