@@ -396,9 +396,13 @@ fn oip_checks(ep: http::Endpoint, s: &str, metadata: Option<&http::Response>, op
         }
         Err(why) => ledger.not_examined(&[REPO], s, format!("POST /v2/repository/index: {why}")),
     }
+    if ready.is_empty() && metadata.is_some_and(|m| String::from_utf8_lossy(&m.body).contains("\"statistics\"")) {
+        report.statistics_models = oip::ready_from_statistics(ep, options.step_timeout, budget);
+        ready.clone_from(&report.statistics_models);
+    }
     if metadata.is_some() {
         match ready.first().cloned() {
-            None if report.models.is_empty() => ledger.not_examined(&[MALFORMED], s, "the inference server answers without credentials but names no model (repository index not served): no infer route to send malformed tensors to"),
+            None if report.models.is_empty() => ledger.not_examined(&[MALFORMED], s, "the inference server answers without credentials but names no READY model (neither its repository index nor its statistics): no infer route to send malformed tensors to"),
             None => ledger.not_examined(&[MALFORMED], s, format!("no model the repository index lists is READY ({}): a 4xx from an unready model is no validation", report.models.join(", "))),
             Some(m) => {
                 let inputs = budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, &format!("/v2/models/{m}"), None, t)).and_then(|r| oip::inputs(&r));

@@ -7,6 +7,10 @@
 //! `/unload`) are never sent: the repository extension serves them with the
 //! index, so an index answered without credentials is the evidence that they
 //! are reachable too (and `GET /v2`'s `extensions` naming `model_repository`).
+//! A server whose index lists no READY model (PyTriton loads its models through
+//! the API, so its repository folder and index are empty) is asked for the
+//! models its statistics extension (`GET /v2/models/stats`) names, each
+//! confirmed by `GET /v2/models/M/ready` answering 200.
 
 use crate::http::{self, Endpoint, Response};
 use crate::scan::Budget;
@@ -46,7 +50,10 @@ pub struct OipReport {
     pub models: Vec<String>,
     /// `GET /v2` names the `model_repository` extension (load/unload declared).
     pub repository_extension: bool,
-    /// The model the malformed requests went to (listed `READY` by the index).
+    /// READY models found through `GET /v2/models/stats` when the index listed none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub statistics_models: Vec<String>,
+    /// The model the malformed requests went to (listed `READY` by the index or the statistics).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// The well-formed request sent first (zeros of the declared shapes); it must get a 2xx.
@@ -89,6 +96,23 @@ pub fn repository_index(ep: Endpoint, step: Duration, budget: &Budget) -> Result
     let r = post_json(ep, "/v2/repository/index", b"{}", t)?;
     let entries = index_entries(&r);
     Ok((r, entries))
+}
+
+/// The model names of a statistics answer (`{"model_stats": [{"name", ...}]}`, Triton's extension).
+pub fn statistics_names(r: &Response) -> Option<Vec<String>> {
+    if r.status != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&r.body).ok()?;
+    let mut names: Vec<String> = v.get("model_stats")?.as_array()?.iter().filter_map(|m| Some(m.get("name")?.as_str()?.to_string())).collect();
+    names.dedup();
+    Some(names)
+}
+
+/// The models the statistics extension names whose `GET /v2/models/M/ready` answers 200.
+pub fn ready_from_statistics(ep: Endpoint, step: Duration, budget: &Budget) -> Vec<String> {
+    let Some(names) = budget.step(step).and_then(|t| http::get(ep, "/v2/models/stats", None, t).ok()).and_then(|r| statistics_names(&r)) else { return Vec::new() };
+    names.into_iter().filter(|m| budget.step(step).is_some_and(|t| http::get(ep, &format!("/v2/models/{m}/ready"), None, t).is_ok_and(|r| r.status == 200))).collect()
 }
 
 /// One input a model's metadata declares (`-1`: a dynamic dimension).
@@ -197,6 +221,10 @@ mod tests {
         assert_eq!(index_models(&r), Some(vec!["digits".to_string()]));
         let r = http::parse(b"HTTP/1.1 200 OK\r\n\r\n<html></html>").unwrap();
         assert_eq!(index_models(&r), None);
+        // Triton 2.51's statistics answer (abridged from PyTriton 0.7.0, whose index is `[]`).
+        let r = http::parse(b"HTTP/1.1 200 OK\r\n\r\n{\"model_stats\":[{\"name\":\"digits\",\"version\":\"1\",\"last_inference\":0,\"inference_count\":0}]}").unwrap();
+        assert_eq!(statistics_names(&r), Some(vec!["digits".to_string()]));
+        assert_eq!(statistics_names(&http::parse(b"HTTP/1.1 403 Forbidden\r\n\r\n{}").unwrap()), None);
         // Two inputs: the second rides along well-formed; the control is zeros of each shape (-1 as 1).
         let two = [spec, InputSpec { name: "mask".into(), datatype: "BOOL".into(), shape: vec![-1, 2] }];
         let control: serde_json::Value = serde_json::from_slice(&control_body(&two).unwrap()).unwrap();
