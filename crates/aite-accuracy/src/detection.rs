@@ -29,6 +29,8 @@ pub struct DetectionSample<'a> {
 /// COCO bbox accuracy of a detector against labels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectionAccuracyReport {
+    /// The target's name (the model file).
+    pub model: String,
     /// The labels file (COCO JSON) or folder (YOLO txt).
     pub labels: String,
     pub format: LabelFormat,
@@ -154,6 +156,7 @@ pub fn detection_accuracy(
         (r.stats, r.per_class, r.recall_at_fppi)
     };
     Ok(DetectionAccuracyReport {
+        model: target.info().name.clone(),
         labels: source,
         format: labels.format,
         images: images.len(),

@@ -65,6 +65,7 @@ fn ultraface_ap_against_labels_equals_pycocotools() {
     let out = dir.path().join("slim");
     let r = accuracy(&assets.join("models/face-ultraface/version-slim-320.onnx"), "ultraface-slim320", &frames, &gt_path, &out);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("AP@[.5:.95]") && !r.stdout.contains("could not be read"), "{}", r.stdout);
     let folder = run_folder(&out);
     let s = &results(&folder)["suites"]["detection_accuracy"];
     assert_eq!((s["images"].as_u64(), s["format"].as_str(), s["crowd_regions"].as_u64()), (Some(5), Some("coco-json"), Some(1)), "{s}");
