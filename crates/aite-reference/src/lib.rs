@@ -140,11 +140,13 @@ pub struct SceneBox {
     pub bbox: [f64; 4],
 }
 
-/// One held-out scene: its COCO image id, file name, PNG bytes and labeled boxes.
+/// One held-out scene: its COCO image id, file name, size, PNG bytes and labeled boxes.
 #[derive(Debug, Clone)]
 pub struct Scene {
     pub image_id: u64,
     pub file_name: String,
+    pub width: u32,
+    pub height: u32,
     pub png: &'static [u8],
     pub boxes: Vec<SceneBox>,
 }
@@ -153,6 +155,8 @@ pub struct Scene {
 struct CocoImage {
     id: u64,
     file_name: String,
+    width: u32,
+    height: u32,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +179,8 @@ pub fn scenes() -> Vec<Scene> {
         .into_iter()
         .map(|img| Scene {
             image_id: img.id,
+            width: img.width,
+            height: img.height,
             png: SCENES.get_file(&img.file_name).map(|f| f.contents()).expect("every annotated scene is embedded"),
             boxes: coco.annotations.iter().filter(|a| a.image_id == img.id).map(|a| SceneBox { category_id: a.category_id, bbox: a.bbox }).collect(),
             file_name: img.file_name,

@@ -337,9 +337,9 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
     ctx.insert("consistency".into(), json!(consistency));
     // A detector's COCO AP against labels and its corruption sweep (mPC / rPC, Michaelis et al. 2019).
     let mut detector: Vec<(String, String)> = Vec::new();
-    for key in ["detection_accuracy", "detection_accuracy_reference"] {
+    for (key, which) in [("detection_accuracy", "COCO AP"), ("detection_accuracy_reference", "COCO AP (reference model)")] {
         if let Some(r) = p.suite(key).filter(|r| r.get("ap").is_some()) {
-            detector.push((format!("COCO AP of {}", s(r, "/model")), format!("AP@[.5:.95] {}, AP50 {} on {} scenes ({} labeled boxes in {}), {} detections", num(r.get("ap").and_then(Value::as_f64), ""), num(r.get("ap50").and_then(Value::as_f64), ""), r.get("scenes").or(r.get("images")).unwrap_or(&Value::Null), r["ground_truth_boxes"], r.get("ground_truth").or(r.get("labels")).and_then(Value::as_str).unwrap_or(""), r["detections"])));
+            detector.push((which.into(), format!("AP@[.5:.95] {}, AP50 {} on {} images ({} labeled boxes in {}), {} detections", num(r.get("ap").and_then(Value::as_f64), ""), num(r.get("ap50").and_then(Value::as_f64), ""), r["images"], r["ground_truth_boxes"], s(r, "/labels"), r["detections"])));
         }
     }
     if let Some(r) = p.suite("detection_corruptions").filter(|r| r.get("mpc").is_some()) {

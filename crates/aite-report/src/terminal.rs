@@ -574,15 +574,11 @@ fn render_detector_consistency(results: &Results, out: &mut String) {
     }
 }
 
-/// COCO AP of a detector against labels (`detection_accuracy`, and `_reference` for its fp32 reference).
+/// COCO AP of a detector against labels (`detection_accuracy`; `_reference` for its reference model in the demo).
 #[derive(serde::Deserialize)]
 struct DetectionAccuracy {
-    model: String,
-    /// The labels (`aite accuracy --labels` writes `labels` and `images`).
-    #[serde(alias = "labels")]
-    ground_truth: String,
-    #[serde(alias = "images")]
-    scenes: usize,
+    labels: String,
+    images: usize,
     ground_truth_boxes: usize,
     detections: usize,
     ap: f64,
@@ -590,9 +586,9 @@ struct DetectionAccuracy {
 }
 
 fn render_detection_accuracy(results: &Results, out: &mut String) {
-    for key in ["detection_accuracy", "detection_accuracy_reference"] {
-        if let Some(a) = section::<DetectionAccuracy>(results, key, out) {
-            let _ = writeln!(out, "detection AP {}: AP@[.5:.95] {:.4}, AP50 {:.4} on {} scenes ({} labeled boxes in {}), {} detections", a.model, a.ap, a.ap50, a.scenes, a.ground_truth_boxes, a.ground_truth, a.detections);
+    for (key, which) in [("detection_accuracy", ""), ("detection_accuracy_reference", " (reference model)")] {
+        if let Some(a) = results.suites.get(key).filter(|v| v.get("ap").is_some()).and_then(|v| read_section::<DetectionAccuracy>(key, v, out)) {
+            let _ = writeln!(out, "detection AP{which}: AP@[.5:.95] {:.4}, AP50 {:.4} on {} images ({} labeled boxes in {}), {} detections", a.ap, a.ap50, a.images, a.ground_truth_boxes, a.labels, a.detections);
         }
     }
 }

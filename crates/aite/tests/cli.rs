@@ -36,9 +36,10 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     // scenes, equal to the training script's pycocotools figures (reference_detector.rs checks
     // every digit), their agreement, and the quick corruption sweep against the labels.
     let det = aite_reference::detector_facts();
-    for (suite, ap, file) in [("detection_accuracy", det.ap_int8_qdq, "detections.csv"), ("detection_accuracy_reference", det.ap_fp32, "detections-reference.csv")] {
+    for (suite, ap, file) in [("detection_accuracy", det.ap_int8_qdq, "detections.json"), ("detection_accuracy_reference", det.ap_fp32, "detections-reference.json")] {
         let s = &res["suites"][suite];
-        assert_eq!(s["scenes"].as_u64(), Some(100), "{suite}: {s}");
+        assert_eq!(s["images"].as_u64(), Some(100), "{suite}: {s}");
+        assert_eq!(s["labels"], "reference:detector/annotations.json", "{s}");
         assert_eq!(s["ground_truth_boxes"].as_u64(), Some(det.ground_truth_boxes as u64), "{s}");
         let got = s["ap"].as_f64().unwrap();
         assert!(got > 0.0 && (got - ap).abs() < 1e-6, "{suite}: AP {got} vs {ap} at training");
@@ -57,9 +58,9 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(attack["attacked"].as_u64(), Some(3), "every attacked scene has a clean detection: {attack}");
     assert!(attack["success_rate"]["trials"].as_u64() == Some(3) && attack["noise_success_rate"]["trials"].as_u64() == Some(3), "{attack}");
     assert!(folder.join("detector-attack-square-linf.csv").is_file());
-    assert!(r.stdout.contains("detection AP reference:digit_detector_int8_qdq.onnx") && r.stdout.contains("mPC"), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("detection AP: AP@[.5:.95] {:.4}", det.ap_int8_qdq)) && r.stdout.contains(&format!("detection AP (reference model): AP@[.5:.95] {:.4}", det.ap_fp32)) && r.stdout.contains("mPC"), "{}", r.stdout);
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
-    assert!(html.contains("COCO AP of reference:digit_detector_int8_qdq.onnx") && html.contains("mPC"), "the HTML report has the detector section");
+    assert!(html.contains("COCO AP (reference model)") && html.contains("mPC"), "the HTML report has the detector section");
     // The security pass on the reference rootfs finds its planted weaknesses and nothing
     // else; the ELF rules judge the aite binary planted as usr/bin/camera-app.
     let failed = failing(&res["suites"]["security"]);

@@ -19,7 +19,8 @@ use aite_evidence::InputArtifact;
 use aite_robustness::attack::{run_detector_attack_shard, DetectorAttackSettings, DetectorGoal};
 use aite_robustness::corruption::{image_to_rgb8, ImagenetCJpeg, SweepOptions};
 use aite_robustness::{AttackKind, AttackSettings};
-use aite_task::{coco_bbox_json, CocoDetection, CocoStats, Postprocess};
+use aite_accuracy::{detection_accuracy, DetectionSample};
+use aite_task::{DetectionLabels, LabelBox, LabelFormat, LabeledImage, Postprocess};
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -167,24 +168,6 @@ impl DetectorPlan {
     }
 }
 
-/// COCO bbox accuracy of one detector model against the scenes' labels (`detection_accuracy`).
-#[derive(Debug, Serialize)]
-struct DetectionAccuracy {
-    model: String,
-    ground_truth: &'static str,
-    scenes: usize,
-    ground_truth_boxes: usize,
-    detections: usize,
-    /// COCO AP@[.5:.95], all areas, 100 detections.
-    ap: f64,
-    ap50: f64,
-    /// The twelve pycocotools numbers.
-    coco: CocoStats,
-    /// AP that pycocotools measured on onnxruntime's detections when the model was trained.
-    training_ap: f64,
-    training_ap50: f64,
-}
-
 /// What the detector step measured: suites, raw files (suite, name, bytes) and the inputs.
 pub struct DetectorEvidence {
     pub suites: Vec<(&'static str, serde_json::Value)>,
@@ -192,25 +175,14 @@ pub struct DetectorEvidence {
     pub inputs: Vec<InputArtifact>,
 }
 
-fn detections_csv(scenes: &[aite_reference::Scene], dets: &[Vec<CocoDetection>]) -> Vec<u8> {
-    let mut s = String::from("image_id,scene,category_id,x,y,w,h,score\n");
-    for (scene, dets) in scenes.iter().zip(dets) {
-        for d in dets {
-            s.push_str(&format!("{},{},{},{},{},{},{},{}\n", scene.image_id, scene.file_name, d.category_id, d.bbox[0], d.bbox[1], d.bbox[2], d.bbox[3], d.score));
-        }
-    }
-    s.into_bytes()
-}
-
 /// The detector step of `aite demo`: COCO AP / AP50 of int8 (deployed) and fp32 (reference)
 /// against the scenes' labels, fp32-vs-int8 agreement, and the corruption sweep (mPC / rPC,
 /// Michaelis et al. 2019) of the deployed model against the labels, and the vanishing attack.
 pub fn detector_step(plan: &DetectorPlan, engine: EngineKind, options: &EngineOptions, cancel: &Cancel, quiet: bool) -> Result<DetectorEvidence> {
-    use aite_robustness::corruption::detection::{clean_detections, detection_sweep, DetectionFrame, DetectionGroundTruth, GroundTruthBox};
+    use aite_robustness::corruption::detection::{detection_sweep, DetectionFrame, DetectionGroundTruth, GroundTruthBox};
     let spec = aite_reference::detector_preprocess();
     let post = Postprocess::new(aite_reference::detector_task());
     let scenes = aite_reference::scenes();
-    let facts = aite_reference::detector_facts();
     let ds = aite_data::Dataset::in_memory(
         "reference:detector-scenes",
         scenes.iter().map(|s| (s.file_name.clone(), std::sync::Arc::<[u8]>::from(s.png), None)).collect(),
@@ -227,19 +199,26 @@ pub fn detector_step(plan: &DetectorPlan, engine: EngineKind, options: &EngineOp
     }
     inputs.push(InputArtifact { role: "detector-dataset".into(), name: aite_reference::DETECTOR_ANNOTATIONS_SOURCE.into(), sha256: aite_engine::sha256_bytes(aite_reference::DETECTOR_ANNOTATIONS.as_bytes()), count: Some(scenes.len()) });
     let mut out = DetectorEvidence { suites: vec![], files: vec![], inputs };
-    let ground_truth: serde_json::Value = serde_json::from_str(aite_reference::DETECTOR_ANNOTATIONS)?;
-    let boxes: usize = scenes.iter().map(|s| s.boxes.len()).sum();
-    let runs = [
-        ("detection_accuracy", "detections.csv", facts.ap_int8_qdq, facts.ap50_int8_qdq),
-        ("detection_accuracy_reference", "detections-reference.csv", facts.ap_fp32, facts.ap50_fp32),
-    ];
-    for (((suite, file, training_ap, training_ap50), target), (name, _)) in runs.into_iter().zip(targets.iter_mut()).zip(models) {
-        let dets = clean_detections(target.as_mut(), &spec, &post, &frames)?;
-        let flat: Vec<CocoDetection> = scenes.iter().zip(&dets).flat_map(|(s, d)| d.iter().map(|d| CocoDetection { image_id: s.image_id, ..*d })).collect();
-        let coco = coco_bbox_json(ground_truth.clone(), Path::new(aite_reference::DETECTOR_ANNOTATIONS_SOURCE), &flat)?;
-        let acc = DetectionAccuracy { model: format!("reference:{name}"), ground_truth: aite_reference::DETECTOR_ANNOTATIONS_SOURCE, scenes: scenes.len(), ground_truth_boxes: boxes, detections: flat.len(), ap: coco.ap, ap50: coco.ap50, coco, training_ap, training_ap50 };
-        out.suites.push((suite, serde_json::to_value(&acc)?));
-        out.files.push((suite, file, detections_csv(&scenes, &dets)));
+    let labels = DetectionLabels {
+        source: PathBuf::from(aite_reference::DETECTOR_ANNOTATIONS_SOURCE),
+        format: LabelFormat::CocoJson,
+        images: scenes
+            .iter()
+            .map(|s| LabeledImage {
+                id: s.image_id,
+                file_name: s.file_name.clone(),
+                width: s.width,
+                height: s.height,
+                boxes: s.boxes.iter().map(|b| LabelBox { category_id: b.category_id, bbox: b.bbox, area: b.bbox[2] * b.bbox[3], iscrowd: false }).collect(),
+            })
+            .collect(),
+        categories: (0..10).map(|c| (c, c.to_string())).collect(),
+    };
+    let samples: Vec<DetectionSample> = loaded.iter().map(|f| DetectionSample { id: &f.id, image: &f.image }).collect();
+    for ((suite, file), target) in [("detection_accuracy", "detections.json"), ("detection_accuracy_reference", "detections-reference.json")].into_iter().zip(targets.iter_mut()) {
+        let report = detection_accuracy(target.as_mut(), &spec, &post, &samples, &labels, cancel, &mut |_| {})?;
+        out.files.push((suite, file, serde_json::to_vec_pretty(&report.raw)?));
+        out.suites.push((suite, serde_json::to_value(&report)?));
     }
     let (deployed, reference) = targets.split_at_mut(1);
     let images: Vec<(String, aite_data::Image)> = loaded.iter().map(|f| (f.id.clone(), f.image.clone())).collect();
