@@ -190,3 +190,56 @@ fn ultraface_sweep_shards_merge_to_the_single_run_and_labels_are_ground_truth() 
     assert!(l["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "labels"), "{}", l["inputs"]);
     eprintln!("slim-320 on 5 faces vs labels: clean AP {clean:.4}, mPC {mpc:.4}, rPC {:.4}", mpc / clean);
 }
+
+/// Ctrl-C during a detector sweep, then the same command: it resumes from the per-frame
+/// checkpoint ("resuming: N of M frames already done") and gives the fresh run's result.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_detector_sweep_resumes_to_the_same_result() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    for name in ["1", "2", "5", "9", "13", "20"] {
+        std::fs::copy(assets.join(format!("data/faces/{name}.jpg")), frames.join(format!("{name}.jpg"))).unwrap();
+    }
+    let model = assets.join("models/face-ultraface/version-slim-320.onnx");
+    let cmd = |out: &std::path::Path| {
+        let mut c = aite();
+        c.args(["robustness", "-m"]).arg(&model).arg("-d").arg(&frames);
+        c.args(["-p", "ultraface320", "--task", "ultraface-slim320", "--corruptions", "gaussian_noise,shot_noise,brightness,contrast,jpeg_compression", "--severities", "1,3,5", "--attacks", "none", "--no-consistency", "--out"]).arg(out);
+        c
+    };
+    let out = dir.path().join("runs");
+    let child = cmd(&out).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    // Interrupt once two frames are checkpointed.
+    let cp_dir = out.join(".checkpoints");
+    let started = std::time::Instant::now();
+    loop {
+        let lines = std::fs::read_dir(&cp_dir).ok().and_then(|mut d| d.next()).and_then(|e| e.ok()).map(|e| std::fs::read_to_string(e.path()).unwrap_or_default().lines().count()).unwrap_or(0);
+        if lines >= 3 || started.elapsed().as_secs() > 120 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait_with_output().unwrap();
+    if status.status.code() == Some(0) {
+        eprintln!("the sweep finished before the interrupt arrived; resume not exercised");
+        return;
+    }
+    assert_eq!(status.status.code(), Some(130), "{}", String::from_utf8_lossy(&status.stderr));
+    let partial = results(&run_folder(&out));
+    assert_eq!(partial["status"], "interrupted");
+    assert!(partial["suites"]["detection_corruptions"]["missing_samples"].as_u64().unwrap() > 0, "{}", partial["suites"]["detection_corruptions"]);
+    let r = run(&mut cmd(&out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("resuming:") && r.stderr.contains("frames already done"), "{}", r.stderr);
+    let mut folders: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).filter(|p| p.join("results.json").exists()).collect();
+    folders.sort();
+    let resumed = results(folders.last().unwrap());
+    let fresh_out = dir.path().join("fresh");
+    assert_eq!(run(&mut cmd(&fresh_out)).code, 0);
+    let fresh = results(&run_folder(&fresh_out));
+    assert_eq!(resumed["suites"]["detection_corruptions"], fresh["suites"]["detection_corruptions"]);
+}
