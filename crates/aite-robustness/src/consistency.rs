@@ -205,16 +205,47 @@ pub struct Agreement {
     #[serde(with = "non_finite::option_f64")]
     pub sqnr_db: Option<f64>,
     pub disagreements: Vec<Disagreement>,
+    /// Each sample's sums, from which the mean difference and the SQNR are folded in sample
+    /// order, so that shards merge into the single run's figures bit for bit (empty in older files).
+    #[serde(default)]
+    pub per_sample: Vec<SampleAgreement>,
+}
+
+/// One sample's share of an [`Agreement`]: its scores' `Σx²`, `Σ(x - y)²` and `Σ|x - y|`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampleAgreement {
+    /// Position of the sample in the run's sample order.
+    pub index: usize,
+    pub scores: usize,
+    #[serde(with = "non_finite::f64")]
+    pub signal: f64,
+    #[serde(with = "non_finite::f64")]
+    pub noise: f64,
+    #[serde(with = "non_finite::f64")]
+    pub abs_sum: f64,
+}
+
+/// `(mean |x - y|, SQNR)` folded from per-sample sums in the order given.
+pub fn agreement_figures(per_sample: &[SampleAgreement]) -> (f64, Option<f64>) {
+    let (mut signal, mut noise, mut abs_sum, mut count) = (0f64, 0f64, 0f64, 0usize);
+    for s in per_sample {
+        signal += s.signal;
+        noise += s.noise;
+        abs_sum += s.abs_sum;
+        count += s.scores;
+    }
+    // `noise != 0` keeps NaN: a NaN answer has no SQNR, it is not "identical".
+    (abs_sum / count.max(1) as f64, (noise != 0.0).then(|| 10.0 * (signal / noise).log10()))
 }
 
 pub fn agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &PreprocessSpec, frames: &[Frame]) -> Result<Agreement, RobustnessError> {
     if frames.is_empty() {
         return Err(RobustnessError::NoSamples { check: "agreement" });
     }
-    let (mut same, mut worst, mut abs_sum, mut count) = (0usize, 0f32, 0f64, 0usize);
-    let (mut signal, mut noise) = (0f64, 0f64);
+    let (mut same, mut worst) = (0usize, 0f32);
     let mut disagreements = Vec::new();
-    for (id, img) in frames {
+    let mut per_sample = Vec::with_capacity(frames.len());
+    for (index, (id, img)) in frames.iter().enumerate() {
         let x = spec.to_tensor(img)?;
         let (r, rt) = scores(reference, &x)?;
         let (d, dt) = scores(deployed, &x)?;
@@ -225,13 +256,14 @@ pub fn agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &P
                 hint: "compare two versions of the same model".into(),
             });
         }
+        let mut sample = SampleAgreement { index, scores: r.len(), signal: 0.0, noise: 0.0, abs_sum: 0.0 };
         for (a, b) in r.iter().zip(&d) {
             let e = (*a as f64) - (*b as f64);
-            signal += (*a as f64).powi(2);
-            noise += e * e;
-            abs_sum += e.abs();
+            sample.signal += (*a as f64).powi(2);
+            sample.noise += e * e;
+            sample.abs_sum += e.abs();
         }
-        count += r.len();
+        per_sample.push(sample);
         worst = nan_max(worst, max_abs_diff(&r, &d));
         let non_finite = !all_finite(&r) || !all_finite(&d);
         if rt == dt && !non_finite {
@@ -240,15 +272,16 @@ pub fn agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &P
             disagreements.push(Disagreement { id: id.clone(), reference_top1: rt, deployed_top1: dt, non_finite });
         }
     }
+    let (mean_abs_diff, sqnr_db) = agreement_figures(&per_sample);
     Ok(Agreement {
         reference: reference.info().name.clone(),
         deployed: deployed.info().name.clone(),
         top1_agreement: wilson(same, frames.len()),
         max_abs_diff: worst,
-        mean_abs_diff: abs_sum / count.max(1) as f64,
-        // `noise != 0` keeps NaN: a NaN answer has no SQNR, it is not "identical".
-        sqnr_db: (noise != 0.0).then(|| 10.0 * (signal / noise).log10()),
+        mean_abs_diff,
+        sqnr_db,
         disagreements,
+        per_sample,
     })
 }
 
@@ -270,6 +303,18 @@ pub enum DegenerateKind {
 }
 
 impl DegenerateKind {
+    /// Every kind, in the order the frames are built and run.
+    pub const ALL: [DegenerateKind; 8] = [
+        DegenerateKind::AllBlack,
+        DegenerateKind::AllWhite,
+        DegenerateKind::UniformNoise,
+        DegenerateKind::Saturated,
+        DegenerateKind::Nan,
+        DegenerateKind::PositiveInfinity,
+        DegenerateKind::NegativeInfinity,
+        DegenerateKind::WrongSize,
+    ];
+
     /// NaN, infinities and a wrong size are invalid inputs: refusing them is graceful.
     pub fn is_invalid_input(self) -> bool {
         matches!(self, DegenerateKind::Nan | DegenerateKind::PositiveInfinity | DegenerateKind::NegativeInfinity | DegenerateKind::WrongSize)
@@ -373,9 +418,15 @@ fn softmax_max(v: &[f32]) -> f32 {
 
 /// Feed each degenerate frame of `like`'s size through `spec` to `target`.
 pub fn degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, like: &Image, seed: u64) -> Result<Vec<DegenerateFrame>, RobustnessError> {
+    degenerate_frames_where(target, spec, like, seed, &|_| true)
+}
+
+/// [`degenerate_frames`] on the frames whose position in [`DegenerateKind::ALL`] passes `keep`
+/// (a shard's part); the noise frame is the same whichever frames are kept.
+pub fn degenerate_frames_where(target: &mut dyn Target, spec: &PreprocessSpec, like: &Image, seed: u64, keep: &dyn Fn(usize) -> bool) -> Result<Vec<DegenerateFrame>, RobustnessError> {
     let cases = degenerate_inputs(spec, like, seed)?;
     let mut results = Vec::new();
-    for (kind, input) in cases {
+    for (kind, input) in cases.into_iter().enumerate().filter(|(k, _)| keep(*k)).map(|(_, c)| c) {
         let input = match input {
             Ok(input) => input,
             Err(reason) => {
@@ -772,6 +823,25 @@ pub struct DetectionAgreement {
     /// Frames on which every detection of either model is matched and the outputs are finite.
     pub frame_agreement: Proportion,
     pub disagreements: Vec<DetectionDisagreement>,
+    /// Each frame's sum of matched IoUs, folded in frame order into `mean_iou`, so that shards
+    /// merge into the single run's figure bit for bit (empty in older files).
+    #[serde(default)]
+    pub per_frame: Vec<FrameIou>,
+}
+
+/// One frame's share of a [`DetectionAgreement`]'s mean IoU.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameIou {
+    /// Position of the frame in the run's sample order.
+    pub index: usize,
+    pub matched: usize,
+    pub iou_sum: f64,
+}
+
+/// Mean IoU of the matched pairs, folded from per-frame sums in the order given; `None` when nothing matched.
+pub fn mean_iou(per_frame: &[FrameIou]) -> Option<f64> {
+    let (sum, matched) = per_frame.iter().fold((0f64, 0usize), |(s, m), f| (s + f.iou_sum, m + f.matched));
+    (matched > 0).then(|| sum / matched as f64)
 }
 
 pub fn detection_agreement(reference: &mut dyn Target, deployed: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, frames: &[Frame]) -> Result<DetectionAgreement, RobustnessError> {
@@ -781,18 +851,21 @@ pub fn detection_agreement(reference: &mut dyn Target, deployed: &mut dyn Target
         return Err(RobustnessError::NoSamples { check: CHECK });
     }
     let (mut n_ref, mut n_dep, mut matched, mut same) = (0usize, 0usize, 0usize, 0usize);
-    let (mut iou_sum, mut min_iou, mut max_score) = (0f64, f32::INFINITY, 0f32);
+    let (mut min_iou, mut max_score) = (f32::INFINITY, 0f32);
     let mut disagreements = Vec::new();
-    for (id, img) in frames {
+    let mut per_frame = Vec::with_capacity(frames.len());
+    for (index, (id, img)) in frames.iter().enumerate() {
         let x = spec.to_tensor(img)?;
         let (r, r_finite) = detect(reference, task, &x).map_err(|e| e.into_error(CHECK))?;
         let (d, d_finite) = detect(deployed, task, &x).map_err(|e| e.into_error(CHECK))?;
         let pairs = match_detections(&r, &d, IOU);
+        let mut iou_sum = 0f64;
         for &(i, j, v) in &pairs {
             iou_sum += v as f64;
             min_iou = min_iou.min(v);
             max_score = nan_max(max_score, (r[i].score - d[j].score).abs());
         }
+        per_frame.push(FrameIou { index, matched: pairs.len(), iou_sum });
         n_ref += r.len();
         n_dep += d.len();
         matched += pairs.len();
@@ -812,11 +885,12 @@ pub fn detection_agreement(reference: &mut dyn Target, deployed: &mut dyn Target
         matched,
         unmatched_reference: n_ref - matched,
         unmatched_deployed: n_dep - matched,
-        mean_iou: (matched > 0).then(|| iou_sum / matched as f64),
+        mean_iou: mean_iou(&per_frame),
         min_iou: (matched > 0).then_some(min_iou),
         max_score_diff: (matched > 0).then_some(max_score),
         frame_agreement: wilson(same, frames.len()),
         disagreements,
+        per_frame,
     })
 }
 
@@ -831,8 +905,21 @@ pub fn degenerate_detection_limit(declared: Option<usize>) -> usize {
 /// graceful. A postprocess that cannot read the outputs is [`FrameOutcome::PostprocessFailed`],
 /// not graceful, with the raw outputs' finiteness kept.
 pub fn detector_degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, like: &Image, seed: u64, limit: usize) -> Result<Vec<DegenerateFrame>, RobustnessError> {
+    detector_degenerate_frames_where(target, spec, task, like, seed, limit, &|_| true)
+}
+
+/// [`detector_degenerate_frames`] on the frames whose position in [`DegenerateKind::ALL`] passes `keep`.
+pub fn detector_degenerate_frames_where(
+    target: &mut dyn Target,
+    spec: &PreprocessSpec,
+    task: &Postprocess,
+    like: &Image,
+    seed: u64,
+    limit: usize,
+    keep: &dyn Fn(usize) -> bool,
+) -> Result<Vec<DegenerateFrame>, RobustnessError> {
     let mut results = Vec::new();
-    for (kind, input) in degenerate_inputs(spec, like, seed)? {
+    for (kind, input) in degenerate_inputs(spec, like, seed)?.into_iter().enumerate().filter(|(k, _)| keep(*k)).map(|(_, c)| c) {
         let input = match input {
             Ok(input) => input,
             Err(reason) => {

@@ -16,7 +16,9 @@
 //!   IoU 0.5, the number of detections on degenerate frames;
 //! - for OCR pipelines ([`ocr`], any `aite_task::TextReader`): identical lines on
 //!   repeats, lines and strings matched against a reference, no text read in
-//!   degenerate frames; the corruption sweep on text accuracy is `corruption::ocr`.
+//!   degenerate frames; the corruption sweep on text accuracy is `corruption::ocr`;
+//! - split by sample across shards ([`consistency_shard`]: the attacks' partition, per-sample
+//!   sums kept so that `aite merge` recombines them into the single run's figures bit for bit).
 //!
 //! Every check works on the [`Target`](aite_target::Target) trait, so it runs the
 //! same against a local engine and a device.
@@ -24,6 +26,7 @@
 pub mod attack;
 pub mod checkpoint;
 pub mod consistency;
+pub mod consistency_shard;
 pub mod corruption;
 mod error;
 pub mod ocr;
@@ -36,6 +39,8 @@ pub use consistency::{
     degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames, match_detections,
     DetectionAgreement, DetectionBatchInvariance, DetectionDisagreement, DetectionRepeatability,
 };
+pub use consistency::{degenerate_frames_where, detector_degenerate_frames_where, FrameIou, SampleAgreement};
+pub use consistency_shard::{merge_consistency, ConsistencyPart, ConsistencyShard, CONSISTENCY_SHARD_SUITE};
 pub use corruption::{corrupt, CorruptionKind, ParameterTable};
 pub use attack::{in_shard, merge_attack_reports, run_attack, run_attack_shard, AttackKind, AttackReport, AttackSettings, Channel};
 pub use checkpoint::{Checkpoint, CheckpointError};

@@ -734,7 +734,9 @@ pub struct RobustnessArgs {
     #[arg(long, default_value = "auto")]
     pub imagenet_c_jpeg: String,
     /// Run only shard INDEX/COUNT (e.g. 0/4): its corruption cells and its attack samples (every
-    /// COUNT-th from INDEX); shard 0 also runs the consistency checks. Combine with `aite merge`.
+    /// COUNT-th from INDEX); with a detector --task, its frames (every COUNT-th) with every cell,
+    /// AP recomputed from all frames by the merge. Shard 0 also runs the consistency checks.
+    /// Combine with `aite merge`.
     #[arg(long)]
     pub shard: Option<String>,
     /// Start the sweep over instead of resuming from its checkpoint.

@@ -64,9 +64,12 @@ fn every_suite_splits_by_sample_and_the_merge_equals_the_single_run() {
     let csv = reference_dataset(dir.path(), 24);
     let attacks = ["square-linf", "square-l2", "spsa-linf", "spsa-l2", "noise-linf", "noise-l2", "hopskipjump"];
     let attacks_arg = attacks.join(",");
-    let args = ["--samples", "24", "--corruptions", "gaussian_noise,fog,rotation", "--severities", "1,4", "--attacks", &attacks_arg, "--attack-samples", "10", "--queries", "120", "--eps-linf", "24/255"];
+    // The int8 model as the reference: the agreement check has real differences to merge.
+    let int8 = dir.path().join("digits-int8.onnx");
+    std::fs::write(&int8, aite_reference::MODEL_INT8_QDQ).unwrap();
+    let args = ["--samples", "24", "--corruptions", "gaussian_noise,fog,rotation", "--severities", "1,4", "--attacks", &attacks_arg, "--attack-samples", "10", "--queries", "120", "--eps-linf", "24/255", "--check-batch", "4"];
     let robustness = |out: &Path, extra: &[&str]| {
-        let r = run(aite().args(["robustness", "-p", "digits8", "-m"]).arg(&model).arg("-d").arg(&csv).arg("--out").arg(out).args(args).args(extra));
+        let r = run(aite().args(["robustness", "-p", "digits8", "-m"]).arg(&model).arg("--reference").arg(&int8).arg("-d").arg(&csv).arg("--out").arg(out).args(args).args(extra));
         assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
         run_folder(out)
     };
@@ -75,9 +78,10 @@ fn every_suite_splits_by_sample_and_the_merge_equals_the_single_run() {
     for a in attacks {
         assert!(single["suites"].get(format!("attack_{}", a.replace('-', "_"))).is_some(), "the single run has attack {a}: {}", single["suites"]);
     }
-    for s in ["corruptions", "attack_worst_case", "repeatability", "degenerate_frames", "metamorphic"] {
+    for s in ["corruptions", "attack_worst_case", "repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic"] {
         assert!(single["suites"].get(s).is_some(), "the single run has `{s}`");
     }
+    assert!(single["suites"].get("consistency_shard").is_none(), "a single run has no shard record");
     let mut shards = vec![];
     for i in 0..2u64 {
         let shard = format!("{i}/2");
@@ -91,14 +95,17 @@ fn every_suite_splits_by_sample_and_the_merge_equals_the_single_run() {
         }
         let cells = res["suites"]["corruptions"]["cells"].as_array().unwrap().len();
         assert!(cells > 0 && res["suites"]["corruptions"]["missing_cells"].as_u64().unwrap() > 0, "shard {shard} runs part of the cells");
-        // The consistency checks run whole, once, in shard 0; merge takes them from it.
-        assert_eq!(res["suites"].get("repeatability").is_some(), i == 0);
+        assert_consistency_part(&res["suites"], i, 2, 24, 4);
         shards.push(folder);
     }
     let merged_out = dir.path().join("merged");
     let r = run(aite().arg("merge").args(&shards).arg("--out").arg(&merged_out));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_same_package(&run_folder(&merged_out), &single_dir);
+    // Not a trivial equality either: int8 and fp32 differ, so the merged SQNR is a fold of real sums.
+    let agreement = &single["suites"]["agreement"];
+    assert!(agreement["sqnr_db"].as_f64().is_some_and(|d| d.is_finite()) && agreement["mean_abs_diff"].as_f64().unwrap() > 0.0, "{agreement}");
+    assert_eq!(agreement["per_sample"].as_array().unwrap().len(), 24);
     // Not a trivial equality: some attacks broke samples, and the shards disagree on which.
     let sq = indices(&single["suites"]["attack_square_linf"]);
     assert_eq!(sq, (0..10).collect::<Vec<_>>());
@@ -114,7 +121,37 @@ fn every_suite_splits_by_sample_and_the_merge_equals_the_single_run() {
         let half = results(&run_folder(&out));
         assert_eq!(half["status"], "interrupted");
         assert_eq!(half["suites"]["attack_spsa_l2"]["missing_samples"], 5);
+        // Half the consistency samples, said so: the shard record stays, with the missing ones.
+        assert_eq!(half["suites"]["consistency_shard"]["missing_samples"], 12);
+        assert_eq!(half["suites"]["repeatability"]["samples"], 12);
     }
+    // The same shard twice is refused, naming the check.
+    let r = run(aite().arg("merge").arg(&shards[0]).arg(&shards[0]).arg("--out").arg(dir.path().join("twice")));
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("consistency") && r.stderr.contains("given twice"), "{}", r.stderr);
+}
+
+/// Shard `i` of `n` examined only its samples (`k mod n == i` of `samples`), its batch groups of
+/// `batch` (group `k mod n == i`) and its degenerate frames (position `k mod n == i`).
+fn assert_consistency_part(suites: &Value, i: u64, n: u64, samples: u64, batch: u64) {
+    let record = &suites["consistency_shard"];
+    let mine: Vec<u64> = (0..samples).filter(|k| k % n == i).collect();
+    let as_u64 = |v: &Value| v.as_array().unwrap_or_else(|| panic!("not a list: {v}")).iter().map(|x| x.as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(as_u64(&record["examined"]), mine, "shard {i}/{n}: {record}");
+    assert_eq!((record["count"].as_u64(), as_u64(&record["shards"])), (Some(n), vec![i]));
+    let groups: Vec<u64> = (0..samples / batch).filter(|k| k % n == i).collect();
+    assert_eq!(as_u64(&record["batch_groups"]), groups);
+    let m = mine.len() as u64;
+    assert_eq!(suites["repeatability"]["samples"], m);
+    assert_eq!(suites["batch_invariance"]["samples"], groups.len() as u64 * batch);
+    assert_eq!(suites["agreement"]["top1_agreement"]["trials"], m);
+    assert_eq!(suites["agreement"]["per_sample"].as_array().unwrap().iter().map(|s| s["index"].as_u64().unwrap()).collect::<Vec<_>>(), mine);
+    for rel in suites["metamorphic"].as_array().unwrap() {
+        assert_eq!(rel["flips"]["trials"], m, "{rel}");
+    }
+    let kinds: Vec<&str> = suites["degenerate_frames"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    let all = ["all-black", "all-white", "uniform-noise", "saturated", "nan", "positive-infinity", "negative-infinity", "wrong-size"];
+    assert_eq!(kinds, all.iter().enumerate().filter(|(k, _)| *k as u64 % n == i).map(|(_, s)| *s).collect::<Vec<_>>());
 }
 
 /// PyYAML (peer virtualenv) reads the manifest's documents as JSON.

@@ -10,8 +10,9 @@ use aite_robustness::corruption::{corruption_sweep, merge_reports, CorruptAt, Co
 use aite_robustness::attack::{AttackRecord, AttackReport};
 use aite_robustness::attack::{merge_detector_attack_reports, run_detector_attack_shard, DetectorAttackRecord, DetectorAttackReport, DetectorAttackSettings, DetectorGoal};
 use aite_robustness::{merge_attack_reports, run_attack_shard, AttackKind, AttackSettings, Channel};
-use aite_robustness::{agreement, batch_invariance, degenerate_frames, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
-use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames};
+use aite_robustness::{agreement, batch_invariance, degenerate_frames_where, metamorphic_flips, repeatability, Checkpoint, CorruptionKind, FrameVerdict, MetamorphicRelation, ParameterTable};
+use aite_robustness::{degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames_where};
+use aite_robustness::{merge_consistency, ConsistencyPart, ConsistencyShard, CONSISTENCY_SHARD_SUITE};
 use aite_target::{Cancel, Dim, Target};
 use aite_robustness::corruption::detection::{clean_detections, DetectionFrame, DetectionGroundTruth, DETECTION_BOOTSTRAP_RESAMPLES};
 use aite_robustness::corruption::image_to_rgb8;
@@ -30,25 +31,7 @@ pub fn consistency_suites(
     repeats: usize,
     seed: u64,
 ) -> Result<bool> {
-    let mut ok = true;
-    let rep = repeatability(deployed, spec, frames, repeats)?;
-    // A NaN or infinite answer, even repeated identically, is no pass.
-    ok &= rep.top1_flips == 0 && rep.non_finite_answers == 0;
-    results.add_suite("repeatability", &rep);
-    if let Some((batched, n)) = batched {
-        let b = batch_invariance(deployed, batched, n, spec, frames, 1e-4)?;
-        ok &= b.within_tolerance;
-        results.add_suite("batch_invariance", &b);
-    }
-    if let Some(reference) = reference {
-        results.add_suite("agreement", &agreement(reference, deployed, spec, frames)?);
-    }
-    let degenerate = degenerate_frames(deployed, spec, &frames[0].1, seed)?;
-    // A frame that was not run (not applicable) counts neither way.
-    ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
-    results.add_suite("degenerate_frames", &degenerate);
-    results.add_suite("metamorphic", &metamorphic_flips(deployed, spec, frames, &MetamorphicRelation::defaults())?);
-    Ok(ok)
+    consistency_shard_suites(results, deployed, reference, batched, spec, None, frames, repeats, seed, 0, (0, 1))
 }
 
 /// The consistency suites of a detector, on its decoded detections: repeatability, batch
@@ -67,21 +50,92 @@ pub fn detector_consistency_suites(
     seed: u64,
     limit: usize,
 ) -> Result<bool> {
+    consistency_shard_suites(results, deployed, reference, batched, spec, Some(task), frames, repeats, seed, limit, (0, 1))
+}
+
+/// The consistency checks on the part of `frames` that `shard` owns ([`ConsistencyShard::plan`]:
+/// sample `i` in shard `i mod N`, batch group `k` in shard `k mod N`, degenerate frame `k` in
+/// shard `k mod N`); a sharded run also records the `consistency_shard` suite `aite merge` needs.
+/// A detector (`task`) is checked on its decoded detections. Returns whether every check run passed.
+pub fn consistency_shard_suites(
+    results: &mut Results,
+    deployed: &mut dyn Target,
+    reference: Option<&mut dyn Target>,
+    batched: Option<(&mut dyn Target, usize)>,
+    spec: &PreprocessSpec,
+    task: Option<&Postprocess>,
+    frames: &[(String, aite_data::Image)],
+    repeats: usize,
+    seed: u64,
+    limit: usize,
+    shard: (usize, usize),
+) -> Result<bool> {
+    let ids: Vec<String> = frames.iter().map(|f| f.0.clone()).collect();
+    let plan = ConsistencyShard::plan(shard, &ids, batched.as_ref().map(|b| b.1));
+    let pick = |at: &[usize]| -> Vec<(String, aite_data::Image)> { at.iter().map(|&i| frames[i].clone()).collect() };
+    let mine = pick(&plan.examined);
+    let mut part = ConsistencyPart::default();
     let mut ok = true;
-    let rep = detection_repeatability(deployed, spec, task, frames, repeats)?;
-    ok &= rep.count_mismatches == 0 && rep.non_finite_answers == 0;
-    results.add_suite("detection_repeatability", &rep);
+    if !mine.is_empty() {
+        match task {
+            Some(task) => {
+                let rep = detection_repeatability(deployed, spec, task, &mine, repeats)?;
+                ok &= rep.count_mismatches == 0 && rep.non_finite_answers == 0;
+                part.detection_repeatability = Some(rep);
+            }
+            None => {
+                let rep = repeatability(deployed, spec, &mine, repeats)?;
+                // A NaN or infinite answer, even repeated identically, is no pass.
+                ok &= rep.top1_flips == 0 && rep.non_finite_answers == 0;
+                part.repeatability = Some(rep);
+            }
+        }
+    }
     if let Some((batched, n)) = batched {
-        let b = detection_batch_invariance(deployed, batched, n, spec, task, frames, 1e-4)?;
-        ok &= b.within_tolerance;
-        results.add_suite("detection_batch_invariance", &b);
+        // The single run's batches are `chunks_exact(n)` of all samples; a shard takes its groups.
+        // Too few samples for one batch: every shard reports it as the single run does.
+        let group = if shard.1 == 1 || frames.len() < n { frames.to_vec() } else { pick(&plan.batch_samples()) };
+        if !group.is_empty() {
+            match task {
+                Some(task) => {
+                    let b = detection_batch_invariance(deployed, batched, n, spec, task, &group, 1e-4)?;
+                    ok &= b.within_tolerance;
+                    part.detection_batch_invariance = Some(b);
+                }
+                None => {
+                    let b = batch_invariance(deployed, batched, n, spec, &group, 1e-4)?;
+                    ok &= b.within_tolerance;
+                    part.batch_invariance = Some(b);
+                }
+            }
+        }
     }
-    if let Some(reference) = reference {
-        results.add_suite("detection_agreement", &detection_agreement(reference, deployed, spec, task, frames)?);
+    if let (Some(reference), false) = (reference, mine.is_empty()) {
+        match task {
+            Some(task) => part.detection_agreement = Some(detection_agreement(reference, deployed, spec, task, &mine)?),
+            None => part.agreement = Some(agreement(reference, deployed, spec, &mine)?),
+        }
     }
-    let degenerate = detector_degenerate_frames(deployed, spec, task, &frames[0].1, seed, limit)?;
-    ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
-    results.add_suite("degenerate_frames", &degenerate);
+    if !plan.degenerate_frames.is_empty() {
+        let keep = |k: usize| aite_robustness::in_shard(k, shard);
+        let degenerate = match task {
+            Some(task) => detector_degenerate_frames_where(deployed, spec, task, &frames[0].1, seed, limit, &keep)?,
+            None => degenerate_frames_where(deployed, spec, &frames[0].1, seed, &keep)?,
+        };
+        // A frame that was not run (not applicable) counts neither way.
+        ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
+        part.degenerate_frames = Some(degenerate);
+    }
+    if let (None, false) = (task, mine.is_empty()) {
+        part.metamorphic = Some(metamorphic_flips(deployed, spec, &mine, &MetamorphicRelation::defaults())?);
+    }
+    part.shard = (shard.1 > 1).then_some(plan);
+    part.place_samples();
+    if let serde_json::Value::Object(suites) = serde_json::to_value(&part)? {
+        for (name, suite) in suites {
+            results.suites.insert(name, suite);
+        }
+    }
     Ok(ok)
 }
 
@@ -118,10 +172,10 @@ pub fn parse_shard(shard: Option<&str>) -> Result<(usize, usize)> {
     }
 }
 
-/// The consistency suites: not split across shards (they are a few inferences per sample and
-/// some aggregate over all samples); shard 0 runs them whole and `aite merge` takes them from it.
-const CONSISTENCY_SUITES: [&str; 8] =
-    ["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic", "detection_repeatability", "detection_batch_invariance", "detection_agreement"];
+/// The consistency suites, split by sample across shards ([`consistency_shard_suites`]).
+/// Packages of older aite ran them whole in shard 0 (no `consistency_shard` suite): the merge
+/// takes those as they are.
+use aite_robustness::consistency_shard::CONSISTENCY_SUITES;
 
 fn usage(message: String) -> anyhow::Error {
     anyhow::Error::new(crate::exit::UsageError(message))
@@ -509,7 +563,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     results.inputs.push(dataset_artifact(&ds));
     results.decoders = Some(serde_json::to_value(decoder_tally(&loaded))?);
     let mut ok = true;
-    if !a.no_consistency && shard.0 == 0 {
+    if !a.no_consistency {
         let frames: Vec<(String, aite_data::Image)> = loaded.iter().map(|f| (f.id.clone(), f.image.clone())).collect();
         let mut reference = match (&a.reference, a.reference_engine) {
             (None, None) => None,
@@ -526,10 +580,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         };
         let reference = reference.as_mut().map(|r| r.as_mut() as &mut dyn Target);
         let batched = batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch));
-        ok &= match &detector {
-            Some(task) => detector_consistency_suites(&mut results, deployed.as_mut(), reference, batched, &spec, task, &frames, a.repeats, a.seed, limit)?,
-            None => consistency_suites(&mut results, deployed.as_mut(), reference, batched, &spec, &frames, a.repeats, a.seed)?,
-        };
+        ok &= consistency_shard_suites(&mut results, deployed.as_mut(), reference, batched, &spec, detector.as_ref(), &frames, a.repeats, a.seed, limit, shard)?;
     }
     let mut checkpoints = Vec::new();
     let mut interrupted = cancel.is_cancelled();
@@ -632,7 +683,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
 
 /// `aite merge`: combine the runs of one sweep's shards into the result of the single run.
 /// Every suite is combined (corruption cells and attack records unioned and recomputed, the
-/// worst case recomputed, consistency taken from the shard that ran it) or the merge is refused
+/// worst case recomputed, consistency checks recombined from the shards' parts) or the merge is refused
 /// naming the suite; nothing is dropped.
 pub fn merge(a: MergeArgs) -> Result<u8> {
     let refuse = |m: String| anyhow::Error::new(crate::exit::UsageError(m));
@@ -707,8 +758,24 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
             complete &= merged.missing_frames == 0;
             raw.push((format!("{}.csv", name.replace('_', "-")), merged.records_csv()));
             results.add_suite(name, &merged);
+        } else if CONSISTENCY_SUITES.contains(&name.as_str()) && names.contains(CONSISTENCY_SHARD_SUITE) {
+            // Merged below, with the shard records.
+        } else if name == CONSISTENCY_SHARD_SUITE {
+            let parts = in_all(name)?
+                .into_iter()
+                .map(|(p, _)| {
+                    let suites = &runs.iter().find(|(q, _)| q == p).expect("found above").1.suites;
+                    let part: serde_json::Map<String, serde_json::Value> = suites.iter().filter(|(k, _)| k.as_str() == name || CONSISTENCY_SUITES.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    serde_json::from_value::<ConsistencyPart>(part.into()).with_context(|| format!("consistency suites in {}", p.display()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let merged = merge_consistency(&parts).context("cannot merge the consistency suites")?;
+            complete &= merged.shard.is_none();
+            if let serde_json::Value::Object(suites) = serde_json::to_value(&merged)? {
+                results.suites.extend(suites);
+            }
         } else if CONSISTENCY_SUITES.contains(&name.as_str()) {
-            // Run whole by one shard (shard 0): taken as it is; two different copies are refused.
+            // Older packages: run whole by one shard (shard 0), taken as it is; two different copies are refused.
             let found: Vec<_> = runs.iter().filter_map(|(p, r)| r.suites.get(name).map(|v| (p, v))).collect();
             if let Some((p, _)) = found.iter().find(|(_, v)| *v != found[0].1) {
                 return Err(refuse(format!("cannot merge suite `{name}`: {} and {} measured it differently", found[0].0.display(), p.display())));
