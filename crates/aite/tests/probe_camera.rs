@@ -5,13 +5,20 @@
 //! which `ip netns exec` bind-mounts over `/etc/passwd` and `/etc/shadow`.
 //!
 //! Servers (Debian): lighttpd + lighttpd-mod-openssl, dropbear-bin, openssh-server,
-//! busybox-static (telnetd), openssl (s_server); the RTSP, ONVIF and Open Inference Protocol
-//! responders are the harness's own `camera/camera.py` (standard library only). A missing
-//! server or no CAP_NET_ADMIN skips with a printed reason (a failure under AITE_REQUIRE_PEERS=1).
+//! busybox-static (telnetd), openssl (s_server); RTSP is GStreamer's gst-rtsp-server
+//! (`camera/rtsp_gst.py`, gir1.2-gst-rtsp-server-1.0 on the system python3-gi); the Open
+//! Inference Protocol server is a real Triton (`camera/oip_triton.py`, nvidia-pytriton in the
+//! peer venv named by AITE_PEER_PYTHON) serving the reference terminal's digit CNN, open on the
+//! vulnerable twin, behind a lighttpd Digest reverse proxy on the hardened one; the ONVIF
+//! responder is the harness's own `camera/camera.py` (standard library only). A missing server
+//! or no CAP_NET_ADMIN skips with a printed reason (a failure under AITE_REQUIRE_PEERS=1);
+//! without GStreamer or Triton the camera runs camera.py's stand-in and the RTSP or OIP
+//! assertions are skipped the same way.
 
 mod common;
 use common::*;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -33,11 +40,26 @@ struct Camera {
     listening: Vec<u16>,
     /// The hardened twin's random password (never one of the default list).
     secret: String,
+    /// Why RTSP is camera.py's stand-in, not GStreamer (`None`: the real server runs).
+    rtsp_standin: Option<String>,
+    /// The peer python with nvidia-pytriton, or why OIP is camera.py's stand-in.
+    triton: Result<PathBuf, String>,
+    /// Where Triton listens, once started (its model must be READY before the probe).
+    triton_at: Option<String>,
 }
 
 impl Drop for Camera {
     fn drop(&mut self) {
+        // Each server leads its process group (Triton's children with it): SIGTERM, a grace, SIGKILL.
         for (_, c) in &mut self.servers {
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGTERM) };
+        }
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until && self.servers.iter_mut().any(|(_, c)| matches!(c.try_wait(), Ok(None))) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for (_, c) in &mut self.servers {
+            unsafe { libc::kill(-(c.id() as i32), libc::SIGKILL) };
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -100,7 +122,7 @@ impl Camera {
         let ns = format!("aite-cam-{}-{n}-{}", std::process::id(), if twin == Twin::Vulnerable { "vuln" } else { "hard" });
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let secret = format!("S{:016x}", rand_u64());
-        let mut cam = Camera { ns: ns.clone(), dir, servers: Vec::new(), declared: Vec::new(), listening: Vec::new(), secret };
+        let mut cam = Camera { ns: ns.clone(), dir, servers: Vec::new(), declared: Vec::new(), listening: Vec::new(), secret, rtsp_standin: gst_rtsp_missing(), triton: triton_python(), triton_at: None };
         sh(Command::new("ip").args(["netns", "add", &ns])).map_err(|e| format!("cannot create a network namespace (needs root / CAP_NET_ADMIN): {e}"))?;
         sh(Command::new("ip").args(["-n", &ns, "link", "set", "lo", "up"]))?;
         cam.accounts(twin)?;
@@ -109,6 +131,7 @@ impl Camera {
             Twin::Hardened => cam.hardened()?,
         }
         cam.wait_listening()?;
+        cam.wait_triton()?;
         Ok(cam)
     }
 
@@ -134,10 +157,16 @@ impl Camera {
 
     /// Start `program args` inside the namespace; its PID is the server's (`ip netns exec` execs).
     fn spawn(&mut self, name: &'static str, program: &str, args: &[&str], ports: &[u16], declared: bool) -> Result<(), String> {
+        self.spawn_env(name, program, args, &[], ports, declared)
+    }
+
+    fn spawn_env(&mut self, name: &'static str, program: &str, args: &[&str], envs: &[(&str, &str)], ports: &[u16], declared: bool) -> Result<(), String> {
         let log = std::fs::File::create(self.d().join(format!("{name}.log"))).map_err(|e| e.to_string())?;
         let child = Command::new("ip")
             .args(["netns", "exec", &self.ns, program])
             .args(args)
+            .envs(envs.iter().copied())
+            .process_group(0)
             .current_dir(self.d())
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(|e| e.to_string())?)
@@ -158,6 +187,49 @@ impl Camera {
         a.extend_from_slice(args);
         let py = if Path::new("/usr/bin/python3").is_file() { "/usr/bin/python3" } else { "python3" };
         self.spawn(name, py, &a, &[port], declared)
+    }
+
+    /// An RTSP server on `port` asking `method` (`basic`, `digest`) for `user:password` on the
+    /// `auth` routes of `routes` (`route=open|auth,...`): GStreamer, or camera.py's stand-in.
+    fn rtsp(&mut self, name: &'static str, port: u16, method: &str, user: &str, password: &str, routes: &str) -> Result<(), String> {
+        if self.rtsp_standin.is_some() {
+            let spec: Vec<String> = routes.split(',').map(|r| r.replace("=auth", &format!("={method}:{user}:{password}"))).collect();
+            return self.python(name, &["rtsp", &port.to_string(), &spec.join(",")], port, true);
+        }
+        let script = camera_dir().join("rtsp_gst.py").to_string_lossy().into_owned();
+        self.spawn(name, "/usr/bin/python3", &[&script, &port.to_string(), method, user, password, routes], &[port], true)
+    }
+
+    /// Triton serving the digit CNN as `digits` on `address:port` (no auth, repository open),
+    /// or camera.py's stand-in with `standin` (`open|basic USER PASS`) on 127.0.0.1:`port`.
+    fn triton(&mut self, address: &str, port: u16, declared: bool, standin: &[&str]) -> Result<(), String> {
+        let python = match &self.triton {
+            Ok(p) => p.clone(),
+            Err(_) => {
+                let port_text = port.to_string();
+                let mut args = vec!["oip", port_text.as_str()];
+                args.extend_from_slice(standin);
+                return self.python("oip", &args, port, declared);
+            }
+        };
+        // The backend stub links libpython: the venv's base interpreter's lib (remote-targets.md).
+        let base = Command::new(&python).args(["-c", "import sys; print(sys.base_prefix)"]).output().map_err(|e| e.to_string())?;
+        let lib = Path::new(String::from_utf8_lossy(&base.stdout).trim()).join("lib").to_string_lossy().into_owned();
+        let script = camera_dir().join("oip_triton.py").to_string_lossy().into_owned();
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../aite-reference/assets/digits_cnn_fp32.onnx").to_string_lossy().into_owned();
+        let workspace = self.path("triton-workspace");
+        let listens: Vec<u16> = if address == "127.0.0.1" { vec![port] } else { Vec::new() };
+        self.spawn_env("triton", &python.to_string_lossy(), &[&script, &model, address, &port.to_string(), "digits", &workspace], &[("LD_LIBRARY_PATH", &lib)], &listens, declared)?;
+        self.triton_at = Some(format!("{address}:{port}"));
+        Ok(())
+    }
+
+    /// A second lighttpd, its configuration written as `NAME.conf`.
+    fn lighttpd_named(&mut self, name: &'static str, template: &str, ports: &[u16], declared: bool) -> Result<(), String> {
+        let conf = std::fs::read_to_string(camera_dir().join(template)).map_err(|e| e.to_string())?.replace("@DIR@", &self.d().to_string_lossy());
+        std::fs::write(self.d().join(format!("{name}.conf")), conf).map_err(|e| e.to_string())?;
+        let conf = self.path(&format!("{name}.conf"));
+        self.spawn(name, "lighttpd", &["-D", "-f", &conf], ports, declared)
     }
 
     fn lighttpd(&mut self, template: &str, ports: &[u16], declared: bool) -> Result<(), String> {
@@ -197,12 +269,14 @@ impl Camera {
         openssl(&d, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=camera-legacy", "-keyout", "legacy.key", "-out", "legacy.crt"])?;
         let (c, k) = (self.path("legacy.crt"), self.path("legacy.key"));
         self.spawn("s_server", "openssl", &["s_server", "-quiet", "-www", "-tls1", "-cipher", "ALL:eNULL:@SECLEVEL=0", "-accept", "127.0.0.1:8443", "-cert", &c, "-key", &k], &[8443], false)?;
-        // RTSP: one open route, one behind MD5 Digest admin:admin.
-        self.python("rtsp", &["rtsp", "554", "live.sdp=open,stream1=digest:admin:admin"], 554, true)?;
+        // RTSP (GStreamer): on 554 one open route and one behind Basic admin:admin; on 8554 a
+        // second stream behind MD5 Digest admin:admin.
+        self.rtsp("rtsp", 554, "basic", "admin", "admin", "live.sdp=open,stream1=auth")?;
+        self.rtsp("rtsp-digest", 8554, "digest", "admin", "admin", "Streaming/Channels/1=auth")?;
         // ONVIF: device information to anyone, users behind a token admin:admin.
         self.python("onvif", &["onvif", "8000", "open", "admin", "admin"], 8000, true)?;
-        // Open Inference Protocol without authentication.
-        self.python("oip", &["oip", "8080", "open", "", ""], 8080, false)?;
+        // Open Inference Protocol (Triton) without authentication.
+        self.triton("127.0.0.1", 8080, false, &["open", "", ""])?;
         Ok(())
     }
 
@@ -226,9 +300,15 @@ impl Camera {
         args.extend_from_slice(&opts);
         self.spawn("sshd", "/usr/sbin/sshd", &args, &[22], true)?;
         let s = self.secret.clone();
-        self.python("rtsp", &["rtsp", "554", &format!("stream1=digest:admin:{s}")], 554, true)?;
+        self.rtsp("rtsp", 554, "digest", "admin", &s, "stream1=auth")?;
         self.python("onvif", &["onvif", "8000", "token", "admin", &s], 8000, true)?;
-        self.python("oip", &["oip", "8080", "basic", "admin", &s], 8080, true)?;
+        // Triton on 127.0.0.2 only, published on the device's address through lighttpd with Digest.
+        if self.triton.is_ok() {
+            self.triton("127.0.0.2", 8090, false, &[])?;
+            self.lighttpd_named("lighttpd-oip", "lighttpd-hardened-oip.conf", &[8080], true)?;
+        } else {
+            self.python("oip", &["oip", "8080", "basic", "admin", &s], 8080, true)?;
+        }
         Ok(())
     }
 
@@ -256,6 +336,28 @@ impl Camera {
         }
     }
 
+    /// Wait until Triton's model is READY (`GET /v2/models/digits/ready` from inside the namespace).
+    fn wait_triton(&mut self) -> Result<(), String> {
+        let Some(at) = self.triton_at.clone() else { return Ok(()) };
+        let until = Instant::now() + Duration::from_secs(180);
+        loop {
+            let ready = Command::new("ip").args(["netns", "exec", &self.ns, "curl", "-sf", "-o", "/dev/null", "--max-time", "2"]).arg(format!("http://{at}/v2/models/digits/ready")).status().is_ok_and(|s| s.success());
+            if ready {
+                return Ok(());
+            }
+            let log = std::fs::read_to_string(self.d().join("triton.log")).unwrap_or_default();
+            if let Some((_, c)) = self.servers.iter_mut().find(|(n, _)| *n == "triton") {
+                if let Ok(Some(status)) = c.try_wait() {
+                    return Err(format!("Triton exited ({status}) before its model was ready: {log}"));
+                }
+            }
+            if Instant::now() > until {
+                return Err(format!("Triton's model not ready on {at} after 180 s: {log}"));
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
     /// `aite probe 127.0.0.1 ARGS` inside the namespace.
     fn probe(&self, args: &[&str], out: &Path) -> Run {
         let cmd = aite();
@@ -269,6 +371,45 @@ impl Camera {
     /// Run a peer tool inside the namespace.
     fn peer(&self, program: &str, args: &[&str]) -> std::process::Output {
         Command::new("ip").args(["netns", "exec", &self.ns, program]).args(args).stdin(Stdio::null()).output().unwrap()
+    }
+}
+
+/// The peer python (AITE_PEER_PYTHON) if it has nvidia-pytriton and onnxruntime, else why not.
+fn triton_python() -> Result<PathBuf, String> {
+    let python = std::env::var_os("AITE_PEER_PYTHON").map(PathBuf::from).filter(|p| p.exists()).ok_or("AITE_PEER_PYTHON is not set to the peer venv's python (bash .ci/run builds target/peers-venv)")?;
+    let ok = Command::new(&python).args(["-c", "import pytriton, onnxruntime"]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    if !ok {
+        return Err(format!("{} has no nvidia-pytriton (pip install nvidia-pytriton==0.7.0)", python.display()));
+    }
+    Ok(python)
+}
+
+/// Whether the OIP assertions run: real Triton, else a printed skip (a failure under AITE_REQUIRE_PEERS=1).
+fn real_oip(cam: &Camera) -> bool {
+    match &cam.triton {
+        Ok(_) => true,
+        Err(why) => {
+            skip_or_fail(&format!("OIP assertions skipped, camera.py's stand-in serves OIP: {why}"));
+            false
+        }
+    }
+}
+
+/// Why GStreamer's RTSP server cannot run here (the system python3 with gi and GstRtspServer).
+fn gst_rtsp_missing() -> Option<String> {
+    let check = "import sys, gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0'); from gi.repository import Gst, GstRtspServer; Gst.init(None); sys.exit(not all(Gst.ElementFactory.find(e) for e in ('videotestsrc', 'jpegenc', 'rtpjpegpay')))";
+    let ok = Command::new("/usr/bin/python3").args(["-c", check]).stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    (!ok).then(|| "GStreamer's RTSP server needs `apt-get install --no-install-recommends gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good python3-gi` (camera.py's RTSP stand-in runs instead)".to_string())
+}
+
+/// Whether the RTSP assertions run: the real server, else a printed skip (a failure under AITE_REQUIRE_PEERS=1).
+fn real_rtsp(cam: &Camera) -> bool {
+    match &cam.rtsp_standin {
+        None => true,
+        Some(why) => {
+            skip_or_fail(&format!("RTSP assertions skipped: {why}"));
+            false
+        }
     }
 }
 
@@ -357,6 +498,7 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     let mut want: Vec<u64> = cam.listening.iter().map(|&p| p as u64).collect();
     want.sort_unstable();
     assert_eq!(open, want, "open ports");
+    let (rtsp, oip) = (real_rtsp(&cam), real_oip(&cam));
     for id in [
         "AITE-NET-UNDECLARED-PORT",
         "AITE-NET-TELNET",
@@ -377,13 +519,16 @@ fn vulnerable_camera_reports_each_planted_weakness() {
         "AITE-NET-OIP-MALFORMED-INPUT",
         "AITE-NET-ONVIF-UNAUTHENTICATED",
         "AITE-NET-ONVIF-DEFAULT-CREDENTIAL",
-    ] {
+    ]
+    .into_iter()
+    .filter(|id| (rtsp || !id.starts_with("AITE-NET-RTSP-")) && (oip || !id.starts_with("AITE-NET-OIP-")))
+    {
         assert_eq!(status(&rules, id), "fail", "{id}: {}", rule(&rules, id));
     }
     let findings = net["findings"].as_array().unwrap();
     let failing = |id: &str, subject: &str| findings.iter().any(|f| f["rule"] == id && f["status"] == "fail" && f["path"].as_str().unwrap_or("").starts_with(subject));
     // Each weakness on the server that carries it.
-    for (id, port) in [("AITE-NET-TELNET", 23), ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23), ("AITE-NET-SSH-WEAK-ALGORITHM", 22), ("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", 22), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 8081), ("AITE-NET-RTSP-DEFAULT-CREDENTIAL", 554), ("AITE-NET-TLS-KEY-WEAK", 443), ("AITE-NET-TLS-CERT-EXPIRED", 443), ("AITE-NET-TLS-LEGACY-VERSION", 443), ("AITE-NET-TLS-LEGACY-VERSION", 8443), ("AITE-NET-TLS-WEAK-CIPHER", 8443), ("AITE-NET-RTSP-UNAUTHENTICATED", 554), ("AITE-NET-OIP-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-MALFORMED-INPUT", 8080), ("AITE-NET-ONVIF-UNAUTHENTICATED", 8000), ("AITE-NET-ONVIF-DEFAULT-CREDENTIAL", 8000)] {
+    for (id, port) in [("AITE-NET-TELNET", 23), ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23), ("AITE-NET-SSH-WEAK-ALGORITHM", 22), ("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", 22), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80), ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 8081), ("AITE-NET-RTSP-DEFAULT-CREDENTIAL", 554), ("AITE-NET-RTSP-DEFAULT-CREDENTIAL", 8554), ("AITE-NET-TLS-KEY-WEAK", 443), ("AITE-NET-TLS-CERT-EXPIRED", 443), ("AITE-NET-TLS-LEGACY-VERSION", 443), ("AITE-NET-TLS-LEGACY-VERSION", 8443), ("AITE-NET-TLS-WEAK-CIPHER", 8443), ("AITE-NET-RTSP-UNAUTHENTICATED", 554), ("AITE-NET-OIP-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", 8080), ("AITE-NET-OIP-MALFORMED-INPUT", 8080), ("AITE-NET-ONVIF-UNAUTHENTICATED", 8000), ("AITE-NET-ONVIF-DEFAULT-CREDENTIAL", 8000)].into_iter().filter(|(id, _)| (rtsp || !id.starts_with("AITE-NET-RTSP-")) && (oip || !id.starts_with("AITE-NET-OIP-"))) {
         assert!(failing(id, &format!("127.0.0.1:{port}/")), "{id} on port {port}: {findings:?}");
     }
     for port in [22, 23, 8080, 8081, 8443] {
@@ -396,21 +541,32 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     // ONVIF: device information answered to anyone, GetUsers only with the default token.
     assert!(message("AITE-NET-ONVIF-UNAUTHENTICATED").contains("GetDeviceInformation") && !message("AITE-NET-ONVIF-UNAUTHENTICATED").contains("GetUsers"), "{}", message("AITE-NET-ONVIF-UNAUTHENTICATED"));
     assert!(message("AITE-NET-ONVIF-DEFAULT-CREDENTIAL").contains("GetUsers"), "{}", message("AITE-NET-ONVIF-DEFAULT-CREDENTIAL"));
-    // OIP: the datatype lookup crashes the request (connection dropped); every other malformed tensor gets a 400.
-    let oip = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 8080).unwrap()["oip"].clone();
-    let malformed = oip["malformed"].as_array().unwrap();
-    assert_eq!(malformed.len(), 7, "{oip}");
-    for m in malformed {
-        if m["case"] == "unknown datatype" {
-            assert!(m.get("status").is_none(), "{m}");
-        } else {
-            assert_eq!(m["status"], 400, "{m}");
+    if oip {
+        // Triton 2.51 (PyTriton 0.7.0): its index is empty (PyTriton loads models through the API),
+        // the statistics extension names the READY model; malformed JSON and tensors it cannot
+        // parse get a 500, only the unknown datatype a 400, and the 2^62-element shape kills it
+        // (SIGSEGV, no answer): the real finding in docs/security.md.
+        let oip = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 8080).unwrap()["oip"].clone();
+        eprintln!("Triton's answers to the malformed tensors: {}", oip["malformed"]);
+        assert_eq!((oip["statistics_models"][0].as_str(), oip["model"].as_str(), oip["repository_extension"].as_bool(), oip["repository_index_status"].as_u64()), (Some("digits"), Some("digits"), Some(true), Some(200)), "{oip}");
+        assert_eq!(oip["control"]["status"], 200, "{oip}");
+        let answer = |case: &str| oip["malformed"].as_array().unwrap().iter().find(|m| m["case"] == case).cloned().unwrap_or_else(|| panic!("{case} not sent: {oip}"));
+        for case in ["truncated JSON", "no inputs", "data shorter than the shape", "negative shape"] {
+            assert_eq!(answer(case)["status"], 500, "{case}: {oip}");
         }
+        assert_eq!(answer("unknown datatype")["status"], 400, "{oip}");
+        assert!(answer("a shape of 2^62 elements with one value").get("status").is_none(), "{oip}");
+        assert!(message("AITE-NET-OIP-MALFORMED-INPUT").contains("truncated JSON: status 500") && !message("AITE-NET-OIP-MALFORMED-INPUT").contains("unknown datatype"), "{}", message("AITE-NET-OIP-MALFORMED-INPUT"));
+        let log = cam.d().join("triton.log");
+        let until = Instant::now() + Duration::from_secs(60);
+        while !std::fs::read_to_string(&log).unwrap_or_default().contains("Signal (11) received") && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(text.contains("Signal (11) received"), "Triton did not crash on the 2^62-element shape: {text}");
+        // Load and unload were never sent: Triton logged its one load, at start, and no unload.
+        assert_eq!((text.matches("loading: digits").count(), text.contains("unloading")), (1, false), "{text}");
     }
-    assert!(message("AITE-NET-OIP-MALFORMED-INPUT").contains("unknown datatype") && !message("AITE-NET-OIP-MALFORMED-INPUT").contains("truncated"), "{}", message("AITE-NET-OIP-MALFORMED-INPUT"));
-    assert_eq!((oip["models"][0].as_str(), oip["repository_extension"].as_bool(), oip["alive_after"].as_bool()), (Some("digits"), Some(true), Some(true)), "{oip}");
-    let calls = std::fs::read_to_string(cam.d().join("oip.log")).unwrap();
-    assert!(!calls.contains("CALLED"), "the probe called load/unload: {calls}");
     // SSH: after a real key exchange dropbear offers password logins, and admin:admin gets in.
     let ssh = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 22).unwrap();
     assert!(ssh["ssh_auth_methods"].as_array().unwrap().iter().any(|m| m == "password"), "{ssh}");
@@ -421,7 +577,7 @@ fn vulnerable_camera_reports_each_planted_weakness() {
         assert_eq!(tls["sslv2"]["state"], "not-offered", "port {port}: {}", tls["sslv2"]);
         eprintln!("SSLv2 on 127.0.0.1:{port}: {}", tls["sslv2"]);
     }
-    for (scheme, port) in [("http-basic", 80), ("http-digest", 8081), ("rtsp-digest", 554), ("onvif-usernametoken", 8000), ("ssh-password", 22)] {
+    for (scheme, port) in [("http-basic", 80), ("http-digest", 8081), ("rtsp-basic", 554), ("rtsp-digest", 8554), ("onvif-usernametoken", 8000), ("ssh-password", 22)].into_iter().filter(|(scheme, _)| rtsp || !scheme.starts_with("rtsp")) {
         assert!(attempts.iter().any(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp {scheme}")) && a["user"] == "admin" && a["outcome"] == "accepted"), "{scheme} on {port}: {attempts:?}");
     }
     assert!(attempts.iter().all(|a| a.get("password").is_none()), "{attempts:?}");
@@ -443,7 +599,8 @@ fn hardened_camera_reports_no_failing_finding() {
     assert!(failing.is_empty(), "hardened twin fails: {failing:#?}");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     // Nothing passes by default: the rules with subjects on this device were examined.
-    for id in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
+    let (rtsp, oip) = (real_rtsp(&cam), real_oip(&cam));
+    for id in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"].into_iter().filter(|id| (rtsp || !id.starts_with("AITE-NET-RTSP-")) && (oip || !id.starts_with("AITE-NET-OIP-"))) {
         assert_eq!(status(&rules, id), "pass", "{id}: {}", rule(&rules, id));
         assert!(rule(&rules, id)["examined"].as_u64().unwrap() > 0, "{id}");
     }
@@ -458,11 +615,16 @@ fn hardened_camera_reports_no_failing_finding() {
     let attempts = net["attempts"].as_array().unwrap();
     // Malformed tensors are sent only where infer is reachable without credentials.
     assert_eq!(status(&rules, "AITE-NET-OIP-MALFORMED-INPUT"), "notApplicable");
+    if oip {
+        // The proxy fronts a live Triton: with the twin's password GET /v2 gets its metadata.
+        let behind = cam.peer("curl", &["-s", "--max-time", "10", "--digest", "-u", &format!("admin:{}", cam.secret), "http://127.0.0.1:8080/v2"]);
+        assert!(String::from_utf8_lossy(&behind.stdout).contains("\"name\":\"triton\""), "{behind:?}");
+    }
     // Key-only SSH: after the key exchange only publickey is offered, so no password is tried.
     let ssh = net["services"].as_array().unwrap().iter().find(|x| x["port"] == 22).unwrap();
     assert_eq!(ssh["ssh_auth_methods"], serde_json::json!(["publickey"]), "{ssh}");
     assert_eq!(status(&rules, "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), "pass");
-    for (scheme, port) in [("http-digest", 443), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)] {
+    for (scheme, port) in [("http-digest", 443), ("rtsp-digest", 554), ("onvif-usernametoken", 8000)].into_iter().filter(|(scheme, _)| rtsp || !scheme.starts_with("rtsp")) {
         let tries: Vec<&serde_json::Value> = attempts.iter().filter(|a| a["service"].as_str().unwrap().contains(&format!(":{port}/tcp")) && a["service"].as_str().unwrap().contains(scheme)).collect();
         assert!(!tries.is_empty() && tries.iter().all(|a| a["outcome"] == "rejected"), "{scheme} on {port}: {attempts:?}");
     }
@@ -554,6 +716,10 @@ fn peers_agree_on_the_camera() {
     }
     for twin in [Twin::Vulnerable, Twin::Hardened] {
         let Some(cam) = camera(twin) else { return };
+        // nmap first: aite's malformed tensors bring the vulnerable twin's Triton down (docs/security.md).
+        let started = Instant::now();
+        let theirs = nmap_open(&cam);
+        let nmap_secs = started.elapsed().as_secs_f64();
         let (net, aite_secs, _) = full_probe(&cam);
         let tls_ports: Vec<u16> = if twin == Twin::Vulnerable { vec![443, 8443] } else { vec![443] };
         let started = Instant::now();
@@ -561,9 +727,6 @@ fn peers_agree_on_the_camera() {
             assert_testssl_agrees(&cam, &net, p);
         }
         let testssl_secs = started.elapsed().as_secs_f64();
-        let started = Instant::now();
-        let theirs = nmap_open(&cam);
-        let nmap_secs = started.elapsed().as_secs_f64();
         let ours: Vec<u64> = net["open"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
         assert_eq!(ours, theirs, "{twin:?}: open ports, aite vs nmap -sT -sV -p-");
         eprintln!("{twin:?} camera wall time: aite probe (all 65535 ports, every check) {aite_secs:.1} s; testssl.sh -p -s on {tls_ports:?} {testssl_secs:.1} s; nmap -sT -sV -p- {nmap_secs:.1} s");
