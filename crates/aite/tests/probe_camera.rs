@@ -714,21 +714,26 @@ fn peers_agree_on_the_camera() {
         skip_or_fail("the camera peer test needs `apt-get install testssl.sh nmap`");
         return;
     }
-    for twin in [Twin::Vulnerable, Twin::Hardened] {
-        let Some(cam) = camera(twin) else { return };
-        // nmap first: aite's malformed tensors bring the vulnerable twin's Triton down (docs/security.md).
-        let started = Instant::now();
-        let theirs = nmap_open(&cam);
-        let nmap_secs = started.elapsed().as_secs_f64();
-        let (net, aite_secs, _) = full_probe(&cam);
-        let tls_ports: Vec<u16> = if twin == Twin::Vulnerable { vec![443, 8443] } else { vec![443] };
-        let started = Instant::now();
-        for &p in &tls_ports {
-            assert_testssl_agrees(&cam, &net, p);
+    // Both twins at once, each in its own namespace (the peers mostly wait on timeouts).
+    std::thread::scope(|scope| {
+        for twin in [Twin::Vulnerable, Twin::Hardened] {
+            scope.spawn(move || {
+                let Some(cam) = camera(twin) else { return };
+                // nmap first: aite's malformed tensors bring the vulnerable twin's Triton down (docs/security.md).
+                let started = Instant::now();
+                let theirs = nmap_open(&cam);
+                let nmap_secs = started.elapsed().as_secs_f64();
+                let (net, aite_secs, _) = full_probe(&cam);
+                let tls_ports: Vec<u16> = if twin == Twin::Vulnerable { vec![443, 8443] } else { vec![443] };
+                let started = Instant::now();
+                for &p in &tls_ports {
+                    assert_testssl_agrees(&cam, &net, p);
+                }
+                let testssl_secs = started.elapsed().as_secs_f64();
+                let ours: Vec<u64> = net["open"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
+                assert_eq!(ours, theirs, "{twin:?}: open ports, aite vs nmap -sT -sV -p-");
+                eprintln!("{twin:?} camera wall time: aite probe (all 65535 ports, every check) {aite_secs:.1} s; testssl.sh -p -s on {tls_ports:?} {testssl_secs:.1} s; nmap -sT -sV -p- {nmap_secs:.1} s");
+            });
         }
-        let testssl_secs = started.elapsed().as_secs_f64();
-        let ours: Vec<u64> = net["open"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).collect();
-        assert_eq!(ours, theirs, "{twin:?}: open ports, aite vs nmap -sT -sV -p-");
-        eprintln!("{twin:?} camera wall time: aite probe (all 65535 ports, every check) {aite_secs:.1} s; testssl.sh -p -s on {tls_ports:?} {testssl_secs:.1} s; nmap -sT -sV -p- {nmap_secs:.1} s");
-    }
+    });
 }
