@@ -478,6 +478,70 @@ mod tests {
         assert!(err.starts_with("agreement:"), "{err}");
     }
 
+    /// A toy detector on 2x2 frames: `1 + (mean·7) as usize` boxes `(0.1k + shift·mean, 0, +0.05, 0.05)`
+    /// with scores `0.9 - 0.01k`; `jitter` added to x on odd calls.
+    struct Boxes {
+        info: TargetInfo,
+        shift: f32,
+        jitter: f32,
+        calls: u32,
+    }
+
+    fn boxes(shift: f32, jitter: f32) -> Boxes {
+        Boxes { info: toy(1.0, 0.0).info, shift, jitter, calls: 0 }
+    }
+
+    impl Target for Boxes {
+        fn info(&self) -> &TargetInfo {
+            &self.info
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            self.calls += 1;
+            let n = inputs[0].shape()[0];
+            let v = inputs[0].to_f32_vec();
+            let (mut scores, mut out) = (vec![], vec![]);
+            for row in v.chunks(v.len() / n) {
+                let m = row.iter().sum::<f32>() / row.len() as f32;
+                let fire = 1 + (m * 7.0) as usize;
+                for k in 0..8 {
+                    scores.push(if k < fire { 0.9 - 0.01 * k as f32 } else { 0.0 });
+                    let x0 = 0.1 * k as f32 + self.shift * m + self.jitter * (self.calls % 2) as f32;
+                    out.extend([x0, 0.0, x0 + 0.05, 0.05]);
+                }
+            }
+            Ok(vec![Tensor::f32(vec![n, 8, 1], scores)?, Tensor::f32(vec![n, 8, 4], out)?])
+        }
+    }
+
+    /// The detector checks: 3 shards of 11 frames merge into the single run (mean IoU folded per frame).
+    #[test]
+    fn detector_shards_merge_into_the_single_run_exactly() {
+        use crate::{detection_agreement, detection_batch_invariance, detection_repeatability};
+        let task = aite_task::Postprocess::new(aite_task::TaskSpec::parse_cli("task=detector,scores_output=0,boxes_output=1").unwrap());
+        let all = frames(11);
+        let ids: Vec<String> = all.iter().map(|f| f.0.clone()).collect();
+        let run = |shard: (usize, usize)| {
+            let plan = ConsistencyShard::plan(shard, &ids, Some(2));
+            let pick = |at: &[usize]| at.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+            let (mine, groups) = (pick(&plan.examined), pick(&plan.batch_samples()));
+            let mut p = ConsistencyPart {
+                detection_repeatability: Some(detection_repeatability(&mut boxes(0.0, 1e-3), &spec(), &task, &mine, 3).unwrap()),
+                detection_batch_invariance: Some(detection_batch_invariance(&mut boxes(0.0, 0.0), &mut boxes(0.0, 2e-3), 2, &spec(), &task, &groups, 1e-4).unwrap()),
+                detection_agreement: Some(detection_agreement(&mut boxes(0.0, 0.0), &mut boxes(0.06, 0.0), &spec(), &task, &mine).unwrap()),
+                shard: Some(plan),
+                ..Default::default()
+            };
+            p.place_samples();
+            serde_json::from_value::<ConsistencyPart>(serde_json::to_value(p).unwrap()).unwrap()
+        };
+        let mut single = run((0, 1));
+        single.shard = None;
+        let a = single.detection_agreement.as_ref().unwrap();
+        assert!(a.matched > 11 && a.mean_iou.is_some_and(|m| m < 1.0) && !a.disagreements.is_empty(), "{a:?}");
+        let merged = merge_consistency(&[run((1, 3)), run((0, 3)), run((2, 3))]).unwrap();
+        assert_eq!(serde_json::to_value(&merged).unwrap(), serde_json::to_value(&single).unwrap());
+    }
+
     #[test]
     fn degenerate_kinds_are_built_in_the_order_of_all() {
         let r = degenerate_frames_where(&mut toy(1.0, 0.0), &spec(), &frames(1)[0].1, 1, &|_| true).unwrap();
