@@ -13,6 +13,7 @@ use crate::raster::{perspective_transform, Frame};
 use crate::TaskError;
 use aite_target::{Target, TargetError, Tensor};
 use serde::{Deserialize, Serialize};
+use std::time::Instant;
 
 /// How the detector's input size is chosen (PaddleOCR `limit_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -194,6 +195,75 @@ impl TextReader for OcrPipeline {
     }
 }
 
+/// A timed part of one OCR read ([`OcrPipeline::read_timed`]), in pipeline order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OcrStage {
+    /// BGR, side limits, letterbox, the detector's resize and normalisation.
+    DetPreprocess,
+    DetInference,
+    /// DB boxes, corner order, clipping and reading order.
+    DbPostprocess,
+    /// Each box warped to an upright crop.
+    Crop,
+    ClsPreprocess,
+    ClsInference,
+    /// The 0/180 decision and turning the crops.
+    ClsPostprocess,
+    RecPreprocess,
+    RecInference,
+    /// Greedy CTC decoding, score filter, boxes back to frame pixels.
+    CtcDecode,
+}
+
+impl OcrStage {
+    pub const ALL: [OcrStage; 10] = [
+        OcrStage::DetPreprocess,
+        OcrStage::DetInference,
+        OcrStage::DbPostprocess,
+        OcrStage::Crop,
+        OcrStage::ClsPreprocess,
+        OcrStage::ClsInference,
+        OcrStage::ClsPostprocess,
+        OcrStage::RecPreprocess,
+        OcrStage::RecInference,
+        OcrStage::CtcDecode,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            OcrStage::DetPreprocess => "det_preprocess",
+            OcrStage::DetInference => "det_inference",
+            OcrStage::DbPostprocess => "db_postprocess",
+            OcrStage::Crop => "crop",
+            OcrStage::ClsPreprocess => "cls_preprocess",
+            OcrStage::ClsInference => "cls_inference",
+            OcrStage::ClsPostprocess => "cls_postprocess",
+            OcrStage::RecPreprocess => "rec_preprocess",
+            OcrStage::RecInference => "rec_inference",
+            OcrStage::CtcDecode => "ctc_decode",
+        }
+    }
+}
+
+/// Nanoseconds spent in each [`OcrStage`] of one read (0 for a stage that did not run,
+/// e.g. cls and rec on a frame without text).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OcrTimings(pub [u64; 10]);
+
+impl OcrTimings {
+    pub fn get(&self, stage: OcrStage) -> u64 {
+        self.0[stage as usize]
+    }
+
+    /// Add the time since `since` to `stage`; returns now, the next part's start.
+    fn lap(&mut self, stage: OcrStage, since: Instant) -> Instant {
+        let now = Instant::now();
+        self.0[stage as usize] += (now - since).as_nanos() as u64;
+        now
+    }
+}
+
 /// Detector, optional direction classifier and recogniser, with the recogniser's charset.
 pub struct OcrPipeline {
     pub spec: OcrSpec,
@@ -213,6 +283,14 @@ impl OcrPipeline {
 
     /// Read every text line of an RGB frame (8-bit values, `height x width x 3`).
     pub fn read(&mut self, rgb: &Frame) -> Result<Vec<TextLine>, TaskError> {
+        self.read_timed(rgb).map(|(lines, _)| lines)
+    }
+
+    /// [`read`](Self::read), with the time of each [`OcrStage`] (one monotonic clock read
+    /// between consecutive parts, so the parts add up to the whole read).
+    pub fn read_timed(&mut self, rgb: &Frame) -> Result<(Vec<TextLine>, OcrTimings), TaskError> {
+        let mut t = OcrTimings::default();
+        let t0 = Instant::now();
         let mut bgr = rgb.clone();
         for px in bgr.data.chunks_exact_mut(3) {
             px.swap(0, 2);
@@ -220,16 +298,19 @@ impl OcrPipeline {
         let (raw_w, raw_h) = (bgr.width as f32, bgr.height as f32);
         let (img, ratio_w, ratio_h) = self.limit_sides(bgr);
         let (img, pad_top) = self.letterbox(img);
-        let boxes = self.detect(&img)?;
+        let boxes = self.detect(&img, &mut t, t0)?;
+        let mut at = Instant::now();
         if boxes.is_empty() {
-            return Ok(vec![]);
+            return Ok((vec![], t));
         }
         let mut crops: Vec<Frame> = boxes.iter().map(|q| crop(&img, q)).collect::<Result<_, _>>()?;
+        at = t.lap(OcrStage::Crop, at);
         let rotated = match self.cls.as_mut() {
-            Some(cls) => classify(cls, &self.spec, &mut crops)?,
+            Some(cls) => classify(cls, &self.spec, &mut crops, &mut t, at)?,
             None => vec![false; crops.len()],
         };
-        let texts = recognise(&mut self.rec, &self.spec, &self.charset, &crops)?;
+        let texts = recognise(&mut self.rec, &self.spec, &self.charset, &crops, &mut t, Instant::now())?;
+        let at = Instant::now();
         let mut lines = Vec::new();
         for ((quad, (text, score)), rotated) in boxes.into_iter().zip(texts).zip(rotated) {
             if score < self.spec.text_score {
@@ -238,7 +319,8 @@ impl OcrPipeline {
             let quad = quad.map(|[x, y]| [(x * ratio_w).clamp(0.0, raw_w), ((y - pad_top as f32) * ratio_h).clamp(0.0, raw_h)]);
             lines.push(TextLine { quad, text, score, rotated });
         }
-        Ok(lines)
+        t.lap(OcrStage::CtcDecode, at);
+        Ok((lines, t))
     }
 
     /// rapidocr's `preprocess`: frames over `max_side_len` scaled down, under
@@ -282,7 +364,8 @@ impl OcrPipeline {
 
     /// Detector input, DB boxes, PaddleOCR's clockwise ordering and clipping, boxes
     /// narrower or lower than 4 pixels dropped, then reading order.
-    fn detect(&mut self, img: &Frame) -> Result<Vec<Quad>, TaskError> {
+    /// `t0`: when the read started (BGR, side limits and letterbox count as det preprocessing).
+    fn detect(&mut self, img: &Frame, t: &mut OcrTimings, t0: Instant) -> Result<Vec<Quad>, TaskError> {
         let (h, w) = (img.height, img.width);
         let limit = match self.spec.det_limit_type {
             LimitType::Min => self.spec.det_limit_side_len,
@@ -297,13 +380,16 @@ impl OcrPipeline {
         };
         let (rh, rw) = (round32((h as f64 * ratio) as usize), round32((w as f64 * ratio) as usize));
         if rh == 0 || rw == 0 {
+            t.lap(OcrStage::DetPreprocess, t0);
             return Ok(vec![]);
         }
         let resized = img.resize_linear(rw, rh);
         let scale = (1.0f64 / 255.0) as f32;
         let input = planar(&resized, |v| ((v as f32 * scale) as f64 - 0.5) as f32 / 0.5);
         let input = Tensor::f32(vec![1, 3, rh, rw], input).map_err(|e| TaskError::Outputs { reason: e.to_string(), hint: String::new() })?;
+        let at = t.lap(OcrStage::DetPreprocess, t0);
         let out = self.det.infer("det", input)?;
+        let at = t.lap(OcrStage::DetInference, at);
         let (map, mw, mh) = prob_map(&out)?;
         let mut quads = Vec::new();
         for b in db_boxes(&map, mw, mh, &self.spec.db_params(), w, h) {
@@ -318,7 +404,9 @@ impl OcrPipeline {
             }
             quads.push(q);
         }
-        Ok(reading_order(quads))
+        let quads = reading_order(quads);
+        t.lap(OcrStage::DbPostprocess, at);
+        Ok(quads)
     }
 }
 
@@ -402,7 +490,7 @@ fn resize_norm(img: &Frame, h: usize, w: usize, out: &mut [f32]) {
 }
 
 /// The direction classifier over batches; crops it calls `180` (above `cls_thresh`) are turned.
-fn classify(model: &mut OcrModel, spec: &OcrSpec, crops: &mut [Frame]) -> Result<Vec<bool>, TaskError> {
+fn classify(model: &mut OcrModel, spec: &OcrSpec, crops: &mut [Frame], t: &mut OcrTimings, mut at: Instant) -> Result<Vec<bool>, TaskError> {
     let order = by_ratio(crops);
     let mut rotated = vec![false; crops.len()];
     let (h, w) = (48, spec.cls_width);
@@ -412,7 +500,9 @@ fn classify(model: &mut OcrModel, spec: &OcrSpec, crops: &mut [Frame]) -> Result
             resize_norm(&crops[i], h, w, &mut input[k * 3 * h * w..(k + 1) * 3 * h * w]);
         }
         let input = Tensor::f32(vec![batch.len(), 3, h, w], input).map_err(|e| TaskError::Outputs { reason: e.to_string(), hint: String::new() })?;
+        at = t.lap(OcrStage::ClsPreprocess, at);
         let out = model.infer("cls", input)?;
+        at = t.lap(OcrStage::ClsInference, at);
         let probs = out.first().map(|t| (t.shape().to_vec(), t.to_f32_vec()));
         let Some((shape, probs)) = probs.filter(|(s, _)| s.len() == 2 && s[0] == batch.len() && s[1] == 2) else {
             return Err(TaskError::Outputs { reason: format!("the direction classifier returned {:?}, not [{}, 2]", out.first().map(|t| t.shape().to_vec()), batch.len()), hint: "pass the PP-OCR direction classifier (ch_ppocr_mobile_v2.0_cls_infer.onnx) as --cls".into() });
@@ -425,13 +515,14 @@ fn classify(model: &mut OcrModel, spec: &OcrSpec, crops: &mut [Frame]) -> Result
                 rotated[i] = true;
             }
         }
+        at = t.lap(OcrStage::ClsPostprocess, at);
     }
     Ok(rotated)
 }
 
 /// The recogniser over batches of crops sorted by ratio, each batch as wide as its
 /// widest crop, then greedy CTC decoding.
-fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[Frame]) -> Result<Vec<(String, f64)>, TaskError> {
+fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[Frame], t: &mut OcrTimings, mut at: Instant) -> Result<Vec<(String, f64)>, TaskError> {
     let order = by_ratio(crops);
     let mut texts = vec![(String::new(), 0.0); crops.len()];
     let h = spec.rec_height;
@@ -443,18 +534,21 @@ fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[F
             resize_norm(&crops[i], h, w, &mut input[k * 3 * h * w..(k + 1) * 3 * h * w]);
         }
         let input = Tensor::f32(vec![batch.len(), 3, h, w], input).map_err(|e| TaskError::Outputs { reason: e.to_string(), hint: String::new() })?;
+        at = t.lap(OcrStage::RecPreprocess, at);
         let out = model.infer("rec", input)?;
-        let t = out.first().ok_or_else(|| TaskError::Outputs { reason: "the recogniser returned no output".into(), hint: "pass the PP-OCR recogniser as --rec".into() })?;
-        let [n, steps, classes] = *t.shape() else {
-            return Err(TaskError::Outputs { reason: format!("a recogniser output of shape {:?} is not [N, T, classes]", t.shape()), hint: "pass the PP-OCR recogniser (ch_PP-OCRv4_rec_infer.onnx) as --rec".into() });
+        at = t.lap(OcrStage::RecInference, at);
+        let t_out = out.first().ok_or_else(|| TaskError::Outputs { reason: "the recogniser returned no output".into(), hint: "pass the PP-OCR recogniser as --rec".into() })?;
+        let [n, steps, classes] = *t_out.shape() else {
+            return Err(TaskError::Outputs { reason: format!("a recogniser output of shape {:?} is not [N, T, classes]", t_out.shape()), hint: "pass the PP-OCR recogniser (ch_PP-OCRv4_rec_infer.onnx) as --rec".into() });
         };
         if n != batch.len() {
             return Err(TaskError::Outputs { reason: format!("the recogniser returned {n} results for {} crops", batch.len()), hint: String::new() });
         }
-        let v = t.to_f32_vec();
+        let v = t_out.to_f32_vec();
         for (k, &i) in batch.iter().enumerate() {
             texts[i] = charset.decode(&v[k * steps * classes..(k + 1) * steps * classes], classes)?;
         }
+        at = t.lap(OcrStage::CtcDecode, at);
     }
     Ok(texts)
 }
@@ -569,6 +663,26 @@ mod tests {
         // A recogniser score under text_score drops the line.
         p.spec.text_score = 0.75;
         assert!(p.read(&frame).unwrap().is_empty());
+    }
+
+    /// The timed parts of a read: every part ran for a frame with a line, only the detector's
+    /// for a frame without one, and the parts add up to no more than the read's wall time.
+    #[test]
+    fn read_timed_times_the_parts_that_ran() {
+        let mut p = pipeline(Default::default());
+        let frame = Frame::new(800, 768, vec![128; 800 * 768 * 3]).unwrap();
+        let t0 = std::time::Instant::now();
+        let (lines, t) = p.read_timed(&frame).unwrap();
+        let wall = t0.elapsed().as_nanos() as u64;
+        assert_eq!(lines, p.read(&frame).unwrap());
+        assert!(t.0.iter().sum::<u64>() <= wall, "{t:?} > {wall}");
+        let mut empty = OcrPipeline::new(OcrSpec::default(), fake(|x| Tensor::f32(vec![1, 1, x.shape()[2], x.shape()[3]], vec![0.0; x.shape()[2] * x.shape()[3]]).unwrap()), None, fake(|x| x.clone()), "a").unwrap();
+        let (lines, t) = empty.read_timed(&frame).unwrap();
+        assert!(lines.is_empty());
+        for s in &OcrStage::ALL[3..] {
+            assert_eq!(t.get(*s), 0, "{}", s.name());
+        }
+        assert_eq!(OcrStage::ALL.map(|s| s as usize), std::array::from_fn(|i| i));
     }
 
     #[test]
