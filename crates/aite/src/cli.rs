@@ -759,17 +759,18 @@ pub struct RobustnessArgs {
     /// hopskipjump (groups: square, spsa, noise, all); `none` skips.
     #[arg(long, default_value = "square-linf,noise-linf")]
     pub attacks: String,
-    /// Samples attacked (the first N of --samples).
-    #[arg(long, default_value_t = 50)]
-    pub attack_samples: usize,
-    /// Hard per-sample query budget of the Square attack, SPSA and HopSkipJump (AutoAttack: 5000).
-    #[arg(long, default_value_t = 5000)]
-    pub queries: usize,
+    /// Samples attacked (the first N of --samples; default 50, with a detector --task 10).
+    #[arg(long)]
+    pub attack_samples: Option<usize>,
+    /// Hard per-sample query budget of the Square attack, SPSA and HopSkipJump (default 5000,
+    /// AutoAttack's; with a detector --task 300: a detector query costs a full frame).
+    #[arg(long)]
+    pub queries: Option<usize>,
     /// Query budget of the random-noise baseline.
     #[arg(long, default_value_t = 100)]
     pub noise_queries: usize,
     /// L-inf radius in 0..1 pixel units, as a number or a fraction such as 8/255
-    /// (default: 8/255 for inputs up to 64 px, 4/255 above, as RobustBench).
+    /// (default: 8/255 for inputs up to 64 px, 4/255 above, as RobustBench; 8/255 for a detector).
     #[arg(long)]
     pub eps_linf: Option<String>,
     /// L2 radius over the 0..1 image (default 0.5).

@@ -574,3 +574,35 @@ fn robustness_vanishing_attack_on_ultraface_writes_its_section_and_shards_merge(
     let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("-d").arg(&folder).args(["-p", "ultraface320", "--task", "ultraface-slim320", "--attacks", "spsa-linf"]));
     assert!(r.code != 0 && r.stderr.contains("spsa-linf reads classifier outputs"), "{}\n{}", r.code, r.stderr);
 }
+
+/// Without --queries, --attack-samples or --eps-linf a detector is attacked with the bounded
+/// default (vanishing Square L-inf at 8/255, 300 queries, at most 10 frames), not AutoAttack's
+/// 5000 queries on 50 frames; the default is printed and recorded in config.json. Uniform grey
+/// frames hold no face, so no query is spent beyond the clean one (cheap).
+#[test]
+fn detector_attack_default_is_bounded_printed_and_recorded() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("frames");
+    std::fs::create_dir_all(&folder).unwrap();
+    for i in 0..12 {
+        image::RgbImage::from_pixel(320, 240, image::Rgb([128, 128, 128])).save(folder.join(format!("grey{i:02}.png"))).unwrap();
+    }
+    let model = assets.join("models/face-ultraface/version-slim-320.onnx");
+    let out = dir.path().join("out");
+    let r = run(aite().args(["robustness", "-m"]).arg(&model).arg("-d").arg(&folder).args(["-p", "ultraface320", "--task", "ultraface-slim320", "--corruptions", "none", "--no-consistency", "--samples", "12", "--out"]).arg(&out));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("detector attack default") && r.stderr.contains("300 queries"), "{}", r.stderr);
+    let run_dir = run_folder(&out);
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(run_dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["attack_samples"], 10, "{cfg}");
+    let d = &cfg["detector_attack_default"];
+    assert_eq!((d["settings"]["queries"].as_u64(), d["settings"]["frames"].as_u64()), (Some(300), Some(10)), "{cfg}");
+    assert_eq!(d["defaulted"], serde_json::json!(["queries", "attack_samples", "eps_linf"]), "{cfg}");
+    let a = &cfg["detector_attacks"][0];
+    assert_eq!((a["goal"].as_str(), a["attack"]["kind"].as_str(), a["attack"]["budget"].as_u64()), (Some("vanish"), Some("square-linf"), Some(300)), "{cfg}");
+    assert!((a["attack"]["epsilon"].as_f64().unwrap() - 8.0 / 255.0).abs() < 1e-6, "{cfg}");
+    let s = &results(&run_dir)["suites"]["detector_attack_square_linf"];
+    assert_eq!((s["frames"].as_u64(), s["no_clean_detection"].as_u64(), s["attacked"].as_u64()), (Some(10), Some(10), Some(0)), "{s}");
+    assert!(s["success_rate"].is_null(), "no frame attacked, no rate: {s}");
+}

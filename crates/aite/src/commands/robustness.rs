@@ -274,7 +274,7 @@ pub fn attack_settings(a: &RobustnessArgs, side: usize) -> Result<Vec<AttackSett
             let mut s = AttackSettings::autoattack(kind, side);
             s.seed = a.seed;
             s.channel = channel;
-            s.budget = if matches!(kind, AttackKind::NoiseLinf | AttackKind::NoiseL2) { a.noise_queries } else { a.queries };
+            s.budget = if matches!(kind, AttackKind::NoiseLinf | AttackKind::NoiseL2) { a.noise_queries } else { a.queries.unwrap_or(CLASSIFIER_ATTACK_QUERIES) };
             match kind.norm() {
                 "linf" => s.epsilon = eps_linf.unwrap_or(s.epsilon),
                 _ => s.epsilon = a.eps_l2.unwrap_or(s.epsilon),
@@ -321,15 +321,40 @@ pub fn run_attack_checkpointed(
     Ok((report, path))
 }
 
+/// Per-sample query budget of a classifier attack without `--queries` (AutoAttack's).
+pub const CLASSIFIER_ATTACK_QUERIES: usize = 5000;
+/// Samples a classifier attack takes without `--attack-samples`.
+pub const CLASSIFIER_ATTACK_SAMPLES: usize = 50;
+
+/// The bounded default of a detector attack: one detector query is a whole frame through the
+/// model and its post-processing (UltraFace RFB-320: ~0.1 s on a debug build), so AutoAttack's
+/// 5000 queries on 50 frames would take hours. The vanishing Square L-inf attack at 8/255 with
+/// 300 queries per frame (its noise baseline the same) on at most 10 frames. `aite run` and
+/// `aite robustness --task DETECTOR` use it unless told otherwise; it is recorded in config.json.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct DetectorAttackDefault {
+    pub queries: usize,
+    pub frames: usize,
+    pub epsilon_linf: f32,
+}
+
+pub const DETECTOR_ATTACK_DEFAULT: DetectorAttackDefault = DetectorAttackDefault { queries: 300, frames: 10, epsilon_linf: 8.0 / 255.0 };
+
 /// The detector attacks of `--attacks` (square-linf, square-l2; noise kinds are the baseline
-/// each carries, at the attack's norm and budget) with `--detector-goal`.
+/// each carries, at the attack's norm and budget) with `--detector-goal`; without `--queries`
+/// or `--eps-linf`, [`DETECTOR_ATTACK_DEFAULT`]'s.
 fn detector_attack_settings(a: &RobustnessArgs, attacks: Vec<AttackSettings>) -> Result<Vec<DetectorAttackSettings>> {
     let goal: DetectorGoal = a.detector_goal.parse().map_err(|e: String| usage(format!("--detector-goal: {e}")))?;
     attacks
         .into_iter()
         .filter(|s| matches!(s.kind, AttackKind::SquareLinf | AttackKind::SquareL2))
         .map(|attack| {
-            let s = DetectorAttackSettings { goal, attack: AttackSettings { budget: a.queries, ..attack } };
+            let epsilon = match (attack.kind.norm(), &a.eps_linf) {
+                ("linf", None) => DETECTOR_ATTACK_DEFAULT.epsilon_linf,
+                _ => attack.epsilon,
+            };
+            let budget = a.queries.unwrap_or(DETECTOR_ATTACK_DEFAULT.queries);
+            let s = DetectorAttackSettings { goal, attack: AttackSettings { budget, epsilon, ..attack } };
             s.validate()?;
             Ok(s)
         })
@@ -554,6 +579,16 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         Some(_) => detector_attack_settings(&a, std::mem::take(&mut attacks))?,
         None => vec![],
     };
+    let attack_samples = a.attack_samples.unwrap_or(if detector.is_some() { DETECTOR_ATTACK_DEFAULT.frames } else { CLASSIFIER_ATTACK_SAMPLES });
+    // Which of the detector attack's settings are the bounded default (printed and recorded).
+    let defaulted: Vec<&str> = [("queries", a.queries.is_none()), ("attack_samples", a.attack_samples.is_none()), ("eps_linf", a.eps_linf.is_none())].into_iter().filter(|d| d.1).map(|d| d.0).collect();
+    if !detector_attacks.is_empty() && !defaulted.is_empty() {
+        let d = DETECTOR_ATTACK_DEFAULT;
+        eprintln!(
+            "note: detector attack default for {}: {} queries per frame (its noise baseline the same) on at most {} frames, L-inf 8/255 (recorded in config.json; --queries, --attack-samples, --eps-linf change it)",
+            defaulted.join(", "), d.queries, d.frames
+        );
+    }
     let shard = parse_shard(a.shard.as_deref())?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
     results.inputs.extend(model_artifacts(&a.model.model, "model")?);
@@ -602,7 +637,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         results.add_suite("detection_corruptions", &report);
     }
     if let (Some(task), false) = (&detector, interrupted || detector_attacks.is_empty()) {
-        let frames: Vec<DetectionFrame> = loaded[..loaded.len().min(a.attack_samples)].iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
+        let frames: Vec<DetectionFrame> = loaded[..loaded.len().min(attack_samples)].iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
         let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info(), "task": task.spec() });
         for settings in &detector_attacks {
             let (report, path) = run_detector_attack_checkpointed(deployed.as_mut(), &spec, task, &frames, settings, shard, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
@@ -625,7 +660,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         checkpoints.push(path);
     }
     if !attacks.is_empty() && !interrupted {
-        let frames = labeled_frames(&loaded[..loaded.len().min(a.attack_samples)], spec.color)?;
+        let frames = labeled_frames(&loaded[..loaded.len().min(attack_samples)], spec.color)?;
         let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info() });
         let mut reports = Vec::new();
         for settings in &attacks {
@@ -649,11 +684,12 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         "command": "robustness", "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(),
         "reference": a.reference, "reference_engine": a.reference_engine.map(|e| format!("{e:?}").to_lowercase()),
         "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
-        "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": a.attack_samples,
+        "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": attack_samples,
         "shard": a.shard,
     });
     if let (false, Some(obj)) = (detector_attacks.is_empty(), cfg.as_object_mut()) {
         obj.insert("detector_attacks".into(), serde_json::to_value(&detector_attacks)?);
+        obj.insert("detector_attack_default".into(), serde_json::json!({ "settings": DETECTOR_ATTACK_DEFAULT, "defaulted": defaulted }));
     }
     if let (Some(task), Some(obj)) = (&task, cfg.as_object_mut()) {
         obj.insert("task".into(), serde_json::to_value(task)?);
