@@ -280,7 +280,7 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
     if let Some(e) = suite.get("error").and_then(Value::as_str) {
         return Some(format!("suite `{suite_name}` stopped with an error: {e}"));
     }
-    for key in ["missing_cells", "missing_samples"] {
+    for key in ["missing_cells", "missing_samples", "missing_frames"] {
         if let Some(n) = suite.get(key).and_then(Value::as_u64).filter(|&n| n > 0) {
             return Some(format!("suite `{suite_name}` is incomplete: {key} = {n}"));
         }
@@ -496,6 +496,9 @@ fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value,
         }
         MetricKind::Proportion => {
             let Some(obj) = results.pointer(&pointer(path)) else { return missing(path) };
+            if obj.is_null() {
+                return withheld_proportion(path, suite);
+            }
             let (Some(s), Some(n)) = (obj.get("successes").and_then(Value::as_u64), obj.get("trials").and_then(Value::as_u64)) else { return missing(&format!("{path}.successes/trials")) };
             if n == 0 {
                 let mut o = Outcome::new(Verdict::NotTested { why: format!("{path} has 0 trials") }, "nothing measured");
@@ -588,6 +591,25 @@ fn estimate(r: &Requirement, suite: &Value, results: &Value) -> Outcome {
         o.note = format!("{v:.4}{against}: the 95% interval {lo:.4}..{hi:.4} {side} {t}");
         o
     })
+}
+
+/// A rate the suite recorded as `null`: nothing in its denominator. A detector attack says why
+/// (the goal does not apply to this detector, or no frame had a clean detection to attack).
+fn withheld_proportion(path: &str, suite: &Value) -> Outcome {
+    let frames = suite.get("frames").and_then(Value::as_u64);
+    let verdict = if suite.pointer("/applicability/status").and_then(Value::as_str) == Some("not-applicable") {
+        let why = suite.pointer("/applicability/why").and_then(Value::as_str).unwrap_or("no reason recorded");
+        Verdict::NotApplicable { why: format!("the attack's goal does not apply to this detector: {why}") }
+    } else if let (Some(n), Some(0)) = (frames, suite.get("attacked").and_then(Value::as_u64)) {
+        let none = suite.get("no_clean_detection").and_then(Value::as_u64).unwrap_or(0);
+        let errors = suite.get("target_errors").and_then(Value::as_u64).unwrap_or(0);
+        Verdict::NotTested { why: format!("no frame was attacked: of {n} frames, {none} had no clean detection and {errors} a target error (give frames on which the detector finds something)") }
+    } else {
+        Verdict::NotTested { why: format!("{path} is null: the suite measured no trial") }
+    };
+    let mut o = Outcome::new(verdict, "no rate");
+    o.evidence.push(pointer(path));
+    o
 }
 
 /// The highest CVSS base score of the vulnerabilities matched against an OSV feed,

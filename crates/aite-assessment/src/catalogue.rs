@@ -112,6 +112,8 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.detection_corruptions.mpc", Estimate, "fraction", VALUE, Bootstrap, "mPC: a detector's mean AP over the corruption cells (Michaelis et al. 2019), against the sweep's ground truth"),
     m!("suites.detection_corruptions.mpc50", Estimate, "fraction", VALUE, Bootstrap, "mean AP50 over the corruption cells"),
     m!("suites.detection_corruptions.rpc", Estimate, "ratio", VALUE, Bootstrap, "rPC = mPC / clean AP; withheld against the model's own clean predictions (1 by construction)"),
+    m!("suites.detector_attack_square_linf.success_rate", Proportion, "fraction", VALUE, Wilson, "vanishing Square L-inf attack on a detector: frames whose every detection vanished, of the frames with a clean detection (Wilson 95%)"),
+    m!("suites.detector_attack_square_linf.noise_success_rate", Proportion, "fraction", VALUE, Wilson, "the vanishing attack's noise baseline at the same norm, radius and budget"),
     m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),
     m!("suites.network.rules.*", SecurityRule, "status", &["status"], None, "one rule of the network probe (`aite probe`)"),
     m!("suites.security.vulnerability_summary.max_cvss_base", CvssBound, "cvss", VALUE, None, "highest CVSS base score of the known vulnerabilities matched against the OSV feed"),

@@ -73,3 +73,46 @@ fn a_classifier_run_never_passes_the_detector_requirements() {
         assert!(matches!(verdict(&run, id), Verdict::NotApplicable { ref why } if why.contains("classifier")), "{id}: {:?}", verdict(&run, id));
     }
 }
+
+fn vanish(successes: u64, trials: u64, low: f64, high: f64) -> Value {
+    // 12 frames, 2 without a clean detection: the rate is over the attacked frames only.
+    json!({ "settings": { "goal": "vanish", "attack": { "kind": "square-linf", "epsilon": 0.0313725, "budget": 300 } }, "applicability": { "status": "applicable" },
+            "frames": 12, "attacked": trials, "no_clean_detection": 12 - trials, "target_errors": 0, "missing_frames": 0, "interrupted": false,
+            "success_rate": { "successes": successes, "trials": trials, "value": successes as f64 / trials as f64, "ci95_low": low, "ci95_high": high },
+            "noise_success_rate": { "successes": 0, "trials": trials, "value": 0.0, "ci95_low": 0.0, "ci95_high": 0.3 } })
+}
+
+#[test]
+fn vanishing_attack_success_rate_is_judged_on_its_wilson_interval() {
+    for name in aite_assessment::profile::shipped_names() {
+        let p = shipped(name).unwrap();
+        let r = p.requirements.iter().find(|r| r.id == "ROB-DET-VANISH").unwrap_or_else(|| panic!("{name} lacks ROB-DET-VANISH"));
+        assert_eq!((r.metric.as_str(), r.decision), ("suites.detector_attack_square_linf.success_rate", aite_assessment::DecisionRule::Guarded), "{name}");
+    }
+    let run = |s: Value| json!({ "suites": { "detector_attack_square_linf": s } });
+    // Threshold 0.5 (le, guarded). 1/10 vanished: Wilson 0.0179..0.4042, wholly below -> PASS,
+    // read as 1 of the 10 attacked frames (the 2 without a clean detection do not count).
+    let pass = run(vanish(1, 10, 0.017876213095072896, 0.4041500267952385));
+    assert_eq!(verdict(&pass, "ROB-DET-VANISH"), Verdict::Pass);
+    let p = shipped("ai-camera").unwrap();
+    let r = assess(&p, &pass).requirements.into_iter().find(|r| r.id == "ROB-DET-VANISH").unwrap();
+    assert_eq!((r.value, r.interval.as_ref().and_then(|i| i.high)), (Some(0.1), Some(0.4041500267952385)));
+    // 2/10: point 0.2 passes but Wilson 0.0567..0.5098 straddles 0.5 -> INCONCLUSIVE.
+    assert_eq!(verdict(&run(vanish(2, 10, 0.05668215145437519, 0.5098375284633583)), "ROB-DET-VANISH"), Verdict::Inconclusive);
+    // 9/10: Wilson 0.5958..0.9821 wholly above -> FAIL.
+    assert_eq!(verdict(&run(vanish(9, 10, 0.5958499732047615, 0.9821237869049271)), "ROB-DET-VANISH"), Verdict::Fail);
+    // No frame with a clean detection: nothing attacked, the rate is null -> NOT_TESTED saying so.
+    let mut none = vanish(0, 10, 0.0, 0.3);
+    none["attacked"] = json!(0);
+    none["no_clean_detection"] = json!(12);
+    none["success_rate"] = Value::Null;
+    assert!(matches!(verdict(&run(none), "ROB-DET-VANISH"), Verdict::NotTested { ref why } if why.contains("12 had no clean detection")));
+    // An interrupted or partial (one shard) attack never passes.
+    let mut partial = vanish(1, 10, 0.017876213095072896, 0.4041500267952385);
+    partial["missing_frames"] = json!(5);
+    assert!(matches!(verdict(&run(partial), "ROB-DET-VANISH"), Verdict::NotTested { ref why } if why.contains("missing_frames = 5")));
+    // A run without the suite: NOT_TESTED with the reason; a classifier terminal (aite run): NOT_APPLICABLE.
+    assert!(matches!(verdict(&json!({ "suites": {} }), "ROB-DET-VANISH"), Verdict::NotTested { ref why } if why.contains("not in results.json")));
+    let na = json!({ "suites": { "detector_attack_square_linf": { "status": "not-applicable", "why": "the terminal's task is a classifier" } } });
+    assert!(matches!(verdict(&na, "ROB-DET-VANISH"), Verdict::NotApplicable { ref why } if why.contains("classifier")));
+}

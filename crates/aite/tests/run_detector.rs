@@ -1,6 +1,7 @@
 //! `aite run` on a detector terminal (issue 16): `[dataset] task = "ultraface-slim320"` and
 //! `labels` in aite.toml run the detector suites the profile reads (COCO AP against the
-//! labels, the corruption sweep with mPC/rPC, consistency on decoded detections), record the
+//! labels, the corruption sweep with mPC/rPC, consistency on decoded detections, the vanishing
+//! attack at the bounded detector default), record the
 //! task in the evidence, and the detector requirements get verdicts from what was measured.
 //! UltraFace slim-320 on five face photos from ../shared (skips without it).
 
@@ -80,6 +81,8 @@ repeats = 2
 corruptions = "gaussian_noise,contrast"
 severities = [2, 4]
 corruption_frames = 5
+attack_frames = 2
+attack_budget = 20
 "#,
             model.display(),
             labels.file_name().unwrap().to_string_lossy()
@@ -112,6 +115,22 @@ corruption_frames = 5
     assert_eq!(det_ap["verdict"].as_str(), Some(want), "{det_ap}");
     let rpc = req("ROB-DET-RPC");
     assert!(rpc["value"].as_f64().is_some_and(|v| (v - sweep["rpc"]["value"].as_f64().unwrap()).abs() < 1e-12), "{rpc}");
+    // The vanishing attack at the detector default, lowered by attack_frames/attack_budget; ROB-DET-VANISH
+    // judged on its Wilson interval over the attacked frames (hand check: high <= 0.5 PASS, low > 0.5 FAIL).
+    let v = &s["detector_attack_square_linf"];
+    assert_eq!((v["settings"]["goal"].as_str(), v["settings"]["attack"]["budget"].as_u64(), v["frames"].as_u64()), (Some("vanish"), Some(20), Some(2)), "{v}");
+    assert!((v["settings"]["attack"]["epsilon"].as_f64().unwrap() - 8.0 / 255.0).abs() < 1e-6, "{v}");
+    assert_eq!(res["files"]["detector_attack_square_linf"][0], "detector-attack-square-linf.csv");
+    let vanish = req("ROB-DET-VANISH");
+    let want = match (v["success_rate"]["ci95_low"].as_f64(), v["success_rate"]["ci95_high"].as_f64()) {
+        (Some(_), Some(h)) if h <= 0.5 => "PASS",
+        (Some(l), Some(_)) if l > 0.5 => "FAIL",
+        (Some(_), Some(_)) => "INCONCLUSIVE",
+        _ => "NOT_TESTED",
+    };
+    assert!(vanish["verdict"].to_string().contains(want), "{vanish}\n{v}");
+    assert_eq!(s["attack_spsa_linf"]["status"], "not-applicable", "{}", s["attack_spsa_linf"]);
+    eprintln!("aite run, UltraFace slim-320 vanishing attack (20 queries, 2 frames, 8/255): {} (noise {}); ROB-DET-VANISH {}", v["success_rate"], v["noise_success_rate"], vanish["verdict"]);
     // Top-1 does not apply to a detector: never a pass.
     assert!(req("ROB-DECLARED-ACCURACY")["verdict"].to_string().contains("NOT_APPLICABLE"), "{}", req("ROB-DECLARED-ACCURACY"));
     eprintln!("aite run, UltraFace slim-320 terminal: AP {ap:.4}, mPC {:.4}, rPC {:.4}; ROB-DET-AP {}, ROB-DET-RPC {}", sweep["mpc"]["value"], sweep["rpc"]["value"], det_ap["verdict"], rpc["verdict"]);

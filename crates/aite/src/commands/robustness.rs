@@ -363,7 +363,7 @@ fn detector_attack_settings(a: &RobustnessArgs, attacks: Vec<AttackSettings>) ->
 
 /// One detector attack on the frames of `shard`, with a per-frame checkpoint.
 #[allow(clippy::too_many_arguments)]
-fn run_detector_attack_checkpointed(
+pub fn run_detector_attack_checkpointed(
     target: &mut dyn Target,
     spec: &PreprocessSpec,
     task: &Postprocess,
@@ -539,7 +539,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let mut deployed = load_model(&a.model)?;
     let (spec, inferred) = preprocess_spec(a.data.preprocess.as_deref(), deployed.info())?;
     if inferred {
-        eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
+        crate::common::note_inferred_preprocess(&spec, a.task.as_deref())?;
     }
     let sweep = if a.corruptions == "none" {
         None

@@ -172,7 +172,7 @@ impl Step {
             Step::CachingAudit => &["caching_audit"],
             Step::Consistency => &["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic", "detection_repeatability", "detection_batch_invariance", "detection_agreement"],
             Step::Corruptions => &["corruptions", "detection_corruptions"],
-            Step::Attacks => &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"],
+            Step::Attacks => &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case", "detector_attack_square_linf"],
             Step::Security => &["security"],
             Step::Network => &["network"],
             Step::Detector => &["detection_accuracy", "detection_accuracy_reference", "detection_agreement", "detection_corruptions", "detector_attack_square_linf"],
@@ -359,7 +359,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
     match step {
         Step::Accuracy if detector.is_some() => detector_accuracy_step(cx, detector.as_ref().expect("matched"), &mut out)?,
         Step::Corruptions if detector.is_some() => detector_sweep_step(cx, detector.as_ref().expect("matched"), &mut out)?,
-        Step::Attacks if detector.is_some() => return Err(not_run("the terminal's task is a detector: `aite run` attacks classifier outputs (a detector's vanishing attack runs with `aite robustness --task`)")),
+        Step::Attacks if detector.is_some() => detector_attack_step(cx, detector.as_ref().expect("matched"), &mut out)?,
         Step::Accuracy => {
             let ds = cx.dataset()?;
             let n = ds.samples.len();
@@ -515,6 +515,10 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 let names: Vec<&str> = reports.iter().map(|r| r.settings.kind.name()).collect();
                 out.suite("attack_worst_case", &serde_json::json!({ "linf": { "attacks": names, "epsilon": r.epsilon_255 / 255.0, "robust_accuracy": w } }))?;
             }
+            // The demo's reference detector writes its own vanishing attack (Step::Detector).
+            if plan.detector.is_none() {
+                out.suite("detector_attack_square_linf", &serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is a classifier: the vanishing attack suppresses a detector's detections" }))?;
+            }
         }
         Step::Detector => {
             let Some(d) = &plan.detector else { return Err(not_run("no detector in the plan")) };
@@ -654,6 +658,43 @@ fn detector_sweep_step(cx: &mut StepContext, task: &aite_task::Postprocess, out:
     out.suite("detection_corruptions", &report)?;
     out.suite("corruptions", &serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is a detector: its corruption figures are mPC/rPC (detection_corruptions), not accuracy drops" }))?;
     out.file(cx.folder, "detection_corruptions", "detection-corruptions.csv", &report.detections_csv())?;
+    Ok(())
+}
+
+/// The attack step of a detector terminal: the vanishing Square L-inf attack with its noise
+/// baseline at the bounded detector default ([`super::robustness::DETECTOR_ATTACK_DEFAULT`]:
+/// 300 queries on at most 10 frames, or fewer by `attack_budget` / `attack_frames`; radius
+/// `[suites.robustness].epsilon_255`), checkpointed per
+/// frame in `.state`. The classifier attacks (top-1) are recorded not applicable.
+fn detector_attack_step(cx: &mut StepContext, task: &aite_task::Postprocess, out: &mut StepOutput) -> Result<()> {
+    use aite_robustness::attack::{DetectorAttackSettings, DetectorGoal};
+    use aite_robustness::corruption::detection::DetectionFrame;
+    let plan = cx.plan;
+    let why = "the terminal's task is a detector: classifier attacks read a top-1; its attack is the vanishing attack (detector_attack_square_linf)";
+    for suite in ["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"] {
+        out.suite(suite, &serde_json::json!({ "status": "not-applicable", "why": why }))?;
+    }
+    if !needed_suites(&plan.profile).contains("detector_attack_square_linf") {
+        return Ok(());
+    }
+    cx.dataset().map_err(|e| not_run(e.0))?;
+    // The bounded default, lowered (never raised) by [suites.robustness].attack_frames / attack_budget.
+    let d = super::robustness::DETECTOR_ATTACK_DEFAULT;
+    let d = super::robustness::DetectorAttackDefault { frames: d.frames.min(plan.robustness.attack_frames), queries: d.queries.min(plan.robustness.attack_budget), ..d };
+    let spec = cx.spec()?;
+    let frames: Vec<DetectionFrame> = cx.frames(d.frames)?.into_iter().map(|f| DetectionFrame { id: f.id.clone(), image: aite_robustness::corruption::image_to_rgb8(&f.image, spec.color) }).collect();
+    let side = spec.geometry(&cx.frames(1)?[0].image).map(|g| g.width.min(g.height))?;
+    let attack = AttackSettings { budget: d.queries, epsilon: plan.robustness.epsilon_255 / 255.0, ..AttackSettings::autoattack(AttackKind::SquareLinf, side) };
+    let settings = DetectorAttackSettings { goal: DetectorGoal::Vanish, attack };
+    settings.validate()?;
+    if !cx.quiet {
+        eprintln!("  vanishing attack (detector default): {} queries per frame and its noise baseline, {} frames, L-inf {}/255", d.queries, frames.len(), plan.robustness.epsilon_255);
+    }
+    let identity = serde_json::json!({ "task": task.spec(), "target": cx.deployed()?.info() });
+    let (cancel, quiet, state) = (cx.cancel.clone(), cx.quiet, cx.folder.path().join(STATE));
+    let (report, _) = super::robustness::run_detector_attack_checkpointed(cx.deployed()?, &spec, task, &frames, &settings, (0, 1), &identity, &state, false, &cancel, quiet)?;
+    out.suite("detector_attack_square_linf", &report)?;
+    out.file(cx.folder, "detector_attack_square_linf", "detector-attack-square-linf.csv", &report.records_csv())?;
     Ok(())
 }
 
@@ -833,7 +874,9 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         let _ = step;
     }
     for (step, (not_run, msg)) in &failed {
-        for suite in step.suites().iter().filter(|s| needed.contains(**s) || *step == Step::Detector) {
+        // A suite another finished step measured (the demo's detector attack) is kept.
+        let left: Vec<&str> = step.suites().iter().copied().filter(|s| (needed.contains(*s) || *step == Step::Detector) && !results.suites.contains_key(*s)).collect();
+        for suite in left {
             if *not_run {
                 results.suite_not_run(suite, msg);
             } else {
