@@ -76,18 +76,25 @@ pub fn frame_detections(target: &mut dyn Target, spec: &PreprocessSpec, post: &P
     let TaskOutput::Detections(found) = post.apply(&out)? else {
         return Err(unsupported("the task produced no detections".into(), "check --task against the model's outputs"));
     };
-    let (w, h) = (image.width as u32, image.height as u32);
-    Ok(found
+    Ok(to_frame_pixels(&found, d.coordinates, (input.width as u32, input.height as u32), (image.width as u32, image.height as u32), image_id))
+}
+
+/// Detections of a model whose input was `input` (w, h) mapped to pixels of the `frame` (w, h)
+/// it was resized from: normalised boxes scale by the frame, boxes in input pixels by frame /
+/// input. Valid only when the preprocessing resizes the whole frame (no crop).
+pub fn to_frame_pixels(found: &[aite_task::Detection], coordinates: Coordinates, input: (u32, u32), frame: (u32, u32), image_id: u64) -> Vec<CocoDetection> {
+    let (w, h) = frame;
+    found
         .iter()
-        .map(|f| match d.coordinates {
+        .map(|f| match coordinates {
             Coordinates::Normalised => CocoDetection::from_bbox(image_id, f.class as u64, &f.bbox, Coordinates::Normalised, w, h, f.score),
             Coordinates::Pixels => {
-                let (sx, sy) = (input.width as f32, input.height as f32);
+                let (sx, sy) = (input.0 as f32, input.1 as f32);
                 let b = aite_task::BBox { x_min: f.bbox.x_min / sx, y_min: f.bbox.y_min / sy, x_max: f.bbox.x_max / sx, y_max: f.bbox.y_max / sy };
                 CocoDetection::from_bbox(image_id, f.class as u64, &b, Coordinates::Normalised, w, h, f.score)
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Run `target` on every sample, match it to its labelled image (by file name), and score

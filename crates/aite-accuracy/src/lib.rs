@@ -27,7 +27,7 @@ mod evaluate;
 mod interval;
 mod ocr;
 
-pub use detection::{detection_accuracy, frame_detections, DetectionAccuracyError, DetectionAccuracyReport, DetectionSample};
+pub use detection::{detection_accuracy, frame_detections, to_frame_pixels, DetectionAccuracyError, DetectionAccuracyReport, DetectionSample};
 pub use evaluate::{evaluate, AccuracyConfig, AccuracyError, AccuracyReport, Prediction, SkippedSample};
 pub use interval::{wilson, Proportion};
 pub use ocr::{ocr_accuracy, score_image, Estimate, OcrAccuracyReport, OcrScores, Pairing, ScoredLine, OCR_BOOTSTRAP_RESAMPLES};

@@ -111,6 +111,7 @@ pub(crate) fn run_offline(
                         inference_ns: s[2],
                         postprocess_ns: s[3],
                         after_idle: false,
+                        parts: [0; crate::workload::MAX_PARTS],
                     });
                 }
             }

@@ -6,7 +6,7 @@ use crate::early_stopping::{self, EarlyStoppingEstimate};
 use crate::offline::{run_offline, OfflineResult};
 use crate::resources::{cpu_frequency, peak_rss_bytes, process_cpu_time, ResourceUsage};
 use crate::stats::{percentile, LatencySummary};
-use crate::workload::{LatencyMode, Workload};
+use crate::workload::{LatencyMode, Stage, Workload, MAX_PARTS};
 use crate::{LatencyScenario, LatencySettings};
 use aite_target::{Cancel, RequestCounts, RequestOutcome, Target, TargetError};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -29,6 +29,10 @@ pub struct QueryRecord {
     pub postprocess_ns: u64,
     /// First frame after an idle gap (periodic scenario).
     pub after_idle: bool,
+    /// The named parts of the stages ([`Workload::parts`], e.g. the OCR read's), in ns;
+    /// zeros for workloads without parts.
+    #[serde(default)]
+    pub parts: [u64; MAX_PARTS],
 }
 
 impl QueryRecord {
@@ -118,6 +122,18 @@ pub struct StageBreakdown {
     pub postprocess: Option<LatencySummary>,
     /// Time between scheduled and issued (queueing), server and periodic only.
     pub queueing: Option<LatencySummary>,
+    /// The named parts of the stages (the OCR read: det_preprocess ... ctc_decode), each
+    /// counted in one stage, so a stage's samples are the sums of its parts' samples.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<StagePart>,
+}
+
+/// One named part of a stage, summarised over every query (zeros where it did not run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StagePart {
+    pub name: String,
+    pub stage: Stage,
+    pub latency: LatencySummary,
 }
 
 /// VALID/INVALID in LoadGen's sense, with every reason for INVALID.
@@ -429,13 +445,17 @@ fn measure(
         let issued = Instant::now();
         let counts_before = target.request_counts();
         let mut stages = [0u64; 4];
+        let mut parts = [0u64; MAX_PARTS];
         let first_sample = rng.gen_range(0..workload.len());
         let mut failed = None;
         for k in 0..per_query {
             let ix = if k == 0 { first_sample } else { rng.gen_range(0..workload.len()) };
-            match workload.run(target, ix) {
-                Ok(s) => {
+            match workload.run_parts(target, ix) {
+                Ok((s, p)) => {
                     for (a, b) in stages.iter_mut().zip(s) {
+                        *a += b;
+                    }
+                    for (a, b) in parts.iter_mut().zip(p) {
                         *a += b;
                     }
                 }
@@ -489,6 +509,7 @@ fn measure(
             inference_ns: stages[2],
             postprocess_ns: stages[3],
             after_idle: matches!(scenario, LatencyScenario::Periodic { burst_frames, .. } if q % *burst_frames as u64 == 0),
+            parts,
         });
         if let Some(exp) = &arrivals {
             next_arrival += exp.sample(rng);
@@ -553,6 +574,16 @@ pub(crate) fn build_report(
         inference: stage(|r| r.inference_ns),
         postprocess: end_to_end.then(|| stage(|r| r.postprocess_ns)),
         queueing: if open_loop { LatencySummary::from_ns(&records.iter().map(|r| r.issued_ns.saturating_sub(r.scheduled_ns)).collect::<Vec<_>>()) } else { None },
+        parts: workload
+            .parts()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, stage))| StagePart {
+                name: name.into(),
+                stage,
+                latency: LatencySummary::from_ns(&records.iter().map(|r| r.parts[i]).collect::<Vec<_>>()).expect("records are non-empty"),
+            })
+            .collect(),
     };
     let p = settings.percentile;
     let early = early_stopping::single_stream_estimate(&sorted, p);

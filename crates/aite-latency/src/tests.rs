@@ -254,6 +254,7 @@ fn records_with_zero_stages(n: u64) -> Vec<QueryRecord> {
             inference_ns: 0,
             postprocess_ns: 0,
             after_idle: false,
+            parts: [0; crate::MAX_PARTS],
         })
         .collect()
 }

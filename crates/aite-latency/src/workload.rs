@@ -3,9 +3,9 @@
 
 use aite_data::{decode, PreprocessSpec};
 use aite_target::{Target, TargetError, Tensor};
-use aite_task::{Postprocess, TaskSpec};
+use aite_task::{Frame, OcrPipeline, OcrStage, Postprocess, TaskSpec};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// The work a query performs on one sample.
@@ -25,6 +25,38 @@ pub enum Workload {
         spec: PreprocessSpec,
         task: Postprocess,
     },
+    /// Encoded frames read end to end by the PP-OCR pipeline (three models: text detector,
+    /// direction classifier, recogniser): one query is the whole read of a frame, its stages
+    /// split into the named [`OcrStage`] parts. The pipeline owns its models, so the target
+    /// given to the run only names the workload in errors.
+    Ocr {
+        frames: Vec<(String, Arc<[u8]>)>,
+        pipeline: Mutex<OcrPipeline>,
+    },
+}
+
+/// The most named parts a workload's stages split into (the OCR read's ten).
+pub const MAX_PARTS: usize = 10;
+
+/// One of the four stages of an end-to-end query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    Decode,
+    Preprocess,
+    Inference,
+    Postprocess,
+}
+
+impl Stage {
+    /// The stage an OCR part is counted in.
+    fn of(part: OcrStage) -> Stage {
+        match part {
+            OcrStage::DetPreprocess | OcrStage::Crop | OcrStage::ClsPreprocess | OcrStage::RecPreprocess => Stage::Preprocess,
+            OcrStage::DetInference | OcrStage::ClsInference | OcrStage::RecInference => Stage::Inference,
+            OcrStage::DbPostprocess | OcrStage::ClsPostprocess | OcrStage::CtcDecode => Stage::Postprocess,
+        }
+    }
 }
 
 /// Which latency the run measures.
@@ -39,7 +71,7 @@ impl Workload {
     pub fn len(&self) -> usize {
         match self {
             Workload::Tensors(t) => t.len(),
-            Workload::Frames { frames, .. } | Workload::TaskFrames { frames, .. } => frames.len(),
+            Workload::Frames { frames, .. } | Workload::TaskFrames { frames, .. } | Workload::Ocr { frames, .. } => frames.len(),
         }
     }
 
@@ -50,22 +82,41 @@ impl Workload {
     pub fn mode(&self) -> LatencyMode {
         match self {
             Workload::Tensors(_) => LatencyMode::Inference,
-            Workload::Frames { .. } | Workload::TaskFrames { .. } => LatencyMode::EndToEnd,
+            Workload::Frames { .. } | Workload::TaskFrames { .. } | Workload::Ocr { .. } => LatencyMode::EndToEnd,
         }
     }
 
-    /// The task whose postprocess ends each query (`None` for bare inference).
+    /// The named parts the stages split into, with the stage each is counted in; index `i`
+    /// is `parts[i]` of [`run_parts`](Self::run_parts). Empty but for the OCR read.
+    pub fn parts(&self) -> Vec<(&'static str, Stage)> {
+        match self {
+            Workload::Ocr { .. } => OcrStage::ALL.iter().map(|&p| (p.name(), Stage::of(p))).collect(),
+            _ => vec![],
+        }
+    }
+
+    /// The task whose postprocess ends each query (`None` for bare inference and the OCR read).
     pub fn task(&self) -> Option<&TaskSpec> {
         match self {
             Workload::Tensors(_) => None,
             Workload::Frames { .. } => Some(&TaskSpec::Classifier),
             Workload::TaskFrames { task, .. } => Some(task.spec()),
+            // The OCR read's spec is the pipeline's (`OcrPipeline::spec`), recorded by the caller.
+            Workload::Ocr { .. } => None,
         }
     }
 
     /// Run sample `ix` once; returns `[decode, preprocess, inference, postprocess]` in ns.
     pub(crate) fn run(&self, target: &mut dyn Target, ix: usize) -> Result<[u64; 4], TargetError> {
-        match self {
+        self.run_parts(target, ix).map(|(stages, _)| stages)
+    }
+
+    /// [`run`](Self::run), with the named parts' times ([`parts`](Self::parts); zeros after them).
+    pub(crate) fn run_parts(&self, target: &mut dyn Target, ix: usize) -> Result<([u64; 4], [u64; MAX_PARTS]), TargetError> {
+        if let Workload::Ocr { frames, pipeline } = self {
+            return ocr_read(target, frames, pipeline, ix);
+        }
+        let stages = match self {
             Workload::Tensors(sets) => {
                 let set = sets.get(ix).ok_or_else(|| no_sample(target, ix))?;
                 let t0 = Instant::now();
@@ -82,7 +133,9 @@ impl Workload {
                 let post_ns = self.postprocess(target, &out)?;
                 Ok([decode_ns, preprocess_ns, ns(t2, t3), post_ns])
             }
-        }
+            Workload::Ocr { .. } => unreachable!("read above"),
+        }?;
+        Ok((stages, [0; MAX_PARTS]))
     }
 
     /// Run samples `ixs` as one wave of concurrent inferences
@@ -99,6 +152,12 @@ impl Workload {
                     sets.get(ix).ok_or_else(|| no_sample(target, ix))?;
                 }
                 ixs.iter().map(|&ix| sets[ix].as_slice()).collect()
+            }
+            Workload::Ocr { .. } => {
+                return Err(TargetError::Inference {
+                    target: target.info().name.clone(),
+                    reason: "the OCR pipeline reads one frame at a time: the offline scenario's concurrent waves do not apply (use single-stream, multi-stream, server or periodic)".into(),
+                })
             }
             Workload::Frames { .. } | Workload::TaskFrames { .. } => {
                 for &ix in ixs {
@@ -143,6 +202,27 @@ impl Workload {
         let tensor = spec.to_tensor(&image).map_err(|e| mismatch(e.to_string()))?;
         Ok((tensor, ns(t0, t1), ns(t1, Instant::now())))
     }
+}
+
+/// One OCR query: decode frame `ix` to RGB, then the pipeline's timed read.
+fn ocr_read(target: &dyn Target, frames: &[(String, Arc<[u8]>)], pipeline: &Mutex<OcrPipeline>, ix: usize) -> Result<([u64; 4], [u64; MAX_PARTS]), TargetError> {
+    let (id, bytes) = frames.get(ix).ok_or_else(|| no_sample(target, ix))?;
+    let fail = |reason: String| TargetError::Inference { target: target.info().name.clone(), reason };
+    let mut pipeline = pipeline.lock().map_err(|_| fail("the OCR pipeline panicked in an earlier query".into()))?;
+    let t0 = Instant::now();
+    let image = decode(id, bytes, aite_data::ColorOrder::Rgb).map_err(|e| TargetError::InputMismatch { target: target.info().name.clone(), reason: e.to_string() })?;
+    let frame = Frame::new(image.width, image.height, image.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect())
+        .ok_or_else(|| TargetError::InputMismatch { target: target.info().name.clone(), reason: format!("{id}: the decoded image has no pixels") })?;
+    let decode_ns = ns(t0, Instant::now());
+    let (lines, t) = pipeline.read_timed(&frame).map_err(|e| fail(format!("OCR of {id}: {e}")))?;
+    std::hint::black_box(&lines);
+    let mut stages = [decode_ns, 0, 0, 0];
+    let mut parts = [0; MAX_PARTS];
+    for (i, &p) in OcrStage::ALL.iter().enumerate() {
+        parts[i] = t.get(p);
+        stages[Stage::of(p) as usize] += t.get(p);
+    }
+    Ok((stages, parts))
 }
 
 fn ns(a: Instant, b: Instant) -> u64 {
@@ -201,5 +281,38 @@ mod tests {
         assert!(work.run_wave(&mut target, &[0]).unwrap_err().to_string().contains("postprocess"));
         assert_eq!(work.task(), Some(&detector));
         assert_eq!(work.mode(), LatencyMode::EndToEnd);
+    }
+
+    /// The OCR read as one query: every record's stages are the sums of its named parts (by
+    /// the stage each part is counted in), the report lists the ten parts, and the offline
+    /// scenario is refused with the scenarios that apply.
+    #[test]
+    fn ocr_read_is_one_query_with_named_parts() {
+        use crate::{run, LatencyScenario, LatencySettings};
+        use aite_task::{OcrModel, OcrSpec};
+        // A detector whose map is empty: the read ends after the DB postprocess.
+        let det = OcrModel::Dynamic(Box::new(NullTarget::new(vec![1, 1, 32, 32])));
+        let rec = OcrModel::Dynamic(Box::new(NullTarget::new(vec![1, 4, 3])));
+        let pipeline = OcrPipeline::new(OcrSpec::default(), det, None, rec, "a\nb").unwrap();
+        let work = Workload::Ocr { frames: vec![frame(), frame()], pipeline: Mutex::new(pipeline) };
+        assert_eq!(work.mode(), LatencyMode::EndToEnd);
+        let parts = work.parts();
+        assert_eq!(parts.len(), 10);
+        assert_eq!((parts[1], parts[9]), (("det_inference", Stage::Inference), ("ctc_decode", Stage::Postprocess)));
+        let mut target = NullTarget::new(vec![1]);
+        let settings = LatencySettings { min_duration_ms: 0, min_queries: 5, warmup_queries: 1, ..Default::default() };
+        let report = run(&mut target, &work, &LatencyScenario::SingleStream, &settings, &aite_target::Cancel::new(), &mut |_| {}).unwrap();
+        assert_eq!(report.records.len(), 5);
+        for r in &report.records {
+            let sum = |st: Stage| parts.iter().zip(r.parts).filter(|((_, s), _)| *s == st).map(|(_, ns)| ns).sum::<u64>();
+            assert_eq!((r.preprocess_ns, r.inference_ns, r.postprocess_ns), (sum(Stage::Preprocess), sum(Stage::Inference), sum(Stage::Postprocess)));
+            assert!(r.decode_ns + r.preprocess_ns + r.inference_ns + r.postprocess_ns <= r.latency_ns());
+            assert_eq!(r.parts[3..], [0; 7], "no text: crop, cls and rec did not run");
+        }
+        let names: Vec<&str> = report.stages.parts.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names[..3], ["det_preprocess", "det_inference", "db_postprocess"]);
+        assert!(report.stages.parts.iter().all(|p| p.latency.count == 5));
+        let err = run(&mut target, &work, &LatencyScenario::Offline, &settings, &aite_target::Cancel::new(), &mut |_| {}).unwrap_err().to_string();
+        assert!(err.contains("offline") && err.contains("single-stream"), "{err}");
     }
 }

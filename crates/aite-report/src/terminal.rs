@@ -109,17 +109,22 @@ impl Renderer for TerminalRenderer {
                     aite_latency::LatencyMode::EndToEnd => "end-to-end",
                 };
                 t.add_row(summary_row(&format!("{} ({mode})", l.scenario.name()), &l.latency));
-                for (name, s) in [
-                    ("  decode", &l.stages.decode),
-                    ("  preprocess", &l.stages.preprocess),
-                    ("  inference", &Some(l.stages.inference.clone())),
-                    ("  postprocess", &l.stages.postprocess),
-                    ("  queueing", &l.stages.queueing),
-                    ("first after idle", &l.after_idle),
-                    ("steady", &l.steady),
+                use aite_latency::Stage;
+                for (name, s, stage) in [
+                    ("  decode", &l.stages.decode, Some(Stage::Decode)),
+                    ("  preprocess", &l.stages.preprocess, Some(Stage::Preprocess)),
+                    ("  inference", &Some(l.stages.inference.clone()), Some(Stage::Inference)),
+                    ("  postprocess", &l.stages.postprocess, Some(Stage::Postprocess)),
+                    ("  queueing", &l.stages.queueing, None),
+                    ("first after idle", &l.after_idle, None),
+                    ("steady", &l.steady, None),
                 ] {
                     if let Some(s) = s {
                         t.add_row(summary_row(name, s));
+                    }
+                    // The named parts of the stage (the OCR read's), under it.
+                    for p in l.stages.parts.iter().filter(|p| Some(p.stage) == stage) {
+                        t.add_row(summary_row(&format!("    {}", p.name), &p.latency));
                     }
                 }
                 right(&mut t, 1);

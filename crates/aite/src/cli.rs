@@ -557,6 +557,13 @@ pub struct LatencyArgs {
     /// key=value pairs (`ultraface-rfb320,score_threshold=0.9`); default classifier. Needs --end-to-end.
     #[arg(long)]
     pub task: Option<String>,
+    /// With `--task ppocr-v4`: the PP-OCR recogniser (charset in its metadata), so each query is
+    /// the whole OCR read of a frame (-m is then the text detector), split into named stages.
+    #[arg(long, value_name = "FILE")]
+    pub rec: Option<PathBuf>,
+    /// With --rec: the direction classifier of the OCR read.
+    #[arg(long, value_name = "FILE")]
+    pub cls: Option<PathBuf>,
     /// Measure model load and first-inference latency in this process.
     #[arg(long)]
     pub cold_start: bool,

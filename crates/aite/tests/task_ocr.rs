@@ -521,3 +521,87 @@ fn ocr_polygon_labels_on_rendered_pages() {
         sweep["relative_char_accuracy"]
     );
 }
+
+/// `aite latency --task ppocr-v4 --rec --cls` on a plain folder of frames (the product photo
+/// and a photo without text, linked from ../shared): each query is the whole OCR read, and its
+/// stages split into the ten named OCR parts. Checked from the evidence alone: every stage and
+/// part present, each stage's per-query time is exactly the sum of its parts' (latency-samples.csv
+/// against latency-parts.csv), the stages' means add up to no more than the query latency's
+/// mean, and the terminal shows the parts. No timing threshold.
+#[test]
+fn ocr_read_end_to_end_latency_with_named_stages() {
+    let Some(assets) = shared_assets() else { return };
+    let m = models(&assets);
+    let work = tempfile::tempdir().unwrap();
+    let frames = work.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    for p in [PHOTO, "data/photos/cat.png"] {
+        let src = assets.join(p);
+        std::os::unix::fs::symlink(&src, frames.join(src.file_name().unwrap())).unwrap();
+    }
+    let out = work.path().join("out");
+    let latency = |extra: &[&str]| {
+        run(aite()
+            .args(["latency", "--task", "ppocr-v4", "--end-to-end", "--engine", engine()])
+            .arg("-m")
+            .arg(m.join("ch_PP-OCRv4_det_infer.onnx"))
+            .arg("--rec")
+            .arg(m.join("ch_PP-OCRv4_rec_infer.onnx"))
+            .arg("--cls")
+            .arg(m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx"))
+            .arg("-d")
+            .arg(&frames)
+            .args(extra)
+            .arg("--out")
+            .arg(&out))
+    };
+    let r = latency(&["--min-queries", "3", "--min-duration-ms", "0", "--warmup", "0"]);
+    // Three queries are too few for LoadGen's early-stopping estimate: INVALID (1), said so.
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    assert!(r.stderr.contains("each of the 2 frames read once before the run"), "{}", r.stderr);
+    for part in ["det_inference", "db_postprocess", "rec_inference", "ctc_decode"] {
+        assert!(r.stdout.contains(part), "{part} not in the terminal table:\n{}", r.stdout);
+    }
+    let folder = run_folder(&out);
+    let res = results(&folder);
+    let l = &res["suites"]["latency"];
+    assert_eq!((l["mode"].as_str(), l["queries"].as_u64(), l["samples_loaded"].as_u64()), (Some("end-to-end"), Some(3), Some(2)), "{l}");
+    assert_eq!(res["target"]["name"], "ocr-pipeline");
+    let st = &l["stages"];
+    let mean = |v: &serde_json::Value| v["mean_ms"].as_f64().unwrap_or_else(|| panic!("no mean in {v}"));
+    let stages = ["decode", "preprocess", "inference", "postprocess"];
+    let stage_sum: f64 = stages.iter().map(|s| mean(&st[*s])).sum();
+    assert!(stage_sum <= mean(&l["latency"]) + 1e-6, "stages {stage_sum} ms > latency {} ms", mean(&l["latency"]));
+    let parts = st["parts"].as_array().unwrap();
+    let names: Vec<&str> = parts.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["det_preprocess", "det_inference", "db_postprocess", "crop", "cls_preprocess", "cls_inference", "cls_postprocess", "rec_preprocess", "rec_inference", "ctc_decode"]);
+    for s in &stages[1..] {
+        let of: f64 = parts.iter().filter(|p| p["stage"] == *s).map(|p| mean(&p["latency"])).sum();
+        assert!((of - mean(&st[*s])).abs() < 1e-6, "{s}: parts {of} ms, stage {} ms", mean(&st[*s]));
+    }
+    // Per query, from the raw files: each stage is exactly the sum of its parts, in ns.
+    let csv = |name: &str| -> Vec<Vec<String>> { std::fs::read_to_string(folder.join(name)).unwrap().lines().map(|l| l.split(',').map(String::from).collect()).collect() };
+    let (samples, part_rows) = (csv("latency-samples.csv"), csv("latency-parts.csv"));
+    assert_eq!((samples.len(), part_rows.len()), (4, 4));
+    let col = |rows: &[Vec<String>], name: &str| rows[0].iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"));
+    for (srow, prow) in samples[1..].iter().zip(&part_rows[1..]) {
+        assert_eq!(srow[0], prow[0]);
+        for s in &stages[1..] {
+            let sum: u64 = parts.iter().filter(|p| p["stage"] == *s).map(|p| prow[col(&part_rows, &format!("{}_ns", p["name"].as_str().unwrap()))].parse::<u64>().unwrap()).sum();
+            assert_eq!(sum, srow[col(&samples, &format!("{s}_ns"))].parse::<u64>().unwrap(), "{s} of query {}", srow[0]);
+        }
+        let busy: u64 = stages.iter().map(|s| srow[col(&samples, &format!("{s}_ns"))].parse::<u64>().unwrap()).sum();
+        assert!(busy <= srow[col(&samples, "latency_ns")].parse::<u64>().unwrap());
+    }
+    eprintln!(
+        "OCR read latency ({}, debug build): mean {:.1} ms; {}",
+        engine(),
+        mean(&l["latency"]),
+        parts.iter().map(|p| format!("{} {:.1}", p["name"].as_str().unwrap(), mean(&p["latency"]))).collect::<Vec<_>>().join(", ")
+    );
+    // Refusals, before any model runs: offline, --rec without the OCR task.
+    let r = latency(&["--scenario", "offline", "--min-queries", "1"]);
+    assert!(r.code != 0 && r.stderr.contains("offline") && r.stderr.contains("single-stream"), "{}", r.stderr);
+    let r = run(aite().args(["latency", "--end-to-end"]).arg("-m").arg(m.join("ch_PP-OCRv4_det_infer.onnx")).arg("--rec").arg(m.join("ch_PP-OCRv4_rec_infer.onnx")).arg("-d").arg(&frames));
+    assert!(r.code != 0 && r.stderr.contains("--task ppocr-v4"), "{}", r.stderr);
+}

@@ -161,17 +161,30 @@ fn unsupported(reason: String) -> RobustnessError {
     RobustnessError::Unsupported { check: "corruptions", reason, hint: "check the task spec (--task) against the model's outputs".into() }
 }
 
-/// Detections of one frame in its pixels.
-fn detect(target: &mut dyn Target, post: &Postprocess, tensor: aite_target::Tensor, frame: &RgbImage) -> Result<Vec<CocoDetection>, RobustnessError> {
+/// Detections of one frame in its pixels: `input` is the model input the frame was resized
+/// to, which boxes in input pixels are scaled back from ([`aite_accuracy::to_frame_pixels`]).
+fn detect(target: &mut dyn Target, post: &Postprocess, tensor: aite_target::Tensor, input: &RgbImage, frame: &RgbImage) -> Result<Vec<CocoDetection>, RobustnessError> {
     let out = target.infer(&[tensor])?;
     let coordinates = match post.spec() {
         aite_task::TaskSpec::Detector(d) => d.coordinates,
         _ => return Err(unsupported("the corruption sweep on detections needs a detector task".into())),
     };
     match post.apply(&out).map_err(|e| unsupported(e.to_string()))? {
-        TaskOutput::Detections(d) => Ok(d.iter().map(|d| CocoDetection::from_bbox(0, d.class as u64, &d.bbox, coordinates, frame.width(), frame.height(), d.score)).collect()),
+        TaskOutput::Detections(d) => Ok(aite_accuracy::to_frame_pixels(&d, coordinates, input.dimensions(), frame.dimensions(), 0)),
         _ => Err(unsupported("the task produced no detections".into())),
     }
+}
+
+/// Boxes map back to the labelled frame only when the preprocessing resizes the whole frame.
+fn refuse_crop(spec: &PreprocessSpec) -> Result<(), RobustnessError> {
+    if spec.crop.is_some() || spec.crop_fraction.is_some() {
+        return Err(RobustnessError::Unsupported {
+            check: "corruptions",
+            reason: "the preprocessing crops the frame, so the detector's boxes cannot be mapped back to the frame".into(),
+            hint: "use a preprocessing that resizes the whole frame (resize = \"WxH\", no crop or crop_fraction), as `aite accuracy` requires".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A target's detections on the clean frames, in pixels of each frame: the pseudo ground
@@ -181,7 +194,7 @@ pub fn clean_detections(target: &mut dyn Target, spec: &PreprocessSpec, post: &P
         .iter()
         .map(|f| {
             let at_input = image_to_rgb8(&spec.geometry(&rgb8_to_image(&f.image, spec.color))?, spec.color);
-            detect(target, post, spec.normalise(&rgb8_to_image(&at_input, spec.color)), &f.image)
+            detect(target, post, spec.normalise(&rgb8_to_image(&at_input, spec.color)), &at_input, &f.image)
         })
         .collect()
 }
@@ -275,6 +288,9 @@ pub fn detect_frames(
     on_frame: &mut dyn FnMut(&FrameDetections),
 ) -> Result<(Vec<FrameDetections>, bool), RobustnessError> {
     options.validate()?;
+    if matches!(ground_truth, DetectionGroundTruth::Labels { .. }) {
+        refuse_crop(spec)?;
+    }
     if frames.is_empty() {
         return Err(RobustnessError::NoSamples { check: "corruptions" });
     }
@@ -291,7 +307,7 @@ pub fn detect_frames(
             return Ok((out, true));
         }
         let at_input = image_to_rgb8(&spec.geometry(&rgb8_to_image(&f.image, spec.color))?, spec.color);
-        let clean = detect(target, post, spec.normalise(&rgb8_to_image(&at_input, spec.color)), &f.image)?;
+        let clean = detect(target, post, spec.normalise(&rgb8_to_image(&at_input, spec.color)), &at_input, &f.image)?;
         let mut per_cell = vec![];
         for &(kind_c, severity) in &cells {
             if cancel.is_cancelled() {
@@ -308,7 +324,7 @@ pub fn detect_frames(
                 Placement::Input => spec.normalise(&corrupted),
                 Placement::Frame => spec.to_tensor(&corrupted)?,
             };
-            per_cell.push(detect(target, post, tensor, &f.image)?);
+            per_cell.push(detect(target, post, tensor, &at_input, &f.image)?);
         }
         let record = FrameDetections { index: i, id: f.id.clone(), clean, cells: per_cell, ground_truth: gt.as_ref().map(|g| g[i].clone()) };
         on_frame(&record);
@@ -557,6 +573,40 @@ mod tests {
         assert_eq!(r.ap_name, "AP vs reference predictions");
         assert!((r.clean_ap - 0.4).abs() < 1e-9 && (r.mpc.value - 1.0).abs() < 1e-9, "{} {}", r.clean_ap, r.mpc.value);
         assert!((r.rpc.unwrap().value - 2.5).abs() < 1e-9 && r.rpc_status == RpcStatus::Reported);
+    }
+
+    /// A reference-detector layout ([1, 1, 4 + 1], centre-size in input pixels) that always
+    /// sees one box centred at (40, 40), 40 px wide, in its 100x100 input.
+    struct PixelDetector(TargetInfo);
+
+    impl Target for PixelDetector {
+        fn info(&self) -> &TargetInfo {
+            &self.0
+        }
+        fn infer(&mut self, _: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            Ok(vec![Tensor::f32(vec![1, 1, 5], vec![40.0, 40.0, 40.0, 40.0, 0.9])?])
+        }
+    }
+
+    /// Regression (review finding 1): boxes in model-input pixels are scaled back to the frame.
+    /// Hand-computed: the input box [20, 20, 60, 60] on a 100x100 input is [40, 40, 120, 120]
+    /// on a 200x200 frame, COCO [40, 40, 80, 80], the label: AP 1. Unscaled it would be
+    /// [20, 20, 40, 40], IoU 1600/6400 = 0.25 with the label: AP 0. A crop is refused.
+    #[test]
+    fn input_pixel_boxes_are_mapped_to_frame_pixels() {
+        let spec_of = |name: &str, shape: Vec<usize>| TensorSpec { name: name.into(), shape: shape.into_iter().map(Dim::Fixed).collect(), dtype: DType::F32 };
+        let info = TargetInfo { name: "pixels".into(), engine: "test".into(), engine_version: "0".into(), threads: 1, inputs: vec![spec_of("x", vec![1, 100, 100, 3])], outputs: vec![spec_of("y", vec![1, 1, 5])] };
+        let spec = PreprocessSpec::parse_cli("layout=nhwc,resize=100x100,scale=0.00392156862745098").unwrap();
+        let post = Postprocess::new(TaskSpec::preset("reference-detector").unwrap());
+        let frames: Vec<DetectionFrame> = (0..2).map(|i| DetectionFrame { id: format!("f{i}"), image: RgbImage::from_pixel(200, 200, image::Rgb([100, 100, 100])) }).collect();
+        let labels = DetectionGroundTruth::Labels { source: "hand.json".into(), boxes: vec![vec![GroundTruthBox { category_id: 0, bbox: [40.0, 40.0, 80.0, 80.0], iscrowd: false }]; 2] };
+        let r = detection_sweep(&mut PixelDetector(info.clone()), &spec, &post, &frames, &options(), &labels, 20, &Cancel::new()).unwrap();
+        assert!((r.clean_ap - 1.0).abs() < 1e-9 && (r.cells[0].ap - 1.0).abs() < 1e-9, "clean AP {}, cell {:?}", r.clean_ap, r.cells[0]);
+        let reference = clean_detections(&mut PixelDetector(info.clone()), &spec, &post, &frames).unwrap();
+        assert!(reference[0][0].bbox.iter().zip([40.0, 40.0, 80.0, 80.0]).all(|(a, b)| (a - b).abs() < 1e-4), "{:?}", reference[0][0].bbox);
+        let crop = PreprocessSpec::parse_cli("layout=nhwc,resize=120x120,crop=100x100,scale=0.00392156862745098").unwrap();
+        let err = detection_sweep(&mut PixelDetector(info), &crop, &post, &frames, &options(), &labels, 20, &Cancel::new()).unwrap_err().to_string();
+        assert!(err.contains("crops the frame"), "{err}");
     }
 
     /// Image shards merged give the single run's report, field for field (AP recomputed from

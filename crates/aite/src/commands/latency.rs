@@ -1,4 +1,5 @@
-//! `aite latency`: LoadGen scenarios, cold start and the caching audit.
+//! `aite latency`: LoadGen scenarios, cold start and the caching audit; with `--task ppocr-v4
+//! --rec`, the whole PP-OCR read of a frame as one query.
 
 use crate::cli::{LatencyArgs, ModelArgs, ScenarioArg};
 use crate::common::*;
@@ -65,6 +66,15 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
             reason: "--task sets the postprocess stage, which only an end-to-end run times".into(),
             hint: "add --end-to-end (and --dataset with frames), or drop --task".into(),
         });
+    }
+    match (&task, &a.rec) {
+        (Some(TaskSpec::Ocr(ocr)), Some(rec)) => {
+            let ds = ds.expect("--task needs --end-to-end, which needs --dataset");
+            return run_ocr(&a, ocr.clone(), rec, &ds, &scenario, &settings, cancel);
+        }
+        (_, Some(_)) => anyhow::bail!("--rec is the recogniser of the OCR read\n  hint: add --task ppocr-v4 --end-to-end (and -m the text detector, --dataset the frames)"),
+        (_, None) if a.cls.is_some() => anyhow::bail!("--cls is the direction classifier of the OCR read\n  hint: give --rec and --task ppocr-v4 too"),
+        _ => {}
     }
     let options = engine_options(&a.model);
     let mut target = load_model(&a.model)?;
@@ -196,4 +206,103 @@ pub fn cold_start_child(m: ModelArgs) -> Result<u8> {
     let cs = cold_start(|| load_model(&m).map_err(to_target_error), &workload, true)?;
     println!("{}", serde_json::to_string(&cs)?);
     Ok(0)
+}
+
+/// Names the OCR read in the runner's errors: the pipeline runs its own three models.
+struct OcrRead(aite_target::TargetInfo);
+
+impl aite_target::Target for OcrRead {
+    fn info(&self) -> &aite_target::TargetInfo {
+        &self.0
+    }
+    fn infer(&mut self, _: &[aite_target::Tensor]) -> Result<Vec<aite_target::Tensor>, aite_target::TargetError> {
+        Err(aite_target::TargetError::Inference { target: self.0.name.clone(), reason: "the OCR read runs its own models".into() })
+    }
+}
+
+/// `aite latency --task ppocr-v4 -m DET --rec REC [--cls CLS] -d FRAMES --end-to-end`: each query
+/// decodes a frame and reads all its text (DB detection, direction classifier, CTC recognition);
+/// the four stages are split into the named OCR parts (`stages.parts`).
+fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds: &aite_data::Dataset, scenario: &LatencyScenario, settings: &LatencySettings, cancel: &Cancel) -> Result<u8> {
+    if *scenario == LatencyScenario::Offline {
+        anyhow::bail!(aite_latency::LatencyError::Scenario("the OCR read is one frame at a time: offline's concurrent waves do not apply; use single-stream, multi-stream, server or periodic".into()));
+    }
+    if a.cold_start || a.cold_start_process {
+        anyhow::bail!("the OCR read's cold start (three models) is not measured\n  hint: drop --cold-start/--cold-start-process");
+    }
+    let engine = super::ocr::engine_name(a.model.engine);
+    let mut pipeline = super::ocr::pipeline(spec.clone(), &a.model.model, rec, a.cls.as_deref(), a.model.engine, a.model.threads)?;
+    let (frames, skipped) = load_frames(ds, &aite_data::PreprocessSpec::default(), a.samples, a.data.strict)?;
+    for s in skipped.iter().take(3) {
+        eprintln!("warning: skipped {s}");
+    }
+    // Every frame read once before the run: tract plans one model per input shape, and the
+    // read of a frame always meets the same shapes, so no plan is built inside a query.
+    let mut text_lines = 0;
+    for f in &frames {
+        let frame = aite_task::Frame::new(f.image.width, f.image.height, f.image.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect()).with_context(|| format!("{}: decoded image has no pixels", f.id))?;
+        text_lines += pipeline.read(&frame).with_context(|| format!("OCR of {}", f.id))?.len();
+    }
+    eprintln!("note: each of the {} frames read once before the run ({text_lines} text lines), so every model input shape is planned", frames.len());
+    let workload = Workload::Ocr { frames: frames.iter().map(|f| (f.id.clone(), f.bytes.clone())).collect(), pipeline: std::sync::Mutex::new(pipeline) };
+    let info = aite_target::TargetInfo { name: "ocr-pipeline".into(), engine: engine.into(), engine_version: String::new(), threads: a.model.threads, inputs: vec![], outputs: vec![] };
+    let mut read = OcrRead(info);
+    let target = serde_json::json!({ "name": "ocr-pipeline", "engine": engine, "threads": a.model.threads, "det": a.model.model, "rec": rec, "cls": a.cls });
+    let mut results = Results::new("latency", target);
+    for (role, path) in [("ocr-det", Some(a.model.model.as_path())), ("ocr-rec", Some(rec)), ("ocr-cls", a.cls.as_deref())] {
+        if let Some(p) = path {
+            results.inputs.extend(model_artifacts(p, role)?);
+        }
+    }
+    results.inputs.push(dataset_artifact(ds));
+    let pb = bar(1000, scenario.name(), a.output.json);
+    let report = run_scenario(&mut read, &workload, scenario, settings, cancel, &mut |p| {
+        pb.set_position((p.fraction * 1000.0) as u64);
+        pb.set_message(format!("{} q", p.queries));
+    })?;
+    pb.finish_and_clear();
+    let mut code = if report.validity.valid { Exit::Ok } else { Exit::Invalid };
+    if a.audit && !cancel.is_cancelled() {
+        let audit = caching_audit(&mut read, &workload, 64)?;
+        if !audit.passed {
+            code = Exit::Invalid;
+        }
+        results.add_suite("caching_audit", &audit);
+    }
+    results.add_suite("latency", &report);
+    let status = if report.interrupted {
+        code = Exit::Interrupted;
+        RunStatus::Interrupted
+    } else if let Some(e) = &report.error {
+        results.error = Some(e.clone());
+        RunStatus::Failed
+    } else {
+        RunStatus::Complete
+    };
+    results.finish(status);
+    let cfg = serde_json::json!({
+        "command": "latency", "workload": "ocr-read",
+        "det": a.model.model, "rec": rec, "cls": a.cls, "engine": engine, "threads": a.model.threads,
+        "dataset": ds.name, "limit": a.data.limit, "samples": a.samples, "frames_read_before_run": frames.len(), "text_lines_before_run": text_lines,
+        "mode": report.mode, "scenario": scenario, "settings": settings, "task": TaskSpec::Ocr(spec), "audit": a.audit,
+    });
+    let mut parts_csv = String::from("index");
+    for (name, _) in workload.parts() {
+        parts_csv.push_str(&format!(",{name}_ns"));
+    }
+    parts_csv.push('\n');
+    for r in &report.records {
+        parts_csv.push_str(&r.index.to_string());
+        for ns in &r.parts[..workload.parts().len()] {
+            parts_csv.push_str(&format!(",{ns}"));
+        }
+        parts_csv.push('\n');
+    }
+    let raw = vec![("latency-samples.csv".into(), latency_csv(&report.records)), ("latency-parts.csv".into(), parts_csv.into_bytes())];
+    let dir = write_evidence(&a.output, "latency", &results, &cfg, raw)?;
+    let verdict = super::run::judge(&a.assess, &dir, a.output.json)?;
+    if report.error.is_some() {
+        return Ok(Exit::Target as u8);
+    }
+    Ok(verdict.unwrap_or(code as u8))
 }

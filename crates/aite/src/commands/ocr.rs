@@ -31,7 +31,7 @@ fn task(a: &OcrArgs) -> Result<OcrSpec> {
 }
 
 /// The three models on one engine.
-fn pipeline(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Path>, engine: EngineArg, threads: usize) -> Result<OcrPipeline> {
+pub(crate) fn pipeline(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Path>, engine: EngineArg, threads: usize) -> Result<OcrPipeline> {
     for (role, path) in [("--det", Some(det)), ("--rec", Some(rec)), ("--cls", cls)] {
         if let Some(p) = path.filter(|p| !p.exists()) {
             bail!("{role} {}: no such file", p.display());
@@ -61,7 +61,7 @@ fn load_frame(image: &Path) -> Result<Frame> {
     Frame::new(decoded.width, decoded.height, decoded.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect()).with_context(|| format!("{}: decoded image has no pixels", image.display()))
 }
 
-fn engine_name(e: EngineArg) -> &'static str {
+pub(crate) fn engine_name(e: EngineArg) -> &'static str {
     match e {
         EngineArg::Tract => "tract",
         EngineArg::Ort => "ort",
