@@ -26,21 +26,21 @@ pub struct Planes {
     pub data: Vec<u8>,
 }
 
-fn corrupt<T>(s: impl Into<String>) -> Result<T, JpegError> {
+pub(super) fn corrupt<T>(s: impl Into<String>) -> Result<T, JpegError> {
     Err(JpegError::Corrupt(s.into()))
 }
 fn unsupported<T>(s: impl Into<String>) -> Result<T, JpegError> {
     Err(JpegError::Unsupported(s.into()))
 }
 
-const ZIGZAG: [usize; 64] = [
+pub(super) const ZIGZAG: [usize; 64] = [
     0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30,
     37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 ];
 
 /// A Huffman table in the form of Annex F.2.2.3 (MAXCODE, VALPTR, MINCODE).
 #[derive(Clone)]
-struct Huffman {
+pub(super) struct Huffman {
     maxcode: [i32; 17],
     valptr: [i32; 17],
     mincode: [i32; 17],
@@ -69,15 +69,15 @@ impl Huffman {
     }
 }
 
-struct Bits<'a> {
-    data: &'a [u8],
-    pos: usize,
-    acc: u32,
-    n: u32,
+pub(super) struct Bits<'a> {
+    pub(super) data: &'a [u8],
+    pub(super) pos: usize,
+    pub(super) acc: u32,
+    pub(super) n: u32,
 }
 
 impl Bits<'_> {
-    fn bit(&mut self) -> Result<u32, JpegError> {
+    pub(super) fn bit(&mut self) -> Result<u32, JpegError> {
         if self.n == 0 {
             let Some(&b) = self.data.get(self.pos) else { return corrupt("entropy-coded data truncated") };
             if b == 0xFF {
@@ -95,14 +95,14 @@ impl Bits<'_> {
         self.n -= 1;
         Ok((self.acc >> self.n) & 1)
     }
-    fn bits(&mut self, count: u8) -> Result<i32, JpegError> {
+    pub(super) fn bits(&mut self, count: u8) -> Result<i32, JpegError> {
         let mut v = 0i32;
         for _ in 0..count {
             v = (v << 1) | self.bit()? as i32;
         }
         Ok(v)
     }
-    fn decode(&mut self, h: &Huffman) -> Result<u8, JpegError> {
+    pub(super) fn decode(&mut self, h: &Huffman) -> Result<u8, JpegError> {
         let mut code = 0i32;
         for l in 1..=16 {
             code = (code << 1) | self.bit()? as i32;
@@ -114,7 +114,7 @@ impl Bits<'_> {
         corrupt("invalid Huffman code")
     }
     /// EXTEND (F.2.2.1) of an `s`-bit magnitude category.
-    fn receive_extend(&mut self, s: u8) -> Result<i32, JpegError> {
+    pub(super) fn receive_extend(&mut self, s: u8) -> Result<i32, JpegError> {
         if s == 0 {
             return Ok(0);
         }
@@ -126,11 +126,11 @@ impl Bits<'_> {
     }
 }
 
-struct Component {
-    id: u8,
-    h: usize,
-    v: usize,
-    tq: usize,
+pub(super) struct Component {
+    pub(super) id: u8,
+    pub(super) h: usize,
+    pub(super) v: usize,
+    pub(super) tq: usize,
 }
 
 fn be16(d: &[u8], at: usize) -> Result<usize, JpegError> {
@@ -146,6 +146,19 @@ fn be16(d: &[u8], at: usize) -> Result<usize, JpegError> {
 /// at 4:4:4, 4:2:2 (h2v1) or 4:2:0 (h2v2), restart intervals; anything else
 /// is [`JpegError::Unsupported`]. `max_pixels` bounds the allocation.
 pub fn decode_baseline(d: &[u8], max_pixels: u64) -> Result<Planes, JpegError> {
+    decode_frame(d, max_pixels, false)
+}
+
+/// [`decode_baseline`], and progressive (SOF2, Huffman) files too, decoded as
+/// libjpeg-turbo does ([`super::progressive`]): the same IDCT, upsampling and
+/// colour conversion after all scans. A progressive file whose coefficients
+/// stay incomplete (libjpeg would apply its block smoothing) is
+/// [`JpegError::Unsupported`].
+pub fn decode(d: &[u8], max_pixels: u64) -> Result<Planes, JpegError> {
+    decode_frame(d, max_pixels, true)
+}
+
+fn decode_frame(d: &[u8], max_pixels: u64, progressive_ok: bool) -> Result<Planes, JpegError> {
     if d.get(..2) != Some(&[0xFF, 0xD8]) {
         return corrupt("no SOI marker");
     }
@@ -157,10 +170,15 @@ pub fn decode_baseline(d: &[u8], max_pixels: u64) -> Result<Planes, JpegError> {
     let (mut width, mut height) = (0usize, 0usize);
     let mut restart = 0usize;
     let mut pos = 2;
+    let mut progressive = false;
+    let mut coefs: Option<super::progressive::Coefficients> = None;
     loop {
         // Fill bytes 0xFF may precede a marker.
         while d.get(pos) == Some(&0xFF) && d.get(pos + 1) == Some(&0xFF) {
             pos += 1;
+        }
+        if pos >= d.len() {
+            return corrupt("file truncated: no EOI marker");
         }
         if d.get(pos) != Some(&0xFF) {
             return corrupt(format!("expected a marker at byte {pos}"));
@@ -168,7 +186,10 @@ pub fn decode_baseline(d: &[u8], max_pixels: u64) -> Result<Planes, JpegError> {
         let Some(&m) = d.get(pos + 1) else { return corrupt("file truncated before a marker") };
         pos += 2;
         if m == 0xD9 {
-            return corrupt("EOI before any scan");
+            return match coefs {
+                Some(c) => c.finish(),
+                None => corrupt("EOI before any scan"),
+            };
         }
         if m == 0x01 || (0xD0..=0xD7).contains(&m) {
             continue;
@@ -180,7 +201,11 @@ pub fn decode_baseline(d: &[u8], max_pixels: u64) -> Result<Planes, JpegError> {
         let seg = &d[pos + 2..pos + len];
         pos += len;
         match m {
-            0xC0 | 0xC1 => {
+            0xC0 | 0xC1 | 0xC2 if m != 0xC2 || progressive_ok => {
+                if !comps.is_empty() {
+                    return corrupt("several frame headers");
+                }
+                progressive = m == 0xC2;
                 if seg.len() < 6 || seg[0] != 8 {
                     return unsupported("sample precision other than 8 bits");
                 }
@@ -239,6 +264,13 @@ pub fn decode_baseline(d: &[u8], max_pixels: u64) -> Result<Planes, JpegError> {
             }
             0xDD => restart = be16(seg, 0)?,
             0xEE if seg.starts_with(b"Adobe") => return unsupported("Adobe APP14 colour transform"),
+            0xDA if progressive => {
+                if coefs.is_none() {
+                    coefs = Some(super::progressive::Coefficients::new(&comps, width, height, max_pixels)?);
+                }
+                let Some(c) = coefs.as_mut() else { return corrupt("scan before a frame header") };
+                pos = c.scan(d, pos, seg, restart, &qt, &qt_set, &dc_tabs, &ac_tabs)?;
+            }
             0xDA => return scan(d, pos, seg, &comps, width, height, restart, &qt, &qt_set, &dc_tabs, &ac_tabs, max_pixels),
             _ => {}
         }
@@ -261,25 +293,7 @@ fn scan(
     max_pixels: u64,
 ) -> Result<Planes, JpegError> {
     let nc = comps.len();
-    if nc == 0 {
-        return corrupt("scan before a frame header");
-    }
-    if width == 0 || height == 0 {
-        return corrupt("zero width or height (DNL not supported)");
-    }
-    if width as u64 * height as u64 > max_pixels {
-        return corrupt(format!("{width}x{height} exceeds the decoding limit"));
-    }
-    let sampling: Vec<(usize, usize)> = comps.iter().map(|c| (c.h, c.v)).collect();
-    match (nc, sampling.as_slice()) {
-        (1, _) => {}
-        (3, [(1, 1) | (2, 1) | (2, 2), (1, 1), (1, 1)]) => {}
-        (3, _) => return unsupported(format!("chroma sampling {sampling:?}")),
-        _ => return unsupported(format!("{nc} components")),
-    }
-    if nc == 3 && comps.iter().map(|c| c.id).eq(*b"RGB") {
-        return unsupported("RGB (not YCbCr) components");
-    }
+    frame_scope(comps, width, height, max_pixels)?;
     let ns = *seg.first().unwrap_or(&0) as usize;
     if ns != nc || seg.len() < 1 + 2 * ns + 3 {
         return unsupported("several scans (non-interleaved baseline)");
@@ -373,10 +387,42 @@ fn scan(
             }
         }
     }
-    if nc == 1 {
+    Ok(assemble(&planes, &strides, width, height, hmax, vmax))
+}
+
+/// The frame is in this decoder's scope: a size within `max_pixels`, grey or
+/// YCbCr at 4:4:4, 4:2:2 (h2v1) or 4:2:0 (h2v2).
+pub(super) fn frame_scope(comps: &[Component], width: usize, height: usize, max_pixels: u64) -> Result<(), JpegError> {
+    let nc = comps.len();
+    if nc == 0 {
+        return corrupt("scan before a frame header");
+    }
+    if width == 0 || height == 0 {
+        return corrupt("zero width or height (DNL not supported)");
+    }
+    if width as u64 * height as u64 > max_pixels {
+        return corrupt(format!("{width}x{height} exceeds the decoding limit"));
+    }
+    let sampling: Vec<(usize, usize)> = comps.iter().map(|c| (c.h, c.v)).collect();
+    match (nc, sampling.as_slice()) {
+        (1, _) => {}
+        (3, [(1, 1) | (2, 1) | (2, 2), (1, 1), (1, 1)]) => {}
+        (3, _) => return unsupported(format!("chroma sampling {sampling:?}")),
+        _ => return unsupported(format!("{nc} components")),
+    }
+    if nc == 3 && comps.iter().map(|c| c.id).eq(*b"RGB") {
+        return unsupported("RGB (not YCbCr) components");
+    }
+    Ok(())
+}
+
+/// Sample planes (one per component, whole MCUs, row stride `strides[c]`)
+/// to grey or RGB: libjpeg's fancy upsampling of the chroma, then `ycc_rgb_convert`.
+pub(super) fn assemble(planes: &[Vec<u8>], strides: &[usize], width: usize, height: usize, hmax: usize, vmax: usize) -> Planes {
+    if planes.len() == 1 {
         let s = strides[0];
         let data = (0..height).flat_map(|y| planes[0][y * s..y * s + width].to_vec()).collect();
-        return Ok(Planes { width, height, channels: 1, data });
+        return Planes { width, height, channels: 1, data };
     }
     // Chroma: real size ceil(width * h / hmax) x ceil(height * v / vmax), here width/hmax.
     let (cw, ch) = (width.div_ceil(hmax), height.div_ceil(vmax));
@@ -392,7 +438,7 @@ fn scan(
             data.extend_from_slice(&ycc_to_rgb(planes[0][y * ys + x], cb[y * cs + x], cr[y * cs + x]));
         }
     }
-    Ok(Planes { width, height, channels: 3, data })
+    Planes { width, height, channels: 3, data }
 }
 
 #[cfg(test)]

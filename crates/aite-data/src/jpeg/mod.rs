@@ -12,8 +12,9 @@
 //! Independent JPEG Group.
 
 mod decoder;
+mod progressive;
 
-pub use decoder::{decode_baseline, JpegError, Planes};
+pub use decoder::{decode, decode_baseline, JpegError, Planes};
 
 const CONST_BITS: i64 = 13;
 const PASS1_BITS: i64 = 2;
