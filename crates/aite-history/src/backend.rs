@@ -78,6 +78,25 @@ pub enum DbError {
     /// The location names a back end this build lacks.
     #[error("{0}")]
     Unsupported(String),
+    /// The server accepted the connection but did not finish the handshake in time.
+    #[error("no answer from the server within {} s (the connection was accepted, the startup handshake never completed)", .0.as_secs_f64())]
+    NoAnswer(std::time::Duration),
+}
+
+/// How long the PostgreSQL back end waits: for the TCP connection and the startup
+/// handshake, and for the history's lock held by another recorder or migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgTimeouts {
+    /// The connection and its handshake (a `connect_timeout` in the URL takes precedence for the socket).
+    pub connect: std::time::Duration,
+    /// PostgreSQL's `lock_timeout`: a held advisory lock or table lock is an error after this.
+    pub lock: std::time::Duration,
+}
+
+impl Default for PgTimeouts {
+    fn default() -> Self {
+        PgTimeouts { connect: std::time::Duration::from_secs(10), lock: std::time::Duration::from_secs(30) }
+    }
 }
 
 /// The server's own message (with its detail) rather than the client's short "db error".
@@ -98,6 +117,28 @@ fn postgres_message(e: &postgres::Error) -> String {
             text
         }
     }
+}
+
+/// Connect with a bound on the socket and on the startup handshake (the client's own
+/// `connect_timeout` covers the socket only: a server that accepts and never answers
+/// would block forever), then set `lock_timeout` so a held lock is an error, not a wait.
+#[cfg(feature = "postgres")]
+fn pg_connect(url: &str, timeouts: PgTimeouts) -> Result<postgres::Client, DbError> {
+    let mut config: postgres::Config = url.parse()?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(timeouts.connect);
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    // The handshake runs on its own thread, so it can be abandoned when it never ends.
+    std::thread::spawn(move || {
+        let _ = tx.send(config.connect(postgres::NoTls));
+    });
+    let mut client = match rx.recv_timeout(timeouts.connect) {
+        Ok(connected) => connected?,
+        Err(_) => return Err(DbError::NoAnswer(timeouts.connect)),
+    };
+    client.batch_execute(&format!("SET lock_timeout = '{}ms'", timeouts.lock.as_millis().max(1)))?;
+    Ok(client)
 }
 
 /// A value bound to, or read from, a statement: the four kinds the schema uses.
@@ -244,7 +285,9 @@ impl fmt::Debug for Conn {
 const PG_LOCK: i64 = 0x6169_7465_6869_7374; // "aitehist"
 
 impl Conn {
-    pub fn open(location: &Location) -> Result<Conn, DbError> {
+    /// Open `location`; a PostgreSQL server gets `timeouts` (SQLite waits 10 s on a busy file).
+    #[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+    pub fn open_with(location: &Location, timeouts: PgTimeouts) -> Result<Conn, DbError> {
         match location {
             Location::Sqlite(path) => {
                 let conn = rusqlite::Connection::open(path)?;
@@ -253,7 +296,7 @@ impl Conn {
                 Ok(Conn::Sqlite(conn))
             }
             #[cfg(feature = "postgres")]
-            Location::Postgres(url) => Ok(Conn::Postgres(std::cell::RefCell::new(postgres::Client::connect(url, postgres::NoTls)?))),
+            Location::Postgres(url) => Ok(Conn::Postgres(std::cell::RefCell::new(pg_connect(url, timeouts)?))),
             #[cfg(not(feature = "postgres"))]
             Location::Postgres(_) => Err(DbError::Unsupported("this aite was built without the PostgreSQL back end (feature `postgres`)".into())),
         }

@@ -36,7 +36,7 @@ pub mod schema;
 pub mod stats;
 mod store;
 
-pub use backend::{to_dollar_placeholders, DbError, Location};
+pub use backend::{to_dollar_placeholders, DbError, Location, PgTimeouts};
 pub use diff::{FindingChange, FindingsDiff, InputChange, LatencyDelta, LatencyInterval, ProportionDelta, ProportionTest, Rate, RunDiff, VerdictChange};
 pub use error::HistoryError;
 pub use model::{Finding, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict, IMAGE_WIDE, LATENCY_PERCENTILES};

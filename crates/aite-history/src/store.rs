@@ -4,7 +4,7 @@
 
 use crate::model::{Finding, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict};
 use crate::package::{self, PackageRecord};
-use crate::backend::{vals, Conn, DbError, Location, Row};
+use crate::backend::{vals, Conn, DbError, Location, PgTimeouts, Row};
 use crate::{schema, HistoryError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,10 +49,15 @@ impl History {
     /// absent, or a PostgreSQL server's existing database) and apply the migrations
     /// it lacks. Errors name the location (a URL without its password).
     pub fn open_location(location: &Location) -> Result<History, HistoryError> {
+        History::open_location_with(location, PgTimeouts::default())
+    }
+
+    /// [`History::open_location`] with the PostgreSQL back end's waits set.
+    pub fn open_location_with(location: &Location, timeouts: PgTimeouts) -> Result<History, HistoryError> {
         if let Some(parent) = location.path().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| HistoryError::CreateDir { path: location.path().unwrap_or(parent).to_path_buf(), source })?;
         }
-        let conn = Conn::open(location).map_err(HistoryError::db(location))?;
+        let conn = Conn::open_with(location, timeouts).map_err(HistoryError::db(location))?;
         schema::migrate(&conn, location)?;
         Ok(History { conn, location: location.clone() })
     }

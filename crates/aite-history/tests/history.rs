@@ -636,3 +636,43 @@ fn a_postgresql_url_without_the_feature_says_so() {
     let err = History::open_location(&aite_history::Location::parse("postgres://lab@127.0.0.1:5432/aite")).unwrap_err();
     assert!(err.to_string().contains("built without the PostgreSQL back end (feature `postgres`)"), "{err}");
 }
+
+/// A server that accepts the connection and never answers (a wrong service on the port,
+/// a stalled proxy) is an error after the connect timeout, naming the URL, not a wait
+/// for ever: the client's own `connect_timeout` bounds the socket, not the handshake.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgresql_that_accepts_and_never_answers_is_an_error_after_the_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accept and hold every connection open, reading nothing.
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let timeouts = aite_history::PgTimeouts { connect: std::time::Duration::from_millis(500), ..Default::default() };
+    let location = aite_history::Location::parse(&format!("postgres://lab:s3cret@127.0.0.1:{port}/aite"));
+    let text = History::open_location_with(&location, timeouts).unwrap_err().to_string();
+    assert!(text.contains(&format!("history database postgres://lab:***@127.0.0.1:{port}/aite: no answer from the server within 0.5 s")), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+}
+
+/// The history's advisory lock held by another session (a recorder that hangs) makes
+/// opening (its migration check takes the lock) an error after `lock_timeout`.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_held_history_lock_on_postgresql_is_an_error_after_the_lock_timeout() {
+    let Some(server) = pg::PgServer::start() else { return };
+    server.create_database("aite");
+    let url = server.url("aite");
+    let mut holder = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    holder.batch_execute("BEGIN; SELECT pg_advisory_xact_lock(7019269473125888884)").unwrap(); // "aitehist"
+    let timeouts = aite_history::PgTimeouts { lock: std::time::Duration::from_millis(300), ..Default::default() };
+    let text = History::open_location_with(&aite_history::Location::parse(&url), timeouts).unwrap_err().to_string();
+    assert!(text.contains("lock timeout"), "{text}");
+    holder.batch_execute("ROLLBACK").unwrap();
+    // Released, the same open succeeds.
+    History::open_location_with(&aite_history::Location::parse(&url), timeouts).unwrap();
+}
