@@ -24,8 +24,8 @@ const MAX_PIXELS: u64 = 64 * 1024 * 1024;
 /// Which decoder produced an image's samples.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decoder {
-    /// aite's baseline JPEG decoder, bit-exact with libjpeg-turbo's default
-    /// (islow IDCT, fancy upsampling) as Pillow uses it.
+    /// aite's JPEG decoder (baseline and progressive), bit-exact with
+    /// libjpeg-turbo's default (islow IDCT, fancy upsampling) as Pillow uses it.
     LibjpegExact,
     /// The `image` crate (zune-jpeg for JPEG): PNG/BMP, and JPEG variants the
     /// exact decoder does not implement (the reason says which).
@@ -38,11 +38,11 @@ pub enum Decoder {
 /// levels) for the `jpeg_fallback` files, listed with the reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DecoderTally {
-    /// Baseline JPEGs, decoded by aite's libjpeg-exact decoder.
+    /// Baseline and progressive JPEGs, decoded by aite's libjpeg-exact decoder.
     pub libjpeg_exact: usize,
     /// PNG and BMP, by the `image` crate (lossless: every decoder gives the same samples).
     pub lossless: usize,
-    /// JPEGs outside the exact decoder's scope (progressive, arithmetic, Adobe...), by the
+    /// JPEGs outside the exact decoder's scope (arithmetic, Adobe, incomplete progressive...), by the
     /// `image` crate (zune-jpeg), whose IDCT and upsampling round differently from libjpeg.
     pub jpeg_fallback: usize,
     /// Each fallback JPEG: its sample id and why the exact decoder did not take it.
@@ -88,7 +88,7 @@ pub fn decode_with_decoder(id: &str, bytes: &[u8], color: ColorOrder) -> Result<
     };
     let mut unsupported_jpeg = None;
     if bytes.starts_with(&[0xFF, 0xD8]) {
-        match crate::jpeg::decode_baseline(bytes, MAX_PIXELS) {
+        match crate::jpeg::decode(bytes, MAX_PIXELS) {
             Ok(p) => {
                 let (w, h) = (p.width as u32, p.height as u32);
                 let img = if p.channels == 1 {
@@ -314,6 +314,14 @@ mod tests {
         let mut png = vec![];
         img.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
         assert_eq!(decode_with_decoder("a.png", &png, ColorOrder::Rgb).unwrap().1, Decoder::ImageCrate { unsupported_jpeg: None });
+    }
+
+    #[test]
+    fn progressive_jpegs_use_the_exact_decoder() {
+        // frost4 (progressive 4:4:4), identical to PIL's decode (jpeg::progressive's tests).
+        let frost4 = include_bytes!("../../aite-robustness/assets/frost/frost4.jpg");
+        let (img, decoder) = decode_with_decoder("frost4.jpg", frost4, ColorOrder::Rgb).unwrap();
+        assert_eq!((img.width, img.height, decoder), (527, 350, Decoder::LibjpegExact));
     }
 
     #[test]

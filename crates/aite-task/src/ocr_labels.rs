@@ -9,7 +9,8 @@
 //! The image path (relative to the labels file's folder, or, as PPOCRLabel writes it,
 //! to its parent), a tab, and a JSON array of the image's text lines in reading order:
 //! `transcription` (the text; `"###"` marks a do-not-care region, as in ICDAR and
-//! PaddleOCR), `points` (the polygon, at least 3 `[x, y]` pixel corners, convex) and
+//! PaddleOCR), `points` (the polygon, at least 3 `[x, y]` pixel corners, convex: a concave or
+//! self-intersecting polygon is refused, since the IoU clips convex polygons) and
 //! PPOCRLabel's optional `difficult` (a do-not-care region too). An empty array is an
 //! image without text. aite also accepts lines without `points` (text only, matched in
 //! reading order); within one image either every line has points or none has.
@@ -113,6 +114,9 @@ impl OcrLabels {
                     if p.iter().flatten().any(|v| !v.is_finite()) {
                         return Err(err(n, format!("text line {} has a non-finite coordinate", k + 1)));
                     }
+                    if let Err(why) = convex(p) {
+                        return Err(err(n, format!("text line {} polygon {why}; aite matches convex polygons (IoU by convex clipping): split a curved line into convex pieces or give its points in order", k + 1)));
+                    }
                 }
                 let ignore = l.transcription == "###" || l.difficult;
                 if ignore && l.points.is_none() {
@@ -136,6 +140,42 @@ impl OcrLabels {
     }
 }
 
+/// Whether `points` is a simple convex polygon (collinear and repeated corners allowed):
+/// every turn has the same sense and the boundary winds exactly once (a pentagram turns
+/// one way throughout but winds twice).
+fn convex(points: &[[f64; 2]]) -> Result<(), &'static str> {
+    let mut p: Vec<[f64; 2]> = points.to_vec();
+    p.dedup();
+    while p.len() > 1 && p.first() == p.last() {
+        p.pop();
+    }
+    let n = p.len();
+    if n < 3 {
+        return Err("has fewer than 3 distinct corners");
+    }
+    let (mut sense, mut turning) = (0.0f64, 0.0f64);
+    for i in 0..n {
+        let (a, b, c) = (p[i], p[(i + 1) % n], p[(i + 2) % n]);
+        let (e1, e2) = ([b[0] - a[0], b[1] - a[1]], [c[0] - b[0], c[1] - b[1]]);
+        let cross = e1[0] * e2[1] - e1[1] * e2[0];
+        let dot = e1[0] * e2[0] + e1[1] * e2[1];
+        if cross.abs() > 1e-9 * e1[0].hypot(e1[1]) * e2[0].hypot(e2[1]) {
+            if sense != 0.0 && cross.signum() != sense {
+                return Err("is not convex (concave, or its corners are out of order so its edges cross)");
+            }
+            sense = cross.signum();
+        }
+        turning += cross.atan2(dot);
+    }
+    if sense == 0.0 {
+        return Err("has all its corners on one line");
+    }
+    if (turning.abs() - std::f64::consts::TAU).abs() > 1e-6 {
+        return Err("crosses itself (its boundary winds more than once)");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +196,11 @@ mod tests {
             ("a.png\t[{\"transcription\": \"x\", \"points\": [[0,0],[1,1],[2,0]]}, {\"transcription\": \"y\"}]", 1, "every line"),
             ("a.png\t[]\na.png\t[]", 2, "twice"),
             ("a.png\t[{\"transcription\": \"###\"}]", 1, "do-not-care"),
+            // A bow tie (a quad with its corners out of order), a concave curved-line label, a pentagram, a flat one.
+            ("a.png\t[]\nb.png\t[{\"transcription\": \"x\", \"points\": [[0,0],[10,5],[10,0],[0,5]]}]", 2, "line 1 polygon is not convex"),
+            ("a.png\t[{\"transcription\": \"x\", \"points\": [[0,0],[10,0],[10,10],[5,3],[0,10]]}]", 1, "not convex"),
+            ("a.png\t[{\"transcription\": \"x\", \"points\": [[0,10],[6,-8],[-10,3],[10,3],[-6,-8]]}]", 1, "crosses itself"),
+            ("a.png\t[{\"transcription\": \"x\", \"points\": [[0,0],[1,1],[2,2]]}]", 1, "one line"),
             ("\n", 0, "no labelled image"),
         ] {
             let e = OcrLabels::parse(body, Path::new("dir/Label.txt")).unwrap_err();
@@ -163,6 +208,9 @@ mod tests {
             let text = e.to_string();
             assert!(*got == line && text.contains("dir/Label.txt") && text.contains(needle), "{text}");
         }
+        // Convex polygons pass, with a repeated or collinear corner and in either orientation.
+        let ok = "a.png\t[{\"transcription\": \"x\", \"points\": [[0,0],[5,0],[10,0],[10,5],[10,5],[0,5]]}, {\"transcription\": \"y\", \"points\": [[0,5],[10,5],[10,0],[0,0],[0,5]]}]";
+        assert_eq!(OcrLabels::parse(ok, Path::new("Label.txt")).unwrap().images[0].lines.len(), 2);
         let e = OcrLabels::read(Path::new("/nonexistent/Label.txt")).unwrap_err().to_string();
         assert!(e.contains("/nonexistent/Label.txt"), "{e}");
     }
