@@ -555,6 +555,11 @@ fn estimate(r: &Requirement, suite: &Value, results: &Value) -> Outcome {
     let path = r.metric.as_str();
     let ev = vec![pointer(path)];
     let at = results.pointer(&pointer(path));
+    if let Some(why) = michaelis_unmet(path, suite) {
+        let mut o = Outcome::new(Verdict::NotTested { why }, "not the published protocol");
+        o.evidence = vec![pointer(path), pointer(&format!("suites.{}.protocol", path.split('.').nth(1).unwrap_or_default()))];
+        return o;
+    }
     let Some(obj) = at.filter(|v| !v.is_null()) else {
         let status = suite.pointer("/rpc_status/status").and_then(Value::as_str).filter(|_| path.ends_with(".rpc"));
         let why = match status {
@@ -591,6 +596,40 @@ fn estimate(r: &Requirement, suite: &Value, results: &Value) -> Outcome {
         o.note = format!("{v:.4}{against}: the 95% interval {lo:.4}..{hi:.4} {side} {t}");
         o
     })
+}
+
+/// Why a detector sweep's mPC/rPC is not Michaelis et al.'s (2019): scored against predictions
+/// rather than labels, or not on all 15 ImageNet-C corruptions x 5 severities. `None` for
+/// other metrics and for a sweep that follows the protocol.
+fn michaelis_unmet(path: &str, suite: &Value) -> Option<String> {
+    let last = path.rsplit('.').next()?;
+    if !matches!(last, "rpc" | "mpc" | "mpc50") || suite.get("ground_truth").is_none() {
+        return None;
+    }
+    let kind = suite.pointer("/ground_truth/kind").and_then(Value::as_str).unwrap_or("unrecorded");
+    if kind != "labels" {
+        let against = suite.get("ap_name").and_then(Value::as_str).unwrap_or(kind);
+        return Some(format!("{last} follows Michaelis et al. 2019 against labels; this sweep scored {against}, so its {last} is not that figure (give the frames' labels)"));
+    }
+    match suite.pointer("/protocol/status").and_then(Value::as_str) {
+        Some("michaelis") => None,
+        _ => {
+            let reasons: Vec<String> = suite
+                .pointer("/protocol/reasons")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|r| match r.get("condition").and_then(Value::as_str) {
+                            Some("incomplete") => format!("not all 5 severities of {}", r.get("corruptions").and_then(Value::as_array).map(|c| c.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()),
+                            Some(other) => other.replace('_', " "),
+                            None => "unrecorded".into(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|| vec!["protocol not recorded".into()]);
+            Some(format!("{last} is partial, not Michaelis et al. 2019's (the 15 ImageNet-C corruptions x 5 severities against labels): {}", reasons.join("; ")))
+        }
+    }
 }
 
 /// A rate the suite recorded as `null`: nothing in its denominator. A detector attack says why

@@ -12,7 +12,8 @@ fn verdict(results: &Value, id: &str) -> Verdict {
 
 fn sweep(rpc: Value, status: &str) -> Value {
     json!({ "ground_truth": { "kind": "labels", "source": "gt.json" }, "ap_name": "AP", "samples": 20, "missing_samples": 0, "interrupted": false,
-            "clean_ap": 0.6, "mpc": { "value": 0.36, "ci95_low": 0.30, "ci95_high": 0.41 }, "rpc": rpc, "rpc_status": { "status": status } })
+            "clean_ap": 0.6, "mpc": { "value": 0.36, "ci95_low": 0.30, "ci95_high": 0.41 }, "rpc": rpc, "rpc_status": { "status": status },
+            "protocol": { "status": "michaelis" } })
 }
 
 #[test]
@@ -47,6 +48,26 @@ fn rpc_is_judged_on_its_bootstrap_interval() {
     let mut partial = pass.clone();
     partial["suites"]["detection_corruptions"]["missing_samples"] = json!(10);
     assert!(matches!(verdict(&partial, "ROB-DET-RPC"), Verdict::NotTested { ref why } if why.contains("missing_samples = 10")));
+}
+
+/// Review findings 2 and 3b: ROB-DET-RPC is judged only on Michaelis et al.'s rPC, scored
+/// against labels on the 15 ImageNet-C corruptions x 5 severities; otherwise NOT_TESTED.
+#[test]
+fn rpc_outside_the_published_protocol_is_not_tested() {
+    let passing = || sweep(json!({ "value": 0.60, "ci95_low": 0.52, "ci95_high": 0.66 }), "reported");
+    let mut reference = passing();
+    reference["ground_truth"] = json!({ "kind": "reference-predictions", "reference": "fp32.onnx" });
+    reference["ap_name"] = json!("AP vs reference predictions");
+    let v = verdict(&json!({ "suites": { "detection_corruptions": reference } }), "ROB-DET-RPC");
+    assert!(matches!(v, Verdict::NotTested { ref why } if why.contains("against labels") && why.contains("reference predictions")), "{v:?}");
+    let mut partial = passing();
+    partial["protocol"] = json!({ "status": "partial", "reasons": [{ "condition": "incomplete", "corruptions": ["fog", "snow"] }] });
+    let v = verdict(&json!({ "suites": { "detection_corruptions": partial } }), "ROB-DET-RPC");
+    assert!(matches!(v, Verdict::NotTested { ref why } if why.contains("partial") && why.contains("fog, snow")), "{v:?}");
+    // A sweep written before the protocol was recorded is not taken as Michaelis's.
+    let mut old = passing();
+    old.as_object_mut().unwrap().remove("protocol");
+    assert!(matches!(verdict(&json!({ "suites": { "detection_corruptions": old } }), "ROB-DET-RPC"), Verdict::NotTested { .. }));
 }
 
 #[test]

@@ -553,7 +553,8 @@ pub struct LatencyArgs {
     #[arg(long)]
     pub end_to_end: bool,
     /// What the outputs mean, so the postprocess stage does the model's real decoding: a preset
-    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw, blazeface-short; `aite presets`), a TOML file or
+    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw, blazeface-short, reference-detector, ppocr-v4;
+    /// `aite presets`), a TOML file or
     /// key=value pairs (`ultraface-rfb320,score_threshold=0.9`); default classifier. Needs --end-to-end.
     #[arg(long)]
     pub task: Option<String>,
@@ -754,8 +755,8 @@ pub struct RobustnessArgs {
     pub no_consistency: bool,
     /// What the outputs mean, as `aite latency --task` (a preset such as ultraface-rfb320 or
     /// blazeface-short, a TOML file or key=value pairs). A detector's consistency and corruption
-    /// sweep (COCO AP, mPC/rPC against its own clean predictions) run on its decoded detections;
-    /// attacks read classifier outputs (give --attacks none).
+    /// sweep (COCO AP, mPC/rPC against its own clean predictions) run on its decoded detections,
+    /// its attacks (square-linf, square-l2) are the vanishing or mislabelling attacks of --detector-goal.
     #[arg(long)]
     pub task: Option<String>,
     /// Detections a detector may report on a degenerate frame (black, white, noise, saturated)

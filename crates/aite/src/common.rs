@@ -69,6 +69,27 @@ pub fn request_timeout(m: &ModelArgs) -> std::time::Duration {
     std::time::Duration::from_millis(m.request_timeout_ms.max(1))
 }
 
+/// The preprocessing preset the model of a detector task preset was published with
+/// (`--task ultraface-slim320[,key=value]` → `ultraface320`); `None` for other tasks.
+pub fn task_preprocess_preset(task: Option<&str>) -> Option<&'static str> {
+    let first = task?.split(',').next()?.trim();
+    match first.strip_prefix("preset=").unwrap_or(first) {
+        "ultraface-rfb320" | "ultraface-slim320" | "ultraface-320-raw" => Some("ultraface320"),
+        "blazeface-short" => Some("blazeface128"),
+        _ => None,
+    }
+}
+
+/// The note printed when no `--preprocess` was given; when `--task` names a face detector
+/// preset, a hint naming its published preprocessing (the inferred one does not normalise).
+pub fn note_inferred_preprocess(spec: &PreprocessSpec, task: Option<&str>) -> Result<()> {
+    eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(spec)?);
+    if let (Some(preset), Some(task)) = (task_preprocess_preset(task), task) {
+        eprintln!("  hint: the model of --task {task} is published with -p {preset} (`aite presets`); without it, it sees unnormalised pixels");
+    }
+    Ok(())
+}
+
 /// The spec from `--preprocess`, or one inferred from the model's first input.
 pub fn preprocess_spec(arg: Option<&str>, info: &TargetInfo) -> Result<(PreprocessSpec, bool)> {
     match arg {

@@ -196,3 +196,24 @@ fn ultraface_slim320_through_every_suite() {
 fn blazeface_short_through_every_suite() {
     matrix(&BLAZEFACE);
 }
+
+/// A new user's first try, `--task ultraface-slim320` without `-p`: the inferred preprocessing
+/// does not normalise, and the note says which preset the model was published with.
+#[test]
+fn a_face_detector_task_without_preprocess_names_its_preset() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = frames(&assets, dir.path());
+    for (m, preset) in [(&ULTRAFACE_SLIM, "ultraface320"), (&BLAZEFACE, "blazeface128")] {
+        let r = run(aite()
+            .args(["latency", "-m"])
+            .arg(assets.join(m.file))
+            .arg("-d")
+            .arg(&frames)
+            .args(["--end-to-end", "--task", &format!("preset={},score_threshold=0.8", m.task), "--min-duration-ms", "10", "--min-queries", "2", "--max-queries", "2", "--warmup", "0", "--out"])
+            .arg(dir.path().join("out")));
+        assert_eq!(r.code, 1, "two queries are too few for a VALID run: {}", r.stderr);
+        assert!(r.stderr.contains("note: no --preprocess given"), "{}", r.stderr);
+        assert!(r.stderr.contains(&format!("is published with -p {preset}")), "{}", r.stderr);
+    }
+}

@@ -97,6 +97,51 @@ pub enum RpcStatus {
     CleanApIsZero,
 }
 
+/// Whether mPC and rPC are Michaelis et al.'s: the 15 ImageNet-C corruptions at severities
+/// 1-5, scored against labels. Otherwise the figures are partial (named so) and the
+/// assessment does not judge them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum DetectionProtocol {
+    Michaelis,
+    Partial { reasons: Vec<DetectionProtocolUnmet> },
+}
+
+impl Default for DetectionProtocol {
+    fn default() -> Self {
+        DetectionProtocol::Partial { reasons: vec![DetectionProtocolUnmet::NotRecorded] }
+    }
+}
+
+/// A condition of Michaelis et al.'s protocol that does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "condition", rename_all = "snake_case")]
+pub enum DetectionProtocolUnmet {
+    /// Scored against predictions (the model's own or a reference model's), not labels.
+    NotAgainstLabels,
+    /// These ImageNet-C corruptions were not run at all five severities.
+    Incomplete { corruptions: Vec<CorruptionKind> },
+    /// Written by a version that did not record the conditions.
+    NotRecorded,
+}
+
+/// The protocol conditions of a sweep over `cells` against `kind`.
+fn detection_protocol(kind: &GroundTruthKind, cells: &[(CorruptionKind, u8)]) -> DetectionProtocol {
+    let mut reasons = vec![];
+    if !matches!(kind, GroundTruthKind::Labels { .. }) {
+        reasons.push(DetectionProtocolUnmet::NotAgainstLabels);
+    }
+    let missing: Vec<CorruptionKind> = CorruptionKind::IMAGENET_C.iter().copied().filter(|k| !(1..=5).all(|s| cells.contains(&(*k, s)))).collect();
+    if !missing.is_empty() {
+        reasons.push(DetectionProtocolUnmet::Incomplete { corruptions: missing });
+    }
+    if reasons.is_empty() {
+        DetectionProtocol::Michaelis
+    } else {
+        DetectionProtocol::Partial { reasons }
+    }
+}
+
 /// The detections of one cell (`None`: the clean frames), per frame.
 pub type CellDetections = (Option<(CorruptionKind, u8)>, Vec<Vec<CocoDetection>>);
 
@@ -111,12 +156,15 @@ pub struct DetectionSweepReport {
     pub clean_ap: f64,
     pub clean_ap50: f64,
     pub cells: Vec<DetectionCell>,
-    /// Mean AP over the cells.
+    /// Mean AP over the cells; Michaelis et al.'s mPC only when `protocol` says so.
     pub mpc: Interval,
     pub mpc50: Interval,
     /// mPC / clean AP, when meaningful ([`RpcStatus`]).
     pub rpc: Option<Interval>,
     pub rpc_status: RpcStatus,
+    /// Whether `mpc` and `rpc` follow the published protocol.
+    #[serde(default)]
+    pub protocol: DetectionProtocol,
     pub interval: IntervalMethod,
     /// Resamples left out because they drew no ground-truth box.
     pub resamples_without_ground_truth: usize,
@@ -413,6 +461,7 @@ pub fn score_frames(
         Interval { value, ci95_low: percentile(&v, 0.025), ci95_high: percentile(&v, 0.975) }
     };
     let rpc = (rpc_status == RpcStatus::Reported).then(|| interval(mpc / clean_ap, b_rpc));
+    let protocol = detection_protocol(&kind, &keys);
     Ok(DetectionSweepReport {
         ap_name: kind.ap_name().into(),
         ground_truth: kind,
@@ -427,6 +476,7 @@ pub fn score_frames(
         mpc50: interval(mpc50, b_mpc50),
         rpc,
         rpc_status,
+        protocol,
         interval: IntervalMethod::BootstrapOverImages { resamples, seed },
         resamples_without_ground_truth: skipped,
         interrupted,
@@ -573,6 +623,24 @@ mod tests {
         assert_eq!(r.ap_name, "AP vs reference predictions");
         assert!((r.clean_ap - 0.4).abs() < 1e-9 && (r.mpc.value - 1.0).abs() < 1e-9, "{} {}", r.clean_ap, r.mpc.value);
         assert!((r.rpc.unwrap().value - 2.5).abs() < 1e-9 && r.rpc_status == RpcStatus::Reported);
+    }
+
+    /// Review finding 3b: mPC/rPC are Michaelis et al.'s only on the 15 ImageNet-C corruptions
+    /// x 5 severities against labels; the toy sweep (one cell) and predictions are partial.
+    #[test]
+    fn michaelis_protocol_needs_fifteen_by_five_against_labels() {
+        let labels = GroundTruthKind::Labels { source: "l.json".into() };
+        let full: Vec<(CorruptionKind, u8)> = CorruptionKind::IMAGENET_C.iter().flat_map(|&k| (1..=5).map(move |s| (k, s))).collect();
+        assert_eq!(detection_protocol(&labels, &full), DetectionProtocol::Michaelis);
+        let reference = GroundTruthKind::ReferencePredictions { reference: "fp32".into() };
+        assert_eq!(detection_protocol(&reference, &full), DetectionProtocol::Partial { reasons: vec![DetectionProtocolUnmet::NotAgainstLabels] });
+        let no_sev5: Vec<_> = full.iter().copied().filter(|&(k, s)| !(k == CorruptionKind::Fog && s == 5)).collect();
+        assert_eq!(detection_protocol(&labels, &no_sev5), DetectionProtocol::Partial { reasons: vec![DetectionProtocolUnmet::Incomplete { corruptions: vec![CorruptionKind::Fog] }] });
+        let spec = PreprocessSpec::parse_cli("layout=nhwc,scale=0.00392156862745098").unwrap();
+        let post = Postprocess::new(TaskSpec::preset("ultraface-slim320").unwrap());
+        let labels = DetectionGroundTruth::Labels { source: "hand.json".into(), boxes: vec![vec![GroundTruthBox { category_id: 1, bbox: [20.0, 20.0, 40.0, 40.0], iscrowd: false }]; 3] };
+        let r = detection_sweep(&mut detector(), &spec, &post, &frames(), &options(), &labels, 10, &Cancel::new()).unwrap();
+        assert_eq!(serde_json::to_value(&r).unwrap()["protocol"]["status"], "partial");
     }
 
     /// A reference-detector layout ([1, 1, 4 + 1], centre-size in input pixels) that always

@@ -70,7 +70,7 @@ fn run_detector(a: AccuracyArgs, task: aite_task::TaskSpec, cancel: &Cancel) -> 
     let mut target = load_model(&a.model)?;
     let (spec, inferred) = preprocess_spec(a.data.preprocess.as_deref(), target.info())?;
     if inferred {
-        eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
+        crate::common::note_inferred_preprocess(&spec, a.task.as_deref())?;
     }
     let (frames, skipped) = load_frames(&ds, &spec, usize::MAX, a.data.strict)?;
     let sizes: Vec<(String, u32, u32)> = frames.iter().map(|f| (f.id.clone(), f.image.width as u32, f.image.height as u32)).collect();

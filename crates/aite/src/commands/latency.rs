@@ -95,7 +95,7 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         None => Workload::Tensors(synthetic_inputs(&target.info().inputs, &options, a.samples.min(16), settings.seed)?),
     };
     if inferred && ds.is_some() {
-        eprintln!("note: no --preprocess given; using {} (recorded in config.json)", serde_json::to_string(&spec)?);
+        crate::common::note_inferred_preprocess(&spec, a.task.as_deref())?;
     }
     for s in skipped.iter().take(3) {
         eprintln!("warning: skipped {s}");
