@@ -302,6 +302,28 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
     None
 }
 
+/// The suites a sharded consistency run splits by sample (aite-robustness's
+/// `consistency_shard::CONSISTENCY_SUITES`; the CLI test crates/aite/tests/shards.rs checks they agree).
+pub const CONSISTENCY_SUITES: [&str; 8] =
+    ["repeatability", "batch_invariance", "agreement", "degenerate_frames", "metamorphic", "detection_repeatability", "detection_batch_invariance", "detection_agreement"];
+
+/// Why consistency suite `suite_name` holds part of the run only: a `consistency_shard` record
+/// is written by each shard of `--shard I/N` and kept by `aite merge` only when shards are missing.
+fn partial_consistency(suite_name: &str, results: &Value) -> Option<String> {
+    if !CONSISTENCY_SUITES.contains(&suite_name) {
+        return None;
+    }
+    let record = results.pointer("/suites/consistency_shard").filter(|v| !v.is_null())?;
+    let n = |k: &str| record.get(k).and_then(Value::as_u64).map_or("?".to_string(), |n| n.to_string());
+    let shards: Vec<String> = record.get("shards").and_then(Value::as_array).into_iter().flatten().map(|s| s.to_string()).collect();
+    let mut why = format!("partial: {} of {} samples missing (shard {}/{} only)", n("missing_samples"), n("samples"), shards.join("+"), n("count"));
+    if suite_name == "degenerate_frames" {
+        let kinds: Vec<&str> = record.get("degenerate_frames").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        why.push_str(&format!("; degenerate frames of this part only: {}", kinds.join(", ")));
+    }
+    Some(format!("{why}; merge every shard (`aite merge`) to judge it"))
+}
+
 /// Suite `name` of `results`, or the verdict its absence or its own status gives:
 /// not in results.json or `not-run` is NOT_TESTED, `error` is ERROR.
 fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Box<Outcome>> {
@@ -382,7 +404,11 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
         }
     }
     let mut o = measure(r, spec.kind, spec.interval, suite, results);
-    if let Some(why) = incomplete(suite_name, suite, &r.metric) {
+    let partial = partial_consistency(suite_name, results);
+    if partial.is_some() {
+        o.evidence.push("/suites/consistency_shard".into());
+    }
+    if let Some(why) = incomplete(suite_name, suite, &r.metric).or(partial) {
         // Incomplete evidence never passes; a security failure found is still a failure.
         let keep_fail = matches!(spec.kind, MetricKind::SecurityRule | MetricKind::CvssBound) && o.verdict == Verdict::Fail;
         if !keep_fail && !matches!(o.verdict, Verdict::NotApplicable { .. } | Verdict::Error { .. }) {
@@ -560,18 +586,33 @@ fn estimate(r: &Requirement, suite: &Value, results: &Value) -> Outcome {
         o.evidence = vec![pointer(path), pointer(&format!("suites.{}.protocol", path.split('.').nth(1).unwrap_or_default()))];
         return o;
     }
+    // OCR accuracy with nothing scored records `scores: null`: no figure is claimed.
+    if at.is_none() && path.starts_with("suites.ocr_accuracy.scores.") && suite.get("scores").is_some_and(Value::is_null) {
+        let why = format!("nothing was scored: {} labelled lines and no line read outside do-not-care regions", suite.get("label_lines").and_then(Value::as_u64).unwrap_or(0));
+        let mut o = Outcome::new(Verdict::NotTested { why }, "no figure");
+        o.evidence = vec![pointer("suites.ocr_accuracy.scores")];
+        return o;
+    }
     let Some(obj) = at.filter(|v| !v.is_null()) else {
-        let status = suite.pointer("/rpc_status/status").and_then(Value::as_str).filter(|_| path.ends_with(".rpc"));
+        let status = match path.rsplit('.').next() {
+            Some("rpc") => suite.pointer("/rpc_status/status"),
+            Some("relative_char_accuracy") => suite.pointer("/relative_status/status"),
+            _ => None,
+        }
+        .and_then(Value::as_str);
         let why = match status {
-            Some("clean-ap-is-one-by-construction") => "rPC is withheld: the sweep scored against the model's own clean predictions, where clean AP is 1 by construction (give labels or a reference model)".to_string(),
-            Some("clean-ap-is-zero") => "rPC is undefined: clean AP is 0".to_string(),
+            Some("clean-ap-is-one-by-construction") if path.ends_with(".rpc") => "rPC is withheld: the sweep scored against the model's own clean predictions, where clean AP is 1 by construction (give labels or a reference model)".to_string(),
+            Some("clean-ap-is-one-by-construction") => "the relative character accuracy is withheld: the sweep scored against the pipeline's own clean reading, where clean accuracy is 1 by construction (give --labels)".to_string(),
+            Some("clean-ap-is-zero") if path.ends_with(".rpc") => "rPC is undefined: clean AP is 0".to_string(),
+            Some("clean-ap-is-zero") => "the relative character accuracy is undefined: clean character accuracy is 0".to_string(),
             Some(other) => format!("{path} is withheld by the suite ({other})"),
             None if at.is_none() => return Outcome::new(Verdict::Error { cause: format!("{path} missing or unreadable in results.json") }, "malformed results"),
             None => format!("{path} is withheld by the suite"),
         };
         let mut o = Outcome::new(Verdict::NotTested { why }, "no figure");
         o.evidence = ev;
-        o.evidence.push(pointer(&format!("suites.{}.rpc_status", path.split('.').nth(1).unwrap_or_default())));
+        let status_field = if path.ends_with(".relative_char_accuracy") { "relative_status" } else { "rpc_status" };
+        o.evidence.push(pointer(&format!("suites.{}.{status_field}", path.split('.').nth(1).unwrap_or_default())));
         return o;
     };
     let (Some(v), lo, hi) = (obj.get("value").and_then(number), obj.get("ci95_low").and_then(number), obj.get("ci95_high").and_then(number)) else {

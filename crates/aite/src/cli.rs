@@ -869,6 +869,8 @@ pub struct OcrArgs {
     pub attack_lines: usize,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub assess: AssessWith,
 }
 
 #[derive(Args)]

@@ -605,3 +605,33 @@ fn ocr_read_end_to_end_latency_with_named_stages() {
     let r = run(aite().args(["latency", "--end-to-end"]).arg("-m").arg(m.join("ch_PP-OCRv4_det_infer.onnx")).arg("--rec").arg(m.join("ch_PP-OCRv4_rec_infer.onnx")).arg("-d").arg(&frames));
     assert!(r.code != 0 && r.stderr.contains("--task ppocr-v4"), "{}", r.stderr);
 }
+
+/// `aite ocr --labels --corruptions --profile P` judges what it measured (issue 16): the OCR
+/// requirements get verdicts from the run's figures (ROB-OCR-CORRUPTION-RELATIVE from the
+/// recorded bootstrap interval against 0.5, checked by hand here; ROB-OCR-CHAR-ACCURACY NOT_TESTED:
+/// `aite ocr` has no declared value), the others are out of scope, the exit code is the verdict's.
+#[test]
+fn ocr_profile_judges_the_ocr_suites() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let photo = assets.join(PHOTO);
+    let lines: Vec<serde_json::Value> = PHOTO_LINES.iter().map(|t| serde_json::json!({ "transcription": t })).collect();
+    let labels = work.path().join("Label.txt");
+    std::fs::write(&labels, format!("{}\t{}\n", photo.display(), serde_json::Value::from(lines))).unwrap();
+    let (r, _, out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--corruptions".as_ref(), "brightness".as_ref(), "--severities".as_ref(), "3".as_ref(), "--profile".as_ref(), "industrial-vision".as_ref()]);
+    let folder = run_folder(out.path());
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))).unwrap();
+    let req = |id: &str| a["requirements"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap_or_else(|| panic!("{id}: {a}")).clone();
+    assert_eq!(req("ROB-OCR-CHAR-ACCURACY")["verdict"], "NOT_TESTED", "{}", req("ROB-OCR-CHAR-ACCURACY"));
+    let rel = &results(&folder)["suites"]["ocr_corruptions"]["relative_char_accuracy"];
+    let (lo, hi) = (rel["ci95_low"].as_f64().unwrap(), rel["ci95_high"].as_f64().unwrap());
+    let want = if lo >= 0.5 { "PASS" } else if hi < 0.5 { "FAIL" } else { "INCONCLUSIVE" };
+    let got = req("ROB-OCR-CORRUPTION-RELATIVE");
+    assert_eq!(got["verdict"], want, "{got}\n{rel}");
+    assert!(a["out_of_scope"].as_array().unwrap().iter().any(|x| x == "ROB-SQUARE"), "{}", a["out_of_scope"]);
+    assert_eq!(r.code as u8, match a["overall"].as_str().unwrap() { "PASS" => 0, "FAIL" => 1, "INCONCLUSIVE" => 7, "NOT_TESTED" => 8, _ => 9 }, "{}", r.stderr);
+    eprintln!("aite ocr --profile industrial-vision, brightness s3: relative character accuracy {} ({lo:.4} - {hi:.4}) -> {want}", rel["value"]);
+    // --profile without a suite to judge is refused.
+    let (r, _, _out) = ocr_suite(&assets, &[photo.as_os_str(), "--profile".as_ref(), "industrial-vision".as_ref()]);
+    assert!(r.code != 0 && r.stderr.contains("--profile judges the OCR suites"), "{}", r.stderr);
+}

@@ -105,6 +105,9 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         }
     }
     if !suites {
+        if a.assess.profile.is_some() {
+            bail!("--profile judges the OCR suites, and none was asked for\n  hint: add --labels Label.txt, --consistency, --corruptions or --attack");
+        }
         return Ok(0);
     }
     let say = |line: String| if a.output.json { eprintln!("{line}") } else { println!("{line}") };
@@ -226,7 +229,10 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         "attack": a.attack, "queries": a.queries, "epsilon": a.epsilon, "attack_lines": a.attack_lines,
         "bootstrap": { "accuracy_resamples": OCR_BOOTSTRAP_RESAMPLES, "corruption_resamples": OCR_SWEEP_BOOTSTRAP_RESAMPLES },
     });
-    write_evidence(&a.output, "ocr", &results, &cfg, raw)?;
+    let dir = write_evidence(&a.output, "ocr", &results, &cfg, raw)?;
+    if let Some(code) = super::run::judge(&a.assess, &dir, a.output.json)? {
+        return Ok(code);
+    }
     // As `aite robustness`: a consistency check that fails (a repeat differs, the reference
     // disagrees, text read in a degenerate frame) makes the run INVALID.
     Ok(if interrupted {
