@@ -257,6 +257,18 @@ pub fn zoom(img: &Planes, z: f64) -> Planes {
 /// ImageNet-C's `clipped_zoom`: crop the centre `ceil(n / z)`, zoom it by `z`,
 /// and trim the result back to the original size around its centre.
 pub fn clipped_zoom(img: &Planes, z: f64) -> Planes {
+    let mut out = Planes::new(img.width, img.height, img.channels);
+    clipped_zoom_into(img, z, &mut out.data, |d, v| *d = v);
+    out
+}
+
+/// [`clipped_zoom`] added to `acc` (the same values, `acc[i] += zoomed[i]`), without
+/// the intermediate image: zoom_blur sums up to 16 of them.
+pub fn clipped_zoom_add(img: &Planes, z: f64, acc: &mut Planes) {
+    clipped_zoom_into(img, z, &mut acc.data, |d, v| *d += v);
+}
+
+fn clipped_zoom_into(img: &Planes, z: f64, out: &mut [f32], put: impl Fn(&mut f32, f32)) {
     let (w, h, c) = (img.width, img.height, img.channels);
     let cw = ((w as f64 / z).ceil() as usize).clamp(1, w);
     let ch = ((h as f64 / z).ceil() as usize).clamp(1, h);
@@ -283,15 +295,13 @@ pub fn clipped_zoom(img: &Planes, z: f64) -> Planes {
             }
         }
     }
-    let mut out = Planes::new(w, h, c);
     for (oy, &(y0, y1, fy)) in ys.iter().enumerate() {
         let a = &rows[(y0 - first) * row_len..(y0 - first + 1) * row_len];
         let b = &rows[(y1 - first) * row_len..(y1 - first + 1) * row_len];
-        for ((d, &va), &vb) in out.data[oy * row_len..(oy + 1) * row_len].iter_mut().zip(a).zip(b) {
-            *d = va * (1.0 - fy) + vb * fy;
+        for ((d, &va), &vb) in out[oy * row_len..(oy + 1) * row_len].iter_mut().zip(a).zip(b) {
+            put(d, va * (1.0 - fy) + vb * fy);
         }
     }
-    out
 }
 
 /// PIL's resampling coefficients for the BOX filter (`ImagingResample`).
@@ -398,18 +408,34 @@ pub fn sample_bilinear(img: &Planes, x: f32, y: f32, ch: usize, border: Border) 
     top * (1.0 - fy) + bottom * fy
 }
 
+/// [`sample_bilinear`] of every channel into `out` (one per channel): the
+/// same arithmetic, with the neighbours' indices computed once.
+#[inline]
+pub fn sample_bilinear_pixel(img: &Planes, x: f32, y: f32, border: Border, out: &mut [f32]) {
+    let (x0, y0) = (x.floor(), y.floor());
+    let (fx, fy) = (x - x0, y - y0);
+    let (x0, y0) = (x0 as i64, y0 as i64);
+    let c = img.channels;
+    let xa = border_index(x0, img.width, border) * c;
+    let xb = border_index(x0 + 1, img.width, border) * c;
+    let ya = border_index(y0, img.height, border) * img.width * c;
+    let yb = border_index(y0 + 1, img.height, border) * img.width * c;
+    let d = &img.data;
+    for (ch, o) in out.iter_mut().enumerate() {
+        let top = d[ya + xa + ch] * (1.0 - fx) + d[ya + xb + ch] * fx;
+        let bottom = d[yb + xa + ch] * (1.0 - fx) + d[yb + xb + ch] * fx;
+        *o = top * (1.0 - fy) + bottom * fy;
+    }
+}
+
 /// Resample through an inverse map: output pixel (x, y) reads the source at
 /// `inverse(x, y)`.
 pub fn warp(img: &Planes, border: Border, inverse: impl Fn(f32, f32) -> (f32, f32)) -> Planes {
     let c = img.channels;
     let mut out = Planes::new(img.width, img.height, c);
-    for y in 0..img.height {
-        for x in 0..img.width {
-            let (sx, sy) = inverse(x as f32, y as f32);
-            for ch in 0..c {
-                out.data[(y * img.width + x) * c + ch] = sample_bilinear(img, sx, sy, ch, border);
-            }
-        }
+    for (i, px) in out.data.chunks_exact_mut(c).enumerate() {
+        let (sx, sy) = inverse((i % img.width) as f32, (i / img.width) as f32);
+        sample_bilinear_pixel(img, sx, sy, border, px);
     }
     out
 }
@@ -434,15 +460,21 @@ pub fn motion_blur(img: &Planes, radius: usize, sigma: f64, angle_deg: f64) -> P
         if dy.unsigned_abs() as usize >= h || dx.unsigned_abs() as usize >= w {
             break;
         }
-        // shifted(x, y) = img(x - dx, y - dy), edges repeated.
+        // shifted(x, y) = img(x - dx, y - dy), edges repeated: the columns whose source
+        // x - dx lies inside the row read it in place; only the repeated edge is copied.
+        let (lo, hi) = ((dx.max(0) as usize).min(w), ((w as i64 + dx.min(0)).max(0) as usize).max(dx.max(0) as usize).min(w));
         for y in 0..h {
             let sy = (y as i64 - dy).clamp(0, h as i64 - 1) as usize;
             let row = &img.data[sy * row_len..(sy + 1) * row_len];
-            for x in 0..w {
+            let acc = &mut out.data[y * row_len..(y + 1) * row_len];
+            // Interior: output x in lo..hi reads x - dx.
+            let src0 = (lo as i64 - dx) as usize;
+            axpy(&mut acc[lo * c..hi * c], wk as f32, &row[src0 * c..(src0 + hi - lo) * c]);
+            for x in (0..lo).chain(hi..w) {
                 let sx = (x as i64 - dx).clamp(0, w as i64 - 1) as usize;
-                shifted[x * c..(x + 1) * c].copy_from_slice(&row[sx * c..(sx + 1) * c]);
+                shifted[..c].copy_from_slice(&row[sx * c..(sx + 1) * c]);
+                axpy(&mut acc[x * c..(x + 1) * c], wk as f32, &shifted[..c]);
             }
-            axpy(&mut out.data[y * row_len..(y + 1) * row_len], wk as f32, &shifted);
         }
     }
     out
@@ -451,6 +483,80 @@ pub fn motion_blur(img: &Planes, radius: usize, sigma: f64, angle_deg: f64) -> P
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+
+    fn noise(w: usize, h: usize, seed: u64) -> Planes {
+        let mut rng = StdRng::seed_from_u64(seed);
+        Planes::from_fn(w, h, 3, |_, _, _| rng.gen_range(0.0f32..255.0))
+    }
+
+    /// The per-pixel shifted copy motion_blur used before its in-place interior.
+    fn motion_blur_per_pixel(img: &Planes, radius: usize, sigma: f64, angle_deg: f64) -> Planes {
+        let width = radius * 2 + 1;
+        let mut k: Vec<f64> = (0..width).map(|x| (-((x * x) as f64) / (2.0 * sigma * sigma)).exp()).collect();
+        let s: f64 = k.iter().sum();
+        k.iter_mut().for_each(|v| *v /= s);
+        let (py, px) = (width as f64 * angle_deg.to_radians().sin(), width as f64 * angle_deg.to_radians().cos());
+        let hyp = py.hypot(px);
+        let (w, h, c) = (img.width, img.height, img.channels);
+        let row_len = w * c;
+        let mut out = Planes::new(w, h, c);
+        let mut shifted = vec![0f32; row_len];
+        for (i, &wk) in k.iter().enumerate() {
+            let dy = -((i as f64 * py / hyp) - 0.5).ceil() as i64;
+            let dx = -((i as f64 * px / hyp) - 0.5).ceil() as i64;
+            if dy.unsigned_abs() as usize >= h || dx.unsigned_abs() as usize >= w {
+                break;
+            }
+            for y in 0..h {
+                let sy = (y as i64 - dy).clamp(0, h as i64 - 1) as usize;
+                let row = &img.data[sy * row_len..(sy + 1) * row_len];
+                for x in 0..w {
+                    let sx = (x as i64 - dx).clamp(0, w as i64 - 1) as usize;
+                    shifted[x * c..(x + 1) * c].copy_from_slice(&row[sx * c..(sx + 1) * c]);
+                }
+                axpy(&mut out.data[y * row_len..(y + 1) * row_len], wk as f32, &shifted);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn faster_paths_are_bit_identical_to_the_plain_ones() {
+        // motion_blur's in-place interior against the per-pixel copy, every direction and
+        // sizes down to 1 pixel (shifts beyond the image end the kernel early).
+        for (k, &(w, h)) in [(224usize, 224usize), (37, 5), (1, 9), (3, 1), (16, 16)].iter().enumerate() {
+            let img = noise(w, h, k as u64);
+            for angle in [-135.0, -90.0, -45.0, -20.5, 0.0, 13.0, 45.0, 90.0, 180.0] {
+                for (radius, sigma) in [(10usize, 3.0), (15, 12.0), (6, 1.0)] {
+                    let (a, b) = (motion_blur(&img, radius, sigma, angle), motion_blur_per_pixel(&img, radius, sigma, angle));
+                    assert!(a.data.iter().zip(&b.data).all(|(x, y)| x.to_bits() == y.to_bits()), "{w}x{h} angle {angle} radius {radius}");
+                }
+            }
+        }
+        // zoom_blur's accumulation in place against adding each clipped zoom.
+        let img = noise(224, 200, 5);
+        let mut acc = img.clone();
+        let mut plain = img.clone();
+        for z in [1.0, 1.03, 1.11, 1.31] {
+            clipped_zoom_add(&img, z, &mut acc);
+            plain.data.iter_mut().zip(&clipped_zoom(&img, z).data).for_each(|(a, b)| *a += b);
+        }
+        assert!(acc.data.iter().zip(&plain.data).all(|(x, y)| x.to_bits() == y.to_bits()));
+        // One pixel's channels at once against one channel at a time, inside and far outside.
+        let img = noise(13, 7, 9);
+        let mut rng = StdRng::seed_from_u64(3);
+        for border in [Border::Reflect, Border::Reflect101, Border::Nearest] {
+            for _ in 0..2000 {
+                let (x, y) = (rng.gen_range(-40.0f32..50.0), rng.gen_range(-30.0f32..40.0));
+                let mut px = [0f32; 3];
+                sample_bilinear_pixel(&img, x, y, border, &mut px);
+                for (ch, v) in px.iter().enumerate() {
+                    assert_eq!(v.to_bits(), sample_bilinear(&img, x, y, ch, border).to_bits(), "({x}, {y}) {border:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn border_rules_match_scipy_and_opencv() {

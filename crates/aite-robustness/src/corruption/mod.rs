@@ -270,8 +270,7 @@ pub fn corrupt(img: &RgbImage, kind: CorruptionKind, severity: u8, table: Parame
             let factors = table::zoom_blur(t, s);
             let mut acc = x.clone();
             for z in &factors {
-                let zl = filters::clipped_zoom(&x, *z);
-                acc.data.iter_mut().zip(&zl.data).for_each(|(a, b)| *a += b);
+                filters::clipped_zoom_add(&x, *z, &mut acc);
             }
             let n = (factors.len() + 1) as f32;
             to_rgb8_unit(&acc.map(|v| v / n))
@@ -525,11 +524,17 @@ fn elastic(img: &RgbImage, t: ParameterTable, s: u8, rng: &mut StdRng) -> RgbIma
     };
     let dx = field(rng);
     let dy = field(rng);
-    let out = Planes::from_fn(w, h, 3, |px, py, c| {
-        let i = py * w + px;
-        filters::sample_bilinear(&warped, px as f32 + dx.data[i], py as f32 + dy.data[i], c, Border::Reflect)
-    });
-    to_rgb8_unit(&out)
+    to_rgb8_unit(&displaced(&warped, &dx, &dy))
+}
+
+/// `map_coordinates(order=1, mode='reflect')` at each pixel moved by `(dx, dy)`.
+fn displaced(img: &Planes, dx: &Planes, dy: &Planes) -> Planes {
+    let mut out = Planes::new(img.width, img.height, img.channels);
+    for (i, px) in out.data.chunks_exact_mut(img.channels).enumerate() {
+        let (x, y) = ((i % img.width) as f32, (i / img.width) as f32);
+        filters::sample_bilinear_pixel(img, x + dx.data[i], y + dy.data[i], Border::Reflect, px);
+    }
+    out
 }
 
 /// imagecorruptions 1.1.2 `elastic_transform`: displacement fields uniform in
@@ -547,11 +552,7 @@ fn elastic_imagecorruptions(img: &RgbImage, s: u8, rng: &mut StdRng) -> RgbImage
     };
     let dx = field(rng);
     let dy = field(rng);
-    let out = Planes::from_fn(w, h, 3, |px, py, c| {
-        let i = py * w + px;
-        filters::sample_bilinear(&x, px as f32 + dx.data[i], py as f32 + dy.data[i], c, Border::Reflect)
-    });
-    to_rgb8_unit(&out)
+    to_rgb8_unit(&displaced(&x, &dx, &dy))
 }
 
 fn spatter(img: &RgbImage, t: ParameterTable, s: u8, rng: &mut StdRng) -> RgbImage {
