@@ -52,8 +52,8 @@ pub fn photo(index: usize, table: ParameterTable) -> &'static RgbImage {
         PHOTOS
             .iter()
             .map(|(name, bytes)| {
-                // JPEGs as cv2.imread's libjpeg-turbo decodes them (aite_data::jpeg); PNGs by the image crate.
-                match aite_data::jpeg::decode_baseline(bytes, 1 << 26) {
+                // JPEGs (baseline and progressive frost4) as cv2.imread's libjpeg-turbo decodes them (aite_data::jpeg); PNGs by the image crate.
+                match aite_data::jpeg::decode(bytes, 1 << 26) {
                     Ok(p) if p.channels == 3 => RgbImage::from_raw(p.width as u32, p.height as u32, p.data).expect("w*h*3 samples"),
                     _ => image::load_from_memory(bytes).unwrap_or_else(|e| panic!("embedded frost photograph {name} does not decode: {e}")).to_rgb8(),
                 }
