@@ -454,7 +454,7 @@ fn ocr_attack_keeps_its_budget_and_skips_frames_without_text() {
     for outcome in [&lines[0]["square"], &lines[0]["noise"]] {
         let q = outcome["queries"].as_u64().unwrap();
         assert!((1..=3).contains(&q), "{outcome}");
-        assert!(outcome["outcome"] == "changed" || (outcome["outcome"] == "unchanged" && q == 3), "{outcome}");
+        assert!(outcome["outcome"] == "changed" || outcome["outcome"] == "unconfirmed" || (outcome["outcome"] == "unchanged" && q == 3), "{outcome}");
     }
     assert_eq!((a["success"]["trials"].as_u64(), a["noise_success"]["trials"].as_u64()), (Some(1), Some(1)));
     eprintln!("OCR attack, 3 queries ({}): square {}, noise {}", engine(), lines[0]["square"], lines[0]["noise"]);

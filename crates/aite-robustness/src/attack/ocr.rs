@@ -6,8 +6,9 @@
 //!
 //! The loss is the recogniser's score of the attacked line while it still reads the
 //! clean string (the line found again at polygon IoU >= 0.5 with its clean box); the
-//! attack succeeds when that line reads differently or is no longer read, verified on the
-//! query that counts. Frames reach the reader as 8-bit pixels (the uint8 channel: every
+//! attack succeeds when that line reads differently or is no longer read on a **final
+//! verification query** of the search's best frame (the last query of the budget; the
+//! search gets the others), as the detector attack decides. Frames reach the reader as 8-bit pixels (the uint8 channel: every
 //! candidate is rounded to whole grey levels). A frame with no clean line is not
 //! applicable (counted, never a success).
 
@@ -24,7 +25,8 @@ use serde::{Deserialize, Serialize};
 pub struct OcrAttackSettings {
     /// L-inf radius in 0..=1 pixel units (AutoAttack: 4/255 above 64 px).
     pub epsilon: f32,
-    /// Hard per-line query budget (the clean read is one more query, counted separately).
+    /// Hard per-line query budget, the verification query included (>= 2; the clean read is
+    /// one more query, counted separately).
     pub budget: usize,
     /// Square attack's initial fraction of changed pixels (AutoAttack: 0.8).
     pub p_init: f64,
@@ -37,10 +39,14 @@ pub struct OcrAttackSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
 pub enum LineAttackOutcome {
-    /// The line reads `text` ("" when it is no longer read) after `queries` queries.
+    /// The verification query reads `text` ("" when the line is no longer read).
     Changed { queries: usize, text: String },
-    /// The budget ran out; `best_score` is the lowest score of the clean string reached.
+    /// The budget ran out and the verification query reads the clean string; `best_score`
+    /// is the lowest score of the clean string reached.
     Unchanged { queries: usize, best_score: f64 },
+    /// The search saw `searched`, but the verification query of that frame reads the clean
+    /// string again (score `verified_score`): not a success.
+    Unconfirmed { queries: usize, searched: String, verified_score: f64 },
 }
 
 impl LineAttackOutcome {
@@ -68,10 +74,11 @@ pub struct OcrAttackReport {
     /// Frames on which nothing is read clean: not applicable.
     pub frames_without_text: Vec<String>,
     pub lines: Vec<OcrLineAttack>,
-    /// Lines whose string the attack changed, of the lines attacked (Wilson).
-    pub success: Proportion,
+    /// Lines whose string the attack changed, of the lines attacked (Wilson); `None` (no
+    /// rate, not 0 %) when no line was attacked.
+    pub success: Option<Proportion>,
     /// The same for uniform ±epsilon noise under the same budget.
-    pub noise_success: Proportion,
+    pub noise_success: Option<Proportion>,
     /// Median queries of the successful attacks.
     pub median_queries: Option<f64>,
     pub interrupted: bool,
@@ -127,13 +134,20 @@ fn sign(rng: &mut StdRng) -> f32 {
     }
 }
 
+/// Where a search stopped: the frame it saw change the line, or its best frame (lowest
+/// score of the clean string) when the budget ran out.
+enum Searched {
+    Changed { image: Vec<f32>, text: String },
+    Best { image: Vec<f32>, score: f64 },
+}
+
 /// Square L-inf random search on `x` (HWC, 0..=1), as [`super::square::square_linf`] runs it.
-fn square(x: &[f32], w: usize, h: usize, eps: f32, p_init: f64, oracle: &mut LineOracle<'_>, rng: &mut StdRng) -> Result<LineAttackOutcome, RobustnessError> {
+fn square(x: &[f32], w: usize, h: usize, eps: f32, p_init: f64, oracle: &mut LineOracle<'_>, rng: &mut StdRng) -> Result<Searched, RobustnessError> {
     const C: usize = 3;
     let stripes: Vec<f32> = (0..w * C).map(|_| sign(rng) * eps).collect();
     let mut best: Vec<f32> = x.iter().enumerate().map(|(i, &v)| (v + stripes[(i / C % w) * C + i % C]).clamp(0.0, 1.0)).collect();
     let mut best_score = match oracle.probe(&best)? {
-        Err(text) => return Ok(LineAttackOutcome::Changed { queries: oracle.used, text }),
+        Err(text) => return Ok(Searched::Changed { image: best, text }),
         Ok(s) => s,
     };
     let mut it = 0;
@@ -152,32 +166,49 @@ fn square(x: &[f32], w: usize, h: usize, eps: f32, p_init: f64, oracle: &mut Lin
             }
         }
         match oracle.probe(&candidate)? {
-            Err(text) => return Ok(LineAttackOutcome::Changed { queries: oracle.used, text }),
+            Err(text) => return Ok(Searched::Changed { image: candidate, text }),
             Ok(score) if score < best_score => (best, best_score) = (candidate, score),
             Ok(_) => {}
         }
         it += 1;
     }
-    Ok(LineAttackOutcome::Unchanged { queries: oracle.used, best_score })
+    Ok(Searched::Best { image: best, score: best_score })
 }
 
 /// Uniform ±eps noise, a fresh draw per query.
-fn noise(x: &[f32], eps: f32, oracle: &mut LineOracle<'_>, rng: &mut StdRng) -> Result<LineAttackOutcome, RobustnessError> {
-    let mut best_score = f64::INFINITY;
+fn noise(x: &[f32], eps: f32, oracle: &mut LineOracle<'_>, rng: &mut StdRng) -> Result<Searched, RobustnessError> {
+    let (mut best, mut best_score) = (x.to_vec(), f64::INFINITY);
     while oracle.remaining() > 0 {
         let candidate: Vec<f32> = x.iter().map(|&v| (v + sign(rng) * eps).clamp(0.0, 1.0)).collect();
         match oracle.probe(&candidate)? {
-            Err(text) => return Ok(LineAttackOutcome::Changed { queries: oracle.used, text }),
-            Ok(score) => best_score = best_score.min(score),
+            Err(text) => return Ok(Searched::Changed { image: candidate, text }),
+            Ok(score) if score < best_score => (best, best_score) = (candidate, score),
+            Ok(_) => {}
         }
     }
-    Ok(LineAttackOutcome::Unchanged { queries: oracle.used, best_score })
+    Ok(Searched::Best { image: best, score: best_score })
+}
+
+/// The search on `budget - 1` queries, then the verification query of its frame, which decides.
+fn verified(oracle: &mut LineOracle<'_>, search: impl FnOnce(&mut LineOracle<'_>) -> Result<Searched, RobustnessError>) -> Result<LineAttackOutcome, RobustnessError> {
+    oracle.budget -= 1;
+    let searched = search(oracle)?;
+    oracle.budget += 1;
+    let image = match &searched {
+        Searched::Changed { image, .. } | Searched::Best { image, .. } => image,
+    };
+    let queries = oracle.used + 1;
+    Ok(match (oracle.probe(image)?, searched) {
+        (Err(text), _) => LineAttackOutcome::Changed { queries, text },
+        (Ok(score), Searched::Changed { text, .. }) => LineAttackOutcome::Unconfirmed { queries, searched: text, verified_score: score },
+        (Ok(score), Searched::Best { score: best, .. }) => LineAttackOutcome::Unchanged { queries, best_score: best.min(score) },
+    })
 }
 
 /// Attack up to `lines_per_frame` lines of every frame.
 pub fn ocr_attack(reader: &mut dyn TextReader, frames: &[(String, Frame)], settings: &OcrAttackSettings, cancel: &Cancel) -> Result<OcrAttackReport, RobustnessError> {
-    if !(settings.epsilon > 0.0 && settings.epsilon <= 1.0) || settings.budget == 0 || !(settings.p_init > 0.0 && settings.p_init <= 1.0) {
-        return Err(RobustnessError::Unsupported { check: "OCR attack", reason: format!("epsilon {} (0 < eps <= 1), budget {} (>= 1), p_init {} (0 < p <= 1)", settings.epsilon, settings.budget, settings.p_init), hint: "AutoAttack uses eps 4/255, 5000 queries, p_init 0.8".into() });
+    if !(settings.epsilon > 0.0 && settings.epsilon <= 1.0) || settings.budget < 2 || !(settings.p_init > 0.0 && settings.p_init <= 1.0) {
+        return Err(RobustnessError::Unsupported { check: "OCR attack", reason: format!("epsilon {} (0 < eps <= 1), budget {} (>= 2: the search and the verification query), p_init {} (0 < p <= 1)", settings.epsilon, settings.budget, settings.p_init), hint: "AutoAttack uses eps 4/255, 5000 queries, p_init 0.8".into() });
     }
     let (mut lines, mut without, mut interrupted) = (vec![], vec![], false);
     'frames: for (k, (id, f)) in frames.iter().enumerate() {
@@ -192,9 +223,9 @@ pub fn ocr_attack(reader: &mut dyn TextReader, frames: &[(String, Frame)], setti
             let mut run = |attack: bool, rng: &mut StdRng| -> Result<LineAttackOutcome, RobustnessError> {
                 let mut oracle = LineOracle { reader: &mut *reader, width: f.width, height: f.height, target, budget: settings.budget, used: 0, cancel };
                 if attack {
-                    square(&x, f.width, f.height, settings.epsilon, settings.p_init, &mut oracle, rng)
+                    verified(&mut oracle, |o| square(&x, f.width, f.height, settings.epsilon, settings.p_init, o, rng))
                 } else {
-                    noise(&x, settings.epsilon, &mut oracle, rng)
+                    verified(&mut oracle, |o| noise(&x, settings.epsilon, o, rng))
                 }
             };
             let (sq, nz) = match (run(true, &mut rng), run(false, &mut rng)) {
@@ -217,8 +248,8 @@ pub fn ocr_attack(reader: &mut dyn TextReader, frames: &[(String, Frame)], setti
         settings: settings.clone(),
         frames: frames.len(),
         frames_without_text: without,
-        success: wilson(lines.iter().filter(|l| l.square.changed()).count(), n),
-        noise_success: wilson(lines.iter().filter(|l| l.noise.changed()).count(), n),
+        success: (n > 0).then(|| wilson(lines.iter().filter(|l| l.square.changed()).count(), n)),
+        noise_success: (n > 0).then(|| wilson(lines.iter().filter(|l| l.noise.changed()).count(), n)),
         median_queries: super::median(&mut q),
         lines,
         interrupted,
@@ -262,7 +293,49 @@ mod tests {
         assert_eq!(r.lines.len(), 1);
         assert!(matches!(&r.lines[0].square, LineAttackOutcome::Changed { text, queries } if text == "1" && *queries <= 1000), "{:?}", r.lines[0].square);
         assert!(matches!(r.lines[0].noise, LineAttackOutcome::Unchanged { queries: 1000, .. }), "{:?}", r.lines[0].noise);
-        assert_eq!((r.success.successes, r.success.trials, r.noise_success.successes), (1, 1, 0));
-        assert!(ocr_attack(&mut Corner, &frames, &OcrAttackSettings { budget: 0, ..settings }, &Cancel::new()).is_err());
+        let (sq, nz) = (r.success.unwrap(), r.noise_success.unwrap());
+        assert_eq!((sq.successes, sq.trials, nz.successes), (1, 1, 0));
+        for budget in [0, 1] {
+            assert!(ocr_attack(&mut Corner, &frames, &OcrAttackSettings { budget, ..settings.clone() }, &Cancel::new()).is_err());
+        }
+    }
+
+    #[test]
+    fn no_line_attacked_gives_no_rate() {
+        let frames = vec![("black".to_string(), Frame::new(16, 16, vec![0; 16 * 16 * 3]).unwrap())];
+        let settings = OcrAttackSettings { epsilon: 2.0 / 255.0, budget: 10, p_init: 0.8, seed: 1, lines_per_frame: 1 };
+        let r = ocr_attack(&mut Corner, &frames, &settings, &Cancel::new()).unwrap();
+        assert!(r.lines.is_empty() && r.success.is_none() && r.noise_success.is_none(), "{r:?}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert!(json["success"].is_null() && json["noise_success"].is_null(), "{json}");
+    }
+
+    /// Reads "7" except on its `flip`-th call, which reads "1": a change the search sees
+    /// once and a second read of the same frame does not confirm.
+    struct Flaky {
+        calls: usize,
+        flip: usize,
+    }
+
+    impl TextReader for Flaky {
+        fn read_text(&mut self, _: &Frame) -> Result<Vec<TextLine>, TaskError> {
+            self.calls += 1;
+            let quad = [[0.0, 0.0], [8.0, 0.0], [8.0, 8.0], [0.0, 8.0]];
+            Ok(vec![TextLine { quad, text: if self.calls == self.flip { "1".into() } else { "7".into() }, score: 0.9, rotated: false }])
+        }
+    }
+
+    #[test]
+    fn the_verification_query_decides_and_counts_in_the_budget() {
+        let frames = vec![("grey".to_string(), Frame::new(16, 16, vec![102; 16 * 16 * 3]).unwrap())];
+        let settings = OcrAttackSettings { epsilon: 2.0 / 255.0, budget: 50, p_init: 0.8, seed: 1, lines_per_frame: 1 };
+        // Call 1 is the clean read, 2.. the Square search: its 5th query sees "1" once.
+        let r = ocr_attack(&mut Flaky { calls: 0, flip: 6 }, &frames, &settings, &Cancel::new()).unwrap();
+        assert!(matches!(&r.lines[0].square, LineAttackOutcome::Unconfirmed { queries: 6, searched, .. } if searched == "1"), "{:?}", r.lines[0].square);
+        assert!(matches!(r.lines[0].noise, LineAttackOutcome::Unchanged { queries: 50, .. }), "{:?}", r.lines[0].noise);
+        assert_eq!(r.success.unwrap().successes, 0);
+        // The search never sees the change; the verification query (the 50th) does, and it counts.
+        let r = ocr_attack(&mut Flaky { calls: 0, flip: 51 }, &frames, &settings, &Cancel::new()).unwrap();
+        assert!(matches!(&r.lines[0].square, LineAttackOutcome::Changed { queries: 50, text } if text == "1"), "{:?}", r.lines[0].square);
     }
 }

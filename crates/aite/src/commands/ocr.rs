@@ -212,10 +212,11 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         let settings = OcrAttackSettings { epsilon: a.epsilon, budget: a.queries, p_init: 0.8, seed: a.seed, lines_per_frame: a.attack_lines };
         let report = ocr_attack(&mut deployed, &frames, &settings, cancel)?;
         interrupted |= report.interrupted;
+        let rate = |p: &Option<aite_accuracy::Proportion>| p.as_ref().map_or("no rate (no line attacked)".into(), |p| format!("{}/{} ({:.4} - {:.4})", p.successes, p.trials, p.ci95_low, p.ci95_high));
         say(format!(
-            "OCR attack (Square L-inf, eps {:.4}, {} queries per line): {}/{} lines changed ({:.4} - {:.4}), median queries {}; noise baseline {}/{}; {} images without text (not applicable)",
-            settings.epsilon, settings.budget, report.success.successes, report.success.trials, report.success.ci95_low, report.success.ci95_high,
-            report.median_queries.map_or("n/a".into(), |q| format!("{q}")), report.noise_success.successes, report.noise_success.trials, report.frames_without_text.len()
+            "OCR attack (Square L-inf, eps {:.4}, {} queries per line, the last one verifying): {} lines changed, median queries {}; noise baseline {}; {} images without text (not applicable)",
+            settings.epsilon, settings.budget, rate(&report.success),
+            report.median_queries.map_or("n/a".into(), |q| format!("{q}")), rate(&report.noise_success), report.frames_without_text.len()
         ));
         results.add_suite("ocr_attack", &report);
     }
