@@ -302,6 +302,19 @@ fn shards_merge_into_the_single_run_and_other_settings_are_refused() {
     // Resuming from a checkpoint: the done records are kept, the others attacked.
     let resumed = run_detector_attack_shard(&mut ToyDetector::new(Toy::HalfMeans), &spec(), &task(), &frames, &s, (0, 1), shards[1].records.clone(), &Cancel::new(), &mut |_| {}).unwrap();
     assert_eq!(resumed, whole);
+    // Review finding 10: a checkpoint line written twice is one frame, not two (the old code
+    // counted 6 records of 5 frames and `frames - records` underflowed); a record of a frame
+    // the run does not have is refused by name, in a resume and in a merge.
+    let mut twice = shards[1].records.clone();
+    twice.push(twice[0].clone());
+    let resumed = run_detector_attack_shard(&mut ToyDetector::new(Toy::HalfMeans), &spec(), &task(), &frames, &s, (0, 1), twice, &Cancel::new(), &mut |_| {}).unwrap();
+    assert_eq!(resumed, whole);
+    let mut beyond = shards[1].clone();
+    beyond.records[0].index = 7;
+    let err = merge_detector_attack_reports(&[shards[0].clone(), beyond.clone()]).unwrap_err().to_string();
+    assert!(err.contains("frame 7") && err.contains("5 frames"), "{err}");
+    let err = run_detector_attack_shard(&mut ToyDetector::new(Toy::HalfMeans), &spec(), &task(), &frames, &s, (0, 1), beyond.records, &Cancel::new(), &mut |_| {}).unwrap_err().to_string();
+    assert!(err.contains("frame 7"), "{err}");
     let mut other = shards[1].clone();
     other.settings.attack.epsilon = 4.0 / 255.0;
     let err = merge_detector_attack_reports(&[shards[0].clone(), other]).unwrap_err().to_string();

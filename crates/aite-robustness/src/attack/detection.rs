@@ -496,7 +496,15 @@ pub fn run_detector_attack_shard(
     if shard.1 == 0 || shard.0 >= shard.1 {
         return Err(RobustnessError::Unsupported { check: "detector attack", reason: format!("shard {}/{} does not exist", shard.0, shard.1), hint: "shards are INDEX/COUNT with 0 <= INDEX < COUNT, e.g. 0/4".into() });
     }
-    let mut records: Vec<DetectorAttackRecord> = done.into_iter().filter(|r| super::in_shard(r.index, shard)).collect();
+    let mut records: Vec<DetectorAttackRecord> = Vec::new();
+    for r in done.into_iter().filter(|r| super::in_shard(r.index, shard)) {
+        check_record_index(&r, frames.len(), &settings.suite_name())?;
+        match records.iter().find(|d| d.index == r.index) {
+            None => records.push(r),
+            Some(d) if *d == r => {}
+            Some(_) => return Err(RobustnessError::Unsupported { check: "detector attack", reason: format!("the checkpoint holds two different results of frame {} ({})", r.index, r.id), hint: "delete the run's .state checkpoint and rerun".into() }),
+        }
+    }
     let mut interrupted = false;
     let mut applicability = GoalApplicability::Applicable;
     for (index, frame) in frames.iter().enumerate() {
@@ -582,7 +590,15 @@ fn loss_words(goal: DetectorGoal) -> String {
     }
 }
 
-/// Aggregate per-frame records.
+/// A record of a frame the run does not have (a corrupt checkpoint or results.json) is refused.
+fn check_record_index(r: &DetectorAttackRecord, frames: usize, name: &str) -> Result<(), RobustnessError> {
+    if r.index >= frames {
+        return Err(RobustnessError::Unsupported { check: "merge", reason: format!("{name} holds a result for frame {} ({}) but the run has {frames} frames", r.index, r.id), hint: "the results or checkpoint were edited or come from another run; rerun the shard".into() });
+    }
+    Ok(())
+}
+
+/// Aggregate per-frame records (one per frame, each `index < frames`, as merge and resume check).
 pub fn summarise_detector_attack(settings: &DetectorAttackSettings, score_threshold: f32, frames: usize, mut records: Vec<DetectorAttackRecord>, interrupted: bool) -> DetectorAttackReport {
     records.sort_by_key(|r| r.index);
     let rate = |pick: fn(&DetectorAttackRecord) -> &DetectorAttempt| {
@@ -608,7 +624,7 @@ pub fn summarise_detector_attack(settings: &DetectorAttackSettings, score_thresh
         queries_median: median(&mut q),
         queries_mean,
         queries_total: records.iter().map(|r| r.attack.queries + r.noise.queries).sum(),
-        missing_frames: frames - records.len(),
+        missing_frames: frames.saturating_sub(records.len()),
         records,
         interrupted,
         shard: (0, 1),
@@ -630,6 +646,7 @@ pub fn merge_detector_attack_reports(reports: &[DetectorAttackReport]) -> Result
             return Err(refuse(format!("{name} was not run with the same settings, task and frames in every run"), "merge only shards of one sweep: same command line except --shard"));
         }
         for rec in &r.records {
+            check_record_index(rec, first.frames, &name)?;
             match records.iter().find(|d| d.index == rec.index) {
                 None => records.push(rec.clone()),
                 Some(d) if d == rec => {}
