@@ -151,7 +151,10 @@ fn matrix(m: &Model) {
 
     // Vanishing attack, 20 queries per frame on all three frames, with its noise baseline.
     let budget = 20;
-    let (folder, _) = run_suite(&assets, m, &frames, &dir.path().join("attack"), "robustness", &["--no-consistency", "--corruptions", "none", "--attacks", "square-linf", "--queries", "20", "--attack-samples", "3", "--samples", "3"]);
+    let (folder, r) = run_suite(&assets, m, &frames, &dir.path().join("attack"), "robustness", &["--no-consistency", "--corruptions", "none", "--attacks", "square-linf", "--queries", "20", "--attack-samples", "3", "--samples", "3"]);
+    // Only the radius is the bounded default here; the note says so and claims no other setting.
+    let note = r.stderr.lines().find(|l| l.starts_with("note: detector attack default")).unwrap_or_else(|| panic!("no default note: {}", r.stderr));
+    assert!(note.contains("L-inf 8/255") && !note.contains("300 queries") && !note.contains("10 frames"), "{note}");
     let s = &results(&folder)["suites"]["detector_attack_square_linf"];
     assert_eq!(s["settings"]["goal"], "vanish", "{s}");
     assert_eq!(u(&s["settings"]["attack"]["budget"]), budget, "{s}");

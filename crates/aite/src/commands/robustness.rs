@@ -584,10 +584,16 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let defaulted: Vec<&str> = [("queries", a.queries.is_none()), ("attack_samples", a.attack_samples.is_none()), ("eps_linf", a.eps_linf.is_none())].into_iter().filter(|d| d.1).map(|d| d.0).collect();
     if !detector_attacks.is_empty() && !defaulted.is_empty() {
         let d = DETECTOR_ATTACK_DEFAULT;
-        eprintln!(
-            "note: detector attack default for {}: {} queries per frame (its noise baseline the same) on at most {} frames, L-inf 8/255 (recorded in config.json; --queries, --attack-samples, --eps-linf change it)",
-            defaulted.join(", "), d.queries, d.frames
-        );
+        // Only the settings that were not given are the default's.
+        let said: Vec<String> = defaulted
+            .iter()
+            .map(|k| match *k {
+                "queries" => format!("{} queries per frame (its noise baseline the same)", d.queries),
+                "attack_samples" => format!("at most {} frames", d.frames),
+                _ => "L-inf 8/255".to_string(),
+            })
+            .collect();
+        eprintln!("note: detector attack default: {} (recorded in config.json; --queries, --attack-samples, --eps-linf change it)", said.join(", "));
     }
     let shard = parse_shard(a.shard.as_deref())?;
     let mut results = Results::new("robustness", serde_json::to_value(deployed.info())?);
