@@ -175,7 +175,7 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
     ),
     (
         "reference-detector",
-        "aite's reference digit detector and YOLO-style exports that decode their grid in the graph: one packed [1, N, 4 + C] tensor, centre-size boxes in input pixels, class scores, threshold 0.05, per-class NMS IoU 0.5, 100 detections",
+        "aite's reference digit detector: one packed [1, N, 4 + C] tensor (N boxes, rows not transposed), cx, cy, w, h in input pixels, then C class scores, no objectness column and no background class; threshold 0.05, per-class NMS IoU 0.5, 100 detections",
         REFERENCE_DETECTOR,
     ),
     (
@@ -577,6 +577,10 @@ mod tests {
         let got: Vec<(usize, f32, [f32; 4])> = dets.iter().map(|d| (d.class, d.score, [d.bbox.x_min, d.bbox.y_min, d.bbox.x_max, d.bbox.y_max])).collect();
         assert_eq!(got, vec![(1, 0.9, [15.0, 22.0, 25.0, 38.0]), (2, 0.3, [46.0, 6.0, 54.0, 14.0]), (2, 0.06, [15.0, 22.0, 25.0, 38.0])]);
         assert_eq!(d.coordinates, Coordinates::Pixels);
+        // Review finding 11: the preset documents its one layout and claims no YOLO export,
+        // whose v5 objectness column or v8 transposed tensor it would misread.
+        let (_, doc, _) = PRESETS.iter().find(|p| p.0 == "reference-detector").unwrap();
+        assert!(!doc.contains("YOLO") && doc.contains("[1, N, 4 + C]") && doc.contains("no objectness"), "{doc}");
     }
 
     #[test]
