@@ -403,6 +403,11 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
             return o;
         }
     }
+    if let Some(why) = worst_case_unmet(&r.metric, suite) {
+        let mut o = Outcome::new(Verdict::NotTested { why }, "not a worst case over attacks");
+        o.evidence.push(pointer(&format!("{}.attacks", r.metric.rsplit_once('.').map_or("", |p| p.0))));
+        return o;
+    }
     let mut o = measure(r, spec.kind, spec.interval, suite, results);
     let partial = partial_consistency(suite_name, results);
     if partial.is_some() {
@@ -671,6 +676,24 @@ fn michaelis_unmet(path: &str, suite: &Value) -> Option<String> {
             Some(format!("{last} is partial, not Michaelis et al. 2019's (the 15 ImageNet-C corruptions x 5 severities against labels): {}", reasons.join("; ")))
         }
     }
+}
+
+/// Why `suites.attack_worst_case.<norm>.*` is not a worst case over attacks: fewer than two
+/// distinct attack families (the attack name before its norm, `square-linf` -> `square`) other
+/// than the random-noise baseline ran on the samples. `None` for other metrics.
+fn worst_case_unmet(path: &str, suite: &Value) -> Option<String> {
+    let norm = path.strip_prefix("suites.attack_worst_case.")?.split('.').next()?;
+    let Some(attacks) = suite.pointer(&format!("/{norm}/attacks")).and_then(Value::as_array) else {
+        return Some(format!("the {norm} worst case does not record which attacks it combines: it cannot be shown to be a worst case"));
+    };
+    let mut families: Vec<&str> = attacks.iter().filter_map(Value::as_str).map(|a| a.split('-').next().unwrap_or(a)).filter(|f| *f != "noise").collect();
+    families.sort_unstable();
+    families.dedup();
+    if families.len() >= 2 {
+        return None;
+    }
+    let which = if families.is_empty() { "no attack family".to_string() } else { format!("one attack family ({})", families[0]) };
+    Some(format!("worst case over {which} is not a worst case: run at least two (e.g. square and spsa)"))
 }
 
 /// A rate the suite recorded as `null`: nothing in its denominator. A detector attack says why

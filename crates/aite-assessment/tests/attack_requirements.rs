@@ -52,3 +52,33 @@ fn spsa_and_the_worst_case_fail_where_square_alone_would_pass() {
     assert!(matches!(verdict_of(&a, "ROB-SPSA"), Verdict::NotTested { .. }), "{:?}", verdict_of(&a, "ROB-SPSA"));
     assert!(matches!(verdict_of(&a, "ROB-WORST-CASE"), Verdict::NotTested { .. }));
 }
+
+/// Review finding #3: `aite robustness --attacks square-linf` wrote a "worst case" of Square
+/// alone, and ROB-WORST-CASE passed on ROB-SQUARE's evidence. One family (the noise baseline
+/// does not count) is NOT_TESTED with the reason; two families are judged.
+#[test]
+fn the_worst_case_of_one_attack_family_is_not_tested() {
+    let p = shipped("reference-terminal").unwrap();
+    let worst = |attacks: Value| {
+        json!({ "status": "complete", "suites": {
+            "attack_square_linf": attack(proportion(38, 40)),
+            "attack_worst_case": { "linf": { "attacks": attacks, "epsilon": 0.03137, "robust_accuracy": proportion(38, 40) } }
+        } })
+    };
+    for attacks in [json!(["square-linf"]), json!(["square-linf", "noise-linf"]), json!([])] {
+        let a = assess(&p, &worst(attacks.clone()));
+        assert_eq!(verdict_of(&a, "ROB-SQUARE"), Verdict::Pass);
+        match verdict_of(&a, "ROB-WORST-CASE") {
+            Verdict::NotTested { why } => assert!(why.contains("is not a worst case: run at least two"), "{attacks}: {why}"),
+            v => panic!("{attacks}: {v:?}"),
+        }
+    }
+    let Verdict::NotTested { why } = verdict_of(&assess(&p, &worst(json!(["square-linf"]))), "ROB-WORST-CASE") else { unreachable!() };
+    assert_eq!(why, "worst case over one attack family (square) is not a worst case: run at least two (e.g. square and spsa)");
+    // No `attacks` list: nothing shows a second family ran.
+    let mut r = worst(json!([]));
+    r["suites"]["attack_worst_case"]["linf"].as_object_mut().unwrap().remove("attacks");
+    assert!(matches!(verdict_of(&assess(&p, &r), "ROB-WORST-CASE"), Verdict::NotTested { .. }));
+    // Two families on the same samples: the worst case is judged (38/40 robust passes as Square does).
+    assert_eq!(verdict_of(&assess(&p, &worst(json!(["square-linf", "spsa-linf"]))), "ROB-WORST-CASE"), Verdict::Pass);
+}
