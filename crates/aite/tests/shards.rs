@@ -272,3 +272,82 @@ fn kubernetes_indexed_job_commands_merge_to_the_single_run() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let _: PathBuf = assets; // read only: nothing was written under ../shared
 }
+
+/// The consistency requirements of the shipped profiles, judged by `aite assess`.
+const CONSISTENCY_REQUIREMENTS: [&str; 5] = ["ROB-REPEATABILITY", "ROB-BATCH-INVARIANCE", "ROB-BATCH-TOP1", "ROB-AGREEMENT", "ROB-DEGENERATE"];
+
+/// `aite assess DIR --profile reference-terminal`: the consistency requirements' verdicts and reasons.
+fn consistency_verdicts(dir: &Path) -> Vec<(String, String, String)> {
+    let r = run(aite().arg("assess").arg(dir).args(["--profile", "reference-terminal", "--json"]));
+    assert!(r.code >= 0 && r.code != 2, "{}", r.stderr);
+    let a: Value = serde_json::from_slice(&std::fs::read(dir.join("assessment.json")).unwrap()).unwrap();
+    CONSISTENCY_REQUIREMENTS
+        .iter()
+        .map(|id| {
+            let r = a["requirements"].as_array().unwrap().iter().find(|r| r["id"] == *id).unwrap_or_else(|| panic!("{id} not assessed"));
+            (id.to_string(), r["verdict"].as_str().unwrap().to_string(), r["why"].as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// Review #3c: one shard's package, `--shard 1/2 --profile P`, and `aite merge` of one shard of
+/// two give NOT_TESTED "partial" for every consistency requirement (each holds half the samples
+/// or half the degenerate kinds); the full merge gets the single run's verdicts.
+#[test]
+fn a_partial_consistency_run_never_passes_a_consistency_requirement() {
+    // The two lists must agree: the assessment judges as partial what a shard splits.
+    assert_eq!(aite_assessment::assess::CONSISTENCY_SUITES, aite_robustness::consistency_shard::CONSISTENCY_SUITES);
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), 16);
+    let robustness = |out: &Path, extra: &[&str]| {
+        let r = run(aite().args(["robustness", "-p", "digits8", "-m"]).arg(&model).arg("--reference").arg(&model).arg("-d").arg(&csv).arg("--out").arg(out)
+            .args(["--samples", "16", "--corruptions", "none", "--attacks", "none", "--check-batch", "4", "--repeats", "2"]).args(extra));
+        (r, run_folder(out))
+    };
+    let (r, single_dir) = robustness(&dir.path().join("single"), &[]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let single = consistency_verdicts(&single_dir);
+    // Not vacuous: the single run passes some of them (the fp32 model, deterministic, as its own reference).
+    for id in ["ROB-REPEATABILITY", "ROB-BATCH-INVARIANCE", "ROB-BATCH-TOP1"] {
+        assert!(single.iter().any(|(i, v, _)| i == id && v == "PASS"), "{id} on the single run: {single:?}");
+    }
+    let (r, shard0) = robustness(&dir.path().join("shard0"), &["--shard", "0/2"]);
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    // Judged as it runs: `--shard 1/2 --profile P` (never PASS, exit code not 0).
+    let (r, shard1) = robustness(&dir.path().join("shard1"), &["--shard", "1/2", "--profile", "reference-terminal"]);
+    assert_ne!(r.code, 0, "a shard judged by a profile: {}", r.stdout);
+    let judged: Value = serde_json::from_slice(&std::fs::read(shard1.join("assessment.json")).unwrap()).unwrap();
+    for id in CONSISTENCY_REQUIREMENTS {
+        let req = judged["requirements"].as_array().unwrap().iter().find(|r| r["id"] == id).unwrap();
+        assert_eq!(req["verdict"], "NOT_TESTED", "{id} on --shard 1/2 --profile: {req}");
+        assert!(req["why"].as_str().unwrap().contains("partial: 8 of 16 samples missing (shard 1/2 only)"), "{req}");
+    }
+    for (what, dir) in [("shard 0/2", &shard0), ("shard 1/2", &shard1)] {
+        for (id, v, why) in consistency_verdicts(dir) {
+            assert_eq!(v, "NOT_TESTED", "{id} on {what}: {why}");
+            assert!(why.starts_with("partial: 8 of 16 samples missing"), "{id} on {what}: {why}");
+        }
+    }
+    // The record is what tells: the same shard without it (as the assessment read it before
+    // review #3c) PASSes ROB-REPEATABILITY on half the samples.
+    let stripped = dir.path().join("stripped");
+    std::fs::create_dir_all(&stripped).unwrap();
+    let mut res = results(&shard0);
+    res["suites"].as_object_mut().unwrap().remove("consistency_shard");
+    std::fs::write(stripped.join("results.json"), serde_json::to_vec(&res).unwrap()).unwrap();
+    let old = consistency_verdicts(&stripped);
+    assert!(old.iter().any(|(i, v, _)| i == "ROB-REPEATABILITY" && v == "PASS"), "{old:?}");
+    // `aite merge` of shard 0 alone: interrupted, the record kept; NOT_TESTED again.
+    let half_out = dir.path().join("half");
+    let r = run(aite().arg("merge").arg(&shard0).arg("--out").arg(&half_out));
+    assert_eq!(r.code, 130, "{}", r.stderr);
+    for (id, v, why) in consistency_verdicts(&run_folder(&half_out)) {
+        assert!(v == "NOT_TESTED" && why.contains("partial: 8 of 16 samples missing (shard 0/2 only)"), "{id} on the half merge: {v} {why}");
+    }
+    // Both shards: no record, the single run's verdicts and reasons.
+    let merged_out = dir.path().join("merged");
+    let r = run(aite().arg("merge").arg(&shard0).arg(&shard1).arg("--out").arg(&merged_out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(consistency_verdicts(&run_folder(&merged_out)), single);
+}
