@@ -201,7 +201,7 @@ fn decode_frame(d: &[u8], max_pixels: u64, progressive_ok: bool) -> Result<Plane
         let seg = &d[pos + 2..pos + len];
         pos += len;
         match m {
-            0xC0 | 0xC1 | 0xC2 if m != 0xC2 || progressive_ok => {
+            0xC0..=0xC2 if m != 0xC2 || progressive_ok => {
                 if !comps.is_empty() {
                     return corrupt("several frame headers");
                 }
