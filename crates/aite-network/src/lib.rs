@@ -667,9 +667,13 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             ledger.examined(&["AITE-NET-TELNET"], &s);
             http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec);
         }
-        Service::Rtsp { .. } => {
+        Service::Rtsp { http, .. } => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
             rtsp_checks(addr, &s, options, budget, ledger, findings, attempts, &mut rec);
+            // It answered HTTP too (RTSP over HTTP): the HTTP checks run on that answer as well.
+            if let Some(h) = http {
+                http_checks(http::Endpoint::plain(addr), &s, h.status, h.www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec);
+            }
         }
         Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
     }

@@ -1,7 +1,9 @@
 //! Service identification on an open port with four probes, each on its own
 //! connection: wait for a banner (SSH, telnet, FTP-style greetings), a TLS
 //! ClientHello, `GET / HTTP/1.0`, `OPTIONS … RTSP/1.0`. The first positive
-//! answer decides; no answer to any is "unknown", never a guess from the port number.
+//! answer decides, except that a port answering both HTTP and RTSP (RTSP-over-HTTP
+//! tunnelling) is RTSP with its HTTP answer kept, so both families of checks run; no
+//! answer to any is "unknown", never a guess from the port number.
 
 use crate::http;
 use crate::scan::Budget;
@@ -23,11 +25,25 @@ pub enum Service {
     /// A TLS record answered the ClientHello (ServerHello or alert).
     Tls,
     Http { status: u16, server: Option<String>, www_authenticate: Option<String> },
-    Rtsp { status: u16, server: Option<String> },
+    /// An RTSP answer to OPTIONS; `http` is the same port's answer to `GET /` when it gave one.
+    Rtsp {
+        status: u16,
+        server: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        http: Option<HttpAnswer>,
+    },
     /// Another greeting (FTP, SMTP, a vendor protocol): the text, cut to 200 bytes.
     Banner { text: String },
     /// Nothing any probe recognised.
     Unknown { why: String },
+}
+
+/// A port's answer to `GET / HTTP/1.0`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub server: Option<String>,
+    pub www_authenticate: Option<String>,
 }
 
 /// How to identify: how long to wait for a banner and for each probe.
@@ -105,22 +121,22 @@ pub fn identify(addr: SocketAddr, timing: Timing, budget: &Budget) -> Identified
         HelloReply::NoAnswer { why } => notes.push(format!("TLS probe: {why}")),
     }
     // 3. HTTP GET, 4. RTSP OPTIONS, both: an RTSP server may answer HTTP too (RTSP over HTTP
-    // tunnelling; GStreamer's rtsp-server answers GET with `HTTP/1.0 503`), so an RTSP status
-    // line to OPTIONS wins over an HTTP answer to GET.
+    // tunnelling; GStreamer's rtsp-server answers GET with `HTTP/1.0 503`): then it is RTSP
+    // and keeps the HTTP answer, so the HTTP checks run there too.
     let mut http_answer = None;
     for probe in ["http", "rtsp"] {
         let Some(t) = budget.step(timing.step) else { break };
         let r = if probe == "http" { http::get(http::Endpoint::plain(addr), "/", None, t) } else { http::rtsp_options(addr, t) };
         match r {
             Ok(r) if r.protocol.starts_with("HTTP/") => {
-                http_answer = http_answer.or(Some(Service::Http { status: r.status, server: r.header("server").map(str::to_string), www_authenticate: r.header("www-authenticate").map(str::to_string) }));
+                http_answer = http_answer.or(Some(HttpAnswer { status: r.status, server: r.header("server").map(str::to_string), www_authenticate: r.header("www-authenticate").map(str::to_string) }));
             }
-            Ok(r) => return Identified { service: Service::Rtsp { status: r.status, server: r.header("server").map(str::to_string) }, ssh: None, tls_reply: None },
+            Ok(r) => return Identified { service: Service::Rtsp { status: r.status, server: r.header("server").map(str::to_string), http: http_answer }, ssh: None, tls_reply: None },
             Err(why) => notes.push(format!("{probe} probe: {why}")),
         }
     }
     match http_answer {
-        Some(service) => Identified { service, ssh: None, tls_reply: None },
+        Some(HttpAnswer { status, server, www_authenticate }) => Identified { service: Service::Http { status, server, www_authenticate }, ssh: None, tls_reply: None },
         None if budget.spent() => spent(),
         None => Identified { service: Service::Unknown { why: notes.join("; ") }, ssh: None, tls_reply: None },
     }
@@ -163,9 +179,10 @@ mod tests {
     }
 
     #[test]
-    fn an_rtsp_server_that_also_answers_http_is_rtsp() {
+    fn an_rtsp_server_that_also_answers_http_is_rtsp_with_its_http_answer() {
         let timing = Timing { banner_wait: Duration::from_millis(200), step: Duration::from_secs(2) };
         let id = identify(gstreamer_like(), timing, &Budget::new(Duration::from_secs(20)));
-        assert_eq!(id.service, Service::Rtsp { status: 200, server: Some("GStreamer RTSP server".into()) });
+        let http = HttpAnswer { status: 503, server: Some("GStreamer RTSP Server".into()), www_authenticate: None };
+        assert_eq!(id.service, Service::Rtsp { status: 200, server: Some("GStreamer RTSP server".into()), http: Some(http) });
     }
 }

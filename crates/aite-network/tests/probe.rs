@@ -462,3 +462,44 @@ fn sslv2_server_hello_is_reported_as_offered() {
     let f = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-TLS-LEGACY-VERSION").unwrap();
     assert_eq!(f.message, "offers SSLv2");
 }
+
+/// A port that answers RTSP to OPTIONS and HTTP to GET (RTSP over HTTP tunnelling, here
+/// with a web login: Basic, admin:admin) is examined as both: the RTSP checks run and the
+/// HTTP default-credential check finds the login (it never looked before: RTSP won).
+#[test]
+fn a_port_answering_rtsp_and_http_gets_the_http_checks_too() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut got = Vec::new();
+                let mut b = [0u8; 2048];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&b[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&got).into_owned();
+                let answer: &[u8] = if text.contains("RTSP/1.0") {
+                    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nServer: GStreamer RTSP server\r\n\r\n"
+                } else if text.contains("Authorization: Basic YWRtaW46YWRtaW4=") {
+                    b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                } else {
+                    b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\nServer: GStreamer RTSP Server\r\nContent-Length: 0\r\n\r\n"
+                };
+                let _ = s.write_all(answer);
+            });
+        }
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert!(matches!(&r.services[0].service, Service::Rtsp { status: 200, http: Some(h), .. } if h.status == 401), "{:?}", r.services[0]);
+    assert_eq!(r.status("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail), "{:?}", r.rules);
+    let rtsp = r.rules.iter().find(|o| o.rule == "AITE-NET-RTSP-UNAUTHENTICATED").unwrap();
+    assert_eq!(rtsp.status, RuleStatus::NotChecked, "the RTSP checks ran too (this server accepts any route): {rtsp:?}");
+}
