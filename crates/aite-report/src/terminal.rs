@@ -34,6 +34,11 @@ fn section<T: serde::de::DeserializeOwned>(results: &Results, key: &str, out: &m
 }
 
 fn read_section<T: serde::de::DeserializeOwned>(key: &str, value: &serde_json::Value, out: &mut String) -> Option<T> {
+    // `aite run` records a suite that does not apply to the terminal (a detector's attack on a classifier) with its reason.
+    if value.get("status").and_then(|s| s.as_str()) == Some("not-applicable") {
+        let _ = writeln!(out, "{key}: not applicable: {}", value.get("why").and_then(|w| w.as_str()).unwrap_or("no reason recorded"));
+        return None;
+    }
     match serde_json::from_value(value.clone()) {
         Ok(t) => Some(t),
         Err(e) => {
@@ -713,6 +718,8 @@ pub(crate) fn mce_words(
                 .iter()
                 .map(|u| match u {
                     MceUnmet::NotImagenetLabels => "the model's outputs are not ImageNet's label space (1000 or 1001 classes)".into(),
+                    MceUnmet::NotImagenetVal { sample: Some(s) } => format!("the samples are not ILSVRC-2012 validation images by name, where AlexNet's errors were measured (e.g. {s})"),
+                    MceUnmet::NotImagenetVal { sample: None } => "the samples were not recorded as ILSVRC-2012 validation images, where AlexNet's errors were measured".into(),
                     MceUnmet::Incomplete { corruptions } => format!("not run on all five severities: {}", list(corruptions)),
                     MceUnmet::NotAtInput { corruptions } => format!("corrupted on the frame, not at the model input: {}", list(corruptions)),
                     MceUnmet::NotImagenetTable { corruptions } => format!("another parameter table than ImageNet-C's: {}", list(corruptions)),
