@@ -54,10 +54,26 @@ pub struct DetectionAccuracyReport {
     /// The evaluation engine and protocol.
     pub protocol: String,
     pub interrupted: bool,
+    /// Frames of the dataset that could not be decoded (each with its file and reason), so not
+    /// evaluated; `missing_samples` counts them and the assessment then judges nothing on AP.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undecodable: Vec<String>,
+    #[serde(default)]
+    pub missing_samples: usize,
     /// Every detection in COCO result form (`image_id` of the labels), for the raw evidence
     /// file `detections.json`; not part of results.json.
     #[serde(skip)]
     pub raw: Vec<CocoDetection>,
+}
+
+impl DetectionAccuracyReport {
+    /// Record the dataset's frames that could not be decoded (`file: reason` each): the AP
+    /// covers the others only, which the report says (`missing_samples`).
+    pub fn with_undecodable(mut self, undecodable: Vec<String>) -> Self {
+        self.missing_samples = undecodable.len();
+        self.undecodable = undecodable;
+        self
+    }
 }
 
 fn unsupported(reason: String, hint: &str) -> DetectionAccuracyError {
@@ -163,6 +179,8 @@ pub fn detection_accuracy(
         (r.stats, r.per_class, r.recall_at_fppi)
     };
     Ok(DetectionAccuracyReport {
+        undecodable: vec![],
+        missing_samples: 0,
         model: target.info().name.clone(),
         labels: source,
         format: labels.format,

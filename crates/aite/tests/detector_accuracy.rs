@@ -156,6 +156,37 @@ fn bad_detection_labels_name_file_and_place() {
     assert!(r.code != 0 && r.stderr.contains("needs --labels"), "{}", r.stderr);
 }
 
+/// Review finding 5: a labelled frame that does not decode (a truncated JPEG) is recorded in the
+/// suite (`undecodable`, `missing_samples`), and ROB-DET-AP is then NOT_TESTED, never judged on
+/// the frames that remain.
+#[test]
+fn an_undecodable_labelled_frame_is_recorded_and_ap_not_judged() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = frames(&assets, dir.path());
+    let jpeg = std::fs::read(frames.join("1.jpg")).unwrap();
+    std::fs::write(frames.join("broken.jpg"), &jpeg[..200]).unwrap();
+    let mut images: Vec<serde_json::Value> = PHOTOS.iter().enumerate().map(|(i, n)| {
+        let (w, h) = image::image_dimensions(frames.join(format!("{n}.jpg"))).unwrap();
+        serde_json::json!({"id": i + 1, "file_name": format!("{n}.jpg"), "width": w, "height": h})
+    }).collect();
+    images.push(serde_json::json!({"id": 9, "file_name": "broken.jpg", "width": 10, "height": 10}));
+    let annotations: Vec<serde_json::Value> = (0..PHOTOS.len()).map(|i| serde_json::json!({"id": i + 1, "image_id": i + 1, "category_id": 1, "bbox": [0, 0, 10, 10]})).collect();
+    let labels = dir.path().join("labels.json");
+    std::fs::write(&labels, serde_json::json!({"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "face"}]}).to_string()).unwrap();
+    let out = dir.path().join("out");
+    let r = accuracy(&assets.join("models/face-ultraface/version-slim-320.onnx"), "ultraface-slim320", &frames, &labels, &out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut results: serde_json::Value = serde_json::from_slice(&std::fs::read(run_folder(&out).join("results.json")).unwrap()).unwrap();
+    let suite = &results["suites"]["detection_accuracy"];
+    assert_eq!((suite["images"].as_u64(), suite["missing_samples"].as_u64()), (Some(5), Some(1)), "{suite}");
+    assert!(suite["undecodable"][0].as_str().is_some_and(|u| u.contains("broken.jpg")), "{suite}");
+    results["declared"] = serde_json::json!({ "detection_ap": 0.1 });
+    let a = aite_assessment::assess(&aite_assessment::shipped("ai-camera").unwrap(), &results);
+    let v = &a.requirements.iter().find(|r| r.id == "ROB-DET-AP").unwrap().verdict;
+    assert!(matches!(v, aite_assessment::Verdict::NotTested { why } if why.contains("missing_samples = 1")), "{v:?}");
+}
+
 /// pycocotools 2.0.8: the twelve numbers, AP/AP50 of each category from `precision`, and
 /// recall at 0.01/0.1/1 false positives per image from evalImgs at IoU 0.5, all areas,
 /// 100 detections, thresholds cut between distinct scores.

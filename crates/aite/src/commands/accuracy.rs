@@ -78,7 +78,7 @@ fn run_detector(a: AccuracyArgs, task: aite_task::TaskSpec, cancel: &Cancel) -> 
     let post = aite_task::Postprocess::new(task.clone());
     let samples: Vec<aite_accuracy::DetectionSample> = frames.iter().map(|f| aite_accuracy::DetectionSample { id: &f.id, image: &f.image }).collect();
     let pb = bar(samples.len() as u64, "accuracy", a.output.json);
-    let report = aite_accuracy::detection_accuracy(target.as_mut(), &spec, &post, &samples, &labels, cancel, &mut |i| pb.set_position(i as u64))?;
+    let report = aite_accuracy::detection_accuracy(target.as_mut(), &spec, &post, &samples, &labels, cancel, &mut |i| pb.set_position(i as u64))?.with_undecodable(skipped.clone());
     pb.finish_and_clear();
     let mut results = Results::new("accuracy", serde_json::to_value(target.info())?);
     results.inputs.extend(model_artifacts(&a.model.model, "model")?);

@@ -618,13 +618,13 @@ fn detector_accuracy_step(cx: &mut StepContext, task: &aite_task::Postprocess, o
     };
     let spec = cx.spec()?;
     let ds = cx.dataset().map_err(|e| not_run(e.0))?;
-    let (frames, _) = load_frames(ds, &spec, usize::MAX, false)?;
+    let (frames, undecodable) = load_frames(ds, &spec, usize::MAX, false)?;
     let sizes: Vec<(String, u32, u32)> = frames.iter().map(|f| (f.id.clone(), f.image.width as u32, f.image.height as u32)).collect();
     let labels = super::accuracy::detection_labels(labels_path, &sizes, task.spec())?;
     let samples: Vec<aite_accuracy::DetectionSample> = frames.iter().map(|f| aite_accuracy::DetectionSample { id: &f.id, image: &f.image }).collect();
     let pb = bar(samples.len() as u64, "accuracy", cx.quiet);
     let cancel = cx.cancel.clone();
-    let report = aite_accuracy::detection_accuracy(cx.deployed()?, &spec, task, &samples, &labels, &cancel, &mut |i| pb.set_position(i as u64))?;
+    let report = aite_accuracy::detection_accuracy(cx.deployed()?, &spec, task, &samples, &labels, &cancel, &mut |i| pb.set_position(i as u64))?.with_undecodable(undecodable);
     pb.finish_and_clear();
     out.suite("detection_accuracy", &report)?;
     out.suite("accuracy", &serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is a detector: its accuracy is COCO AP (detection_accuracy), not top-1" }))?;
