@@ -115,9 +115,12 @@ pub struct ServiceRecord {
     pub tls: Option<tls::TlsReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh: Option<ssh::SshReport>,
-    /// The authentication methods the SSH server offers after the key exchange.
+    /// The authentication methods the SSH server offers a random user after the key exchange.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_auth_methods: Option<Vec<String>>,
+    /// The methods offered to each default-list user (a `none` request each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ssh_auth_methods_per_user: Vec<(String, Vec<String>)>,
     /// Why the SSH algorithms could not be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_error: Option<String>,
@@ -540,8 +543,9 @@ fn credential_outcome(rule: &str, s: &str, tried: &[http::Attempt], message: imp
 #[allow(clippy::too_many_arguments)]
 fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
     const CRED: &str = "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL";
+    let ask = |user: &str| budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| ssh::auth_methods(addr, user, t));
     let user = format!("aite{:05x}", rand::random::<u32>() & 0xfffff);
-    let methods = match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| ssh::auth_methods(addr, &user, t)) {
+    let methods = match ask(&user) {
         Ok(m) => m,
         Err(why) => {
             ledger.not_examined(&[CRED], s, format!("auth methods not read: {why}"));
@@ -552,21 +556,47 @@ fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &
     if methods.iter().any(|m| m == "none") {
         ledger.examined(&[CRED], s);
         findings.push(rules::fail(CRED, s, format!("the SSH server lets the random user {user:?} in without any authentication (method none)")));
-    } else if methods.iter().any(|m| m == "password" || m == "keyboard-interactive") {
+        return;
+    }
+    // Methods can differ per user (OpenSSH `Match User`): each user of the default list is
+    // asked too (one `none` request each), so a password open to root alone is not missed.
+    let mut offered = methods;
+    let mut unread = Vec::new();
+    let mut defaults: Vec<&str> = http::DEFAULT_CREDENTIALS.iter().map(|(u, _)| *u).collect();
+    defaults.dedup();
+    for u in defaults {
+        match ask(u) {
+            Ok(m) if m.iter().any(|m| m == "none") => {
+                ledger.examined(&[CRED], s);
+                findings.push(rules::fail(CRED, s, format!("the SSH server lets default-list user {u:?} in without any authentication (method none)")));
+                rec.ssh_auth_methods_per_user.push((u.to_string(), m));
+                return;
+            }
+            Ok(m) => {
+                offered.extend(m.iter().filter(|m| !offered.contains(m)).cloned().collect::<Vec<_>>());
+                rec.ssh_auth_methods_per_user.push((u.to_string(), m));
+            }
+            Err(why) => unread.push(format!("{u}: {why}")),
+        }
+    }
+    if offered.iter().any(|m| m == "password" || m == "keyboard-interactive") {
         // Password first; keyboard-interactive (PAM's password prompt) when offered and nothing got in.
         let mut tried = Vec::new();
-        if methods.iter().any(|m| m == "password") {
+        if offered.iter().any(|m| m == "password") {
             tried = ssh::try_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget);
         }
         let in_already = tried.iter().any(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. }));
-        if methods.iter().any(|m| m == "keyboard-interactive") && !in_already {
+        if offered.iter().any(|m| m == "keyboard-interactive") && !in_already {
             tried.extend(ssh::try_keyboard_interactive_defaults(addr, options.step_timeout, options.credential_pause, options.reveal_passwords, budget));
         }
         let how = |a: &http::Attempt| if a.service.ends_with("ssh-keyboard-interactive") { "SSH keyboard-interactive" } else { "SSH password" };
         credential_outcome(CRED, s, &tried, |a| format!("user {:?} logs in with default-list entry {} ({})", a.user, a.list_entry, how(a)), ledger, findings);
         attempts.extend(tried);
-    } else {
+    } else if unread.is_empty() {
+        // No default-list user is offered a password method: examined, nothing to try.
         ledger.examined(&[CRED], s);
+    } else {
+        ledger.not_examined(&[CRED], s, format!("no password method offered to the users asked, but the methods of {} were not read", unread.join("; ")));
     }
 }
 
@@ -606,7 +636,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
     let addr = SocketAddr::new(ip, port);
     let s = format!("{addr}/tcp");
     let id = service::identify(addr, timing, budget);
-    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_auth_methods: None, ssh_error: None, https_status: None, rtsp: None, oip_status: None, oip: None, onvif: None, signature_algorithm: None, certificate: None };
+    let mut rec = ServiceRecord { port, service: id.service.clone(), tls: None, ssh: None, ssh_auth_methods: None, ssh_auth_methods_per_user: vec![], ssh_error: None, https_status: None, rtsp: None, oip_status: None, oip: None, onvif: None, signature_algorithm: None, certificate: None };
     match &id.service {
         Service::Unknown { why } => {
             ledger.not_examined(SERVICE_RULES, &s, format!("service not identified: {why}"));

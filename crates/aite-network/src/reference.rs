@@ -49,6 +49,9 @@ pub enum SshLogins {
     /// One `Password:` prompt (what PAM sends), answered like a password.
     KeyboardInteractive,
     PublicKeyOnly,
+    /// OpenSSH's `PasswordAuthentication no` with `Match User root` / `PasswordAuthentication
+    /// yes`: publickey for every user, password too for root, which accepts root:root.
+    PasswordForRootOnly,
 }
 
 /// The reference SSH server's authentication (russh).
@@ -59,8 +62,23 @@ struct ReferenceSsh {
 impl russh::server::Handler for ReferenceSsh {
     type Error = russh::Error;
 
+    async fn auth_none(&mut self, user: &str) -> Result<russh::server::Auth, Self::Error> {
+        use russh::{MethodKind, MethodSet};
+        let methods: &[MethodKind] = match self.logins {
+            SshLogins::PasswordForRootOnly if user == "root" => &[MethodKind::PublicKey, MethodKind::Password],
+            SshLogins::PasswordForRootOnly => &[MethodKind::PublicKey],
+            _ => return Ok(russh::server::Auth::reject()),
+        };
+        Ok(russh::server::Auth::Reject { proceed_with_methods: Some(MethodSet::from(methods)), partial_success: false })
+    }
+
     async fn auth_password(&mut self, user: &str, password: &str) -> Result<russh::server::Auth, Self::Error> {
-        Ok(if self.logins == SshLogins::Password && user == "admin" && password == "admin" { russh::server::Auth::Accept } else { russh::server::Auth::reject() })
+        let accepted = match self.logins {
+            SshLogins::Password => user == "admin" && password == "admin",
+            SshLogins::PasswordForRootOnly => user == "root" && password == "root",
+            _ => false,
+        };
+        Ok(if accepted { russh::server::Auth::Accept } else { russh::server::Auth::reject() })
     }
 
     async fn auth_keyboard_interactive<'a>(&'a mut self, user: &str, _: &str, response: Option<russh::server::Response<'a>>) -> Result<russh::server::Auth, Self::Error> {
@@ -232,6 +250,7 @@ impl ReferenceDevice {
             SshLogins::Password => &[russh::MethodKind::Password],
             SshLogins::KeyboardInteractive => &[russh::MethodKind::KeyboardInteractive],
             SshLogins::PublicKeyOnly => &[russh::MethodKind::PublicKey],
+            SshLogins::PasswordForRootOnly => &[russh::MethodKind::PublicKey, russh::MethodKind::Password],
         };
         let config = Arc::new(russh::server::Config {
             server_id: russh::SshId::Standard("SSH-2.0-aite_reference_1.0".into()),

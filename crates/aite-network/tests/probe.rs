@@ -503,3 +503,27 @@ fn a_port_answering_rtsp_and_http_gets_the_http_checks_too() {
     let rtsp = r.rules.iter().find(|o| o.rule == "AITE-NET-RTSP-UNAUTHENTICATED").unwrap();
     assert_eq!(rtsp.status, RuleStatus::NotChecked, "the RTSP checks ran too (this server accepts any route): {rtsp:?}");
 }
+
+/// OpenSSH with `PasswordAuthentication no` and `Match User root` / `PasswordAuthentication
+/// yes` (russh in process: publickey for every user, password for root, root:root): the
+/// random user is offered publickey only, but each default-list user is asked too, so the
+/// password is tried and root:root gets in. Before, the rule passed on the random user alone.
+#[test]
+fn ssh_password_open_to_root_alone_is_found() {
+    use aite_network::reference::SshLogins;
+    let dev = ReferenceDevice::ssh_only(SshLogins::PasswordForRootOnly).unwrap();
+    let r = probe("127.0.0.1", &options(&dev, &[])).unwrap();
+    let ssh = &r.services[0];
+    assert_eq!(ssh.ssh_auth_methods.as_deref(), Some(&["publickey".to_string()][..]), "{ssh:?}");
+    let per_user: Vec<(&str, Vec<&str>)> = ssh.ssh_auth_methods_per_user.iter().map(|(u, m)| (u.as_str(), m.iter().map(String::as_str).collect())).collect();
+    assert_eq!(per_user, [("admin", vec!["publickey"]), ("root", vec!["publickey", "password"])], "{ssh:?}");
+    assert_eq!(r.status("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail), "{:?}", r.rules);
+    let accepted: Vec<_> = r.attempts.iter().filter(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Accepted { .. })).map(|a| (a.user.as_str(), a.list_entry)).collect();
+    assert_eq!(accepted, [("root", 5)], "{:?}", r.attempts);
+    // Publickey for everyone: every default-list user was asked, none is offered a password: examined, passes.
+    let pk = ReferenceDevice::ssh_only(SshLogins::PublicKeyOnly).unwrap();
+    let r = probe("127.0.0.1", &options(&pk, &[])).unwrap();
+    assert_eq!(r.services[0].ssh_auth_methods_per_user.len(), 2, "{:?}", r.services[0]);
+    assert_eq!(r.status("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), Some(RuleStatus::Pass), "{:?}", r.rules);
+    assert!(r.attempts.is_empty(), "{:?}", r.attempts);
+}
