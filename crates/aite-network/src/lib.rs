@@ -408,7 +408,7 @@ fn oip_checks(ep: http::Endpoint, s: &str, metadata: Option<&http::Response>, op
             None if report.models.is_empty() => ledger.not_examined(&[MALFORMED], s, "the inference server answers without credentials but names no READY model (neither its repository index nor its statistics): no infer route to send malformed tensors to"),
             None => ledger.not_examined(&[MALFORMED], s, format!("no model the repository index lists is READY ({}): a 4xx from an unready model is no validation", report.models.join(", "))),
             Some(m) => {
-                let inputs = budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, &format!("/v2/models/{m}"), None, t)).and_then(|r| oip::inputs(&r));
+                let inputs = budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, &oip::model_path(&m, ""), None, t)).and_then(|r| oip::inputs(&r));
                 let control = inputs
                     .map_err(|why| format!("model metadata not readable (GET /v2/models/{m}): {why}"))
                     .and_then(|i| oip::control_body(&i).map(|body| (oip::send(ep, &m, "well-formed: zeros of the declared shapes", &body, options.step_timeout, budget), i)));

@@ -10,7 +10,9 @@
 //! A server whose index lists no READY model (PyTriton loads its models through
 //! the API, so its repository folder and index are empty) is asked for the
 //! models its statistics extension (`GET /v2/models/stats`) names, each
-//! confirmed by `GET /v2/models/M/ready` answering 200.
+//! confirmed by `GET /v2/models/M/ready` answering 200. Model names come from the server,
+//! so they enter request paths percent-encoded ([`model_path`]): a name with a space, `?`,
+//! `/`, `..` or CR/LF cannot make a malformed request whose 4xx would be taken for validation.
 
 use crate::http::{self, Endpoint, Response};
 use crate::scan::Budget;
@@ -109,10 +111,26 @@ pub fn statistics_names(r: &Response) -> Option<Vec<String>> {
     Some(names)
 }
 
+/// `/v2/models/{model}{rest}` with the model name percent-encoded as one path segment
+/// (every byte but RFC 3986's unreserved letters, digits, `-`, `_`, `~`; `.` too, so `..`
+/// stays a name).
+pub fn model_path(model: &str, rest: &str) -> String {
+    let mut p = String::from("/v2/models/");
+    for b in model.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~') {
+            p.push(b as char);
+        } else {
+            p.push_str(&format!("%{b:02X}"));
+        }
+    }
+    p.push_str(rest);
+    p
+}
+
 /// The models the statistics extension names whose `GET /v2/models/M/ready` answers 200.
 pub fn ready_from_statistics(ep: Endpoint, step: Duration, budget: &Budget) -> Vec<String> {
     let Some(names) = budget.step(step).and_then(|t| http::get(ep, "/v2/models/stats", None, t).ok()).and_then(|r| statistics_names(&r)) else { return Vec::new() };
-    names.into_iter().filter(|m| budget.step(step).is_some_and(|t| http::get(ep, &format!("/v2/models/{m}/ready"), None, t).is_ok_and(|r| r.status == 200))).collect()
+    names.into_iter().filter(|m| budget.step(step).is_some_and(|t| http::get(ep, &model_path(m, "/ready"), None, t).is_ok_and(|r| r.status == 200))).collect()
 }
 
 /// One input a model's metadata declares (`-1`: a dynamic dimension).
@@ -191,7 +209,7 @@ pub fn malformed_cases(inputs: &[InputSpec]) -> Vec<(&'static str, Vec<u8>)> {
 
 /// POST one body to `model`'s infer route.
 pub fn send(ep: Endpoint, model: &str, case: &str, body: &[u8], step: Duration, budget: &Budget) -> MalformedAnswer {
-    let path = format!("/v2/models/{model}/infer");
+    let path = model_path(model, "/infer");
     match budget.step(step).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| post_json(ep, &path, body, t)) {
         Ok(r) => MalformedAnswer { case: case.into(), status: Some(r.status), error: None },
         Err(e) => MalformedAnswer { case: case.into(), status: None, error: Some(e) },
@@ -234,5 +252,39 @@ mod tests {
             assert_eq!(v["inputs"][1]["name"], "mask", "{name}");
         }
         assert!(control_body(&[InputSpec { name: "x".into(), datatype: "FP32".into(), shape: vec![1 << 40, 1 << 40] }]).is_err());
+    }
+
+    /// A hostile name from the statistics answer reaches the server as one encoded segment:
+    /// the request line the server reads is well-formed and names the model, not another route.
+    #[test]
+    fn model_names_from_the_server_are_percent_encoded() {
+        use std::io::{Read, Write};
+        assert_eq!(model_path("digits", "/ready"), "/v2/models/digits/ready");
+        assert_eq!(model_path("a b?x/../y\r\nHost: evil", "/infer"), "/v2/models/a%20b%3Fx%2F%2E%2E%2Fy%0D%0AHost%3A%20evil/infer");
+        assert_eq!(model_path("\u{e9}", ""), "/v2/models/%C3%A9");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for mut conn in listener.incoming().flatten() {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&got).lines().next().unwrap_or("").to_string();
+                let body = if line.starts_with("GET /v2/models/stats ") { r#"{"model_stats":[{"name":"a b?x/../y\r\nHost: evil"}]}"# } else { "" };
+                let status = if line.starts_with("GET /v2/models/stats ") || line.starts_with("GET /v2/models/a%20b") { "200 OK" } else { "404 Not Found" };
+                let _ = conn.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
+                let _ = tx.send(line);
+            }
+        });
+        let ready = ready_from_statistics(Endpoint::plain(addr), Duration::from_secs(2), &Budget::new(Duration::from_secs(10)));
+        assert_eq!(ready, ["a b?x/../y\r\nHost: evil"]);
+        let lines: Vec<String> = rx.try_iter().collect();
+        assert_eq!(lines, ["GET /v2/models/stats HTTP/1.0", "GET /v2/models/a%20b%3Fx%2F%2E%2E%2Fy%0D%0AHost%3A%20evil/ready HTTP/1.0"]);
     }
 }
