@@ -106,6 +106,13 @@ fn a_failing_suite_is_error_for_its_requirements_and_the_others_still_run() {
     assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["verdict"], "PASS", "declared 0.5, measured ~0.98");
     assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["evidence"][0], "/suites/accuracy/top1");
     assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["files"][0], "predictions.csv");
+    // A classifier terminal: the detector suites are recorded not applicable, so ROB-DET-AP and
+    // ROB-DET-RPC are NOT_APPLICABLE saying why (review finding 15: they were NOT_TESTED, "not in results.json").
+    for id in ["ROB-DET-AP", "ROB-DET-RPC"] {
+        let v = verdict(&a, id);
+        assert!(v["verdict"] == "NOT_APPLICABLE" && v["why"].as_str().is_some_and(|w| w.contains("classifier")), "{v}");
+    }
+    assert_eq!(res["suites"]["detection_corruptions"]["status"], "not-applicable");
     assert!(["PASS", "FAIL"].contains(&verdict(&a, "LAT-VALID")["verdict"].as_str().unwrap()));
     assert_eq!(verdict(&a, "ROB-AGREEMENT")["interval"]["method"], "Wilson score 95%");
     assert_eq!(res["declared"]["terminal"]["manufacturer"], "Test Co");

@@ -113,8 +113,11 @@ attack_budget = 20
     let want = if ap >= 0.2 { "PASS" } else { "FAIL" };
     let det_ap = req("ROB-DET-AP");
     assert_eq!(det_ap["verdict"].as_str(), Some(want), "{det_ap}");
+    // 4 cells, not the 15 ImageNet-C corruptions x 5 severities: the figure is recorded as
+    // partial and ROB-DET-RPC is NOT_TESTED naming why, never judged on it (review 3b).
+    assert_eq!(sweep["protocol"]["status"], "partial", "{sweep}");
     let rpc = req("ROB-DET-RPC");
-    assert!(rpc["value"].as_f64().is_some_and(|v| (v - sweep["rpc"]["value"].as_f64().unwrap()).abs() < 1e-12), "{rpc}");
+    assert!(rpc["verdict"] == "NOT_TESTED" && rpc["why"].as_str().is_some_and(|w| w.contains("partial, not Michaelis") && w.contains("fog")), "{rpc}");
     // The vanishing attack at the detector default, lowered by attack_frames/attack_budget; ROB-DET-VANISH
     // judged on its Wilson interval over the attacked frames (hand check: high <= 0.5 PASS, low > 0.5 FAIL).
     let v = &s["detector_attack_square_linf"];

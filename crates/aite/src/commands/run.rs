@@ -881,6 +881,14 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         };
         results.suites.entry(suite.clone()).or_insert(v);
     }
+    // A terminal that is not a detector: the detector suites do not apply (unless the demo's
+    // reference detector, Step::Detector, measures them).
+    if plan.detector.is_none() && !matches!(plan.task, Some(aite_task::TaskSpec::Detector(_))) {
+        let what = if matches!(plan.task, Some(aite_task::TaskSpec::Ocr(_))) { "OCR" } else { "a classifier" };
+        for suite in ["detection_accuracy", "detection_corruptions"].into_iter().filter(|s| needed.contains(*s)) {
+            results.suites.entry(suite.to_string()).or_insert(serde_json::json!({ "status": "not-applicable", "why": format!("the terminal's task is {what}: it finds no boxes, so it has no COCO AP or mPC/rPC") }));
+        }
+    }
     for (step, (not_run, msg)) in &failed {
         // A suite another finished step measured (the demo's detector attack) is kept.
         let left: Vec<&str> = step.suites().iter().copied().filter(|s| (needed.contains(*s) || *step == Step::Detector) && !results.suites.contains_key(*s)).collect();
