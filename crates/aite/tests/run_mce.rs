@@ -62,15 +62,26 @@ fn sweep(cfg: &Path, dir: &Path) -> serde_json::Value {
     run_results(cfg, dir)["suites"]["corruptions"].clone()
 }
 
-/// The first `n` imagenet-sample images as a CSV manifest with absolute paths.
+/// The first `n` imagenet-sample images as a CSV manifest with absolute paths; `val_names`:
+/// through symlinks in `dir` named as ILSVRC-2012 validation files (mCE's dataset rule is by name).
 fn imagenet_manifest(assets: &Path, dir: &Path, n: usize) -> PathBuf {
+    imagenet_manifest_named(assets, dir, n, true)
+}
+
+fn imagenet_manifest_named(assets: &Path, dir: &Path, n: usize, val_names: bool) -> PathBuf {
     let root = assets.join("data/imagenet-sample");
     let text = std::fs::read_to_string(root.join("labels.csv")).unwrap();
     let mut out = String::from("path,label\n");
-    for line in text.lines().skip(1).take(n) {
+    for (i, line) in text.lines().skip(1).take(n).enumerate() {
         let mut cols = line.split(',');
         let (path, label) = (cols.next().unwrap(), cols.next().unwrap());
-        out.push_str(&format!("{},{label}\n", root.join(path).display()));
+        let mut image = root.join(path);
+        if val_names {
+            let link = dir.join(format!("ILSVRC2012_val_{:08}.JPEG", i + 1));
+            std::os::unix::fs::symlink(&image, &link).unwrap();
+            image = link;
+        }
+        out.push_str(&format!("{},{label}\n", image.display()));
     }
     let p = dir.join("labels.csv");
     std::fs::write(&p, out).unwrap();
@@ -98,6 +109,25 @@ fn aite_run_reports_mce_when_all_15_by_5_cells_run_on_imagenet_labels() {
     assert_eq!(cells.len(), 75);
     assert!(cells.iter().all(|cell| cell["placement"] == "input" && cell["saved_as_jpeg"] == 85), "{cells:?}");
     assert_eq!(c["options"]["imagenet_c_jpeg"], "auto");
+    assert_eq!(c["options"]["dataset"], serde_json::json!({ "kind": "imagenet_val", "samples": 2 }));
+}
+
+/// Review finding (mCE outside ImageNet): the same 1001-class model, all 15 x 5 cells, on the
+/// same images under their own names (not ILSVRC-2012 val files): mCE withheld, naming a sample.
+#[test]
+fn aite_run_withholds_mce_on_images_that_are_not_imagenet_val() {
+    let Some(a) = shared_assets() else { return };
+    let model = a.join("models/imagenet-mobilenet-v2/mobilenet_v2_fp32.onnx");
+    let dir = tempfile::tempdir().unwrap();
+    let labels = imagenet_manifest_named(&a, dir.path(), 1, false);
+    let cfg = config(dir.path(), &model, &labels, "imagenet-tf224", "corruptions = \"imagenet-c\"\ncorruption_frames = 1\n");
+    let c = sweep(&cfg, dir.path());
+    assert_eq!(c["mce_status"]["status"], "not_reported", "{}", c["mce_status"]);
+    let reasons = c["mce_status"]["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert_eq!(reasons[0]["condition"], "not_imagenet_val");
+    assert!(reasons[0]["sample"].as_str().unwrap().ends_with("n01440764_tench.JPEG"), "{reasons:?}");
+    assert!(c["mce"].is_null() && c["summaries"].as_array().unwrap().iter().all(|s| s["ce"].is_null()));
 }
 
 #[test]

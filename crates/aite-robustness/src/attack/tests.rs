@@ -186,7 +186,7 @@ fn non_classifier_outputs_are_refused_with_a_reason() {
     let e = run_attack(&mut t, &spec(), &[frame("a", 100, 0)], &settings(AttackKind::SquareLinf, 10), vec![], &Cancel::new(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("not one row of class scores"), "{e}");
     let mut t = BoxScores(MeanClassifier::new().info);
-    let opts = crate::corruption::SweepOptions { kinds: vec![crate::CorruptionKind::Fog], severities: vec![1], table: None, seed: 0, shard: (0, 1), alexnet: false, output_index: 0, corrupt_at: crate::corruption::CorruptAt::Auto, imagenet_c_jpeg: crate::corruption::ImagenetCJpeg::Auto };
+    let opts = crate::corruption::SweepOptions { kinds: vec![crate::CorruptionKind::Fog], severities: vec![1], table: None, seed: 0, shard: (0, 1), alexnet: false, output_index: 0, corrupt_at: crate::corruption::CorruptAt::Auto, imagenet_c_jpeg: crate::corruption::ImagenetCJpeg::Auto, dataset: Default::default() };
     let e = crate::corruption::corruption_sweep(&mut t, &spec(), &[frame("a", 100, 0)], &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap_err();
     assert!(e.to_string().contains("one row of class scores"), "{e}");
 }

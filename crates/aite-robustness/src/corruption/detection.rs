@@ -585,7 +585,7 @@ mod tests {
     }
 
     fn options() -> SweepOptions {
-        SweepOptions { kinds: vec![CorruptionKind::Brightness], severities: vec![3], table: Some(ParameterTable::ImagenetC), seed: 5, shard: (0, 1), alexnet: false, output_index: 0, corrupt_at: CorruptAt::Auto, imagenet_c_jpeg: crate::corruption::ImagenetCJpeg::Auto }
+        SweepOptions { kinds: vec![CorruptionKind::Brightness], severities: vec![3], table: Some(ParameterTable::ImagenetC), seed: 5, shard: (0, 1), alexnet: false, output_index: 0, corrupt_at: CorruptAt::Auto, imagenet_c_jpeg: crate::corruption::ImagenetCJpeg::Auto, dataset: Default::default() }
     }
 
     /// Hand-computed: the clean box [20,20,60,60] px equals the ground truth (AP 1); under

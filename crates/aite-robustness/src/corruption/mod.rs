@@ -24,7 +24,7 @@ pub use sweep::{
     corruption_sweep, image_to_rgb8, merge_reports, rgb8_to_image, sample_seed, CorruptionCell, CorruptionReport, CorruptionSummary, Interval, LabeledFrame,
     SweepOptions, ALEXNET_CLEAN_ERROR, ALEXNET_ERRORS,
 };
-pub use sweep::{imagenet_c_save, CorruptAt, ImagenetCJpeg, IntervalMethod, MceStatus, MceUnmet, Placement, BOOTSTRAP_RESAMPLES, IMAGENET_C_SAVE_QUALITY};
+pub use sweep::{imagenet_c_save, is_imagenet_val_file, CorruptAt, ImagenetCJpeg, IntervalMethod, MceStatus, MceUnmet, Placement, SweepDataset, BOOTSTRAP_RESAMPLES, IMAGENET_C_SAVE_QUALITY};
 pub use camera::jpeg_round_trip;
 pub use table::ParameterTable;
 

@@ -217,6 +217,43 @@ pub struct SweepOptions {
     /// make_imagenet_c.py's JPEG q85 save after the corruption (absent in older packages: off).
     #[serde(default = "no_save")]
     pub imagenet_c_jpeg: ImagenetCJpeg,
+    /// Whether the samples are ILSVRC-2012 validation images, set by [`corruption_sweep`]
+    /// from their names (absent in older packages: not recorded).
+    #[serde(default)]
+    pub dataset: SweepDataset,
+}
+
+/// The samples of a sweep, as far as mCE is concerned: AlexNet's errors were measured on the
+/// ILSVRC-2012 validation images (Hendrycks & Dietterich 2019), so CE is defined there only.
+/// The rule is by file name: every sample's file is `ILSVRC2012_val_NNNNNNNN.<ext>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SweepDataset {
+    /// Every sample's file name is an ILSVRC-2012 validation file name.
+    ImagenetVal { samples: usize },
+    /// `sample` (the first such) is not named as an ILSVRC-2012 validation file.
+    Other { sample: String },
+    /// Not set (a sweep summarised without its frames, or an older package).
+    #[default]
+    NotRecorded,
+}
+
+impl SweepDataset {
+    /// From the samples' ids (paths or file names).
+    pub fn of(ids: &[&str]) -> Self {
+        match ids.iter().find(|id| !is_imagenet_val_file(id)) {
+            Some(id) => SweepDataset::Other { sample: id.to_string() },
+            None if ids.is_empty() => SweepDataset::NotRecorded,
+            None => SweepDataset::ImagenetVal { samples: ids.len() },
+        }
+    }
+}
+
+/// `ILSVRC2012_val_` + 8 digits, with an extension, after the last `/` or `\\`.
+pub fn is_imagenet_val_file(id: &str) -> bool {
+    let name = id.rsplit(['/', '\\']).next().unwrap_or(id);
+    let stem = name.split_once('.').map_or(name, |(s, _)| s);
+    stem.strip_prefix("ILSVRC2012_val_").is_some_and(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit())) && stem.len() < name.len()
 }
 
 impl SweepOptions {
@@ -306,6 +343,9 @@ impl Default for MceStatus {
 pub enum MceUnmet {
     /// The model's outputs are not an ImageNet label space (1000 or 1001 classes).
     NotImagenetLabels,
+    /// The samples are not ILSVRC-2012 validation images by name ([`SweepDataset`]); `sample`
+    /// is the first that is not (`None`: not recorded).
+    NotImagenetVal { sample: Option<String> },
     /// These ImageNet-C corruptions were not run on all five severities (not selected,
     /// interrupted, or in another shard).
     Incomplete { corruptions: Vec<CorruptionKind> },
@@ -440,6 +480,8 @@ pub fn corruption_sweep(
     if frames.is_empty() {
         return Err(RobustnessError::NoSamples { check: "corruptions" });
     }
+    let ids: Vec<&str> = frames.iter().map(|f| f.id.as_str()).collect();
+    let options = &SweepOptions { dataset: SweepDataset::of(&ids), ..options.clone() };
     let classes = target.info().outputs.get(options.output_index).and_then(|o| o.shape.last()).and_then(|d| match d {
         aite_target::Dim::Fixed(n) => Some(*n),
         aite_target::Dim::Symbolic(_) => None,
@@ -504,6 +546,11 @@ fn ce_conditions(options: &SweepOptions, kind: CorruptionKind, mine: &[&Corrupti
     let mut unmet = vec![];
     if !options.alexnet {
         unmet.push(MceUnmet::NotImagenetLabels);
+    }
+    match &options.dataset {
+        SweepDataset::ImagenetVal { .. } => {}
+        SweepDataset::Other { sample } => unmet.push(MceUnmet::NotImagenetVal { sample: Some(sample.clone()) }),
+        SweepDataset::NotRecorded => unmet.push(MceUnmet::NotImagenetVal { sample: None }),
     }
     if (1..=5).any(|s| !mine.iter().any(|c| c.severity == s)) {
         unmet.push(MceUnmet::Incomplete { corruptions: vec![kind] });
@@ -764,7 +811,7 @@ mod tests {
     }
 
     fn options(kinds: Vec<CorruptionKind>, shard: (usize, usize)) -> SweepOptions {
-        SweepOptions { kinds, severities: vec![1, 2, 3, 4, 5], table: None, seed: 9, shard, alexnet: true, output_index: 0, corrupt_at: CorruptAt::Auto, imagenet_c_jpeg: ImagenetCJpeg::Auto }
+        SweepOptions { kinds, severities: vec![1, 2, 3, 4, 5], table: None, seed: 9, shard, alexnet: true, output_index: 0, corrupt_at: CorruptAt::Auto, imagenet_c_jpeg: ImagenetCJpeg::Auto, dataset: SweepDataset::ImagenetVal { samples: 12 } }
     }
 
     fn spec() -> PreprocessSpec {
@@ -776,7 +823,11 @@ mod tests {
         let mut t = BrightnessClassifier::new();
         let mut opts = options(vec![CorruptionKind::Brightness, CorruptionKind::GaussianNoise], (0, 1));
         opts.table = Some(ParameterTable::ImagenetC);
-        let r = corruption_sweep(&mut t, &spec(), &frames(), &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        // Named as ILSVRC-2012 validation files, where CE is defined.
+        let val = |i: usize| format!("ILSVRC2012_val_{:08}.JPEG", i + 1);
+        let frames: Vec<LabeledFrame> = frames().into_iter().enumerate().map(|(i, f)| LabeledFrame { id: val(i), ..f }).collect();
+        let r = corruption_sweep(&mut t, &spec(), &frames, &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        assert_eq!(r.options.dataset, SweepDataset::ImagenetVal { samples: 12 });
         assert_eq!(r.clean.successes, 12);
         assert!(r.cells.iter().all(|c| c.placement == Placement::Input));
         assert_eq!(r.cells.len(), 10);
@@ -784,7 +835,7 @@ mod tests {
         // Brightening every frame by 0.5 on V makes the dark ones look bright.
         let b5 = r.cells.iter().find(|c| c.corruption == CorruptionKind::Brightness && c.severity == 5).unwrap();
         assert!(b5.accuracy.successes < 12, "{b5:?}");
-        assert!(b5.wrong.iter().all(|id| ["f0", "f2", "f4", "f6", "f8", "f10"].contains(&id.as_str())), "{:?}", b5.wrong);
+        assert!(b5.wrong.iter().all(|id| [0, 2, 4, 6, 8, 10].map(val).contains(id)), "{:?}", b5.wrong);
         let s = r.summaries.iter().find(|s| s.corruption == CorruptionKind::Brightness).unwrap();
         assert_eq!(s.accuracy.trials, 60);
         let ce = s.ce.unwrap();
@@ -797,7 +848,7 @@ mod tests {
         assert_eq!(r.cells[0].tables, vec![ParameterTable::ImagenetC]);
         // With the size-chosen table (CIFAR-10-C at 16 px) CE is not defined, and says so.
         opts.table = None;
-        let r = corruption_sweep(&mut t, &spec(), &frames(), &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        let r = corruption_sweep(&mut t, &spec(), &frames, &opts, vec![], &Cancel::new(), &mut |_| {}).unwrap();
         assert!(r.summaries.iter().all(|s| s.ce.is_none()));
         let MceStatus::NotReported { reasons } = &r.mce_status else { panic!() };
         assert!(reasons.iter().any(|u| matches!(u, MceUnmet::NotImagenetTable { corruptions } if corruptions.len() == 2)), "{reasons:?}");
@@ -920,6 +971,34 @@ mod tests {
         let r = summarise(&opts, n, (wilson(n, n), vec![]), fewer, false);
         assert!(matches!(&r.mce_status, MceStatus::NotReported { reasons } if reasons == &vec![MceUnmet::Incomplete { corruptions: vec![CorruptionKind::Fog] }]), "{:?}", r.mce_status);
         assert_eq!(r.summaries.iter().filter(|s| s.ce.is_some()).count(), 14);
+    }
+
+    /// Review finding (mCE outside ImageNet): AlexNet's errors were measured on ILSVRC-2012 val,
+    /// so the same cells on other images (or unrecorded ones) give no CE and no mCE, naming why.
+    #[test]
+    fn mce_needs_ilsvrc2012_validation_images_by_name() {
+        let n = 100;
+        let opts = SweepOptions { kinds: CorruptionKind::IMAGENET_C.to_vec(), table: Some(ParameterTable::ImagenetC), ..options(vec![], (0, 1)) };
+        let cells: Vec<CorruptionCell> = opts.all_cells().into_iter().map(|(k, s)| cell(k, s, n, &[1, 2], Placement::Input)).collect();
+        let other = SweepOptions { dataset: SweepDataset::Other { sample: "cam/0001.jpg".into() }, ..opts.clone() };
+        let r = summarise(&other, n, (wilson(n, n), vec![]), cells.clone(), false);
+        assert!(r.mce.is_none() && r.relative_mce.is_none() && r.summaries.iter().all(|s| s.ce.is_none()));
+        assert_eq!(r.mce_status, MceStatus::NotReported { reasons: vec![MceUnmet::NotImagenetVal { sample: Some("cam/0001.jpg".into()) }] });
+        let r = summarise(&SweepOptions { dataset: SweepDataset::NotRecorded, ..opts.clone() }, n, (wilson(n, n), vec![]), cells.clone(), false);
+        assert_eq!(r.mce_status, MceStatus::NotReported { reasons: vec![MceUnmet::NotImagenetVal { sample: None }] });
+        assert!(matches!(summarise(&opts, n, (wilson(n, n), vec![]), cells, false).mce_status, MceStatus::Reported { .. }));
+        // The name rule, and what the sweep records from its frames' ids.
+        for ok in ["ILSVRC2012_val_00000001.JPEG", "val/n01440764/ILSVRC2012_val_00049999.JPEG", "C:\\imagenet\\ILSVRC2012_val_00012345.png"] {
+            assert!(is_imagenet_val_file(ok), "{ok}");
+        }
+        for bad in ["ILSVRC2012_val_0000001.JPEG", "ILSVRC2012_val_00000001", "ILSVRC2012_train_00000001.JPEG", "n01440764_tench.JPEG", "xILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_0000000a.JPEG"] {
+            assert!(!is_imagenet_val_file(bad), "{bad}");
+        }
+        assert_eq!(SweepDataset::of(&["a/ILSVRC2012_val_00000001.JPEG", "ILSVRC2012_val_00000002.JPEG"]), SweepDataset::ImagenetVal { samples: 2 });
+        assert_eq!(SweepDataset::of(&["a/ILSVRC2012_val_00000001.JPEG", "b/tench.jpg"]), SweepDataset::Other { sample: "b/tench.jpg".into() });
+        let mut t = BrightnessClassifier::new();
+        let r = corruption_sweep(&mut t, &spec(), &frames(), &options(vec![CorruptionKind::Fog], (0, 1)), vec![], &Cancel::new(), &mut |_| {}).unwrap();
+        assert_eq!(r.options.dataset, SweepDataset::Other { sample: "f0".into() });
     }
 
     #[test]

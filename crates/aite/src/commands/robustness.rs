@@ -152,7 +152,7 @@ pub fn sweep_options(corruptions: &str, severities: &[u8], table: &str, corrupt_
     };
     let corrupt_at = corrupt_at.parse::<CorruptAt>().map_err(|e| usage(format!("--corrupt-at: {e}")))?;
     let shard = parse_shard(shard)?;
-    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0, corrupt_at, imagenet_c_jpeg: Default::default() };
+    let options = SweepOptions { kinds, severities: severities.to_vec(), table, seed, shard, alexnet, output_index: 0, corrupt_at, imagenet_c_jpeg: Default::default(), dataset: Default::default() };
     options.validate()?;
     Ok(options)
 }
