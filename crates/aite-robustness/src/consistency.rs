@@ -319,6 +319,11 @@ impl DegenerateKind {
     pub fn is_invalid_input(self) -> bool {
         matches!(self, DegenerateKind::Nan | DegenerateKind::PositiveInfinity | DegenerateKind::NegativeInfinity | DegenerateKind::WrongSize)
     }
+
+    /// NaN and the infinities: a frame that holds no image, so any detection on it is a finding.
+    pub fn is_non_finite(self) -> bool {
+        matches!(self, DegenerateKind::Nan | DegenerateKind::PositiveInfinity | DegenerateKind::NegativeInfinity)
+    }
 }
 
 /// How the target reacted to a degenerate frame.
@@ -363,11 +368,12 @@ pub enum FrameOutcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FrameVerdict {
-    /// Answered with finite scores (a detector: at most its limit of detections), or refused an
-    /// invalid input (NaN/Inf/wrong size) with an error.
+    /// Answered with finite scores (a detector: no detection on a NaN/Inf frame, at most its
+    /// limit on the others), or refused an invalid input (NaN/Inf/wrong size) with an error.
     Graceful,
-    /// Answered with NaN or infinite scores, detected more than the limit, refused a valid frame,
-    /// crashed, or answered outputs the postprocess could not read (nothing shows it was graceful).
+    /// Answered with NaN or infinite scores, detected anything on a NaN/Inf frame or more than the
+    /// limit on another, refused a valid frame, crashed, or answered outputs the postprocess could
+    /// not read (nothing shows it was graceful).
     NotGraceful,
     /// The frame was not run ([`FrameOutcome::NotApplicable`]): neither graceful nor not.
     NotApplicable,
@@ -397,6 +403,7 @@ impl DegenerateFrame {
             FrameOutcome::Answered { output_has_nan: false, .. } => FrameVerdict::Graceful,
             FrameOutcome::Answered { output_has_nan: true, .. } => FrameVerdict::NotGraceful,
             FrameOutcome::Detected { output_has_nan: true, .. } => FrameVerdict::NotGraceful,
+            FrameOutcome::Detected { detections, .. } if kind.is_non_finite() && *detections > 0 => FrameVerdict::NotGraceful,
             FrameOutcome::Detected { detections, limit, .. } if detections > limit => FrameVerdict::NotGraceful,
             FrameOutcome::Detected { .. } => FrameVerdict::Graceful,
             FrameOutcome::Rejected { .. } if kind.is_invalid_input() => FrameVerdict::Graceful,
@@ -667,8 +674,36 @@ pub struct DetectionRepeatability {
     pub count_mismatches: usize,
     /// Runs (of `samples x repeats`) whose raw outputs hold NaN or an infinity.
     pub non_finite_answers: usize,
-    /// Every repeat bit-identical to the first (classes, scores, boxes, keypoints) and finite.
+    /// Samples that had something to compare: a detection or a NaN/Inf output in some run.
+    /// A sample with no detection in any run shows nothing about repeatability.
+    pub examined_frames: usize,
+    /// [`Examination::NotChecked`] when no sample was examined.
+    pub status: Examination,
+    /// Why the check is not checked; `None` when examined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// Every repeat of the examined samples bit-identical to the first (classes, scores, boxes,
+    /// keypoints) and finite; false when nothing was examined (it shows nothing).
     pub identical: bool,
+}
+
+/// Whether a check had anything to examine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Examination {
+    Examined,
+    /// Nothing to compare (e.g. no detection on any frame): neither a pass nor a failure.
+    NotChecked,
+}
+
+impl DetectionRepeatability {
+    /// The status, reason and `identical` that follow from `examined_frames` and the comparison.
+    pub fn settle(&mut self, all_bit_identical: bool) {
+        let examined = self.examined_frames > 0;
+        self.status = if examined { Examination::Examined } else { Examination::NotChecked };
+        self.why = (!examined).then(|| format!("no detection on any of the {} frame(s) in {} run(s) each: nothing to compare", self.samples, self.repeats));
+        self.identical = examined && all_bit_identical && self.non_finite_answers == 0;
+    }
 }
 
 pub fn detection_repeatability(target: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, frames: &[Frame], repeats: usize) -> Result<DetectionRepeatability, RobustnessError> {
@@ -678,15 +713,18 @@ pub fn detection_repeatability(target: &mut dyn Target, spec: &PreprocessSpec, t
     }
     let repeats = repeats.max(2);
     let (mut score, mut boxes, mut mismatches, mut non_finite_answers, mut identical, mut detections) = (0f32, 0f32, 0usize, 0usize, true, 0usize);
+    let mut examined_frames = 0;
     for (_, img) in frames {
         let x = spec.to_tensor(img)?;
         let (first, finite) = detect(target, task, &x).map_err(|e| e.into_error(CHECK))?;
         non_finite_answers += !finite as usize;
         detections += first.len();
         let mut mismatch = false;
+        let mut examined = !first.is_empty() || !finite;
         for _ in 1..repeats {
             let (again, finite) = detect(target, task, &x).map_err(|e| e.into_error(CHECK))?;
             non_finite_answers += !finite as usize;
+            examined |= !again.is_empty() || !finite;
             let d = compare_lists(&first, &again);
             score = nan_max(score, d.score);
             boxes = nan_max(boxes, d.boxes);
@@ -694,9 +732,23 @@ pub fn detection_repeatability(target: &mut dyn Target, spec: &PreprocessSpec, t
             identical &= d.bit_identical;
         }
         mismatches += mismatch as usize;
+        examined_frames += examined as usize;
     }
-    identical &= non_finite_answers == 0;
-    Ok(DetectionRepeatability { samples: frames.len(), repeats, detections, max_score_diff: score, max_box_diff: boxes, count_mismatches: mismatches, non_finite_answers, identical })
+    let mut r = DetectionRepeatability {
+        samples: frames.len(),
+        repeats,
+        detections,
+        max_score_diff: score,
+        max_box_diff: boxes,
+        count_mismatches: mismatches,
+        non_finite_answers,
+        examined_frames,
+        status: Examination::NotChecked,
+        why: None,
+        identical: false,
+    };
+    r.settle(identical);
+    Ok(r)
 }
 
 /// A detector's batch invariance: the detections of batch 1 against those of batch N.
@@ -899,10 +951,10 @@ pub fn degenerate_detection_limit(declared: Option<usize>) -> usize {
     declared.unwrap_or(0).max(3)
 }
 
-/// Feed each degenerate frame to a detector: the number of detections is recorded, more than
-/// `limit` on a frame with nothing in it is not graceful, and so is a NaN/Inf raw output;
-/// zero (or up to `limit`) detections or a clean refusal of an invalid input by the target is
-/// graceful. A postprocess that cannot read the outputs is [`FrameOutcome::PostprocessFailed`],
+/// Feed each degenerate frame to a detector: the number of detections is recorded; any detection
+/// on a NaN/Inf frame, more than `limit` on another (black, white, noise, saturated, wrong size),
+/// or a NaN/Inf raw output is not graceful; no detection (up to `limit` on the others) or a clean
+/// refusal of an invalid input by the target is graceful. A postprocess that cannot read the outputs is [`FrameOutcome::PostprocessFailed`],
 /// not graceful, with the raw outputs' finiteness kept.
 pub fn detector_degenerate_frames(target: &mut dyn Target, spec: &PreprocessSpec, task: &Postprocess, like: &Image, seed: u64, limit: usize) -> Result<Vec<DegenerateFrame>, RobustnessError> {
     detector_degenerate_frames_where(target, spec, task, like, seed, limit, &|_| true)
@@ -1276,6 +1328,58 @@ mod tests {
         assert_eq!(r.iter().find(|f| f.kind == DegenerateKind::WrongSize).unwrap().verdict, FrameVerdict::Graceful);
         let back: Vec<DegenerateFrame> = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(back, r);
+    }
+
+    /// Answers like [`BoxModel`], but to a NaN or infinite frame one finite face at 0.986
+    /// (the slim-320 UltraFace answer to a NaN frame).
+    struct FaceOnNonFinite(BoxModel);
+
+    impl Target for FaceOnNonFinite {
+        fn info(&self) -> &TargetInfo {
+            self.0.info()
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            if inputs[0].to_f32_vec().iter().all(|v| !v.is_finite()) && inputs[0].shape()[2] == 2 {
+                let mut scores = vec![0.0; 8];
+                scores[0] = 0.986;
+                let boxes = (0..8).flat_map(|k| [0.1 * k as f32, 0.0, 0.1 * k as f32 + 0.05, 0.05]).collect();
+                return Ok(vec![Tensor::f32(vec![1, 8, 1], scores)?, Tensor::f32(vec![1, 8, 4], boxes)?]);
+            }
+            self.0.infer(inputs)
+        }
+    }
+
+    /// A detection on a NaN/Inf frame is not graceful, even one within the count limit (3);
+    /// on a noise frame the limit still applies.
+    #[test]
+    fn a_detection_on_a_non_finite_frame_is_not_graceful() {
+        let like = &frames()[0].1;
+        let r = detector_degenerate_frames(&mut FaceOnNonFinite(BoxModel::new(0.0, 0.0, 2)), &spec(), &detector(), like, 1, 3).unwrap();
+        for k in [DegenerateKind::Nan, DegenerateKind::PositiveInfinity, DegenerateKind::NegativeInfinity] {
+            let f = r.iter().find(|f| f.kind == k).unwrap();
+            assert!(matches!(f.outcome, FrameOutcome::Detected { detections: 1, limit: 3, output_has_nan: false, best_score: Some(s) } if (s - 0.986).abs() < 1e-6), "{f:?}");
+            assert_eq!(f.verdict, FrameVerdict::NotGraceful, "{f:?}");
+            assert!(!f.graceful);
+        }
+        let noise = r.iter().find(|f| f.kind == DegenerateKind::UniformNoise).unwrap();
+        assert!(matches!(noise.outcome, FrameOutcome::Detected { detections: 2, .. }), "{noise:?}");
+        assert_eq!(noise.verdict, FrameVerdict::Graceful);
+    }
+
+    /// Review X5: repeated runs that detect nothing show nothing: not checked, not identical.
+    #[test]
+    fn detection_repeatability_with_no_detection_is_not_checked() {
+        // Frames of mean 0 and 1: BoxModel detects nothing on them.
+        let empty: Vec<Frame> = frames().into_iter().filter(|(id, _)| id == "f0" || id == "f3").collect();
+        let r = detection_repeatability(&mut BoxModel::new(0.0, 0.0, 0), &spec(), &detector(), &empty, 3).unwrap();
+        assert_eq!((r.detections, r.examined_frames, r.status), (0, 0, Examination::NotChecked), "{r:?}");
+        assert!(!r.identical && r.why.as_deref().is_some_and(|w| w.contains("no detection")), "{r:?}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["status"], "not-checked");
+        // With detections on two of the four frames, only those two count as examined.
+        let r = detection_repeatability(&mut BoxModel::new(0.0, 0.0, 0), &spec(), &detector(), &frames(), 3).unwrap();
+        assert_eq!((r.examined_frames, r.status, r.why.clone()), (2, Examination::Examined, None), "{r:?}");
+        assert!(r.identical);
     }
 
     #[test]

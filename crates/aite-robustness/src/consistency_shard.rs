@@ -286,7 +286,7 @@ pub fn merge_consistency(all: &[ConsistencyPart]) -> Result<ConsistencyPart, Rob
             return Err(refuse("detection repeatability", "the parts were repeated a different number of times".into()));
         }
         let non_finite_answers = drep.iter().map(|(_, r)| r.non_finite_answers).sum::<usize>();
-        merged.detection_repeatability = Some(DetectionRepeatability {
+        let mut m = DetectionRepeatability {
             samples: drep.iter().map(|(_, r)| r.samples).sum(),
             repeats: r0.repeats,
             detections: drep.iter().map(|(_, r)| r.detections).sum(),
@@ -294,8 +294,14 @@ pub fn merge_consistency(all: &[ConsistencyPart]) -> Result<ConsistencyPart, Rob
             max_box_diff: drep.iter().map(|(_, r)| r.max_box_diff).fold(0.0, nan_max),
             count_mismatches: drep.iter().map(|(_, r)| r.count_mismatches).sum(),
             non_finite_answers,
-            identical: drep.iter().all(|(_, r)| r.identical) && non_finite_answers == 0,
-        });
+            examined_frames: drep.iter().map(|(_, r)| r.examined_frames).sum(),
+            status: crate::Examination::NotChecked,
+            why: None,
+            identical: false,
+        };
+        // A part that examined nothing says nothing about identity; the examined parts decide.
+        m.settle(drep.iter().filter(|(_, r)| r.examined_frames > 0).all(|(_, r)| r.identical));
+        merged.detection_repeatability = Some(m);
     }
 
     let dbat = parts("detection batch invariance", all, |p| p.detection_batch_invariance.as_ref(), |s| !s.batch_groups.is_empty())?;

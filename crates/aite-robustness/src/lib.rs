@@ -39,7 +39,7 @@ pub use consistency::{
     degenerate_detection_limit, detection_agreement, detection_batch_invariance, detection_repeatability, detector_degenerate_frames, match_detections,
     DetectionAgreement, DetectionBatchInvariance, DetectionDisagreement, DetectionRepeatability,
 };
-pub use consistency::{degenerate_frames_where, detector_degenerate_frames_where, FrameIou, SampleAgreement};
+pub use consistency::{degenerate_frames_where, detector_degenerate_frames_where, Examination, FrameIou, SampleAgreement};
 pub use consistency_shard::{merge_consistency, ConsistencyPart, ConsistencyShard, CONSISTENCY_SHARD_SUITE};
 pub use corruption::{corrupt, CorruptionKind, ParameterTable};
 pub use attack::{in_shard, merge_attack_reports, run_attack, run_attack_shard, AttackKind, AttackReport, AttackSettings, Channel};
