@@ -350,6 +350,13 @@ fn suite_state<'a>(results: &'a Value, name: &str) -> Result<&'a Value, Box<Outc
             o.evidence.push(pointer(&format!("suites.{name}")));
             Err(Box::new(o))
         }
+        // A suite that ran and had nothing to examine (repeated runs detecting nothing).
+        Some("not-checked") => {
+            let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
+            let mut o = Outcome::new(Verdict::NotTested { why: format!("suite `{name}` examined nothing: {why}") }, "nothing examined");
+            o.evidence.push(pointer(&format!("suites.{name}")));
+            Err(Box::new(o))
+        }
         // A suite that does not apply to this terminal (a detector suite on a classifier).
         Some("not-applicable") => {
             let why = suite.get("why").and_then(Value::as_str).unwrap_or("no reason recorded");
