@@ -428,6 +428,14 @@ fn robustness_corruptions_and_attacks_on_the_reference_terminal() {
         assert_eq!(ra["trials"], 12, "robust accuracy is over all samples");
     }
     assert!(res["suites"]["attack_worst_case"]["linf"]["robust_accuracy"]["trials"] == 12);
+    // Review #3: L-inf ran Square and the noise baseline only, one family: `aite assess` gives
+    // ROB-WORST-CASE NOT_TESTED with the reason, never ROB-SQUARE's verdict again.
+    let r = run(aite().arg("assess").arg(&folder).args(["--profile", "reference-terminal", "--json"]));
+    assert!(r.code >= 0 && r.code != 2, "{}", r.stderr);
+    let assessed: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap()).unwrap();
+    let worst = assessed["requirements"].as_array().unwrap().iter().find(|r| r["id"] == "ROB-WORST-CASE").unwrap();
+    assert_eq!(worst["verdict"], "NOT_TESTED", "{worst}");
+    assert!(worst["why"].as_str().unwrap().contains("worst case over one attack family (square) is not a worst case"), "{worst}");
     assert!(folder.join("corruptions.csv").exists() && folder.join("attack-square-linf.csv").exists());
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["seed"], 0, "seeds are recorded");
