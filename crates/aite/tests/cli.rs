@@ -52,6 +52,12 @@ fn demo_writes_complete_evidence_and_matches_training_accuracy() {
     assert_eq!(sweep["samples"].as_u64(), Some(50), "{sweep}");
     assert!(sweep["rpc"]["value"].as_f64().unwrap() > 0.0 && sweep["mpc"]["value"].as_f64().unwrap() < sweep["clean_ap"].as_f64().unwrap(), "{sweep}");
     assert!(folder.join("detection-corruptions.csv").is_file());
+    // 9 cells are not Michaelis et al.'s 15 x 5: the figures are partial and ROB-DET-RPC is
+    // NOT_TESTED saying so (review 3b; the full demo's 15 x 5 against labels is judged).
+    assert_eq!(sweep["protocol"]["status"], "partial", "{sweep}");
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap()).unwrap();
+    let rpc = a["requirements"].as_array().unwrap().iter().find(|r| r["id"] == "ROB-DET-RPC").unwrap();
+    assert!(rpc["verdict"] == "NOT_TESTED" && rpc["why"].as_str().is_some_and(|w| w.contains("partial, not Michaelis")), "{rpc}");
     // The vanishing attack on three scenes at 100 queries, with its noise baseline.
     let attack = &res["suites"]["detector_attack_square_linf"];
     assert_eq!(attack["settings"]["goal"], "vanish", "{attack}");
