@@ -543,7 +543,11 @@ fn render_detector_consistency(results: &Results, out: &mut String) {
             r.samples,
             r.repeats,
             r.detections,
-            if r.identical { "bit-identical" } else { "NOT identical" },
+            match (r.status, &r.why) {
+                (aite_robustness::Examination::NotChecked, why) => format!("not checked ({})", why.as_deref().unwrap_or("nothing examined")),
+                (_, _) if r.identical => format!("bit-identical on {} examined frame(s)", r.examined_frames),
+                _ => format!("NOT identical ({} examined frame(s))", r.examined_frames),
+            },
             r.max_score_diff,
             r.max_box_diff,
             r.count_mismatches,

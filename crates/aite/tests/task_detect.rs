@@ -374,7 +374,8 @@ fn detector_consistency(model: &Path, reference: &[&str], preprocess: &str, task
         .arg(frames)
         .args(["-p", preprocess, "--task", task, "--corruptions", "none", "--attacks", "none", "--samples", "6", "--repeats", "3", "--json", "--out"])
         .arg(out));
-    assert!(r.code == 0 || r.code == 4, "{}\n{}", r.code, r.stderr);
+    // 1: a check found something (slim-320 detects a face on the NaN/Inf frames).
+    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.code, r.stderr);
     let folder = run_folder(out);
     let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["task"]["task"], "detector", "{cfg}");
@@ -401,7 +402,9 @@ fn check_detector_suites(what: &str, code: i32, suites: &serde_json::Value) {
             "detected" => {
                 let n = f["outcome"]["detections"].as_u64().unwrap();
                 let nan = f["outcome"]["output_has_nan"].as_bool().unwrap();
-                let want = if n > 3 || nan { "not-graceful" } else { "graceful" };
+                // Any detection on a NaN/Inf frame is a finding, whatever the limit.
+                let non_finite = ["nan", "positive-infinity", "negative-infinity"].contains(&f["kind"].as_str().unwrap());
+                let want = if n > 3 || nan || (non_finite && n > 0) { "not-graceful" } else { "graceful" };
                 assert_eq!(f["verdict"], want, "{what}: {f}");
             }
             "rejected" | "crashed" | "not-applicable" => {}
@@ -416,7 +419,7 @@ fn check_detector_suites(what: &str, code: i32, suites: &serde_json::Value) {
         assert_eq!((f["outcome"]["status"].as_str(), f["outcome"]["detections"].as_u64(), f["verdict"].as_str()), (Some("detected"), Some(0), Some("graceful")), "{what}: {f}");
     }
     let ok = rep["non_finite_answers"] == 0 && not_graceful == 0;
-    assert_eq!(code, if ok { 0 } else { 4 }, "{what}: exit code against the suites");
+    assert_eq!(code, if ok { 0 } else { 1 }, "{what}: exit code against the suites");
     eprintln!("{what}: repeatability {rep}\n  degenerate: {}", frames.iter().map(|f| format!("{} {} {}", f["kind"], f["outcome"]["detections"], f["verdict"])).collect::<Vec<_>>().join("; "));
 }
 

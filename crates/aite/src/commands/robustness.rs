@@ -622,6 +622,11 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         let reference = reference.as_mut().map(|r| r.as_mut() as &mut dyn Target);
         let batched = batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch));
         ok &= consistency_shard_suites(&mut results, deployed.as_mut(), reference, batched, &spec, detector.as_ref(), &frames, a.repeats, a.seed, limit, shard)?;
+        // A fixed batch dimension has no batch to compare: recorded as such, never left out.
+        if let (Some(Dim::Fixed(n)), Some(_)) = (deployed.info().inputs.first().and_then(|i| i.shape.first()), &detector) {
+            let why = format!("the model's batch dimension is fixed at {n}");
+            results.suites.insert("detection_batch_invariance".into(), serde_json::json!({ "status": "not-applicable", "why": why }));
+        }
     }
     let mut checkpoints = Vec::new();
     let mut interrupted = cancel.is_cancelled();
@@ -807,7 +812,9 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
                 .into_iter()
                 .map(|(p, _)| {
                     let suites = &runs.iter().find(|(q, _)| q == p).expect("found above").1.suites;
-                    let part: serde_json::Map<String, serde_json::Value> = suites.iter().filter(|(k, _)| k.as_str() == name || CONSISTENCY_SUITES.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+                    // A check recorded not applicable (a fixed batch) has no figures to merge.
+                    let measured = |v: &serde_json::Value| v.get("status").and_then(|s| s.as_str()) != Some("not-applicable");
+                    let part: serde_json::Map<String, serde_json::Value> = suites.iter().filter(|(k, v)| (k.as_str() == name || CONSISTENCY_SUITES.contains(&k.as_str())) && measured(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
                     serde_json::from_value::<ConsistencyPart>(part.into()).with_context(|| format!("consistency suites in {}", p.display()))
                 })
                 .collect::<Result<Vec<_>>>()?;
@@ -815,6 +822,9 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
             complete &= merged.shard.is_none();
             if let serde_json::Value::Object(suites) = serde_json::to_value(&merged)? {
                 results.suites.extend(suites);
+            }
+            for (k, v) in runs[0].1.suites.iter().filter(|(k, v)| CONSISTENCY_SUITES.contains(&k.as_str()) && v.get("status").and_then(|s| s.as_str()) == Some("not-applicable")) {
+                results.suites.entry(k.clone()).or_insert_with(|| v.clone());
             }
         } else if CONSISTENCY_SUITES.contains(&name.as_str()) {
             // Older packages: run whole by one shard (shard 0), taken as it is; two different copies are refused.
