@@ -700,9 +700,14 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
         Service::Rtsp { http, .. } => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
             rtsp_checks(addr, &s, options, budget, ledger, findings, attempts, &mut rec);
-            // It answered HTTP too (RTSP over HTTP): the HTTP checks run on that answer as well.
-            if let Some(h) = http {
-                http_checks(http::Endpoint::plain(addr), &s, h.status, h.www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec);
+            // It answered HTTP too (RTSP over HTTP): the HTTP checks run on that answer as well,
+            // unless `GET /` got a 5xx (GStreamer's tunnel answers 503 and holds every POST as
+            // the tunnel's client half): nothing is served over HTTP there; the record keeps
+            // that answer (`service.http`) as the evidence.
+            match http {
+                Some(h) if h.status >= 500 => {}
+                Some(h) => http_checks(http::Endpoint::plain(addr), &s, h.status, h.www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec),
+                None => {}
             }
         }
         Service::Banner { .. } => ledger.examined(&["AITE-NET-TELNET"], &s),
