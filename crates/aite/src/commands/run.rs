@@ -463,7 +463,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 None => super::robustness::consistency_suites(&mut results, deployed, reference, batched, &spec, &frames, r.repeats, 0)?,
             };
             if !symbolic_batch {
-                results.suite_not_run(&format!("{prefix}batch_invariance"), "the deployed model has a fixed batch dimension: batch invariance cannot be checked");
+                results.add_suite(&format!("{prefix}batch_invariance"), &serde_json::json!({ "status": "not-applicable", "why": "the deployed model's batch dimension is fixed: it never runs batches, so batch invariance does not apply" }));
             } else if plan.batch < 2 {
                 results.suite_not_run(&format!("{prefix}batch_invariance"), "[target].batch is below 2");
             }
@@ -863,6 +863,10 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     results.run_id = folder.path().file_name().map(|n| n.to_string_lossy().into_owned());
     results.inputs = inputs;
     results.declared = plan.declared.clone();
+    // The frames decoded this time (a resumed run whose frame steps were done before has none).
+    if let Some(frames) = &cx.frames {
+        results.decoders = Some(serde_json::to_value(decoder_tally(frames))?);
+    }
     for (step, o) in &done {
         results.suites.extend(o.suites.clone());
         results.files.extend(o.files.clone());
@@ -946,10 +950,6 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
             }
         }
         Err(e) => eprintln!("warning: reports not rendered ({e}); `aite report {}` retries", folder.path().display()),
-    }
-    // The frames decoded this time (a resumed run whose frame steps were done before has none).
-    if let Some(frames) = &cx.frames {
-        results.decoders = Some(serde_json::to_value(decoder_tally(frames))?);
     }
     if aite_report::find_browser().is_none() && !quiet && !interrupted {
         eprintln!("note: no Chromium on PATH, so no report.pdf (install chromium-headless-shell, then `aite report {} --pdf`)", folder.path().display());
