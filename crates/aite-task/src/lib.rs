@@ -63,4 +63,4 @@ pub use ocr_labels::{OcrLabelledImage, OcrLabelledLine, OcrLabels};
 pub use text_match::{match_lines, polygon_iou, quad_polygon, LineMatching, LinePair, MATCH_IOU};
 pub use raster::{perspective_transform, Frame};
 pub use priors::{Prior, PriorConfig};
-pub use spec::{BoxEncoding, Coordinates, DetectorSpec, OutputLayout, Postprocess, ScoreActivation, TaskOutput, TaskSpec, PRESETS};
+pub use spec::{BoxEncoding, Coordinates, CornerOrder, DetectorSpec, OutputLayout, Postprocess, ScoreActivation, TaskOutput, TaskSpec, PRESETS};

@@ -28,8 +28,25 @@ pub enum OutputLayout {
     /// Two tensors: scores `[1, N, C]` (output `scores_output`) and boxes `[1, N, 4]` (output `boxes_output`).
     #[default]
     Separate,
-    /// One tensor `[1, N, 4 + C]` (output `boxes_output`): four box values then `C` scores.
+    /// One tensor `[1, N, 4 + C]` (output `boxes_output`): four box values, the objectness
+    /// when declared, then `C` scores; `[1, 4 + C, N]` when declared `transposed`.
     Packed,
+    /// A model that thresholds and suppresses in its graph (TFLite `TFLite_Detection_PostProcess`,
+    /// TF Object Detection API): corner boxes `[1, N, 4]`, class indices `[1, N]`, scores `[1, N]`
+    /// and optionally the count of valid rows `[1]`.
+    #[serde(rename = "post-processed")]
+    PostProcessed,
+}
+
+/// Order of the four values of `box_encoding = "corners"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CornerOrder {
+    /// `x_min, y_min, x_max, y_max`.
+    #[default]
+    Xyxy,
+    /// `y_min, x_min, y_max, x_max` (TensorFlow's order).
+    Yxyx,
 }
 
 /// What the four box values of an anchor are.
@@ -80,6 +97,19 @@ pub struct DetectorSpec {
     pub scores_output: usize,
     /// Index of the box output (separate layout), or of the packed tensor.
     pub boxes_output: usize,
+    /// Index of the class-index output (post-processed layout).
+    pub classes_output: Option<usize>,
+    /// Index of the output holding the number of valid rows (post-processed layout; none: every row).
+    pub count_output: Option<usize>,
+    /// Number of score columns (background included) the model must have; checked against its shape.
+    pub classes: Option<usize>,
+    /// Packed layout: the value after the box (and keypoints) is an objectness, and a class's
+    /// score is objectness × class score, each activated (YOLOv5).
+    pub objectness: bool,
+    /// Packed layout: the tensor is `[1, 4 + C, N]`, one column per box (YOLOv8, YOLO11).
+    pub transposed: bool,
+    /// Order of the four corner values.
+    pub corner_order: CornerOrder,
     /// Score column 0 is background and never reported.
     pub background_class: bool,
     pub box_encoding: BoxEncoding,
@@ -113,6 +143,12 @@ impl Default for DetectorSpec {
             outputs: OutputLayout::Separate,
             scores_output: 0,
             boxes_output: 1,
+            classes_output: None,
+            count_output: None,
+            classes: None,
+            objectness: false,
+            transposed: false,
+            corner_order: CornerOrder::Xyxy,
             background_class: false,
             box_encoding: BoxEncoding::Corners,
             coordinates: Coordinates::Normalised,
@@ -148,7 +184,16 @@ const ULTRAFACE_RAW: &str = "task = \"detector\"\noutputs = \"separate\"\nscores
 
 const BLAZEFACE_SHORT: &str = "task = \"detector\"\noutputs = \"separate\"\nboxes_output = 0\nscores_output = 1\nbackground_class = false\nbox_encoding = \"anchor-offsets\"\ncoordinates = \"normalised\"\nbox_scale = [128.0, 128.0, 128.0, 128.0]\nkeypoints = 6\nscore_activation = \"sigmoid\"\nscore_clip = 100.0\nscore_threshold = 0.5\nnms = \"weighted\"\nnms_iou = 0.3\nmax_detections = 896\n[anchors]\ninput_size = [128, 128]\nnum_layers = 4\nstrides = [8, 16, 16, 16]\nmin_scale = 0.1484375\nmax_scale = 0.75\nanchor_offset = [0.5, 0.5]\naspect_ratios = [1.0]\ninterpolated_scale_aspect_ratio = 1.0\nfixed_anchor_size = true";
 
-const REFERENCE_DETECTOR: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nscore_threshold = 0.05\nnms_iou = 0.5\nmax_detections = 100";
+const REFERENCE_DETECTOR: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 10\nscore_threshold = 0.05\nnms_iou = 0.5\nmax_detections = 100";
+
+// Ultralytics `non_max_suppression` defaults (YOLOv5 `utils/general.py`, ultralytics `utils/ops.py`):
+// conf_thres 0.25, iou_thres 0.45, agnostic False (per class), max_det 300.
+const YOLOV5: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nobjectness = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.45\nmax_detections = 300";
+
+const YOLOV8: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\ntransposed = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.45\nmax_detections = 300";
+
+// TFLite_Detection_PostProcess output order; the graph has thresholded and suppressed already.
+const SSD_TF: &str = "task = \"detector\"\noutputs = \"post-processed\"\nboxes_output = 0\nclasses_output = 1\nscores_output = 2\ncount_output = 3\nbackground_class = false\nbox_encoding = \"corners\"\ncorner_order = \"yxyx\"\ncoordinates = \"normalised\"\nscore_threshold = 0.0\nnms_iou = 1.0\nmax_detections = 100";
 
 /// Built-in task specs by name: `(name, description, TOML)`.
 pub const PRESETS: &[(&str, &str, &str)] = &[
@@ -179,6 +224,21 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
         REFERENCE_DETECTOR,
     ),
     (
+        "yolov5",
+        "YOLOv5 exports: one packed [1, N, 5 + C] tensor, cx, cy, w, h in input pixels, objectness, then C = 80 class scores (score = objectness x class score); Ultralytics NMS defaults: threshold 0.25, per-class IoU 0.45, 300 detections",
+        YOLOV5,
+    ),
+    (
+        "yolov8",
+        "YOLOv8 / YOLO11 exports: one transposed [1, 4 + C, N] tensor, cx, cy, w, h in input pixels, then C = 80 class scores, no objectness; Ultralytics NMS defaults: threshold 0.25, per-class IoU 0.45, 300 detections",
+        YOLOV8,
+    ),
+    (
+        "ssd-tf",
+        "TFLite / TF Object Detection API SSD with post-processing in the graph: boxes [1, N, 4] normalised ymin, xmin, ymax, xmax (output 0), class indices [1, N] (1), scores [1, N] (2), num_detections [1] (3); every reported row with a score above 0, no further NMS",
+        SSD_TF,
+    ),
+    (
         "ppocr-v4",
         "PP-OCRv4 det + rec with the v2 direction classifier as rapidocr-onnxruntime 1.4.4 runs them: det short side 736, DB thresh 0.3, box_thresh 0.5, unclip 1.6; cls 0.9; rec 48x320+, text_score 0.5",
         PPOCR_V4,
@@ -191,7 +251,7 @@ fn preset_hint() -> String {
     format!("built-in tasks: {}; or a TOML file, or key=value pairs", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))
 }
 
-const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
+const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, classes_output, count_output, classes, objectness, transposed, corner_order, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
 
 impl TaskSpec {
     /// Parse a TOML document (unknown keys are an error naming the key).
@@ -242,7 +302,7 @@ impl TaskSpec {
             return Self::preset(text);
         }
         let table = aite_data::key_value_table(text, |key, value| {
-            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "candidate_limit" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
+            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "classes_output" | "count_output" | "classes" | "candidate_limit" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
                 toml::Value::Integer(n)
             } else if let Ok(b) = value.parse::<bool>() {
                 toml::Value::Boolean(b)
@@ -270,6 +330,21 @@ impl TaskSpec {
         }
         if d.max_detections == 0 || d.candidate_limit == Some(0) {
             return bad("max_detections and candidate_limit must be at least 1".into(), "use e.g. max_detections = 100");
+        }
+        if d.classes == Some(0) {
+            return bad("classes must be at least 1".into(), "use e.g. classes = 80");
+        }
+        if (d.objectness || d.transposed) && d.outputs != OutputLayout::Packed {
+            return bad("objectness and transposed are only read with outputs = \"packed\"".into(), "drop them, or set outputs = \"packed\"");
+        }
+        match d.outputs {
+            OutputLayout::PostProcessed if d.classes_output.is_none() => return bad("outputs = \"post-processed\" needs classes_output".into(), "declare boxes_output, classes_output, scores_output (and count_output) as the ssd-tf preset does"),
+            OutputLayout::PostProcessed if d.box_encoding != BoxEncoding::Corners || d.keypoints != 0 => return bad("outputs = \"post-processed\" reads corner boxes without keypoints".into(), "set box_encoding = \"corners\" (corner_order = \"yxyx\" for TensorFlow) and keypoints = 0"),
+            OutputLayout::Separate | OutputLayout::Packed if d.classes_output.is_some() || d.count_output.is_some() => return bad("classes_output and count_output are only read with outputs = \"post-processed\"".into(), "drop them, or set outputs = \"post-processed\""),
+            _ => {}
+        }
+        if d.corner_order != CornerOrder::Xyxy && d.box_encoding != BoxEncoding::Corners {
+            return bad("corner_order is only read with box_encoding = \"corners\"".into(), "drop it, or set box_encoding = \"corners\"");
         }
         if d.score_clip.is_some_and(|c| !(c > 0.0)) {
             return bad("score_clip must be positive".into(), "use e.g. score_clip = 100.0 (MediaPipe score_clipping_thresh)");
@@ -346,10 +421,11 @@ impl Postprocess {
 }
 
 impl DetectorSpec {
-    /// Decode, threshold and suppress one frame's outputs. `priors` may be passed
-    /// pre-generated (SSD priors or anchors: they depend only on the spec); otherwise they
-    /// are generated here.
-    pub fn decode(&self, outputs: &[Tensor], priors: Option<&[Prior]>) -> Result<Vec<Detection>, TaskError> {
+    /// The box and score values of a separate or packed layout, checked against the declared
+    /// shape: `(box values, score values, anchors, classes, box stride, score offset, score stride)`;
+    /// `None` for the post-processed layout.
+    #[allow(clippy::type_complexity)]
+    fn layout(&self, outputs: &[Tensor]) -> Result<Option<(Vec<f32>, Vec<f32>, usize, usize, usize, usize, usize)>, TaskError> {
         let hint = "check outputs/scores_output/boxes_output/keypoints against `aite inspect MODEL`";
         let get = |i: usize| {
             outputs.get(i).ok_or_else(|| TaskError::Outputs { reason: format!("output {i} is named by the task but the model returned {} outputs", outputs.len()), hint: hint.into() })
@@ -363,25 +439,80 @@ impl DetectorSpec {
         // Values per anchor before the scores: the box, then the keypoints.
         let coords = 4 + 2 * self.keypoints;
         // (box values, score values, anchors, classes, box stride, score offset, score stride)
-        let (boxes, scores, n, classes, b_stride, s_off, s_stride) = match self.outputs {
+        Ok(Some(match self.outputs {
             OutputLayout::Separate => {
                 let (bt, st) = (get(self.boxes_output)?, get(self.scores_output)?);
                 let ((nb, k), (ns, c)) = (rows(bt)?, rows(st)?);
                 if k != coords || nb != ns {
                     return Err(TaskError::Outputs { reason: format!("boxes {:?} and scores {:?} are not [1, N, {coords}] and [1, N, C]", bt.shape(), st.shape()), hint: hint.into() });
                 }
+                if let Some(want) = self.classes.filter(|&want| want != c) {
+                    return Err(TaskError::Outputs { reason: format!("scores (output {}) of shape {:?} have {c} classes, the task declares classes = {want}", self.scores_output, st.shape()), hint: hint.into() });
+                }
                 (bt.to_f32_vec(), st.to_f32_vec(), nb, c, coords, 0, c)
             }
             OutputLayout::Packed => {
                 let t = get(self.boxes_output)?;
-                let (n, k) = rows(t)?;
-                if k <= coords {
-                    return Err(TaskError::Outputs { reason: format!("a packed output of shape {:?} has no score column after its {coords} box values", t.shape()), hint: hint.into() });
+                let (rows_or_cols, per) = rows(t)?;
+                let (n, k) = if self.transposed { (per, rows_or_cols) } else { (rows_or_cols, per) };
+                let lead = coords + usize::from(self.objectness);
+                let fits = self.classes.map_or(k > lead, |c| k == lead + c);
+                if !fits {
+                    let need = self.classes.map_or(format!("more than {lead}"), |c| format!("{lead} + {c} = {}", lead + c));
+                    return Err(TaskError::Outputs {
+                        reason: format!("output {} of shape {:?} does not fit the declared packed layout {}: it gives {k} values per box, the layout needs {need}", self.boxes_output, t.shape(), self.packed_layout(coords)),
+                        hint: "declare the export's layout (`aite inspect MODEL`): transposed, objectness, classes, keypoints; YOLOv5 [1, N, 5 + C] is preset yolov5, YOLOv8 / YOLO11 [1, 4 + C, N] preset yolov8".into(),
+                    });
                 }
-                let v = t.to_f32_vec();
-                (v.clone(), v, n, k - coords, k, coords, k)
+                let mut v = t.to_f32_vec();
+                if self.transposed {
+                    // One column per box: rows-major copy, row a = column a.
+                    v = (0..n * k).map(|i| v[(i % k) * n + i / k]).collect();
+                }
+                (v.clone(), v, n, k - lead, k, lead, k)
             }
+            OutputLayout::PostProcessed => return Ok(None),
+        }))
+    }
+
+    /// Every candidate's activated score for every reported class, before threshold and NMS
+    /// (objectness multiplied; post-processed: the valid rows' scores), with the number of reported
+    /// classes. For a score-based attack's margin.
+    pub fn candidate_scores(&self, outputs: &[Tensor]) -> Result<(usize, Vec<f32>), TaskError> {
+        let Some((_, scores, n, classes, _, s_off, s_stride)) = self.layout(outputs)? else {
+            let all = DetectorSpec { score_threshold: f32::NEG_INFINITY, nms: NmsKind::Hard, nms_iou: 1.0, candidate_limit: None, max_detections: usize::MAX, ..self.clone() }.decode_post_processed(outputs)?;
+            let classes = self.classes.unwrap_or_else(|| all.iter().map(|d| d.class + 1).max().unwrap_or(0));
+            return Ok((classes - usize::from(self.background_class).min(classes), all.iter().map(|d| d.score).collect()));
         };
+        let activate = |raw: f32| self.activate(raw);
+        let coords = 4 + 2 * self.keypoints;
+        let first = usize::from(self.background_class);
+        let values = (0..n)
+            .flat_map(|a| {
+                let obj = if self.objectness { activate(scores[a * s_stride + coords]) } else { 1.0 };
+                (first..classes).map(move |c| (a, c, obj))
+            })
+            .map(|(a, c, obj)| activate(scores[a * s_stride + s_off + c]) * obj)
+            .collect();
+        Ok((classes.saturating_sub(first), values))
+    }
+
+    fn activate(&self, raw: f32) -> f32 {
+        let raw = self.score_clip.map_or(raw, |c| raw.clamp(-c, c));
+        match self.score_activation {
+            ScoreActivation::None => raw,
+            ScoreActivation::Sigmoid => 1.0 / (1.0 + (-raw).exp()),
+        }
+    }
+
+    /// Decode, threshold and suppress one frame's outputs. `priors` may be passed
+    /// pre-generated (SSD priors or anchors: they depend only on the spec); otherwise they
+    /// are generated here.
+    pub fn decode(&self, outputs: &[Tensor], priors: Option<&[Prior]>) -> Result<Vec<Detection>, TaskError> {
+        let Some((boxes, scores, n, classes, b_stride, s_off, s_stride)) = self.layout(outputs)? else {
+            return self.decode_post_processed(outputs);
+        };
+        let coords = 4 + 2 * self.keypoints;
         let generated;
         let priors = match (self.box_encoding, priors, &self.priors, &self.anchors) {
             (BoxEncoding::SsdOffsets | BoxEncoding::AnchorOffsets, Some(p), _, _) => Some(p),
@@ -406,7 +537,7 @@ impl DetectorSpec {
         let decode_box = |a: usize| -> BBox {
             let v = &boxes[a * b_stride..a * b_stride + 4];
             let (cx, cy, w, h) = match (self.box_encoding, priors) {
-                (BoxEncoding::Corners, _) => return BBox { x_min: v[0], y_min: v[1], x_max: v[2], y_max: v[3] },
+                (BoxEncoding::Corners, _) => return self.corners(v),
                 (BoxEncoding::CentreSize, _) | (BoxEncoding::SsdOffsets | BoxEncoding::AnchorOffsets, None) => (v[0], v[1], v[2], v[3]),
                 (BoxEncoding::SsdOffsets, Some(p)) => {
                     let p = p[a];
@@ -430,19 +561,14 @@ impl DetectorSpec {
                 })
                 .collect()
         };
-        let activate = |raw: f32| -> f32 {
-            let raw = self.score_clip.map_or(raw, |c| raw.clamp(-c, c));
-            match self.score_activation {
-                ScoreActivation::None => raw,
-                ScoreActivation::Sigmoid => 1.0 / (1.0 + (-raw).exp()),
-            }
-        };
+        let activate = |raw: f32| self.activate(raw);
+        let objectness = |a: usize| if self.objectness { activate(scores[a * s_stride + coords]) } else { 1.0 };
         let first_class = usize::from(self.background_class);
         let mut all = Vec::new();
         for class in first_class..classes {
             let mut candidates: Vec<Detection> = (0..n)
                 .filter_map(|a| {
-                    let score = activate(scores[a * s_stride + s_off + class]);
+                    let score = activate(scores[a * s_stride + s_off + class]) * objectness(a);
                     if !(score > self.score_threshold) {
                         return None;
                     }
@@ -461,6 +587,80 @@ impl DetectorSpec {
             }
             all.extend(self.nms.apply(candidates, self.nms_iou, self.max_detections));
         }
+        all.sort_by(|a, b| b.score.total_cmp(&a.score));
+        all.truncate(self.max_detections);
+        Ok(all)
+    }
+
+    /// The declared packed layout in words, for errors.
+    fn packed_layout(&self, coords: usize) -> String {
+        let cols = format!("{coords}{} + {}", if self.objectness { " + 1" } else { "" }, self.classes.map_or("C".to_string(), |c| c.to_string()));
+        let obj = if self.objectness { format!("objectness at {coords}") } else { "no objectness".into() };
+        if self.transposed {
+            format!("[1, {cols}, N] (transposed, one column per box, {obj})")
+        } else {
+            format!("[1, N, {cols}] (one row per box, not transposed, {obj})")
+        }
+    }
+
+    fn corners(&self, v: &[f32]) -> BBox {
+        match self.corner_order {
+            CornerOrder::Xyxy => BBox { x_min: v[0], y_min: v[1], x_max: v[2], y_max: v[3] },
+            CornerOrder::Yxyx => BBox { x_min: v[1], y_min: v[0], x_max: v[3], y_max: v[2] },
+        }
+    }
+
+    /// The post-processed layout: rows already thresholded and suppressed by the model; the
+    /// first `count` rows are read, then this spec's threshold, NMS and cap apply.
+    fn decode_post_processed(&self, outputs: &[Tensor]) -> Result<Vec<Detection>, TaskError> {
+        let hint = "check boxes_output/classes_output/scores_output/count_output against `aite inspect MODEL` (TFLite: 0, 1, 2, 3)";
+        let out = |reason: String| TaskError::Outputs { reason, hint: hint.into() };
+        let get = |i: usize| outputs.get(i).ok_or_else(|| out(format!("output {i} is named by the task but the model returned {} outputs", outputs.len())));
+        let classes_output = self.classes_output.unwrap_or(1);
+        let (bt, ct, st) = (get(self.boxes_output)?, get(classes_output)?, get(self.scores_output)?);
+        let n = match bt.shape() {
+            [1, n, 4] | [n, 4] => *n,
+            s => return Err(out(format!("boxes (output {}) of shape {s:?} are not [1, N, 4] (post-processed layout)", self.boxes_output))),
+        };
+        for (what, i, t) in [("classes", classes_output, ct), ("scores", self.scores_output, st)] {
+            if !matches!(t.shape(), [1, m] | [m] if *m == n) {
+                return Err(out(format!("{what} (output {i}) of shape {:?} are not [1, {n}] as the boxes {:?} (post-processed layout)", t.shape(), bt.shape())));
+            }
+        }
+        let valid = match self.count_output {
+            None => n,
+            Some(i) => {
+                let c = get(i)?;
+                match c.to_f32_vec().as_slice() {
+                    [x] if x.fract() == 0.0 && (0.0..=n as f32).contains(x) => *x as usize,
+                    v => return Err(out(format!("the count (output {i}) of shape {:?} holds {v:?}, not one whole number between 0 and {n}", c.shape()))),
+                }
+            }
+        };
+        let (b, c, s) = (bt.to_f32_vec(), ct.to_f32_vec(), st.to_f32_vec());
+        let mut by_class: std::collections::BTreeMap<usize, Vec<Detection>> = Default::default();
+        for a in 0..valid {
+            let class = c[a];
+            if !(class.fract() == 0.0 && class >= 0.0 && self.classes.is_none_or(|k| class < k as f32)) {
+                let range = self.classes.map_or("a whole number of at least 0".into(), |k| format!("a whole number in 0..{k}"));
+                return Err(out(format!("classes (output {classes_output}) row {a} holds {class}, not {range}")));
+            }
+            let class = class as usize;
+            if (self.background_class && class == 0) || !(s[a] > self.score_threshold) {
+                continue;
+            }
+            by_class.entry(class).or_default().push(Detection { class, score: s[a], bbox: self.corners(&b[a * 4..a * 4 + 4]), keypoints: vec![] });
+        }
+        let mut all: Vec<Detection> = by_class
+            .into_values()
+            .flat_map(|mut candidates| {
+                if let Some(limit) = self.candidate_limit {
+                    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+                    candidates.truncate(limit);
+                }
+                self.nms.apply(candidates, self.nms_iou, self.max_detections)
+            })
+            .collect();
         all.sort_by(|a, b| b.score.total_cmp(&a.score));
         all.truncate(self.max_detections);
         Ok(all)
@@ -564,7 +764,8 @@ mod tests {
 
     #[test]
     fn reference_detector_preset_decodes_packed_centre_size_pixels() {
-        let TaskSpec::Detector(d) = TaskSpec::preset("reference-detector").unwrap() else { panic!() };
+        // The reference detector has 10 classes; these rows have 3.
+        let TaskSpec::Detector(d) = TaskSpec::parse_cli("reference-detector,classes=3").unwrap() else { panic!() };
         // Three cells of [cx, cy, w, h, score of class 0, 1, 2] in input pixels.
         #[rustfmt::skip]
         let rows = vec![
@@ -583,6 +784,95 @@ mod tests {
         assert!(!doc.contains("YOLO") && doc.contains("[1, N, 4 + C]") && doc.contains("no objectness"), "{doc}");
     }
 
+    fn summary(dets: &[Detection]) -> Vec<(usize, f32, [f32; 4])> {
+        dets.iter().map(|d| (d.class, d.score, [d.bbox.x_min, d.bbox.y_min, d.bbox.x_max, d.bbox.y_max])).collect()
+    }
+
+    fn detector(cli: &str) -> DetectorSpec {
+        let TaskSpec::Detector(d) = TaskSpec::parse_cli(cli).unwrap() else { panic!("{cli} is not a detector") };
+        d
+    }
+
+    #[test]
+    fn yolov5_objectness_multiplies_the_class_score() {
+        let d = detector("yolov5,classes=2");
+        assert_eq!((d.score_threshold, d.nms_iou, d.max_detections, d.objectness, d.transposed), (0.25, 0.45, 300, true, false));
+        // [cx, cy, w, h, objectness, class 0, class 1] in input pixels.
+        #[rustfmt::skip]
+        let rows = vec![
+            50.0, 50.0, 20.0, 10.0, 0.5, 0.9, 0.1,  // class 0: 0.5 x 0.9 = 0.45; class 1: 0.05, under 0.25
+            10.0, 10.0, 4.0, 4.0, 0.2, 0.1, 0.95,   // class 1: 0.2 x 0.95 = 0.19, under 0.25 (0.95 alone would pass)
+            52.0, 50.0, 20.0, 10.0, 0.8, 0.5, 0.0,  // class 0: 0.4, IoU with the first 180 / 220 = 0.818 > 0.45: suppressed
+        ];
+        let t = Tensor::f32(vec![1, 3, 7], rows).unwrap();
+        let got = summary(&d.decode(std::slice::from_ref(&t), None).unwrap());
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!((got[0].0, got[0].2), (0, [40.0, 45.0, 60.0, 55.0]));
+        assert!((got[0].1 - 0.45).abs() < 1e-6, "{got:?}");
+        // The attack's margin reads the same products, before threshold and NMS.
+        let (classes, scores) = d.candidate_scores(std::slice::from_ref(&t)).unwrap();
+        let want = [0.45, 0.05, 0.02, 0.19, 0.4, 0.0];
+        assert!(classes == 2 && scores.len() == 6 && scores.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-6), "{scores:?}");
+        // Read without the objectness column (the reference-detector layout, 10 classes) it is an
+        // error naming the output, its shape and the layout, not class 0 = objectness.
+        let err = detector("reference-detector").decode(std::slice::from_ref(&t), None).unwrap_err().to_string();
+        assert!(err.contains("output 0 of shape [1, 3, 7]") && err.contains("[1, N, 4 + 10]") && err.contains("4 + 10 = 14") && err.contains("yolov5"), "{err}");
+        // The 80-class default does not fit 2 classes either.
+        let err = detector("yolov5").decode(&[t], None).unwrap_err().to_string();
+        assert!(err.contains("[1, N, 4 + 1 + 80]") && err.contains("5 + 80 = 85"), "{err}");
+    }
+
+    #[test]
+    fn yolov8_transposed_read_gives_the_untransposed_boxes() {
+        let d = detector("yolov8,classes=2");
+        assert_eq!((d.score_threshold, d.nms_iou, d.max_detections, d.objectness, d.transposed), (0.25, 0.45, 300, false, true));
+        // [cx, cy, w, h, class 0, class 1] per box.
+        #[rustfmt::skip]
+        let rows: [[f32; 6]; 3] = [
+            [30.0, 40.0, 10.0, 20.0, 0.1, 0.7],     // class 1 at 0.7: (25, 30, 35, 50)
+            [100.0, 100.0, 50.0, 50.0, 0.9, 0.2],   // class 0 at 0.9: (75, 75, 125, 125)
+            [31.0, 40.0, 10.0, 20.0, 0.0, 0.6],     // class 1, IoU with the first 180 / 220: suppressed
+        ];
+        let want = vec![(0, 0.9, [75.0, 75.0, 125.0, 125.0]), (1, 0.7, [25.0, 30.0, 35.0, 50.0])];
+        let columns: Vec<f32> = (0..6).flat_map(|j| rows.iter().map(move |r| r[j])).collect();
+        let transposed = Tensor::f32(vec![1, 6, 3], columns).unwrap();
+        assert_eq!(summary(&d.decode(&[transposed], None).unwrap()), want);
+        let untransposed = Tensor::f32(vec![1, 3, 6], rows.concat()).unwrap();
+        assert_eq!(summary(&detector("yolov8,classes=2,transposed=false").decode(&[untransposed], None).unwrap()), want);
+        // YOLOv8's [1, 84, 8400] read as rows of 4 + 80 would need 84 values per box, not 8400.
+        let export = Tensor::f32(vec![1, 84, 8400], vec![0.0; 84 * 8400]).unwrap();
+        let err = detector("yolov8,transposed=false").decode(std::slice::from_ref(&export), None).unwrap_err().to_string();
+        assert!(err.contains("[1, 84, 8400]") && err.contains("8400 values per box") && err.contains("4 + 80 = 84") && err.contains("not transposed"), "{err}");
+        assert_eq!(detector("yolov8").decode(&[export], None).unwrap(), vec![]);
+        // objectness / transposed belong to the packed layout.
+        assert!(TaskSpec::parse_cli("task=detector,objectness=true").unwrap_err().to_string().contains("only read with outputs = \"packed\""));
+    }
+
+    #[test]
+    fn ssd_tf_reads_yxyx_boxes_class_indices_and_the_count() {
+        let d = detector("ssd-tf");
+        // Boxes ymin, xmin, ymax, xmax (normalised); row 2 is past num_detections = 2.
+        let boxes = Tensor::f32(vec![1, 3, 4], vec![0.1, 0.2, 0.5, 0.6, 0.0, 0.0, 1.0, 0.5, 0.3, 0.3, 0.4, 0.4]).unwrap();
+        let classes = Tensor::f32(vec![1, 3], vec![0.0, 17.0, 3.0]).unwrap();
+        let scores = Tensor::f32(vec![1, 3], vec![0.8, 0.6, 0.99]).unwrap();
+        let count = Tensor::f32(vec![1], vec![2.0]).unwrap();
+        let outputs = [boxes.clone(), classes.clone(), scores.clone(), count];
+        assert_eq!(summary(&d.decode(&outputs, None).unwrap()), vec![(0, 0.8, [0.2, 0.1, 0.6, 0.5]), (17, 0.6, [0.0, 0.0, 0.5, 1.0])]);
+        assert_eq!(d.candidate_scores(&outputs).unwrap(), (18, vec![0.8, 0.6]));
+        // Without the count every row is read.
+        let all = DetectorSpec { count_output: None, ..d.clone() };
+        assert_eq!(all.decode(&outputs[..3], None).unwrap().len(), 3);
+        // A count beyond N, a class that is not an index, scores of another length: errors naming the output.
+        let err = d.decode(&[boxes.clone(), classes.clone(), scores.clone(), Tensor::f32(vec![1], vec![4.0]).unwrap()], None).unwrap_err().to_string();
+        assert!(err.contains("count (output 3)") && err.contains("between 0 and 3"), "{err}");
+        let err = d.decode(&[boxes.clone(), Tensor::f32(vec![1, 3], vec![0.5, 1.0, 2.0]).unwrap(), scores, outputs[3].clone()], None).unwrap_err().to_string();
+        assert!(err.contains("classes (output 1) row 0 holds 0.5"), "{err}");
+        let err = d.decode(&[boxes, classes, Tensor::f32(vec![1, 2], vec![0.0; 2]).unwrap(), outputs[3].clone()], None).unwrap_err().to_string();
+        assert!(err.contains("scores (output 2) of shape [1, 2]"), "{err}");
+        assert!(TaskSpec::parse_cli("task=detector,corner_order=yxyx,box_encoding=centre-size").unwrap_err().to_string().contains("corner_order"));
+        assert!(TaskSpec::parse_cli("task=detector,outputs=post-processed").unwrap_err().to_string().contains("classes_output"));
+    }
+
     #[test]
     fn mismatched_outputs_are_errors_not_panics() {
         let spec = DetectorSpec::default();
@@ -591,6 +881,11 @@ mod tests {
         let a = Tensor::f32(vec![1, 3, 2], vec![0.0; 6]).unwrap();
         let b = Tensor::f32(vec![1, 2, 4], vec![0.0; 8]).unwrap();
         assert!(spec.decode(&[a, b], None).unwrap_err().to_string().contains("[1, N, 4]"));
+        // Declared classes are checked against the score tensor of the separate layout too.
+        let (scores, boxes) = (Tensor::f32(vec![1, 2, 2], vec![0.0; 4]).unwrap(), Tensor::f32(vec![1, 2, 4], vec![0.0; 8]).unwrap());
+        let err = DetectorSpec { classes: Some(3), ..spec.clone() }.decode(&[scores.clone(), boxes.clone()], None).unwrap_err().to_string();
+        assert!(err.contains("scores (output 0) of shape [1, 2, 2] have 2 classes, the task declares classes = 3"), "{err}");
+        assert_eq!(DetectorSpec { classes: Some(2), ..spec.clone() }.decode(&[scores, boxes], None).unwrap(), vec![]);
         let raw = TaskSpec::preset("ultraface-320-raw").unwrap();
         let TaskSpec::Detector(raw) = raw else { panic!() };
         let s = Tensor::f32(vec![1, 5, 2], vec![0.0; 10]).unwrap();

@@ -553,7 +553,7 @@ pub struct LatencyArgs {
     #[arg(long)]
     pub end_to_end: bool,
     /// What the outputs mean, so the postprocess stage does the model's real decoding: a preset
-    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw, blazeface-short, reference-detector, ppocr-v4;
+    /// (classifier, ultraface-rfb320, ultraface-slim320, ultraface-320-raw, blazeface-short, reference-detector, yolov5, yolov8, ssd-tf, ppocr-v4;
     /// `aite presets`), a TOML file or
     /// key=value pairs (`ultraface-rfb320,score_threshold=0.9`); default classifier. Needs --end-to-end.
     #[arg(long)]

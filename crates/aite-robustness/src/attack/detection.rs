@@ -30,7 +30,7 @@ use crate::RobustnessError;
 use aite_accuracy::{wilson, Proportion};
 use aite_data::{Image, PreprocessSpec};
 use aite_target::{Cancel, Target, Tensor};
-use aite_task::{iou, Detection, DetectorSpec, NmsKind, OutputLayout, Postprocess, ScoreActivation, TaskOutput, TaskSpec};
+use aite_task::{iou, Detection, DetectorSpec, NmsKind, Postprocess, TaskOutput, TaskSpec};
 use rand::{rngs::StdRng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
@@ -311,36 +311,15 @@ fn not_a_detector() -> RobustnessError {
     RobustnessError::Unsupported { check: "detector attack", reason: "the task is not a detector".into(), hint: "give a detector task (--task ultraface-slim320, blazeface-short, ...)".into() }
 }
 
-/// The score tensor's rows: `(values, columns per anchor, first score column read)`.
-fn score_rows<'t>(d: &DetectorSpec, outputs: &'t [Tensor]) -> Option<(&'t Tensor, usize, usize)> {
-    let (t, offset) = match d.outputs {
-        OutputLayout::Separate => (outputs.get(d.scores_output)?, 0),
-        OutputLayout::Packed => (outputs.get(d.boxes_output)?, 4 + 2 * d.keypoints),
-    };
-    let cols = *t.shape().last()?;
-    Some((t, cols, offset + usize::from(d.background_class)))
-}
-
 /// Number of classes the detector reports (score columns without the background).
 fn class_count(d: &DetectorSpec, outputs: &[Tensor]) -> usize {
-    score_rows(d, outputs).map(|(_, cols, first)| cols.saturating_sub(first)).unwrap_or(0)
+    d.candidate_scores(outputs).map_or(0, |(classes, _)| classes)
 }
 
 /// Highest activated score over every anchor and reported class, before threshold and NMS
 /// (`-inf` when there is none; NaN scores are ignored, as the threshold ignores them).
 fn max_candidate_score(d: &DetectorSpec, outputs: &[Tensor]) -> f32 {
-    let Some((t, cols, first)) = score_rows(d, outputs) else { return f32::NEG_INFINITY };
-    let activate = |raw: f32| -> f32 {
-        let raw = d.score_clip.map_or(raw, |c| raw.clamp(-c, c));
-        match d.score_activation {
-            ScoreActivation::None => raw,
-            ScoreActivation::Sigmoid => 1.0 / (1.0 + (-raw).exp()),
-        }
-    };
-    if cols == 0 {
-        return f32::NEG_INFINITY;
-    }
-    t.to_f32_vec().chunks_exact(cols).flat_map(|row| row[first.min(cols)..].iter().map(|&v| activate(v))).fold(f32::NEG_INFINITY, f32::max)
+    d.candidate_scores(outputs).map_or(f32::NEG_INFINITY, |(_, scores)| scores.into_iter().fold(f32::NEG_INFINITY, f32::max))
 }
 
 /// Every clean detection's box is found again (IoU >= [`MISLABEL_IOU`]) only as other classes.

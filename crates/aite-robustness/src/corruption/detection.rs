@@ -665,7 +665,7 @@ mod tests {
         let spec_of = |name: &str, shape: Vec<usize>| TensorSpec { name: name.into(), shape: shape.into_iter().map(Dim::Fixed).collect(), dtype: DType::F32 };
         let info = TargetInfo { name: "pixels".into(), engine: "test".into(), engine_version: "0".into(), threads: 1, inputs: vec![spec_of("x", vec![1, 100, 100, 3])], outputs: vec![spec_of("y", vec![1, 1, 5])] };
         let spec = PreprocessSpec::parse_cli("layout=nhwc,resize=100x100,scale=0.00392156862745098").unwrap();
-        let post = Postprocess::new(TaskSpec::preset("reference-detector").unwrap());
+        let post = Postprocess::new(TaskSpec::parse_cli("reference-detector,classes=1").unwrap());
         let frames: Vec<DetectionFrame> = (0..2).map(|i| DetectionFrame { id: format!("f{i}"), image: RgbImage::from_pixel(200, 200, image::Rgb([100, 100, 100])) }).collect();
         let labels = DetectionGroundTruth::Labels { source: "hand.json".into(), boxes: vec![vec![GroundTruthBox { category_id: 0, bbox: [40.0, 40.0, 80.0, 80.0], iscrowd: false }]; 2] };
         let r = detection_sweep(&mut PixelDetector(info.clone()), &spec, &post, &frames, &options(), &labels, 20, &Cancel::new()).unwrap();
