@@ -460,7 +460,7 @@ impl DetectorSpec {
                 if !fits {
                     let need = self.classes.map_or(format!("more than {lead}"), |c| format!("{lead} + {c} = {}", lead + c));
                     return Err(TaskError::Outputs {
-                        reason: format!("output {} of shape {:?} does not fit the declared packed layout {}: it gives {k} values per box, the layout needs {need}", self.boxes_output, t.shape(), self.packed_layout(coords)),
+                        reason: format!("the packed output of shape {:?} (output {}) does not fit the declared layout {}: it gives {k} values per box, the layout needs {need}", t.shape(), self.boxes_output, self.packed_layout(coords)),
                         hint: "declare the export's layout (`aite inspect MODEL`): transposed, objectness, classes, keypoints; YOLOv5 [1, N, 5 + C] is preset yolov5, YOLOv8 / YOLO11 [1, 4 + C, N] preset yolov8".into(),
                     });
                 }
@@ -816,7 +816,7 @@ mod tests {
         // Read without the objectness column (the reference-detector layout, 10 classes) it is an
         // error naming the output, its shape and the layout, not class 0 = objectness.
         let err = detector("reference-detector").decode(std::slice::from_ref(&t), None).unwrap_err().to_string();
-        assert!(err.contains("output 0 of shape [1, 3, 7]") && err.contains("[1, N, 4 + 10]") && err.contains("4 + 10 = 14") && err.contains("yolov5"), "{err}");
+        assert!(err.contains("packed output of shape [1, 3, 7] (output 0)") && err.contains("[1, N, 4 + 10]") && err.contains("4 + 10 = 14") && err.contains("yolov5"), "{err}");
         // The 80-class default does not fit 2 classes either.
         let err = detector("yolov5").decode(&[t], None).unwrap_err().to_string();
         assert!(err.contains("[1, N, 4 + 1 + 80]") && err.contains("5 + 80 = 85"), "{err}");
