@@ -282,8 +282,17 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
     }
     for key in ["missing_cells", "missing_samples", "missing_frames"] {
         if let Some(n) = suite.get(key).and_then(Value::as_u64).filter(|&n| n > 0) {
-            return Some(format!("suite `{suite_name}` is incomplete: {key} = {n}"));
+            return Some(format!("suite `{suite_name}` is incomplete: {key} = {n}{}", not_examined(suite).map(|(_, what)| what).unwrap_or_default()));
         }
+    }
+    // A detector attack's rates leave out the frames the target failed to answer.
+    if let Some(n) = suite.get("target_errors").and_then(Value::as_u64).filter(|&n| n > 0) {
+        let of = suite.get("frames").and_then(Value::as_u64).map_or(String::new(), |f| format!(" of {f}"));
+        return Some(format!("suite `{suite_name}` is incomplete: the target failed to answer on {n}{of} frames (clean query, attack or noise baseline), which its rates leave out"));
+    }
+    // Older packages name the samples they could not evaluate without counting them.
+    if let Some((n, what)) = not_examined(suite) {
+        return Some(format!("suite `{suite_name}` is incomplete: {n} sample(s) not evaluated{what}"));
     }
     // Flags and counts of a suite that examined nothing keep their initial values.
     if suite.get("samples").and_then(Value::as_u64) == Some(0) {
@@ -300,6 +309,35 @@ fn incomplete(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// The samples a suite names as not examined (`skipped` `{id, reason}` records of the accuracy
+/// suite, `undecodable` "cannot decode image ID: reason" strings of the detector suites), as
+/// how many and ` (E of N samples examined; not examined: first, second, third and K more)`;
+/// `None` when the suite names none.
+fn not_examined(suite: &Value) -> Option<(usize, String)> {
+    let names: Vec<String> = ["skipped", "undecodable"]
+        .iter()
+        .filter_map(|k| suite.get(*k).and_then(Value::as_array))
+        .flatten()
+        .filter_map(|s| match s {
+            Value::String(s) => Some(s.strip_prefix("cannot decode image ").and_then(|r| r.split_once(": ")).map_or(s.as_str(), |(id, _)| id).to_string()),
+            other => other.get("id").and_then(Value::as_str).map(str::to_string),
+        })
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let counted = |k: &str| suite.get(k).and_then(Value::as_u64);
+    let total = counted("dataset_samples").or_else(|| Some(counted("images")? + names.len() as u64));
+    let examined = counted("evaluated").or_else(|| counted("images"));
+    let of = match (examined, total) {
+        (Some(e), Some(t)) => format!("{e} of {t} samples examined; "),
+        _ => String::new(),
+    };
+    let more = names.len().saturating_sub(3);
+    let first = names.iter().take(3).map(String::as_str).collect::<Vec<_>>().join(", ");
+    Some((names.len(), format!(" ({of}not examined: {first}{})", if more > 0 { format!(" and {more} more") } else { String::new() })))
 }
 
 /// The suites a sharded consistency run splits by sample (aite-robustness's
@@ -427,8 +465,33 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
             o.note = format!("{} (would be {} on complete evidence)", o.note, o.verdict.label());
             o.verdict = Verdict::NotTested { why };
         }
+    } else if let Some(why) = failed_queries(suite_name, suite, &r.metric) {
+        // A failed query is later than any answer: an upper bound (percentile, deadline misses)
+        // failed on the answered queries alone fails with them too; nothing else is shown.
+        let keep_fail = matches!(spec.kind, MetricKind::LatencySummary | MetricKind::Count) && matches!(r.comparator, Some(Comparator::Le | Comparator::Lt)) && o.verdict == Verdict::Fail;
+        if !keep_fail && matches!(o.verdict, Verdict::Pass | Verdict::Fail | Verdict::Inconclusive) {
+            o.note = format!("{} (would be {} on the answered queries only)", o.note, o.verdict.label());
+            o.verdict = Verdict::NotTested { why };
+            o.evidence.push(format!("/suites/{suite_name}/failed_queries"));
+        }
     }
     o
+}
+
+/// Why a latency suite's figures do not show a requirement met: `errors` of its queries failed
+/// (a remote target's refused, reset or 5xx requests) and every figure covers the answered
+/// ones only. The validity flag is exempt: it applies the run's own error-rate bound.
+fn failed_queries(suite_name: &str, suite: &Value, metric: &str) -> Option<String> {
+    if metric.ends_with(".validity.valid") {
+        return None;
+    }
+    let errors = suite.get("errors").and_then(Value::as_u64).filter(|&e| e > 0)?;
+    let answered = suite.get("queries").and_then(Value::as_u64).unwrap_or(0);
+    let first = suite
+        .pointer("/failed_queries/0")
+        .map(|f| format!(" (first: query {} {})", f.get("index").and_then(Value::as_u64).map_or("?".into(), |i| i.to_string()), f.get("kind").and_then(Value::as_str).unwrap_or("failed")))
+        .unwrap_or_default();
+    Some(format!("{errors} of the {} queries of suite `{suite_name}` failed{first}: its figures cover the {answered} answered ones only", answered + errors))
 }
 
 fn measure(r: &Requirement, kind: MetricKind, iv: IntervalSource, suite: &Value, results: &Value) -> Outcome {
@@ -697,7 +760,9 @@ fn worst_case_unmet(path: &str, suite: &Value) -> Option<String> {
     families.sort_unstable();
     families.dedup();
     if families.len() >= 2 {
-        return None;
+        // A record that says it is not a worst case is not judged as one.
+        return (suite.pointer(&format!("/{norm}/status")).and_then(Value::as_str) == Some("not-applicable"))
+            .then(|| format!("the {norm} worst case is recorded not applicable: {}", suite.pointer(&format!("/{norm}/why")).and_then(Value::as_str).unwrap_or("no reason recorded")));
     }
     let which = if families.is_empty() { "no attack family".to_string() } else { format!("one attack family ({})", families[0]) };
     Some(format!("worst case over {which} is not a worst case: run at least two (e.g. square and spsa)"))

@@ -82,3 +82,18 @@ fn the_worst_case_of_one_attack_family_is_not_tested() {
     // Two families on the same samples: the worst case is judged (38/40 robust passes as Square does).
     assert_eq!(verdict_of(&assess(&p, &worst(json!(["square-linf", "spsa-linf"]))), "ROB-WORST-CASE"), Verdict::Pass);
 }
+
+/// Issue: the worst case over one family is now recorded `not-applicable` with why and no
+/// figure; the requirement stays NOT_TESTED (it applies: the run did not measure it), never
+/// ERROR for the missing figure.
+#[test]
+fn a_worst_case_recorded_not_applicable_is_not_tested() {
+    let p = shipped("reference-terminal").unwrap();
+    let record = |attacks: Value| json!({ "status": "not-applicable", "attacks": attacks, "epsilon": 0.03137, "why": "one attack family ran: square; the worst case needs at least two" });
+    let results = |w: Value| json!({ "status": "complete", "suites": { "attack_square_linf": attack(proportion(38, 40)), "attack_worst_case": { "linf": w } } });
+    let Verdict::NotTested { why } = verdict_of(&assess(&p, &results(record(json!(["square-linf", "noise-linf"])))), "ROB-WORST-CASE") else { panic!("not NOT_TESTED") };
+    assert_eq!(why, "worst case over one attack family (square) is not a worst case: run at least two (e.g. square and spsa)");
+    // Even listing two families, a record without a figure is not judged.
+    let Verdict::NotTested { why } = verdict_of(&assess(&p, &results(record(json!(["square-linf", "spsa-linf"])))), "ROB-WORST-CASE") else { panic!("not NOT_TESTED") };
+    assert!(why.starts_with("the linf worst case is recorded not applicable: one attack family ran"), "{why}");
+}
