@@ -44,7 +44,8 @@ pub struct SkippedSample {
     pub reason: String,
 }
 
-/// Result of an accuracy run.
+/// Result of an accuracy run: `evaluated` of `dataset_samples` samples examined, the others
+/// named in `skipped` and counted in `missing_samples`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccuracyReport {
     pub dataset_samples: usize,
@@ -53,6 +54,11 @@ pub struct AccuracyReport {
     pub top_k: Proportion,
     pub k: usize,
     pub skipped: Vec<SkippedSample>,
+    /// Samples of the dataset that could not be evaluated (`skipped.len()`): the figures cover
+    /// the others only, so the assessment judges no accuracy requirement on them. Older
+    /// packages lack it; the assessment then reads `skipped`.
+    #[serde(default)]
+    pub missing_samples: usize,
     pub predictions: Vec<Prediction>,
     /// Which decoder produced each evaluated sample (absent in older packages).
     #[serde(default)]
@@ -164,6 +170,7 @@ pub fn evaluate(
         top1: wilson(top1, n),
         top_k: wilson(topk, n),
         k,
+        missing_samples: skipped.len(),
         skipped,
         predictions,
         decoders,
@@ -233,6 +240,7 @@ mod tests {
         assert_eq!(r.top1.successes, 2);
         assert_eq!(r.skipped.len(), 1);
         assert_eq!(r.skipped[0].id, "broken");
+        assert_eq!((r.missing_samples, r.dataset_samples), (1, 4), "1 of 4 samples not examined");
         assert_eq!(r.top_k.successes, 3, "top-5 over 3 classes always hits");
     }
 
