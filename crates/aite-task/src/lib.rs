@@ -3,7 +3,9 @@
 //! - [`TaskSpec`]: a declarative, serialisable description of the task, recorded in
 //!   the evidence like the preprocessing spec: `classifier` (top-5 of the first
 //!   output) or `detector` ([`DetectorSpec`]: output layout, box encoding,
-//!   coordinates, SSD priors, score threshold, NMS IoU, maximum detections). Written
+//!   coordinates, SSD priors, score threshold, best class or every class per box, candidates
+//!   into NMS, NMS IoU per class or over all classes, maximum detections, as Ultralytics'
+//!   `non_max_suppression` has them for the YOLO presets). Written
 //!   in TOML, as `key=value` pairs, or by preset name ([`PRESETS`]).
 //! - [`PriorConfig`]: SSD prior (anchor) boxes generated from a declared config
 //!   (input size, strides, minimum box sizes, variances), as the UltraFace authors

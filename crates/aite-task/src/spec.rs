@@ -133,6 +133,14 @@ pub struct DetectorSpec {
     pub nms: NmsKind,
     /// Per class, only the best this many candidates enter NMS (UltraFace: 200).
     pub candidate_limit: Option<usize>,
+    /// Over all classes, only the best this many candidates enter NMS (Ultralytics `max_nms`: 30000).
+    pub max_nms: Option<usize>,
+    /// Every class scoring above the threshold is a candidate (Ultralytics `multi_label=True`, its
+    /// `val`); `false`: one candidate per box, its best class (`multi_label=False`, `model.predict`).
+    pub multi_label: bool,
+    /// One NMS over all classes (Ultralytics `agnostic_nms=True`); otherwise boxes of different
+    /// classes never suppress each other.
+    pub agnostic_nms: bool,
     /// Most detections reported, best first, over all classes.
     pub max_detections: usize,
 }
@@ -162,6 +170,9 @@ impl Default for DetectorSpec {
             score_threshold: 0.5,
             nms_iou: 0.5,
             candidate_limit: None,
+            max_nms: None,
+            multi_label: true,
+            agnostic_nms: false,
             max_detections: 100,
         }
     }
@@ -186,11 +197,14 @@ const BLAZEFACE_SHORT: &str = "task = \"detector\"\noutputs = \"separate\"\nboxe
 
 const REFERENCE_DETECTOR: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 10\nscore_threshold = 0.05\nnms_iou = 0.5\nmax_detections = 100";
 
-// Ultralytics `non_max_suppression` defaults (YOLOv5 `utils/general.py`, ultralytics `utils/ops.py`):
-// conf_thres 0.25, iou_thres 0.45, agnostic False (per class), max_det 300.
-const YOLOV5: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nobjectness = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.45\nmax_detections = 300";
+// The deployed pipelines' defaults (docs/tasks.md cites the files): YOLOv5 `detect.py` and torch.hub
+// `AutoShape` call `non_max_suppression` with conf 0.25, IoU 0.45, max_det 1000, class-aware, best
+// class only, max_nms 30000.
+const YOLOV5: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nobjectness = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.45\nmulti_label = false\nagnostic_nms = false\nmax_nms = 30000\nmax_detections = 1000";
 
-const YOLOV8: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\ntransposed = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.45\nmax_detections = 300";
+// Ultralytics `model.predict`: conf 0.25 (the predictor's default), iou 0.7 and max_det 300
+// (`cfg/default.yaml`), agnostic_nms False, and `non_max_suppression`'s multi_label False, max_nms 30000.
+const YOLOV8: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\ntransposed = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.7\nmulti_label = false\nagnostic_nms = false\nmax_nms = 30000\nmax_detections = 300";
 
 // TFLite_Detection_PostProcess output order; the graph has thresholded and suppressed already.
 const SSD_TF: &str = "task = \"detector\"\noutputs = \"post-processed\"\nboxes_output = 0\nclasses_output = 1\nscores_output = 2\ncount_output = 3\nbackground_class = false\nbox_encoding = \"corners\"\ncorner_order = \"yxyx\"\ncoordinates = \"normalised\"\nscore_threshold = 0.0\nnms_iou = 1.0\nmax_detections = 100";
@@ -225,12 +239,12 @@ pub const PRESETS: &[(&str, &str, &str)] = &[
     ),
     (
         "yolov5",
-        "YOLOv5 exports: one packed [1, N, 5 + C] tensor, cx, cy, w, h in input pixels, objectness, then C = 80 class scores (score = objectness x class score); Ultralytics NMS defaults: threshold 0.25, per-class IoU 0.45, 300 detections",
+        "YOLOv5 exports: one packed [1, N, 5 + C] tensor, cx, cy, w, h in input pixels, objectness, then C = 80 class scores (score = objectness x class score); detect.py / torch.hub defaults: threshold 0.25, best class per box, 30000 into per-class NMS at IoU 0.45, 1000 detections",
         YOLOV5,
     ),
     (
         "yolov8",
-        "YOLOv8 / YOLO11 exports: one transposed [1, 4 + C, N] tensor, cx, cy, w, h in input pixels, then C = 80 class scores, no objectness; Ultralytics NMS defaults: threshold 0.25, per-class IoU 0.45, 300 detections",
+        "YOLOv8 / YOLO11 exports: one transposed [1, 4 + C, N] tensor, cx, cy, w, h in input pixels, then C = 80 class scores, no objectness; Ultralytics model.predict defaults: threshold 0.25, best class per box, 30000 into per-class NMS at IoU 0.7, 300 detections",
         YOLOV8,
     ),
     (
@@ -251,7 +265,7 @@ fn preset_hint() -> String {
     format!("built-in tasks: {}; or a TOML file, or key=value pairs", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))
 }
 
-const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, classes_output, count_output, classes, objectness, transposed, corner_order, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
+const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, classes_output, count_output, classes, objectness, transposed, corner_order, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_nms, multi_label, agnostic_nms, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
 
 impl TaskSpec {
     /// Parse a TOML document (unknown keys are an error naming the key).
@@ -302,7 +316,7 @@ impl TaskSpec {
             return Self::preset(text);
         }
         let table = aite_data::key_value_table(text, |key, value| {
-            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "classes_output" | "count_output" | "classes" | "candidate_limit" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
+            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "classes_output" | "count_output" | "classes" | "candidate_limit" | "max_nms" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
                 toml::Value::Integer(n)
             } else if let Ok(b) = value.parse::<bool>() {
                 toml::Value::Boolean(b)
@@ -328,8 +342,8 @@ impl TaskSpec {
         if !d.score_threshold.is_finite() {
             return bad("score_threshold is not finite".into(), "use e.g. score_threshold = 0.5");
         }
-        if d.max_detections == 0 || d.candidate_limit == Some(0) {
-            return bad("max_detections and candidate_limit must be at least 1".into(), "use e.g. max_detections = 100");
+        if d.max_detections == 0 || d.candidate_limit == Some(0) || d.max_nms == Some(0) {
+            return bad("max_detections, candidate_limit and max_nms must be at least 1".into(), "use e.g. max_detections = 100");
         }
         if d.classes == Some(0) {
             return bad("classes must be at least 1".into(), "use e.g. classes = 80");
@@ -480,7 +494,7 @@ impl DetectorSpec {
     /// classes. For a score-based attack's margin.
     pub fn candidate_scores(&self, outputs: &[Tensor]) -> Result<(usize, Vec<f32>), TaskError> {
         let Some((_, scores, n, classes, _, s_off, s_stride)) = self.layout(outputs)? else {
-            let all = DetectorSpec { score_threshold: f32::NEG_INFINITY, nms: NmsKind::Hard, nms_iou: 1.0, candidate_limit: None, max_detections: usize::MAX, ..self.clone() }.decode_post_processed(outputs)?;
+            let all = DetectorSpec { score_threshold: f32::NEG_INFINITY, nms: NmsKind::Hard, nms_iou: 1.0, candidate_limit: None, max_nms: None, agnostic_nms: false, max_detections: usize::MAX, ..self.clone() }.decode_post_processed(outputs)?;
             let classes = self.classes.unwrap_or_else(|| all.iter().map(|d| d.class + 1).max().unwrap_or(0));
             return Ok((classes - usize::from(self.background_class).min(classes), all.iter().map(|d| d.score).collect()));
         };
@@ -562,34 +576,89 @@ impl DetectorSpec {
                 .collect()
         };
         let activate = |raw: f32| self.activate(raw);
-        let objectness = |a: usize| if self.objectness { activate(scores[a * s_stride + coords]) } else { 1.0 };
         let first_class = usize::from(self.background_class);
-        let mut all = Vec::new();
-        for class in first_class..classes {
-            let mut candidates: Vec<Detection> = (0..n)
-                .filter_map(|a| {
-                    let score = activate(scores[a * s_stride + s_off + class]) * objectness(a);
-                    if !(score > self.score_threshold) {
-                        return None;
+        let class_score = |a: usize, c: usize| activate(scores[a * s_stride + s_off + c]);
+        let mut candidates = Vec::new();
+        for a in 0..n {
+            // YOLOv5 keeps a box only when its objectness alone is above the threshold, then
+            // scores each class objectness x class.
+            let obj = if self.objectness { activate(scores[a * s_stride + coords]) } else { 1.0 };
+            if self.objectness && !(obj > self.score_threshold) {
+                continue;
+            }
+            let keep = |class: usize, score: f32, candidates: &mut Vec<(usize, Detection)>| {
+                if !(score > self.score_threshold) {
+                    return;
+                }
+                let bbox = decode_box(a);
+                // MediaPipe drops decoded boxes of negative or NaN width or height.
+                let (w, h) = (bbox.x_max - bbox.x_min, bbox.y_max - bbox.y_min);
+                if self.box_encoding == BoxEncoding::AnchorOffsets && !(w >= 0.0 && h >= 0.0) {
+                    return;
+                }
+                candidates.push((a, Detection { class, score, bbox, keypoints: decode_keypoints(a) }));
+            };
+            if self.multi_label {
+                for class in first_class..classes {
+                    keep(class, class_score(a, class) * obj, &mut candidates);
+                }
+            } else if first_class < classes {
+                // The best class, the first of equal ones; a NaN score is the maximum, as
+                // torch's `max` takes it, and so drops the box.
+                let mut best = (first_class, class_score(a, first_class));
+                for class in first_class + 1..classes {
+                    let s = class_score(a, class);
+                    if s.is_nan() || s > best.1 {
+                        best = (class, s);
                     }
-                    let bbox = decode_box(a);
-                    // MediaPipe drops decoded boxes of negative or NaN width or height.
-                    let (w, h) = (bbox.x_max - bbox.x_min, bbox.y_max - bbox.y_min);
-                    if self.box_encoding == BoxEncoding::AnchorOffsets && !(w >= 0.0 && h >= 0.0) {
-                        return None;
+                    if best.1.is_nan() {
+                        break;
                     }
-                    Some(Detection { class, score, bbox, keypoints: decode_keypoints(a) })
+                }
+                keep(best.0, best.1 * obj, &mut candidates);
+            }
+        }
+        Ok(self.suppress(candidates))
+    }
+
+    /// From thresholded candidates (with their box index, in box order) to the reported
+    /// detections: `candidate_limit` per class, then `max_nms` over all, then NMS per class (or
+    /// over all when `agnostic_nms`), then the best `max_detections`.
+    fn suppress(&self, mut candidates: Vec<(usize, Detection)>) -> Vec<Detection> {
+        let by_score = |a: &(usize, Detection), b: &(usize, Detection)| b.1.score.total_cmp(&a.1.score);
+        if let Some(limit) = self.candidate_limit {
+            let mut by_class: std::collections::BTreeMap<usize, Vec<(usize, Detection)>> = Default::default();
+            for c in candidates {
+                by_class.entry(c.1.class).or_default().push(c);
+            }
+            candidates = by_class
+                .into_values()
+                .flat_map(|mut v| {
+                    v.sort_by(by_score);
+                    v.truncate(limit);
+                    v
                 })
                 .collect();
-            if let Some(limit) = self.candidate_limit {
-                candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
-                candidates.truncate(limit);
-            }
-            all.extend(self.nms.apply(candidates, self.nms_iou, self.max_detections));
+            candidates.sort_by_key(|(a, d)| (*a, d.class));
         }
+        if let Some(max_nms) = self.max_nms.filter(|&m| candidates.len() > m) {
+            // Ultralytics: `x[x[:, 4].argsort(descending=True)[:max_nms]]` (ties here keep box order).
+            candidates.sort_by(by_score);
+            candidates.truncate(max_nms);
+        }
+        let detections = candidates.into_iter().map(|(_, d)| d);
+        let mut all = if self.agnostic_nms {
+            self.nms.apply(detections.collect(), self.nms_iou, self.max_detections)
+        } else {
+            let mut by_class: std::collections::BTreeMap<usize, Vec<Detection>> = Default::default();
+            for d in detections {
+                by_class.entry(d.class).or_default().push(d);
+            }
+            by_class.into_values().flat_map(|v| self.nms.apply(v, self.nms_iou, self.max_detections)).collect()
+        };
         all.sort_by(|a, b| b.score.total_cmp(&a.score));
         all.truncate(self.max_detections);
-        Ok(all)
+        all
     }
 
     /// The declared packed layout in words, for errors.
@@ -638,7 +707,7 @@ impl DetectorSpec {
             }
         };
         let (b, c, s) = (bt.to_f32_vec(), ct.to_f32_vec(), st.to_f32_vec());
-        let mut by_class: std::collections::BTreeMap<usize, Vec<Detection>> = Default::default();
+        let mut candidates = Vec::new();
         for a in 0..valid {
             let class = c[a];
             if !(class.fract() == 0.0 && class >= 0.0 && self.classes.is_none_or(|k| class < k as f32)) {
@@ -649,21 +718,9 @@ impl DetectorSpec {
             if (self.background_class && class == 0) || !(s[a] > self.score_threshold) {
                 continue;
             }
-            by_class.entry(class).or_default().push(Detection { class, score: s[a], bbox: self.corners(&b[a * 4..a * 4 + 4]), keypoints: vec![] });
+            candidates.push((a, Detection { class, score: s[a], bbox: self.corners(&b[a * 4..a * 4 + 4]), keypoints: vec![] }));
         }
-        let mut all: Vec<Detection> = by_class
-            .into_values()
-            .flat_map(|mut candidates| {
-                if let Some(limit) = self.candidate_limit {
-                    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
-                    candidates.truncate(limit);
-                }
-                self.nms.apply(candidates, self.nms_iou, self.max_detections)
-            })
-            .collect();
-        all.sort_by(|a, b| b.score.total_cmp(&a.score));
-        all.truncate(self.max_detections);
-        Ok(all)
+        Ok(self.suppress(candidates))
     }
 }
 
@@ -796,7 +853,8 @@ mod tests {
     #[test]
     fn yolov5_objectness_multiplies_the_class_score() {
         let d = detector("yolov5,classes=2");
-        assert_eq!((d.score_threshold, d.nms_iou, d.max_detections, d.objectness, d.transposed), (0.25, 0.45, 300, true, false));
+        assert_eq!((d.score_threshold, d.nms_iou, d.max_detections, d.objectness, d.transposed), (0.25, 0.45, 1000, true, false));
+        assert_eq!((d.multi_label, d.agnostic_nms, d.max_nms), (false, false, Some(30000)));
         // [cx, cy, w, h, objectness, class 0, class 1] in input pixels.
         #[rustfmt::skip]
         let rows = vec![
@@ -825,7 +883,8 @@ mod tests {
     #[test]
     fn yolov8_transposed_read_gives_the_untransposed_boxes() {
         let d = detector("yolov8,classes=2");
-        assert_eq!((d.score_threshold, d.nms_iou, d.max_detections, d.objectness, d.transposed), (0.25, 0.45, 300, false, true));
+        assert_eq!((d.score_threshold, d.nms_iou, d.max_detections, d.objectness, d.transposed), (0.25, 0.7, 300, false, true));
+        assert_eq!((d.multi_label, d.agnostic_nms, d.max_nms), (false, false, Some(30000)));
         // [cx, cy, w, h, class 0, class 1] per box.
         #[rustfmt::skip]
         let rows: [[f32; 6]; 3] = [
@@ -846,6 +905,70 @@ mod tests {
         assert_eq!(detector("yolov8").decode(&[export], None).unwrap(), vec![]);
         // objectness / transposed belong to the packed layout.
         assert!(TaskSpec::parse_cli("task=detector,objectness=true").unwrap_err().to_string().contains("only read with outputs = \"packed\""));
+    }
+
+    /// Rows `[cx, cy, w, h, class 0, class 1]` in input pixels, read by `yolov8,classes=2` untransposed.
+    fn yolo_rows(rows: &[[f32; 6]]) -> Tensor {
+        Tensor::f32(vec![1, rows.len(), 6], rows.concat()).unwrap()
+    }
+
+    #[test]
+    fn multi_label_false_keeps_each_boxs_best_class_only() {
+        let d = detector("yolov8,classes=2,transposed=false");
+        // Class 0 at 0.6 and class 1 at 0.3, both above 0.25: Ultralytics' predict reports the best only.
+        let t = yolo_rows(&[[50.0, 50.0, 20.0, 10.0, 0.6, 0.3]]);
+        assert_eq!(summary(&d.decode(std::slice::from_ref(&t), None).unwrap()), vec![(0, 0.6, [40.0, 45.0, 60.0, 55.0])]);
+        let all = DetectorSpec { multi_label: true, ..d.clone() };
+        assert_eq!(summary(&all.decode(&[t], None).unwrap()), vec![(0, 0.6, [40.0, 45.0, 60.0, 55.0]), (1, 0.3, [40.0, 45.0, 60.0, 55.0])]);
+        // Equal scores: the first class (torch's max); a NaN score is torch's maximum and drops the
+        // box, even beside a class at 0.9; a best class at the threshold is not above it.
+        let t = yolo_rows(&[[10.0, 10.0, 4.0, 4.0, 0.5, 0.5], [100.0, 10.0, 4.0, 4.0, f32::NAN, 0.9], [200.0, 10.0, 4.0, 4.0, 0.25, 0.1]]);
+        assert_eq!(summary(&d.decode(&[t], None).unwrap()), vec![(0, 0.5, [8.0, 8.0, 12.0, 12.0])]);
+        // YOLOv5: a box enters only with its objectness alone above the threshold (`xc = obj > conf_thres`):
+        // objectness 0.2 x class 2.0 = 0.4 is above 0.25, the objectness is not.
+        let v5 = detector("yolov5,classes=1");
+        let t = Tensor::f32(vec![1, 2, 6], vec![10.0, 10.0, 4.0, 4.0, 0.2, 2.0, 50.0, 50.0, 4.0, 4.0, 0.5, 0.8]).unwrap();
+        assert_eq!(summary(&v5.decode(&[t], None).unwrap()), vec![(0, 0.4, [48.0, 48.0, 52.0, 52.0])]);
+    }
+
+    #[test]
+    fn boxes_of_different_classes_suppress_each_other_only_when_agnostic() {
+        // Two boxes shifted by 1 px (IoU 180 / 220 = 0.818, above 0.7), class 0 at 0.9 and class 1 at 0.8.
+        let t = yolo_rows(&[[30.0, 40.0, 10.0, 20.0, 0.9, 0.0], [31.0, 40.0, 10.0, 20.0, 0.0, 0.8]]);
+        let aware = detector("yolov8,classes=2,transposed=false");
+        assert_eq!(summary(&aware.decode(std::slice::from_ref(&t), None).unwrap()), vec![(0, 0.9, [25.0, 30.0, 35.0, 50.0]), (1, 0.8, [26.0, 30.0, 36.0, 50.0])]);
+        let agnostic = detector("yolov8,classes=2,transposed=false,agnostic_nms=true");
+        assert_eq!(summary(&agnostic.decode(std::slice::from_ref(&t), None).unwrap()), vec![(0, 0.9, [25.0, 30.0, 35.0, 50.0])]);
+        // Agnostic NMS on a post-processed layout too (nms_iou 0.5: rows of classes 3 and 7 at IoU 0.818).
+        let ssd = detector("ssd-tf,nms_iou=0.5,agnostic_nms=true");
+        let boxes = Tensor::f32(vec![1, 2, 4], vec![30.0, 25.0, 50.0, 35.0, 30.0, 26.0, 50.0, 36.0]).unwrap();
+        let outputs = [boxes, Tensor::f32(vec![1, 2], vec![3.0, 7.0]).unwrap(), Tensor::f32(vec![1, 2], vec![0.6, 0.9]).unwrap(), Tensor::f32(vec![1], vec![2.0]).unwrap()];
+        assert_eq!(summary(&ssd.decode(&outputs, None).unwrap()).iter().map(|d| d.0).collect::<Vec<_>>(), vec![7]);
+        assert_eq!(summary(&DetectorSpec { agnostic_nms: false, ..ssd }.decode(&outputs, None).unwrap()).iter().map(|d| d.0).collect::<Vec<_>>(), vec![7, 3]);
+    }
+
+    #[test]
+    fn max_nms_cuts_the_candidates_over_all_classes_before_nms() {
+        // A 0.9 (class 0), B 0.8 (class 0) overlapping A by 0.818, C 0.7 (class 1) apart.
+        let t = yolo_rows(&[[30.0, 40.0, 10.0, 20.0, 0.9, 0.0], [31.0, 40.0, 10.0, 20.0, 0.8, 0.0], [200.0, 200.0, 10.0, 10.0, 0.0, 0.7]]);
+        let d = detector("yolov8,classes=2,transposed=false");
+        assert_eq!(summary(&d.decode(std::slice::from_ref(&t), None).unwrap()).len(), 2, "A and C");
+        // max_nms = 2: A and B enter NMS, B is suppressed, C was cut before it: A alone (a cap
+        // after NMS would keep A and C).
+        let cut = detector("yolov8,classes=2,transposed=false,max_nms=2");
+        assert_eq!(summary(&cut.decode(std::slice::from_ref(&t), None).unwrap()), vec![(0, 0.9, [25.0, 30.0, 35.0, 50.0])]);
+        assert_eq!(summary(&detector("yolov8,classes=2,transposed=false,max_detections=2").decode(std::slice::from_ref(&t), None).unwrap()).len(), 2);
+        // Over all classes, unlike candidate_limit (per class): 2 per class lets all three in, A and C reported.
+        assert_eq!(summary(&detector("yolov8,classes=2,transposed=false,max_nms=30000,candidate_limit=2").decode(std::slice::from_ref(&t), None).unwrap()).len(), 2);
+        // max_nms = 1 keeps A; 0 is refused.
+        assert_eq!(summary(&detector("yolov8,classes=2,transposed=false,max_nms=1").decode(&[t], None).unwrap()).len(), 1);
+        assert!(TaskSpec::parse_cli("yolov8,max_nms=0").unwrap_err().to_string().contains("max_nms"));
+        // The keys are recorded with the task (config.json).
+        let json = serde_json::to_value(TaskSpec::preset("yolov8").unwrap()).unwrap();
+        assert_eq!((json["max_nms"].as_u64(), json["multi_label"].as_bool(), json["agnostic_nms"].as_bool(), json["nms_iou"].as_f64()), (Some(30000), Some(false), Some(false), Some(0.7f32 as f64)));
+        // A spec recorded before these keys reads as what it was: multi-label, no cut, per class.
+        let TaskSpec::Detector(old) = serde_json::from_str::<TaskSpec>(r#"{"task":"detector","score_threshold":0.5}"#).unwrap() else { panic!() };
+        assert_eq!((old.multi_label, old.max_nms, old.agnostic_nms), (true, None, false));
     }
 
     #[test]

@@ -269,6 +269,10 @@ impl<'a> Objective<'a> {
                 nms: NmsKind::Hard,
                 nms_iou: 1.0,
                 candidate_limit: Some(MISLABEL_CANDIDATES),
+                // Every class's candidates of every box, uncut, per class (a YOLO preset keeps one class per box).
+                multi_label: true,
+                max_nms: None,
+                agnostic_nms: false,
                 max_detections: usize::MAX,
                 ..detector.clone()
             }))
