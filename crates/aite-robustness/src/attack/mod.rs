@@ -15,6 +15,8 @@
 //! - random noise at the same epsilon, as a baseline.
 //! - [`detection`]: the Square attack's random search with a detector loss:
 //!   vanishing (every detection suppressed) and mislabelling, with the noise baseline.
+//! - [`worst_case_over`]: the per-sample worst case over the attack families of one norm,
+//!   recorded as [`WorstCase`] (not applicable with fewer than two families).
 //!
 //! Robust accuracy is AutoAttack's: samples still classified correctly after
 //! the attack, over *all* samples (misclassified clean samples count as
@@ -26,12 +28,14 @@ pub mod hsj;
 pub mod ocr;
 pub mod spsa;
 pub mod square;
+mod worst_case;
 
 use crate::corruption::{rgb8_to_image, image_to_rgb8, LabeledFrame};
 pub use detection::{
     merge_detector_attack_reports, run_detector_attack, run_detector_attack_shard, DetectorAttackOutcome, DetectorAttackRecord, DetectorAttackReport, DetectorAttackSettings,
     DetectorAttempt, DetectorGoal, GoalApplicability,
 };
+pub use worst_case::{family, worst_case, worst_case_over, WorstCase};
 use crate::RobustnessError;
 use aite_accuracy::{wilson, Proportion};
 use aite_data::{Image, PreprocessSpec};
@@ -568,18 +572,6 @@ pub fn summarise_attack(settings: &AttackSettings, samples: usize, mut records: 
         interrupted,
         shard: whole_run(),
     }
-}
-
-/// Per-sample worst case over several attacks on the same samples: robust only
-/// if no attack broke it (AutoAttack's rule; never an average).
-pub fn worst_case(reports: &[&AttackReport]) -> Option<Proportion> {
-    let first = reports.first()?;
-    let n = first.records.len();
-    if reports.iter().any(|r| r.records.len() != n) {
-        return None;
-    }
-    let robust = (0..n).filter(|&i| reports.iter().all(|r| r.records[i].clean_correct && !r.records[i].success)).count();
-    Some(wilson(robust, n))
 }
 
 #[cfg(test)]

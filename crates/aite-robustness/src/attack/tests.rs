@@ -347,3 +347,27 @@ fn spsa_is_deterministic_for_a_seed_and_depends_on_it() {
     assert!(AttackKind::parse_list("spsa").unwrap() == vec![AttackKind::SpsaLinf, AttackKind::SpsaL2]);
 }
 
+
+#[test]
+fn the_worst_case_of_one_attack_family_is_not_applicable_and_of_two_is_measured() {
+    let frames: Vec<LabeledFrame> = (0..4).map(|i| frame(&format!("f{i}"), 129 + 30 * i as u8, 1)).collect();
+    let square = run(AttackKind::SquareLinf, 100, &frames);
+    let noise = run(AttackKind::NoiseLinf, 100, &frames);
+    let spsa = run(AttackKind::SpsaLinf, 100, &frames);
+    // Square and the noise baseline: one family, no figure that looks like a worst case.
+    let one = worst_case_over(&[&square, &noise]).unwrap();
+    assert_eq!(
+        one,
+        WorstCase::NotApplicable { attacks: vec!["square-linf".into(), "noise-linf".into()], epsilon: square.settings.epsilon, why: "one attack family ran: square; the worst case needs at least two".into() }
+    );
+    let json = serde_json::to_value(&one).unwrap();
+    assert_eq!((json["status"].as_str(), json.get("robust_accuracy")), (Some("not-applicable"), None), "{json}");
+    let WorstCase::NotApplicable { why, .. } = worst_case_over(&[&noise]).unwrap() else { panic!("noise alone measured") };
+    assert!(why.starts_with("no attack family ran (noise-linf only"), "{why}");
+    // Square and SPSA: measured, the per-sample rule (never above either family's robust accuracy).
+    let WorstCase::Measured { attacks, robust_accuracy, .. } = worst_case_over(&[&square, &spsa, &noise]).unwrap() else { panic!("two families not measured") };
+    assert_eq!(attacks, ["square-linf", "spsa-linf", "noise-linf"]);
+    assert_eq!(Some(robust_accuracy), worst_case(&[&square, &spsa, &noise]));
+    assert!(robust_accuracy.successes <= square.robust_accuracy.successes.min(spsa.robust_accuracy.successes));
+    assert_eq!(serde_json::to_value(worst_case_over(&[&square, &spsa]).unwrap()).unwrap()["status"], "measured");
+}
