@@ -8,6 +8,13 @@
 //! names it (TLS 1.3: `supported_versions` = 0x0304, or a HelloRetryRequest),
 //! not offered when the server answers with an alert or a lower version, and
 //! unknown when it closes, resets or stays silent.
+//!
+//! TLS 1.2 is asked in both [`HelloForm`]s: the legacy one (`legacy_version`
+//! 0x0303, no `supported_versions`) and, when that gets no TLS 1.2 ServerHello,
+//! one whose `supported_versions` lists TLS 1.2 alone (how every TLS 1.3-capable
+//! client asks; tlslite-ng 0.8.2 under `--max-ver tls1.0` negotiates TLS 1.2
+//! only that way). Offered if either form negotiates it, not offered only when
+//! both are refused; the version's `hello` says which form the state rests on.
 
 use crate::scan::Budget;
 use serde::{Deserialize, Serialize};
@@ -61,6 +68,26 @@ impl TlsVersion {
     /// SSLv3 (RFC 7568), TLS 1.0 and 1.1 (RFC 8996) are deprecated.
     pub fn legacy(self) -> bool {
         self < TlsVersion::Tls12
+    }
+}
+
+/// How a ClientHello asks for its version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HelloForm {
+    /// `legacy_version` names the version, no `supported_versions` extension (RFC 5246).
+    #[default]
+    LegacyVersion,
+    /// `supported_versions` lists the version alone (RFC 8446 4.2.1), `legacy_version` at most 0x0303.
+    SupportedVersions,
+}
+
+impl HelloForm {
+    pub fn name(self) -> &'static str {
+        match self {
+            HelloForm::LegacyVersion => "the legacy-version ClientHello",
+            HelloForm::SupportedVersions => "the ClientHello with supported_versions",
+        }
     }
 }
 
@@ -142,10 +169,23 @@ fn extension(out: &mut Vec<u8>, kind: u16, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
-/// A ClientHello record asking for `version` with `suites`; `server_name` adds SNI.
+/// A ClientHello record asking for `version` with `suites` in its usual form (TLS 1.3:
+/// `supported_versions`, older: `legacy_version`); `server_name` adds SNI.
 pub fn client_hello(version: TlsVersion, suites: &[u16], server_name: Option<&str>) -> Vec<u8> {
+    let form = if version == TlsVersion::Tls13 { HelloForm::SupportedVersions } else { HelloForm::LegacyVersion };
+    client_hello_as(version, form, suites, server_name)
+}
+
+/// A ClientHello record asking for `version` in `form` (SSLv3 has no extensions, TLS 1.3 no
+/// legacy form: both keep their only one).
+pub fn client_hello_as(version: TlsVersion, form: HelloForm, suites: &[u16], server_name: Option<&str>) -> Vec<u8> {
+    let form = match version {
+        TlsVersion::Ssl3 => HelloForm::LegacyVersion,
+        TlsVersion::Tls13 => HelloForm::SupportedVersions,
+        _ => form,
+    };
     let mut body = Vec::new();
-    let legacy = if version == TlsVersion::Tls13 { 0x0303 } else { version.wire() };
+    let legacy = version.wire().min(0x0303);
     body.extend_from_slice(&legacy.to_be_bytes());
     body.extend((0..32).map(|_| rand::random::<u8>()));
     if version == TlsVersion::Tls13 {
@@ -184,8 +224,11 @@ pub fn client_hello(version: TlsVersion, suites: &[u16], server_name: Option<&st
             sa.extend_from_slice(&a.to_be_bytes());
         }
         extension(&mut ext, 0x000d, &sa);
+        if form == HelloForm::SupportedVersions {
+            let [hi, lo] = version.wire().to_be_bytes();
+            extension(&mut ext, 0x002b, &[2, hi, lo]); // supported_versions: this version only
+        }
         if version == TlsVersion::Tls13 {
-            extension(&mut ext, 0x002b, &[2, 0x03, 0x04]); // supported_versions: TLS 1.3 only
             extension(&mut ext, 0x002d, &[1, 1]); // psk_key_exchange_modes: psk_dhe_ke
             let mut ks = Vec::new();
             u16be(&mut ks, 36);
@@ -352,6 +395,10 @@ pub struct VersionProbe {
     pub version: TlsVersion,
     #[serde(flatten)]
     pub offer: Offer,
+    /// The ClientHello form the state rests on (and the suites were enumerated with):
+    /// the one that negotiated the version, else the last one tried.
+    #[serde(default)]
+    pub hello: HelloForm,
     /// Suites the server picked, by IANA name, in the order found.
     pub suites: Vec<String>,
     /// Why the suite list may be incomplete (a chunk without an answer, the limit).
@@ -393,14 +440,30 @@ pub fn probe(addr: SocketAddr, step: Duration, budget: &Budget) -> TlsReport {
     let mut versions = Vec::new();
     let all = legacy_suites();
     for v in TlsVersion::ALL {
-        let Some(t) = budget.step(step) else {
-            versions.push(VersionProbe { version: v, offer: Offer::Unknown { why: "the probe's total budget was spent".into() }, suites: vec![], suites_incomplete: None, suite_ids: vec![] });
-            continue;
-        };
         let suites: &[u16] = if v == TlsVersion::Tls13 { &TLS13_SUITES } else { &all };
-        let reply = exchange(addr, &client_hello(v, suites, None), t);
-        hellos += 1;
-        let offer = judge(v, &reply);
+        // TLS 1.2 in both forms, the second only when the first does not negotiate it.
+        let forms: &[HelloForm] = match v {
+            TlsVersion::Tls12 => &[HelloForm::LegacyVersion, HelloForm::SupportedVersions],
+            TlsVersion::Tls13 => &[HelloForm::SupportedVersions],
+            _ => &[HelloForm::LegacyVersion],
+        };
+        let mut answers: Vec<(HelloForm, Offer, HelloReply)> = Vec::new();
+        for &form in forms {
+            let Some(t) = budget.step(step) else {
+                let reply = HelloReply::NoAnswer { why: format!("the probe's total budget was spent before {} was sent", form.name()) };
+                answers.push((form, judge(v, &reply), reply));
+                break;
+            };
+            let reply = exchange(addr, &client_hello_as(v, form, suites, None), t);
+            hellos += 1;
+            let offer = judge(v, &reply);
+            let offered = matches!(offer, Offer::Offered { .. });
+            answers.push((form, offer, reply));
+            if offered {
+                break;
+            }
+        }
+        let (form, offer, reply) = decide(v, answers);
         if let (Offer::Offered { .. }, HelloReply::ServerHello { certificates, .. }) = (&offer, &reply) {
             if certificate.is_none() {
                 if let Some(c) = certificates.first() {
@@ -408,9 +471,9 @@ pub fn probe(addr: SocketAddr, step: Duration, budget: &Budget) -> TlsReport {
                 }
             }
         }
-        let mut p = VersionProbe { version: v, offer, suites: vec![], suites_incomplete: None, suite_ids: vec![] };
+        let mut p = VersionProbe { version: v, offer, hello: form, suites: vec![], suites_incomplete: None, suite_ids: vec![] };
         if matches!(p.offer, Offer::Offered { .. }) {
-            hellos += enumerate(addr, v, suites, step, budget, &mut p);
+            hellos += enumerate(addr, v, form, suites, step, budget, &mut p);
         }
         versions.push(p);
     }
@@ -439,8 +502,39 @@ pub fn probe(addr: SocketAddr, step: Duration, budget: &Budget) -> TlsReport {
     report
 }
 
+/// One version's state from the answers to its hello forms, in the order sent: offered on the
+/// first form that negotiated it, not offered when every form was refused, else unknown.
+/// Returns the form the state rests on and that form's reply.
+pub fn decide(v: TlsVersion, answers: Vec<(HelloForm, Offer, HelloReply)>) -> (HelloForm, Offer, HelloReply) {
+    if answers.len() < 2 {
+        return answers.into_iter().next().unwrap_or((HelloForm::LegacyVersion, Offer::Unknown { why: "no ClientHello sent".into() }, HelloReply::NoAnswer { why: "no ClientHello sent".into() }));
+    }
+    let said = |form: HelloForm, o: &Offer| match o {
+        Offer::Offered { evidence } | Offer::NotOffered { evidence } => format!("{}: {evidence}", form.name()),
+        Offer::Unknown { why } => format!("{}: no conclusion ({why})", form.name()),
+    };
+    let (mut offered, mut others, mut refused, mut last) = (None, Vec::new(), true, None);
+    for (form, offer, reply) in answers {
+        match offer {
+            Offer::Offered { evidence } if offered.is_none() => offered = Some((form, evidence, reply)),
+            o => {
+                refused &= matches!(o, Offer::NotOffered { .. });
+                others.push(said(form, &o));
+                last = Some((form, reply));
+            }
+        }
+    }
+    let others = others.join("; ");
+    match (offered, last) {
+        (Some((form, evidence, reply)), _) => (form, Offer::Offered { evidence: format!("{evidence} to {} ({others})", form.name()) }, reply),
+        (None, Some((form, reply))) if refused => (form, Offer::NotOffered { evidence: others }, reply),
+        (None, Some((form, reply))) => (form, Offer::Unknown { why: format!("{} not refused in every form: {others}", v.name()) }, reply),
+        (None, None) => (HelloForm::LegacyVersion, Offer::Unknown { why: "no ClientHello sent".into() }, HelloReply::NoAnswer { why: "no ClientHello sent".into() }),
+    }
+}
+
 /// Remove-and-repeat: offer the suites in chunks, drop each one the server picks, until it refuses the rest.
-fn enumerate(addr: SocketAddr, v: TlsVersion, suites: &[u16], step: Duration, budget: &Budget, p: &mut VersionProbe) -> usize {
+fn enumerate(addr: SocketAddr, v: TlsVersion, form: HelloForm, suites: &[u16], step: Duration, budget: &Budget, p: &mut VersionProbe) -> usize {
     let mut hellos = 0;
     for chunk in suites.chunks(CHUNK) {
         let mut left: Vec<u16> = chunk.to_vec();
@@ -454,7 +548,7 @@ fn enumerate(addr: SocketAddr, v: TlsVersion, suites: &[u16], step: Duration, bu
                 return hellos;
             };
             hellos += 1;
-            match exchange(addr, &client_hello(v, &left, None), t) {
+            match exchange(addr, &client_hello_as(v, form, &left, None), t) {
                 HelloReply::ServerHello { version, cipher, .. } if version == v.wire() && left.contains(&cipher) => {
                     left.retain(|&c| c != cipher);
                     p.suite_ids.push(cipher);
@@ -571,6 +665,113 @@ mod tests {
             let len = rec.len() - 5;
             assert!(!(256..512).contains(&len), "{v:?}: {len} bytes is in the F5 hang range");
         }
+    }
+
+    #[test]
+    fn tls12_hello_with_supported_versions_lists_tls12_alone() {
+        let rec = client_hello_as(TlsVersion::Tls12, HelloForm::SupportedVersions, &[0x002f], None);
+        let (_, plain) = tls_parser::parse_tls_plaintext(&rec).unwrap();
+        let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = &plain.msg[0] else { panic!() };
+        assert_eq!(ch.version.0, 0x0303);
+        let ext = tls_parser::parse_tls_client_hello_extensions(ch.ext.unwrap()).unwrap().1;
+        let versions = ext.iter().find_map(|e| if let TlsExtension::SupportedVersions(v) = e { Some(v.iter().map(|x| x.0).collect::<Vec<_>>()) } else { None });
+        assert_eq!(versions, Some(vec![0x0303]));
+        assert!(!ext.iter().any(|e| matches!(e, TlsExtension::KeyShare(_))), "no TLS 1.3 key share in a TLS 1.2 hello");
+        assert!(!(256..512).contains(&(rec.len() - 5)));
+    }
+
+    /// A stand-in for tlslite-ng 0.8.2 under `--max-ver tls1.0`: a hello without
+    /// `supported_versions` gets at most TLS 1.0, one whose `supported_versions` lists 0x0303
+    /// gets TLS 1.2; the suites it accepts are `accepted`, others get handshake_failure.
+    fn tls12_only_via_supported_versions(accepted: &'static [u16]) -> SocketAddr {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for mut s in l.incoming().flatten() {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut head = [0u8; 5];
+                if s.read_exact(&mut head).is_err() || head[0] != 0x16 {
+                    continue;
+                }
+                let mut rec = head.to_vec();
+                rec.resize(5 + u16::from_be_bytes([head[3], head[4]]) as usize, 0);
+                if s.read_exact(&mut rec[5..]).is_err() {
+                    continue;
+                }
+                let Ok((_, plain)) = tls_parser::parse_tls_plaintext(&rec) else { continue };
+                let TlsMessage::Handshake(TlsMessageHandshake::ClientHello(ch)) = &plain.msg[0] else { continue };
+                let ext = ch.ext.and_then(|e| tls_parser::parse_tls_client_hello_extensions(e).ok()).map(|(_, e)| e).unwrap_or_default();
+                let listed = ext.iter().find_map(|e| if let TlsExtension::SupportedVersions(v) = e { Some(v.iter().map(|x| x.0).collect::<Vec<u16>>()) } else { None });
+                let version = match listed {
+                    Some(v) if v.contains(&0x0303) => Some(0x0303),
+                    Some(_) => None,
+                    None => Some(ch.version.0.min(0x0301)),
+                };
+                let suite = ch.ciphers.iter().map(|c| c.0).find(|c| accepted.contains(c));
+                let reply = match (version, suite) {
+                    (None, _) => vec![0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 70],
+                    (_, None) => vec![0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 40],
+                    (Some(v), Some(c)) => {
+                        let mut sh = v.to_be_bytes().to_vec();
+                        sh.extend_from_slice(&[0x42; 32]);
+                        sh.push(0);
+                        sh.extend_from_slice(&c.to_be_bytes());
+                        sh.push(0);
+                        let mut hs = vec![2, 0, 0, sh.len() as u8];
+                        hs.extend_from_slice(&sh);
+                        hs.extend_from_slice(&[14, 0, 0, 0]); // ServerHelloDone
+                        let mut r = vec![0x16, (v >> 8) as u8, v as u8];
+                        r.extend_from_slice(&(hs.len() as u16).to_be_bytes());
+                        r.extend_from_slice(&hs);
+                        r
+                    }
+                };
+                let _ = s.write_all(&reply);
+            }
+        });
+        addr
+    }
+
+    /// Issue (TLS 1.2 probe without supported_versions): tlslite-ng negotiates TLS 1.2 only for
+    /// a hello that lists it in supported_versions; before, aite sent the legacy form alone and
+    /// reported "not offered" where testssl.sh (and any browser) gets TLS 1.2.
+    #[test]
+    fn tls12_offered_through_supported_versions_only() {
+        const ACCEPTED: &[u16] = &[0x0005, 0x000a, 0x002f];
+        let addr = tls12_only_via_supported_versions(ACCEPTED);
+        let r = probe(addr, Duration::from_secs(2), &Budget::new(Duration::from_secs(60)));
+        let v = |x: TlsVersion| r.versions.iter().find(|p| p.version == x).unwrap();
+        let tls12 = v(TlsVersion::Tls12);
+        let Offer::Offered { evidence } = &tls12.offer else { panic!("TLS 1.2: {tls12:?}") };
+        assert_eq!(tls12.hello, HelloForm::SupportedVersions, "{tls12:?}");
+        assert!(evidence.contains("supported_versions") && evidence.contains("legacy-version ClientHello: answered with a ServerHello for TLSv1.0"), "{evidence}");
+        // The suites were enumerated with the hello form that negotiated TLS 1.2.
+        let mut suites = tls12.suite_ids.clone();
+        suites.sort_unstable();
+        assert_eq!((suites.as_slice(), tls12.suites_incomplete.as_deref()), (ACCEPTED, None), "{tls12:?}");
+        let tls10 = v(TlsVersion::Tls10);
+        assert!(matches!(tls10.offer, Offer::Offered { .. }) && tls10.hello == HelloForm::LegacyVersion, "{tls10:?}");
+        assert!(matches!(v(TlsVersion::Tls11).offer, Offer::NotOffered { .. }), "{:?}", v(TlsVersion::Tls11));
+        assert!(matches!(v(TlsVersion::Tls13).offer, Offer::NotOffered { .. }), "{:?}", v(TlsVersion::Tls13));
+        let json = serde_json::to_value(tls12).unwrap();
+        assert_eq!((json["state"].as_str(), json["hello"].as_str()), (Some("offered"), Some("supported-versions")), "{json}");
+    }
+
+    #[test]
+    fn tls12_not_offered_only_when_both_forms_are_refused() {
+        let refused = |form| (form, Offer::NotOffered { evidence: "alert 70 (protocol_version)".into() }, HelloReply::Alert { level: 2, description: 70 });
+        let silent = |form| (form, Offer::Unknown { why: "connection closed".into() }, HelloReply::NoAnswer { why: "connection closed".into() });
+        let (form, offer, _) = decide(TlsVersion::Tls12, vec![refused(HelloForm::LegacyVersion), refused(HelloForm::SupportedVersions)]);
+        assert!(matches!(&offer, Offer::NotOffered { evidence } if evidence.contains("legacy-version") && evidence.contains("supported_versions")), "{offer:?}");
+        assert_eq!(form, HelloForm::SupportedVersions);
+        // A refusal of one form and no answer to the other: no conclusion, not "not offered".
+        for answers in [vec![refused(HelloForm::LegacyVersion), silent(HelloForm::SupportedVersions)], vec![silent(HelloForm::LegacyVersion), refused(HelloForm::SupportedVersions)]] {
+            let (_, offer, _) = decide(TlsVersion::Tls12, answers);
+            assert!(matches!(&offer, Offer::Unknown { why } if why.contains("connection closed")), "{offer:?}");
+        }
+        // One form alone: its own verdict, unannotated.
+        let (form, offer, _) = decide(TlsVersion::Tls10, vec![refused(HelloForm::LegacyVersion)]);
+        assert_eq!((form, offer), (HelloForm::LegacyVersion, Offer::NotOffered { evidence: "alert 70 (protocol_version)".into() }));
     }
 
     #[test]
