@@ -7,9 +7,10 @@
 //! certificate; [`ssh`] identification and KEXINIT algorithms; telnet; [`http`]
 //! Basic authentication with a short default list and the Open Inference
 //! Protocol's `GET /v2`. Findings and per-rule outcomes use the static scan's
-//! types ([`aite_security::Finding`], [`aite_security::RuleOutcome`]) and are
-//! decided from a [`rules::Ledger`]: a rule passes only on subjects it
-//! examined, a step that timed out leaves it "not checked".
+//! types ([`aite_security::Finding`], [`aite_security::RuleOutcome`], the latter
+//! with the subjects a rule does not apply to) and are decided from a
+//! [`rules::Ledger`]: a rule passes only on subjects it examined, a step that
+//! timed out leaves it "not checked".
 //!
 //! Every step has a timeout and the whole probe a total budget; credential
 //! tries are few, paced and recorded one by one. Nothing is exploited, loaded
@@ -46,7 +47,7 @@ pub use scope::{Cidr, PortList, Scope};
 pub use service::Service;
 
 use aite_security::keys::KeyObject;
-use aite_security::{Finding, RuleOutcome, RuleStatus};
+use aite_security::{Finding, RuleStatus};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -167,7 +168,7 @@ pub struct NetworkReport {
     /// Why the probe did not cover everything it was asked to; empty: complete.
     pub gaps: Vec<String>,
     pub seconds: f64,
-    pub rules: Vec<RuleOutcome>,
+    pub rules: Vec<rules::NetworkRuleOutcome>,
     /// Failing findings, then one record per rule that did not fail.
     pub findings: Vec<Finding>,
     pub failures: std::collections::BTreeMap<String, usize>,
@@ -186,6 +187,8 @@ impl NetworkReport {
 const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
 /// The rules of what an HTTP service carries (plain or inside TLS).
 const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
+/// The checks an RTSP port's tunnel 5xx leaves out: the HTTP rules and the malformed-tensor one.
+const TUNNEL_SKIPPED: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
 const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
 
 /// Probe `target` (an address admitted by `options.scope`).
@@ -702,10 +705,10 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             rtsp_checks(addr, &s, options, budget, ledger, findings, attempts, &mut rec);
             // It answered HTTP too (RTSP over HTTP): the HTTP checks run on that answer as well,
             // unless `GET /` got a 5xx (GStreamer's tunnel answers 503 and holds every POST as
-            // the tunnel's client half): nothing is served over HTTP there; the record keeps
-            // that answer (`service.http`) as the evidence.
+            // the tunnel's client half): nothing is served over HTTP there, each HTTP check is
+            // listed as not applicable on this port, and `service.http` keeps the answer.
             match http {
-                Some(h) if h.status >= 500 => {}
+                Some(h) if h.status >= 500 => ledger.not_applicable_on(TUNNEL_SKIPPED, &s, rules::NotApplicableCause::RtspOverHttpTunnel { get_status: h.status }),
                 Some(h) => http_checks(http::Endpoint::plain(addr), &s, h.status, h.www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec),
                 None => {}
             }

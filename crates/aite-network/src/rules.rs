@@ -5,10 +5,15 @@
 //! examined (a port scanned, a TLS service whose versions were all answered);
 //! a subject it reached but could not examine (timeout, reset, budget spent)
 //! makes it "not checked", and nothing to examine makes it "not applicable".
+//! A subject a rule deliberately skips (an RTSP port whose HTTP answer is only
+//! its tunnel's 5xx) is listed as not applicable on that subject with a typed
+//! [`NotApplicableCause`]: it never counts as examined, so it never makes a
+//! rule pass, and a rule examined elsewhere keeps that examination's verdict.
 
 use aite_security::examined::{NotCheckedCause, NotExamined, RuleOutcome, SUBJECT_LIST_MAX};
 use aite_security::finding::Rule;
 use aite_security::{Finding, RuleStatus, Severity};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 const SURFACE: &[&str] = &["ETSI EN 303 645 5.6-1", "EN 18031-1 GEC-2"];
@@ -49,6 +54,50 @@ pub fn fail(rule_id: &str, subject: &str, message: impl Into<String>) -> Finding
     Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: subject.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect() }
 }
 
+/// Why a rule does not apply to one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum NotApplicableCause {
+    /// The port speaks RTSP and its only HTTP is the RTSP-over-HTTP tunnel, which answered
+    /// `GET /` with this 5xx (GStreamer's rtsp-server: 503, every POST held as the tunnel's
+    /// client half): nothing is served over HTTP there.
+    RtspOverHttpTunnel { get_status: u16 },
+}
+
+impl std::fmt::Display for NotApplicableCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotApplicableCause::RtspOverHttpTunnel { get_status } => write!(f, "port identified as RTSP (its RTSP-over-HTTP tunnel answered GET / with HTTP {get_status}); the RTSP checks cover it"),
+        }
+    }
+}
+
+/// A subject a rule reached and does not apply to, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectNotApplicable {
+    pub subject: String,
+    pub cause: NotApplicableCause,
+    /// The cause in one sentence.
+    pub why: String,
+}
+
+/// A network rule's outcome: the static scan's [`RuleOutcome`] and the subjects it does not
+/// apply to (the first [`SUBJECT_LIST_MAX`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkRuleOutcome {
+    #[serde(flatten)]
+    pub outcome: RuleOutcome,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_applicable: Vec<SubjectNotApplicable>,
+}
+
+impl std::ops::Deref for NetworkRuleOutcome {
+    type Target = RuleOutcome;
+    fn deref(&self) -> &RuleOutcome {
+        &self.outcome
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 struct Record {
     examined: usize,
@@ -57,6 +106,7 @@ struct Record {
     not_examined_count: usize,
     not_checked: Option<String>,
     not_applicable: Option<String>,
+    not_applicable_on: Vec<SubjectNotApplicable>,
 }
 
 /// What each network rule examined during one probe.
@@ -91,6 +141,16 @@ impl Ledger {
         }
     }
 
+    /// `rules` do not apply to `subject` (reached, deliberately not run there): listed, not examined.
+    pub fn not_applicable_on(&mut self, rules: &[&str], subject: &str, cause: NotApplicableCause) {
+        for r in rules {
+            let rec = self.record(r);
+            if rec.not_applicable_on.len() < SUBJECT_LIST_MAX {
+                rec.not_applicable_on.push(SubjectNotApplicable { subject: subject.to_string(), cause, why: cause.to_string() });
+            }
+        }
+    }
+
     /// Add what `other` recorded (another port's examination) after what this one holds.
     pub fn merge(&mut self, other: Ledger) {
         for (id, o) in other.records {
@@ -103,6 +163,8 @@ impl Ledger {
             rec.not_examined.truncate(SUBJECT_LIST_MAX);
             rec.not_checked = rec.not_checked.take().or(o.not_checked);
             rec.not_applicable = rec.not_applicable.take().or(o.not_applicable);
+            rec.not_applicable_on.extend(o.not_applicable_on);
+            rec.not_applicable_on.truncate(SUBJECT_LIST_MAX);
         }
     }
 
@@ -117,7 +179,7 @@ impl Ledger {
 
     /// Decide every rule. `incomplete`: why the probe did not cover all it was
     /// asked to (total budget spent); then no rule passes.
-    pub fn outcomes(&self, findings: &[Finding], incomplete: Option<&str>) -> Vec<RuleOutcome> {
+    pub fn outcomes(&self, findings: &[Finding], incomplete: Option<&str>) -> Vec<NetworkRuleOutcome> {
         RULES
             .iter()
             .map(|r| {
@@ -135,11 +197,14 @@ impl Ledger {
                     let first = &rec.not_examined[0];
                     (RuleStatus::NotChecked, Some(C::SubjectsNotExamined), format!("{} {} reached but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
                 } else if rec.examined == 0 {
-                    (RuleStatus::NotApplicable, None, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} on the target", r.subject)))
+                    let why = rec.not_applicable.clone().unwrap_or_else(|| format!("no {} on the target", r.subject));
+                    let skipped = rec.not_applicable_on.first().map(|n| format!("; not applicable on {} subject(s) (first: {}: {})", rec.not_applicable_on.len(), n.subject, n.why)).unwrap_or_default();
+                    (RuleStatus::NotApplicable, None, format!("{why}{skipped}"))
                 } else {
                     (RuleStatus::Pass, None, format!("{examined}, none with {}", r.title))
                 };
-                RuleOutcome { rule: r.id.to_string(), status, subject: r.subject.to_string(), examined: rec.examined, subjects: rec.subjects, not_examined_count: rec.not_examined_count, not_examined: rec.not_examined, failures, reason, not_checked }
+                let outcome = RuleOutcome { rule: r.id.to_string(), status, subject: r.subject.to_string(), examined: rec.examined, subjects: rec.subjects, not_examined_count: rec.not_examined_count, not_examined: rec.not_examined, failures, reason, not_checked };
+                NetworkRuleOutcome { outcome, not_applicable: rec.not_applicable_on }
             })
             .collect()
     }
@@ -208,6 +273,24 @@ mod tests {
         let t = m.iter().find(|x| x.rule == "AITE-NET-TELNET").unwrap();
         assert_eq!((t.examined, t.subjects.clone(), t.status), (2, vec!["p1".to_string(), "p2".to_string()], RuleStatus::Pass));
         assert_eq!(m.iter().find(|x| x.rule == "AITE-NET-SSH-WEAK-ALGORITHM").unwrap().status, RuleStatus::NotChecked);
+        // Not applicable on a subject: never a pass on its own; beside an examination, that examination's verdict.
+        let mut l = Ledger::default();
+        let tunnel = NotApplicableCause::RtspOverHttpTunnel { get_status: 503 };
+        l.not_applicable_on(&["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED"], "127.0.0.1:554/tcp", tunnel);
+        let mut other = Ledger::default();
+        other.examined(&["AITE-NET-OIP-UNAUTHENTICATED"], "127.0.0.1:8080/tcp");
+        l.merge(other);
+        let o = l.outcomes(&[], None);
+        let get = |id: &str| o.iter().find(|x| x.rule == id).unwrap().clone();
+        let http = get("AITE-NET-HTTP-DEFAULT-CREDENTIAL");
+        assert_eq!((http.status, http.examined), (RuleStatus::NotApplicable, 0), "{http:?}");
+        assert!(http.reason.contains("127.0.0.1:554/tcp: port identified as RTSP (its RTSP-over-HTTP tunnel answered GET / with HTTP 503)"), "{}", http.reason);
+        let oip = get("AITE-NET-OIP-UNAUTHENTICATED");
+        assert_eq!((oip.status, oip.examined, oip.subjects.clone()), (RuleStatus::Pass, 1, vec!["127.0.0.1:8080/tcp".to_string()]), "{oip:?}");
+        assert_eq!(oip.not_applicable, vec![SubjectNotApplicable { subject: "127.0.0.1:554/tcp".into(), cause: tunnel, why: tunnel.to_string() }]);
+        let json = serde_json::to_value(&oip).unwrap();
+        assert_eq!((json["status"].as_str(), json["not_applicable"][0]["cause"]["kind"].as_str(), json["not_applicable"][0]["cause"]["get_status"].as_u64()), (Some("pass"), Some("rtsp-over-http-tunnel"), Some(503)), "{json}");
+        assert!(serde_json::to_value(get("AITE-NET-TELNET")).unwrap().get("not_applicable").is_none(), "no empty list in the evidence");
         let log = sarif(&f, "0", serde_json::json!({}));
         let i = log["runs"][0]["results"][0]["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(log["runs"][0]["tool"]["driver"]["rules"][i]["id"], "AITE-NET-SSH-WEAK-ALGORITHM");

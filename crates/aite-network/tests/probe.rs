@@ -504,6 +504,59 @@ fn a_port_answering_rtsp_and_http_gets_the_http_checks_too() {
     assert_eq!(rtsp.status, RuleStatus::NotChecked, "the RTSP checks ran too (this server accepts any route): {rtsp:?}");
 }
 
+/// GStreamer's rtsp-server on its RTSP port: OPTIONS gets RTSP, `GET /` its RTSP-over-HTTP
+/// tunnel's `503 Service Unavailable`. The HTTP checks are not run there, and the evidence
+/// says so per rule and port (a typed not-applicable entry); with no other HTTP service the
+/// HTTP rules are not applicable, never passed. Before, they were left out without a word.
+#[test]
+fn an_rtsp_tunnel_answering_503_lists_the_http_checks_as_not_applicable_there() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut s = s;
+                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut got = Vec::new();
+                let mut b = [0u8; 2048];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&b[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&got).into_owned();
+                let answer: &[u8] = if !text.contains("RTSP/1.0") {
+                    b"HTTP/1.0 503 Service Unavailable\r\nServer: GStreamer RTSP Server\r\n\r\n"
+                } else if text.starts_with("DESCRIBE") {
+                    b"RTSP/1.0 404 Not Found\r\nCSeq: 2\r\n\r\n"
+                } else {
+                    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\nServer: GStreamer RTSP server\r\n\r\n"
+                };
+                let _ = s.write_all(answer);
+            });
+        }
+    });
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let r = probe("127.0.0.1", &opts).unwrap();
+    assert!(matches!(&r.services[0].service, Service::Rtsp { http: Some(h), .. } if h.status == 503), "{:?}", r.services[0]);
+    let subject = format!("127.0.0.1:{port}/tcp");
+    for id in ["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
+        let o = r.rules.iter().find(|o| o.rule == id).unwrap();
+        assert_eq!((o.status, o.examined), (RuleStatus::NotApplicable, 0), "{id}: {o:?}");
+        assert_eq!(o.not_applicable.len(), 1, "{id}: {o:?}");
+        let n = &o.not_applicable[0];
+        assert_eq!((n.subject.as_str(), n.cause), (subject.as_str(), aite_network::rules::NotApplicableCause::RtspOverHttpTunnel { get_status: 503 }), "{id}");
+        assert_eq!(n.why, "port identified as RTSP (its RTSP-over-HTTP tunnel answered GET / with HTTP 503); the RTSP checks cover it");
+        assert!(o.reason.contains(&subject), "{id}: {}", o.reason);
+    }
+    // The RTSP checks did run on the port.
+    let rtsp = r.rules.iter().find(|o| o.rule == "AITE-NET-RTSP-UNAUTHENTICATED").unwrap();
+    assert_eq!((rtsp.status, rtsp.examined), (RuleStatus::Pass, 1), "{rtsp:?}");
+    assert!(r.services[0].oip_status.is_none() && r.services[0].onvif.is_none(), "{:?}", r.services[0]);
+}
+
 /// OpenSSH with `PasswordAuthentication no` and `Match User root` / `PasswordAuthentication
 /// yes` (russh in process: publickey for every user, password for root, root:root): the
 /// random user is offered publickey only, but each default-list user is asked too, so the
