@@ -867,6 +867,10 @@ pub struct OcrArgs {
     /// Lines attacked per image, in reading order.
     #[arg(long, default_value_t = 1)]
     pub attack_lines: usize,
+    /// What the manufacturer declares, as aite.toml's [declared] (repeatable), recorded in
+    /// results.json: `--declared ocr_char_accuracy=0.9` is what ROB-OCR-CHAR-ACCURACY compares with (--profile).
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub declared: Vec<String>,
     #[command(flatten)]
     pub output: OutputArgs,
     #[command(flatten)]

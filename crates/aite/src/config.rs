@@ -100,6 +100,13 @@ pub struct TargetConfig {
     /// The reference model (e.g. fp32 before quantisation) for agreement and its own accuracy.
     #[serde(default)]
     pub reference_model: Option<PathBuf>,
+    /// An OCR terminal (`[dataset].task` ocr): `model` is the text detector, this the
+    /// recogniser (PP-OCR rec, its charset in the ONNX metadata `character`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rec: Option<PathBuf>,
+    /// An OCR terminal's text direction classifier (0 / 180 degrees); without it no crop is turned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cls: Option<PathBuf>,
     #[serde(default = "one")]
     pub threads: usize,
     /// Batch size of the batch-invariance check (needs a model with a free batch dimension).
@@ -373,6 +380,9 @@ impl RunConfig {
         if let Some(r) = c.target.reference_model.as_mut() {
             rel(r);
         }
+        for m in [c.target.rec.as_mut(), c.target.cls.as_mut()].into_iter().flatten() {
+            rel(m);
+        }
         if let Some(d) = c.dataset.as_mut() {
             rel(&mut d.path);
             if let Some(l) = d.labels.as_mut() {
@@ -427,35 +437,17 @@ impl RunConfig {
         if let Some(d) = c.dataset.as_ref().filter(|d| d.task.as_ref().is_some_and(|t| !t.as_str().is_some_and(|t| t.ends_with(".toml")))) {
             d.task_spec().map_err(|e| invalid(line_of_key(text, "task"), e))?;
         }
-        for (k, v) in &c.declared {
-            if !matches!(v, toml::Value::Float(_) | toml::Value::Integer(_) | toml::Value::String(_) | toml::Value::Boolean(_)) {
-                return Err(invalid(line_of_key(text, k), format!("declared.{k} must be a number, string or boolean")));
+        // An OCR pipeline's models need an OCR task (a task file is read once paths are resolved).
+        let ocr_model = if c.target.rec.is_some() { Some("rec") } else { c.target.cls.as_ref().map(|_| "cls") };
+        if let Some(key) = ocr_model {
+            let task = c.dataset.as_ref().and_then(|d| d.task.as_ref());
+            let file = task.and_then(|t| t.as_str()).is_some_and(|t| t.ends_with(".toml"));
+            let ocr = c.dataset.as_ref().and_then(|d| d.task_spec().ok().flatten()).is_some_and(|t| matches!(t, aite_task::TaskSpec::Ocr(_)));
+            if !ocr && !file {
+                return Err(invalid(line_of_key(text, key), format!("[target].{key} is an OCR pipeline's model, and [dataset].task is not an OCR task\n  hint: task = \"ppocr-v4\" in [dataset]")));
             }
         }
-        if let Some(fps) = c.declared.get("fps") {
-            let ok = match fps {
-                toml::Value::Float(f) => *f > 0.0,
-                toml::Value::Integer(i) => *i > 0,
-                _ => false,
-            };
-            if !ok {
-                return Err(invalid(line_of_key(text, "fps"), "declared.fps must be a positive number of frames per second".into()));
-            }
-        }
-        if let Some(a) = c.declared.get("detection_ap") {
-            if !a.as_float().or(a.as_integer().map(|i| i as f64)).is_some_and(|v| v > 0.0 && v <= 1.0) {
-                return Err(invalid(line_of_key(text, "detection_ap"), "declared.detection_ap must be a fraction between 0.0 and 1.0 (COCO AP@[.5:.95], e.g. 0.35)".into()));
-            }
-        }
-        if let Some(a) = c.declared.get("top1_accuracy") {
-            let ok = match a {
-                toml::Value::Float(f) => (0.0..=1.0).contains(f),
-                _ => false,
-            };
-            if !ok {
-                return Err(invalid(line_of_key(text, "top1_accuracy"), "declared.top1_accuracy must be a fraction between 0.0 and 1.0 (e.g. 0.85)".into()));
-            }
-        }
+        check_declared(&c.declared).map_err(|(key, message)| invalid(line_of_key(text, &key), message))?;
         Ok(c)
     }
 
@@ -475,6 +467,39 @@ impl RunConfig {
             _ => None,
         })
     }
+}
+
+/// What a manufacturer may declare: numbers, strings or booleans; `fps` positive; the
+/// fractions (`top1_accuracy`, `detection_ap`, `ocr_char_accuracy`) in range. `Err((key, message))`.
+pub fn check_declared(declared: &toml::Table) -> Result<(), (String, String)> {
+    let bad = |k: &str, message: &str| Err((k.to_string(), message.to_string()));
+    for (k, v) in declared {
+        if !matches!(v, toml::Value::Float(_) | toml::Value::Integer(_) | toml::Value::String(_) | toml::Value::Boolean(_)) {
+            return Err((k.clone(), format!("declared.{k} must be a number, string or boolean")));
+        }
+    }
+    let number = |v: &toml::Value| v.as_float().or(v.as_integer().map(|i| i as f64));
+    if let Some(fps) = declared.get("fps") {
+        if !number(fps).is_some_and(|f| f > 0.0) {
+            return bad("fps", "declared.fps must be a positive number of frames per second");
+        }
+    }
+    if let Some(a) = declared.get("detection_ap") {
+        if !number(a).is_some_and(|v| v > 0.0 && v <= 1.0) {
+            return bad("detection_ap", "declared.detection_ap must be a fraction between 0.0 and 1.0 (COCO AP@[.5:.95], e.g. 0.35)");
+        }
+    }
+    if let Some(a) = declared.get("ocr_char_accuracy") {
+        if !number(a).is_some_and(|v| v > 0.0 && v <= 1.0) {
+            return bad("ocr_char_accuracy", "declared.ocr_char_accuracy must be a fraction between 0.0 and 1.0 (1 - character edits / label characters, e.g. 0.9)");
+        }
+    }
+    if let Some(a) = declared.get("top1_accuracy") {
+        if !a.as_float().is_some_and(|f| (0.0..=1.0).contains(&f)) {
+            return bad("top1_accuracy", "declared.top1_accuracy must be a fraction between 0.0 and 1.0 (e.g. 0.85)");
+        }
+    }
+    Ok(())
 }
 
 fn line_of_key(text: &str, key: &str) -> usize {

@@ -609,7 +609,7 @@ fn ocr_read_end_to_end_latency_with_named_stages() {
 /// `aite ocr --labels --corruptions --profile P` judges what it measured (issue 16): the OCR
 /// requirements get verdicts from the run's figures (ROB-OCR-CORRUPTION-RELATIVE from the
 /// recorded bootstrap interval against 0.5, checked by hand here; ROB-OCR-CHAR-ACCURACY NOT_TESTED:
-/// `aite ocr` has no declared value), the others are out of scope, the exit code is the verdict's.
+/// no `--declared` value), the others are out of scope, the exit code is the verdict's.
 #[test]
 fn ocr_profile_judges_the_ocr_suites() {
     let Some(assets) = shared_assets() else { return };
@@ -634,4 +634,117 @@ fn ocr_profile_judges_the_ocr_suites() {
     // --profile without a suite to judge is refused.
     let (r, _, _out) = ocr_suite(&assets, &[photo.as_os_str(), "--profile".as_ref(), "industrial-vision".as_ref()]);
     assert!(r.code != 0 && r.stderr.contains("--profile judges the OCR suites"), "{}", r.stderr);
+}
+
+/// The run configuration of an OCR terminal: the PP-OCRv4 pipeline on the product photo (a CSV
+/// manifest naming it), `labels` when given, the declared character accuracy, latency off and
+/// `robustness` as the `[suites.robustness]` table.
+fn ocr_terminal(assets: &Path, work: &Path, name: &str, labels: Option<&Path>, declared: f64, robustness: &str) -> PathBuf {
+    let m = models(assets);
+    let manifest = work.join("images.csv");
+    std::fs::write(&manifest, format!("path,label\n{},\n", assets.join(PHOTO).display())).unwrap();
+    let labels = labels.map_or(String::new(), |l| format!("labels = {:?}\n", l.display().to_string()));
+    let toml = format!(
+        "schema = \"aite.config/v1\"\nprofile = \"industrial-vision\"\nout = \"{name}\"\n\n[target]\nengine = \"{}\"\nmodel = {:?}\nrec = {:?}\ncls = {:?}\n\n\
+         [dataset]\npath = {:?}\ntask = \"ppocr-v4\"\n{labels}\n[declared]\nocr_char_accuracy = {declared}\n\n\
+         [suites.latency]\nenabled = false\n\n[suites.periodic]\nenabled = false\n\n[suites.robustness]\n{robustness}\n",
+        engine(),
+        m.join("ch_PP-OCRv4_det_infer.onnx").display().to_string(),
+        m.join("ch_PP-OCRv4_rec_infer.onnx").display().to_string(),
+        m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string(),
+        manifest.display().to_string(),
+    );
+    let path = work.join(format!("{name}.toml"));
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn requirement(assessment: &serde_json::Value, id: &str) -> serde_json::Value {
+    assessment["requirements"].as_array().unwrap().iter().find(|x| x["id"] == id).unwrap_or_else(|| panic!("{id}: {assessment}")).clone()
+}
+
+/// `aite run` on an OCR terminal (`[dataset].task = "ppocr-v4"`, `[target]` model/rec/cls,
+/// `[dataset].labels`): the OCR step writes `ocr_accuracy` (its character accuracy recomputed
+/// here from `ocr-lines.jsonl` with an independent edit distance) and a bounded sweep
+/// (brightness s3), and ROB-OCR-CHAR-ACCURACY is PASS against a declared value below the
+/// measured figure and FAIL against one above it; the classifier suites are not applicable; with
+/// robustness disabled the sweep is not run, and without labels ocr_accuracy is not run, each
+/// saying why and naming the key. `aite ocr --declared ocr_char_accuracy=... --profile` judges
+/// the same requirement standalone with the same figure.
+#[test]
+fn run_and_ocr_judge_the_declared_character_accuracy() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let photo = assets.join(PHOTO);
+    let lines: Vec<serde_json::Value> = PHOTO_LINES.iter().map(|t| serde_json::json!({ "transcription": t })).collect();
+    let labels = work.path().join("Label.txt");
+    std::fs::write(&labels, format!("{}\t{}\n", photo.display(), serde_json::Value::from(lines))).unwrap();
+    let aite_run = |config: &Path| {
+        let r = run(aite().arg("run").arg("-c").arg(config).arg("--no-history"));
+        let out = config.with_extension("");
+        let folder = run_folder(&work.path().join(out.file_name().unwrap()));
+        let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))).unwrap();
+        (r, folder, a)
+    };
+
+    // Declared below the measured figure, with a bounded corruption sweep.
+    let low = 0.05;
+    let (r, folder, a) = aite_run(&ocr_terminal(&assets, work.path(), "below", Some(&labels), low, "corruptions = \"brightness\"\nseverities = [3]\ncorruption_frames = 1"));
+    let res = results(&folder);
+    let acc = &res["suites"]["ocr_accuracy"];
+    let measured = acc["scores"]["char_accuracy"]["value"].as_f64().unwrap_or_else(|| panic!("{acc}\n{}", r.stderr));
+    let evidence: Vec<serde_json::Value> = std::fs::read_to_string(folder.join("ocr-lines.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let (mut edits, mut chars) = (0, 0);
+    for l in &evidence {
+        let (p, t): (Vec<char>, Vec<char>) = (l["prediction"].as_str().unwrap_or("").chars().collect(), l["label"].as_str().unwrap_or("").chars().collect());
+        edits += levenshtein(&p, &t);
+        chars += t.len();
+    }
+    assert!((measured - (1.0 - edits as f64 / chars as f64)).abs() < 1e-12, "{measured} vs {edits}/{chars}");
+    assert!(low < measured && measured < 0.99, "the photo's character accuracy {measured} leaves room above and below");
+    assert_eq!(res["declared"]["ocr_char_accuracy"].as_f64(), Some(low));
+    let got = requirement(&a, "ROB-OCR-CHAR-ACCURACY");
+    assert_eq!(got["verdict"], "PASS", "{got}");
+    let rel = &res["suites"]["ocr_corruptions"]["relative_char_accuracy"];
+    assert_eq!(res["suites"]["ocr_corruptions"]["cells"].as_array().map(Vec::len), Some(1), "{}", res["suites"]["ocr_corruptions"]);
+    let (lo, hi) = (rel["ci95_low"].as_f64().unwrap(), rel["ci95_high"].as_f64().unwrap());
+    let want = if lo >= 0.5 { "PASS" } else if hi < 0.5 { "FAIL" } else { "INCONCLUSIVE" };
+    assert_eq!(requirement(&a, "ROB-OCR-CORRUPTION-RELATIVE")["verdict"], want, "{rel}");
+    assert_eq!(res["suites"]["accuracy"]["status"], "not-applicable", "{}", res["suites"]["accuracy"]);
+    assert!(res["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "ocr-labels") && res["inputs"].as_array().unwrap().iter().any(|i| i["role"] == "ocr-rec"), "{}", res["inputs"]);
+    eprintln!("aite run, OCR terminal ({}): character accuracy {measured:.4} >= declared {low} -> PASS; brightness s3 relative {} -> {want}", engine(), rel["value"]);
+
+    // Declared above it, robustness off: FAIL, and the sweep not run with the key that enables it.
+    let high = measured + (1.0 - measured) / 2.0;
+    let (_, folder, a) = aite_run(&ocr_terminal(&assets, work.path(), "above", Some(&labels), high, "enabled = false"));
+    let res = results(&folder);
+    assert_eq!(res["suites"]["ocr_accuracy"]["scores"]["char_accuracy"]["value"].as_f64(), Some(measured));
+    let got = requirement(&a, "ROB-OCR-CHAR-ACCURACY");
+    assert_eq!(got["verdict"], "FAIL", "{got}");
+    let sweep = &res["suites"]["ocr_corruptions"];
+    assert!(sweep["status"] == "not-run" && sweep["why"].as_str().unwrap().contains("enabled = false"), "{sweep}");
+    assert_eq!(requirement(&a, "ROB-OCR-CORRUPTION-RELATIVE")["verdict"], "NOT_TESTED");
+
+    // No labels: ocr_accuracy is not run and says which key would enable it.
+    let (_, folder, a) = aite_run(&ocr_terminal(&assets, work.path(), "unlabelled", None, low, "enabled = false"));
+    let acc = &results(&folder)["suites"]["ocr_accuracy"];
+    assert!(acc["status"] == "not-run" && acc["why"].as_str().unwrap().contains("[dataset].labels"), "{acc}");
+    assert_eq!(requirement(&a, "ROB-OCR-CHAR-ACCURACY")["verdict"], "NOT_TESTED");
+
+    // `aite ocr --declared ... --profile`: the same requirement, the same figure, both verdicts.
+    for (declared, verdict) in [(low, "PASS"), (high, "FAIL")] {
+        let value = format!("ocr_char_accuracy={declared}");
+        let (r, _, out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--declared".as_ref(), value.as_ref(), "--profile".as_ref(), "industrial-vision".as_ref()]);
+        let folder = run_folder(out.path());
+        let res = results(&folder);
+        assert_eq!((res["declared"]["ocr_char_accuracy"].as_f64(), res["suites"]["ocr_accuracy"]["scores"]["char_accuracy"]["value"].as_f64()), (Some(declared), Some(measured)), "{}", r.stderr);
+        let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap()).unwrap();
+        let got = requirement(&a, "ROB-OCR-CHAR-ACCURACY");
+        assert_eq!(got["verdict"], verdict, "{got}");
+    }
+    // A declared value that is not a fraction, or not KEY=VALUE, is refused before any model runs.
+    for (bad, says) in [("ocr_char_accuracy=85", "fraction"), ("ocr_char_accuracy", "KEY=VALUE")] {
+        let (r, _, _out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--declared".as_ref(), bad.as_ref()]);
+        assert!(r.code != 0 && r.stderr.contains("--declared") && r.stderr.contains(says), "{bad}: {}", r.stderr);
+    }
 }

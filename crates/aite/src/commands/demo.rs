@@ -101,6 +101,7 @@ pub fn run(a: DemoArgs, cancel: &Cancel) -> Result<u8> {
         task: None,
         labels: None,
         detector: Some(detector),
+        ocr: Default::default(),
     };
     let (key, public) = match &a.sign {
         Some(k) => (k.clone(), None),

@@ -1,7 +1,8 @@
 //! `aite ocr IMAGE... --det --rec [--cls]`: PP-OCR on images, one JSON line per text line;
 //! with `--labels`, `--consistency`, `--corruptions` or `--attack`, the OCR suites written as one
 //! evidence run folder (suites `ocr_accuracy`, `ocr_repeatability`, `ocr_agreement`,
-//! `ocr_degenerate_frames`, `ocr_corruptions`, `ocr_attack`).
+//! `ocr_degenerate_frames`, `ocr_corruptions`, `ocr_attack`). [`measure`] runs those suites for
+//! both `aite ocr` and `aite run`'s OCR step.
 
 use crate::cli::{EngineArg, OcrArgs};
 use crate::common::*;
@@ -14,7 +15,7 @@ use aite_robustness::attack::ocr::{ocr_attack, OcrAttackSettings};
 use aite_robustness::ocr::{ocr_agreement, ocr_degenerate_frames, ocr_repeatability};
 use aite_robustness::{CorruptionKind, FrameVerdict, ParameterTable};
 use aite_target::Cancel;
-use aite_task::{Frame, OcrLabels, OcrModel, OcrPipeline, OcrSpec, TaskSpec, TextLine};
+use aite_task::{Frame, OcrLabelledImage, OcrLabels, OcrModel, OcrPipeline, OcrSpec, TaskSpec, TextLine};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,11 @@ fn task(a: &OcrArgs) -> Result<OcrSpec> {
 
 /// The three models on one engine.
 pub(crate) fn pipeline(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Path>, engine: EngineArg, threads: usize) -> Result<OcrPipeline> {
+    pipeline_on(spec, det, rec, cls, engine_kind(engine), threads)
+}
+
+/// [`pipeline`] with the engine as `aite run` names it.
+pub(crate) fn pipeline_on(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Path>, kind: EngineKind, threads: usize) -> Result<OcrPipeline> {
     for (role, path) in [("--det", Some(det)), ("--rec", Some(rec)), ("--cls", cls)] {
         if let Some(p) = path.filter(|p| !p.exists()) {
             bail!("{role} {}: no such file", p.display());
@@ -42,7 +48,6 @@ pub(crate) fn pipeline(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Path>
         bail!("{} has no `character` entry in its ONNX metadata\n  hint: --rec takes a PP-OCR recogniser, which stores its dictionary there", rec.display());
     };
     let model = |path: &Path| -> Result<OcrModel> {
-        let kind = engine_kind(engine);
         Ok(match kind {
             EngineKind::Tract => {
                 let path = path.to_path_buf();
@@ -55,11 +60,166 @@ pub(crate) fn pipeline(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Path>
     Ok(OcrPipeline::new(spec, model(det)?, cls, model(rec)?, character)?)
 }
 
-fn load_frame(image: &Path) -> Result<Frame> {
+pub(crate) fn load_frame(image: &Path) -> Result<Frame> {
     let bytes = std::fs::read(image).with_context(|| format!("cannot read {}", image.display()))?;
     let decoded = aite_data::decode(&image.display().to_string(), &bytes, aite_data::ColorOrder::Rgb)?;
     Frame::new(decoded.width, decoded.height, decoded.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect()).with_context(|| format!("{}: decoded image has no pixels", image.display()))
 }
+
+/// The images read: `given` as named, or the labelled ones when none is given; with labels,
+/// each given image must be labelled (by its path or its name in the labels file).
+pub(crate) fn select_images(labels: Option<&OcrLabels>, given: &[(String, PathBuf)]) -> Result<Vec<(String, PathBuf)>> {
+    let same = |a: &Path, b: &Path| a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+    match (labels, given.is_empty()) {
+        (None, true) => bail!("no image given\n  hint: pass images, or --labels Label.txt to read the labelled ones"),
+        (None, false) => Ok(given.to_vec()),
+        (Some(l), true) => Ok(l.images.iter().map(|i| (i.name.clone(), i.path.clone())).collect()),
+        (Some(l), false) => given
+            .iter()
+            .map(|(name, p)| {
+                let found = l.images.iter().find(|i| same(&i.path, p) || Path::new(&i.name) == p.as_path() || i.name == *name);
+                found.map(|i| (i.name.clone(), i.path.clone())).with_context(|| format!("{} is not labelled in {}", p.display(), l.source.display()))
+            })
+            .collect(),
+    }
+}
+
+/// `--declared KEY=VALUE` (repeatable), as `[declared]` in aite.toml takes them: the value is
+/// read as TOML (`0.9` a number, `true` a boolean, anything else a string) and checked alike.
+pub(crate) fn declared_values(pairs: &[String]) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let mut table = toml::Table::new();
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=').map(|(k, v)| (k.trim(), v.trim())).filter(|(k, _)| !k.is_empty()) else {
+            bail!("--declared {pair}: expected KEY=VALUE, e.g. --declared ocr_char_accuracy=0.9");
+        };
+        let parsed = toml::from_str::<toml::Table>(&format!("v = {value}")).ok().and_then(|mut t| t.remove("v")).unwrap_or_else(|| toml::Value::String(value.to_string()));
+        table.insert(key.to_string(), parsed);
+    }
+    crate::config::check_declared(&table).map_err(|(_, message)| anyhow::anyhow!("--declared: {message}"))?;
+    Ok(table.into_iter().map(|(k, v)| (k, serde_json::to_value(v).unwrap_or(serde_json::Value::Null))).collect())
+}
+
+/// The OCR suites to run and on which frames: `aite ocr` builds it from its flags, `aite run`
+/// from aite.toml and the profile. A suite that is `None` is not written (its caller says why).
+pub(crate) struct OcrSuites<'a> {
+    /// The labels file and, per frame in order, its labelled image: `ocr_accuracy`, and the
+    /// corruption sweep's ground truth (else the clean reading is).
+    pub labels: Option<(&'a Path, Vec<OcrLabelledImage>)>,
+    pub accuracy: bool,
+    pub consistency: Option<OcrConsistency>,
+    /// The sweep, on the first `frames` frames.
+    pub corruptions: Option<(OcrSweepOptions, usize)>,
+    /// The attack, on the first `frames` frames.
+    pub attack: Option<(OcrAttackSettings, usize)>,
+    pub seed: u64,
+}
+
+/// Repeatability, degenerate frames and agreement with a reference pipeline.
+pub(crate) struct OcrConsistency {
+    pub repeats: usize,
+    pub frames: usize,
+    /// The reference pipeline with the (reference, deployed) names, or why agreement is not run.
+    pub reference: std::result::Result<(OcrPipeline, (String, String)), String>,
+}
+
+/// What [`measure`] wrote besides its suites.
+pub(crate) struct OcrMeasured {
+    /// Raw files as (suite, file name, bytes).
+    pub files: Vec<(&'static str, String, Vec<u8>)>,
+    /// Every consistency check held (repeats identical, reference agreeing, no text in a degenerate frame).
+    pub consistent: bool,
+    pub interrupted: bool,
+}
+
+/// Run the OCR suites of `suites` on `frames` (`read`: each frame's clean lines) into `results`.
+pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], read: &[Vec<TextLine>], suites: OcrSuites, results: &mut Results, cancel: &Cancel, quiet: bool, say: &dyn Fn(String)) -> Result<OcrMeasured> {
+    let mut files = vec![];
+    let mut ok = true;
+    let first = |n: usize| &frames[..n.clamp(1, frames.len().max(1)).min(frames.len())];
+    // Accuracy against labels.
+    if let (Some((_, lab)), true) = (&suites.labels, suites.accuracy) {
+        let pairs: Vec<(&OcrLabelledImage, &[TextLine])> = lab.iter().zip(read).map(|(l, p)| (l, p.as_slice())).collect();
+        let report = ocr_accuracy(&pairs, OCR_BOOTSTRAP_RESAMPLES, suites.seed);
+        let mut jsonl = String::new();
+        for l in &report.lines {
+            jsonl.push_str(&serde_json::to_string(l)?);
+            jsonl.push('\n');
+        }
+        files.push(("ocr_accuracy", "ocr-lines.jsonl".to_string(), jsonl.into_bytes()));
+        say(format!(
+            "OCR accuracy: {} images, {} labelled lines, {} read: {} matched, {} missed, {} spurious, {} in do-not-care regions",
+            report.images, report.label_lines, report.predicted_lines, report.matched, report.missed, report.spurious, report.ignored
+        ));
+        match &report.scores {
+            Some(s) => say(format!(
+                "  character accuracy {:.4} ({:.4} - {:.4}), word accuracy {:.4} ({:.4} - {:.4}), 1 - NED {:.4} ({:.4} - {:.4}), lines exact {}/{} ({:.4} - {:.4})",
+                s.char_accuracy.value, s.char_accuracy.ci95_low, s.char_accuracy.ci95_high, s.word_accuracy.value, s.word_accuracy.ci95_low, s.word_accuracy.ci95_high,
+                s.one_minus_ned.value, s.one_minus_ned.ci95_low, s.one_minus_ned.ci95_high, s.line_accuracy.successes, s.line_accuracy.trials, s.line_accuracy.ci95_low, s.line_accuracy.ci95_high
+            )),
+            None => say("  nothing scored: no labelled line and no line read".into()),
+        }
+        results.add_suite("ocr_accuracy", &report);
+    }
+    if let Some(c) = suites.consistency {
+        let frames = first(c.frames);
+        let rep = ocr_repeatability(deployed, frames, c.repeats)?;
+        say(format!("OCR repeatability: {}/{} images identical over {} reads ({} lines; max score difference {:.2e}, max box difference {})", rep.identical_frames, rep.frames, rep.repeats, rep.lines, rep.max_score_diff, rep.max_box_diff));
+        ok &= rep.identical;
+        results.add_suite("ocr_repeatability", &rep);
+        match c.reference {
+            Ok((mut reference, names)) => {
+                let agr = ocr_agreement(&mut reference, deployed, (&names.0, &names.1), frames)?;
+                say(format!(
+                    "OCR agreement with the reference ({}): {} / {} reference lines matched, {} identical strings, {} unmatched reference, {} unmatched deployed, character accuracy vs reference {}, {}/{} images identical",
+                    names.0, agr.matched, agr.reference_lines, agr.same_text, agr.unmatched_reference, agr.unmatched_deployed,
+                    agr.char_accuracy_vs_reference.map_or("n/a".into(), |v| format!("{v:.4}")), agr.frame_agreement.successes, agr.frame_agreement.trials
+                ));
+                ok &= agr.frame_agreement.successes == agr.frame_agreement.trials;
+                results.add_suite("ocr_agreement", &agr);
+            }
+            Err(why) => results.suite_not_run("ocr_agreement", &why),
+        }
+        let (w, h) = frames.first().map_or((640, 480), |(_, f)| (f.width, f.height));
+        let degenerate = ocr_degenerate_frames(deployed, w, h, suites.seed);
+        for d in &degenerate {
+            say(format!("  degenerate {:?}: {:?} -> {:?}", d.kind, d.outcome, d.verdict));
+        }
+        ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
+        results.add_suite("ocr_degenerate_frames", &degenerate);
+    }
+    let mut interrupted = cancel.is_cancelled();
+    if let (Some((options, n)), false) = (&suites.corruptions, interrupted) {
+        let gt = match &suites.labels {
+            Some((src, lab)) => OcrGroundTruth::Labels { source: src.display().to_string(), images: lab.iter().take(first(*n).len()).cloned().collect() },
+            None => OcrGroundTruth::CleanPredictions,
+        };
+        let rgb: Vec<(String, image::RgbImage)> = first(*n).iter().map(|(id, f)| (id.clone(), image::RgbImage::from_raw(f.width as u32, f.height as u32, f.data.clone()).expect("a frame's pixels fit its size"))).collect();
+        let pb = bar((options.kinds.len() * options.severities.len()) as u64, "ocr corruptions", quiet);
+        let report = ocr_sweep(deployed, &rgb, options, &gt, OCR_SWEEP_BOOTSTRAP_RESAMPLES, cancel)?;
+        pb.finish_and_clear();
+        interrupted |= report.interrupted;
+        say(format!(
+            "OCR corruptions ({}): clean {:.4}; mean over {} cells {:.4} ({:.4} - {:.4}); relative {}",
+            report.accuracy_name, report.clean.char_accuracy, report.cells.len(), report.mean_char_accuracy.value, report.mean_char_accuracy.ci95_low, report.mean_char_accuracy.ci95_high,
+            report.relative_char_accuracy.map_or(format!("not reported ({:?})", report.relative_status), |r| format!("{:.4} ({:.4} - {:.4})", r.value, r.ci95_low, r.ci95_high))
+        ));
+        files.push(("ocr_corruptions", "ocr-corruption-lines.jsonl".to_string(), report.lines_jsonl()));
+        results.add_suite("ocr_corruptions", &report);
+    }
+    if let (Some((settings, n)), false) = (&suites.attack, interrupted) {
+        let report = ocr_attack(deployed, first(*n), settings, cancel)?;
+        interrupted |= report.interrupted;
+        let rate = |p: &Option<aite_accuracy::Proportion>| p.as_ref().map_or("no rate (no line attacked)".into(), |p| format!("{}/{} ({:.4} - {:.4})", p.successes, p.trials, p.ci95_low, p.ci95_high));
+        say(format!(
+            "OCR attack (Square L-inf, eps {:.4}, {} queries per line, the last one verifying): {} lines changed, median queries {}; noise baseline {}; {} images without text (not applicable)",
+            settings.epsilon, settings.budget, rate(&report.success),
+            report.median_queries.map_or("n/a".into(), |q| format!("{q}")), rate(&report.noise_success), report.frames_without_text.len()
+        ));
+        results.add_suite("ocr_attack", &report);
+    }
+    Ok(OcrMeasured { files, consistent: ok, interrupted })
+}
+
 
 pub(crate) fn engine_name(e: EngineArg) -> &'static str {
     match e {
@@ -71,21 +231,30 @@ pub(crate) fn engine_name(e: EngineArg) -> &'static str {
 pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
     let spec = task(&a)?;
     let suites = a.labels.is_some() || a.consistency || a.corruptions.is_some() || a.attack;
+    let declared = declared_values(&a.declared)?;
     let labels = a.labels.as_deref().map(OcrLabels::read).transpose()?;
-    // The images: as given, or the labelled ones; with labels, each given image must be labelled.
-    let images: Vec<(String, PathBuf)> = match (&labels, a.images.is_empty()) {
-        (None, true) => bail!("no image given\n  hint: pass images, or --labels Label.txt to read the labelled ones"),
-        (None, false) => a.images.iter().map(|p| (p.display().to_string(), p.clone())).collect(),
-        (Some(l), true) => l.images.iter().map(|i| (i.name.clone(), i.path.clone())).collect(),
-        (Some(l), false) => a
-            .images
-            .iter()
-            .map(|p| {
-                let found = l.images.iter().find(|i| i.path == *p || Path::new(&i.name) == p.as_path());
-                found.map(|i| (i.name.clone(), i.path.clone())).with_context(|| format!("{} is not labelled in {}", p.display(), l.source.display()))
-            })
-            .collect::<Result<_>>()?,
+    let given: Vec<(String, PathBuf)> = a.images.iter().map(|p| (p.display().to_string(), p.clone())).collect();
+    let images = select_images(labels.as_ref(), &given)?;
+    // Flags are checked before any model runs.
+    let corruptions = match &a.corruptions {
+        Some(list) => {
+            let kinds = CorruptionKind::parse_list(list).map_err(|e| anyhow::anyhow!("--corruptions: {e}"))?;
+            let table = match a.table.as_str() {
+                "auto" => None,
+                t => Some(t.parse::<ParameterTable>().map_err(|e| anyhow::anyhow!("--table: {e}"))?),
+            };
+            Some((OcrSweepOptions { kinds, severities: a.severities.clone(), table, seed: a.seed }, usize::MAX))
+        }
+        None => None,
     };
+    if !suites {
+        if a.assess.profile.is_some() {
+            bail!("--profile judges the OCR suites, and none was asked for\n  hint: add --labels Label.txt, --consistency, --corruptions or --attack");
+        }
+        if !declared.is_empty() {
+            bail!("--declared is recorded with the OCR suites, and none was asked for\n  hint: add --labels Label.txt (ROB-OCR-CHAR-ACCURACY compares its character accuracy with declared ocr_char_accuracy)");
+        }
+    }
     let mut deployed = pipeline(spec.clone(), &a.det, &a.rec, a.cls.as_deref(), a.engine, a.threads)?;
     let mut frames = vec![];
     let mut read: Vec<Vec<TextLine>> = vec![];
@@ -105,121 +274,46 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         }
     }
     if !suites {
-        if a.assess.profile.is_some() {
-            bail!("--profile judges the OCR suites, and none was asked for\n  hint: add --labels Label.txt, --consistency, --corruptions or --attack");
-        }
         return Ok(0);
     }
     let say = |line: String| if a.output.json { eprintln!("{line}") } else { println!("{line}") };
     let target = serde_json::json!({ "name": "ocr-pipeline", "engine": engine_name(a.engine), "threads": a.threads, "det": a.det, "rec": a.rec, "cls": a.cls });
     let mut results = Results::new("ocr", target);
+    results.declared = declared.clone();
     for (role, path) in [("ocr-det", Some(&a.det)), ("ocr-rec", Some(&a.rec)), ("ocr-cls", a.cls.as_ref())] {
         if let Some(p) = path {
             results.inputs.extend(model_artifacts(p, role)?);
         }
     }
-    let mut raw: RawFiles = vec![];
     if let Some(l) = &labels {
         results.inputs.push(InputArtifact { role: "ocr-labels".into(), name: l.source.display().to_string(), sha256: aite_engine::sha256_file(&l.source)?, count: Some(l.images.len()) });
     }
-    let labelled: Option<Vec<aite_task::OcrLabelledImage>> = labels.as_ref().map(|l| images.iter().map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect());
-    // Accuracy against labels.
-    if let Some(lab) = &labelled {
-        let pairs: Vec<(&aite_task::OcrLabelledImage, &[TextLine])> = lab.iter().zip(&read).map(|(l, p)| (l, p.as_slice())).collect();
-        let report = ocr_accuracy(&pairs, OCR_BOOTSTRAP_RESAMPLES, a.seed);
-        let mut jsonl = String::new();
-        for l in &report.lines {
-            jsonl.push_str(&serde_json::to_string(l)?);
-            jsonl.push('\n');
-        }
-        raw.push(("ocr-lines.jsonl".into(), jsonl.into_bytes()));
-        say(format!(
-            "OCR accuracy: {} images, {} labelled lines, {} read: {} matched, {} missed, {} spurious, {} in do-not-care regions",
-            report.images, report.label_lines, report.predicted_lines, report.matched, report.missed, report.spurious, report.ignored
-        ));
-        match &report.scores {
-            Some(s) => say(format!(
-                "  character accuracy {:.4} ({:.4} - {:.4}), word accuracy {:.4} ({:.4} - {:.4}), 1 - NED {:.4} ({:.4} - {:.4}), lines exact {}/{} ({:.4} - {:.4})",
-                s.char_accuracy.value, s.char_accuracy.ci95_low, s.char_accuracy.ci95_high, s.word_accuracy.value, s.word_accuracy.ci95_low, s.word_accuracy.ci95_high,
-                s.one_minus_ned.value, s.one_minus_ned.ci95_low, s.one_minus_ned.ci95_high, s.line_accuracy.successes, s.line_accuracy.trials, s.line_accuracy.ci95_low, s.line_accuracy.ci95_high
-            )),
-            None => say("  nothing scored: no labelled line and no line read".into()),
-        }
-        results.add_suite("ocr_accuracy", &report);
-    }
-    let mut ok = true;
-    if a.consistency {
-        let rep = ocr_repeatability(&mut deployed, &frames, a.repeats)?;
-        say(format!("OCR repeatability: {}/{} images identical over {} reads ({} lines; max score difference {:.2e}, max box difference {})", rep.identical_frames, rep.frames, rep.repeats, rep.lines, rep.max_score_diff, rep.max_box_diff));
-        ok &= rep.identical;
-        results.add_suite("ocr_repeatability", &rep);
-        if let Some(engine) = a.reference_engine {
-            let det = a.reference_det.as_deref().unwrap_or(&a.det);
-            let rec = a.reference_rec.as_deref().unwrap_or(&a.rec);
-            let cls = a.reference_cls.as_deref().or(a.cls.as_deref());
-            for (role, path) in [("reference-ocr-det", Some(det)), ("reference-ocr-rec", Some(rec)), ("reference-ocr-cls", cls)] {
-                if let Some(p) = path.filter(|p| p.exists()) {
-                    results.inputs.extend(model_artifacts(p, role)?);
+    let labelled: Option<Vec<OcrLabelledImage>> = labels.as_ref().map(|l| images.iter().take(frames.len()).map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect());
+    let consistency = if a.consistency {
+        let reference = match a.reference_engine {
+            Some(engine) => {
+                let det = a.reference_det.as_deref().unwrap_or(&a.det);
+                let rec = a.reference_rec.as_deref().unwrap_or(&a.rec);
+                let cls = a.reference_cls.as_deref().or(a.cls.as_deref());
+                for (role, path) in [("reference-ocr-det", Some(det)), ("reference-ocr-rec", Some(rec)), ("reference-ocr-cls", cls)] {
+                    if let Some(p) = path.filter(|p| p.exists()) {
+                        results.inputs.extend(model_artifacts(p, role)?);
+                    }
                 }
+                let reference = pipeline(spec.clone(), det, rec, cls, engine, a.threads)?;
+                Ok((reference, (format!("{} on {}", rec.display(), engine_name(engine)), format!("{} on {}", a.rec.display(), engine_name(a.engine)))))
             }
-            let mut reference = pipeline(spec.clone(), det, rec, cls, engine, a.threads)?;
-            let names = (format!("{} on {}", rec.display(), engine_name(engine)), format!("{} on {}", a.rec.display(), engine_name(a.engine)));
-            let agr = ocr_agreement(&mut reference, &mut deployed, (&names.0, &names.1), &frames)?;
-            say(format!(
-                "OCR agreement with the reference ({}): {} / {} reference lines matched, {} identical strings, {} unmatched reference, {} unmatched deployed, character accuracy vs reference {}, {}/{} images identical",
-                names.0, agr.matched, agr.reference_lines, agr.same_text, agr.unmatched_reference, agr.unmatched_deployed,
-                agr.char_accuracy_vs_reference.map_or("n/a".into(), |v| format!("{v:.4}")), agr.frame_agreement.successes, agr.frame_agreement.trials
-            ));
-            ok &= agr.frame_agreement.successes == agr.frame_agreement.trials;
-            results.add_suite("ocr_agreement", &agr);
-        } else {
-            results.suite_not_run("ocr_agreement", "no reference pipeline (--reference-engine)");
-        }
-        let (w, h) = frames.first().map_or((640, 480), |(_, f)| (f.width, f.height));
-        let degenerate = ocr_degenerate_frames(&mut deployed, w, h, a.seed);
-        for d in &degenerate {
-            say(format!("  degenerate {:?}: {:?} -> {:?}", d.kind, d.outcome, d.verdict));
-        }
-        ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
-        results.add_suite("ocr_degenerate_frames", &degenerate);
-    }
-    let mut interrupted = cancel.is_cancelled();
-    if let (Some(list), false) = (&a.corruptions, interrupted) {
-        let kinds = CorruptionKind::parse_list(list).map_err(|e| anyhow::anyhow!("--corruptions: {e}"))?;
-        let table = match a.table.as_str() {
-            "auto" => None,
-            t => Some(t.parse::<ParameterTable>().map_err(|e| anyhow::anyhow!("--table: {e}"))?),
+            None => Err("no reference pipeline (--reference-engine)".to_string()),
         };
-        let options = OcrSweepOptions { kinds, severities: a.severities.clone(), table, seed: a.seed };
-        let gt = match (&labelled, &a.labels) {
-            (Some(lab), Some(src)) => OcrGroundTruth::Labels { source: src.display().to_string(), images: lab.clone() },
-            _ => OcrGroundTruth::CleanPredictions,
-        };
-        let rgb: Vec<(String, image::RgbImage)> = frames.iter().map(|(id, f)| (id.clone(), image::RgbImage::from_raw(f.width as u32, f.height as u32, f.data.clone()).expect("a frame's pixels fit its size"))).collect();
-        let pb = bar((options.kinds.len() * options.severities.len()) as u64, "ocr corruptions", a.output.json);
-        let report = ocr_sweep(&mut deployed, &rgb, &options, &gt, OCR_SWEEP_BOOTSTRAP_RESAMPLES, cancel)?;
-        pb.finish_and_clear();
-        interrupted |= report.interrupted;
-        say(format!(
-            "OCR corruptions ({}): clean {:.4}; mean over {} cells {:.4} ({:.4} - {:.4}); relative {}",
-            report.accuracy_name, report.clean.char_accuracy, report.cells.len(), report.mean_char_accuracy.value, report.mean_char_accuracy.ci95_low, report.mean_char_accuracy.ci95_high,
-            report.relative_char_accuracy.map_or(format!("not reported ({:?})", report.relative_status), |r| format!("{:.4} ({:.4} - {:.4})", r.value, r.ci95_low, r.ci95_high))
-        ));
-        raw.push(("ocr-corruption-lines.jsonl".into(), report.lines_jsonl()));
-        results.add_suite("ocr_corruptions", &report);
-    }
-    if a.attack && !interrupted {
-        let settings = OcrAttackSettings { epsilon: a.epsilon, budget: a.queries, p_init: 0.8, seed: a.seed, lines_per_frame: a.attack_lines };
-        let report = ocr_attack(&mut deployed, &frames, &settings, cancel)?;
-        interrupted |= report.interrupted;
-        let rate = |p: &Option<aite_accuracy::Proportion>| p.as_ref().map_or("no rate (no line attacked)".into(), |p| format!("{}/{} ({:.4} - {:.4})", p.successes, p.trials, p.ci95_low, p.ci95_high));
-        say(format!(
-            "OCR attack (Square L-inf, eps {:.4}, {} queries per line, the last one verifying): {} lines changed, median queries {}; noise baseline {}; {} images without text (not applicable)",
-            settings.epsilon, settings.budget, rate(&report.success),
-            report.median_queries.map_or("n/a".into(), |q| format!("{q}")), rate(&report.noise_success), report.frames_without_text.len()
-        ));
-        results.add_suite("ocr_attack", &report);
-    }
+        Some(OcrConsistency { repeats: a.repeats, frames: usize::MAX, reference })
+    } else {
+        None
+    };
+    let attack = a.attack.then(|| (OcrAttackSettings { epsilon: a.epsilon, budget: a.queries, p_init: 0.8, seed: a.seed, lines_per_frame: a.attack_lines }, usize::MAX));
+    let plan = OcrSuites { labels: a.labels.as_deref().zip(labelled), accuracy: true, consistency, corruptions, attack, seed: a.seed };
+    let measured = measure(&mut deployed, &frames, &read, plan, &mut results, cancel, a.output.json, &say)?;
+    let raw: RawFiles = measured.files.into_iter().map(|(_, name, bytes)| (name, bytes)).collect();
+    let interrupted = measured.interrupted;
     results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
     let cfg = serde_json::json!({
         "command": "ocr", "images": images.iter().map(|(n, _)| n).collect::<Vec<_>>(), "det": a.det, "rec": a.rec, "cls": a.cls,
@@ -227,7 +321,7 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         "consistency": a.consistency, "repeats": a.repeats, "reference_engine": a.reference_engine.map(engine_name),
         "reference_det": a.reference_det, "reference_rec": a.reference_rec, "reference_cls": a.reference_cls,
         "corruptions": a.corruptions, "severities": a.severities, "table": a.table, "seed": a.seed,
-        "attack": a.attack, "queries": a.queries, "epsilon": a.epsilon, "attack_lines": a.attack_lines,
+        "attack": a.attack, "queries": a.queries, "epsilon": a.epsilon, "attack_lines": a.attack_lines, "declared": declared,
         "bootstrap": { "accuracy_resamples": OCR_BOOTSTRAP_RESAMPLES, "corruption_resamples": OCR_SWEEP_BOOTSTRAP_RESAMPLES },
     });
     let dir = write_evidence(&a.output, "ocr", &results, &cfg, raw)?;
@@ -238,7 +332,7 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
     // disagrees, text read in a degenerate frame) makes the run INVALID.
     Ok(if interrupted {
         Exit::Interrupted as u8
-    } else if ok {
+    } else if measured.consistent {
         Exit::Ok as u8
     } else {
         Exit::Invalid as u8

@@ -17,7 +17,10 @@ use aite_data::{Dataset, PreprocessSpec};
 use aite_engine::{load_target, load_target_from_bytes, EngineKind, EngineOptions};
 use aite_evidence::{Environment, InputArtifact, Results, RunFolder, RunStatus};
 use aite_latency::{caching_audit, cold_start, run as run_scenario, LatencyScenario, LatencySettings, Workload};
+use aite_robustness::attack::ocr::OcrAttackSettings;
 use aite_robustness::corruption::corruption_sweep;
+use aite_robustness::corruption::ocr::OcrSweepOptions;
+use aite_robustness::CorruptionKind;
 use aite_robustness::{run_attack, AttackKind, AttackSettings};
 use aite_target::{Cancel, Target};
 use anyhow::{Context, Result};
@@ -110,6 +113,15 @@ pub struct Plan {
     pub labels: Option<PathBuf>,
     /// A detector evaluated beside the classifier (the demo's reference detector).
     pub detector: Option<super::demo::DetectorPlan>,
+    /// An OCR terminal's other models (`model` is its text detector).
+    pub ocr: OcrModels,
+}
+
+/// An OCR terminal's recogniser and direction classifier (`[target].rec`, `[target].cls`).
+#[derive(Debug, Clone, Default)]
+pub struct OcrModels {
+    pub rec: Option<PathBuf>,
+    pub cls: Option<PathBuf>,
 }
 
 /// How the package is written.
@@ -141,9 +153,11 @@ enum Step {
     Network,
     /// The reference detector (`Plan::detector`), run whenever the plan has one.
     Detector,
+    /// An OCR terminal's pipeline: the `ocr_*` suites (`aite ocr`'s, through the same code).
+    Ocr,
 }
 
-const STEPS: [Step; 11] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security, Step::Network, Step::Detector];
+const STEPS: [Step; 12] = [Step::Accuracy, Step::ColdStart, Step::Latency, Step::Periodic, Step::CachingAudit, Step::Consistency, Step::Corruptions, Step::Attacks, Step::Security, Step::Network, Step::Detector, Step::Ocr];
 
 impl Step {
     fn name(self) -> &'static str {
@@ -159,6 +173,7 @@ impl Step {
             Step::Security => "security",
             Step::Network => "network",
             Step::Detector => "detector",
+            Step::Ocr => "ocr",
         }
     }
 
@@ -176,6 +191,7 @@ impl Step {
             Step::Security => &["security"],
             Step::Network => &["network"],
             Step::Detector => &["detection_accuracy", "detection_accuracy_reference", "detection_agreement", "detection_corruptions", "detector_attack_square_linf"],
+            Step::Ocr => &["ocr_accuracy", "ocr_repeatability", "ocr_agreement", "ocr_degenerate_frames", "ocr_corruptions", "ocr_attack"],
         }
     }
 }
@@ -341,13 +357,20 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
     let folder = cx.folder;
     let cancel = cx.cancel.clone();
     let quiet = cx.quiet;
+    // An OCR terminal reads text: the classifier's (and detector's) figures do not apply to it.
+    if matches!(plan.task, Some(aite_task::TaskSpec::Ocr(_))) && matches!(step, Step::Accuracy | Step::Consistency | Step::Corruptions | Step::Attacks) {
+        for suite in step.suites() {
+            out.suite(suite, &serde_json::json!({ "status": "not-applicable", "why": format!("the terminal's task is OCR: {suite} is a classifier's or a detector's figure; its figures are the ocr_* suites (step ocr)") }))?;
+        }
+        return Ok(out);
+    }
     let enabled = match step {
         Step::Latency | Step::ColdStart | Step::CachingAudit => plan.latency.enabled,
         Step::Periodic => plan.periodic.enabled,
         Step::Consistency | Step::Corruptions | Step::Attacks => plan.robustness.enabled,
         Step::Security => plan.security.enabled,
         Step::Network => plan.network.enabled,
-        Step::Accuracy | Step::Detector => true,
+        Step::Accuracy | Step::Detector | Step::Ocr => true,
     };
     if !enabled {
         return Err(not_run("disabled in the configuration (enabled = false)"));
@@ -519,6 +542,10 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             if plan.detector.is_none() {
                 out.suite("detector_attack_square_linf", &serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is a classifier: the vanishing attack suppresses a detector's detections" }))?;
             }
+        }
+        Step::Ocr => {
+            let Some(aite_task::TaskSpec::Ocr(spec)) = &plan.task else { return Err(not_run("the terminal's task is not OCR")) };
+            ocr_step(cx, spec, &mut out)?;
         }
         Step::Detector => {
             let Some(d) = &plan.detector else { return Err(not_run("no detector in the plan")) };
@@ -698,6 +725,112 @@ fn detector_attack_step(cx: &mut StepContext, task: &aite_task::Postprocess, out
     Ok(())
 }
 
+/// The OCR step of an OCR terminal: the pipeline of `[target].model` (text detector), `.rec`
+/// and `.cls` reads the dataset's images and [`super::ocr::measure`] writes the `ocr_*` suites
+/// the profile reads, as `aite ocr` does: `ocr_accuracy` against `[dataset].labels` (PaddleOCR
+/// Label.txt), consistency on `consistency_frames`, the sweep of `[suites.robustness]`
+/// corruptions and severities on `corruption_frames`, the attack on `attack_frames`.
+fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutput) -> Result<()> {
+    use super::ocr::{measure, select_images, OcrConsistency, OcrSuites};
+    let plan = cx.plan;
+    let det = match &plan.model {
+        ModelSource::File(p) => p.clone(),
+        _ => return Err(not_run("an OCR pipeline runs on local model files: [target].model (the text detector), [target].rec, [target].cls")),
+    };
+    let Some(rec) = plan.ocr.rec.clone() else {
+        return Err(not_run("the terminal's task is OCR and there is no [target].rec: the pipeline needs a recogniser (PP-OCR rec) beside the text detector ([target].model)"));
+    };
+    for (key, path) in [("model", Some(&det)), ("rec", Some(&rec)), ("cls", plan.ocr.cls.as_ref())] {
+        if let Some(p) = path.filter(|p| !p.is_file()) {
+            anyhow::bail!("[target].{key} {}: no such file", p.display());
+        }
+    }
+    let ds = cx.dataset().map_err(|e| not_run(e.0))?;
+    let needed = needed_suites(&plan.profile);
+    let wants = |s: &str| needed.contains(s);
+    let r = &plan.robustness;
+    let disabled = "disabled in the configuration ([suites.robustness] enabled = false)";
+    let mut results = Results::new("run", Value::Null);
+    let labels = plan.labels.as_deref().map(aite_task::OcrLabels::read).transpose()?;
+    let accuracy = wants("ocr_accuracy") && labels.is_some();
+    if wants("ocr_accuracy") && labels.is_none() {
+        results.suite_not_run("ocr_accuracy", "no [dataset].labels: character accuracy needs PaddleOCR labels (Label.txt), as `aite ocr --labels`");
+    }
+    let consistency = ["ocr_repeatability", "ocr_agreement", "ocr_degenerate_frames"].iter().any(|s| wants(s));
+    let corruptions = wants("ocr_corruptions");
+    let attack = wants("ocr_attack");
+    if !r.enabled {
+        for suite in ["ocr_repeatability", "ocr_agreement", "ocr_degenerate_frames", "ocr_corruptions", "ocr_attack"].into_iter().filter(|s| wants(s)) {
+            results.suite_not_run(suite, disabled);
+        }
+    }
+    let (consistency, corruptions, attack) = (consistency && r.enabled, corruptions && r.enabled, attack && r.enabled);
+    let sweep = if corruptions {
+        let kinds = CorruptionKind::parse_list(&r.corruptions).map_err(|e| anyhow::anyhow!("[suites.robustness].corruptions: {e}"))?;
+        Some((OcrSweepOptions { kinds, severities: r.severities.clone(), table: None, seed: 0 }, r.corruption_frames))
+    } else {
+        None
+    };
+    if !(accuracy || consistency || corruptions || attack) {
+        out.suites.extend(results.suites);
+        return Ok(());
+    }
+    // The images: the dataset's, each labelled in [dataset].labels when there are labels.
+    let given: Vec<(String, PathBuf)> = ds
+        .samples
+        .iter()
+        .map(|s| match &s.source {
+            aite_data::SampleSource::File(p) => Ok((s.id.clone(), p.clone())),
+            aite_data::SampleSource::Bytes(_) => Err(anyhow::anyhow!("{}: an OCR terminal reads image files", s.id)),
+        })
+        .collect::<Result<_>>()?;
+    let images = select_images(labels.as_ref(), &given)?;
+    let count = if accuracy { images.len() } else { [consistency.then_some(r.consistency_frames), sweep.as_ref().map(|s| s.1), attack.then_some(r.attack_frames)].into_iter().flatten().max().unwrap_or(1).max(1) };
+    if let Some(l) = &labels {
+        out.inputs.push(InputArtifact { role: "ocr-labels".into(), name: l.source.display().to_string(), sha256: aite_engine::sha256_file(&l.source)?, count: Some(l.images.len()) });
+    }
+    let mut deployed = super::ocr::pipeline_on(spec.clone(), &det, &rec, plan.ocr.cls.as_deref(), plan.engine, plan.threads.max(1))?;
+    let (cancel, quiet) = (cx.cancel.clone(), cx.quiet);
+    let pb = bar(count.min(images.len()) as u64, "ocr", quiet);
+    let (mut frames, mut read) = (vec![], vec![]);
+    for (name, path) in images.iter().take(count) {
+        let frame = super::ocr::load_frame(path)?;
+        if accuracy {
+            read.push(deployed.read(&frame).with_context(|| format!("OCR of {}", path.display()))?);
+        }
+        frames.push((name.clone(), frame));
+        pb.inc(1);
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+    }
+    pb.finish_and_clear();
+    let labelled = labels.as_ref().map(|l| images.iter().take(frames.len()).map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect::<Vec<_>>());
+    let suites = OcrSuites {
+        labels: plan.labels.as_deref().zip(labelled),
+        accuracy,
+        consistency: consistency.then(|| OcrConsistency {
+            repeats: r.repeats,
+            frames: r.consistency_frames,
+            reference: Err("aite run's OCR step has no reference pipeline: measure agreement with `aite ocr --consistency --reference-engine`".to_string()),
+        }),
+        corruptions: sweep,
+        attack: attack.then(|| (OcrAttackSettings { epsilon: r.epsilon_255 / 255.0, budget: r.attack_budget, p_init: 0.8, seed: 0, lines_per_frame: 1 }, r.attack_frames)),
+        seed: 0,
+    };
+    let say = |line: String| {
+        if !quiet {
+            eprintln!("      {line}");
+        }
+    };
+    let measured = measure(&mut deployed, &frames, &read, suites, &mut results, &cancel, quiet, &say)?;
+    for (suite, name, bytes) in measured.files {
+        out.file(cx.folder, suite, &name, &bytes)?;
+    }
+    out.suites.extend(results.suites);
+    Ok(())
+}
+
 /// `model-<stem>.json`: what `aite inspect` says of a model the run loaded, named as
 /// results.json `inputs[]` names it (the reports draw the architecture from it).
 fn write_model_facts(folder: &RunFolder, source: &ModelSource) -> Result<()> {
@@ -774,6 +907,11 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     if let Some(r) = &plan.reference {
         inputs.extend(r.artifacts("reference-model")?);
     }
+    for (role, path) in [("ocr-rec", &plan.ocr.rec), ("ocr-cls", &plan.ocr.cls)] {
+        if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
+            inputs.extend(model_artifacts(p, role)?);
+        }
+    }
     if let Some(ds) = &plan.dataset {
         inputs.push(dataset_artifact(ds));
     }
@@ -795,7 +933,16 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     };
     let state = folder.path().join(STATE).join("steps");
     let needed = needed_suites(&plan.profile);
-    let steps: Vec<Step> = STEPS.iter().copied().filter(|s| (*s != Step::Detector && s.suites().iter().any(|x| needed.contains(*x))) || (*s == Step::Detector && plan.detector.is_some())).collect();
+    let ocr = matches!(plan.task, Some(aite_task::TaskSpec::Ocr(_)));
+    let steps: Vec<Step> = STEPS
+        .iter()
+        .copied()
+        .filter(|s| match s {
+            Step::Detector => plan.detector.is_some(),
+            Step::Ocr => ocr && s.suites().iter().any(|x| needed.contains(*x)),
+            _ => s.suites().iter().any(|x| needed.contains(*x)),
+        })
+        .collect();
     let mut done: BTreeMap<Step, StepOutput> = BTreeMap::new();
     for s in &steps {
         if let Ok(text) = std::fs::read(state.join(format!("{}.json", s.name()))) {
@@ -877,13 +1024,11 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         }
         let _ = step;
     }
-    // The OCR suites are `aite ocr`'s (`--profile` judges them there); `aite run` has no OCR step.
-    for suite in needed.iter().filter(|s| s.starts_with("ocr_")) {
-        let v = match &plan.task {
-            Some(aite_task::TaskSpec::Ocr(_)) => serde_json::json!({ "status": "not-run", "why": "aite run does not run an OCR pipeline yet: measure it with `aite ocr --labels ... --corruptions ... --profile P`" }),
-            _ => serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is not OCR: it reads no text" }),
-        };
-        results.suites.entry(suite.clone()).or_insert(v);
+    // The OCR suites are the OCR step's (Step::Ocr); a terminal that is not OCR reads no text.
+    if !ocr {
+        for suite in needed.iter().filter(|s| s.starts_with("ocr_")) {
+            results.suites.entry(suite.clone()).or_insert(serde_json::json!({ "status": "not-applicable", "why": "the terminal's task is not OCR: it reads no text" }));
+        }
     }
     // A terminal that is not a detector: the detector suites do not apply (unless the demo's
     // reference detector, Step::Detector, measures them).
@@ -1055,6 +1200,7 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         task: c.dataset.as_ref().map(|d| d.task_spec()).transpose().map_err(|e| anyhow::anyhow!("{}: [dataset].task: {e}", a.config.display()))?.flatten(),
         labels: c.dataset.as_ref().and_then(|d| d.labels.clone()),
         detector: None,
+        ocr: OcrModels { rec: c.target.rec.clone(), cls: c.target.cls.clone() },
     };
     let opts = RunOptions {
         out: a.out.unwrap_or(c.out.clone()),
