@@ -38,10 +38,10 @@ pub use cold_start::{cold_start, ColdStart};
 pub use drift::Drift;
 pub use offline::{offline_samples, OfflineResult, OFFLINE_SLACK};
 pub use resources::{cpu_frequency, CpuFrequency, ResourceUsage};
-pub use runner::{run, FailedQuery, LatencyError, LatencyReport, OutageWindow, QueryRecord, RunProgress, ServerTime, StageBreakdown, StagePart, Validity};
+pub use runner::{run, FailedQuery, LatencyError, LatencyReport, OutageWindow, QueryRecord, ResultsPerFrame, RunProgress, ServerTime, StageBreakdown, StagePart, Validity};
 pub use scenario::{LatencyScenario, LatencySettings};
 pub use stats::{percentile, LatencySummary, REPORTED_PERCENTILES};
-pub use workload::{LatencyMode, Stage, Workload, MAX_PARTS};
+pub use workload::{Counted, LatencyMode, Stage, Workload, MAX_PARTS};
 
 #[cfg(test)]
 mod tests;

@@ -99,7 +99,7 @@ pub(crate) fn run_offline(
         match workload.run_wave(target, wave) {
             Ok(stages) => {
                 let completed = Instant::now();
-                for (&sample, s) in wave.iter().zip(stages) {
+                for (&sample, (s, results)) in wave.iter().zip(stages) {
                     records.push(QueryRecord {
                         index: records.len() as u64,
                         sample,
@@ -112,6 +112,7 @@ pub(crate) fn run_offline(
                         postprocess_ns: s[3],
                         after_idle: false,
                         parts: [0; crate::workload::MAX_PARTS],
+                        results,
                     });
                 }
             }

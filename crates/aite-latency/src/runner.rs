@@ -6,7 +6,7 @@ use crate::early_stopping::{self, EarlyStoppingEstimate};
 use crate::offline::{run_offline, OfflineResult};
 use crate::resources::{cpu_frequency, peak_rss_bytes, process_cpu_time, ResourceUsage};
 use crate::stats::{percentile, LatencySummary};
-use crate::workload::{LatencyMode, Stage, Workload, MAX_PARTS};
+use crate::workload::{Counted, LatencyMode, Stage, Workload, MAX_PARTS};
 use crate::{LatencyScenario, LatencySettings};
 use aite_target::{Cancel, RequestCounts, RequestOutcome, Target, TargetError};
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -33,6 +33,10 @@ pub struct QueryRecord {
     /// zeros for workloads without parts.
     #[serde(default)]
     pub parts: [u64; MAX_PARTS],
+    /// Detections or text lines the query's postprocess produced ([`Workload::counted`]), over
+    /// its frames (multi-stream: all of them); `None` where nothing is counted.
+    #[serde(default)]
+    pub results: Option<u32>,
 }
 
 impl QueryRecord {
@@ -136,6 +140,26 @@ pub struct StagePart {
     pub latency: LatencySummary,
 }
 
+/// How many results (detections, text boxes or lines) each measured frame's postprocess
+/// produced: post-processing time depends on it, so a latency is read with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultsPerFrame {
+    pub counted: Counted,
+    /// Frames of the successful queries (multi-stream: every frame of each).
+    pub frames: usize,
+    pub min: u32,
+    pub mean: f64,
+    pub max: u32,
+}
+
+impl ResultsPerFrame {
+    /// `None` for no frames.
+    pub fn from_counts(counted: Counted, counts: &[u32]) -> Option<Self> {
+        let (&min, &max) = (counts.iter().min()?, counts.iter().max()?);
+        Some(ResultsPerFrame { counted, frames: counts.len(), min, max, mean: counts.iter().map(|&c| c as f64).sum::<f64>() / counts.len() as f64 })
+    }
+}
+
 /// VALID/INVALID in LoadGen's sense, with every reason for INVALID.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validity {
@@ -157,6 +181,10 @@ pub struct LatencyReport {
     /// Latency per query (scheduled to completed).
     pub latency: LatencySummary,
     pub stages: StageBreakdown,
+    /// Detections or text lines per frame, for a detector or an OCR workload (`None`: bare
+    /// inference or a classifier, where nothing is counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_per_frame: Option<ResultsPerFrame>,
     pub early_stopping: EarlyStoppingEstimate,
     /// Periodic scenario: first frame after each idle gap, and the rest.
     pub after_idle: Option<LatencySummary>,
@@ -390,7 +418,8 @@ fn measure(
             }));
         }
         let resources = resource_usage(cpu_before, freq_before, off.wall);
-        return Ok(build_report(scenario, settings, workload, off.records, Vec::new(), 1, resources, off.interrupted, off.error, Some(off.result)));
+        let frame_results: Vec<u32> = off.records.iter().filter_map(|r| r.results).collect();
+        return Ok(build_report(scenario, settings, workload, off.records, Vec::new(), 1, &frame_results, resources, off.interrupted, off.error, Some(off.result)));
     }
 
     let min_duration = Duration::from_millis(settings.min_duration_ms);
@@ -404,6 +433,8 @@ fn measure(
         _ => None,
     };
     let mut records: Vec<QueryRecord> = Vec::with_capacity(settings.min_queries.clamp(16, 1 << 20) as usize);
+    // Each frame's result count, of the successful queries only.
+    let mut frame_results: Vec<u32> = Vec::new();
     let mut failed_queries: Vec<FailedQuery> = Vec::new();
     let mut consecutive_failures = 0u64;
     let mut error = None;
@@ -446,18 +477,20 @@ fn measure(
         let counts_before = target.request_counts();
         let mut stages = [0u64; 4];
         let mut parts = [0u64; MAX_PARTS];
+        let mut query_results: Vec<u32> = Vec::new();
         let first_sample = rng.gen_range(0..workload.len());
         let mut failed = None;
         for k in 0..per_query {
             let ix = if k == 0 { first_sample } else { rng.gen_range(0..workload.len()) };
             match workload.run_parts(target, ix) {
-                Ok((s, p)) => {
-                    for (a, b) in stages.iter_mut().zip(s) {
+                Ok(run) => {
+                    for (a, b) in stages.iter_mut().zip(run.stages) {
                         *a += b;
                     }
-                    for (a, b) in parts.iter_mut().zip(p) {
+                    for (a, b) in parts.iter_mut().zip(run.parts) {
                         *a += b;
                     }
+                    query_results.extend(run.results);
                 }
                 Err(e) => {
                     failed = Some(e);
@@ -498,6 +531,8 @@ fn measure(
             continue;
         }
         consecutive_failures = 0;
+        let results = (!query_results.is_empty()).then(|| query_results.iter().sum());
+        frame_results.extend(query_results);
         records.push(QueryRecord {
             index: q,
             sample: first_sample,
@@ -510,6 +545,7 @@ fn measure(
             postprocess_ns: stages[3],
             after_idle: matches!(scenario, LatencyScenario::Periodic { burst_frames, .. } if q % *burst_frames as u64 == 0),
             parts,
+            results,
         });
         if let Some(exp) = &arrivals {
             next_arrival += exp.sample(rng);
@@ -529,7 +565,7 @@ fn measure(
             "no query was issued: raise --max-queries/--max-duration".into()
         }));
     }
-    Ok(build_report(scenario, settings, workload, records, failed_queries, per_query, resource_usage(cpu_before, freq_before, wall), interrupted, error, None))
+    Ok(build_report(scenario, settings, workload, records, failed_queries, per_query, &frame_results, resource_usage(cpu_before, freq_before, wall), interrupted, error, None))
 }
 
 fn resource_usage(cpu_before: Option<Duration>, freq_before: crate::CpuFrequency, wall: Duration) -> ResourceUsage {
@@ -553,6 +589,7 @@ pub(crate) fn build_report(
     records: Vec<QueryRecord>,
     failed_queries: Vec<FailedQuery>,
     per_query: usize,
+    frame_results: &[u32],
     resources: ResourceUsage,
     interrupted: bool,
     error: Option<String>,
@@ -675,6 +712,7 @@ pub(crate) fn build_report(
         throughput_sps: offline.as_ref().map_or((n as f64 * per_query as f64) / duration.as_secs_f64(), |o| o.throughput_sps),
         latency,
         stages,
+        results_per_frame: workload.counted().and_then(|c| ResultsPerFrame::from_counts(c, frame_results)),
         early_stopping: early,
         after_idle,
         steady,

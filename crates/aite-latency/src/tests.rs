@@ -255,6 +255,7 @@ fn records_with_zero_stages(n: u64) -> Vec<QueryRecord> {
             postprocess_ns: 0,
             after_idle: false,
             parts: [0; crate::MAX_PARTS],
+            results: None,
         })
         .collect()
 }
@@ -263,13 +264,13 @@ fn records_with_zero_stages(n: u64) -> Vec<QueryRecord> {
 /// measured stage with its real count, not a single made-up sample or "not measured".
 #[test]
 fn all_zero_stages_report_their_real_count() {
-    let bare = crate::runner::build_report(&LatencyScenario::SingleStream, &quick(10), &work(), records_with_zero_stages(10), Vec::new(), 1, no_resources(), false, None, None);
+    let bare = crate::runner::build_report(&LatencyScenario::SingleStream, &quick(10), &work(), records_with_zero_stages(10), Vec::new(), 1, &[], no_resources(), false, None, None);
     assert_eq!(bare.stages.inference.count, 10);
     assert_eq!(bare.stages.inference.max_ms, 0.0);
     assert!(bare.stages.decode.is_none() && bare.stages.postprocess.is_none(), "bare inference does not measure decode/postprocess");
 
     let frames = Workload::Frames { frames: vec![("f".into(), std::sync::Arc::from(&b"x"[..]))], spec: Default::default() };
-    let e2e = crate::runner::build_report(&LatencyScenario::SingleStream, &quick(10), &frames, records_with_zero_stages(10), Vec::new(), 1, no_resources(), false, None, None);
+    let e2e = crate::runner::build_report(&LatencyScenario::SingleStream, &quick(10), &frames, records_with_zero_stages(10), Vec::new(), 1, &[], no_resources(), false, None, None);
     assert_eq!(e2e.stages.inference.count, 10);
     assert_eq!(e2e.stages.postprocess.as_ref().map(|s| s.count), Some(10), "end to end measures postprocess even when it is 0 ns");
     assert_eq!(e2e.stages.decode.as_ref().map(|s| (s.count, s.mean_ms)), Some((10, 0.0003)));

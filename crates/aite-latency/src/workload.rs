@@ -3,7 +3,7 @@
 
 use aite_data::{decode, PreprocessSpec};
 use aite_target::{Target, TargetError, Tensor};
-use aite_task::{Frame, OcrPipeline, OcrStage, Postprocess, TaskSpec};
+use aite_task::{Frame, OcrPipeline, OcrStage, Postprocess, TaskOutput, TaskSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -59,6 +59,37 @@ impl Stage {
     }
 }
 
+/// What a workload's per-frame result count counts: post-processing time grows with it, so
+/// every end-to-end query of a detector or an OCR read records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Counted {
+    /// A detector's reported detections (after threshold, NMS and the cap).
+    Detections,
+    /// The DB text boxes of a PP-OCR text detector alone.
+    TextBoxes,
+    /// The text lines of a whole PP-OCR read (recognised, above `text_score`).
+    TextLines,
+}
+
+impl Counted {
+    /// Its column in `latency-samples.csv`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Counted::Detections => "detections",
+            Counted::TextBoxes => "text_boxes",
+            Counted::TextLines => "text_lines",
+        }
+    }
+}
+
+/// One sample's run: stage times, the named parts' times and the result count.
+pub(crate) struct SampleRun {
+    pub stages: [u64; 4],
+    pub parts: [u64; MAX_PARTS],
+    pub results: Option<u32>,
+}
+
 /// Which latency the run measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -95,6 +126,19 @@ impl Workload {
         }
     }
 
+    /// What each frame's result count counts (`None`: bare inference, a classifier).
+    pub fn counted(&self) -> Option<Counted> {
+        match self {
+            Workload::TaskFrames { task, .. } => match task.spec() {
+                TaskSpec::Detector(_) => Some(Counted::Detections),
+                TaskSpec::Ocr(_) => Some(Counted::TextBoxes),
+                TaskSpec::Classifier => None,
+            },
+            Workload::Ocr { .. } => Some(Counted::TextLines),
+            Workload::Tensors(_) | Workload::Frames { .. } => None,
+        }
+    }
+
     /// The task whose postprocess ends each query (`None` for bare inference and the OCR read).
     pub fn task(&self) -> Option<&TaskSpec> {
         match self {
@@ -108,47 +152,49 @@ impl Workload {
 
     /// Run sample `ix` once; returns `[decode, preprocess, inference, postprocess]` in ns.
     pub(crate) fn run(&self, target: &mut dyn Target, ix: usize) -> Result<[u64; 4], TargetError> {
-        self.run_parts(target, ix).map(|(stages, _)| stages)
+        self.run_parts(target, ix).map(|r| r.stages)
     }
 
-    /// [`run`](Self::run), with the named parts' times ([`parts`](Self::parts); zeros after them).
-    pub(crate) fn run_parts(&self, target: &mut dyn Target, ix: usize) -> Result<([u64; 4], [u64; MAX_PARTS]), TargetError> {
+    /// [`run`](Self::run), with the named parts' times ([`parts`](Self::parts); zeros after them)
+    /// and the result count ([`counted`](Self::counted)).
+    pub(crate) fn run_parts(&self, target: &mut dyn Target, ix: usize) -> Result<SampleRun, TargetError> {
         if let Workload::Ocr { frames, pipeline } = self {
             return ocr_read(target, frames, pipeline, ix);
         }
-        let stages = match self {
+        let (stages, results) = match self {
             Workload::Tensors(sets) => {
                 let set = sets.get(ix).ok_or_else(|| no_sample(target, ix))?;
                 let t0 = Instant::now();
                 let out = target.infer(set)?;
                 let t1 = Instant::now();
                 std::hint::black_box(&out);
-                Ok([0, 0, (t1 - t0).as_nanos() as u64, 0])
+                Ok(([0, 0, (t1 - t0).as_nanos() as u64, 0], None))
             }
             Workload::Frames { .. } | Workload::TaskFrames { .. } => {
                 let (tensor, decode_ns, preprocess_ns) = self.prepare(target, ix)?;
                 let t2 = Instant::now();
                 let out = target.infer(std::slice::from_ref(&tensor))?;
                 let t3 = Instant::now();
-                let post_ns = self.postprocess(target, &out)?;
-                Ok([decode_ns, preprocess_ns, ns(t2, t3), post_ns])
+                let (post_ns, results) = self.postprocess(target, &out)?;
+                Ok(([decode_ns, preprocess_ns, ns(t2, t3), post_ns], results))
             }
             Workload::Ocr { .. } => unreachable!("read above"),
         }?;
-        Ok((stages, [0; MAX_PARTS]))
+        Ok(SampleRun { stages, parts: [0; MAX_PARTS], results })
     }
 
     /// Run samples `ixs` as one wave of concurrent inferences
     /// ([`Target::infer_concurrent`]); per sample `[decode, preprocess, inference,
     /// postprocess]` in ns, where inference is the wave's time (every sample was in flight
-    /// for all of it). Frames are decoded and preprocessed one by one before the wave.
-    pub(crate) fn run_wave(&self, target: &mut dyn Target, ixs: &[usize]) -> Result<Vec<[u64; 4]>, TargetError> {
+    /// for all of it), with its result count. Frames are decoded and preprocessed one by one
+    /// before the wave.
+    pub(crate) fn run_wave(&self, target: &mut dyn Target, ixs: &[usize]) -> Result<Vec<([u64; 4], Option<u32>)>, TargetError> {
         let mut stages = Vec::with_capacity(ixs.len());
         let mut prepared = Vec::new();
         let sets: Vec<&[Tensor]> = match self {
             Workload::Tensors(sets) => {
                 for &ix in ixs {
-                    stages.push([0, 0, 0, 0]);
+                    stages.push(([0, 0, 0, 0], None));
                     sets.get(ix).ok_or_else(|| no_sample(target, ix))?;
                 }
                 ixs.iter().map(|&ix| sets[ix].as_slice()).collect()
@@ -162,7 +208,7 @@ impl Workload {
             Workload::Frames { .. } | Workload::TaskFrames { .. } => {
                 for &ix in ixs {
                     let (tensor, decode_ns, preprocess_ns) = self.prepare(target, ix)?;
-                    stages.push([decode_ns, preprocess_ns, 0, 0]);
+                    stages.push(([decode_ns, preprocess_ns, 0, 0], None));
                     prepared.push(tensor);
                 }
                 prepared.iter().map(std::slice::from_ref).collect()
@@ -177,11 +223,11 @@ impl Workload {
                 reason: format!("{} concurrent queries gave {} answers", sets.len(), outs.len()),
             });
         }
-        for (st, out) in stages.iter_mut().zip(outs) {
+        for ((st, results), out) in stages.iter_mut().zip(outs) {
             let out = out?;
             st[2] = wave_ns;
             if !matches!(self, Workload::Tensors(_)) {
-                st[3] = self.postprocess(target, &out)?;
+                (st[3], *results) = self.postprocess(target, &out)?;
             } else {
                 std::hint::black_box(&out);
             }
@@ -205,7 +251,7 @@ impl Workload {
 }
 
 /// One OCR query: decode frame `ix` to RGB, then the pipeline's timed read.
-fn ocr_read(target: &dyn Target, frames: &[(String, Arc<[u8]>)], pipeline: &Mutex<OcrPipeline>, ix: usize) -> Result<([u64; 4], [u64; MAX_PARTS]), TargetError> {
+fn ocr_read(target: &dyn Target, frames: &[(String, Arc<[u8]>)], pipeline: &Mutex<OcrPipeline>, ix: usize) -> Result<SampleRun, TargetError> {
     let (id, bytes) = frames.get(ix).ok_or_else(|| no_sample(target, ix))?;
     let fail = |reason: String| TargetError::Inference { target: target.info().name.clone(), reason };
     let mut pipeline = pipeline.lock().map_err(|_| fail("the OCR pipeline panicked in an earlier query".into()))?;
@@ -222,7 +268,7 @@ fn ocr_read(target: &dyn Target, frames: &[(String, Arc<[u8]>)], pipeline: &Mute
         parts[i] = t.get(p);
         stages[Stage::of(p) as usize] += t.get(p);
     }
-    Ok((stages, parts))
+    Ok(SampleRun { stages, parts, results: Some(lines.len() as u32) })
 }
 
 fn ns(a: Instant, b: Instant) -> u64 {
@@ -236,8 +282,9 @@ fn no_sample(target: &dyn Target, ix: usize) -> TargetError {
 static CLASSIFIER: std::sync::LazyLock<Postprocess> = std::sync::LazyLock::new(|| Postprocess::new(TaskSpec::Classifier));
 
 impl Workload {
-    /// Run the postprocess stage on one frame's outputs; its time in ns.
-    fn postprocess(&self, target: &dyn Target, outputs: &[Tensor]) -> Result<u64, TargetError> {
+    /// Run the postprocess stage on one frame's outputs: its time in ns, and the number of
+    /// detections or text boxes a declared task produced (`None` for a classifier).
+    fn postprocess(&self, target: &dyn Target, outputs: &[Tensor]) -> Result<(u64, Option<u32>), TargetError> {
         let task = match self {
             Workload::TaskFrames { task, .. } => task,
             _ => &CLASSIFIER,
@@ -246,10 +293,13 @@ impl Workload {
         let result = task.apply(outputs);
         let elapsed = ns(t, Instant::now());
         std::hint::black_box(&result);
+        let counted = self.counted().is_some();
         match result {
-            Ok(_) => Ok(elapsed),
+            Ok(TaskOutput::Detections(d)) if counted => Ok((elapsed, Some(d.len() as u32))),
+            Ok(TaskOutput::TextBoxes(b)) if counted => Ok((elapsed, Some(b.len() as u32))),
+            Ok(_) => Ok((elapsed, None)),
             // A classifier's stand-in decoding never fails a query; a declared task's does.
-            Err(_) if matches!(self, Workload::Frames { .. }) => Ok(elapsed),
+            Err(_) if matches!(self, Workload::Frames { .. }) => Ok((elapsed, None)),
             Err(e) => Err(TargetError::Inference { target: target.info().name.clone(), reason: format!("postprocess: {e}") }),
         }
     }
@@ -283,6 +333,38 @@ mod tests {
         assert_eq!(work.mode(), LatencyMode::EndToEnd);
     }
 
+    /// A detector's end-to-end queries record their detections: three all-zero anchors above a
+    /// threshold of -1, empty boxes (IoU 0) that suppress nothing, are three per frame; the
+    /// multi-stream query of 2 frames records 6 and the summary 3 per frame over 2 x 5 frames;
+    /// a classifier and bare inference count nothing.
+    #[test]
+    fn detector_queries_record_their_detections_per_frame() {
+        use crate::{run, LatencyScenario, LatencySettings};
+        let mut target = NullTarget::new(vec![1, 3, 5]);
+        let task = TaskSpec::parse_cli("reference-detector,classes=1,score_threshold=-1").unwrap();
+        let work = Workload::TaskFrames { frames: vec![frame(), frame()], spec: Default::default(), task: Postprocess::new(task) };
+        assert_eq!(work.counted(), Some(Counted::Detections));
+        assert_eq!(work.run_parts(&mut target, 0).unwrap().results, Some(3));
+        assert_eq!(work.run_wave(&mut target, &[0, 1]).unwrap().iter().map(|r| r.1).collect::<Vec<_>>(), vec![Some(3), Some(3)]);
+        let settings = LatencySettings { min_duration_ms: 0, min_queries: 5, max_queries: 5, warmup_queries: 0, ..Default::default() };
+        let cancel = aite_target::Cancel::new();
+        let report = run(&mut target, &work, &LatencyScenario::SingleStream, &settings, &cancel, &mut |_| {}).unwrap();
+        assert!(report.records.iter().all(|r| r.results == Some(3)));
+        let r = report.results_per_frame.clone().unwrap();
+        assert_eq!((r.counted, r.frames, r.min, r.mean, r.max), (Counted::Detections, 5, 3, 3.0, 3));
+        let report = run(&mut target, &work, &LatencyScenario::MultiStream { samples_per_query: 2 }, &settings, &cancel, &mut |_| {}).unwrap();
+        assert!(report.records.iter().all(|r| r.results == Some(6)));
+        let r = report.results_per_frame.unwrap();
+        assert_eq!((r.frames, r.min, r.mean, r.max), (10, 3, 3.0, 3));
+        let json = serde_json::to_value(run(&mut target, &work, &LatencyScenario::Offline, &LatencySettings { min_duration_ms: 0, min_queries: 4, max_queries: 4, warmup_queries: 0, ..Default::default() }, &cancel, &mut |_| {}).unwrap()).unwrap();
+        assert_eq!((json["results_per_frame"]["counted"].as_str(), json["results_per_frame"]["max"].as_u64()), (Some("detections"), Some(3)), "{json}");
+        let classifier = Workload::Frames { frames: vec![frame()], spec: Default::default() };
+        let report = run(&mut NullTarget::new(vec![1, 10]), &classifier, &LatencyScenario::SingleStream, &settings, &cancel, &mut |_| {}).unwrap();
+        assert!(report.results_per_frame.is_none() && report.records.iter().all(|r| r.results.is_none()));
+        assert!(serde_json::to_value(&report).unwrap().get("results_per_frame").is_none());
+        assert_eq!(Workload::Tensors(vec![]).counted(), None);
+    }
+
     /// The OCR read as one query: every record's stages are the sums of its named parts (by
     /// the stage each part is counted in), the report lists the ten parts, and the offline
     /// scenario is refused with the scenarios that apply.
@@ -311,6 +393,10 @@ mod tests {
         }
         let names: Vec<&str> = report.stages.parts.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names[..3], ["det_preprocess", "det_inference", "db_postprocess"]);
+        // No text on the empty map: zero lines per frame, counted (not left out).
+        assert!(report.records.iter().all(|r| r.results == Some(0)));
+        let r = report.results_per_frame.clone().unwrap();
+        assert_eq!((r.counted, r.frames, r.min, r.max), (Counted::TextLines, 5, 0, 0));
         assert!(report.stages.parts.iter().all(|p| p.latency.count == 5));
         let err = run(&mut target, &work, &LatencyScenario::Offline, &settings, &aite_target::Cancel::new(), &mut |_| {}).unwrap_err().to_string();
         assert!(err.contains("offline") && err.contains("single-stream"), "{err}");

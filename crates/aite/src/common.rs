@@ -290,6 +290,20 @@ pub fn latency_csv(records: &[aite_latency::QueryRecord]) -> Vec<u8> {
     s.into_bytes()
 }
 
+/// `latency-samples.csv` of a report: [`latency_csv`], plus the per-query result count as a last
+/// column named after what it counts (`detections`, `text_boxes`, `text_lines`) when the workload counts one.
+pub fn latency_samples_csv(report: &aite_latency::LatencyReport) -> Vec<u8> {
+    let base = latency_csv(&report.records);
+    let Some(counted) = report.results_per_frame.as_ref().map(|r| r.counted) else { return base };
+    let text = String::from_utf8(base).expect("the CSV is ASCII");
+    let mut lines = text.lines();
+    let mut s = format!("{},{}\n", lines.next().unwrap_or_default(), counted.column());
+    for (line, r) in lines.zip(&report.records) {
+        s.push_str(&format!("{line},{}\n", r.results.map_or(String::new(), |n| n.to_string())));
+    }
+    s.into_bytes()
+}
+
 pub fn predictions_csv(p: &[aite_accuracy::Prediction]) -> Vec<u8> {
     let mut s = String::from("id,label,top1,score,in_top_k\n");
     for x in p {

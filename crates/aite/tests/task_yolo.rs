@@ -52,3 +52,63 @@ fn yolov8_preset_decodes_a_transposed_onnx_output_through_tract() {
     let err = rows.decode(&outputs, None).unwrap_err().to_string();
     assert!(err.contains("[1, 6, 3]") && err.contains("4 + 2 = 6"), "{err}");
 }
+
+/// End-to-end detector latency records how many detections each frame produced (post-processing
+/// time depends on it): a `detections` column per query in `latency-samples.csv`, and min / mean /
+/// max per frame in results.json. The embedded reference detector on six of its scenes; the oracle
+/// is each scene's detection count through the detector-accuracy path (`clean_detections`: the
+/// `image` crate's PNG decoder, no latency code), joined on the CSV's sample index (the folder's
+/// files sorted by name).
+#[test]
+fn end_to_end_detector_latency_records_detections_per_frame() {
+    use aite_engine::load_target_from_bytes;
+    use aite_robustness::corruption::detection::{clean_detections, DetectionFrame};
+    use aite_task::Postprocess;
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("digit_detector_fp32.onnx");
+    std::fs::write(&model, aite_reference::DETECTOR_FP32).unwrap();
+    let frames = dir.path().join("scenes");
+    std::fs::create_dir(&frames).unwrap();
+    let scenes = aite_reference::scenes();
+    let scenes = &scenes[..6];
+    for (i, s) in scenes.iter().enumerate() {
+        std::fs::write(frames.join(format!("s{i:03}.png")), s.png).unwrap();
+    }
+    let images: Vec<DetectionFrame> = scenes.iter().map(|s| DetectionFrame { id: s.file_name.clone(), image: image::load_from_memory(s.png).unwrap().to_rgb8() }).collect();
+    let mut target = load_target_from_bytes("digit_detector_fp32.onnx", aite_reference::DETECTOR_FP32, EngineKind::Tract, &EngineOptions::default()).unwrap();
+    let post = Postprocess::new(aite_reference::detector_task());
+    let want: Vec<u64> = clean_detections(target.as_mut(), &aite_reference::detector_preprocess(), &post, &images).unwrap().iter().map(|d| d.len() as u64).collect();
+    assert!(want.iter().min() < want.iter().max(), "the scenes should differ in detections: {want:?}");
+
+    let out = dir.path().join("out");
+    let r = run(aite()
+        .args(["latency", "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&frames)
+        .args(["-p", "resize=64x64,color=gray,scale=0.00392156862745098", "--end-to-end", "--task", "reference-detector", "--min-duration-ms", "0", "--min-queries", "24", "--max-queries", "24", "--out"])
+        .arg(&out));
+    assert!(r.code == 0 || r.code == 1, "{}\n{}", r.code, r.stderr);
+    let folder = run_folder(&out);
+    let csv = std::fs::read_to_string(folder.join("latency-samples.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"detections"), "{header:?}");
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (sample, detections) = (col("sample"), col("detections"));
+    let counts: Vec<u64> = lines
+        .map(|l| {
+            let row: Vec<&str> = l.split(',').collect();
+            let (s, n): (usize, u64) = (row[sample].parse().unwrap(), row[detections].parse().unwrap());
+            assert_eq!(n, want[s], "query of sample {s}: {l}");
+            n
+        })
+        .collect();
+    assert_eq!(counts.len(), 24);
+    let summary = &results(&folder)["suites"]["latency"]["results_per_frame"];
+    assert_eq!(summary["counted"], "detections", "{summary}");
+    assert_eq!((summary["frames"].as_u64(), summary["min"].as_u64(), summary["max"].as_u64()), (Some(24), counts.iter().min().copied(), counts.iter().max().copied()), "{summary}");
+    let mean = counts.iter().sum::<u64>() as f64 / 24.0;
+    assert!((summary["mean"].as_f64().unwrap() - mean).abs() < 1e-9, "{summary} vs {mean}");
+    assert!(r.stdout.contains(&format!("detections per frame: min {}", counts.iter().min().unwrap())), "{}", r.stdout);
+}

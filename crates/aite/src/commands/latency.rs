@@ -148,7 +148,8 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         "preprocess": spec, "preprocess_inferred": inferred, "task": workload.task(),
         "cold_start": a.cold_start, "cold_start_process": a.cold_start_process, "audit": a.audit,
     });
-    let dir = write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_csv(&report.records))])?;
+    let dir = write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_samples_csv(&report))])?;
+    print_results_per_frame(&report, a.output.json);
     let verdict = super::run::judge(&a.assess, &dir, a.output.json)?;
     if report.error.is_some() {
         // The measured part is saved (and judged); the run still failed on the target.
@@ -298,11 +299,19 @@ fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds:
         }
         parts_csv.push('\n');
     }
-    let raw = vec![("latency-samples.csv".into(), latency_csv(&report.records)), ("latency-parts.csv".into(), parts_csv.into_bytes())];
+    let raw = vec![("latency-samples.csv".into(), latency_samples_csv(&report)), ("latency-parts.csv".into(), parts_csv.into_bytes())];
     let dir = write_evidence(&a.output, "latency", &results, &cfg, raw)?;
+    print_results_per_frame(&report, a.output.json);
     let verdict = super::run::judge(&a.assess, &dir, a.output.json)?;
     if report.error.is_some() {
         return Ok(Exit::Target as u8);
     }
     Ok(verdict.unwrap_or(code as u8))
+}
+
+/// The per-frame result count beside the latency (post-processing time depends on it).
+fn print_results_per_frame(report: &aite_latency::LatencyReport, json: bool) {
+    if let (Some(r), false) = (&report.results_per_frame, json) {
+        println!("{} per frame: min {}, mean {:.2}, max {} ({} frames; per query in latency-samples.csv)", r.counted.column().replace('_', " "), r.min, r.mean, r.max, r.frames);
+    }
 }
