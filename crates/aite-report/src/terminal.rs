@@ -439,7 +439,10 @@ fn render_attacks(results: &Results, out: &mut String) {
     if let Some(w) = section::<BTreeMap<String, serde_json::Value>>(results, "attack_worst_case", out) {
         for (norm, v) in w {
             let key = format!("attack_worst_case.{norm}.robust_accuracy");
-            if let Some(p) = read_section::<aite_accuracy::Proportion>(&key, v.get("robust_accuracy").unwrap_or(&serde_json::Value::Null), out) {
+            // Fewer than two attack families: recorded not applicable with why, no figure.
+            let null = serde_json::Value::Null;
+            let at = if v.get("status").and_then(|s| s.as_str()) == Some("not-applicable") { &v } else { v.get("robust_accuracy").unwrap_or(&null) };
+            if let Some(p) = read_section::<aite_accuracy::Proportion>(&key, at, out) {
                 let _ = writeln!(out, "worst case over {norm} attacks (per sample): robust accuracy {} ({} – {})", pct(p.value), pct(p.ci95_low), pct(p.ci95_high));
             }
         }

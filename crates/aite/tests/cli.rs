@@ -433,7 +433,13 @@ fn robustness_corruptions_and_attacks_on_the_reference_terminal() {
         let ra = &a["robust_accuracy"];
         assert_eq!(ra["trials"], 12, "robust accuracy is over all samples");
     }
-    assert!(res["suites"]["attack_worst_case"]["linf"]["robust_accuracy"]["trials"] == 12);
+    // L2 ran two families (Square, HopSkipJump): a worst case. L-inf ran Square and the noise
+    // baseline: one family, recorded not applicable with why, no figure that looks like one.
+    assert!(res["suites"]["attack_worst_case"]["l2"]["robust_accuracy"]["trials"] == 12);
+    let linf = &res["suites"]["attack_worst_case"]["linf"];
+    assert_eq!((linf["status"].as_str(), linf["why"].as_str()), (Some("not-applicable"), Some("one attack family ran: square; the worst case needs at least two")), "{linf}");
+    assert!(linf.get("robust_accuracy").is_none() && linf["attacks"] == serde_json::json!(["square-linf", "noise-linf"]), "{linf}");
+    assert!(r.stdout.contains("attack_worst_case.linf.robust_accuracy: not applicable: one attack family ran: square"), "{}", r.stdout);
     // Review #3: L-inf ran Square and the noise baseline only, one family: `aite assess` gives
     // ROB-WORST-CASE NOT_TESTED with the reason, never ROB-SQUARE's verdict again.
     let r = run(aite().arg("assess").arg(&folder).args(["--profile", "reference-terminal", "--json"]));
