@@ -278,8 +278,10 @@ mod tests {
                 let line = String::from_utf8_lossy(&got).lines().next().unwrap_or("").to_string();
                 let body = if line.starts_with("GET /v2/models/stats ") { r#"{"model_stats":[{"name":"a b?x/../y\r\nHost: evil"}]}"# } else { "" };
                 let status = if line.starts_with("GET /v2/models/stats ") || line.starts_with("GET /v2/models/a%20b") { "200 OK" } else { "404 Not Found" };
-                let _ = conn.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
+                // Record the line before answering: the client may read the answer and look at
+                // the record before this thread runs again.
                 let _ = tx.send(line);
+                let _ = conn.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
             }
         });
         let ready = ready_from_statistics(Endpoint::plain(addr), Duration::from_secs(2), &Budget::new(Duration::from_secs(10)));
