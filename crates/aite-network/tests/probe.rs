@@ -247,28 +247,32 @@ fn telnet_rejecting_every_password_passes_the_credential_rule() {
     assert!(r.attempts.iter().all(|a| matches!(a.outcome, aite_network::http::AttemptOutcome::Rejected { .. })), "{:?}", r.attempts);
 }
 
-/// A one-request-per-connection HTTP server: `reply(method, path, body)` gives the whole answer.
-fn http_server(reply: impl Fn(&str, &str, &str) -> String + Send + Sync + 'static) -> u16 {
+/// A one-request-per-connection stand-in server on a free loopback port: each request (its
+/// head and its Content-Length body, as text) gets the bytes of `answer(request)`, then the
+/// connection closes. A test that records the request records it inside `answer`, so before
+/// the client can read the answer. A TLS record is closed unanswered: no stand-in speaks TLS.
+fn serve(answer: impl Fn(&str) -> Vec<u8> + Send + Sync + 'static) -> u16 {
     use std::io::{Read, Write};
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
-    let reply = std::sync::Arc::new(reply);
+    let answer = std::sync::Arc::new(answer);
     std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let reply = reply.clone();
+        for mut s in l.incoming().flatten() {
+            let answer = answer.clone();
             std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_secs(3)));
+                // Long: a loaded machine may be slow to send; a client that gives up closes.
+                let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
                 let mut buf = Vec::new();
                 let mut b = [0u8; 65536];
                 loop {
+                    if buf.first() == Some(&0x16) {
+                        return;
+                    }
                     if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        let head = String::from_utf8_lossy(&buf[..end]);
                         let len = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))).unwrap_or(0);
                         if buf.len() >= end + 4 + len {
-                            let mut w = head.split_whitespace();
-                            let (method, path) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
-                            let _ = s.write_all(reply(method, path, &String::from_utf8_lossy(&buf[end + 4..])).as_bytes());
+                            let _ = s.write_all(&answer(&String::from_utf8_lossy(&buf)));
                             return;
                         }
                     }
@@ -281,6 +285,16 @@ fn http_server(reply: impl Fn(&str, &str, &str) -> String + Send + Sync + 'stati
         }
     });
     port
+}
+
+/// An HTTP stand-in (see [`serve`]): `reply(method, path, body)` gives the whole answer.
+fn http_server(reply: impl Fn(&str, &str, &str) -> String + Send + Sync + 'static) -> u16 {
+    serve(move |request| {
+        let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+        let mut w = head.split_whitespace();
+        let (method, path) = (w.next().unwrap_or(""), w.next().unwrap_or(""));
+        reply(method, path, body).into_bytes()
+    })
 }
 
 fn answer(status: &str, ctype: &str, body: &str) -> String {
@@ -468,33 +482,15 @@ fn sslv2_server_hello_is_reported_as_offered() {
 /// HTTP default-credential check finds the login (it never looked before: RTSP won).
 #[test]
 fn a_port_answering_rtsp_and_http_gets_the_http_checks_too() {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                let mut got = Vec::new();
-                let mut b = [0u8; 2048];
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut b) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&b[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&got).into_owned();
-                let answer: &[u8] = if text.contains("RTSP/1.0") {
-                    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nServer: GStreamer RTSP server\r\n\r\n"
-                } else if text.contains("Authorization: Basic YWRtaW46YWRtaW4=") {
-                    b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
-                } else {
-                    b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\nServer: GStreamer RTSP Server\r\nContent-Length: 0\r\n\r\n"
-                };
-                let _ = s.write_all(answer);
-            });
-        }
+    let port = serve(|request| {
+        let answer: &[u8] = if request.contains("RTSP/1.0") {
+            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nServer: GStreamer RTSP server\r\n\r\n"
+        } else if request.contains("Authorization: Basic YWRtaW46YWRtaW4=") {
+            b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        } else {
+            b"HTTP/1.0 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"cam\"\r\nServer: GStreamer RTSP Server\r\nContent-Length: 0\r\n\r\n"
+        };
+        answer.to_vec()
     });
     let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
@@ -510,33 +506,15 @@ fn a_port_answering_rtsp_and_http_gets_the_http_checks_too() {
 /// HTTP rules are not applicable, never passed. Before, they were left out without a word.
 #[test]
 fn an_rtsp_tunnel_answering_503_lists_the_http_checks_as_not_applicable_there() {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                let mut got = Vec::new();
-                let mut b = [0u8; 2048];
-                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut b) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => got.extend_from_slice(&b[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&got).into_owned();
-                let answer: &[u8] = if !text.contains("RTSP/1.0") {
-                    b"HTTP/1.0 503 Service Unavailable\r\nServer: GStreamer RTSP Server\r\n\r\n"
-                } else if text.starts_with("DESCRIBE") {
-                    b"RTSP/1.0 404 Not Found\r\nCSeq: 2\r\n\r\n"
-                } else {
-                    b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\nServer: GStreamer RTSP server\r\n\r\n"
-                };
-                let _ = s.write_all(answer);
-            });
-        }
+    let port = serve(|request| {
+        let answer: &[u8] = if !request.contains("RTSP/1.0") {
+            b"HTTP/1.0 503 Service Unavailable\r\nServer: GStreamer RTSP Server\r\n\r\n"
+        } else if request.starts_with("DESCRIBE") {
+            b"RTSP/1.0 404 Not Found\r\nCSeq: 2\r\n\r\n"
+        } else {
+            b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\nServer: GStreamer RTSP server\r\n\r\n"
+        };
+        answer.to_vec()
     });
     let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
