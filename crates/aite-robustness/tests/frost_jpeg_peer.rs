@@ -8,56 +8,22 @@
 //! ../shared/assets; without them each test skips with a message, or fails
 //! under `AITE_REQUIRE_PEERS=1`.
 
+mod common;
+
 use aite_robustness::corruption::frost::{self, FrostDraw};
 use aite_robustness::corruption::{jpeg_round_trip, table, ParameterTable};
+use common::*;
 use image::RgbImage;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("AITE_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("required peer missing: {why}");
-    }
-    eprintln!("skipped: {why}");
-}
-
-fn shared_assets() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets");
-    if p.join("data").is_dir() {
-        Some(p)
-    } else {
-        skip_or_fail("../shared/assets is absent (the real images live there)");
-        None
-    }
-}
-
-fn peer_python() -> Option<PathBuf> {
-    match std::env::var_os("AITE_PEER_PYTHON") {
-        Some(p) if Path::new(&p).exists() => Some(PathBuf::from(p)),
-        _ => {
-            skip_or_fail("AITE_PEER_PYTHON is not set to a Python with imagecorruptions 1.1.2, numpy and OpenCV (bash .ci/run builds target/peers-venv)");
-            None
-        }
-    }
-}
-
-/// Run the peer on a list of jobs; returns its JSON answer.
-fn peer(python: &Path, work: &Path, jobs: &serde_json::Value) -> serde_json::Value {
-    let file = work.join("jobs.json");
-    std::fs::write(&file, serde_json::to_vec(jobs).unwrap()).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers/frost_jpeg_peer.py");
-    let out = Command::new(python).arg(&script).arg(&file).output().expect("peer python runs");
-    assert!(out.status.success(), "peer failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("peer printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+/// ../shared/assets and the peer Python, each or a skip (a failure under `AITE_REQUIRE_PEERS=1`).
+fn assets_and_peer() -> (Option<PathBuf>, Option<PathBuf>) {
+    (shared_assets("data", "../shared/assets is absent (the real images live there)"), peer_python("imagecorruptions 1.1.2, numpy and OpenCV"))
 }
 
 fn mean_abs_diff(a: &RgbImage, b: &RgbImage) -> f64 {
     assert_eq!(a.dimensions(), b.dimensions());
     a.as_raw().iter().zip(b.as_raw()).map(|(&x, &y)| (x as f64 - y as f64).abs()).sum::<f64>() / a.as_raw().len() as f64
-}
-
-fn load(p: &Path) -> RgbImage {
-    image::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())).to_rgb8()
 }
 
 /// The first `n` ic01 images (32x32 CIFAR-10 test images).
@@ -68,25 +34,9 @@ fn cifar_images(a: &Path, n: usize) -> Vec<RgbImage> {
     names.iter().take(n).map(|p| load(p)).collect()
 }
 
-/// 224x224 centre crops of the first `n` imagenet-sample JPEGs (shorter side 256).
-fn imagenet_crops(a: &Path, n: usize) -> Vec<RgbImage> {
-    let dir = a.join("data/imagenet-sample/images");
-    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "JPEG" || e == "jpeg" || e == "jpg")).collect();
-    names.sort();
-    names
-        .iter()
-        .take(n)
-        .map(|p| {
-            let img = load(p);
-            let (w, h) = img.dimensions();
-            image::imageops::crop_imm(&img, (w - 224) / 2, (h - 224) / 2, 224, 224).to_image()
-        })
-        .collect()
-}
-
 #[test]
 fn frost_equals_the_reference_formula_for_fixed_draws() {
-    let (Some(a), Some(py)) = (shared_assets(), peer_python()) else { return };
+    let (Some(a), Some(py)) = assets_and_peer() else { return };
     let work = tempfile::tempdir().unwrap();
     // (table, image, draw, severity): CIFAR-10-C on 32x32, ImageNet-C on 224x224, and
     // an image larger than every photograph (imagecorruptions' bicubic rescale).
@@ -114,7 +64,7 @@ fn frost_equals_the_reference_formula_for_fixed_draws() {
         jobs.push(serde_json::json!({"mode": "frost", "table": t.name(), "index": d.index, "row": d.row, "col": d.col, "severity": s,
             "in": input, "out": work.path().join(format!("ref{k}.png"))}));
     }
-    let info = peer(&py, work.path(), &serde_json::Value::Array(jobs));
+    let info = run_peer(&py, "frost_jpeg_peer.py", work.path(), &serde_json::Value::Array(jobs));
     let mut worst: f64 = 0.0;
     for (k, (t, _, d, s)) in cases.iter().enumerate() {
         let theirs = load(&work.path().join(format!("ref{k}.png")));
@@ -128,7 +78,7 @@ fn frost_equals_the_reference_formula_for_fixed_draws() {
 
 #[test]
 fn jpeg_compression_equals_pil() {
-    let (Some(a), Some(py)) = (shared_assets(), peer_python()) else { return };
+    let (Some(a), Some(py)) = assets_and_peer() else { return };
     let work = tempfile::tempdir().unwrap();
     let mut cases: Vec<(ParameterTable, RgbImage, u8)> = vec![];
     for img in cifar_images(&a, 20) {
@@ -156,7 +106,7 @@ fn jpeg_compression_equals_pil() {
         img.save(&input).unwrap();
         jobs.push(serde_json::json!({"mode": "jpeg", "quality": q, "in": input, "out": work.path().join(format!("ref{k}.png"))}));
     }
-    peer(&py, work.path(), &serde_json::Value::Array(jobs));
+    run_peer(&py, "frost_jpeg_peer.py", work.path(), &serde_json::Value::Array(jobs));
     let mut per_table: std::collections::BTreeMap<&str, (f64, f64, usize)> = Default::default();
     for (k, (t, img, q)) in cases.iter().enumerate() {
         let theirs = load(&work.path().join(format!("ref{k}.png")));
