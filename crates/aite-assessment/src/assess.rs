@@ -458,6 +458,8 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
     if partial.is_some() {
         o.evidence.push("/suites/consistency_shard".into());
     }
+    let frames = unexamined_frames(suite);
+    let latency = LATENCY_SUITES.contains(&suite_name);
     if let Some(why) = incomplete(suite_name, suite, &r.metric).or(partial) {
         // Incomplete evidence never passes; a security failure found is still a failure.
         let keep_fail = matches!(spec.kind, MetricKind::SecurityRule | MetricKind::CvssBound) && o.verdict == Verdict::Fail;
@@ -465,6 +467,15 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
             o.note = format!("{} (would be {} on complete evidence)", o.note, o.verdict.label());
             o.verdict = Verdict::NotTested { why };
         }
+    } else if let (Some((_, what)), false) = (&frames, latency) {
+        // A figure over part of its frames could move either way with the rest, except a count
+        // or an extreme over frames that already fails: more frames only add to it.
+        let keep_fail = o.verdict == Verdict::Fail && failure_stands_on_part(r);
+        if !keep_fail && matches!(o.verdict, Verdict::Pass | Verdict::Fail | Verdict::Inconclusive) {
+            o.note = format!("{} (would be {} on complete evidence)", o.note, o.verdict.label());
+            o.verdict = Verdict::NotTested { why: format!("suite `{suite_name}` is incomplete: {what}") };
+        }
+        o.evidence.push(format!("/suites/{suite_name}/frame_coverage"));
     } else if let Some(why) = failed_queries(suite_name, suite, &r.metric) {
         // A failed query is later than any answer: an upper bound (percentile, deadline misses)
         // failed on the answered queries alone fails with them too; nothing else is shown.
@@ -475,7 +486,55 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
             o.evidence.push(format!("/suites/{suite_name}/failed_queries"));
         }
     }
+    // A latency figure times the frames that ran: the ones not run are named beside it. Not
+    // one frame ran: nothing was timed on real frames.
+    if let (Some((examined, what)), true) = (&frames, latency) {
+        if *examined == 0 {
+            o.verdict = Verdict::NotTested { why: format!("suite `{suite_name}` timed no frame: {what}") };
+        } else {
+            o.note = format!("{}; timed on {what}", o.note);
+        }
+        o.evidence.push(format!("/suites/{suite_name}/frame_coverage"));
+    }
     o
+}
+
+/// The suites that time frames: a frame that could not be decoded is not timed, and the figure
+/// still measures the frames that were (named in its note); every other suite's figure is a
+/// statistic over its frames, which the missing ones could move either way.
+const LATENCY_SUITES: [&str; 4] = ["latency", "latency_periodic", "cold_start", "caching_audit"];
+
+/// A suite's `frame_coverage` (dataset frames it set out to examine that could not be decoded)
+/// as how many it examined and `E of N frames examined; not examined: FIRST (REASON) and K more`;
+/// `None` when it examined every frame.
+fn unexamined_frames(suite: &Value) -> Option<(u64, String)> {
+    let c = suite.get("frame_coverage")?;
+    let missing = c.get("missing_frames").and_then(Value::as_u64).filter(|&n| n > 0)?;
+    let examined = c.get("examined").and_then(Value::as_u64).unwrap_or(0);
+    let frames = c.get("frames").and_then(Value::as_u64).unwrap_or(examined + missing);
+    let text = |k: &str| c.pointer(&format!("/not_examined/0/{k}")).and_then(Value::as_str).unwrap_or("?").to_string();
+    let more = if missing > 1 { format!(" and {} more", missing - 1) } else { String::new() };
+    Some((examined, format!("{examined} of {frames} frames examined; not examined: {} ({}){more}", text("id"), text("reason"))))
+}
+
+/// Whether a FAIL on part of the frames stands whatever the others hold: a count or an extreme
+/// over frames under an upper bound (top-1 flips, count mismatches, the largest difference), or
+/// a flag that one frame turns false (identical, within tolerance).
+fn failure_stands_on_part(r: &Requirement) -> bool {
+    const OVER_FRAMES: [&str; 7] = [
+        "suites.repeatability.identical",
+        "suites.batch_invariance.within_tolerance",
+        "suites.batch_invariance.max_abs_diff",
+        "suites.batch_invariance.top1_flips",
+        "suites.detection_repeatability.identical",
+        "suites.detection_repeatability.count_mismatches",
+        "suites.detection_batch_invariance.within_tolerance",
+    ];
+    OVER_FRAMES.contains(&r.metric.as_str())
+        && match &r.threshold {
+            Some(Threshold::Flag(want)) => *want,
+            _ => matches!(r.comparator, Some(Comparator::Le | Comparator::Lt)),
+        }
 }
 
 /// Why a latency suite's figures do not show a requirement met: `errors` of its queries failed

@@ -1,0 +1,73 @@
+//! A suite's `frame_coverage` (dataset frames it set out to examine and could not decode) is read
+//! when judging: a robustness figure over part of its frames is NOT_TESTED naming how many and
+//! the first file; a failure that more frames cannot undo (a flag one frame turns false, a count
+//! over frames under an upper bound) stays FAIL; a latency figure times the frames that ran and
+//! keeps its verdict, naming the frames not run in its note.
+
+use aite_assessment::{assess, shipped, RequirementResult, Verdict};
+use serde_json::{json, Value};
+
+fn requirement(results: &Value, id: &str) -> RequirementResult {
+    let p = shipped("reference-terminal").unwrap();
+    assess(&p, results).requirements.into_iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{id} missing"))
+}
+
+fn coverage(missing: u64) -> Value {
+    let not_examined: Vec<Value> = (0..missing).map(|i| json!({ "id": format!("d{i}.jpg"), "reason": "truncated JPEG" })).collect();
+    json!({ "frames": 30, "examined": 30 - missing, "missing_frames": missing, "not_examined": not_examined })
+}
+
+/// Square L-inf at 25 of `trials` robust (ROB-SQUARE: guarded, >= 0.5), repeatability `identical`.
+fn robustness(identical: bool, missing: u64) -> Value {
+    let mut v = json!({ "status": "complete", "suites": {
+        "attack_square_linf": { "robust_accuracy": { "successes": 28, "trials": 30 - missing, "value": 28.0 / (30 - missing) as f64, "ci95_low": 0.78, "ci95_high": 0.99 }, "missing_samples": 0, "interrupted": false },
+        "repeatability": { "identical": identical, "top1_flips": u64::from(!identical), "non_finite_answers": 0 },
+    } });
+    if missing > 0 {
+        for s in ["attack_square_linf", "repeatability"] {
+            v["suites"][s]["frame_coverage"] = coverage(missing);
+        }
+    }
+    v
+}
+
+#[test]
+fn a_robustness_figure_over_part_of_its_frames_is_not_tested() {
+    assert_eq!(requirement(&robustness(true, 0), "ROB-SQUARE").verdict, Verdict::Pass);
+    assert_eq!(requirement(&robustness(true, 0), "ROB-REPEATABILITY").verdict, Verdict::Pass);
+    let r = requirement(&robustness(true, 1), "ROB-SQUARE");
+    assert_eq!(r.verdict, Verdict::NotTested { why: "suite `attack_square_linf` is incomplete: 29 of 30 frames examined; not examined: d0.jpg (truncated JPEG)".into() });
+    assert!(r.note.ends_with("(would be PASS on complete evidence)"), "{}", r.note);
+    assert!(r.evidence.contains(&"/suites/attack_square_linf/frame_coverage".to_string()), "{:?}", r.evidence);
+    let Verdict::NotTested { why } = requirement(&robustness(true, 3), "ROB-REPEATABILITY").verdict else { panic!("repeatability passed on 27 of 30 frames") };
+    assert_eq!(why, "suite `repeatability` is incomplete: 27 of 30 frames examined; not examined: d0.jpg (truncated JPEG) and 2 more");
+}
+
+#[test]
+fn a_failure_more_frames_cannot_undo_stays_a_failure() {
+    // A frame whose answer changed on repeat is a failure whatever the skipped frame answers.
+    assert_eq!(requirement(&robustness(false, 1), "ROB-REPEATABILITY").verdict, Verdict::Fail);
+    // A robust accuracy below the bound could rise with the skipped frames: not tested.
+    let mut low = robustness(true, 1);
+    low["suites"]["attack_square_linf"]["robust_accuracy"] = json!({ "successes": 2, "trials": 29, "value": 2.0 / 29.0, "ci95_low": 0.02, "ci95_high": 0.22 });
+    assert!(matches!(requirement(&low, "ROB-SQUARE").verdict, Verdict::NotTested { .. }));
+    // Batched top-1 flips counted on 29 frames only grow with the 30th.
+    let batch = |flips: u64| json!({ "status": "complete", "suites": { "batch_invariance": { "within_tolerance": flips == 0, "max_abs_diff": 0.0, "top1_flips": flips, "frame_coverage": coverage(1) } } });
+    assert_eq!(requirement(&batch(2), "ROB-BATCH-TOP1").verdict, Verdict::Fail);
+    assert!(matches!(requirement(&batch(0), "ROB-BATCH-TOP1").verdict, Verdict::NotTested { .. }));
+}
+
+#[test]
+fn a_latency_figure_keeps_its_verdict_and_names_the_frames_not_run() {
+    let periodic = |p99: f64, examined: u64| {
+        json!({ "status": "complete", "declared": { "fps": 15.0 }, "suites": { "latency_periodic": {
+            "scenario": { "fps": 15.0 }, "queries": 200, "errors": 0, "after_idle": { "count": 20, "p99_ms": p99 }, "deadline_misses": 0,
+            "drift": { "last_to_first_ratio": 1.0 }, "validity": { "valid": true, "reasons": [] }, "interrupted": false,
+            "frame_coverage": { "frames": 30, "examined": examined, "missing_frames": 30 - examined, "not_examined": [{ "id": "d4.jpg", "reason": "truncated JPEG" }] } } } })
+    };
+    let r = requirement(&periodic(2.0, 29), "LAT-AFTER-IDLE");
+    assert_eq!(r.verdict, Verdict::Pass, "the 29 frames that ran were timed");
+    assert!(r.note.ends_with("; timed on 29 of 30 frames examined; not examined: d4.jpg (truncated JPEG)"), "{}", r.note);
+    assert_eq!(requirement(&periodic(9.0, 29), "LAT-AFTER-IDLE").verdict, Verdict::Fail);
+    assert!(matches!(requirement(&periodic(2.0, 0), "LAT-AFTER-IDLE").verdict, Verdict::NotTested { .. }), "no frame ran");
+}
