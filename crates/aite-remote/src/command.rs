@@ -457,8 +457,10 @@ impl CommandTarget {
     /// The last bytes of a stopped program's stderr, lines joined by ` | ` (empty over a socket).
     fn stderr_tail(&self) -> String {
         let Some(Running { link: Link::Child { stderr, stderr_done, .. }, .. }) = &self.running else { return String::new() };
-        // The wrapper is stopped: wait (briefly) for the stderr thread to take its last bytes.
-        let until = Instant::now() + Duration::from_millis(500);
+        // The wrapper is stopped: wait for the stderr thread to take its last bytes (it ends at
+        // once on the end of stream; 5 s only bounds a grandchild holding stderr open, and 500 ms
+        // lost the tail when a loaded machine scheduled the thread late).
+        let until = Instant::now() + Duration::from_secs(5);
         while !stderr_done.load(Ordering::Acquire) && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(2));
         }

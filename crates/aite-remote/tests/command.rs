@@ -125,7 +125,9 @@ fn an_answer_before_the_request_was_read_does_not_block_aite() {
     // 1 MiB of input that the wrapper never reads (a pipe holds 64 KiB): the write cannot finish.
     let meta = META.replace("[1,2]}],\"outputs\"", "[1,262144]}],\"outputs\"");
     let u = url(&format!("read m; printf \"%s\\n\" \"$(cat <<E\n{meta}\nE\n)\"; read h; echo \"{{\\\"id\\\":\\\"1\\\",\\\"error\\\":\\\"busy\\\"}}\"; sleep 30"));
-    let mut t = CommandTarget::connect(&u, Duration::from_millis(500), None).unwrap_or_else(|e| panic!("{e}"));
+    // The timeout must cover the wrapper's early answer (a loaded machine may take a while to run
+    // `read h; echo`); aite then waits the rest of it for the blocked write, so keep it moderate.
+    let mut t = CommandTarget::connect(&u, Duration::from_secs(5), None).unwrap_or_else(|e| panic!("{e}"));
     let e = t.infer(&[Tensor::f32(vec![1, 262144], vec![0.5; 262144]).unwrap()]).unwrap_err().to_string();
     assert!(e.contains("answered without reading its whole request"), "{e}");
     assert_eq!(t.request_counts().unwrap().malformed, 1);

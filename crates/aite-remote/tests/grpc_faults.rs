@@ -222,8 +222,10 @@ fn answers_are_twice_the_input_and_every_attempt_is_recorded() {
 #[test]
 fn a_delay_past_the_deadline_is_a_timeout_not_retried() {
     let server = FakeGrpc::start(false);
-    let mut t = connect(&server, 300);
-    server.inject([GrpcFault::Delay(Duration::from_millis(1500))]);
+    // The deadline also bounds connecting and the answered call after the timeout: 2 s, which a
+    // loaded machine does not reach on loopback; the delay is three times past it.
+    let mut t = connect(&server, 2000);
+    server.inject([GrpcFault::Delay(Duration::from_millis(6000))]);
     let e = t.infer(&x()).unwrap_err().to_string();
     assert!(e.contains("timeout from grpc://127.0.0.1") && e.contains("ModelInfer"), "{e}");
     assert_eq!((last_infer(&t).outcome, last_infer(&t).retry), (RequestOutcome::Timeout, false));

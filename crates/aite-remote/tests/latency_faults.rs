@@ -6,10 +6,11 @@ mod fake_server;
 
 use aite_latency::{run, LatencyError, LatencyReport, LatencyScenario, LatencySettings, Workload};
 use aite_remote::{OipTarget, RemoteOptions};
-use aite_target::{Cancel, RequestOutcome, Tensor};
+use aite_target::{Cancel, RequestCounts, RequestOutcome, ServerStats, Target, TargetError, TargetInfo, Tensor};
 use fake_server::{FakeConfig, FakeServer, Fault};
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 const WARMUP: usize = 2;
 
@@ -27,6 +28,29 @@ fn settings(min_queries: u64) -> LatencySettings {
 
 fn single_stream(t: &mut OipTarget, s: &LatencySettings) -> Result<LatencyReport, LatencyError> {
     run(t, &work(), &LatencyScenario::SingleStream, s, &Cancel::new(), &mut |_| {})
+}
+
+/// The OIP target, publishing how many of its requests were refused after each query.
+struct Watched {
+    inner: OipTarget,
+    refused: Arc<AtomicU64>,
+}
+
+impl Target for Watched {
+    fn info(&self) -> &TargetInfo {
+        self.inner.info()
+    }
+    fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+        let r = self.inner.infer(inputs);
+        self.refused.store(self.inner.request_counts().map_or(0, |c| c.refused), Ordering::SeqCst);
+        r
+    }
+    fn request_counts(&self) -> Option<RequestCounts> {
+        self.inner.request_counts()
+    }
+    fn server_stats(&mut self) -> Option<Result<ServerStats, String>> {
+        self.inner.server_stats()
+    }
 }
 
 /// Failed and successful query indices together are exactly 0..issued, each once.
@@ -117,12 +141,20 @@ fn a_server_killed_and_restarted_mid_run_leaves_an_outage_and_the_run_completes(
     let mut t = connect(&server);
     // No consecutive-failure stop here: the outage lasts as long as the server is down.
     let s = LatencySettings { max_consecutive_failures: u64::MAX, ..settings(400) };
-    let runner = std::thread::spawn(move || single_stream(&mut t, &s));
+    // The server comes back once the client has met a refused connect (not after a fixed pause,
+    // which a loaded machine can spend before the client tries again).
+    let refused = Arc::new(AtomicU64::new(0));
+    let mut watched = Watched { inner: t, refused: refused.clone() };
+    let runner = std::thread::spawn(move || run(&mut watched, &work(), &LatencyScenario::SingleStream, &s, &Cancel::new(), &mut |_| {}));
     while server.seen.infer_requests.load(Ordering::SeqCst) < WARMUP + 50 {
         std::thread::sleep(Duration::from_millis(1));
     }
     server.kill();
-    std::thread::sleep(Duration::from_millis(50));
+    let until = Instant::now() + Duration::from_secs(120);
+    while refused.load(Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < until && !runner.is_finished(), "the client met no refused connect after the kill");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     server.restart();
     let r = runner.join().unwrap().unwrap();
     assert_eq!(r.queries, 400, "the run completed after the restart");
