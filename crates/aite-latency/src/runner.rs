@@ -160,6 +160,13 @@ impl ResultsPerFrame {
     }
 }
 
+/// The one wording every report uses: `detections per frame: min 1, mean 2.50, max 4 (24 frames)`.
+impl std::fmt::Display for ResultsPerFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} per frame: min {}, mean {:.2}, max {} ({} frames)", self.counted.column().replace('_', " "), self.min, self.mean, self.max, self.frames)
+    }
+}
+
 /// VALID/INVALID in LoadGen's sense, with every reason for INVALID.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validity {

@@ -72,9 +72,11 @@ fn metrics_for(p: &Package, model: &str, role: &str) -> Vec<Value> {
     }
     if is(target) {
         if let Some(l) = p.suite("latency").and_then(|l| l.get("latency")) {
+            // A detector's latency is read with its detections per frame (post-processing grows with them).
+            let counted = p.suite("latency").and_then(|l| l.get("results_per_frame")).and_then(|r| serde_json::from_value::<aite_latency::ResultsPerFrame>(r.clone()).ok()).map(|r| format!(", {r}")).unwrap_or_default();
             for q in ["p50_ms", "p90_ms", "p99_ms"] {
                 if let Some(v) = l.get(q).and_then(Value::as_f64) {
-                    out.push(json!({ "type": format!("latency {} (ms)", &q[..3]), "value": format!("{v:.6}"), "slice": format!("single-stream, {}", p.text("/suites/latency/mode")) }));
+                    out.push(json!({ "type": format!("latency {} (ms)", &q[..3]), "value": format!("{v:.6}"), "slice": format!("single-stream, {}{counted}", p.text("/suites/latency/mode")) }));
                 }
             }
         }

@@ -176,9 +176,15 @@ fn latency_section(p: &Package, suite: &str, title: &str) -> Result<Option<Value
         }
         _ => None,
     };
+    // A detector's or OCR read's results per frame; a classifier counts none and gets no line.
+    let results_per_frame = l.get("results_per_frame").filter(|r| !r.is_null()).map(|r| match serde_json::from_value::<aite_latency::ResultsPerFrame>(r.clone()) {
+        Ok(r) => r.to_string(),
+        Err(e) => format!("results_per_frame could not be read: {e}"),
+    });
     Ok(Some(json!({
         "title": title,
         "validity": validity,
+        "results_per_frame": results_per_frame,
         "errors": errors,
         "queries": l.get("queries").and_then(Value::as_u64).unwrap_or(0),
         "duration": num(l.get("duration_ms").and_then(Value::as_f64), "ms"),

@@ -158,6 +158,10 @@ impl Renderer for TerminalRenderer {
                         es.estimate_ms.map(|v| format!("{v:.3} ms")).unwrap_or_else(|| format!("none (need {} queries)", es.min_queries))
                     );
                 }
+                // A detector's or OCR read's results per frame (post-processing time grows with them); a classifier counts none.
+                if let Some(r) = &l.results_per_frame {
+                    let _ = writeln!(out, "{r}");
+                }
                 if l.errors > 0 {
                     let _ = writeln!(out, "{}; statistics cover successful queries only", latency_errors_words(l.errors, l.error_rate, l.outage.as_ref()));
                 }

@@ -1,6 +1,7 @@
 //! mCE is shown with its interval when the protocol holds and otherwise with every unmet
 //! condition in words, with the sweep's placement; a remote latency run's failed queries
-//! and longest outage are shown next to its statistics. Terminal and HTML alike.
+//! and longest outage are shown next to its statistics; a detector's detections per frame are
+//! shown with its latency, a classifier's latency shows no such line. Terminal and HTML alike.
 
 use aite_evidence::{Results, RunFolder};
 use aite_report::{Renderer, TerminalRenderer};
@@ -49,7 +50,15 @@ fn latency(errors: u64, error_rate: f64, outage: Option<Value>) -> Value {
 
 /// The terminal text and the HTML report of a package holding these suites.
 fn render(suites: &[(&str, Value)]) -> (String, String) {
+    let (text, files) = render_files(suites, vec![]);
+    let html = String::from_utf8(files.iter().find(|f| f.name == "report.html").unwrap().bytes.clone()).unwrap();
+    (text, html)
+}
+
+/// The terminal text and every rendered file of a package holding these suites.
+fn render_files(suites: &[(&str, Value)], inputs: Vec<aite_evidence::InputArtifact>) -> (String, Vec<aite_report::RenderedFile>) {
     let mut results = Results::new("robustness", json!({"name": "m", "engine": "tract", "engine_version": "0", "threads": 1}));
+    results.inputs = inputs;
     for (k, v) in suites {
         results.suites.insert(k.to_string(), v.clone());
     }
@@ -63,8 +72,7 @@ fn render(suites: &[(&str, Value)]) -> (String, String) {
     folder.write_json("results.json", &results).unwrap();
     folder.write_json("assessment.json", &assessment).unwrap();
     let files = aite_report::render_package(folder.path(), &aite_report::RenderOptions { pdf: false, template: None }).unwrap();
-    let html = String::from_utf8(files.iter().find(|f| f.name == "report.html").unwrap().bytes.clone()).unwrap();
-    (text, html)
+    (text, files)
 }
 
 #[test]
@@ -108,4 +116,27 @@ fn latency_errors_and_the_longest_outage_are_shown_when_there_were_failures() {
     let (text, html) = render(&[("latency", latency(0, 0.0, None))]);
     assert!(!text.contains("of issued queries"), "{text}");
     assert!(!html.contains("Failed queries"), "no failure line without failures");
+}
+
+/// Issue: detections per frame (`results_per_frame`, recorded by aite-latency for a detector's
+/// end-to-end queries) reached results.json but no report. The fixture's figures are hand-written,
+/// so the rendered line is checked against them; a classifier's latency has none and no line.
+#[test]
+fn a_detectors_detections_per_frame_are_shown_with_its_latency_and_a_classifiers_are_not() {
+    let mut detector = latency(0, 0.0, None);
+    detector["mode"] = json!("end-to-end");
+    detector["results_per_frame"] = json!({"counted": "detections", "frames": 24, "min": 1, "mean": 2.5, "max": 4});
+    let line = "detections per frame: min 1, mean 2.50, max 4 (24 frames)";
+    // The model the latency measured, so the CycloneDX model card carries its latency.
+    let model = aite_evidence::InputArtifact { role: "model".into(), name: "m".into(), sha256: "00".repeat(32), count: None };
+    let (text, files) = render_files(&[("latency", detector)], vec![model]);
+    assert!(text.contains(line), "{text}");
+    let html = String::from_utf8(files.iter().find(|f| f.name == "report.html").unwrap().bytes.clone()).unwrap();
+    assert!(html.contains(line), "{html}");
+    let bom = String::from_utf8(files.iter().find(|f| f.name == "bom.cdx.json").unwrap().bytes.clone()).unwrap();
+    assert!(bom.contains(&format!("single-stream, end-to-end, {line}")), "the model card's latency slice: {bom}");
+
+    let (text, html) = render(&[("latency", latency(0, 0.0, None))]);
+    assert!(!text.contains("per frame") && !text.contains("detections"), "a classifier counts nothing: {text}");
+    assert!(!html.contains("per frame:") && !html.contains("post-processing:"), "a classifier counts nothing");
 }

@@ -53,21 +53,17 @@ fn yolov8_preset_decodes_a_transposed_onnx_output_through_tract() {
     assert!(err.contains("[1, 6, 3]") && err.contains("4 + 2 = 6"), "{err}");
 }
 
-/// End-to-end detector latency records how many detections each frame produced (post-processing
-/// time depends on it): a `detections` column per query in `latency-samples.csv`, and min / mean /
-/// max per frame in results.json. The embedded reference detector on six of its scenes; the oracle
-/// is each scene's detection count through the detector-accuracy path (`clean_detections`: the
-/// `image` crate's PNG decoder, no latency code), joined on the CSV's sample index (the folder's
-/// files sorted by name).
-#[test]
-fn end_to_end_detector_latency_records_detections_per_frame() {
+/// The embedded reference detector and six of its scenes written to `dir` (model, frames folder),
+/// with each scene's detection count through the detector-accuracy path (`clean_detections`:
+/// the `image` crate's PNG decoder, no latency code), indexed as the CSV's `sample` (the
+/// folder's files sorted by name).
+fn reference_detector_scenes(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<u64>) {
     use aite_engine::load_target_from_bytes;
     use aite_robustness::corruption::detection::{clean_detections, DetectionFrame};
     use aite_task::Postprocess;
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("digit_detector_fp32.onnx");
+    let model = dir.join("digit_detector_fp32.onnx");
     std::fs::write(&model, aite_reference::DETECTOR_FP32).unwrap();
-    let frames = dir.path().join("scenes");
+    let frames = dir.join("scenes");
     std::fs::create_dir(&frames).unwrap();
     let scenes = aite_reference::scenes();
     let scenes = &scenes[..6];
@@ -79,7 +75,36 @@ fn end_to_end_detector_latency_records_detections_per_frame() {
     let post = Postprocess::new(aite_reference::detector_task());
     let want: Vec<u64> = clean_detections(target.as_mut(), &aite_reference::detector_preprocess(), &post, &images).unwrap().iter().map(|d| d.len() as u64).collect();
     assert!(want.iter().min() < want.iter().max(), "the scenes should differ in detections: {want:?}");
+    (model, frames, want)
+}
 
+/// The `detections` column of a latency samples CSV (the last one), each row checked against
+/// its sample's count in `want`.
+fn detections_column(csv: &std::path::Path, want: &[u64]) -> Vec<u64> {
+    let csv = std::fs::read_to_string(csv).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header.last(), Some(&"detections"), "{header:?}");
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (sample, detections) = (col("sample"), col("detections"));
+    lines
+        .map(|l| {
+            let row: Vec<&str> = l.split(',').collect();
+            let (s, n): (usize, u64) = (row[sample].parse().unwrap(), row[detections].parse().unwrap());
+            assert_eq!(n, want[s], "query of sample {s}: {l}");
+            n
+        })
+        .collect()
+}
+
+/// End-to-end detector latency records how many detections each frame produced (post-processing
+/// time depends on it): a `detections` column per query in `latency-samples.csv`, and min / mean /
+/// max per frame in results.json. The embedded reference detector on six of its scenes; the oracle
+/// is [`reference_detector_scenes`]'s count per scene.
+#[test]
+fn end_to_end_detector_latency_records_detections_per_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, frames, want) = reference_detector_scenes(dir.path());
     let out = dir.path().join("out");
     let r = run(aite()
         .args(["latency", "-m"])
@@ -90,25 +115,78 @@ fn end_to_end_detector_latency_records_detections_per_frame() {
         .arg(&out));
     assert!(r.code == 0 || r.code == 1, "{}\n{}", r.code, r.stderr);
     let folder = run_folder(&out);
-    let csv = std::fs::read_to_string(folder.join("latency-samples.csv")).unwrap();
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(header.last(), Some(&"detections"), "{header:?}");
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let (sample, detections) = (col("sample"), col("detections"));
-    let counts: Vec<u64> = lines
-        .map(|l| {
-            let row: Vec<&str> = l.split(',').collect();
-            let (s, n): (usize, u64) = (row[sample].parse().unwrap(), row[detections].parse().unwrap());
-            assert_eq!(n, want[s], "query of sample {s}: {l}");
-            n
-        })
-        .collect();
+    let counts = detections_column(&folder.join("latency-samples.csv"), &want);
     assert_eq!(counts.len(), 24);
     let summary = &results(&folder)["suites"]["latency"]["results_per_frame"];
     assert_eq!(summary["counted"], "detections", "{summary}");
     assert_eq!((summary["frames"].as_u64(), summary["min"].as_u64(), summary["max"].as_u64()), (Some(24), counts.iter().min().copied(), counts.iter().max().copied()), "{summary}");
     let mean = counts.iter().sum::<u64>() as f64 / 24.0;
     assert!((summary["mean"].as_f64().unwrap() - mean).abs() < 1e-9, "{summary} vs {mean}");
-    assert!(r.stdout.contains(&format!("detections per frame: min {}", counts.iter().min().unwrap())), "{}", r.stdout);
+    // Printed once, by the terminal renderer, with the latency table.
+    let line = format!("detections per frame: min {}", counts.iter().min().unwrap());
+    assert_eq!(r.stdout.matches(&line).count(), 1, "{}", r.stdout);
+}
+
+/// Issue: `aite run` on a detector terminal timed its latency with a classifier's post-processing
+/// (top-5 of the first output) and wrote `latency-samples.csv` without the `detections` column
+/// `aite latency` writes. Now the queries run the declared detector task: the single-stream and
+/// periodic CSVs carry each query's detections (checked per sample against
+/// [`reference_detector_scenes`]), results.json its `results_per_frame`, and the terminal and
+/// HTML reports show the line.
+#[test]
+fn aite_run_on_a_detector_terminal_writes_detections_per_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _frames, want) = reference_detector_scenes(dir.path());
+    let config = dir.path().join("aite.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"schema = "aite.config/v1"
+profile = "ai-camera"
+out = "runs"
+[declared]
+fps = 200.0
+[target]
+model = "{}"
+[dataset]
+path = "scenes"
+preprocess = "resize=64x64,color=gray,scale=0.00392156862745098"
+task = "reference-detector"
+[suites.latency]
+duration_ms = 0
+min_queries = 24
+frames = 6
+[suites.periodic]
+burst_frames = 4
+idle_ms = 1.0
+min_queries = 12
+[suites.robustness]
+enabled = false
+[suites.security]
+enabled = false
+[suites.network]
+enabled = false
+"#,
+            model.display()
+        ),
+    )
+    .unwrap();
+    let r = run(aite().args(["run", "-c"]).arg(&config));
+    assert!(r.code != 9 && r.code != 2, "{}\n{}", r.stdout, r.stderr);
+    let folder = run_folder(&dir.path().join("runs"));
+    let res = results(&folder);
+    for (suite, csv) in [("latency", "latency-samples.csv"), ("latency_periodic", "latency-periodic-samples.csv")] {
+        let l = &res["suites"][suite];
+        assert_eq!(l["mode"], "end-to-end", "{l}");
+        let counts = detections_column(&folder.join(csv), &want);
+        assert_eq!(Some(counts.len() as u64), l["queries"].as_u64(), "{suite}: one row per measured query");
+        let summary = &l["results_per_frame"];
+        assert_eq!((summary["counted"].as_str(), summary["min"].as_u64(), summary["max"].as_u64()), (Some("detections"), counts.iter().min().copied(), counts.iter().max().copied()), "{suite}: {summary}");
+    }
+    let summary: aite_latency::ResultsPerFrame = serde_json::from_value(res["suites"]["latency"]["results_per_frame"].clone()).unwrap();
+    let line = summary.to_string();
+    assert!(line.starts_with("detections per frame: min "), "{line}");
+    assert!(r.stdout.contains(&line), "the terminal report: {}", r.stdout);
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    assert!(html.contains(&line), "report.html has no {line}");
 }

@@ -149,7 +149,6 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         "cold_start": a.cold_start, "cold_start_process": a.cold_start_process, "audit": a.audit,
     });
     let dir = write_evidence(&a.output, "latency", &results, &cfg, vec![("latency-samples.csv".into(), latency_samples_csv(&report))])?;
-    print_results_per_frame(&report, a.output.json);
     let verdict = super::run::judge(&a.assess, &dir, a.output.json)?;
     if report.error.is_some() {
         // The measured part is saved (and judged); the run still failed on the target.
@@ -301,17 +300,9 @@ fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds:
     }
     let raw = vec![("latency-samples.csv".into(), latency_samples_csv(&report)), ("latency-parts.csv".into(), parts_csv.into_bytes())];
     let dir = write_evidence(&a.output, "latency", &results, &cfg, raw)?;
-    print_results_per_frame(&report, a.output.json);
     let verdict = super::run::judge(&a.assess, &dir, a.output.json)?;
     if report.error.is_some() {
         return Ok(Exit::Target as u8);
     }
     Ok(verdict.unwrap_or(code as u8))
-}
-
-/// The per-frame result count beside the latency (post-processing time depends on it).
-fn print_results_per_frame(report: &aite_latency::LatencyReport, json: bool) {
-    if let (Some(r), false) = (&report.results_per_frame, json) {
-        println!("{} per frame: min {}, mean {:.2}, max {} ({} frames; per query in latency-samples.csv)", r.counted.column().replace('_', " "), r.min, r.mean, r.max, r.frames);
-    }
 }

@@ -303,12 +303,16 @@ impl StepContext<'_> {
         Ok(self.frames.as_ref().expect("just loaded").iter().take(n.max(1)).collect())
     }
 
-    /// Frames through decode and preprocessing when there is a dataset, else seeded tensors (bare inference).
+    /// Frames through decode and preprocessing when there is a dataset (a detector's through its
+    /// declared post-processing, counting detections per frame), else seeded tensors (bare inference).
     fn workload(&mut self) -> Result<Workload> {
         if self.plan.dataset.is_some() {
             let spec = self.spec()?;
             let frames = self.frames(self.plan.latency.frames)?.into_iter().map(|f| (f.id.clone(), f.bytes.clone())).collect();
-            Ok(Workload::Frames { frames, spec })
+            match &self.plan.task {
+                Some(t @ aite_task::TaskSpec::Detector(_)) => Ok(Workload::TaskFrames { frames, spec, task: aite_task::Postprocess::new(t.clone()) }),
+                _ => Ok(Workload::Frames { frames, spec }),
+            }
         } else {
             let options = self.options.clone();
             let inputs = self.deployed()?.info().inputs.clone();
@@ -427,7 +431,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 anyhow::bail!("the target failed during the single-stream run: {e}");
             }
             out.suite("latency", &r)?;
-            out.file(folder, "latency", "latency-samples.csv", &latency_csv(&r.records))?;
+            out.file(folder, "latency", "latency-samples.csv", &latency_samples_csv(&r))?;
         }
         Step::Periodic => {
             let p = &plan.periodic;
@@ -449,7 +453,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 anyhow::bail!("the target failed during the periodic run: {e}");
             }
             out.suite("latency_periodic", &r)?;
-            out.file(folder, "latency_periodic", "latency-periodic-samples.csv", &latency_csv(&r.records))?;
+            out.file(folder, "latency_periodic", "latency-periodic-samples.csv", &latency_samples_csv(&r))?;
         }
         Step::CachingAudit => {
             let workload = cx.workload()?;
