@@ -284,7 +284,7 @@ mod tests {
                 let _ = conn.write_all(format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()).as_bytes());
             }
         });
-        let ready = ready_from_statistics(Endpoint::plain(addr), Duration::from_secs(2), &Budget::new(Duration::from_secs(10)));
+        let ready = ready_from_statistics(Endpoint::plain(addr), Duration::from_secs(30), &Budget::new(Duration::from_secs(120)));
         assert_eq!(ready, ["a b?x/../y\r\nHost: evil"]);
         let lines: Vec<String> = rx.try_iter().collect();
         assert_eq!(lines, ["GET /v2/models/stats HTTP/1.0", "GET /v2/models/a%20b%3Fx%2F%2E%2E%2Fy%0D%0AHost%3A%20evil/ready HTTP/1.0"]);

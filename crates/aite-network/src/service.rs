@@ -180,8 +180,9 @@ mod tests {
 
     #[test]
     fn an_rtsp_server_that_also_answers_http_is_rtsp_with_its_http_answer() {
-        let timing = Timing { banner_wait: Duration::from_millis(200), step: Duration::from_secs(2) };
-        let id = identify(gstreamer_like(), timing, &Budget::new(Duration::from_secs(20)));
+        // The banner wait waits for nothing (this server sends no banner); the step bounds answers.
+        let timing = Timing { banner_wait: Duration::from_millis(200), step: Duration::from_secs(30) };
+        let id = identify(gstreamer_like(), timing, &Budget::new(Duration::from_secs(300)));
         let http = HttpAnswer { status: 503, server: Some("GStreamer RTSP Server".into()), www_authenticate: None };
         assert_eq!(id.service, Service::Rtsp { status: 200, server: Some("GStreamer RTSP server".into()), http: Some(http) });
     }
