@@ -2,6 +2,8 @@
 
 mod common;
 use common::*;
+#[path = "../../aite-remote/tests/fake_server/mod.rs"]
+mod fake_server;
 
 #[test]
 fn demo_writes_complete_evidence_and_matches_training_accuracy() {
@@ -324,34 +326,45 @@ fn server_scenario_requires_load_and_bound() {
     assert!(v["suites"]["latency"]["stages"]["queueing"]["count"].as_u64().unwrap() >= 700);
 }
 
+/// The target is the fake OIP server, which counts the requests it answers: SIGINT goes once
+/// measured queries were answered (a fixed 1.5 s sleep raced aite's start on a loaded machine:
+/// an interrupt during the warm-up leaves no measured query).
 #[test]
 fn interrupt_writes_partial_results_and_exits_130() {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    let server = fake_server::FakeServer::start(fake_server::FakeConfig::default());
     let dir = tempfile::tempdir().unwrap();
-    let model = reference_model(dir.path());
     let out = dir.path().join("runs");
     let mut child = aite()
-        .args(["latency", "--min-duration-ms", "600000", "-m"])
-        .arg(&model)
-        .arg("--out")
+        .args(["latency", "--warmup", "2", "--min-duration-ms", "600000", "--target", &server.url(), "--out"])
         .arg(&out)
-        .stdout(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Two warm-up requests, then measured ones: the 4th request means the first measured query is done.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.seen.answered.load(Ordering::SeqCst) < 4 {
+        assert!(child.try_wait().unwrap().is_none(), "aite latency exited before measuring");
+        assert!(Instant::now() < deadline, "aite latency answered no measured query in 120 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(std::time::Instant::now() < deadline, "aite did not stop after SIGINT");
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(Instant::now() < deadline, "aite did not stop after SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
     };
-    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
     let res = results(&run_folder(&out));
     assert_eq!(res["status"], "interrupted");
-    assert!(res["suites"]["latency"]["queries"].as_u64().unwrap() > 0);
+    assert!(res["suites"]["latency"]["queries"].as_u64().unwrap() > 0, "{}", res["suites"]["latency"]);
 }
 
 #[test]
