@@ -242,7 +242,7 @@ impl Outcome {
 }
 
 fn assess_one(r: &Requirement, results: &Value) -> RequirementResult {
-    let o = decide(r, results);
+    let o = decide_worst_case(r, results).unwrap_or_else(|| decide(r, results));
     let suite = r.metric.split('.').nth(1).unwrap_or_default();
     let files = results
         .get("files")
@@ -270,6 +270,38 @@ fn assess_one(r: &Requirement, results: &Value) -> RequirementResult {
         more_samples: o.more,
         note: o.note,
     }
+}
+
+/// A requirement on `suites.attack_worst_case.<norm>.*` judges the worst case of its threat
+/// model (the norm, and the requirement's `epsilon` when it names one), decided as the only
+/// record of the suite; NOT_TESTED naming what was recorded when no worst case, or more than
+/// one, matches. `None` for other metrics, and for a suite absent or recorded not applicable
+/// as a whole (decided as any suite).
+fn decide_worst_case(r: &Requirement, results: &Value) -> Option<Outcome> {
+    let norm = r.metric.strip_prefix("suites.attack_worst_case.")?.split('.').next()?;
+    let suite = results.pointer("/suites/attack_worst_case").filter(|s| s.is_object() && s.get("status").is_none())?;
+    let w = match crate::worst_case::select(suite, norm, r.epsilon) {
+        Ok(w) => w,
+        Err(why) => {
+            let mut o = Outcome::new(Verdict::NotTested { why }, "no worst case of the requirement's threat model");
+            o.evidence.push("/suites/attack_worst_case".into());
+            return Some(o);
+        }
+    };
+    let mut only = suite.as_object().cloned().unwrap_or_default();
+    only.retain(|k, _| !matches!(k.as_str(), "threat_models" | "linf" | "l2"));
+    only.insert(norm.to_string(), w.record.clone());
+    let mut view = results.clone();
+    view["suites"]["attack_worst_case"] = Value::Object(only);
+    let mut o = decide(r, &view);
+    let at = format!("/suites/attack_worst_case/{norm}");
+    for e in &mut o.evidence {
+        if let Some(rest) = e.strip_prefix(&at) {
+            *e = format!("{}{rest}", w.pointer);
+        }
+    }
+    o.note = format!("{} (threat model {})", o.note, w.threat_model());
+    Some(o)
 }
 
 /// Why a suite's measurement is incomplete, if it is (`metric` itself is exempt when it is the validity flag).

@@ -21,6 +21,7 @@ pub mod assess;
 pub mod catalogue;
 pub mod profile;
 pub mod verdict;
+pub mod worst_case;
 
 pub use assess::{assess, assess_scoped, Assessment, ItemSummary, OverallVerdict, RequirementResult};
 pub use profile::{check, load, shipped, Comparator, DecisionRule, Item, Override, Profile, ProfileError, Requirement, Threshold, ThresholdStatus};

@@ -167,6 +167,11 @@ pub struct Requirement {
     pub provenance: Provenance,
     /// Not measurable by aite yet: always NOT_TESTED with this reason.
     pub reserved: Option<String>,
+    /// The radius of the threat model a worst-case requirement judges
+    /// (`suites.attack_worst_case.<norm>.*`; `"8/255"` or a number in the profile); without it,
+    /// the only worst case recorded at the norm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
 }
 
 /// An overridden value: which requirement and field, old and new, from which file and line.
@@ -404,6 +409,9 @@ fn validate(r: &Requirement, line: usize) -> Result<(), Vec<Problem>> {
         err(format!("unknown metric `{}` (not in the metric catalogue; see docs/assessment.md)", r.metric));
         return Err(p);
     };
+    if r.epsilon.is_some() && !r.metric.starts_with("suites.attack_worst_case.") {
+        err(format!("`epsilon` selects a worst case's threat model; `{}` is not a worst case (suites.attack_worst_case.<norm>.*)", r.metric));
+    }
     if !spec.statistics.contains(&r.statistic.as_str()) {
         err(format!("metric `{}` has no statistic `{}` (it has: {})", r.metric, r.statistic, spec.statistics.join(", ")));
     }
@@ -508,6 +516,31 @@ struct RawRequirement {
     provenance: Provenance,
     #[serde(default)]
     reserved: Option<String>,
+    #[serde(default)]
+    epsilon: Option<Spanned<toml::Value>>,
+}
+
+/// A worst-case requirement's radius: a number, or `"K/255"` grey levels.
+fn parse_epsilon(v: &Spanned<toml::Value>, text: &str) -> Result<f64, Problem> {
+    let line = line_of(text, v.span().start);
+    let bad = |what: String| Problem { line, message: format!("epsilon {what} is not a positive number or `K/255`") };
+    let e = match v.get_ref() {
+        toml::Value::Float(x) => *x,
+        toml::Value::Integer(i) => *i as f64,
+        toml::Value::String(s) => match s.split_once('/') {
+            Some((k, d)) => match (k.trim().parse::<f64>(), d.trim().parse::<f64>()) {
+                (Ok(k), Ok(d)) if d > 0.0 => k / d,
+                _ => return Err(bad(format!("`{s}`"))),
+            },
+            None => s.trim().parse::<f64>().map_err(|_| bad(format!("`{s}`")))?,
+        },
+        other => return Err(bad(format!("of type {}", other.type_str()))),
+    };
+    if e.is_finite() && e > 0.0 {
+        Ok(e)
+    } else {
+        Err(bad(e.to_string()))
+    }
 }
 
 impl RawRequirement {
@@ -516,6 +549,10 @@ impl RawRequirement {
         let threshold = match &self.threshold {
             None => None,
             Some(t) => Some(parse_threshold(t, text).map_err(|p| vec![p])?),
+        };
+        let epsilon = match &self.epsilon {
+            None => None,
+            Some(e) => Some(parse_epsilon(e, text).map_err(|p| vec![p])?),
         };
         let spec = self.metric.as_deref().and_then(catalogue::lookup);
         if self.metric.is_none() && self.reserved.is_none() {
@@ -542,6 +579,7 @@ impl RawRequirement {
             remediation: self.remediation,
             provenance: self.provenance,
             reserved: self.reserved,
+            epsilon,
         };
         validate(&r, line)?;
         Ok(r)

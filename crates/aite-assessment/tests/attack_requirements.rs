@@ -97,3 +97,60 @@ fn a_worst_case_recorded_not_applicable_is_not_tested() {
     let Verdict::NotTested { why } = verdict_of(&assess(&p, &results(record(json!(["square-linf", "spsa-linf"])))), "ROB-WORST-CASE") else { panic!("not NOT_TESTED") };
     assert!(why.starts_with("the linf worst case is recorded not applicable: one attack family ran"), "{why}");
 }
+
+/// A lab profile of one worst-case requirement at `epsilon` (none: the field left out).
+fn worst_case_profile(epsilon: Option<&str>) -> aite_assessment::Profile {
+    let eps = epsilon.map(|e| format!("epsilon = {e}\n")).unwrap_or_default();
+    let text = format!(
+        "schema = \"aite.profile/v1\"\nid = \"lab-w\"\nversion = \"1\"\ntitle = \"Lab W\"\n\n[[requirement]]\nid = \"LAB-WORST\"\ntitle = \"worst case\"\nitem = \"robustness\"\nmetric = \"suites.attack_worst_case.linf.robust_accuracy\"\n{eps}comparator = \"ge\"\nthreshold = 0.5\nclauses = [\"EU AI Act Art. 15(5)\"]\nremediation = \"harden\"\nprovenance = {{ source = \"test\", status = \"lab\" }}\n"
+    );
+    aite_assessment::check("lab-w.toml", &text, None).unwrap()
+}
+
+/// Issue: the worst case took the first attack's epsilon as the radius of all. Two attack
+/// families at 2/255 (34 of 40 robust) and Square alone at 8/255 (one family: not applicable)
+/// are two threat models; a requirement judges the one of its `epsilon`, never the other's.
+#[test]
+fn a_worst_case_requirement_judges_the_threat_model_of_its_epsilon() {
+    let (two, eight) = (2.0_f32 / 255.0, 8.0_f32 / 255.0);
+    let results = json!({ "status": "complete", "suites": {
+        "attack_worst_case": { "threat_models": [
+            { "status": "measured", "norm": "linf", "epsilon": two, "attacks": ["square-linf", "spsa-linf"], "robust_accuracy": proportion(34, 40) },
+            { "status": "not-applicable", "norm": "linf", "epsilon": eight, "attacks": ["square-linf"], "why": "one attack family ran: square; the worst case needs at least two" },
+        ] }
+    } });
+    let one = |eps: Option<&str>| assess(&worst_case_profile(eps), &results).requirements.remove(0);
+    // 34/40 = 0.85, Wilson 95% [0.709, 0.929] is wholly above 0.5: PASS, pointing at the 2/255 record.
+    let r = one(Some("\"2/255\""));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.note);
+    assert!(r.evidence.contains(&"/suites/attack_worst_case/threat_models/0/robust_accuracy".to_string()), "{:?}", r.evidence);
+    assert!(r.note.contains("threat model linf 2/255"), "{}", r.note);
+    assert_eq!(one(Some(&format!("{}", 2.0 / 255.0))).verdict, Verdict::Pass, "a number selects as the fraction does");
+    // At 8/255 only Square ran: NOT_TESTED with why, never the 2/255 figure.
+    let Verdict::NotTested { why } = one(Some("\"8/255\"")).verdict else { panic!("8/255 judged") };
+    assert_eq!(why, "worst case over one attack family (square) is not a worst case: run at least two (e.g. square and spsa)");
+    // At a radius that did not run: NOT_TESTED naming what ran.
+    let Verdict::NotTested { why } = one(Some("\"4/255\"")).verdict else { panic!("4/255 judged") };
+    assert_eq!(why, "no worst case at linf 4/255: recorded: linf 2/255 (square-linf, spsa-linf); linf 8/255 (square-linf)");
+    // No epsilon and two L-inf radii: which one is not for the assessment to guess.
+    let Verdict::NotTested { why } = one(None).verdict else { panic!("judged without a radius") };
+    assert!(why.starts_with("2 linf worst cases, at different radii, and the requirement names no `epsilon`"), "{why}");
+    // The shipped profile (no epsilon) judges the only L-inf worst case of a run.
+    let single = json!({ "status": "complete", "suites": { "attack_worst_case": { "threat_models": [results["suites"]["attack_worst_case"]["threat_models"][0].clone()] } } });
+    assert_eq!(verdict_of(&assess(&shipped("reference-terminal").unwrap(), &single), "ROB-WORST-CASE"), Verdict::Pass);
+    // No L-inf worst case at all.
+    let l2 = json!({ "status": "complete", "suites": { "attack_worst_case": { "threat_models": [{ "status": "measured", "norm": "l2", "epsilon": 0.5, "attacks": ["square-l2", "hopskipjump"], "robust_accuracy": proportion(30, 40) }] } } });
+    let Verdict::NotTested { why } = verdict_of(&assess(&shipped("reference-terminal").unwrap(), &l2), "ROB-WORST-CASE") else { panic!("judged an L2 worst case") };
+    assert_eq!(why, "no linf worst case: recorded: l2 0.5 (square-l2, hopskipjump)");
+}
+
+#[test]
+fn epsilon_is_only_for_worst_case_requirements_and_must_be_a_radius() {
+    let text = |metric: &str, eps: &str| format!("schema = \"aite.profile/v1\"\nid = \"lab-w\"\nversion = \"1\"\ntitle = \"Lab W\"\n\n[[requirement]]\nid = \"LAB-X\"\ntitle = \"x\"\nitem = \"robustness\"\nmetric = \"{metric}\"\nepsilon = {eps}\ncomparator = \"ge\"\nthreshold = 0.5\nclauses = [\"EU AI Act Art. 15(5)\"]\nremediation = \"r\"\nprovenance = {{ source = \"test\", status = \"lab\" }}\n");
+    let e = aite_assessment::check("lab-w.toml", &text("suites.attack_square_linf.robust_accuracy", "\"8/255\""), None).unwrap_err().to_string();
+    assert!(e.contains("lab-w.toml:7:") && e.contains("`epsilon` selects a worst case's threat model"), "{e}");
+    let e = aite_assessment::check("lab-w.toml", &text("suites.attack_worst_case.linf.robust_accuracy", "\"8/0\""), None).unwrap_err().to_string();
+    assert!(e.contains("lab-w.toml:11: epsilon `8/0` is not a positive number or `K/255`"), "{e}");
+    let p = aite_assessment::check("lab-w.toml", &text("suites.attack_worst_case.linf.robust_accuracy", "\"8/255\""), None).unwrap();
+    assert_eq!(p.requirements[0].epsilon, Some(8.0 / 255.0));
+}
