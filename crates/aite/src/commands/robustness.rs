@@ -849,3 +849,63 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
     write_evidence(&a.output, "merge", &results, &cfg, raw)?;
     Ok(if complete { Exit::Ok as u8 } else { Exit::Interrupted as u8 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aite_target::{TargetError, TargetInfo, Tensor};
+
+    /// A target never queried: the runs here are cancelled before their first frame.
+    struct Unqueried(TargetInfo);
+
+    impl Target for Unqueried {
+        fn info(&self) -> &TargetInfo {
+            &self.0
+        }
+        fn infer(&mut self, _: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            panic!("a cancelled run queries nothing")
+        }
+    }
+
+    /// The file name of the checkpoint at `path` and the fingerprint its header holds.
+    fn checkpoint_of(path: &std::path::Path) -> (String, String) {
+        let text = std::fs::read_to_string(path).unwrap();
+        let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        (path.file_name().unwrap().to_string_lossy().into_owned(), header["fingerprint"].as_str().unwrap().to_string())
+    }
+
+    /// An interrupted attack resumes from `<out>/.checkpoints/<name>-<sha256(key)[..16]>.jsonl`
+    /// whose header holds sha256 of the key's JSON text. Names and key texts are pinned as the
+    /// binary of commit 1514798 wrote them for fixed settings, so a run it interrupted is still
+    /// found. A change here (a new settings or spec field included) orphans old checkpoints.
+    #[test]
+    fn attack_checkpoints_keep_their_names_and_keys() {
+        let out = tempfile::tempdir().unwrap();
+        let cancel = Cancel::new();
+        cancel.cancel();
+        let mut target = Unqueried(TargetInfo { name: "m.onnx".into(), engine: "tract".into(), engine_version: "0".into(), threads: 1, inputs: vec![], outputs: vec![] });
+        let spec = PreprocessSpec::from_toml("resize = \"8x8\"\ncolor = \"gray\"\nscale = 0.00392156862745098").unwrap();
+        let identity = serde_json::json!({ "model": "m.onnx", "sha256": "ab" });
+        let image = image::RgbImage::new(8, 8);
+        let attack = AttackSettings { kind: AttackKind::SquareLinf, epsilon: 8.0 / 255.0, budget: 10, p_init: 0.8, seed: 3, channel: Channel::Float, output_index: 0 };
+
+        let frames: Vec<LabeledFrame> = ["a.png", "b.png"].iter().map(|id| LabeledFrame { id: id.to_string(), label: 1, image: image.clone() }).collect();
+        let (report, path) = run_attack_checkpointed(&mut target, &spec, &frames, &attack, (0, 1), &identity, out.path(), false, &cancel, true).unwrap();
+        assert!(report.interrupted);
+        let key = r#"{"attack":{"budget":10,"channel":{"kind":"float"},"epsilon":0.0313725508749485,"kind":"square-linf","output_index":0,"p_init":0.8,"seed":3},"frames":["a.png","b.png"],"identity":{"model":"m.onnx","sha256":"ab"},"spec":{"color":"gray","crop":null,"crop_fraction":null,"dtype":"f32","kernel":"bilinear","label_offset":0,"layout":"nchw","mean":[0.0],"resize":"8x8","scale":0.003921568859368563,"std":[1.0]}}"#;
+        assert_eq!(checkpoint_of(&path), ("attack-square-linf-f2cda6de6016e135.jsonl".into(), aite_engine::sha256_bytes(key.as_bytes())));
+
+        let task = Postprocess::new(aite_reference::detector_task());
+        let frames: Vec<DetectionFrame> = ["a.png", "b.png"].iter().map(|id| DetectionFrame { id: id.to_string(), image: image.clone() }).collect();
+        let pinned = [
+            (DetectorGoal::Vanish, "detector-attack-square-l2-3c51cefb333b2ccf.jsonl", r#"{"detector_attack":{"attack":{"budget":10,"channel":{"kind":"float"},"epsilon":0.5,"kind":"square-l2","output_index":0,"p_init":0.8,"seed":3},"goal":"vanish"},"frames":["a.png","b.png"],"identity":{"model":"m.onnx","sha256":"ab"},"spec":{"color":"gray","crop":null,"crop_fraction":null,"dtype":"f32","kernel":"bilinear","label_offset":0,"layout":"nchw","mean":[0.0],"resize":"8x8","scale":0.003921568859368563,"std":[1.0]}}"#),
+            (DetectorGoal::Mislabel, "detector-attack-mislabel-square-l2-a6583dc545af354a.jsonl", r#"{"detector_attack":{"attack":{"budget":10,"channel":{"kind":"float"},"epsilon":0.5,"kind":"square-l2","output_index":0,"p_init":0.8,"seed":3},"goal":"mislabel"},"frames":["a.png","b.png"],"identity":{"model":"m.onnx","sha256":"ab"},"spec":{"color":"gray","crop":null,"crop_fraction":null,"dtype":"f32","kernel":"bilinear","label_offset":0,"layout":"nchw","mean":[0.0],"resize":"8x8","scale":0.003921568859368563,"std":[1.0]}}"#),
+        ];
+        for (goal, name, key) in pinned {
+            let settings = DetectorAttackSettings { goal, attack: AttackSettings { kind: AttackKind::SquareL2, epsilon: 0.5, ..attack.clone() } };
+            let (report, path) = run_detector_attack_checkpointed(&mut target, &spec, &task, &frames, &settings, (0, 1), &identity, out.path(), false, &cancel, true).unwrap();
+            assert!(report.interrupted);
+            assert_eq!(checkpoint_of(&path), (name.into(), aite_engine::sha256_bytes(key.as_bytes())));
+        }
+    }
+}
