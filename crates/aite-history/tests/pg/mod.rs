@@ -67,10 +67,21 @@ impl PgServer {
         }
         let data = format!("{dir}/data");
         ok(tool(&bin, "initdb", &["-D", &data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]), "initdb");
-        let port = free_port();
-        let opts = format!("-c listen_addresses=127.0.0.1 -p {port} -k {dir} -c fsync=off");
-        let mut server = PgServer { bin, dir: dir.clone(), data, port, pid: None, _tmp: tmp };
-        ok(tool(&server.bin, "pg_ctl", &["-D", &server.data, "-l", &format!("{dir}/pg.log"), "-w", "-t", "60", "-o", &opts, "start"]), "pg_ctl start");
+        // The free port is released before the postmaster binds it, so another test (or any
+        // socket) may take it meanwhile: a start that could not bind tries another port.
+        let mut server = PgServer { bin, dir: dir.clone(), data, port: 0, pid: None, _tmp: tmp };
+        let log = format!("{dir}/pg.log");
+        for attempt in 1.. {
+            server.port = free_port();
+            let opts = format!("-c listen_addresses=127.0.0.1 -p {} -k {dir} -c fsync=off", server.port);
+            let out = tool(&server.bin, "pg_ctl", &["-D", &server.data, "-l", &log, "-w", "-t", "120", "-o", &opts, "start"]);
+            let taken = std::fs::read_to_string(&log).unwrap_or_default().contains("could not bind");
+            if out.status.success() || !taken || attempt == 5 {
+                ok(out, "pg_ctl start");
+                break;
+            }
+            let _ = std::fs::remove_file(&log);
+        }
         // The postmaster's PID is the first line of postmaster.pid.
         server.pid = std::fs::read_to_string(format!("{}/postmaster.pid", server.data)).ok().and_then(|t| t.lines().next()?.trim().parse().ok());
         assert!(server.pid.is_some(), "no postmaster.pid in {}", server.data);
