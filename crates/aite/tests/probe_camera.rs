@@ -323,9 +323,11 @@ impl Camera {
         Ok(())
     }
 
-    /// Wait until every server listens (seen from inside the namespace with `ss`).
+    /// Wait until every server listens (seen from inside the namespace with `ss`). The bound
+    /// only stops a hang: Triton's HTTP port is among them, and several cameras starting at
+    /// once on a loaded machine took longer than the 20 s this was.
     fn wait_listening(&mut self) -> Result<(), String> {
-        let until = Instant::now() + Duration::from_secs(20);
+        let until = Instant::now() + Duration::from_secs(180);
         loop {
             let out = Command::new("ip").args(["netns", "exec", &self.ns, "ss", "-Hltn"]).output().map_err(|e| e.to_string())?;
             let text = String::from_utf8_lossy(&out.stdout);
@@ -341,7 +343,7 @@ impl Camera {
                 }
             }
             if Instant::now() > until {
-                return Err(format!("ports {down:?} not listening after 20 s (listening: {up:?})"));
+                return Err(format!("ports {down:?} not listening after 180 s (listening: {up:?})"));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -508,7 +510,9 @@ fn full_probe(cam: &Camera) -> (serde_json::Value, f64, Run) {
 fn full_probe_assessed(cam: &Camera) -> (serde_json::Value, f64, Run, std::collections::BTreeMap<String, String>) {
     let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    let r = cam.probe(&["--ports", "all", "--declared", &list(&cam.declared)], out.path());
+    // A budget of 15 min (default 2 min) only bounds a hang: up to four cameras are probed at
+    // once here, and a spent budget would leave rules not checked.
+    let r = cam.probe(&["--ports", "all", "--budget", "900", "--declared", &list(&cam.declared)], out.path());
     let secs = started.elapsed().as_secs_f64();
     let folder = run_folder(out.path());
     let a = run(aite().arg("assess").arg(&folder).args(["--profile", "ai-camera", "--json"]));
