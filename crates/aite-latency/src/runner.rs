@@ -33,6 +33,10 @@ pub struct QueryRecord {
     /// zeros for workloads without parts.
     #[serde(default)]
     pub parts: [u64; MAX_PARTS],
+    /// What each named part processed in the query ([`Workload::parts`]; the OCR read: the
+    /// frame for the detector's parts, the text-box crops for crop, cls and rec).
+    #[serde(default)]
+    pub part_items: [u32; MAX_PARTS],
     /// Detections or text lines the query's postprocess produced ([`Workload::counted`]), over
     /// its frames (multi-stream: all of them); `None` where nothing is counted.
     #[serde(default)]
@@ -138,6 +142,11 @@ pub struct StagePart {
     pub name: String,
     pub stage: Stage,
     pub latency: LatencySummary,
+    /// What the part processed over the measured queries (the OCR read: frames for the
+    /// detector's parts, text-box crops for crop, cls and rec), so a part that ran on nothing
+    /// reads 0, not a time.
+    #[serde(default)]
+    pub items: u64,
 }
 
 /// How many results (detections, text boxes or lines) each measured frame's postprocess
@@ -484,6 +493,7 @@ fn measure(
         let counts_before = target.request_counts();
         let mut stages = [0u64; 4];
         let mut parts = [0u64; MAX_PARTS];
+        let mut part_items = [0u32; MAX_PARTS];
         let mut query_results: Vec<u32> = Vec::new();
         let first_sample = rng.gen_range(0..workload.len());
         let mut failed = None;
@@ -495,6 +505,9 @@ fn measure(
                         *a += b;
                     }
                     for (a, b) in parts.iter_mut().zip(run.parts) {
+                        *a += b;
+                    }
+                    for (a, b) in part_items.iter_mut().zip(run.items) {
                         *a += b;
                     }
                     query_results.extend(run.results);
@@ -552,6 +565,7 @@ fn measure(
             postprocess_ns: stages[3],
             after_idle: matches!(scenario, LatencyScenario::Periodic { burst_frames, .. } if q % *burst_frames as u64 == 0),
             parts,
+            part_items,
             results,
         });
         if let Some(exp) = &arrivals {
@@ -626,6 +640,7 @@ pub(crate) fn build_report(
                 name: name.into(),
                 stage,
                 latency: LatencySummary::from_ns(&records.iter().map(|r| r.parts[i]).collect::<Vec<_>>()).expect("records are non-empty"),
+                items: records.iter().map(|r| r.part_items[i] as u64).sum(),
             })
             .collect(),
     };

@@ -262,6 +262,7 @@ fn records_with_zero_stages(n: u64) -> Vec<QueryRecord> {
             postprocess_ns: 0,
             after_idle: false,
             parts: [0; crate::MAX_PARTS],
+            part_items: [0; crate::MAX_PARTS],
             results: None,
         })
         .collect()

@@ -83,10 +83,11 @@ impl Counted {
     }
 }
 
-/// One sample's run: stage times, the named parts' times and the result count.
+/// One sample's run: stage times, the named parts' times and items, and the result count.
 pub(crate) struct SampleRun {
     pub stages: [u64; 4],
     pub parts: [u64; MAX_PARTS],
+    pub items: [u32; MAX_PARTS],
     pub results: Option<u32>,
 }
 
@@ -180,7 +181,7 @@ impl Workload {
             }
             Workload::Ocr { .. } => unreachable!("read above"),
         }?;
-        Ok(SampleRun { stages, parts: [0; MAX_PARTS], results })
+        Ok(SampleRun { stages, parts: [0; MAX_PARTS], items: [0; MAX_PARTS], results })
     }
 
     /// Run samples `ixs` as one wave of concurrent inferences
@@ -263,12 +264,12 @@ fn ocr_read(target: &dyn Target, frames: &[(String, Arc<[u8]>)], pipeline: &Mute
     let (lines, t) = pipeline.read_timed(&frame).map_err(|e| fail(format!("OCR of {id}: {e}")))?;
     std::hint::black_box(&lines);
     let mut stages = [decode_ns, 0, 0, 0];
-    let mut parts = [0; MAX_PARTS];
+    let (mut parts, mut items) = ([0; MAX_PARTS], [0; MAX_PARTS]);
     for (i, &p) in OcrStage::ALL.iter().enumerate() {
-        parts[i] = t.get(p);
+        (parts[i], items[i]) = (t.get(p), t.items(p));
         stages[Stage::of(p) as usize] += t.get(p);
     }
-    Ok(SampleRun { stages, parts, results: Some(lines.len() as u32) })
+    Ok(SampleRun { stages, parts, items, results: Some(lines.len() as u32) })
 }
 
 fn ns(a: Instant, b: Instant) -> u64 {
@@ -398,6 +399,9 @@ mod tests {
         let r = report.results_per_frame.clone().unwrap();
         assert_eq!((r.counted, r.frames, r.min, r.max), (Counted::TextLines, 5, 0, 0));
         assert!(report.stages.parts.iter().all(|p| p.latency.count == 5));
+        // Counted, not timed: the detector's parts saw the 5 frames, crop, cls and rec nothing.
+        assert_eq!(report.stages.parts.iter().map(|p| p.items).collect::<Vec<_>>(), [5, 5, 5, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(report.records.iter().all(|r| r.part_items == [1, 1, 1, 0, 0, 0, 0, 0, 0, 0]));
         let err = run(&mut target, &work, &LatencyScenario::Offline, &settings, &aite_target::Cancel::new(), &mut |_| {}).unwrap_err().to_string();
         assert!(err.contains("offline") && err.contains("single-stream"), "{err}");
     }

@@ -246,21 +246,37 @@ impl OcrStage {
     }
 }
 
-/// Nanoseconds spent in each [`OcrStage`] of one read (0 for a stage that did not run,
-/// e.g. cls and rec on a frame without text).
+/// Nanoseconds spent in each [`OcrStage`] of one read, and what each processed (0 for a
+/// stage that did not run, e.g. cls and rec on a frame without text).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct OcrTimings(pub [u64; 10]);
+pub struct OcrTimings {
+    pub ns: [u64; 10],
+    /// Items each stage processed: the frame (1) for the detector's three stages, the text-box
+    /// crops for `crop`, the cls stages and the rec stages (`ctc_decode`: crops decoded).
+    pub items: [u32; 10],
+}
 
 impl OcrTimings {
     pub fn get(&self, stage: OcrStage) -> u64 {
-        self.0[stage as usize]
+        self.ns[stage as usize]
+    }
+
+    /// The items `stage` processed (see [`items`](Self::items)).
+    pub fn items(&self, stage: OcrStage) -> u32 {
+        self.items[stage as usize]
     }
 
     /// Add the time since `since` to `stage`; returns now, the next part's start.
     fn lap(&mut self, stage: OcrStage, since: Instant) -> Instant {
         let now = Instant::now();
-        self.0[stage as usize] += (now - since).as_nanos() as u64;
+        self.ns[stage as usize] += (now - since).as_nanos() as u64;
         now
+    }
+
+    fn count(&mut self, stages: &[OcrStage], n: usize) {
+        for &s in stages {
+            self.items[s as usize] += n as u32;
+        }
     }
 }
 
@@ -299,11 +315,13 @@ impl OcrPipeline {
         let (img, ratio_w, ratio_h) = self.limit_sides(bgr);
         let (img, pad_top) = self.letterbox(img);
         let boxes = self.detect(&img, &mut t, t0)?;
+        t.count(&[OcrStage::DetPreprocess, OcrStage::DetInference, OcrStage::DbPostprocess], 1);
         let mut at = Instant::now();
         if boxes.is_empty() {
             return Ok((vec![], t));
         }
         let mut crops: Vec<Frame> = boxes.iter().map(|q| crop(&img, q)).collect::<Result<_, _>>()?;
+        t.count(&[OcrStage::Crop], crops.len());
         at = t.lap(OcrStage::Crop, at);
         let rotated = match self.cls.as_mut() {
             Some(cls) => classify(cls, &self.spec, &mut crops, &mut t, at)?,
@@ -516,6 +534,7 @@ fn classify(model: &mut OcrModel, spec: &OcrSpec, crops: &mut [Frame], t: &mut O
             }
         }
         at = t.lap(OcrStage::ClsPostprocess, at);
+        t.count(&[OcrStage::ClsPreprocess, OcrStage::ClsInference, OcrStage::ClsPostprocess], batch.len());
     }
     Ok(rotated)
 }
@@ -549,6 +568,7 @@ fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[F
             texts[i] = charset.decode(&v[k * steps * classes..(k + 1) * steps * classes], classes)?;
         }
         at = t.lap(OcrStage::CtcDecode, at);
+        t.count(&[OcrStage::RecPreprocess, OcrStage::RecInference, OcrStage::CtcDecode], batch.len());
     }
     Ok(texts)
 }
@@ -675,13 +695,16 @@ mod tests {
         let (lines, t) = p.read_timed(&frame).unwrap();
         let wall = t0.elapsed().as_nanos() as u64;
         assert_eq!(lines, p.read(&frame).unwrap());
-        assert!(t.0.iter().sum::<u64>() <= wall, "{t:?} > {wall}");
+        assert!(t.ns.iter().sum::<u64>() <= wall, "{t:?} > {wall}");
+        // One frame through the detector, its one box through crop, cls and rec.
+        assert_eq!((lines.len(), t.items), (1, [1; 10]));
         let mut empty = OcrPipeline::new(OcrSpec::default(), fake(|x| Tensor::f32(vec![1, 1, x.shape()[2], x.shape()[3]], vec![0.0; x.shape()[2] * x.shape()[3]]).unwrap()), None, fake(|x| x.clone()), "a").unwrap();
         let (lines, t) = empty.read_timed(&frame).unwrap();
         assert!(lines.is_empty());
         for s in &OcrStage::ALL[3..] {
-            assert_eq!(t.get(*s), 0, "{}", s.name());
+            assert_eq!((t.get(*s), t.items(*s)), (0, 0), "{}", s.name());
         }
+        assert_eq!(t.items[..3], [1; 3]);
         assert_eq!(OcrStage::ALL.map(|s| s as usize), std::array::from_fn(|i| i));
     }
 
