@@ -38,7 +38,7 @@ pub struct Prediction {
 }
 
 /// A sample that could not be evaluated, with the reason.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SkippedSample {
     pub id: String,
     pub reason: String,

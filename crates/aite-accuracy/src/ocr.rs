@@ -9,7 +9,7 @@
 //! (lines are the trials), a percentile bootstrap over scored lines for the three
 //! edit-based figures (each a ratio of sums, so lines are resampled and the ratio recomputed).
 
-use crate::{wilson, Proportion};
+use crate::{wilson, Proportion, SkippedSample};
 use aite_task::{match_lines, LineEdits, LineMatching, LinePair, OcrLabelledImage, Quad, TextAccuracy, TextLine};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -95,10 +95,20 @@ pub struct OcrScores {
     pub one_minus_ned: Estimate,
 }
 
-/// OCR accuracy of a labelled image set.
+/// OCR accuracy of a labelled image set: `images` of `dataset_images` read, the others named in
+/// `skipped` and counted in `missing_samples` (the figures cover the images read only).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OcrAccuracyReport {
     pub images: usize,
+    /// The images the run set out to read: `images + missing_samples`.
+    #[serde(default)]
+    pub dataset_images: usize,
+    /// Images not read (e.g. the run was interrupted), each in `skipped`: a report with any is
+    /// incomplete, and the assessment judges nothing on it.
+    #[serde(default)]
+    pub missing_samples: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<SkippedSample>,
     pub images_matched_by_polygon_iou: usize,
     pub images_matched_in_reading_order: usize,
     pub label_lines: usize,
@@ -115,6 +125,17 @@ pub struct OcrAccuracyReport {
     pub bootstrap_seed: u64,
     /// Every labelled line and every prediction (also the raw evidence file).
     pub lines: Vec<ScoredLine>,
+}
+
+impl OcrAccuracyReport {
+    /// The report of a run that read only some of its images: the others named (with why) and
+    /// counted, so its figures say they cover `images` of `dataset_images`.
+    pub fn with_not_read(mut self, not_read: Vec<SkippedSample>) -> Self {
+        self.missing_samples = not_read.len();
+        self.dataset_images = self.images + not_read.len();
+        self.skipped = not_read;
+        self
+    }
 }
 
 fn percentile(sorted: &[f64], q: f64) -> f64 {
@@ -157,6 +178,9 @@ pub fn ocr_accuracy(images: &[(&OcrLabelledImage, &[TextLine])], resamples: usiz
     });
     OcrAccuracyReport {
         images: images.len(),
+        dataset_images: images.len(),
+        missing_samples: 0,
+        skipped: vec![],
         images_matched_by_polygon_iou: by_iou,
         images_matched_in_reading_order: in_order,
         label_lines: images.iter().map(|(l, _)| l.lines.iter().filter(|l| !l.ignore).count()).sum(),

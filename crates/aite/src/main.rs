@@ -25,12 +25,14 @@ fn main() -> std::process::ExitCode {
     {
         let cancel = cancel.clone();
         // A second Ctrl-C while results are being written is ignored; the first one
-        // lets the running suite stop at the next query and save what it measured.
+        // lets the running suite stop at the next query and save what it measured. The
+        // line is printed once the cancel is set, so whoever reads it knows it is.
         let _ = ctrlc::set_handler(move || {
-            if !cancel.is_cancelled() {
+            let first = !cancel.is_cancelled();
+            cancel.cancel();
+            if first {
                 eprintln!("\ninterrupt: finishing the current query and writing results (Ctrl-C again is ignored)");
             }
-            cancel.cancel();
         });
     }
     match commands::dispatch(cli, &cancel) {

@@ -129,7 +129,14 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
         }
         results.add_suite("caching_audit", &audit);
     }
-    results.add_suite("latency", &report);
+    match &task {
+        // The text detector with its DB post-process, without --rec: said so, it is not the OCR read.
+        Some(TaskSpec::Ocr(_)) => {
+            let timed = super::ocr::TimedModels::TextDetectorOnly { det: a.model.model.clone(), why: "no --rec: the text detector alone was timed; the OCR read (crops, direction classifier, recogniser) needs --rec".into() };
+            results.add_suite("latency", &super::ocr::TimedLatency { suite: &report, timed: &timed });
+        }
+        _ => results.add_suite("latency", &report),
+    }
     let status = if report.interrupted {
         code = Exit::Interrupted;
         RunStatus::Interrupted
@@ -208,18 +215,6 @@ pub fn cold_start_child(m: ModelArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Names the OCR read in the runner's errors: the pipeline runs its own three models.
-struct OcrRead(aite_target::TargetInfo);
-
-impl aite_target::Target for OcrRead {
-    fn info(&self) -> &aite_target::TargetInfo {
-        &self.0
-    }
-    fn infer(&mut self, _: &[aite_target::Tensor]) -> Result<Vec<aite_target::Tensor>, aite_target::TargetError> {
-        Err(aite_target::TargetError::Inference { target: self.0.name.clone(), reason: "the OCR read runs its own models".into() })
-    }
-}
-
 /// `aite latency --task ppocr-v4 -m DET --rec REC [--cls CLS] -d FRAMES --end-to-end`: each query
 /// decodes a frame and reads all its text (DB detection, direction classifier, CTC recognition);
 /// the four stages are split into the named OCR parts (`stages.parts`).
@@ -231,22 +226,14 @@ fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds:
         anyhow::bail!("the OCR read's cold start (three models) is not measured\n  hint: drop --cold-start/--cold-start-process");
     }
     let engine = super::ocr::engine_name(a.model.engine);
-    let mut pipeline = super::ocr::pipeline(spec.clone(), &a.model.model, rec, a.cls.as_deref(), a.model.engine, a.model.threads)?;
+    let pipeline = super::ocr::pipeline(spec.clone(), &a.model.model, rec, a.cls.as_deref(), a.model.engine, a.model.threads)?;
     let (frames, skipped) = load_frames(ds, &aite_data::PreprocessSpec::default(), a.samples, a.data.strict)?;
     for s in skipped.iter().take(3) {
         eprintln!("warning: skipped {s}");
     }
-    // Every frame read once before the run: tract plans one model per input shape, and the
-    // read of a frame always meets the same shapes, so no plan is built inside a query.
-    let mut text_lines = 0;
-    for f in &frames {
-        let frame = aite_task::Frame::new(f.image.width, f.image.height, f.image.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect()).with_context(|| format!("{}: decoded image has no pixels", f.id))?;
-        text_lines += pipeline.read(&frame).with_context(|| format!("OCR of {}", f.id))?.len();
-    }
+    let (workload, text_lines) = super::ocr::read_workload(pipeline, &frames)?;
     eprintln!("note: each of the {} frames read once before the run ({text_lines} text lines), so every model input shape is planned", frames.len());
-    let workload = Workload::Ocr { frames: frames.iter().map(|f| (f.id.clone(), f.bytes.clone())).collect(), pipeline: std::sync::Mutex::new(pipeline) };
-    let info = aite_target::TargetInfo { name: "ocr-pipeline".into(), engine: engine.into(), engine_version: String::new(), threads: a.model.threads, inputs: vec![], outputs: vec![] };
-    let mut read = OcrRead(info);
+    let mut read = super::ocr::OcrRead::new(engine, a.model.threads);
     let target = serde_json::json!({ "name": "ocr-pipeline", "engine": engine, "threads": a.model.threads, "det": a.model.model, "rec": rec, "cls": a.cls });
     let mut results = Results::new("latency", target);
     for (role, path) in [("ocr-det", Some(a.model.model.as_path())), ("ocr-rec", Some(rec)), ("ocr-cls", a.cls.as_deref())] {
@@ -269,7 +256,8 @@ fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds:
         }
         results.add_suite("caching_audit", &audit);
     }
-    results.add_suite("latency", &report);
+    let timed = super::ocr::TimedModels::OcrRead { det: a.model.model.clone(), cls: a.cls.clone(), rec: rec.to_path_buf() };
+    results.add_suite("latency", &super::ocr::TimedLatency { suite: &report, timed: &timed });
     let status = if report.interrupted {
         code = Exit::Interrupted;
         RunStatus::Interrupted

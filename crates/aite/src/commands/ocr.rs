@@ -7,7 +7,7 @@
 use crate::cli::{EngineArg, OcrArgs};
 use crate::common::*;
 use crate::exit::Exit;
-use aite_accuracy::{ocr_accuracy, OCR_BOOTSTRAP_RESAMPLES};
+use aite_accuracy::{ocr_accuracy, SkippedSample, OCR_BOOTSTRAP_RESAMPLES};
 use aite_engine::{load_target, EngineKind, EngineOptions};
 use aite_evidence::{InputArtifact, Results, RunStatus};
 use aite_robustness::corruption::ocr::{ocr_sweep, OcrGroundTruth, OcrSweepOptions, OCR_SWEEP_BOOTSTRAP_RESAMPLES};
@@ -60,6 +60,58 @@ pub(crate) fn pipeline_on(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Pa
     Ok(OcrPipeline::new(spec, model(det)?, cls, model(rec)?, character)?)
 }
 
+/// Which models a latency run of an OCR terminal timed, recorded as `timed` beside its figures.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "scope", rename_all = "kebab-case")]
+pub(crate) enum TimedModels {
+    /// Each query is the whole read of a frame: decode, the text detector with its DB
+    /// post-process, crops, the direction classifier (when the terminal has one), the
+    /// recogniser and CTC decoding: the terminal's response latency.
+    OcrRead { det: PathBuf, cls: Option<PathBuf>, rec: PathBuf },
+    /// The text detector alone (with its DB post-process): not the OCR read's latency.
+    TextDetectorOnly { det: PathBuf, why: String },
+}
+
+/// A latency suite with the models it timed.
+#[derive(serde::Serialize)]
+pub(crate) struct TimedLatency<'a, T: serde::Serialize> {
+    #[serde(flatten)]
+    pub suite: &'a T,
+    pub timed: &'a TimedModels,
+}
+
+/// Stands in for the OCR read where a latency run takes a target: the pipeline runs its own
+/// three models ([`Workload::Ocr`]), so this only names it in the runner's errors.
+pub(crate) struct OcrRead(aite_target::TargetInfo);
+
+impl OcrRead {
+    pub(crate) fn new(engine: &str, threads: usize) -> OcrRead {
+        OcrRead(aite_target::TargetInfo { name: "ocr-pipeline".into(), engine: engine.into(), engine_version: String::new(), threads, inputs: vec![], outputs: vec![] })
+    }
+}
+
+impl aite_target::Target for OcrRead {
+    fn info(&self) -> &aite_target::TargetInfo {
+        &self.0
+    }
+    fn infer(&mut self, _: &[aite_target::Tensor]) -> Result<Vec<aite_target::Tensor>, aite_target::TargetError> {
+        Err(aite_target::TargetError::Inference { target: self.0.name.clone(), reason: "the OCR read runs its own models".into() })
+    }
+}
+
+/// The OCR read of `frames` as a latency workload, each frame read once first: tract plans one
+/// model per input shape, and a frame's read always meets the same shapes, so no plan is built
+/// inside a timed query. Returns the workload and the text lines of that first read.
+pub(crate) fn read_workload(mut pipeline: OcrPipeline, frames: &[LoadedFrame]) -> Result<(aite_latency::Workload, usize)> {
+    let mut lines = 0;
+    for f in frames {
+        let frame = Frame::new(f.image.width, f.image.height, f.image.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect()).with_context(|| format!("{}: decoded image has no pixels", f.id))?;
+        lines += pipeline.read(&frame).with_context(|| format!("OCR of {}", f.id))?.len();
+    }
+    let frames = frames.iter().map(|f| (f.id.clone(), f.bytes.clone())).collect();
+    Ok((aite_latency::Workload::Ocr { frames, pipeline: std::sync::Mutex::new(pipeline) }, lines))
+}
+
 pub(crate) fn load_frame(image: &Path) -> Result<Frame> {
     let bytes = std::fs::read(image).with_context(|| format!("cannot read {}", image.display()))?;
     let decoded = aite_data::decode(&image.display().to_string(), &bytes, aite_data::ColorOrder::Rgb)?;
@@ -106,6 +158,9 @@ pub(crate) struct OcrSuites<'a> {
     /// corruption sweep's ground truth (else the clean reading is).
     pub labels: Option<(&'a Path, Vec<OcrLabelledImage>)>,
     pub accuracy: bool,
+    /// Labelled images that were not read (the run was interrupted first), with why:
+    /// `ocr_accuracy` names and counts them (`missing_samples`).
+    pub not_read: Vec<SkippedSample>,
     pub consistency: Option<OcrConsistency>,
     /// The sweep, on the first `frames` frames.
     pub corruptions: Option<(OcrSweepOptions, usize)>,
@@ -118,8 +173,17 @@ pub(crate) struct OcrSuites<'a> {
 pub(crate) struct OcrConsistency {
     pub repeats: usize,
     pub frames: usize,
-    /// The reference pipeline with the (reference, deployed) names, or why agreement is not run.
-    pub reference: std::result::Result<(OcrPipeline, (String, String)), String>,
+    pub reference: OcrReference,
+}
+
+/// What `ocr_agreement` compares the deployed pipeline with.
+pub(crate) enum OcrReference {
+    /// The reference pipeline, with the (reference, deployed) names.
+    Pipeline(OcrPipeline, (String, String)),
+    /// A reference could be given and was not (`not-run`: NOT_TESTED), and why.
+    NotRun(String),
+    /// The configuration has no way to name a reference (`not-applicable`), and why.
+    NotApplicable(String),
 }
 
 /// What [`measure`] wrote besides its suites.
@@ -139,13 +203,16 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
     // Accuracy against labels.
     if let (Some((_, lab)), true) = (&suites.labels, suites.accuracy) {
         let pairs: Vec<(&OcrLabelledImage, &[TextLine])> = lab.iter().zip(read).map(|(l, p)| (l, p.as_slice())).collect();
-        let report = ocr_accuracy(&pairs, OCR_BOOTSTRAP_RESAMPLES, suites.seed);
+        let report = ocr_accuracy(&pairs, OCR_BOOTSTRAP_RESAMPLES, suites.seed).with_not_read(suites.not_read.clone());
         let mut jsonl = String::new();
         for l in &report.lines {
             jsonl.push_str(&serde_json::to_string(l)?);
             jsonl.push('\n');
         }
         files.push(("ocr_accuracy", "ocr-lines.jsonl".to_string(), jsonl.into_bytes()));
+        if report.missing_samples > 0 {
+            say(format!("OCR accuracy is incomplete: {} of {} images read (not read: {})", report.images, report.dataset_images, report.skipped.iter().map(|s| s.id.as_str()).take(3).collect::<Vec<_>>().join(", ")));
+        }
         say(format!(
             "OCR accuracy: {} images, {} labelled lines, {} read: {} matched, {} missed, {} spurious, {} in do-not-care regions",
             report.images, report.label_lines, report.predicted_lines, report.matched, report.missed, report.spurious, report.ignored
@@ -160,14 +227,15 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
         }
         results.add_suite("ocr_accuracy", &report);
     }
-    if let Some(c) = suites.consistency {
+    // After Ctrl-C the consistency checks would cover fewer frames than asked: not written.
+    if let (Some(c), false) = (suites.consistency, cancel.is_cancelled()) {
         let frames = first(c.frames);
         let rep = ocr_repeatability(deployed, frames, c.repeats)?;
         say(format!("OCR repeatability: {}/{} images identical over {} reads ({} lines; max score difference {:.2e}, max box difference {})", rep.identical_frames, rep.frames, rep.repeats, rep.lines, rep.max_score_diff, rep.max_box_diff));
         ok &= rep.identical;
         results.add_suite("ocr_repeatability", &rep);
         match c.reference {
-            Ok((mut reference, names)) => {
+            OcrReference::Pipeline(mut reference, names) => {
                 let agr = ocr_agreement(&mut reference, deployed, (&names.0, &names.1), frames)?;
                 say(format!(
                     "OCR agreement with the reference ({}): {} / {} reference lines matched, {} identical strings, {} unmatched reference, {} unmatched deployed, character accuracy vs reference {}, {}/{} images identical",
@@ -177,7 +245,8 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
                 ok &= agr.frame_agreement.successes == agr.frame_agreement.trials;
                 results.add_suite("ocr_agreement", &agr);
             }
-            Err(why) => results.suite_not_run("ocr_agreement", &why),
+            OcrReference::NotRun(why) => results.suite_not_run("ocr_agreement", &why),
+            OcrReference::NotApplicable(why) => results.add_suite("ocr_agreement", &serde_json::json!({ "status": "not-applicable", "why": why })),
         }
         let (w, h) = frames.first().map_or((640, 480), |(_, f)| (f.width, f.height));
         let degenerate = ocr_degenerate_frames(deployed, w, h, suites.seed);
@@ -274,8 +343,13 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         }
     }
     if !suites {
-        return Ok(0);
+        return Ok(if cancel.is_cancelled() { Exit::Interrupted as u8 } else { Exit::Ok as u8 });
     }
+    // Labelled images after an interruption were not read: ocr_accuracy names them.
+    let not_read: Vec<SkippedSample> = match &labels {
+        Some(_) => images[frames.len()..].iter().map(|(name, _)| SkippedSample { id: name.clone(), reason: "not read: the run was interrupted (Ctrl-C) before it".into() }).collect(),
+        None => vec![],
+    };
     let say = |line: String| if a.output.json { eprintln!("{line}") } else { println!("{line}") };
     let target = serde_json::json!({ "name": "ocr-pipeline", "engine": engine_name(a.engine), "threads": a.threads, "det": a.det, "rec": a.rec, "cls": a.cls });
     let mut results = Results::new("ocr", target);
@@ -301,16 +375,16 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
                     }
                 }
                 let reference = pipeline(spec.clone(), det, rec, cls, engine, a.threads)?;
-                Ok((reference, (format!("{} on {}", rec.display(), engine_name(engine)), format!("{} on {}", a.rec.display(), engine_name(a.engine)))))
+                OcrReference::Pipeline(reference, (format!("{} on {}", rec.display(), engine_name(engine)), format!("{} on {}", a.rec.display(), engine_name(a.engine))))
             }
-            None => Err("no reference pipeline (--reference-engine)".to_string()),
+            None => OcrReference::NotRun("no reference pipeline (--reference-engine)".to_string()),
         };
         Some(OcrConsistency { repeats: a.repeats, frames: usize::MAX, reference })
     } else {
         None
     };
     let attack = a.attack.then(|| (OcrAttackSettings { epsilon: a.epsilon, budget: a.queries, p_init: 0.8, seed: a.seed, lines_per_frame: a.attack_lines }, usize::MAX));
-    let plan = OcrSuites { labels: a.labels.as_deref().zip(labelled), accuracy: true, consistency, corruptions, attack, seed: a.seed };
+    let plan = OcrSuites { labels: a.labels.as_deref().zip(labelled), accuracy: true, not_read, consistency, corruptions, attack, seed: a.seed };
     let measured = measure(&mut deployed, &frames, &read, plan, &mut results, cancel, a.output.json, &say)?;
     let raw: RawFiles = measured.files.into_iter().map(|(_, name, bytes)| (name, bytes)).collect();
     let interrupted = measured.interrupted;
