@@ -190,6 +190,31 @@ pub fn decoder_tally<'a>(frames: impl IntoIterator<Item = &'a LoadedFrame>) -> a
 /// The first `count` decodable samples, each decoded once; undecodable ones are
 /// reported (or fail the run when `strict`).
 pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bool) -> Result<(Vec<LoadedFrame>, Vec<String>)> {
+    let (frames, skipped) = load_frames_noting(ds, spec, count, strict)?;
+    Ok((frames, skipped.iter().map(ToString::to_string).collect()))
+}
+
+/// A sample of the dataset that was read but could not be decoded, so no suite examined it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SkippedFrame {
+    pub id: String,
+    /// The decoder's (or the file system's) reason.
+    pub reason: String,
+    /// Frames decoded before this one: it lies inside a suite that took the first `n > loaded_before`.
+    #[serde(skip)]
+    pub loaded_before: usize,
+    #[serde(skip)]
+    message: String,
+}
+
+impl std::fmt::Display for SkippedFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// [`load_frames`] with each undecodable sample kept as a [`SkippedFrame`].
+pub fn load_frames_noting(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bool) -> Result<(Vec<LoadedFrame>, Vec<SkippedFrame>)> {
     let mut frames = Vec::new();
     let mut skipped = Vec::new();
     for s in &ds.samples {
@@ -198,7 +223,13 @@ pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bo
         }
         match s.bytes().and_then(|b| aite_data::decode_with_decoder(&s.id, &b, spec.color).map(|image| (b, image))) {
             Ok((bytes, (image, decoder))) => frames.push(LoadedFrame { id: s.id.clone(), label: s.label, bytes, image, decoder }),
-            Err(e) if !strict => skipped.push(e.to_string()),
+            Err(e) if !strict => {
+                let reason = match &e {
+                    aite_data::DataError::Decode { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                };
+                skipped.push(SkippedFrame { id: s.id.clone(), reason, loaded_before: frames.len(), message: e.to_string() });
+            }
             Err(e) => return Err(e.into()),
         }
     }
@@ -206,6 +237,51 @@ pub fn load_frames(ds: &Dataset, spec: &PreprocessSpec, count: usize, strict: bo
         anyhow::bail!(aite_data::DataError::Empty { path: ds.name.clone().into() });
     }
     Ok((frames, skipped))
+}
+
+/// The frames a suite set out to examine and the ones it could not (undecodable), recorded in
+/// the suite as `frame_coverage`; the assessment reads it (a robustness figure over part of its
+/// frames is NOT_TESTED, a latency figure says which frames it did not time).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FrameCoverage {
+    /// Frames the suite set out to examine: `examined + missing_frames`.
+    pub frames: usize,
+    pub examined: usize,
+    pub missing_frames: usize,
+    pub not_examined: Vec<SkippedFrame>,
+}
+
+impl FrameCoverage {
+    /// The coverage of a suite that took the first `n` of the `loaded` decoded frames; `None`
+    /// when no sample it reached was skipped.
+    pub fn of_first(n: usize, loaded: usize, skipped: &[SkippedFrame]) -> Option<FrameCoverage> {
+        let not_examined: Vec<SkippedFrame> = skipped.iter().filter(|s| n >= loaded || s.loaded_before < n).cloned().collect();
+        let examined = n.min(loaded);
+        (!not_examined.is_empty()).then(|| FrameCoverage { frames: examined + not_examined.len(), examined, missing_frames: not_examined.len(), not_examined })
+    }
+
+    /// Record it as `frame_coverage` in each of `names` that is a measured object of `suites`
+    /// (not one recorded not applicable, not run or failed: it examined nothing).
+    pub fn record(&self, suites: &mut std::collections::BTreeMap<String, serde_json::Value>, names: &[&str]) {
+        for name in names {
+            if let Some(serde_json::Value::Object(suite)) = suites.get_mut(*name) {
+                if suite.get("status").and_then(|s| s.as_str()).is_some_and(|s| matches!(s, "not-applicable" | "not-run" | "not-checked" | "error")) {
+                    continue;
+                }
+                suite.insert("frame_coverage".into(), serde_json::json!(self));
+            }
+        }
+    }
+}
+
+/// One warning line per skipped frame (the first three), saying the evidence records them.
+pub fn warn_skipped(skipped: &[SkippedFrame]) {
+    for s in skipped.iter().take(3) {
+        eprintln!("warning: skipped {}: {} (recorded in results.json: frame_coverage)", s.id, s.reason);
+    }
+    if skipped.len() > 3 {
+        eprintln!("warning: {} more frames skipped", skipped.len() - 3);
+    }
 }
 
 pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {

@@ -79,11 +79,13 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
     let options = engine_options(&a.model);
     let mut target = load_model(&a.model)?;
     let (spec, inferred) = preprocess_spec(a.data.preprocess.as_deref(), target.info())?;
-    let mut skipped = Vec::new();
+    // The frames that could not be decoded are not timed: recorded as the latency suite's `frame_coverage`.
+    let mut coverage = None;
     let workload = match &ds {
         Some(ds) => {
-            let (frames, sk) = load_frames(ds, &spec, a.samples, a.data.strict)?;
-            skipped = sk;
+            let (frames, skipped) = load_frames_noting(ds, &spec, a.samples, a.data.strict)?;
+            warn_skipped(&skipped);
+            coverage = FrameCoverage::of_first(frames.len(), frames.len(), &skipped);
             let encoded = || frames.iter().map(|f| (f.id.clone(), f.bytes.clone())).collect();
             match (&task, a.end_to_end) {
                 (Some(task), true) => Workload::TaskFrames { frames: encoded(), spec: spec.clone(), task: Postprocess::new(task.clone()) },
@@ -96,9 +98,6 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
     };
     if inferred && ds.is_some() {
         crate::common::note_inferred_preprocess(&spec, a.task.as_deref())?;
-    }
-    for s in skipped.iter().take(3) {
-        eprintln!("warning: skipped {s}");
     }
 
     let mut results = Results::new("latency", serde_json::to_value(target.info())?);
@@ -136,6 +135,9 @@ pub fn run(a: LatencyArgs, cancel: &Cancel) -> Result<u8> {
             results.add_suite("latency", &super::ocr::TimedLatency { suite: &report, timed: &timed });
         }
         _ => results.add_suite("latency", &report),
+    }
+    if let Some(c) = &coverage {
+        c.record(&mut results.suites, &["latency", "caching_audit"]);
     }
     let status = if report.interrupted {
         code = Exit::Interrupted;
@@ -227,10 +229,9 @@ fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds:
     }
     let engine = super::ocr::engine_name(a.model.engine);
     let pipeline = super::ocr::pipeline(spec.clone(), &a.model.model, rec, a.cls.as_deref(), a.model.engine, a.model.threads)?;
-    let (frames, skipped) = load_frames(ds, &aite_data::PreprocessSpec::default(), a.samples, a.data.strict)?;
-    for s in skipped.iter().take(3) {
-        eprintln!("warning: skipped {s}");
-    }
+    let (frames, skipped) = load_frames_noting(ds, &aite_data::PreprocessSpec::default(), a.samples, a.data.strict)?;
+    warn_skipped(&skipped);
+    let coverage = FrameCoverage::of_first(frames.len(), frames.len(), &skipped);
     let (workload, text_lines) = super::ocr::read_workload(pipeline, &frames)?;
     eprintln!("note: each of the {} frames read once before the run ({text_lines} text lines), so every model input shape is planned", frames.len());
     let mut read = super::ocr::OcrRead::new(engine, a.model.threads);
@@ -258,6 +259,9 @@ fn run_ocr(a: &LatencyArgs, spec: aite_task::OcrSpec, rec: &std::path::Path, ds:
     }
     let timed = super::ocr::TimedModels::OcrRead { det: a.model.model.clone(), cls: a.cls.clone(), rec: rec.to_path_buf() };
     results.add_suite("latency", &super::ocr::TimedLatency { suite: &report, timed: &timed });
+    if let Some(c) = &coverage {
+        c.record(&mut results.suites, &["latency", "caching_audit"]);
+    }
     let status = if report.interrupted {
         code = Exit::Interrupted;
         RunStatus::Interrupted

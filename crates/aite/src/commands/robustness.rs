@@ -139,6 +139,11 @@ pub fn consistency_shard_suites(
     Ok(ok)
 }
 
+/// The consistency suites that stand on the dataset's frames and record their `frame_coverage`
+/// (the degenerate frames are built, not read: a skipped frame leaves them whole; `metamorphic`,
+/// a list of relations no requirement reads, carries none).
+pub const FRAME_SUITES: [&str; 6] = ["repeatability", "batch_invariance", "agreement", "detection_repeatability", "detection_batch_invariance", "detection_agreement"];
+
 fn has_symbolic_batch(t: &dyn Target) -> bool {
     t.info().inputs.first().and_then(|i| i.shape.first()).is_some_and(|d| matches!(d, Dim::Symbolic(_)))
 }
@@ -572,7 +577,10 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         return Err(usage("--labels are a detector's boxes: give --task a detector (e.g. ultraface-slim320)".into()));
     }
     let limit = degenerate_detection_limit(a.degenerate_max_detections);
-    let (loaded, _) = load_frames(&ds, &spec, a.samples, a.data.strict)?;
+    // Undecodable frames are recorded in every suite that stands on them (`frame_coverage`).
+    let (loaded, skipped) = load_frames_noting(&ds, &spec, a.samples, a.data.strict)?;
+    warn_skipped(&skipped);
+    let coverage = |n: usize| FrameCoverage::of_first(n, loaded.len(), &skipped);
     let side = spec.geometry(&loaded[0].image).map(|g| g.width.min(g.height))?;
     let mut attacks = attack_settings(&a, side)?;
     let detector_attacks = match &detector {
@@ -622,6 +630,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         let reference = reference.as_mut().map(|r| r.as_mut() as &mut dyn Target);
         let batched = batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch));
         ok &= consistency_shard_suites(&mut results, deployed.as_mut(), reference, batched, &spec, detector.as_ref(), &frames, a.repeats, a.seed, limit, shard)?;
+        if let Some(c) = coverage(loaded.len()) {
+            c.record(&mut results.suites, &FRAME_SUITES);
+        }
         // A fixed batch dimension has no batch to compare: recorded as such, never left out.
         if let (Some(Dim::Fixed(n)), Some(_)) = (deployed.info().inputs.first().and_then(|i| i.shape.first()), &detector) {
             let why = format!("the model's batch dimension is fixed at {n}");
@@ -646,6 +657,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         interrupted |= report.interrupted;
         raw.push(("detection-corruptions.csv".into(), report.detections_csv()));
         results.add_suite("detection_corruptions", &report);
+        if let Some(c) = coverage(loaded.len()) {
+            c.record(&mut results.suites, &["detection_corruptions"]);
+        }
     }
     if let (Some(task), false) = (&detector, interrupted || detector_attacks.is_empty()) {
         let frames: Vec<DetectionFrame> = loaded[..loaded.len().min(attack_samples)].iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
@@ -655,6 +669,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
             interrupted |= report.interrupted;
             raw.push((format!("{}.csv", settings.suite_name().replace('_', "-")), report.records_csv()));
             results.add_suite(&settings.suite_name(), &report);
+            if let Some(c) = coverage(frames.len()) {
+                c.record(&mut results.suites, &[&settings.suite_name()]);
+            }
             checkpoints.push(path);
             if interrupted {
                 break;
@@ -668,6 +685,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         interrupted |= report.interrupted;
         raw.push(("corruptions.csv".into(), corruptions_csv(&report)));
         results.add_suite("corruptions", &report);
+        if let Some(c) = coverage(loaded.len()) {
+            c.record(&mut results.suites, &["corruptions"]);
+        }
         checkpoints.push(path);
     }
     if !attacks.is_empty() && !interrupted {
@@ -678,7 +698,11 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
             let (report, path) = run_attack_checkpointed(deployed.as_mut(), &spec, &frames, settings, shard, &identity, &a.output.out, a.fresh, cancel, a.output.json)?;
             interrupted |= report.interrupted;
             raw.push((format!("attack-{}.csv", settings.kind.name()), attack_csv(&report)));
-            results.add_suite(&format!("attack_{}", settings.kind.name().replace('-', "_")), &report);
+            let name = format!("attack_{}", settings.kind.name().replace('-', "_"));
+            results.add_suite(&name, &report);
+            if let Some(c) = coverage(frames.len()) {
+                c.record(&mut results.suites, &[&name]);
+            }
             checkpoints.push(path);
             reports.push(report);
             if interrupted {
@@ -688,13 +712,16 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         let worst = worst_case_suite(&reports);
         if !worst.is_empty() {
             results.add_suite("attack_worst_case", &worst);
+            if let Some(c) = coverage(frames.len()) {
+                c.record(&mut results.suites, &["attack_worst_case"]);
+            }
         }
     }
     results.finish(if interrupted { RunStatus::Interrupted } else { RunStatus::Complete });
     let mut cfg = serde_json::json!({
         "command": "robustness", "model": a.model.model, "engine": format!("{:?}", a.model.engine).to_lowercase(),
         "reference": a.reference, "reference_engine": a.reference_engine.map(|e| format!("{e:?}").to_lowercase()),
-        "dataset": ds.name, "samples": loaded.len(), "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
+        "dataset": ds.name, "samples": loaded.len(), "undecodable": skipped, "repeats": a.repeats, "check_batch": a.check_batch, "seed": a.seed,
         "preprocess": spec, "preprocess_inferred": inferred, "consistency": !a.no_consistency, "corruption_sweep": sweep, "attacks": attacks, "attack_samples": attack_samples,
         "shard": a.shard,
     });
@@ -843,6 +870,16 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
         let order: Vec<&str> = ["linf", "l2"].iter().flat_map(|n| w[n]["attacks"].as_array().into_iter().flatten().filter_map(|a| a.as_str())).collect();
         attacks.sort_by_key(|r| order.iter().position(|n| *n == r.settings.kind.name()).unwrap_or(usize::MAX));
         results.add_suite("attack_worst_case", &worst_case_suite(&attacks));
+    }
+    // Every shard read the same frames: the frames none could decode stay named in the merge.
+    for name in &names {
+        let found: Vec<(&std::path::PathBuf, &serde_json::Value)> = runs.iter().filter_map(|(p, r)| r.suites.get(name).and_then(|v| v.get("frame_coverage")).map(|c| (p, c))).collect();
+        if let Some((p, _)) = found.iter().find(|(_, c)| *c != found[0].1) {
+            return Err(refuse(format!("cannot merge suite `{name}`: {} and {} skipped different frames (merge only shards of one sweep)", found[0].0.display(), p.display())));
+        }
+        if let (Some((_, c)), Some(serde_json::Value::Object(suite))) = (found.first(), results.suites.get_mut(name)) {
+            suite.insert("frame_coverage".into(), (*c).clone());
+        }
     }
     results.finish(if complete { RunStatus::Complete } else { RunStatus::Interrupted });
     let cfg = serde_json::json!({ "command": "merge", "runs": a.runs, "suites": names });

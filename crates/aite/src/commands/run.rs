@@ -256,6 +256,8 @@ struct StepContext<'a> {
     spec: Option<PreprocessSpec>,
     frames: Option<Vec<LoadedFrame>>,
     skipped_frames: Vec<String>,
+    /// The dataset frames `frames` could not decode, recorded in the suites that reached them.
+    skipped: Vec<SkippedFrame>,
 }
 
 impl StepContext<'_> {
@@ -300,8 +302,9 @@ impl StepContext<'_> {
             let ds = self.dataset().map_err(|e| anyhow::anyhow!(e.0))?;
             let r = &self.plan.robustness;
             let want = [self.plan.latency.frames, r.consistency_frames, r.corruption_frames, r.attack_frames].into_iter().max().unwrap_or(1).max(1);
-            let (frames, skipped) = load_frames(ds, &spec, want, false)?;
-            self.skipped_frames = skipped;
+            let (frames, skipped) = load_frames_noting(ds, &spec, want, false)?;
+            self.skipped_frames = skipped.iter().map(ToString::to_string).collect();
+            self.skipped = skipped;
             self.frames = Some(frames);
         }
         Ok(self.frames.as_ref().expect("just loaded").iter().take(n.max(1)).collect())
@@ -378,6 +381,30 @@ fn ocr_models(plan: &Plan) -> Result<(PathBuf, PathBuf)> {
         }
     }
     Ok((det, rec))
+}
+
+impl StepContext<'_> {
+    /// Record in `out` which dataset frames `step`'s suites set out to examine and could not
+    /// decode (`frame_coverage`, as `aite robustness` does): each suite took the first frames of
+    /// the dataset, and a skipped frame before its last is one it did not examine.
+    fn record_frame_coverage(&self, step: Step, out: &mut StepOutput) {
+        let (Some(frames), false) = (&self.frames, matches!(self.plan.task, Some(aite_task::TaskSpec::Ocr(_)))) else { return };
+        let (plan, r) = (self.plan, &self.plan.robustness);
+        let detector_attack = super::robustness::DETECTOR_ATTACK_DEFAULT.frames.min(r.attack_frames);
+        let (n, suites): (usize, &[&str]) = match step {
+            Step::Latency => (plan.latency.frames, &["latency"]),
+            Step::Periodic => (plan.latency.frames, &["latency_periodic"]),
+            Step::CachingAudit => (plan.latency.frames, &["caching_audit"]),
+            Step::Consistency => (r.consistency_frames, &super::robustness::FRAME_SUITES),
+            Step::Corruptions => (r.corruption_frames, &["corruptions", "detection_corruptions"]),
+            Step::Attacks if matches!(plan.task, Some(aite_task::TaskSpec::Detector(_))) => (detector_attack, &["detector_attack_square_linf"]),
+            Step::Attacks => (r.attack_frames, &["attack_square_linf", "attack_spsa_linf", "attack_noise_linf", "attack_worst_case"]),
+            _ => return,
+        };
+        if let Some(c) = FrameCoverage::of_first(n.max(1), frames.len(), &self.skipped) {
+            c.record(&mut out.suites, suites);
+        }
+    }
 }
 
 /// A suite that was not run, and why (NOT_TESTED, not ERROR).
@@ -1025,7 +1052,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         }
     }
     let options = EngineOptions { threads: plan.threads.max(1), batch: 1, input_shape: None };
-    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![] };
+    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![], skipped: vec![] };
     let mut failed: BTreeMap<Step, (bool, String)> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
         if done.contains_key(step) {
@@ -1041,6 +1068,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         match run_step(*step, &mut cx) {
             Ok(mut o) => {
                 o.seconds = started.elapsed().as_secs_f64();
+                cx.record_frame_coverage(*step, &mut o);
                 if o.interrupted() || cancel.is_cancelled() {
                     break;
                 }
