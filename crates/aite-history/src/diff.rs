@@ -1,8 +1,16 @@
 //! The release diff of two recorded runs: verdict changes per requirement, input
 //! changes, accuracy deltas with a pooled two-proportion z-test, latency percentile
 //! deltas with a bootstrap interval from the raw samples, and new and fixed findings.
+//!
+//! A finding is followed from run to run by its rule, its subject and its key (the account,
+//! certificate subject, component and vulnerability, directive the scan named; none where the
+//! rule reports at most one finding per subject), never by its message, whose wording and
+//! figures may change between aite releases. The message tells findings apart only where
+//! nothing else does: two findings of one run with the same rule, subject and key, and every
+//! finding when either run was recorded by an aite that did not record keys (then a note says
+//! so, since a reworded message shows there as one fixed and one new finding).
 
-use crate::model::{Finding, Input, MetricValue, RunId, RunSummary, Verdict};
+use crate::model::{Finding, FindingKey, Input, MetricValue, RunId, RunSummary, Verdict};
 use crate::stats::{bootstrap_percentile_difference, two_proportion_z, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
 use crate::{History, HistoryError};
 use serde::Serialize;
@@ -144,7 +152,7 @@ impl LatencyInterval {
     }
 }
 
-/// Security findings that appeared or went away. A finding is its rule, subject and message.
+/// Security findings that appeared or went away. A finding is its rule, subject and key (see the module).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct FindingsDiff {
     /// Failing in `after`, not in `before`; with the rule's status in `before`.
@@ -256,7 +264,13 @@ impl History {
             }
         }
 
-        let findings = findings_diff(&self.findings(a)?, &self.findings(b)?, &self.security_rules(a)?, &self.security_rules(b)?);
+        let (fa, fb) = (self.findings(a)?, self.findings(b)?);
+        let by_message = fa.iter().chain(&fb).any(|f| f.key == FindingKey::NotRecorded);
+        if by_message && !fa.is_empty() && !fb.is_empty() {
+            let old: Vec<String> = [(&before, &fa, "before"), (&after, &fb, "after")].iter().filter(|(_, f, _)| f.iter().any(|f| f.key == FindingKey::NotRecorded)).map(|(r, _, when)| format!("run {} ({when})", r.id)).collect();
+            notes.push(format!("findings compared by their messages: {} recorded by an aite that did not record finding keys, so a reworded message shows as one fixed and one new finding", old.join(" and ")));
+        }
+        let findings = findings_diff(&fa, &fb, &self.security_rules(a)?, &self.security_rules(b)?, by_message);
         Ok(RunDiff { before, after, notes, inputs, verdict_changes, verdicts_unchanged, accuracy, latency, findings })
     }
 }
@@ -403,15 +417,54 @@ fn latency_delta(
     d
 }
 
-fn findings_diff(a: &[Finding], b: &[Finding], rules_a: &BTreeMap<String, String>, rules_b: &BTreeMap<String, String>) -> FindingsDiff {
-    let key = |f: &Finding| (f.rule.clone(), f.subject.clone(), f.message.clone());
-    let (ka, kb): (BTreeSet<_>, BTreeSet<_>) = (a.iter().map(key).collect(), b.iter().map(key).collect());
+/// What follows a finding from run to run: rule, subject and key, or the message where that
+/// does not tell it apart (see the module); `by_message`: every finding by its message.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Identity {
+    rule: String,
+    subject: String,
+    key: Option<String>,
+    message: Option<String>,
+}
+
+/// The identity of each of one run's findings, in order.
+fn identities(findings: &[Finding], by_message: bool) -> Vec<Identity> {
+    let base = |f: &Finding| Identity {
+        rule: f.rule.clone(),
+        subject: f.subject.clone(),
+        key: match &f.key {
+            FindingKey::Named(k) if !by_message => Some(k.clone()),
+            _ => None,
+        },
+        message: by_message.then(|| f.message.clone()),
+    };
+    let mut count: HashMap<Identity, usize> = HashMap::new();
+    for f in findings {
+        *count.entry(base(f)).or_default() += 1;
+    }
+    findings
+        .iter()
+        .map(|f| {
+            let id = base(f);
+            // Two findings nothing else tells apart: their messages do.
+            if count[&id] > 1 {
+                Identity { message: Some(f.message.clone()), ..id }
+            } else {
+                id
+            }
+        })
+        .collect()
+}
+
+fn findings_diff(a: &[Finding], b: &[Finding], rules_a: &BTreeMap<String, String>, rules_b: &BTreeMap<String, String>, by_message: bool) -> FindingsDiff {
+    let (ia, ib) = (identities(a, by_message), identities(b, by_message));
+    let (ka, kb): (BTreeSet<&Identity>, BTreeSet<&Identity>) = (ia.iter().collect(), ib.iter().collect());
     let mut out = FindingsDiff { unchanged: ka.intersection(&kb).count(), ..Default::default() };
     let mut seen = BTreeSet::new();
-    for f in b.iter().filter(|f| !ka.contains(&key(f)) && seen.insert(key(f))) {
+    for (f, _) in b.iter().zip(&ib).filter(|(_, id)| !ka.contains(id) && seen.insert(*id)) {
         out.new.push(FindingChange { finding: f.clone(), rule_status_other_run: rules_a.get(&f.rule).cloned() });
     }
-    for f in a.iter().filter(|f| !kb.contains(&key(f)) && seen.insert(key(f))) {
+    for (f, _) in a.iter().zip(&ia).filter(|(_, id)| !kb.contains(id) && seen.insert(*id)) {
         let status = rules_b.get(&f.rule).cloned();
         let examined = matches!(status.as_deref(), Some("pass" | "fail"));
         let change = FindingChange { finding: f.clone(), rule_status_other_run: status };

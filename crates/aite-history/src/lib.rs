@@ -39,7 +39,7 @@ mod store;
 pub use backend::{to_dollar_placeholders, DbError, Location, PgTimeouts};
 pub use diff::{FindingChange, FindingsDiff, InputChange, LatencyDelta, LatencyInterval, ProportionDelta, ProportionTest, Rate, RunDiff, VerdictChange};
 pub use error::HistoryError;
-pub use model::{Finding, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict, IMAGE_WIDE, LATENCY_PERCENTILES};
+pub use model::{Finding, FindingKey, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict, IMAGE_WIDE, LATENCY_PERCENTILES};
 pub use store::{default_location, default_path, History};
 
 /// Now in UTC, ISO 8601 (RFC 3339), as every timestamp of the database.

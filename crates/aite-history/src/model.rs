@@ -166,13 +166,46 @@ impl MetricValue {
 pub const IMAGE_WIDE: &str = "(image)";
 
 /// A failing security finding: the rule, the subject it is about (path inside the
-/// image) and its message (which names the account, key or certificate).
+/// image), its message and what tells it from the rule's other findings on that subject.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Finding {
     pub rule: String,
     pub subject: String,
     pub severity: String,
     pub message: String,
+    pub key: FindingKey,
+}
+
+/// `suites.security.findings[].key` as recorded: how the release diff follows a finding.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "by", content = "value", rename_all = "kebab-case")]
+pub enum FindingKey {
+    /// The account, certificate subject, component and vulnerability... the scan named.
+    Named(String),
+    /// The rule reports at most one finding per subject: rule and subject identify it.
+    Subject,
+    /// Recorded from a results.json without the field (an older aite): only the message tells
+    /// findings apart.
+    NotRecorded,
+}
+
+impl FindingKey {
+    /// The `findings.finding_key` column: NULL, `''` or the key.
+    pub(crate) fn column(&self) -> Option<&str> {
+        match self {
+            FindingKey::Named(k) => Some(k),
+            FindingKey::Subject => Some(""),
+            FindingKey::NotRecorded => None,
+        }
+    }
+
+    pub(crate) fn from_column(v: Option<String>) -> Self {
+        match v {
+            None => FindingKey::NotRecorded,
+            Some(k) if k.is_empty() => FindingKey::Subject,
+            Some(k) => FindingKey::Named(k),
+        }
+    }
 }
 
 /// One row of `aite history`.

@@ -2,7 +2,7 @@
 //! Only the package is read: `manifest.json`, `results.json`, `assessment.json` when
 //! present; both JSON files must match the digests in the manifest.
 
-use crate::model::{Finding, Input, Metric, MetricValue, RequirementVerdict, Terminal, Verdict, LATENCY_PERCENTILES};
+use crate::model::{Finding, FindingKey, Input, Metric, MetricValue, RequirementVerdict, Terminal, Verdict, LATENCY_PERCENTILES};
 use crate::HistoryError;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -253,7 +253,12 @@ fn findings(suites: &Value) -> Vec<Finding> {
         .map(|f| {
             let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
             let path = s("path");
-            Finding { rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message") }
+            let key = match f.get("key") {
+                None => FindingKey::NotRecorded,
+                Some(Value::String(k)) if !k.is_empty() => FindingKey::Named(k.clone()),
+                Some(_) => FindingKey::Subject,
+            };
+            Finding { rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message"), key }
         })
         .collect()
 }

@@ -228,8 +228,8 @@ impl History {
 
     /// The run's failing security findings.
     pub fn findings(&self, id: &RunId) -> Result<Vec<Finding>, HistoryError> {
-        self.rows("SELECT rule, subject, severity, message FROM findings WHERE run_id = ?1 ORDER BY position", id, |r| {
-            Ok(Finding { rule: r.get(0)?, subject: r.get(1)?, severity: r.get::<Option<String>>(2)?.unwrap_or_default(), message: r.get(3)? })
+        self.rows("SELECT rule, subject, severity, message, finding_key FROM findings WHERE run_id = ?1 ORDER BY position", id, |r| {
+            Ok(Finding { rule: r.get(0)?, subject: r.get(1)?, severity: r.get::<Option<String>>(2)?.unwrap_or_default(), message: r.get(3)?, key: crate::model::FindingKey::from_column(r.get(4)?) })
         })
     }
 
@@ -355,8 +355,8 @@ fn insert(tx: &Conn, id: &RunId, rec: &PackageRecord) -> Result<(), DbError> {
     }
     for (i, f) in rec.findings.iter().enumerate() {
         tx.execute(
-            "INSERT INTO findings (run_id, position, rule, subject, severity, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            vals![&id.0, i as i64, &f.rule, &f.subject, &f.severity, &f.message],
+            "INSERT INTO findings (run_id, position, rule, subject, severity, message, finding_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            vals![&id.0, i as i64, &f.rule, &f.subject, &f.severity, &f.message, f.key.column()],
         )?;
     }
     for (rule, status) in &rec.rules {

@@ -16,7 +16,8 @@ struct Spec {
     latency_ns: Vec<u64>,
     periodic_ns: Vec<u64>,
     verdicts: Vec<(&'static str, &'static str)>,
-    findings: Vec<(&'static str, &'static str, &'static str)>,
+    /// Rule, path, message and key (`None`: the rule reports one finding per path).
+    findings: Vec<(&'static str, &'static str, &'static str, Option<&'static str>)>,
     rules: Vec<(&'static str, &'static str)>,
     /// LoadGen validity of the single-stream latency run.
     latency_valid: bool,
@@ -63,7 +64,7 @@ fn package(root: &Path, name: &str, spec: &Spec) -> PathBuf {
             "latency": { "latency": summary(&spec.latency_ns), "validity": { "valid": spec.latency_valid, "reasons": [] } },
             "latency_periodic": { "latency": summary(&spec.periodic_ns), "validity": { "valid": true, "reasons": [] } },
             "security": {
-                "findings": spec.findings.iter().map(|(rule, path, message)| json!({ "rule": rule, "path": path, "message": message, "severity": "high", "status": "fail" })).collect::<Vec<_>>(),
+                "findings": spec.findings.iter().map(|(rule, path, message, key)| json!({ "rule": rule, "path": path, "message": message, "severity": "high", "status": "fail", "key": key })).collect::<Vec<_>>(),
                 "rules": spec.rules.iter().map(|(rule, status)| json!({ "rule": rule, "status": status })).collect::<Vec<_>>(),
             },
         },
@@ -105,9 +106,9 @@ fn spec_a() -> Spec {
         periodic_ns: base_samples(0),
         verdicts: vec![("ROB-ACC", "PASS"), ("LAT-P99", "PASS"), ("SEC-CRED", "FAIL")],
         findings: vec![
-            ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin`"),
-            ("AITE-KEY-WEAK", "etc/ssl/private/web.key", "rsa 1024 bits"),
-            ("AITE-VULN-KNOWN", "usr/lib/libssl.so.1.1", "CVE-2023-0001"),
+            ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin`", Some("admin")),
+            ("AITE-KEY-WEAK", "etc/ssl/private/web.key", "rsa 1024 bits", None),
+            ("AITE-VULN-KNOWN", "usr/lib/libssl.so.1.1", "CVE-2023-0001", Some("openssl CVE-2023-0001")),
         ],
         rules: vec![("AITE-CRED-DEFAULT", "fail"), ("AITE-KEY-WEAK", "fail"), ("AITE-VULN-KNOWN", "fail"), ("AITE-FS-SETUID", "pass")],
         latency_valid: true,
@@ -125,8 +126,8 @@ fn spec_b() -> Spec {
         periodic_ns: base_samples(0),
         verdicts: vec![("ROB-ACC", "FAIL"), ("LAT-P99", "PASS"), ("SEC-CRED", "FAIL")],
         findings: vec![
-            ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin`"),
-            ("AITE-FS-SETUID", "usr/sbin/update-helper", "setuid"),
+            ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin`", Some("admin")),
+            ("AITE-FS-SETUID", "usr/sbin/update-helper", "setuid", None),
         ],
         rules: vec![("AITE-CRED-DEFAULT", "fail"), ("AITE-KEY-WEAK", "pass"), ("AITE-VULN-KNOWN", "notChecked"), ("AITE-FS-SETUID", "fail")],
         latency_valid: true,
@@ -498,7 +499,7 @@ fn a_failing_rule_on_an_incomplete_scan_does_not_fix_a_finding() {
     let a = h.record_package(&package(tmp.path(), "run-a", &spec_a())).unwrap();
     let mut spec = spec_b();
     // The weak web key is not among B's findings, but another key fails the rule.
-    spec.findings.push(("AITE-KEY-WEAK", "etc/dropbear/host.key", "rsa 512 bits"));
+    spec.findings.push(("AITE-KEY-WEAK", "etc/dropbear/host.key", "rsa 512 bits", None));
     spec.rules.retain(|(r, _)| *r != "AITE-KEY-WEAK");
     spec.rules.push(("AITE-KEY-WEAK", "fail"));
     let incomplete = |dir: &Path, edit: &dyn Fn(&mut Value)| {
@@ -528,6 +529,65 @@ fn a_failing_rule_on_an_incomplete_scan_does_not_fix_a_finding() {
     let complete = h.record_package(&package(tmp.path(), "run-b3", &spec)).unwrap();
     let d = h.diff(&a, &complete).unwrap();
     assert!(d.findings.fixed.iter().any(|c| c.finding.rule == "AITE-KEY-WEAK"), "{:?}", d.findings);
+}
+
+/// Issue: a finding was keyed by (rule, subject, message), so a message reworded by a new aite
+/// release, or carrying a figure that moved, showed as one fixed and one new finding. Now rule,
+/// subject and the finding's key (the account) follow it; a new account on the same rule and file
+/// is still new. A run recorded without keys (older aite, or a database row from before schema
+/// 3) is compared by message as before, with a note.
+#[test]
+fn a_reworded_finding_is_the_same_finding_and_a_new_account_is_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.sqlite3");
+    let mut h = History::open(&db).unwrap();
+    let mut before = spec_a();
+    before.findings = vec![
+        ("AITE-CRED-DEFAULT", "etc/shadow", "account `admin` uses the well-known password `admin` (md5-crypt)", Some("admin")),
+        ("AITE-ELF-FORTIFY", "usr/bin/camd", "usr/bin/camd calls 12 functions the libc offers checked variants of, none fortified", None),
+    ];
+    let mut after = spec_a();
+    after.findings = vec![
+        ("AITE-CRED-DEFAULT", "etc/shadow", "account admin: well-known password admin, md5-crypt hash", Some("admin")),
+        ("AITE-CRED-DEFAULT", "etc/shadow", "account root: well-known password xc3511, md5-crypt hash", Some("root")),
+        ("AITE-ELF-FORTIFY", "usr/bin/camd", "usr/bin/camd calls 13 functions the libc offers checked variants of, none fortified", None),
+    ];
+    for spec in [&mut before, &mut after] {
+        spec.rules.push(("AITE-ELF-FORTIFY", "fail"));
+    }
+    let (dir_a, dir_b) = (package(tmp.path(), "run-a", &before), package(tmp.path(), "run-b", &after));
+    let (a, b) = (h.record_package(&dir_a).unwrap(), h.record_package(&dir_b).unwrap());
+    let d = h.diff(&a, &b).unwrap();
+    let keys = |v: &[aite_history::FindingChange]| v.iter().map(|c| (c.finding.rule.clone(), c.finding.key.clone())).collect::<Vec<_>>();
+    assert_eq!(keys(&d.findings.new), [("AITE-CRED-DEFAULT".to_string(), aite_history::FindingKey::Named("root".into()))], "{:?}", d.findings);
+    assert!(d.findings.fixed.is_empty() && d.findings.not_reexamined.is_empty(), "{:?}", d.findings);
+    assert_eq!(d.findings.unchanged, 2);
+    assert!(!d.notes.iter().any(|n| n.contains("compared by their messages")), "{:?}", d.notes);
+
+    // The same runs from an aite that did not record keys: compared by message, said so.
+    let strip = |dir: &Path| {
+        let mut res: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+        for f in res["suites"]["security"]["findings"].as_array_mut().unwrap() {
+            f.as_object_mut().unwrap().remove("key");
+        }
+        rewrite(dir, "results.json", &serde_json::to_string_pretty(&res).unwrap());
+    };
+    let (old_a, old_b) = (package(tmp.path(), "old-a", &before), package(tmp.path(), "old-b", &after));
+    strip(&old_a);
+    strip(&old_b);
+    let (oa, ob) = (h.record_package(&old_a).unwrap(), h.record_package(&old_b).unwrap());
+    let d = h.diff(&oa, &ob).unwrap();
+    assert_eq!((d.findings.new.len(), d.findings.fixed.len(), d.findings.unchanged), (3, 2, 0), "{:?}", d.findings);
+    assert!(d.findings.new.iter().all(|c| c.finding.key == aite_history::FindingKey::NotRecorded));
+    assert!(d.notes.iter().any(|n| n.contains("compared by their messages") && n.contains(&oa.to_string()) && n.contains(&ob.to_string())), "{:?}", d.notes);
+
+    // Rows recorded before schema 3 have no key column value: read, and compared by message.
+    drop(h);
+    rusqlite::Connection::open(&db).unwrap().execute("UPDATE findings SET finding_key = NULL", []).unwrap();
+    let h = History::open(&db).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    assert_eq!((d.findings.new.len(), d.findings.fixed.len()), (3, 2), "{:?}", d.findings);
+    assert!(d.notes.iter().any(|n| n.contains("compared by their messages")), "{:?}", d.notes);
 }
 
 /// A run that stopped part-way is compared only with that said.

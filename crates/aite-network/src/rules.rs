@@ -51,7 +51,7 @@ pub fn rule(id: &str) -> &'static Rule {
 /// A failing finding of network rule `rule_id` on `subject` (`127.0.0.1:443/tcp`).
 pub fn fail(rule_id: &str, subject: &str, message: impl Into<String>) -> Finding {
     let r = rule(rule_id);
-    Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: subject.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect() }
+    Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: subject.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect(), key: None }
 }
 
 /// Why a rule does not apply to one subject.

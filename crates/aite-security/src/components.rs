@@ -534,7 +534,8 @@ pub fn findings(components: &[Component], vulns: &[Vulnerability]) -> Vec<Findin
                 (Some(b), Some(ver)) => format!("; CVSS {ver} base {b:.1}"),
                 _ => "; CVSS base score not computed".into(),
             };
-            Finding::fail("AITE-VULN-KNOWN", at, format!("{name} {version} is affected by {}{aliases}{fix}{cvss}", v.id)).with_excerpt(format!("{} {}", v.summary, v.severity.join(" ")).trim().to_string())
+            // The component and the vulnerability identify it (not the version: still affected after an upgrade is the same finding).
+            Finding::fail("AITE-VULN-KNOWN", at, format!("{name} {version} is affected by {}{aliases}{fix}{cvss}", v.id)).with_excerpt(format!("{} {}", v.summary, v.severity.join(" ")).trim().to_string()).about(format!("{name} {}", v.id))
         })
         .collect()
 }

@@ -146,7 +146,7 @@ fn check_hash(findings: &mut Vec<Finding>, ledger: &mut Ledger, file: &str, line
     ledger.examined(&["AITE-CRED-EMPTY"], &subject);
     if hash.is_empty() {
         ledger.examined(&["AITE-CRED-DEFAULT", "AITE-CRED-WEAK-HASH"], &subject);
-        findings.push(Finding::fail("AITE-CRED-EMPTY", file, format!("account `{user}` has an empty password field: anyone can log in")).at_line(line_no, format!("{user}::")));
+        findings.push(Finding::fail("AITE-CRED-EMPTY", file, format!("account `{user}` has an empty password field: anyone can log in")).at_line(line_no, format!("{user}::")).about(user));
         return;
     }
     if locked(hash) {
@@ -160,13 +160,13 @@ fn check_hash(findings: &mut Vec<Finding>, ledger: &mut Ledger, file: &str, line
         Ok(found) => {
             ledger.examined(&["AITE-CRED-DEFAULT"], &subject);
             if let Some(pw) = found {
-                findings.push(Finding::fail("AITE-CRED-DEFAULT", file, format!("account `{user}` uses the well-known password `{pw}` ({s})")).at_line(line_no, excerpt.clone()));
+                findings.push(Finding::fail("AITE-CRED-DEFAULT", file, format!("account `{user}` uses the well-known password `{pw}` ({s})")).at_line(line_no, excerpt.clone()).about(user));
             }
         }
         Err(s) => ledger.not_examined(&["AITE-CRED-DEFAULT"], &subject, format!("{s} hashes are not verified by aite")),
     }
     if matches!(s, "des-crypt" | "md5-crypt") {
-        findings.push(Finding::fail("AITE-CRED-WEAK-HASH", file, format!("account `{user}` is hashed with {s}")).at_line(line_no, excerpt));
+        findings.push(Finding::fail("AITE-CRED-WEAK-HASH", file, format!("account `{user}` is hashed with {s}")).at_line(line_no, excerpt).about(user));
     }
 }
 
@@ -205,10 +205,10 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
                 let subject = format!("etc/passwd:{user}");
                 ledger.examined(&["AITE-CRED-UID0", "AITE-CRED-HASH-IN-PASSWD"], &subject);
                 if uid == "0" && user != "root" {
-                    findings.push(Finding::fail("AITE-CRED-UID0", "etc/passwd", format!("account `{user}` has UID 0 (root privileges)")).at_line(i + 1, line.to_string()));
+                    findings.push(Finding::fail("AITE-CRED-UID0", "etc/passwd", format!("account `{user}` has UID 0 (root privileges)")).at_line(i + 1, line.to_string()).about(user));
                 }
                 if !pw.is_empty() && !locked(pw) {
-                    findings.push(Finding::fail("AITE-CRED-HASH-IN-PASSWD", "etc/passwd", format!("account `{user}` keeps its hash in /etc/passwd")).at_line(i + 1, format!("{user}:{}…", pw.chars().take(12).collect::<String>())));
+                    findings.push(Finding::fail("AITE-CRED-HASH-IN-PASSWD", "etc/passwd", format!("account `{user}` keeps its hash in /etc/passwd")).at_line(i + 1, format!("{user}:{}…", pw.chars().take(12).collect::<String>())).about(user));
                     check_hash(&mut findings, ledger, "etc/passwd", i + 1, user, pw);
                 } else if pw.is_empty() && shadow.is_none() {
                     check_hash(&mut findings, ledger, "etc/passwd", i + 1, user, pw);
@@ -269,7 +269,7 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
             let secret = secret.split(':').next().unwrap_or(secret);
             if secret.is_empty() {
                 ledger.examined(&["AITE-CRED-EMPTY", "AITE-CRED-DEFAULT", "AITE-CRED-HASH-IN-PASSWD"], &format!("{path}:{user}"));
-                findings.push(Finding::fail("AITE-CRED-EMPTY", &path, format!("web account `{user}` has an empty password")).at_line(i + 1, format!("{user}:")));
+                findings.push(Finding::fail("AITE-CRED-EMPTY", &path, format!("web account `{user}` has an empty password")).at_line(i + 1, format!("{user}:")).about(user));
             } else if scheme(secret) == "unknown" && !secret.starts_with('$') {
                 // Plain text (lighttpd's htdigest/plain backends, many vendor UIs).
                 let subject = format!("{path}:{user}");
@@ -277,7 +277,7 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
                 let known = DEFAULT_PASSWORDS.contains(&secret) || secret == user;
                 let msg = if known { format!("web account `{user}` has the well-known password `{secret}`, stored in plain text") } else { format!("web account `{user}` has its password stored in plain text") };
                 let rule = if known { "AITE-CRED-DEFAULT" } else { "AITE-CRED-HASH-IN-PASSWD" };
-                findings.push(Finding::fail(rule, &path, msg).at_line(i + 1, format!("{user}:…")));
+                findings.push(Finding::fail(rule, &path, msg).at_line(i + 1, format!("{user}:…")).about(user));
             } else {
                 check_hash(&mut findings, ledger, &path, i + 1, user, secret);
             }

@@ -136,12 +136,19 @@ pub struct Finding {
     pub offset: Option<u64>,
     pub excerpt: Option<String>,
     pub clauses: Vec<String>,
+    /// What tells this finding from the rule's other findings on the same `path` (an account, a
+    /// certificate's subject, a component and vulnerability, a configuration directive), so a
+    /// release diff follows it when the message's wording or figures change; `None`: the rule
+    /// reports at most one finding per path. Always written (`null` included): a finding without
+    /// the field comes from an aite that did not record it.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 impl Finding {
     pub fn fail(rule_id: &str, path: &str, message: impl Into<String>) -> Self {
         let r = rule(rule_id);
-        Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: path.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect() }
+        Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: path.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect(), key: None }
     }
 
     /// A rule's conclusion other than a failure (pass, not applicable, not checked).
@@ -160,6 +167,12 @@ impl Finding {
     pub fn at_offset(mut self, offset: u64, excerpt: impl Into<String>) -> Self {
         self.offset = Some(offset);
         self.excerpt = Some(excerpt.into());
+        self
+    }
+
+    /// What identifies the finding among the rule's findings on its path ([`Finding::key`]).
+    pub fn about(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
         self
     }
 

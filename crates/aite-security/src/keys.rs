@@ -152,12 +152,12 @@ pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64, ledger: &mut Ledge
                 continue;
             }
             if c.not_after < now {
-                out.push(at(Finding::fail("AITE-CERT-EXPIRED", &o.path, format!("{} holds a certificate for `{}` that expired at {}", o.path, c.subject, iso(c.not_after)))));
+                out.push(at(Finding::fail("AITE-CERT-EXPIRED", &o.path, format!("{} holds a certificate for `{}` that expired at {}", o.path, c.subject, iso(c.not_after))).about(c.subject.clone())));
             } else if c.not_before > now {
-                out.push(at(Finding::fail("AITE-CERT-EXPIRED", &o.path, format!("{} holds a certificate for `{}` not valid before {}", o.path, c.subject, iso(c.not_before)))));
+                out.push(at(Finding::fail("AITE-CERT-EXPIRED", &o.path, format!("{} holds a certificate for `{}` not valid before {}", o.path, c.subject, iso(c.not_before))).about(c.subject.clone())));
             }
             if c.self_signed && !c.is_ca {
-                out.push(at(Finding::fail("AITE-CERT-SELF-SIGNED", &o.path, format!("{} holds a self-signed end-entity certificate for `{}`", o.path, c.subject))));
+                out.push(at(Finding::fail("AITE-CERT-SELF-SIGNED", &o.path, format!("{} holds a self-signed end-entity certificate for `{}`", o.path, c.subject)).about(c.subject.clone())));
             }
         }
     }

@@ -193,7 +193,7 @@ pub fn scan_with(input: &Path, work: &Path, options: &ScanOptions) -> Result<Sec
     let mut model_findings = Vec::new();
     let mut signatures = std::collections::HashMap::new();
     let crash = |findings: &mut Vec<Finding>, ledger: &mut Ledger, path: &str, parser: &str, rules: &[&str], why: &str| {
-        findings.push(Finding::fail("AITE-PARSER-CRASH", path, format!("the {parser} crashed on {path}: {why}")));
+        findings.push(Finding::fail("AITE-PARSER-CRASH", path, format!("the {parser} crashed on {path}: {why}")).about(parser));
         ledger.not_examined(rules, path, format!("the {parser} crashed: {why}"));
     };
     for e in tree.files() {
@@ -536,6 +536,22 @@ mod tests {
         assert_eq!((o("AITE-FS-SETUID").status, o("AITE-FS-SETUID").examined), (RuleStatus::Pass, 1));
         assert_eq!(o("AITE-FS-SETUID").subjects, ["opt/app/readme.txt"]);
         assert_eq!(o("AITE-KEY-PRIVATE").status, RuleStatus::Pass);
+    }
+
+    /// A release diff follows a finding by rule, path and key: two accounts failing one rule in
+    /// one file carry their names as keys, a once-per-file rule none, and results.json writes the
+    /// field even when it is null (an absent field means an aite that did not record keys).
+    #[test]
+    fn findings_on_one_file_are_told_apart_by_their_key() {
+        let md5 = |pw: &str| pwhash::md5_crypt::hash_with("$1$abcdefgh$", pw).unwrap();
+        let shadow = format!("root:{}:19000::::::\nadmin:{}:19000::::::\n", md5("xc3511"), md5("admin"));
+        let d = rootfs(&[("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nadmin:x:1000:1000::/home/admin:/bin/sh\n"), ("etc/shadow", shadow.as_bytes()), ("etc/inittab", b"::sysinit:/etc/init.d/rcS\n")]);
+        let r = scan_with(d.path(), &d.path().join("work"), &ScanOptions::default()).unwrap();
+        let keys = |rule: &str| r.findings.iter().filter(|f| f.rule == rule && f.failed()).map(|f| (f.path.as_str(), f.key.as_deref())).collect::<Vec<_>>();
+        assert_eq!(keys("AITE-CRED-DEFAULT"), [("etc/shadow", Some("root")), ("etc/shadow", Some("admin"))]);
+        assert_eq!(keys("AITE-CRED-WEAK-HASH"), [("etc/shadow", Some("root")), ("etc/shadow", Some("admin"))]);
+        let json = serde_json::to_value(Finding::fail("AITE-ELF-NX", "bin/app", "executable stack")).unwrap();
+        assert_eq!(json.get("key"), Some(&serde_json::Value::Null), "{json}");
     }
 
     #[test]

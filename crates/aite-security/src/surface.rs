@@ -99,7 +99,8 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
                 out.push(ex(Finding::fail("AITE-SURFACE-TELNET", &path, format!("{path} starts a telnet server (clear-text login)"))));
             }
             if words(&["gdbserver", "adbd"]) {
-                out.push(ex(Finding::fail("AITE-SURFACE-DEBUG", &path, format!("{path} starts a debug service ({})", if has_word(line, "adbd") { "adbd" } else { "gdbserver" }))));
+                let daemon = if has_word(line, "adbd") { "adbd" } else { "gdbserver" };
+                out.push(ex(Finding::fail("AITE-SURFACE-DEBUG", &path, format!("{path} starts a debug service ({daemon})")).about(daemon)));
             }
             let listening_shell = (words(&["nc", "netcat", "ncat", "busybox"]) && line.contains(" -l") && (line.contains("-e") || line.contains("/bin/sh"))) || (words(&["socat"]) && line.contains("EXEC:") && line.contains("sh"));
             if listening_shell {
@@ -115,7 +116,7 @@ pub fn check(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
                 let all: Vec<&str> = args.iter().copied().chain(extra.split_whitespace()).collect();
                 let denies = all.iter().any(|a| a.starts_with('-') && !a.starts_with("--") && a[1..].chars().any(|c| matches!(c, 'w' | 'g' | 's')));
                 if !denies {
-                    out.push(ex(Finding::fail(SSH_RULE, &path, format!("{path} starts dropbear without -w, -g or -s: root can log in with a password"))));
+                    out.push(ex(Finding::fail(SSH_RULE, &path, format!("{path} starts dropbear without -w, -g or -s: root can log in with a password")).about("dropbear")));
                 }
             }
             if path == "etc/inittab" {
@@ -237,11 +238,11 @@ fn sshd(tree: &Tree, ledger: &mut Ledger) -> Vec<Finding> {
     let password = setting("PasswordAuthentication").map(|(_, _, v, _)| v).unwrap_or_else(|| "yes".into());
     if let Some((p, i, v, l)) = setting("PermitRootLogin").filter(|(_, _, v, _)| v == "yes") {
         if password != "no" {
-            out.push(Finding::fail(SSH_RULE, &p, format!("sshd lets root log in with a password (PermitRootLogin {v})")).at_line(i + 1, l));
+            out.push(Finding::fail(SSH_RULE, &p, format!("sshd lets root log in with a password (PermitRootLogin {v})")).at_line(i + 1, l).about("PermitRootLogin"));
         }
     }
     if let Some((p, i, _, l)) = setting("PermitEmptyPasswords").filter(|(_, _, v, _)| v == "yes") {
-        out.push(Finding::fail(SSH_RULE, &p, "sshd accepts empty passwords").at_line(i + 1, l));
+        out.push(Finding::fail(SSH_RULE, &p, "sshd accepts empty passwords").at_line(i + 1, l).about("PermitEmptyPasswords"));
     }
     out
 }

@@ -527,7 +527,7 @@ pub fn findings(a: &ModelArtifact) -> Vec<Finding> {
             (true, true, d) if d > 0 => format!("would import {d} global(s) computed at load time"),
             _ => continue,
         };
-        out.push(Finding::fail("AITE-MODEL-PICKLE-NESTED", &a.path, format!("{}: a nested pickle ({}) {what} if something unpickles it; loading the outer file does not run it", a.path, n.path)).with_excerpt(n.path.clone()));
+        out.push(Finding::fail("AITE-MODEL-PICKLE-NESTED", &a.path, format!("{}: a nested pickle ({}) {what} if something unpickles it; loading the outer file does not run it", a.path, n.path)).with_excerpt(n.path.clone()).about(n.path.clone()));
     }
     for u in &a.unscanned {
         out.push(Finding::fail("AITE-MODEL-UNSCANNABLE", &a.path, format!("{}: {u}", a.path)));
