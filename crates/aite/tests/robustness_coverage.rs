@@ -220,3 +220,39 @@ fn merged_shards_keep_the_frame_not_examined() {
     assert_eq!(req["verdict"], "NOT_TESTED", "{req}");
     assert!(req["why"].as_str().unwrap().starts_with(&format!("suite `repeatability` is incomplete: 29 of 30 frames examined; not examined: {cut} (")), "{req}");
 }
+
+/// A detector on its own frames, one cut: the detector sweep, the vanishing attack and the
+/// detection consistency checks name the frame, and ROB-DET-VANISH is NOT_TESTED with it.
+#[test]
+fn detector_robustness_names_the_frame_not_examined() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("digit_detector_fp32.onnx");
+    std::fs::write(&model, aite_reference::DETECTOR_FP32).unwrap();
+    let frames = dir.path().join("scenes");
+    std::fs::create_dir(&frames).unwrap();
+    for (i, s) in aite_reference::scenes().iter().take(8).enumerate() {
+        let png = if i == 1 { &s.png[..s.png.len() / 2] } else { s.png };
+        std::fs::write(frames.join(format!("s{i:03}.png")), png).unwrap();
+    }
+    let out = dir.path().join("runs");
+    let r = run(aite()
+        .args(["robustness", "-m"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&frames)
+        .args(["-p", "resize=64x64,color=gray,scale=0.00392156862745098", "--task", "reference-detector", "--samples", "8", "--corruptions", "gaussian_noise", "--severities", "3"])
+        .args(["--attacks", "square-linf", "--attack-samples", "4", "--queries", "20", "--profile", "reference-terminal", "--out"])
+        .arg(&out));
+    assert!(r.stderr.contains("warning: skipped s001.png: "), "{}\n{}", r.stdout, r.stderr);
+    let folder = run_folder(&out);
+    let res = results(&folder);
+    for (name, n) in [("detection_corruptions", 8), ("detector_attack_square_linf", 5), ("detection_repeatability", 8)] {
+        let c = &res["suites"][name]["frame_coverage"];
+        assert_eq!((c["frames"].as_u64(), c["examined"].as_u64()), (Some(n), Some(n - 1)), "{name}: {c}\n{}", r.stderr);
+        assert_eq!(c["not_examined"][0]["id"].as_str(), Some("s001.png"), "{name}: {c}");
+    }
+    let reason = res["suites"]["detector_attack_square_linf"]["frame_coverage"]["not_examined"][0]["reason"].as_str().unwrap().to_string();
+    let req = requirement(&folder, "ROB-DET-VANISH");
+    assert_eq!(req["verdict"], "NOT_TESTED", "{req}");
+    assert_eq!(req["why"].as_str().unwrap(), format!("suite `detector_attack_square_linf` is incomplete: 4 of 5 frames examined; not examined: s001.png ({reason})"), "{req}");
+}
