@@ -290,7 +290,95 @@ pub fn attack_settings(a: &RobustnessArgs, side: usize) -> Result<Vec<AttackSett
         .collect()
 }
 
+/// What the classifier and the detector attack differ in around their checkpoint: the
+/// record type and how the checkpoint, the progress bar and the resume message name them.
+trait CheckpointedAttack: serde::Serialize {
+    type Record: serde::Serialize + serde::de::DeserializeOwned;
+    /// The checkpoint key's field holding these settings.
+    const KEY_FIELD: &'static str;
+    /// What one record is about, in the resume message.
+    const UNITS: &'static str;
+    /// The attack's name in the progress bar and the resume message.
+    fn name(&self) -> String;
+    /// `<out>/.checkpoints/<prefix>-<fingerprint>.jsonl`.
+    fn file_prefix(&self) -> String;
+    fn index(record: &Self::Record) -> usize;
+}
+
+impl CheckpointedAttack for AttackSettings {
+    type Record = AttackRecord;
+    const KEY_FIELD: &'static str = "attack";
+    const UNITS: &'static str = "samples";
+    fn name(&self) -> String {
+        self.kind.name().to_string()
+    }
+    fn file_prefix(&self) -> String {
+        format!("attack-{}", self.kind.name())
+    }
+    fn index(record: &AttackRecord) -> usize {
+        record.index
+    }
+}
+
+impl CheckpointedAttack for DetectorAttackSettings {
+    type Record = DetectorAttackRecord;
+    const KEY_FIELD: &'static str = "detector_attack";
+    const UNITS: &'static str = "frames";
+    fn name(&self) -> String {
+        self.suite_name()
+    }
+    fn file_prefix(&self) -> String {
+        self.suite_name().replace('_', "-")
+    }
+    fn index(record: &DetectorAttackRecord) -> usize {
+        record.index
+    }
+}
+
+/// Where a checkpointed attack runs: the work it is keyed on besides its settings, and where
+/// its checkpoint lives.
+struct AttackRun<'a> {
+    identity: &'a serde_json::Value,
+    spec: &'a PreprocessSpec,
+    frame_ids: Vec<&'a str>,
+    shard: (usize, usize),
+    out: &'a std::path::Path,
+    fresh: bool,
+    quiet: bool,
+}
+
+impl AttackRun<'_> {
+    /// Run `attack` (given the records already done and a sink for each new one) with a
+    /// per-record checkpoint keyed on identity, settings, spec and frame ids.
+    fn checkpointed<S: CheckpointedAttack, Report>(&self, settings: &S, attack: impl FnOnce(Vec<S::Record>, &mut dyn FnMut(&S::Record)) -> Result<Report, aite_robustness::RobustnessError>) -> Result<(Report, std::path::PathBuf)> {
+        let mut key = serde_json::json!({ "identity": self.identity, "spec": self.spec, "frames": self.frame_ids });
+        key[S::KEY_FIELD] = serde_json::json!(settings);
+        let (mut checkpoint, done, path) = open_checkpoint::<S::Record>(self.out, &settings.file_prefix(), &key, self.fresh)?;
+        let done: Vec<S::Record> = done.into_iter().filter(|r| aite_robustness::in_shard(S::index(r), self.shard)).collect();
+        let mine = (0..self.frame_ids.len()).filter(|&i| aite_robustness::in_shard(i, self.shard)).count();
+        let name = settings.name();
+        if !done.is_empty() && !self.quiet {
+            eprintln!("resuming {name}: {} of {mine} {} already done ({})", done.len(), S::UNITS, path.display());
+        }
+        let pb = bar(mine as u64, &name, self.quiet);
+        pb.set_position(done.len() as u64);
+        let mut write_error = None;
+        let report = attack(done, &mut |r| {
+            pb.inc(1);
+            if let Err(e) = checkpoint.append(r) {
+                write_error.get_or_insert(e);
+            }
+        })?;
+        pb.finish_and_clear();
+        if let Some(e) = write_error {
+            return Err(e.into());
+        }
+        Ok((report, path))
+    }
+}
+
 /// One attack on the samples of `shard`, with a per-sample checkpoint.
+#[allow(clippy::too_many_arguments)]
 pub fn run_attack_checkpointed(
     target: &mut dyn Target,
     spec: &PreprocessSpec,
@@ -303,27 +391,8 @@ pub fn run_attack_checkpointed(
     cancel: &Cancel,
     quiet: bool,
 ) -> Result<(AttackReport, std::path::PathBuf)> {
-    let key = serde_json::json!({ "identity": identity, "attack": settings, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
-    let (mut checkpoint, done, path) = open_checkpoint::<AttackRecord>(out, &format!("attack-{}", settings.kind.name()), &key, fresh)?;
-    let done: Vec<AttackRecord> = done.into_iter().filter(|r| aite_robustness::in_shard(r.index, shard)).collect();
-    let mine = (0..frames.len()).filter(|&i| aite_robustness::in_shard(i, shard)).count();
-    if !done.is_empty() && !quiet {
-        eprintln!("resuming {}: {} of {mine} samples already done ({})", settings.kind.name(), done.len(), path.display());
-    }
-    let pb = bar(mine as u64, settings.kind.name(), quiet);
-    pb.set_position(done.len() as u64);
-    let mut write_error = None;
-    let report = run_attack_shard(target, spec, frames, settings, shard, done, cancel, &mut |r| {
-        pb.inc(1);
-        if let Err(e) = checkpoint.append(r) {
-            write_error.get_or_insert(e);
-        }
-    })?;
-    pb.finish_and_clear();
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    Ok((report, path))
+    let run = AttackRun { identity, spec, frame_ids: frames.iter().map(|f| f.id.as_str()).collect(), shard, out, fresh, quiet };
+    run.checkpointed(settings, |done, on_record| run_attack_shard(target, spec, frames, settings, shard, done, cancel, on_record))
 }
 
 /// Per-sample query budget of a classifier attack without `--queries` (AutoAttack's).
@@ -381,28 +450,8 @@ pub fn run_detector_attack_checkpointed(
     cancel: &Cancel,
     quiet: bool,
 ) -> Result<(DetectorAttackReport, std::path::PathBuf)> {
-    let name = settings.suite_name();
-    let key = serde_json::json!({ "identity": identity, "detector_attack": settings, "spec": spec, "frames": frames.iter().map(|f| &f.id).collect::<Vec<_>>() });
-    let (mut checkpoint, done, path) = open_checkpoint::<DetectorAttackRecord>(out, &name.replace('_', "-"), &key, fresh)?;
-    let done: Vec<DetectorAttackRecord> = done.into_iter().filter(|r| aite_robustness::in_shard(r.index, shard)).collect();
-    let mine = (0..frames.len()).filter(|&i| aite_robustness::in_shard(i, shard)).count();
-    if !done.is_empty() && !quiet {
-        eprintln!("resuming {name}: {} of {mine} frames already done ({})", done.len(), path.display());
-    }
-    let pb = bar(mine as u64, &name, quiet);
-    pb.set_position(done.len() as u64);
-    let mut write_error = None;
-    let report = run_detector_attack_shard(target, spec, task, frames, settings, shard, done, cancel, &mut |r| {
-        pb.inc(1);
-        if let Err(e) = checkpoint.append(r) {
-            write_error.get_or_insert(e);
-        }
-    })?;
-    pb.finish_and_clear();
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
-    Ok((report, path))
+    let run = AttackRun { identity, spec, frame_ids: frames.iter().map(|f| f.id.as_str()).collect(), shard, out, fresh, quiet };
+    run.checkpointed(settings, |done, on_record| run_detector_attack_shard(target, spec, task, frames, settings, shard, done, cancel, on_record))
 }
 
 /// What a detector's corruption sweep scores against: `--labels` (COCO JSON or YOLO txt, the
@@ -904,6 +953,47 @@ mod tests {
         }
     }
 
+    /// Two classes by mean brightness: score(1) = 10 * (mean/255 - 0.5), score(0) = -score(1).
+    struct MeanClassifier(TargetInfo);
+
+    impl Target for MeanClassifier {
+        fn info(&self) -> &TargetInfo {
+            &self.0
+        }
+        fn infer(&mut self, inputs: &[Tensor]) -> Result<Vec<Tensor>, TargetError> {
+            let v = inputs[0].to_f32_vec();
+            let s = 10.0 * (v.iter().sum::<f32>() / v.len() as f32 / 255.0 - 0.5);
+            Ok(vec![Tensor::f32(vec![1, 2], vec![-s, s])?])
+        }
+    }
+
+    fn info(inputs: Vec<aite_target::TensorSpec>) -> TargetInfo {
+        TargetInfo { name: "m.onnx".into(), engine: "tract".into(), engine_version: "0".into(), threads: 1, inputs, outputs: vec![] }
+    }
+
+    /// A finished attack run leaves its records in the checkpoint; the same run again reads
+    /// every one back (no query: the target would panic) and gives the same report.
+    #[test]
+    fn an_attack_run_again_resumes_every_record_from_its_checkpoint() {
+        use aite_target::{DType, Dim, TensorSpec};
+        let out = tempfile::tempdir().unwrap();
+        let spec = PreprocessSpec::parse_cli("layout=nhwc").unwrap();
+        let identity = serde_json::json!({ "model": "m.onnx" });
+        let frames: Vec<LabeledFrame> = [("a.png", 90, 0), ("b.png", 140, 1), ("c.png", 200, 1)]
+            .iter()
+            .map(|&(id, level, label)| LabeledFrame { id: id.into(), label, image: image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([level + ((x + y) % 3) as u8, level, level])) })
+            .collect();
+        let settings = AttackSettings { budget: 40, seed: 3, ..AttackSettings::autoattack(AttackKind::SquareLinf, 8) };
+        let input = TensorSpec { name: "x".into(), shape: vec![Dim::Fixed(1), Dim::Fixed(8), Dim::Fixed(8), Dim::Fixed(3)], dtype: DType::F32 };
+        let mut model = MeanClassifier(info(vec![input]));
+        let (first, path) = run_attack_checkpointed(&mut model, &spec, &frames, &settings, (0, 1), &identity, out.path(), false, &Cancel::new(), true).unwrap();
+        assert_eq!((first.interrupted, first.records.len()), (false, 3));
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4, "a header and one line per sample");
+        let mut unqueried = Unqueried(model.0.clone());
+        let (again, same_path) = run_attack_checkpointed(&mut unqueried, &spec, &frames, &settings, (0, 1), &identity, out.path(), false, &Cancel::new(), true).unwrap();
+        assert_eq!((serde_json::json!(again), same_path), (serde_json::json!(first), path));
+    }
+
     /// The file name of the checkpoint at `path` and the fingerprint its header holds.
     fn checkpoint_of(path: &std::path::Path) -> (String, String) {
         let text = std::fs::read_to_string(path).unwrap();
@@ -920,7 +1010,7 @@ mod tests {
         let out = tempfile::tempdir().unwrap();
         let cancel = Cancel::new();
         cancel.cancel();
-        let mut target = Unqueried(TargetInfo { name: "m.onnx".into(), engine: "tract".into(), engine_version: "0".into(), threads: 1, inputs: vec![], outputs: vec![] });
+        let mut target = Unqueried(info(vec![]));
         let spec = PreprocessSpec::from_toml("resize = \"8x8\"\ncolor = \"gray\"\nscale = 0.00392156862745098").unwrap();
         let identity = serde_json::json!({ "model": "m.onnx", "sha256": "ab" });
         let image = image::RgbImage::new(8, 8);
