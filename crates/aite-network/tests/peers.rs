@@ -31,19 +31,32 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn wait_listening(port: u16, child: &mut Child) {
-    let until = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < until {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
+/// Start `server(port)` on a free port and wait until it listens (60 s only bound a hang). The
+/// port is released before the server binds it, so another test's socket may take it meanwhile:
+/// a server that exits before listening is started again on another port, up to five times.
+fn listening(name: &str, server: impl Fn(u16) -> Command) -> (Server, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let mut child = Server(server(port).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name}: {e}")));
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (child, port);
+            }
+            if let Ok(Some(status)) = child.0.try_wait() {
+                eprintln!("{name} exited before listening on {port} ({status}); another port");
+                break;
+            }
+            assert!(Instant::now() < until, "{name} did not listen on {port} within 60 s");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("openssl s_server exited early: {status}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("openssl s_server did not listen on {port}");
+    panic!("{name} exited before listening, five times");
 }
+
+/// Each probe step against a peer server: the servers answer every hello (or close), so this only
+/// bounds a hang; the default 3 s is short for tlslite's pure-Python handshakes on a loaded machine.
+const PEER_STEP: Duration = Duration::from_secs(30);
 
 const LEGACY_CIPHERS: &str = "ALL:eNULL:@SECLEVEL=0";
 
@@ -61,22 +74,11 @@ fn legacy_tls_server(d: &std::path::Path) -> (Server, u16) {
         .status()
         .unwrap();
     assert!(ok.success());
-    let port = free_port();
-    let child = Command::new("openssl")
-        .args(["s_server", "-quiet", "-www", "-tls1", "-cipher", LEGACY_CIPHERS, "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    wait_listening(port, &mut server.0);
-    (server, port)
+    listening("openssl s_server", |port| {
+        let mut c = Command::new("openssl");
+        c.args(["s_server", "-quiet", "-www", "-tls1", "-cipher", LEGACY_CIPHERS, "-accept"]).arg(format!("127.0.0.1:{port}")).arg("-cert").arg(&cert).arg("-key").arg(&key);
+        c
+    })
 }
 
 /// testssl.sh (Debian 3.0.8, driving the system OpenSSL with legacy protocols and ciphers
@@ -102,7 +104,7 @@ fn testssl_agrees_on_versions_and_weak_suites() {
         .unwrap();
     let peer: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(&json).unwrap_or_else(|e| panic!("testssl wrote no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))).unwrap();
     let finding = |id: &str| peer.iter().find(|x| x["id"] == id).and_then(|x| x["finding"].as_str()).unwrap_or_else(|| panic!("testssl has no {id}: {peer:?}")).to_string();
-    let r = probe("127.0.0.1", &ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() }).unwrap();
+    let r = probe("127.0.0.1", &ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), step_timeout: PEER_STEP, ..ProbeOptions::default() }).unwrap();
     let tls = r.services[0].tls.as_ref().unwrap();
     for (v, id) in [(TlsVersion::Ssl3, "SSLv3"), (TlsVersion::Tls10, "TLS1"), (TlsVersion::Tls11, "TLS1_1"), (TlsVersion::Tls12, "TLS1_2"), (TlsVersion::Tls13, "TLS1_3")] {
         let theirs = finding(id).starts_with("offered");
@@ -123,7 +125,7 @@ fn openssl_tls1_server_with_a_1024_bit_key() {
     let d = tempfile::tempdir().unwrap();
     let (_server, port) = legacy_tls_server(d.path());
     let cipher = LEGACY_CIPHERS;
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), step_timeout: PEER_STEP, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     let svc = &r.services[0];
     assert_eq!(svc.service, Service::Tls, "{svc:?}");
@@ -208,11 +210,14 @@ fn dropbear_kexinit_matches_openssh_clients_view() {
     let d = tempfile::tempdir().unwrap();
     let hk = d.path().join("hostkey");
     assert!(Command::new("dropbearkey").args(["-t", "ed25519", "-f"]).arg(&hk).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap().success());
-    let port = free_port();
-    let child = Command::new("dropbear").args(["-F", "-E", "-R", "-p", &format!("127.0.0.1:{port}"), "-r"]).arg(&hk).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let mut server = Server(child);
-    wait_listening(port, &mut server.0);
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), ..ProbeOptions::default() };
+    let (_server, port) = listening("dropbear", |port| {
+        let mut c = Command::new("dropbear");
+        c.args(["-F", "-E", "-R", "-p", &format!("127.0.0.1:{port}"), "-r"]).arg(&hk);
+        c
+    });
+    // dropbear forks a child per connection, which sends the banner: 10 s (the read ends at the
+    // banner's line) instead of 1.5 s, which a loaded machine can spend before the fork runs.
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_secs(10), step_timeout: PEER_STEP, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     let ssh = r.services[0].ssh.as_ref().unwrap_or_else(|| panic!("{:?}", r.services[0]));
     assert!(ssh.banner.starts_with("SSH-2.0-dropbear"), "{}", ssh.banner);
@@ -292,31 +297,20 @@ fn tlslite_sslv3_rc4_3des_server() {
     let (key, cert) = (d.path().join("k.pem"), d.path().join("c.pem"));
     let ok = Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=tlslite-cam"]).arg("-keyout").arg(&key).arg("-out").arg(&cert).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
     assert!(ok.success());
-    let port = free_port();
     // tls.py serves its working directory: an empty folder.
-    let child = Command::new(&python)
-        .arg(&tls_py)
-        .args(["server", "-c"])
-        .arg(&cert)
-        .arg("-k")
-        .arg(&key)
-        .args(["--ssl3", "--max-ver", "tls1.0", "--cipherlist", "rc4", "--cipherlist", "3des", "--cipherlist", "aes128"])
-        .arg(format!("127.0.0.1:{port}"))
-        .current_dir(&www)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Server(child);
-    wait_listening(port, &mut server.0);
+    let (_server, port) = listening("tlslite-ng tls.py server", |port| {
+        let mut c = Command::new(&python);
+        c.arg(&tls_py).args(["server", "-c"]).arg(&cert).arg("-k").arg(&key);
+        c.args(["--ssl3", "--max-ver", "tls1.0", "--cipherlist", "rc4", "--cipherlist", "3des", "--cipherlist", "aes128"]).arg(format!("127.0.0.1:{port}")).current_dir(&www);
+        c
+    });
     let oracle = Command::new(&python)
         .args(["-c", "from tlslite import HandshakeSettings\nfrom tlslite.constants import CipherSuite as C\ns=HandshakeSettings(); s.cipherNames=['rc4','3des','aes128']; s.minVersion=(3,0); s.maxVersion=(3,1); s=s.validate()\nfor v in [(3,0),(3,1),(3,3)]:\n    print(' '.join(sorted(C.ietfNames[i] for i in C.getEcdheCertSuites(s,v)+C.getDheCertSuites(s,v)+C.getCertSuites(s,v))))"])
         .output()
         .unwrap();
     let lists: Vec<Vec<String>> = String::from_utf8_lossy(&oracle.stdout).lines().map(|l| l.split_whitespace().map(str::to_string).collect()).collect();
     assert_eq!(lists.len(), 3, "tlslite's suite lists: {}", String::from_utf8_lossy(&oracle.stderr));
-    let r = probe("127.0.0.1", &ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), ..ProbeOptions::default() }).unwrap();
+    let r = probe("127.0.0.1", &ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(500), step_timeout: PEER_STEP, ..ProbeOptions::default() }).unwrap();
     let tls = r.services[0].tls.as_ref().unwrap_or_else(|| panic!("{:?}", r.services[0]));
     // TLS 1.2 too, but only to the hello whose supported_versions lists it: --max-ver tls1.0 leaves
     // (3,3) in tlslite's `HandshakeSettings.versions`, which such a hello is negotiated from.
