@@ -510,8 +510,12 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
         o.evidence.push(format!("/suites/{suite_name}/frame_coverage"));
     } else if let Some(why) = failed_queries(suite_name, suite, &r.metric) {
         // A failed query is later than any answer: an upper bound (percentile, deadline misses)
-        // failed on the answered queries alone fails with them too; nothing else is shown.
-        let keep_fail = matches!(spec.kind, MetricKind::LatencySummary | MetricKind::Count) && matches!(r.comparator, Some(Comparator::Le | Comparator::Lt)) && o.verdict == Verdict::Fail;
+        // failed on the answered queries alone fails with them too. A failed query serves
+        // nothing: the throughput (answered samples over the run's window) is an upper bound of
+        // what was served, so a lower bound it fails stays failed. Nothing else is shown.
+        let upper_failed = matches!(spec.kind, MetricKind::LatencySummary | MetricKind::Count) && matches!(r.comparator, Some(Comparator::Le | Comparator::Lt));
+        let throughput_failed = r.metric.ends_with(".throughput_sps") && matches!(r.comparator, Some(Comparator::Ge | Comparator::Gt));
+        let keep_fail = (upper_failed || throughput_failed) && o.verdict == Verdict::Fail;
         if !keep_fail && matches!(o.verdict, Verdict::Pass | Verdict::Fail | Verdict::Inconclusive) {
             o.note = format!("{} (would be {} on the answered queries only)", o.note, o.verdict.label());
             o.verdict = Verdict::NotTested { why };
