@@ -107,6 +107,15 @@ pub struct TargetConfig {
     /// An OCR terminal's text direction classifier (0 / 180 degrees); without it no crop is turned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cls: Option<PathBuf>,
+    /// An OCR terminal's reference pipeline for `ocr_agreement` (declared by any of these four:
+    /// `reference_model` is then its text detector): its recogniser and direction classifier
+    /// (default the deployed files) and its engine (default `engine`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_rec: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_cls: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_engine: Option<Engine>,
     #[serde(default = "one")]
     pub threads: usize,
     /// Batch size of the batch-invariance check (needs a model with a free batch dimension).
@@ -380,7 +389,7 @@ impl RunConfig {
         if let Some(r) = c.target.reference_model.as_mut() {
             rel(r);
         }
-        for m in [c.target.rec.as_mut(), c.target.cls.as_mut()].into_iter().flatten() {
+        for m in [c.target.rec.as_mut(), c.target.cls.as_mut(), c.target.reference_rec.as_mut(), c.target.reference_cls.as_mut()].into_iter().flatten() {
             rel(m);
         }
         if let Some(d) = c.dataset.as_mut() {
@@ -438,13 +447,14 @@ impl RunConfig {
             d.task_spec().map_err(|e| invalid(line_of_key(text, "task"), e))?;
         }
         // An OCR pipeline's models need an OCR task (a task file is read once paths are resolved).
-        let ocr_model = if c.target.rec.is_some() { Some("rec") } else { c.target.cls.as_ref().map(|_| "cls") };
+        let t = &c.target;
+        let ocr_model = [("rec", t.rec.is_some()), ("cls", t.cls.is_some()), ("reference_rec", t.reference_rec.is_some()), ("reference_cls", t.reference_cls.is_some()), ("reference_engine", t.reference_engine.is_some())].into_iter().find_map(|(k, set)| set.then_some(k));
         if let Some(key) = ocr_model {
             let task = c.dataset.as_ref().and_then(|d| d.task.as_ref());
             let file = task.and_then(|t| t.as_str()).is_some_and(|t| t.ends_with(".toml"));
             let ocr = c.dataset.as_ref().and_then(|d| d.task_spec().ok().flatten()).is_some_and(|t| matches!(t, aite_task::TaskSpec::Ocr(_)));
             if !ocr && !file {
-                return Err(invalid(line_of_key(text, key), format!("[target].{key} is an OCR pipeline's model, and [dataset].task is not an OCR task\n  hint: task = \"ppocr-v4\" in [dataset]")));
+                return Err(invalid(line_of_key(text, key), format!("[target].{key} belongs to an OCR pipeline, and [dataset].task is not an OCR task\n  hint: task = \"ppocr-v4\" in [dataset]")));
             }
         }
         check_declared(&c.declared).map_err(|(key, message)| invalid(line_of_key(text, &key), message))?;

@@ -902,3 +902,66 @@ fn an_interrupted_ocr_accuracy_is_incomplete_and_not_tested() {
     // Ctrl-C's exit code, after the package and its assessment are written.
     assert_eq!(status.code(), Some(130), "{seen}");
 }
+
+/// `aite run`'s `ocr_agreement` (it was always `not-run`): with a reference pipeline declared
+/// (`[target].reference_engine`, the same files on the other engine; tract against itself when
+/// ONNX Runtime is not built in) the agreement runs and a lab profile's requirement on it is
+/// judged: both engines read the photo's lines alike (as ocr_consistency_and_corruption_sweep
+/// shows, and the rapidocr peer test for each): every line `aite ocr` prints is matched with
+/// the same string, 1 of 1 images agree, PASS. Without one it is `not-run` saying no reference
+/// pipeline is declared and naming the keys, and the requirement NOT_TESTED (not checked, as a
+/// classifier's agreement without `reference_model`; never NOT_APPLICABLE, which a PASS ignores).
+#[test]
+fn run_measures_ocr_agreement_with_a_declared_reference_pipeline() {
+    let Some(assets) = shared_assets() else { return };
+    let m = models(&assets);
+    let work = tempfile::tempdir().unwrap();
+    let manifest = work.path().join("images.csv");
+    std::fs::write(&manifest, format!("path,label\n{},\n", assets.join(PHOTO).display())).unwrap();
+    std::fs::write(
+        work.path().join("lab.toml"),
+        "schema = \"aite.profile/v1\"\nid = \"lab-ocr\"\nversion = \"0.1.0\"\ntitle = \"lab: OCR agreement\"\nextends = \"industrial-vision\"\n\n\
+         [[requirement]]\nid = \"LAB-OCR-AGREEMENT\"\ntitle = \"the deployed OCR pipeline reads every image as its reference does\"\nitem = \"robustness\"\n\
+         metric = \"suites.ocr_agreement.frame_agreement\"\ncomparator = \"ge\"\nthreshold = 1.0\nunit = \"fraction\"\ndecision = \"simple\"\n\
+         clauses = [\"EU AI Act Art. 15(1)\"]\nremediation = \"compare the deployed and reference engines' lines\"\nprovenance = { source = \"lab\", status = \"provisional\" }\n",
+    )
+    .unwrap();
+    let terminal = |name: &str, reference: &str| {
+        let config = work.path().join(format!("{name}.toml"));
+        std::fs::write(
+            &config,
+            format!(
+                "schema = \"aite.config/v1\"\nprofile = \"lab.toml\"\nout = \"{name}\"\n\n[target]\nengine = \"{}\"\nmodel = {:?}\nrec = {:?}\ncls = {:?}\n{reference}\n\
+                 [dataset]\npath = {:?}\ntask = \"ppocr-v4\"\n\n[suites.latency]\nenabled = false\n\n[suites.periodic]\nenabled = false\n\n\
+                 [suites.robustness]\nrepeats = 2\nconsistency_frames = 1\ncorruptions = \"brightness\"\nseverities = [1]\ncorruption_frames = 1\n",
+                engine(),
+                m.join("ch_PP-OCRv4_det_infer.onnx").display().to_string(),
+                m.join("ch_PP-OCRv4_rec_infer.onnx").display().to_string(),
+                m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string(),
+                manifest.display().to_string()
+            ),
+        )
+        .unwrap();
+        let r = run(aite().arg("run").arg("-c").arg(&config).arg("--no-history"));
+        let folder = run_folder(&work.path().join(name));
+        let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))).unwrap();
+        (r, results(&folder), a)
+    };
+    let lines = photo_lines_read(&assets, "ppocr-v4") as u64;
+    let (r, res, a) = terminal("declared", "reference_engine = \"tract\"\n");
+    let agr = &res["suites"]["ocr_agreement"];
+    assert_eq!((agr["reference_lines"].as_u64(), agr["matched"].as_u64(), agr["same_text"].as_u64()), (Some(lines), Some(lines), Some(lines)), "{agr}\n{}", r.stderr);
+    assert_eq!((agr["frame_agreement"]["successes"].as_u64(), agr["frame_agreement"]["trials"].as_u64()), (Some(1), Some(1)), "{agr}");
+    assert!(agr["reference"].as_str().unwrap().ends_with("on tract") && agr["deployed"].as_str().unwrap().ends_with(&format!("on {}", engine())), "{agr}");
+    assert_eq!(requirement(&a, "LAB-OCR-AGREEMENT")["verdict"], "PASS");
+    let (r, res, a) = terminal("undeclared", "");
+    let agr = &res["suites"]["ocr_agreement"];
+    let why = agr["why"].as_str().unwrap_or_default();
+    assert!(agr["status"] == "not-run" && why.contains("no reference pipeline declared in aite.toml") && why.contains("reference_engine"), "{agr}\n{}", r.stderr);
+    assert_eq!(requirement(&a, "LAB-OCR-AGREEMENT")["verdict"], "NOT_TESTED");
+    // The reference keys belong to an OCR terminal.
+    let config = work.path().join("classifier.toml");
+    std::fs::write(&config, "schema = \"aite.config/v1\"\nprofile = \"ai-camera\"\n[target]\nmodel = \"m.onnx\"\nreference_engine = \"tract\"\n").unwrap();
+    let r = run(aite().arg("run").arg("-c").arg(&config).arg("--no-history"));
+    assert!(r.code != 0 && r.stderr.contains("reference_engine") && r.stderr.contains("OCR"), "{}", r.stderr);
+}

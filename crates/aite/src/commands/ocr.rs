@@ -180,10 +180,8 @@ pub(crate) struct OcrConsistency {
 pub(crate) enum OcrReference {
     /// The reference pipeline, with the (reference, deployed) names.
     Pipeline(OcrPipeline, (String, String)),
-    /// A reference could be given and was not (`not-run`: NOT_TESTED), and why.
+    /// No reference was given (`not-run`: NOT_TESTED), and why.
     NotRun(String),
-    /// The configuration has no way to name a reference (`not-applicable`), and why.
-    NotApplicable(String),
 }
 
 /// What [`measure`] wrote besides its suites.
@@ -246,7 +244,6 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
                 results.add_suite("ocr_agreement", &agr);
             }
             OcrReference::NotRun(why) => results.suite_not_run("ocr_agreement", &why),
-            OcrReference::NotApplicable(why) => results.add_suite("ocr_agreement", &serde_json::json!({ "status": "not-applicable", "why": why })),
         }
         let (w, h) = frames.first().map_or((640, 480), |(_, f)| (f.width, f.height));
         let degenerate = ocr_degenerate_frames(deployed, w, h, suites.seed);

@@ -117,11 +117,23 @@ pub struct Plan {
     pub ocr: OcrModels,
 }
 
-/// An OCR terminal's recogniser and direction classifier (`[target].rec`, `[target].cls`).
+/// An OCR terminal's recogniser and direction classifier (`[target].rec`, `[target].cls`), and
+/// the reference pipeline `ocr_agreement` compares it with, when aite.toml declares one.
 #[derive(Debug, Clone, Default)]
 pub struct OcrModels {
     pub rec: Option<PathBuf>,
     pub cls: Option<PathBuf>,
+    pub reference: Option<OcrReferenceModels>,
+}
+
+/// `[target].reference_model` (the text detector), `reference_rec`, `reference_cls` and
+/// `reference_engine`: each absent one is the deployed pipeline's.
+#[derive(Debug, Clone)]
+pub struct OcrReferenceModels {
+    pub det: Option<PathBuf>,
+    pub rec: Option<PathBuf>,
+    pub cls: Option<PathBuf>,
+    pub engine: EngineKind,
 }
 
 /// How the package is written.
@@ -363,6 +375,13 @@ impl StepContext<'_> {
 fn ocr_timed(plan: &Plan) -> Result<super::ocr::TimedModels> {
     let (det, rec) = ocr_models(plan)?;
     Ok(super::ocr::TimedModels::OcrRead { det, cls: plan.ocr.cls.clone(), rec })
+}
+
+fn engine_of(e: crate::config::Engine) -> EngineKind {
+    match e {
+        crate::config::Engine::Tract => EngineKind::Tract,
+        crate::config::Engine::Ort => EngineKind::OnnxRuntime,
+    }
 }
 
 /// An OCR terminal's text detector (`[target].model`) and recogniser (`[target].rec`), checked to
@@ -895,6 +914,21 @@ fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutpu
     }
     pb.finish_and_clear();
     let labelled = labels.as_ref().map(|l| images.iter().take(frames.len()).map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect::<Vec<_>>());
+    // The reference pipeline aite.toml declares; without one agreement is not checked (NOT_TESTED,
+    // as a classifier's without [target].reference_model).
+    let reference = match (&plan.ocr.reference, consistency) {
+        (Some(r), true) => {
+            let (rdet, rrec, rcls) = (r.det.clone().unwrap_or_else(|| det.clone()), r.rec.clone().unwrap_or_else(|| rec.clone()), r.cls.clone().or_else(|| plan.ocr.cls.clone()));
+            for (key, path) in [("reference_model", Some(&rdet)), ("reference_rec", Some(&rrec)), ("reference_cls", rcls.as_ref())] {
+                if let Some(p) = path.filter(|p| !p.is_file()) {
+                    anyhow::bail!("[target].{key} {}: no such file", p.display());
+                }
+            }
+            let pipeline = super::ocr::pipeline_on(spec.clone(), &rdet, &rrec, rcls.as_deref(), r.engine, plan.threads.max(1)).context("cannot build the reference OCR pipeline")?;
+            OcrReference::Pipeline(pipeline, (format!("{} on {}", rrec.display(), r.engine.name()), format!("{} on {}", rec.display(), plan.engine.name())))
+        }
+        _ => OcrReference::NotRun("no reference pipeline declared in aite.toml: [target].reference_engine, reference_model (its text detector), reference_rec or reference_cls declares one".into()),
+    };
     let suites = OcrSuites {
         labels: plan.labels.as_deref().zip(labelled),
         accuracy,
@@ -903,8 +937,7 @@ fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutpu
         consistency: consistency.then(|| OcrConsistency {
             repeats: r.repeats,
             frames: r.consistency_frames,
-            // aite.toml has no key naming a reference pipeline (docs/tasks.md says which would).
-            reference: OcrReference::NotApplicable("no reference pipeline declared in aite.toml: measure agreement with `aite ocr --consistency --reference-engine`".to_string()),
+            reference,
         }),
         corruptions: sweep,
         attack: attack.then(|| (OcrAttackSettings { epsilon: r.epsilon_255 / 255.0, budget: r.attack_budget, p_init: 0.8, seed: 0, lines_per_frame: 1 }, r.attack_frames)),
@@ -999,7 +1032,8 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
     if let Some(r) = &plan.reference {
         inputs.extend(r.artifacts("reference-model")?);
     }
-    for (role, path) in [("ocr-rec", &plan.ocr.rec), ("ocr-cls", &plan.ocr.cls)] {
+    let reference = plan.ocr.reference.as_ref();
+    for (role, path) in [("ocr-rec", &plan.ocr.rec), ("ocr-cls", &plan.ocr.cls), ("reference-ocr-rec", &reference.and_then(|r| r.rec.clone())), ("reference-ocr-cls", &reference.and_then(|r| r.cls.clone()))] {
         if let Some(p) = path.as_ref().filter(|p| p.is_file()) {
             inputs.extend(model_artifacts(p, role)?);
         }
@@ -1269,10 +1303,7 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         },
         declared: c.declared_json(),
         profile,
-        engine: match c.target.engine {
-            crate::config::Engine::Tract => EngineKind::Tract,
-            crate::config::Engine::Ort => EngineKind::OnnxRuntime,
-        },
+        engine: engine_of(c.target.engine),
         threads: c.target.threads,
         batch: c.target.batch,
         model: match (&c.target.url, &c.target.model) {
@@ -1293,7 +1324,16 @@ pub fn command(a: crate::cli::RunArgs, cancel: &Cancel) -> Result<u8> {
         task: c.dataset.as_ref().map(|d| d.task_spec()).transpose().map_err(|e| anyhow::anyhow!("{}: [dataset].task: {e}", a.config.display()))?.flatten(),
         labels: c.dataset.as_ref().and_then(|d| d.labels.clone()),
         detector: None,
-        ocr: OcrModels { rec: c.target.rec.clone(), cls: c.target.cls.clone() },
+        ocr: OcrModels {
+            rec: c.target.rec.clone(),
+            cls: c.target.cls.clone(),
+            reference: [c.target.reference_model.is_some(), c.target.reference_rec.is_some(), c.target.reference_cls.is_some(), c.target.reference_engine.is_some()].contains(&true).then(|| OcrReferenceModels {
+                det: c.target.reference_model.clone(),
+                rec: c.target.reference_rec.clone(),
+                cls: c.target.reference_cls.clone(),
+                engine: engine_of(c.target.reference_engine.unwrap_or(c.target.engine)),
+            }),
+        },
     };
     let opts = RunOptions {
         out: a.out.unwrap_or(c.out.clone()),
