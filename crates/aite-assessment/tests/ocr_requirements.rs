@@ -88,3 +88,17 @@ fn a_run_without_ocr_never_passes_the_ocr_requirements() {
         assert!(matches!(verdict(&run, id), Verdict::NotApplicable { ref why } if why.contains("not OCR")), "{id}");
     }
 }
+
+/// An interrupted `aite ocr --labels` read 4 of 5 images: `ocr_accuracy` counts and names the
+/// one not read, and its figure (a pass on the 4) is NOT_TESTED saying how many of how many.
+#[test]
+fn character_accuracy_over_part_of_the_images_is_not_tested() {
+    let mut results = json!({ "declared": { "ocr_char_accuracy": 0.90 }, "suites": { "ocr_accuracy": accuracy(0.912) } });
+    assert_eq!(verdict(&results, "ROB-OCR-CHAR-ACCURACY"), Verdict::Pass, "complete: 0.912 >= 0.90");
+    let acc = &mut results["suites"]["ocr_accuracy"];
+    acc["dataset_images"] = json!(5);
+    acc["missing_samples"] = json!(1);
+    acc["skipped"] = json!([{ "id": "e.png", "reason": "not read: the run was interrupted (Ctrl-C) before it" }]);
+    let got = verdict(&results, "ROB-OCR-CHAR-ACCURACY");
+    assert!(matches!(got, Verdict::NotTested { ref why } if why.contains("missing_samples = 1") && why.contains("4 of 5") && why.contains("e.png")), "{got:?}");
+}
