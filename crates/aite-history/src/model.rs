@@ -134,7 +134,7 @@ pub const LATENCY_PERCENTILES: [(&str, f64); 3] = [("p50", 0.50), ("p90", 0.90),
 /// A key metric of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metric {
-    /// `<suite>.top1`, `<suite>.robust_accuracy`, `attack_worst_case.<norm>.robust_accuracy`,
+    /// `<suite>.top1`, `<suite>.robust_accuracy`, `attack_worst_case[<norm> <epsilon>].robust_accuracy` (`[linf 8/255]`),
     /// `<suite>.p50_ms` / `p90_ms` / `p99_ms`, `<suite>.valid`.
     pub name: String,
     pub value: MetricValue,

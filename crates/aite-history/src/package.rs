@@ -205,7 +205,7 @@ fn proportion(v: &Value) -> Option<MetricValue> {
 }
 
 /// Key metrics: each suite's top-1 and robust accuracy (proportions), the worst case
-/// over attacks per norm, and p50/p90/p99 with validity of every latency suite.
+/// over attacks per threat model, and p50/p90/p99 with validity of every latency suite.
 fn metrics(results: &Value, files: &BTreeMap<String, String>) -> Vec<Metric> {
     let mut out = vec![];
     let Some(suites) = results.get("suites").and_then(Value::as_object) else { return out };
@@ -216,9 +216,10 @@ fn metrics(results: &Value, files: &BTreeMap<String, String>) -> Vec<Metric> {
             }
         }
         if name == "attack_worst_case" {
-            for (norm, w) in suite.as_object().into_iter().flatten() {
-                if let Some(p) = w.get("robust_accuracy").and_then(proportion) {
-                    out.push(Metric { name: format!("{name}.{norm}.robust_accuracy"), value: p });
+            // One per threat model: a worst case at another radius is another metric.
+            for w in aite_assessment::worst_case::recorded(suite) {
+                if let Some(p) = w.record.get("robust_accuracy").and_then(proportion) {
+                    out.push(Metric { name: format!("{name}[{}].robust_accuracy", w.threat_model()), value: p });
                 }
             }
         }
@@ -277,4 +278,31 @@ fn rules(suites: &Value) -> Vec<(String, String)> {
             Some((r.get("rule")?.as_str()?.to_string(), status.to_string()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worst case per threat model is its own metric: two radii of one norm are never one
+    /// series to diff, and an older package's per-norm record is named the same way.
+    #[test]
+    fn each_threat_models_worst_case_is_a_metric_of_its_own() {
+        let p = |s: u64| serde_json::json!({ "successes": s, "trials": 40, "value": s as f64 / 40.0 });
+        let results = serde_json::json!({ "suites": { "attack_worst_case": { "threat_models": [
+            { "status": "measured", "norm": "linf", "epsilon": 2.0 / 255.0, "attacks": ["square-linf", "spsa-linf"], "robust_accuracy": p(34) },
+            { "status": "not-applicable", "norm": "linf", "epsilon": 8.0 / 255.0, "attacks": ["square-linf"], "why": "one attack family ran: square; the worst case needs at least two" },
+            { "status": "measured", "norm": "l2", "epsilon": 0.5, "attacks": ["square-l2", "hopskipjump"], "robust_accuracy": p(20) },
+        ] } } });
+        let names: Vec<(String, u64)> = metrics(&results, &BTreeMap::new())
+            .into_iter()
+            .map(|m| match m.value {
+                MetricValue::Proportion { successes, .. } => (m.name, successes),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, [("attack_worst_case[linf 2/255].robust_accuracy".to_string(), 34), ("attack_worst_case[l2 0.5].robust_accuracy".to_string(), 20)]);
+        let older = serde_json::json!({ "suites": { "attack_worst_case": { "linf": { "attacks": ["square-linf", "spsa-linf"], "epsilon": 8.0 / 255.0, "robust_accuracy": p(30) } } } });
+        assert_eq!(metrics(&older, &BTreeMap::new())[0].name, "attack_worst_case[linf 8/255].robust_accuracy");
+    }
 }

@@ -62,9 +62,8 @@ fn metrics_for(p: &Package, model: &str, role: &str) -> Vec<Value> {
         if let Some(c) = p.suite("corruptions") {
             out.extend(proportion_metric("mean corruption accuracy", "every corruption and severity run", c.get("mean_corruption_accuracy")));
         }
-        if let Some(w) = p.suite("attack_worst_case").and_then(|w| w.get("linf")) {
-            let eps = w.get("epsilon").and_then(Value::as_f64).unwrap_or(f64::NAN);
-            out.extend(proportion_metric("robust accuracy", &format!("worst case over L-inf attacks, epsilon {eps:.4}"), w.get("robust_accuracy")));
+        for w in p.suite("attack_worst_case").map(aite_assessment::worst_case::recorded).unwrap_or_default() {
+            out.extend(proportion_metric("robust accuracy", &format!("worst case over {} attacks ({})", w.threat_model(), w.attacks().join(", ")), w.record.get("robust_accuracy")));
         }
         if let Some(a) = p.suite("agreement") {
             out.extend(proportion_metric("top-1 agreement with reference", &format!("reference {}", a.get("reference").and_then(Value::as_str).unwrap_or("")), a.get("top1_agreement")));

@@ -312,8 +312,11 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
             }
         }
     }
-    if let Some(w) = p.suite("attack_worst_case").and_then(|w| w.get("linf")) {
-        attacks.push(json!({ "name": "worst case over L-inf attacks (per sample)", "samples": w.pointer("/robust_accuracy/trials").and_then(Value::as_u64).unwrap_or(0), "clean": "", "robust": w.get("robust_accuracy").map(pct).or_else(|| w.get("why").and_then(Value::as_str).map(|why| format!("not applicable: {why}"))).unwrap_or_default(), "success": "", "queries": "" }));
+    // One row per threat model (norm and epsilon): the figure, or why there is none.
+    for w in p.suite("attack_worst_case").map(aite_assessment::worst_case::recorded).unwrap_or_default() {
+        let robust = w.record.get("robust_accuracy").map(pct).or_else(|| w.why().map(|why| format!("not applicable: {why}"))).unwrap_or_default();
+        let name = format!("worst case at {} over {} (per sample)", w.threat_model(), w.attacks().join(", "));
+        attacks.push(json!({ "name": name, "samples": w.record.pointer("/robust_accuracy/trials").and_then(Value::as_u64).map_or(String::new(), |n| n.to_string()), "clean": "", "robust": robust, "success": "", "queries": "" }));
     }
     ctx.insert("attack_svg".into(), if curves.is_empty() { Value::Null } else { json!(charts::lines(&curves, "attack success by queries (fraction of clean-correct samples fooled)", "queries", "success rate")?) });
     ctx.insert("attacks".into(), json!(attacks));

@@ -6,7 +6,6 @@ use aite_engine::ModelReport;
 use aite_evidence::{Results, RunStatus};
 use aite_latency::{CachingAudit, CachingVerdict, ColdStart, LatencyReport, LatencySummary};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// Human-readable tables of every suite in a results document.
@@ -440,14 +439,15 @@ fn render_attacks(results: &Results, out: &mut String) {
     right(&mut t, 3);
     let _ = writeln!(out, "adversarial robustness on {} samples (robust accuracy = correct after attack / all samples; success over clean-correct)", reports[0].samples);
     let _ = writeln!(out, "{t}");
-    if let Some(w) = section::<BTreeMap<String, serde_json::Value>>(results, "attack_worst_case", out) {
-        for (norm, v) in w {
-            let key = format!("attack_worst_case.{norm}.robust_accuracy");
-            // Fewer than two attack families: recorded not applicable with why, no figure.
+    if let Some(w) = section::<serde_json::Value>(results, "attack_worst_case", out) {
+        // One per threat model (norm and epsilon); not applicable with why, no figure, over
+        // fewer than two attack families or different samples.
+        for g in aite_assessment::worst_case::recorded(&w) {
+            let key = format!("attack_worst_case[{}].robust_accuracy", g.threat_model());
             let null = serde_json::Value::Null;
-            let at = if v.get("status").and_then(|s| s.as_str()) == Some("not-applicable") { &v } else { v.get("robust_accuracy").unwrap_or(&null) };
+            let at = if g.status() == Some("not-applicable") { g.record } else { g.record.get("robust_accuracy").unwrap_or(&null) };
             if let Some(p) = read_section::<aite_accuracy::Proportion>(&key, at, out) {
-                let _ = writeln!(out, "worst case over {norm} attacks (per sample): robust accuracy {} ({} – {})", pct(p.value), pct(p.ci95_low), pct(p.ci95_high));
+                let _ = writeln!(out, "worst case at {} over {} (per sample): robust accuracy {} ({} – {})", g.threat_model(), g.attacks().join(", "), pct(p.value), pct(p.ci95_low), pct(p.ci95_high));
             }
         }
     }

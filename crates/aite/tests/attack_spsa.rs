@@ -25,6 +25,14 @@ fn checked_records<'a>(res: &'a serde_json::Value, name: &str, n: u64) -> &'a Ve
     recs
 }
 
+/// The only worst case of `norm` the run recorded (one per threat model; these runs use one radius per norm).
+fn worst_case_of<'a>(res: &'a serde_json::Value, norm: &str) -> &'a serde_json::Value {
+    let groups = res["suites"]["attack_worst_case"]["threat_models"].as_array().unwrap_or_else(|| panic!("no threat_models: {}", res["suites"]["attack_worst_case"]));
+    let of: Vec<&serde_json::Value> = groups.iter().filter(|w| w["norm"] == norm).collect();
+    assert_eq!(of.len(), 1, "{groups:?}");
+    of[0]
+}
+
 #[test]
 fn spsa_breaks_the_undefended_reference_cnn_and_joins_the_worst_case() {
     let dir = tempfile::tempdir().unwrap();
@@ -54,13 +62,13 @@ fn spsa_breaks_the_undefended_reference_cnn_and_joins_the_worst_case() {
         assert!(folder.join(format!("attack-{}.csv", &name[7..].replace('_', "-"))).is_file());
     }
     // The headline: broken by no L-inf attack, Square and SPSA together.
-    let w = &res["suites"]["attack_worst_case"]["linf"];
+    let w = worst_case_of(&res, "linf");
     assert_eq!(w["attacks"], serde_json::json!(["square-linf", "spsa-linf"]));
     let worst = w["robust_accuracy"]["successes"].as_u64().unwrap();
     let robust = |name: &str| res["suites"][name]["robust_accuracy"]["successes"].as_u64().unwrap();
     assert!(worst <= robust("attack_square_linf").min(robust("attack_spsa_linf")));
     assert!(worst < robust("attack_spsa_linf"), "a test that can fail: SPSA broke something");
-    assert_eq!(res["suites"]["attack_worst_case"]["l2"]["attacks"], serde_json::json!(["spsa-l2"]));
+    assert_eq!(worst_case_of(&res, "l2")["attacks"], serde_json::json!(["spsa-l2"]));
 }
 
 /// Square and SPSA (L-inf 8/255, 500 queries) on ResNet-8 fp32 and the first 40 ic01 images:
@@ -90,7 +98,7 @@ fn spsa_and_square_on_resnet8_ic01() {
         assert!(n >= 25 && s * 10 >= n * 7, "{name}: an undefended ResNet-8 at 8/255 loses most samples: {s}/{n}");
         assert_eq!(recs.iter().filter(|r| r["success"] == true).count() as u64, s);
     }
-    let worst = v["suites"]["attack_worst_case"]["linf"]["robust_accuracy"]["successes"].as_u64().unwrap();
+    let worst = worst_case_of(&v, "linf")["robust_accuracy"]["successes"].as_u64().unwrap();
     let robust = |name: &str| v["suites"][name]["robust_accuracy"]["successes"].as_u64().unwrap();
     assert!(worst <= robust("attack_square_linf").min(robust("attack_spsa_linf")));
 }
@@ -107,7 +115,7 @@ fn run_attacks_with_square_and_spsa_and_reports_their_worst_case() {
     assert_eq!(s["attack_spsa_linf"]["settings"]["budget"], s["attack_square_linf"]["settings"]["budget"], "equal budgets");
     let n = s["attack_square_linf"]["records"].as_array().unwrap().len() as u64;
     checked_records(&res, "attack_spsa_linf", n);
-    let w = &s["attack_worst_case"]["linf"];
+    let w = worst_case_of(&res, "linf");
     assert_eq!(w["attacks"], serde_json::json!(["square-linf", "spsa-linf", "noise-linf"]));
     let robust = |name: &str| s[name]["robust_accuracy"]["successes"].as_u64().unwrap();
     assert!(w["robust_accuracy"]["successes"].as_u64().unwrap() <= robust("attack_square_linf").min(robust("attack_spsa_linf")));

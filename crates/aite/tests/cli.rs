@@ -448,11 +448,15 @@ fn robustness_corruptions_and_attacks_on_the_reference_terminal() {
     }
     // L2 ran two families (Square, HopSkipJump): a worst case. L-inf ran Square and the noise
     // baseline: one family, recorded not applicable with why, no figure that looks like one.
-    assert!(res["suites"]["attack_worst_case"]["l2"]["robust_accuracy"]["trials"] == 12);
-    let linf = &res["suites"]["attack_worst_case"]["linf"];
+    // One worst case per threat model (norm and epsilon): here one L2 radius and one L-inf radius.
+    let groups = res["suites"]["attack_worst_case"]["threat_models"].as_array().unwrap();
+    assert_eq!(groups.iter().map(|w| w["norm"].as_str().unwrap()).collect::<Vec<_>>(), ["linf", "l2"], "{groups:?}");
+    let of = |norm: &str| groups.iter().find(|w| w["norm"] == norm).unwrap();
+    assert!(of("l2")["robust_accuracy"]["trials"] == 12 && of("l2")["status"] == "measured", "{}", of("l2"));
+    let linf = of("linf");
     assert_eq!((linf["status"].as_str(), linf["why"].as_str()), (Some("not-applicable"), Some("one attack family ran: square; the worst case needs at least two")), "{linf}");
     assert!(linf.get("robust_accuracy").is_none() && linf["attacks"] == serde_json::json!(["square-linf", "noise-linf"]), "{linf}");
-    assert!(r.stdout.contains("attack_worst_case.linf.robust_accuracy: not applicable: one attack family ran: square"), "{}", r.stdout);
+    assert!(r.stdout.contains("attack_worst_case[linf 8/255].robust_accuracy: not applicable: one attack family ran: square"), "{}", r.stdout);
     // Review #3: L-inf ran Square and the noise baseline only, one family: `aite assess` gives
     // ROB-WORST-CASE NOT_TESTED with the reason, never ROB-SQUARE's verdict again.
     let r = run(aite().arg("assess").arg(&folder).args(["--profile", "reference-terminal", "--json"]));

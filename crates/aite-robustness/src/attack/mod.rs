@@ -15,8 +15,9 @@
 //! - random noise at the same epsilon, as a baseline.
 //! - [`detection`]: the Square attack's random search with a detector loss:
 //!   vanishing (every detection suppressed) and mislabelling, with the noise baseline.
-//! - [`worst_case_over`]: the per-sample worst case over the attack families of one norm,
-//!   recorded as [`WorstCase`] (not applicable with fewer than two families).
+//! - [`worst_case_over`]: the per-sample worst case over the attack families of each threat
+//!   model (norm and epsilon), recorded as [`WorstCase`] (not applicable with fewer than two
+//!   families or different samples).
 //!
 //! Robust accuracy is AutoAttack's: samples still classified correctly after
 //! the attack, over *all* samples (misclassified clean samples count as
@@ -35,7 +36,7 @@ pub use detection::{
     merge_detector_attack_reports, run_detector_attack, run_detector_attack_shard, DetectorAttackOutcome, DetectorAttackRecord, DetectorAttackReport, DetectorAttackSettings,
     DetectorAttempt, DetectorGoal, GoalApplicability,
 };
-pub use worst_case::{family, worst_case, worst_case_over, WorstCase};
+pub use worst_case::{different_samples, family, worst_case, worst_case_over, WorstCase};
 use crate::RobustnessError;
 use aite_accuracy::{wilson, Proportion};
 use aite_data::{Image, PreprocessSpec};

@@ -354,20 +354,79 @@ fn the_worst_case_of_one_attack_family_is_not_applicable_and_of_two_is_measured(
     let square = run(AttackKind::SquareLinf, 100, &frames);
     let noise = run(AttackKind::NoiseLinf, 100, &frames);
     let spsa = run(AttackKind::SpsaLinf, 100, &frames);
+    let eps = square.settings.epsilon;
     // Square and the noise baseline: one family, no figure that looks like a worst case.
-    let one = worst_case_over(&[&square, &noise]).unwrap();
+    let one = worst_case_over(&[&square, &noise]);
     assert_eq!(
         one,
-        WorstCase::NotApplicable { attacks: vec!["square-linf".into(), "noise-linf".into()], epsilon: square.settings.epsilon, why: "one attack family ran: square; the worst case needs at least two".into() }
+        [WorstCase::NotApplicable { norm: "linf".into(), epsilon: eps, attacks: vec!["square-linf".into(), "noise-linf".into()], why: "one attack family ran: square; the worst case needs at least two".into() }]
     );
-    let json = serde_json::to_value(&one).unwrap();
-    assert_eq!((json["status"].as_str(), json.get("robust_accuracy")), (Some("not-applicable"), None), "{json}");
-    let WorstCase::NotApplicable { why, .. } = worst_case_over(&[&noise]).unwrap() else { panic!("noise alone measured") };
+    let json = serde_json::to_value(&one[0]).unwrap();
+    assert_eq!((json["status"].as_str(), json.get("robust_accuracy"), json["norm"].as_str()), (Some("not-applicable"), None, Some("linf")), "{json}");
+    let WorstCase::NotApplicable { why, .. } = only(worst_case_over(&[&noise])) else { panic!("noise alone measured") };
     assert!(why.starts_with("no attack family ran (noise-linf only"), "{why}");
     // Square and SPSA: measured, the per-sample rule (never above either family's robust accuracy).
-    let WorstCase::Measured { attacks, robust_accuracy, .. } = worst_case_over(&[&square, &spsa, &noise]).unwrap() else { panic!("two families not measured") };
+    let WorstCase::Measured { attacks, robust_accuracy, .. } = only(worst_case_over(&[&square, &spsa, &noise])) else { panic!("two families not measured") };
     assert_eq!(attacks, ["square-linf", "spsa-linf", "noise-linf"]);
     assert_eq!(Some(robust_accuracy), worst_case(&[&square, &spsa, &noise]));
     assert!(robust_accuracy.successes <= square.robust_accuracy.successes.min(spsa.robust_accuracy.successes));
-    assert_eq!(serde_json::to_value(worst_case_over(&[&square, &spsa]).unwrap()).unwrap()["status"], "measured");
+    assert_eq!(serde_json::to_value(&worst_case_over(&[&square, &spsa])[0]).unwrap()["status"], "measured");
+    assert!(worst_case_over(&[]).is_empty());
+}
+
+/// The one threat model's worst case.
+fn only(mut v: Vec<WorstCase>) -> WorstCase {
+    assert_eq!(v.len(), 1, "{v:?}");
+    v.remove(0)
+}
+
+/// `template` as `kind` at `epsilon` at `epsilon` on `samples`, each `(id, clean_correct, success)`.
+fn hand_report(template: &AttackReport, kind: AttackKind, epsilon: f32, samples: &[(&str, bool, bool)]) -> AttackReport {
+    let mut r = template.clone();
+    r.settings = AttackSettings { kind, epsilon, ..template.settings.clone() };
+    let record = template.records[0].clone();
+    r.records = samples.iter().enumerate().map(|(index, &(id, clean_correct, success))| AttackRecord { index, id: id.into(), clean_correct, success, ..record.clone() }).collect();
+    r
+}
+
+#[test]
+fn the_worst_case_is_one_per_threat_model_and_never_mixes_radii() {
+    let template = run(AttackKind::SquareLinf, 10, &[frame("t", 200, 1)]);
+    let (two, eight) = (2.0 / 255.0, 8.0 / 255.0);
+    // Five samples; sample e is clean-wrong. Square at 2/255 breaks b, SPSA at 2/255 breaks c:
+    // robust only a and d, 2 of 5 (hand-computed). Square at 8/255 breaks a, b, c, d: it must
+    // not enter the 2/255 worst case (which would then be 0 of 5), and alone at its radius it
+    // is one family: not applicable.
+    let s = |broken: &[&str]| -> Vec<(&'static str, bool, bool)> { ["a", "b", "c", "d", "e"].iter().map(|&id| (id, id != "e", id != "e" && broken.contains(&id))).collect() };
+    let square2 = hand_report(&template, AttackKind::SquareLinf, two, &s(&["b"]));
+    let spsa2 = hand_report(&template, AttackKind::SpsaLinf, two, &s(&["c"]));
+    let square8 = hand_report(&template, AttackKind::SquareLinf, eight, &s(&["a", "b", "c", "d"]));
+    let groups = worst_case_over(&[&square2, &square8, &spsa2]);
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0], WorstCase::Measured { norm: "linf".into(), epsilon: two, attacks: vec!["square-linf".into(), "spsa-linf".into()], robust_accuracy: wilson(2, 5) });
+    assert_eq!(
+        groups[1],
+        WorstCase::NotApplicable { norm: "linf".into(), epsilon: eight, attacks: vec!["square-linf".into()], why: "one attack family ran: square; the worst case needs at least two".into() }
+    );
+    assert_eq!(groups[1].threat_model(), ("linf", eight));
+    // An L2 attack at the same number never joins the L-inf group.
+    let hsj = hand_report(&template, AttackKind::HopSkipJump, two, &s(&["a"]));
+    let groups = worst_case_over(&[&square2, &spsa2, &hsj]);
+    assert_eq!(groups.iter().map(WorstCase::threat_model).collect::<Vec<_>>(), [("linf", two), ("l2", two)]);
+    assert!(matches!(&groups[0], WorstCase::Measured { robust_accuracy, .. } if *robust_accuracy == wilson(2, 5)));
+}
+
+#[test]
+fn a_worst_case_over_different_samples_is_not_applicable_with_why() {
+    let template = run(AttackKind::SquareLinf, 10, &[frame("t", 200, 1)]);
+    let eps = 2.0 / 255.0;
+    let square = hand_report(&template, AttackKind::SquareLinf, eps, &[("a", true, false), ("b", true, true)]);
+    let fewer = hand_report(&template, AttackKind::SpsaLinf, eps, &[("a", true, false)]);
+    let WorstCase::NotApplicable { why, .. } = only(worst_case_over(&[&square, &fewer])) else { panic!("measured over 2 and 1 samples") };
+    assert_eq!(why, "the attacks ran on different samples: square-linf on 2, spsa-linf on 1");
+    // Same count, another sample: positions do not make the same samples.
+    let other = hand_report(&template, AttackKind::SpsaLinf, eps, &[("a", true, false), ("z", true, false)]);
+    let WorstCase::NotApplicable { why, .. } = only(worst_case_over(&[&square, &other])) else { panic!("measured over other samples") };
+    assert_eq!(why, "the attacks ran on different samples: square-linf has sample 1 (b) where spsa-linf has sample 1 (z)");
+    assert_eq!(worst_case(&[&square, &other]), None);
 }

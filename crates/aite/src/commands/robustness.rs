@@ -538,17 +538,11 @@ pub fn run_detection_sweep(
     Ok((report, path))
 }
 
-/// Per-sample worst case over the attacks of each norm (never an average); not applicable,
-/// with why, for a norm on which fewer than two attack families ran.
-fn worst_case_suite(reports: &[AttackReport]) -> serde_json::Map<String, serde_json::Value> {
-    let mut worst = serde_json::Map::new();
-    for norm in ["linf", "l2"] {
-        let same: Vec<&AttackReport> = reports.iter().filter(|r| r.settings.kind.norm() == norm).collect();
-        if let Some(w) = aite_robustness::attack::worst_case_over(&same) {
-            worst.insert(norm.into(), serde_json::json!(w));
-        }
-    }
-    worst
+/// `attack_worst_case`: the per-sample worst case (never an average) of each threat model
+/// (norm and epsilon) the attacks ran at, or why there is none; `None` without attacks.
+pub fn worst_case_suite(reports: &[AttackReport]) -> Option<serde_json::Value> {
+    let groups = aite_robustness::attack::worst_case_over(&reports.iter().collect::<Vec<_>>());
+    (!groups.is_empty()).then(|| serde_json::json!({ "threat_models": groups }))
 }
 
 pub fn attack_csv(r: &AttackReport) -> Vec<u8> {
@@ -758,8 +752,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
                 break;
             }
         }
-        let worst = worst_case_suite(&reports);
-        if !worst.is_empty() {
+        if let Some(worst) = worst_case_suite(&reports) {
             results.add_suite("attack_worst_case", &worst);
             if let Some(c) = coverage(frames.len()) {
                 c.record(&mut results.suites, &["attack_worst_case"]);
@@ -915,10 +908,12 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
     }
     if names.contains("attack_worst_case") {
         // In the runs' attack order (the worst case lists it), not the suites' alphabetical one.
-        let w = &runs[0].1.suites["attack_worst_case"];
-        let order: Vec<&str> = ["linf", "l2"].iter().flat_map(|n| w[n]["attacks"].as_array().into_iter().flatten().filter_map(|a| a.as_str())).collect();
+        let recorded = aite_assessment::worst_case::recorded(&runs[0].1.suites["attack_worst_case"]);
+        let order: Vec<&str> = recorded.iter().flat_map(|w| w.attacks()).collect();
         attacks.sort_by_key(|r| order.iter().position(|n| *n == r.settings.kind.name()).unwrap_or(usize::MAX));
-        results.add_suite("attack_worst_case", &worst_case_suite(&attacks));
+        if let Some(worst) = worst_case_suite(&attacks) {
+            results.add_suite("attack_worst_case", &worst);
+        }
     }
     // Every shard read the same frames: the frames none could decode stay named in the merge.
     for name in &names {

@@ -647,8 +647,8 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
                 reports.push(report);
             }
             // Not applicable (with why) when fewer than two attack families ran (e.g. after Ctrl-C).
-            if let Some(w) = aite_robustness::attack::worst_case_over(&reports.iter().collect::<Vec<_>>()) {
-                out.suite("attack_worst_case", &serde_json::json!({ "linf": w }))?;
+            if let Some(worst) = super::robustness::worst_case_suite(&reports) {
+                out.suite("attack_worst_case", &worst)?;
             }
             // The demo's reference detector writes its own vanishing attack (Step::Detector).
             if plan.detector.is_none() {
