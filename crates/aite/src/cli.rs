@@ -193,7 +193,7 @@ settings: p_init 0.8, margin loss, --queries 5000, 1 restart; eps 8/255 up to 64
 L2 0.5), SPSA (gradient estimation + projected Adam steps, L-inf and L2: a second attack family),
 HopSkipJump (label-only) and a random-noise baseline at the same eps. Every model call is
 counted against a hard per-sample budget. Robust accuracy is AutoAttack's (correct after attack /
-all samples; attack_worst_case: broken by no attack of its norm); the attack success rate is
+all samples; attack_worst_case: broken by no attack of its norm and eps, one per threat model); the attack success rate is
 over clean-correct samples. The frames found are re-checked after 8-bit quantisation and JPEG
 (quality 90), as a camera would deliver them; --channel uint8 runs the whole attack through that
 channel.
