@@ -1,6 +1,6 @@
 //! Every threat model's worst case is shown (issue: the report showed the L-inf one only, and
 //! one per norm): the measured figure, or not applicable with why, in the terminal text and the
-//! HTML report.
+//! HTML report, and a CycloneDX metric per measured one.
 
 use aite_evidence::{Results, RunFolder};
 use aite_report::{Renderer, TerminalRenderer};
@@ -29,6 +29,7 @@ fn every_threat_models_worst_case_is_shown_measured_or_not_applicable_with_why()
         { "status": "measured", "norm": "l2", "epsilon": 0.5, "attacks": ["square-l2", "hopskipjump"], "robust_accuracy": prop(20, 40) },
     ] });
     let mut results = Results::new("robustness", json!({"name": "m", "engine": "tract", "engine_version": "0", "threads": 1}));
+    results.inputs = vec![aite_evidence::InputArtifact { role: "model".into(), name: "m".into(), sha256: "00".repeat(32), count: None }];
     results.suites.insert("attack_square_linf".into(), square(two));
     results.suites.insert("attack_worst_case".into(), worst);
     results.finish(aite_evidence::RunStatus::Complete);
@@ -54,4 +55,8 @@ fn every_threat_models_worst_case_is_shown_measured_or_not_applicable_with_why()
     assert!(rows[1].contains("worst case at linf 8/255 over square-linf (per sample)") && rows[1].contains("not applicable: one attack family ran: square; the worst case needs at least two"), "{}", rows[1]);
     assert!(rows[1].contains("<td class=\"num\"></td>") && !rows[1].contains(">0<"), "no sample count without a figure: {}", rows[1]);
     assert!(rows[2].contains("worst case at l2 0.5 over square-l2, hopskipjump (per sample)") && rows[2].contains("50.00%"), "{}", rows[2]);
+    // CycloneDX: a metric per measured threat model, none for the one without a figure.
+    let bom = String::from_utf8(files.iter().find(|f| f.name.ends_with(".cdx.json")).expect("a CycloneDX file").bytes.clone()).unwrap();
+    let slices: Vec<&str> = bom.lines().filter_map(|l| l.trim().strip_prefix("\"slice\": \"worst case over ")).collect();
+    assert_eq!(slices, ["linf 2/255 attacks (square-linf, spsa-linf)\",", "l2 0.5 attacks (square-l2, hopskipjump)\","], "{bom}");
 }
