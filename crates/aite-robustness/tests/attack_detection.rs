@@ -7,6 +7,8 @@
 //! on real face photos gives a measured success rate (printed; only its bookkeeping is
 //! asserted). Skips with a message without ../shared, fails instead under `AITE_REQUIRE_PEERS=1`.
 
+mod common;
+
 use aite_data::PreprocessSpec;
 use aite_robustness::attack::detection::{merge_detector_attack_reports, run_detector_attack_shard};
 use aite_robustness::attack::{run_detector_attack, DetectorAttackOutcome, DetectorAttackReport, DetectorAttackSettings, DetectorGoal, GoalApplicability};
@@ -15,7 +17,7 @@ use aite_robustness::{AttackKind, AttackSettings, Channel};
 use aite_target::{Cancel, DType, Dim, Target, TargetError, TargetInfo, Tensor, TensorSpec};
 use aite_task::{DetectorSpec, Postprocess, TaskSpec};
 use image::RgbImage;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What the toy detector computes from its NHWC input in 0..=255.
 #[derive(Clone, Copy)]
@@ -328,19 +330,14 @@ fn shards_merge_into_the_single_run_and_other_settings_are_refused() {
     assert!(err.contains("not a detector"), "{err}");
 }
 
-fn skip_or_fail(why: &str) {
-    if std::env::var("AITE_REQUIRE_PEERS").as_deref() == Ok("1") {
-        panic!("required asset missing: {why}");
-    }
-    eprintln!("skipped: {why}");
-}
-
-fn shared_assets() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/assets");
-    if p.join("models/face-ultraface/version-slim-320.onnx").is_file() && p.join("data/faces").is_dir() {
-        Some(p)
+/// ../shared/assets when UltraFace slim-320 and the face photos are both there.
+fn face_assets() -> Option<PathBuf> {
+    const WHY: &str = "../shared/assets (UltraFace slim-320 and the face photos) is absent";
+    let a = common::shared_assets("models/face-ultraface/version-slim-320.onnx", WHY)?;
+    if a.join("data/faces").is_dir() {
+        Some(a)
     } else {
-        skip_or_fail("../shared/assets (UltraFace slim-320 and the face photos) is absent");
+        common::skip_or_fail(WHY);
         None
     }
 }
@@ -348,7 +345,7 @@ fn shared_assets() -> Option<PathBuf> {
 /// UltraFace slim-320 on real face photos, L-inf 8/255 and a small budget: a measured figure.
 #[test]
 fn ultraface_slim320_vanishing_on_face_photos_is_measured() {
-    let Some(assets) = shared_assets() else { return };
+    let Some(assets) = face_assets() else { return };
     let spec = PreprocessSpec::parse_cli("ultraface320").unwrap();
     let task = Postprocess::new(TaskSpec::preset("ultraface-slim320").unwrap());
     let frames: Vec<DetectionFrame> = ["1.jpg", "2.jpg", "13.jpg"]
