@@ -748,21 +748,37 @@ fn run_and_ocr_judge_the_declared_character_accuracy() {
     }
 }
 
+/// `cmd` given the three PP-OCR models of ../shared (`--det`, `--rec`, `--cls`) on the test's engine.
+fn with_models<'a>(cmd: &'a mut Command, assets: &Path) -> &'a mut Command {
+    let m = models(assets);
+    cmd.arg("--det").arg(m.join("ch_PP-OCRv4_det_infer.onnx")).arg("--rec").arg(m.join("ch_PP-OCRv4_rec_infer.onnx")).arg("--cls").arg(m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx")).args(["--engine", engine()])
+}
+
 /// The lines `aite ocr --task TASK` prints for the product photo (one JSON line each).
 fn photo_lines_read(assets: &Path, task: &str) -> usize {
-    let m = models(assets);
-    let r = run(aite()
-        .arg("ocr")
-        .arg(assets.join(PHOTO))
-        .args(["--task", task, "--engine", engine()])
-        .arg("--det")
-        .arg(m.join("ch_PP-OCRv4_det_infer.onnx"))
-        .arg("--rec")
-        .arg(m.join("ch_PP-OCRv4_rec_infer.onnx"))
-        .arg("--cls")
-        .arg(m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx")));
+    let r = run(with_models(aite().arg("ocr").arg(assets.join(PHOTO)).args(["--task", task]), assets));
     assert_eq!(r.code, 0, "{}", r.stderr);
     r.stdout.lines().count()
+}
+
+/// `work/NAME.toml`: an OCR terminal (the three models, `target` keys added) reading the product
+/// photo, judged by `profile`, with the suite tables `suites`; its package goes to `work/NAME`.
+fn photo_terminal(assets: &Path, work: &Path, name: &str, profile: &str, target: &str, suites: &str) -> PathBuf {
+    let m = models(assets);
+    let manifest = work.join("images.csv");
+    std::fs::write(&manifest, format!("path,label\n{},\n", assets.join(PHOTO).display())).unwrap();
+    let config = work.join(format!("{name}.toml"));
+    let text = format!(
+        "schema = \"aite.config/v1\"\nprofile = \"{profile}\"\nout = \"{name}\"\n\n[target]\nengine = \"{}\"\nmodel = {:?}\nrec = {:?}\ncls = {:?}\n{target}\n\
+         [dataset]\npath = {:?}\ntask = \"ppocr-v4\"\n\n{suites}",
+        engine(),
+        m.join("ch_PP-OCRv4_det_infer.onnx").display().to_string(),
+        m.join("ch_PP-OCRv4_rec_infer.onnx").display().to_string(),
+        m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string(),
+        manifest.display().to_string()
+    );
+    std::fs::write(&config, text).unwrap();
+    config
 }
 
 /// `aite run`'s latency step on an OCR terminal times the whole read (it timed the text
@@ -777,24 +793,9 @@ fn run_latency_of_an_ocr_terminal_is_the_whole_read() {
     let Some(assets) = shared_assets() else { return };
     let m = models(&assets);
     let work = tempfile::tempdir().unwrap();
-    let manifest = work.path().join("images.csv");
-    std::fs::write(&manifest, format!("path,label\n{},\n", assets.join(PHOTO).display())).unwrap();
     let (det, rec, cls) = (m.join("ch_PP-OCRv4_det_infer.onnx"), m.join("ch_PP-OCRv4_rec_infer.onnx"), m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx"));
-    let config = work.path().join("latency.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "schema = \"aite.config/v1\"\nprofile = \"industrial-vision\"\nout = \"latency\"\n\n[target]\nengine = \"{}\"\nmodel = {:?}\nrec = {:?}\ncls = {:?}\n\n\
-             [dataset]\npath = {:?}\ntask = \"ppocr-v4\"\n\n[suites.latency]\nduration_ms = 0\nmin_queries = 3\nframes = 1\n\n\
-             [suites.periodic]\nenabled = false\n\n[suites.robustness]\nenabled = false\n",
-            engine(),
-            det.display().to_string(),
-            rec.display().to_string(),
-            cls.display().to_string(),
-            manifest.display().to_string()
-        ),
-    )
-    .unwrap();
+    let suites = "[suites.latency]\nduration_ms = 0\nmin_queries = 3\nframes = 1\n\n[suites.periodic]\nenabled = false\n\n[suites.robustness]\nenabled = false\n";
+    let config = photo_terminal(&assets, work.path(), "latency", "industrial-vision", "", suites);
     let r = run(aite().arg("run").arg("-c").arg(&config).arg("--no-history"));
     let folder = run_folder(&work.path().join("latency"));
     let res = results(&folder);
@@ -835,7 +836,6 @@ fn an_interrupted_ocr_accuracy_is_incomplete_and_not_tested() {
     use std::io::{BufRead, Read, Write};
     use std::os::unix::fs::OpenOptionsExt;
     let Some(assets) = shared_assets() else { return };
-    let m = models(&assets);
     let work = tempfile::tempdir().unwrap();
     let fifo = work.path().join("fifo.png");
     let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
@@ -847,18 +847,7 @@ fn an_interrupted_ocr_accuracy_is_incomplete_and_not_tested() {
     let labels = work.path().join("Label.txt");
     std::fs::write(&labels, format!("{}\t{}\nfifo.png\t[]\nblack.png\t[]\n", assets.join(PHOTO).display(), serde_json::Value::from(lines))).unwrap();
     let out = work.path().join("out");
-    let mut child = aite()
-        .args(["ocr", "--engine", engine(), "--declared", "ocr_char_accuracy=0.05", "--profile", "industrial-vision"])
-        .arg("--labels")
-        .arg(&labels)
-        .arg("--det")
-        .arg(m.join("ch_PP-OCRv4_det_infer.onnx"))
-        .arg("--rec")
-        .arg(m.join("ch_PP-OCRv4_rec_infer.onnx"))
-        .arg("--cls")
-        .arg(m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx"))
-        .arg("--out")
-        .arg(&out)
+    let mut child = with_models(aite().args(["ocr", "--declared", "ocr_char_accuracy=0.05", "--profile", "industrial-vision"]).arg("--labels").arg(&labels).arg("--out").arg(&out), &assets)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -914,10 +903,7 @@ fn an_interrupted_ocr_accuracy_is_incomplete_and_not_tested() {
 #[test]
 fn run_measures_ocr_agreement_with_a_declared_reference_pipeline() {
     let Some(assets) = shared_assets() else { return };
-    let m = models(&assets);
     let work = tempfile::tempdir().unwrap();
-    let manifest = work.path().join("images.csv");
-    std::fs::write(&manifest, format!("path,label\n{},\n", assets.join(PHOTO).display())).unwrap();
     std::fs::write(
         work.path().join("lab.toml"),
         "schema = \"aite.profile/v1\"\nid = \"lab-ocr\"\nversion = \"0.1.0\"\ntitle = \"lab: OCR agreement\"\nextends = \"industrial-vision\"\n\n\
@@ -926,22 +912,10 @@ fn run_measures_ocr_agreement_with_a_declared_reference_pipeline() {
          clauses = [\"EU AI Act Art. 15(1)\"]\nremediation = \"compare the deployed and reference engines' lines\"\nprovenance = { source = \"lab\", status = \"provisional\" }\n",
     )
     .unwrap();
+    let suites = "[suites.latency]\nenabled = false\n\n[suites.periodic]\nenabled = false\n\n\
+                  [suites.robustness]\nrepeats = 2\nconsistency_frames = 1\ncorruptions = \"brightness\"\nseverities = [1]\ncorruption_frames = 1\n";
     let terminal = |name: &str, reference: &str| {
-        let config = work.path().join(format!("{name}.toml"));
-        std::fs::write(
-            &config,
-            format!(
-                "schema = \"aite.config/v1\"\nprofile = \"lab.toml\"\nout = \"{name}\"\n\n[target]\nengine = \"{}\"\nmodel = {:?}\nrec = {:?}\ncls = {:?}\n{reference}\n\
-                 [dataset]\npath = {:?}\ntask = \"ppocr-v4\"\n\n[suites.latency]\nenabled = false\n\n[suites.periodic]\nenabled = false\n\n\
-                 [suites.robustness]\nrepeats = 2\nconsistency_frames = 1\ncorruptions = \"brightness\"\nseverities = [1]\ncorruption_frames = 1\n",
-                engine(),
-                m.join("ch_PP-OCRv4_det_infer.onnx").display().to_string(),
-                m.join("ch_PP-OCRv4_rec_infer.onnx").display().to_string(),
-                m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string(),
-                manifest.display().to_string()
-            ),
-        )
-        .unwrap();
+        let config = photo_terminal(&assets, work.path(), name, "lab.toml", reference, suites);
         let r = run(aite().arg("run").arg("-c").arg(&config).arg("--no-history"));
         let folder = run_folder(&work.path().join(name));
         let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))).unwrap();
