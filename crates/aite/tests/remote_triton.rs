@@ -89,21 +89,34 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
     let model = assets.join("models/cifar10-resnet8/resnet8_fp32.onnx");
     let labels = assets.join("data/ic01/labels.csv");
     let dir = tempfile::tempdir().unwrap();
-    let port = free_ports();
-    let mut server = start(&python, &model, port, dir.path());
-    let url = format!("oip+http://127.0.0.1:{port}/models/resnet8");
-    let deadline = Instant::now() + Duration::from_secs(240);
-    let mut binary = loop {
-        match OipTarget::connect(&url, &RemoteOptions::default()) {
-            Ok(t) => break t,
-            Err(e) => {
-                if let Ok(Some(status)) = server.child.try_wait() {
-                    panic!("the Triton server exited ({status}) before it was ready:\n{}", server.log_tail());
+    // The free ports are released before Triton binds them, seconds later: a Triton that could
+    // not bind one taken meanwhile (it logs "Socket '127.0.0.1:P' already in use" and PyTriton
+    // keeps waiting) is stopped and started again on other ports (three tries).
+    let (server, port, url, mut binary) = 'start: {
+        for attempt in 1..=3 {
+            let port = free_ports();
+            let mut server = start(&python, &model, port, dir.path());
+            let url = format!("oip+http://127.0.0.1:{port}/models/resnet8");
+            let deadline = Instant::now() + Duration::from_secs(240);
+            loop {
+                let connected = OipTarget::connect(&url, &RemoteOptions::default());
+                if attempt < 3 && std::fs::read_to_string(&server.log).unwrap_or_default().contains("already in use") {
+                    eprintln!("Triton could not bind one of {port}..{}: starting it on other ports", port + 2);
+                    break;
                 }
-                assert!(Instant::now() < deadline, "Triton not ready after 240 s: {e}\n{}", server.log_tail());
-                std::thread::sleep(Duration::from_millis(500));
+                match connected {
+                    Ok(t) => break 'start (server, port, url, t),
+                    Err(e) => {
+                        if let Ok(Some(status)) = server.child.try_wait() {
+                            panic!("the Triton server exited ({status}) before it was ready:\n{}", server.log_tail());
+                        }
+                        assert!(Instant::now() < deadline, "Triton not ready after 240 s: {e}\n{}", server.log_tail());
+                        std::thread::sleep(Duration::from_millis(500));
+                    }
+                }
             }
         }
+        unreachable!("the third start either answered or panicked")
     };
     assert!(binary.binary() && binary.info().engine_version.starts_with("triton "), "{:?}", binary.info());
 
