@@ -939,3 +939,31 @@ fn run_measures_ocr_agreement_with_a_declared_reference_pipeline() {
     let r = run(aite().arg("run").arg("-c").arg(&config).arg("--no-history"));
     assert!(r.code != 0 && r.stderr.contains("reference_engine") && r.stderr.contains("OCR"), "{}", r.stderr);
 }
+
+/// `aite latency --task ppocr-v4 --end-to-end` without `--rec` times the text detector and its
+/// DB post-process, and its evidence says so (`timed.scope` text-detector-only, with why), never
+/// passing for the OCR read; its per-frame count is text boxes, not recognised lines.
+#[test]
+fn latency_of_the_text_detector_alone_says_so() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let frames = work.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    std::os::unix::fs::symlink(assets.join(PHOTO), frames.join("photo.png")).unwrap();
+    let det = models(&assets).join("ch_PP-OCRv4_det_infer.onnx");
+    let out = work.path().join("out");
+    let r = run(aite()
+        .args(["latency", "--task", "ppocr-v4", "--end-to-end", "--engine", engine(), "--input-shape", "1,3,736,736", "--min-queries", "2", "--min-duration-ms", "0", "--warmup", "0"])
+        .args(["-p", "resize=736x736,color=bgr,scale=0.00392156862745098,mean=0.5,std=0.5"])
+        .arg("-m")
+        .arg(&det)
+        .arg("-d")
+        .arg(&frames)
+        .arg("--out")
+        .arg(&out));
+    assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+    let l = results(&run_folder(&out))["suites"]["latency"].clone();
+    assert_eq!((l["timed"]["scope"].as_str(), l["timed"]["det"].as_str()), (Some("text-detector-only"), det.to_str()), "{l}");
+    assert!(l["timed"]["why"].as_str().unwrap().contains("--rec"), "{l}");
+    assert_eq!(l["results_per_frame"]["counted"], "text-boxes", "{l}");
+}
