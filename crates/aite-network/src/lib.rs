@@ -10,7 +10,10 @@
 //! types ([`aite_security::Finding`], [`aite_security::RuleOutcome`], the latter
 //! with the subjects a rule does not apply to) and are decided from a
 //! [`rules::Ledger`]: a rule passes only on subjects it examined, a step that
-//! timed out leaves it "not checked".
+//! timed out leaves it "not checked". A finding's subject is the endpoint
+//! (`127.0.0.1:443/tcp`); a rule that can fail several times there writes one
+//! finding per version, suite, algorithm, route, account or model, named by its
+//! `key`, so a release diff follows each.
 //!
 //! Every step has a timeout and the whole probe a total budget; credential
 //! tries are few, paced and recorded one by one. Nothing is exploited, loaded
@@ -279,7 +282,10 @@ fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledge
     let sslv2_unknown = if let Some(Offer::Unknown { why }) = sslv2 { Some(format!("SSLv2: {why}")) } else { None };
     if !legacy.is_empty() {
         ledger.examined(&["AITE-NET-TLS-LEGACY-VERSION"], s);
-        findings.push(rules::fail("AITE-NET-TLS-LEGACY-VERSION", s, format!("offers {}", legacy.join(", "))));
+        // One finding per version, keyed by it: a release that drops one of them fixes that one.
+        for v in &legacy {
+            findings.push(rules::fail("AITE-NET-TLS-LEGACY-VERSION", s, format!("offers {v}")).about(*v));
+        }
     } else if sslv2_unknown.is_some() || unknown.iter().any(|u| !u.starts_with("TLSv1.2") && !u.starts_with("TLSv1.3")) {
         ledger.not_examined(&["AITE-NET-TLS-LEGACY-VERSION"], s, sslv2_unknown.iter().chain(&unknown).cloned().collect::<Vec<_>>().join("; "));
     } else {
@@ -287,13 +293,16 @@ fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledge
     }
     // Suites: every offered version enumerated to the end, or not checked.
     let offered: Vec<&tls::VersionProbe> = r.versions.iter().filter(|p| matches!(p.offer, Offer::Offered { .. })).collect();
-    let weak: Vec<String> = offered.iter().flat_map(|p| p.suite_ids.iter().filter_map(move |&id| tls::weakness(id).map(|w| format!("{} {} ({w})", p.version.name(), tls::suite_name(id))))).collect();
-    let cbc: Vec<String> = offered.iter().flat_map(|p| p.suite_ids.iter().filter(|&&id| tls::cbc_sha1(id)).map(move |&id| format!("{} {}", p.version.name(), tls::suite_name(id)))).collect();
+    let weak = suites_by_name(&offered, |id| tls::weakness(id).map(|w| format!(" ({w})")));
+    let cbc = suites_by_name(&offered, |id| tls::cbc_sha1(id).then(String::new));
     let incomplete: Vec<String> = offered.iter().filter_map(|p| p.suites_incomplete.as_ref().map(|w| format!("{}: {w}", p.version.name()))).chain(unknown.iter().cloned()).collect();
     for (rule, found) in [("AITE-NET-TLS-WEAK-CIPHER", &weak), ("AITE-NET-TLS-CBC-SHA1", &cbc)] {
         if !found.is_empty() {
             ledger.examined(&[rule], s);
-            findings.push(rules::fail(rule, s, format!("accepts {}", found.join(", "))));
+            // One finding per suite, keyed by its name; the versions that accept it in the message.
+            for (name, why, versions) in found {
+                findings.push(rules::fail(rule, s, format!("accepts {name}{why} in {}", versions.join(", "))).about(name.clone()));
+            }
         } else if !incomplete.is_empty() {
             ledger.not_examined(&[rule], s, format!("suite list incomplete: {}", incomplete.join("; ")));
         } else if !offered.is_empty() {
@@ -342,6 +351,23 @@ fn tls_findings(s: &str, r: &tls::TlsReport, now: i64, ledger: &mut rules::Ledge
         findings.push(rules::fail("AITE-NET-TLS-CERT-SELF-SIGNED", s, format!("the server presents a self-signed CA certificate {} as its own", facts.subject)));
     }
     rec.certificate = Some(cert);
+}
+
+/// The suites of the offered versions that `flag` picks (`Some(note)`), by IANA name in first-seen
+/// order, each with its note and the versions that accept it.
+fn suites_by_name(offered: &[&tls::VersionProbe], flag: impl Fn(u16) -> Option<String>) -> Vec<(String, String, Vec<&'static str>)> {
+    let mut out: Vec<(String, String, Vec<&'static str>)> = Vec::new();
+    for p in offered {
+        for &id in &p.suite_ids {
+            let Some(note) = flag(id) else { continue };
+            let name = tls::suite_name(id);
+            match out.iter_mut().find(|(n, _, _)| *n == name) {
+                Some((_, _, versions)) => versions.push(p.version.name()),
+                None => out.push((name, note, vec![p.version.name()])),
+            }
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -430,7 +456,7 @@ fn oip_checks(ep: http::Endpoint, s: &str, metadata: Option<&http::Response>, op
                         let bad: Vec<String> = answers.iter().filter(|a| !a.clean() && !spent.iter().any(|x| x.case == a.case)).map(|a| format!("{}: {}", a.case, a.status.map(|s| format!("status {s}")).or(a.error.clone()).unwrap_or_default())).collect();
                         if !bad.is_empty() {
                             ledger.examined(&[MALFORMED], s);
-                            findings.push(rules::fail(MALFORMED, s, format!("POST /v2/models/{m}/infer: {}{}", bad.join("; "), if alive == Some(false) { "; the server no longer answers GET /v2/health/live" } else { "" })));
+                            findings.push(rules::fail(MALFORMED, s, format!("POST /v2/models/{m}/infer: {}{}", bad.join("; "), if alive == Some(false) { "; the server no longer answers GET /v2/health/live" } else { "" })).about(m.clone()));
                         } else if !spent.is_empty() {
                             ledger.not_examined(&[MALFORMED], s, "the probe's total budget was spent before every malformed request was sent");
                         } else {
@@ -497,12 +523,15 @@ fn rtsp_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budge
     let streams: Vec<&str> = r.routes.iter().filter(|x| x.stream).map(|x| x.route.as_str()).collect();
     if r.random_route.stream {
         ledger.examined(&[OPEN], s);
-        findings.push(rules::fail(OPEN, s, format!("DESCRIBE of the random route /{} returns a stream description without credentials (any path is accepted)", r.random_route.route)));
+        // The route is random: the key says what it stands for, never its name.
+        findings.push(rules::fail(OPEN, s, format!("DESCRIBE of the random route /{} returns a stream description without credentials (any path is accepted)", r.random_route.route)).about(ANY_ROUTE));
     } else if r.any_path() {
         ledger.not_examined(&[OPEN, CRED], s, format!("answers 200 without a stream description to the random route /{}: route results cannot be told apart", r.random_route.route));
     } else if !streams.is_empty() {
         ledger.examined(&[OPEN], s);
-        findings.push(rules::fail(OPEN, s, format!("DESCRIBE returns a stream description without credentials on /{}", streams.join(", /"))));
+        for route in &streams {
+            findings.push(rules::fail(OPEN, s, format!("DESCRIBE returns a stream description without credentials on /{route}")).about(format!("/{route}")));
+        }
     } else if let Some(e) = r.routes.iter().find(|x| x.status.is_none()) {
         ledger.not_examined(&[OPEN], s, format!("DESCRIBE /{}: {}", e.route, e.error.clone().unwrap_or_default()));
     } else {
@@ -528,12 +557,17 @@ fn rtsp_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &Budge
     rec.rtsp = Some(r);
 }
 
+/// The key of an RTSP finding on the random route: any route is served.
+const ANY_ROUTE: &str = "(any route)";
+/// The key of an SSH finding for a random user: any user gets in.
+const ANY_USER: &str = "(any user)";
+
 /// Decide a default-credential rule from the tries on one service: a failure on the first
 /// accepted credential, not examined when a try had no conclusion, else examined.
 fn credential_outcome(rule: &str, s: &str, tried: &[http::Attempt], message: impl Fn(&http::Attempt) -> String, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>) {
     if let Some(a) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Accepted { .. })) {
         ledger.examined(&[rule], s);
-        findings.push(rules::fail(rule, s, message(a)));
+        findings.push(rules::fail(rule, s, message(a)).about(a.user.clone()));
     } else if let Some(u) = tried.iter().find(|a| matches!(a.outcome, http::AttemptOutcome::Unknown { .. })) {
         ledger.not_examined(&[rule], s, format!("the try of list entry {} had no conclusion: {:?}", u.list_entry, u.outcome));
     } else {
@@ -558,7 +592,7 @@ fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &
     rec.ssh_auth_methods = Some(methods.clone());
     if methods.iter().any(|m| m == "none") {
         ledger.examined(&[CRED], s);
-        findings.push(rules::fail(CRED, s, format!("the SSH server lets the random user {user:?} in without any authentication (method none)")));
+        findings.push(rules::fail(CRED, s, format!("the SSH server lets the random user {user:?} in without any authentication (method none)")).about(ANY_USER));
         return;
     }
     // Methods can differ per user (OpenSSH `Match User`): each user of the default list is
@@ -571,7 +605,7 @@ fn ssh_login_checks(addr: SocketAddr, s: &str, options: &ProbeOptions, budget: &
         match ask(u) {
             Ok(m) if m.iter().any(|m| m == "none") => {
                 ledger.examined(&[CRED], s);
-                findings.push(rules::fail(CRED, s, format!("the SSH server lets default-list user {u:?} in without any authentication (method none)")));
+                findings.push(rules::fail(CRED, s, format!("the SSH server lets default-list user {u:?} in without any authentication (method none)")).about(u));
                 rec.ssh_auth_methods_per_user.push((u.to_string(), m));
                 return;
             }
@@ -659,8 +693,10 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             match id.ssh {
                 Some(Ok(r)) => {
                     ledger.examined(&["AITE-NET-SSH-WEAK-ALGORITHM"], &s);
-                    if !r.weak.is_empty() {
-                        findings.push(rules::fail("AITE-NET-SSH-WEAK-ALGORITHM", &s, format!("{} offers {}", r.banner, r.weak.join(", "))).with_excerpt(r.banner.clone()));
+                    // One finding per algorithm, keyed by its role and name (`kex diffie-hellman-group1-sha1`).
+                    for w in &r.weak {
+                        let algorithm = w.split(" (").next().unwrap_or(w);
+                        findings.push(rules::fail("AITE-NET-SSH-WEAK-ALGORITHM", &s, format!("{} offers {w}", r.banner)).with_excerpt(r.banner.clone()).about(algorithm));
                     }
                     rec.ssh = Some(r);
                 }

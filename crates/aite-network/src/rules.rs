@@ -48,7 +48,10 @@ pub fn rule(id: &str) -> &'static Rule {
     RULES.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("unknown network rule {id}"))
 }
 
-/// A failing finding of network rule `rule_id` on `subject` (`127.0.0.1:443/tcp`).
+/// A failing finding of network rule `rule_id` on `subject` (`127.0.0.1:443/tcp`). Where one
+/// endpoint can carry several findings of the rule, the caller names each with
+/// [`Finding::about`]: the TLS version or suite, the SSH algorithm, the RTSP route, the account
+/// tried, the OIP model; never a timing, a date or a count, so a release diff follows it.
 pub fn fail(rule_id: &str, subject: &str, message: impl Into<String>) -> Finding {
     let r = rule(rule_id);
     Finding { rule: r.id.into(), severity: r.severity, status: RuleStatus::Fail, message: message.into(), path: subject.into(), line: None, offset: None, excerpt: None, clauses: r.clauses.iter().map(|c| c.to_string()).collect(), key: None }

@@ -161,8 +161,9 @@ fn openssl_tls1_server_with_a_1024_bit_key() {
     for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CBC-SHA1"] {
         assert!(fails(rule), "{rule}: {:?}", r.rules.iter().find(|o| o.rule == rule));
     }
-    let weak = r.findings.iter().find(|f| f.rule == "AITE-NET-TLS-WEAK-CIPHER" && f.failed()).unwrap();
-    assert!(weak.message.contains("anon") && weak.message.contains("NULL"), "{}", weak.message);
+    // One finding per suite: their messages together name them all.
+    let weak: Vec<&str> = r.findings.iter().filter(|f| f.rule == "AITE-NET-TLS-WEAK-CIPHER" && f.failed()).map(|f| f.message.as_str()).collect();
+    assert!(weak.iter().any(|m| m.contains("anon")) && weak.iter().any(|m| m.contains("NULL")), "{weak:?}");
     let key = svc.certificate.as_ref().unwrap();
     assert_eq!((key.algorithm.as_str(), key.bits), ("rsa", Some(1024)));
     assert_eq!(r.status("AITE-NET-TLS-CERT-EXPIRED"), Some(RuleStatus::Pass));
@@ -222,8 +223,8 @@ fn dropbear_kexinit_matches_openssh_clients_view() {
     let ssh = r.services[0].ssh.as_ref().unwrap_or_else(|| panic!("{:?}", r.services[0]));
     assert!(ssh.banner.starts_with("SSH-2.0-dropbear"), "{}", ssh.banner);
     // dropbear 2022.83 still offers diffie-hellman-group14-sha1 (RFC 9142: SHOULD NOT).
-    let weak = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-SSH-WEAK-ALGORITHM").expect("weak SSH algorithms");
-    assert!(weak.message.contains("diffie-hellman-group14-sha1"), "{}", weak.message);
+    let weak: Vec<&str> = r.findings.iter().filter(|f| f.failed() && f.rule == "AITE-NET-SSH-WEAK-ALGORITHM").map(|f| f.message.as_str()).collect();
+    assert!(weak.iter().any(|m| m.contains("diffie-hellman-group14-sha1")), "{weak:?}");
     if !tool("ssh") {
         return;
     }
@@ -329,6 +330,6 @@ fn tlslite_sslv3_rc4_3des_server() {
     for rule in ["AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1"] {
         assert_eq!(r.status(rule), Some(RuleStatus::Fail), "{rule}");
     }
-    let weak = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-TLS-WEAK-CIPHER").unwrap();
-    assert!(weak.message.contains("RC4") && weak.message.contains("3DES"), "{}", weak.message);
+    let weak: Vec<&str> = r.findings.iter().filter(|f| f.failed() && f.rule == "AITE-NET-TLS-WEAK-CIPHER").map(|f| f.message.as_str()).collect();
+    assert!(weak.iter().any(|m| m.contains("RC4")) && weak.iter().any(|m| m.contains("3DES")), "{weak:?}");
 }

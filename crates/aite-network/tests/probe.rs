@@ -31,6 +31,7 @@ fn vulnerable_device_fails_each_planted_rule() {
     let closed = closed_port();
     let r = probe("127.0.0.1", &options(&dev, &[closed])).unwrap();
     let fails = |rule: &str| r.findings.iter().filter(|f| f.failed() && f.rule == rule).map(|f| f.path.clone()).collect::<Vec<_>>();
+    let keys = |rule: &str| r.findings.iter().filter(|f| f.failed() && f.rule == rule).map(|f| f.key.clone()).collect::<Vec<_>>();
     let at = |role: Role| format!("127.0.0.1:{}/tcp", dev.port(role).unwrap());
     assert_eq!(r.closed, 1, "{r:#?}");
     assert_eq!(r.open.len(), 7);
@@ -43,9 +44,13 @@ fn vulnerable_device_fails_each_planted_rule() {
     let mut want = vec![at(Role::HttpBasic), at(Role::Tls)];
     want.sort();
     assert_eq!(basic, want);
-    assert_eq!(fails("AITE-NET-SSH-WEAK-ALGORITHM"), [at(Role::Ssh)]);
+    // One finding per weak algorithm, each keyed by its role and name.
     let ssh = r.services.iter().find(|s| s.port == dev.port(Role::Ssh).unwrap()).unwrap().ssh.as_ref().unwrap();
     assert_eq!(ssh.weak.len(), 2, "{ssh:?}");
+    assert_eq!(fails("AITE-NET-SSH-WEAK-ALGORITHM"), [at(Role::Ssh), at(Role::Ssh)]);
+    let want_keys: Vec<String> = ssh.weak.iter().map(|w| w.split(" (").next().unwrap().to_string()).collect();
+    assert_eq!(keys("AITE-NET-SSH-WEAK-ALGORITHM"), want_keys.iter().map(|k| Some(k.clone())).collect::<Vec<_>>());
+    assert!(want_keys.iter().all(|k| k.starts_with("kex ") || k.starts_with("cipher ") || k.starts_with("mac ") || k.starts_with("host key ")), "{want_keys:?}");
     let mut oip = fails("AITE-NET-OIP-UNAUTHENTICATED");
     oip.sort();
     let mut want = vec![at(Role::HttpBasic), at(Role::Oip), at(Role::Tls)];
@@ -75,6 +80,13 @@ fn vulnerable_device_fails_each_planted_rule() {
     // RTSP: /live.sdp open to anyone, /Streaming/Channels/1 behind admin:admin; the random route is 404.
     assert_eq!(fails("AITE-NET-RTSP-UNAUTHENTICATED"), [at(Role::Rtsp)]);
     assert_eq!(fails("AITE-NET-RTSP-DEFAULT-CREDENTIAL"), [at(Role::Rtsp)]);
+    // Keys: the route, the account tried; none where the rule has one finding per port.
+    assert_eq!(keys("AITE-NET-RTSP-UNAUTHENTICATED"), [Some("/live.sdp".to_string())]);
+    assert_eq!(keys("AITE-NET-RTSP-DEFAULT-CREDENTIAL"), [Some("admin".to_string())]);
+    assert_eq!(keys("AITE-NET-TELNET-DEFAULT-CREDENTIAL"), [Some("admin".to_string())]);
+    assert_eq!(keys("AITE-NET-ONVIF-DEFAULT-CREDENTIAL"), [Some("admin".to_string())]);
+    assert_eq!(keys("AITE-NET-TELNET"), [None]);
+    assert!(keys("AITE-NET-UNDECLARED-PORT").iter().all(Option::is_none));
     let rtsp = r.services.iter().find(|s| s.port == dev.port(Role::Rtsp).unwrap()).unwrap().rtsp.as_ref().unwrap();
     assert_eq!(rtsp.random_route.status, Some(404));
     assert_eq!(rtsp.routes.iter().filter(|x| x.stream).map(|x| x.route.as_str()).collect::<Vec<_>>(), ["live.sdp"]);
@@ -474,7 +486,7 @@ fn sslv2_server_hello_is_reported_as_offered() {
     assert!(tls.versions.iter().all(|p| matches!(p.offer, Offer::NotOffered { .. })), "{:?}", tls.versions);
     assert_eq!(r.status("AITE-NET-TLS-LEGACY-VERSION"), Some(RuleStatus::Fail));
     let f = r.findings.iter().find(|f| f.failed() && f.rule == "AITE-NET-TLS-LEGACY-VERSION").unwrap();
-    assert_eq!(f.message, "offers SSLv2");
+    assert_eq!((f.message.as_str(), f.key.as_deref()), ("offers SSLv2", Some("SSLv2")));
 }
 
 /// A port that answers RTSP to OPTIONS and HTTP to GET (RTSP over HTTP tunnelling, here
