@@ -218,6 +218,37 @@ fn open_checkpoint<T: serde::de::DeserializeOwned>(out: &std::path::Path, prefix
     Ok((checkpoint, done, path))
 }
 
+/// Run `work` with a sink that appends each unit it finishes to `checkpoint` and advances a
+/// progress bar named `what` (`len` units, `done` of them done before; `message` of a unit, if
+/// any, shown on the bar). A failed append does not stop the work: the first one is the error
+/// once it ends.
+fn append_each<T: serde::Serialize, R>(
+    checkpoint: &mut Checkpoint,
+    (len, done): (usize, usize),
+    what: &str,
+    quiet: bool,
+    message: impl Fn(&T) -> Option<String>,
+    work: impl FnOnce(&mut dyn FnMut(&T)) -> Result<R, aite_robustness::RobustnessError>,
+) -> Result<R> {
+    let pb = bar(len as u64, what, quiet);
+    pb.set_position(done as u64);
+    let mut write_error = None;
+    let out = work(&mut |unit| {
+        pb.inc(1);
+        if let Some(m) = message(unit) {
+            pb.set_message(m);
+        }
+        if let Err(e) = checkpoint.append(unit) {
+            write_error.get_or_insert(e);
+        }
+    })?;
+    pb.finish_and_clear();
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    Ok(out)
+}
+
 /// Run the sweep with a checkpoint named after everything that determines its result.
 pub fn run_sweep(
     target: &mut dyn Target,
@@ -239,20 +270,9 @@ pub fn run_sweep(
     if !done.is_empty() && !quiet {
         eprintln!("resuming: {} of {} cells already done ({})", done.len(), mine.len(), path.display());
     }
-    let pb = bar(mine.len() as u64, "corruptions", quiet);
-    pb.set_position(done.len() as u64);
-    let mut write_error = None;
-    let report = corruption_sweep(target, spec, frames, options, done, cancel, &mut |cell| {
-        pb.inc(1);
-        pb.set_message(format!("{} s{}", cell.corruption, cell.severity));
-        if let Err(e) = checkpoint.append(cell) {
-            write_error.get_or_insert(e);
-        }
-    })?;
-    pb.finish_and_clear();
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
+    let progress = (mine.len(), done.len());
+    let cell_name = |cell: &CorruptionCell| Some(format!("{} s{}", cell.corruption, cell.severity));
+    let report = append_each(&mut checkpoint, progress, "corruptions", quiet, cell_name, |on_cell| corruption_sweep(target, spec, frames, options, done, cancel, on_cell))?;
     Ok((report, path))
 }
 
@@ -360,19 +380,8 @@ impl AttackRun<'_> {
         if !done.is_empty() && !self.quiet {
             eprintln!("resuming {name}: {} of {mine} {} already done ({})", done.len(), S::UNITS, path.display());
         }
-        let pb = bar(mine as u64, &name, self.quiet);
-        pb.set_position(done.len() as u64);
-        let mut write_error = None;
-        let report = attack(done, &mut |r| {
-            pb.inc(1);
-            if let Err(e) = checkpoint.append(r) {
-                write_error.get_or_insert(e);
-            }
-        })?;
-        pb.finish_and_clear();
-        if let Some(e) = write_error {
-            return Err(e.into());
-        }
+        let progress = (mine, done.len());
+        let report = append_each(&mut checkpoint, progress, &name, self.quiet, |_| None, |on_record| attack(done, on_record))?;
         Ok((report, path))
     }
 }
@@ -515,19 +524,8 @@ pub fn run_detection_sweep(
     if !done.is_empty() && !quiet {
         eprintln!("resuming: {} of {mine} frames already done ({})", done.len(), path.display());
     }
-    let pb = bar(mine as u64, "corruptions", quiet);
-    pb.set_position(done.len() as u64);
-    let mut write_error = None;
-    let (scored, interrupted) = detect_frames(target, spec, task, frames, options, ground_truth, done, cancel, &mut |f| {
-        pb.inc(1);
-        if let Err(e) = checkpoint.append(f) {
-            write_error.get_or_insert(e);
-        }
-    })?;
-    pb.finish_and_clear();
-    if let Some(e) = write_error {
-        return Err(e.into());
-    }
+    let progress = (mine, done.len());
+    let (scored, interrupted) = append_each(&mut checkpoint, progress, "corruptions", quiet, |_| None, |on_frame| detect_frames(target, spec, task, frames, options, ground_truth, done, cancel, on_frame))?;
     let kind = match ground_truth {
         DetectionGroundTruth::Labels { source, .. } => aite_robustness::corruption::detection::GroundTruthKind::Labels { source: source.clone() },
         DetectionGroundTruth::CleanPredictions => aite_robustness::corruption::detection::GroundTruthKind::CleanPredictions,
@@ -987,6 +985,27 @@ mod tests {
         let mut unqueried = Unqueried(model.0.clone());
         let (again, same_path) = run_attack_checkpointed(&mut unqueried, &spec, &frames, &settings, (0, 1), &identity, out.path(), false, &Cancel::new(), true).unwrap();
         assert_eq!((serde_json::json!(again), same_path), (serde_json::json!(first), path));
+    }
+
+    /// Each unit the work finishes is appended in order, one JSON line after the header, so the
+    /// same checkpoint opened again gives them back; the work's own result is returned.
+    #[test]
+    fn append_each_checkpoints_every_finished_unit_in_order() {
+        let out = tempfile::tempdir().unwrap();
+        let key = serde_json::json!({ "work": "units" });
+        let (mut checkpoint, done, path) = open_checkpoint::<(String, u32)>(out.path(), "units", &key, false).unwrap();
+        assert!(done.is_empty());
+        let units = [("a".to_string(), 1), ("b".to_string(), 2), ("c".to_string(), 3)];
+        let result = append_each(&mut checkpoint, (units.len(), 0), "units", true, |_| None, |on_unit| {
+            units.iter().for_each(|u| on_unit(u));
+            Ok(7)
+        });
+        assert_eq!(result.unwrap(), 7);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().skip(1).collect::<Vec<_>>(), [r#"["a",1]"#, r#"["b",2]"#, r#"["c",3]"#]);
+        drop(checkpoint);
+        let (_, again, _) = open_checkpoint::<(String, u32)>(out.path(), "units", &key, false).unwrap();
+        assert_eq!(again, units);
     }
 
     /// The file name of the checkpoint at `path` and the fingerprint its header holds.
