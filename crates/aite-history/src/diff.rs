@@ -10,7 +10,7 @@
 //! finding when either run was recorded by an aite that did not record keys (then a note says
 //! so, since a reworded message shows there as one fixed and one new finding).
 
-use crate::model::{Finding, FindingKey, Input, MetricValue, RunId, RunSummary, Verdict};
+use crate::model::{Finding, FindingKey, FindingSuite, Input, MetricValue, RunId, RunSummary, Verdict};
 use crate::stats::{bootstrap_percentile_difference, two_proportion_z, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
 use crate::{History, HistoryError};
 use serde::Serialize;
@@ -421,6 +421,7 @@ fn latency_delta(
 /// does not tell it apart (see the module); `by_message`: every finding by its message.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Identity {
+    suite: FindingSuite,
     rule: String,
     subject: String,
     key: Option<String>,
@@ -430,6 +431,7 @@ struct Identity {
 /// The identity of each of one run's findings, in order.
 fn identities(findings: &[Finding], by_message: bool) -> Vec<Identity> {
     let base = |f: &Finding| Identity {
+        suite: f.suite,
         rule: f.rule.clone(),
         subject: f.subject.clone(),
         key: match &f.key {

@@ -10,7 +10,7 @@
 //! [`History::record_package`] reads one finished evidence package (manifest.json,
 //! results.json, assessment.json) and keeps the terminal's identity, the inputs and
 //! their hashes, the profile, every verdict, the key [`Metric`]s and the failing
-//! security [`Finding`]s, under a [`RunId`] taken from the manifest's digest (so
+//! security [`Finding`]s of the static scan and the network probe ([`FindingSuite`]), under a [`RunId`] taken from the manifest's digest (so
 //! recording twice changes nothing). [`History::runs`] lists runs;
 //! [`History::diff`] compares two: verdict changes, accuracy deltas with a pooled
 //! two-proportion z-test, latency percentile deltas with a bootstrap interval
@@ -39,7 +39,7 @@ mod store;
 pub use backend::{to_dollar_placeholders, DbError, Location, PgTimeouts};
 pub use diff::{FindingChange, FindingsDiff, InputChange, LatencyDelta, LatencyInterval, ProportionDelta, ProportionTest, Rate, RunDiff, VerdictChange};
 pub use error::HistoryError;
-pub use model::{Finding, FindingKey, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict, IMAGE_WIDE, LATENCY_PERCENTILES};
+pub use model::{Finding, FindingKey, FindingSuite, Input, Metric, MetricValue, RequirementVerdict, RunId, RunSummary, Terminal, Verdict, IMAGE_WIDE, LATENCY_PERCENTILES};
 pub use store::{default_location, default_path, History};
 
 /// Now in UTC, ISO 8601 (RFC 3339), as every timestamp of the database.

@@ -165,10 +165,12 @@ impl MetricValue {
 /// Subject of an image-wide finding (empty path in results.json).
 pub const IMAGE_WIDE: &str = "(image)";
 
-/// A failing security finding: the rule, the subject it is about (path inside the
-/// image), its message and what tells it from the rule's other findings on that subject.
+/// A failing security finding: the suite that reported it, the rule, the subject it is about
+/// (path inside the image; the endpoint `127.0.0.1:23/tcp` for the network probe), its message
+/// and what tells it from the rule's other findings on that subject.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Finding {
+    pub suite: FindingSuite,
     pub rule: String,
     pub subject: String,
     pub severity: String,
@@ -176,7 +178,39 @@ pub struct Finding {
     pub key: FindingKey,
 }
 
-/// `suites.security.findings[].key` as recorded: how the release diff follows a finding.
+/// The suite of the basic security layer a finding or rule status comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingSuite {
+    /// The static scan of the firmware image (`aite security`, results.json `suites.security`).
+    Security,
+    /// The network probe of the running terminal (`aite probe`, results.json `suites.network`).
+    Network,
+}
+
+impl FindingSuite {
+    pub const ALL: [FindingSuite; 2] = [FindingSuite::Security, FindingSuite::Network];
+
+    /// The results.json suite and the `suite` column.
+    pub fn label(self) -> &'static str {
+        match self {
+            FindingSuite::Security => "security",
+            FindingSuite::Network => "network",
+        }
+    }
+
+    pub fn from_label(s: &str) -> Option<Self> {
+        FindingSuite::ALL.into_iter().find(|x| x.label() == s)
+    }
+}
+
+impl fmt::Display for FindingSuite {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// `suites.<security|network>.findings[].key` as recorded: how the release diff follows a finding.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "by", content = "value", rename_all = "kebab-case")]
 pub enum FindingKey {

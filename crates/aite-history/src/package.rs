@@ -2,7 +2,7 @@
 //! Only the package is read: `manifest.json`, `results.json`, `assessment.json` when
 //! present; both JSON files must match the digests in the manifest.
 
-use crate::model::{Finding, FindingKey, Input, Metric, MetricValue, RequirementVerdict, Terminal, Verdict, LATENCY_PERCENTILES};
+use crate::model::{Finding, FindingKey, FindingSuite, Input, Metric, MetricValue, RequirementVerdict, Terminal, Verdict, LATENCY_PERCENTILES};
 use crate::HistoryError;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -29,8 +29,8 @@ pub(crate) struct PackageRecord {
     pub assessment: Option<AssessmentRecord>,
     pub metrics: Vec<Metric>,
     pub findings: Vec<Finding>,
-    /// `suites.security.rules`: (rule, status).
-    pub rules: Vec<(String, String)>,
+    /// `suites.security.rules` and `suites.network.rules`: (suite, rule, status).
+    pub rules: Vec<(FindingSuite, String, String)>,
 }
 
 /// What assessment.json contributes.
@@ -247,8 +247,13 @@ fn samples_file(results: &Value, suite: &str, files: &BTreeMap<String, String>) 
     listed.or_else(|| Some(format!("{}-samples.csv", suite.replace('_', "-")))).filter(|n| files.contains_key(n))
 }
 
+/// The failing findings of the static scan, then the network probe's (subject: the endpoint).
 fn findings(suites: &Value) -> Vec<Finding> {
-    let Some(list) = suites.pointer("/security/findings").and_then(Value::as_array) else { return vec![] };
+    FindingSuite::ALL.into_iter().flat_map(|suite| suite_findings(suites, suite)).collect()
+}
+
+fn suite_findings(suites: &Value, suite: FindingSuite) -> Vec<Finding> {
+    let Some(list) = suites.get(suite.label()).and_then(|s| s.get("findings")).and_then(Value::as_array) else { return vec![] };
     list.iter()
         .filter(|f| f.get("status").and_then(Value::as_str) == Some("fail"))
         .map(|f| {
@@ -259,25 +264,28 @@ fn findings(suites: &Value) -> Vec<Finding> {
                 Some(Value::String(k)) if !k.is_empty() => FindingKey::Named(k.clone()),
                 Some(_) => FindingKey::Subject,
             };
-            Finding { rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message"), key }
+            Finding { suite, rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message"), key }
         })
         .collect()
 }
 
-/// A rule that failed on a scan that did not examine all of its subjects (the
-/// image has `gaps`, or `not_examined_count > 0`) is recorded as `failIncomplete`:
+/// A rule that failed on a scan that did not examine all of its subjects (the image, or
+/// the probe, has `gaps`, or `not_examined_count > 0`) is recorded as `failIncomplete`:
 /// a failure elsewhere does not re-examine an earlier finding, so it is never fixed by it.
-fn rules(suites: &Value) -> Vec<(String, String)> {
-    let Some(list) = suites.pointer("/security/rules").and_then(Value::as_array) else { return vec![] };
-    let gaps = suites.pointer("/security/gaps").and_then(Value::as_array).is_some_and(|g| !g.is_empty());
-    list.iter()
-        .filter_map(|r| {
+fn rules(suites: &Value) -> Vec<(FindingSuite, String, String)> {
+    let mut out = vec![];
+    for suite in FindingSuite::ALL {
+        let Some(s) = suites.get(suite.label()) else { continue };
+        let Some(list) = s.get("rules").and_then(Value::as_array) else { continue };
+        let gaps = s.get("gaps").and_then(Value::as_array).is_some_and(|g| !g.is_empty());
+        out.extend(list.iter().filter_map(|r| {
             let status = r.get("status")?.as_str()?;
             let partial = gaps || r.get("not_examined_count").and_then(Value::as_u64).is_some_and(|n| n > 0);
             let status = if status == "fail" && partial { "failIncomplete" } else { status };
-            Some((r.get("rule")?.as_str()?.to_string(), status.to_string()))
-        })
-        .collect()
+            Some((suite, r.get("rule")?.as_str()?.to_string(), status.to_string()))
+        }));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "runs", sql: include_str!("../migrations/0001_runs.sql") },
     Migration { version: 2, name: "out_of_scope", sql: include_str!("../migrations/0002_out_of_scope.sql") },
     Migration { version: 3, name: "finding_key", sql: include_str!("../migrations/0003_finding_key.sql") },
+    Migration { version: 4, name: "finding_suite", sql: include_str!("../migrations/0004_finding_suite.sql") },
 ];
 
 /// The schema version this build creates and reads.

@@ -226,14 +226,16 @@ impl History {
         Ok(out)
     }
 
-    /// The run's failing security findings.
+    /// The run's failing findings of the static scan and the network probe.
     pub fn findings(&self, id: &RunId) -> Result<Vec<Finding>, HistoryError> {
-        self.rows("SELECT rule, subject, severity, message, finding_key FROM findings WHERE run_id = ?1 ORDER BY position", id, |r| {
-            Ok(Finding { rule: r.get(0)?, subject: r.get(1)?, severity: r.get::<Option<String>>(2)?.unwrap_or_default(), message: r.get(3)?, key: crate::model::FindingKey::from_column(r.get(4)?) })
+        self.rows("SELECT rule, subject, severity, message, finding_key, suite FROM findings WHERE run_id = ?1 ORDER BY position", id, |r| {
+            let suite: String = r.get(5)?;
+            let suite = crate::model::FindingSuite::from_label(&suite).ok_or_else(|| bad_text("finding suite", &suite))?;
+            Ok(Finding { suite, rule: r.get(0)?, subject: r.get(1)?, severity: r.get::<Option<String>>(2)?.unwrap_or_default(), message: r.get(3)?, key: crate::model::FindingKey::from_column(r.get(4)?) })
         })
     }
 
-    /// `suites.security.rules` of the run: rule id → status.
+    /// `suites.security.rules` and `suites.network.rules` of the run: rule id → status.
     pub fn security_rules(&self, id: &RunId) -> Result<BTreeMap<String, String>, HistoryError> {
         Ok(self.rows("SELECT rule, status FROM security_rules WHERE run_id = ?1", id, |r| Ok((r.get(0)?, r.get(1)?)))?.into_iter().collect())
     }
@@ -355,12 +357,12 @@ fn insert(tx: &Conn, id: &RunId, rec: &PackageRecord) -> Result<(), DbError> {
     }
     for (i, f) in rec.findings.iter().enumerate() {
         tx.execute(
-            "INSERT INTO findings (run_id, position, rule, subject, severity, message, finding_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            vals![&id.0, i as i64, &f.rule, &f.subject, &f.severity, &f.message, f.key.column()],
+            "INSERT INTO findings (run_id, position, rule, subject, severity, message, finding_key, suite) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            vals![&id.0, i as i64, &f.rule, &f.subject, &f.severity, &f.message, f.key.column(), f.suite.label()],
         )?;
     }
-    for (rule, status) in &rec.rules {
-        tx.execute("INSERT INTO security_rules (run_id, rule, status) VALUES (?1, ?2, ?3) ON CONFLICT (run_id, rule) DO NOTHING", vals![&id.0, rule, status])?;
+    for (suite, rule, status) in &rec.rules {
+        tx.execute("INSERT INTO security_rules (run_id, rule, status, suite) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (run_id, rule) DO NOTHING", vals![&id.0, rule, status, suite.label()])?;
     }
     Ok(())
 }

@@ -736,3 +736,149 @@ fn a_held_history_lock_on_postgresql_is_an_error_after_the_lock_timeout() {
     // Released, the same open succeeds.
     History::open_location_with(&aite_history::Location::parse(&url), timeouts).unwrap();
 }
+
+/// Write a package holding only `results` (as `aite probe` writes one: no assessment).
+fn results_package(root: &Path, name: &str, results: &Value) -> PathBuf {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let text = serde_json::to_string_pretty(results).unwrap();
+    std::fs::write(dir.join("results.json"), &text).unwrap();
+    let manifest = json!({ "files": { "results.json": hex::encode(Sha256::digest(text.as_bytes())) } });
+    std::fs::write(dir.join("manifest.json"), serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    dir
+}
+
+fn probe_fixture(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// (suite, rule, subject, key) of each change.
+fn changes(v: &[aite_history::FindingChange]) -> Vec<(aite_history::FindingSuite, String, String, aite_history::FindingKey)> {
+    v.iter().map(|c| (c.finding.suite, c.finding.rule.clone(), c.finding.subject.clone(), c.finding.key.clone())).collect()
+}
+
+/// Issue: the history recorded only `suites.security.findings`, so what `aite probe` found on a
+/// running terminal never reached `aite diff`. Two probe packages (hand-written as aite probe
+/// writes them, tests/fixtures/probe-release-{a,b}.json): release B opens port 23 with telnet and
+/// no longer accepts TLS_RSA_WITH_RC4_128_SHA on 443, and its other messages carry other figures
+/// (the SSH banner's version, the date a certificate was judged at). The diff is exactly those
+/// three changes; a copy of A with every message reworded is no change at all.
+#[test]
+fn a_probes_findings_are_diffed_by_endpoint_and_key() {
+    use aite_history::{FindingKey, FindingSuite::Network};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let (ra, rb) = (probe_fixture("probe-release-a.json"), probe_fixture("probe-release-b.json"));
+    let a = h.record_package(&results_package(tmp.path(), "probe-a", &ra)).unwrap();
+    let b = h.record_package(&results_package(tmp.path(), "probe-b", &rb)).unwrap();
+    let d = h.diff(&a, &b).unwrap();
+    let n = |s: &str| s.to_string();
+    assert_eq!(
+        changes(&d.findings.new),
+        [(Network, n("AITE-NET-UNDECLARED-PORT"), n("192.168.1.20:23/tcp"), FindingKey::Subject), (Network, n("AITE-NET-TELNET"), n("192.168.1.20:23/tcp"), FindingKey::Subject)],
+        "{:#?}",
+        d.findings
+    );
+    assert_eq!(d.findings.new[1].rule_status_other_run.as_deref(), Some("pass"), "telnet was examined in A and passed");
+    assert_eq!(changes(&d.findings.fixed), [(Network, n("AITE-NET-TLS-WEAK-CIPHER"), n("192.168.1.20:443/tcp"), FindingKey::Named(n("TLS_RSA_WITH_RC4_128_SHA")))], "{:#?}", d.findings);
+    assert!(d.findings.not_reexamined.is_empty(), "{:#?}", d.findings);
+    // 3DES, CBC-SHA1, the expired certificate (judged on another date), SSH (another banner), RTSP admin.
+    assert_eq!(d.findings.unchanged, 5, "{:#?}", d.findings);
+    assert!(!d.notes.iter().any(|x| x.contains("compared by their messages")), "{:?}", d.notes);
+
+    // Every message reworded (and reordered): nothing new, nothing fixed.
+    let mut reworded = ra.clone();
+    let list = reworded["suites"]["network"]["findings"].as_array_mut().unwrap();
+    for f in list.iter_mut() {
+        let m = f["message"].as_str().unwrap().to_uppercase();
+        f["message"] = json!(format!("reworded: {m}"));
+    }
+    list.reverse();
+    reworded["started_at"] = json!("2026-01-02T10:00:00Z");
+    let r = h.record_package(&results_package(tmp.path(), "probe-a-reworded", &reworded)).unwrap();
+    let d = h.diff(&a, &r).unwrap();
+    assert!(d.findings.new.is_empty() && d.findings.fixed.is_empty() && d.findings.not_reexamined.is_empty(), "{:#?}", d.findings);
+    assert_eq!(d.findings.unchanged, 6);
+}
+
+/// A run with both suites (`aite run` with the probe) keeps each finding's suite; the network
+/// findings of a run without a probe are not called fixed (their rules were not examined).
+#[test]
+fn static_and_network_findings_are_kept_apart() {
+    use aite_history::FindingSuite::{Network, Security};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = History::open(&tmp.path().join("h.sqlite3")).unwrap();
+    let mut both = probe_fixture("probe-release-a.json");
+    both["suites"]["security"] = json!({
+        "findings": [{ "rule": "AITE-CRED-DEFAULT", "path": "etc/shadow", "message": "account admin: password admin", "severity": "critical", "status": "fail", "key": "admin" }],
+        "rules": [{ "rule": "AITE-CRED-DEFAULT", "status": "fail" }],
+    });
+    let mut static_only = both.clone();
+    static_only["suites"].as_object_mut().unwrap().remove("network");
+    static_only["started_at"] = json!("2026-02-01T10:00:00Z");
+    let a = h.record_package(&results_package(tmp.path(), "run-a", &both)).unwrap();
+    let b = h.record_package(&results_package(tmp.path(), "run-b", &static_only)).unwrap();
+    let found = h.findings(&a).unwrap();
+    assert_eq!(found.iter().filter(|f| f.suite == Security).count(), 1);
+    assert_eq!(found.iter().filter(|f| f.suite == Network).count(), 6);
+    assert_eq!(h.security_rules(&a).unwrap().get("AITE-NET-TLS-WEAK-CIPHER").map(String::as_str), Some("fail"));
+    let d = h.diff(&a, &b).unwrap();
+    assert!(d.findings.fixed.is_empty() && d.findings.new.is_empty(), "{:#?}", d.findings);
+    assert_eq!(d.findings.not_reexamined.len(), 6);
+    assert!(d.findings.not_reexamined.iter().all(|c| c.finding.suite == Network && c.rule_status_other_run.is_none()));
+    assert_eq!(d.findings.unchanged, 1);
+    // A probe that did not finish fails its rules incompletely: a finding gone there is not fixed.
+    let mut partial = probe_fixture("probe-release-b.json");
+    partial["suites"]["network"]["gaps"] = json!(["the total budget of 120 s was spent"]);
+    let p = h.record_package(&results_package(tmp.path(), "probe-partial", &partial)).unwrap();
+    let a2 = h.record_package(&results_package(tmp.path(), "probe-a", &probe_fixture("probe-release-a.json"))).unwrap();
+    let d = h.diff(&a2, &p).unwrap();
+    assert!(d.findings.fixed.is_empty(), "{:#?}", d.findings);
+    assert_eq!(d.findings.not_reexamined.iter().map(|c| c.rule_status_other_run.as_deref()).collect::<Vec<_>>(), [Some("failIncomplete")]);
+}
+
+/// A database written at schema 3 (before findings had a suite) opens, migrates to 4, and its
+/// findings read as the static scan's.
+#[test]
+fn a_schema_3_database_reads_its_findings_as_static() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("h.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch(aite_history::schema::BOOKKEEPING).unwrap();
+        for m in aite_history::schema::MIGRATIONS.iter().filter(|m| m.version <= 3) {
+            c.execute_batch(m.sql).unwrap();
+            c.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, '2026-01-01T00:00:00Z')", rusqlite::params![m.version, m.name]).unwrap();
+        }
+        c.pragma_update(None, "user_version", 3).unwrap();
+        c.execute("INSERT INTO runs (id, manifest_sha256, package_path, recorded_at, has_assessment) VALUES ('0123456789ab', 'x', '/gone', '2026-01-01T00:00:00Z', 0)", []).unwrap();
+        c.execute("INSERT INTO findings (run_id, position, rule, subject, severity, message, finding_key) VALUES ('0123456789ab', 0, 'AITE-CRED-DEFAULT', 'etc/shadow', 'critical', 'm', 'admin')", []).unwrap();
+    }
+    let h = History::open(&db).unwrap();
+    let id = h.runs(None).unwrap().into_iter().next().unwrap().id;
+    let f = h.findings(&id).unwrap();
+    assert_eq!((f.len(), f[0].suite, f[0].key.clone()), (1, aite_history::FindingSuite::Security, aite_history::FindingKey::Named("admin".into())));
+}
+
+/// The probe's findings (migration 4's `suite` column) read back the same from PostgreSQL.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_probes_findings_diff_the_same_on_postgresql() {
+    use aite_history::Location;
+    let Some(server) = pg::PgServer::start() else { return };
+    server.create_database("aite");
+    let tmp = tempfile::tempdir().unwrap();
+    let dirs = [results_package(tmp.path(), "probe-a", &probe_fixture("probe-release-a.json")), results_package(tmp.path(), "probe-b", &probe_fixture("probe-release-b.json"))];
+    let mut answers = vec![];
+    for location in [Location::Sqlite(tmp.path().join("h.sqlite3")), Location::parse(&server.url("aite"))] {
+        let mut h = History::open_location(&location).unwrap();
+        let (a, b) = (h.record_package(&dirs[0]).unwrap(), h.record_package(&dirs[1]).unwrap());
+        let d = h.diff(&a, &b).unwrap();
+        answers.push((h.findings(&b).unwrap(), h.security_rules(&b).unwrap(), d.findings));
+    }
+    assert_eq!(answers[0], answers[1]);
+    let (findings, _, diff) = &answers[1];
+    assert!(findings.iter().all(|f| f.suite == aite_history::FindingSuite::Network) && findings.len() == 7, "{findings:#?}");
+    assert_eq!((diff.new.len(), diff.fixed.len(), diff.unchanged), (2, 1, 5));
+}
