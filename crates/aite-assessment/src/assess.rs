@@ -557,8 +557,9 @@ fn unexamined_frames(suite: &Value) -> Option<(u64, String)> {
 /// over frames under an upper bound (top-1 flips, count mismatches, the largest difference), or
 /// a flag that one frame turns false (identical, within tolerance).
 fn failure_stands_on_part(r: &Requirement) -> bool {
-    const OVER_FRAMES: [&str; 7] = [
+    const OVER_FRAMES: [&str; 8] = [
         "suites.repeatability.identical",
+        "suites.ocr_repeatability.identical",
         "suites.batch_invariance.within_tolerance",
         "suites.batch_invariance.max_abs_diff",
         "suites.batch_invariance.top1_flips",

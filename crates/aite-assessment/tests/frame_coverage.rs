@@ -71,3 +71,34 @@ fn a_latency_figure_keeps_its_verdict_and_names_the_frames_not_run() {
     assert_eq!(requirement(&periodic(9.0, 29), "LAT-AFTER-IDLE").verdict, Verdict::Fail);
     assert!(matches!(requirement(&periodic(2.0, 0), "LAT-AFTER-IDLE").verdict, Verdict::NotTested { .. }), "no frame ran");
 }
+
+/// The OCR suites read their `frame_coverage` as the others: the corruption sweep's relative
+/// character accuracy over part of its images is NOT_TESTED naming the image (PASS on complete
+/// evidence), and a repeat read differently (`ocr_repeatability.identical` false) stays FAIL
+/// whatever the image not read would do, where identical on part of the images is NOT_TESTED.
+#[test]
+fn the_ocr_suites_read_their_frame_coverage() {
+    let one_missing = json!({ "frames": 2, "examined": 1, "missing_frames": 1, "not_examined": [{ "id": "truncated.png", "reason": "truncated PNG" }] });
+    let sweep = |covered: bool| {
+        let mut v = json!({ "status": "complete", "suites": { "ocr_corruptions": {
+            "relative_char_accuracy": { "value": 0.9, "ci95_low": 0.8, "ci95_high": 0.95 }, "mean_char_accuracy": { "value": 0.8, "ci95_low": 0.7, "ci95_high": 0.9 }, "interrupted": false } } });
+        if !covered {
+            v["suites"]["ocr_corruptions"]["frame_coverage"] = one_missing.clone();
+        }
+        v
+    };
+    assert_eq!(requirement(&sweep(true), "ROB-OCR-CORRUPTION-RELATIVE").verdict, Verdict::Pass);
+    let r = requirement(&sweep(false), "ROB-OCR-CORRUPTION-RELATIVE");
+    assert_eq!(r.verdict, Verdict::NotTested { why: "suite `ocr_corruptions` is incomplete: 1 of 2 frames examined; not examined: truncated.png (truncated PNG)".into() });
+    assert!(r.evidence.contains(&"/suites/ocr_corruptions/frame_coverage".to_string()), "{:?}", r.evidence);
+
+    // A lab requirement on OCR repeatability (none is shipped): ROB-REPEATABILITY's rule on the OCR suite.
+    let mut p = shipped("reference-terminal").unwrap();
+    let mut lab = p.requirements.iter().find(|r| r.id == "ROB-REPEATABILITY").unwrap().clone();
+    (lab.id, lab.metric) = ("LAB-OCR-REPEATABLE".into(), "suites.ocr_repeatability.identical".into());
+    p.requirements.push(lab);
+    let repeats = |identical: bool| json!({ "status": "complete", "suites": { "ocr_repeatability": { "identical": identical, "frames": 1, "identical_frames": u64::from(identical), "frame_coverage": one_missing } } });
+    let judge = |v: &Value| assess(&p, v).requirements.into_iter().find(|r| r.id == "LAB-OCR-REPEATABLE").unwrap().verdict;
+    assert_eq!(judge(&repeats(false)), Verdict::Fail);
+    assert!(matches!(judge(&repeats(true)), Verdict::NotTested { why } if why.contains("not examined: truncated.png")));
+}
