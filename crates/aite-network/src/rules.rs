@@ -1,7 +1,8 @@
 //! The network rule catalogue and the ledger its verdicts are decided from.
 //!
-//! Rules use the static scan's [`Rule`] and [`Finding`] types so both suites
-//! read alike in results.json and SARIF. A rule passes only on subjects it
+//! Rules use the static scan's [`Rule`] and [`Finding`] types and its ledger
+//! ([`examined::Ledger`] over this [`CATALOGUE`]) so both suites decide and read
+//! alike in results.json and SARIF. A rule passes only on subjects it
 //! examined (a port scanned, a TLS service whose versions were all answered);
 //! a subject it reached but could not examine (timeout, reset, budget spent)
 //! makes it "not checked", and nothing to examine makes it "not applicable".
@@ -10,7 +11,7 @@
 //! [`NotApplicableCause`]: it never counts as examined, so it never makes a
 //! rule pass, and a rule examined elsewhere keeps that examination's verdict.
 
-use aite_security::examined::{NotCheckedCause, NotExamined, RuleOutcome, SUBJECT_LIST_MAX};
+use aite_security::examined::{self, Catalogue, RuleOutcome, SUBJECT_LIST_MAX};
 use aite_security::finding::Rule;
 use aite_security::{Finding, RuleStatus, Severity};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,8 @@ pub const RULES: &[Rule] = &[
     Rule { id: "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", title: "SSH password or keyboard-interactive login accepts a well-known default credential", severity: Severity::Critical, clauses: PW, help: "disable password logins (keys only) or ship unique per-device passwords (EN 303 645 5.1-1)", subject: "SSH services whose auth methods were read" },
     Rule { id: "AITE-NET-SSH-WEAK-ALGORITHM", title: "SSH server offers a deprecated key exchange, cipher, MAC or host key algorithm", severity: Severity::Medium, clauses: COMMS, help: "drop the algorithms RFC 9142 and RFC 8758 deprecate (diffie-hellman-group1/14-sha1, arcfour, 3des-cbc, hmac-md5, ssh-dss)", subject: "SSH services" },
     Rule { id: "AITE-NET-HTTP-DEFAULT-CREDENTIAL", title: "HTTP Basic or Digest authentication accepts a well-known default credential", severity: Severity::Critical, clauses: PW, help: "ship unique per-device passwords or force the user to set one (EN 303 645 5.1-1)", subject: "HTTP services asking for Basic or Digest authentication" },
+    Rule { id: "AITE-NET-HTTP-UNAUTHENTICATED", title: "HTTP service serves its page (GET /) without authentication", severity: Severity::Medium, clauses: &["ETSI EN 303 645 5.5-5", "EN 18031-1 ACM-1", "EN 18031-1 AUM-1-1"], help: "ask for credentials (Digest, or a login over HTTPS) before serving the device's web interface; a 401 or 403 to an anonymous GET / shows it does", subject: "HTTP services asked GET /" },
+    Rule { id: "AITE-NET-HTTP-SERVER-BANNER", title: "HTTP Server header names the server's version", severity: Severity::Low, clauses: &["ETSI EN 303 645 5.6-2"], help: "send no Server header, or one without a version (lighttpd: server.tag; nginx: server_tokens off; Apache: ServerTokens Prod); a version tells an attacker which published vulnerabilities apply", subject: "HTTP services asked GET /" },
     Rule { id: "AITE-NET-RTSP-UNAUTHENTICATED", title: "camera stream (RTSP) served without authentication", severity: Severity::High, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 ACM-1", "EN 18031-1 AUM-1-1"], help: "require RTSP authentication (Digest) on every stream route", subject: "RTSP services" },
     Rule { id: "AITE-NET-RTSP-DEFAULT-CREDENTIAL", title: "RTSP Basic or Digest authentication accepts a well-known default credential", severity: Severity::Critical, clauses: PW, help: "ship unique per-device passwords or force the user to set one (EN 303 645 5.1-1); prefer Digest", subject: "RTSP services asking for Basic or Digest authentication" },
     Rule { id: "AITE-NET-OIP-UNAUTHENTICATED", title: "inference API (Open Inference Protocol) answers without authentication", severity: Severity::High, clauses: &["ETSI EN 303 645 5.5-1", "EN 18031-1 ACM-1", "EU AI Act Art. 15(5)"], help: "require authentication on the inference server, or bind it to loopback behind an authenticating proxy", subject: "HTTP services asked GET /v2" },
@@ -101,113 +104,74 @@ impl std::ops::Deref for NetworkRuleOutcome {
     }
 }
 
-#[derive(Debug, Default, Clone)]
-struct Record {
-    examined: usize,
-    subjects: Vec<String>,
-    not_examined: Vec<NotExamined>,
-    not_examined_count: usize,
-    not_checked: Option<String>,
-    not_applicable: Option<String>,
-    not_applicable_on: Vec<SubjectNotApplicable>,
+/// The network catalogue for the static scan's ledger: the same verdicts, worded for a probe.
+pub const CATALOGUE: Catalogue = Catalogue { rules: RULES, scan: "probe", rest: "", met: "reached", place: "on the target", complete_regardless: &[] };
+
+/// What each network rule examined during one probe: the static scan's [`examined::Ledger`]
+/// over [`CATALOGUE`], and the subjects each rule does not apply to.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    examined: examined::Ledger,
+    not_applicable_on: BTreeMap<&'static str, Vec<SubjectNotApplicable>>,
 }
 
-/// What each network rule examined during one probe.
-#[derive(Debug, Default, Clone)]
-pub struct Ledger {
-    records: BTreeMap<&'static str, Record>,
+impl Default for Ledger {
+    fn default() -> Self {
+        Ledger { examined: examined::Ledger::new(CATALOGUE), not_applicable_on: BTreeMap::new() }
+    }
 }
 
 impl Ledger {
-    fn record(&mut self, id: &str) -> &mut Record {
-        self.records.entry(rule(id).id).or_default()
-    }
-
     pub fn examined(&mut self, rules: &[&str], subject: &str) {
-        for r in rules {
-            let rec = self.record(r);
-            rec.examined += 1;
-            if rec.subjects.len() < SUBJECT_LIST_MAX {
-                rec.subjects.push(subject.to_string());
-            }
-        }
+        self.examined.examined(rules, subject);
     }
 
     pub fn not_examined(&mut self, rules: &[&str], subject: &str, cause: impl Into<String>) {
-        let cause = cause.into();
-        for r in rules {
-            let rec = self.record(r);
-            rec.not_examined_count += 1;
-            if rec.not_examined.len() < SUBJECT_LIST_MAX {
-                rec.not_examined.push(NotExamined { subject: subject.to_string(), cause: cause.clone() });
-            }
-        }
+        self.examined.not_examined(rules, subject, cause);
     }
 
     /// `rules` do not apply to `subject` (reached, deliberately not run there): listed, not examined.
     pub fn not_applicable_on(&mut self, rules: &[&str], subject: &str, cause: NotApplicableCause) {
         for r in rules {
-            let rec = self.record(r);
-            if rec.not_applicable_on.len() < SUBJECT_LIST_MAX {
-                rec.not_applicable_on.push(SubjectNotApplicable { subject: subject.to_string(), cause, why: cause.to_string() });
+            let list = self.not_applicable_on.entry(rule(r).id).or_default();
+            if list.len() < SUBJECT_LIST_MAX {
+                list.push(SubjectNotApplicable { subject: subject.to_string(), cause, why: cause.to_string() });
             }
         }
     }
 
     /// Add what `other` recorded (another port's examination) after what this one holds.
     pub fn merge(&mut self, other: Ledger) {
-        for (id, o) in other.records {
-            let rec = self.records.entry(id).or_default();
-            rec.examined += o.examined;
-            rec.subjects.extend(o.subjects);
-            rec.subjects.truncate(SUBJECT_LIST_MAX);
-            rec.not_examined_count += o.not_examined_count;
-            rec.not_examined.extend(o.not_examined);
-            rec.not_examined.truncate(SUBJECT_LIST_MAX);
-            rec.not_checked = rec.not_checked.take().or(o.not_checked);
-            rec.not_applicable = rec.not_applicable.take().or(o.not_applicable);
-            rec.not_applicable_on.extend(o.not_applicable_on);
-            rec.not_applicable_on.truncate(SUBJECT_LIST_MAX);
+        self.examined.merge(other.examined);
+        for (id, o) in other.not_applicable_on {
+            let list = self.not_applicable_on.entry(id).or_default();
+            list.extend(o);
+            list.truncate(SUBJECT_LIST_MAX);
         }
     }
 
     /// `rule` could not run at all (e.g. no declared ports given).
     pub fn not_checked(&mut self, rule: &str, why: impl Into<String>) {
-        self.record(rule).not_checked = Some(why.into());
+        self.examined.not_checked(rule, why);
     }
 
     pub fn not_applicable_because(&mut self, rule: &str, why: impl Into<String>) {
-        self.record(rule).not_applicable = Some(why.into());
+        self.examined.not_applicable_because(rule, why);
     }
 
     /// Decide every rule. `incomplete`: why the probe did not cover all it was
-    /// asked to (total budget spent); then no rule passes.
+    /// asked to (total budget spent); then no rule passes. A rule not applicable names the
+    /// subjects it was not applicable on.
     pub fn outcomes(&self, findings: &[Finding], incomplete: Option<&str>) -> Vec<NetworkRuleOutcome> {
-        RULES
-            .iter()
-            .map(|r| {
-                let rec = self.records.get(r.id).cloned().unwrap_or_default();
-                let failures = findings.iter().filter(|f| f.rule == r.id && f.failed()).count();
-                let examined = format!("{} {} examined", rec.examined, r.subject);
-                use NotCheckedCause as C;
-                let (status, not_checked, reason) = if failures > 0 {
-                    (RuleStatus::Fail, None, format!("{failures} failing finding(s); {examined}"))
-                } else if let Some(why) = &rec.not_checked {
-                    (RuleStatus::NotChecked, Some(C::RuleNotRun), why.clone())
-                } else if let Some(why) = incomplete {
-                    (RuleStatus::NotChecked, Some(C::IncompleteScan), format!("the probe is incomplete ({why}): {examined} without a failure"))
-                } else if rec.not_examined_count > 0 {
-                    let first = &rec.not_examined[0];
-                    (RuleStatus::NotChecked, Some(C::SubjectsNotExamined), format!("{} {} reached but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
-                } else if rec.examined == 0 {
-                    let why = rec.not_applicable.clone().unwrap_or_else(|| format!("no {} on the target", r.subject));
-                    let skipped = rec.not_applicable_on.first().map(|n| format!("; not applicable on {} subject(s) (first: {}: {})", rec.not_applicable_on.len(), n.subject, n.why)).unwrap_or_default();
-                    (RuleStatus::NotApplicable, None, format!("{why}{skipped}"))
-                } else {
-                    (RuleStatus::Pass, None, format!("{examined}, none with {}", r.title))
-                };
-                let outcome = RuleOutcome { rule: r.id.to_string(), status, subject: r.subject.to_string(), examined: rec.examined, subjects: rec.subjects, not_examined_count: rec.not_examined_count, not_examined: rec.not_examined, failures, reason, not_checked };
-                NetworkRuleOutcome { outcome, not_applicable: rec.not_applicable_on }
+        self.examined
+            .outcomes(findings, incomplete)
+            .into_iter()
+            .map(|mut outcome| {
+                let not_applicable = RULES.iter().find(|r| r.id == outcome.rule).and_then(|r| self.not_applicable_on.get(r.id)).cloned().unwrap_or_default();
+                if let (RuleStatus::NotApplicable, Some(n)) = (outcome.status, not_applicable.first()) {
+                    outcome.reason.push_str(&format!("; not applicable on {} subject(s) (first: {}: {})", not_applicable.len(), n.subject, n.why));
+                }
+                NetworkRuleOutcome { outcome, not_applicable }
             })
             .collect()
     }
@@ -264,8 +228,13 @@ mod tests {
         assert_eq!(s("AITE-NET-UNDECLARED-PORT"), RuleStatus::NotChecked);
         assert_eq!(s("AITE-NET-SSH-WEAK-ALGORITHM"), RuleStatus::Fail);
         assert_eq!(s("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), RuleStatus::NotApplicable);
+        // The static scan's ledger, worded for a probe (the reasons as before the two were one).
+        let reason = |o: &[NetworkRuleOutcome], id: &str| o.iter().find(|x| x.rule == id).unwrap().reason.clone();
+        assert_eq!(reason(&o, "AITE-NET-TLS-LEGACY-VERSION"), "1 TLS services reached but not examined (first: 127.0.0.1:8443/tcp: no answer to the TLS 1.0 ClientHello within 2 s); 1 TLS services examined without a failure");
+        assert_eq!(reason(&o, "AITE-NET-HTTP-DEFAULT-CREDENTIAL"), "no HTTP services asking for Basic or Digest authentication on the target");
         let o = l.outcomes(&f, Some("total budget of 1 s spent"));
         assert!(o.iter().all(|x| x.status != RuleStatus::Pass));
+        assert_eq!(reason(&o, "AITE-NET-TELNET"), "the probe is incomplete (total budget of 1 s spent): 1 open ports identified examined without a failure");
         // Two ports examined apart, merged: counts add up, subjects keep their order, the first reason stays.
         let (mut a, mut b) = (Ledger::default(), Ledger::default());
         a.examined(&["AITE-NET-TELNET"], "p1");

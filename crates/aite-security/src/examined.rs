@@ -6,8 +6,11 @@
 //! incomplete scan, an unopened subject or a rule that could not run makes it
 //! "not checked"; nothing to examine makes it "not applicable" with the reason;
 //! only examined subjects without a failure, on a complete scan, pass.
+//!
+//! The network probe (`aite-network`) decides its rules with the same ledger over its own
+//! [`Catalogue`] ([`Ledger::new`]); [`Ledger::default`] is the static scan's.
 
-use crate::finding::{Finding, RuleStatus, RULES};
+use crate::finding::{Finding, Rule, RuleStatus, RULES};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -69,16 +72,65 @@ struct Record {
     not_applicable: Option<String>,
 }
 
+/// The rules a ledger decides and the words its reasons use for what was scanned.
+#[derive(Debug, Clone, Copy)]
+pub struct Catalogue {
+    pub rules: &'static [Rule],
+    /// What was scanned, in "the {scan} is incomplete": `scan`, `probe`.
+    pub scan: &'static str,
+    /// Appended to an incomplete scan's reason (", the rest of the image was not examined").
+    pub rest: &'static str,
+    /// How a subject not examined was met: `present`, `reached`.
+    pub met: &'static str,
+    /// Where "no {subject}" was looked for: `in the image`, `on the target`.
+    pub place: &'static str,
+    /// Rules an incomplete scan leaves as they are (the one that reports the incompleteness).
+    pub complete_regardless: &'static [&'static str],
+}
+
+/// The static scan's catalogue.
+pub const STATIC_SCAN: Catalogue = Catalogue { rules: RULES, scan: "scan", rest: ", the rest of the image was not examined", met: "present", place: "in the image", complete_regardless: &["AITE-UNPACK-INCOMPLETE"] };
+
 /// The subjects each rule examined or could not examine during one scan.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Ledger {
+    catalogue: Catalogue,
     records: BTreeMap<&'static str, Record>,
 }
 
+impl Default for Ledger {
+    /// The static scan's ledger.
+    fn default() -> Self {
+        Ledger::new(STATIC_SCAN)
+    }
+}
+
 impl Ledger {
+    /// An empty ledger deciding the rules of `catalogue`.
+    pub fn new(catalogue: Catalogue) -> Self {
+        Ledger { catalogue, records: BTreeMap::new() }
+    }
+
     fn record(&mut self, rule: &str) -> &mut Record {
-        let id = crate::finding::rule(rule).id;
+        let id = self.catalogue.rules.iter().find(|r| r.id == rule).unwrap_or_else(|| panic!("unknown rule {rule}")).id;
         self.records.entry(id).or_default()
+    }
+
+    /// Add what `other` (the same catalogue's ledger, e.g. another port's) recorded after what
+    /// this one holds: counts add up, subject lists keep their order up to [`SUBJECT_LIST_MAX`],
+    /// the first reason stays.
+    pub fn merge(&mut self, other: Ledger) {
+        for (id, o) in other.records {
+            let rec = self.records.entry(id).or_default();
+            rec.examined += o.examined;
+            rec.subjects.extend(o.subjects);
+            rec.subjects.truncate(SUBJECT_LIST_MAX);
+            rec.not_examined_count += o.not_examined_count;
+            rec.not_examined.extend(o.not_examined);
+            rec.not_examined.truncate(SUBJECT_LIST_MAX);
+            rec.not_checked = rec.not_checked.take().or(o.not_checked);
+            rec.not_applicable = rec.not_applicable.take().or(o.not_applicable);
+        }
     }
 
     /// `subject` was examined by each of `rules`.
@@ -122,7 +174,8 @@ impl Ledger {
     /// Decide every rule of the catalogue. `incomplete` is the reason the scan
     /// did not cover the whole input, if it did not: then no rule passes.
     pub fn outcomes(&self, findings: &[Finding], incomplete: Option<&str>) -> Vec<RuleOutcome> {
-        RULES
+        let c = &self.catalogue;
+        c.rules
             .iter()
             .map(|r| {
                 let rec = self.records.get(r.id).cloned().unwrap_or_default();
@@ -133,13 +186,13 @@ impl Ledger {
                     (RuleStatus::Fail, None, format!("{failures} failing finding(s); {examined}"))
                 } else if let Some(why) = &rec.not_checked {
                     (RuleStatus::NotChecked, Some(C::RuleNotRun), why.clone())
-                } else if let Some(why) = incomplete.filter(|_| r.id != "AITE-UNPACK-INCOMPLETE") {
-                    (RuleStatus::NotChecked, Some(C::IncompleteScan), format!("the scan is incomplete ({why}): {examined} without a failure, the rest of the image was not examined"))
+                } else if let Some(why) = incomplete.filter(|_| !c.complete_regardless.contains(&r.id)) {
+                    (RuleStatus::NotChecked, Some(C::IncompleteScan), format!("the {} is incomplete ({why}): {examined} without a failure{}", c.scan, c.rest))
                 } else if rec.not_examined_count > 0 {
                     let first = &rec.not_examined[0];
-                    (RuleStatus::NotChecked, Some(C::SubjectsNotExamined), format!("{} {} present but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, first.subject, first.cause))
+                    (RuleStatus::NotChecked, Some(C::SubjectsNotExamined), format!("{} {} {} but not examined (first: {}: {}); {examined} without a failure", rec.not_examined_count, r.subject, c.met, first.subject, first.cause))
                 } else if rec.examined == 0 {
-                    (RuleStatus::NotApplicable, None, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} in the image", r.subject)))
+                    (RuleStatus::NotApplicable, None, rec.not_applicable.clone().unwrap_or_else(|| format!("no {} {}", r.subject, c.place)))
                 } else {
                     (RuleStatus::Pass, None, format!("{examined}, none with {}", r.title))
                 };
