@@ -158,6 +158,28 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
     assert_eq!(same, 200, "per-image top-1 differs");
     assert!(max_diff < 1e-4, "scores differ by {max_diff}");
 
+    // The consistency report local vs remote: `aite robustness` with the Triton endpoint as the
+    // deployed model and the local fp32 file as its reference writes the agreement suite, over
+    // every output score (not only the top-1's) of the same 200 images.
+    let out = dir.path().join("agreement");
+    let r = run(aite()
+        .args(["robustness", "-p", "cifar10-resnet8", "--samples", "200", "--repeats", "2", "--corruptions", "none", "--attacks", "none", "--target", &url, "--reference"])
+        .arg(&model)
+        .arg("-d")
+        .arg(&labels)
+        .arg("--out")
+        .arg(&out));
+    // 0 or 1: the other consistency checks' verdicts (degenerate frames…) are not this test's subject.
+    assert!([0, 1].contains(&r.code), "{}\n{}\n{}", r.code, r.stderr, server.log_tail());
+    let agreement = &results(&run_folder(&out))["suites"]["agreement"];
+    let top1 = &agreement["top1_agreement"];
+    let max_abs = agreement["max_abs_diff"].as_f64().unwrap_or_else(|| panic!("no max_abs_diff: {agreement}"));
+    eprintln!("aite robustness agreement, Triton vs local fp32: top-1 {}/{}, max |diff| {max_abs:.2e}, mean |diff| {}, SQNR {} dB", top1["successes"], top1["trials"], agreement["mean_abs_diff"], agreement["sqnr_db"]);
+    assert_eq!((top1["successes"].as_u64(), top1["trials"].as_u64()), (Some(200), Some(200)), "{agreement}");
+    assert_eq!(agreement["disagreements"].as_array().map(Vec::len), Some(0), "{agreement}");
+    assert_eq!(agreement["per_sample"].as_array().map(Vec::len), Some(200), "{agreement}");
+    assert!(max_abs <= 1e-4, "the outputs differ by up to {max_abs}: {agreement}");
+
     // Server-side time: Triton's statistics, diffed around the measured window, beside the
     // client's; over gRPC from Triton's ModelStatistics rpc.
     let mut runs = vec![("REST binary", url.clone(), "binary"), ("REST json", url.clone(), "json")];
