@@ -229,6 +229,17 @@ pub fn try_basic(ep: Endpoint, path: &str, timeout: Duration, pause: Duration, r
     })
 }
 
+/// The version a `Server` header names, if any: a `product/version` token whose version starts
+/// with a digit (`lighttpd/1.4.69`, `Python/3.11.2`) or a bare dotted number (`1.4.69`).
+/// `camera`, `Apache` or `GoAhead-Webs` name none.
+pub fn server_version(header: &str) -> Option<&str> {
+    header.split_whitespace().map(|t| t.trim_matches(|c| c == '(' || c == ')' || c == ',' || c == ';')).find(|t| {
+        let after_slash = t.split_once('/').is_some_and(|(p, v)| !p.is_empty() && v.starts_with(|c: char| c.is_ascii_digit()));
+        let dotted = t.contains('.') && t.starts_with(|c: char| c.is_ascii_digit()) && t.chars().all(|c| c.is_ascii_digit() || c == '.');
+        after_slash || dotted
+    })
+}
+
 /// Whether a `GET /v2` response is an Open Inference Protocol server-metadata answer:
 /// 200 with a JSON object holding `name`, `version` and `extensions` (KServe v2 REST).
 pub fn is_oip_metadata(r: &Response) -> bool {
@@ -255,6 +266,18 @@ mod tests {
         let r = parse(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS, DESCRIBE\r\n\r\n").unwrap();
         assert_eq!((r.protocol.as_str(), r.header("public")), ("RTSP/1.0", Some("OPTIONS, DESCRIBE")));
         assert!(parse(b"SSH-2.0-x\r\n\r\n").is_none());
+    }
+
+    #[test]
+    fn server_headers_naming_a_version() {
+        assert_eq!(server_version("lighttpd/1.4.69"), Some("lighttpd/1.4.69"));
+        assert_eq!(server_version("aite-camera-onvif Python/3.11.2"), Some("Python/3.11.2"));
+        assert_eq!(server_version("Apache/2.4.57 (Debian)"), Some("Apache/2.4.57"));
+        assert_eq!(server_version("Microsoft-IIS/10.0"), Some("Microsoft-IIS/10.0"));
+        assert_eq!(server_version("WebServer 1.4.2"), Some("1.4.2"));
+        for none in ["camera", "Apache", "GoAhead-Webs", "aite-camera-onvif", "cloudflare", "", "HTTP/ server", "Server/v2"] {
+            assert_eq!(server_version(none), None, "{none:?}");
+        }
     }
 
     #[test]

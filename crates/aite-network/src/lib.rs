@@ -187,11 +187,11 @@ impl NetworkReport {
     }
 }
 
-const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
+const SERVICE_RULES: &[&str] = &["AITE-NET-TELNET", "AITE-NET-TELNET-DEFAULT-CREDENTIAL", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-CBC-SHA1", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-UNAUTHENTICATED", "AITE-NET-HTTP-SERVER-BANNER", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"];
 /// The rules of what an HTTP service carries (plain or inside TLS).
-const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
+const HTTP_RULES: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-UNAUTHENTICATED", "AITE-NET-HTTP-SERVER-BANNER", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
 /// The checks an RTSP port's tunnel 5xx leaves out: the HTTP rules and the malformed-tensor one.
-const TUNNEL_SKIPPED: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
+const TUNNEL_SKIPPED: &[&str] = &["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-UNAUTHENTICATED", "AITE-NET-HTTP-SERVER-BANNER", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"];
 const CERT_RULES: &[&str] = &["AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-WEAK-SIGNATURE", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-TLS-CERT-SELF-SIGNED"];
 
 /// Probe `target` (an address admitted by `options.scope`).
@@ -371,7 +371,8 @@ fn suites_by_name(offered: &[&tls::VersionProbe], flag: impl Fn(u16) -> Option<S
 }
 
 #[allow(clippy::too_many_arguments)]
-fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>, server: Option<&str>, options: &ProbeOptions, budget: &Budget, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>, attempts: &mut Vec<http::Attempt>, rec: &mut ServiceRecord) {
+    page_checks(ep, s, status, server, ledger, findings);
     let scheme = challenge.map(|c| c.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
     match (status, scheme.as_deref()) {
         (401, Some("basic")) => {
@@ -406,6 +407,28 @@ fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>
     };
     oip_checks(ep, s, metadata.as_ref(), options, budget, ledger, findings, rec);
     onvif_checks(ep, s, options, budget, ledger, findings, attempts, rec);
+}
+
+/// The answer to an anonymous `GET /`: a 2xx serves the page without authentication (a 401 or
+/// 403 asks for it, another 4xx serves nothing there; a redirect or a 5xx leaves it not
+/// examined), and its `Server` header names a version or not.
+fn page_checks(ep: http::Endpoint, s: &str, status: u16, server: Option<&str>, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>) {
+    const OPEN: &str = "AITE-NET-HTTP-UNAUTHENTICATED";
+    const BANNER: &str = "AITE-NET-HTTP-SERVER-BANNER";
+    let inside = if ep.tls { " inside TLS" } else { "" };
+    match status {
+        200..=299 => {
+            ledger.examined(&[OPEN], s);
+            findings.push(rules::fail(OPEN, s, format!("GET /{inside} answers {status} without credentials")).about("/"));
+        }
+        300..=399 => ledger.not_examined(&[OPEN], s, format!("GET /{inside} answers {status} (a redirect, not followed): the page behind it is not examined")),
+        500.. => ledger.not_examined(&[OPEN], s, format!("GET /{inside} answers {status} (a server error): no page to examine")),
+        _ => ledger.examined(&[OPEN], s),
+    }
+    ledger.examined(&[BANNER], s);
+    if let Some((header, version)) = server.and_then(|h| http::server_version(h).map(|v| (h, v))) {
+        findings.push(rules::fail(BANNER, s, format!("the Server header{inside} names version {version}: \"Server: {header}\"")).with_excerpt(format!("Server: {header}")));
+    }
 }
 
 /// The model repository index on every HTTP service; malformed tensors where OIP answers without credentials.
@@ -720,7 +743,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
                 match budget.step(options.step_timeout).ok_or_else(|| "the probe's total budget was spent".to_string()).and_then(|t| http::get(ep, "/", None, t)) {
                     Ok(r) if r.protocol.starts_with("HTTP/") => {
                         rec.https_status = Some(r.status);
-                        http_checks(ep, &s, r.status, r.header("www-authenticate"), options, budget, ledger, findings, attempts, &mut rec);
+                        http_checks(ep, &s, r.status, r.header("www-authenticate"), r.header("server"), options, budget, ledger, findings, attempts, &mut rec);
                     }
                     // Another protocol inside TLS (RTSPS, MQTT...): not HTTP, nothing for the HTTP rules.
                     Ok(_) => {}
@@ -732,9 +755,9 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             }
             rec.tls = Some(report);
         }
-        Service::Http { status, www_authenticate, .. } => {
+        Service::Http { status, server, www_authenticate } => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
-            http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec);
+            http_checks(http::Endpoint::plain(addr), &s, *status, www_authenticate.as_deref(), server.as_deref(), options, budget, ledger, findings, attempts, &mut rec);
         }
         Service::Rtsp { http, .. } => {
             ledger.examined(&["AITE-NET-TELNET"], &s);
@@ -745,7 +768,7 @@ fn examine_port(ip: IpAddr, port: u16, timing: service::Timing, options: &ProbeO
             // listed as not applicable on this port, and `service.http` keeps the answer.
             match http {
                 Some(h) if h.status >= 500 => ledger.not_applicable_on(TUNNEL_SKIPPED, &s, rules::NotApplicableCause::RtspOverHttpTunnel { get_status: h.status }),
-                Some(h) => http_checks(http::Endpoint::plain(addr), &s, h.status, h.www_authenticate.as_deref(), options, budget, ledger, findings, attempts, &mut rec),
+                Some(h) => http_checks(http::Endpoint::plain(addr), &s, h.status, h.www_authenticate.as_deref(), h.server.as_deref(), options, budget, ledger, findings, attempts, &mut rec),
                 None => {}
             }
         }

@@ -570,3 +570,36 @@ fn ssh_password_open_to_root_alone_is_found() {
     assert_eq!(r.status("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL"), Some(RuleStatus::Pass), "{:?}", r.rules);
     assert!(r.attempts.is_empty(), "{:?}", r.attempts);
 }
+
+/// The anonymous `GET /`: a 200 serves the page without authentication and its
+/// `Server: lighttpd/1.4.69` names a version (both fail, on that port only); a 401 with
+/// `Server: camera` passes both; a redirect leaves the page not examined (never a pass).
+#[test]
+fn pages_served_without_auth_and_versioned_server_headers() {
+    let open = http_server(|_, _, _| "HTTP/1.1 200 OK\r\nServer: lighttpd/1.4.69\r\nContent-Type: text/html\r\nContent-Length: 19\r\nConnection: close\r\n\r\n<html>camera</html>".into());
+    let asks = http_server(|_, _, _| "HTTP/1.1 401 Unauthorized\r\nServer: camera\r\nWWW-Authenticate: Basic realm=\"camera\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into());
+    let redirects = http_server(|_, _, _| "HTTP/1.1 302 Found\r\nLocation: /login.html\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into());
+    let opts = |ports: Vec<u16>| ProbeOptions { declared: Some(ports.clone()), ports: PortList(ports), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    const OPEN: &str = "AITE-NET-HTTP-UNAUTHENTICATED";
+    const BANNER: &str = "AITE-NET-HTTP-SERVER-BANNER";
+    let r = probe("127.0.0.1", &opts(vec![open, asks, redirects])).unwrap();
+    let fails = |rule: &str| r.findings.iter().filter(|f| f.failed() && f.rule == rule).map(|f| (f.path.clone(), f.key.clone(), f.message.clone())).collect::<Vec<_>>();
+    let at = format!("127.0.0.1:{open}/tcp");
+    assert_eq!(fails(OPEN), [(at.clone(), Some("/".to_string()), "GET / answers 200 without credentials".to_string())]);
+    assert_eq!(fails(BANNER), [(at.clone(), None, "the Server header names version lighttpd/1.4.69: \"Server: lighttpd/1.4.69\"".to_string())]);
+    let f = r.findings.iter().find(|f| f.failed() && f.rule == BANNER).unwrap();
+    assert_eq!((f.excerpt.as_deref(), f.clauses.clone()), (Some("Server: lighttpd/1.4.69"), vec!["ETSI EN 303 645 5.6-2".to_string()]));
+    assert_eq!((r.status(OPEN), r.status(BANNER)), (Some(RuleStatus::Fail), Some(RuleStatus::Fail)), "{:?}", r.rules);
+    // A 401 asks for credentials and names no version: both examined, both pass.
+    let r = probe("127.0.0.1", &opts(vec![asks])).unwrap();
+    for rule in [OPEN, BANNER] {
+        let o = r.rules.iter().find(|o| o.rule == rule).unwrap();
+        assert_eq!((o.status, o.examined), (RuleStatus::Pass, 1), "{o:?}");
+    }
+    // A redirect is not followed: the page is not examined; no Server header names no version.
+    let r = probe("127.0.0.1", &opts(vec![redirects])).unwrap();
+    let o = r.rules.iter().find(|o| o.rule == OPEN).unwrap();
+    assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
+    assert!(o.reason.contains("302 (a redirect, not followed)"), "{o:?}");
+    assert_eq!(r.status(BANNER), Some(RuleStatus::Pass), "{:?}", r.rules);
+}
