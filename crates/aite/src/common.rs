@@ -207,6 +207,17 @@ pub struct SkippedFrame {
     message: String,
 }
 
+impl SkippedFrame {
+    /// Sample `id`, which `e` kept from being read or decoded after `loaded_before` decoded frames.
+    pub fn new(id: &str, e: &aite_data::DataError, loaded_before: usize) -> SkippedFrame {
+        let reason = match e {
+            aite_data::DataError::Decode { reason, .. } => reason.clone(),
+            other => other.to_string(),
+        };
+        SkippedFrame { id: id.to_string(), reason, loaded_before, message: e.to_string() }
+    }
+}
+
 impl std::fmt::Display for SkippedFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
@@ -223,13 +234,7 @@ pub fn load_frames_noting(ds: &Dataset, spec: &PreprocessSpec, count: usize, str
         }
         match s.bytes().and_then(|b| aite_data::decode_with_decoder(&s.id, &b, spec.color).map(|image| (b, image))) {
             Ok((bytes, (image, decoder))) => frames.push(LoadedFrame { id: s.id.clone(), label: s.label, bytes, image, decoder }),
-            Err(e) if !strict => {
-                let reason = match &e {
-                    aite_data::DataError::Decode { reason, .. } => reason.clone(),
-                    other => other.to_string(),
-                };
-                skipped.push(SkippedFrame { id: s.id.clone(), reason, loaded_before: frames.len(), message: e.to_string() });
-            }
+            Err(e) if !strict => skipped.push(SkippedFrame::new(&s.id, &e, frames.len())),
             Err(e) => return Err(e.into()),
         }
     }

@@ -967,3 +967,116 @@ fn latency_of_the_text_detector_alone_says_so() {
     assert!(l["timed"]["why"].as_str().unwrap().contains("--rec"), "{l}");
     assert_eq!(l["results_per_frame"]["counted"], "text-boxes", "{l}");
 }
+
+/// Images of an OCR suite that cannot be decoded are named in the evidence (they were only a
+/// warning; `aite ocr` with suites and `aite run`'s OCR step stopped on the first): a folder with
+/// the product photo and the photo's PNG cut in half. `aite ocr` skips the cut one and every
+/// suite on the images (repeatability, the sweep, the attack) records `frame_coverage` 1 of 2
+/// naming it with the decoder's reason, `ocr_accuracy` counts and names it, and the OCR
+/// requirements are NOT_TESTED saying so (agreement not run and the built degenerate frames carry
+/// none). `aite run` does the same in its OCR step, and its latency suite, which read only the
+/// photo (every query's line count is the photo's), keeps its verdict with a note naming the cut
+/// image. Counted, not timed.
+#[test]
+fn undecodable_ocr_images_are_named_in_the_evidence() {
+    let Some(assets) = shared_assets() else { return };
+    let work = tempfile::tempdir().unwrap();
+    let frames = work.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    let photo = std::fs::read(assets.join(PHOTO)).unwrap();
+    std::fs::write(frames.join("photo.png"), &photo).unwrap();
+    std::fs::write(frames.join("truncated.png"), &photo[..photo.len() / 2]).unwrap();
+    let lines: Vec<serde_json::Value> = PHOTO_LINES.iter().map(|t| serde_json::json!({ "transcription": t })).collect();
+    let labels = frames.join("Label.txt");
+    std::fs::write(&labels, format!("photo.png\t{}\ntruncated.png\t[]\n", serde_json::Value::from(lines))).unwrap();
+    // 1 of 2 images, the cut one named with the reason the decoder gave.
+    let one_of_two = |suite: &serde_json::Value, name: &str| -> String {
+        let c = &suite["frame_coverage"];
+        assert_eq!((c["frames"].as_u64(), c["examined"].as_u64(), c["missing_frames"].as_u64(), c["not_examined"][0]["id"].as_str()), (Some(2), Some(1), Some(1), Some("truncated.png")), "{name}: {suite}");
+        c["not_examined"][0]["reason"].as_str().unwrap().to_string()
+    };
+    let not_tested = |a: &serde_json::Value, id: &str, suite: &str, reason: &str| {
+        let got = requirement(a, id);
+        assert_eq!(got["verdict"], "NOT_TESTED", "{id}: {got}");
+        assert_eq!(got["why"].as_str(), Some(format!("suite `{suite}` is incomplete: 1 of 2 frames examined; not examined: truncated.png ({reason})").as_str()), "{id}: {got}");
+    };
+
+    // aite ocr: the labelled images, every suite.
+    let out = work.path().join("ocr");
+    let r = run(with_models(aite().args(["ocr", "--declared", "ocr_char_accuracy=0.05", "--profile", "industrial-vision", "--consistency", "--repeats", "2"]), &assets)
+        .args(["--corruptions", "brightness", "--severities", "3", "--attack", "--queries", "3"])
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--out")
+        .arg(&out));
+    assert!(r.stderr.contains("warning: skipped truncated.png: ") && !r.stderr.contains("panicked"), "{}", r.stderr);
+    let folder = run_folder(&out);
+    let res = results(&folder);
+    let s = &res["suites"];
+    let reason = one_of_two(&s["ocr_corruptions"], "ocr_corruptions");
+    assert!(!reason.is_empty());
+    for suite in ["ocr_repeatability", "ocr_attack"] {
+        assert_eq!(one_of_two(&s[suite], suite), reason);
+    }
+    assert_eq!((s["ocr_repeatability"]["frames"].as_u64(), s["ocr_attack"]["lines"].as_array().map(Vec::len)), (Some(1), Some(1)), "{s}");
+    assert!(s["ocr_agreement"]["status"] == "not-run" && s["ocr_agreement"]["frame_coverage"].is_null(), "{}", s["ocr_agreement"]);
+    assert!(s["ocr_degenerate_frames"].is_array());
+    let acc = &s["ocr_accuracy"];
+    assert_eq!((acc["images"].as_u64(), acc["dataset_images"].as_u64(), acc["missing_samples"].as_u64()), (Some(1), Some(2), Some(1)), "{acc}");
+    assert_eq!((acc["skipped"][0]["id"].as_str(), acc["skipped"][0]["reason"].as_str()), (Some("truncated.png"), Some(reason.as_str())), "{acc}");
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap()).unwrap();
+    not_tested(&a, "ROB-OCR-CORRUPTION-RELATIVE", "ocr_corruptions", &reason);
+    let got = requirement(&a, "ROB-OCR-CHAR-ACCURACY");
+    assert!(got["verdict"] == "NOT_TESTED" && got["why"].as_str().unwrap().contains("1 of 2") && got["why"].as_str().unwrap().contains("truncated.png"), "{got}");
+    assert_eq!(r.code, 8, "NOT_TESTED overall: {}", r.stderr);
+
+    // aite run on the folder: latency, consistency (a lab requirement on it) and the sweep on the
+    // first 2 frames, the accuracy on every labelled image.
+    std::fs::write(
+        work.path().join("lab.toml"),
+        "schema = \"aite.profile/v1\"\nid = \"lab-ocr\"\nversion = \"0.1.0\"\ntitle = \"lab: OCR repeatability\"\nextends = \"industrial-vision\"\n\n\
+         [[requirement]]\nid = \"LAB-OCR-REPEATABLE\"\ntitle = \"the OCR pipeline reads every image identically on every repeat\"\nitem = \"robustness\"\n\
+         metric = \"suites.ocr_repeatability.identical\"\ncomparator = \"eq\"\nthreshold = true\nunit = \"bool\"\ndecision = \"simple\"\n\
+         clauses = [\"EU AI Act Art. 15(1)\"]\nremediation = \"fix the pipeline's nondeterminism\"\nprovenance = { source = \"lab\", status = \"provisional\" }\n",
+    )
+    .unwrap();
+    let m = models(&assets);
+    let config = work.path().join("run.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "schema = \"aite.config/v1\"\nprofile = \"lab.toml\"\nout = \"run\"\n\n[target]\nengine = \"{}\"\nmodel = {:?}\nrec = {:?}\ncls = {:?}\n\n\
+             [dataset]\npath = {:?}\ntask = \"ppocr-v4\"\nlabels = {:?}\n\n[declared]\nocr_char_accuracy = 0.05\n\n\
+             [suites.latency]\nduration_ms = 0\nmin_queries = 3\nframes = 2\n\n[suites.periodic]\nenabled = false\n\n\
+             [suites.robustness]\nrepeats = 2\nconsistency_frames = 2\ncorruptions = \"brightness\"\nseverities = [3]\ncorruption_frames = 2\n\n[suites.security]\nenabled = false\n",
+            engine(),
+            m.join("ch_PP-OCRv4_det_infer.onnx").display().to_string(),
+            m.join("ch_PP-OCRv4_rec_infer.onnx").display().to_string(),
+            m.join("ch_ppocr_mobile_v2.0_cls_infer.onnx").display().to_string(),
+            frames.display().to_string(),
+            labels.display().to_string(),
+        ),
+    )
+    .unwrap();
+    let r = run(aite().arg("run").arg("-c").arg(&config).arg("--no-history"));
+    let folder = run_folder(&work.path().join("run"));
+    let res = results(&folder);
+    let s = &res["suites"];
+    for suite in ["latency", "ocr_repeatability", "ocr_corruptions"] {
+        assert_eq!(one_of_two(&s[suite], suite), reason, "{}", r.stderr);
+    }
+    let acc = &s["ocr_accuracy"];
+    assert_eq!((acc["images"].as_u64(), acc["missing_samples"].as_u64(), acc["skipped"][0]["id"].as_str()), (Some(1), Some(1), Some("truncated.png")), "{acc}");
+    // Every latency query read the photo: one frame, the same line count each time.
+    let per_frame = &s["latency"]["results_per_frame"];
+    assert_eq!(per_frame["frames"], s["latency"]["queries"], "{per_frame}");
+    assert_eq!(per_frame["min"], per_frame["max"], "{per_frame}");
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap()).unwrap();
+    not_tested(&a, "ROB-OCR-CORRUPTION-RELATIVE", "ocr_corruptions", &reason);
+    not_tested(&a, "LAB-OCR-REPEATABLE", "ocr_repeatability", &reason);
+    let lat = requirement(&a, "LAT-VALID");
+    assert!(["PASS", "FAIL"].contains(&lat["verdict"].as_str().unwrap()), "{lat}");
+    assert!(lat["note"].as_str().unwrap().ends_with(&format!("; timed on 1 of 2 frames examined; not examined: truncated.png ({reason})")), "{lat}");
+    assert!(lat["evidence"].as_array().unwrap().iter().any(|e| e == "/suites/latency/frame_coverage"), "{lat}");
+    eprintln!("aite ocr and aite run on the photo and a cut PNG ({}): 1 of 2 images in every OCR suite; not examined: truncated.png ({reason})", engine());
+}

@@ -112,6 +112,22 @@ pub(crate) fn read_workload(mut pipeline: OcrPipeline, frames: &[LoadedFrame]) -
     Ok((aite_latency::Workload::Ocr { frames, pipeline: std::sync::Mutex::new(pipeline) }, lines))
 }
 
+/// An image an OCR suite stands on, read and decoded; when it cannot be read or decoded, the
+/// [`SkippedFrame`] naming it and why, after `loaded` decoded frames (the suites that reach it
+/// record it in `frame_coverage`, `ocr_accuracy` in `skipped`).
+pub(crate) fn read_image(id: &str, path: &Path, loaded: usize) -> Result<Result<Frame, SkippedFrame>> {
+    let decoded = std::fs::read(path).map_err(|source| aite_data::DataError::Io { path: path.to_path_buf(), source }).and_then(|bytes| aite_data::decode(id, &bytes, aite_data::ColorOrder::Rgb));
+    match decoded {
+        Ok(d) => Ok(Ok(Frame::new(d.width, d.height, d.data.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect()).with_context(|| format!("{}: decoded image has no pixels", path.display()))?)),
+        Err(e) => Ok(Err(SkippedFrame::new(id, &e, loaded))),
+    }
+}
+
+/// The error when not one of the images an OCR suite stands on could be decoded.
+pub(crate) fn no_image_decoded(skipped: &[SkippedFrame]) -> anyhow::Error {
+    anyhow::anyhow!("no image could be read: {}", skipped.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+}
+
 pub(crate) fn load_frame(image: &Path) -> Result<Frame> {
     let bytes = std::fs::read(image).with_context(|| format!("cannot read {}", image.display()))?;
     let decoded = aite_data::decode(&image.display().to_string(), &bytes, aite_data::ColorOrder::Rgb)?;
@@ -161,6 +177,10 @@ pub(crate) struct OcrSuites<'a> {
     /// Labelled images that were not read (the run was interrupted first), with why:
     /// `ocr_accuracy` names and counts them (`missing_samples`).
     pub not_read: Vec<SkippedSample>,
+    /// Images that could not be read or decoded, before the last of `frames` or after them:
+    /// `ocr_accuracy` names them with `not_read`, and each suite whose first frames reach one
+    /// records it (`frame_coverage`).
+    pub undecodable: Vec<SkippedFrame>,
     pub consistency: Option<OcrConsistency>,
     /// The sweep, on the first `frames` frames.
     pub corruptions: Option<(OcrSweepOptions, usize)>,
@@ -198,10 +218,17 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
     let mut files = vec![];
     let mut ok = true;
     let first = |n: usize| &frames[..n.clamp(1, frames.len().max(1)).min(frames.len())];
+    // The images a suite of the first `n` frames set out to read and could not decode.
+    let record_coverage = |results: &mut Results, n: usize, names: &[&str]| {
+        if let Some(c) = FrameCoverage::of_first(n.max(1), frames.len(), &suites.undecodable) {
+            c.record(&mut results.suites, names);
+        }
+    };
     // Accuracy against labels.
     if let (Some((_, lab)), true) = (&suites.labels, suites.accuracy) {
         let pairs: Vec<(&OcrLabelledImage, &[TextLine])> = lab.iter().zip(read).map(|(l, p)| (l, p.as_slice())).collect();
-        let report = ocr_accuracy(&pairs, OCR_BOOTSTRAP_RESAMPLES, suites.seed).with_not_read(suites.not_read.clone());
+        let not_read = suites.undecodable.iter().map(|s| SkippedSample { id: s.id.clone(), reason: s.reason.clone() }).chain(suites.not_read.iter().cloned()).collect();
+        let report = ocr_accuracy(&pairs, OCR_BOOTSTRAP_RESAMPLES, suites.seed).with_not_read(not_read);
         let mut jsonl = String::new();
         for l in &report.lines {
             jsonl.push_str(&serde_json::to_string(l)?);
@@ -228,6 +255,7 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
     // After Ctrl-C the consistency checks would cover fewer frames than asked: not written.
     if let (Some(c), false) = (suites.consistency, cancel.is_cancelled()) {
         let frames = first(c.frames);
+        let consistency_frames = c.frames;
         let rep = ocr_repeatability(deployed, frames, c.repeats)?;
         say(format!("OCR repeatability: {}/{} images identical over {} reads ({} lines; max score difference {:.2e}, max box difference {})", rep.identical_frames, rep.frames, rep.repeats, rep.lines, rep.max_score_diff, rep.max_box_diff));
         ok &= rep.identical;
@@ -252,6 +280,8 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
         }
         ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
         results.add_suite("ocr_degenerate_frames", &degenerate);
+        // The degenerate frames are built, not read: only the two suites on the images.
+        record_coverage(results, consistency_frames, &["ocr_repeatability", "ocr_agreement"]);
     }
     let mut interrupted = cancel.is_cancelled();
     if let (Some((options, n)), false) = (&suites.corruptions, interrupted) {
@@ -271,6 +301,7 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
         ));
         files.push(("ocr_corruptions", "ocr-corruption-lines.jsonl".to_string(), report.lines_jsonl()));
         results.add_suite("ocr_corruptions", &report);
+        record_coverage(results, *n, &["ocr_corruptions"]);
     }
     if let (Some((settings, n)), false) = (&suites.attack, interrupted) {
         let report = ocr_attack(deployed, first(*n), settings, cancel)?;
@@ -282,6 +313,7 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
             report.median_queries.map_or("n/a".into(), |q| format!("{q}")), rate(&report.noise_success), report.frames_without_text.len()
         ));
         results.add_suite("ocr_attack", &report);
+        record_coverage(results, *n, &["ocr_attack"]);
     }
     Ok(OcrMeasured { files, consistent: ok, interrupted })
 }
@@ -324,8 +356,23 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
     let mut deployed = pipeline(spec.clone(), &a.det, &a.rec, a.cls.as_deref(), a.engine, a.threads)?;
     let mut frames = vec![];
     let mut read: Vec<Vec<TextLine>> = vec![];
+    // With suites, an image that cannot be decoded is skipped and named in the evidence; the
+    // lines of one image read alone are not evidence, and its error ends the run.
+    let mut undecodable: Vec<SkippedFrame> = vec![];
     for (name, path) in &images {
-        let frame = load_frame(path)?;
+        let frame = match suites {
+            true => match read_image(name, path, frames.len())? {
+                Ok(frame) => frame,
+                Err(skipped) => {
+                    undecodable.push(skipped);
+                    if cancel.is_cancelled() {
+                        break;
+                    }
+                    continue;
+                }
+            },
+            false => load_frame(path)?,
+        };
         let lines = deployed.read(&frame).with_context(|| format!("OCR of {}", path.display()))?;
         if !suites {
             for l in &lines {
@@ -342,9 +389,13 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
     if !suites {
         return Ok(if cancel.is_cancelled() { Exit::Interrupted as u8 } else { Exit::Ok as u8 });
     }
+    warn_skipped(&undecodable);
+    if frames.is_empty() {
+        return Err(no_image_decoded(&undecodable));
+    }
     // Labelled images after an interruption were not read: ocr_accuracy names them.
     let not_read: Vec<SkippedSample> = match &labels {
-        Some(_) => images[frames.len()..].iter().map(|(name, _)| SkippedSample { id: name.clone(), reason: "not read: the run was interrupted (Ctrl-C) before it".into() }).collect(),
+        Some(_) => images[frames.len() + undecodable.len()..].iter().map(|(name, _)| SkippedSample { id: name.clone(), reason: "not read: the run was interrupted (Ctrl-C) before it".into() }).collect(),
         None => vec![],
     };
     let say = |line: String| if a.output.json { eprintln!("{line}") } else { println!("{line}") };
@@ -359,7 +410,7 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
     if let Some(l) = &labels {
         results.inputs.push(InputArtifact { role: "ocr-labels".into(), name: l.source.display().to_string(), sha256: aite_engine::sha256_file(&l.source)?, count: Some(l.images.len()) });
     }
-    let labelled: Option<Vec<OcrLabelledImage>> = labels.as_ref().map(|l| images.iter().take(frames.len()).map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect());
+    let labelled: Option<Vec<OcrLabelledImage>> = labels.as_ref().map(|l| frames.iter().map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect());
     let consistency = if a.consistency {
         let reference = match a.reference_engine {
             Some(engine) => {
@@ -381,7 +432,7 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
         None
     };
     let attack = a.attack.then(|| (OcrAttackSettings { epsilon: a.epsilon, budget: a.queries, p_init: 0.8, seed: a.seed, lines_per_frame: a.attack_lines }, usize::MAX));
-    let plan = OcrSuites { labels: a.labels.as_deref().zip(labelled), accuracy: true, not_read, consistency, corruptions, attack, seed: a.seed };
+    let plan = OcrSuites { labels: a.labels.as_deref().zip(labelled), accuracy: true, not_read, undecodable, consistency, corruptions, attack, seed: a.seed };
     let measured = measure(&mut deployed, &frames, &read, plan, &mut results, cancel, a.output.json, &say)?;
     let raw: RawFiles = measured.files.into_iter().map(|(_, name, bytes)| (name, bytes)).collect();
     let interrupted = measured.interrupted;

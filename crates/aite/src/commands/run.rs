@@ -270,6 +270,8 @@ struct StepContext<'a> {
     skipped_frames: Vec<String>,
     /// The dataset frames `frames` could not decode, recorded in the suites that reached them.
     skipped: Vec<SkippedFrame>,
+    /// An OCR terminal's frames its latency steps read (`ocr_read`) and could not decode.
+    ocr_read_coverage: Option<FrameCoverage>,
 }
 
 impl StepContext<'_> {
@@ -353,11 +355,12 @@ impl StepContext<'_> {
         let plan = self.plan;
         let (det, rec) = ocr_models(plan)?;
         let ds = self.dataset().map_err(|e| not_run(format!("{}; an OCR terminal's latency is the read of real frames (bare inference would time its text detector alone)", e.0)))?;
-        let (frames, skipped) = load_frames(ds, &PreprocessSpec::default(), plan.latency.frames, false)?;
+        let (frames, skipped) = load_frames_noting(ds, &PreprocessSpec::default(), plan.latency.frames, false)?;
         if frames.is_empty() {
             anyhow::bail!("no decodable frame in {} to read", ds.name);
         }
-        for s in skipped {
+        self.ocr_read_coverage = FrameCoverage::of_first(plan.latency.frames.max(1), frames.len(), &skipped);
+        for s in skipped.iter().map(ToString::to_string) {
             if !self.skipped_frames.contains(&s) {
                 self.skipped_frames.push(s);
             }
@@ -407,7 +410,15 @@ impl StepContext<'_> {
     /// decode (`frame_coverage`, as `aite robustness` does): each suite took the first frames of
     /// the dataset, and a skipped frame before its last is one it did not examine.
     fn record_frame_coverage(&self, step: Step, out: &mut StepOutput) {
-        let (Some(frames), false) = (&self.frames, matches!(self.plan.task, Some(aite_task::TaskSpec::Ocr(_)))) else { return };
+        // An OCR terminal: its latency steps read the frames of `ocr_read`; its OCR step's
+        // suites recorded their own (`ocr::measure`); its other steps are not applicable.
+        if matches!(self.plan.task, Some(aite_task::TaskSpec::Ocr(_))) {
+            if let (Some(c), Step::Latency | Step::Periodic | Step::CachingAudit) = (&self.ocr_read_coverage, step) {
+                c.record(&mut out.suites, &["latency", "latency_periodic", "caching_audit"]);
+            }
+            return;
+        }
+        let Some(frames) = &self.frames else { return };
         let (plan, r) = (self.plan, &self.plan.robustness);
         let detector_attack = super::robustness::DETECTOR_ATTACK_DEFAULT.frames.min(r.attack_frames);
         let (n, suites): (usize, &[&str]) = match step {
@@ -901,19 +912,32 @@ fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutpu
     let (cancel, quiet) = (cx.cancel.clone(), cx.quiet);
     let pb = bar(count.min(images.len()) as u64, "ocr", quiet);
     let (mut frames, mut read) = (vec![], vec![]);
-    for (name, path) in images.iter().take(count) {
-        let frame = super::ocr::load_frame(path)?;
-        if accuracy {
-            read.push(deployed.read(&frame).with_context(|| format!("OCR of {}", path.display()))?);
+    // The first `count` images that decode; the others met on the way are named in the evidence.
+    let mut undecodable = vec![];
+    for (name, path) in &images {
+        if frames.len() >= count {
+            break;
         }
-        frames.push((name.clone(), frame));
-        pb.inc(1);
+        match super::ocr::read_image(name, path, frames.len())? {
+            Ok(frame) => {
+                if accuracy {
+                    read.push(deployed.read(&frame).with_context(|| format!("OCR of {}", path.display()))?);
+                }
+                frames.push((name.clone(), frame));
+                pb.inc(1);
+            }
+            Err(skipped) => undecodable.push(skipped),
+        }
         if cancel.is_cancelled() {
             return Ok(());
         }
     }
     pb.finish_and_clear();
-    let labelled = labels.as_ref().map(|l| images.iter().take(frames.len()).map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect::<Vec<_>>());
+    warn_skipped(&undecodable);
+    if frames.is_empty() {
+        return Err(super::ocr::no_image_decoded(&undecodable));
+    }
+    let labelled = labels.as_ref().map(|l| frames.iter().map(|(name, _)| l.images.iter().find(|i| &i.name == name).cloned().expect("every image was found in the labels")).collect::<Vec<_>>());
     // The reference pipeline aite.toml declares; without one agreement is not checked (NOT_TESTED,
     // as a classifier's without [target].reference_model).
     let reference = match (&plan.ocr.reference, consistency) {
@@ -932,8 +956,9 @@ fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutpu
     let suites = OcrSuites {
         labels: plan.labels.as_deref().zip(labelled),
         accuracy,
-        // An interrupted read returns above: every image was read.
+        // An interrupted read returns above: every image was read or is undecodable.
         not_read: vec![],
+        undecodable,
         consistency: consistency.then(|| OcrConsistency {
             repeats: r.repeats,
             frames: r.consistency_frames,
@@ -1086,7 +1111,7 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         }
     }
     let options = EngineOptions { threads: plan.threads.max(1), batch: 1, input_shape: None };
-    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![], skipped: vec![] };
+    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![], skipped: vec![], ocr_read_coverage: None };
     let mut failed: BTreeMap<Step, (bool, String)> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
         if done.contains_key(step) {
