@@ -139,6 +139,43 @@ mod with_history {
         assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     }
 
+    /// The probe packages of aite-history's tests (tests/fixtures/probe-release-{a,b}.json, as
+    /// `aite probe` writes results.json): release B opens port 23 with telnet and no longer
+    /// accepts RC4. `aite diff` names exactly those changes, by endpoint; the reworded SSH banner
+    /// and certificate date are no change.
+    #[test]
+    fn diff_names_what_the_network_probe_found_new_and_fixed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let db = tmp.path().join("h.sqlite3");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../aite-history/tests/fixtures");
+        let mut ids = vec![];
+        for release in ["a", "b"] {
+            let results: Value = serde_json::from_str(&std::fs::read_to_string(fixtures.join(format!("probe-release-{release}.json"))).unwrap()).unwrap();
+            let dir = tmp.path().join(format!("probe-{release}"));
+            let folder = aite_evidence::RunFolder::open(&dir).unwrap();
+            folder.write_json("results.json", &results).unwrap();
+            folder.finish().unwrap();
+            ids.push(record(&db, &dir));
+        }
+        let r = run(aite().args(["diff", &ids[0], &ids[1]]).arg("--db").arg(&db));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let lines: Vec<&str> = r.stdout.lines().skip_while(|l| !l.starts_with("security findings:")).collect();
+        assert_eq!(
+            lines,
+            [
+                "security findings: 2 new, 1 fixed, 0 not re-examined, 5 unchanged",
+                "  new             AITE-NET-UNDECLARED-PORT 192.168.1.20:23/tcp: port 23 accepts connections but is not among the declared ports [22, 443, 554] [rule pass in the earlier run]",
+                "  new             AITE-NET-TELNET 192.168.1.20:23/tcp: telnet on port 23: IAC DO/WILL negotiation, then 'cam login: ' [rule pass in the earlier run]",
+                "  fixed           AITE-NET-TLS-WEAK-CIPHER 192.168.1.20:443/tcp: accepts TLS_RSA_WITH_RC4_128_SHA (RC4) in TLSv1.2 [rule fail in the later run]",
+            ],
+            "{}",
+            r.stdout
+        );
+        let r = run(aite().args(["diff", &ids[0], &ids[1], "--json"]).arg("--db").arg(&db));
+        let d: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!((d["findings"]["fixed"][0]["suite"].as_str(), d["findings"]["fixed"][0]["key"]["value"].as_str()), (Some("network"), Some("TLS_RSA_WITH_RC4_128_SHA")), "{}", d["findings"]);
+    }
+
     /// A real package from `aite demo --quick`, recorded and compared with itself: the
     /// demo's CSVs reproduce its percentiles, so every latency line has an interval, and
     /// it holds 0.
