@@ -137,10 +137,12 @@ pub struct Finding {
     pub excerpt: Option<String>,
     pub clauses: Vec<String>,
     /// What tells this finding from the rule's other findings on the same `path` (an account, a
-    /// certificate's subject, a component and vulnerability, a configuration directive), so a
-    /// release diff follows it when the message's wording or figures change; `None`: the rule
-    /// reports at most one finding per path. Always written (`null` included): a finding without
-    /// the field comes from an aite that did not record it.
+    /// certificate's subject, a key's fingerprint, a component and vulnerability, a configuration
+    /// directive), so a release diff follows it when the message's wording or figures change;
+    /// `None`: the rule reports at most one finding per path. Always written (`null` included): a
+    /// finding without the field comes from an aite that did not record it. This typed reader
+    /// reads both as `None`: it serves the reports, which show the finding either way; the one
+    /// reader that needs the difference, aite-history's package reader, reads the JSON itself.
     #[serde(default)]
     pub key: Option<String>,
 }

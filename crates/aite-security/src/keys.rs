@@ -9,7 +9,8 @@
 //!
 //! A private key in a firmware image is the same on every device built from
 //! it, so any unencrypted one is a finding; an encrypted one is a lesser one
-//! (its passphrase has to be somewhere on the device too).
+//! (its passphrase has to be somewhere on the device too). Key findings are keyed by
+//! the object's fingerprint (SHA-256 of its encoding), so one file's keys stay apart.
 
 use crate::examined::Ledger;
 use crate::finding::Finding;
@@ -39,6 +40,12 @@ pub struct KeyObject {
     pub path: String,
     /// Byte offset of the object inside the file.
     pub offset: u64,
+    /// `sha256:<hex>` of the object's encoding: the DER a PEM block armours (the
+    /// `openssh-key-v1` blob for OpenSSH keys; the armoured text itself when it does not
+    /// decode), or the whole DER or dropbear file. It tells two keys of one file apart from
+    /// release to release, where the offset moves; `None` when read from an older results.json.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     pub kind: KeyObjectKind,
     /// Encoding: `pem:<label>`, `openssh`, `der`.
     pub format: String,
@@ -126,7 +133,15 @@ pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64, ledger: &mut Ledge
                 ledger.not_examined(&["AITE-CERT-EXPIRED", "AITE-CERT-SELF-SIGNED"], &subject, o.error.clone().unwrap_or_else(|| "certificate could not be parsed".into()));
             }
         }
-        let at = |f: Finding| f.at_offset(o.offset, describe(o));
+        // Keyed by the object's fingerprint: one file may hold several keys of one algorithm,
+        // whose messages are the same (the certificate rules key by the certificate's subject).
+        let at = |f: Finding| {
+            let f = f.at_offset(o.offset, describe(o));
+            match &o.fingerprint {
+                Some(k) => f.about(k.clone()),
+                None => f,
+            }
+        };
         match o.kind {
             KeyObjectKind::PrivateKey if o.encrypted => {
                 out.push(at(Finding::fail("AITE-KEY-PRIVATE-ENCRYPTED", &o.path, format!("{} holds a passphrase-protected private key ({})", o.path, o.format))));
@@ -182,6 +197,12 @@ pub fn findings(objects: &[KeyObject], tree: &Tree, now: i64, ledger: &mut Ledge
     out
 }
 
+/// `sha256:<hex>` of an object's encoding ([`KeyObject::fingerprint`]).
+fn fingerprint(encoding: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(encoding)))
+}
+
 fn describe(o: &KeyObject) -> String {
     let mut s = format!("{} {}", o.format, o.algorithm);
     if let Some(b) = o.bits {
@@ -225,7 +246,11 @@ fn pem_object(path: &str, offset: u64, label: &str, body: &[u8]) -> Option<KeyOb
     let b64: String = text.lines().filter(|l| !l.contains(':')).flat_map(|l| l.chars()).filter(|c| !c.is_whitespace() && *c != '\\' && *c != '"').collect();
     let der = base64::engine::general_purpose::STANDARD.decode(b64.as_bytes());
     let format = format!("pem:{}", label.to_ascii_lowercase().replace(' ', "-"));
-    let base = |kind| KeyObject { path: path.into(), offset, kind, format: format.clone(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
+    let fp = match &der {
+        Ok(d) => fingerprint(d),
+        Err(_) => fingerprint(b64.as_bytes()),
+    };
+    let base = |kind| KeyObject { path: path.into(), offset, fingerprint: Some(fp.clone()), kind, format: format.clone(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
     let der = match der {
         // Armour with nothing inside is a template, not a key.
         Ok(d) if d.is_empty() => return None,
@@ -286,7 +311,7 @@ fn pem_object(path: &str, offset: u64, label: &str, body: &[u8]) -> Option<KeyOb
 /// (unencrypted) or SEC1 EC. The decoders refuse trailing bytes, so a file
 /// that merely starts with a SEQUENCE is no key.
 fn der_private_key(path: &str, der: &[u8]) -> Option<KeyObject> {
-    let base = |format: &str| KeyObject { path: path.into(), offset: 0, kind: KeyObjectKind::PrivateKey, format: format.into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
+    let base = |format: &str| KeyObject { path: path.into(), offset: 0, fingerprint: Some(fingerprint(der)), kind: KeyObjectKind::PrivateKey, format: format.into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
     if let Ok(k) = pkcs1::RsaPrivateKey::try_from(der) {
         let mut o = base("der:rsa-private-key");
         set_rsa(&mut o, k.modulus.as_bytes());
@@ -320,7 +345,7 @@ fn dropbear_key(path: &str, bytes: &[u8]) -> Option<KeyObject> {
             return None;
         }
     }
-    let mut o = KeyObject { path: path.into(), offset: 0, kind: KeyObjectKind::PrivateKey, format: "dropbear".into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
+    let mut o = KeyObject { path: path.into(), offset: 0, fingerprint: Some(fingerprint(bytes)), kind: KeyObjectKind::PrivateKey, format: "dropbear".into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
     match (fields.first().copied()?, fields.len()) {
         (b"ssh-rsa", 6) => set_rsa(&mut o, fields[2]),
         (b"ssh-dss", 6) => {
@@ -573,7 +598,7 @@ fn in_trust_store(path: &str) -> bool {
 }
 
 fn certificate(path: &str, offset: u64, format: &str, der: &[u8]) -> Option<KeyObject> {
-    let mut o = KeyObject { path: path.into(), offset, kind: KeyObjectKind::Certificate, format: format.into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
+    let mut o = KeyObject { path: path.into(), offset, fingerprint: Some(fingerprint(der)), kind: KeyObjectKind::Certificate, format: format.into(), algorithm: "unknown".into(), bits: None, security_bits: None, encrypted: false, certificate: None, error: None };
     let cert = match x509_parser::parse_x509_certificate(der) {
         Ok((_, c)) => c,
         Err(_) if format == "der" => return None, // a .der/.crt that is not a certificate: not ours to judge
@@ -742,6 +767,55 @@ mod tests {
         // Private keys stay private keys even when broken: still a finding.
         let tree = Tree::default();
         assert_eq!(findings(&out, &tree, NOW, &mut Ledger::default()).iter().filter(|f| f.rule == "AITE-KEY-PRIVATE").count(), 3);
+    }
+
+    /// Three RSA private keys in one program: the same rule, file and message, told apart by
+    /// the SHA-256 of each key's DER (the values `sed '1d;$d' KEY | base64 -d | sha256sum`
+    /// gives), whatever their order and offsets.
+    #[test]
+    fn keys_in_one_file_are_keyed_by_their_fingerprint() {
+        let fixture = |name: &str| std::fs::read(Path::new(FIXTURES).join(name)).unwrap();
+        let names = ["rsa1024-pkcs1.key", "rsa2048-pkcs8.key", "id_rsa1024"];
+        let expected = [
+            "sha256:e6b31eb35534d05f742e5e93ebf639c823b5ba6e02e50137304ecbf1f70d07d8",
+            "sha256:e34ea7e938f8b491320085f59f6ac83cfdeeacfc693173d93e209946648636d6",
+            "sha256:3c248992aad1c92898438752fc92c43d3b07f8d94e4daefa5e799b83f6a3150a",
+        ];
+        let program = |order: &[usize], filler: &[u8]| {
+            let mut bin = b"\x7fELF\x02\x01\x01\x00".to_vec();
+            for &i in order {
+                bin.extend(filler);
+                bin.extend(fixture(names[i]));
+            }
+            bin
+        };
+        let private = |bin: &[u8]| -> Vec<(String, Option<String>, u64)> {
+            let mut objs = Vec::new();
+            inventory_file("usr/bin/camd", bin, &mut objs);
+            let found = findings(&objs, &Tree::default(), NOW, &mut Ledger::default());
+            found.into_iter().filter(|f| f.rule == "AITE-KEY-PRIVATE").map(|f| (f.message, f.key, f.offset.unwrap())).collect()
+        };
+        let keys = |found: &[(String, Option<String>, u64)]| -> Vec<String> {
+            let mut k: Vec<String> = found.iter().map(|(_, k, _)| k.clone().expect("a key finding without a key")).collect();
+            k.sort();
+            k
+        };
+        let mut sorted = expected.map(String::from).to_vec();
+        sorted.sort();
+        let first = private(&program(&[0, 1, 2], b"\x00code\x00"));
+        assert_eq!(first.len(), 3, "{first:?}");
+        assert!(first.iter().all(|(m, _, _)| *m == first[0].0), "one message for the three: {first:?}");
+        assert_eq!(keys(&first), sorted);
+        // Another build: reordered, moved; the same keys.
+        let second = private(&program(&[2, 0, 1], b"\x00\x00longer code\x00"));
+        assert_eq!(keys(&second), sorted);
+        assert_ne!(first.iter().map(|f| f.2).collect::<Vec<_>>(), second.iter().map(|f| f.2).collect::<Vec<_>>());
+        // The weak ones (1024 bits) are keyed the same way.
+        let mut objs = Vec::new();
+        inventory_file("usr/bin/camd", &program(&[0, 1, 2], b"\x00"), &mut objs);
+        let mut weak: Vec<String> = findings(&objs, &Tree::default(), NOW, &mut Ledger::default()).into_iter().filter(|f| f.rule == "AITE-KEY-WEAK").filter_map(|f| f.key).collect();
+        weak.sort();
+        assert_eq!(weak, [expected[2], expected[0]]);
     }
 
     /// SSH wire strings, as dropbearkey writes them.
