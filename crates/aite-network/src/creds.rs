@@ -27,11 +27,16 @@ pub fn try_credentials(service: &str, pacing: Pacing, budget: &Budget, login: im
 
 /// [`try_credentials`], also stopping after a try for which `give_up` holds (a service that
 /// shows no login prompt will not show one to the next entry either).
-pub fn try_credentials_until(service: &str, pacing: Pacing, budget: &Budget, give_up: impl Fn(&AttemptOutcome) -> bool, mut login: impl FnMut(usize, &str, &str, Duration) -> AttemptOutcome) -> Vec<Attempt> {
+pub fn try_credentials_until(service: &str, pacing: Pacing, budget: &Budget, give_up: impl Fn(&AttemptOutcome) -> bool, login: impl FnMut(usize, &str, &str, Duration) -> AttemptOutcome) -> Vec<Attempt> {
+    paced(service, pacing, budget, give_up, std::thread::sleep, login)
+}
+
+/// The loop itself, `sleep` waiting the pause before every try but the first.
+fn paced(service: &str, pacing: Pacing, budget: &Budget, give_up: impl Fn(&AttemptOutcome) -> bool, mut sleep: impl FnMut(Duration), mut login: impl FnMut(usize, &str, &str, Duration) -> AttemptOutcome) -> Vec<Attempt> {
     let mut out = Vec::new();
     for (i, (user, password)) in DEFAULT_CREDENTIALS.iter().enumerate() {
         if i > 0 {
-            std::thread::sleep(pacing.pause);
+            sleep(pacing.pause);
         }
         let outcome = match budget.step(pacing.step) {
             None => AttemptOutcome::Unknown { why: "the probe's total budget was spent".into() },
@@ -65,6 +70,40 @@ mod tests {
         let all = try_credentials("svc", pacing(true), &b, |_, _, _, _| AttemptOutcome::Rejected { status: 401 });
         assert_eq!(all.len(), DEFAULT_CREDENTIALS.len());
         assert_eq!(all[0].password.as_deref(), Some("admin"));
+    }
+
+    /// A fake clock: the sleeper advances it, each try records when it starts. Every two
+    /// consecutive tries are at least the configured pause apart, and nothing else waits.
+    #[test]
+    fn consecutive_tries_are_spaced_by_the_pause() {
+        use std::cell::{Cell, RefCell};
+        let pause = Duration::from_millis(250);
+        let now = Cell::new(Duration::ZERO);
+        let (starts, sleeps) = (RefCell::new(Vec::new()), RefCell::new(Vec::new()));
+        let b = Budget::new(Duration::from_secs(60));
+        let tried = paced(
+            "svc",
+            Pacing { step: Duration::from_secs(1), pause, reveal: false },
+            &b,
+            |_| false,
+            |d| {
+                sleeps.borrow_mut().push(d);
+                now.set(now.get() + d);
+            },
+            |_, _, _, _| {
+                starts.borrow_mut().push(now.get());
+                // Each try itself takes a while (a rejected login's round trip).
+                now.set(now.get() + Duration::from_millis(7));
+                AttemptOutcome::Rejected { status: 401 }
+            },
+        );
+        let starts = starts.into_inner();
+        assert_eq!((tried.len(), starts.len()), (DEFAULT_CREDENTIALS.len(), DEFAULT_CREDENTIALS.len()));
+        assert_eq!(sleeps.into_inner(), vec![pause; DEFAULT_CREDENTIALS.len() - 1], "one pause between two tries, none before the first");
+        for w in starts.windows(2) {
+            assert!(w[1] - w[0] >= pause, "tries at {starts:?}");
+        }
+        assert_eq!(starts[1], Duration::from_millis(257));
     }
 
     #[test]

@@ -90,11 +90,19 @@ fn scan_pass(ip: IpAddr, ports: &[u16], concurrency: usize, timeout: Duration, b
     v
 }
 
+/// What a completed connection shows: on loopback a port in the ephemeral range can connect to
+/// itself (TCP simultaneous open, local address = peer address), which is no listener: closed.
+pub fn connected(local: Option<SocketAddr>, peer: SocketAddr) -> PortState {
+    if local == Some(peer) {
+        PortState::Closed
+    } else {
+        PortState::Offered
+    }
+}
+
 fn connect(addr: SocketAddr, timeout: Duration) -> PortState {
     match TcpStream::connect_timeout(&addr, timeout) {
-        // On loopback a port in the ephemeral range can connect to itself (TCP simultaneous open): that is no listener.
-        Ok(s) if s.local_addr().ok() == Some(addr) => PortState::Closed,
-        Ok(_) => PortState::Offered,
+        Ok(s) => connected(s.local_addr().ok(), addr),
         Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => PortState::Closed,
         Err(e) if e.kind() == std::io::ErrorKind::TimedOut || e.kind() == std::io::ErrorKind::WouldBlock => PortState::Unknown { why: format!("no answer within {} ms", timeout.as_millis()) },
         Err(e) => PortState::Unknown { why: format!("connect failed: {e}") },
@@ -105,6 +113,18 @@ fn connect(addr: SocketAddr, timeout: Duration) -> PortState {
 mod tests {
     use super::*;
     use std::net::TcpListener;
+
+    #[test]
+    fn a_self_connect_is_no_listener() {
+        let peer: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+        assert_eq!(connected(Some(peer), peer), PortState::Closed);
+        assert_eq!(connected(Some("127.0.0.1:40001".parse().unwrap()), peer), PortState::Offered);
+        assert_eq!(connected(Some("127.0.0.2:40000".parse().unwrap()), peer), PortState::Offered);
+        let v6: SocketAddr = "[::1]:40000".parse().unwrap();
+        assert_eq!(connected(Some(v6), v6), PortState::Closed);
+        // The local address unknown: the handshake completed, a listener answered.
+        assert_eq!(connected(None, peer), PortState::Offered);
+    }
 
     #[test]
     fn open_closed_and_budget_spent() {

@@ -170,9 +170,12 @@ mod tests {
         assert!(!s6.admits("2001:db9::1".parse().unwrap()));
         let host = Scope { allowed: vec![Cidr::parse("198.51.100.7/32").unwrap()] };
         assert!(host.admits("198.51.100.7".parse().unwrap()) && !host.admits("198.51.100.8".parse().unwrap()));
-        for bad in ["192.0.2.0", "192.0.2.0/33", "x/8", "::/129", "10.0.0.0/a"] {
+        for bad in ["192.0.2.0", "192.0.2.0/33", "10.0.0.0/40", "x/8", "::/129", "10.0.0.0/a"] {
             assert!(matches!(Cidr::parse(bad), Err(ProbeError::BadCidr { .. })), "{bad}");
         }
+        // The error names the value and the flag (what `aite probe` prints before exiting 2).
+        let e = Cidr::parse("10.0.0.0/40").unwrap_err().to_string();
+        assert!(e.contains("\"10.0.0.0/40\"") && e.contains("--allow-network"), "{e}");
     }
 
     #[test]
