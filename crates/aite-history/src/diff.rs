@@ -3,12 +3,13 @@
 //! deltas with a bootstrap interval from the raw samples, and new and fixed findings.
 //!
 //! A finding is followed from run to run by its rule, its subject and its key (the account,
-//! certificate subject, component and vulnerability, directive the scan named; none where the
-//! rule reports at most one finding per subject), never by its message, whose wording and
-//! figures may change between aite releases. The message tells findings apart only where
-//! nothing else does: two findings of one run with the same rule, subject and key, and every
-//! finding when either run was recorded by an aite that did not record keys (then a note says
-//! so, since a reworded message shows there as one fixed and one new finding).
+//! certificate subject, key fingerprint, component and vulnerability, directive the scan named;
+//! none where the rule reports at most one finding per subject), never by its message, whose
+//! wording and figures may change between aite releases. Findings that share all three are
+//! counted: n before and m after are min(n, m) unchanged and |n − m| new or fixed (those whose
+//! message the other run lacks are the ones listed). The message joins the identity only when
+//! either run was recorded by an aite that did not record keys (then a note says so, since a
+//! reworded message shows there as one fixed and one new finding).
 
 use crate::model::{Finding, FindingKey, FindingSuite, Input, MetricValue, RunId, RunSummary, Verdict};
 use crate::stats::{bootstrap_percentile_difference, two_proportion_z, BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED};
@@ -417,8 +418,8 @@ fn latency_delta(
     d
 }
 
-/// What follows a finding from run to run: rule, subject and key, or the message where that
-/// does not tell it apart (see the module); `by_message`: every finding by its message.
+/// What follows a finding from run to run: rule, subject and key (see the module);
+/// `by_message`: every finding by its message too.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Identity {
     suite: FindingSuite,
@@ -428,9 +429,8 @@ struct Identity {
     message: Option<String>,
 }
 
-/// The identity of each of one run's findings, in order.
-fn identities(findings: &[Finding], by_message: bool) -> Vec<Identity> {
-    let base = |f: &Finding| Identity {
+fn identity(f: &Finding, by_message: bool) -> Identity {
+    Identity {
         suite: f.suite,
         rule: f.rule.clone(),
         subject: f.subject.clone(),
@@ -439,34 +439,48 @@ fn identities(findings: &[Finding], by_message: bool) -> Vec<Identity> {
             _ => None,
         },
         message: by_message.then(|| f.message.clone()),
-    };
-    let mut count: HashMap<Identity, usize> = HashMap::new();
-    for f in findings {
-        *count.entry(base(f)).or_default() += 1;
     }
-    findings
-        .iter()
-        .map(|f| {
-            let id = base(f);
-            // Two findings nothing else tells apart: their messages do.
-            if count[&id] > 1 {
-                Identity { message: Some(f.message.clone()), ..id }
-            } else {
-                id
+}
+
+/// Which findings of `a` and of `b` have their counterpart in the other run. Findings of one
+/// identity are counted, not merged: n in `a` and m in `b` pair min(n, m) of them, those with
+/// the same message first (so the unpaired ones are those whose message the other run lacks),
+/// and leave |n − m| unpaired.
+fn paired(a: &[Finding], b: &[Finding], by_message: bool) -> (Vec<bool>, Vec<bool>) {
+    let mut groups: HashMap<Identity, (Vec<usize>, Vec<usize>)> = HashMap::new();
+    for (i, f) in a.iter().enumerate() {
+        groups.entry(identity(f, by_message)).or_default().0.push(i);
+    }
+    for (j, f) in b.iter().enumerate() {
+        groups.entry(identity(f, by_message)).or_default().1.push(j);
+    }
+    let (mut in_a, mut in_b) = (vec![false; a.len()], vec![false; b.len()]);
+    for (xs, ys) in groups.values() {
+        let mut by_text: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &j in ys.iter().rev() {
+            by_text.entry(b[j].message.as_str()).or_default().push(j);
+        }
+        for &i in xs {
+            if let Some(j) = by_text.get_mut(a[i].message.as_str()).and_then(Vec::pop) {
+                (in_a[i], in_b[j]) = (true, true);
             }
-        })
-        .collect()
+        }
+        let rest_a: Vec<usize> = xs.iter().copied().filter(|&i| !in_a[i]).collect();
+        let rest_b: Vec<usize> = ys.iter().copied().filter(|&j| !in_b[j]).collect();
+        for (i, j) in rest_a.into_iter().zip(rest_b) {
+            (in_a[i], in_b[j]) = (true, true);
+        }
+    }
+    (in_a, in_b)
 }
 
 fn findings_diff(a: &[Finding], b: &[Finding], rules_a: &BTreeMap<String, String>, rules_b: &BTreeMap<String, String>, by_message: bool) -> FindingsDiff {
-    let (ia, ib) = (identities(a, by_message), identities(b, by_message));
-    let (ka, kb): (BTreeSet<&Identity>, BTreeSet<&Identity>) = (ia.iter().collect(), ib.iter().collect());
-    let mut out = FindingsDiff { unchanged: ka.intersection(&kb).count(), ..Default::default() };
-    let mut seen = BTreeSet::new();
-    for (f, _) in b.iter().zip(&ib).filter(|(_, id)| !ka.contains(id) && seen.insert(*id)) {
+    let (in_a, in_b) = paired(a, b, by_message);
+    let mut out = FindingsDiff { unchanged: in_b.iter().filter(|&&p| p).count(), ..Default::default() };
+    for (f, _) in b.iter().zip(&in_b).filter(|(_, &p)| !p) {
         out.new.push(FindingChange { finding: f.clone(), rule_status_other_run: rules_a.get(&f.rule).cloned() });
     }
-    for (f, _) in a.iter().zip(&ia).filter(|(_, id)| !kb.contains(id) && seen.insert(*id)) {
+    for (f, _) in a.iter().zip(&in_a).filter(|(_, &p)| !p) {
         let status = rules_b.get(&f.rule).cloned();
         let examined = matches!(status.as_deref(), Some("pass" | "fail"));
         let change = FindingChange { finding: f.clone(), rule_status_other_run: status };
@@ -477,4 +491,64 @@ fn findings_diff(a: &[Finding], b: &[Finding], rules_a: &BTreeMap<String, String
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CAMD: &str = "usr/bin/camd holds an unencrypted rsa private key: every device built from this image shares it";
+    /// The fingerprints aite-security gives its three RSA fixture keys (keys.rs tests).
+    const K: [&str; 3] = [
+        "sha256:e6b31eb35534d05f742e5e93ebf639c823b5ba6e02e50137304ecbf1f70d07d8",
+        "sha256:e34ea7e938f8b491320085f59f6ac83cfdeeacfc693173d93e209946648636d6",
+        "sha256:3c248992aad1c92898438752fc92c43d3b07f8d94e4daefa5e799b83f6a3150a",
+    ];
+
+    fn finding(message: &str, key: FindingKey) -> Finding {
+        Finding { suite: FindingSuite::Security, rule: "AITE-KEY-PRIVATE".into(), subject: "usr/bin/camd".into(), severity: "high".into(), message: message.into(), key }
+    }
+
+    fn keyed(keys: &[usize]) -> Vec<Finding> {
+        keys.iter().map(|&i| finding(CAMD, FindingKey::Named(K[i].into()))).collect()
+    }
+
+    /// (new, fixed, unchanged), the rule examined in both runs.
+    fn counts(a: &[Finding], b: &[Finding], by_message: bool) -> (Vec<String>, Vec<String>, usize) {
+        let rules: BTreeMap<String, String> = [("AITE-KEY-PRIVATE".to_string(), "fail".to_string())].into();
+        let d = findings_diff(a, b, &rules, &rules, by_message);
+        assert!(d.not_reexamined.is_empty(), "{d:?}");
+        let show = |c: &[FindingChange]| c.iter().map(|c| format!("{:?} {}", c.finding.key, c.finding.message)).collect();
+        (show(&d.new), show(&d.fixed), d.unchanged)
+    }
+
+    #[test]
+    fn keys_of_one_algorithm_in_one_file_are_followed_by_fingerprint() {
+        let named = |i: usize| vec![format!("{:?} {CAMD}", FindingKey::Named(K[i].into()))];
+        // A third RSA key compiled into the program: one new.
+        assert_eq!(counts(&keyed(&[0, 1]), &keyed(&[0, 1, 2]), false), (named(2), vec![], 2));
+        // The same keys in another order (another build): no change.
+        assert_eq!(counts(&keyed(&[0, 1, 2]), &keyed(&[2, 0, 1]), false), (vec![], vec![], 3));
+        // One key, then two of the same algorithm: one new, none fixed.
+        assert_eq!(counts(&keyed(&[0]), &keyed(&[0, 1]), false), (named(1), vec![], 1));
+        assert_eq!(counts(&keyed(&[0, 1]), &keyed(&[1]), false), (vec![], named(0), 1));
+    }
+
+    /// n copies of one identity before and m after: |n − m| new or fixed, never merged.
+    #[test]
+    fn findings_nothing_tells_apart_are_counted() {
+        let same = |n: usize, key: FindingKey| vec![finding(CAMD, key); n];
+        let one_line = |key: FindingKey| vec![format!("{key:?} {CAMD}")];
+        for (key, by_message) in [(FindingKey::Subject, false), (FindingKey::Named(K[0].into()), false), (FindingKey::NotRecorded, true)] {
+            assert_eq!(counts(&same(1, key.clone()), &same(2, key.clone()), by_message), (one_line(key.clone()), vec![], 1), "{key:?}");
+            assert_eq!(counts(&same(2, key.clone()), &same(3, key.clone()), by_message), (one_line(key.clone()), vec![], 2), "{key:?}");
+            assert_eq!(counts(&same(3, key.clone()), &same(1, key.clone()), by_message), (vec![], [one_line(key.clone()), one_line(key.clone())].concat(), 1), "{key:?}");
+            assert_eq!(counts(&same(2, key.clone()), &same(2, key.clone()), by_message), (vec![], vec![], 2), "{key:?}");
+        }
+        // Of two findings one identity, the one listed fixed is the one whose message is gone;
+        // a lone finding reworded is the same finding.
+        let (x, y) = (finding("web.key: rsa 1024 bits", FindingKey::Subject), finding("web.key: dsa 1024 bits", FindingKey::Subject));
+        assert_eq!(counts(&[x.clone(), y.clone()], &[y.clone()], false), (vec![], vec![format!("Subject {}", x.message)], 1));
+        assert_eq!(counts(&[x], &[y], false), (vec![], vec![], 1));
+    }
 }
