@@ -948,8 +948,20 @@ fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutpu
                     anyhow::bail!("[target].{key} {}: no such file", p.display());
                 }
             }
-            let pipeline = super::ocr::pipeline_on(spec.clone(), &rdet, &rrec, rcls.as_deref(), r.engine, plan.threads.max(1)).context("cannot build the reference OCR pipeline")?;
-            OcrReference::Pipeline(pipeline, (format!("{} on {}", rrec.display(), r.engine.name()), format!("{} on {}", rec.display(), plan.engine.name())))
+            // A reference on the same engine with the same files is the deployed pipeline: agreeing
+            // with it examines nothing.
+            let same = |a: Option<&Path>, b: Option<&Path>| -> Result<bool> {
+                Ok(match (a, b) {
+                    (Some(a), Some(b)) => model_artifacts(a, "")?.iter().map(|x| &x.sha256).eq(model_artifacts(b, "")?.iter().map(|x| &x.sha256)),
+                    (a, b) => a.is_none() && b.is_none(),
+                })
+            };
+            if r.engine == plan.engine && same(Some(&rdet), Some(&det))? && same(Some(&rrec), Some(&rec))? && same(rcls.as_deref(), plan.ocr.cls.as_deref())? {
+                OcrReference::NotRun(format!("the reference is the deployed pipeline (same engine, same files): declare a different engine or model ([target].reference_engine, reference_model, reference_rec or reference_cls; both are {} on {})", rrec.display(), r.engine.name()))
+            } else {
+                let pipeline = super::ocr::pipeline_on(spec.clone(), &rdet, &rrec, rcls.as_deref(), r.engine, plan.threads.max(1)).context("cannot build the reference OCR pipeline")?;
+                OcrReference::Pipeline(pipeline, (format!("{} on {}", rrec.display(), r.engine.name()), format!("{} on {}", rec.display(), plan.engine.name())))
+            }
         }
         _ => OcrReference::NotRun("no reference pipeline declared in aite.toml: [target].reference_engine, reference_model (its text detector), reference_rec or reference_cls declares one".into()),
     };
