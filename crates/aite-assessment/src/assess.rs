@@ -280,7 +280,7 @@ fn assess_one(r: &Requirement, results: &Value) -> RequirementResult {
 fn decide_worst_case(r: &Requirement, results: &Value) -> Option<Outcome> {
     let norm = r.metric.strip_prefix("suites.attack_worst_case.")?.split('.').next()?;
     let suite = results.pointer("/suites/attack_worst_case").filter(|s| s.is_object() && s.get("status").is_none())?;
-    let w = match crate::worst_case::select(suite, norm, r.epsilon) {
+    let w = match crate::worst_case::select(suite, |name| results.pointer("/suites")?.get(name), norm, r.epsilon) {
         Ok(w) => w,
         Err(why) => {
             let mut o = Outcome::new(Verdict::NotTested { why }, "no worst case of the requirement's threat model");

@@ -21,7 +21,7 @@ fn attack(robust: Value) -> Value {
 fn every_shipped_profile_judges_spsa_and_the_worst_case_at_the_square_threshold() {
     for name in aite_assessment::profile::shipped_names() {
         let p = shipped(name).unwrap();
-        assert_eq!(p.version, "0.3.0", "{name}");
+        assert_eq!(p.version, "0.4.0", "{name}");
         let find = |id: &str| p.requirements.iter().find(|r| r.id == id).unwrap_or_else(|| panic!("{name}: {id} missing"));
         let (square, spsa, worst) = (find("ROB-SQUARE"), find("ROB-SPSA"), find("ROB-WORST-CASE"));
         assert_eq!(spsa.metric, "suites.attack_spsa_linf.robust_accuracy");
@@ -153,4 +153,34 @@ fn epsilon_is_only_for_worst_case_requirements_and_must_be_a_radius() {
     assert!(e.contains("lab-w.toml:11: epsilon `8/0` is not a positive number or `K/255`"), "{e}");
     let p = aite_assessment::check("lab-w.toml", &text("suites.attack_worst_case.linf.robust_accuracy", "\"8/255\""), None).unwrap();
     assert_eq!(p.requirements[0].epsilon, Some(8.0 / 255.0));
+}
+
+/// Review finding: an older package's per-norm record carries the first attack's epsilon for
+/// every attack. Square at 8/255 and SPSA at 2/255 recorded as "linf 8/255" (30 of 40 robust)
+/// must not pass a requirement at 8/255: its radius is unknown, NOT_TESTED naming each attack's.
+/// Both at 8/255 (each `settings.epsilon`), the record is that threat model and is judged.
+#[test]
+fn an_older_worst_case_mixing_radii_is_not_a_threat_model() {
+    let (two, eight) = (2.0_f32 / 255.0, 8.0_f32 / 255.0);
+    let older = |spsa_eps: f32| {
+        json!({ "status": "complete", "suites": {
+            "attack_square_linf": { "settings": { "kind": "square-linf", "epsilon": eight }, "robust_accuracy": proportion(36, 40) },
+            "attack_spsa_linf": { "settings": { "kind": "spsa-linf", "epsilon": spsa_eps }, "robust_accuracy": proportion(30, 40) },
+            "attack_worst_case": { "linf": { "status": "measured", "attacks": ["square-linf", "spsa-linf"], "epsilon": eight, "robust_accuracy": proportion(30, 40) } }
+        } })
+    };
+    let at_eight = |results: &Value| assess(&worst_case_profile(Some("\"8/255\"")), results).requirements.remove(0);
+    let r = at_eight(&older(two));
+    let Verdict::NotTested { why } = r.verdict else { panic!("a mixed-radius record judged at 8/255: {:?} {}", r.verdict, r.note) };
+    assert_eq!(why, "no worst case at linf 8/255: recorded: linf (epsilon unknown) (square-linf, spsa-linf; an older record gives its first attack's epsilon for all; the attacks' own: square-linf 8/255, spsa-linf 2/255)");
+    // An attack's suite without settings: nothing shows it ran at the record's radius.
+    let mut bare = older(eight);
+    bare["suites"]["attack_spsa_linf"].as_object_mut().unwrap().remove("settings");
+    let Verdict::NotTested { why } = at_eight(&bare).verdict else { panic!("judged without SPSA's epsilon") };
+    assert!(why.ends_with("the attacks' own: square-linf 8/255, spsa-linf not recorded)"), "{why}");
+    // Both at 8/255: 30/40 = 0.75, Wilson 95% [0.598, 0.858] wholly above 0.5, PASS at that radius.
+    let r = at_eight(&older(eight));
+    assert_eq!(r.verdict, Verdict::Pass, "{}", r.note);
+    assert!(r.note.contains("threat model linf 8/255"), "{}", r.note);
+    assert!(r.evidence.contains(&"/suites/attack_worst_case/linf/robust_accuracy".to_string()), "{:?}", r.evidence);
 }

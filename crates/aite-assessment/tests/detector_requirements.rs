@@ -20,7 +20,7 @@ fn sweep(rpc: Value, status: &str) -> Value {
 fn every_shipped_profile_has_the_detector_requirements() {
     for name in aite_assessment::profile::shipped_names() {
         let p = shipped(name).unwrap();
-        assert_eq!(p.version, "0.3.0", "{name}");
+        assert_eq!(p.version, "0.4.0", "{name}");
         for id in ["ROB-DET-AP", "ROB-DET-RPC"] {
             assert!(p.requirements.iter().any(|r| r.id == id), "{name} lacks {id}");
         }

@@ -217,7 +217,7 @@ fn metrics(results: &Value, files: &BTreeMap<String, String>) -> Vec<Metric> {
         }
         if name == "attack_worst_case" {
             // One per threat model: a worst case at another radius is another metric.
-            for w in aite_assessment::worst_case::recorded(suite) {
+            for w in aite_assessment::worst_case::recorded(suite, |name| suites.get(name)) {
                 if let Some(p) = w.record.get("robust_accuracy").and_then(proportion) {
                     out.push(Metric { name: format!("{name}[{}].robust_accuracy", w.threat_model()), value: p });
                 }
@@ -310,7 +310,15 @@ mod tests {
             })
             .collect();
         assert_eq!(names, [("attack_worst_case[linf 2/255].robust_accuracy".to_string(), 34), ("attack_worst_case[l2 0.5].robust_accuracy".to_string(), 20)]);
-        let older = serde_json::json!({ "suites": { "attack_worst_case": { "linf": { "attacks": ["square-linf", "spsa-linf"], "epsilon": 8.0 / 255.0, "robust_accuracy": p(30) } } } });
-        assert_eq!(metrics(&older, &BTreeMap::new())[0].name, "attack_worst_case[linf 8/255].robust_accuracy");
+        // An older per-norm record took the first attack's epsilon for all: named by that radius
+        // only when each attack's own settings say so, else without a radius.
+        let older = |spsa: f64| serde_json::json!({ "suites": {
+            "attack_square_linf": { "settings": { "epsilon": 8.0 / 255.0 } },
+            "attack_spsa_linf": { "settings": { "epsilon": spsa } },
+            "attack_worst_case": { "linf": { "attacks": ["square-linf", "spsa-linf"], "epsilon": 8.0 / 255.0, "robust_accuracy": p(30) } },
+        } });
+        let worst = |r: &serde_json::Value| metrics(r, &BTreeMap::new()).into_iter().map(|m| m.name).filter(|n| n.starts_with("attack_worst_case")).collect::<Vec<_>>();
+        assert_eq!(worst(&older(8.0 / 255.0)), ["attack_worst_case[linf 8/255].robust_accuracy"]);
+        assert_eq!(worst(&older(2.0 / 255.0)), ["attack_worst_case[linf (epsilon unknown)].robust_accuracy"]);
     }
 }

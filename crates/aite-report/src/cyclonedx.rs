@@ -62,7 +62,7 @@ fn metrics_for(p: &Package, model: &str, role: &str) -> Vec<Value> {
         if let Some(c) = p.suite("corruptions") {
             out.extend(proportion_metric("mean corruption accuracy", "every corruption and severity run", c.get("mean_corruption_accuracy")));
         }
-        for w in p.suite("attack_worst_case").map(aite_assessment::worst_case::recorded).unwrap_or_default() {
+        for w in p.suite("attack_worst_case").map(|w| aite_assessment::worst_case::recorded(w, |name| p.suite(name))).unwrap_or_default() {
             out.extend(proportion_metric("robust accuracy", &format!("worst case over {} attacks ({})", w.threat_model(), w.attacks().join(", ")), w.record.get("robust_accuracy")));
         }
         if let Some(a) = p.suite("agreement") {

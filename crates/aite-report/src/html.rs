@@ -313,7 +313,7 @@ fn robustness(p: &Package, ctx: &mut serde_json::Map<String, Value>) -> Result<(
         }
     }
     // One row per threat model (norm and epsilon): the figure, or why there is none.
-    for w in p.suite("attack_worst_case").map(aite_assessment::worst_case::recorded).unwrap_or_default() {
+    for w in p.suite("attack_worst_case").map(|w| aite_assessment::worst_case::recorded(w, |name| p.suite(name))).unwrap_or_default() {
         let robust = w.record.get("robust_accuracy").map(pct).or_else(|| w.why().map(|why| format!("not applicable: {why}"))).unwrap_or_default();
         let name = format!("worst case at {} over {} (per sample)", w.threat_model(), w.attacks().join(", "));
         attacks.push(json!({ "name": name, "samples": w.record.pointer("/robust_accuracy/trials").and_then(Value::as_u64).map_or(String::new(), |n| n.to_string()), "clean": "", "robust": robust, "success": "", "queries": "" }));

@@ -442,7 +442,7 @@ fn render_attacks(results: &Results, out: &mut String) {
     if let Some(w) = section::<serde_json::Value>(results, "attack_worst_case", out) {
         // One per threat model (norm and epsilon); not applicable with why, no figure, over
         // fewer than two attack families or different samples.
-        for g in aite_assessment::worst_case::recorded(&w) {
+        for g in aite_assessment::worst_case::recorded(&w, |name| results.suites.get(name)) {
             let key = format!("attack_worst_case[{}].robust_accuracy", g.threat_model());
             let null = serde_json::Value::Null;
             let at = if g.status() == Some("not-applicable") { g.record } else { g.record.get("robust_accuracy").unwrap_or(&null) };

@@ -60,3 +60,26 @@ fn every_threat_models_worst_case_is_shown_measured_or_not_applicable_with_why()
     let slices: Vec<&str> = bom.lines().filter_map(|l| l.trim().strip_prefix("\"slice\": \"worst case over ")).collect();
     assert_eq!(slices, ["linf 2/255 attacks (square-linf, spsa-linf)\",", "l2 0.5 attacks (square-l2, hopskipjump)\","], "{bom}");
 }
+
+/// Review finding: an older package's per-norm record gives the first attack's epsilon for all
+/// of them. Square at 8/255 with SPSA at 2/255 is not "linf 8/255": the report names no radius;
+/// with both at 8/255 it is that threat model.
+#[test]
+fn an_older_worst_case_is_labelled_by_a_radius_only_its_attacks_share() {
+    let (two, eight) = (2.0_f32 / 255.0, 8.0_f32 / 255.0);
+    let text = |spsa: f32| {
+        let mut spsa_suite = square(spsa);
+        spsa_suite["settings"]["kind"] = json!("spsa-linf");
+        let mut results = Results::new("robustness", json!({"name": "m", "engine": "tract", "engine_version": "0", "threads": 1}));
+        results.suites.insert("attack_square_linf".into(), square(eight));
+        results.suites.insert("attack_spsa_linf".into(), spsa_suite);
+        results.suites.insert("attack_worst_case".into(), json!({ "linf": { "status": "measured", "attacks": ["square-linf", "spsa-linf"], "epsilon": eight, "robust_accuracy": prop(34, 40) } }));
+        results.finish(aite_evidence::RunStatus::Complete);
+        TerminalRenderer.render(&results)
+    };
+    let mixed = text(two);
+    assert!(mixed.contains("worst case at linf (epsilon unknown) over square-linf, spsa-linf (per sample): robust accuracy 85.00%"), "{mixed}");
+    assert!(!mixed.contains("worst case at linf 8/255"), "{mixed}");
+    let same = text(eight);
+    assert!(same.contains("worst case at linf 8/255 over square-linf, spsa-linf (per sample): robust accuracy 85.00%"), "{same}");
+}

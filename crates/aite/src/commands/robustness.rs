@@ -906,7 +906,7 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
     }
     if names.contains("attack_worst_case") {
         // In the runs' attack order (the worst case lists it), not the suites' alphabetical one.
-        let recorded = aite_assessment::worst_case::recorded(&runs[0].1.suites["attack_worst_case"]);
+        let recorded = aite_assessment::worst_case::recorded(&runs[0].1.suites["attack_worst_case"], |name| runs[0].1.suites.get(name));
         let order: Vec<&str> = recorded.iter().flat_map(|w| w.attacks()).collect();
         attacks.sort_by_key(|r| order.iter().position(|n| *n == r.settings.kind.name()).unwrap_or(usize::MAX));
         if let Some(worst) = worst_case_suite(&attacks) {
