@@ -256,3 +256,61 @@ enabled = false
     let refused = suites.as_object().unwrap().values().find(|v| v["status"] == "error").unwrap_or_else(|| panic!("{suites}"));
     assert!(refused.to_string().contains("HTTP 400") && refused.to_string().contains("input mismatch"), "{refused}");
 }
+
+#[test]
+fn a_remote_sweep_stopped_by_a_dead_server_resumes_from_its_checkpoint() {
+    // Driven by the server's infer count, not by time: the server answers exactly `n`
+    // inferences, then refuses every connection until it is restarted.
+    const FRAMES: usize = 12;
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let csv = reference_dataset(dir.path(), FRAMES);
+    let sweep = |url: &str, out: &Path| {
+        run(aite()
+            .args(["robustness", "-p", "digits8", "--samples", &FRAMES.to_string(), "--no-consistency", "--corruptions", "gaussian_noise,contrast,rotation", "--severities", "1,3", "--attacks", "none", "--target", url, "-d"])
+            .arg(&csv)
+            .arg("--out")
+            .arg(out))
+    };
+    let cells = 3 * 2;
+    let infers = |s: &FakeServer| s.seen.infer_requests.load(Ordering::SeqCst);
+
+    // The uninterrupted run, on a server of its own: the clean pass, then every cell.
+    let whole = serve_model(&model, true);
+    let whole_out = dir.path().join("whole");
+    let r = sweep(&whole.url_of("digits"), &whole_out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(infers(&whole), FRAMES * (1 + cells), "the sweep's inferences");
+    let whole_res = results(&run_folder(&whole_out));
+
+    // The server dies halfway through the third cell.
+    let mut server = serve_model(&model, true);
+    let url = server.url_of("digits");
+    let out = dir.path().join("runs");
+    server.refuse_after(FRAMES * (1 + 2) + FRAMES / 2);
+    let r = sweep(&url, &out);
+    assert_eq!(r.code, 4, "the target failed: {}\n{}", r.stdout, r.stderr);
+    eprintln!("the stopped sweep said: {}", r.stderr.trim());
+    assert_eq!(infers(&server), FRAMES * 3 + FRAMES / 2);
+    let endpoint = format!("http://{}/v2/models/digits/infer", server.addr);
+    assert!(r.stderr.contains(&endpoint) && r.stderr.contains("refused") && !r.stderr.contains("panicked"), "{}", r.stderr);
+    let checkpoints: Vec<_> = std::fs::read_dir(out.join(".checkpoints")).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(checkpoints.len(), 1, "{checkpoints:?}");
+    // A header line, then the two finished cells; the half-done third is not kept.
+    let kept = std::fs::read_to_string(&checkpoints[0]).unwrap();
+    assert_eq!(kept.lines().count(), 1 + 2, "{kept}");
+
+    // Back up: the same command resumes, queries only the clean pass and the four cells left.
+    server.restart();
+    let before = infers(&server);
+    let r = sweep(&url, &out);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("resuming: 2 of {cells} cells already done")), "{}", r.stderr);
+    assert_eq!(infers(&server) - before, FRAMES * (1 + cells - 2), "the checkpointed cells were queried again");
+    let resumed = results(&run_folder(&out));
+    assert_eq!(resumed["status"], "complete", "{}", resumed["status"]);
+    let (a, b) = (&resumed["suites"]["corruptions"], &whole_res["suites"]["corruptions"]);
+    assert_eq!(a["cells"].as_array().map(Vec::len), Some(cells), "{a}");
+    assert_eq!(a, b, "the resumed sweep's figures differ from the uninterrupted run's");
+    assert!(!checkpoints[0].exists(), "the finished run removes its checkpoint");
+}

@@ -185,8 +185,10 @@ impl FakeServer {
         }
     }
 
-    /// The server comes back on the same address after [`FakeServer::kill`].
+    /// The server comes back on the same address after [`FakeServer::kill`] (or a
+    /// [`FakeServer::refuse_after`] that took effect, which it clears).
     pub fn restart(&mut self) {
+        self.state.lock().unwrap().refuse_after = None;
         let listener = (0..200)
             .find_map(|_| TcpListener::bind(self.addr).map_err(|_| std::thread::sleep(Duration::from_millis(10))).ok())
             .expect("rebind the fake server's address");
