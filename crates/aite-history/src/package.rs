@@ -108,7 +108,7 @@ pub(crate) fn read(dir: &Path) -> Result<PackageRecord, HistoryError> {
         inputs,
         assessment,
         metrics: metrics(&results, &files),
-        findings: findings(&suites),
+        findings: findings(&suites, &results_path)?,
         rules: rules(&suites),
         dir,
         manifest_sha256,
@@ -248,25 +248,42 @@ fn samples_file(results: &Value, suite: &str, files: &BTreeMap<String, String>) 
 }
 
 /// The failing findings of the static scan, then the network probe's (subject: the endpoint).
-fn findings(suites: &Value) -> Vec<Finding> {
-    FindingSuite::ALL.into_iter().flat_map(|suite| suite_findings(suites, suite)).collect()
+fn findings(suites: &Value, results_path: &Path) -> Result<Vec<Finding>, HistoryError> {
+    let mut out = vec![];
+    for suite in FindingSuite::ALL {
+        out.extend(suite_findings(suites, suite, results_path)?);
+    }
+    Ok(out)
 }
 
-fn suite_findings(suites: &Value, suite: FindingSuite) -> Vec<Finding> {
-    let Some(list) = suites.get(suite.label()).and_then(|s| s.get("findings")).and_then(Value::as_array) else { return vec![] };
-    list.iter()
-        .filter(|f| f.get("status").and_then(Value::as_str) == Some("fail"))
-        .map(|f| {
-            let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-            let path = s("path");
-            let key = match f.get("key") {
-                None => FindingKey::NotRecorded,
-                Some(Value::String(k)) if !k.is_empty() => FindingKey::Named(k.clone()),
-                Some(_) => FindingKey::Subject,
-            };
-            Finding { suite, rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message"), key }
-        })
-        .collect()
+/// A `key` that is neither a string nor `null` is an error: the diff follows findings by it,
+/// and taking it for "one finding per subject" would merge findings the scan told apart.
+fn suite_findings(suites: &Value, suite: FindingSuite, results_path: &Path) -> Result<Vec<Finding>, HistoryError> {
+    let Some(list) = suites.get(suite.label()).and_then(|s| s.get("findings")).and_then(Value::as_array) else { return Ok(vec![]) };
+    let mut out = vec![];
+    for (i, f) in list.iter().enumerate().filter(|(_, f)| f.get("status").and_then(Value::as_str) == Some("fail")) {
+        let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let path = s("path");
+        let key = match f.get("key") {
+            None => FindingKey::NotRecorded,
+            Some(Value::String(k)) if !k.is_empty() => FindingKey::Named(k.clone()),
+            Some(Value::String(_) | Value::Null) => FindingKey::Subject,
+            Some(other) => {
+                let what = match other {
+                    Value::Bool(_) => "a boolean",
+                    Value::Number(_) => "a number",
+                    Value::Array(_) => "an array",
+                    _ => "an object",
+                };
+                return Err(HistoryError::package(
+                    results_path,
+                    format!("suites.{suite}.findings[{i}] (rule `{}`, path `{path}`): `key` is {what} ({other}), not a string or null", s("rule")),
+                ));
+            }
+        };
+        out.push(Finding { suite, rule: s("rule"), subject: if path.is_empty() { crate::model::IMAGE_WIDE.to_string() } else { path }, severity: s("severity"), message: s("message"), key });
+    }
+    Ok(out)
 }
 
 /// A rule that failed on a scan that did not examine all of its subjects (the image, or
@@ -291,6 +308,28 @@ fn rules(suites: &Value) -> Vec<(FindingSuite, String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A `key` that is a number or an object is refused, naming the file and the finding; a
+    /// string, `null` and no field are read as the key, one finding per subject, not recorded.
+    #[test]
+    fn a_key_that_is_not_a_string_or_null_is_an_error_naming_the_finding() {
+        let path = Path::new("/runs/rel-b/results.json");
+        let suites = |key: Option<Value>| {
+            let mut f = serde_json::json!({ "rule": "AITE-KEY-PRIVATE", "status": "fail", "path": "usr/bin/camd", "message": "m", "severity": "high" });
+            if let Some(k) = key {
+                f["key"] = k;
+            }
+            serde_json::json!({ "security": { "findings": [{ "rule": "AITE-FS-SETUID", "status": "pass" }, f] } })
+        };
+        for (key, what) in [(serde_json::json!(7), "a number (7)"), (serde_json::json!({ "sha256": "ab" }), "an object ({\"sha256\":\"ab\"})")] {
+            let e = findings(&suites(Some(key)), path).unwrap_err().to_string();
+            assert_eq!(e, format!("evidence package /runs/rel-b/results.json: suites.security.findings[1] (rule `AITE-KEY-PRIVATE`, path `usr/bin/camd`): `key` is {what}, not a string or null"));
+        }
+        let key = |k: Option<Value>| findings(&suites(k), path).unwrap()[0].key.clone();
+        assert_eq!(key(Some(serde_json::json!("sha256:ab"))), FindingKey::Named("sha256:ab".into()));
+        assert_eq!(key(Some(Value::Null)), FindingKey::Subject);
+        assert_eq!(key(None), FindingKey::NotRecorded);
+    }
 
     /// A worst case per threat model is its own metric: two radii of one norm are never one
     /// series to diff, and an older package's per-norm record is named the same way.
