@@ -501,13 +501,13 @@ fn table(title: &str, rules: &Rules) {
 }
 
 fn full_probe(cam: &Camera) -> (serde_json::Value, f64, Run) {
-    let (net, secs, r, _) = full_probe_assessed(cam);
+    let (net, secs, r, _, _) = full_probe_assessed(cam);
     (net, secs, r)
 }
 
 /// The full-port probe, and the package assessed with the shipped ai-camera profile:
-/// `(suites.network, wall seconds, the probe's run, requirement id -> verdict)`.
-fn full_probe_assessed(cam: &Camera) -> (serde_json::Value, f64, Run, std::collections::BTreeMap<String, String>) {
+/// `(suites.network, wall seconds, the probe's run, requirement id -> verdict, findings.sarif)`.
+fn full_probe_assessed(cam: &Camera) -> (serde_json::Value, f64, Run, std::collections::BTreeMap<String, String>, serde_json::Value) {
     let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
     // A budget of 15 min (default 2 min) only bounds a hang: up to four cameras are probed at
@@ -518,13 +518,14 @@ fn full_probe_assessed(cam: &Camera) -> (serde_json::Value, f64, Run, std::colle
     let a = run(aite().arg("assess").arg(&folder).args(["--profile", "ai-camera", "--json"]));
     let assessment: serde_json::Value = serde_json::from_str(&a.stdout).unwrap_or_else(|e| panic!("aite assess --json: {e}: {}\n{}", a.stdout, a.stderr));
     let verdicts = assessment["requirements"].as_array().unwrap().iter().map(|q| (q["id"].as_str().unwrap().to_string(), q["verdict"].as_str().unwrap().to_string())).collect();
-    (results(&folder)["suites"]["network"].clone(), secs, r, verdicts)
+    let sarif = serde_json::from_slice(&std::fs::read(folder.join("findings.sarif")).unwrap_or_else(|e| panic!("{}: {e}", folder.join("findings.sarif").display()))).unwrap_or_else(|e| panic!("findings.sarif: {e}"));
+    (results(&folder)["suites"]["network"].clone(), secs, r, verdicts, sarif)
 }
 
 #[test]
 fn vulnerable_camera_reports_each_planted_weakness() {
     let Some(cam) = camera(Twin::Vulnerable) else { return };
-    let (net, secs, r, verdicts) = full_probe_assessed(&cam);
+    let (net, secs, r, verdicts, sarif) = full_probe_assessed(&cam);
     eprintln!("full-port probe of the vulnerable camera: {secs:.1} s wall (aite says {:.1} s), exit {}", net["seconds"].as_f64().unwrap_or(0.0), r.code);
     let rules: Rules = net["rules"].as_array().unwrap().clone();
     table("vulnerable camera", &rules);
@@ -549,6 +550,8 @@ fn vulnerable_camera_reports_each_planted_weakness() {
         "AITE-NET-SSH-WEAK-ALGORITHM",
         "AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL",
         "AITE-NET-HTTP-DEFAULT-CREDENTIAL",
+        "AITE-NET-HTTP-UNAUTHENTICATED",
+        "AITE-NET-HTTP-SERVER-BANNER",
         "AITE-NET-RTSP-UNAUTHENTICATED",
         "AITE-NET-RTSP-DEFAULT-CREDENTIAL",
         "AITE-NET-OIP-UNAUTHENTICATED",
@@ -570,6 +573,45 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     }
     for port in [22, 23, 8080, 8081, 8443] {
         assert!(failing("AITE-NET-UNDECLARED-PORT", &format!("127.0.0.1:{port}/")), "undeclared {port}");
+    }
+    // The anonymous GET /: camera.py's ONVIF port serves the web page (200) and names Python's
+    // version; lighttpd (80 Basic, 8081 Digest) asks for credentials (401) and, without
+    // server.tag, names its own ("lighttpd/1.4.69" on Debian 12).
+    let on = |id: &str, port: u16| findings.iter().filter(|f| f["rule"] == id && f["status"] == "fail" && f["path"].as_str().unwrap_or("").starts_with(&format!("127.0.0.1:{port}/"))).cloned().collect::<Vec<_>>();
+    let page = on("AITE-NET-HTTP-UNAUTHENTICATED", 8000);
+    assert_eq!((page.len(), page[0]["key"].as_str(), page[0]["message"].as_str()), (1, Some("/"), Some("GET / answers 200 without credentials")), "{page:?}");
+    for port in [80, 8081] {
+        assert!(on("AITE-NET-HTTP-UNAUTHENTICATED", port).is_empty(), "{port} answers 401: {findings:?}");
+        let banner = on("AITE-NET-HTTP-SERVER-BANNER", port);
+        assert!(banner.len() == 1 && banner[0]["excerpt"].as_str().unwrap_or("").starts_with("Server: lighttpd/1."), "{port}: {banner:?}");
+    }
+    let banner = on("AITE-NET-HTTP-SERVER-BANNER", 8000);
+    assert!(banner.len() == 1 && banner[0]["excerpt"].as_str().unwrap_or("").starts_with("Server: aite-camera-onvif Python/3."), "8000: {banner:?}");
+    eprintln!("HTTP page and banner findings: {}", findings.iter().filter(|f| f["status"] == "fail" && f["rule"].as_str().unwrap_or("").starts_with("AITE-NET-HTTP-")).map(|f| format!("{} {} {}", f["rule"].as_str().unwrap_or(""), f["path"].as_str().unwrap_or(""), f["message"].as_str().unwrap_or(""))).collect::<Vec<_>>().join("; "));
+    // Each planted weakness carries its rule's clauses, in results.json and in findings.sarif.
+    let sarif_results = sarif["runs"][0]["results"].as_array().unwrap();
+    for (id, port, clauses) in [
+        ("AITE-NET-TELNET", 23, &["ETSI EN 303 645 5.6-1", "ETSI EN 303 645 5.5-1", "EN 18031-1 GEC-2"][..]),
+        ("AITE-NET-TELNET-DEFAULT-CREDENTIAL", 23, &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-5"]),
+        ("AITE-NET-HTTP-DEFAULT-CREDENTIAL", 80, &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-5"]),
+        ("AITE-NET-SSH-PASSWORD-DEFAULT-CREDENTIAL", 22, &["ETSI EN 303 645 5.1-1", "EN 18031-1 AUM-5"]),
+        ("AITE-NET-TLS-LEGACY-VERSION", 443, &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1", "EN 18031-1 CRY-1"]),
+        ("AITE-NET-TLS-KEY-WEAK", 443, &["EN 18031-1 CCK-1", "EN 18031-1 CRY-1", "ETSI EN 303 645 5.5-1"]),
+        ("AITE-NET-TLS-WEAK-CIPHER", 8443, &["ETSI EN 303 645 5.5-1", "EN 18031-1 SCM-1", "EN 18031-1 CRY-1"]),
+        ("AITE-NET-HTTP-UNAUTHENTICATED", 8000, &["ETSI EN 303 645 5.5-5", "EN 18031-1 ACM-1", "EN 18031-1 AUM-1-1"]),
+        ("AITE-NET-HTTP-SERVER-BANNER", 80, &["ETSI EN 303 645 5.6-2"]),
+    ] {
+        let subject = format!("127.0.0.1:{port}/tcp");
+        let ours = on(id, port);
+        assert!(!ours.is_empty(), "{id} on {port}");
+        for f in &ours {
+            assert_eq!(f["clauses"], serde_json::json!(clauses), "results.json {id} on {port}: {f}");
+        }
+        let in_sarif: Vec<&serde_json::Value> = sarif_results.iter().filter(|x| x["ruleId"] == id && x["kind"] == "fail" && x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == subject.as_str()).collect();
+        assert_eq!(in_sarif.len(), ours.len(), "findings.sarif {id} on {port}: {sarif_results:?}");
+        for x in in_sarif {
+            assert_eq!(x["properties"]["clauses"], serde_json::json!(clauses), "findings.sarif {id} on {port}: {x}");
+        }
     }
     // Every credential try is in the evidence with its service, user and outcome; no password unless asked.
     let attempts = net["attempts"].as_array().unwrap();
@@ -648,7 +690,7 @@ fn vulnerable_camera_reports_each_planted_weakness() {
     assert!(attempts.iter().all(|a| a.get("password").is_none()), "{attempts:?}");
     assert!(!r.stdout.contains("admin:admin") && !r.stderr.contains("admin:admin"));
     // The ai-camera profile's network requirements get real verdicts from the package.
-    for id in ["SEC-NET-TELNET", "SEC-NET-HTTP-DEFAULT-CREDENTIAL", "SEC-NET-RTSP-DEFAULT-CREDENTIAL", "SEC-NET-OIP-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL"] {
+    for id in ["SEC-NET-TELNET", "SEC-NET-HTTP-DEFAULT-CREDENTIAL", "SEC-NET-HTTP-UNAUTHENTICATED", "SEC-NET-HTTP-SERVER-BANNER", "SEC-NET-RTSP-DEFAULT-CREDENTIAL", "SEC-NET-OIP-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL"] {
         assert_eq!(verdicts.get(id).map(String::as_str), Some("FAIL"), "{id}: {verdicts:?}");
     }
 }
@@ -656,7 +698,7 @@ fn vulnerable_camera_reports_each_planted_weakness() {
 #[test]
 fn hardened_camera_reports_no_failing_finding() {
     let Some(cam) = camera(Twin::Hardened) else { return };
-    let (net, secs, r, verdicts) = full_probe_assessed(&cam);
+    let (net, secs, r, verdicts, _) = full_probe_assessed(&cam);
     eprintln!("full-port probe of the hardened camera: {secs:.1} s wall, exit {}", r.code);
     let rules: Rules = net["rules"].as_array().unwrap().clone();
     table("hardened camera", &rules);
@@ -666,7 +708,7 @@ fn hardened_camera_reports_no_failing_finding() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     // Nothing passes by default: the rules with subjects on this device were examined.
     let (rtsp, oip) = (real_rtsp(&cam), real_oip(&cam));
-    for id in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"].into_iter().filter(|id| (rtsp || !id.starts_with("AITE-NET-RTSP-")) && (oip || !id.starts_with("AITE-NET-OIP-"))) {
+    for id in ["AITE-NET-UNDECLARED-PORT", "AITE-NET-TELNET", "AITE-NET-TLS-LEGACY-VERSION", "AITE-NET-TLS-WEAK-CIPHER", "AITE-NET-TLS-KEY-WEAK", "AITE-NET-TLS-CERT-SELF-SIGNED", "AITE-NET-TLS-CERT-EXPIRED", "AITE-NET-SSH-WEAK-ALGORITHM", "AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-UNAUTHENTICATED", "AITE-NET-HTTP-SERVER-BANNER", "AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"].into_iter().filter(|id| (rtsp || !id.starts_with("AITE-NET-RTSP-")) && (oip || !id.starts_with("AITE-NET-OIP-"))) {
         assert_eq!(status(&rules, id), "pass", "{id}: {}", rule(&rules, id));
         assert!(rule(&rules, id)["examined"].as_u64().unwrap() > 0, "{id}");
     }
@@ -676,7 +718,7 @@ fn hardened_camera_reports_no_failing_finding() {
     }
     let net_verdicts: Vec<(&String, &String)> = verdicts.iter().filter(|(id, _)| id.starts_with("SEC-NET-")).collect();
     assert!(net_verdicts.iter().all(|(_, v)| v.as_str() != "FAIL"), "{net_verdicts:?}");
-    for id in ["SEC-NET-TELNET", "SEC-NET-HTTP-DEFAULT-CREDENTIAL", "SEC-NET-RTSP-DEFAULT-CREDENTIAL", "SEC-NET-OIP-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL", "SEC-NET-TLS-LEGACY-VERSION"] {
+    for id in ["SEC-NET-TELNET", "SEC-NET-HTTP-DEFAULT-CREDENTIAL", "SEC-NET-HTTP-UNAUTHENTICATED", "SEC-NET-HTTP-SERVER-BANNER", "SEC-NET-RTSP-DEFAULT-CREDENTIAL", "SEC-NET-OIP-UNAUTHENTICATED", "SEC-NET-ONVIF", "SEC-NET-ONVIF-DEFAULT-CREDENTIAL", "SEC-NET-TLS-LEGACY-VERSION"] {
         assert_eq!(verdicts.get(id).map(String::as_str), Some("PASS"), "{id}: {verdicts:?}");
     }
     eprintln!("hardened camera, ai-camera profile: {net_verdicts:?}");
@@ -702,7 +744,7 @@ fn hardened_camera_reports_no_failing_finding() {
 /// GStreamer's RTSP ports answer `GET /` with their tunnel's 503: each HTTP check lists the port
 /// as not applicable (typed cause, the status), and never counts it as examined.
 fn tunnel_ports_list_the_http_checks(rules: &Rules, ports: &[u16]) {
-    for id in ["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
+    for id in ["AITE-NET-HTTP-DEFAULT-CREDENTIAL", "AITE-NET-HTTP-UNAUTHENTICATED", "AITE-NET-HTTP-SERVER-BANNER", "AITE-NET-OIP-UNAUTHENTICATED", "AITE-NET-OIP-REPOSITORY-UNAUTHENTICATED", "AITE-NET-OIP-MALFORMED-INPUT", "AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
         let r = rule(rules, id);
         let listed: Vec<&serde_json::Value> = r["not_applicable"].as_array().map(|a| a.iter().collect()).unwrap_or_default();
         for port in ports {

@@ -13,6 +13,11 @@ GetSystemDateAndTime (to anyone), GetDeviceInformation / GetUsers with WS-Securi
 (with input validation: malformed input is a 400) and the repository index. The OIP
 load/unload routes exist and refuse to act (the probe must never call them: a call
 is logged to stderr and answered 500).
+
+The HTTP responders' Server header: the vulnerable modes (open) keep http.server's default,
+which names Python's version ("aite-camera-onvif Python/3.11.2"); the hardened ones (token,
+basic) send their name only. The vulnerable ONVIF port also serves the camera's web page at
+GET / without credentials (cameras commonly carry both on one port); the hardened one 404s.
 """
 import base64, datetime, hashlib, http.server, json, os, re, socket, socketserver, sys, threading
 
@@ -118,7 +123,14 @@ def token_ok(body, user, password):
     return p.group(1) == want
 
 
-class OnvifHandler(http.server.BaseHTTPRequestHandler):
+class VersionByMode:
+    """The hardened modes name no version in their Server header."""
+
+    def version_string(self):
+        return super().version_string() if self.mode == "open" else self.server_version
+
+
+class OnvifHandler(VersionByMode, http.server.BaseHTTPRequestHandler):
     mode, user, password = "open", "", ""
     server_version = "aite-camera-onvif"
 
@@ -134,6 +146,8 @@ class OnvifHandler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
+        if self.mode == "open" and self.path == "/":
+            return self.send(200, "<html><body>camera: live view, settings</body></html>\n", "text/html")
         self.send(404, "not found", "text/plain")
 
     def do_POST(self):
@@ -165,7 +179,7 @@ MODEL = {"name": "digits", "versions": ["1"], "platform": "onnx", "inputs": [{"n
 DTYPES = {"FP32": 4, "FP16": 2, "INT64": 8, "INT32": 4, "UINT8": 1, "BOOL": 1}
 
 
-class OipHandler(http.server.BaseHTTPRequestHandler):
+class OipHandler(VersionByMode, http.server.BaseHTTPRequestHandler):
     mode, user, password = "open", "", ""
     server_version = "aite-camera-oip"
     protocol_version = "HTTP/1.1"
