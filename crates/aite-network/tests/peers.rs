@@ -31,23 +31,62 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Start `server(port)` on a free port and wait until it listens (60 s only bound a hang). The
-/// port is released before the server binds it, so another test's socket may take it meanwhile:
-/// a server that exits before listening is started again on another port, up to five times.
-fn listening(name: &str, server: impl Fn(u16) -> Command) -> (Server, u16) {
-    for _ in 0..5 {
-        let port = free_port();
-        let mut child = Server(server(port).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name}: {e}")));
+/// What shows that the listener on the port is the server we started, not another test's socket
+/// that took the released port first (a connect alone cannot tell them apart).
+enum Ours {
+    /// A line the server prints on stdout: openssl s_server's `ACCEPT` once it listens, tls.py's
+    /// `About to handshake...` once it accepted a connection.
+    Prints(&'static str),
+    /// How the server greets a connection: an SSH server's banner.
+    Greets(&'static str),
+}
+
+/// Start `server(port)` on a free port and wait until it listens and shows it is `ours` (60 s
+/// only bound a hang). The port is released before the server binds it, so another test's socket
+/// may take it meanwhile: a server that exits before listening is started again on another port,
+/// up to five times; a connect that reached someone else's socket is not taken as ours.
+fn listening(name: &str, ours: Ours, server: impl Fn(u16) -> Command) -> (Server, u16) {
+    listening_on(name, ours, std::iter::repeat_with(free_port), server)
+}
+
+/// [`listening`] on the ports `ports` yields, one per start.
+fn listening_on(name: &str, ours: Ours, ports: impl Iterator<Item = u16>, server: impl Fn(u16) -> Command) -> (Server, u16) {
+    use std::io::{BufRead, Read};
+    for port in ports.take(5) {
+        let mut child = Server(server(port).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{name}: {e}")));
+        // Drained to the end (the server exits when dropped), so a full pipe never blocks it.
+        let (lines, printed) = std::sync::mpsc::channel();
+        let stdout = child.0.stdout.take().unwrap();
+        std::thread::spawn(move || std::io::BufReader::new(stdout).lines().map_while(Result::ok).for_each(|l| drop(lines.send(l))));
+        let mut seen = false;
         let until = Instant::now() + Duration::from_secs(60);
         loop {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return (child, port);
-            }
             if let Ok(Some(status)) = child.0.try_wait() {
                 eprintln!("{name} exited before listening on {port} ({status}); another port");
                 break;
             }
-            assert!(Instant::now() < until, "{name} did not listen on {port} within 60 s");
+            assert!(Instant::now() < until, "{name} did not listen on {port} as itself within 60 s");
+            if let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                // A wait that runs out only tries again: the deadline above is the one that fails.
+                let shown = match ours {
+                    Ours::Prints(line) => {
+                        seen = seen || printed.try_iter().any(|l| l.contains(line)) || printed.recv_timeout(Duration::from_secs(1)).is_ok_and(|l| l.contains(line));
+                        seen
+                    }
+                    Ours::Greets(banner) => {
+                        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                        let mut got = Vec::new();
+                        let mut byte = [0u8];
+                        while got.len() < banner.len() && conn.read(&mut byte).is_ok_and(|n| n == 1) {
+                            got.push(byte[0]);
+                        }
+                        got == banner.as_bytes()
+                    }
+                };
+                if shown && matches!(child.0.try_wait(), Ok(None)) {
+                    return (child, port);
+                }
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -74,11 +113,36 @@ fn legacy_tls_server(d: &std::path::Path) -> (Server, u16) {
         .status()
         .unwrap();
     assert!(ok.success());
-    listening("openssl s_server", |port| {
+    listening("openssl s_server", Ours::Prints("ACCEPT"), |port| {
         let mut c = Command::new("openssl");
-        c.args(["s_server", "-quiet", "-www", "-tls1", "-cipher", LEGACY_CIPHERS, "-accept"]).arg(format!("127.0.0.1:{port}")).arg("-cert").arg(&cert).arg("-key").arg(&key);
+        c.args(["s_server", "-www", "-tls1", "-cipher", LEGACY_CIPHERS, "-accept"]).arg(format!("127.0.0.1:{port}")).arg("-cert").arg(&cert).arg("-key").arg(&key);
         c
     })
+}
+
+/// The race `listening` guards against, made certain: the first port it is given is held by a
+/// socket of this test, so the connect succeeds while s_server fails to bind it. The helper must
+/// not take that socket for the server (it returned the held port when a connect was enough).
+#[test]
+fn a_server_that_could_not_bind_is_not_taken_for_the_socket_on_its_port() {
+    if !have("openssl") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let (key, cert) = (d.path().join("k.pem"), d.path().join("c.pem"));
+    let ok = Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=held"]).arg("-keyout").arg(&key).arg("-out").arg(&cert).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
+    assert!(ok.success());
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let (_server, port) = listening_on("openssl s_server", Ours::Prints("ACCEPT"), std::iter::once(taken).chain(std::iter::repeat_with(free_port)), |port| {
+        let mut c = Command::new("openssl");
+        c.args(["s_server", "-www", "-accept"]).arg(format!("127.0.0.1:{port}")).arg("-cert").arg(&cert).arg("-key").arg(&key);
+        c
+    });
+    assert_ne!(port, taken, "the socket holding the port was taken for s_server");
+    // The one answering now is s_server: a TLS handshake on it completes.
+    let out = Command::new("openssl").args(["s_client", "-connect"]).arg(format!("127.0.0.1:{port}")).stdin(Stdio::null()).stderr(Stdio::null()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CN = held") || String::from_utf8_lossy(&out.stdout).contains("CN=held"), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 /// testssl.sh (Debian 3.0.8, driving the system OpenSSL with legacy protocols and ciphers
@@ -211,7 +275,7 @@ fn dropbear_kexinit_matches_openssh_clients_view() {
     let d = tempfile::tempdir().unwrap();
     let hk = d.path().join("hostkey");
     assert!(Command::new("dropbearkey").args(["-t", "ed25519", "-f"]).arg(&hk).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap().success());
-    let (_server, port) = listening("dropbear", |port| {
+    let (_server, port) = listening("dropbear", Ours::Greets("SSH-2.0-dropbear"), |port| {
         let mut c = Command::new("dropbear");
         c.args(["-F", "-E", "-R", "-p", &format!("127.0.0.1:{port}"), "-r"]).arg(&hk);
         c
@@ -299,9 +363,10 @@ fn tlslite_sslv3_rc4_3des_server() {
     let ok = Command::new("openssl").args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj", "/CN=tlslite-cam"]).arg("-keyout").arg(&key).arg("-out").arg(&cert).stdout(Stdio::null()).stderr(Stdio::null()).status().unwrap();
     assert!(ok.success());
     // tls.py serves its working directory: an empty folder.
-    let (_server, port) = listening("tlslite-ng tls.py server", |port| {
+    let (_server, port) = listening("tlslite-ng tls.py server", Ours::Prints("About to handshake..."), |port| {
         let mut c = Command::new(&python);
-        c.arg(&tls_py).args(["server", "-c"]).arg(&cert).arg("-k").arg(&key);
+        // -u: its prints reach the pipe as they are made, not when a buffer fills.
+        c.arg("-u").arg(&tls_py).args(["server", "-c"]).arg(&cert).arg("-k").arg(&key);
         c.args(["--ssl3", "--max-ver", "tls1.0", "--cipherlist", "rc4", "--cipherlist", "3des", "--cipherlist", "aes128"]).arg(format!("127.0.0.1:{port}")).current_dir(&www);
         c
     });
