@@ -320,6 +320,10 @@ pub(crate) fn model_tensors(meta: &Value, input_shape: Option<&[usize]>, url: &s
         }
         first.shape = shape.iter().map(|&n| Dim::Fixed(n)).collect();
     }
+    // No shape (`[]` or none): every tensor would fit it, and a suite's synthetic input would be a scalar.
+    if in_specs[0].shape.is_empty() {
+        return Err(bad(format!("input `{}` has no shape", in_specs[0].name), "pass its full shape with --input-shape (e.g. --input-shape 1,3,224,224)"));
+    }
     if let Some((s, w)) = in_specs.iter().zip(&wire_inputs).find(|(_, w)| w.input_dtype() == aite_target::DType::Other) {
         return Err(bad(format!("input `{}` is {}, which aite does not send", s.name, w.name()), "aite sends FP32, FP16, INT8, UINT8, INT32, INT64 and BOOL inputs"));
     }

@@ -78,6 +78,18 @@ fn variable_dimensions_take_the_input_shape() {
     assert_eq!(out[0].shape(), &[2, 4]);
     let e = OipTarget::connect(&server.url(), &RemoteOptions { input_shape: Some(vec![2, 5]), ..RemoteOptions::default() }).err().unwrap().to_string();
     assert!(e.contains("--input-shape [2, 5] does not fit input `x` of shape [-1,4]"), "{e}");
+
+    // Metadata that gives the input no shape at all (`"shape": []`): aite cannot make an input
+    // for it, so the set-up asks for --input-shape, and with it the model runs.
+    let shapeless = FakeServer::start(FakeConfig { input_shape: vec![], ..FakeConfig::default() });
+    let e = OipTarget::connect(&shapeless.url(), &RemoteOptions::default()).err().expect("a shapeless input needs --input-shape").to_string();
+    assert!(e.contains(&format!("http://{}/v2/models/echo", shapeless.addr)) && e.contains("input `x` has no shape") && e.contains("pass its full shape with --input-shape"), "{e}");
+    let mut t = OipTarget::connect(&shapeless.url(), &RemoteOptions { input_shape: Some(vec![1, 4]), ..RemoteOptions::default() }).unwrap();
+    assert_eq!(t.info().inputs[0].shape_string(), "[1,4]");
+    assert_echo(&t.infer(&x()).unwrap());
+    let e = t.infer(&[Tensor::f32(vec![1, 5], vec![0.0; 5]).unwrap()]).unwrap_err().to_string();
+    assert!(e.contains("input `x` has shape [1,4]"), "the given shape is checked like a declared one: {e}");
+    assert_eq!(shapeless.seen.infer_requests.load(Ordering::SeqCst), 1);
 }
 
 #[test]
