@@ -138,7 +138,7 @@ fn a_server_dead_for_every_measured_query_is_an_error_not_a_report() {
 #[test]
 fn a_server_killed_and_restarted_mid_run_leaves_an_outage_and_the_run_completes() {
     let mut server = FakeServer::start(FakeConfig::default());
-    let mut t = connect(&server);
+    let t = connect(&server);
     // No consecutive-failure stop here: the outage lasts as long as the server is down.
     let s = LatencySettings { max_consecutive_failures: u64::MAX, ..settings(400) };
     // The server comes back once the client has met a refused connect (not after a fixed pause,
