@@ -490,9 +490,20 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
     if partial.is_some() {
         o.evidence.push("/suites/consistency_shard".into());
     }
-    let frames = unexamined_frames(suite);
+    let coverage = frame_coverage(suite);
+    let frames = match &coverage {
+        FrameCoverage::Partial { examined, what } => Some((*examined, what.clone())),
+        FrameCoverage::Complete | FrameCoverage::Unreadable(_) => None,
+    };
+    let unreadable = match coverage {
+        FrameCoverage::Unreadable(what) => {
+            o.evidence.push(format!("/suites/{suite_name}/frame_coverage"));
+            Some(format!("suite `{suite_name}`: frame_coverage unreadable ({what})"))
+        }
+        _ => None,
+    };
     let latency = LATENCY_SUITES.contains(&suite_name);
-    if let Some(why) = incomplete(suite_name, suite, &r.metric).or(partial) {
+    if let Some(why) = incomplete(suite_name, suite, &r.metric).or(partial).or(unreadable) {
         // Incomplete evidence never passes; a security failure found is still a failure.
         let keep_fail = matches!(spec.kind, MetricKind::SecurityRule | MetricKind::CvssBound) && o.verdict == Verdict::Fail;
         if !keep_fail && !matches!(o.verdict, Verdict::NotApplicable { .. } | Verdict::Error { .. }) {
@@ -540,17 +551,44 @@ fn decide(r: &Requirement, results: &Value) -> Outcome {
 /// statistic over its frames, which the missing ones could move either way.
 const LATENCY_SUITES: [&str; 4] = ["latency", "latency_periodic", "cold_start", "caching_audit"];
 
-/// A suite's `frame_coverage` (dataset frames it set out to examine that could not be decoded)
-/// as how many it examined and `E of N frames examined; not examined: FIRST (REASON) and K more`;
-/// `None` when it examined every frame.
-fn unexamined_frames(suite: &Value) -> Option<(u64, String)> {
-    let c = suite.get("frame_coverage")?;
-    let missing = c.get("missing_frames").and_then(Value::as_u64).filter(|&n| n > 0)?;
-    let examined = c.get("examined").and_then(Value::as_u64).unwrap_or(0);
-    let frames = c.get("frames").and_then(Value::as_u64).unwrap_or(examined + missing);
-    let text = |k: &str| c.pointer(&format!("/not_examined/0/{k}")).and_then(Value::as_str).unwrap_or("?").to_string();
-    let more = if missing > 1 { format!(" and {} more", missing - 1) } else { String::new() };
-    Some((examined, format!("{examined} of {frames} frames examined; not examined: {} ({}){more}", text("id"), text("reason"))))
+/// What a suite's `frame_coverage` (dataset frames it set out to examine that could not be
+/// decoded) says: absent or nothing missing, part of the frames, or a record that cannot be read.
+enum FrameCoverage {
+    Complete,
+    /// How many frames were examined, and `E of N frames examined; not examined: FIRST (REASON)
+    /// and K more`.
+    Partial { examined: u64, what: String },
+    /// What is wrong with the record: present, it is never taken as complete.
+    Unreadable(String),
+}
+
+fn frame_coverage(suite: &Value) -> FrameCoverage {
+    let Some(c) = suite.get("frame_coverage") else { return FrameCoverage::Complete };
+    let count = |key: &str| match c.get(key) {
+        None => Err(format!("`{key}` absent")),
+        Some(v) => v.as_u64().ok_or_else(|| format!("`{key}` is {v}, not a count")),
+    };
+    let read = || -> Result<(u64, u64, Option<u64>), String> {
+        if !c.is_object() {
+            return Err(format!("{c} is not an object"));
+        }
+        let (missing, examined) = (count("missing_frames")?, count("examined")?);
+        let frames = c.get("frames").map(|_| count("frames")).transpose()?;
+        if let Some(n) = frames.filter(|&n| n != examined + missing) {
+            return Err(format!("`frames` {n} is not examined {examined} + missing_frames {missing}"));
+        }
+        Ok((missing, examined, frames))
+    };
+    match read() {
+        Err(what) => FrameCoverage::Unreadable(what),
+        Ok((0, _, _)) => FrameCoverage::Complete,
+        Ok((missing, examined, frames)) => {
+            let frames = frames.unwrap_or(examined + missing);
+            let text = |k: &str| c.pointer(&format!("/not_examined/0/{k}")).and_then(Value::as_str).unwrap_or("?").to_string();
+            let more = if missing > 1 { format!(" and {} more", missing - 1) } else { String::new() };
+            FrameCoverage::Partial { examined, what: format!("{examined} of {frames} frames examined; not examined: {} ({}){more}", text("id"), text("reason")) }
+        }
+    }
 }
 
 /// Whether a FAIL on part of the frames stands whatever the others hold: a count or an extreme

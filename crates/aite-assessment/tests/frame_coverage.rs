@@ -102,3 +102,38 @@ fn the_ocr_suites_read_their_frame_coverage() {
     assert_eq!(judge(&repeats(false)), Verdict::Fail);
     assert!(matches!(judge(&repeats(true)), Verdict::NotTested { why } if why.contains("not examined: truncated.png")));
 }
+
+/// Review finding: a `frame_coverage` present but without a readable `missing_frames` or
+/// `examined` was taken as complete and the figure passed. Present and unreadable, it is
+/// NOT_TESTED naming what is wrong, for a robustness suite and a latency suite alike.
+#[test]
+fn an_unreadable_frame_coverage_is_not_tested() {
+    let broken = |edit: &dyn Fn(&mut Value)| {
+        let mut v = robustness(true, 1);
+        edit(&mut v["suites"]["attack_square_linf"]["frame_coverage"]);
+        requirement(&v, "ROB-SQUARE")
+    };
+    let cases: [(&dyn Fn(&mut Value), &str); 5] = [
+        (&|c| drop(c.as_object_mut().unwrap().remove("missing_frames")), "`missing_frames` absent"),
+        (&|c| c["missing_frames"] = json!("1"), "`missing_frames` is \"1\", not a count"),
+        (&|c| drop(c.as_object_mut().unwrap().remove("examined")), "`examined` absent"),
+        (&|c| c["frames"] = json!(31), "`frames` 31 is not examined 29 + missing_frames 1"),
+        (&|c| *c = json!([29, 1]), "[29,1] is not an object"),
+    ];
+    for (edit, what) in cases {
+        let r = broken(edit);
+        assert_eq!(r.verdict, Verdict::NotTested { why: format!("suite `attack_square_linf`: frame_coverage unreadable ({what})") }, "{}", r.note);
+        assert!(r.evidence.contains(&"/suites/attack_square_linf/frame_coverage".to_string()), "{:?}", r.evidence);
+    }
+    // Nothing missing, read as such: the figure is judged (28 of 30 robust, PASS).
+    assert_eq!(broken(&|c| *c = json!({ "frames": 30, "examined": 30, "missing_frames": 0, "not_examined": [] })).verdict, Verdict::Pass);
+    // A latency suite's verdict is kept on the frames that ran only when the record says which.
+    let mut v = json!({ "status": "complete", "declared": { "fps": 15.0 }, "suites": { "latency_periodic": {
+        "scenario": { "fps": 15.0 }, "queries": 200, "errors": 0, "after_idle": { "count": 20, "p99_ms": 2.0 }, "deadline_misses": 0,
+        "drift": { "last_to_first_ratio": 1.0 }, "validity": { "valid": true, "reasons": [] }, "interrupted": false,
+        "frame_coverage": { "frames": 30, "examined": 29, "not_examined": [{ "id": "d4.jpg", "reason": "truncated JPEG" }] } } } });
+    let Verdict::NotTested { why } = requirement(&v, "LAT-AFTER-IDLE").verdict else { panic!("passed on an unreadable frame_coverage") };
+    assert_eq!(why, "suite `latency_periodic`: frame_coverage unreadable (`missing_frames` absent)");
+    v["suites"]["latency_periodic"]["frame_coverage"]["missing_frames"] = json!(1);
+    assert_eq!(requirement(&v, "LAT-AFTER-IDLE").verdict, Verdict::Pass);
+}
