@@ -131,6 +131,15 @@ pub fn detection_accuracy(
             "use a preprocessing that resizes the whole frame (resize = \"WxH\", no crop or crop_fraction)",
         ));
     }
+    // The task's class names name the categories the labels leave unnamed (a label file's names win).
+    let named;
+    let labels = match post.spec() {
+        TaskSpec::Detector(d) if d.class_names.is_some() => {
+            named = labels.named_by(d.class_names.as_deref().unwrap_or_default(), d.background_class)?;
+            &named
+        }
+        _ => labels,
+    };
     let source = labels.source.display().to_string();
     let mut images = vec![];
     let mut raw = vec![];

@@ -176,8 +176,13 @@ pub fn read_yolo_labels(dir: &Path, frames: &[(String, u32, u32)], class_offset:
         images.push(LabeledImage { id: k as u64 + 1, file_name: name.clone(), width: *width, height: *height, boxes });
     }
     let count = (names.len() as u64).max(seen.iter().next_back().map_or(0, |c| c + 1));
-    let categories = (0..count).map(|c| (c + class_offset, names.get(c as usize).cloned().unwrap_or_else(|| format!("class {c}")))).collect();
+    let categories = (0..count).map(|c| (c + class_offset, names.get(c as usize).cloned().unwrap_or_else(|| unnamed(c)))).collect();
     Ok(DetectionLabels { source: dir.to_path_buf(), format: LabelFormat::YoloTxt, images, categories })
+}
+
+/// The name of YOLO class `c` when no `classes.txt` names it.
+fn unnamed(c: u64) -> String {
+    format!("class {c}")
 }
 
 impl DetectionLabels {
@@ -185,6 +190,29 @@ impl DetectionLabels {
     pub fn image_for(&self, sample: &str) -> Option<&LabeledImage> {
         let base = |s: &str| Path::new(s).file_name().map(|f| f.to_string_lossy().into_owned());
         self.images.iter().find(|i| i.file_name == sample).or_else(|| self.images.iter().find(|i| base(&i.file_name) == base(sample)))
+    }
+
+    /// These labels with the categories they leave unnamed (YOLO txt without `classes.txt`) named
+    /// by a task's `class_names` (indexed by class id, background included); a label file's own
+    /// names win. Labels with more categories than the task names (background excluded), or a
+    /// category id the task does not name, are an error naming both sources.
+    pub fn named_by(&self, class_names: &[String], background_class: bool) -> Result<DetectionLabels, TaskError> {
+        let named = usize::from(background_class).min(class_names.len());
+        let task = format!("the task's class_names ({} classes{})", class_names.len() - named, if background_class { " besides the background" } else { "" });
+        if self.categories.len() > class_names.len() - named {
+            return Err(bad(&self.source, format!("it names {} categories but {task}", self.categories.len())));
+        }
+        let mut out = self.clone();
+        for (i, (id, name)) in out.categories.iter_mut().enumerate() {
+            let task_name = usize::try_from(*id).ok().filter(|&k| k >= named).and_then(|k| class_names.get(k));
+            let Some(task_name) = task_name else {
+                return Err(bad(&self.source, format!("category id {id} ({name}) is not a class of {task}")));
+            };
+            if self.format == LabelFormat::YoloTxt && *name == unnamed(i as u64) {
+                *name = task_name.clone();
+            }
+        }
+        Ok(out)
     }
 
     /// COCO instances JSON of `images` (annotation ids numbered from 1), for the evaluation.
@@ -252,6 +280,22 @@ mod tests {
             let e = read_yolo_labels(dir.path(), &frames, 1).unwrap_err().to_string();
             assert!(e.contains(needle), "{needle}: {e}");
         }
+        // The task's class_names name what classes.txt does not; the file's own names win.
+        let names: Vec<String> = ["background", "face", "plate"].map(String::from).to_vec();
+        write(dir.path(), "f1.txt", "0 0.5 0.5 0.2 0.2\n");
+        assert_eq!(l.named_by(&names, true).unwrap().categories, vec![(1, "face".into()), (2, "plate".into())]);
+        let renamed: Vec<String> = ["bg", "visage", "plaque"].map(String::from).to_vec();
+        assert_eq!(l.named_by(&renamed, true).unwrap().categories, vec![(1, "face".into()), (2, "plate".into())]);
+        std::fs::remove_file(dir.path().join("classes.txt")).unwrap();
+        let unnamed = read_yolo_labels(dir.path(), &frames, 1).unwrap();
+        assert_eq!(unnamed.categories, vec![(1, "class 0".into())]);
+        assert_eq!(unnamed.named_by(&renamed, true).unwrap().categories, vec![(1, "visage".into())]);
+        // Two label categories, one task class besides the background: an error naming both.
+        let e = l.named_by(&names[..2], true).unwrap_err().to_string();
+        assert!(e.contains(&dir.path().display().to_string()) && e.contains("names 2 categories") && e.contains("class_names (1 classes besides the background)"), "{e}");
+        // Category ids index class_names: id 1 is beyond a one-name list.
+        let e = unnamed.named_by(&names[..1], false).unwrap_err().to_string();
+        assert!(e.contains("category id 1 (class 0) is not a class of the task's class_names (1 classes)"), "{e}");
         std::fs::remove_file(dir.path().join("f2.txt")).unwrap();
         write(dir.path(), "f1.txt", "");
         let e = read_yolo_labels(dir.path(), &frames, 1).unwrap_err().to_string();

@@ -103,6 +103,9 @@ pub struct DetectorSpec {
     pub count_output: Option<usize>,
     /// Number of score columns (background included) the model must have; checked against its shape.
     pub classes: Option<usize>,
+    /// Name of each class index, background included (`class_names[k]` names class `k`); shown
+    /// where labels do not name the classes, and checked against the score columns.
+    pub class_names: Option<Vec<String>>,
     /// Packed layout: the value after the box (and keypoints) is an objectness, and a class's
     /// score is objectness × class score, each activated (YOLOv5).
     pub objectness: bool,
@@ -154,6 +157,7 @@ impl Default for DetectorSpec {
             classes_output: None,
             count_output: None,
             classes: None,
+            class_names: None,
             objectness: false,
             transposed: false,
             corner_order: CornerOrder::Xyxy,
@@ -189,22 +193,30 @@ pub enum TaskOutput {
     TextBoxes(Vec<crate::TextBox>),
 }
 
-const ULTRAFACE_DECODED: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nbox_encoding = \"corners\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200";
+const ULTRAFACE_DECODED: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nclass_names = [\"background\", \"face\"]\nbox_encoding = \"corners\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200";
 
-const ULTRAFACE_RAW: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nbox_encoding = \"ssd-offsets\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200\n[priors]\nimage_size = [320, 240]\nstrides = [8, 16, 32, 64]\nmin_sizes = [[10.0, 16.0, 24.0], [32.0, 48.0], [64.0, 96.0], [128.0, 192.0, 256.0]]\nvariances = [0.1, 0.2]\nclamp = true";
+const ULTRAFACE_RAW: &str = "task = \"detector\"\noutputs = \"separate\"\nscores_output = 0\nboxes_output = 1\nbackground_class = true\nclass_names = [\"background\", \"face\"]\nbox_encoding = \"ssd-offsets\"\ncoordinates = \"normalised\"\nscore_threshold = 0.7\nnms_iou = 0.3\ncandidate_limit = 200\nmax_detections = 200\n[priors]\nimage_size = [320, 240]\nstrides = [8, 16, 32, 64]\nmin_sizes = [[10.0, 16.0, 24.0], [32.0, 48.0], [64.0, 96.0], [128.0, 192.0, 256.0]]\nvariances = [0.1, 0.2]\nclamp = true";
 
-const BLAZEFACE_SHORT: &str = "task = \"detector\"\noutputs = \"separate\"\nboxes_output = 0\nscores_output = 1\nbackground_class = false\nbox_encoding = \"anchor-offsets\"\ncoordinates = \"normalised\"\nbox_scale = [128.0, 128.0, 128.0, 128.0]\nkeypoints = 6\nscore_activation = \"sigmoid\"\nscore_clip = 100.0\nscore_threshold = 0.5\nnms = \"weighted\"\nnms_iou = 0.3\nmax_detections = 896\n[anchors]\ninput_size = [128, 128]\nnum_layers = 4\nstrides = [8, 16, 16, 16]\nmin_scale = 0.1484375\nmax_scale = 0.75\nanchor_offset = [0.5, 0.5]\naspect_ratios = [1.0]\ninterpolated_scale_aspect_ratio = 1.0\nfixed_anchor_size = true";
+const BLAZEFACE_SHORT: &str = "task = \"detector\"\noutputs = \"separate\"\nboxes_output = 0\nscores_output = 1\nbackground_class = false\nclass_names = [\"face\"]\nbox_encoding = \"anchor-offsets\"\ncoordinates = \"normalised\"\nbox_scale = [128.0, 128.0, 128.0, 128.0]\nkeypoints = 6\nscore_activation = \"sigmoid\"\nscore_clip = 100.0\nscore_threshold = 0.5\nnms = \"weighted\"\nnms_iou = 0.3\nmax_detections = 896\n[anchors]\ninput_size = [128, 128]\nnum_layers = 4\nstrides = [8, 16, 16, 16]\nmin_scale = 0.1484375\nmax_scale = 0.75\nanchor_offset = [0.5, 0.5]\naspect_ratios = [1.0]\ninterpolated_scale_aspect_ratio = 1.0\nfixed_anchor_size = true";
 
 const REFERENCE_DETECTOR: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 10\nscore_threshold = 0.05\nnms_iou = 0.5\nmax_detections = 100";
+
+// The 80 COCO detection classes in the order of the YOLO exports' class indices (Ultralytics
+// `coco.yaml` / `coco80`), as the yolov5 and yolov8 presets name them.
+macro_rules! coco80 {
+    () => {
+        "class_names = [\"person\", \"bicycle\", \"car\", \"motorcycle\", \"airplane\", \"bus\", \"train\", \"truck\", \"boat\", \"traffic light\", \"fire hydrant\", \"stop sign\", \"parking meter\", \"bench\", \"bird\", \"cat\", \"dog\", \"horse\", \"sheep\", \"cow\", \"elephant\", \"bear\", \"zebra\", \"giraffe\", \"backpack\", \"umbrella\", \"handbag\", \"tie\", \"suitcase\", \"frisbee\", \"skis\", \"snowboard\", \"sports ball\", \"kite\", \"baseball bat\", \"baseball glove\", \"skateboard\", \"surfboard\", \"tennis racket\", \"bottle\", \"wine glass\", \"cup\", \"fork\", \"knife\", \"spoon\", \"bowl\", \"banana\", \"apple\", \"sandwich\", \"orange\", \"broccoli\", \"carrot\", \"hot dog\", \"pizza\", \"donut\", \"cake\", \"chair\", \"couch\", \"potted plant\", \"bed\", \"dining table\", \"toilet\", \"tv\", \"laptop\", \"mouse\", \"remote\", \"keyboard\", \"cell phone\", \"microwave\", \"oven\", \"toaster\", \"sink\", \"refrigerator\", \"book\", \"clock\", \"vase\", \"scissors\", \"teddy bear\", \"hair drier\", \"toothbrush\"]"
+    };
+}
 
 // The deployed pipelines' defaults (docs/tasks.md cites the files): YOLOv5 `detect.py` and torch.hub
 // `AutoShape` call `non_max_suppression` with conf 0.25, IoU 0.45, max_det 1000, class-aware, best
 // class only, max_nms 30000.
-const YOLOV5: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nobjectness = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.45\nmulti_label = false\nagnostic_nms = false\nmax_nms = 30000\nmax_detections = 1000";
+const YOLOV5: &str = concat!("task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\nobjectness = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\n", coco80!(), "\nscore_threshold = 0.25\nnms_iou = 0.45\nmulti_label = false\nagnostic_nms = false\nmax_nms = 30000\nmax_detections = 1000");
 
 // Ultralytics `model.predict`: conf 0.25 (the predictor's default), iou 0.7 and max_det 300
 // (`cfg/default.yaml`), agnostic_nms False, and `non_max_suppression`'s multi_label False, max_nms 30000.
-const YOLOV8: &str = "task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\ntransposed = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\nscore_threshold = 0.25\nnms_iou = 0.7\nmulti_label = false\nagnostic_nms = false\nmax_nms = 30000\nmax_detections = 300";
+const YOLOV8: &str = concat!("task = \"detector\"\noutputs = \"packed\"\nboxes_output = 0\ntransposed = true\nbackground_class = false\nbox_encoding = \"centre-size\"\ncoordinates = \"pixels\"\nclasses = 80\n", coco80!(), "\nscore_threshold = 0.25\nnms_iou = 0.7\nmulti_label = false\nagnostic_nms = false\nmax_nms = 30000\nmax_detections = 300");
 
 // TFLite_Detection_PostProcess output order; the graph has thresholded and suppressed already.
 const SSD_TF: &str = "task = \"detector\"\noutputs = \"post-processed\"\nboxes_output = 0\nclasses_output = 1\nscores_output = 2\ncount_output = 3\nbackground_class = false\nbox_encoding = \"corners\"\ncorner_order = \"yxyx\"\ncoordinates = \"normalised\"\nscore_threshold = 0.0\nnms_iou = 1.0\nmax_detections = 100";
@@ -265,7 +277,7 @@ fn preset_hint() -> String {
     format!("built-in tasks: {}; or a TOML file, or key=value pairs", PRESETS.iter().map(|p| p.0).collect::<Vec<_>>().join(", "))
 }
 
-const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, classes_output, count_output, classes, objectness, transposed, corner_order, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_nms, multi_label, agnostic_nms, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
+const KNOWN_KEYS: &str = "task, outputs, scores_output, boxes_output, classes_output, count_output, classes, class_names, objectness, transposed, corner_order, background_class, box_encoding, coordinates, priors, anchors, box_scale, keypoints, score_activation, score_clip, score_threshold, nms, nms_iou, candidate_limit, max_nms, multi_label, agnostic_nms, max_detections, preset; ocr: max_side_len, min_side_len, min_height, width_height_ratio, det_limit_side_len, det_limit_type, thresh, box_thresh, max_candidates, unclip_ratio, use_dilation, min_size, cls_batch, cls_thresh, cls_width, rec_batch, rec_height, rec_width, use_space_char, text_score";
 
 impl TaskSpec {
     /// Parse a TOML document (unknown keys are an error naming the key).
@@ -283,6 +295,14 @@ impl TaskSpec {
             Some(other) => return Err(TaskError::Spec { reason: format!("`preset` must be a name, got {other}"), hint: preset_hint() }),
             None => toml::Table::new(),
         };
+        // A preset's class names describe its model's classes: another `classes` count without
+        // names of its own is another model, whose classes the preset cannot name.
+        let preset_names = merged.get("class_names").and_then(|v| v.as_array()).map(Vec::len);
+        if let (Some(n), Some(toml::Value::Integer(c)), false) = (preset_names, table.get("classes"), table.contains_key("class_names")) {
+            if *c != n as i64 {
+                merged.remove("class_names");
+            }
+        }
         merged.extend(table);
         if !merged.contains_key("task") {
             return Err(TaskError::Spec { reason: "no `task` key".into(), hint: "write task = \"classifier\" or task = \"detector\", or start from a preset".into() });
@@ -309,14 +329,18 @@ impl TaskSpec {
 
     /// The command-line form: a preset name, or `key=value` pairs separated by commas,
     /// optionally starting with a preset to override (`ultraface-rfb320,score_threshold=0.9`).
-    /// `priors` can only be given in TOML or by preset.
+    /// `priors` can only be given in TOML or by preset; `class_names=background|face` separates
+    /// the names by `|`.
     pub fn parse_cli(text: &str) -> Result<Self, TaskError> {
         let text = text.trim();
         if !text.contains('=') {
             return Self::preset(text);
         }
         let table = aite_data::key_value_table(text, |key, value| {
-            if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "classes_output" | "count_output" | "classes" | "candidate_limit" | "max_nms" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
+            if key == "class_names" {
+                // Commas separate the pairs, so the names are separated by `|`.
+                toml::Value::Array(value.split('|').map(|n| toml::Value::String(n.trim().to_string())).collect())
+            } else if let (true, Ok(n)) = (matches!(key, "scores_output" | "boxes_output" | "classes_output" | "count_output" | "classes" | "candidate_limit" | "max_nms" | "max_detections" | "keypoints" | "max_side_len" | "min_side_len" | "min_height" | "det_limit_side_len" | "max_candidates" | "cls_batch" | "cls_width" | "rec_batch" | "rec_height" | "rec_width"), value.parse::<i64>()) {
                 toml::Value::Integer(n)
             } else if let Ok(b) = value.parse::<bool>() {
                 toml::Value::Boolean(b)
@@ -347,6 +371,14 @@ impl TaskSpec {
         }
         if d.classes == Some(0) {
             return bad("classes must be at least 1".into(), "use e.g. classes = 80");
+        }
+        if let Some(names) = &d.class_names {
+            if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
+                return bad("class_names must name every class, none empty".into(), "use e.g. class_names = [\"background\", \"face\"]");
+            }
+            if let Some(c) = d.classes.filter(|&c| c != names.len()) {
+                return bad(format!("class_names names {} classes but classes = {c}", names.len()), "give one name per score column, background included, or drop one of the two keys");
+            }
         }
         if (d.objectness || d.transposed) && d.outputs != OutputLayout::Packed {
             return bad("objectness and transposed are only read with outputs = \"packed\"".into(), "drop them, or set outputs = \"packed\"");
@@ -435,6 +467,11 @@ impl Postprocess {
 }
 
 impl DetectorSpec {
+    /// The declared name of class index `class` (`class_names`), if any.
+    pub fn class_name(&self, class: usize) -> Option<&str> {
+        self.class_names.as_ref()?.get(class).map(String::as_str)
+    }
+
     /// The box and score values of a separate or packed layout, checked against the declared
     /// shape: `(box values, score values, anchors, classes, box stride, score offset, score stride)`;
     /// `None` for the post-processed layout.
@@ -463,6 +500,9 @@ impl DetectorSpec {
                 if let Some(want) = self.classes.filter(|&want| want != c) {
                     return Err(TaskError::Outputs { reason: format!("scores (output {}) of shape {:?} have {c} classes, the task declares classes = {want}", self.scores_output, st.shape()), hint: hint.into() });
                 }
+                if let Some(names) = self.class_names.as_ref().filter(|n| n.len() != c) {
+                    return Err(TaskError::Outputs { reason: format!("scores (output {}) of shape {:?} have {c} classes, the task's class_names names {}", self.scores_output, st.shape(), names.len()), hint: hint.into() });
+                }
                 (bt.to_f32_vec(), st.to_f32_vec(), nb, c, coords, 0, c)
             }
             OutputLayout::Packed => {
@@ -470,9 +510,10 @@ impl DetectorSpec {
                 let (rows_or_cols, per) = rows(t)?;
                 let (n, k) = if self.transposed { (per, rows_or_cols) } else { (rows_or_cols, per) };
                 let lead = coords + usize::from(self.objectness);
-                let fits = self.classes.map_or(k > lead, |c| k == lead + c);
+                let declared = self.classes.or(self.class_names.as_ref().map(Vec::len));
+                let fits = declared.map_or(k > lead, |c| k == lead + c);
                 if !fits {
-                    let need = self.classes.map_or(format!("more than {lead}"), |c| format!("{lead} + {c} = {}", lead + c));
+                    let need = declared.map_or(format!("more than {lead}"), |c| format!("{lead} + {c} = {}", lead + c));
                     return Err(TaskError::Outputs {
                         reason: format!("the packed output of shape {:?} (output {}) does not fit the declared layout {}: it gives {k} values per box, the layout needs {need}", t.shape(), self.boxes_output, self.packed_layout(coords)),
                         hint: "declare the export's layout (`aite inspect MODEL`): transposed, objectness, classes, keypoints; YOLOv5 [1, N, 5 + C] is preset yolov5, YOLOv8 / YOLO11 [1, 4 + C, N] preset yolov8".into(),
@@ -750,6 +791,42 @@ mod tests {
         let err = TaskSpec::parse_cli("task=detector,box_encoding=ssd-offsets").unwrap_err().to_string();
         assert!(err.contains("[priors]"), "{err}");
         assert_eq!(TaskSpec::from_toml("task = \"classifier\"").unwrap(), TaskSpec::Classifier);
+    }
+
+    #[test]
+    fn class_names_parse_from_toml_cli_and_presets_and_are_checked() {
+        let d = detector("ultraface-rfb320");
+        assert_eq!((d.class_name(0), d.class_name(1), d.class_name(2)), (Some("background"), Some("face"), None));
+        assert_eq!(detector("blazeface-short").class_names.unwrap(), vec!["face".to_string()]);
+        let v8 = detector("yolov8");
+        let names = v8.class_names.clone().unwrap();
+        // COCO's 80 in the YOLO class order: 0 person, 39 bottle, 79 toothbrush.
+        assert_eq!((names.len(), names[0].as_str(), names[39].as_str(), names[79].as_str()), (80, "person", "bottle", "toothbrush"));
+        assert_eq!(detector("yolov5").class_names.unwrap(), names);
+        let cli = detector("task=detector,class_names=cat|dog,classes=2");
+        let TaskSpec::Detector(toml) = TaskSpec::from_toml("task = \"detector\"\nclass_names = [\"cat\", \"dog\"]\nclasses = 2").unwrap() else { panic!() };
+        assert_eq!(cli, toml);
+        assert_eq!(cli.class_names.as_deref(), Some(&["cat".to_string(), "dog".to_string()][..]));
+        // Recorded with the task (config.json).
+        let json = serde_json::to_value(TaskSpec::preset("ultraface-rfb320").unwrap()).unwrap();
+        assert_eq!(json["class_names"], serde_json::json!(["background", "face"]));
+        // Another class count drops the preset's names, unless names come with it.
+        assert_eq!(detector("yolov8,classes=2").class_names, None);
+        assert_eq!(detector("yolov8,classes=2,class_names=a|b").class_names.unwrap().len(), 2);
+        let err = TaskSpec::parse_cli("task=detector,classes=3,class_names=a|b").unwrap_err().to_string();
+        assert!(err.contains("class_names names 2 classes but classes = 3"), "{err}");
+        assert!(TaskSpec::parse_cli("task=detector,class_names=a||b").unwrap_err().to_string().contains("none empty"));
+        // Checked against the score columns: two columns, three names.
+        let scores = Tensor::f32(vec![1, 1, 2], vec![0.1, 0.9]).unwrap();
+        let boxes = Tensor::f32(vec![1, 1, 4], vec![0.0, 0.0, 0.5, 0.5]).unwrap();
+        let three = DetectorSpec { class_names: Some(vec!["a".into(), "b".into(), "c".into()]), ..Default::default() };
+        let err = three.decode(&[scores.clone(), boxes.clone()], None).unwrap_err().to_string();
+        assert!(err.contains("have 2 classes, the task's class_names names 3"), "{err}");
+        assert_eq!(DetectorSpec { class_names: Some(vec!["a".into(), "b".into()]), ..three }.decode(&[scores, boxes], None).unwrap().len(), 1);
+        // Packed: the names give the width when `classes` is not declared.
+        let row = Tensor::f32(vec![1, 1, 7], vec![5.0, 5.0, 2.0, 2.0, 0.9, 0.1, 0.1]).unwrap();
+        let err = detector("task=detector,outputs=packed,boxes_output=0,box_encoding=centre-size,coordinates=pixels,class_names=a|b").decode(&[row], None).unwrap_err().to_string();
+        assert!(err.contains("4 + 2 = 6"), "{err}");
     }
 
     #[test]
