@@ -112,7 +112,7 @@ pub(crate) fn run_offline(
                         postprocess_ns: s[3],
                         after_idle: false,
                         parts: [0; crate::workload::MAX_PARTS],
-                        part_items: [0; crate::workload::MAX_PARTS],
+                        part_items: Some([0; crate::workload::MAX_PARTS]),
                         results,
                     });
                 }

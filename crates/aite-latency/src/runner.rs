@@ -34,9 +34,10 @@ pub struct QueryRecord {
     #[serde(default)]
     pub parts: [u64; MAX_PARTS],
     /// What each named part processed in the query ([`Workload::parts`]; the OCR read: the
-    /// frame for the detector's parts, the text-box crops for crop, cls and rec).
+    /// frame for the detector's parts, the text-box crops for crop, cls and rec); `None` in a
+    /// record written before it was counted (not recorded, never "ran on nothing").
     #[serde(default)]
-    pub part_items: [u32; MAX_PARTS],
+    pub part_items: Option<[u32; MAX_PARTS]>,
     /// Detections or text lines the query's postprocess produced ([`Workload::counted`]), over
     /// its frames (multi-stream: all of them); `None` where nothing is counted.
     #[serde(default)]
@@ -144,9 +145,18 @@ pub struct StagePart {
     pub latency: LatencySummary,
     /// What the part processed over the measured queries (the OCR read: frames for the
     /// detector's parts, text-box crops for crop, cls and rec), so a part that ran on nothing
-    /// reads 0, not a time.
+    /// reads 0, not a time. `None`: not recorded (an older package, or a query record without
+    /// its counts), which says nothing about what the part ran on.
     #[serde(default)]
-    pub items: u64,
+    pub items: Option<u64>,
+}
+
+impl StagePart {
+    /// What part `i` processed over `records`: the sum of their counts, `None` when any record
+    /// lacks them (a partial sum would read as fewer items).
+    pub fn items_over(records: &[QueryRecord], i: usize) -> Option<u64> {
+        records.iter().map(|r| r.part_items.map(|p| u64::from(p[i]))).sum()
+    }
 }
 
 /// How many results (detections, text boxes or lines) each measured frame's postprocess
@@ -565,7 +575,7 @@ fn measure(
             postprocess_ns: stages[3],
             after_idle: matches!(scenario, LatencyScenario::Periodic { burst_frames, .. } if q % *burst_frames as u64 == 0),
             parts,
-            part_items,
+            part_items: Some(part_items),
             results,
         });
         if let Some(exp) = &arrivals {
@@ -640,7 +650,7 @@ pub(crate) fn build_report(
                 name: name.into(),
                 stage,
                 latency: LatencySummary::from_ns(&records.iter().map(|r| r.parts[i]).collect::<Vec<_>>()).expect("records are non-empty"),
-                items: records.iter().map(|r| r.part_items[i] as u64).sum(),
+                items: StagePart::items_over(&records, i),
             })
             .collect(),
     };

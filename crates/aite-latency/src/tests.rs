@@ -262,7 +262,7 @@ fn records_with_zero_stages(n: u64) -> Vec<QueryRecord> {
             postprocess_ns: 0,
             after_idle: false,
             parts: [0; crate::MAX_PARTS],
-            part_items: [0; crate::MAX_PARTS],
+            part_items: Some([0; crate::MAX_PARTS]),
             results: None,
         })
         .collect()
@@ -382,4 +382,27 @@ fn offline_query_size_follows_the_expected_rate() {
     assert_eq!(offline_samples(&s), 550, "1.1 x 50/s x 10 s");
     assert_eq!(offline_samples(&LatencySettings { offline_expected_qps: 5.0, ..s.clone() }), 100, "at least min_queries");
     assert_eq!(offline_samples(&LatencySettings { max_queries: 64, ..s }), 64);
+}
+
+/// Review finding: `part_items` and a part's `items` defaulted to 0 when absent, so an older
+/// package read as "the part ran on nothing". Absent is not recorded (`None`); written, they
+/// are numbers as before; a sum over records is only a sum when every record has its counts.
+#[test]
+fn part_counts_absent_from_an_older_record_are_not_recorded_not_zero() {
+    let written = StagePart { name: "rec_inference".into(), stage: Stage::Inference, latency: LatencySummary::from_ns(&[1000]).unwrap(), items: Some(0) };
+    let mut json = serde_json::to_value(&written).unwrap();
+    assert_eq!(json["items"], 0, "a part that ran on nothing is written 0");
+    json.as_object_mut().unwrap().remove("items");
+    assert_eq!(serde_json::from_value::<StagePart>(json).unwrap().items, None);
+    let mut records = records_with_zero_stages(2);
+    let mut json = serde_json::to_value(&records[0]).unwrap();
+    json.as_object_mut().unwrap().remove("part_items");
+    assert_eq!(serde_json::from_value::<QueryRecord>(json).unwrap().part_items, None);
+    // 2 + 3 crops over two queries = 5 (hand-added); a third query without counts: unknown.
+    records[0].part_items.as_mut().unwrap()[3] = 2;
+    records[1].part_items.as_mut().unwrap()[3] = 3;
+    assert_eq!(StagePart::items_over(&records, 3), Some(5));
+    assert_eq!(serde_json::to_value(&records[1]).unwrap()["part_items"][3], 3, "written as a number, as before");
+    records.push(QueryRecord { part_items: None, ..records[0].clone() });
+    assert_eq!(StagePart::items_over(&records, 3), None);
 }
