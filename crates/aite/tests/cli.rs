@@ -778,3 +778,47 @@ fn security_on_a_debian_armhf_rootfs_prints_findings_and_writes_sarif_and_sbom()
     let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("sbom.cdx.json")).unwrap()).unwrap();
     assert!(bom["components"].as_array().unwrap().iter().any(|c| c["purl"].as_str().is_some_and(|p| p.starts_with("pkg:deb/debian/busybox@") && p.ends_with("?arch=armhf"))));
 }
+
+/// A reference that is the deployed model (the same engine and model file, by hash) compares
+/// nothing: `aite robustness` records `agreement` not run saying so, whether given as
+/// `--reference` (a copy of the model) or as `--reference-engine` naming the deployed engine,
+/// ROB-AGREEMENT is NOT_TESTED (it passed, every sample agreeing with itself), and `aite merge`
+/// of two such shards keeps it not run. Another engine or file is compared (the int8 test above).
+#[test]
+fn a_reference_that_is_the_deployed_model_is_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = reference_model(dir.path());
+    let copy = dir.path().join("copy.onnx");
+    std::fs::copy(&model, &copy).unwrap();
+    let csv = reference_dataset(dir.path(), 8);
+    let robustness = |name: &str, reference: &[&std::ffi::OsStr]| {
+        let out = dir.path().join(name);
+        let r = run(aite()
+            .args(["robustness", "--samples", "8", "--repeats", "2", "-p", "digits8", "--corruptions", "none", "--attacks", "none", "-m"])
+            .arg(&model)
+            .args(reference)
+            .arg("-d")
+            .arg(&csv)
+            .arg("--out")
+            .arg(&out));
+        assert!(r.code == 0 || r.code == 1, "{}\n{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("the reference is the deployed model"), "{}", r.stderr);
+        run_folder(&out)
+    };
+    let judged = ["--profile".as_ref(), "reference-terminal".as_ref()];
+    let by_file = robustness("file", &[judged[0], judged[1], "--reference".as_ref(), copy.as_os_str()]);
+    let by_engine = robustness("engine", &[judged[0], judged[1], "--reference-engine".as_ref(), "tract".as_ref()]);
+    let shards: Vec<_> = ["0/2", "1/2"].iter().enumerate().map(|(i, s)| robustness(&format!("shard{i}"), &["--reference".as_ref(), copy.as_os_str(), "--shard".as_ref(), s.as_ref()])).collect();
+    let merged_out = dir.path().join("merged");
+    let r = run(aite().arg("merge").arg(&shards[0]).arg(&shards[1]).arg("--out").arg(&merged_out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (what, folder) in [("--reference copy", by_file), ("--reference-engine tract", by_engine), ("merge", run_folder(&merged_out))] {
+        let a = &results(&folder)["suites"]["agreement"];
+        assert!(a["status"] == "not-run" && a["why"].as_str().unwrap().contains("the reference is the deployed model (same engine, same model file)"), "{what}: {a}");
+        if what != "merge" {
+            let assessment: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("assessment.json")).unwrap()).unwrap();
+            let req = assessment["requirements"].as_array().unwrap().iter().find(|r| r["id"] == "ROB-AGREEMENT").unwrap();
+            assert_eq!(req["verdict"], "NOT_TESTED", "{what}: {req}");
+        }
+    }
+}

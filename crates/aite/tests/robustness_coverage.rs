@@ -29,16 +29,19 @@ fn jpeg_dataset(dir: &Path, n: usize) -> (std::path::PathBuf, Vec<String>) {
     (p, ids)
 }
 
-/// `aite robustness` with consistency (the model as its own reference), a small sweep at severity 3 and two attack families on 8
+/// `aite robustness` with consistency (the int8 model as the reference: the deployed model as
+/// its own is not run), a small sweep at severity 3 and two attack families on 8
 /// frames, judged by the reference-terminal profile; the run folder.
 fn robustness(dir: &Path, model: &Path, csv: &Path, name: &str) -> (Run, std::path::PathBuf) {
     let out = dir.join(name);
+    let int8 = dir.join("digits-int8.onnx");
+    std::fs::write(&int8, aite_reference::MODEL_INT8_QDQ).unwrap();
     let r = run(aite()
         .args(["robustness", "-p", "digits8", "--samples", "30", "--corruptions", "gaussian_noise,contrast", "--severities", "3"])
         .args(["--attacks", "square-linf,spsa-linf,noise-linf", "--attack-samples", "8", "--queries", "40", "--noise-queries", "10", "--profile", "reference-terminal", "-m"])
         .arg(model)
         .arg("--reference")
-        .arg(model)
+        .arg(&int8)
         .arg("-d")
         .arg(csv)
         .arg("--out")

@@ -465,19 +465,34 @@ pub fn run_detector_attack_checkpointed(
 
 /// What a detector's corruption sweep scores against: `--labels` (COCO JSON or YOLO txt, the
 /// readers of `aite accuracy`), else the `--reference` model's clean predictions, else the
-/// deployed model's own (pseudo ground truth, named so in the evidence).
-fn detection_ground_truth(a: &RobustnessArgs, spec: &PreprocessSpec, task: &Postprocess, frames: &[DetectionFrame]) -> Result<DetectionGroundTruth> {
+/// deployed model's own (pseudo ground truth, named so in the evidence), also when the
+/// reference is the deployed model (`same_as_deployed`: its predictions are the same).
+fn detection_ground_truth(a: &RobustnessArgs, same_as_deployed: bool, spec: &PreprocessSpec, task: &Postprocess, frames: &[DetectionFrame]) -> Result<DetectionGroundTruth> {
     if let Some(path) = &a.labels {
         return labelled_ground_truth(path, task, frames);
     }
     Ok(match &a.reference {
-        Some(path) => {
+        Some(path) if !same_as_deployed => {
             let mut reference = load_model(&ModelArgs { model: path.clone(), engine: a.reference_engine.unwrap_or(a.model.engine), ..a.model.clone() })?;
             let detections = clean_detections(reference.as_mut(), spec, task, frames)?;
             DetectionGroundTruth::ReferencePredictions { reference: path.display().to_string(), detections }
         }
-        None => DetectionGroundTruth::CleanPredictions,
+        _ => DetectionGroundTruth::CleanPredictions,
     })
+}
+
+/// Why the agreement is not run when the reference is the deployed model.
+const REFERENCE_IS_DEPLOYED: &str = "the reference is the deployed model (same engine, same model file): agreeing with it compares nothing; declare a different engine (--reference-engine) or model (--reference)";
+
+/// Whether `--reference` / `--reference-engine` name the deployed model itself: the same engine
+/// and the same files (`inputs`' hashes of `model*` and `reference-model*`, external data and
+/// a remote endpoint's metadata included; no `--reference` is the deployed model's file).
+fn reference_is_deployed(a: &RobustnessArgs, inputs: &[aite_evidence::InputArtifact]) -> bool {
+    if (a.reference.is_none() && a.reference_engine.is_none()) || a.reference_engine.is_some_and(|e| e != a.model.engine) {
+        return false;
+    }
+    let hashes = |role: &str| -> Vec<&str> { inputs.iter().filter(|i| i.role == role || i.role.strip_prefix(role).is_some_and(|r| r.starts_with('-'))).map(|i| i.sha256.as_str()).collect() };
+    a.reference.is_none() || hashes("model") == hashes("reference-model")
 }
 
 /// Labels of every frame (matched by file name, sizes checked) as the sweep's ground truth.
@@ -650,6 +665,10 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     if let Some(r) = &a.reference {
         results.inputs.extend(model_artifacts(r, "reference-model")?);
     }
+    let same_as_deployed = reference_is_deployed(&a, &results.inputs);
+    if same_as_deployed {
+        eprintln!("note: {REFERENCE_IS_DEPLOYED}");
+    }
     results.inputs.push(dataset_artifact(&ds));
     results.decoders = Some(serde_json::to_value(decoder_tally(&loaded))?);
     let mut ok = true;
@@ -657,6 +676,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         let frames: Vec<(String, aite_data::Image)> = loaded.iter().map(|f| (f.id.clone(), f.image.clone())).collect();
         let mut reference = match (&a.reference, a.reference_engine) {
             (None, None) => None,
+            _ if same_as_deployed => None,
             (path, engine) => Some(load_model(&ModelArgs {
                 model: path.clone().unwrap_or_else(|| a.model.model.clone()),
                 engine: engine.unwrap_or(a.model.engine),
@@ -671,6 +691,9 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
         let reference = reference.as_mut().map(|r| r.as_mut() as &mut dyn Target);
         let batched = batched.as_mut().map(|b| (b.as_mut() as &mut dyn Target, a.check_batch));
         ok &= consistency_shard_suites(&mut results, deployed.as_mut(), reference, batched, &spec, detector.as_ref(), &frames, a.repeats, a.seed, limit, shard)?;
+        if same_as_deployed {
+            results.suite_not_run(if detector.is_some() { "detection_agreement" } else { "agreement" }, REFERENCE_IS_DEPLOYED);
+        }
         if let Some(c) = coverage(loaded.len()) {
             c.record(&mut results.suites, &FRAME_SUITES);
         }
@@ -689,7 +712,7 @@ pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     if let (Some(options), Some(task), false) = (&sweep, &detector, interrupted) {
         let frames: Vec<DetectionFrame> = loaded.iter().map(|f| DetectionFrame { id: f.id.clone(), image: image_to_rgb8(&f.image, spec.color) }).collect();
         let identity = serde_json::json!({ "model": results.inputs[0].sha256, "model_data": model_data, "target": deployed.info(), "task": task.spec() });
-        let ground_truth = detection_ground_truth(&a, &spec, task, &frames)?;
+        let ground_truth = detection_ground_truth(&a, same_as_deployed, &spec, task, &frames)?;
         if let Some(labels) = &a.labels {
             results.inputs.push(super::accuracy::labels_artifact(labels)?);
         }
@@ -879,8 +902,9 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
                 .into_iter()
                 .map(|(p, _)| {
                     let suites = &runs.iter().find(|(q, _)| q == p).expect("found above").1.suites;
-                    // A check recorded not applicable (a fixed batch) has no figures to merge.
-                    let measured = |v: &serde_json::Value| v.get("status").and_then(|s| s.as_str()) != Some("not-applicable");
+                    // A check recorded not applicable (a fixed batch) or not run (a reference that
+                    // is the deployed model) has no figures to merge.
+                    let measured = |v: &serde_json::Value| !matches!(v.get("status").and_then(|s| s.as_str()), Some("not-applicable" | "not-run"));
                     let part: serde_json::Map<String, serde_json::Value> = suites.iter().filter(|(k, v)| (k.as_str() == name || CONSISTENCY_SUITES.contains(&k.as_str())) && measured(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
                     serde_json::from_value::<ConsistencyPart>(part.into()).with_context(|| format!("consistency suites in {}", p.display()))
                 })
@@ -890,7 +914,7 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
             if let serde_json::Value::Object(suites) = serde_json::to_value(&merged)? {
                 results.suites.extend(suites);
             }
-            for (k, v) in runs[0].1.suites.iter().filter(|(k, v)| CONSISTENCY_SUITES.contains(&k.as_str()) && v.get("status").and_then(|s| s.as_str()) == Some("not-applicable")) {
+            for (k, v) in runs[0].1.suites.iter().filter(|(k, v)| CONSISTENCY_SUITES.contains(&k.as_str()) && matches!(v.get("status").and_then(|s| s.as_str()), Some("not-applicable" | "not-run"))) {
                 results.suites.entry(k.clone()).or_insert_with(|| v.clone());
             }
         } else if CONSISTENCY_SUITES.contains(&name.as_str()) {
