@@ -6,9 +6,10 @@
 //! Both sides read the images as PIL decodes them (written as PNG by
 //! `preprocess_peer.py png`), so the inputs are bit-identical (see
 //! preprocess_peer.rs) and only the corruptions differ. Tolerances per cell:
-//! deterministic corruptions 1.5 points (at least one image), random ones their
-//! sampling interval (1.96 standard errors of the difference of the two accuracies,
-//! plus one image); the mean over the 15 within 1.5 points.
+//! deterministic corruptions 1.5 points and jpeg_compression 1 point whatever the image
+//! count (issue 13; at 40 images any difference fails), random ones their sampling
+//! interval (1.96 standard errors of the difference of the two accuracies, plus one
+//! image); the mean over the 15 within 1.5 points.
 //!
 //! The full sweep (200 images x 15 x 5) is `#[ignore]`d, about 30 min on two cores:
 //! `AITE_PEER_PYTHON=target/peers-venv/bin/python cargo test -p aite --test imagenet_c_224_peer -- --ignored --nocapture`
@@ -103,6 +104,7 @@ fn judge(n: usize, ours: &BTreeMap<String, usize>, theirs: &BTreeMap<String, usi
     assert_eq!(ours["clean"], theirs["clean"], "clean accuracy must be identical: same inputs, same model");
     eprintln!("clean {:.1}% both; corruption: aite / reference per severity (points)", pct(ours["clean"]));
     let (mut sum_ours, mut sum_theirs, mut cells) = (0usize, 0usize, 0usize);
+    let (mut max_deterministic, mut max_random) = (0f64, 0f64);
     for kind in IMAGENET_C {
         let mut row = format!("{kind:>18}");
         // elastic_transform: compare imagecorruptions' parameterisation with the reference.
@@ -115,12 +117,21 @@ fn judge(n: usize, ours: &BTreeMap<String, usize>, theirs: &BTreeMap<String, usi
             sum_theirs += b;
             cells += 1;
             let diff = (pct(a) - pct(b)).abs();
-            let tolerance = if DETERMINISTIC.contains(&kind) {
-                1.5f64.max(100.0 / n as f64)
+            // Issue 13's figures, whatever n: a deterministic cell is the same computation on
+            // the same pixels, so one image's difference at n = 40 (2.5 points) is a defect.
+            let tolerance = if kind == "jpeg_compression" {
+                1.0
+            } else if DETERMINISTIC.contains(&kind) {
+                1.5
             } else {
                 let (p, q) = (a as f64 / n as f64, b as f64 / n as f64);
                 100.0 * (1.96 * ((p * (1.0 - p) + q * (1.0 - q)) / n as f64).sqrt() + 1.0 / n as f64)
             };
+            if DETERMINISTIC.contains(&kind) {
+                max_deterministic = max_deterministic.max(diff);
+            } else {
+                max_random = max_random.max(diff);
+            }
             if diff > tolerance + 1e-9 {
                 failures.push(format!("{kind} s{s}: aite {:.1}% vs reference {:.1}% (tolerance {tolerance:.1} points)", pct(a), pct(b)));
             }
@@ -129,6 +140,7 @@ fn judge(n: usize, ours: &BTreeMap<String, usize>, theirs: &BTreeMap<String, usi
     }
     let (ma, mb) = (100.0 * sum_ours as f64 / (cells * n) as f64, 100.0 * sum_theirs as f64 / (cells * n) as f64);
     eprintln!("mean over the 15: aite {ma:.2}% reference {mb:.2}%");
+    eprintln!("largest cell difference: deterministic {max_deterministic:.1} points, random {max_random:.1} points");
     if (ma - mb).abs() > 1.5 {
         failures.push(format!("mean over the 15: aite {ma:.2}% vs reference {mb:.2}% (tolerance 1.5 points)"));
     }
@@ -152,4 +164,25 @@ fn imagenet_c_at_224_agrees_with_imagecorruptions_on_200_images_every_cell() {
     let (ours, theirs) = sweep(&py, &a, n, "1,2,3,4,5");
     let failures = judge(n, &ours, &theirs, &[1, 2, 3, 4, 5]);
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The tolerances themselves, on hand-made counts (no peer needed): one image at 40 is
+/// 2.5 points, beyond a deterministic cell's 1.5; three images at 200 are 1.5 points, within
+/// defocus_blur's 1.5 but beyond jpeg_compression's 1.
+#[test]
+fn judge_holds_deterministic_cells_to_the_issue_figures_whatever_the_image_count() {
+    let cells = |n: usize, off: &[(&str, usize)]| {
+        let mut m = BTreeMap::from([("clean".to_string(), n / 2)]);
+        for kind in IMAGENET_C.iter().chain(["elastic_transform@ic"].iter()) {
+            m.insert(format!("{kind}-3"), n / 4 + off.iter().find(|(k, _)| k == kind).map_or(0, |(_, d)| *d));
+        }
+        m
+    };
+    let one_at_40 = judge(40, &cells(40, &[("defocus_blur", 1)]), &cells(40, &[]), &[3]);
+    assert_eq!(one_at_40.len(), 1, "{one_at_40:#?}");
+    assert!(one_at_40[0].starts_with("defocus_blur s3") && one_at_40[0].contains("tolerance 1.5"), "{one_at_40:#?}");
+    let three_at_200 = judge(200, &cells(200, &[("defocus_blur", 3), ("jpeg_compression", 3)]), &cells(200, &[]), &[3]);
+    assert_eq!(three_at_200.len(), 1, "{three_at_200:#?}");
+    assert!(three_at_200[0].starts_with("jpeg_compression s3") && three_at_200[0].contains("tolerance 1.0"), "{three_at_200:#?}");
+    assert!(judge(200, &cells(200, &[("jpeg_compression", 2)]), &cells(200, &[]), &[3]).is_empty());
 }
