@@ -81,7 +81,7 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.latency_periodic.after_idle", LatencySummary, "ms", PERCENTILES, None, "latency of the first frame after each idle gap"),
     m!("suites.latency_periodic.steady", LatencySummary, "ms", PERCENTILES, None, "latency of the frames inside a burst"),
     m!("suites.latency_periodic.deadline_misses", Count, "count", VALUE, None, "frames whose result came after the next frame was due"),
-    m!("suites.latency.throughput_sps", Number, "samples/s", VALUE, None, "answered samples per second over the run's window (start to last completion; LoadGen's offline figure of merit)"),
+    m!("suites.latency.throughput_sps", Number, "samples/s", VALUE, None, "answered samples per second over the run's window (start to last completion, failed queries included). Offline: LoadGen's figure of merit, every sample issued at once (issue to the last completed batch); single-stream, multi-stream, server and periodic: the rate the scenario's own pacing let through (one query at a time, its fps or qps), not the system's capacity"),
     m!("suites.latency.validity.valid", Flag, "bool", VALUE, None, "the latency run is VALID per LoadGen's rules"),
     m!("suites.latency_periodic.validity.valid", Flag, "bool", VALUE, None, "the periodic run is VALID"),
     m!("suites.latency.drift.last_to_first_ratio", Number, "ratio", VALUE, None, "p50 of the last window over the first"),

@@ -38,3 +38,14 @@ fn a_throughput_lower_bound_failed_with_failed_queries_stays_failed() {
     // An upper bound on throughput is not the case argued here: its failure is not kept.
     assert!(matches!(verdict(&run(10), "le", 50.0), Verdict::NotTested { .. }));
 }
+
+/// Review finding: the catalogue called `suites.latency.throughput_sps` "LoadGen's offline
+/// figure of merit", yet it is judged in every scenario; it says what it is in each.
+#[test]
+fn the_throughput_metric_says_what_it_is_in_each_scenario() {
+    let doc = aite_assessment::catalogue::lookup("suites.latency.throughput_sps").expect("in the catalogue").doc;
+    for scenario in ["Offline", "single-stream", "multi-stream", "server", "periodic"] {
+        assert!(doc.contains(scenario), "{scenario} missing: {doc}");
+    }
+    assert!(!doc.contains("; LoadGen's offline figure of merit)"), "{doc}");
+}
