@@ -66,6 +66,32 @@ fn start(python: &Path, model: &Path, port: u16, dir: &Path) -> Server {
     Server { child: cmd.spawn().expect("start the Triton server"), log }
 }
 
+/// The status line and body of `GET path` on 127.0.0.1:`port` (HTTP/1.0, read to the close), or
+/// None when nothing answers. 30 s per read only bounds a hang: the caller tries again.
+fn http_get(port: u16, path: &str) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    conn.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    conn.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n").as_bytes()).ok()?;
+    let mut answer = Vec::new();
+    conn.read_to_end(&mut answer).ok()?;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n")?;
+    Some((head.lines().next()?.to_string(), body.to_string()))
+}
+
+/// Whether the Triton started on `port` (HTTP), `port + 1` (gRPC), `port + 2` (metrics) is the one
+/// answering them, not another test's socket that took a released port: HTTP
+/// `/v2/health/ready` 200, Triton's own `nv_inference_` counters on the metrics port, with gRPC
+/// its ServerMetadata naming triton; the process alive and no "already in use" in its log.
+fn ours_and_ready(server: &mut Server, port: u16) -> bool {
+    let ready = http_get(port, "/v2/health/ready").is_some_and(|(status, _)| status.split_whitespace().nth(1) == Some("200"));
+    let metrics = ready && http_get(port + 2, "/metrics").is_some_and(|(status, body)| status.split_whitespace().nth(1) == Some("200") && body.contains("nv_inference_"));
+    #[cfg(feature = "grpc")]
+    let metrics = metrics && aite_remote::GrpcTarget::connect(&format!("oip+grpc://127.0.0.1:{}/models/resnet8", port + 1), &RemoteOptions::default()).is_ok_and(|t| t.info().engine_version.starts_with("triton "));
+    metrics && matches!(server.child.try_wait(), Ok(None)) && !std::fs::read_to_string(&server.log).unwrap_or_default().contains("already in use")
+}
+
 fn has_pytriton(python: &Path) -> bool {
     Command::new(python).args(["-c", "import pytriton, onnxruntime"]).output().is_ok_and(|o| o.status.success())
 }
@@ -91,7 +117,9 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
     let dir = tempfile::tempdir().unwrap();
     // The free ports are released before Triton binds them, seconds later: a Triton that could
     // not bind one taken meanwhile (it logs "Socket '127.0.0.1:P' already in use" and PyTriton
-    // keeps waiting) is stopped and started again on other ports (three tries).
+    // keeps waiting) is stopped and started again on other ports (three tries). A connect alone
+    // may reach the socket that took the port: the ports are used once Triton answers them as
+    // itself (`ours_and_ready`).
     let (server, port, url, mut binary) = 'start: {
         for attempt in 1..=3 {
             let port = free_ports();
@@ -99,21 +127,19 @@ fn resnet8_behind_triton_scores_every_image_as_local() {
             let url = format!("oip+http://127.0.0.1:{port}/models/resnet8");
             let deadline = Instant::now() + Duration::from_secs(240);
             loop {
-                let connected = OipTarget::connect(&url, &RemoteOptions::default());
                 if attempt < 3 && std::fs::read_to_string(&server.log).unwrap_or_default().contains("already in use") {
                     eprintln!("Triton could not bind one of {port}..{}: starting it on other ports", port + 2);
                     break;
                 }
-                match connected {
-                    Ok(t) => break 'start (server, port, url, t),
-                    Err(e) => {
-                        if let Ok(Some(status)) = server.child.try_wait() {
-                            panic!("the Triton server exited ({status}) before it was ready:\n{}", server.log_tail());
-                        }
-                        assert!(Instant::now() < deadline, "Triton not ready after 240 s: {e}\n{}", server.log_tail());
-                        std::thread::sleep(Duration::from_millis(500));
-                    }
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    panic!("the Triton server exited ({status}) before it was ready:\n{}", server.log_tail());
                 }
+                if ours_and_ready(&mut server, port) {
+                    let t = OipTarget::connect(&url, &RemoteOptions::default()).unwrap_or_else(|e| panic!("Triton is ready on {port} but: {e}\n{}", server.log_tail()));
+                    break 'start (server, port, url, t);
+                }
+                assert!(Instant::now() < deadline, "Triton not ready on {port}..{} after 240 s\n{}", port + 2, server.log_tail());
+                std::thread::sleep(Duration::from_millis(500));
             }
         }
         unreachable!("the third start either answered or panicked")
