@@ -7,6 +7,12 @@ use aite_network::{probe, PortList, ProbeOptions, Service};
 use aite_security::RuleStatus;
 use std::time::Duration;
 
+/// Each probe step and the whole probe where a test asserts what a stand-in answered: the
+/// stand-ins answer at once, so these only stop a hang (the default 3 s step is a race on a
+/// loaded machine). The banner waits stay short: a silent server makes the probe wait them out.
+const STEP: Duration = Duration::from_secs(30);
+const BUDGET: Duration = Duration::from_secs(600);
+
 fn options(dev: &ReferenceDevice, extra: &[u16]) -> ProbeOptions {
     let mut ports = dev.ports();
     ports.extend_from_slice(extra);
@@ -17,6 +23,8 @@ fn options(dev: &ReferenceDevice, extra: &[u16]) -> ProbeOptions {
         credential_pause: Duration::from_millis(10),
         // 2025-06-01: a fixed clock, so the certificates are judged the same on every run.
         now: Some(1_748_736_000),
+        step_timeout: STEP,
+        budget: BUDGET,
         ..ProbeOptions::default()
     }
 }
@@ -192,21 +200,8 @@ fn targets_outside_loopback_are_refused_before_any_packet() {
 /// proves nothing about its routes: the RTSP rules are not checked, never passed.
 #[test]
 fn rtsp_server_accepting_any_path_is_not_checked() {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-                let mut b = [0u8; 2048];
-                let _ = s.read(&mut b);
-                let _ = s.write_all(b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n");
-            });
-        }
-    });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let port = serve(|_| b"RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n".to_vec());
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert!(matches!(r.services[0].service, Service::Rtsp { status: 200, .. }), "{:?}", r.services[0]);
     for rule in ["AITE-NET-RTSP-UNAUTHENTICATED", "AITE-NET-RTSP-DEFAULT-CREDENTIAL"] {
@@ -227,7 +222,7 @@ fn telnet_rejecting_every_password_passes_the_credential_rule() {
         for s in l.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
                 let _ = s.write_all(b"\xff\xfd\x18### camera service shell # \r\nlogin: ");
                 let mut got = Vec::new();
                 let mut b = [0u8; 256];
@@ -250,7 +245,7 @@ fn telnet_rejecting_every_password_passes_the_credential_rule() {
             });
         }
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(1500), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(1500), credential_pause: Duration::from_millis(5), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert!(matches!(r.services[0].service, Service::Telnet { .. }), "{:?}", r.services[0]);
     assert_eq!(r.status("AITE-NET-TELNET"), Some(RuleStatus::Fail));
@@ -329,7 +324,7 @@ fn malformed_input_needs_metadata_a_ready_model_and_a_control() {
             ("POST", "/v2/models/m/infer") => answer("400 Bad Request", "application/json", r#"{"error":"unexpected inference input"}"#),
             _ => answer("404 Not Found", "text/plain", "not found"),
         });
-        let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+        let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
         let r = probe("127.0.0.1", &opts).unwrap();
         let o = r.rules.iter().find(|o| o.rule == "AITE-NET-OIP-MALFORMED-INPUT").unwrap();
         assert_eq!(o.status, RuleStatus::NotChecked, "{why}: {o:?}");
@@ -356,7 +351,7 @@ fn onvif_faults_other_than_authentication_are_no_refusal() {
         ("POST", "/onvif/device_service") => soap_fault("ter:ActionNotSupported"),
         _ => answer("404 Not Found", "text/plain", "not found"),
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     for rule in ["AITE-NET-ONVIF-UNAUTHENTICATED", "AITE-NET-ONVIF-DEFAULT-CREDENTIAL"] {
         let o = r.rules.iter().find(|o| o.rule == rule).unwrap();
@@ -397,7 +392,7 @@ fn onvif_tokens_are_made_on_the_devices_clock() {
             _ => answer("404 Not Found", "text/plain", "not found"),
         }
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert_eq!(r.status("AITE-NET-ONVIF-UNAUTHENTICATED"), Some(RuleStatus::Pass), "{:?}", r.rules);
     assert_eq!(r.status("AITE-NET-ONVIF-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail), "{:?}", r.attempts);
@@ -455,7 +450,7 @@ fn sslv2_server_hello_is_reported_as_offered() {
             let cert = cert.clone();
             std::thread::spawn(move || {
                 let mut s = s;
-                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
                 let mut b = [0u8; 4096];
                 let Ok(n) = s.read(&mut b) else { return };
                 if n >= 3 && b[0] & 0x80 != 0 && b[2] == 1 {
@@ -476,7 +471,7 @@ fn sslv2_server_hello_is_reported_as_offered() {
             });
         }
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert_eq!(r.services[0].service, Service::Tls, "{:?}", r.services[0]);
     let tls = r.services[0].tls.as_ref().unwrap();
@@ -504,7 +499,7 @@ fn a_port_answering_rtsp_and_http_gets_the_http_checks_too() {
         };
         answer.to_vec()
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert!(matches!(&r.services[0].service, Service::Rtsp { status: 200, http: Some(h), .. } if h.status == 401), "{:?}", r.services[0]);
     assert_eq!(r.status("AITE-NET-HTTP-DEFAULT-CREDENTIAL"), Some(RuleStatus::Fail), "{:?}", r.rules);
@@ -528,7 +523,7 @@ fn an_rtsp_tunnel_answering_503_lists_the_http_checks_as_not_applicable_there() 
         };
         answer.to_vec()
     });
-    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), ..ProbeOptions::default() };
+    let opts = ProbeOptions { ports: PortList(vec![port]), declared: Some(vec![port]), banner_wait: Duration::from_millis(300), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     let r = probe("127.0.0.1", &opts).unwrap();
     assert!(matches!(&r.services[0].service, Service::Rtsp { http: Some(h), .. } if h.status == 503), "{:?}", r.services[0]);
     let subject = format!("127.0.0.1:{port}/tcp");
@@ -579,7 +574,7 @@ fn pages_served_without_auth_and_versioned_server_headers() {
     let open = http_server(|_, _, _| "HTTP/1.1 200 OK\r\nServer: lighttpd/1.4.69\r\nContent-Type: text/html\r\nContent-Length: 19\r\nConnection: close\r\n\r\n<html>camera</html>".into());
     let asks = http_server(|_, _, _| "HTTP/1.1 401 Unauthorized\r\nServer: camera\r\nWWW-Authenticate: Basic realm=\"camera\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into());
     let redirects = http_server(|_, _, _| "HTTP/1.1 302 Found\r\nLocation: /login.html\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into());
-    let opts = |ports: Vec<u16>| ProbeOptions { declared: Some(ports.clone()), ports: PortList(ports), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), ..ProbeOptions::default() };
+    let opts = |ports: Vec<u16>| ProbeOptions { declared: Some(ports.clone()), ports: PortList(ports), banner_wait: Duration::from_millis(300), credential_pause: Duration::from_millis(5), step_timeout: STEP, budget: BUDGET, ..ProbeOptions::default() };
     const OPEN: &str = "AITE-NET-HTTP-UNAUTHENTICATED";
     const BANNER: &str = "AITE-NET-HTTP-SERVER-BANNER";
     let r = probe("127.0.0.1", &opts(vec![open, asks, redirects])).unwrap();
