@@ -112,7 +112,8 @@ pub struct Seen {
     pub infer_requests: AtomicUsize,
     pub binary_requests: AtomicUsize,
     pub connections: AtomicUsize,
-    /// Infer requests answered 200, and `/stats` requests.
+    /// Infer requests answered 200, counted before the answer is written (a client that read it
+    /// finds it counted); `/stats` requests are in `stats_requests`, not here.
     pub answered: AtomicUsize,
     pub stats_requests: AtomicUsize,
     /// The listener is gone (refusing).
