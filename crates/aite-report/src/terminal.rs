@@ -33,9 +33,16 @@ fn section<T: serde::de::DeserializeOwned>(results: &Results, key: &str, out: &m
 }
 
 fn read_section<T: serde::de::DeserializeOwned>(key: &str, value: &serde_json::Value, out: &mut String) -> Option<T> {
-    // `aite run` records a suite that does not apply to the terminal (a detector's attack on a classifier) with its reason.
-    if value.get("status").and_then(|s| s.as_str()) == Some("not-applicable") {
-        let _ = writeln!(out, "{key}: not applicable: {}", value.get("why").and_then(|w| w.as_str()).unwrap_or("no reason recorded"));
+    // `aite run` records a suite that does not apply to the terminal (a detector's attack on a
+    // classifier) with its reason; a check not run (an agreement whose reference is the deployed
+    // model) says why too.
+    let said = match value.get("status").and_then(|s| s.as_str()) {
+        Some("not-applicable") => Some("not applicable"),
+        Some("not-run") => Some("not run"),
+        _ => None,
+    };
+    if let Some(said) = said {
+        let _ = writeln!(out, "{key}: {said}: {}", value.get("why").and_then(|w| w.as_str()).unwrap_or("no reason recorded"));
         return None;
     }
     match serde_json::from_value(value.clone()) {

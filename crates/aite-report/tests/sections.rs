@@ -19,6 +19,16 @@ fn a_malformed_section_is_reported_not_dropped() {
     assert!(text.contains("section corruptions could not be read: "), "{text}");
 }
 
+/// A check recorded not run (an agreement against a reference that is the deployed model) is
+/// shown with its reason, not as an unreadable section.
+#[test]
+fn a_check_not_run_is_shown_with_why() {
+    let mut results = Results::new("robustness", target());
+    results.suite_not_run("agreement", "the reference is the deployed model");
+    let text = TerminalRenderer.render(&results);
+    assert!(text.contains("agreement: not run: the reference is the deployed model") && !text.contains("could not be read"), "{text}");
+}
+
 #[test]
 fn nan_results_round_trip_through_results_json_and_are_shown() {
     let mut results = Results::new("robustness", target());
