@@ -88,6 +88,13 @@ pub struct ClassAp {
     /// AP@[.5:.95]; `None` when the category has no ground truth (pycocotools' -1).
     pub ap: Option<f64>,
     pub ap50: Option<f64>,
+    /// AP at IoU 0.75 (pycocotools' `precision[5, :, k, 0, -1]`); `None` without ground truth.
+    #[serde(default)]
+    pub ap75: Option<f64>,
+    /// Recall of this category at each fixed number of its false positives per image (IoU 0.5,
+    /// all areas, 100 detections, every image evaluated in the denominator).
+    #[serde(default)]
+    pub recall_at_fppi: Vec<RecallAtFppi>,
 }
 
 /// Recall at a fixed number of false positives per image (IoU 0.5, all areas, 100
@@ -137,6 +144,21 @@ pub fn coco_bbox_report(ground_truth: serde_json::Value, source: &Path, detectio
         (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
     };
     let dataset = &gt.dataset;
+    let t75 = eval.params.iou_thrs.iter().position(|t| (t - 0.75).abs() < 1e-9);
+    // Every detection of the IoU-0.5 matching (all areas, most detections), by category.
+    let max_det = eval.params.max_dets.iter().copied().max().unwrap_or(100);
+    let range = eval.params.area_ranges[all].range;
+    let mut by_class: std::collections::BTreeMap<u64, (Vec<(f64, bool)>, usize)> = Default::default();
+    for e in eval.eval_imgs().iter().flatten().filter(|e| e.max_det == max_det && e.area_rng == range) {
+        let (scored, positives) = by_class.entry(e.category_id).or_default();
+        *positives += e.num_gt_in_denominator();
+        for d in 0..e.dt_ids.len() {
+            if !e.dt_ignore[(0, d)] {
+                scored.push((e.dt_scores[d], e.dt_matched[(0, d)]));
+            }
+        }
+    }
+    let images = dataset.images.len();
     let per_class = acc
         .cat_ids
         .iter()
@@ -147,21 +169,18 @@ pub fn coco_bbox_report(ground_truth: serde_json::Value, source: &Path, detectio
             ground_truth_boxes: dataset.annotations.iter().filter(|a| a.category_id == id && !a.iscrowd).count(),
             ap: mean(0..acc.shape.t, k),
             ap50: mean(0..1.min(acc.shape.t), k),
+            ap75: t75.filter(|&t| t < acc.shape.t).and_then(|t| mean(t..t + 1, k)),
+            recall_at_fppi: {
+                let (scored, positives) = by_class.get(&id).cloned().unwrap_or_default();
+                recall_at_fppi(scored, positives, images, fppi)
+            },
         })
         .collect();
-    // Every detection of the IoU-0.5 matching (all areas, most detections), pooled over categories.
-    let max_det = eval.params.max_dets.iter().copied().max().unwrap_or(100);
-    let range = eval.params.area_ranges[all].range;
-    let (mut scored, mut positives) = (vec![], 0usize);
-    for e in eval.eval_imgs().iter().flatten().filter(|e| e.max_det == max_det && e.area_rng == range) {
-        positives += e.num_gt_in_denominator();
-        for d in 0..e.dt_ids.len() {
-            if !e.dt_ignore[(0, d)] {
-                scored.push((e.dt_scores[d], e.dt_matched[(0, d)]));
-            }
-        }
-    }
-    let images = dataset.images.len();
+    // Pooled over categories.
+    let (scored, positives) = by_class.into_values().fold((vec![], 0usize), |(mut s, p), (more, n)| {
+        s.extend(more);
+        (s, p + n)
+    });
     Ok(CocoReport { stats, per_class, recall_at_fppi: recall_at_fppi(scored, positives, images, fppi), images, ground_truth_boxes: positives })
 }
 
@@ -217,6 +236,44 @@ fn run_eval(gt: hotcoco::COCO, detections: &[CocoDetection]) -> Result<hotcoco::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per category, hand-computed on 3 images. Face (4 boxes): 0.95 TP, 0.90 TP, 0.80 FP,
+    /// 0.60 TP (IoU 1400/2600 = 0.54), 0.50 FP (a duplicate), 0.40 TP (IoU 600/649): at 0.1 FPPI
+    /// the cut at 0.90 (0 FP, 2/4), at 1 FPPI the cut at 0.40 (2 FP = 0.67/img, 4/4). Plate (2
+    /// boxes): 0.85 FP (IoU 1/3), 0.70 TP, 0.30 FP: at 0.1 FPPI nothing (the first cut has 1/3
+    /// FP per image), at 1 FPPI the cut at 0.70 (1/2); pooled at 0.1 FPPI 2/6.
+    #[test]
+    fn recall_at_fppi_per_class_by_hand() {
+        let gt = serde_json::json!({
+            "images": [{"id": 1, "width": 640, "height": 480}, {"id": 2, "width": 640, "height": 480}, {"id": 3, "width": 320, "height": 240}],
+            "categories": [{"id": 1, "name": "face"}, {"id": 2, "name": "plate"}],
+            "annotations": [
+                {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 100, 120], "area": 12000, "iscrowd": 0},
+                {"id": 2, "image_id": 1, "category_id": 1, "bbox": [300, 200, 40, 50], "area": 2000, "iscrowd": 0},
+                {"id": 3, "image_id": 1, "category_id": 2, "bbox": [500, 400, 20, 10], "area": 200, "iscrowd": 0},
+                {"id": 4, "image_id": 2, "category_id": 1, "bbox": [50, 60, 200, 180], "area": 36000, "iscrowd": 0},
+                {"id": 5, "image_id": 2, "category_id": 2, "bbox": [100, 300, 60, 30], "area": 1800, "iscrowd": 0},
+                {"id": 6, "image_id": 3, "category_id": 1, "bbox": [5, 5, 25, 25], "area": 625, "iscrowd": 0}
+            ]
+        });
+        let d = |image_id, category_id, bbox: [f64; 4], score| CocoDetection { image_id, category_id, bbox, score };
+        let dets = [
+            d(1, 1, [12.0, 8.0, 98.0, 125.0], 0.95),
+            d(1, 1, [305.0, 210.0, 40.0, 50.0], 0.60),
+            d(1, 1, [400.0, 50.0, 60.0, 60.0], 0.80),
+            d(1, 2, [500.0, 401.0, 20.0, 10.0], 0.70),
+            d(2, 1, [60.0, 60.0, 190.0, 190.0], 0.90),
+            d(2, 1, [55.0, 65.0, 195.0, 175.0], 0.50),
+            d(2, 2, [130.0, 300.0, 60.0, 30.0], 0.85),
+            d(3, 1, [6.0, 4.0, 24.0, 26.0], 0.40),
+            d(3, 2, [100.0, 100.0, 30.0, 30.0], 0.30),
+        ];
+        let r = coco_bbox_report(gt, Path::new("gt.json"), &dets, &[0.1, 1.0]).unwrap();
+        let at = |c: &ClassAp| c.recall_at_fppi.iter().map(|r| (r.recall, r.score_threshold)).collect::<Vec<_>>();
+        assert_eq!(at(&r.per_class[0]), vec![(0.5, Some(0.90)), (1.0, Some(0.40))]);
+        assert_eq!(at(&r.per_class[1]), vec![(0.0, None), (0.5, Some(0.70))]);
+        assert_eq!((r.recall_at_fppi[0].recall, r.ground_truth_boxes), (2.0 / 6.0, 6));
+    }
 
     /// Hand-computed on 2 images and 4 ground-truth boxes: scores 0.9 TP, 0.8 FP, 0.8 TP,
     /// 0.5 TP, 0.3 FP, 0.2 FP. Cuts: 0.9 (fp 0, recall 1/4), 0.8 (fp 1 -> 0.5/img, 2/4),

@@ -194,23 +194,23 @@ impl DetectionLabels {
 
     /// These labels with the categories they leave unnamed (YOLO txt without `classes.txt`) named
     /// by a task's `class_names` (indexed by class id, background included); a label file's own
-    /// names win. Labels with more categories than the task names (background excluded), or a
-    /// category id the task does not name, are an error naming both sources.
+    /// names win, and a named category the detector lacks is kept (its AP is 0, or not measurable
+    /// without ground truth, as pycocotools reports it). An unnamed category beyond the task's
+    /// classes (background excluded) is an error naming both sources.
     pub fn named_by(&self, class_names: &[String], background_class: bool) -> Result<DetectionLabels, TaskError> {
         let named = usize::from(background_class).min(class_names.len());
         let task = format!("the task's class_names ({} classes{})", class_names.len() - named, if background_class { " besides the background" } else { "" });
-        if self.categories.len() > class_names.len() - named {
-            return Err(bad(&self.source, format!("it names {} categories but {task}", self.categories.len())));
-        }
         let mut out = self.clone();
         for (i, (id, name)) in out.categories.iter_mut().enumerate() {
+            if self.format != LabelFormat::YoloTxt || *name != unnamed(i as u64) {
+                continue;
+            }
             let task_name = usize::try_from(*id).ok().filter(|&k| k >= named).and_then(|k| class_names.get(k));
             let Some(task_name) = task_name else {
-                return Err(bad(&self.source, format!("category id {id} ({name}) is not a class of {task}")));
+                let count = self.categories.len();
+                return Err(bad(&self.source, format!("{count} categories without names (no classes.txt) but {task}: category id {id} ({name}) is none of them")));
             };
-            if self.format == LabelFormat::YoloTxt && *name == unnamed(i as u64) {
-                *name = task_name.clone();
-            }
+            *name = task_name.clone();
         }
         Ok(out)
     }
@@ -290,12 +290,14 @@ mod tests {
         let unnamed = read_yolo_labels(dir.path(), &frames, 1).unwrap();
         assert_eq!(unnamed.categories, vec![(1, "class 0".into())]);
         assert_eq!(unnamed.named_by(&renamed, true).unwrap().categories, vec![(1, "visage".into())]);
-        // Two label categories, one task class besides the background: an error naming both.
-        let e = l.named_by(&names[..2], true).unwrap_err().to_string();
-        assert!(e.contains(&dir.path().display().to_string()) && e.contains("names 2 categories") && e.contains("class_names (1 classes besides the background)"), "{e}");
-        // Category ids index class_names: id 1 is beyond a one-name list.
+        // Named label categories the task lacks are kept (their AP reads 0 or not measurable).
+        assert_eq!(l.named_by(&names[..2], true).unwrap().categories, l.categories);
+        // Unnamed categories beyond the task's classes: an error naming both. Ids index
+        // class_names: id 1 is beyond a one-name list, and the background's index with one.
         let e = unnamed.named_by(&names[..1], false).unwrap_err().to_string();
-        assert!(e.contains("category id 1 (class 0) is not a class of the task's class_names (1 classes)"), "{e}");
+        assert!(e.contains(&dir.path().display().to_string()) && e.contains("1 categories without names (no classes.txt) but the task's class_names (1 classes): category id 1 (class 0)"), "{e}");
+        let e = unnamed.named_by(&names[..1], true).unwrap_err().to_string();
+        assert!(e.contains("class_names (0 classes besides the background)"), "{e}");
         std::fs::remove_file(dir.path().join("f2.txt")).unwrap();
         write(dir.path(), "f1.txt", "");
         let e = read_yolo_labels(dir.path(), &frames, 1).unwrap_err().to_string();

@@ -85,7 +85,11 @@ fn ultraface_ap_against_labels_equals_pycocotools() {
     let classes = s["per_class"].as_array().unwrap();
     let face = classes.iter().find(|c| c["category_id"] == 1).unwrap();
     assert!((face["ap"].as_f64().unwrap() - p["face"][0].as_f64().unwrap()).abs() < 1e-6 && (face["ap50"].as_f64().unwrap() - p["face"][1].as_f64().unwrap()).abs() < 1e-6, "{face} vs {}", p["face"]);
+    // AP75 per class: pycocotools' precision[5, :, k, 0, 2] (IoU 0.75, all areas, 100 detections), -1 excluded.
+    let ap75 = face["ap75"].as_f64().unwrap();
+    assert!((ap75 - p["face"][2].as_f64().unwrap()).abs() < 1e-6, "face AP75: aite {ap75} pycocotools {}", p["face"][2]);
     let plate = classes.iter().find(|c| c["category_id"] == 2).unwrap();
+    assert!(plate["ap75"].is_null() && p["plate"][2].as_f64().unwrap() == -1.0, "{plate}");
     assert!(plate["ap"].is_null() && plate["ground_truth_boxes"] == 0 && p["plate"][0].as_f64().unwrap() == -1.0, "{plate}");
     let fppi = s["recall_at_fppi"].as_array().unwrap();
     for (got, want) in fppi.iter().zip(p["recall_at_fppi"].as_array().unwrap()) {
@@ -204,7 +208,9 @@ for k, cat in enumerate(e.params.catIds):
     ap = float(np.mean(p[p > -1])) if (p > -1).any() else -1.0
     p50 = e.eval['precision'][0, :, k, 0, -1]
     ap50 = float(np.mean(p50[p50 > -1])) if (p50 > -1).any() else -1.0
-    out[gt.cats[cat]['name']] = [ap, ap50]
+    p75 = e.eval['precision'][5, :, k, 0, 2]
+    ap75 = float(np.mean(p75[p75 > -1])) if (p75 > -1).any() else -1.0
+    out[gt.cats[cat]['name']] = [ap, ap50, ap75]
 scores, hits, npos = [], [], 0
 for ev in e.evalImgs:
     if ev is None or ev['aRng'] != e.params.areaRng[0] or ev['maxDet'] != e.params.maxDets[-1]:
