@@ -409,6 +409,11 @@ fn ocr_consistency_and_corruption_sweep() {
     } else {
         assert_eq!(s["ocr_agreement"]["status"], "not-run");
     }
+    // The reference on the deployed engine with the same files is the deployed pipeline: not run, saying so.
+    let (r, same_folder, _same_out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--consistency".as_ref(), "--reference-engine".as_ref(), engine().as_ref()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let same = &results(&same_folder.unwrap())["suites"]["ocr_agreement"];
+    assert!(same["status"] == "not-run" && same["why"].as_str().unwrap().contains("the reference is the deployed pipeline (same engine, same files)"), "{same}");
     let sweep = &s["ocr_corruptions"];
     assert_eq!(sweep["accuracy_name"], "character accuracy");
     let raw: Vec<serde_json::Value> = std::fs::read_to_string(folder.join("ocr-corruption-lines.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();

@@ -422,8 +422,17 @@ pub fn run(a: OcrArgs, cancel: &Cancel) -> Result<u8> {
                         results.inputs.extend(model_artifacts(p, role)?);
                     }
                 }
-                let reference = pipeline(spec.clone(), det, rec, cls, engine, a.threads)?;
-                OcrReference::Pipeline(reference, (format!("{} on {}", rec.display(), engine_name(engine)), format!("{} on {}", a.rec.display(), engine_name(a.engine))))
+                // The same engine and the same files (by hash) are the deployed pipeline: agreeing
+                // with it examines nothing.
+                let hashes = |p: Option<&Path>| -> Result<Vec<String>> { Ok(match p { Some(p) => model_artifacts(p, "")?.into_iter().map(|x| x.sha256).collect(), None => vec![] }) };
+                let deployed = [Some(a.det.as_path()), Some(a.rec.as_path()), a.cls.as_deref()];
+                let same_files = [Some(det), Some(rec), cls].into_iter().zip(deployed).map(|(r, d)| Ok(hashes(r)? == hashes(d)?)).collect::<Result<Vec<bool>>>()?.into_iter().all(|s| s);
+                if engine == a.engine && same_files {
+                    OcrReference::NotRun(format!("the reference is the deployed pipeline (same engine, same files): declare a different engine or model (--reference-engine, --reference-det, --reference-rec, --reference-cls; both are {} on {})", rec.display(), engine_name(engine)))
+                } else {
+                    let reference = pipeline(spec.clone(), det, rec, cls, engine, a.threads)?;
+                    OcrReference::Pipeline(reference, (format!("{} on {}", rec.display(), engine_name(engine)), format!("{} on {}", a.rec.display(), engine_name(a.engine))))
+                }
             }
             None => OcrReference::NotRun("no reference pipeline (--reference-engine)".to_string()),
         };
