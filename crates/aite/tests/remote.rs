@@ -294,6 +294,7 @@ fn a_remote_sweep_stopped_by_a_dead_server_resumes_from_its_checkpoint() {
     assert_eq!(infers(&server), FRAMES * 3 + FRAMES / 2);
     let endpoint = format!("http://{}/v2/models/digits/infer", server.addr);
     assert!(r.stderr.contains(&endpoint) && r.stderr.contains("refused") && !r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(r.stderr.contains("finished work is kept in") && r.stderr.contains("run the same command again to resume"), "{}", r.stderr);
     let checkpoints: Vec<_> = std::fs::read_dir(out.join(".checkpoints")).unwrap().map(|e| e.unwrap().path()).collect();
     assert_eq!(checkpoints.len(), 1, "{checkpoints:?}");
     // A header line, then the two finished cells; the half-done third is not kept.

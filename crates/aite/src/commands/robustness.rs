@@ -594,6 +594,20 @@ pub fn corruptions_csv(r: &CorruptionReport) -> Vec<u8> {
 }
 
 pub fn run(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
+    let started = std::time::SystemTime::now();
+    let checkpoints = a.output.out.join(".checkpoints");
+    let result = measure(a, cancel);
+    if result.is_err() {
+        // A run stopped by an error (a device that went away) keeps what it finished.
+        let kept = std::fs::read_dir(&checkpoints).into_iter().flatten().flatten().any(|e| e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t >= started));
+        if kept {
+            eprintln!("note: finished work is kept in {}; once the error below is mended, run the same command again to resume", checkpoints.display());
+        }
+    }
+    result
+}
+
+fn measure(a: RobustnessArgs, cancel: &Cancel) -> Result<u8> {
     let Some(ds) = open_dataset(&a.data)? else {
         anyhow::bail!(aite_data::DataError::Spec { reason: "robustness checks run on real frames".into(), hint: "pass --dataset".into() });
     };
