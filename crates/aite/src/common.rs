@@ -303,6 +303,21 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     pb
 }
 
+/// Whether the files of role `reference` (`reference-*` included: external data, a remote
+/// endpoint's metadata) hash the same as those of role `model` in `inputs`: on the same engine
+/// that reference is the deployed model. Signatures are not compared (they are not run).
+pub fn same_model_files(inputs: &[InputArtifact], model: &str, reference: &str) -> bool {
+    let hashes = |role: &str| -> Vec<&str> {
+        inputs
+            .iter()
+            .filter(|i| (i.role == role || i.role.strip_prefix(role).is_some_and(|r| r.starts_with('-'))) && !i.role.ends_with("-signature"))
+            .map(|i| i.sha256.as_str())
+            .collect()
+    };
+    let (m, r) = (hashes(model), hashes(reference));
+    !m.is_empty() && m == r
+}
+
 /// The model file and the files that are part of it, each hashed: `role` for the model,
 /// `<role>-external-data` for each ONNX external-data file, `<role>-signature` for a
 /// signature beside it (`<model>.sig`, or `model.sig` in its folder).

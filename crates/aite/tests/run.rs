@@ -302,3 +302,35 @@ fn a_single_suite_command_with_a_profile_is_judged_on_what_it_measured() {
     let manifest = json(&folder.join("manifest.json"));
     assert!(manifest["files"]["assessment.json"].is_string());
 }
+
+#[test]
+fn a_reference_model_that_is_a_copy_of_the_model_is_not_agreed_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), "[suites.security]\nenabled = false\n[suites.network]\nenabled = false\n");
+    // The reference is a byte copy of the deployed int8 model, run on the same engine.
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../aite-reference/assets");
+    let copy = dir.path().join("copy-of-the-model.onnx");
+    std::fs::copy(assets.join("digits_cnn_int8_qdq.onnx"), &copy).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let fp32 = assets.join("digits_cnn_fp32.onnx").display().to_string();
+    assert!(text.contains(&fp32));
+    let text = text.replace(&fp32, &copy.display().to_string());
+    let text = text.replace("[suites.latency]\n", "[suites.latency]\nenabled = false\n").replace("[suites.periodic]\n", "[suites.periodic]\nenabled = false\n");
+    std::fs::write(&cfg, text).unwrap();
+    let r = run(aite().arg("run").arg("-c").arg(&cfg).arg("--no-history"));
+    let folder = run_folder(&dir.path().join("runs"));
+    let a = json(&folder.join("assessment.json"));
+    let res = json(&folder.join("results.json"));
+    assert_eq!(r.code, exit_code_of(a["overall"].as_str().unwrap()), "{}", r.stderr);
+    // Agreement with itself compares nothing: not run, saying why, and never PASS.
+    for suite in ["agreement", "accuracy_reference"] {
+        let s = &res["suites"][suite];
+        assert!(s["status"] == "not-run" && s["why"].as_str().is_some_and(|w| w.contains("the reference is the deployed model")), "{suite}: {s}");
+    }
+    let v = verdict(&a, "ROB-AGREEMENT");
+    assert!(v["verdict"] == "NOT_TESTED" && v["why"].as_str().is_some_and(|w| w.contains("the reference is the deployed model")), "{v}");
+    assert!(!folder.join("predictions-reference.csv").exists(), "the reference was not evaluated");
+    // The deployed model's own suites still ran.
+    assert_eq!(verdict(&a, "ROB-DECLARED-ACCURACY")["verdict"], "PASS", "declared 0.5, measured ~0.98");
+    assert!(res["suites"]["repeatability"].is_object() && res["suites"]["repeatability"]["status"].is_null(), "{}", res["suites"]["repeatability"]);
+}

@@ -486,13 +486,12 @@ const REFERENCE_IS_DEPLOYED: &str = "the reference is the deployed model (same e
 
 /// Whether `--reference` / `--reference-engine` name the deployed model itself: the same engine
 /// and the same files (`inputs`' hashes of `model*` and `reference-model*`, external data and
-/// a remote endpoint's metadata included; no `--reference` is the deployed model's file).
+/// a remote endpoint's metadata included, signatures not; no `--reference` is the deployed model's file).
 fn reference_is_deployed(a: &RobustnessArgs, inputs: &[aite_evidence::InputArtifact]) -> bool {
     if (a.reference.is_none() && a.reference_engine.is_none()) || a.reference_engine.is_some_and(|e| e != a.model.engine) {
         return false;
     }
-    let hashes = |role: &str| -> Vec<&str> { inputs.iter().filter(|i| i.role == role || i.role.strip_prefix(role).is_some_and(|r| r.starts_with('-'))).map(|i| i.sha256.as_str()).collect() };
-    a.reference.is_none() || hashes("model") == hashes("reference-model")
+    a.reference.is_none() || crate::common::same_model_files(inputs, "model", "reference-model")
 }
 
 /// Labels of every frame (matched by file name, sizes checked) as the sweep's ground truth.

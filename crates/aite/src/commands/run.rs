@@ -272,7 +272,13 @@ struct StepContext<'a> {
     skipped: Vec<SkippedFrame>,
     /// An OCR terminal's frames its latency steps read (`ocr_read`) and could not decode.
     ocr_read_coverage: Option<FrameCoverage>,
+    /// `[target].reference_model` is the deployed model (same files by hash, run on the same
+    /// engine): it is not loaded, and what it would measure is not run ([`REFERENCE_IS_DEPLOYED`]).
+    reference_is_deployed: bool,
 }
+
+/// Why agreement and the reference's accuracy are not run when the reference is the deployed model.
+const REFERENCE_IS_DEPLOYED: &str = "the reference is the deployed model (same engine, same model file): agreeing with it compares nothing and its accuracy is the deployed model's; declare a different [target].reference_model";
 
 impl StepContext<'_> {
     fn deployed(&mut self) -> Result<&mut dyn Target> {
@@ -508,12 +514,16 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             let n = ds.samples.len();
             let spec = cx.spec()?;
             let cfg = AccuracyConfig { cancel: cancel.clone(), ..Default::default() };
-            let pb = bar(n as u64 * if plan.reference.is_some() { 2 } else { 1 }, "accuracy", quiet);
+            let reference = plan.reference.as_ref().filter(|_| !cx.reference_is_deployed);
+            let pb = bar(n as u64 * if reference.is_some() { 2 } else { 1 }, "accuracy", quiet);
             let ds = cx.plan.dataset.as_ref().expect("checked");
             let acc = evaluate(cx.deployed()?, ds, &spec, &cfg, &mut |i| pb.set_position(i as u64))?;
             out.suite("accuracy", &acc)?;
             out.file(folder, "accuracy", "predictions.csv", &predictions_csv(&acc.predictions))?;
-            if let Some(r) = &plan.reference {
+            if cx.reference_is_deployed {
+                out.suites.insert("accuracy_reference".into(), serde_json::json!({ "status": "not-run", "why": REFERENCE_IS_DEPLOYED }));
+            }
+            if let Some(r) = reference {
                 let mut reference = r.load(plan.engine, &cx.options).context("cannot load the reference model")?;
                 let acc = evaluate(reference.as_mut(), ds, &spec, &cfg, &mut |i| pb.set_position((n + i) as u64))?;
                 out.suite("accuracy_reference", &acc)?;
@@ -584,7 +594,7 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             let r = plan.robustness.clone();
             let spec = cx.spec()?;
             let frames: Vec<(String, aite_data::Image)> = cx.frames(r.consistency_frames)?.into_iter().map(|f| (f.id.clone(), f.image.clone())).collect();
-            if cx.reference.is_none() {
+            if cx.reference.is_none() && !cx.reference_is_deployed {
                 if let Some(src) = &plan.reference {
                     cx.reference = Some(src.load(plan.engine, &cx.options).context("cannot load the reference model")?);
                 }
@@ -615,6 +625,8 @@ fn run_step(step: Step, cx: &mut StepContext) -> Result<StepOutput> {
             }
             if plan.reference.is_none() {
                 results.suite_not_run(&format!("{prefix}agreement"), "no [target].reference_model to agree with");
+            } else if cx.reference_is_deployed {
+                results.suite_not_run(&format!("{prefix}agreement"), REFERENCE_IS_DEPLOYED);
             }
             out.suites.extend(results.suites);
         }
@@ -791,7 +803,8 @@ fn detector_accuracy_step(cx: &mut StepContext, task: &aite_task::Postprocess, o
 }
 
 /// The corruption step of a detector terminal: the detector sweep (mPC/rPC) against the
-/// labels, else the reference model's clean predictions, else its own (pseudo ground truth).
+/// labels, else the reference model's clean predictions, else its own (pseudo ground truth),
+/// also when the reference is the deployed model (its predictions are the same).
 fn detector_sweep_step(cx: &mut StepContext, task: &aite_task::Postprocess, out: &mut StepOutput) -> Result<()> {
     use aite_robustness::corruption::detection::{clean_detections, DetectionFrame, DetectionGroundTruth};
     let plan = cx.plan;
@@ -801,11 +814,11 @@ fn detector_sweep_step(cx: &mut StepContext, task: &aite_task::Postprocess, out:
     let frames: Vec<DetectionFrame> = cx.frames(r.corruption_frames)?.into_iter().map(|f| DetectionFrame { id: f.id.clone(), image: aite_robustness::corruption::image_to_rgb8(&f.image, spec.color) }).collect();
     let ground_truth = match (&plan.labels, &plan.reference) {
         (Some(labels), _) => super::robustness::labelled_ground_truth(labels, task, &frames)?,
-        (None, Some(reference)) => {
+        (None, Some(reference)) if !cx.reference_is_deployed => {
             let mut reference = reference.load(plan.engine, &cx.options).context("cannot load the reference model")?;
             DetectionGroundTruth::ReferencePredictions { reference: "[target].reference_model".into(), detections: clean_detections(reference.as_mut(), &spec, task, &frames)? }
         }
-        (None, None) => DetectionGroundTruth::CleanPredictions,
+        (None, _) => DetectionGroundTruth::CleanPredictions,
     };
     let mut options = super::robustness::sweep_options(&r.corruptions, &r.severities, "auto", "auto", 0, None, false)?;
     options.shard = (0, 1);
@@ -1123,7 +1136,14 @@ pub fn execute(plan: Plan, opts: RunOptions, cancel: &Cancel) -> Result<(u8, Pat
         }
     }
     let options = EngineOptions { threads: plan.threads.max(1), batch: 1, input_shape: None };
-    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![], skipped: vec![], ocr_read_coverage: None };
+    // The classifier's and detector's reference runs on the deployed engine (an OCR terminal's
+    // reference pipeline is checked by its own step).
+    let ocr_terminal = matches!(plan.task, Some(aite_task::TaskSpec::Ocr(_)));
+    let reference_is_deployed = !ocr_terminal && plan.reference.is_some() && crate::common::same_model_files(&inputs, "model", "reference-model");
+    if reference_is_deployed && !quiet {
+        eprintln!("note: {REFERENCE_IS_DEPLOYED}");
+    }
+    let mut cx = StepContext { plan: &plan, folder: &folder, cancel, quiet, options, deployed: None, reference: None, spec: None, frames: None, skipped_frames: vec![], skipped: vec![], ocr_read_coverage: None, reference_is_deployed };
     let mut failed: BTreeMap<Step, (bool, String)> = BTreeMap::new();
     for (i, step) in steps.iter().enumerate() {
         if done.contains_key(step) {
