@@ -6,6 +6,9 @@
 //!   fp32, local vs device): lines matched by polygon IoU >= 0.5 with the reference's
 //!   lines as pseudo labels, identical strings, and the deployed text's character
 //!   accuracy against the reference's (CER between them = 1 − it);
+//! - batch invariance: the same frames read with the recogniser at batch 1 and at a
+//!   larger batch give the same string per line (matched by identical box), and the
+//!   scores' largest difference;
 //! - degenerate frames (black, white, uniform noise, saturated colour blocks): no text is
 //!   graceful, and so is a clean refusal (an error, not a crash); any "text" read in a
 //!   frame that holds none is a finding. NaN, infinities and wrong sizes cannot be built
@@ -14,7 +17,7 @@
 use crate::consistency::{DegenerateKind, FrameVerdict};
 use crate::RobustnessError;
 use aite_accuracy::{score_image, wilson, Pairing, Proportion};
-use aite_task::{Frame, OcrLabelledImage, OcrLabelledLine, TaskError, TextLine, TextReader};
+use aite_task::{Frame, OcrLabelledImage, OcrLabelledLine, Quad, RecBatchReader, TaskError, TextLine, TextReader};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
@@ -70,6 +73,101 @@ pub fn ocr_repeatability(reader: &mut dyn TextReader, frames: &[(String, Frame)]
         }
     }
     Ok(OcrRepeatability { frames: frames.len(), repeats, lines, identical_frames, identical: differing.is_empty(), differing, max_score_diff: score, max_box_diff: boxes })
+}
+
+/// One line whose reading changed with the recogniser's batch (`None`: no line at that box).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrBatchDifference {
+    pub id: String,
+    pub quad: Quad,
+    pub single: Option<String>,
+    pub batched: Option<String>,
+}
+
+/// The recogniser at batch 1 against the same frames at `batch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OcrBatchInvariance {
+    pub images: usize,
+    /// Crops per recogniser call of the batched read (the single read's is 1).
+    pub batch: usize,
+    pub lines_single: usize,
+    pub lines_batched: usize,
+    /// Lines at the same box in both reads.
+    pub lines_compared: usize,
+    /// Compared lines with different strings, plus lines only one read kept.
+    pub differing_lines: usize,
+    /// The first [`MAX_LISTED_DIFFERENCES`] of them.
+    pub differing: Vec<OcrBatchDifference>,
+    pub strings_identical: bool,
+    /// Largest |score difference| of compared lines.
+    pub max_abs_score_diff: f64,
+}
+
+pub const MAX_LISTED_DIFFERENCES: usize = 10;
+
+/// What the batch-invariance check found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OcrBatchOutcome {
+    Compared(OcrBatchInvariance),
+    /// Neither read found a text line on any frame: nothing reached the recogniser.
+    NoText { images: usize },
+}
+
+/// Read every frame with the recogniser at batch 1, then at `batch` (at least 2); the
+/// reader's own batch is restored afterwards.
+pub fn ocr_batch_invariance(reader: &mut dyn RecBatchReader, frames: &[(String, Frame)], batch: usize) -> Result<OcrBatchOutcome, RobustnessError> {
+    const CHECK: &str = "OCR batch invariance";
+    if frames.is_empty() {
+        return Err(RobustnessError::NoSamples { check: CHECK });
+    }
+    let (configured, batch) = (reader.rec_batch(), batch.max(2));
+    let read_at = |reader: &mut dyn RecBatchReader, n: usize| -> Result<Vec<Vec<TextLine>>, RobustnessError> {
+        reader.set_rec_batch(n);
+        frames.iter().map(|(_, f)| reader.read_text(f).map_err(|e| failed(CHECK, e))).collect()
+    };
+    let single = read_at(reader, 1);
+    let batched = single.is_ok().then(|| read_at(reader, batch));
+    reader.set_rec_batch(configured);
+    let (single, batched) = (single?, batched.expect("read after the single read")?);
+    let (lines_single, lines_batched) = (single.iter().map(Vec::len).sum(), batched.iter().map(Vec::len).sum());
+    if lines_single + lines_batched == 0 {
+        return Ok(OcrBatchOutcome::NoText { images: frames.len() });
+    }
+    let (mut compared, mut differing_lines, mut differing, mut score) = (0, 0, vec![], 0f64);
+    let mut differ = |d: OcrBatchDifference| {
+        differing_lines += 1;
+        if differing.len() < MAX_LISTED_DIFFERENCES {
+            differing.push(d);
+        }
+    };
+    for (((id, _), s), b) in frames.iter().zip(&single).zip(&batched) {
+        for l in s {
+            match b.iter().find(|m| m.quad == l.quad) {
+                Some(m) => {
+                    compared += 1;
+                    score = score.max((l.score - m.score).abs());
+                    if m.text != l.text {
+                        differ(OcrBatchDifference { id: id.clone(), quad: l.quad, single: Some(l.text.clone()), batched: Some(m.text.clone()) });
+                    }
+                }
+                None => differ(OcrBatchDifference { id: id.clone(), quad: l.quad, single: Some(l.text.clone()), batched: None }),
+            }
+        }
+        for m in b.iter().filter(|m| !s.iter().any(|l| l.quad == m.quad)) {
+            differ(OcrBatchDifference { id: id.clone(), quad: m.quad, single: None, batched: Some(m.text.clone()) });
+        }
+    }
+    Ok(OcrBatchOutcome::Compared(OcrBatchInvariance {
+        images: frames.len(),
+        batch,
+        lines_single,
+        lines_batched,
+        lines_compared: compared,
+        strings_identical: differing_lines == 0,
+        differing_lines,
+        differing,
+        max_abs_score_diff: score,
+    }))
 }
 
 /// The reference's lines as pseudo labels (polygons, so matching is by IoU).
@@ -294,6 +392,50 @@ mod tests {
         assert!(!r.identical && r.differing == vec!["grey150", "grey250"], "{r:?}");
         // Calls 1..3 on frame 1: scores 0.89, 0.88, 0.87 -> largest difference from the first 0.02.
         assert!((r.max_score_diff - 0.02).abs() < 1e-9, "{r:?}");
+    }
+
+    /// A stand-in whose recogniser reads each line by its position in its batch: line `i`
+    /// of a frame is "A" at batch 1, and the letter of `i % batch` at a larger batch.
+    struct ByBatchPosition {
+        batch: usize,
+        lines: usize,
+    }
+
+    impl TextReader for ByBatchPosition {
+        fn read_text(&mut self, _: &Frame) -> Result<Vec<TextLine>, TaskError> {
+            Ok((0..self.lines)
+                .map(|i| {
+                    let (x, k) = (20.0 * i as f32, i % self.batch);
+                    TextLine { quad: [[x, 0.0], [x + 10.0, 0.0], [x + 10.0, 10.0], [x, 10.0]], text: char::from(b'A' + k as u8).to_string(), score: 0.9 - 0.1 * k as f64, rotated: false }
+                })
+                .collect())
+        }
+    }
+
+    impl RecBatchReader for ByBatchPosition {
+        fn rec_batch(&self) -> usize {
+            self.batch
+        }
+        fn set_rec_batch(&mut self, n: usize) {
+            self.batch = n;
+        }
+    }
+
+    #[test]
+    fn batch_invariance_sees_a_batch_position_dependent_recogniser() {
+        let frames = vec![frame(100), frame(200)];
+        let mut r = ByBatchPosition { batch: 6, lines: 3 };
+        let OcrBatchOutcome::Compared(b) = ocr_batch_invariance(&mut r, &frames, 6).unwrap() else { panic!() };
+        // Per frame: lines 1 and 2 read "B" and "C" at batch 6, "A" at batch 1.
+        assert_eq!((b.images, b.batch, b.lines_compared, b.differing_lines, b.strings_identical), (2, 6, 6, 4, false), "{b:?}");
+        assert_eq!((b.differing[0].single.as_deref(), b.differing[0].batched.as_deref()), (Some("A"), Some("B")));
+        assert!((b.max_abs_score_diff - 0.2).abs() < 1e-9, "{b:?}");
+        assert_eq!(r.batch, 6, "the reader's batch is restored");
+        // One line per frame: position 0 in either batch, identical.
+        let OcrBatchOutcome::Compared(b) = ocr_batch_invariance(&mut ByBatchPosition { batch: 6, lines: 1 }, &frames, 6).unwrap() else { panic!() };
+        assert!(b.strings_identical && b.lines_compared == 2 && b.max_abs_score_diff == 0.0, "{b:?}");
+        // No line anywhere: nothing compared, never identical.
+        assert_eq!(ocr_batch_invariance(&mut ByBatchPosition { batch: 6, lines: 0 }, &frames, 6).unwrap(), OcrBatchOutcome::NoText { images: 2 });
     }
 
     #[test]

@@ -195,6 +195,21 @@ impl TextReader for OcrPipeline {
     }
 }
 
+/// A [`TextReader`] whose recogniser batch (crops per recogniser call) can be set.
+pub trait RecBatchReader: TextReader {
+    fn rec_batch(&self) -> usize;
+    fn set_rec_batch(&mut self, n: usize);
+}
+
+impl RecBatchReader for OcrPipeline {
+    fn rec_batch(&self) -> usize {
+        self.spec.rec_batch
+    }
+    fn set_rec_batch(&mut self, n: usize) {
+        self.spec.rec_batch = n.max(1);
+    }
+}
+
 /// A timed part of one OCR read ([`OcrPipeline::read_timed`]), in pipeline order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -287,6 +302,8 @@ pub struct OcrPipeline {
     cls: Option<OcrModel>,
     rec: OcrModel,
     charset: Charset,
+    /// The recogniser's batch dimension when its graph fixes it (no other batch can run).
+    pub rec_fixed_batch: Option<usize>,
 }
 
 impl OcrPipeline {
@@ -294,7 +311,7 @@ impl OcrPipeline {
     pub fn new(spec: OcrSpec, det: OcrModel, cls: Option<OcrModel>, rec: OcrModel, character: &str) -> Result<OcrPipeline, TaskError> {
         spec.validate()?;
         let charset = Charset::from_metadata(character, spec.use_space_char)?;
-        Ok(OcrPipeline { spec, det, cls, rec, charset })
+        Ok(OcrPipeline { spec, det, cls, rec, charset, rec_fixed_batch: None })
     }
 
     /// Read every text line of an RGB frame (8-bit values, `height x width x 3`).
@@ -706,6 +723,40 @@ mod tests {
         }
         assert_eq!(t.items[..3], [1; 3]);
         assert_eq!(OcrStage::ALL.map(|s| s as usize), std::array::from_fn(|i| i));
+    }
+
+    /// `set_rec_batch` sets how many crops go to each recogniser call: two text bars are
+    /// one call of 2 at the default batch, two calls of 1 at batch 1.
+    #[test]
+    fn rec_batch_override_sets_the_recogniser_calls() {
+        let det = fake(|x| {
+            let (h, w) = (x.shape()[2], x.shape()[3]);
+            let mut m = vec![0f32; h * w];
+            for y in (200..220).chain(400..420) {
+                for xx in 100..300 {
+                    m[y * w + xx] = 0.9;
+                }
+            }
+            Tensor::f32(vec![1, 1, h, w], m).unwrap()
+        });
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let log = seen.clone();
+        let rec = fake(move |x| {
+            let (n, steps) = (x.shape()[0], x.shape()[3] / 8);
+            log.lock().unwrap().push(n);
+            let mut v = vec![0f32; n * steps * 4];
+            for t in 0..n * steps {
+                v[t * 4 + usize::from(t % steps == 1)] = 0.9;
+            }
+            Tensor::f32(vec![n, steps, 4], v).unwrap()
+        });
+        let mut p = OcrPipeline::new(OcrSpec::default(), det, None, rec, "a\nb").unwrap();
+        let frame = Frame::new(800, 768, vec![0; 800 * 768 * 3]).unwrap();
+        assert_eq!((p.rec_batch(), p.read(&frame).unwrap().len()), (6, 2));
+        assert_eq!(std::mem::take(&mut *seen.lock().unwrap()), vec![2]);
+        p.set_rec_batch(1);
+        assert_eq!((p.rec_batch(), p.read(&frame).unwrap().len()), (1, 2));
+        assert_eq!(*seen.lock().unwrap(), vec![1, 1]);
     }
 
     #[test]

@@ -443,6 +443,31 @@ fn ocr_consistency_and_corruption_sweep() {
     assert!(sweep["mean_char_accuracy"]["value"].as_f64().unwrap() < 1.0);
 }
 
+/// `aite ocr --consistency` on the product photo: `ocr_batch_invariance` reads it with the
+/// recogniser at batch 1 and at the task's rec_batch (6); the batched read yields the lines a
+/// plain `aite ocr` prints, every line is compared, and the verdict follows the listed
+/// differences.
+#[test]
+fn ocr_batch_invariance_compares_every_line_of_the_photo() {
+    let Some(assets) = shared_assets() else { return };
+    let photo = assets.join(PHOTO);
+    let printed = aite_ocr(&assets, std::slice::from_ref(&photo))[0].1.len();
+    let (r, folder, _out) = ocr_suite(&assets, &[photo.as_os_str(), "--consistency".as_ref()]);
+    let folder = folder.unwrap_or_else(|| panic!("no run folder: {}", r.stderr));
+    let b = &results(&folder)["suites"]["ocr_batch_invariance"];
+    assert_eq!((b["images"].as_u64(), b["batch"].as_u64(), b["lines_batched"].as_u64()), (Some(1), Some(6), Some(printed as u64)), "{b}");
+    let (single, compared, differing) = (b["lines_single"].as_u64().unwrap(), b["lines_compared"].as_u64().unwrap(), b["differing_lines"].as_u64().unwrap());
+    assert!(printed > 0 && compared <= single.min(printed as u64), "{b}");
+    let identical = b["strings_identical"].as_bool().expect("a recorded verdict");
+    assert_eq!(identical, differing == 0, "{b}");
+    assert_eq!(b["differing"].as_array().unwrap().len() as u64, differing.min(10), "{b}");
+    if identical {
+        assert_eq!((single, compared), (printed as u64, printed as u64), "{b}");
+    }
+    assert_eq!(r.code, if identical { 0 } else { 1 }, "{}", r.stderr);
+    println!("ocr_batch_invariance on the photo: {b}");
+}
+
 /// `aite ocr --attack` with a tiny budget: the first line in reading order is attacked, no
 /// outcome uses more queries than the budget (the Square attack and the noise baseline
 /// alike), and a black frame (nothing read clean) is not applicable, never a success.
@@ -1034,7 +1059,7 @@ fn undecodable_ocr_images_are_named_in_the_evidence() {
     let s = &res["suites"];
     let reason = one_of_two(&s["ocr_corruptions"], "ocr_corruptions");
     assert!(!reason.is_empty());
-    for suite in ["ocr_repeatability", "ocr_attack"] {
+    for suite in ["ocr_repeatability", "ocr_batch_invariance", "ocr_attack"] {
         assert_eq!(one_of_two(&s[suite], suite), reason);
     }
     assert_eq!((s["ocr_repeatability"]["frames"].as_u64(), s["ocr_attack"]["lines"].as_array().map(Vec::len)), (Some(1), Some(1)), "{s}");

@@ -1,8 +1,8 @@
 //! `aite ocr IMAGE... --det --rec [--cls]`: PP-OCR on images, one JSON line per text line;
 //! with `--labels`, `--consistency`, `--corruptions` or `--attack`, the OCR suites written as one
 //! evidence run folder (suites `ocr_accuracy`, `ocr_repeatability`, `ocr_agreement`,
-//! `ocr_degenerate_frames`, `ocr_corruptions`, `ocr_attack`). [`measure`] runs those suites for
-//! both `aite ocr` and `aite run`'s OCR step.
+//! `ocr_batch_invariance`, `ocr_degenerate_frames`, `ocr_corruptions`, `ocr_attack`).
+//! [`measure`] runs those suites for both `aite ocr` and `aite run`'s OCR step.
 
 use crate::cli::{EngineArg, OcrArgs};
 use crate::common::*;
@@ -12,7 +12,7 @@ use aite_engine::{load_target, EngineKind, EngineOptions};
 use aite_evidence::{InputArtifact, Results, RunStatus};
 use aite_robustness::corruption::ocr::{ocr_sweep, OcrGroundTruth, OcrSweepOptions, OCR_SWEEP_BOOTSTRAP_RESAMPLES};
 use aite_robustness::attack::ocr::{ocr_attack, OcrAttackSettings};
-use aite_robustness::ocr::{ocr_agreement, ocr_degenerate_frames, ocr_repeatability};
+use aite_robustness::ocr::{ocr_agreement, ocr_batch_invariance, ocr_degenerate_frames, ocr_repeatability, OcrBatchOutcome};
 use aite_robustness::{CorruptionKind, FrameVerdict, ParameterTable};
 use aite_target::Cancel;
 use aite_task::{Frame, OcrLabelledImage, OcrLabels, OcrModel, OcrPipeline, OcrSpec, TaskSpec, TextLine};
@@ -57,7 +57,12 @@ pub(crate) fn pipeline_on(spec: OcrSpec, det: &Path, rec: &Path, cls: Option<&Pa
         })
     };
     let cls = cls.map(model).transpose()?;
-    Ok(OcrPipeline::new(spec, model(det)?, cls, model(rec)?, character)?)
+    let mut p = OcrPipeline::new(spec, model(det)?, cls, model(rec)?, character)?;
+    p.rec_fixed_batch = match report.inputs.first().and_then(|i| i.shape.first()) {
+        Some(aite_target::Dim::Fixed(n)) => Some(*n),
+        _ => None,
+    };
+    Ok(p)
 }
 
 /// Which models a latency run of an OCR terminal timed, recorded as `timed` beside its figures.
@@ -273,6 +278,26 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
             }
             OcrReference::NotRun(why) => results.suite_not_run("ocr_agreement", &why),
         }
+        // A fixed batch dimension, or no crop on any image, leaves no batch to compare: said so.
+        let configured_batch = deployed.spec.rec_batch.max(2);
+        let batch_not_applicable = match deployed.rec_fixed_batch {
+            Some(n) => Some(format!("the recogniser's batch dimension is fixed at {n}")),
+            None => match ocr_batch_invariance(deployed, frames, configured_batch)? {
+                OcrBatchOutcome::Compared(b) => {
+                    say(format!(
+                        "OCR batch invariance: {} lines compared at recogniser batch 1 and {}, {} differing, strings identical {}, max score difference {:.2e}",
+                        b.lines_compared, b.batch, b.differing_lines, b.strings_identical, b.max_abs_score_diff
+                    ));
+                    ok &= b.strings_identical;
+                    results.add_suite("ocr_batch_invariance", &b);
+                    None
+                }
+                OcrBatchOutcome::NoText { images } => Some(format!("no text line was found on any of the {images} images: no crop reached the recogniser")),
+            },
+        };
+        if let Some(why) = batch_not_applicable {
+            results.suites.insert("ocr_batch_invariance".into(), serde_json::json!({ "status": "not-applicable", "why": why }));
+        }
         let (w, h) = frames.first().map_or((640, 480), |(_, f)| (f.width, f.height));
         let degenerate = ocr_degenerate_frames(deployed, w, h, suites.seed);
         for d in &degenerate {
@@ -281,7 +306,7 @@ pub(crate) fn measure(deployed: &mut OcrPipeline, frames: &[(String, Frame)], re
         ok &= degenerate.iter().all(|d| d.verdict != FrameVerdict::NotGraceful);
         results.add_suite("ocr_degenerate_frames", &degenerate);
         // The degenerate frames are built, not read: only the two suites on the images.
-        record_coverage(results, consistency_frames, &["ocr_repeatability", "ocr_agreement"]);
+        record_coverage(results, consistency_frames, &["ocr_repeatability", "ocr_agreement", "ocr_batch_invariance"]);
     }
     let mut interrupted = cancel.is_cancelled();
     if let (Some((options, n)), false) = (&suites.corruptions, interrupted) {
