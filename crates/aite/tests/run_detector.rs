@@ -143,3 +143,62 @@ attack_budget = 20
     let r = run(aite().args(["run", "-c"]).arg(&config));
     assert!(r.code != 0 && r.stderr.contains("aite.toml:") && r.stderr.contains("no-such-preset"), "{}", r.stderr);
 }
+
+#[test]
+fn a_detector_reference_model_that_is_a_copy_of_the_model_is_not_agreed_with() {
+    let Some(assets) = shared_assets() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    for n in &PHOTOS[..2] {
+        std::fs::copy(assets.join(format!("data/faces/{n}.jpg")), frames.join(format!("{n}.jpg"))).unwrap();
+    }
+    // The reference is a byte copy of the deployed model, run on the same engine; no labels.
+    let copy = dir.path().join("copy-of-the-model.onnx");
+    std::fs::copy(assets.join("models/face-ultraface/version-slim-320.onnx"), &copy).unwrap();
+    let config = dir.path().join("aite.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"schema = "aite.config/v1"
+profile = "ai-camera"
+out = "runs"
+[target]
+model = "{}"
+reference_model = "{}"
+[dataset]
+path = "frames"
+preprocess = "ultraface320"
+task = "ultraface-slim320"
+[suites.latency]
+enabled = false
+[suites.periodic]
+enabled = false
+[suites.security]
+enabled = false
+[suites.network]
+enabled = false
+[suites.robustness]
+consistency_frames = 2
+repeats = 2
+corruptions = "gaussian_noise"
+severities = [2]
+corruption_frames = 2
+attack_frames = 1
+attack_budget = 5
+"#,
+            assets.join("models/face-ultraface/version-slim-320.onnx").display(),
+            copy.display()
+        ),
+    )
+    .unwrap();
+    let r = run(aite().args(["run", "-c"]).arg(&config).arg("--json"));
+    assert!(r.code != 9 && r.code != 2, "{}\n{}", r.stdout, r.stderr);
+    let res = results(&run_folder(&dir.path().join("runs")));
+    let s = &res["suites"];
+    // Agreement with itself compares nothing: not run, saying why.
+    let agreement = &s["detection_agreement"];
+    assert!(agreement["status"] == "not-run" && agreement["why"].as_str().is_some_and(|w| w.contains("the reference is the deployed model")), "{agreement}");
+    // The sweep scores against the model's own clean predictions, named so, not "reference predictions".
+    assert_eq!(s["detection_corruptions"]["ground_truth"]["kind"], "clean-predictions", "{}", s["detection_corruptions"]);
+}
