@@ -595,9 +595,11 @@ fn frame_coverage(suite: &Value) -> FrameCoverage {
 /// over frames under an upper bound (top-1 flips, count mismatches, the largest difference), or
 /// a flag that one frame turns false (identical, within tolerance).
 fn failure_stands_on_part(r: &Requirement) -> bool {
-    const OVER_FRAMES: [&str; 8] = [
+    const OVER_FRAMES: [&str; 10] = [
         "suites.repeatability.identical",
         "suites.ocr_repeatability.identical",
+        "suites.ocr_batch_invariance.strings_identical",
+        "suites.ocr_batch_invariance.max_abs_score_diff",
         "suites.batch_invariance.within_tolerance",
         "suites.batch_invariance.max_abs_diff",
         "suites.batch_invariance.top1_flips",

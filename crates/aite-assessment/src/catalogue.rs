@@ -121,6 +121,8 @@ pub const CATALOGUE: &[MetricSpec] = &[
     m!("suites.ocr_corruptions.mean_char_accuracy", Estimate, "fraction", VALUE, Bootstrap, "`aite ocr --corruptions`: mean character accuracy over the corruption cells, bootstrap over images"),
     m!("suites.ocr_corruptions.relative_char_accuracy", Estimate, "ratio", VALUE, Bootstrap, "mean corrupted / clean character accuracy; withheld against the pipeline's own clean predictions (1 by construction)"),
     m!("suites.ocr_repeatability.identical", Flag, "bool", VALUE, None, "`aite ocr --consistency`: every image read identically (boxes, strings, scores) on every repeat"),
+    m!("suites.ocr_batch_invariance.strings_identical", Flag, "bool", VALUE, None, "`aite ocr --consistency`: every line the recogniser read at batch 1 read the same at the task's rec_batch"),
+    m!("suites.ocr_batch_invariance.max_abs_score_diff", Number, "abs", VALUE, None, "largest absolute difference of a line's score between the recogniser at batch 1 and at rec_batch"),
     m!("suites.ocr_agreement.frame_agreement", Proportion, "fraction", VALUE, Wilson, "images on which the OCR pipeline and its reference engine read the same lines"),
     m!("suites.ocr_degenerate_frames", DegenerateFrames, "count", &["not_graceful"], None, "degenerate frames (black, white, noise) on which the OCR pipeline read text"),
     m!("suites.security.rules.*", SecurityRule, "status", &["status"], None, "one rule of the static security scan"),

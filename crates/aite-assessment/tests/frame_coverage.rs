@@ -101,6 +101,24 @@ fn the_ocr_suites_read_their_frame_coverage() {
     let judge = |v: &Value| assess(&p, v).requirements.into_iter().find(|r| r.id == "LAB-OCR-REPEATABLE").unwrap().verdict;
     assert_eq!(judge(&repeats(false)), Verdict::Fail);
     assert!(matches!(judge(&repeats(true)), Verdict::NotTested { why } if why.contains("not examined: truncated.png")));
+
+    // The recogniser's batch invariance: a catalogue flag judged like repeatability (PASS on
+    // complete evidence, FAIL when a line read differently, kept FAIL on part of the images).
+    let mut lab = p.requirements.iter().find(|r| r.id == "LAB-OCR-REPEATABLE").unwrap().clone();
+    (lab.id, lab.metric) = ("LAB-OCR-BATCH".into(), "suites.ocr_batch_invariance.strings_identical".into());
+    p.requirements.push(lab);
+    let batch = |identical: bool, covered: bool| {
+        let mut v = json!({ "status": "complete", "suites": { "ocr_batch_invariance": { "images": 2, "batch": 6, "lines_compared": 16, "differing_lines": u64::from(!identical) * 2, "strings_identical": identical, "max_abs_score_diff": 0.0 } } });
+        if !covered {
+            v["suites"]["ocr_batch_invariance"]["frame_coverage"] = one_missing.clone();
+        }
+        v
+    };
+    let judge = |v: &Value| assess(&p, v).requirements.into_iter().find(|r| r.id == "LAB-OCR-BATCH").unwrap().verdict;
+    assert_eq!(judge(&batch(true, true)), Verdict::Pass);
+    assert_eq!(judge(&batch(false, true)), Verdict::Fail);
+    assert_eq!(judge(&batch(false, false)), Verdict::Fail);
+    assert!(matches!(judge(&batch(true, false)), Verdict::NotTested { why } if why.contains("not examined: truncated.png")));
 }
 
 /// Review finding: a `frame_coverage` present but without a readable `missing_frames` or

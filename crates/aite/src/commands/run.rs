@@ -203,7 +203,7 @@ impl Step {
             Step::Security => &["security"],
             Step::Network => &["network"],
             Step::Detector => &["detection_accuracy", "detection_accuracy_reference", "detection_agreement", "detection_corruptions", "detector_attack_square_linf"],
-            Step::Ocr => &["ocr_accuracy", "ocr_repeatability", "ocr_agreement", "ocr_degenerate_frames", "ocr_corruptions", "ocr_attack"],
+            Step::Ocr => &["ocr_accuracy", "ocr_repeatability", "ocr_batch_invariance", "ocr_agreement", "ocr_degenerate_frames", "ocr_corruptions", "ocr_attack"],
         }
     }
 }
@@ -888,11 +888,11 @@ fn ocr_step(cx: &mut StepContext, spec: &aite_task::OcrSpec, out: &mut StepOutpu
     if wants("ocr_accuracy") && labels.is_none() {
         results.suite_not_run("ocr_accuracy", "no [dataset].labels: character accuracy needs PaddleOCR labels (Label.txt), as `aite ocr --labels`");
     }
-    let consistency = ["ocr_repeatability", "ocr_agreement", "ocr_degenerate_frames"].iter().any(|s| wants(s));
+    let consistency = ["ocr_repeatability", "ocr_batch_invariance", "ocr_agreement", "ocr_degenerate_frames"].iter().any(|s| wants(s));
     let corruptions = wants("ocr_corruptions");
     let attack = wants("ocr_attack");
     if !r.enabled {
-        for suite in ["ocr_repeatability", "ocr_agreement", "ocr_degenerate_frames", "ocr_corruptions", "ocr_attack"].into_iter().filter(|s| wants(s)) {
+        for suite in ["ocr_repeatability", "ocr_batch_invariance", "ocr_agreement", "ocr_degenerate_frames", "ocr_corruptions", "ocr_attack"].into_iter().filter(|s| wants(s)) {
             results.suite_not_run(suite, disabled);
         }
     }
