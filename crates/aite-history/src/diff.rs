@@ -164,6 +164,9 @@ pub struct FindingsDiff {
     /// (notChecked, notApplicable, absent, or failIncomplete): not a fix.
     pub not_reexamined: Vec<FindingChange>,
     pub unchanged: usize,
+    /// Of `unchanged`, findings paired by their message because one run recorded their rule
+    /// and subject with `key: null` and the other with keys (an aite from before the rule was keyed).
+    pub paired_across_keying: usize,
 }
 
 /// A finding and its rule's status in the other run (`None`: no such rule there).
@@ -272,6 +275,12 @@ impl History {
             notes.push(format!("findings compared by their messages: {} recorded by an aite that did not record finding keys, so a reworded message shows as one fixed and one new finding", old.join(" and ")));
         }
         let findings = findings_diff(&fa, &fb, &self.security_rules(a)?, &self.security_rules(b)?, by_message);
+        if findings.paired_across_keying > 0 {
+            notes.push(format!(
+                "{} finding(s) compared by their messages: one run recorded their rule without keys (key null) and the other with keys (an aite from before the rule was keyed)",
+                findings.paired_across_keying
+            ));
+        }
         Ok(RunDiff { before, after, notes, inputs, verdict_changes, verdicts_unchanged, accuracy, latency, findings })
     }
 }
@@ -474,9 +483,43 @@ fn paired(a: &[Finding], b: &[Finding], by_message: bool) -> (Vec<bool>, Vec<boo
     (in_a, in_b)
 }
 
+/// Findings a rule gained keys for between the runs: where, for one rule and subject, the
+/// unpaired findings of one run all have `key: null` and those of the other all have a key,
+/// pair those with the same message (the same key found by an aite that did not key it yet).
+/// Returns how many were paired.
+fn pair_across_keying(a: &[Finding], b: &[Finding], in_a: &mut [bool], in_b: &mut [bool]) -> usize {
+    type Place = (FindingSuite, String, String);
+    let mut groups: BTreeMap<Place, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (i, f) in a.iter().enumerate().filter(|(i, _)| !in_a[*i]) {
+        groups.entry((f.suite, f.rule.clone(), f.subject.clone())).or_default().0.push(i);
+    }
+    for (j, f) in b.iter().enumerate().filter(|(j, _)| !in_b[*j]) {
+        groups.entry((f.suite, f.rule.clone(), f.subject.clone())).or_default().1.push(j);
+    }
+    let mut paired = 0;
+    for (xs, ys) in groups.values() {
+        let all = |fs: &[Finding], ix: &[usize], named: bool| !ix.is_empty() && ix.iter().all(|&i| matches!(fs[i].key, FindingKey::Named(_)) == named && fs[i].key != FindingKey::NotRecorded);
+        if !((all(a, xs, false) && all(b, ys, true)) || (all(a, xs, true) && all(b, ys, false))) {
+            continue;
+        }
+        let mut by_text: HashMap<&str, Vec<usize>> = HashMap::new();
+        for &j in ys.iter().rev() {
+            by_text.entry(b[j].message.as_str()).or_default().push(j);
+        }
+        for &i in xs {
+            if let Some(j) = by_text.get_mut(a[i].message.as_str()).and_then(Vec::pop) {
+                (in_a[i], in_b[j]) = (true, true);
+                paired += 1;
+            }
+        }
+    }
+    paired
+}
+
 fn findings_diff(a: &[Finding], b: &[Finding], rules_a: &BTreeMap<String, String>, rules_b: &BTreeMap<String, String>, by_message: bool) -> FindingsDiff {
-    let (in_a, in_b) = paired(a, b, by_message);
-    let mut out = FindingsDiff { unchanged: in_b.iter().filter(|&&p| p).count(), ..Default::default() };
+    let (mut in_a, mut in_b) = paired(a, b, by_message);
+    let paired_across_keying = if by_message { 0 } else { pair_across_keying(a, b, &mut in_a, &mut in_b) };
+    let mut out = FindingsDiff { unchanged: in_b.iter().filter(|&&p| p).count(), paired_across_keying, ..Default::default() };
     for (f, _) in b.iter().zip(&in_b).filter(|(_, &p)| !p) {
         out.new.push(FindingChange { finding: f.clone(), rule_status_other_run: rules_a.get(&f.rule).cloned() });
     }
@@ -550,5 +593,27 @@ mod tests {
         let (x, y) = (finding("web.key: rsa 1024 bits", FindingKey::Subject), finding("web.key: dsa 1024 bits", FindingKey::Subject));
         assert_eq!(counts(&[x.clone(), y.clone()], &[y.clone()], false), (vec![], vec![format!("Subject {}", x.message)], 1));
         assert_eq!(counts(&[x], &[y], false), (vec![], vec![], 1));
+    }
+
+    /// A run from before key findings were keyed (`key: null`) against one that keys them: the
+    /// same key (same message) is unchanged, a key only in the keyed run is new, and a null-key
+    /// finding whose message is gone is fixed. Within one keying the message never pairs.
+    #[test]
+    fn findings_a_rule_gained_keys_for_pair_by_message() {
+        let other = "usr/bin/camd holds an unencrypted ec private key: every device built from this image shares it";
+        let old = vec![finding(CAMD, FindingKey::Subject), finding(CAMD, FindingKey::Subject)];
+        let rules: BTreeMap<String, String> = [("AITE-KEY-PRIVATE".to_string(), "fail".to_string())].into();
+        let d = findings_diff(&old, &keyed(&[0, 1]), &rules, &rules, false);
+        assert_eq!((d.new.len(), d.fixed.len(), d.unchanged, d.paired_across_keying), (0, 0, 2, 2), "{d:?}");
+        let d = findings_diff(&old, &keyed(&[0, 1, 2]), &rules, &rules, false);
+        assert_eq!((d.new.len(), d.fixed.len(), d.unchanged, d.paired_across_keying), (1, 0, 2, 2), "{d:?}");
+        let d = findings_diff(&[finding(other, FindingKey::Subject)], &keyed(&[0]), &rules, &rules, false);
+        assert_eq!((d.new.len(), d.fixed.len(), d.unchanged, d.paired_across_keying), (1, 1, 0, 0), "{d:?}");
+        // Keyed the other way round (a newer run diffed against an older one) pairs alike.
+        let d = findings_diff(&keyed(&[0, 1]), &old, &rules, &rules, false);
+        assert_eq!((d.new.len(), d.fixed.len(), d.unchanged, d.paired_across_keying), (0, 0, 2, 2), "{d:?}");
+        // Both keyed: a different key with the same message is a different key.
+        let d = findings_diff(&keyed(&[0]), &keyed(&[1]), &rules, &rules, false);
+        assert_eq!((d.new.len(), d.fixed.len(), d.paired_across_keying), (1, 1, 0), "{d:?}");
     }
 }
