@@ -409,9 +409,10 @@ fn http_checks(ep: http::Endpoint, s: &str, status: u16, challenge: Option<&str>
     onvif_checks(ep, s, options, budget, ledger, findings, attempts, rec);
 }
 
-/// The answer to an anonymous `GET /`: a 2xx serves the page without authentication (a 401 or
-/// 403 asks for it, another 4xx serves nothing there; a redirect or a 5xx leaves it not
-/// examined), and its `Server` header names a version or not.
+/// The answer to an anonymous `GET /`: a 2xx serves the page without authentication, a 401 or
+/// 403 asks for (or refuses) it, a 404 or 410 says nothing is served there; a redirect, a 5xx
+/// and any other 4xx (400: our request refused, 429: rate-limited, ...) show neither and leave
+/// it not examined. Its `Server` header names a version or not.
 fn page_checks(ep: http::Endpoint, s: &str, status: u16, server: Option<&str>, ledger: &mut rules::Ledger, findings: &mut Vec<Finding>) {
     const OPEN: &str = "AITE-NET-HTTP-UNAUTHENTICATED";
     const BANNER: &str = "AITE-NET-HTTP-SERVER-BANNER";
@@ -423,7 +424,8 @@ fn page_checks(ep: http::Endpoint, s: &str, status: u16, server: Option<&str>, l
         }
         300..=399 => ledger.not_examined(&[OPEN], s, format!("GET /{inside} answers {status} (a redirect, not followed): the page behind it is not examined")),
         500.. => ledger.not_examined(&[OPEN], s, format!("GET /{inside} answers {status} (a server error): no page to examine")),
-        _ => ledger.examined(&[OPEN], s),
+        401 | 403 | 404 | 410 => ledger.examined(&[OPEN], s),
+        _ => ledger.not_examined(&[OPEN], s, format!("HTTP {status} to GET /{inside}: neither a page nor an authentication answer")),
     }
     ledger.examined(&[BANNER], s);
     if let Some((header, version)) = server.and_then(|h| http::server_version(h).map(|v| (h, v))) {

@@ -597,4 +597,21 @@ fn pages_served_without_auth_and_versioned_server_headers() {
     assert_eq!(o.status, RuleStatus::NotChecked, "{o:?}");
     assert!(o.reason.contains("302 (a redirect, not followed)"), "{o:?}");
     assert_eq!(r.status(BANNER), Some(RuleStatus::Pass), "{:?}", r.rules);
+    // 404 and 410 (nothing served at /) and 403 (refused) are examined: pass.
+    for status in ["403 Forbidden", "404 Not Found", "410 Gone"] {
+        let port = http_server(move |_, _, _| answer(status, "text/plain", "no"));
+        let r = probe("127.0.0.1", &opts(vec![port])).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == OPEN).unwrap();
+        assert_eq!((o.status, o.examined), (RuleStatus::Pass, 1), "{status}: {o:?}");
+    }
+    // A 400 (our request refused) or a 429 (rate-limited) shows neither a page nor an
+    // authentication answer: not checked, naming the status.
+    for (status, code) in [("400 Bad Request", 400), ("429 Too Many Requests", 429)] {
+        let port = http_server(move |_, _, _| answer(status, "text/plain", "no"));
+        let r = probe("127.0.0.1", &opts(vec![port])).unwrap();
+        let o = r.rules.iter().find(|o| o.rule == OPEN).unwrap();
+        assert_eq!((o.status, o.examined), (RuleStatus::NotChecked, 0), "{status}: {o:?}");
+        assert!(o.reason.contains(&format!("HTTP {code} to GET /: neither a page nor an authentication answer")), "{status}: {o:?}");
+        assert!(!r.findings.iter().any(|f| f.failed() && f.rule == OPEN), "{status}: {:?}", r.findings);
+    }
 }
