@@ -179,10 +179,10 @@ pub fn detection_accuracy(
             .iter()
             .map(|(id, name)| {
                 let n = boxes().filter(|b| b.category_id == *id && !b.iscrowd).count();
-                ClassAp { category_id: *id, name: name.clone(), ground_truth_boxes: n, ap: (n > 0).then_some(0.0), ap50: (n > 0).then_some(0.0), ap75: (n > 0).then_some(0.0), recall_at_fppi: DEFAULT_FPPI.iter().map(|&fppi| RecallAtFppi { fppi, recall: 0.0, score_threshold: None }).collect() }
+                ClassAp { category_id: *id, name: name.clone(), ground_truth_boxes: n, ap: (n > 0).then_some(0.0), ap50: (n > 0).then_some(0.0), ap75: (n > 0).then_some(0.0), recall_at_fppi: DEFAULT_FPPI.iter().map(|&fppi| RecallAtFppi { fppi, recall: (n > 0).then_some(0.0), score_threshold: None }).collect() }
             })
             .collect();
-        (zero, per_class, DEFAULT_FPPI.iter().map(|&fppi| RecallAtFppi { fppi, recall: 0.0, score_threshold: None }).collect())
+        (zero, per_class, DEFAULT_FPPI.iter().map(|&fppi| RecallAtFppi { fppi, recall: Some(0.0), score_threshold: None }).collect())
     } else {
         let r = coco_bbox_report(labels.coco_json(&images), &labels.source, &raw, &DEFAULT_FPPI)?;
         (r.stats, r.per_class, r.recall_at_fppi)

@@ -103,9 +103,10 @@ pub struct ClassAp {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RecallAtFppi {
     pub fppi: f64,
-    pub recall: f64,
+    /// `None` when there is nothing to recall (a category without ground truth).
+    pub recall: Option<f64>,
     /// The lowest score kept at that operating point; `None` when no threshold gets there
-    /// (recall 0).
+    /// (recall 0) or nothing is to be recalled.
     pub score_threshold: Option<f64>,
 }
 
@@ -198,13 +199,16 @@ fn recall_at_fppi(mut scored: Vec<(f64, bool)>, positives: usize, images: usize,
             fp += 1;
         }
         if scored.get(i + 1).map_or(true, |n| n.0 != score) {
-            points.push((fp as f64 / images.max(1) as f64, if positives == 0 { 0.0 } else { tp as f64 / positives as f64 }, score));
+            points.push((fp as f64 / images.max(1) as f64, tp as f64 / positives.max(1) as f64, score));
         }
     }
     fppi.iter()
         .map(|&f| {
+            if positives == 0 {
+                return RecallAtFppi { fppi: f, recall: None, score_threshold: None };
+            }
             let best = points.iter().filter(|p| p.0 <= f).max_by(|a, b| a.1.total_cmp(&b.1).then(a.2.total_cmp(&b.2)));
-            RecallAtFppi { fppi: f, recall: best.map_or(0.0, |p| p.1), score_threshold: best.map(|p| p.2) }
+            RecallAtFppi { fppi: f, recall: Some(best.map_or(0.0, |p| p.1)), score_threshold: best.map(|p| p.2) }
         })
         .collect()
 }
@@ -246,7 +250,7 @@ mod tests {
     fn recall_at_fppi_per_class_by_hand() {
         let gt = serde_json::json!({
             "images": [{"id": 1, "width": 640, "height": 480}, {"id": 2, "width": 640, "height": 480}, {"id": 3, "width": 320, "height": 240}],
-            "categories": [{"id": 1, "name": "face"}, {"id": 2, "name": "plate"}],
+            "categories": [{"id": 1, "name": "face"}, {"id": 2, "name": "plate"}, {"id": 3, "name": "bike"}],
             "annotations": [
                 {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 100, 120], "area": 12000, "iscrowd": 0},
                 {"id": 2, "image_id": 1, "category_id": 1, "bbox": [300, 200, 40, 50], "area": 2000, "iscrowd": 0},
@@ -270,9 +274,11 @@ mod tests {
         ];
         let r = coco_bbox_report(gt, Path::new("gt.json"), &dets, &[0.1, 1.0]).unwrap();
         let at = |c: &ClassAp| c.recall_at_fppi.iter().map(|r| (r.recall, r.score_threshold)).collect::<Vec<_>>();
-        assert_eq!(at(&r.per_class[0]), vec![(0.5, Some(0.90)), (1.0, Some(0.40))]);
-        assert_eq!(at(&r.per_class[1]), vec![(0.0, None), (0.5, Some(0.70))]);
-        assert_eq!((r.recall_at_fppi[0].recall, r.ground_truth_boxes), (2.0 / 6.0, 6));
+        assert_eq!(at(&r.per_class[0]), vec![(Some(0.5), Some(0.90)), (Some(1.0), Some(0.40))]);
+        assert_eq!(at(&r.per_class[1]), vec![(Some(0.0), None), (Some(0.5), Some(0.70))]);
+        // Bike has no box: nothing to recall, null as its AP, never a measured 0.
+        assert_eq!((r.per_class[2].ground_truth_boxes, r.per_class[2].ap, at(&r.per_class[2])), (0, None, vec![(None, None), (None, None)]));
+        assert_eq!((r.recall_at_fppi[0].recall, r.ground_truth_boxes), (Some(2.0 / 6.0), 6));
     }
 
     /// Hand-computed on 2 images and 4 ground-truth boxes: scores 0.9 TP, 0.8 FP, 0.8 TP,
@@ -282,10 +288,12 @@ mod tests {
     fn recall_at_fppi_by_hand() {
         let scored = vec![(0.8, false), (0.9, true), (0.5, true), (0.8, true), (0.2, false), (0.3, false)];
         let r = recall_at_fppi(scored, 4, 2, &[0.0, 0.1, 0.5, 1.0, 10.0]);
-        let got: Vec<(f64, Option<f64>)> = r.iter().map(|r| (r.recall, r.score_threshold)).collect();
+        let got: Vec<(f64, Option<f64>)> = r.iter().map(|r| (r.recall.unwrap(), r.score_threshold)).collect();
         assert_eq!(got, vec![(0.25, Some(0.9)), (0.25, Some(0.9)), (0.75, Some(0.5)), (0.75, Some(0.5)), (0.75, Some(0.5))]);
         // Tied scores go together: a TP tied with an FP at the top is not reachable at 0 FPPI.
         let r = recall_at_fppi(vec![(0.9, false), (0.9, true)], 1, 1, &[0.5]);
-        assert_eq!((r[0].recall, r[0].score_threshold), (0.0, None));
+        assert_eq!((r[0].recall, r[0].score_threshold), (Some(0.0), None));
+        // No positive: no recall, whatever was detected.
+        assert_eq!(recall_at_fppi(vec![(0.9, false)], 0, 1, &[1.0])[0], RecallAtFppi { fppi: 1.0, recall: None, score_threshold: None });
     }
 }
