@@ -8,7 +8,8 @@
 //!   accuracy against the reference's (CER between them = 1 − it);
 //! - batch invariance: the same frames read with the recogniser at batch 1 and at a
 //!   larger batch give the same string per line (matched by identical box), and the
-//!   scores' largest difference;
+//!   scores' largest difference; only lines the batched read recognised in a call of 2 or
+//!   more crops count (none: not applicable, the recogniser never ran a batch);
 //! - degenerate frames (black, white, uniform noise, saturated colour blocks): no text is
 //!   graceful, and so is a clean refusal (an error, not a crash); any "text" read in a
 //!   frame that holds none is a finding. NaN, infinities and wrong sizes cannot be built
@@ -17,7 +18,7 @@
 use crate::consistency::{DegenerateKind, FrameVerdict};
 use crate::RobustnessError;
 use aite_accuracy::{score_image, wilson, Pairing, Proportion};
-use aite_task::{Frame, OcrLabelledImage, OcrLabelledLine, Quad, RecBatchReader, TaskError, TextLine, TextReader};
+use aite_task::{BatchedRead, Frame, OcrLabelledImage, OcrLabelledLine, Quad, RecBatchReader, TaskError, TextLine, TextReader};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::panic::AssertUnwindSafe;
@@ -92,9 +93,12 @@ pub struct OcrBatchInvariance {
     pub batch: usize,
     pub lines_single: usize,
     pub lines_batched: usize,
-    /// Lines at the same box in both reads.
+    /// Boxes (lines of either read) whose crop the batched read recognised in a call of 2 or
+    /// more crops: the only lines the check examines.
+    pub lines_in_batches: usize,
+    /// Of those, lines at the same box in both reads.
     pub lines_compared: usize,
-    /// Compared lines with different strings, plus lines only one read kept.
+    /// Of those, compared lines with different strings, plus lines only one read kept.
     pub differing_lines: usize,
     /// The first [`MAX_LISTED_DIFFERENCES`] of them.
     pub differing: Vec<OcrBatchDifference>,
@@ -111,6 +115,9 @@ pub enum OcrBatchOutcome {
     Compared(OcrBatchInvariance),
     /// Neither read found a text line on any frame: nothing reached the recogniser.
     NoText { images: usize },
+    /// Lines were read, but no frame had two crops: the batched read's recogniser calls all
+    /// held one crop, as the single read's.
+    NoBatch { images: usize, lines: usize },
 }
 
 /// Read every frame with the recogniser at batch 1, then at `batch` (at least 2); the
@@ -121,19 +128,19 @@ pub fn ocr_batch_invariance(reader: &mut dyn RecBatchReader, frames: &[(String, 
         return Err(RobustnessError::NoSamples { check: CHECK });
     }
     let (configured, batch) = (reader.rec_batch(), batch.max(2));
-    let read_at = |reader: &mut dyn RecBatchReader, n: usize| -> Result<Vec<Vec<TextLine>>, RobustnessError> {
+    let read_at = |reader: &mut dyn RecBatchReader, n: usize| -> Result<Vec<BatchedRead>, RobustnessError> {
         reader.set_rec_batch(n);
-        frames.iter().map(|(_, f)| reader.read_text(f).map_err(|e| failed(CHECK, e))).collect()
+        frames.iter().map(|(_, f)| reader.read_batched(f).map_err(|e| failed(CHECK, e))).collect()
     };
     let single = read_at(reader, 1);
     let batched = single.is_ok().then(|| read_at(reader, batch));
     reader.set_rec_batch(configured);
     let (single, batched) = (single?, batched.expect("read after the single read")?);
-    let (lines_single, lines_batched) = (single.iter().map(Vec::len).sum(), batched.iter().map(Vec::len).sum());
+    let (lines_single, lines_batched): (usize, usize) = (single.iter().map(|r| r.lines.len()).sum(), batched.iter().map(|r| r.lines.len()).sum());
     if lines_single + lines_batched == 0 {
         return Ok(OcrBatchOutcome::NoText { images: frames.len() });
     }
-    let (mut compared, mut differing_lines, mut differing, mut score) = (0, 0, vec![], 0f64);
+    let (mut in_batches, mut compared, mut differing_lines, mut differing, mut score) = (0, 0, 0, vec![], 0f64);
     let mut differ = |d: OcrBatchDifference| {
         differing_lines += 1;
         if differing.len() < MAX_LISTED_DIFFERENCES {
@@ -141,7 +148,11 @@ pub fn ocr_batch_invariance(reader: &mut dyn RecBatchReader, frames: &[(String, 
         }
     };
     for (((id, _), s), b) in frames.iter().zip(&single).zip(&batched) {
-        for l in s {
+        // A box counts only when the batched read recognised its crop with others.
+        let batched_call = |q: &Quad| b.calls.iter().find(|c| c.0 == *q).is_some_and(|c| c.1 >= 2);
+        let (s, b) = (&s.lines, &b.lines);
+        for l in s.iter().filter(|l| batched_call(&l.quad)) {
+            in_batches += 1;
             match b.iter().find(|m| m.quad == l.quad) {
                 Some(m) => {
                     compared += 1;
@@ -153,15 +164,20 @@ pub fn ocr_batch_invariance(reader: &mut dyn RecBatchReader, frames: &[(String, 
                 None => differ(OcrBatchDifference { id: id.clone(), quad: l.quad, single: Some(l.text.clone()), batched: None }),
             }
         }
-        for m in b.iter().filter(|m| !s.iter().any(|l| l.quad == m.quad)) {
+        for m in b.iter().filter(|m| batched_call(&m.quad) && !s.iter().any(|l| l.quad == m.quad)) {
+            in_batches += 1;
             differ(OcrBatchDifference { id: id.clone(), quad: m.quad, single: None, batched: Some(m.text.clone()) });
         }
+    }
+    if in_batches == 0 {
+        return Ok(OcrBatchOutcome::NoBatch { images: frames.len(), lines: lines_single.max(lines_batched) });
     }
     Ok(OcrBatchOutcome::Compared(OcrBatchInvariance {
         images: frames.len(),
         batch,
         lines_single,
         lines_batched,
+        lines_in_batches: in_batches,
         lines_compared: compared,
         strings_identical: differing_lines == 0,
         differing_lines,
@@ -419,6 +435,12 @@ mod tests {
         fn set_rec_batch(&mut self, n: usize) {
             self.batch = n;
         }
+        fn read_batched(&mut self, f: &Frame) -> Result<BatchedRead, TaskError> {
+            let lines = self.read_text(f)?;
+            // Calls of `batch` crops in line order, the last one holding the rest.
+            let calls = (0..lines.len()).map(|i| (lines[i].quad, self.batch.min(lines.len() - i / self.batch * self.batch))).collect();
+            Ok(BatchedRead { lines, calls })
+        }
     }
 
     #[test]
@@ -427,13 +449,16 @@ mod tests {
         let mut r = ByBatchPosition { batch: 6, lines: 3 };
         let OcrBatchOutcome::Compared(b) = ocr_batch_invariance(&mut r, &frames, 6).unwrap() else { panic!() };
         // Per frame: lines 1 and 2 read "B" and "C" at batch 6, "A" at batch 1.
-        assert_eq!((b.images, b.batch, b.lines_compared, b.differing_lines, b.strings_identical), (2, 6, 6, 4, false), "{b:?}");
+        assert_eq!((b.images, b.batch, b.lines_in_batches, b.lines_compared, b.differing_lines, b.strings_identical), (2, 6, 6, 6, 4, false), "{b:?}");
         assert_eq!((b.differing[0].single.as_deref(), b.differing[0].batched.as_deref()), (Some("A"), Some("B")));
         assert!((b.max_abs_score_diff - 0.2).abs() < 1e-9, "{b:?}");
         assert_eq!(r.batch, 6, "the reader's batch is restored");
-        // One line per frame: position 0 in either batch, identical.
-        let OcrBatchOutcome::Compared(b) = ocr_batch_invariance(&mut ByBatchPosition { batch: 6, lines: 1 }, &frames, 6).unwrap() else { panic!() };
-        assert!(b.strings_identical && b.lines_compared == 2 && b.max_abs_score_diff == 0.0, "{b:?}");
+        // One line per frame: every recogniser call of the "batched" read held one crop, no
+        // batch was examined, never identical.
+        assert_eq!(ocr_batch_invariance(&mut ByBatchPosition { batch: 6, lines: 1 }, &frames, 6).unwrap(), OcrBatchOutcome::NoBatch { images: 2, lines: 2 });
+        // Seven lines at batch 6: a call of 6 and a call of 1; only the six read together count.
+        let OcrBatchOutcome::Compared(b) = ocr_batch_invariance(&mut ByBatchPosition { batch: 6, lines: 7 }, &frames, 6).unwrap() else { panic!() };
+        assert_eq!((b.lines_single, b.lines_in_batches, b.lines_compared, b.differing_lines), (14, 12, 12, 10), "{b:?}");
         // No line anywhere: nothing compared, never identical.
         assert_eq!(ocr_batch_invariance(&mut ByBatchPosition { batch: 6, lines: 0 }, &frames, 6).unwrap(), OcrBatchOutcome::NoText { images: 2 });
     }

@@ -60,7 +60,7 @@ pub use detect::{iou, nms, weighted_nms, BBox, Detection, NmsKind};
 pub use ctc::{edit_distance, text_accuracy, Charset, LineEdits, TextAccuracy};
 pub use db::{db_boxes, find_contours, min_area_rect, DbParams, Quad, TextBox};
 pub use error::TaskError;
-pub use ocr::{LimitType, OcrModel, OcrPipeline, OcrSpec, OcrStage, OcrTimings, RecBatchReader, TextLine, TextReader};
+pub use ocr::{BatchedRead, LimitType, OcrModel, OcrPipeline, OcrSpec, OcrStage, OcrTimings, RecBatchReader, TextLine, TextReader};
 pub use ocr_labels::{OcrLabelledImage, OcrLabelledLine, OcrLabels};
 pub use text_match::{match_lines, polygon_iou, quad_polygon, LineMatching, LinePair, MATCH_IOU};
 pub use raster::{perspective_transform, Frame};

@@ -195,10 +195,21 @@ impl TextReader for OcrPipeline {
     }
 }
 
+/// A read with how the recogniser batched it ([`RecBatchReader::read_batched`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BatchedRead {
+    pub lines: Vec<TextLine>,
+    /// Every crop sent to the recogniser (kept or dropped by `text_score`): its box in the
+    /// frame's pixels and how many crops its recogniser call held (1: read alone).
+    pub calls: Vec<(Quad, usize)>,
+}
+
 /// A [`TextReader`] whose recogniser batch (crops per recogniser call) can be set.
 pub trait RecBatchReader: TextReader {
     fn rec_batch(&self) -> usize;
     fn set_rec_batch(&mut self, n: usize);
+    /// [`read_text`](TextReader::read_text), with the size of the recogniser call of every crop.
+    fn read_batched(&mut self, rgb: &Frame) -> Result<BatchedRead, TaskError>;
 }
 
 impl RecBatchReader for OcrPipeline {
@@ -207,6 +218,9 @@ impl RecBatchReader for OcrPipeline {
     }
     fn set_rec_batch(&mut self, n: usize) {
         self.spec.rec_batch = n.max(1);
+    }
+    fn read_batched(&mut self, rgb: &Frame) -> Result<BatchedRead, TaskError> {
+        self.read_calls(rgb).map(|(read, _)| read)
     }
 }
 
@@ -322,6 +336,10 @@ impl OcrPipeline {
     /// [`read`](Self::read), with the time of each [`OcrStage`] (one monotonic clock read
     /// between consecutive parts, so the parts add up to the whole read).
     pub fn read_timed(&mut self, rgb: &Frame) -> Result<(Vec<TextLine>, OcrTimings), TaskError> {
+        self.read_calls(rgb).map(|(read, t)| (read.lines, t))
+    }
+
+    fn read_calls(&mut self, rgb: &Frame) -> Result<(BatchedRead, OcrTimings), TaskError> {
         let mut t = OcrTimings::default();
         let t0 = Instant::now();
         let mut bgr = rgb.clone();
@@ -335,7 +353,7 @@ impl OcrPipeline {
         t.count(&[OcrStage::DetPreprocess, OcrStage::DetInference, OcrStage::DbPostprocess], 1);
         let mut at = Instant::now();
         if boxes.is_empty() {
-            return Ok((vec![], t));
+            return Ok((BatchedRead::default(), t));
         }
         let mut crops: Vec<Frame> = boxes.iter().map(|q| crop(&img, q)).collect::<Result<_, _>>()?;
         t.count(&[OcrStage::Crop], crops.len());
@@ -346,16 +364,17 @@ impl OcrPipeline {
         };
         let texts = recognise(&mut self.rec, &self.spec, &self.charset, &crops, &mut t, Instant::now())?;
         let at = Instant::now();
-        let mut lines = Vec::new();
-        for ((quad, (text, score)), rotated) in boxes.into_iter().zip(texts).zip(rotated) {
+        let (mut lines, mut calls) = (Vec::new(), Vec::new());
+        for ((quad, (text, score, call)), rotated) in boxes.into_iter().zip(texts).zip(rotated) {
+            let quad = quad.map(|[x, y]| [(x * ratio_w).clamp(0.0, raw_w), ((y - pad_top as f32) * ratio_h).clamp(0.0, raw_h)]);
+            calls.push((quad, call));
             if score < self.spec.text_score {
                 continue;
             }
-            let quad = quad.map(|[x, y]| [(x * ratio_w).clamp(0.0, raw_w), ((y - pad_top as f32) * ratio_h).clamp(0.0, raw_h)]);
             lines.push(TextLine { quad, text, score, rotated });
         }
         t.lap(OcrStage::CtcDecode, at);
-        Ok((lines, t))
+        Ok((BatchedRead { lines, calls }, t))
     }
 
     /// rapidocr's `preprocess`: frames over `max_side_len` scaled down, under
@@ -557,10 +576,10 @@ fn classify(model: &mut OcrModel, spec: &OcrSpec, crops: &mut [Frame], t: &mut O
 }
 
 /// The recogniser over batches of crops sorted by ratio, each batch as wide as its
-/// widest crop, then greedy CTC decoding.
-fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[Frame], t: &mut OcrTimings, mut at: Instant) -> Result<Vec<(String, f64)>, TaskError> {
+/// widest crop, then greedy CTC decoding; each crop's text, score and recogniser call size.
+fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[Frame], t: &mut OcrTimings, mut at: Instant) -> Result<Vec<(String, f64, usize)>, TaskError> {
     let order = by_ratio(crops);
-    let mut texts = vec![(String::new(), 0.0); crops.len()];
+    let mut texts = vec![(String::new(), 0.0, 0); crops.len()];
     let h = spec.rec_height;
     for batch in order.chunks(spec.rec_batch) {
         let max_ratio = batch.iter().map(|&i| crops[i].width as f64 / crops[i].height as f64).fold(spec.rec_width as f64 / h as f64, f64::max);
@@ -582,7 +601,8 @@ fn recognise(model: &mut OcrModel, spec: &OcrSpec, charset: &Charset, crops: &[F
         }
         let v = t_out.to_f32_vec();
         for (k, &i) in batch.iter().enumerate() {
-            texts[i] = charset.decode(&v[k * steps * classes..(k + 1) * steps * classes], classes)?;
+            let (text, score) = charset.decode(&v[k * steps * classes..(k + 1) * steps * classes], classes)?;
+            texts[i] = (text, score, batch.len());
         }
         at = t.lap(OcrStage::CtcDecode, at);
         t.count(&[OcrStage::RecPreprocess, OcrStage::RecInference, OcrStage::CtcDecode], batch.len());
@@ -754,9 +774,14 @@ mod tests {
         let frame = Frame::new(800, 768, vec![0; 800 * 768 * 3]).unwrap();
         assert_eq!((p.rec_batch(), p.read(&frame).unwrap().len()), (6, 2));
         assert_eq!(std::mem::take(&mut *seen.lock().unwrap()), vec![2]);
+        let read = p.read_batched(&frame).unwrap();
+        assert_eq!((read.lines.len(), read.calls.iter().map(|c| c.1).collect::<Vec<_>>()), (2, vec![2, 2]));
+        assert_eq!(read.calls.iter().map(|c| c.0).collect::<Vec<_>>(), read.lines.iter().map(|l| l.quad).collect::<Vec<_>>());
+        std::mem::take(&mut *seen.lock().unwrap());
         p.set_rec_batch(1);
         assert_eq!((p.rec_batch(), p.read(&frame).unwrap().len()), (1, 2));
         assert_eq!(*seen.lock().unwrap(), vec![1, 1]);
+        assert_eq!(p.read_batched(&frame).unwrap().calls.iter().map(|c| c.1).collect::<Vec<_>>(), vec![1, 1]);
     }
 
     #[test]

@@ -409,8 +409,12 @@ fn ocr_consistency_and_corruption_sweep() {
     } else {
         assert_eq!(s["ocr_agreement"]["status"], "not-run");
     }
-    // The reference on the deployed engine with the same files is the deployed pipeline: not run, saying so.
-    let (r, same_folder, _same_out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--consistency".as_ref(), "--reference-engine".as_ref(), engine().as_ref()]);
+    // The reference on the deployed engine with the same files is the deployed pipeline: not run,
+    // saying so; a signature beside the reference's detector (a byte copy) only does not count.
+    let det_copy = work.path().join("det-copy.onnx");
+    std::fs::copy(models(&assets).join("ch_PP-OCRv4_det_infer.onnx"), &det_copy).unwrap();
+    std::fs::write(work.path().join("model.sig"), b"any signature bytes").unwrap();
+    let (r, same_folder, _same_out) = ocr_suite(&assets, &["--labels".as_ref(), labels.as_os_str(), "--consistency".as_ref(), "--reference-engine".as_ref(), engine().as_ref(), "--reference-det".as_ref(), det_copy.as_os_str()]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let same = &results(&same_folder.unwrap())["suites"]["ocr_agreement"];
     assert!(same["status"] == "not-run" && same["why"].as_str().unwrap().contains("the reference is the deployed pipeline (same engine, same files)"), "{same}");
@@ -461,8 +465,10 @@ fn ocr_batch_invariance_compares_every_line_of_the_photo() {
     let identical = b["strings_identical"].as_bool().expect("a recorded verdict");
     assert_eq!(identical, differing == 0, "{b}");
     assert_eq!(b["differing"].as_array().unwrap().len() as u64, differing.min(10), "{b}");
+    // 16 lines at batch 6: calls of 6, 6 and 4 crops, every line read with others.
+    assert!(b["lines_in_batches"].as_u64().unwrap() >= compared, "{b}");
     if identical {
-        assert_eq!((single, compared), (printed as u64, printed as u64), "{b}");
+        assert_eq!((single, b["lines_in_batches"].as_u64().unwrap(), compared), (printed as u64, printed as u64, printed as u64), "{b}");
     }
     assert_eq!(r.code, if identical { 0 } else { 1 }, "{}", r.stderr);
     println!("ocr_batch_invariance on the photo: {b}");
@@ -964,9 +970,11 @@ fn run_measures_ocr_agreement_with_a_declared_reference_pipeline() {
         println!("skipped: the agreement of ort against tract needs ONNX Runtime (cargo feature `ort`, built by CI's --all-features)");
     }
     // A reference on the deployed engine with the same files (the detector a copy: same hash) is
-    // the deployed pipeline: the agreement compared nothing and is not run (NOT_TESTED).
+    // the deployed pipeline: the agreement compared nothing and is not run (NOT_TESTED). A
+    // signature beside one side only is not part of the pipeline: still the same files.
     let copy = work.path().join("det-copy.onnx");
     std::fs::copy(models(&assets).join("ch_PP-OCRv4_det_infer.onnx"), &copy).unwrap();
+    std::fs::write(work.path().join("det-copy.onnx.sig"), b"any signature bytes").unwrap();
     let (r, res, a) = terminal("identical", &format!("reference_engine = \"{}\"\nreference_model = {:?}\n", engine(), copy.display().to_string()));
     let agr = &res["suites"]["ocr_agreement"];
     let why = agr["why"].as_str().unwrap_or_default();
