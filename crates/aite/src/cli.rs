@@ -981,6 +981,9 @@ pub struct ProbeArgs {
     /// Timeout of one connection attempt (milliseconds).
     #[arg(long, default_value_t = 500)]
     pub connect_timeout_ms: u64,
+    /// Timeout of each request or handshake after connecting (milliseconds); a step that runs out leaves its rules not checked.
+    #[arg(long, default_value_t = 3000)]
+    pub step_timeout_ms: u64,
     /// Record the passwords tried in the evidence (never printed otherwise).
     #[arg(long)]
     pub reveal_passwords: bool,

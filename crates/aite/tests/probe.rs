@@ -6,6 +6,11 @@ mod common;
 use aite_network::reference::{DeviceKind, ReferenceDevice, Role};
 use common::*;
 
+/// Each step, connection and the whole probe bounded far beyond what the in-process device needs:
+/// these only stop a hang (the defaults, 3 s a step and 500 ms a connection, are a race on a
+/// loaded machine, where a slow handshake would leave a rule not checked).
+const PATIENT: [&str; 6] = ["--step-timeout-ms", "30000", "--connect-timeout-ms", "30000", "--budget", "900"];
+
 fn list(ports: &[u16]) -> String {
     ports.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
 }
@@ -14,7 +19,7 @@ fn list(ports: &[u16]) -> String {
 fn probe_writes_network_results_and_sarif() {
     let dev = ReferenceDevice::start(DeviceKind::Vulnerable).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let r = run(aite().args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared), "--out"]).arg(out.path()));
+    let r = run(aite().args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared)]).args(PATIENT).arg("--out").arg(out.path()));
     assert_eq!(r.code, 1, "critical and high findings fail: {}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("FAIL") && r.stdout.contains("AITE-NET-TELNET"), "{}", r.stdout);
     assert!(!r.stdout.to_lowercase().contains("password: admin"), "no password printed: {}", r.stdout);
@@ -40,6 +45,9 @@ fn probe_writes_network_results_and_sarif() {
         assert!(run0["results"].as_array().unwrap().iter().any(|x| x["ruleId"] == rule["id"]), "{}", rule["id"]);
     }
     assert!(folder.join("manifest.json").is_file());
+    // The bounds the probe ran with are part of the evidence.
+    let cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(folder.join("config.json")).unwrap()).unwrap();
+    assert_eq!((cfg["step_timeout_ms"].as_u64(), cfg["connect_timeout_ms"].as_u64(), cfg["budget_s"].as_u64()), (Some(30000), Some(30000), Some(900)), "{cfg}");
 }
 
 #[test]
@@ -65,7 +73,7 @@ fn probe_refuses_targets_outside_loopback() {
 fn probe_verdicts(kind: DeviceKind, profile: &str) -> std::collections::BTreeMap<String, String> {
     let dev = ReferenceDevice::start(kind).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let r = run(aite().args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared), "--out"]).arg(out.path()));
+    let r = run(aite().args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared)]).args(PATIENT).arg("--out").arg(out.path()));
     assert!(r.code == 0 || r.code == 1, "{kind:?}: {}\n{}", r.stdout, r.stderr);
     let a = aite_assessment::assess(&aite_assessment::shipped(profile).unwrap(), &results(&run_folder(out.path())));
     a.requirements.iter().map(|q| (q.id.clone(), q.verdict.label().to_string())).collect()
@@ -116,7 +124,7 @@ fn reveal_passwords_records_them_in_the_evidence_only() {
     for reveal in [true, false] {
         let out = tempfile::tempdir().unwrap();
         let mut cmd = aite();
-        cmd.args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared), "--out"]).arg(out.path());
+        cmd.args(["probe", "127.0.0.1", "--ports", &list(&dev.ports()), "--declared", &list(&dev.declared)]).args(PATIENT).arg("--out").arg(out.path());
         if reveal {
             cmd.arg("--reveal-passwords");
         }

@@ -20,6 +20,7 @@ pub fn options(a: &ProbeArgs) -> Result<ProbeOptions> {
         scope: Scope { allowed },
         concurrency: a.concurrency.max(1),
         connect_timeout: Duration::from_millis(a.connect_timeout_ms.max(1)),
+        step_timeout: Duration::from_millis(a.step_timeout_ms.max(1)),
         budget: Duration::from_secs(a.budget),
         reveal_passwords: a.reveal_passwords,
         ..ProbeOptions::default()
