@@ -510,9 +510,10 @@ fn full_probe(cam: &Camera) -> (serde_json::Value, f64, Run) {
 fn full_probe_assessed(cam: &Camera) -> (serde_json::Value, f64, Run, std::collections::BTreeMap<String, String>, serde_json::Value) {
     let out = tempfile::tempdir().unwrap();
     let started = Instant::now();
-    // A budget of 15 min (default 2 min) only bounds a hang: up to four cameras are probed at
-    // once here, and a spent budget would leave rules not checked.
-    let r = cam.probe(&["--ports", "all", "--budget", "900", "--declared", &list(&cam.declared)], out.path());
+    // A budget of 15 min (default 2 min), 30 s a step (default 3 s) and 30 s a connection
+    // (default 500 ms) only bound a hang: up to four cameras are probed at once here, tlslite-ng
+    // is pure Python, and a spent budget or a timed-out handshake would leave rules not checked.
+    let r = cam.probe(&["--ports", "all", "--budget", "900", "--step-timeout-ms", "30000", "--connect-timeout-ms", "30000", "--declared", &list(&cam.declared)], out.path());
     let secs = started.elapsed().as_secs_f64();
     let folder = run_folder(out.path());
     let a = run(aite().arg("assess").arg(&folder).args(["--profile", "ai-camera", "--json"]));
